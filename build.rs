@@ -1,0 +1,74 @@
+//! Embeds the data folders in the binary, so that adding a template or a factor-set version is
+//! adding a file, never editing code: every `templates/*.toml` and every file under
+//! `src/factors/data/<version>/` is listed in `$OUT_DIR/embedded.rs`.
+
+use std::fmt::Write as _;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+fn files_in(dir: &Path, ext: Option<&str>) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = fs::read_dir(dir)
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| e.path())
+                .filter(|p| p.is_file())
+                .collect()
+        })
+        .unwrap_or_default();
+    if let Some(ext) = ext {
+        out.retain(|p| p.extension().is_some_and(|e| e == ext));
+    }
+    out.sort();
+    out
+}
+
+fn main() {
+    let root =
+        PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let out_dir = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
+    let mut code = String::new();
+
+    let templates = root.join("templates");
+    println!("cargo:rerun-if-changed={}", templates.display());
+    code.push_str("/// Built-in templates: (file name, TOML text).\npub static TEMPLATES: &[(&str, &str)] = &[\n");
+    for p in files_in(&templates, Some("toml")) {
+        println!("cargo:rerun-if-changed={}", p.display());
+        let name = p.file_name().unwrap().to_string_lossy();
+        let _ = writeln!(
+            code,
+            "    ({name:?}, include_str!({:?})),",
+            p.display().to_string()
+        );
+    }
+    code.push_str("];\n\n");
+
+    let data = root.join("src/factors/data");
+    println!("cargo:rerun-if-changed={}", data.display());
+    code.push_str("/// Embedded factor sets: (version, [(file, content)]).\npub static FACTOR_SETS: &[(&str, &[(&str, &str)])] = &[\n");
+    let mut versions: Vec<PathBuf> = fs::read_dir(&data)
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| e.path())
+                .filter(|p| p.is_dir())
+                .collect()
+        })
+        .unwrap_or_default();
+    versions.sort();
+    for v in versions {
+        println!("cargo:rerun-if-changed={}", v.display());
+        let version = v.file_name().unwrap().to_string_lossy();
+        let _ = writeln!(code, "    ({version:?}, &[");
+        for p in files_in(&v, None) {
+            println!("cargo:rerun-if-changed={}", p.display());
+            let name = p.file_name().unwrap().to_string_lossy();
+            let _ = writeln!(
+                code,
+                "        ({name:?}, include_str!({:?})),",
+                p.display().to_string()
+            );
+        }
+        code.push_str("    ]),\n");
+    }
+    code.push_str("];\n");
+    fs::write(out_dir.join("embedded.rs"), code).expect("write embedded.rs");
+}

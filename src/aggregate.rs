@@ -1,0 +1,502 @@
+//! Aggregate: usage records -> calculation lines (per source file) and AI Services lines
+//! (provider × model × region × month × cost centre), with totals.
+//!
+//! Streaming: [`Aggregator::add`] folds each record into its key as it arrives, so memory grows
+//! with distinct keys, not rows. [`Aggregator::finish`] resolves factors once per distinct
+//! provider × model × region × year and estimates each calculation line; AI Services lines and
+//! totals are compensated sums of calculation lines, so every total is traceable to lines and
+//! the lines to source rows. Pure: no I/O, no clock.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use chrono::Datelike;
+use serde::Serialize;
+
+use crate::estimate::{estimate, Activity, DataQuality, Estimate, FactorUse, LineFactors, Method};
+use crate::factors::{FactorSet, GeoLevel};
+use crate::model::{month_of, Bounds, UsageRecord};
+
+/// The AI Services grain.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct LineKey {
+    /// Provider key.
+    pub provider: Arc<str>,
+    /// Model id as exported.
+    pub model: String,
+    /// Region as exported (or mapped by the template).
+    pub region: Option<String>,
+    /// `YYYY-MM`.
+    pub month: String,
+    /// Cost centre.
+    pub cost_centre: Option<String>,
+    /// True for rows with requests but no tokens (tokens imputed).
+    pub tokens_imputed: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+struct CalcKey {
+    file_index: usize,
+    sheet: Option<Arc<str>>,
+    line: LineKey,
+}
+
+#[derive(Debug, Clone)]
+struct Acc {
+    file: Arc<str>,
+    activity: Activity,
+    spend: BTreeMap<String, f64>,
+    first_row: u64,
+    last_row: u64,
+    rows: u64,
+}
+
+/// Folds usage records into calculation-line keys.
+#[derive(Debug, Default)]
+pub struct Aggregator {
+    calc: HashMap<CalcKey, Acc>,
+}
+
+/// A reference from a line to the source rows behind it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SourceRef {
+    /// The file as named.
+    pub file: String,
+    /// The sheet, for spreadsheets.
+    pub sheet: Option<String>,
+    /// First and last source row.
+    pub rows: [u64; 2],
+    /// Number of source rows.
+    pub count: u64,
+}
+
+/// What every line carries besides its key and sources.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LineBody {
+    /// The factor set's model (`gpt-4o`, `class:mini`).
+    pub model_key: String,
+    /// GHG Protocol method.
+    pub method: Method,
+    /// Quantities.
+    pub activity: Activity,
+    /// Spend per currency.
+    pub spend: BTreeMap<String, f64>,
+    /// Energy, emissions, water.
+    pub estimate: Estimate,
+    /// Ids of the factors used.
+    pub factor_ids: Vec<String>,
+    /// Data-quality indicators.
+    pub dq: DataQuality,
+    /// Fallbacks and remarks.
+    pub flags: Vec<String>,
+    /// The grid geography used.
+    pub grid_geo: String,
+    /// Its year.
+    pub grid_year: i32,
+    /// How far the grid lookup fell back.
+    pub geo_level: GeoLevel,
+}
+
+/// One calculation line: one AI Services key within one source file (and sheet).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CalcLine {
+    /// The key.
+    pub key: LineKey,
+    /// The source rows.
+    pub source: SourceRef,
+    /// Everything else.
+    pub body: LineBody,
+}
+
+/// One AI Services line (sum of its calculation lines).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Line {
+    /// The key.
+    pub key: LineKey,
+    /// Every source file and row range behind the line.
+    pub sources: Vec<SourceRef>,
+    /// Everything else.
+    pub body: LineBody,
+}
+
+/// Totals of the period.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Totals {
+    /// Quantities.
+    pub activity: Activity,
+    /// Imputed input tokens (not in `activity`).
+    pub imputed_input_tokens: u64,
+    /// Imputed output tokens.
+    pub imputed_output_tokens: u64,
+    /// Spend per currency.
+    pub spend: BTreeMap<String, f64>,
+    /// Facility energy, kWh.
+    pub energy_kwh: Bounds,
+    /// Emissions incl. embodied, kgCO2e.
+    pub emissions_kgco2e: Bounds,
+    /// Embodied share, kgCO2e.
+    pub embodied_kgco2e: Bounds,
+    /// Operational share, kgCO2e.
+    pub operational_kgco2e: Bounds,
+    /// Water, L.
+    pub water_l: Bounds,
+    /// Share of central emissions from supplier-specific data.
+    pub primary_data_share: f64,
+    /// Emissions-weighted data-quality score, `None` without emissions.
+    pub data_quality_score: Option<f64>,
+}
+
+/// The aggregated result.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Summary {
+    /// The audit trail, sorted by file, sheet, key.
+    pub calc_lines: Vec<CalcLine>,
+    /// The AI Services lines, sorted by key.
+    pub lines: Vec<Line>,
+    /// Totals.
+    pub totals: Totals,
+    /// Every factor used, by id.
+    pub factors: BTreeMap<String, FactorUse>,
+}
+
+/// Neumaier-compensated sum, so totals do not depend on the order of files.
+#[derive(Debug, Clone, Copy, Default)]
+struct KSum {
+    sum: f64,
+    c: f64,
+}
+
+impl KSum {
+    fn add(&mut self, x: f64) {
+        let t = self.sum + x;
+        if self.sum.abs() >= x.abs() {
+            self.c += (self.sum - t) + x;
+        } else {
+            self.c += (x - t) + self.sum;
+        }
+        self.sum = t;
+    }
+    fn value(&self) -> f64 {
+        self.sum + self.c
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct BSum([KSum; 3]);
+
+impl BSum {
+    fn add(&mut self, b: Bounds) {
+        self.0[0].add(b.low);
+        self.0[1].add(b.central);
+        self.0[2].add(b.high);
+    }
+    fn value(&self) -> Bounds {
+        Bounds {
+            low: self.0[0].value(),
+            central: self.0[1].value(),
+            high: self.0[2].value(),
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct EstimateSum {
+    imputed_in: u64,
+    imputed_out: u64,
+    it: BSum,
+    fac: BSum,
+    op: BSum,
+    emb: BSum,
+    co2: BSum,
+    water: BSum,
+}
+
+impl EstimateSum {
+    fn add(&mut self, e: &Estimate) {
+        self.imputed_in = self.imputed_in.saturating_add(e.imputed_input_tokens);
+        self.imputed_out = self.imputed_out.saturating_add(e.imputed_output_tokens);
+        self.it.add(e.energy_it_kwh);
+        self.fac.add(e.energy_kwh);
+        self.op.add(e.operational_kgco2e);
+        self.emb.add(e.embodied_kgco2e);
+        self.co2.add(e.emissions_kgco2e);
+        self.water.add(e.water_l);
+    }
+    fn value(&self) -> Estimate {
+        Estimate {
+            imputed_input_tokens: self.imputed_in,
+            imputed_output_tokens: self.imputed_out,
+            energy_it_kwh: self.it.value(),
+            energy_kwh: self.fac.value(),
+            operational_kgco2e: self.op.value(),
+            embodied_kgco2e: self.emb.value(),
+            emissions_kgco2e: self.co2.value(),
+            water_l: self.water.value(),
+        }
+    }
+}
+
+fn add_activity(into: &mut Activity, a: &Activity) -> Result<(), String> {
+    let add = |x: u64, y: u64, what: &str| {
+        x.checked_add(y)
+            .ok_or_else(|| format!("the total of {what} overflows a 64-bit count"))
+    };
+    into.requests = add(into.requests, a.requests, "requests")?;
+    into.input_tokens = add(into.input_tokens, a.input_tokens, "input tokens")?;
+    into.cached_input_tokens = add(
+        into.cached_input_tokens,
+        a.cached_input_tokens,
+        "cached input tokens",
+    )?;
+    into.output_tokens = add(into.output_tokens, a.output_tokens, "output tokens")?;
+    into.requests_without_tokens = add(
+        into.requests_without_tokens,
+        a.requests_without_tokens,
+        "requests",
+    )?;
+    Ok(())
+}
+
+fn add_spend(into: &mut BTreeMap<String, f64>, from: &BTreeMap<String, f64>) {
+    for (c, v) in from {
+        *into.entry(c.clone()).or_insert(0.0) += v;
+    }
+}
+
+impl Aggregator {
+    /// A new, empty aggregator.
+    pub fn new() -> Aggregator {
+        Aggregator::default()
+    }
+
+    /// Folds one record into its calculation line.
+    pub fn add(&mut self, r: &UsageRecord) -> Result<(), String> {
+        let imputed = r.tokens_unknown();
+        let key = CalcKey {
+            file_index: r.provenance.file_index,
+            sheet: r.provenance.sheet.clone(),
+            line: LineKey {
+                provider: r.provider.clone(),
+                model: r.model.clone(),
+                region: r.region.clone(),
+                month: month_of(&r.bucket_start),
+                cost_centre: r.cost_centre.clone(),
+                tokens_imputed: imputed,
+            },
+        };
+        let row = r.provenance.row;
+        let acc = self.calc.entry(key).or_insert_with(|| Acc {
+            file: r.provenance.file.clone(),
+            activity: Activity::default(),
+            spend: BTreeMap::new(),
+            first_row: row,
+            last_row: row,
+            rows: 0,
+        });
+        let activity = Activity {
+            requests: r.requests,
+            input_tokens: r.input_tokens,
+            cached_input_tokens: r.cached_input_tokens,
+            output_tokens: r.output_tokens,
+            requests_without_tokens: if imputed { r.requests } else { 0 },
+        };
+        add_activity(&mut acc.activity, &activity)?;
+        if let (Some(cost), Some(cur)) = (r.cost, r.currency.as_ref()) {
+            *acc.spend.entry(cur.clone()).or_insert(0.0) += cost;
+        }
+        acc.first_row = acc.first_row.min(row);
+        acc.last_row = acc.last_row.max(row);
+        acc.rows += 1;
+        Ok(())
+    }
+
+    /// Number of distinct calculation lines so far.
+    pub fn len(&self) -> usize {
+        self.calc.len()
+    }
+
+    /// True when nothing was added.
+    pub fn is_empty(&self) -> bool {
+        self.calc.is_empty()
+    }
+
+    /// Estimates every line and builds the summary.
+    pub fn finish(self, set: &FactorSet) -> Result<Summary, String> {
+        let mut entries: Vec<(CalcKey, Acc)> = self.calc.into_iter().collect();
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut cache: HashMap<(Arc<str>, String, Option<String>, i32), LineFactors> =
+            HashMap::new();
+        let mut factors: BTreeMap<String, FactorUse> = BTreeMap::new();
+        let mut calc_lines = Vec::with_capacity(entries.len());
+        for (key, acc) in entries {
+            let year = key
+                .line
+                .month
+                .get(..4)
+                .and_then(|y| y.parse::<i32>().ok())
+                .unwrap_or_else(|| chrono::NaiveDate::MIN.year());
+            let lf = cache
+                .entry((
+                    key.line.provider.clone(),
+                    key.line.model.clone(),
+                    key.line.region.clone(),
+                    year,
+                ))
+                .or_insert_with(|| {
+                    LineFactors::resolve(
+                        set,
+                        &key.line.provider,
+                        &key.line.model,
+                        key.line.region.as_deref(),
+                        year,
+                    )
+                });
+            for u in &lf.uses {
+                factors.entry(u.id.clone()).or_insert_with(|| u.clone());
+            }
+            let est = estimate(&acc.activity, lf);
+            let average = key.line.tokens_imputed || lf.by_class();
+            let method = if average {
+                Method::AverageData
+            } else {
+                Method::Hybrid
+            };
+            let mut flags = lf.flags.clone();
+            if key.line.tokens_imputed {
+                flags.push(format!(
+                    "tokens imputed from requests ({} input + {} output per request)",
+                    lf.request_tokens.0, lf.request_tokens.1
+                ));
+            }
+            let dq = DataQuality {
+                technology: lf.dq_technology,
+                time: lf.dq_time(year),
+                geography: lf.geo_level.dq_score(),
+                completeness: if key.line.tokens_imputed { 3 } else { 1 },
+                reliability: if average { 3 } else { 2 },
+            };
+            let mut factor_ids: Vec<String> = lf.uses.iter().map(|u| u.id.clone()).collect();
+            if key.line.tokens_imputed {
+                factor_ids.push("const:request_input_tokens".into());
+                factor_ids.push("const:request_output_tokens".into());
+                factor_ids.push("const:request_bounds".into());
+                for id in [
+                    "request_input_tokens",
+                    "request_output_tokens",
+                    "request_bounds",
+                ] {
+                    if let Some(c) = set.constant(id) {
+                        factors
+                            .entry(format!("const:{id}"))
+                            .or_insert_with(|| FactorUse {
+                                id: format!("const:{id}"),
+                                kind: "requests-only imputation".into(),
+                                value: c.bounds(),
+                                unit: c.unit.clone(),
+                                year: None,
+                                subject: "rows with requests but no tokens".into(),
+                                basis: c.notes.clone(),
+                                source_id: c.source_id.clone(),
+                            });
+                    }
+                }
+            }
+            calc_lines.push(CalcLine {
+                source: SourceRef {
+                    file: acc.file.to_string(),
+                    sheet: key.sheet.as_deref().map(str::to_string),
+                    rows: [acc.first_row, acc.last_row],
+                    count: acc.rows,
+                },
+                body: LineBody {
+                    model_key: lf.model.key.clone(),
+                    method,
+                    activity: acc.activity,
+                    spend: acc.spend,
+                    estimate: est,
+                    factor_ids,
+                    dq,
+                    flags,
+                    grid_geo: lf.grid_row.geo_id.clone(),
+                    grid_year: lf.grid_row.year,
+                    geo_level: lf.geo_level,
+                },
+                key: key.line,
+            });
+        }
+
+        // AI Services lines: group calculation lines by key.
+        let mut groups: BTreeMap<LineKey, Vec<usize>> = BTreeMap::new();
+        for (i, c) in calc_lines.iter().enumerate() {
+            groups.entry(c.key.clone()).or_default().push(i);
+        }
+        let mut lines = Vec::with_capacity(groups.len());
+        let mut totals = Totals::default();
+        let mut total_sum = EstimateSum::default();
+        let mut dq_weighted = KSum::default();
+        let mut dq_weight = KSum::default();
+        for (key, idx) in groups {
+            let first = &calc_lines[idx[0]];
+            let mut activity = Activity::default();
+            let mut spend = BTreeMap::new();
+            let mut sum = EstimateSum::default();
+            let mut sources = vec![];
+            for &i in &idx {
+                let c = &calc_lines[i];
+                add_activity(&mut activity, &c.body.activity)?;
+                add_spend(&mut spend, &c.body.spend);
+                sum.add(&c.body.estimate);
+                total_sum.add(&c.body.estimate);
+                sources.push(c.source.clone());
+            }
+            add_activity(&mut totals.activity, &activity)?;
+            add_spend(&mut totals.spend, &spend);
+            let body = LineBody {
+                activity,
+                spend,
+                estimate: sum.value(),
+                ..first.body.clone()
+            };
+            let w = body.estimate.emissions_kgco2e.central;
+            dq_weighted.add(w * body.dq.score());
+            dq_weight.add(w);
+            lines.push(Line { key, sources, body });
+        }
+        let t = total_sum.value();
+        totals.imputed_input_tokens = t.imputed_input_tokens;
+        totals.imputed_output_tokens = t.imputed_output_tokens;
+        totals.energy_kwh = t.energy_kwh;
+        totals.emissions_kgco2e = t.emissions_kgco2e;
+        totals.embodied_kgco2e = t.embodied_kgco2e;
+        totals.operational_kgco2e = t.operational_kgco2e;
+        totals.water_l = t.water_l;
+        totals.primary_data_share = 0.0;
+        totals.data_quality_score =
+            (dq_weight.value() > 0.0).then(|| dq_weighted.value() / dq_weight.value());
+        Ok(Summary {
+            calc_lines,
+            lines,
+            totals,
+            factors,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compensated_sum_is_order_independent() {
+        let xs = [1e16, 1.0, -1e16, 3.0, 1e-3, 7e15, -7e15];
+        let mut a = KSum::default();
+        xs.iter().for_each(|x| a.add(*x));
+        let mut b = KSum::default();
+        xs.iter().rev().for_each(|x| b.add(*x));
+        // The exact sum is 4.001; a naive left-to-right sum loses the 1.0 next to 1e16.
+        let naive: f64 = xs.iter().sum();
+        assert!((naive - 4.001).abs() > 0.5, "naive {naive}");
+        assert!((a.value() - 4.001).abs() < 1e-12, "{}", a.value());
+        assert!((b.value() - 4.001).abs() < 1e-12, "{}", b.value());
+    }
+}

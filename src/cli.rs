@@ -1,0 +1,147 @@
+//! The command line, as clap derive types. The doc comments are the `--help` text.
+//! Parsing only: validation into a [`crate::config::Config`] happens once, in `config`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Turn LLM API usage exports into an auditable Scope 3 (ESRS E1-6) workbook.
+///
+/// Reads the usage exports your vendors' portals hand out (OpenAI, Anthropic, ...), estimates
+/// energy, greenhouse-gas emissions and water for each line with low / central / high bounds
+/// from cited factors, and writes a quarterly workbook and a JSON summary.
+///
+/// Exit codes: 0 success, 2 usage error, 3 input data error (nothing written), 1 internal error.
+#[derive(Debug, Parser)]
+#[command(name = "llm-scope3", version, about, long_about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write the Scope 3 workbook (and JSON) for a period from export files or folders.
+    ///
+    /// Every file is read; rows that cannot be used are listed with file, row, column and
+    /// reason in the "Rejected Rows" sheet. If any named file cannot be used at all (unknown
+    /// format, unreadable), nothing is written and the exit code is 3.
+    ///
+    /// Examples:
+    ///   llm-scope3 report samples/ --quarter 2026Q1 --out report.xlsx
+    ///   llm-scope3 report usage.csv --year 2026 --json summary.json --as-of 2027-01-15
+    #[command(verbatim_doc_comment)]
+    Report(ReportArgs),
+    /// Show how files are read: detected format, column mapping, first records, rejections.
+    ///
+    /// Examples:
+    ///   llm-scope3 inspect samples/openai_completions_usage_2026-01-01_2026-03-31.csv
+    ///   llm-scope3 inspect export.csv --template my-vendor.toml --rows 10
+    #[command(verbatim_doc_comment)]
+    Inspect(InspectArgs),
+    /// List the factor set's models, or show the factors of one model.
+    ///
+    /// Examples:
+    ///   llm-scope3 factors list
+    ///   llm-scope3 factors show gpt-4o-2024-08-06
+    #[command(verbatim_doc_comment)]
+    Factors(FactorsArgs),
+}
+
+/// The reporting period: exactly one of --quarter, --year or --from/--to.
+#[derive(Debug, Clone, Args)]
+pub struct PeriodArgs {
+    /// Calendar quarter to report, e.g. 2026Q1.
+    #[arg(long, value_name = "YYYYQn", conflicts_with_all = ["year", "from", "to"])]
+    pub quarter: Option<String>,
+    /// Calendar year to report, e.g. 2026.
+    #[arg(long, value_name = "YYYY", conflicts_with_all = ["from", "to"])]
+    pub year: Option<String>,
+    /// First day of a custom period (with --to).
+    #[arg(long, value_name = "YYYY-MM-DD", requires = "to")]
+    pub from: Option<String>,
+    /// Last day of a custom period, inclusive (with --from).
+    #[arg(long, value_name = "YYYY-MM-DD", requires = "from")]
+    pub to: Option<String>,
+}
+
+/// Options shared by commands that read export files.
+#[derive(Debug, Clone, Args)]
+pub struct ReadArgs {
+    /// Extra import template (TOML) for a format the tool does not know; repeatable.
+    /// See docs/formats.md for how to write one.
+    #[arg(long = "template", value_name = "FILE")]
+    pub templates: Vec<PathBuf>,
+    /// Factor set: an embedded version (e.g. 2026.1) or a folder in the same layout.
+    /// Default: the newest embedded version.
+    #[arg(long, value_name = "VERSION|DIR")]
+    pub factors: Option<String>,
+}
+
+/// `report` arguments.
+#[derive(Debug, Clone, Args)]
+pub struct ReportArgs {
+    /// Export files, or folders to read every spreadsheet/CSV file in.
+    #[arg(value_name = "FILES|DIRS", required = true)]
+    pub inputs: Vec<PathBuf>,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub period: PeriodArgs,
+    /// Workbook to write. Default: llm-scope3-<period>.xlsx in the current folder.
+    #[arg(long, short, value_name = "FILE.xlsx")]
+    pub out: Option<PathBuf>,
+    /// Also write the JSON summary (schema in docs/summary.schema.json).
+    #[arg(long, value_name = "FILE.json")]
+    pub json: Option<PathBuf>,
+    /// Date to print as "generated at" (UTC midnight); makes the output reproducible.
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub as_of: Option<String>,
+    /// Reporting entity named on the Cover.
+    #[arg(long, value_name = "NAME")]
+    pub entity: Option<String>,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub read: ReadArgs,
+}
+
+/// `inspect` arguments.
+#[derive(Debug, Clone, Args)]
+pub struct InspectArgs {
+    /// Files to inspect.
+    #[arg(value_name = "FILES", required = true)]
+    pub files: Vec<PathBuf>,
+    /// How many records to show per file.
+    #[arg(long, default_value_t = 5, value_name = "N")]
+    pub rows: usize,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub read: ReadArgs,
+}
+
+/// `factors` arguments.
+#[derive(Debug, Clone, Args)]
+pub struct FactorsArgs {
+    /// What to show.
+    #[command(subcommand)]
+    pub action: FactorsAction,
+    /// Factor set: an embedded version or a folder. Default: the newest embedded version.
+    #[arg(long, global = true, value_name = "VERSION|DIR")]
+    pub factors: Option<String>,
+}
+
+/// `factors` subcommands.
+#[derive(Debug, Clone, Subcommand)]
+pub enum FactorsAction {
+    /// List the models of the factor set with their parameter estimates.
+    List,
+    /// Show how a model id resolves and its per-token energy, low / central / high.
+    Show {
+        /// The model id as an export writes it, e.g. gpt-4o-2024-08-06.
+        model: String,
+        /// Provider whose data-centre factors to show.
+        #[arg(long, default_value = "openai")]
+        provider: String,
+    },
+}

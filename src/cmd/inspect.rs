@@ -1,0 +1,130 @@
+//! `llm-scope3 inspect`: for each file, the detected format and why, the column mapping, the
+//! first records as the pipeline sees them, and the rejections. Reads all dates (no period).
+
+use crate::cli::InspectArgs;
+use crate::config::templates_from;
+use crate::error::{Error, Result};
+use crate::factors::FactorSet;
+use crate::model::{Period, UsageRecord};
+use crate::normalise::normalise_file;
+
+pub(crate) fn run(args: &InspectArgs) -> Result<()> {
+    let templates = templates_from(&args.read)?;
+    let factors = FactorSet::load(args.read.factors.as_deref())?;
+    let all_time =
+        Period::range("2000-01-01", "2100-12-31").map_err(|e| Error::Internal(e.to_string()))?;
+    let mut failed = 0;
+    for (index, path) in args.files.iter().enumerate() {
+        let name = path.display().to_string();
+        println!("== {name}");
+        let mut first: Vec<UsageRecord> = vec![];
+        let mut rejections = vec![];
+        let mut sink = |r: UsageRecord| {
+            if first.len() < args.rows {
+                first.push(r);
+            }
+        };
+        match normalise_file(
+            path,
+            &name,
+            index,
+            &templates,
+            &all_time,
+            &mut sink,
+            &mut rejections,
+        ) {
+            Err(e) => {
+                failed += 1;
+                println!("  cannot be used: {e}");
+            }
+            Ok(report) => {
+                println!(
+                    "  read as: {} ({} bytes), SHA-256 {}",
+                    report.dialect, report.bytes, report.sha256
+                );
+                for s in &report.sheets {
+                    let t = templates.all().iter().find(|t| t.id == s.template);
+                    let where_ = match &s.sheet {
+                        Some(n) => format!("sheet '{n}', row {}", s.header_row),
+                        None => format!("row {}", s.header_row),
+                    };
+                    println!(
+                        "  format: {} (template {}) — header at {where_}",
+                        report.format, s.template
+                    );
+                    if let Some(t) = t {
+                        println!("  {}", t.name);
+                        println!(
+                            "  matched because the header has every required column: {}",
+                            t.detect.required.join(", ")
+                        );
+                    }
+                    println!("  column mapping:");
+                    for (field, col) in &s.mapping {
+                        println!("    {field:<20} <- {col}");
+                    }
+                }
+                let c = &report.counts;
+                println!(
+                    "  rows: read {}, accepted {}, rejected {}, skipped {} ({}), dates {} to {}",
+                    c.read,
+                    c.accepted,
+                    c.rejected,
+                    c.skipped,
+                    report
+                        .skipped_by
+                        .iter()
+                        .map(|(k, v)| format!("{}: {v}", k.label()))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    report
+                        .first_date
+                        .map(|d| d.to_string())
+                        .unwrap_or_else(|| "-".into()),
+                    report
+                        .last_date
+                        .map(|d| d.to_string())
+                        .unwrap_or_else(|| "-".into()),
+                );
+                for note in &report.notes {
+                    println!("  note: {note}");
+                }
+                println!("  first {} record(s):", first.len());
+                for r in &first {
+                    let m = factors.resolve_model(&r.model);
+                    println!(
+                        "    row {:>5}  {}  {} -> {}  region {}  cost centre {}  requests {}  in {} (cached {})  out {}",
+                        r.provenance.row,
+                        r.bucket_start.format("%Y-%m-%d %H:%M"),
+                        r.model,
+                        m.key,
+                        r.region.as_deref().unwrap_or("-"),
+                        r.cost_centre.as_deref().unwrap_or("-"),
+                        r.requests,
+                        r.input_tokens,
+                        r.cached_input_tokens,
+                        r.output_tokens
+                    );
+                }
+                if !rejections.is_empty() {
+                    println!("  rejections ({}):", rejections.len());
+                    for x in rejections.iter().take(20) {
+                        println!(
+                            "    row {:>5}  column {}  value '{}': {}",
+                            x.row,
+                            x.column.as_deref().unwrap_or("-"),
+                            x.value.as_deref().unwrap_or(""),
+                            x.reason
+                        );
+                    }
+                }
+            }
+        }
+    }
+    if failed > 0 {
+        return Err(Error::InputData(format!(
+            "{failed} file(s) cannot be used (see above)"
+        )));
+    }
+    Ok(())
+}

@@ -1,0 +1,18 @@
+//! One file per subcommand: orchestration only (arguments -> config -> pipeline -> output).
+//! Business logic lives in the stages; nothing here computes a figure.
+
+mod factors;
+mod inspect;
+mod report;
+
+use crate::cli::{Cli, Command};
+use crate::error::Result;
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Report(args) => report::run(&args),
+        Command::Inspect(args) => inspect::run(&args),
+        Command::Factors(args) => factors::run(&args),
+    }
+}

@@ -1,0 +1,92 @@
+//! `llm-scope3 report`: run the pipeline, write the workbook (and JSON) atomically, print a
+//! short summary. Nothing is written unless every input was usable.
+
+use std::path::PathBuf;
+
+use crate::cli::ReportArgs;
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::pipeline::{self, Outcome};
+use crate::report::{json, workbook, write_atomic};
+
+pub(crate) fn run(args: &ReportArgs) -> Result<()> {
+    let cfg = Config::new(
+        &args.period,
+        &args.read,
+        args.as_of.as_deref(),
+        args.entity.as_deref(),
+    )?;
+    let out = args.out.clone().unwrap_or_else(|| {
+        let label: String = cfg
+            .period
+            .label
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        PathBuf::from(format!("llm-scope3-{label}.xlsx"))
+    });
+    if args.json.as_ref() == Some(&out) {
+        return Err(Error::Usage("--out and --json name the same file".into()));
+    }
+    let (inputs, skipped) = pipeline::inputs_from_paths(&args.inputs)?;
+    let outcome = pipeline::run(&inputs, skipped, &cfg)?;
+    // Build every output in memory first, then write: a failure leaves earlier files untouched.
+    let xlsx = workbook::build(&outcome, &cfg.factors)?;
+    let json_text = match &args.json {
+        Some(_) => Some(
+            json::to_string(&outcome).map_err(|e| Error::Internal(format!("JSON summary: {e}")))?,
+        ),
+        None => None,
+    };
+    write_atomic(&out, &xlsx)?;
+    if let (Some(path), Some(text)) = (&args.json, &json_text) {
+        write_atomic(path, text.as_bytes())?;
+    }
+    print_summary(&outcome, &out, args.json.as_ref());
+    Ok(())
+}
+
+fn print_summary(o: &Outcome, out: &std::path::Path, json: Option<&PathBuf>) {
+    println!("llm-scope3 {}: {}", crate::VERSION, o.period);
+    for f in &o.files {
+        let c = &f.counts;
+        println!(
+            "  {}  [{}]  rows {}: accepted {}, rejected {}, outside period {}, skipped {}",
+            f.file, f.format, c.read, c.accepted, c.rejected, c.outside_period, c.skipped
+        );
+        for note in &f.notes {
+            println!("      note: {note}");
+        }
+    }
+    for s in &o.skipped_inputs {
+        println!("  {s}  [not read: not a spreadsheet or CSV file]");
+    }
+    let t = &o.summary.totals;
+    println!(
+        "Total: {:.3} tCO2e central (low {:.3}, high {:.3}); energy {:.1} kWh; water {:.1} L",
+        t.emissions_kgco2e.central / 1000.0,
+        t.emissions_kgco2e.low / 1000.0,
+        t.emissions_kgco2e.high / 1000.0,
+        t.energy_kwh.central,
+        t.water_l.central
+    );
+    if !o.rejections.is_empty() {
+        println!(
+            "{} row(s) rejected: see the \"Rejected Rows\" sheet (first: {} row {}: {}).",
+            o.rejections.len(),
+            o.rejections[0].file,
+            o.rejections[0].row,
+            o.rejections[0].reason
+        );
+    }
+    match json {
+        Some(j) => println!("Wrote {} and {}", out.display(), j.display()),
+        None => println!("Wrote {}", out.display()),
+    }
+}

@@ -1,0 +1,482 @@
+//! Estimate: activity (tokens, requests) + factors -> energy, emissions and water, each with
+//! low / central / high, exactly as METHODOLOGY.md §1-3 writes them.
+//!
+//! Pure: no I/O, no clock. [`LineFactors::resolve`] picks the factors for one provider × model ×
+//! region × year from a [`FactorSet`] (done once per distinct key, not per row), and
+//! [`estimate`] does the arithmetic.
+
+use serde::Serialize;
+
+use crate::factors::energy::{token_energy, TokenEnergy};
+use crate::factors::{FactorSet, GeoLevel, GridRow, ModelMatch, ResolvedModel};
+use crate::model::Bounds;
+
+/// GHG Protocol method of a line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Method {
+    /// The provider's own figure.
+    SupplierSpecific,
+    /// Vendor usage data × secondary factors.
+    Hybrid,
+    /// Requests only, or model estimated by class.
+    AverageData,
+    /// Money × EEIO factor.
+    SpendBased,
+}
+
+impl Method {
+    /// The label used in the workbook and JSON.
+    pub fn label(self) -> &'static str {
+        match self {
+            Method::SupplierSpecific => "supplier-specific",
+            Method::Hybrid => "hybrid",
+            Method::AverageData => "average-data",
+            Method::SpendBased => "spend-based",
+        }
+    }
+}
+
+/// One factor as used, for the Factors sheet.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FactorUse {
+    /// Stable id within the set (`grid:aws:us-east-1:2024`).
+    pub id: String,
+    /// Kind (`energy per output token`, `PUE`, `grid`, ...).
+    pub kind: String,
+    /// Values.
+    pub value: Bounds,
+    /// Unit.
+    pub unit: String,
+    /// Reference year, when the factor has one.
+    pub year: Option<i32>,
+    /// Geography or model it applies to.
+    pub subject: String,
+    /// Basis or derivation.
+    pub basis: String,
+    /// Source ids.
+    pub source_id: String,
+}
+
+/// GHG Protocol data-quality indicators, 1 (very good) .. 4 (poor).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct DataQuality {
+    /// Technological representativeness.
+    pub technology: u8,
+    /// Temporal representativeness (factor age).
+    pub time: u8,
+    /// Geographical representativeness.
+    pub geography: u8,
+    /// Completeness.
+    pub completeness: u8,
+    /// Reliability.
+    pub reliability: u8,
+}
+
+impl DataQuality {
+    /// The line's score: the mean of the five indicators.
+    pub fn score(&self) -> f64 {
+        f64::from(
+            self.technology + self.time + self.geography + self.completeness + self.reliability,
+        ) / 5.0
+    }
+}
+
+/// Everything needed to estimate lines of one provider × model × region × usage year.
+#[derive(Debug, Clone)]
+pub struct LineFactors {
+    /// The model the raw id resolved to.
+    pub model: ResolvedModel,
+    /// Per-token energy (IT level, Wh per 1k tokens).
+    pub energy: TokenEnergy,
+    /// Cache discount on input-token energy.
+    pub k_cache: Bounds,
+    /// Data-centre PUE.
+    pub pue: Bounds,
+    /// Grid factor, gCO2e/kWh.
+    pub grid: Bounds,
+    /// The grid row used.
+    pub grid_row: GridRow,
+    /// How far the grid lookup fell back.
+    pub geo_level: GeoLevel,
+    /// Embodied adder, gCO2e per kWh IT.
+    pub embodied: Bounds,
+    /// On-site water, L per kWh IT.
+    pub wue: Bounds,
+    /// Off-site water of electricity, L per kWh.
+    pub ewif: Bounds,
+    /// Tokens assumed per request when only requests are known (input, output).
+    pub request_tokens: (u64, u64),
+    /// Multipliers on low / high for requests-only lines.
+    pub request_bounds: Bounds,
+    /// The factors used, in the order the formula uses them.
+    pub uses: Vec<FactorUse>,
+    /// Remarks for the line (fallbacks taken).
+    pub flags: Vec<String>,
+    /// Technology and geography scores from the resolution (time from the grid year).
+    pub dq_technology: u8,
+}
+
+fn bounds_of(low: f64, central: f64, high: f64) -> Bounds {
+    Bounds { low, central, high }
+}
+
+impl LineFactors {
+    /// Picks every factor for a provider, raw model id, region and usage year.
+    pub fn resolve(
+        set: &FactorSet,
+        provider_key: &str,
+        model_raw: &str,
+        region: Option<&str>,
+        year: i32,
+    ) -> LineFactors {
+        let provider = set.provider(provider_key);
+        let model = set.resolve_model(model_raw);
+        let constant = |id: &str| set.constant(id).map(|c| c.bounds()).unwrap_or_default();
+        let u_out = constant("u_out");
+        let u_in = constant("u_in");
+        let mut energy = token_energy(model.active, model.total.1, u_out, u_in);
+        if model.kind == "embedding" {
+            energy.e_out = Bounds::default();
+        }
+        let choice = set.resolve_grid(provider, region, year);
+        let row = choice.row.clone();
+        let mut flags = vec![];
+        let mut uses = vec![];
+        let model_subject = match &model.how {
+            ModelMatch::Class(c) => {
+                flags.push(format!("model estimated by class ({c})"));
+                format!("size class {c} (for '{model_raw}')")
+            }
+            _ => model.key.clone(),
+        };
+        if provider.provider != provider_key {
+            flags.push(format!(
+                "provider '{provider_key}' not in the factor set: 'unknown' data-centre factors used"
+            ));
+        }
+        if let Some(note) = &choice.note {
+            flags.push(note.clone());
+        }
+        let energy_id = format!("energy:{}", model.key);
+        let param_basis = format!(
+            "P_act {}–{} B, P_tot {}–{} B; METHODOLOGY §2",
+            model.active.0, model.active.1, model.total.0, model.total.1
+        );
+        uses.push(FactorUse {
+            id: format!("{energy_id}:out"),
+            kind: "energy per output token (IT)".into(),
+            value: energy.e_out,
+            unit: "Wh per 1,000 tokens".into(),
+            year: None,
+            subject: model_subject.clone(),
+            basis: param_basis.clone(),
+            source_id: format!("{};epoch-2025", model.source_id),
+        });
+        uses.push(FactorUse {
+            id: format!("{energy_id}:in"),
+            kind: "energy per input token (IT)".into(),
+            value: energy.e_in,
+            unit: "Wh per 1,000 tokens".into(),
+            year: None,
+            subject: model_subject,
+            basis: param_basis,
+            source_id: format!("{};epoch-2025", model.source_id),
+        });
+        let mut constant_use = |id: &str, kind: &str| {
+            if let Some(c) = set.constant(id) {
+                uses.push(FactorUse {
+                    id: format!("const:{id}"),
+                    kind: kind.to_string(),
+                    value: c.bounds(),
+                    unit: c.unit.clone(),
+                    year: None,
+                    subject: "all models".into(),
+                    basis: c.notes.clone(),
+                    source_id: c.source_id.clone(),
+                });
+            }
+        };
+        constant_use("k_cache", "cached-input discount");
+        constant_use("embodied", "embodied hardware adder");
+
+        // PUE and WUE: the operator's region value where published, else the provider's.
+        let region_is_operators =
+            row.scope == "cloud_region" && provider.operator.split('+').any(|c| c == row.cloud);
+        let provider_pue = bounds_of(provider.pue_low, provider.pue_central, provider.pue_high);
+        let provider_wue = bounds_of(provider.wue_low, provider.wue_central, provider.wue_high);
+        let (pue, pue_id) = match row.pue.filter(|_| region_is_operators) {
+            Some(p) => (
+                bounds_of(provider.pue_low.min(p), p, provider.pue_high.max(p)),
+                format!("pue:{}", row.geo_id),
+            ),
+            None => (provider_pue, format!("pue:{}", provider.provider)),
+        };
+        let (wue, wue_id) = match row.wue.filter(|_| region_is_operators) {
+            Some(w) => (
+                bounds_of(provider.wue_low.min(w), w, provider.wue_high.max(w)),
+                format!("wue:{}", row.geo_id),
+            ),
+            None => (provider_wue, format!("wue:{}", provider.provider)),
+        };
+        let region_src = if region_is_operators && (row.pue.is_some() || row.wue.is_some()) {
+            format!("{};{}", provider.source_id, row.source_id)
+        } else {
+            provider.source_id.clone()
+        };
+        uses.push(FactorUse {
+            id: pue_id,
+            kind: "PUE".into(),
+            value: pue,
+            unit: "kWh facility per kWh IT".into(),
+            year: None,
+            subject: format!("{} ({})", provider.provider, provider.operator),
+            basis: provider.notes.clone(),
+            source_id: region_src.clone(),
+        });
+        let grid = bounds_of(row.low, row.central, row.high);
+        uses.push(FactorUse {
+            id: format!("grid:{}:{}", row.geo_id, row.year),
+            kind: "grid emission factor (location-based)".into(),
+            value: grid,
+            unit: "gCO2e per kWh".into(),
+            year: Some(row.year),
+            subject: if row.name.is_empty() {
+                row.geo_id.clone()
+            } else {
+                row.name.clone()
+            },
+            basis: row.basis.clone(),
+            source_id: row.source_id.clone(),
+        });
+        uses.push(FactorUse {
+            id: wue_id,
+            kind: "on-site water (WUE)".into(),
+            value: wue,
+            unit: "L per kWh IT".into(),
+            year: None,
+            subject: format!("{} ({})", provider.provider, provider.operator),
+            basis: provider.notes.clone(),
+            source_id: region_src,
+        });
+        let (ewif_c, ewif_geo) = set.offsite_water(&row, year);
+        let ewif = bounds_of(ewif_c * 0.8, ewif_c, ewif_c * 1.2);
+        let ewif_src = set
+            .grid_row(&ewif_geo, year)
+            .map(|r| r.source_id.clone())
+            .unwrap_or_else(|| row.source_id.clone());
+        uses.push(FactorUse {
+            id: format!("ewif:{ewif_geo}"),
+            kind: "off-site water of electricity".into(),
+            value: ewif,
+            unit: "L per kWh".into(),
+            year: None,
+            subject: ewif_geo,
+            basis: "WRI method via EcoLogits; bounds ×0.8 / ×1.2".into(),
+            source_id: format!("wri-ewif;{ewif_src}"),
+        });
+        let request_in = set
+            .constant("request_input_tokens")
+            .map(|c| c.central as u64)
+            .unwrap_or(1000);
+        let request_out = set
+            .constant("request_output_tokens")
+            .map(|c| c.central as u64)
+            .unwrap_or(400);
+        LineFactors {
+            dq_technology: if matches!(model.how, ModelMatch::Class(_)) {
+                3
+            } else {
+                2
+            },
+            energy,
+            k_cache: constant("k_cache"),
+            pue,
+            grid,
+            geo_level: choice.level,
+            grid_row: row,
+            embodied: constant("embodied"),
+            wue,
+            ewif,
+            request_tokens: (request_in, request_out),
+            request_bounds: constant("request_bounds"),
+            uses,
+            flags,
+            model,
+        }
+    }
+
+    /// Factor-age score: usage year vs the grid factor's year.
+    pub fn dq_time(&self, usage_year: i32) -> u8 {
+        match (usage_year - self.grid_row.year).abs() {
+            0 | 1 => 1,
+            2 | 3 => 2,
+            4 | 5 => 3,
+            _ => 4,
+        }
+    }
+
+    /// True when the model is estimated by size class.
+    pub fn by_class(&self) -> bool {
+        matches!(self.model.how, ModelMatch::Class(_))
+    }
+}
+
+/// The quantities of one line.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Activity {
+    /// Requests.
+    pub requests: u64,
+    /// Input tokens (cached included).
+    pub input_tokens: u64,
+    /// Cached input tokens.
+    pub cached_input_tokens: u64,
+    /// Output tokens.
+    pub output_tokens: u64,
+    /// Requests of rows without token counts (tokens imputed for them).
+    pub requests_without_tokens: u64,
+}
+
+/// The result for one line.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Estimate {
+    /// Imputed input tokens (requests-only rows), never in the token totals.
+    pub imputed_input_tokens: u64,
+    /// Imputed output tokens.
+    pub imputed_output_tokens: u64,
+    /// IT energy, kWh.
+    pub energy_it_kwh: Bounds,
+    /// Facility energy (PUE applied), kWh: the reported energy.
+    pub energy_kwh: Bounds,
+    /// Operational emissions, kgCO2e.
+    pub operational_kgco2e: Bounds,
+    /// Embodied emissions, kgCO2e.
+    pub embodied_kgco2e: Bounds,
+    /// Total emissions (operational + embodied), kgCO2e.
+    pub emissions_kgco2e: Bounds,
+    /// Water, litres (low: on-site only).
+    pub water_l: Bounds,
+}
+
+/// METHODOLOGY §1 for one line. Requests-only activity uses the imputed tokens and widens
+/// low and high by the set's `request_bounds`.
+pub fn estimate(a: &Activity, f: &LineFactors) -> Estimate {
+    let imputed_in = a.requests_without_tokens.saturating_mul(f.request_tokens.0);
+    let imputed_out = a.requests_without_tokens.saturating_mul(f.request_tokens.1);
+    let it = |t_in: u64, t_cache: u64, t_out: u64| -> Bounds {
+        let (t_in, t_cache, t_out) = (t_in as f64, t_cache as f64, t_out as f64);
+        f.energy
+            .e_out
+            .zip(f.energy.e_in, |e_out, e_in| {
+                (t_out * e_out + (t_in - t_cache) * e_in) / 1e6
+            })
+            .zip(
+                f.energy
+                    .e_in
+                    .zip(f.k_cache, |e_in, k| t_cache * k * e_in / 1e6),
+                |a, b| a + b,
+            )
+    };
+    let measured = it(a.input_tokens, a.cached_input_tokens, a.output_tokens);
+    let imputed = it(imputed_in, 0, imputed_out);
+    let widen = |b: Bounds| Bounds {
+        low: b.low * f.request_bounds.low,
+        central: b.central * f.request_bounds.central,
+        high: b.high * f.request_bounds.high,
+    };
+    let per = |it_kwh: Bounds| {
+        let fac = it_kwh.zip(f.pue, |e, p| e * p);
+        let op = fac.zip(f.grid, |e, g| e * g / 1000.0);
+        let emb = it_kwh.zip(f.embodied, |e, g| e * g / 1000.0);
+        let onsite = it_kwh.zip(f.wue, |e, w| e * w);
+        let offsite = fac.zip(f.ewif, |e, w| e * w);
+        let water = Bounds {
+            // Low counts on-site water only (the boundary Google and OpenAI disclose).
+            low: onsite.low,
+            central: onsite.central + offsite.central,
+            high: onsite.high + offsite.high,
+        };
+        (it_kwh, fac, op, emb, water)
+    };
+    let m = per(measured);
+    let i = per(imputed);
+    let i = (widen(i.0), widen(i.1), widen(i.2), widen(i.3), widen(i.4));
+    let add = |x: Bounds, y: Bounds| x.zip(y, |p, q| p + q);
+    let operational = add(m.2, i.2);
+    let embodied = add(m.3, i.3);
+    Estimate {
+        imputed_input_tokens: imputed_in,
+        imputed_output_tokens: imputed_out,
+        energy_it_kwh: add(m.0, i.0),
+        energy_kwh: add(m.1, i.1),
+        operational_kgco2e: operational,
+        embodied_kgco2e: embodied,
+        emissions_kgco2e: add(operational, embodied),
+        water_l: add(m.4, i.4),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn methodology_worked_check_gpt4o_azure() {
+        // METHODOLOGY §2: GPT-4o, 1,000 input + 500 output tokens, Azure PUE 1.12/1.18/1.25:
+        // facility energy ≈ 0.10 / 0.34 / 2.41 Wh.
+        let set = FactorSet::load(None).unwrap();
+        let f = LineFactors::resolve(&set, "openai", "gpt-4o-2024-08-06", None, 2026);
+        assert_eq!(f.model.key, "gpt-4o");
+        let a = Activity {
+            requests: 1,
+            input_tokens: 1000,
+            output_tokens: 500,
+            ..Activity::default()
+        };
+        let e = estimate(&a, &f);
+        let wh = e.energy_kwh.map(|k| k * 1000.0);
+        assert!((wh.low - 0.10).abs() < 0.01, "{wh:?}");
+        assert!((wh.central - 0.34).abs() < 0.01, "{wh:?}");
+        assert!((wh.high - 2.41).abs() < 0.02, "{wh:?}");
+        assert!(e.emissions_kgco2e.low <= e.emissions_kgco2e.central);
+        assert!(e.emissions_kgco2e.central <= e.emissions_kgco2e.high);
+    }
+
+    #[test]
+    fn requests_only_rows_are_imputed_and_widened() {
+        let set = FactorSet::load(None).unwrap();
+        let f = LineFactors::resolve(&set, "openai", "gpt-4o", None, 2026);
+        let by_tokens = estimate(
+            &Activity {
+                input_tokens: 1000,
+                output_tokens: 400,
+                requests: 1,
+                ..Activity::default()
+            },
+            &f,
+        );
+        let by_requests = estimate(
+            &Activity {
+                requests: 1,
+                requests_without_tokens: 1,
+                ..Activity::default()
+            },
+            &f,
+        );
+        assert_eq!(by_requests.imputed_input_tokens, 1000);
+        assert_eq!(by_requests.imputed_output_tokens, 400);
+        let r = |a: f64, b: f64| (a / b - 1.0).abs() < 1e-12;
+        assert!(r(
+            by_requests.emissions_kgco2e.central,
+            by_tokens.emissions_kgco2e.central
+        ));
+        assert!(r(
+            by_requests.emissions_kgco2e.low,
+            by_tokens.emissions_kgco2e.low * 0.5
+        ));
+        assert!(r(
+            by_requests.emissions_kgco2e.high,
+            by_tokens.emissions_kgco2e.high * 3.0
+        ));
+    }
+}

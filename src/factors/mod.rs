@@ -1,0 +1,997 @@
+//! Factor sets: the versioned, cited data behind every estimate, and the lookups on it.
+//!
+//! A factor set is a folder of CSV files (src/factors/data/<version>/, embedded in the binary,
+//! or a user folder in the same layout): sources, models, aliases, size classes, grid factors,
+//! providers and constants. This module loads and checks a set, computes its SHA-256, and
+//! resolves a record's model, provider and region to the factors to use, with the fallback
+//! steps of METHODOLOGY.md. It does no estimation arithmetic (that is `estimate`).
+
+pub mod energy;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use crate::model::Bounds;
+
+/// The files every factor set has.
+pub const FILES: &[&str] = &[
+    "sources.csv",
+    "models.csv",
+    "aliases.csv",
+    "classes.csv",
+    "grid.csv",
+    "providers.csv",
+    "constants.csv",
+];
+
+/// A factor set that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum FactorError {
+    /// The requested version is neither embedded nor a folder.
+    #[error("factor set '{0}' is neither an embedded version ({1}) nor a folder")]
+    UnknownVersion(String, String),
+    /// A file is missing or unreadable.
+    #[error("factor set {set}: cannot read {file}: {reason}")]
+    Io {
+        /// The set.
+        set: String,
+        /// The file.
+        file: String,
+        /// Why.
+        reason: String,
+    },
+    /// A row is invalid.
+    #[error("factor set {set}: {file} row {row}: {reason}")]
+    Invalid {
+        /// The set.
+        set: String,
+        /// The file.
+        file: String,
+        /// 1-based row (header = 1).
+        row: usize,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+/// A cited source.
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+pub struct Source {
+    /// Short id used by factor rows.
+    pub id: String,
+    /// Who published it.
+    pub publisher: String,
+    /// Title.
+    pub title: String,
+    /// Publication year (may be empty).
+    #[serde(default)]
+    pub year: String,
+    /// Where to find it.
+    #[serde(default)]
+    pub url: String,
+    /// Licence of the data.
+    #[serde(default)]
+    pub licence: String,
+    /// Remarks.
+    #[serde(default)]
+    pub notes: String,
+}
+
+/// Parameter estimates of one model.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ModelRow {
+    /// Canonical key (`gpt-4o`).
+    pub model_key: String,
+    /// Provider (`openai`).
+    pub provider: String,
+    /// `llm` or `embedding`.
+    pub kind: String,
+    /// `dense` or `moe`.
+    pub architecture: String,
+    /// Total parameters, billions (min).
+    pub total_params_b_min: f64,
+    /// Total parameters, billions (max).
+    pub total_params_b_max: f64,
+    /// Active parameters, billions (min).
+    pub active_params_b_min: f64,
+    /// Active parameters, billions (max).
+    pub active_params_b_max: f64,
+    /// Source ids (`;`-separated).
+    pub source_id: String,
+    /// Remarks.
+    #[serde(default)]
+    pub notes: String,
+}
+
+/// A model alias (dated snapshot or vendor spelling).
+#[derive(Debug, Clone, Deserialize)]
+pub struct AliasRow {
+    /// The alias, lower case.
+    pub alias: String,
+    /// The model it stands for.
+    pub model_key: String,
+    /// Source ids.
+    pub source_id: String,
+    /// Remarks.
+    #[serde(default)]
+    pub notes: String,
+}
+
+/// A size class for models the set does not know.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ClassRow {
+    /// Class name (`mini`).
+    pub class: String,
+    /// `|`-separated lower-case substrings of model names; empty = default class.
+    #[serde(rename = "match", default)]
+    pub matches: String,
+    /// `llm` or `embedding`.
+    pub kind: String,
+    /// `dense` or `moe`.
+    pub architecture: String,
+    /// Total parameters, billions (min).
+    pub total_params_b_min: f64,
+    /// Total parameters, billions (max).
+    pub total_params_b_max: f64,
+    /// Active parameters, billions (min).
+    pub active_params_b_min: f64,
+    /// Active parameters, billions (max).
+    pub active_params_b_max: f64,
+    /// Lower is tried first.
+    pub priority: i64,
+    /// Source ids.
+    pub source_id: String,
+    /// Remarks.
+    #[serde(default)]
+    pub notes: String,
+}
+
+/// A grid emission factor for one geography and year.
+#[derive(Debug, Clone, Deserialize)]
+pub struct GridRow {
+    /// `aws:us-east-1`, `country:USA`, `egrid:SRVC`, `agg:WORLD`.
+    pub geo_id: String,
+    /// `cloud_region`, `country`, `us_subregion` or `aggregate`.
+    pub scope: String,
+    /// Cloud of a cloud region.
+    #[serde(default)]
+    pub cloud: String,
+    /// Region code of a cloud region.
+    #[serde(default)]
+    pub region: String,
+    /// Human name.
+    #[serde(default)]
+    pub name: String,
+    /// ISO 3166 alpha-3 country.
+    #[serde(default)]
+    pub country_iso3: String,
+    /// Next level up (`country:USA`, `agg:NAM`, `agg:WORLD`).
+    #[serde(default)]
+    pub parent: String,
+    /// Data year.
+    pub year: i32,
+    /// gCO2e/kWh central.
+    pub central: f64,
+    /// gCO2e/kWh low.
+    pub low: f64,
+    /// gCO2e/kWh high.
+    pub high: f64,
+    /// `lifecycle`, `direct`, ...
+    #[serde(default)]
+    pub basis: String,
+    /// Off-site water of electricity, L/kWh.
+    #[serde(default)]
+    pub offsite_water_l_per_kwh: Option<f64>,
+    /// Region-specific PUE published by the operator.
+    #[serde(default)]
+    pub pue: Option<f64>,
+    /// Region-specific on-site WUE, L/kWh IT.
+    #[serde(default)]
+    pub wue: Option<f64>,
+    /// Carbon-free energy share (Google).
+    #[serde(default)]
+    pub cfe_share: Option<f64>,
+    /// Source ids.
+    pub source_id: String,
+    /// Remarks.
+    #[serde(default)]
+    pub notes: String,
+}
+
+/// Data-centre facts of one provider.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ProviderRow {
+    /// Provider key as templates name it.
+    pub provider: String,
+    /// Who runs the data centres (`azure`, `aws`, `gcp`, `aws+gcp`, ...).
+    pub operator: String,
+    /// PUE low.
+    pub pue_low: f64,
+    /// PUE central.
+    pub pue_central: f64,
+    /// PUE high.
+    pub pue_high: f64,
+    /// On-site WUE low, L/kWh IT.
+    pub wue_low: f64,
+    /// On-site WUE central.
+    pub wue_central: f64,
+    /// On-site WUE high.
+    pub wue_high: f64,
+    /// Geography used when a record has no region.
+    pub default_geo: String,
+    /// Source ids.
+    pub source_id: String,
+    /// Remarks.
+    #[serde(default)]
+    pub notes: String,
+}
+
+/// A constant of the method (cache discount, embodied adder, utilisations ...).
+#[derive(Debug, Clone, Deserialize)]
+pub struct ConstantRow {
+    /// Id (`k_cache`).
+    pub id: String,
+    /// Kind (`embodied`, `utilisation`, ...).
+    pub kind: String,
+    /// Value used for the low result.
+    pub low: f64,
+    /// Value used for the central result.
+    pub central: f64,
+    /// Value used for the high result.
+    pub high: f64,
+    /// Unit.
+    pub unit: String,
+    /// Source ids.
+    pub source_id: String,
+    /// Remarks.
+    #[serde(default)]
+    pub notes: String,
+}
+
+impl ConstantRow {
+    /// The three values.
+    pub fn bounds(&self) -> Bounds {
+        Bounds {
+            low: self.low,
+            central: self.central,
+            high: self.high,
+        }
+    }
+}
+
+/// How a raw model id was resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ModelMatch {
+    /// The id is a model key.
+    Exact,
+    /// Through the alias table.
+    Alias,
+    /// After removing a date or version suffix, prefix or fine-tune wrapper.
+    Normalised,
+    /// Unknown: estimated by size class.
+    Class(String),
+}
+
+/// The model a record resolves to, with its parameters.
+#[derive(Debug, Clone)]
+pub struct ResolvedModel {
+    /// Model key, or `class:<name>` for class fallbacks.
+    pub key: String,
+    /// How it was found.
+    pub how: ModelMatch,
+    /// `llm` or `embedding`.
+    pub kind: String,
+    /// Active parameters (min, max), billions.
+    pub active: (f64, f64),
+    /// Total parameters (min, max), billions.
+    pub total: (f64, f64),
+    /// Source ids of the parameter estimate.
+    pub source_id: String,
+}
+
+/// How far the grid lookup had to fall back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum GeoLevel {
+    /// The exact cloud region.
+    Region,
+    /// The country (or US subregion) of the record.
+    Country,
+    /// No region on the record: the provider's default.
+    ProviderDefault,
+    /// A continent or other aggregate.
+    Aggregate,
+    /// The world average.
+    World,
+}
+
+impl GeoLevel {
+    /// GHG Protocol geographical representativeness score (1 very good .. 4 poor).
+    pub fn dq_score(self) -> u8 {
+        match self {
+            GeoLevel::Region => 1,
+            GeoLevel::Country => 2,
+            GeoLevel::ProviderDefault | GeoLevel::Aggregate => 3,
+            GeoLevel::World => 4,
+        }
+    }
+}
+
+/// The grid factor chosen for a record.
+#[derive(Debug, Clone)]
+pub struct GridChoice {
+    /// The row used.
+    pub row: GridRow,
+    /// How far the lookup fell back.
+    pub level: GeoLevel,
+    /// Why it fell back, when it did.
+    pub note: Option<String>,
+}
+
+/// A loaded, checked factor set.
+#[derive(Debug, Clone)]
+pub struct FactorSet {
+    /// Version (folder name).
+    pub version: String,
+    /// `embedded` or the folder path.
+    pub origin: String,
+    /// SHA-256 over the set's files (see [`set_sha256`]).
+    pub sha256: String,
+    /// Sources by id.
+    pub sources: BTreeMap<String, Source>,
+    /// Models by key.
+    pub models: BTreeMap<String, ModelRow>,
+    /// Alias -> model key.
+    pub aliases: BTreeMap<String, AliasRow>,
+    /// Size classes, by priority.
+    pub classes: Vec<ClassRow>,
+    /// Grid rows by geo id (several years each).
+    pub grid: BTreeMap<String, Vec<GridRow>>,
+    /// Lower-case region code -> geo ids having it.
+    region_index: HashMap<String, Vec<String>>,
+    /// Providers by key.
+    pub providers: BTreeMap<String, ProviderRow>,
+    /// Constants by id.
+    pub constants: BTreeMap<String, ConstantRow>,
+}
+
+/// The versions embedded in the binary, newest last.
+pub fn embedded_versions() -> Vec<&'static str> {
+    let mut v: Vec<&str> = crate::embedded::FACTOR_SETS
+        .iter()
+        .map(|(v, _)| *v)
+        .collect();
+    v.sort();
+    v
+}
+
+/// SHA-256 of a set: files sorted by relative path, each fed as `path\n` + content with line
+/// endings normalised to LF.
+pub fn set_sha256(files: &[(String, String)]) -> String {
+    let mut sorted: Vec<&(String, String)> = files.iter().collect();
+    sorted.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut h = Sha256::new();
+    for (path, content) in sorted {
+        h.update(path.as_bytes());
+        h.update(b"\n");
+        h.update(content.replace("\r\n", "\n").as_bytes());
+    }
+    crate::ingest::hex(&h.finalize())
+}
+
+impl FactorSet {
+    /// Loads `spec`: an embedded version, a folder, or (when `None`) the newest embedded set.
+    pub fn load(spec: Option<&str>) -> Result<FactorSet, FactorError> {
+        let versions = embedded_versions();
+        let wanted = match spec {
+            Some(s) => s.to_string(),
+            None => versions.last().map(|v| v.to_string()).unwrap_or_default(),
+        };
+        if let Some((version, files)) = crate::embedded::FACTOR_SETS
+            .iter()
+            .find(|(v, _)| *v == wanted)
+        {
+            let files: Vec<(String, String)> = files
+                .iter()
+                .map(|(p, c)| (p.to_string(), c.to_string()))
+                .collect();
+            return FactorSet::from_files(version, "embedded", &files);
+        }
+        let path = Path::new(&wanted);
+        if path.is_dir() {
+            return FactorSet::from_dir(path);
+        }
+        Err(FactorError::UnknownVersion(wanted, versions.join(", ")))
+    }
+
+    /// Loads a set from a folder in the embedded layout.
+    pub fn from_dir(dir: &Path) -> Result<FactorSet, FactorError> {
+        let set = dir.display().to_string();
+        let version = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_else(|| set.clone());
+        let mut files = vec![];
+        let entries = std::fs::read_dir(dir).map_err(|e| FactorError::Io {
+            set: set.clone(),
+            file: ".".into(),
+            reason: e.to_string(),
+        })?;
+        for entry in entries.flatten() {
+            let p = entry.path();
+            if p.is_file() {
+                let name = entry.file_name().to_string_lossy().to_string();
+                let text = std::fs::read_to_string(&p).map_err(|e| FactorError::Io {
+                    set: set.clone(),
+                    file: name.clone(),
+                    reason: e.to_string(),
+                })?;
+                files.push((name, text));
+            }
+        }
+        FactorSet::from_files(&version, &set, &files)
+    }
+
+    /// Builds a set from (relative path, content) pairs.
+    pub fn from_files(
+        version: &str,
+        origin: &str,
+        files: &[(String, String)],
+    ) -> Result<FactorSet, FactorError> {
+        let get = |name: &str| -> Result<&str, FactorError> {
+            files
+                .iter()
+                .find(|(p, _)| p == name)
+                .map(|(_, c)| c.as_str())
+                .ok_or_else(|| FactorError::Io {
+                    set: version.to_string(),
+                    file: name.to_string(),
+                    reason: "missing from the set".into(),
+                })
+        };
+        let sources: Vec<Source> = read_csv(version, "sources.csv", get("sources.csv")?)?;
+        let models: Vec<ModelRow> = read_csv(version, "models.csv", get("models.csv")?)?;
+        let aliases: Vec<AliasRow> = read_csv(version, "aliases.csv", get("aliases.csv")?)?;
+        let mut classes: Vec<ClassRow> = read_csv(version, "classes.csv", get("classes.csv")?)?;
+        let grid: Vec<GridRow> = read_csv(version, "grid.csv", get("grid.csv")?)?;
+        let providers: Vec<ProviderRow> =
+            read_csv(version, "providers.csv", get("providers.csv")?)?;
+        let constants: Vec<ConstantRow> =
+            read_csv(version, "constants.csv", get("constants.csv")?)?;
+        classes.sort_by_key(|c| c.priority);
+
+        let mut set = FactorSet {
+            version: version.to_string(),
+            origin: origin.to_string(),
+            sha256: set_sha256(files),
+            sources: BTreeMap::new(),
+            models: BTreeMap::new(),
+            aliases: BTreeMap::new(),
+            classes,
+            grid: BTreeMap::new(),
+            region_index: HashMap::new(),
+            providers: BTreeMap::new(),
+            constants: BTreeMap::new(),
+        };
+        let invalid = |file: &str, row: usize, reason: String| FactorError::Invalid {
+            set: version.to_string(),
+            file: file.to_string(),
+            row,
+            reason,
+        };
+        for (i, s) in sources.into_iter().enumerate() {
+            if set.sources.insert(s.id.clone(), s).is_some() {
+                return Err(invalid("sources.csv", i + 2, "duplicate id".into()));
+            }
+        }
+        let check_sources = |file: &str, row: usize, ids: &str, set: &FactorSet| {
+            if ids.trim().is_empty() {
+                return Err(invalid(file, row, "no source_id".into()));
+            }
+            for id in ids.split(';').map(str::trim) {
+                if !set.sources.contains_key(id) {
+                    return Err(invalid(file, row, format!("unknown source id '{id}'")));
+                }
+            }
+            Ok(())
+        };
+        let ordered = |file: &str, row: usize, what: &str, l: f64, c: f64, h: f64| {
+            if !(l.is_finite() && c.is_finite() && h.is_finite()) || l > c || c > h || l < 0.0 {
+                return Err(invalid(
+                    file,
+                    row,
+                    format!("{what}: low <= central <= high does not hold ({l}, {c}, {h})"),
+                ));
+            }
+            Ok(())
+        };
+        for (i, m) in models.into_iter().enumerate() {
+            check_sources("models.csv", i + 2, &m.source_id, &set)?;
+            if m.active_params_b_min <= 0.0
+                || m.active_params_b_min > m.active_params_b_max
+                || m.total_params_b_min > m.total_params_b_max
+            {
+                return Err(invalid(
+                    "models.csv",
+                    i + 2,
+                    "parameter range invalid".into(),
+                ));
+            }
+            let key = m.model_key.to_lowercase();
+            if set.models.insert(key, m).is_some() {
+                return Err(invalid("models.csv", i + 2, "duplicate model_key".into()));
+            }
+        }
+        for (i, a) in aliases.into_iter().enumerate() {
+            check_sources("aliases.csv", i + 2, &a.source_id, &set)?;
+            if !set.models.contains_key(&a.model_key.to_lowercase()) {
+                return Err(invalid(
+                    "aliases.csv",
+                    i + 2,
+                    format!("alias target '{}' is not a model", a.model_key),
+                ));
+            }
+            let key = a.alias.to_lowercase();
+            if set.aliases.insert(key, a).is_some() {
+                return Err(invalid("aliases.csv", i + 2, "duplicate alias".into()));
+            }
+        }
+        for (i, c) in set.classes.iter().enumerate() {
+            check_sources("classes.csv", i + 2, &c.source_id, &set)?;
+        }
+        if !set.classes.iter().any(|c| c.matches.trim().is_empty()) {
+            return Err(invalid(
+                "classes.csv",
+                1,
+                "no default class (empty match)".into(),
+            ));
+        }
+        for (i, g) in grid.into_iter().enumerate() {
+            check_sources("grid.csv", i + 2, &g.source_id, &set)?;
+            ordered("grid.csv", i + 2, "gCO2e/kWh", g.low, g.central, g.high)?;
+            if !g.region.is_empty() {
+                let ids = set.region_index.entry(g.region.to_lowercase()).or_default();
+                if !ids.contains(&g.geo_id) {
+                    ids.push(g.geo_id.clone());
+                }
+            }
+            let rows = set.grid.entry(g.geo_id.clone()).or_default();
+            if rows.iter().any(|r| r.year == g.year) {
+                return Err(invalid(
+                    "grid.csv",
+                    i + 2,
+                    "duplicate geo_id and year".into(),
+                ));
+            }
+            rows.push(g);
+        }
+        if !set.grid.contains_key("agg:WORLD") {
+            return Err(invalid("grid.csv", 1, "no agg:WORLD row".into()));
+        }
+        for (i, p) in providers.into_iter().enumerate() {
+            check_sources("providers.csv", i + 2, &p.source_id, &set)?;
+            ordered(
+                "providers.csv",
+                i + 2,
+                "PUE",
+                p.pue_low,
+                p.pue_central,
+                p.pue_high,
+            )?;
+            ordered(
+                "providers.csv",
+                i + 2,
+                "WUE",
+                p.wue_low,
+                p.wue_central,
+                p.wue_high,
+            )?;
+            if !set.grid.contains_key(&p.default_geo) {
+                return Err(invalid(
+                    "providers.csv",
+                    i + 2,
+                    format!("default_geo '{}' is not in grid.csv", p.default_geo),
+                ));
+            }
+            set.providers.insert(p.provider.clone(), p);
+        }
+        if !set.providers.contains_key("unknown") {
+            return Err(invalid(
+                "providers.csv",
+                1,
+                "no 'unknown' provider row".into(),
+            ));
+        }
+        for (i, c) in constants.into_iter().enumerate() {
+            check_sources("constants.csv", i + 2, &c.source_id, &set)?;
+            set.constants.insert(c.id.clone(), c);
+        }
+        for needed in [
+            "k_cache",
+            "embodied",
+            "u_out",
+            "u_in",
+            "request_input_tokens",
+            "request_output_tokens",
+            "request_bounds",
+        ] {
+            if !set.constants.contains_key(needed) {
+                return Err(invalid(
+                    "constants.csv",
+                    1,
+                    format!("constant '{needed}' missing"),
+                ));
+            }
+        }
+        Ok(set)
+    }
+
+    /// A constant (checked present at load for the ones the method needs).
+    pub fn constant(&self, id: &str) -> Option<&ConstantRow> {
+        self.constants.get(id)
+    }
+
+    /// The provider row, or the `unknown` one.
+    pub fn provider(&self, key: &str) -> &ProviderRow {
+        self.providers
+            .get(key)
+            .or_else(|| self.providers.get("unknown"))
+            .unwrap_or_else(|| unreachable_provider())
+    }
+
+    /// Resolves a raw model id: exact key, alias, normalised forms, then size class.
+    pub fn resolve_model(&self, raw: &str) -> ResolvedModel {
+        let lower = raw.trim().to_lowercase();
+        if let Some(m) = self.lookup_model(&lower) {
+            return self.resolved(m, ModelMatch::Exact);
+        }
+        if let Some(a) = self.aliases.get(&lower) {
+            if let Some(m) = self.models.get(&a.model_key.to_lowercase()) {
+                return self.resolved(m, ModelMatch::Alias);
+            }
+        }
+        for candidate in normalised_forms(&lower) {
+            if let Some(m) = self.lookup_model(&candidate) {
+                return self.resolved(m, ModelMatch::Normalised);
+            }
+            if let Some(a) = self.aliases.get(&candidate) {
+                if let Some(m) = self.models.get(&a.model_key.to_lowercase()) {
+                    return self.resolved(m, ModelMatch::Normalised);
+                }
+            }
+        }
+        let class = self
+            .classes
+            .iter()
+            .find(|c| {
+                c.matches
+                    .split('|')
+                    .map(str::trim)
+                    .filter(|m| !m.is_empty())
+                    .any(|m| lower.contains(m))
+            })
+            .or_else(|| self.classes.iter().find(|c| c.matches.trim().is_empty()));
+        match class {
+            Some(c) => ResolvedModel {
+                key: format!("class:{}", c.class),
+                how: ModelMatch::Class(c.class.clone()),
+                kind: c.kind.clone(),
+                active: (c.active_params_b_min, c.active_params_b_max),
+                total: (c.total_params_b_min, c.total_params_b_max),
+                source_id: c.source_id.clone(),
+            },
+            None => unreachable_class(),
+        }
+    }
+
+    fn lookup_model(&self, key: &str) -> Option<&ModelRow> {
+        self.models.get(key)
+    }
+
+    fn resolved(&self, m: &ModelRow, how: ModelMatch) -> ResolvedModel {
+        ResolvedModel {
+            key: m.model_key.clone(),
+            how,
+            kind: m.kind.clone(),
+            active: (m.active_params_b_min, m.active_params_b_max),
+            total: (m.total_params_b_min, m.total_params_b_max),
+            source_id: m.source_id.clone(),
+        }
+    }
+
+    /// The row of `geo_id` for a usage year: the nearest year not after it, else the earliest.
+    pub fn grid_row(&self, geo_id: &str, year: i32) -> Option<&GridRow> {
+        let rows = self.grid.get(geo_id)?;
+        rows.iter()
+            .filter(|r| r.year <= year)
+            .max_by_key(|r| r.year)
+            .or_else(|| rows.iter().min_by_key(|r| r.year))
+    }
+
+    /// Resolves the grid factor for a provider and the record's region (if any) in `year`.
+    pub fn resolve_grid(
+        &self,
+        provider: &ProviderRow,
+        region: Option<&str>,
+        year: i32,
+    ) -> GridChoice {
+        let world = || {
+            self.grid_row("agg:WORLD", year)
+                .cloned()
+                .unwrap_or_else(unreachable_world)
+        };
+        let default = |note: Option<String>| -> GridChoice {
+            match self.grid_row(&provider.default_geo, year) {
+                Some(r) => GridChoice {
+                    row: r.clone(),
+                    level: GeoLevel::ProviderDefault,
+                    note,
+                },
+                None => GridChoice {
+                    row: world(),
+                    level: GeoLevel::World,
+                    note,
+                },
+            }
+        };
+        let Some(region) = region.map(str::trim).filter(|r| !r.is_empty()) else {
+            return default(None);
+        };
+        let lower = region.to_lowercase();
+        // 1. A geo id written out (`country:USA`, `aws:us-east-1`).
+        if let Some(r) = self
+            .grid
+            .keys()
+            .find(|k| k.to_lowercase() == lower)
+            .and_then(|k| self.grid_row(k, year))
+        {
+            return GridChoice {
+                level: level_of(r),
+                row: r.clone(),
+                note: None,
+            };
+        }
+        // 2. A cloud region code: the provider's own cloud first.
+        if let Some(ids) = self.region_index.get(&lower) {
+            let clouds: Vec<&str> = provider.operator.split('+').collect();
+            let pick = ids
+                .iter()
+                .find(|id| clouds.iter().any(|c| id.starts_with(&format!("{c}:"))))
+                .or_else(|| ids.first());
+            if let Some(r) = pick.and_then(|id| self.grid_row(id, year)) {
+                return GridChoice {
+                    row: r.clone(),
+                    level: GeoLevel::Region,
+                    note: None,
+                };
+            }
+        }
+        // 3. An ISO3 country code.
+        let country = format!("country:{}", region.to_uppercase());
+        if let Some(r) = self.grid_row(&country, year) {
+            return GridChoice {
+                row: r.clone(),
+                level: GeoLevel::Country,
+                note: None,
+            };
+        }
+        default(Some(format!(
+            "unknown region '{region}': the provider's default geography was used"
+        )))
+    }
+
+    /// Off-site water intensity for a grid row: its own, else the nearest parent's.
+    pub fn offsite_water(&self, row: &GridRow, year: i32) -> (f64, String) {
+        let mut current = Some(row.clone());
+        let mut hops = 0;
+        while let Some(r) = current {
+            if let Some(w) = r.offsite_water_l_per_kwh {
+                return (w, r.geo_id.clone());
+            }
+            hops += 1;
+            if hops > 8 || r.parent.is_empty() {
+                break;
+            }
+            current = self.grid_row(&r.parent, year).cloned();
+        }
+        let w = self
+            .grid_row("agg:WORLD", year)
+            .and_then(|r| r.offsite_water_l_per_kwh);
+        (w.unwrap_or(3.908), "agg:WORLD".to_string())
+    }
+}
+
+fn level_of(r: &GridRow) -> GeoLevel {
+    match r.scope.as_str() {
+        "cloud_region" => GeoLevel::Region,
+        "country" | "us_subregion" => GeoLevel::Country,
+        _ if r.geo_id == "agg:WORLD" => GeoLevel::World,
+        _ => GeoLevel::Aggregate,
+    }
+}
+
+// The load-time checks guarantee these rows exist; a set without them is never built.
+fn unreachable_provider() -> &'static ProviderRow {
+    static FALLBACK: std::sync::OnceLock<ProviderRow> = std::sync::OnceLock::new();
+    FALLBACK.get_or_init(|| ProviderRow {
+        provider: "unknown".into(),
+        operator: "unknown".into(),
+        pue_low: 1.10,
+        pue_central: 1.25,
+        pue_high: 1.60,
+        wue_low: 0.5,
+        wue_central: 1.8,
+        wue_high: 3.0,
+        default_geo: "agg:WORLD".into(),
+        source_id: "llm-scope3-assumption".into(),
+        notes: String::new(),
+    })
+}
+
+fn unreachable_class() -> ResolvedModel {
+    ResolvedModel {
+        key: "class:flagship".into(),
+        how: ModelMatch::Class("flagship".into()),
+        kind: "llm".into(),
+        active: (44.0, 132.0),
+        total: (440.0, 440.0),
+        source_id: "llm-scope3-assumption".into(),
+    }
+}
+
+fn unreachable_world() -> GridRow {
+    GridRow {
+        geo_id: "agg:WORLD".into(),
+        scope: "aggregate".into(),
+        cloud: String::new(),
+        region: String::new(),
+        name: "World".into(),
+        country_iso3: String::new(),
+        parent: String::new(),
+        year: 2024,
+        central: 473.0,
+        low: 378.4,
+        high: 567.6,
+        basis: "lifecycle".into(),
+        offsite_water_l_per_kwh: Some(3.908),
+        pue: None,
+        wue: None,
+        cfe_share: None,
+        source_id: "ember-2024".into(),
+        notes: String::new(),
+    }
+}
+
+/// Other spellings of a model id to try: vendor prefixes and suffixes removed, dates removed.
+fn normalised_forms(lower: &str) -> Vec<String> {
+    let mut s = lower.to_string();
+    // Fine-tunes: ft:gpt-4o-mini-2024-07-18:org::id -> the base model.
+    if let Some(rest) = s.strip_prefix("ft:") {
+        s = rest.split(':').next().unwrap_or(rest).to_string();
+    }
+    for prefix in [
+        "openai/",
+        "anthropic/",
+        "google/",
+        "models/",
+        "publishers/google/models/",
+        "us.anthropic.",
+        "eu.anthropic.",
+        "apac.anthropic.",
+        "global.anthropic.",
+        "anthropic.",
+        "meta.",
+        "us.meta.",
+        "mistral.",
+        "azure/",
+        "bedrock/",
+        "vertex_ai/",
+    ] {
+        if let Some(rest) = s.strip_prefix(prefix) {
+            s = rest.to_string();
+        }
+    }
+    // Bedrock version suffixes (-v1:0, -v2), Vertex @date.
+    if let Some((base, _)) = s.split_once('@') {
+        s = base.to_string();
+    }
+    if let Some(pos) = s.rfind("-v") {
+        let tail = &s[pos + 2..];
+        if !tail.is_empty() && tail.chars().all(|c| c.is_ascii_digit() || c == ':') {
+            s.truncate(pos);
+        }
+    }
+    let mut out = vec![s.clone()];
+    // Dates: -2024-08-06, -20240806, -0806 / -1120 style Azure versions.
+    let stripped = strip_date_suffix(&s);
+    if stripped != s {
+        out.push(stripped.clone());
+    }
+    if s.ends_with("-latest") {
+        out.push(s.trim_end_matches("-latest").to_string());
+    }
+    // Dots and dashes are interchangeable in some exports (claude-3.5-sonnet).
+    out.push(stripped.replace('.', "-"));
+    out.dedup();
+    out
+}
+
+fn strip_date_suffix(s: &str) -> String {
+    let parts: Vec<&str> = s.split('-').collect();
+    let is_digits = |p: &str, n: usize| p.len() == n && p.chars().all(|c| c.is_ascii_digit());
+    let n = parts.len();
+    if n > 3
+        && is_digits(parts[n - 3], 4)
+        && is_digits(parts[n - 2], 2)
+        && is_digits(parts[n - 1], 2)
+    {
+        return parts[..n - 3].join("-");
+    }
+    if n > 1 && (is_digits(parts[n - 1], 8) || is_digits(parts[n - 1], 4)) {
+        return parts[..n - 1].join("-");
+    }
+    s.to_string()
+}
+
+fn read_csv<T: serde::de::DeserializeOwned>(
+    set: &str,
+    file: &str,
+    text: &str,
+) -> Result<Vec<T>, FactorError> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes());
+    let mut out = vec![];
+    for (i, row) in rdr.deserialize::<T>().enumerate() {
+        out.push(row.map_err(|e| FactorError::Invalid {
+            set: set.to_string(),
+            file: file.to_string(),
+            row: i + 2,
+            reason: e.to_string(),
+        })?);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn date_suffixes_are_removed() {
+        assert_eq!(strip_date_suffix("gpt-4o-2024-08-06"), "gpt-4o");
+        assert_eq!(
+            strip_date_suffix("claude-sonnet-4-5-20250929"),
+            "claude-sonnet-4-5"
+        );
+        assert_eq!(strip_date_suffix("gpt-4-0613"), "gpt-4");
+        assert_eq!(strip_date_suffix("gpt-4o"), "gpt-4o");
+    }
+
+    #[test]
+    fn vendor_spellings_normalise() {
+        let f = normalised_forms("anthropic.claude-3-5-sonnet-20240620-v1:0");
+        assert!(f.contains(&"claude-3-5-sonnet".to_string()), "{f:?}");
+        let f = normalised_forms("ft:gpt-4o-mini-2024-07-18:acme::abc123");
+        assert!(f.contains(&"gpt-4o-mini".to_string()), "{f:?}");
+        let f = normalised_forms("claude-3-5-sonnet@20240620");
+        assert!(f.contains(&"claude-3-5-sonnet".to_string()), "{f:?}");
+    }
+
+    #[test]
+    fn sha_normalises_line_endings_and_order() {
+        let a = set_sha256(&[
+            ("b.csv".into(), "x\r\ny\n".into()),
+            ("a.csv".into(), "1\n".into()),
+        ]);
+        let b = set_sha256(&[
+            ("a.csv".into(), "1\n".into()),
+            ("b.csv".into(), "x\ny\n".into()),
+        ]);
+        assert_eq!(a, b);
+        assert_eq!(a.len(), 64);
+    }
+}

@@ -1,0 +1,383 @@
+//! Ingest: turns one input file into a stream of rows of cells with their row numbers.
+//!
+//! It owns opening files, telling CSV from spreadsheets, character encodings, CSV dialects and
+//! the file's SHA-256. It knows nothing about vendors: which row is the header and what a
+//! column means is decided by `normalise`, which receives the rows through a callback, so a
+//! file is never collected in memory (CSV is streamed; spreadsheets are read sheet by sheet).
+
+pub mod csv;
+pub mod xlsx;
+
+use std::fmt;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDateTime;
+use sha2::{Digest, Sha256};
+
+/// One cell as read, borrowed from the reader's buffer.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum CellRef<'a> {
+    /// Nothing in the cell.
+    Empty,
+    /// Text (every CSV cell is text).
+    Text(&'a str),
+    /// A number stored as a number (spreadsheets).
+    Number(f64),
+    /// A boolean stored as such (spreadsheets).
+    Bool(bool),
+    /// A date or date-time stored as such (spreadsheets).
+    DateTime(NaiveDateTime),
+    /// A spreadsheet error value such as `#N/A`.
+    Error(&'a str),
+}
+
+impl CellRef<'_> {
+    /// True when the cell is empty or holds only white space.
+    pub fn is_blank(&self) -> bool {
+        match self {
+            CellRef::Empty => true,
+            CellRef::Text(t) => t.trim().is_empty(),
+            _ => false,
+        }
+    }
+
+    /// The cell as text, for messages and for text fields.
+    pub fn display(&self) -> String {
+        match self {
+            CellRef::Empty => String::new(),
+            CellRef::Text(t) => (*t).to_string(),
+            CellRef::Number(n) => format_number(*n),
+            CellRef::Bool(b) => if *b { "TRUE" } else { "FALSE" }.to_string(),
+            CellRef::DateTime(d) => d.format("%Y-%m-%d %H:%M:%S").to_string(),
+            CellRef::Error(e) => (*e).to_string(),
+        }
+    }
+}
+
+/// Formats a number the way a spreadsheet user would type it (no trailing `.0`).
+pub fn format_number(n: f64) -> String {
+    if n.is_finite() && n.fract() == 0.0 && n.abs() < 1e15 {
+        format!("{}", n as i64)
+    } else {
+        format!("{n}")
+    }
+}
+
+/// A row of cells: random access by column index.
+pub trait RowCells {
+    /// Number of cells in the row (ragged rows may be shorter than the header).
+    fn len(&self) -> usize;
+    /// The cell at `index`, `Empty` past the end of the row.
+    fn cell(&self, index: usize) -> CellRef<'_>;
+    /// True when the row has no cells.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// What the reader hands to the row callback.
+pub enum RowEvent<'a> {
+    /// A new sheet starts (spreadsheets: the sheet name; CSV: `None`, once).
+    Sheet {
+        /// The sheet name, `None` for CSV.
+        name: Option<&'a str>,
+        /// True when text numbers use a decimal comma (`1.234,5`), as in semicolon CSV.
+        decimal_comma: bool,
+    },
+    /// A row with its 1-based row number as a spreadsheet or editor shows it.
+    Row(u64, &'a dyn RowCells),
+}
+
+/// What the callback tells the reader after an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    /// Keep reading.
+    Continue,
+    /// Skip the rest of this sheet (no recognised header in it).
+    SkipSheet,
+}
+
+/// The kind of file, decided from its name and its first bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    /// Delimited text.
+    Csv,
+    /// Gzip-compressed delimited text.
+    CsvGz,
+    /// A spreadsheet calamine reads (xlsx, xlsm, xls, ods).
+    Spreadsheet,
+}
+
+impl fmt::Display for FileKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            FileKind::Csv => "CSV",
+            FileKind::CsvGz => "CSV (gzip)",
+            FileKind::Spreadsheet => "spreadsheet",
+        })
+    }
+}
+
+/// Facts about a file learnt while reading it.
+#[derive(Debug, Clone, Default)]
+pub struct FileInfo {
+    /// SHA-256 of the file's bytes as stored (lower-case hex).
+    pub sha256: String,
+    /// Size in bytes.
+    pub bytes: u64,
+    /// What the reader decided about the text (encoding, delimiter) or the workbook.
+    pub dialect: String,
+}
+
+/// A file-level problem: the file cannot be used at all.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    /// The file could not be opened or read.
+    #[error("{file}: cannot read the file: {source}")]
+    Io {
+        /// The file as named.
+        file: String,
+        /// The operating system's reason.
+        source: io::Error,
+    },
+    /// A directory was given where a file was expected.
+    #[error("{file}: is a folder, not a file")]
+    IsDirectory {
+        /// The path as named.
+        file: String,
+    },
+    /// The file has no bytes.
+    #[error("{file}: the file is empty")]
+    Empty {
+        /// The file as named.
+        file: String,
+    },
+    /// The content is not a spreadsheet or delimited text.
+    #[error("{file}: not a spreadsheet or CSV file ({reason})")]
+    NotASpreadsheet {
+        /// The file as named.
+        file: String,
+        /// What was seen.
+        reason: String,
+    },
+    /// The spreadsheet reader failed.
+    #[error("{file}: cannot read the spreadsheet: {reason}")]
+    Spreadsheet {
+        /// The file as named.
+        file: String,
+        /// calamine's message.
+        reason: String,
+    },
+    /// The CSV reader failed part-way.
+    #[error("{file}: cannot read the CSV text near row {row}: {reason}")]
+    Csv {
+        /// The file as named.
+        file: String,
+        /// The row reached.
+        row: u64,
+        /// The parser's message.
+        reason: String,
+    },
+    /// An error raised by the row callback (normalise) that stops the file.
+    #[error("{0}")]
+    Stopped(String),
+}
+
+/// Spreadsheet and text extensions read when a folder is named.
+pub const INPUT_EXTENSIONS: &[&str] = &[
+    ".csv", ".tsv", ".txt", ".csv.gz", ".xlsx", ".xlsm", ".xls", ".ods",
+];
+
+/// True when a file name has one of the input extensions.
+pub fn has_input_extension(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    INPUT_EXTENSIONS.iter().any(|ext| lower.ends_with(ext))
+}
+
+/// Decides the kind of a file from its extension, then its first bytes.
+pub fn detect_kind(path: &Path, head: &[u8]) -> FileKind {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    if head.starts_with(&[0x1f, 0x8b]) {
+        return FileKind::CsvGz;
+    }
+    if head.starts_with(b"PK\x03\x04") || head.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]) {
+        return FileKind::Spreadsheet;
+    }
+    if [".xlsx", ".xlsm", ".xls", ".ods"]
+        .iter()
+        .any(|e| name.ends_with(e))
+    {
+        return FileKind::Spreadsheet;
+    }
+    FileKind::Csv
+}
+
+/// Reads every row of `path`, calling `on_event` for each sheet start and each row.
+///
+/// `name` is the file as the user named it (used in messages). Errors are file-level; row-level
+/// problems are for the callback to record.
+pub fn read_rows(
+    path: &Path,
+    name: &str,
+    on_event: &mut dyn FnMut(RowEvent<'_>) -> Result<Flow, String>,
+) -> Result<FileInfo, IngestError> {
+    let io_err = |source| IngestError::Io {
+        file: name.to_string(),
+        source,
+    };
+    let meta = std::fs::metadata(path).map_err(io_err)?;
+    if meta.is_dir() {
+        return Err(IngestError::IsDirectory {
+            file: name.to_string(),
+        });
+    }
+    if meta.len() == 0 {
+        return Err(IngestError::Empty {
+            file: name.to_string(),
+        });
+    }
+    let mut head = [0u8; 8];
+    let n = {
+        let mut f = std::fs::File::open(path).map_err(io_err)?;
+        read_up_to(&mut f, &mut head).map_err(io_err)?
+    };
+    match detect_kind(path, &head[..n]) {
+        FileKind::Spreadsheet => xlsx::read(path, name, on_event),
+        kind => csv::read(path, name, kind, on_event),
+    }
+}
+
+/// Reads until `buf` is full or the reader ends; returns the bytes read.
+pub(crate) fn read_up_to<R: Read + ?Sized>(r: &mut R, buf: &mut [u8]) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match r.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(k) => filled += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}
+
+/// A reader that hashes every byte that passes through it.
+pub(crate) struct HashingReader<R> {
+    inner: R,
+    hasher: Sha256,
+    bytes: u64,
+}
+
+impl<R: Read> HashingReader<R> {
+    pub(crate) fn new(inner: R) -> Self {
+        HashingReader {
+            inner,
+            hasher: Sha256::new(),
+            bytes: 0,
+        }
+    }
+
+    /// Reads what is left (so the hash covers the whole file) and returns hash and size.
+    pub(crate) fn finish(mut self) -> io::Result<(String, u64)> {
+        io::copy(
+            &mut self.inner,
+            &mut HashSink(&mut self.hasher, &mut self.bytes),
+        )?;
+        Ok((hex(&self.hasher.finalize()), self.bytes))
+    }
+}
+
+struct HashSink<'a>(&'a mut Sha256, &'a mut u64);
+
+impl io::Write for HashSink<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.update(buf);
+        *self.1 += buf.len() as u64;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<R: Read> Read for HashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.bytes += n as u64;
+        Ok(n)
+    }
+}
+
+/// Lower-case hex of a digest.
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+/// SHA-256 of a whole file.
+pub fn sha256_file(path: &Path) -> io::Result<String> {
+    let f = std::fs::File::open(path)?;
+    let (h, _) = HashingReader::new(f).finish()?;
+    Ok(h)
+}
+
+/// Expands the command line's FILES|DIRS into the files to read, in sorted path order.
+///
+/// Files named explicitly are always returned (and fail later if unusable); in folders, only
+/// files with an input extension are taken and the others are returned as `skipped`.
+pub fn expand_inputs(args: &[PathBuf]) -> Result<ExpandedInputs, IngestError> {
+    let mut files = Vec::new();
+    let mut skipped = Vec::new();
+    for arg in args {
+        let meta = std::fs::metadata(arg).map_err(|source| IngestError::Io {
+            file: arg.display().to_string(),
+            source,
+        })?;
+        if meta.is_dir() {
+            let entries = std::fs::read_dir(arg).map_err(|source| IngestError::Io {
+                file: arg.display().to_string(),
+                source,
+            })?;
+            for entry in entries {
+                let entry = entry.map_err(|source| IngestError::Io {
+                    file: arg.display().to_string(),
+                    source,
+                })?;
+                let path = entry.path();
+                let name = entry.file_name().to_string_lossy().to_string();
+                if name.starts_with('.') || path.is_dir() {
+                    continue;
+                }
+                if has_input_extension(&name) {
+                    files.push(path);
+                } else {
+                    skipped.push(path);
+                }
+            }
+        } else {
+            files.push(arg.clone());
+        }
+    }
+    files.sort();
+    files.dedup();
+    skipped.sort();
+    Ok(ExpandedInputs { files, skipped })
+}
+
+/// The result of [`expand_inputs`].
+#[derive(Debug, Clone, Default)]
+pub struct ExpandedInputs {
+    /// Files to read, sorted.
+    pub files: Vec<PathBuf>,
+    /// Files in named folders that were not read (no spreadsheet extension).
+    pub skipped: Vec<PathBuf>,
+}

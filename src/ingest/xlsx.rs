@@ -1,0 +1,107 @@
+//! Spreadsheets through calamine (xlsx, xlsm, xls, ods): every sheet in workbook order, rows
+//! with their Excel row numbers, cells converted to [`CellRef`] without copying text.
+
+use std::path::Path;
+
+use calamine::{open_workbook_auto, CellErrorType, Data, Reader};
+
+use super::{sha256_file, CellRef, FileInfo, Flow, IngestError, RowCells, RowEvent};
+
+struct SheetRow<'a>(&'a [Data]);
+
+impl RowCells for SheetRow<'_> {
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+    fn cell(&self, index: usize) -> CellRef<'_> {
+        match self.0.get(index) {
+            None | Some(Data::Empty) => CellRef::Empty,
+            Some(Data::Int(i)) => CellRef::Number(*i as f64),
+            Some(Data::Float(f)) => CellRef::Number(*f),
+            Some(Data::String(s)) if s.is_empty() => CellRef::Empty,
+            Some(Data::String(s)) => CellRef::Text(s),
+            Some(Data::Bool(b)) => CellRef::Bool(*b),
+            Some(Data::DateTime(d)) => {
+                if d.is_datetime() {
+                    match d.as_datetime() {
+                        Some(dt) => CellRef::DateTime(dt),
+                        None => CellRef::Number(d.as_f64()),
+                    }
+                } else {
+                    CellRef::Number(d.as_f64())
+                }
+            }
+            Some(Data::DateTimeIso(s)) | Some(Data::DurationIso(s)) => CellRef::Text(s),
+            Some(Data::Error(e)) => CellRef::Error(error_text(e)),
+        }
+    }
+}
+
+fn error_text(e: &CellErrorType) -> &'static str {
+    match e {
+        CellErrorType::Div0 => "#DIV/0!",
+        CellErrorType::NA => "#N/A",
+        CellErrorType::Name => "#NAME?",
+        CellErrorType::Null => "#NULL!",
+        CellErrorType::Num => "#NUM!",
+        CellErrorType::Ref => "#REF!",
+        CellErrorType::Value => "#VALUE!",
+        CellErrorType::GettingData => "#GETTING_DATA",
+    }
+}
+
+/// Reads every sheet of a workbook, in workbook order.
+pub(crate) fn read(
+    path: &Path,
+    name: &str,
+    on_event: &mut dyn FnMut(RowEvent<'_>) -> Result<Flow, String>,
+) -> Result<FileInfo, IngestError> {
+    let sha256 = sha256_file(path).map_err(|source| IngestError::Io {
+        file: name.to_string(),
+        source,
+    })?;
+    let bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    let mut workbook = open_workbook_auto(path).map_err(|e| IngestError::Spreadsheet {
+        file: name.to_string(),
+        reason: plain_calamine_error(&e.to_string()),
+    })?;
+    let sheets = workbook.sheet_names();
+    for sheet in &sheets {
+        let range = workbook
+            .worksheet_range(sheet)
+            .map_err(|e| IngestError::Spreadsheet {
+                file: name.to_string(),
+                reason: format!("sheet '{sheet}': {}", plain_calamine_error(&e.to_string())),
+            })?;
+        let flow = on_event(RowEvent::Sheet {
+            name: Some(sheet),
+            decimal_comma: false,
+        })
+        .map_err(IngestError::Stopped)?;
+        if flow == Flow::SkipSheet {
+            continue;
+        }
+        let first_row = range.start().map(|(r, _)| r as u64).unwrap_or(0);
+        for (i, row) in range.rows().enumerate() {
+            let number = first_row + i as u64 + 1;
+            let flow =
+                on_event(RowEvent::Row(number, &SheetRow(row))).map_err(IngestError::Stopped)?;
+            if flow == Flow::SkipSheet {
+                break;
+            }
+        }
+    }
+    Ok(FileInfo {
+        sha256,
+        bytes,
+        dialect: format!("workbook with {} sheet(s)", sheets.len()),
+    })
+}
+
+fn plain_calamine_error(msg: &str) -> String {
+    if msg.contains("Password") || msg.contains("password") || msg.contains("Encrypted") {
+        "the workbook is password-protected; save an unprotected copy".to_string()
+    } else {
+        msg.to_string()
+    }
+}

@@ -1,0 +1,17 @@
+//! The `llm-scope3` binary: parse the command line, run it, map errors to exit codes
+//! (0 success, 2 usage error, 3 input data error, 1 internal error).
+
+use clap::Parser;
+
+fn main() {
+    let cli = llm_scope3::cli::Cli::parse();
+    if let Err(err) = llm_scope3::cmd::run(cli) {
+        eprintln!("error: {err}");
+        let mut source = std::error::Error::source(&err);
+        while let Some(s) = source {
+            eprintln!("  caused by: {s}");
+            source = s.source();
+        }
+        std::process::exit(err.exit_code());
+    }
+}

@@ -1,0 +1,288 @@
+//! The canonical data of the pipeline: usage records, their provenance, rejections, periods.
+//!
+//! Everything here is plain data shared by every stage. It holds no vendor knowledge (that is
+//! in templates/) and no factor knowledge (that is in the factor set), and it does no I/O.
+
+use std::fmt;
+use std::sync::Arc;
+
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use serde::Serialize;
+
+/// Where a record or a rejection came from: the file as named on the command line, the sheet
+/// (XLSX only) and the 1-based row number as Excel or an editor shows it (header included).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Provenance {
+    /// The input's index in the run (inputs are processed in sorted path order).
+    pub file_index: usize,
+    /// The file as named on the command line (or found in a named folder).
+    pub file: Arc<str>,
+    /// The worksheet name for spreadsheet inputs, `None` for CSV.
+    pub sheet: Option<Arc<str>>,
+    /// 1-based row number, header included.
+    pub row: u64,
+}
+
+/// One usage bucket of one vendor export row, in canonical form.
+///
+/// `input_tokens` always includes cached tokens and `cached_input_tokens <= input_tokens`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UsageRecord {
+    /// Bucket start (UTC): decides the reporting period and month.
+    pub bucket_start: DateTime<Utc>,
+    /// Bucket end (UTC, exclusive).
+    pub bucket_end: DateTime<Utc>,
+    /// Provider key as the factor set names it (`openai`, `anthropic`, ...).
+    pub provider: Arc<str>,
+    /// Model id as the export wrote it.
+    pub model: String,
+    /// Serving region (cloud region code or `country:ISO3`), when the export says.
+    pub region: Option<String>,
+    /// Project / workspace / account / tag, whatever the vendor gives.
+    pub cost_centre: Option<String>,
+    /// Number of requests (0 when the export does not say).
+    pub requests: u64,
+    /// All input tokens, cached included.
+    pub input_tokens: u64,
+    /// The cached part of `input_tokens`.
+    pub cached_input_tokens: u64,
+    /// Output tokens (reasoning tokens included).
+    pub output_tokens: u64,
+    /// Cost on the row, when the export carries one.
+    pub cost: Option<f64>,
+    /// ISO currency of `cost`, upper case.
+    pub currency: Option<String>,
+    /// Where the record came from.
+    pub provenance: Provenance,
+}
+
+impl UsageRecord {
+    /// True when the record has requests but no token counts: its tokens are imputed.
+    pub fn tokens_unknown(&self) -> bool {
+        self.input_tokens == 0 && self.output_tokens == 0 && self.requests > 0
+    }
+}
+
+/// A data row that could not be used, with everything a user needs to find and fix it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Rejection {
+    /// The file as named on the command line.
+    pub file: String,
+    /// The worksheet, for spreadsheet inputs.
+    pub sheet: Option<String>,
+    /// 1-based row number, header included.
+    pub row: u64,
+    /// The column at fault, when one is.
+    pub column: Option<String>,
+    /// The offending value as read.
+    pub value: Option<String>,
+    /// What was wrong and what was expected, in plain words.
+    pub reason: String,
+}
+
+/// Why a data row was skipped (counted, not rejected).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SkipReason {
+    /// Every cell empty.
+    Blank,
+    /// A bucket with a date but no usage (OpenAI writes days without usage this way).
+    EmptyBucket,
+    /// A vendor total or subtotal row.
+    TotalRow,
+    /// The header row repeated (after a page break).
+    RepeatedHeader,
+}
+
+impl SkipReason {
+    /// Plain-words label used in reports.
+    pub fn label(self) -> &'static str {
+        match self {
+            SkipReason::Blank => "blank row",
+            SkipReason::EmptyBucket => "empty usage bucket",
+            SkipReason::TotalRow => "vendor total row",
+            SkipReason::RepeatedHeader => "repeated header row",
+        }
+    }
+}
+
+/// A reporting period: inclusive start and end dates and a label (`2026Q1`, `2026`, ...).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Period {
+    /// First day of the period.
+    pub start: NaiveDate,
+    /// Last day of the period (inclusive).
+    pub end: NaiveDate,
+    /// How the period is named in reports.
+    pub label: String,
+}
+
+/// A period argument that could not be understood.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct PeriodError(String);
+
+impl Period {
+    /// Parses a calendar quarter such as `2026Q1`, `2026-Q1` or `2026q1`.
+    pub fn quarter(text: &str) -> Result<Period, PeriodError> {
+        let t = text.trim().to_ascii_uppercase().replace('-', "");
+        let bad = || {
+            PeriodError(format!(
+                "'{text}' is not a quarter: write it as YEARQn, for example 2026Q1"
+            ))
+        };
+        let (year, q) = t.split_once('Q').ok_or_else(bad)?;
+        let year: i32 = year.parse().map_err(|_| bad())?;
+        let q: u32 = q.parse().map_err(|_| bad())?;
+        if !(1..=4).contains(&q) || !(1900..=9999).contains(&year) {
+            return Err(bad());
+        }
+        let start = NaiveDate::from_ymd_opt(year, (q - 1) * 3 + 1, 1).ok_or_else(bad)?;
+        let end = end_of_month(year, q * 3).ok_or_else(bad)?;
+        Ok(Period {
+            start,
+            end,
+            label: format!("{year}Q{q}"),
+        })
+    }
+
+    /// Parses a calendar year such as `2026`.
+    pub fn year(text: &str) -> Result<Period, PeriodError> {
+        let bad = || PeriodError(format!("'{text}' is not a year such as 2026"));
+        let year: i32 = text.trim().parse().map_err(|_| bad())?;
+        if !(1900..=9999).contains(&year) {
+            return Err(bad());
+        }
+        Ok(Period {
+            start: NaiveDate::from_ymd_opt(year, 1, 1).ok_or_else(bad)?,
+            end: NaiveDate::from_ymd_opt(year, 12, 31).ok_or_else(bad)?,
+            label: format!("{year}"),
+        })
+    }
+
+    /// A period from two ISO dates, both inclusive.
+    pub fn range(from: &str, to: &str) -> Result<Period, PeriodError> {
+        let parse = |s: &str| {
+            NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+                .map_err(|_| PeriodError(format!("'{s}' is not a date: write it as YYYY-MM-DD")))
+        };
+        let (start, end) = (parse(from)?, parse(to)?);
+        if end < start {
+            return Err(PeriodError(format!(
+                "the period ends ({end}) before it starts ({start})"
+            )));
+        }
+        Ok(Period {
+            start,
+            end,
+            label: format!("{start} to {end}"),
+        })
+    }
+
+    /// True when the date lies inside the period.
+    pub fn contains(&self, date: NaiveDate) -> bool {
+        self.start <= date && date <= self.end
+    }
+
+    /// The months of the period as `YYYY-MM`, in order.
+    pub fn months(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let (mut y, mut m) = (self.start.year(), self.start.month());
+        while (y, m) <= (self.end.year(), self.end.month()) {
+            out.push(format!("{y:04}-{m:02}"));
+            if m == 12 {
+                y += 1;
+                m = 1;
+            } else {
+                m += 1;
+            }
+        }
+        out
+    }
+}
+
+impl fmt::Display for Period {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({} to {})", self.label, self.start, self.end)
+    }
+}
+
+fn end_of_month(year: i32, month: u32) -> Option<NaiveDate> {
+    let (ny, nm) = if month == 12 {
+        (year + 1, 1)
+    } else {
+        (year, month + 1)
+    };
+    NaiveDate::from_ymd_opt(ny, nm, 1)?.pred_opt()
+}
+
+/// Low / central / high values of one quantity (a bounding envelope, not a statistical interval).
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+pub struct Bounds {
+    /// Every factor at its low value.
+    pub low: f64,
+    /// Every factor at its central value.
+    pub central: f64,
+    /// Every factor at its high value.
+    pub high: f64,
+}
+
+impl Bounds {
+    /// The same value three times.
+    pub fn flat(v: f64) -> Bounds {
+        Bounds {
+            low: v,
+            central: v,
+            high: v,
+        }
+    }
+
+    /// Applies `f` to each of the three values.
+    pub fn map(self, f: impl Fn(f64) -> f64) -> Bounds {
+        Bounds {
+            low: f(self.low),
+            central: f(self.central),
+            high: f(self.high),
+        }
+    }
+
+    /// Combines two bounds value by value (low with low, central with central, high with high).
+    pub fn zip(self, other: Bounds, f: impl Fn(f64, f64) -> f64) -> Bounds {
+        Bounds {
+            low: f(self.low, other.low),
+            central: f(self.central, other.central),
+            high: f(self.high, other.high),
+        }
+    }
+}
+
+/// The month (`YYYY-MM`) of a timestamp.
+pub fn month_of(t: &DateTime<Utc>) -> String {
+    format!("{:04}-{:02}", t.year(), t.month())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quarter_parses_and_bounds() {
+        let p = Period::quarter("2026q1").unwrap();
+        assert_eq!(p.start, NaiveDate::from_ymd_opt(2026, 1, 1).unwrap());
+        assert_eq!(p.end, NaiveDate::from_ymd_opt(2026, 3, 31).unwrap());
+        assert_eq!(p.label, "2026Q1");
+        let q4 = Period::quarter("2025-Q4").unwrap();
+        assert_eq!(q4.end, NaiveDate::from_ymd_opt(2025, 12, 31).unwrap());
+        assert_eq!(q4.months(), vec!["2025-10", "2025-11", "2025-12"]);
+        assert!(Period::quarter("2026Q5").is_err());
+        assert!(Period::quarter("Q1").is_err());
+        assert!(Period::quarter("").is_err());
+    }
+
+    #[test]
+    fn range_rejects_reversed_dates() {
+        assert!(Period::range("2026-03-01", "2026-01-01").is_err());
+        let p = Period::range("2026-01-15", "2026-02-10").unwrap();
+        assert_eq!(p.months(), vec!["2026-01", "2026-02"]);
+    }
+}

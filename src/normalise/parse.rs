@@ -1,0 +1,368 @@
+//! Cell values -> numbers and timestamps, the way finance spreadsheets write them.
+//!
+//! Every function returns `Ok(None)` for an empty cell and `Err(reason)` with what was
+//! expected, in plain words, for a value that cannot be used. Nothing here panics.
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
+
+use crate::ingest::CellRef;
+
+/// The largest count accepted exactly from a floating-point cell (2^53).
+const MAX_EXACT_FLOAT: f64 = 9_007_199_254_740_992.0;
+
+/// Normalises the text of a number: trims, drops spaces and currency marks, applies the
+/// decimal style. Returns the plain `-123.45` form and whether parentheses made it negative.
+fn clean_number_text(raw: &str, decimal_comma: bool) -> Result<String, String> {
+    let mut t: String = raw
+        .trim()
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '\u{a0}' && *c != '\u{202f}' && *c != '\'')
+        .collect();
+    for mark in ["US$", "USD", "EUR", "GBP", "$", "€", "£", "¥"] {
+        if let Some(rest) = t.strip_prefix(mark) {
+            t = rest.to_string();
+        }
+        if let Some(rest) = t.strip_suffix(mark) {
+            t = rest.to_string();
+        }
+    }
+    let mut negative = false;
+    if t.starts_with('(') && t.ends_with(')') && t.len() > 2 {
+        negative = true;
+        t = t[1..t.len() - 1].to_string();
+    }
+    if let Some(rest) = t.strip_prefix('-') {
+        negative = !negative;
+        t = rest.to_string();
+    }
+    if let Some(rest) = t.strip_prefix('+') {
+        t = rest.to_string();
+    }
+    let has_dot = t.contains('.');
+    let has_comma = t.contains(',');
+    let plain = if has_dot && has_comma {
+        // The last separator is the decimal one.
+        if t.rfind(',') > t.rfind('.') {
+            t.replace('.', "").replace(',', ".")
+        } else {
+            t.replace(',', "")
+        }
+    } else if has_comma {
+        if decimal_comma {
+            if t.matches(',').count() > 1 {
+                return Err("more than one decimal comma".into());
+            }
+            t.replace(',', ".")
+        } else if is_grouped(&t, ',') {
+            t.replace(',', "")
+        } else {
+            return Err("a comma where a number was expected".into());
+        }
+    } else if has_dot && decimal_comma && t.matches('.').count() > 1 && is_grouped(&t, '.') {
+        t.replace('.', "")
+    } else {
+        t
+    };
+    if plain.is_empty()
+        || !plain
+            .chars()
+            .all(|c| c.is_ascii_digit() || c == '.' || c == 'e' || c == 'E' || c == '-' || c == '+')
+    {
+        return Err("not a number".into());
+    }
+    Ok(if negative { format!("-{plain}") } else { plain })
+}
+
+/// `1,234,567` style grouping with `sep`.
+fn is_grouped(t: &str, sep: char) -> bool {
+    let int_part = t.split('.').next().unwrap_or("");
+    let int_part = if sep == '.' { t } else { int_part };
+    let groups: Vec<&str> = int_part.split(sep).collect();
+    groups.len() > 1
+        && !groups[0].is_empty()
+        && groups[0].len() <= 3
+        && groups[1..].iter().all(|g| g.len() == 3)
+        && groups.iter().all(|g| g.chars().all(|c| c.is_ascii_digit()))
+}
+
+/// A whole, non-negative count (tokens, requests). Floats such as `155.0` are accepted when
+/// whole; `what` names the quantity in messages ("tokens").
+pub fn count(cell: &CellRef<'_>, decimal_comma: bool, what: &str) -> Result<Option<u64>, String> {
+    match cell {
+        CellRef::Empty => Ok(None),
+        CellRef::Number(n) => float_count(*n, what).map(Some),
+        CellRef::Bool(_) => Err(format!("expected a number of {what}, found TRUE/FALSE")),
+        CellRef::DateTime(_) => Err(format!("expected a number of {what}, found a date")),
+        CellRef::Error(e) => Err(format!("expected a number of {what}, found {e}")),
+        CellRef::Text(t) => {
+            if t.trim().is_empty() {
+                return Ok(None);
+            }
+            let plain = clean_number_text(t, decimal_comma)
+                .map_err(|why| format!("expected a number of {what} ({why})"))?;
+            if let Some(digits) = plain.strip_prefix('-') {
+                if digits.chars().all(|c| c == '0' || c == '.') {
+                    return Ok(Some(0));
+                }
+                return Err(format!("negative {what}"));
+            }
+            // Exact path for plain integers (also 20-digit ones), then `123.000`.
+            let int_part = match plain.split_once('.') {
+                Some((i, frac)) if frac.chars().all(|c| c == '0') => i,
+                Some(_) => "",
+                None => plain.as_str(),
+            };
+            if !int_part.is_empty() && int_part.chars().all(|c| c.is_ascii_digit()) {
+                return int_part
+                    .parse::<u64>()
+                    .map(Some)
+                    .map_err(|_| format!("{what} count too large to be real"));
+            }
+            let f: f64 = plain
+                .parse()
+                .map_err(|_| format!("expected a number of {what}"))?;
+            float_count(f, what).map(Some)
+        }
+    }
+}
+
+fn float_count(n: f64, what: &str) -> Result<u64, String> {
+    if !n.is_finite() {
+        return Err(format!(
+            "expected a number of {what}, found an infinite or NaN value"
+        ));
+    }
+    if n < 0.0 {
+        return Err(format!("negative {what}"));
+    }
+    if n.fract() != 0.0 {
+        return Err(format!("{what} must be a whole number"));
+    }
+    if n > MAX_EXACT_FLOAT {
+        return Err(format!("{what} count too large to be real"));
+    }
+    Ok(n as u64)
+}
+
+/// An amount of money (may be negative: credits and refunds).
+pub fn money(cell: &CellRef<'_>, decimal_comma: bool) -> Result<Option<f64>, String> {
+    match cell {
+        CellRef::Empty => Ok(None),
+        CellRef::Number(n) if n.is_finite() => Ok(Some(*n)),
+        CellRef::Number(_) => Err("expected an amount, found an infinite or NaN value".into()),
+        CellRef::Text(t) if t.trim().is_empty() => Ok(None),
+        CellRef::Text(t) => {
+            let plain = clean_number_text(t, decimal_comma)
+                .map_err(|why| format!("expected an amount ({why})"))?;
+            let v: f64 = plain
+                .parse()
+                .map_err(|_| "expected an amount".to_string())?;
+            if v.is_finite() {
+                Ok(Some(v))
+            } else {
+                Err("expected an amount, found an out-of-range value".into())
+            }
+        }
+        other => Err(format!("expected an amount, found {}", other.display())),
+    }
+}
+
+/// A parsed timestamp and whether the source carried a time of day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stamp {
+    /// The instant (UTC).
+    pub at: DateTime<Utc>,
+    /// False for date-only values.
+    pub has_time: bool,
+}
+
+/// Earliest and latest dates accepted (usage data from before LLM APIs or far in the future is
+/// an error in the file, not usage).
+fn plausible(d: NaiveDate) -> bool {
+    d >= NaiveDate::from_ymd_opt(2000, 1, 1).unwrap_or(NaiveDate::MIN)
+        && d <= NaiveDate::from_ymd_opt(2100, 12, 31).unwrap_or(NaiveDate::MAX)
+}
+
+fn utc(dt: NaiveDateTime, has_time: bool) -> Result<Stamp, String> {
+    if !plausible(dt.date()) {
+        return Err(format!(
+            "the date {} is outside 2000-2100 and cannot be usage data",
+            dt.date()
+        ));
+    }
+    Ok(Stamp {
+        at: Utc.from_utc_datetime(&dt),
+        has_time,
+    })
+}
+
+/// A timestamp. `how` is the template's `parse`: `unix`, `auto` (default) or a chrono format.
+pub fn timestamp(cell: &CellRef<'_>, how: Option<&str>) -> Result<Option<Stamp>, String> {
+    let how = how.unwrap_or("auto");
+    match cell {
+        CellRef::Empty => Ok(None),
+        CellRef::Text(t) if t.trim().is_empty() => Ok(None),
+        CellRef::DateTime(dt) => {
+            let has_time = dt.time() != NaiveTime::MIN;
+            utc(*dt, has_time).map(Some)
+        }
+        CellRef::Number(n) if how == "unix" => unix(*n).map(Some),
+        CellRef::Number(n) => excel_serial(*n).map(Some),
+        CellRef::Text(t) if how == "unix" => {
+            let v: f64 = t
+                .trim()
+                .parse()
+                .map_err(|_| "expected Unix seconds (a number such as 1767225600)".to_string())?;
+            unix(v).map(Some)
+        }
+        CellRef::Text(t) if how == "auto" => auto_text(t.trim()).map(Some),
+        CellRef::Text(t) => {
+            let t = t.trim();
+            if let Ok(dt) = NaiveDateTime::parse_from_str(t, how) {
+                return utc(dt, true).map(Some);
+            }
+            NaiveDate::parse_from_str(t, how)
+                .map_err(|_| format!("expected a date written as {how}"))
+                .and_then(|d| utc(d.and_time(NaiveTime::MIN), false))
+                .map(Some)
+        }
+        other => Err(format!("expected a date, found {}", other.display())),
+    }
+}
+
+fn unix(v: f64) -> Result<Stamp, String> {
+    if !v.is_finite() || v.fract() != 0.0 {
+        return Err("expected whole Unix seconds".into());
+    }
+    let dt = DateTime::<Utc>::from_timestamp(v as i64, 0)
+        .ok_or_else(|| "Unix seconds out of range".to_string())?;
+    utc(dt.naive_utc(), true)
+}
+
+fn excel_serial(v: f64) -> Result<Stamp, String> {
+    if !v.is_finite() || !(1.0..2_958_466.0).contains(&v) {
+        return Err("expected a date, found a number that is not a spreadsheet date".into());
+    }
+    let base = NaiveDate::from_ymd_opt(1899, 12, 30)
+        .ok_or("date arithmetic failed")?
+        .and_time(NaiveTime::MIN);
+    let ms = (v * 86_400_000.0).round() as i64;
+    let dt = base
+        .checked_add_signed(chrono::Duration::milliseconds(ms))
+        .ok_or_else(|| "date out of range".to_string())?;
+    utc(dt, v.fract() != 0.0)
+}
+
+fn auto_text(t: &str) -> Result<Stamp, String> {
+    if let Ok(dt) = DateTime::parse_from_rfc3339(t) {
+        return utc(dt.with_timezone(&Utc).naive_utc(), true);
+    }
+    let stripped = t
+        .strip_suffix(" UTC")
+        .or_else(|| t.strip_suffix('Z'))
+        .unwrap_or(t);
+    for f in [
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%dT%H:%M",
+    ] {
+        if let Ok(dt) = NaiveDateTime::parse_from_str(stripped, f) {
+            return utc(dt, true);
+        }
+    }
+    // Offsets such as `2026-01-02 21:00:00+00:00`.
+    for f in ["%Y-%m-%d %H:%M:%S%:z", "%Y-%m-%d %H:%M:%S%z"] {
+        if let Ok(dt) = DateTime::parse_from_str(t, f) {
+            return utc(dt.with_timezone(&Utc).naive_utc(), true);
+        }
+    }
+    for f in ["%Y-%m-%d", "%Y/%m/%d", "%Y%m%d"] {
+        if let Ok(d) = NaiveDate::parse_from_str(stripped, f) {
+            return utc(d.and_time(NaiveTime::MIN), false);
+        }
+    }
+    if t.contains('/') || (t.contains('.') && t.split('.').count() == 3) {
+        return Err(
+            "a day/month date such as 31/01/2026 needs the order set in the template (parse)"
+                .into(),
+        );
+    }
+    Err("expected a date such as 2026-01-31 or 2026-01-31 14:00".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> CellRef<'_> {
+        CellRef::Text(s)
+    }
+
+    #[test]
+    fn counts_accept_float_text_and_grouping() {
+        assert_eq!(count(&t("155.0"), false, "tokens"), Ok(Some(155)));
+        assert_eq!(count(&t("1,234,567"), false, "tokens"), Ok(Some(1_234_567)));
+        assert_eq!(count(&t("1.234.567"), true, "tokens"), Ok(Some(1_234_567)));
+        assert_eq!(count(&t(" 42 "), false, "tokens"), Ok(Some(42)));
+        assert_eq!(count(&t("-0"), false, "tokens"), Ok(Some(0)));
+        assert_eq!(count(&t(""), false, "tokens"), Ok(None));
+        assert_eq!(
+            count(&t("12345678901234567890"), false, "tokens"),
+            Ok(Some(12_345_678_901_234_567_890))
+        );
+        assert_eq!(
+            count(&t("-5"), false, "tokens"),
+            Err("negative tokens".into())
+        );
+        assert!(count(&t("abc"), false, "tokens").is_err());
+        assert!(count(&t("1.5"), false, "tokens").is_err());
+        assert!(count(&t("NaN"), false, "tokens").is_err());
+        assert!(count(&t("1e309"), false, "tokens").is_err());
+        assert!(count(&t("123456789012345678901"), false, "tokens").is_err());
+        assert_eq!(count(&CellRef::Number(3.0), false, "tokens"), Ok(Some(3)));
+        assert!(count(&CellRef::Number(f64::NAN), false, "tokens").is_err());
+    }
+
+    #[test]
+    fn money_reads_symbols_and_decimal_commas() {
+        assert_eq!(money(&t("$1,234.50"), false), Ok(Some(1234.5)));
+        assert_eq!(money(&t("1.234,5"), true), Ok(Some(1234.5)));
+        assert_eq!(money(&t("(12.50)"), false), Ok(Some(-12.5)));
+        assert_eq!(
+            money(&t("0.003835980000000000000000000000"), false),
+            Ok(Some(0.00383598))
+        );
+        assert!(money(&t("1e309"), false).is_err());
+    }
+
+    #[test]
+    fn timestamps_in_vendor_forms() {
+        let s = timestamp(&t("1767225600"), Some("unix")).unwrap().unwrap();
+        assert_eq!(s.at.to_rfc3339(), "2026-01-01T00:00:00+00:00");
+        let s = timestamp(&t("1767225600.0"), Some("unix"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(s.at.to_rfc3339(), "2026-01-01T00:00:00+00:00");
+        let s = timestamp(&t("2026-03-31 02:00"), None).unwrap().unwrap();
+        assert_eq!(s.at.to_rfc3339(), "2026-03-31T02:00:00+00:00");
+        assert!(s.has_time);
+        let s = timestamp(&t("2026-04-08"), None).unwrap().unwrap();
+        assert!(!s.has_time);
+        let s = timestamp(&t("2026-01-02 21:00:00 UTC"), None)
+            .unwrap()
+            .unwrap();
+        assert_eq!(s.at.to_rfc3339(), "2026-01-02T21:00:00+00:00");
+        let s = timestamp(&t("2026-01-05T00:00:00+01:00"), None)
+            .unwrap()
+            .unwrap();
+        assert_eq!(s.at.to_rfc3339(), "2026-01-04T23:00:00+00:00");
+        // Excel serial 46023 = 2026-01-01.
+        let s = timestamp(&CellRef::Number(46023.0), None).unwrap().unwrap();
+        assert_eq!(s.at.to_rfc3339(), "2026-01-01T00:00:00+00:00");
+        assert!(timestamp(&t("31/01/2026"), None).is_err());
+        assert!(timestamp(&t("9999-01-01"), None).is_err());
+        assert!(timestamp(&t("yesterday"), None).is_err());
+        assert_eq!(timestamp(&t(""), None), Ok(None));
+    }
+}

@@ -1,0 +1,514 @@
+//! Import templates: the data files in templates/ that say how one vendor export maps to
+//! canonical usage records. Parsing, validation and header detection live here; the row
+//! mapping itself is in the parent module. No template is special-cased in code.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use serde::Deserialize;
+
+/// One vendor export format, as written in a template file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Template {
+    /// Unique id of the template (`openai-usage`).
+    pub id: String,
+    /// Format name reported in the Imports sheet and JSON (defaults to `id`).
+    #[serde(default)]
+    pub format: Option<String>,
+    /// Human name of the export.
+    pub name: String,
+    /// Provider key in the factor set (`openai`, `anthropic`, ...).
+    pub provider: String,
+    /// Longer description: where the export comes from.
+    #[serde(default)]
+    pub description: String,
+    /// How the header row is recognised.
+    pub detect: Detect,
+    /// Canonical field -> columns.
+    pub fields: Fields,
+    /// Every column the export groups by (used to key records in the ledger).
+    #[serde(default)]
+    pub keys: Vec<String>,
+    /// Bucket width when the export has no end column and its dates carry a time (`1h`, `1d`,
+    /// `1m`). Date-only values always make one-day buckets.
+    #[serde(default)]
+    pub bucket_width: Option<String>,
+}
+
+/// Header recognition: a template matches a row that holds every required column.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Detect {
+    /// Columns that must all be present (case-insensitive, surrounding spaces ignored).
+    pub required: Vec<String>,
+    /// Columns that may be present; each present one makes the match more specific.
+    #[serde(default)]
+    pub optional: Vec<String>,
+}
+
+/// The canonical fields a template can fill.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Fields {
+    /// Bucket start (required).
+    pub bucket_start: FieldSpec,
+    /// Bucket end (exclusive); derived from the start when absent.
+    #[serde(default)]
+    pub bucket_end: Option<FieldSpec>,
+    /// Model id (required).
+    pub model: FieldSpec,
+    /// Requests.
+    #[serde(default)]
+    pub requests: Option<FieldSpec>,
+    /// All input tokens, cached included.
+    #[serde(default)]
+    pub input_tokens: Option<FieldSpec>,
+    /// The cached part of the input tokens.
+    #[serde(default)]
+    pub cached_input_tokens: Option<FieldSpec>,
+    /// Output tokens.
+    #[serde(default)]
+    pub output_tokens: Option<FieldSpec>,
+    /// Cost on the row.
+    #[serde(default)]
+    pub cost: Option<FieldSpec>,
+    /// Currency of the cost.
+    #[serde(default)]
+    pub currency: Option<FieldSpec>,
+    /// Serving region or country.
+    #[serde(default)]
+    pub region: Option<FieldSpec>,
+    /// Project / workspace / account.
+    #[serde(default)]
+    pub cost_centre: Option<FieldSpec>,
+}
+
+/// Where one canonical field comes from.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FieldSpec {
+    /// The column, or alternative names of it across export versions (first present wins).
+    #[serde(default)]
+    pub column: OneOrMany,
+    /// Numeric fields: the sum of these columns (those present in the header).
+    #[serde(default)]
+    pub sum: Vec<String>,
+    /// Dates: `unix` (seconds), `auto` (ISO forms and spreadsheet dates) or a chrono format.
+    #[serde(default)]
+    pub parse: Option<String>,
+    /// Text fields: value -> replacement (keys compared case-insensitively); an empty
+    /// replacement means "no value".
+    #[serde(default)]
+    pub map: BTreeMap<String, String>,
+    /// Value used when the column is absent or the cell empty.
+    #[serde(default)]
+    pub default: Option<String>,
+}
+
+/// One name or a list of names.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(untagged)]
+pub enum OneOrMany {
+    /// No column.
+    #[default]
+    None,
+    /// One column name.
+    One(String),
+    /// Alternative names.
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    fn names(&self) -> Vec<&str> {
+        match self {
+            OneOrMany::None => vec![],
+            OneOrMany::One(s) => vec![s.as_str()],
+            OneOrMany::Many(v) => v.iter().map(String::as_str).collect(),
+        }
+    }
+}
+
+/// A template file that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum TemplateError {
+    /// The file could not be read.
+    #[error("template {path}: cannot read it: {source}")]
+    Io {
+        /// Path of the template.
+        path: String,
+        /// The operating system's reason.
+        source: std::io::Error,
+    },
+    /// TOML syntax or schema error.
+    #[error("template {path}: {reason}")]
+    Invalid {
+        /// Path of the template.
+        path: String,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+impl Template {
+    /// Parses and checks a template from TOML text; `origin` names it in messages.
+    pub fn from_toml(text: &str, origin: &str) -> Result<Template, TemplateError> {
+        let t: Template = toml::from_str(text).map_err(|e| TemplateError::Invalid {
+            path: origin.to_string(),
+            reason: e.to_string(),
+        })?;
+        t.check(origin)?;
+        Ok(t)
+    }
+
+    /// Loads a user-written template file.
+    pub fn from_file(path: &Path) -> Result<Template, TemplateError> {
+        let text = std::fs::read_to_string(path).map_err(|source| TemplateError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Template::from_toml(&text, &path.display().to_string())
+    }
+
+    fn check(&self, origin: &str) -> Result<(), TemplateError> {
+        let bad = |reason: String| TemplateError::Invalid {
+            path: origin.to_string(),
+            reason,
+        };
+        if self.detect.required.is_empty() {
+            return Err(bad("detect.required must name at least one column".into()));
+        }
+        for (name, spec) in self.fields.all() {
+            if let Some(spec) = spec {
+                if spec.column.names().is_empty() && spec.sum.is_empty() && spec.default.is_none() {
+                    return Err(bad(format!(
+                        "field '{name}' needs `column`, `sum` or `default`"
+                    )));
+                }
+            }
+        }
+        if let Some(w) = &self.bucket_width {
+            if parse_width(w).is_none() {
+                return Err(bad(format!(
+                    "bucket_width '{w}' is not a width such as 1m, 1h or 1d"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The format name used in reports.
+    pub fn format_name(&self) -> &str {
+        self.format.as_deref().unwrap_or(&self.id)
+    }
+
+    /// The bucket width in seconds when dates carry a time and no end column exists.
+    pub fn bucket_width_seconds(&self) -> i64 {
+        self.bucket_width
+            .as_deref()
+            .and_then(parse_width)
+            .unwrap_or(3600)
+    }
+}
+
+fn parse_width(w: &str) -> Option<i64> {
+    let w = w.trim();
+    let (num, unit) = w.split_at(w.find(|c: char| !c.is_ascii_digit())?);
+    let n: i64 = num.parse().ok()?;
+    let unit_s = match unit {
+        "m" | "min" => 60,
+        "h" => 3600,
+        "d" => 86400,
+        _ => return None,
+    };
+    (n > 0).then_some(n * unit_s)
+}
+
+impl Fields {
+    /// Every field with its canonical name.
+    pub fn all(&self) -> Vec<(&'static str, Option<&FieldSpec>)> {
+        vec![
+            ("bucket_start", Some(&self.bucket_start)),
+            ("bucket_end", self.bucket_end.as_ref()),
+            ("model", Some(&self.model)),
+            ("requests", self.requests.as_ref()),
+            ("input_tokens", self.input_tokens.as_ref()),
+            ("cached_input_tokens", self.cached_input_tokens.as_ref()),
+            ("output_tokens", self.output_tokens.as_ref()),
+            ("cost", self.cost.as_ref()),
+            ("currency", self.currency.as_ref()),
+            ("region", self.region.as_ref()),
+            ("cost_centre", self.cost_centre.as_ref()),
+        ]
+    }
+}
+
+/// A field bound to column indices of one header row.
+#[derive(Debug, Clone)]
+pub struct Bound {
+    /// (index, header text) of each column read; several for `sum`.
+    pub columns: Vec<(usize, String)>,
+    /// The template's spec.
+    pub spec: FieldSpec,
+}
+
+impl Bound {
+    /// The header name(s) for messages.
+    pub fn column_label(&self) -> String {
+        self.columns
+            .iter()
+            .map(|(_, n)| n.as_str())
+            .collect::<Vec<_>>()
+            .join(" + ")
+    }
+}
+
+/// A template bound to one header row: field -> column indices.
+#[derive(Debug, Clone)]
+pub struct Mapping {
+    /// The template.
+    pub template: Arc<Template>,
+    /// The header row as read (trimmed).
+    pub header: Vec<String>,
+    /// Bucket start.
+    pub bucket_start: Bound,
+    /// Bucket end.
+    pub bucket_end: Option<Bound>,
+    /// Model.
+    pub model: Bound,
+    /// Requests.
+    pub requests: Option<Bound>,
+    /// Input tokens.
+    pub input_tokens: Option<Bound>,
+    /// Cached input tokens.
+    pub cached_input_tokens: Option<Bound>,
+    /// Output tokens.
+    pub output_tokens: Option<Bound>,
+    /// Cost.
+    pub cost: Option<Bound>,
+    /// Currency.
+    pub currency: Option<Bound>,
+    /// Region.
+    pub region: Option<Bound>,
+    /// Cost centre.
+    pub cost_centre: Option<Bound>,
+}
+
+impl Mapping {
+    /// Every bound field with its canonical name, for `inspect`.
+    pub fn describe(&self) -> Vec<(&'static str, String)> {
+        let mut out = vec![];
+        let mut push = |name: &'static str, b: &Option<Bound>| {
+            if let Some(b) = b {
+                let mut label = b.column_label();
+                if label.is_empty() {
+                    label = format!(
+                        "(constant '{}')",
+                        b.spec.default.clone().unwrap_or_default()
+                    );
+                }
+                out.push((name, label));
+            }
+        };
+        push("bucket_start", &Some(self.bucket_start.clone()));
+        push("bucket_end", &self.bucket_end);
+        push("model", &Some(self.model.clone()));
+        push("requests", &self.requests);
+        push("input_tokens", &self.input_tokens);
+        push("cached_input_tokens", &self.cached_input_tokens);
+        push("output_tokens", &self.output_tokens);
+        push("cost", &self.cost);
+        push("currency", &self.currency);
+        push("region", &self.region);
+        push("cost_centre", &self.cost_centre);
+        out
+    }
+}
+
+/// Normalises a header cell for comparison.
+pub fn header_key(s: &str) -> String {
+    s.trim_matches(|c: char| c.is_whitespace() || c == '\u{feff}' || c == '"')
+        .to_lowercase()
+}
+
+/// How well a template fits one header row.
+#[derive(Debug, Clone)]
+pub struct Fit {
+    /// The template.
+    pub template: Arc<Template>,
+    /// Required columns present.
+    pub required_found: usize,
+    /// Required columns missing.
+    pub missing: Vec<String>,
+    /// Optional columns present.
+    pub optional_found: usize,
+}
+
+impl Fit {
+    /// True when every required column is present.
+    pub fn matches(&self) -> bool {
+        self.missing.is_empty()
+    }
+}
+
+/// The set of templates a run knows: built-in ones plus user files.
+#[derive(Debug, Clone, Default)]
+pub struct TemplateSet {
+    templates: Vec<Arc<Template>>,
+}
+
+impl TemplateSet {
+    /// The built-in templates (templates/*.toml, embedded at build time).
+    pub fn builtin() -> Result<TemplateSet, TemplateError> {
+        let mut set = TemplateSet::default();
+        for (name, text) in crate::embedded::TEMPLATES {
+            set.add(Template::from_toml(text, &format!("templates/{name}"))?)?;
+        }
+        Ok(set)
+    }
+
+    /// Adds a template; a user template with a built-in id replaces it.
+    pub fn add(&mut self, t: Template) -> Result<(), TemplateError> {
+        self.templates.retain(|x| x.id != t.id);
+        self.templates.push(Arc::new(t));
+        self.templates.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(())
+    }
+
+    /// All templates, sorted by id.
+    pub fn all(&self) -> &[Arc<Template>] {
+        &self.templates
+    }
+
+    /// Fits of every template against a header row, best first.
+    pub fn fits(&self, header: &[String]) -> Vec<Fit> {
+        let keys: std::collections::HashSet<String> =
+            header.iter().map(|h| header_key(h)).collect();
+        let mut fits: Vec<Fit> = self
+            .templates
+            .iter()
+            .map(|t| {
+                let missing: Vec<String> = t
+                    .detect
+                    .required
+                    .iter()
+                    .filter(|c| !keys.contains(&header_key(c)))
+                    .cloned()
+                    .collect();
+                let optional_found = t
+                    .detect
+                    .optional
+                    .iter()
+                    .filter(|c| keys.contains(&header_key(c)))
+                    .count();
+                Fit {
+                    template: t.clone(),
+                    required_found: t.detect.required.len() - missing.len(),
+                    missing,
+                    optional_found,
+                }
+            })
+            .collect();
+        fits.sort_by(|a, b| {
+            (
+                b.matches(),
+                b.required_found + b.optional_found,
+                b.required_found,
+            )
+                .cmp(&(
+                    a.matches(),
+                    a.required_found + a.optional_found,
+                    a.required_found,
+                ))
+                .then_with(|| a.template.id.cmp(&b.template.id))
+        });
+        fits
+    }
+
+    /// The best matching template for a header row, bound to its columns.
+    pub fn detect(&self, header: &[String]) -> Option<Result<Mapping, String>> {
+        let fit = self.fits(header).into_iter().find(Fit::matches)?;
+        Some(bind(fit.template, header))
+    }
+}
+
+/// Binds a template's fields to the columns of a header row.
+pub fn bind(template: Arc<Template>, header: &[String]) -> Result<Mapping, String> {
+    let index: Vec<String> = header.iter().map(|h| header_key(h)).collect();
+    let find = |name: &str| {
+        let key = header_key(name);
+        index.iter().position(|h| *h == key)
+    };
+    let bind_one = |spec: &FieldSpec| -> Option<Bound> {
+        let mut columns = vec![];
+        for n in spec.column.names() {
+            if let Some(i) = find(n) {
+                columns.push((i, header[i].trim().to_string()));
+                break;
+            }
+        }
+        for n in &spec.sum {
+            if let Some(i) = find(n) {
+                columns.push((i, header[i].trim().to_string()));
+            }
+        }
+        if columns.is_empty() && spec.default.is_none() {
+            return None;
+        }
+        Some(Bound {
+            columns,
+            spec: spec.clone(),
+        })
+    };
+    let f = &template.fields;
+    let required = |name: &str, spec: &FieldSpec| {
+        bind_one(spec).ok_or_else(|| {
+            format!(
+                "template '{}' needs a column for {name} ({}) and the header has none",
+                template.id,
+                spec.column.names().join(" or ")
+            )
+        })
+    };
+    Ok(Mapping {
+        header: header.iter().map(|h| h.trim().to_string()).collect(),
+        bucket_start: required("bucket_start", &f.bucket_start)?,
+        bucket_end: f.bucket_end.as_ref().and_then(bind_one),
+        model: required("model", &f.model)?,
+        requests: f.requests.as_ref().and_then(bind_one),
+        input_tokens: f.input_tokens.as_ref().and_then(bind_one),
+        cached_input_tokens: f.cached_input_tokens.as_ref().and_then(bind_one),
+        output_tokens: f.output_tokens.as_ref().and_then(bind_one),
+        cost: f.cost.as_ref().and_then(bind_one),
+        currency: f.currency.as_ref().and_then(bind_one),
+        region: f.region.as_ref().and_then(bind_one),
+        cost_centre: f.cost_centre.as_ref().and_then(bind_one),
+        template,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_templates_parse() {
+        let set = TemplateSet::builtin().unwrap();
+        assert!(set.all().len() >= 3);
+    }
+
+    #[test]
+    fn widths_parse() {
+        assert_eq!(parse_width("1h"), Some(3600));
+        assert_eq!(parse_width("1d"), Some(86400));
+        assert_eq!(parse_width("15m"), Some(900));
+        assert_eq!(parse_width("h"), None);
+        assert_eq!(parse_width("0h"), None);
+    }
+
+    #[test]
+    fn header_keys_ignore_bom_case_and_space() {
+        assert_eq!(header_key("\u{feff}Start_Time "), "start_time");
+    }
+}

@@ -1,0 +1,148 @@
+//! The one pipeline every front end calls: inputs + config -> [`Outcome`].
+//!
+//! Files are read in sorted path order and streamed through normalise into the aggregator;
+//! nothing is written here. A file that cannot be used stops the run (fail closed, exit 3) so
+//! that a report never silently lacks a file. Stateless runs refuse the same file twice and
+//! overlapping exports of one format, which would double-count.
+
+use std::path::PathBuf;
+
+use chrono::{DateTime, Utc};
+
+use crate::aggregate::{Aggregator, Summary};
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::ingest;
+use crate::model::{Period, Rejection};
+use crate::normalise::{normalise_file, FileReport};
+
+/// One input file: its path and the name used in reports (the path as given).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Input {
+    /// Where to read it.
+    pub path: PathBuf,
+    /// How reports name it.
+    pub name: String,
+}
+
+/// Everything a report is made from.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// The period reported.
+    pub period: Period,
+    /// Factor set version.
+    pub factor_version: String,
+    /// Factor set SHA-256.
+    pub factor_sha256: String,
+    /// Per-file facts and row accounting, in input order.
+    pub files: Vec<FileReport>,
+    /// Files in named folders that were not read (no spreadsheet extension).
+    pub skipped_inputs: Vec<String>,
+    /// Every rejected row.
+    pub rejections: Vec<Rejection>,
+    /// Lines and totals.
+    pub summary: Summary,
+    /// Generated-at of the outputs.
+    pub generated_at: DateTime<Utc>,
+    /// Reporting entity.
+    pub entity: String,
+}
+
+/// Expands files and folders from the command line into inputs, sorted by path.
+pub fn inputs_from_paths(paths: &[PathBuf]) -> Result<(Vec<Input>, Vec<String>)> {
+    let expanded = ingest::expand_inputs(paths).map_err(|e| Error::Input(e.into()))?;
+    let inputs = expanded
+        .files
+        .into_iter()
+        .map(|p| Input {
+            name: p.display().to_string(),
+            path: p,
+        })
+        .collect();
+    let skipped = expanded
+        .skipped
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
+    Ok((inputs, skipped))
+}
+
+/// Runs ingest, normalise, estimate and aggregate over `inputs`.
+pub fn run(inputs: &[Input], skipped_inputs: Vec<String>, cfg: &Config) -> Result<Outcome> {
+    if inputs.is_empty() {
+        return Err(Error::InputData(
+            "no export files to read: name CSV or XLSX files, or folders that hold them".into(),
+        ));
+    }
+    let mut agg = Aggregator::new();
+    let mut files = Vec::with_capacity(inputs.len());
+    let mut rejections = Vec::new();
+    for (index, input) in inputs.iter().enumerate() {
+        let mut failure: Option<String> = None;
+        let mut sink = |r: crate::model::UsageRecord| {
+            if failure.is_none() {
+                if let Err(e) = agg.add(&r) {
+                    failure = Some(e);
+                }
+            }
+        };
+        let report = normalise_file(
+            &input.path,
+            &input.name,
+            index,
+            &cfg.templates,
+            &cfg.period,
+            &mut sink,
+            &mut rejections,
+        )?;
+        if let Some(e) = failure {
+            return Err(Error::InputData(format!("{}: {e}", input.name)));
+        }
+        files.push(report);
+    }
+    check_duplicates(&files)?;
+    let summary = agg
+        .finish(&cfg.factors)
+        .map_err(|e| Error::InputData(format!("the inputs together: {e}")))?;
+    Ok(Outcome {
+        period: cfg.period.clone(),
+        factor_version: cfg.factors.version.clone(),
+        factor_sha256: cfg.factors.sha256.clone(),
+        files,
+        skipped_inputs,
+        rejections,
+        summary,
+        generated_at: cfg.generated_at,
+        entity: cfg.entity.clone(),
+    })
+}
+
+/// Refuses the same file twice and overlapping exports of one format (stateless runs).
+fn check_duplicates(files: &[FileReport]) -> Result<()> {
+    for (i, a) in files.iter().enumerate() {
+        for b in &files[i + 1..] {
+            if a.sha256 == b.sha256 {
+                return Err(Error::InputData(format!(
+                    "{} and {} are the same file (SHA-256 {}); reporting both would count its usage twice. Remove one.",
+                    a.file, b.file, a.sha256
+                )));
+            }
+            if a.format != b.format {
+                continue;
+            }
+            if let (Some(a0), Some(a1), Some(b0), Some(b1)) =
+                (a.first_date, a.last_date, b.first_date, b.last_date)
+            {
+                if a0 <= b1 && b0 <= a1 {
+                    let (from, to) = (a0.max(b0), a1.min(b1));
+                    return Err(Error::InputData(format!(
+                        "{} and {} are both {} exports covering {from} to {to}; reporting both would count that usage twice. \
+                         Export non-overlapping date ranges, or import them into a ledger, which resolves overlaps.",
+                        a.file, b.file, a.format
+                    )));
+                }
+            }
+        }
+    }
+    Ok(())
+}

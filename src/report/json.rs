@@ -1,0 +1,246 @@
+//! The JSON summary: the machine-readable twin of the workbook, in exactly the shape of
+//! docs/summary.schema.json (REPORT.md). Field names are a contract; add optional fields only.
+
+use serde::Serialize;
+
+use crate::aggregate::Line;
+use crate::model::{Bounds, Rejection};
+use crate::pipeline::Outcome;
+
+/// The whole summary.
+#[derive(Debug, Serialize)]
+pub struct Summary<'a> {
+    tool: Tool,
+    period: PeriodJson,
+    factor_set: FactorSetJson<'a>,
+    generated_at: String,
+    totals: TotalsJson,
+    lines: Vec<LineJson<'a>>,
+    imports: Vec<ImportJson<'a>>,
+    rejections: &'a [Rejection],
+}
+
+#[derive(Debug, Serialize)]
+struct Tool {
+    name: &'static str,
+    version: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+struct PeriodJson {
+    start: String,
+    end: String,
+    label: String,
+}
+
+#[derive(Debug, Serialize)]
+struct FactorSetJson<'a> {
+    version: &'a str,
+    sha256: &'a str,
+}
+
+#[derive(Debug, Serialize)]
+struct Spend {
+    currency: String,
+    amount: f64,
+}
+
+#[derive(Debug, Serialize)]
+struct TotalsJson {
+    requests: u64,
+    input_tokens: u64,
+    cached_input_tokens: u64,
+    output_tokens: u64,
+    imputed_input_tokens: u64,
+    imputed_output_tokens: u64,
+    spend: Vec<Spend>,
+    energy_kwh: Bounds,
+    emissions_kgco2e: Bounds,
+    embodied_kgco2e: Bounds,
+    water_l: Bounds,
+    primary_data_share: f64,
+    data_quality_score: Option<f64>,
+}
+
+#[derive(Debug, Serialize)]
+struct SourceJson<'a> {
+    file: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sheet: Option<&'a str>,
+    rows: [u64; 2],
+    count: u64,
+}
+
+#[derive(Debug, Serialize)]
+struct LineJson<'a> {
+    provider: &'a str,
+    model: &'a str,
+    model_key: &'a str,
+    region: Option<&'a str>,
+    month: &'a str,
+    cost_centre: Option<&'a str>,
+    method: &'static str,
+    requests: u64,
+    input_tokens: u64,
+    cached_input_tokens: u64,
+    output_tokens: u64,
+    imputed_input_tokens: u64,
+    imputed_output_tokens: u64,
+    energy_kwh: Option<Bounds>,
+    emissions_kgco2e: Bounds,
+    embodied_kgco2e: Bounds,
+    water_l: Option<Bounds>,
+    data_quality_score: f64,
+    grid_geography: &'a str,
+    grid_year: i32,
+    flags: &'a [String],
+    factor_ids: &'a [String],
+    sources: Vec<SourceJson<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+struct ImportJson<'a> {
+    file: &'a str,
+    sha256: &'a str,
+    format: &'a str,
+    rows_read: u64,
+    accepted: u64,
+    rejected: u64,
+    duplicate: u64,
+    outside_period: u64,
+    excluded: u64,
+    skipped: u64,
+}
+
+/// Rounds to 12 significant digits so that the JSON does not show float noise.
+fn tidy(x: f64) -> f64 {
+    if x == 0.0 || !x.is_finite() {
+        return 0.0;
+    }
+    let digits = 12 - (x.abs().log10().floor() as i32) - 1;
+    let scale = 10f64.powi(digits.clamp(-300, 300));
+    (x * scale).round() / scale
+}
+
+fn tidy_b(b: Bounds) -> Bounds {
+    b.map(tidy)
+}
+
+fn line_json(l: &Line) -> LineJson<'_> {
+    let b = &l.body;
+    LineJson {
+        provider: &l.key.provider,
+        model: &l.key.model,
+        model_key: &b.model_key,
+        region: l.key.region.as_deref(),
+        month: &l.key.month,
+        cost_centre: l.key.cost_centre.as_deref(),
+        method: b.method.label(),
+        requests: b.activity.requests,
+        input_tokens: b.activity.input_tokens,
+        cached_input_tokens: b.activity.cached_input_tokens,
+        output_tokens: b.activity.output_tokens,
+        imputed_input_tokens: b.estimate.imputed_input_tokens,
+        imputed_output_tokens: b.estimate.imputed_output_tokens,
+        energy_kwh: Some(tidy_b(b.estimate.energy_kwh)),
+        emissions_kgco2e: tidy_b(b.estimate.emissions_kgco2e),
+        embodied_kgco2e: tidy_b(b.estimate.embodied_kgco2e),
+        water_l: Some(tidy_b(b.estimate.water_l)),
+        data_quality_score: tidy(b.dq.score()),
+        grid_geography: &b.grid_geo,
+        grid_year: b.grid_year,
+        flags: &b.flags,
+        factor_ids: &b.factor_ids,
+        sources: l
+            .sources
+            .iter()
+            .map(|s| SourceJson {
+                file: &s.file,
+                sheet: s.sheet.as_deref(),
+                rows: s.rows,
+                count: s.count,
+            })
+            .collect(),
+    }
+}
+
+/// Builds the summary of an outcome.
+pub fn summary(o: &Outcome) -> Summary<'_> {
+    let t = &o.summary.totals;
+    Summary {
+        tool: Tool {
+            name: "llm-scope3",
+            version: crate::VERSION,
+        },
+        period: PeriodJson {
+            start: o.period.start.to_string(),
+            end: o.period.end.to_string(),
+            label: o.period.label.clone(),
+        },
+        factor_set: FactorSetJson {
+            version: &o.factor_version,
+            sha256: &o.factor_sha256,
+        },
+        generated_at: o.generated_at.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        totals: TotalsJson {
+            requests: t.activity.requests,
+            input_tokens: t.activity.input_tokens,
+            cached_input_tokens: t.activity.cached_input_tokens,
+            output_tokens: t.activity.output_tokens,
+            imputed_input_tokens: t.imputed_input_tokens,
+            imputed_output_tokens: t.imputed_output_tokens,
+            spend: t
+                .spend
+                .iter()
+                .map(|(c, a)| Spend {
+                    currency: c.clone(),
+                    amount: tidy(*a),
+                })
+                .collect(),
+            energy_kwh: tidy_b(t.energy_kwh),
+            emissions_kgco2e: tidy_b(t.emissions_kgco2e),
+            embodied_kgco2e: tidy_b(t.embodied_kgco2e),
+            water_l: tidy_b(t.water_l),
+            primary_data_share: t.primary_data_share,
+            data_quality_score: t.data_quality_score.map(tidy),
+        },
+        lines: o.summary.lines.iter().map(line_json).collect(),
+        imports: o
+            .files
+            .iter()
+            .map(|f| ImportJson {
+                file: &f.file,
+                sha256: &f.sha256,
+                format: &f.format,
+                rows_read: f.counts.read,
+                accepted: f.counts.accepted,
+                rejected: f.counts.rejected,
+                duplicate: f.counts.duplicate,
+                outside_period: f.counts.outside_period,
+                excluded: f.counts.excluded,
+                skipped: f.counts.skipped,
+            })
+            .collect(),
+        rejections: &o.rejections,
+    }
+}
+
+/// The summary as pretty JSON text (deterministic for the same outcome).
+pub fn to_string(o: &Outcome) -> Result<String, serde_json::Error> {
+    let mut s = serde_json::to_string_pretty(&summary(o))?;
+    s.push('\n');
+    Ok(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tidy;
+
+    #[test]
+    fn tidy_keeps_twelve_significant_digits() {
+        assert_eq!(tidy(0.1 + 0.2), 0.3);
+        assert_eq!(tidy(123456.78901234567), 123456.789012);
+        assert_eq!(tidy(0.0), 0.0);
+        assert_eq!(tidy(1.5e-9), 1.5e-9);
+    }
+}

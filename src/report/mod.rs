@@ -1,0 +1,45 @@
+//! Report: an [`Outcome`](crate::pipeline::Outcome) -> the quarterly workbook and the JSON
+//! summary, written atomically (temporary file in the same folder, then renamed), so a failed
+//! run never leaves a half-written report or clobbers an earlier one.
+
+pub mod json;
+pub mod methodology;
+pub mod workbook;
+
+use std::io::Write;
+use std::path::Path;
+
+use crate::error::{Error, Result};
+
+/// Writes `bytes` to `path` atomically: a temporary file beside it, flushed, then renamed.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let out_err = |reason: String| Error::Output {
+        path: path.display().to_string(),
+        reason,
+    };
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    if !dir.is_dir() {
+        return Err(out_err(format!(
+            "the folder {} does not exist",
+            dir.display()
+        )));
+    }
+    if path.is_dir() {
+        return Err(out_err("it is a folder".into()));
+    }
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".llm-scope3-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(|e| out_err(e.to_string()))?;
+    tmp.write_all(bytes).map_err(|e| out_err(e.to_string()))?;
+    tmp.as_file()
+        .sync_all()
+        .map_err(|e| out_err(e.to_string()))?;
+    tmp.persist(path)
+        .map_err(|e| out_err(e.error.to_string()))?;
+    Ok(())
+}

@@ -1,0 +1,944 @@
+//! The quarterly workbook (REPORT.md): one function per sheet, formats defined once, every text
+//! from an input written as a string (never a formula). Sheets written: Cover, E1-6 Summary,
+//! AI Services, Periods (with a stacked column chart), Calculation Lines, Factors, Sources,
+//! Methodology, Imports, Rejected Rows.
+
+use std::collections::BTreeMap;
+
+use rust_xlsxwriter::{
+    Chart, ChartType, Color, DocProperties, ExcelDateTime, Format, FormatAlign, FormatBorder,
+    Workbook, Worksheet, XlsxError,
+};
+
+use crate::aggregate::{LineBody, LineKey};
+use crate::factors::FactorSet;
+use crate::model::Bounds;
+use crate::pipeline::Outcome;
+
+/// Sheet names, in workbook order.
+pub const SHEETS: &[&str] = &[
+    "Cover",
+    "E1-6 Summary",
+    "AI Services",
+    "Periods",
+    "Calculation Lines",
+    "Factors",
+    "Sources",
+    "Methodology",
+    "Imports",
+    "Rejected Rows",
+];
+
+/// The formats used everywhere, defined once.
+struct Formats {
+    title: Format,
+    header: Format,
+    label: Format,
+    text: Format,
+    wrap: Format,
+    int: Format,
+    kwh: Format,
+    kg: Format,
+    t: Format,
+    dq: Format,
+    pct: Format,
+    total_label: Format,
+    total_int: Format,
+    total_kg: Format,
+    total_t: Format,
+}
+
+impl Formats {
+    fn new() -> Formats {
+        let header = Format::new()
+            .set_bold()
+            .set_background_color(Color::RGB(0x1F4E78))
+            .set_font_color(Color::White)
+            .set_text_wrap()
+            .set_align(FormatAlign::Top)
+            .set_border_bottom(FormatBorder::Thin);
+        let total = Format::new().set_bold().set_border_top(FormatBorder::Thin);
+        Formats {
+            title: Format::new().set_bold().set_font_size(14),
+            header,
+            label: Format::new().set_bold(),
+            text: Format::new(),
+            wrap: Format::new().set_text_wrap().set_align(FormatAlign::Top),
+            int: Format::new().set_num_format("#,##0"),
+            kwh: Format::new().set_num_format("#,##0.000"),
+            kg: Format::new().set_num_format("#,##0.000"),
+            t: Format::new().set_num_format("#,##0.000"),
+            dq: Format::new().set_num_format("0.00"),
+            pct: Format::new().set_num_format("0.0%"),
+            total_label: total.clone(),
+            total_int: total.clone().set_num_format("#,##0"),
+            total_kg: total.clone().set_num_format("#,##0.000"),
+            total_t: total.set_num_format("#,##0.000"),
+        }
+    }
+}
+
+/// A cell of a table row.
+enum V<'a> {
+    S(&'a str),
+    O(String),
+    I(u64),
+    N(f64, &'a Format),
+    Blank,
+}
+
+/// One column: header and width.
+type Col = (&'static str, f64);
+
+fn err(e: XlsxError) -> crate::error::Error {
+    crate::error::Error::Internal(format!("writing the workbook: {e}"))
+}
+
+/// Page setup shared by every sheet: landscape, one page wide, header rows repeated.
+fn page_setup(ws: &mut Worksheet, header_row: u32) -> Result<(), XlsxError> {
+    ws.set_landscape();
+    ws.set_print_fit_to_pages(1, 0);
+    ws.set_repeat_rows(0, header_row)?;
+    Ok(())
+}
+
+/// Writes a header row at `row`, sets widths, freezes below it; returns the next row.
+fn header(ws: &mut Worksheet, f: &Formats, row: u32, cols: &[Col]) -> Result<u32, XlsxError> {
+    for (c, (name, width)) in cols.iter().enumerate() {
+        ws.write_string_with_format(row, c as u16, *name, &f.header)?;
+        ws.set_column_width(c as u16, *width)?;
+    }
+    ws.set_freeze_panes(row + 1, 0)?;
+    page_setup(ws, row)?;
+    Ok(row + 1)
+}
+
+fn write_row(ws: &mut Worksheet, f: &Formats, row: u32, cells: &[V<'_>]) -> Result<(), XlsxError> {
+    for (c, v) in cells.iter().enumerate() {
+        let c = c as u16;
+        match v {
+            V::S(s) => {
+                ws.write_string_with_format(row, c, *s, &f.text)?;
+            }
+            V::O(s) => {
+                ws.write_string_with_format(row, c, s.as_str(), &f.text)?;
+            }
+            V::I(n) => {
+                ws.write_number_with_format(row, c, *n as f64, &f.int)?;
+            }
+            V::N(x, fmt) => {
+                ws.write_number_with_format(row, c, *x, fmt)?;
+            }
+            V::Blank => {}
+        }
+    }
+    Ok(())
+}
+
+fn bounds_cells<'a>(b: Bounds, fmt: &'a Format) -> [V<'a>; 3] {
+    [V::N(b.low, fmt), V::N(b.central, fmt), V::N(b.high, fmt)]
+}
+
+/// Builds the whole workbook in memory and returns its bytes.
+pub fn build(o: &Outcome, set: &FactorSet) -> crate::error::Result<Vec<u8>> {
+    let f = Formats::new();
+    let mut wb = Workbook::new();
+    let created =
+        ExcelDateTime::parse_from_str(&o.generated_at.format("%Y-%m-%dT%H:%M:%S").to_string())
+            .map_err(err)?;
+    let props = DocProperties::new()
+        .set_title(format!("Scope 3 AI/LLM services {}", o.period.label))
+        .set_subject("ESRS E1-6 Scope 3 Category 1: purchased AI / LLM API services")
+        .set_company(&o.entity)
+        .set_author("llm-scope3")
+        .set_keywords("ESRS E1-6, Scope 3, GHG Protocol, LLM")
+        .set_comment(format!(
+            "Period {} to {}; factor set {}",
+            o.period.start, o.period.end, o.factor_version
+        ))
+        .set_creation_datetime(&created);
+    wb.set_properties(&props);
+
+    cover(wb.add_worksheet(), &f, o, set).map_err(err)?;
+    e16_summary(wb.add_worksheet(), &f, o).map_err(err)?;
+    ai_services(wb.add_worksheet(), &f, o).map_err(err)?;
+    periods(wb.add_worksheet(), &f, o).map_err(err)?;
+    calculation_lines(wb.add_worksheet(), &f, o).map_err(err)?;
+    factors(wb.add_worksheet(), &f, o).map_err(err)?;
+    sources(wb.add_worksheet(), &f, o, set).map_err(err)?;
+    methodology(wb.add_worksheet(), &f, o, set).map_err(err)?;
+    imports(wb.add_worksheet(), &f, o).map_err(err)?;
+    rejected(wb.add_worksheet(), &f, o).map_err(err)?;
+    wb.save_to_buffer().map_err(err)
+}
+
+fn cover(ws: &mut Worksheet, f: &Formats, o: &Outcome, set: &FactorSet) -> Result<(), XlsxError> {
+    ws.set_name("Cover")?;
+    ws.set_column_width(0, 34)?;
+    ws.set_column_width(1, 90)?;
+    ws.write_string_with_format(
+        0,
+        0,
+        "Scope 3 emissions of purchased AI / LLM API services",
+        &f.title,
+    )?;
+    let t = &o.summary.totals;
+    let rows: Vec<(&str, String)> = vec![
+        ("Reporting entity", o.entity.clone()),
+        ("Reporting period", format!("{} ({} to {})", o.period.label, o.period.start, o.period.end)),
+        ("Basis", "ESRS E1-6, GHG Protocol Scope 3 Category 1 (purchased goods and services), ESRS E1 AR 51 subset: cloud computing and data centre services".into()),
+        ("GWP set", "IPCC AR6 GWP-100".into()),
+        ("Electricity", "Location-based grid factors (a market-based or CFE-adjusted view is a sensitivity, not the reported figure)".into()),
+        ("Result (central)", format!("{:.3} tCO2e (low {:.3}, high {:.3})", t.emissions_kgco2e.central / 1000.0, t.emissions_kgco2e.low / 1000.0, t.emissions_kgco2e.high / 1000.0)),
+        ("Factor set", format!("{} ({})", set.version, set.origin)),
+        ("Factor set SHA-256", set.sha256.clone()),
+        ("Tool", format!("llm-scope3 {}", crate::VERSION)),
+        ("Generated at (UTC)", o.generated_at.format("%Y-%m-%d %H:%M:%S").to_string()),
+        ("Status", "Draft: for review".into()),
+        ("Prepared by", String::new()),
+        ("Reviewed by", String::new()),
+        ("Approved by", String::new()),
+    ];
+    let mut r = 2;
+    for (k, v) in rows {
+        ws.write_string_with_format(r, 0, k, &f.label)?;
+        ws.write_string_with_format(r, 1, v.as_str(), &f.wrap)?;
+        r += 1;
+    }
+    r += 1;
+    ws.write_string_with_format(r, 0, "Input files", &f.label)?;
+    ws.write_string_with_format(r, 1, "SHA-256", &f.label)?;
+    r += 1;
+    for file in &o.files {
+        ws.write_string(r, 0, file.file.as_str())?;
+        ws.write_string(r, 1, file.sha256.as_str())?;
+        r += 1;
+    }
+    r += 1;
+    ws.write_string_with_format(r, 0, "Sheets", &f.label)?;
+    ws.write_string_with_format(
+        r,
+        1,
+        "E1-6 Summary (the disclosure line) · AI Services (by provider, model, region, month, cost centre) · Periods (by month) · Calculation Lines (audit trail to source rows) · Factors and Sources (every factor, cited) · Methodology · Imports (row accounting per file) · Rejected Rows",
+        &f.wrap,
+    )?;
+    ws.set_landscape();
+    ws.set_print_fit_to_pages(1, 0);
+    Ok(())
+}
+
+fn e16_summary(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), XlsxError> {
+    ws.set_name("E1-6 Summary")?;
+    let cols: &[Col] = &[
+        ("Line (ESRS E1-6 / AR 48)", 46.0),
+        ("XBRL element", 40.0),
+        ("Dimension member", 44.0),
+        ("ESRS reference", 18.0),
+        ("Base year", 10.0),
+        ("Comparative (N-1)", 14.0),
+        ("N (this period)", 14.0),
+        ("% change", 10.0),
+        ("Unit", 8.0),
+    ];
+    ws.write_string_with_format(
+        0,
+        0,
+        format!("ESRS E1-6 Scope 3 — {}", o.period.label).as_str(),
+        &f.title,
+    )?;
+    let mut r = header(ws, f, 2, cols)?;
+    let el = "esrs:GrossScope3GreenhouseGasEmissions";
+    let axis = "esrs:Scope3GHGEmissionsCategoryGHGProtocolAxis";
+    let entity = "(entity figure: link from the inventory)";
+    let t = &o.summary.totals;
+    let lines: Vec<(&str, &str, String, &str, Option<f64>)> = vec![
+        (
+            "Total gross Scope 3 GHG emissions",
+            el,
+            String::new(),
+            "E1-6 44(c)",
+            None,
+        ),
+        (
+            "1 Purchased goods and services",
+            el,
+            format!("{axis} = esrs:Category1PurchasedGoodsAndServicesMember"),
+            "E1-6 51; AR 46",
+            None,
+        ),
+        (
+            "1.1 of which cloud computing and data centre services",
+            el,
+            format!("{axis} = esrs:Category11CloudComputingAndDataCentreServicesMember"),
+            "AR 51",
+            None,
+        ),
+        (
+            "of which AI / LLM API services (this workbook)",
+            "(component of the element above)",
+            "—".into(),
+            "AR 51; AR 46(h)",
+            Some(t.emissions_kgco2e.central / 1000.0),
+        ),
+    ];
+    for (label, element, member, reference, value) in lines {
+        ws.write_string(r, 0, label)?;
+        ws.write_string(r, 1, element)?;
+        ws.write_string(r, 2, member.as_str())?;
+        ws.write_string(r, 3, reference)?;
+        ws.write_string(r, 5, "n/a (no ledger)")?;
+        match value {
+            Some(v) => {
+                ws.write_number_with_format(r, 6, v, &f.t)?;
+            }
+            None => {
+                ws.write_string(r, 6, entity)?;
+            }
+        }
+        ws.write_string(r, 8, "tCO2e")?;
+        r += 1;
+    }
+    r += 1;
+    let facts: Vec<(&str, V)> = vec![
+        (
+            "Range: low (tCO2e)",
+            V::N(t.emissions_kgco2e.low / 1000.0, &f.t),
+        ),
+        (
+            "Range: high (tCO2e)",
+            V::N(t.emissions_kgco2e.high / 1000.0, &f.t),
+        ),
+        (
+            "of which embodied hardware (tCO2e, central)",
+            V::N(t.embodied_kgco2e.central / 1000.0, &f.t),
+        ),
+        (
+            "Energy at the data centre (MWh, central)",
+            V::N(t.energy_kwh.central / 1000.0, &f.t),
+        ),
+        (
+            "Water (m³, central)",
+            V::N(t.water_l.central / 1000.0, &f.t),
+        ),
+        (
+            "% from supplier primary data (AR 46(g))",
+            V::N(t.primary_data_share, &f.pct),
+        ),
+        (
+            "Data-quality score (1 very good … 4 poor, emissions-weighted)",
+            match t.data_quality_score {
+                Some(s) => V::N(s, &f.dq),
+                None => V::S("n/a"),
+            },
+        ),
+    ];
+    for (label, v) in facts {
+        ws.write_string_with_format(r, 0, label, &f.label)?;
+        write_row(
+            ws,
+            f,
+            r,
+            &[V::Blank, V::Blank, V::Blank, V::Blank, V::Blank, v],
+        )?;
+        r += 1;
+    }
+    ws.write_string(r, 1, "esrs:PercentageOfGrossScope3GreenhouseGasEmissionsCalculatedUsingPrimaryDataObtainedFromSuppliersOrOtherValueChainPartners (for the % primary data row)")?;
+    r += 2;
+    ws.write_string_with_format(r, 0, "Low and high are a bounding envelope (every factor at its low or high value), not a statistical interval. Gross figures: no offsets or vendor neutrality claims are netted.", &f.wrap)?;
+    Ok(())
+}
+
+fn key_cells<'a>(k: &'a LineKey, b: &'a LineBody) -> Vec<V<'a>> {
+    vec![
+        V::S(&k.provider),
+        V::S(&k.model),
+        V::S(&b.model_key),
+        V::S(k.region.as_deref().unwrap_or("")),
+        V::O(format!("{} ({})", b.grid_geo, b.grid_year)),
+        V::S(&k.month),
+        V::S(k.cost_centre.as_deref().unwrap_or("")),
+        V::S(b.method.label()),
+    ]
+}
+
+const KEY_COLS: &[Col] = &[
+    ("Provider", 11.0),
+    ("Model (as exported)", 26.0),
+    ("Model key (factor set)", 20.0),
+    ("Region (as exported)", 14.0),
+    ("Grid geography (year)", 22.0),
+    ("Month", 9.0),
+    ("Cost centre", 18.0),
+    ("Method", 13.0),
+];
+
+const QTY_COLS: &[Col] = &[
+    ("Requests", 11.0),
+    ("Input tokens", 15.0),
+    ("Cached input tokens", 15.0),
+    ("Output tokens", 15.0),
+    ("Imputed input tokens", 13.0),
+    ("Imputed output tokens", 13.0),
+];
+
+const RESULT_COLS: &[Col] = &[
+    ("Energy kWh (low)", 12.0),
+    ("Energy kWh (central)", 12.0),
+    ("Energy kWh (high)", 12.0),
+    ("kgCO2e (low)", 12.0),
+    ("kgCO2e (central)", 12.0),
+    ("kgCO2e (high)", 12.0),
+    ("of which embodied kgCO2e (central)", 13.0),
+    ("Water L (low)", 11.0),
+    ("Water L (central)", 11.0),
+    ("Water L (high)", 11.0),
+    ("Data quality (1-4)", 9.0),
+];
+
+fn qty_cells<'a>(b: &LineBody) -> Vec<V<'a>> {
+    let a = &b.activity;
+    vec![
+        V::I(a.requests),
+        V::I(a.input_tokens),
+        V::I(a.cached_input_tokens),
+        V::I(a.output_tokens),
+        V::I(b.estimate.imputed_input_tokens),
+        V::I(b.estimate.imputed_output_tokens),
+    ]
+}
+
+fn result_cells<'a>(f: &'a Formats, b: &LineBody) -> Vec<V<'a>> {
+    let e = &b.estimate;
+    let mut v = vec![];
+    v.extend(bounds_cells(e.energy_kwh, &f.kwh));
+    v.extend(bounds_cells(e.emissions_kgco2e, &f.kg));
+    v.push(V::N(e.embodied_kgco2e.central, &f.kg));
+    v.extend(bounds_cells(e.water_l, &f.kwh));
+    v.push(V::N(b.dq.score(), &f.dq));
+    v
+}
+
+/// Writes a bold totals row: `label` in column 0, sums below each numeric column.
+fn totals_row(
+    ws: &mut Worksheet,
+    f: &Formats,
+    row: u32,
+    label: &str,
+    first_numeric: u16,
+    values: &[(f64, bool)],
+) -> Result<(), XlsxError> {
+    ws.write_string_with_format(row, 0, label, &f.total_label)?;
+    for (i, (v, is_int)) in values.iter().enumerate() {
+        let fmt = if *is_int { &f.total_int } else { &f.total_kg };
+        ws.write_number_with_format(row, first_numeric + i as u16, *v, fmt)?;
+    }
+    Ok(())
+}
+
+fn total_values(o: &Outcome) -> Vec<(f64, bool)> {
+    let t = &o.summary.totals;
+    let a = &t.activity;
+    let mut v = vec![
+        (a.requests as f64, true),
+        (a.input_tokens as f64, true),
+        (a.cached_input_tokens as f64, true),
+        (a.output_tokens as f64, true),
+        (t.imputed_input_tokens as f64, true),
+        (t.imputed_output_tokens as f64, true),
+    ];
+    for b in [t.energy_kwh, t.emissions_kgco2e] {
+        v.extend([(b.low, false), (b.central, false), (b.high, false)]);
+    }
+    v.push((t.embodied_kgco2e.central, false));
+    v.extend([
+        (t.water_l.low, false),
+        (t.water_l.central, false),
+        (t.water_l.high, false),
+    ]);
+    v
+}
+
+fn ai_services(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), XlsxError> {
+    ws.set_name("AI Services")?;
+    let mut cols: Vec<Col> = vec![];
+    cols.extend_from_slice(KEY_COLS);
+    cols.extend_from_slice(QTY_COLS);
+    cols.extend_from_slice(RESULT_COLS);
+    cols.push(("Flags", 40.0));
+    cols.push(("Factor ids", 60.0));
+    let mut r = header(ws, f, 0, &cols)?;
+    for l in &o.summary.lines {
+        let mut cells = key_cells(&l.key, &l.body);
+        cells.extend(qty_cells(&l.body));
+        cells.extend(result_cells(f, &l.body));
+        cells.push(V::O(l.body.flags.join("; ")));
+        cells.push(V::O(l.body.factor_ids.join(", ")));
+        write_row(ws, f, r, &cells)?;
+        r += 1;
+    }
+    if r > 1 {
+        ws.autofilter(0, 0, r - 1, (cols.len() - 1) as u16)?;
+    }
+    totals_row(ws, f, r, "Total", KEY_COLS.len() as u16, &total_values(o))?;
+    r += 2;
+
+    // Totals by provider and by model.
+    for (title, by_model) in [("Totals by provider", false), ("Totals by model", true)] {
+        ws.write_string_with_format(r, 0, title, &f.label)?;
+        r += 1;
+        let mut groups: BTreeMap<String, (u64, u64, Bounds)> = BTreeMap::new();
+        for l in &o.summary.lines {
+            let k = if by_model {
+                format!("{} / {}", l.key.provider, l.body.model_key)
+            } else {
+                l.key.provider.to_string()
+            };
+            let g = groups.entry(k).or_insert((0, 0, Bounds::default()));
+            g.0 = g.0.saturating_add(l.body.activity.input_tokens);
+            g.1 = g.1.saturating_add(l.body.activity.output_tokens);
+            g.2 = g.2.zip(l.body.estimate.emissions_kgco2e, |a, b| a + b);
+        }
+        for (h, c) in [
+            "",
+            "Input tokens",
+            "Output tokens",
+            "kgCO2e (low)",
+            "kgCO2e (central)",
+            "kgCO2e (high)",
+        ]
+        .iter()
+        .enumerate()
+        {
+            if !c.is_empty() {
+                ws.write_string_with_format(r, h as u16, *c, &f.label)?;
+            }
+        }
+        r += 1;
+        for (k, (i, out, e)) in groups {
+            write_row(
+                ws,
+                f,
+                r,
+                &[
+                    V::O(k),
+                    V::I(i),
+                    V::I(out),
+                    V::N(e.low, &f.kg),
+                    V::N(e.central, &f.kg),
+                    V::N(e.high, &f.kg),
+                ],
+            )?;
+            r += 1;
+        }
+        r += 1;
+    }
+    Ok(())
+}
+
+fn periods(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), XlsxError> {
+    ws.set_name("Periods")?;
+    let months = o.period.months();
+    let mut providers: Vec<String> = o
+        .summary
+        .lines
+        .iter()
+        .map(|l| l.key.provider.to_string())
+        .collect();
+    providers.sort();
+    providers.dedup();
+    let mut by: BTreeMap<(String, String), f64> = BTreeMap::new();
+    for l in &o.summary.lines {
+        *by.entry((l.key.month.clone(), l.key.provider.to_string()))
+            .or_insert(0.0) += l.body.estimate.emissions_kgco2e.central / 1000.0;
+    }
+    ws.write_string_with_format(0, 0, "tCO2e (central) by month and provider", &f.title)?;
+    let mut headers: Vec<String> = vec!["Month".into()];
+    headers.extend(providers.iter().map(|p| format!("{p} tCO2e")));
+    headers.push("Total tCO2e".into());
+    for (c, h) in headers.iter().enumerate() {
+        ws.write_string_with_format(2, c as u16, h.as_str(), &f.header)?;
+        ws.set_column_width(c as u16, if c == 0 { 12.0 } else { 16.0 })?;
+    }
+    ws.set_freeze_panes(3, 0)?;
+    page_setup(ws, 2)?;
+    let first_data = 3u32;
+    let mut r = first_data;
+    let mut quarter_sum: Vec<f64> = vec![0.0; providers.len() + 1];
+    let mut grand: Vec<f64> = vec![0.0; providers.len() + 1];
+    for (i, m) in months.iter().enumerate() {
+        ws.write_string(r, 0, m.as_str())?;
+        let mut row_total = 0.0;
+        for (c, p) in providers.iter().enumerate() {
+            let v = by.get(&(m.clone(), p.clone())).copied().unwrap_or(0.0);
+            ws.write_number_with_format(r, 1 + c as u16, v, &f.t)?;
+            row_total += v;
+            quarter_sum[c] += v;
+            grand[c] += v;
+        }
+        ws.write_number_with_format(r, 1 + providers.len() as u16, row_total, &f.t)?;
+        quarter_sum[providers.len()] += row_total;
+        grand[providers.len()] += row_total;
+        r += 1;
+        let month_no: u32 = m.get(5..7).and_then(|x| x.parse().ok()).unwrap_or(0);
+        let last = i + 1 == months.len();
+        if month_no % 3 == 0 || last {
+            let q = (month_no + 2) / 3;
+            let label = format!("{} Q{q} subtotal", m.get(..4).unwrap_or(""));
+            ws.write_string_with_format(r, 0, label.as_str(), &f.total_label)?;
+            for (c, v) in quarter_sum.iter().enumerate() {
+                ws.write_number_with_format(r, 1 + c as u16, *v, &f.total_t)?;
+            }
+            quarter_sum.iter_mut().for_each(|v| *v = 0.0);
+            r += 1;
+        }
+    }
+    ws.write_string_with_format(r, 0, "Period total", &f.total_label)?;
+    for (c, v) in grand.iter().enumerate() {
+        ws.write_number_with_format(r, 1 + c as u16, *v, &f.total_t)?;
+    }
+    // Stacked columns by provider per month. Month rows are interleaved with subtotals, so
+    // the chart reads a compact copy of the month rows written to the right.
+    if !providers.is_empty() && !months.is_empty() {
+        let base_col = (providers.len() + 3) as u16;
+        ws.write_string_with_format(2, base_col, "Chart data: month", &f.header)?;
+        for (c, p) in providers.iter().enumerate() {
+            ws.write_string_with_format(2, base_col + 1 + c as u16, p.as_str(), &f.header)?;
+        }
+        for (i, m) in months.iter().enumerate() {
+            let rr = first_data + i as u32;
+            ws.write_string(rr, base_col, m.as_str())?;
+            for (c, p) in providers.iter().enumerate() {
+                let v = by.get(&(m.clone(), p.clone())).copied().unwrap_or(0.0);
+                ws.write_number_with_format(rr, base_col + 1 + c as u16, v, &f.t)?;
+            }
+        }
+        let last = first_data + months.len() as u32 - 1;
+        let mut chart = Chart::new(ChartType::ColumnStacked);
+        chart
+            .title()
+            .set_name("tCO2e by provider and month (central)");
+        chart.y_axis().set_name("tCO2e");
+        for (c, p) in providers.iter().enumerate() {
+            let col = base_col + 1 + c as u16;
+            chart
+                .add_series()
+                .set_name(p.as_str())
+                .set_categories(("Periods", first_data, base_col, last, base_col))
+                .set_values(("Periods", first_data, col, last, col));
+        }
+        chart.set_width(640).set_height(360);
+        ws.insert_chart(r + 2, 0, &chart)?;
+    }
+    Ok(())
+}
+
+fn calculation_lines(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), XlsxError> {
+    ws.set_name("Calculation Lines")?;
+    let mut cols: Vec<Col> = vec![
+        ("Source file", 34.0),
+        ("Sheet", 10.0),
+        ("First row", 8.0),
+        ("Last row", 8.0),
+        ("Rows", 7.0),
+    ];
+    cols.extend_from_slice(KEY_COLS);
+    cols.extend_from_slice(QTY_COLS);
+    cols.extend_from_slice(RESULT_COLS);
+    cols.push(("Formula", 60.0));
+    cols.push(("Factor ids", 60.0));
+    cols.push(("Flags", 40.0));
+    let mut r = header(ws, f, 0, &cols)?;
+    for c in &o.summary.calc_lines {
+        let mut cells = vec![
+            V::S(&c.source.file),
+            V::S(c.source.sheet.as_deref().unwrap_or("")),
+            V::I(c.source.rows[0]),
+            V::I(c.source.rows[1]),
+            V::I(c.source.count),
+        ];
+        cells.extend(key_cells(&c.key, &c.body));
+        cells.extend(qty_cells(&c.body));
+        cells.extend(result_cells(f, &c.body));
+        cells.push(V::S("kWh = (out·e_out + (in−cached)·e_in + cached·k_cache·e_in)/1e6 · PUE; kgCO2e = kWh·grid/1000 + kWh_IT·embodied/1000; L = kWh_IT·WUE + kWh·EWIF"));
+        cells.push(V::O(c.body.factor_ids.join(", ")));
+        cells.push(V::O(c.body.flags.join("; ")));
+        write_row(ws, f, r, &cells)?;
+        r += 1;
+    }
+    if r > 1 {
+        ws.autofilter(0, 0, r - 1, (cols.len() - 1) as u16)?;
+    }
+    totals_row(
+        ws,
+        f,
+        r,
+        "Total",
+        (5 + KEY_COLS.len()) as u16,
+        &total_values(o),
+    )?;
+    Ok(())
+}
+
+fn factors(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), XlsxError> {
+    ws.set_name("Factors")?;
+    let cols: &[Col] = &[
+        ("Factor id", 34.0),
+        ("Kind", 30.0),
+        ("Low", 11.0),
+        ("Central", 11.0),
+        ("High", 11.0),
+        ("Unit", 22.0),
+        ("Year", 7.0),
+        ("Applies to", 30.0),
+        ("Basis / derivation", 60.0),
+        ("Source id(s)", 40.0),
+    ];
+    let mut r = header(ws, f, 0, cols)?;
+    let num = Format::new().set_num_format("0.000000");
+    for u in o.summary.factors.values() {
+        write_row(
+            ws,
+            f,
+            r,
+            &[
+                V::S(&u.id),
+                V::S(&u.kind),
+                V::N(u.value.low, &num),
+                V::N(u.value.central, &num),
+                V::N(u.value.high, &num),
+                V::S(&u.unit),
+                match u.year {
+                    Some(y) => V::I(y as u64),
+                    None => V::Blank,
+                },
+                V::S(&u.subject),
+                V::S(&u.basis),
+                V::S(&u.source_id),
+            ],
+        )?;
+        r += 1;
+    }
+    if r > 1 {
+        ws.autofilter(0, 0, r - 1, (cols.len() - 1) as u16)?;
+    }
+    r += 1;
+    ws.write_string_with_format(r, 0, "Factors are never edited in place: a changed value gets a new factor-set version. For u_out / u_in the low result uses the higher utilisation.", &f.wrap)?;
+    Ok(())
+}
+
+fn sources(ws: &mut Worksheet, f: &Formats, o: &Outcome, set: &FactorSet) -> Result<(), XlsxError> {
+    ws.set_name("Sources")?;
+    let cols: &[Col] = &[
+        ("Source id", 26.0),
+        ("Used in this report", 10.0),
+        ("Publisher", 30.0),
+        ("Title", 60.0),
+        ("Year", 7.0),
+        ("URL", 50.0),
+        ("Licence", 24.0),
+        ("Notes", 50.0),
+    ];
+    let used: std::collections::BTreeSet<&str> = o
+        .summary
+        .factors
+        .values()
+        .flat_map(|u| u.source_id.split(';').map(str::trim))
+        .collect();
+    let mut r = header(ws, f, 0, cols)?;
+    for s in set.sources.values() {
+        write_row(
+            ws,
+            f,
+            r,
+            &[
+                V::S(&s.id),
+                V::S(if used.contains(s.id.as_str()) {
+                    "yes"
+                } else {
+                    "no"
+                }),
+                V::S(&s.publisher),
+                V::S(&s.title),
+                V::S(&s.year),
+                V::S(&s.url),
+                V::S(&s.licence),
+                V::S(&s.notes),
+            ],
+        )?;
+        r += 1;
+    }
+    if r > 1 {
+        ws.autofilter(0, 0, r - 1, (cols.len() - 1) as u16)?;
+    }
+    Ok(())
+}
+
+fn methodology(
+    ws: &mut Worksheet,
+    f: &Formats,
+    o: &Outcome,
+    set: &FactorSet,
+) -> Result<(), XlsxError> {
+    ws.set_name("Methodology")?;
+    ws.set_column_width(0, 120)?;
+    ws.write_string_with_format(0, 0, "Methodology", &f.title)?;
+    let mut r = 2;
+    for (heading, paragraphs) in super::methodology::blocks(o, set) {
+        ws.write_string_with_format(r, 0, heading.as_str(), &f.label)?;
+        r += 1;
+        for p in paragraphs {
+            ws.write_string_with_format(r, 0, p.as_str(), &f.wrap)?;
+            r += 1;
+        }
+        r += 1;
+    }
+    ws.set_landscape();
+    ws.set_print_fit_to_pages(1, 0);
+    Ok(())
+}
+
+fn imports(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), XlsxError> {
+    ws.set_name("Imports")?;
+    let cols: &[Col] = &[
+        ("File", 40.0),
+        ("SHA-256", 20.0),
+        ("Format", 16.0),
+        ("Template", 16.0),
+        ("Read as", 22.0),
+        ("Header (sheet, row)", 18.0),
+        ("Rows read", 9.0),
+        ("Accepted", 9.0),
+        ("Rejected", 9.0),
+        ("Duplicate", 9.0),
+        ("Outside period", 9.0),
+        ("Excluded", 9.0),
+        ("Skipped", 9.0),
+        ("Skipped by reason", 30.0),
+        ("Balanced (read = sum)", 10.0),
+        ("Input tokens read", 15.0),
+        ("Input tokens accepted", 15.0),
+        ("Output tokens read", 15.0),
+        ("Output tokens accepted", 15.0),
+        ("Requests read", 12.0),
+        ("Requests accepted", 12.0),
+        ("Spend read", 16.0),
+        ("Spend accepted", 16.0),
+        ("First date", 11.0),
+        ("Last date", 11.0),
+        ("Notes", 60.0),
+    ];
+    let mut r = header(ws, f, 0, cols)?;
+    let spend = |s: &BTreeMap<String, f64>| {
+        s.iter()
+            .map(|(c, v)| format!("{c} {v:.2}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    for file in &o.files {
+        let c = &file.counts;
+        let headers = file
+            .sheets
+            .iter()
+            .map(|s| match &s.sheet {
+                Some(n) => format!("{n}!{}", s.header_row),
+                None => format!("row {}", s.header_row),
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let skipped_by = file
+            .skipped_by
+            .iter()
+            .map(|(k, v)| format!("{}: {v}", k.label()))
+            .collect::<Vec<_>>()
+            .join("; ");
+        write_row(
+            ws,
+            f,
+            r,
+            &[
+                V::S(&file.file),
+                V::S(&file.sha256),
+                V::S(&file.format),
+                V::S(&file.template),
+                V::S(&file.dialect),
+                V::O(headers),
+                V::I(c.read),
+                V::I(c.accepted),
+                V::I(c.rejected),
+                V::I(c.duplicate),
+                V::I(c.outside_period),
+                V::I(c.excluded),
+                V::I(c.skipped),
+                V::O(skipped_by),
+                V::S(if c.balanced() { "yes" } else { "NO" }),
+                V::I(file.read_totals.input_tokens),
+                V::I(file.accepted_totals.input_tokens),
+                V::I(file.read_totals.output_tokens),
+                V::I(file.accepted_totals.output_tokens),
+                V::I(file.read_totals.requests),
+                V::I(file.accepted_totals.requests),
+                V::O(spend(&file.read_totals.spend)),
+                V::O(spend(&file.accepted_totals.spend)),
+                V::O(file.first_date.map(|d| d.to_string()).unwrap_or_default()),
+                V::O(file.last_date.map(|d| d.to_string()).unwrap_or_default()),
+                V::O(file.notes.join("; ")),
+            ],
+        )?;
+        r += 1;
+    }
+    if r > 1 {
+        ws.autofilter(0, 0, r - 1, (cols.len() - 1) as u16)?;
+    }
+    if !o.skipped_inputs.is_empty() {
+        r += 1;
+        ws.write_string_with_format(
+            r,
+            0,
+            "Files in the named folders that were not read (not a spreadsheet or CSV extension):",
+            &f.label,
+        )?;
+        r += 1;
+        for s in &o.skipped_inputs {
+            ws.write_string(r, 0, s.as_str())?;
+            r += 1;
+        }
+    }
+    r += 1;
+    ws.write_string_with_format(r, 0, "Row accounting per file: read = accepted + rejected + duplicate + outside period + excluded + skipped. Control totals: read counts every valid data row (in or out of the period), accepted only the rows used.", &f.wrap)?;
+    Ok(())
+}
+
+fn rejected(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), XlsxError> {
+    ws.set_name("Rejected Rows")?;
+    let cols: &[Col] = &[
+        ("File", 40.0),
+        ("Sheet", 12.0),
+        ("Row", 7.0),
+        ("Column", 24.0),
+        ("Value", 24.0),
+        ("Reason", 70.0),
+    ];
+    let mut r = header(ws, f, 0, cols)?;
+    for x in &o.rejections {
+        write_row(
+            ws,
+            f,
+            r,
+            &[
+                V::S(&x.file),
+                V::S(x.sheet.as_deref().unwrap_or("")),
+                V::I(x.row),
+                V::S(x.column.as_deref().unwrap_or("")),
+                V::S(x.value.as_deref().unwrap_or("")),
+                V::S(&x.reason),
+            ],
+        )?;
+        r += 1;
+    }
+    if r > 1 {
+        ws.autofilter(0, 0, r - 1, (cols.len() - 1) as u16)?;
+    } else {
+        ws.write_string(1, 0, "No rows were rejected.")?;
+    }
+    Ok(())
+}

@@ -1,0 +1,958 @@
+#!/usr/bin/env python3
+"""Build the embedded llm-scope3 factor set (src/factors/data/2026.1/) from the research CSVs.
+
+Usage (from anywhere):
+
+    python3 tools/build_factor_set.py [RESEARCH_DIR]
+
+RESEARCH_DIR defaults to ``../shared/research`` relative to the repository root. The script reads
+grid_factors.csv, model_parameters_ecologits_0.11.3.csv, model_aliases_ecologits_0.11.3.csv,
+published_figures.csv and ccf_grid_factors.csv, and writes sources.csv, models.csv, aliases.csv,
+classes.csv, grid.csv, providers.csv, constants.csv and README.md into the factor-set folder.
+
+Python 3 standard library only. Output is deterministic: UTF-8 without BOM, LF line endings,
+RFC 4180 quoting, header row first, rows sorted by their id column, numbers as plain decimals
+(no exponent, no thousands separator), empty cell = not published. The checks at the end
+(asserts) must pass or nothing is considered built.
+"""
+
+import csv
+import re
+import sys
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+
+VERSION = "2026.1"
+REPO = Path(__file__).resolve().parent.parent
+OUT = REPO / "src" / "factors" / "data" / VERSION
+
+# Older Claude models (not in EcoLogits 0.11.3). The research notes (METHOD-research-notes.md
+# §2.2) publish Wh per 1k tokens for "Claude Sonnet 3.5-4.5", "Claude Opus 3/4" and "Claude 3.5
+# Haiku"; back-calculating those figures (FLOP model, PUE 1.14) gives the parameter ranges the
+# notes used. For Sonnet they equal claude-sonnet-4-5 in EcoLogits 0.11.3; for Opus and Haiku they
+# do NOT equal the current family members (Opus: notes 200-600B active of 2000B vs opus-4-5
+# 67-200B of 670B; 3.5 Haiku: notes dense 8-28B vs haiku-4-5 10-35B).
+#   "research-notes"  : use the ranges the research notes used (default)
+#   "current-family"  : use the current family member's EcoLogits 0.11.3 ranges for all of them
+OLDER_CLAUDE_PARAMS = "research-notes"
+
+NOTES_PARAMS = {
+    # family: (architecture, tot_min, tot_max, act_min, act_max, evidence)
+    "sonnet": None,  # = claude-sonnet-4-5 (identical in notes and EcoLogits 0.11.3)
+    "opus": ("moe", "2000", "2000", "200", "600",
+             "research notes §2.2 'Claude Opus 3/4' 1.98 Wh/1k output central, 49 high at PUE 1.14 "
+             "=> MoE 2000B total, 200-600B active (EcoLogits 0.9.1-era estimate)"),
+    "haiku": ("dense", "8", "28", "8", "28",
+              "research notes §2.2 'Claude 3.5 Haiku' 0.09 Wh/1k output central at PUE 1.14 "
+              "=> dense 8-28B (EcoLogits 0.9.1-era estimate)"),
+}
+FAMILY_MEMBER = {"sonnet": "claude-sonnet-4-5", "opus": "claude-opus-4-5", "haiku": "claude-haiku-4-5"}
+
+# key, family, dated snapshot ids, other API aliases
+OLDER_CLAUDE = [
+    ("claude-3-5-sonnet", "sonnet", ["claude-3-5-sonnet-20241022", "claude-3-5-sonnet-20240620"],
+     ["claude-3-5-sonnet-latest"]),
+    ("claude-3-7-sonnet", "sonnet", ["claude-3-7-sonnet-20250219"], ["claude-3-7-sonnet-latest"]),
+    ("claude-sonnet-4", "sonnet", ["claude-sonnet-4-20250514"], ["claude-sonnet-4-0"]),
+    ("claude-opus-4", "opus", ["claude-opus-4-20250514"], ["claude-opus-4-0"]),
+    ("claude-opus-4-1", "opus", ["claude-opus-4-1-20250805"], []),
+    ("claude-3-opus", "opus", ["claude-3-opus-20240229"], ["claude-3-opus-latest"]),
+    ("claude-3-5-haiku", "haiku", ["claude-3-5-haiku-20241022"], ["claude-3-5-haiku-latest"]),
+    # claude-3-haiku (claude-3-haiku-20240307) is deliberately absent: the research notes give no
+    # estimate for it, so it resolves through the "mini" size class (flagged "estimated by class").
+]
+
+PROVIDER_MAP = {"openai": "openai", "anthropic": "anthropic", "google_genai": "google",
+                "mistralai": "mistral", "cohere": "cohere"}
+
+# Continent aggregate of every Ember country row (grid.csv parent).
+CONTINENT = {
+    "agg:NAM": "USA CAN MEX",
+    "agg:LAC": "BRA CHL ARG COL",
+    "agg:EUR": "GBR IRL FRA DEU NLD BEL SWE NOR FIN DNK CHE AUT ESP PRT ITA POL CZE GRC ROU HUN "
+               "BGR TUR RUS",
+    "agg:ASI": "JPN KOR TWN CHN HKG SGP IND IDN MYS THA PHL VNM PAK",
+    "agg:MEA": "ISR ARE SAU QAT BHR KWT OMN",
+    "agg:AFR": "ZAF EGY NGA KEN MAR",
+    "agg:OCE": "AUS NZL",
+}
+PARENT_OF_COUNTRY = {iso: agg for agg, isos in CONTINENT.items() for iso in isos.split()}
+
+BASIS = {
+    "lifecycle, production-based (Ember)": "lifecycle",
+    "lifecycle, production-based (Ember, country)": "lifecycle",
+    "direct combustion CO2e, production-based (eGRID total output rate)": "direct",
+    "location-based grid average published by Google (hourly, from Electricity Maps data; "
+    "operational/direct per Google README)": "direct",
+    "lifecycle-equivalent (derived)": "lifecycle-derived",
+}
+
+# alt_values key prefix -> source id (grid.csv bounds provenance)
+ALT_SOURCE = [
+    ("eGRID2024_direct", "egrid-2024"),
+    ("Ember_USA", "ember-2024"),
+    ("Ember_country", "ember-2024"),
+    ("ElectricityMaps_2023_consumption_lifecycle(GSF)", "electricitymaps-2023-gsf"),
+    ("CCF_legacy", "ccf-2024"),
+    ("Google_2024_grid", "google-rci-2024"),
+]
+
+NAME_FIX = {"European Union (27) [EU (Ember)]": "European Union (27)", "Sāo Paulo": "São Paulo"}
+
+BOUNDS_NOTE = "bounds central ×0.8/×1.2 (no published range)"
+
+
+# ----------------------------------------------------------------------------------------------
+# helpers
+
+def D(s):
+    """Decimal from a source string (or number); None for an empty cell."""
+    if s is None:
+        return None
+    s = str(s).strip()
+    return Decimal(s) if s else None
+
+
+def fmt(x):
+    """Plain decimal text: no exponent, no trailing zeros, '' for None."""
+    if x is None:
+        return ""
+    if isinstance(x, int):
+        return str(x)
+    d = x.normalize()
+    t = format(d, "f")
+    return "0" if t in ("-0", "") else t
+
+
+def r1(x):
+    return x.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+
+
+def read_csv(path):
+    with open(path, newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def join_ids(*ids):
+    """';'-joined source ids, first occurrence order, no duplicates."""
+    out = []
+    for group in ids:
+        for i in (group.split(";") if isinstance(group, str) else group):
+            if i and i not in out:
+                out.append(i)
+    return ";".join(out)
+
+
+def write_csv(name, header, rows, key):
+    rows = sorted(rows, key=lambda r: r[key])
+    path = OUT / name
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
+        w.writerow(header)
+        for r in rows:
+            assert set(r) == set(header), (name, sorted(set(r) ^ set(header)))
+            w.writerow([fmt(r[h]) if isinstance(r[h], (Decimal, int)) or r[h] is None else r[h]
+                        for h in header])
+    return rows
+
+
+# ----------------------------------------------------------------------------------------------
+# sources.csv
+
+def build_sources(published):
+    pub_url = {r["id"]: r["url"] for r in published}
+    epoch_url = pub_url["epoch_gpt4o_2025"]
+    assert epoch_url == "https://epoch.ai/gradient-updates/how-much-energy-does-chatgpt-use", epoch_url
+    gemini_url = pub_url["google_gemini_2025"]
+    S = []
+
+    def add(id_, publisher, title, year, url, licence, notes):
+        S.append({"id": id_, "publisher": publisher, "title": title, "year": year, "url": url,
+                  "licence": licence, "notes": notes})
+
+    add("ecologits-0.11.3", "GenAI Impact",
+        "EcoLogits model repository (models.json) and LLM inference methodology (impacts/llm.py)",
+        "2026", "https://github.com/genai-impact/ecologits", "MPL-2.0",
+        "Parameter estimates read from the research extract model_parameters_ecologits_0.11.3.csv "
+        "and model_aliases_ecologits_0.11.3.csv; proprietary models are EcoLogits estimates "
+        "(10-30 % MoE activation), not vendor disclosures. EcoLogits docs are CC BY-SA 4.0. "
+        "Year inferred (0.11.x follows 0.9.1 of 2025-11-13 and lists 2026 models).")
+    add("epoch-2025", "Epoch AI (J. You)",
+        "How much energy does ChatGPT use? (Gradient Updates)", "2025", epoch_url,
+        "not recorded (figures cited)",
+        "FLOP model: 2·P_act FLOP per token on H100 (989e12 FLOP/s), 1,275 W × 0.7 per GPU slot, "
+        "10 % utilisation baseline; 0.3 Wh per GPT-4o query (500 output tokens).")
+    add("ember-2024", "Ember (via Our World in Data)",
+        "Yearly Electricity Data: carbon intensity of electricity generation, lifecycle gCO2e/kWh "
+        "(OWID grapher carbon-intensity-electricity)", "2024",
+        "https://ourworldindata.org/grapher/carbon-intensity-electricity", "CC BY 4.0",
+        "Data year 2024 (2023 for HKG, IDN, ISR, ARE, SAU, BHR: latest available). Research copy "
+        "read from GitHub twsaf1-sys/math_331_cryptocurrency_project @7149bf4. URL formed from the "
+        "grapher id named in the research notes. Attribution required: Ember Yearly Electricity "
+        "Data, via Our World in Data (CC BY 4.0).")
+    add("egrid-2024", "US EPA",
+        "eGRID2024 subregion total output emission rates (CO2, CH4, N2O), as listed in the EPA GHG "
+        "Emission Factors Hub 2026 Table 6", "2024", "", "Public domain (US Government work)",
+        "Transcribed from a secondary source (third-party repository); verify against EPA eGRID2024 "
+        "before release. Converted to CO2e with AR6 GWPs (CH4 27, N2O 273); direct combustion basis. "
+        "No URL given in the research notes.")
+    add("google-rci-2024", "Google Cloud",
+        "region-carbon-info data/yearly/2024.csv (grid carbon intensity and CFE share per Google "
+        "Cloud region)", "2024", "https://github.com/GoogleCloudPlatform/region-carbon-info",
+        "Apache-2.0",
+        "Hourly location-based grid averages from Electricity Maps data, operational (direct) basis "
+        "per the repository README; Google CFE % used only for the CFE-adjusted sensitivity.")
+    add("derived-ember-egrid", "llm-scope3",
+        "US cloud-region lifecycle-equivalent grid factors: Ember USA 2024 lifecycle × eGRID2024 "
+        "subregion / eGRID2024 US", "2026", "",
+        "CC BY 4.0 (Ember input) + public domain (eGRID input)",
+        "central = 383.5 × eGRID_sub / 340.8 (scale 1.126): puts eGRID's direct-combustion regional "
+        "pattern on Ember's lifecycle basis. Derived in the research (build_grid_factors.py) and "
+        "re-checked by tools/build_factor_set.py. No external URL.")
+    add("electricitymaps-2023-gsf", "Electricity Maps via Green Software Foundation",
+        "2023 yearly consumption-based lifecycle carbon intensity per cloud region, as carried in "
+        "GSF real-time-cloud Cloud_Region_Metadata.csv", "2023",
+        "https://github.com/Green-Software-Foundation/real-time-cloud",
+        "ODbL (Electricity Maps data); GSF file: code MIT, other materials all rights reserved",
+        "Cross-check only: spans cloud-region and USA low/high bounds, never a central value. "
+        "URL not given in the research notes (repository name only); repository verified.")
+    add("ccf-2024", "Cloud Carbon Footprint project",
+        "Cloud Carbon Footprint region emission-factor tables (TypeScript constants, commit b7a049c, "
+        "2024-03-25)", "2024", "https://github.com/cloud-carbon-footprint/cloud-carbon-footprint",
+        "Apache-2.0",
+        "Legacy values used only to span bounds (ccf_grid_factors.csv). Underlying factors: eGRID2020 "
+        "NERC regions, EEA, carbonfootprint.com 2021 (third-party terms unclear), Google 2021.")
+    add("google-env-report-2025", "Google", "Environmental Report 2025 (data-centre fleet PUE)",
+        "2025", "", "not recorded (figures cited)",
+        "Fleet PUE 1.09 in 2024 and 2025 as summarised in the research notes; per-region TTM PUE "
+        "1.07-1.13 via CCF. No URL given in the research notes.")
+    add("google-gemini-2025", "Google (Elsworth et al.)",
+        "Measuring the environmental impact of delivering AI at Google scale", "2025", gemini_url,
+        "not recorded (figures cited)",
+        "Median Gemini Apps text prompt 0.24 Wh and 0.26 mL on-site water => ~1.08 L/kWh facility "
+        "≈ 1.18 L/kWh IT (derived in research notes §7): basis of Google WUE 1.0 (0.8-1.2).")
+    add("microsoft-dcd-2024", "Microsoft (as reported by DatacenterDynamics)",
+        "Microsoft data-centre PUE and WUE", "2024", "", "not recorded (figures cited)",
+        "PUE fleet ~1.18, newest designs 1.12 (DCD 2024); CCF quotes Microsoft TTM 1.185, latest "
+        "designs 1.125. WUE 0.49 L/kWh (2021), 0.30 (FY2024 fleet), 0.27 reported for 2025. No URL "
+        "given in the research notes.")
+    add("aws-sustainability", "Amazon Web Services", "AWS sustainability pages: data-centre PUE "
+        "and WUE", "2025", "", "not recorded (figures cited)",
+        "Global PUE 1.15 (2023, 2024), 1.14 (2025); best sites 1.04 (EU), 1.05 (Americas), 1.07 "
+        "(APAC). WUE 0.25 (2021), 0.18 (2023), 0.15 (2024), 0.12 (2025) L/kWh. Per-region 2024 "
+        "PUE/WUE as published by AWS and carried in GSF Cloud_Region_Metadata.csv. No URL given in "
+        "the research notes.")
+    add("meta-sustainability", "Meta", "Meta sustainability report and sustainability.fb.com "
+        "(data-centre PUE and WUE)", "2023", "https://sustainability.fb.com/",
+        "not recorded (figures cited)",
+        "PUE 1.08 in 2023 (DCD summary of Meta's report); 2021 new buildings PUE 1.09, WUE 0.26 "
+        "L/kWh. URL from the domain named in the research notes.")
+    add("idc-via-aws", "IDC (as cited by AWS)", "Public-cloud and on-premises data-centre PUE",
+        "", "", "not recorded (figures cited)",
+        "Public-cloud average PUE 1.25, on-premises 1.63. Year and URL not given in the research "
+        "notes.")
+    add("greenbiz-wue", "GreenBiz (citing studies)", "Industry-average data-centre WUE", "", "",
+        "not recorded (figures cited)",
+        "~1.8 L/kWh industry average (Amazon 2025 quotes 0.84 L/kWh). Year and URL not given in the "
+        "research notes.")
+    add("wri-ewif", "World Resources Institute method, via GenAI Impact EcoLogits",
+        "Off-site water consumption intensity of electricity (EWIF, L/kWh) per country: EcoLogits "
+        "ecologits/data/electricity_mixes.csv wue column", "2025",
+        "https://github.com/genai-impact/ecologits", "MPL-2.0 (EcoLogits data file)",
+        "WRI consumption method, in EcoLogits since 2025-09; USA 3.132, World 3.908 L/kWh. Li et al. "
+        "use 3.14 L/kWh for the US.")
+    add("llm-scope3-assumption", "llm-scope3",
+        "Documented assumptions of this tool (design METHODOLOGY.md; docs/methodology.md)", "2026",
+        "", "same as this repository",
+        "Modelling choices stated in METHODOLOGY.md; no external URL.")
+    add("llm-scope3-research-notes", "llm-scope3",
+        "METHOD research notes: per-token energy factors (§2.2), built on EcoLogits 0.9.1-era "
+        "parameter estimates", "2026", "", "same as this repository",
+        "Internal research document (shared/research/METHOD-research-notes.md); parameter ranges "
+        "for older Claude models back-calculated from its published Wh per 1k tokens. No URL.")
+    add("usepa-useeio-1.2", "US EPA",
+        "Supply Chain Greenhouse Gas Emission Factors for US Industries and Commodities v1.2 "
+        "(USEEIO), NAICS 518210 Data Processing, Hosting, and Related Services", "2023",
+        "https://doi.org/10.23719/1528686", "Public domain (US Government work)",
+        "0.148 kgCO2e per 2021 USD purchaser price (margins 0.000); GHG data year 2019, AR4 GWPs; "
+        "read from the v1.2 CSV mirrored in aws-solutions-library-samples/guidance-for-building-a-"
+        "sustainability-data-fabric-on-aws. Year = v1.2 release year (verify). Newer: v1.3 (2022 "
+        "USD, AR5), v1.4.0 (2024 USD, AR6).")
+    add("meta-llama-model-cards", "Meta", "Llama 3.1, Llama 3.3 and Llama 4 model cards", "2025",
+        "https://github.com/meta-llama/llama-models",
+        "Llama Community Licenses (models); parameter counts cited",
+        "models/llama3_1/MODEL_CARD.md (8B, 70B, 405B dense), models/llama3_3/MODEL_CARD.md (70B "
+        "dense), models/llama4/MODEL_CARD.md (Scout 17B active / 109B total, Maverick 17B active / "
+        "400B total, MoE). URL not in the research notes; repository verified.")
+    return S
+
+
+# ----------------------------------------------------------------------------------------------
+# models.csv, aliases.csv
+
+DATE_SUFFIX = re.compile(r"^(?P<base>.+?)-(?:\d{4}-\d{2}-\d{2}|20\d{6}|\d{2}-20\d{2}|\d{4})$")
+
+
+def undated(name):
+    m = DATE_SUFFIX.match(name)
+    return m.group("base") if m else None
+
+
+def params_of(r):
+    return (r["architecture"], D(r["total_params_b_min"]), D(r["total_params_b_max"]),
+            D(r["active_params_b_min"]), D(r["active_params_b_max"]))
+
+
+def model_row(key, provider, kind, params, source_id, notes):
+    arch, tmin, tmax, amin, amax = params
+    return {"model_key": key, "provider": provider, "kind": kind, "architecture": arch,
+            "total_params_b_min": tmin, "total_params_b_max": tmax,
+            "active_params_b_min": amin, "active_params_b_max": amax,
+            "source_id": source_id, "notes": notes}
+
+
+def eco_note(r, prefix=""):
+    parts = [prefix + "EcoLogits 0.11.3 estimate (id " + r["model"] + ")"]
+    if r["warnings"]:
+        parts.append("warnings: " + r["warnings"].replace(";", ", "))
+    if r["sources"]:
+        parts.append("EcoLogits sources: " + r["sources"])
+    return "; ".join(parts)
+
+
+def build_models(eco_rows, eco_aliases):
+    models, aliases = {}, {}
+    by_name = {r["model"]: r for r in eco_rows}
+    assert len(by_name) == len(eco_rows), "duplicate model id in EcoLogits extract"
+
+    def add_alias(alias, key, source_id, notes):
+        alias = alias.lower()
+        assert alias not in aliases or aliases[alias]["model_key"] == key, (alias, key)
+        aliases[alias] = {"alias": alias, "model_key": key, "source_id": source_id, "notes": notes}
+
+    undated_rows = [r for r in eco_rows if not undated(r["model"]) and not r["model"].endswith("-latest")]
+    dated_rows = sorted((r for r in eco_rows if undated(r["model"])), key=lambda r: r["model"])
+    latest_rows = sorted((r for r in eco_rows if r["model"].endswith("-latest")
+                          and not undated(r["model"])), key=lambda r: r["model"])
+    for r in sorted(undated_rows, key=lambda r: r["model"]):
+        models[r["model"]] = (model_row(r["model"], PROVIDER_MAP[r["provider"]], "llm", params_of(r),
+                                        "ecologits-0.11.3", eco_note(r)), params_of(r))
+    for r in dated_rows:
+        base = undated(r["model"])
+        if base not in models:
+            models[base] = (model_row(base, PROVIDER_MAP[r["provider"]], "llm", params_of(r),
+                                      "ecologits-0.11.3",
+                                      eco_note(r, "undated key for dated EcoLogits id; ")), params_of(r))
+            add_alias(r["model"], base, "ecologits-0.11.3", "dated snapshot of " + base)
+        elif models[base][1] == params_of(r):
+            add_alias(r["model"], base, "ecologits-0.11.3", "dated snapshot of " + base)
+        else:
+            models[r["model"]] = (model_row(r["model"], PROVIDER_MAP[r["provider"]], "llm",
+                                            params_of(r), "ecologits-0.11.3",
+                                            eco_note(r, "dated id kept as its own model: parameters "
+                                                        "differ from " + base + "; ")), params_of(r))
+    for r in latest_rows:
+        base = r["model"][: -len("-latest")]
+        if base in models and models[base][1] == params_of(r):
+            add_alias(r["model"], base, "ecologits-0.11.3", "-latest pointer to " + base)
+        else:
+            models[r["model"]] = (model_row(r["model"], PROVIDER_MAP[r["provider"]], "llm",
+                                            params_of(r), "ecologits-0.11.3", eco_note(r)), params_of(r))
+
+    # EcoLogits alias file (Azure spellings etc.), mapped to the final model key
+    def resolve(name):
+        return name if name in models else aliases[name]["model_key"] if name in aliases else None
+
+    skipped = []
+    for a in eco_aliases:
+        name, target = a["name"].lower(), resolve(a["alias_of"])
+        assert target, a
+        if name in models:
+            skipped.append(name)  # e.g. claude-haiku-4-5: already the model key
+            continue
+        add_alias(name, target, "ecologits-0.11.3",
+                  "EcoLogits alias of " + a["alias_of"] + ("" if target == a["alias_of"]
+                                                           else " (dated snapshot of " + target + ")"))
+
+    def p(key):
+        return models[key][1]
+
+    def add_model(key, provider, kind, params, source_id, notes):
+        assert key not in models and key not in aliases, key
+        models[key] = (model_row(key, provider, kind, params, source_id, notes), params)
+
+    # Meta Llama (model cards)
+    for key, params, what, hf in [
+        ("llama-3.1-8b", ("dense", "8", "8", "8", "8"), "Llama 3.1 8B", ["llama-3.1-8b-instruct"]),
+        ("llama-3.1-70b", ("dense", "70", "70", "70", "70"), "Llama 3.1 70B", ["llama-3.1-70b-instruct"]),
+        ("llama-3.1-405b", ("dense", "405", "405", "405", "405"), "Llama 3.1 405B",
+         ["llama-3.1-405b-instruct"]),
+        ("llama-3.3-70b", ("dense", "70", "70", "70", "70"), "Llama 3.3 70B", ["llama-3.3-70b-instruct"]),
+        ("llama-4-scout", ("moe", "109", "109", "17", "17"), "Llama 4 Scout (17Bx16E)",
+         ["llama-4-scout-17b-16e-instruct", "llama-4-scout-17b-16e"]),
+        ("llama-4-maverick", ("moe", "400", "400", "17", "17"), "Llama 4 Maverick (17Bx128E)",
+         ["llama-4-maverick-17b-128e-instruct", "llama-4-maverick-17b-128e-instruct-fp8",
+          "llama-4-maverick-17b-128e"]),
+    ]:
+        params = (params[0],) + tuple(D(x) for x in params[1:])
+        add_model(key, "meta", "llm", params, "meta-llama-model-cards",
+                  what + ": parameter count from the Meta model card (nominal size)")
+        for a in hf:
+            add_alias(a, key, "meta-llama-model-cards", "model-card / Hugging Face name of " + what)
+            add_alias("meta-llama/" + a, key, "meta-llama-model-cards",
+                      "Hugging Face repository id of " + what)
+        if key.startswith("llama-3.1-"):
+            add_alias("meta-llama-3.1-" + key.split("-")[-1] + "-instruct", key, "meta-llama-model-cards",
+                      "earlier Hugging Face name of " + what)
+            add_alias("meta-llama/meta-llama-3.1-" + key.split("-")[-1] + "-instruct", key,
+                      "meta-llama-model-cards", "earlier Hugging Face repository id of " + what)
+
+    # Older Anthropic Claude models
+    for key, family, dated, other in OLDER_CLAUDE:
+        member = FAMILY_MEMBER[family]
+        if OLDER_CLAUDE_PARAMS == "research-notes" and NOTES_PARAMS[family]:
+            arch, a, b, c, d, evidence = NOTES_PARAMS[family]
+            params = (arch, D(a), D(b), D(c), D(d))
+            source = "llm-scope3-research-notes;llm-scope3-assumption"
+            mp = p(member)
+            note = ("not in EcoLogits 0.11.3; " + evidence + "; differs from " + member + " ("
+                    + mp[0] + " " + fmt(mp[2]) + "B total, " + fmt(mp[3]) + "-" + fmt(mp[4])
+                    + "B active in EcoLogits 0.11.3)")
+        else:
+            params = p(member)
+            source = "ecologits-0.11.3;llm-scope3-assumption"
+            note = ("assumed equal to " + member
+                    + ("; research notes §2.2 give 'Claude Sonnet 3.5-4.5' this size" if family == "sonnet"
+                       else " (same family)") + "; not in EcoLogits 0.11.3")
+        add_model(key, "anthropic", "llm", params, source, note)
+        for a in dated:
+            add_alias(a, key, "llm-scope3-assumption", "Anthropic dated snapshot id of " + key)
+        for a in other:
+            add_alias(a, key, "llm-scope3-assumption", "Anthropic API alias of " + key)
+
+    # OpenAI models missing from EcoLogits 0.11.3
+    add_model("o3", "openai", "llm", p("o1"), "ecologits-0.11.3;llm-scope3-assumption",
+              "assumed equal to o1 (research notes §2.2/§11: o3 not in EcoLogits, assumed = o1)")
+    add_alias("o3-2025-04-16", "o3", "llm-scope3-assumption", "OpenAI dated snapshot id of o3")
+    add_model("o1-mini", "openai", "llm", p("o3-mini"), "ecologits-0.11.3;llm-scope3-assumption",
+              "assumed equal to o3-mini (same price tier); not in EcoLogits 0.11.3 nor the research notes")
+    add_alias("o1-mini-2024-09-12", "o1-mini", "llm-scope3-assumption", "OpenAI dated snapshot id of o1-mini")
+
+    # Embedding and moderation models
+    emb = ("dense", D("0.1"), D("8"), D("0.1"), D("8"))
+    for key in ("text-embedding-3-small", "text-embedding-3-large", "text-embedding-ada-002",
+                "omni-moderation-latest"):
+        add_model(key, "openai", "embedding", emb, "llm-scope3-assumption",
+                  "input-only; parameters not published: METHODOLOGY §2 range 0.1-8B")
+    add_alias("omni-moderation-2024-09-26", "omni-moderation-latest", "llm-scope3-assumption",
+              "OpenAI dated snapshot id of omni-moderation-latest")
+
+    return {k: v[0] for k, v in models.items()}, aliases, skipped
+
+
+# ----------------------------------------------------------------------------------------------
+# classes.csv
+
+def build_classes():
+    src = "ecologits-0.11.3;llm-scope3-assumption"
+    C = []
+
+    def add(cls, match, kind, arch, tmin, tmax, amin, amax, prio, notes):
+        C.append({"class": cls, "match": match, "kind": kind, "architecture": arch,
+                  "total_params_b_min": D(tmin), "total_params_b_max": D(tmax),
+                  "active_params_b_min": D(amin), "active_params_b_max": D(amax),
+                  "priority": prio, "source_id": src, "notes": notes})
+
+    add("embedding", "embed|embedding|moderation", "embedding", "dense", "0.1", "8", "0.1", "8", 1,
+        "embeddings and moderation: input-only, 0.1-8B when unknown (METHODOLOGY §2)")
+    add("nano", "nano|lite|tiny", "llm", "dense", "8", "28", "8", "28", 2,
+        "nano/lite class, dense 8-28B (EcoLogits size classes)")
+    add("mini", "-mini|small|haiku", "llm", "dense", "20", "70", "20", "70", 3,
+        "mini class, dense 20-70B; matches '-mini' not 'mini' so that 'gemini' names do not fall "
+        "into this class")
+    add("frontier", "opus|ultra|-pro|pro-|large", "llm", "moe", "2000", "2000", "200", "600", 4,
+        "frontier class, MoE 2000B total, 200-600B active")
+    add("flagship", "", "llm", "moe", "440", "440", "44", "132", 9,
+        "default class (empty match): MoE 440B total, 44-132B active")
+    return C
+
+
+# ----------------------------------------------------------------------------------------------
+# grid.csv
+
+def parse_alt(alt):
+    out = []
+    for part in alt.split(";"):
+        part = part.strip()
+        if "=" in part:
+            k, v = part.split("=", 1)
+            out.append((k.strip(), v.strip()))
+    return out
+
+
+def build_grid(grid_rows, ccf_rows, warnings):
+    ccf = {(r["cloud"], r["region"].lower()): D(r["gco2e_per_kwh"]) for r in ccf_rows}
+    egrid = {r["egrid_subregion"]: D(r["gco2e_per_kwh_central"])
+             for r in grid_rows if r["egrid_subregion"] and r["region"].startswith("eGRID ")}
+    ember_usa = next(D(r["gco2e_per_kwh_central"]) for r in grid_rows
+                     if r["scope"] == "country" and r["country_iso3"] == "USA"
+                     and r["region"] == "United States")
+    G = []
+    for r in grid_rows:
+        scope, cloud, region = r["scope"], r["cloud"], r["region"]
+        iso = r["country_iso3"]
+        central, low, high = (D(r["gco2e_per_kwh_central"]), D(r["gco2e_per_kwh_low"]),
+                              D(r["gco2e_per_kwh_high"]))
+        basis = BASIS[r["basis"]]
+        alts = parse_alt(r["alt_values"])
+        water = D(r["offsite_water_l_per_kwh"])
+        notes, srcs = [], []
+        cfe = None
+        name = NAME_FIX.get(region, region)
+        if scope == "aggregate":
+            geo = "agg:WORLD" if iso == "OWID_WRL" else "agg:" + iso
+            parent = "" if geo == "agg:WORLD" else "agg:WORLD"
+            srcs.append("ember-2024")
+            notes.append("Ember aggregate (" + region + ")")
+        elif scope == "country" and region.startswith("eGRID "):
+            geo, scope, parent = "egrid:US", "us_subregion", "country:USA"
+            srcs.append("egrid-2024")
+            notes.append("eGRID2024 US average, direct combustion basis; kept for the basis "
+                         "comparison and the US cloud-region derivation, not a subregion")
+        elif scope == "country":
+            geo, parent = "country:" + iso, PARENT_OF_COUNTRY[iso]
+            srcs.append("ember-2024")
+            if r["year"] != "2024":
+                notes.append("latest Ember year " + r["year"])
+        elif scope == "us_subregion":
+            geo, parent = "egrid:" + r["egrid_subregion"], "country:USA"
+            srcs.append("egrid-2024")
+            notes.append("eGRID2024 total output rate, direct combustion basis; transcribed from a "
+                         "secondary source, verify")
+        elif scope == "cloud_region":
+            geo, parent = cloud + ":" + region, "country:" + iso
+            name = NAME_FIX.get(r["location"], r["location"])
+            if name != r["location"]:
+                notes.append("name corrected from '" + r["location"] + "'")
+            if basis == "lifecycle-derived":
+                srcs.append("derived-ember-egrid;ember-2024;egrid-2024")
+                sub = r["egrid_subregion"]
+                calc = r1(ember_usa * egrid[sub] / egrid["US"])
+                assert abs(calc - central) <= Decimal("0.1"), (geo, calc, central)
+                notes.append("central = Ember USA " + fmt(ember_usa) + " × eGRID2024 " + sub + " "
+                             + fmt(egrid[sub]) + " / eGRID2024 US " + fmt(egrid["US"])
+                             + " (lifecycle-equivalent, derived)")
+            elif cloud == "gcp":
+                srcs.append("google-rci-2024")
+                notes.append("Google region-carbon-info 2024 location-based grid average "
+                             "(Electricity Maps data; operational/direct basis)")
+            else:
+                srcs.append("ember-2024")
+                notes.append("Ember country value for " + iso)
+            if r["egrid_subregion"]:
+                notes.append("eGRID subregion " + r["egrid_subregion"])
+        else:
+            raise AssertionError("unknown scope " + scope)
+
+        # bounds
+        if scope == "cloud_region":
+            vals = [D(v) for k, v in alts if not k.startswith("Google_CFE")]
+            for k, v in alts:
+                if k.startswith("Google_CFE"):
+                    cfe = D(v)
+                for prefix, sid in ALT_SOURCE:
+                    if k.startswith(prefix):
+                        srcs.append(sid)
+                if k.startswith("CCF_legacy"):
+                    assert (cloud, region) in ccf, (geo, "CCF value without a ccf_grid_factors.csv row")
+                    ref = r1(ccf[(cloud, region)])
+                    if abs(ref - D(v)) > Decimal("0.1"):
+                        warnings.append(geo + ": alt_values CCF " + v + " != ccf_grid_factors.csv "
+                                        + fmt(ccf[(cloud, region)]))
+            span = [x for x in vals] + [central]
+            assert low == min(span) and high == max(span), (geo, low, high, span)
+            if low < high:
+                alt_txt = "; ".join(k + "=" + v for k, v in alts if not k.startswith("Google_CFE"))
+                notes.append("bounds span the alternative values " + alt_txt
+                             + " (min/max, mixed bases: direct vs lifecycle, production vs consumption)")
+                if low == central or high == central:
+                    notes.append("central is itself the " + ("lowest" if low == central else "highest")
+                                 + " listed value")
+            else:
+                low, high = r1(central * Decimal("0.8")), r1(central * Decimal("1.2"))
+                notes.append("no alternative value published; " + BOUNDS_NOTE)
+            if cfe is not None:
+                notes.append("Google CFE 2024 share " + fmt(cfe)
+                             + "; CFE-adjusted view = grid × (1 − CFE) is a sensitivity, not market-based")
+        elif geo == "country:USA":
+            low, high = D("183.7"), D("501.4")
+            srcs.extend(["egrid-2024", "electricitymaps-2023-gsf"])
+            notes.append("bounds 183.7 (eGRID2024 CAMX, direct) to 501.4 (Iowa/MROW, Electricity "
+                         "Maps 2023), research notes §4: USA without region 383.5, range 184-501")
+        else:
+            assert low is None and high is None, geo
+            low, high = r1(central * Decimal("0.8")), r1(central * Decimal("1.2"))
+            notes.append(BOUNDS_NOTE)
+            if scope == "us_subregion":
+                lce = [v for k, v in alts if k.startswith("lifecycle-equivalent")]
+                assert len(lce) == 1, geo
+                notes.append("lifecycle-equivalent ×1.126 (derived) = " + lce[0]
+                             + "; the ×1.2 high covers it")
+                assert D(lce[0]) <= high, geo
+
+        if water is not None:
+            srcs.append("wri-ewif")
+            notes.append("off-site water: EcoLogits electricity_mixes.csv wue (WRI method)")
+        eco_gwp = [v for k, v in alts if k.startswith("EcoLogits electricity_mixes.csv gwp")]
+        if eco_gwp:
+            notes.append("cross-check EcoLogits gwp " + eco_gwp[0])
+
+        pue, wue = D(r["provider_pue"]), D(r["provider_wue_l_per_kwh"])
+        if scope != "cloud_region":
+            assert pue is None and wue is None, geo
+        if pue is not None or wue is not None:
+            srcs.append("aws-sustainability")
+            notes.append("PUE/WUE: AWS 2024 region values as carried in GSF Cloud_Region_Metadata.csv")
+
+        G.append({"geo_id": geo, "scope": scope, "cloud": cloud, "region": region if cloud else "",
+                  "name": name, "country_iso3": iso if iso not in ("OWID_WRL",) and scope != "aggregate" else "",
+                  "parent": parent, "year": int(r["year"]), "central": central, "low": low,
+                  "high": high, "basis": basis, "offsite_water_l_per_kwh": water, "pue": pue,
+                  "wue": wue, "cfe_share": cfe, "source_id": join_ids(*srcs),
+                  "notes": "; ".join(notes)})
+    return G
+
+
+# ----------------------------------------------------------------------------------------------
+# providers.csv, constants.csv
+
+def build_providers():
+    P = []
+
+    def add(provider, operator, pue, wue, geo, src, notes):
+        P.append({"provider": provider, "operator": operator,
+                  "pue_low": D(pue[0]), "pue_central": D(pue[1]), "pue_high": D(pue[2]),
+                  "wue_low": D(wue[0]), "wue_central": D(wue[1]), "wue_high": D(wue[2]),
+                  "default_geo": geo, "source_id": src, "notes": notes})
+
+    azure_pue, azure_wue = ("1.12", "1.18", "1.25"), ("0.27", "0.30", "0.49")
+    add("openai", "azure", azure_pue, azure_wue, "country:USA",
+        "microsoft-dcd-2024;llm-scope3-assumption",
+        "OpenAI API runs on Microsoft Azure: Azure fleet PUE 1.18 (newest designs 1.12, high 1.25); "
+        "WUE 0.30 L/kWh FY2024 (0.27 2025, 0.49 2021); default region USA (research notes §4)")
+    add("azure-openai", "azure", azure_pue, azure_wue, "country:USA",
+        "microsoft-dcd-2024;llm-scope3-assumption",
+        "Azure OpenAI Service: Azure PUE/WUE; the record's Azure region applies when given, USA "
+        "otherwise")
+    add("anthropic", "aws+gcp", ("1.04", "1.12", "1.46"), ("0.12", "0.575", "1.2"), "country:USA",
+        "aws-sustainability;google-env-report-2025;google-gemini-2025;llm-scope3-assumption",
+        "Anthropic API runs on AWS and Google Cloud: PUE envelope of AWS 1.04-1.46 and Google "
+        "1.07-1.13, central 1.12 (METHODOLOGY §3); WUE envelope of AWS 0.12-0.25 and Google 0.8-1.2; "
+        "WUE central 0.575 = midpoint of the AWS 0.15 and Google 1.0 centrals (assumption: unknown "
+        "split between the two clouds)")
+    add("aws-bedrock", "aws", ("1.04", "1.15", "1.46"), ("0.12", "0.15", "0.25"), "country:USA",
+        "aws-sustainability;llm-scope3-assumption",
+        "Amazon Bedrock: AWS global PUE 1.15 (2024; best site 1.04, highest listed region 1.46), "
+        "WUE 0.15 L/kWh 2024 (0.12 2025, 0.25 2021); region values in grid.csv where published")
+    add("google", "gcp", ("1.07", "1.09", "1.13"), ("0.8", "1.0", "1.2"), "country:USA",
+        "google-env-report-2025;google-gemini-2025;ccf-2024;llm-scope3-assumption",
+        "Gemini API / Vertex AI on Google Cloud: fleet PUE 1.09, per-region TTM 1.07-1.13 (via CCF); "
+        "no headline WUE: 1.0 (0.8-1.2) implied by the 2025 Gemini disclosure")
+    add("mistral", "azure", azure_pue, azure_wue, "agg:EU27",
+        "microsoft-dcd-2024;ecologits-0.11.3;llm-scope3-assumption",
+        "Mistral La Plateforme: Azure/EU (METHODOLOGY §3), Azure PUE/WUE; research notes: EcoLogits "
+        "uses Sweden (PUE 1.16, WUE 0.09) with France/EU-27 as range; EU-27 used as default geography")
+    add("meta", "meta", ("1.07", "1.08", "1.09"), ("0.2", "0.26", "0.3"), "country:USA",
+        "meta-sustainability;llm-scope3-assumption",
+        "Meta data centres: PUE 1.08 (2023), published range 1.08-1.09; low set to 1.07 because a "
+        "bound must not equal the central value (assumption); WUE 0.26 L/kWh (2021 new buildings), "
+        "0.2-0.3 assumed; default geography USA assumed (Meta's fleet is mostly US)")
+    add("cohere", "unknown", ("1.10", "1.25", "1.60"), ("0.5", "1.8", "3.0"), "country:USA",
+        "idc-via-aws;greenbiz-wue;llm-scope3-assumption",
+        "Cohere API: operator not established in the research, so unknown-operator PUE/WUE; default "
+        "geography USA per research notes §4 ('Cohere -> USA')")
+    add("unknown", "unknown", ("1.10", "1.25", "1.60"), ("0.5", "1.8", "3.0"), "agg:WORLD",
+        "idc-via-aws;greenbiz-wue;llm-scope3-assumption",
+        "Unknown cloud/colocation: IDC public-cloud average PUE 1.25 (on-premises 1.63); WUE industry "
+        "average ~1.8 L/kWh, range 0.5-3.0 assumed")
+    return P
+
+
+def build_constants():
+    K = []
+
+    def add(id_, kind, low, central, high, unit, src, notes):
+        K.append({"id": id_, "kind": kind, "low": D(low), "central": D(central), "high": D(high),
+                  "unit": unit, "source_id": src, "notes": notes})
+
+    add("k_cache", "cache_discount", "0.05", "0.10", "0.25", "fraction of input-token energy",
+        "llm-scope3-assumption",
+        "cached input tokens cost k_cache × e_in: cache reads skip most prefill FLOPs; providers bill "
+        "them at 10-50 % of the input price")
+    add("embodied", "embodied", "25", "50", "100", "gCO2e per kWh IT",
+        "ecologits-0.11.3;llm-scope3-assumption",
+        "EcoLogits hardware footprints (server 5,700 kgCO2e per 8 GPUs + H100 164 kgCO2e = 876.5 "
+        "kgCO2e per GPU slot over 3 years = 33.4 g per GPU-hour) give ~81-94 g/kWh_IT at EcoLogits' "
+        "modelled power and ~37 g/kWh_IT at a fully loaded DGX-H100 slot (1,275 W × 0.7); a 4-year "
+        "life gives ~28 g/kWh_IT; 50 (25-100) chosen. Training excluded")
+    add("u_out", "utilisation", "0.20", "0.10", "0.05", "GPU utilisation decoding (low bound uses 0.20)",
+        "epoch-2025;llm-scope3-assumption",
+        "value used for the low/central/high result, not an ordered range: the low result uses the "
+        "HIGHER utilisation (0.20 = less energy per token); central 0.10 is Epoch's baseline; the "
+        "high result is max(EcoLogits, FLOP at 0.05)")
+    add("u_in", "utilisation", "0.60", "0.40", "0.20", "GPU utilisation prefill",
+        "epoch-2025;llm-scope3-assumption",
+        "value used for the low/central/high result, not an ordered range (low result uses the "
+        "higher utilisation); prefill is compute-bound; 0.20 covers long-context attention")
+    add("request_input_tokens", "imputation", "1000", "1000", "1000", "tokens per request",
+        "llm-scope3-assumption",
+        "requests without tokens: 1,000 input tokens per request; imputed, never added to token totals")
+    add("request_output_tokens", "imputation", "400", "400", "400", "tokens per request",
+        "llm-scope3-assumption",
+        "requests without tokens: 400 output tokens per request (Mistral's LCA functional unit is a "
+        "400-token answer; Epoch uses 500)")
+    add("request_bounds", "imputation", "0.5", "1", "3", "multiplier on low/high",
+        "llm-scope3-assumption",
+        "requests-only records: low × 0.5, high × 3 (energy, CO2 and water alike); method average-data")
+    add("chars_per_token", "conversion", "5", "4", "3", "characters per token",
+        "llm-scope3-assumption",
+        "value used for the low/central/high result: low uses /5 high /3 (central /4); "
+        "character-billed SKUs, flagged")
+    add("spend_bounds", "imputation", "0.5", "1", "2", "multiplier",
+        "llm-scope3-assumption",
+        "spend-derived tokens (price inversion, 3:1 input:output token ratio unless known): "
+        "low × 0.5, high × 2")
+    add("eeio_518210", "eeio", "0.074", "0.148", "0.296", "kgCO2e per 2021 USD",
+        "usepa-useeio-1.2",
+        "USEEIO v1.2 NAICS 518210 Data Processing, Hosting, and Related Services, purchaser price; "
+        "low ×0.5 high ×2; last resort, no energy or water; deflate spend to 2021 USD")
+    return K
+
+
+# ----------------------------------------------------------------------------------------------
+# README.md
+
+def readme(counts):
+    c = counts
+    return f"""# Factor set {VERSION}
+
+Embedded emission-factor data for llm-scope3, built by `tools/build_factor_set.py` from the research
+files in `shared/research/` (run `python3 tools/build_factor_set.py [RESEARCH_DIR]`; do not edit the
+CSVs by hand — change the script or the research data and rebuild). Method: `docs/methodology.md`.
+All files: UTF-8, LF, comma-separated, RFC 4180 quoting, header first, rows sorted by the first
+column; numbers are plain decimals; an empty cell means "not published". Every row names its
+sources in `source_id` (several joined with `;`), each an `id` in `sources.csv`.
+
+## Files
+
+| file | rows | holds |
+|---|---|---|
+| `sources.csv` | {c['sources.csv']} | every cited source: publisher, title, year, URL (empty when the research gave none), licence, notes |
+| `models.csv` | {c['models.csv']} | one row per canonical model: provider, kind (`llm`/`embedding`), `dense`/`moe`, total and active parameters (billions, min-max) |
+| `aliases.csv` | {c['aliases.csv']} | lower-case alternative ids (dated snapshots, `-latest` pointers, Azure spellings, Hugging Face ids) -> `model_key` |
+| `classes.csv` | {c['classes.csv']} | size classes for unknown models: `match` = pipe-separated lower-case substrings, tried by ascending `priority`; empty match = default |
+| `grid.csv` | {c['grid.csv']} | grid factors gCO2e/kWh (low/central/high) for aggregates (`agg:`), countries (`country:ISO3`), US eGRID subregions (`egrid:`) and cloud regions (`aws:`, `azure:`, `gcp:`), with `parent` for fallback, `basis`, off-site water L/kWh, region PUE/WUE, Google CFE share |
+| `providers.csv` | {c['providers.csv']} | per API provider: operator, PUE and on-site WUE (L/kWh IT) low/central/high, default geography |
+| `constants.csv` | {c['constants.csv']} | cache discount, embodied adder, GPU utilisation, request imputation, characters per token, spend bounds, EEIO factor |
+
+## How it was derived
+
+- **Models**: EcoLogits 0.11.3 parameter estimates for OpenAI, Anthropic, Google, Mistral and Cohere.
+  A dated id (e.g. `claude-sonnet-4-5-20250929`, `gpt-4o-2024-08-06`, `mistral-large-2512`) becomes
+  an alias of its undated key when the parameters are equal; a dated id with different parameters
+  stays its own model. Meta Llama sizes come from Meta's model cards. Older Claude models use the
+  ranges behind the research notes' figures (Sonnet 3.5-4 = Sonnet 4.5; Opus 3/4/4.1 and 3.5 Haiku
+  use the notes' own estimates, see `notes`); `o3` = `o1`, `o1-mini` = `o3-mini` (assumptions);
+  embeddings and moderation 0.1-8B (assumption). Energy per token is computed by the code from
+  these parameters (METHODOLOGY §2); it is not stored here.
+- **Grid**: countries and aggregates from Ember 2024 (lifecycle); US subregions from eGRID2024
+  (direct combustion; transcribed from a secondary source — verify); GCP regions from Google's
+  region-carbon-info 2024 (direct); US AWS/Azure regions derived as Ember USA × eGRID subregion /
+  eGRID US (`lifecycle-derived`); other AWS/Azure regions use their country's Ember value. Cloud
+  low/high span the alternative values listed in the row notes (eGRID, Ember, Electricity Maps 2023
+  via GSF, Cloud Carbon Footprint legacy). Where no range is published, low/high = central × 0.8 /
+  × 1.2 (stated in the row). `country:USA` uses 183.7-501.4. Off-site water = EcoLogits
+  `electricity_mixes.csv` (WRI method); empty means "use the parent's".
+- **Providers**: METHODOLOGY §3 (Google, Microsoft, AWS, Meta, IDC figures; Anthropic = AWS+Google
+  envelope). **Constants**: METHODOLOGY §1-4 and the research notes.
+
+`constants.csv` is ordered low <= central <= high except `u_out`, `u_in` and `chars_per_token`:
+there the columns hold the value *used for* the low/central/high result (the low result uses the
+higher utilisation and 5 characters per token). Everywhere else low <= central <= high and low < high.
+
+## Licences and attribution
+
+- Ember Yearly Electricity Data via Our World in Data — **CC BY 4.0**; attribution required:
+  "Ember, Yearly Electricity Data; Our World in Data" (`ember-2024`).
+- EcoLogits (GenAI Impact) model parameters, alias list and electricity-mix water factors — **MPL-2.0**
+  (`ecologits-0.11.3`, `wri-ewif`); keep the attribution "GenAI Impact, EcoLogits (MPL-2.0)" with
+  the EcoLogits-derived values.
+- Google `GoogleCloudPlatform/region-carbon-info` — **Apache-2.0** (`google-rci-2024`).
+- US EPA eGRID2024 and USEEIO supply-chain factors — **public domain**, US Government works
+  (`egrid-2024`, `usepa-useeio-1.2`).
+- Cloud Carbon Footprint (Apache-2.0) and Electricity Maps 2023 via the GSF file (ODbL data; GSF
+  materials all rights reserved) are used only to span bounds, never as central values.
+- Provider PUE/WUE figures and Meta model-card sizes are cited facts; see `sources.csv`.
+"""
+
+
+# ----------------------------------------------------------------------------------------------
+
+def main(argv):
+    research = Path(argv[1]) if len(argv) > 1 else REPO / ".." / "shared" / "research"
+    research = research.resolve()
+    grid_rows = read_csv(research / "grid_factors.csv")
+    eco_rows = read_csv(research / "model_parameters_ecologits_0.11.3.csv")
+    eco_aliases = read_csv(research / "model_aliases_ecologits_0.11.3.csv")
+    published = read_csv(research / "published_figures.csv")
+    ccf_rows = read_csv(research / "ccf_grid_factors.csv")
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    warnings = []
+
+    sources = build_sources(published)
+    models, aliases, skipped = build_models(eco_rows, eco_aliases)
+    classes = build_classes()
+    grid = build_grid(grid_rows, ccf_rows, warnings)
+    providers = build_providers()
+    constants = build_constants()
+
+    H = {
+        "sources.csv": (["id", "publisher", "title", "year", "url", "licence", "notes"], sources, "id"),
+        "models.csv": (["model_key", "provider", "kind", "architecture", "total_params_b_min",
+                        "total_params_b_max", "active_params_b_min", "active_params_b_max",
+                        "source_id", "notes"], list(models.values()), "model_key"),
+        "aliases.csv": (["alias", "model_key", "source_id", "notes"], list(aliases.values()), "alias"),
+        "classes.csv": (["class", "match", "kind", "architecture", "total_params_b_min",
+                         "total_params_b_max", "active_params_b_min", "active_params_b_max",
+                         "priority", "source_id", "notes"], classes, "class"),
+        "grid.csv": (["geo_id", "scope", "cloud", "region", "name", "country_iso3", "parent", "year",
+                      "central", "low", "high", "basis", "offsite_water_l_per_kwh", "pue", "wue",
+                      "cfe_share", "source_id", "notes"], grid, "geo_id"),
+        "providers.csv": (["provider", "operator", "pue_low", "pue_central", "pue_high", "wue_low",
+                           "wue_central", "wue_high", "default_geo", "source_id", "notes"],
+                          providers, "provider"),
+        "constants.csv": (["id", "kind", "low", "central", "high", "unit", "source_id", "notes"],
+                          constants, "id"),
+    }
+
+    # ------------------------------------------------------------------ checks
+    source_ids = [s["id"] for s in sources]
+    for name, (header, rows, key) in H.items():
+        ids = [r[key] for r in rows]
+        assert len(ids) == len(set(ids)), (name, "duplicate ids",
+                                           sorted({i for i in ids if ids.count(i) > 1}))
+        assert all(ids), (name, "empty id")
+        for r in rows:
+            sid = r.get("source_id") if name != "sources.csv" else r["id"]
+            assert sid, (name, r[key], "empty source_id")
+            for s in sid.split(";"):
+                assert s in source_ids, (name, r[key], "unknown source id", s)
+            for h in header:
+                v = r[h]
+                if isinstance(v, str):
+                    assert "\r" not in v and "\n" not in v, (name, r[key], h)
+    assert all(re.fullmatch(r"[a-z0-9]+(-[a-z0-9.]+)*", s) for s in source_ids), source_ids
+    used = {s for name, (h, rows, k) in H.items() if name != "sources.csv"
+            for r in rows for s in r["source_id"].split(";")}
+    optional = set() if OLDER_CLAUDE_PARAMS == "research-notes" else {"llm-scope3-research-notes"}
+    assert set(source_ids) - optional <= used, ("unreferenced sources", set(source_ids) - used)
+
+    # models
+    for m in models.values():
+        assert m["kind"] in ("llm", "embedding") and m["architecture"] in ("dense", "moe"), m
+        assert m["provider"] in {p["provider"] for p in providers}, m
+        assert m["total_params_b_min"] <= m["total_params_b_max"], m
+        assert m["active_params_b_min"] <= m["active_params_b_max"], m
+        assert m["active_params_b_max"] <= m["total_params_b_max"], m
+        if m["architecture"] == "dense":
+            assert (m["total_params_b_min"], m["total_params_b_max"]) == \
+                   (m["active_params_b_min"], m["active_params_b_max"]), m
+        assert m["model_key"] == m["model_key"].lower(), m
+    for c in classes:
+        assert c["total_params_b_min"] <= c["total_params_b_max"]
+        assert c["active_params_b_min"] <= c["active_params_b_max"] <= c["total_params_b_max"]
+        assert c["match"] == c["match"].lower()
+    assert [c["class"] for c in sorted(classes, key=lambda c: c["priority"])][-1] == "flagship"
+    # aliases
+    for a in aliases.values():
+        assert a["alias"] == a["alias"].lower(), a
+        assert a["model_key"] in models, a
+        assert a["alias"] not in models, a
+    # every OpenAI and Anthropic id in the EcoLogits extract resolves
+    for r in eco_rows:
+        if r["provider"] in ("openai", "anthropic"):
+            n = r["model"].lower()
+            assert n in models or n in aliases, ("unresolved", n)
+    for r in eco_rows:  # and every other provider's id as well
+        assert r["model"].lower() in models or r["model"].lower() in aliases, r["model"]
+    # grid
+    geo_ids = {g["geo_id"] for g in grid}
+    for g in grid:
+        assert g["scope"] in ("aggregate", "country", "us_subregion", "cloud_region"), g
+        assert g["basis"] in ("lifecycle", "direct", "lifecycle-derived"), g
+        assert g["low"] <= g["central"] <= g["high"] and g["low"] < g["high"], g["geo_id"]
+        assert g["low"] >= 0, g
+        assert g["parent"] == "" or g["parent"] in geo_ids, (g["geo_id"], g["parent"])
+        assert (g["parent"] == "") == (g["geo_id"] == "agg:WORLD"), g["geo_id"]
+        assert bool(g["cloud"]) == (g["scope"] == "cloud_region"), g["geo_id"]
+        if g["cfe_share"] is not None:
+            assert g["cloud"] == "gcp" and 0 <= g["cfe_share"] <= 1, g
+    for agg in ("agg:WORLD", "agg:EU27", "agg:EUR", "agg:NAM", "agg:ASI", "agg:AFR", "agg:OCE",
+                "agg:LAC", "agg:MEA", "agg:OECD", "country:USA", "egrid:US", "aws:us-east-1",
+                "azure:eastus", "gcp:us-central1"):
+        assert agg in geo_ids, agg
+    world = next(g for g in grid if g["geo_id"] == "agg:WORLD")
+    usa = next(g for g in grid if g["geo_id"] == "country:USA")
+    assert world["central"] == Decimal("473") and world["offsite_water_l_per_kwh"] == Decimal("3.908")
+    assert usa["offsite_water_l_per_kwh"] == Decimal("3.132")
+    assert (usa["low"], usa["central"], usa["high"]) == (Decimal("183.7"), Decimal("383.5"), Decimal("501.4"))
+    assert len(grid) == len(grid_rows)
+    # providers
+    for p in providers:
+        for k in ("pue", "wue"):
+            lo, ce, hi = p[k + "_low"], p[k + "_central"], p[k + "_high"]
+            assert lo < ce < hi, (p["provider"], k, lo, ce, hi)
+        assert p["default_geo"] in geo_ids, p
+    # constants
+    ordered_exceptions = {"u_out", "u_in", "chars_per_token"}
+    for k in constants:
+        if k["id"] not in ordered_exceptions:
+            assert k["low"] <= k["central"] <= k["high"], k
+        else:
+            assert k["low"] >= k["central"] >= k["high"], k
+
+    # ------------------------------------------------------------------ write
+    counts = {}
+    for name, (header, rows, key) in H.items():
+        counts[name] = len(write_csv(name, header, rows, key))
+    with open(OUT / "README.md", "w", newline="", encoding="utf-8") as f:
+        f.write(readme(counts))
+
+    # re-read what was written: headers, encoding, line endings, sort order
+    expected = set(H) | {"README.md"}
+    present = {p.name for p in OUT.iterdir()}
+    assert present == expected, ("unexpected files in " + str(OUT), sorted(present ^ expected))
+    for name, (header, rows, key) in H.items():
+        raw = (OUT / name).read_bytes()
+        assert not raw.startswith(b"\xef\xbb\xbf") and b"\r" not in raw and raw.endswith(b"\n"), name
+        back = list(csv.reader(raw.decode("utf-8").splitlines()))
+        assert back[0] == header, name
+        assert all(len(r) == len(header) for r in back), name
+        keys = [r[0] for r in back[1:]]
+        assert keys == sorted(keys), name
+        for r in back[1:]:
+            for cell in r:
+                assert not re.fullmatch(r"-?\d[\d,]*\.?\d*[eE][+-]?\d+", cell), (name, cell)
+
+    for name in H:
+        print(f"{name:15} {counts[name]:4} rows")
+    if skipped:
+        print("EcoLogits alias rows skipped (already model keys):", ", ".join(sorted(skipped)))
+    for w in warnings:
+        print("WARNING:", w)
+    print("wrote", OUT)
+
+
+if __name__ == "__main__":
+    main(sys.argv)
