@@ -1,0 +1,185 @@
+//! The real binary, run as a user would: help, the README's main command, exit codes,
+//! plain-words errors, and outputs that are never half-written or clobbered.
+
+use assert_cmd::Command;
+
+use crate::common::{fixture, root};
+
+fn bin() -> Command {
+    let mut c = Command::cargo_bin("llm-scope3").unwrap();
+    c.current_dir(root());
+    c
+}
+
+#[test]
+fn help_lists_the_commands_with_examples() {
+    let out = bin().arg("--help").assert().success().get_output().stdout.clone();
+    let text = String::from_utf8(out).unwrap();
+    for cmd in ["report", "inspect", "factors"] {
+        assert!(text.contains(cmd), "--help lacks {cmd}");
+    }
+    let out = bin().args(["report", "--help"]).assert().success().get_output().stdout.clone();
+    let text = String::from_utf8(out).unwrap();
+    assert!(text.contains("--quarter") && text.contains("Examples:"), "{text}");
+}
+
+#[test]
+fn report_on_the_samples_writes_workbook_and_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let xlsx = dir.path().join("report.xlsx");
+    let json = dir.path().join("summary.json");
+    let out = bin()
+        .args(["report", "samples/", "--quarter", "2026Q1", "--as-of", "2026-04-15"])
+        .arg("--out")
+        .arg(&xlsx)
+        .arg("--json")
+        .arg(&json)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    assert!(text.contains("tCO2e central"), "{text}");
+    assert!(text.contains("openai-usage") && text.contains("anthropic-usage"), "{text}");
+    assert!(xlsx.metadata().unwrap().len() > 10_000);
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert_eq!(v["period"]["label"], "2026Q1");
+    // No temporary files are left beside the outputs.
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty());
+}
+
+#[test]
+fn unknown_format_exits_3_naming_the_headers_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let xlsx = dir.path().join("report.xlsx");
+    std::fs::write(&xlsx, b"earlier report").unwrap();
+    let assert = bin()
+        .args(["report", "--quarter", "2026Q1"])
+        .arg(fixture("unknown_format.csv"))
+        .arg(root().join("samples"))
+        .arg("--out")
+        .arg(&xlsx)
+        .assert()
+        .code(3);
+    let err = String::from_utf8(assert.get_output().stderr.clone()).unwrap();
+    assert!(err.contains("unknown_format.csv"), "{err}");
+    assert!(err.contains("unknown format"), "{err}");
+    assert!(err.contains("Invoice, Amount, Customer"), "{err}");
+    // The earlier report is untouched.
+    assert_eq!(std::fs::read(&xlsx).unwrap(), b"earlier report");
+}
+
+#[test]
+fn unusable_files_exit_3_with_a_plain_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.csv");
+    std::fs::write(&empty, b"").unwrap();
+    let garbage = dir.path().join("garbage.csv");
+    std::fs::write(&garbage, [0u8, 159, 146, 150, 0, 1, 2, 3, 255, 254, 0, 0]).unwrap();
+    let fake_xlsx = dir.path().join("fake.xlsx");
+    std::fs::write(&fake_xlsx, b"PK\x03\x04 this is not really a zip").unwrap();
+    let cases = [
+        (empty, "the file is empty"),
+        (garbage, "not a spreadsheet or CSV"),
+        (fake_xlsx, "cannot read the spreadsheet"),
+        (dir.path().join("missing.csv"), "cannot read"),
+    ];
+    for (path, expected) in cases {
+        let assert = bin()
+            .args(["report", "--quarter", "2026Q1", "--out"])
+            .arg(dir.path().join("r.xlsx"))
+            .arg(&path)
+            .assert()
+            .code(3);
+        let err = String::from_utf8(assert.get_output().stderr.clone()).unwrap();
+        assert!(err.contains(expected), "{}: {err}", path.display());
+        assert!(!err.contains("panicked"), "{err}");
+    }
+    assert!(!dir.path().join("r.xlsx").exists());
+}
+
+#[test]
+fn the_same_file_twice_and_overlapping_exports_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = fixture("openai_usage_one_row.csv");
+    let copy = dir.path().join("copy.csv");
+    std::fs::copy(&a, &copy).unwrap();
+    let assert = bin()
+        .args(["report", "--quarter", "2026Q1", "--out"])
+        .arg(dir.path().join("r.xlsx"))
+        .arg(&a)
+        .arg(&copy)
+        .assert()
+        .code(3);
+    let err = String::from_utf8(assert.get_output().stderr.clone()).unwrap();
+    assert!(err.contains("are the same file"), "{err}");
+
+    // A different export of the same format covering the same day.
+    let other = dir.path().join("other.csv");
+    let text = std::fs::read_to_string(&a).unwrap().replace("proj_a", "proj_z");
+    std::fs::write(&other, text).unwrap();
+    let assert = bin()
+        .args(["report", "--quarter", "2026Q1", "--out"])
+        .arg(dir.path().join("r.xlsx"))
+        .arg(&a)
+        .arg(&other)
+        .assert()
+        .code(3);
+    let err = String::from_utf8(assert.get_output().stderr.clone()).unwrap();
+    assert!(err.contains("count that usage twice"), "{err}");
+    assert!(!dir.path().join("r.xlsx").exists());
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    bin().args(["report", "samples/"]).assert().code(2);
+    bin().args(["report", "samples/", "--quarter", "2026Q7"]).assert().code(2);
+    bin().args(["report", "samples/", "--quarter", "2026Q1", "--as-of", "soon"]).assert().code(2);
+    bin().args(["report", "samples/", "--quarter", "2026Q1", "--factors", "1999.9"]).assert().code(2);
+    bin().args(["frobnicate"]).assert().code(2);
+}
+
+#[test]
+fn inspect_shows_format_mapping_records_and_rejections() {
+    let out = bin()
+        .arg("inspect")
+        .arg(fixture("openai_bad_rows.csv"))
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    assert!(text.contains("format: openai-usage"), "{text}");
+    assert!(text.contains("input_tokens") && text.contains("<- input_tokens"), "{text}");
+    assert!(text.contains("gpt-4o -> gpt-4o"), "{text}");
+    assert!(text.contains("mystery-model-9000 -> class:flagship"), "{text}");
+    assert!(text.contains("negative tokens"), "{text}");
+    // An unknown file: the nearest template and what it missed, exit 3.
+    let assert = bin().arg("inspect").arg(fixture("unknown_format.csv")).assert().code(3);
+    let text = String::from_utf8(assert.get_output().stdout.clone()).unwrap();
+    assert!(text.contains("Invoice, Amount, Customer"), "{text}");
+}
+
+#[test]
+fn factors_show_resolves_a_dated_snapshot() {
+    let out = bin()
+        .args(["factors", "show", "gpt-4o-2024-08-06"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    assert!(text.contains("gpt-4o-2024-08-06 -> gpt-4o (alias)"), "{text}");
+    assert!(text.contains("grid:country:USA:2024"), "{text}");
+    let out = bin().args(["factors", "list"]).assert().success().get_output().stdout.clone();
+    let text = String::from_utf8(out).unwrap();
+    assert!(text.contains("claude-sonnet-4-5") && text.contains("gpt-4o-mini"), "{text}");
+}

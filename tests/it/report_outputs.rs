@@ -1,0 +1,182 @@
+//! Outputs: the JSON summary against the schema, the workbook read back with calamine, and
+//! reproducibility with --as-of.
+
+use std::path::Path;
+
+use calamine::{open_workbook_auto_from_rs, Data, Reader};
+
+use crate::common::{assert_close, config, root, run};
+use llm_scope3::report::{json, workbook};
+
+fn samples() -> Vec<std::path::PathBuf> {
+    vec![root().join("samples")]
+}
+
+fn sample_outcome() -> llm_scope3::pipeline::Outcome {
+    let paths = samples();
+    let refs: Vec<&Path> = paths.iter().map(|p| p.as_path()).collect();
+    run(&refs, "2026Q1").unwrap()
+}
+
+#[test]
+fn json_summary_validates_against_the_schema() {
+    // The repository keeps a copy of the contract; when the design folder is beside the
+    // checkout (CI), the copy must equal it.
+    let ours = std::fs::read_to_string(root().join("docs/summary.schema.json")).unwrap();
+    let shared = root().join("../shared/design/summary.schema.json");
+    if let Ok(theirs) = std::fs::read_to_string(&shared) {
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&ours).unwrap(),
+            serde_json::from_str::<serde_json::Value>(&theirs).unwrap(),
+            "docs/summary.schema.json differs from ../shared/design/summary.schema.json"
+        );
+    }
+    let schema: serde_json::Value = serde_json::from_str(&ours).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let o = sample_outcome();
+    let text = json::to_string(&o).unwrap();
+    let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let errors: Vec<String> = validator.iter_errors(&value).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "schema errors: {errors:#?}");
+    // And a broken summary must fail, so the validation is real.
+    let mut broken = value.clone();
+    broken["totals"]["emissions_kgco2e"]["central"] = serde_json::json!("a lot");
+    assert!(!validator.is_valid(&broken));
+    assert_eq!(value["tool"]["name"], "llm-scope3");
+    assert_eq!(value["period"]["start"], "2026-01-01");
+    assert_eq!(value["period"]["end"], "2026-03-31");
+    assert_eq!(value["imports"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn json_is_identical_for_two_runs_with_the_same_as_of() {
+    let a = json::to_string(&sample_outcome()).unwrap();
+    let b = json::to_string(&sample_outcome()).unwrap();
+    assert_eq!(a, b);
+    assert!(a.contains("\"generated_at\": \"2026-04-15T00:00:00Z\""));
+}
+
+fn cell_f64(d: &Data) -> f64 {
+    match d {
+        Data::Float(f) => *f,
+        Data::Int(i) => *i as f64,
+        other => panic!("expected a number, found {other:?}"),
+    }
+}
+
+fn find_row(range: &calamine::Range<Data>, col: usize, label: &str) -> usize {
+    range
+        .rows()
+        .position(|r| r.get(col).map(|c| c.to_string()) == Some(label.to_string()))
+        .unwrap_or_else(|| panic!("no row labelled {label}"))
+}
+
+fn header_col(range: &calamine::Range<Data>, header_row: usize, name: &str) -> usize {
+    range.rows().nth(header_row).unwrap()
+        .iter()
+        .position(|c| c.to_string() == name)
+        .unwrap_or_else(|| panic!("no column {name}"))
+}
+
+#[test]
+fn workbook_has_every_sheet_and_the_json_totals() {
+    let o = sample_outcome();
+    let set = config("2026Q1").factors;
+    let bytes = workbook::build(&o, &set).unwrap();
+    let mut wb = open_workbook_auto_from_rs(std::io::Cursor::new(bytes)).unwrap();
+    assert_eq!(wb.sheet_names(), workbook::SHEETS);
+    let t = &o.summary.totals;
+
+    // AI Services: the Total row equals the totals, and the lines sum to it.
+    let ai = wb.worksheet_range("AI Services").unwrap();
+    let c_central = header_col(&ai, 0, "kgCO2e (central)");
+    let c_high = header_col(&ai, 0, "kgCO2e (high)");
+    let c_in = header_col(&ai, 0, "Input tokens");
+    let total = find_row(&ai, 0, "Total");
+    let row = ai.rows().nth(total).unwrap();
+    assert_close(cell_f64(&row[c_central]), t.emissions_kgco2e.central, 1e-12, "AI Services total");
+    assert_close(cell_f64(&row[c_high]), t.emissions_kgco2e.high, 1e-12, "AI Services high");
+    assert_eq!(cell_f64(&row[c_in]) as u64, t.activity.input_tokens);
+    let lines_sum: f64 = ai.rows().skip(1).take(total - 1).map(|r| cell_f64(&r[c_central])).sum();
+    assert_close(lines_sum, t.emissions_kgco2e.central, 1e-9, "Σ AI Services lines");
+    assert_eq!(total - 1, o.summary.lines.len());
+
+    // Calculation Lines: same total, one row per calculation line.
+    let calc = wb.worksheet_range("Calculation Lines").unwrap();
+    let c_central = header_col(&calc, 0, "kgCO2e (central)");
+    let total = find_row(&calc, 0, "Total");
+    assert_eq!(total - 1, o.summary.calc_lines.len());
+    let calc_sum: f64 = calc.rows().skip(1).take(total - 1).map(|r| cell_f64(&r[c_central])).sum();
+    assert_close(calc_sum, t.emissions_kgco2e.central, 1e-9, "Σ calculation lines");
+
+    // Periods: the period total (tCO2e) equals the total.
+    let periods = wb.worksheet_range("Periods").unwrap();
+    let r = find_row(&periods, 0, "Period total");
+    let total_col = header_col(&periods, 2, "Total tCO2e");
+    let v = cell_f64(&periods.rows().nth(r).unwrap()[total_col]);
+    assert_close(v * 1000.0, t.emissions_kgco2e.central, 1e-9, "Periods total");
+
+    // E1-6 Summary: the AI line equals the total in tCO2e.
+    let s = wb.worksheet_range("E1-6 Summary").unwrap();
+    let r = find_row(&s, 0, "of which AI / LLM API services (this workbook)");
+    let n_col = header_col(&s, 2, "N (this period)");
+    let v = cell_f64(&s.rows().nth(r).unwrap()[n_col]);
+    assert_close(v * 1000.0, t.emissions_kgco2e.central, 1e-12, "E1-6 line");
+
+    // Imports: one row per file with balanced row accounting.
+    let imports = wb.worksheet_range("Imports").unwrap();
+    let bal = header_col(&imports, 0, "Balanced (read = sum)");
+    let fmt = header_col(&imports, 0, "Format");
+    let rows: Vec<_> = imports.rows().skip(1).take(2).collect();
+    assert_eq!(rows[0][fmt].to_string(), "anthropic-usage");
+    assert_eq!(rows[1][fmt].to_string(), "openai-usage");
+    assert!(rows.iter().all(|r| r[bal].to_string() == "yes"));
+
+    // Rejected Rows: every rejection, with its row number.
+    let rej = wb.worksheet_range("Rejected Rows").unwrap();
+    assert_eq!(rej.rows().count() - 1, o.rejections.len());
+    assert_eq!(o.rejections.len(), 7);
+
+    // Factors and Sources: every factor id used by a line is listed, and its sources exist.
+    let factors = wb.worksheet_range("Factors").unwrap();
+    let ids: Vec<String> = factors.rows().skip(1).map(|r| r[0].to_string()).collect();
+    for l in &o.summary.lines {
+        for id in &l.body.factor_ids {
+            assert!(ids.contains(id), "factor {id} missing from the Factors sheet");
+        }
+    }
+    let sources = wb.worksheet_range("Sources").unwrap();
+    let source_ids: Vec<String> = sources.rows().skip(1).map(|r| r[0].to_string()).collect();
+    let src_col = header_col(&factors, 0, "Source id(s)");
+    for r in factors.rows().skip(1).take_while(|r| !r[0].to_string().is_empty()) {
+        for id in r[src_col].to_string().split(';') {
+            assert!(source_ids.contains(&id.trim().to_string()), "source {id} not on Sources");
+        }
+    }
+    // Cover names the factor set and its SHA-256.
+    let cover = wb.worksheet_range("Cover").unwrap();
+    let r = find_row(&cover, 0, "Factor set SHA-256");
+    assert_eq!(cover.rows().nth(r).unwrap()[1].to_string(), set.sha256);
+}
+
+#[test]
+fn text_from_inputs_is_written_as_text_not_formulas() {
+    // A model name that looks like a formula must come back as the same text.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("usage.csv");
+    std::fs::write(
+        &path,
+        "start_time,end_time,model,input_tokens,output_tokens,num_model_requests,project_id\n\
+         1768435200,1768521600,\"=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\",10,5,1,+cmd|calc\n",
+    )
+    .unwrap();
+    let o = run(&[&path], "2026Q1").unwrap();
+    let bytes = workbook::build(&o, &config("2026Q1").factors).unwrap();
+    let mut wb = open_workbook_auto_from_rs(std::io::Cursor::new(bytes)).unwrap();
+    let ai = wb.worksheet_range("AI Services").unwrap();
+    let row = ai.rows().nth(1).unwrap();
+    assert_eq!(row[1], Data::String("=HYPERLINK(\"http://x\",\"y\")".into()));
+    assert_eq!(row[6], Data::String("+cmd|calc".into()));
+    let formulas = wb.worksheet_formula("AI Services").unwrap();
+    assert!(formulas.used_cells().all(|(_, _, f)| f.is_empty()));
+}
