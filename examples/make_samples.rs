@@ -40,12 +40,48 @@ fn openai() -> String {
     out.push('\n');
     let mut rng = Rng(2026);
     // (project, model, requests range, input per request, output per request, cached share %)
-    let mix: &[(&str, &str, (u64, u64), u64, u64, u64)] = &[
-        ("proj_support_bot", "gpt-4o-2024-08-06", (300, 900), 1800, 350, 40),
-        ("proj_support_bot", "gpt-4o-mini-2024-07-18", (1500, 4000), 900, 200, 20),
-        ("proj_search", "text-embedding-3-small", (2000, 6000), 400, 0, 0),
-        ("proj_analytics", "gpt-4.1-2025-04-14", (50, 200), 6000, 900, 10),
-        ("proj_analytics", "o4-mini-2025-04-16", (20, 120), 3000, 2500, 0),
+    type Mix = (&'static str, &'static str, (u64, u64), u64, u64, u64);
+    let mix: &[Mix] = &[
+        (
+            "proj_support_bot",
+            "gpt-4o-2024-08-06",
+            (300, 900),
+            1800,
+            350,
+            40,
+        ),
+        (
+            "proj_support_bot",
+            "gpt-4o-mini-2024-07-18",
+            (1500, 4000),
+            900,
+            200,
+            20,
+        ),
+        (
+            "proj_search",
+            "text-embedding-3-small",
+            (2000, 6000),
+            400,
+            0,
+            0,
+        ),
+        (
+            "proj_analytics",
+            "gpt-4.1-2025-04-14",
+            (50, 200),
+            6000,
+            900,
+            10,
+        ),
+        (
+            "proj_analytics",
+            "o4-mini-2025-04-16",
+            (20, 120),
+            3000,
+            2500,
+            0,
+        ),
         ("proj_labs", "gpt-5.1-2025-11-13", (10, 60), 2500, 1200, 30),
     ];
     let (mut tin, mut tout, mut treq) = (0u64, 0u64, 0u64);
@@ -54,7 +90,12 @@ fn openai() -> String {
         let end = start + DAY;
         // Sundays of the first month: no usage (OpenAI writes the bucket with times only).
         if day % 7 == 3 && day < 31 {
-            let _ = writeln!(out, "{start},{end},{},{},,,,,,,,,,,,,,,,,,,,", iso(start), iso(end));
+            let _ = writeln!(
+                out,
+                "{start},{end},{},{},,,,,,,,,,,,,,,,,,,,",
+                iso(start),
+                iso(end)
+            );
             continue;
         }
         for (i, (project, model, req, inp, outp, cached_pct)) in mix.iter().enumerate() {
@@ -88,7 +129,13 @@ fn openai() -> String {
     let t = JAN_1_2026 + 40 * DAY;
     let _ = writeln!(out, "{t},{},{},{},proj_support_bot,12.0,,key_support_bot,gpt-4o-2024-08-06,False,default,n/a,300.0,0.0,,,,,,,,,,", t + DAY, iso(t), iso(t + DAY));
     let _ = writeln!(out, "{t},{},{},{},proj_analytics,3.0,,key_analytics,gpt-4.1-2025-04-14,False,default,-1500.0,200.0,0.0,,,,,,,,,,", t + DAY, iso(t), iso(t + DAY));
-    let _ = writeln!(out, "{t},{},{},{},proj_search,40.0,,key_search,,False,default,16000.0,0.0,0.0,,,,,,,,,,", t + DAY, iso(t), iso(t + DAY));
+    let _ = writeln!(
+        out,
+        "{t},{},{},{},proj_search,40.0,,key_search,,False,default,16000.0,0.0,0.0,,,,,,,,,,",
+        t + DAY,
+        iso(t),
+        iso(t + DAY)
+    );
     let _ = writeln!(out, "2026-02-30,,,,proj_labs,5.0,,key_labs,gpt-5.1-2025-11-13,False,default,9000.0,4000.0,0.0,,,,,,,,,,");
     let t2 = JAN_1_2026 + 70 * DAY;
     let (r, i, o) = (25u64, 60_000u64, 9_000u64);
@@ -107,22 +154,74 @@ fn anthropic() -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
     wb.set_properties(&props);
     let ws = wb.add_worksheet();
     ws.set_name("claude_api_tokens")?;
-    ws.write_string(0, 0, "Claude API token usage — Acme Europe GmbH — 2026-01-01 to 2026-03-31")?;
+    ws.write_string(
+        0,
+        0,
+        "Claude API token usage — Acme Europe GmbH — 2026-01-01 to 2026-03-31",
+    )?;
     let header = [
-        "usage_date_utc", "model_version", "api_key", "workspace", "usage_type", "context_window",
-        "usage_input_tokens_no_cache", "usage_input_tokens_cache_write_5m",
-        "usage_input_tokens_cache_write_1h", "usage_input_tokens_cache_read",
-        "usage_output_tokens", "web_search_count", "inference_geo", "speed",
+        "usage_date_utc",
+        "model_version",
+        "api_key",
+        "workspace",
+        "usage_type",
+        "context_window",
+        "usage_input_tokens_no_cache",
+        "usage_input_tokens_cache_write_5m",
+        "usage_input_tokens_cache_write_1h",
+        "usage_input_tokens_cache_read",
+        "usage_output_tokens",
+        "web_search_count",
+        "inference_geo",
+        "speed",
     ];
     for (c, h) in header.iter().enumerate() {
         ws.write_string(2, c as u16, *h)?;
     }
     let mut rng = Rng(4242);
     // (model, api key, workspace, geo, no_cache, write, read, output) daily ranges.
-    let mix: &[(&str, &str, &str, &str, (u64, u64), (u64, u64), (u64, u64), (u64, u64))] = &[
-        ("claude-sonnet-4-5-20250929", "claude_code_key_dev_a1b2", "Claude Code", "not_available", (400_000, 900_000), (50_000, 120_000), (2_000_000, 5_000_000), (150_000, 400_000)),
-        ("claude-haiku-4-5-20251001", "support-prod", "Support", "us", (800_000, 1_500_000), (0, 20_000), (100_000, 300_000), (90_000, 200_000)),
-        ("claude-opus-4-1-20250805", "research", "Default", "global", (20_000, 80_000), (0, 5_000), (0, 40_000), (10_000, 40_000)),
+    type Range = (u64, u64);
+    type Mix = (
+        &'static str,
+        &'static str,
+        &'static str,
+        &'static str,
+        Range,
+        Range,
+        Range,
+        Range,
+    );
+    let mix: &[Mix] = &[
+        (
+            "claude-sonnet-4-5-20250929",
+            "claude_code_key_dev_a1b2",
+            "Claude Code",
+            "not_available",
+            (400_000, 900_000),
+            (50_000, 120_000),
+            (2_000_000, 5_000_000),
+            (150_000, 400_000),
+        ),
+        (
+            "claude-haiku-4-5-20251001",
+            "support-prod",
+            "Support",
+            "us",
+            (800_000, 1_500_000),
+            (0, 20_000),
+            (100_000, 300_000),
+            (90_000, 200_000),
+        ),
+        (
+            "claude-opus-4-1-20250805",
+            "research",
+            "Default",
+            "global",
+            (20_000, 80_000),
+            (0, 5_000),
+            (0, 40_000),
+            (10_000, 40_000),
+        ),
     ];
     let mut row = 3u32;
     let mut sums = [0u64; 5];
@@ -133,7 +232,13 @@ fn anthropic() -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
             if (day + i as u64) % 6 == 0 && i == 2 {
                 continue;
             }
-            let v = [rng.range(m.4 .0, m.4 .1), rng.range(m.5 .0, m.5 .1), 0, rng.range(m.6 .0, m.6 .1), rng.range(m.7 .0, m.7 .1)];
+            let v = [
+                rng.range(m.4 .0, m.4 .1),
+                rng.range(m.5 .0, m.5 .1),
+                0,
+                rng.range(m.6 .0, m.6 .1),
+                rng.range(m.7 .0, m.7 .1),
+            ];
             ws.write_string(row, 0, date.format("%Y-%m-%d").to_string())?;
             ws.write_string(row, 1, m.0)?;
             ws.write_string(row, 2, m.1)?;
@@ -184,7 +289,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "samples/openai_completions_usage_2026-01-01_2026-03-31.csv",
         openai(),
     )?;
-    std::fs::write("samples/anthropic_claude_api_tokens_2026_Q1.xlsx", anthropic()?)?;
+    std::fs::write(
+        "samples/anthropic_claude_api_tokens_2026_Q1.xlsx",
+        anthropic()?,
+    )?;
     println!("wrote samples/");
     Ok(())
 }

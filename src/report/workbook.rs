@@ -135,6 +135,28 @@ fn write_row(ws: &mut Worksheet, f: &Formats, row: u32, cells: &[V<'_>]) -> Resu
     Ok(())
 }
 
+/// Writes wrapped text and sets the row height to fit it (spreadsheet apps do not grow rows
+/// for wrapped text on their own when opening a generated file).
+fn write_wrapped(
+    ws: &mut Worksheet,
+    f: &Formats,
+    row: u32,
+    col: u16,
+    text: &str,
+    width_chars: f64,
+) -> Result<(), XlsxError> {
+    ws.write_string_with_format(row, col, text, &f.wrap)?;
+    let per_line = (width_chars * 1.15).max(10.0) as usize;
+    let lines: usize = text
+        .split('\n')
+        .map(|l| l.chars().count().div_ceil(per_line).max(1))
+        .sum();
+    if lines > 1 {
+        ws.set_row_height(row, 15.0 * lines as f64)?;
+    }
+    Ok(())
+}
+
 fn bounds_cells<'a>(b: Bounds, fmt: &'a Format) -> [V<'a>; 3] {
     [V::N(b.low, fmt), V::N(b.central, fmt), V::N(b.high, fmt)]
 }
@@ -202,25 +224,34 @@ fn cover(ws: &mut Worksheet, f: &Formats, o: &Outcome, set: &FactorSet) -> Resul
     let mut r = 2;
     for (k, v) in rows {
         ws.write_string_with_format(r, 0, k, &f.label)?;
-        ws.write_string_with_format(r, 1, v.as_str(), &f.wrap)?;
+        write_wrapped(ws, f, r, 1, &v, 90.0)?;
         r += 1;
     }
     r += 1;
-    ws.write_string_with_format(r, 0, "Input files", &f.label)?;
-    ws.write_string_with_format(r, 1, "SHA-256", &f.label)?;
-    r += 1;
-    for file in &o.files {
-        ws.write_string(r, 0, file.file.as_str())?;
-        ws.write_string(r, 1, file.sha256.as_str())?;
+    for (i, file) in o.files.iter().enumerate() {
+        ws.write_string_with_format(r, 0, format!("Input file {}", i + 1).as_str(), &f.label)?;
+        write_wrapped(
+            ws,
+            f,
+            r,
+            1,
+            &format!(
+                "{}\nSHA-256 {} · format {}",
+                file.file, file.sha256, file.format
+            ),
+            90.0,
+        )?;
         r += 1;
     }
     r += 1;
     ws.write_string_with_format(r, 0, "Sheets", &f.label)?;
-    ws.write_string_with_format(
+    write_wrapped(
+        ws,
+        f,
         r,
         1,
         "E1-6 Summary (the disclosure line) · AI Services (by provider, model, region, month, cost centre) · Periods (by month) · Calculation Lines (audit trail to source rows) · Factors and Sources (every factor, cited) · Methodology · Imports (row accounting per file) · Rejected Rows",
-        &f.wrap,
+        90.0,
     )?;
     ws.set_landscape();
     ws.set_print_fit_to_pages(1, 0);
@@ -230,9 +261,9 @@ fn cover(ws: &mut Worksheet, f: &Formats, o: &Outcome, set: &FactorSet) -> Resul
 fn e16_summary(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), XlsxError> {
     ws.set_name("E1-6 Summary")?;
     let cols: &[Col] = &[
-        ("Line (ESRS E1-6 / AR 48)", 46.0),
-        ("XBRL element", 40.0),
-        ("Dimension member", 44.0),
+        ("Line (ESRS E1-6 / AR 48)", 34.0),
+        ("XBRL element", 28.0),
+        ("Dimension member", 34.0),
         ("ESRS reference", 18.0),
         ("Base year", 10.0),
         ("Comparative (N-1)", 14.0),
@@ -282,9 +313,10 @@ fn e16_summary(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), XlsxE
         ),
     ];
     for (label, element, member, reference, value) in lines {
-        ws.write_string(r, 0, label)?;
-        ws.write_string(r, 1, element)?;
-        ws.write_string(r, 2, member.as_str())?;
+        ws.write_string_with_format(r, 0, label, &f.wrap)?;
+        ws.write_string_with_format(r, 1, element, &f.wrap)?;
+        ws.write_string_with_format(r, 2, member.as_str(), &f.wrap)?;
+        ws.set_row_height(r, 45.0)?;
         ws.write_string(r, 3, reference)?;
         ws.write_string(r, 5, "n/a (no ledger)")?;
         match value {
@@ -292,7 +324,7 @@ fn e16_summary(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), XlsxE
                 ws.write_number_with_format(r, 6, v, &f.t)?;
             }
             None => {
-                ws.write_string(r, 6, entity)?;
+                ws.write_string_with_format(r, 6, entity, &f.wrap)?;
             }
         }
         ws.write_string(r, 8, "tCO2e")?;
@@ -342,9 +374,11 @@ fn e16_summary(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), XlsxE
         )?;
         r += 1;
     }
-    ws.write_string(r, 1, "esrs:PercentageOfGrossScope3GreenhouseGasEmissionsCalculatedUsingPrimaryDataObtainedFromSuppliersOrOtherValueChainPartners (for the % primary data row)")?;
+    ws.merge_range(r, 0, r, 8, "XBRL element of the % primary data row: esrs:PercentageOfGrossScope3GreenhouseGasEmissionsCalculatedUsingPrimaryDataObtainedFromSuppliersOrOtherValueChainPartners", &f.wrap)?;
+    ws.set_row_height(r, 30.0)?;
     r += 2;
-    ws.write_string_with_format(r, 0, "Low and high are a bounding envelope (every factor at its low or high value), not a statistical interval. Gross figures: no offsets or vendor neutrality claims are netted.", &f.wrap)?;
+    ws.merge_range(r, 0, r, 8, "Low and high are a bounding envelope (every factor at its low or high value), not a statistical interval. Gross figures: no offsets or vendor neutrality claims are netted.", &f.wrap)?;
+    ws.set_row_height(r, 30.0)?;
     Ok(())
 }
 
@@ -557,7 +591,7 @@ fn periods(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), XlsxError
     headers.push("Total tCO2e".into());
     for (c, h) in headers.iter().enumerate() {
         ws.write_string_with_format(2, c as u16, h.as_str(), &f.header)?;
-        ws.set_column_width(c as u16, if c == 0 { 12.0 } else { 16.0 })?;
+        ws.set_column_width(c as u16, if c == 0 { 18.0 } else { 16.0 })?;
     }
     ws.set_freeze_panes(3, 0)?;
     page_setup(ws, 2)?;
@@ -582,7 +616,7 @@ fn periods(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), XlsxError
         let month_no: u32 = m.get(5..7).and_then(|x| x.parse().ok()).unwrap_or(0);
         let last = i + 1 == months.len();
         if month_no % 3 == 0 || last {
-            let q = (month_no + 2) / 3;
+            let q = month_no.div_ceil(3);
             let label = format!("{} Q{q} subtotal", m.get(..4).unwrap_or(""));
             ws.write_string_with_format(r, 0, label.as_str(), &f.total_label)?;
             for (c, v) in quarter_sum.iter().enumerate() {
@@ -601,8 +635,10 @@ fn periods(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), XlsxError
     if !providers.is_empty() && !months.is_empty() {
         let base_col = (providers.len() + 3) as u16;
         ws.write_string_with_format(2, base_col, "Chart data: month", &f.header)?;
+        ws.set_column_width(base_col, 16.0)?;
         for (c, p) in providers.iter().enumerate() {
             ws.write_string_with_format(2, base_col + 1 + c as u16, p.as_str(), &f.header)?;
+            ws.set_column_width(base_col + 1 + c as u16, 14.0)?;
         }
         for (i, m) in months.iter().enumerate() {
             let rr = first_data + i as u32;
@@ -780,14 +816,14 @@ fn methodology(
     set: &FactorSet,
 ) -> Result<(), XlsxError> {
     ws.set_name("Methodology")?;
-    ws.set_column_width(0, 120)?;
+    ws.set_column_width(0, 100)?;
     ws.write_string_with_format(0, 0, "Methodology", &f.title)?;
     let mut r = 2;
     for (heading, paragraphs) in super::methodology::blocks(o, set) {
         ws.write_string_with_format(r, 0, heading.as_str(), &f.label)?;
         r += 1;
         for p in paragraphs {
-            ws.write_string_with_format(r, 0, p.as_str(), &f.wrap)?;
+            write_wrapped(ws, f, r, 0, &p, 100.0)?;
             r += 1;
         }
         r += 1;

@@ -13,14 +13,29 @@ fn bin() -> Command {
 
 #[test]
 fn help_lists_the_commands_with_examples() {
-    let out = bin().arg("--help").assert().success().get_output().stdout.clone();
+    let out = bin()
+        .arg("--help")
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
     let text = String::from_utf8(out).unwrap();
     for cmd in ["report", "inspect", "factors"] {
         assert!(text.contains(cmd), "--help lacks {cmd}");
     }
-    let out = bin().args(["report", "--help"]).assert().success().get_output().stdout.clone();
+    let out = bin()
+        .args(["report", "--help"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
     let text = String::from_utf8(out).unwrap();
-    assert!(text.contains("--quarter") && text.contains("Examples:"), "{text}");
+    assert!(
+        text.contains("--quarter") && text.contains("Examples:"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -29,7 +44,14 @@ fn report_on_the_samples_writes_workbook_and_json() {
     let xlsx = dir.path().join("report.xlsx");
     let json = dir.path().join("summary.json");
     let out = bin()
-        .args(["report", "samples/", "--quarter", "2026Q1", "--as-of", "2026-04-15"])
+        .args([
+            "report",
+            "samples/",
+            "--quarter",
+            "2026Q1",
+            "--as-of",
+            "2026-04-15",
+        ])
         .arg("--out")
         .arg(&xlsx)
         .arg("--json")
@@ -41,7 +63,10 @@ fn report_on_the_samples_writes_workbook_and_json() {
         .clone();
     let text = String::from_utf8(out).unwrap();
     assert!(text.contains("tCO2e central"), "{text}");
-    assert!(text.contains("openai-usage") && text.contains("anthropic-usage"), "{text}");
+    assert!(
+        text.contains("openai-usage") && text.contains("anthropic-usage"),
+        "{text}"
+    );
     assert!(xlsx.metadata().unwrap().len() > 10_000);
     let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
     assert_eq!(v["period"]["label"], "2026Q1");
@@ -122,7 +147,9 @@ fn the_same_file_twice_and_overlapping_exports_are_refused() {
 
     // A different export of the same format covering the same day.
     let other = dir.path().join("other.csv");
-    let text = std::fs::read_to_string(&a).unwrap().replace("proj_a", "proj_z");
+    let text = std::fs::read_to_string(&a)
+        .unwrap()
+        .replace("proj_a", "proj_z");
     std::fs::write(&other, text).unwrap();
     let assert = bin()
         .args(["report", "--quarter", "2026Q1", "--out"])
@@ -139,9 +166,32 @@ fn the_same_file_twice_and_overlapping_exports_are_refused() {
 #[test]
 fn usage_errors_exit_2() {
     bin().args(["report", "samples/"]).assert().code(2);
-    bin().args(["report", "samples/", "--quarter", "2026Q7"]).assert().code(2);
-    bin().args(["report", "samples/", "--quarter", "2026Q1", "--as-of", "soon"]).assert().code(2);
-    bin().args(["report", "samples/", "--quarter", "2026Q1", "--factors", "1999.9"]).assert().code(2);
+    bin()
+        .args(["report", "samples/", "--quarter", "2026Q7"])
+        .assert()
+        .code(2);
+    bin()
+        .args([
+            "report",
+            "samples/",
+            "--quarter",
+            "2026Q1",
+            "--as-of",
+            "soon",
+        ])
+        .assert()
+        .code(2);
+    bin()
+        .args([
+            "report",
+            "samples/",
+            "--quarter",
+            "2026Q1",
+            "--factors",
+            "1999.9",
+        ])
+        .assert()
+        .code(2);
     bin().args(["frobnicate"]).assert().code(2);
 }
 
@@ -157,12 +207,22 @@ fn inspect_shows_format_mapping_records_and_rejections() {
         .clone();
     let text = String::from_utf8(out).unwrap();
     assert!(text.contains("format: openai-usage"), "{text}");
-    assert!(text.contains("input_tokens") && text.contains("<- input_tokens"), "{text}");
+    assert!(
+        text.contains("input_tokens") && text.contains("<- input_tokens"),
+        "{text}"
+    );
     assert!(text.contains("gpt-4o -> gpt-4o"), "{text}");
-    assert!(text.contains("mystery-model-9000 -> class:flagship"), "{text}");
+    assert!(
+        text.contains("mystery-model-9000 -> class:flagship"),
+        "{text}"
+    );
     assert!(text.contains("negative tokens"), "{text}");
     // An unknown file: the nearest template and what it missed, exit 3.
-    let assert = bin().arg("inspect").arg(fixture("unknown_format.csv")).assert().code(3);
+    let assert = bin()
+        .arg("inspect")
+        .arg(fixture("unknown_format.csv"))
+        .assert()
+        .code(3);
     let text = String::from_utf8(assert.get_output().stdout.clone()).unwrap();
     assert!(text.contains("Invoice, Amount, Customer"), "{text}");
 }
@@ -177,9 +237,21 @@ fn factors_show_resolves_a_dated_snapshot() {
         .stdout
         .clone();
     let text = String::from_utf8(out).unwrap();
-    assert!(text.contains("gpt-4o-2024-08-06 -> gpt-4o (alias)"), "{text}");
+    assert!(
+        text.contains("gpt-4o-2024-08-06 -> gpt-4o (alias)"),
+        "{text}"
+    );
     assert!(text.contains("grid:country:USA:2024"), "{text}");
-    let out = bin().args(["factors", "list"]).assert().success().get_output().stdout.clone();
+    let out = bin()
+        .args(["factors", "list"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
     let text = String::from_utf8(out).unwrap();
-    assert!(text.contains("claude-sonnet-4-5") && text.contains("gpt-4o-mini"), "{text}");
+    assert!(
+        text.contains("claude-sonnet-4-5") && text.contains("gpt-4o-mini"),
+        "{text}"
+    );
 }

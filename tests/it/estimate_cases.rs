@@ -50,7 +50,12 @@ fn openai_usage_row_kwh_and_kgco2e_by_hand() {
     assert_close(t.energy_kwh.central, 0.317851200617, REL, "kWh central");
     assert_close(t.energy_kwh.high, 2.34833633159, REL, "kWh high");
     assert_close(t.emissions_kgco2e.low, 0.0195967138456, REL, "kg low");
-    assert_close(t.emissions_kgco2e.central, 0.135364206649, REL, "kg central");
+    assert_close(
+        t.emissions_kgco2e.central,
+        0.135364206649,
+        REL,
+        "kg central",
+    );
     assert_close(t.emissions_kgco2e.high, 1.36532274319, REL, "kg high");
     assert_close(t.water_l.low, 0.0229306622851, REL, "water low");
     assert_close(t.water_l.central, 1.07631958761, REL, "water central");
@@ -81,7 +86,12 @@ fn anthropic_usage_row_kwh_and_kgco2e_by_hand() {
     assert_close(t.energy_kwh.central, 0.301689275162, REL, "kWh central");
     assert_close(t.energy_kwh.high, 2.7428568353, REL, "kWh high");
     assert_close(t.emissions_kgco2e.low, 0.0183486063903, REL, "kg low");
-    assert_close(t.emissions_kgco2e.central, 0.129166108237, REL, "kg central");
+    assert_close(
+        t.emissions_kgco2e.central,
+        0.129166108237,
+        REL,
+        "kg central",
+    );
     assert_close(t.emissions_kgco2e.high, 1.56313532375, REL, "kg high");
     let line = &o.summary.lines[0];
     assert_eq!(line.body.model_key, "claude-sonnet-4-5");
@@ -112,7 +122,12 @@ fn openai_usage_api_row_kwh_and_kgco2e_by_hand() {
     assert_close(t.energy_kwh.central, 0.1328118125, REL, "kWh central");
     assert_close(t.energy_kwh.high, 0.526415571284, REL, "kWh high");
     assert_close(t.emissions_kgco2e.low, 0.00771220537018, REL, "kg low");
-    assert_close(t.emissions_kgco2e.central, 0.0565609492676, REL, "kg central");
+    assert_close(
+        t.emissions_kgco2e.central,
+        0.0565609492676,
+        REL,
+        "kg central",
+    );
     assert_close(t.emissions_kgco2e.high, 0.306058013145, REL, "kg high");
 }
 
@@ -129,10 +144,19 @@ fn unknown_model_falls_back_by_class_and_says_so() {
         .expect("the unknown model's line");
     assert_eq!(line.body.model_key, "class:flagship");
     assert_eq!(line.body.method.label(), "average-data");
-    assert!(line.body.flags.iter().any(|f| f.contains("model estimated by class")));
+    assert!(line
+        .body
+        .flags
+        .iter()
+        .any(|f| f.contains("model estimated by class")));
     assert_eq!(line.body.dq.technology, 3);
     // Same parameters as GPT-4o, so 1,000 input + 500 output tokens give the GPT-4o energy:
     // E_IT central = (500 · 0.38207862 + 1000 · 0.09551965) / 1e6 = 2.86558962e-4 kWh,
     // E_fac = × 1.18 = 3.38139575e-4 kWh.
-    assert_close(line.body.estimate.energy_kwh.central, 3.38139575e-4, 1e-8, "kWh");
+    assert_close(
+        line.body.estimate.energy_kwh.central,
+        3.38139575e-4,
+        1e-8,
+        "kWh",
+    );
 }

@@ -22,7 +22,11 @@ fn each_kind_of_bad_row_is_rejected_or_flagged_with_file_row_and_column() {
     let r = find(3);
     assert_eq!(r.column.as_deref(), Some("input_tokens"));
     assert_eq!(r.value.as_deref(), Some("lots"));
-    assert!(r.reason.contains("expected a number of tokens"), "{}", r.reason);
+    assert!(
+        r.reason.contains("expected a number of tokens"),
+        "{}",
+        r.reason
+    );
     // Row 4: negative tokens.
     let r = find(4);
     assert_eq!(r.column.as_deref(), Some("output_tokens"));
@@ -77,7 +81,9 @@ fn independent_openai_totals(path: &std::path::Path) -> (u64, u64, u64, u64) {
     let (mut rows, mut i_sum, mut o_sum, mut c_sum) = (0, 0, 0, 0);
     for rec in rdr.records() {
         let rec = rec.unwrap();
-        let Ok(t) = rec[ts].parse::<i64>() else { continue };
+        let Ok(t) = rec[ts].parse::<i64>() else {
+            continue;
+        };
         let (Ok(i), Ok(o)) = (rec[inp].parse::<f64>(), rec[out].parse::<f64>()) else {
             continue;
         };
@@ -106,7 +112,10 @@ fn openai_sample_rows_balance_and_tokens_match_an_independent_sum() {
     assert_eq!(o.summary.totals.activity.cached_input_tokens, cached);
     // The sample's four broken rows are rejected, its total row and empty days skipped.
     assert_eq!(f.counts.rejected, 4);
-    assert!(f.notes.iter().any(|n| n.contains("agrees with the rows above it")));
+    assert!(f
+        .notes
+        .iter()
+        .any(|n| n.contains("agrees with the rows above it")));
 }
 
 #[test]
@@ -125,7 +134,11 @@ fn anthropic_xlsx_header_below_a_title_row_is_found() {
         .iter()
         .all(|r| r.sheet.as_deref() == Some("claude_api_tokens") && r.row > 3));
     // The vendor total row at the end agrees with the valid rows above it.
-    assert!(f.notes.iter().any(|n| n.contains("agrees")), "{:?}", f.notes);
+    assert!(
+        f.notes.iter().any(|n| n.contains("agrees")),
+        "{:?}",
+        f.notes
+    );
     // Input = the four disjoint input columns; the total row states their sum.
     assert_eq!(f.read_totals.input_tokens, f.accepted_totals.input_tokens);
 }
@@ -138,6 +151,9 @@ fn rows_outside_the_period_are_counted_not_used() {
     let q1 = run(&[&path], "2026Q1").unwrap();
     let q2 = run(&[&path], "2026Q2").unwrap();
     assert_eq!(q2.files[0].counts.accepted, 0);
-    assert_eq!(q2.files[0].counts.outside_period, q1.files[0].counts.accepted);
+    assert_eq!(
+        q2.files[0].counts.outside_period,
+        q1.files[0].counts.accepted
+    );
     assert_eq!(q2.summary.totals.emissions_kgco2e.central, 0.0);
 }

@@ -1,8 +1,9 @@
 //! Integration tests, one binary (ARCHITECTURE.md): a module per stage or concern.
 //! Every figure asserted here is worked out by hand in a comment beside it.
 
-mod common;
 mod cli;
+mod common;
 mod estimate_cases;
 mod ingest_rows;
+mod libreoffice;
 mod report_outputs;

@@ -36,7 +36,10 @@ fn json_summary_validates_against_the_schema() {
     let o = sample_outcome();
     let text = json::to_string(&o).unwrap();
     let value: serde_json::Value = serde_json::from_str(&text).unwrap();
-    let errors: Vec<String> = validator.iter_errors(&value).map(|e| e.to_string()).collect();
+    let errors: Vec<String> = validator
+        .iter_errors(&value)
+        .map(|e| e.to_string())
+        .collect();
     assert!(errors.is_empty(), "schema errors: {errors:#?}");
     // And a broken summary must fail, so the validation is real.
     let mut broken = value.clone();
@@ -72,9 +75,12 @@ fn find_row(range: &calamine::Range<Data>, col: usize, label: &str) -> usize {
 }
 
 fn header_col(range: &calamine::Range<Data>, header_row: usize, name: &str) -> usize {
-    range.rows().nth(header_row).unwrap()
+    range
+        .rows()
+        .nth(header_row)
+        .unwrap()
         .iter()
-        .position(|c| c.to_string() == name)
+        .position(|c| *c == Data::String(name.to_string()))
         .unwrap_or_else(|| panic!("no column {name}"))
 }
 
@@ -94,11 +100,31 @@ fn workbook_has_every_sheet_and_the_json_totals() {
     let c_in = header_col(&ai, 0, "Input tokens");
     let total = find_row(&ai, 0, "Total");
     let row = ai.rows().nth(total).unwrap();
-    assert_close(cell_f64(&row[c_central]), t.emissions_kgco2e.central, 1e-12, "AI Services total");
-    assert_close(cell_f64(&row[c_high]), t.emissions_kgco2e.high, 1e-12, "AI Services high");
+    assert_close(
+        cell_f64(&row[c_central]),
+        t.emissions_kgco2e.central,
+        1e-12,
+        "AI Services total",
+    );
+    assert_close(
+        cell_f64(&row[c_high]),
+        t.emissions_kgco2e.high,
+        1e-12,
+        "AI Services high",
+    );
     assert_eq!(cell_f64(&row[c_in]) as u64, t.activity.input_tokens);
-    let lines_sum: f64 = ai.rows().skip(1).take(total - 1).map(|r| cell_f64(&r[c_central])).sum();
-    assert_close(lines_sum, t.emissions_kgco2e.central, 1e-9, "Σ AI Services lines");
+    let lines_sum: f64 = ai
+        .rows()
+        .skip(1)
+        .take(total - 1)
+        .map(|r| cell_f64(&r[c_central]))
+        .sum();
+    assert_close(
+        lines_sum,
+        t.emissions_kgco2e.central,
+        1e-9,
+        "Σ AI Services lines",
+    );
     assert_eq!(total - 1, o.summary.lines.len());
 
     // Calculation Lines: same total, one row per calculation line.
@@ -106,15 +132,30 @@ fn workbook_has_every_sheet_and_the_json_totals() {
     let c_central = header_col(&calc, 0, "kgCO2e (central)");
     let total = find_row(&calc, 0, "Total");
     assert_eq!(total - 1, o.summary.calc_lines.len());
-    let calc_sum: f64 = calc.rows().skip(1).take(total - 1).map(|r| cell_f64(&r[c_central])).sum();
-    assert_close(calc_sum, t.emissions_kgco2e.central, 1e-9, "Σ calculation lines");
+    let calc_sum: f64 = calc
+        .rows()
+        .skip(1)
+        .take(total - 1)
+        .map(|r| cell_f64(&r[c_central]))
+        .sum();
+    assert_close(
+        calc_sum,
+        t.emissions_kgco2e.central,
+        1e-9,
+        "Σ calculation lines",
+    );
 
     // Periods: the period total (tCO2e) equals the total.
     let periods = wb.worksheet_range("Periods").unwrap();
     let r = find_row(&periods, 0, "Period total");
     let total_col = header_col(&periods, 2, "Total tCO2e");
     let v = cell_f64(&periods.rows().nth(r).unwrap()[total_col]);
-    assert_close(v * 1000.0, t.emissions_kgco2e.central, 1e-9, "Periods total");
+    assert_close(
+        v * 1000.0,
+        t.emissions_kgco2e.central,
+        1e-9,
+        "Periods total",
+    );
 
     // E1-6 Summary: the AI line equals the total in tCO2e.
     let s = wb.worksheet_range("E1-6 Summary").unwrap();
@@ -130,7 +171,7 @@ fn workbook_has_every_sheet_and_the_json_totals() {
     let rows: Vec<_> = imports.rows().skip(1).take(2).collect();
     assert_eq!(rows[0][fmt].to_string(), "anthropic-usage");
     assert_eq!(rows[1][fmt].to_string(), "openai-usage");
-    assert!(rows.iter().all(|r| r[bal].to_string() == "yes"));
+    assert!(rows.iter().all(|r| r[bal] == Data::String("yes".into())));
 
     // Rejected Rows: every rejection, with its row number.
     let rej = wb.worksheet_range("Rejected Rows").unwrap();
@@ -142,15 +183,25 @@ fn workbook_has_every_sheet_and_the_json_totals() {
     let ids: Vec<String> = factors.rows().skip(1).map(|r| r[0].to_string()).collect();
     for l in &o.summary.lines {
         for id in &l.body.factor_ids {
-            assert!(ids.contains(id), "factor {id} missing from the Factors sheet");
+            assert!(
+                ids.contains(id),
+                "factor {id} missing from the Factors sheet"
+            );
         }
     }
     let sources = wb.worksheet_range("Sources").unwrap();
     let source_ids: Vec<String> = sources.rows().skip(1).map(|r| r[0].to_string()).collect();
     let src_col = header_col(&factors, 0, "Source id(s)");
-    for r in factors.rows().skip(1).take_while(|r| !r[0].to_string().is_empty()) {
+    for r in factors
+        .rows()
+        .skip(1)
+        .take_while(|r| !r[0].to_string().is_empty())
+    {
         for id in r[src_col].to_string().split(';') {
-            assert!(source_ids.contains(&id.trim().to_string()), "source {id} not on Sources");
+            assert!(
+                source_ids.contains(&id.trim().to_string()),
+                "source {id} not on Sources"
+            );
         }
     }
     // Cover names the factor set and its SHA-256.
@@ -175,7 +226,10 @@ fn text_from_inputs_is_written_as_text_not_formulas() {
     let mut wb = open_workbook_auto_from_rs(std::io::Cursor::new(bytes)).unwrap();
     let ai = wb.worksheet_range("AI Services").unwrap();
     let row = ai.rows().nth(1).unwrap();
-    assert_eq!(row[1], Data::String("=HYPERLINK(\"http://x\",\"y\")".into()));
+    assert_eq!(
+        row[1],
+        Data::String("=HYPERLINK(\"http://x\",\"y\")".into())
+    );
     assert_eq!(row[6], Data::String("+cmd|calc".into()));
     let formulas = wb.worksheet_formula("AI Services").unwrap();
     assert!(formulas.used_cells().all(|(_, _, f)| f.is_empty()));
