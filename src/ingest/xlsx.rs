@@ -51,7 +51,27 @@ fn error_text(e: &CellErrorType) -> &'static str {
 }
 
 /// Reads every sheet of a workbook, in workbook order.
+///
+/// calamine parses untrusted bytes; should it ever panic on a malformed file, the panic is
+/// turned into a file error naming the file, so one bad upload never takes the process down.
 pub(crate) fn read(
+    path: &Path,
+    name: &str,
+    on_event: &mut dyn FnMut(RowEvent<'_>) -> Result<Flow, String>,
+) -> Result<FileInfo, IngestError> {
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        read_inner(path, name, on_event)
+    }));
+    match result {
+        Ok(r) => r,
+        Err(_) => Err(IngestError::Spreadsheet {
+            file: name.to_string(),
+            reason: "the spreadsheet is malformed (the reader could not parse it)".into(),
+        }),
+    }
+}
+
+fn read_inner(
     path: &Path,
     name: &str,
     on_event: &mut dyn FnMut(RowEvent<'_>) -> Result<Flow, String>,
