@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use crate::estimate::{estimate, Activity, DataQuality, Estimate, FactorUse, LineFactors, Method};
 use crate::factors::{FactorSet, GeoLevel};
-use crate::model::{month_of, Bounds, UsageRecord};
+use crate::model::{month_of, Bounds, RecordKind, UsageRecord};
 
 /// The AI Services grain.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -26,6 +26,8 @@ pub struct LineKey {
     pub model: String,
     /// Region as exported (or mapped by the template).
     pub region: Option<String>,
+    /// `global` / `datazone` deployments (served possibly outside `region`).
+    pub region_scope: Option<String>,
     /// `YYYY-MM`.
     pub month: String,
     /// Cost centre.
@@ -55,6 +57,66 @@ struct Acc {
 #[derive(Debug, Default)]
 pub struct Aggregator {
     calc: HashMap<CalcKey, Acc>,
+    not_estimated: BTreeMap<NotEstimatedKey, NotEstimatedAcc>,
+    adjustments: BTreeMap<AdjustmentKey, (Arc<str>, u64, f64)>,
+}
+
+/// (file index, line type, currency).
+type AdjustmentKey = (usize, String, String);
+
+/// A billed item without an estimate, at the AI Services grain.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct NotEstimatedKey {
+    /// Provider key.
+    pub provider: Arc<str>,
+    /// What it is (provisioned throughput, caching storage ...).
+    pub label: String,
+    /// Model (or meter) as exported.
+    pub model: String,
+    /// Region.
+    pub region: Option<String>,
+    /// `YYYY-MM`.
+    pub month: String,
+    /// Cost centre.
+    pub cost_centre: Option<String>,
+    /// Unit of the quantity.
+    pub unit: String,
+}
+
+#[derive(Debug, Clone, Default)]
+struct NotEstimatedAcc {
+    quantity: f64,
+    spend: BTreeMap<String, f64>,
+    rows: u64,
+    sources: BTreeMap<(String, Option<String>), [u64; 3]>,
+}
+
+/// A billed item listed with its quantity and spend, not estimated by the token method.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NotEstimatedLine {
+    /// The key.
+    pub key: NotEstimatedKey,
+    /// Quantity in `key.unit`.
+    pub quantity: f64,
+    /// Spend per currency.
+    pub spend: BTreeMap<String, f64>,
+    /// Source rows.
+    pub sources: Vec<SourceRef>,
+}
+
+/// Money-only rows of one file: tax, credits, refunds, fees (never activity).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AdjustmentLine {
+    /// The file.
+    pub file: String,
+    /// The line type as exported.
+    pub label: String,
+    /// Currency.
+    pub currency: String,
+    /// Rows.
+    pub rows: u64,
+    /// Amount (negative for credits and refunds).
+    pub amount: f64,
 }
 
 /// A reference from a line to the source rows behind it.
@@ -157,6 +219,10 @@ pub struct Summary {
     pub totals: Totals,
     /// Every factor used, by id.
     pub factors: BTreeMap<String, FactorUse>,
+    /// Billed items not estimated by the token method (listed, never dropped).
+    pub not_estimated: Vec<NotEstimatedLine>,
+    /// Money-only adjustments per file.
+    pub adjustments: Vec<AdjustmentLine>,
 }
 
 /// Neumaier-compensated sum, so totals do not depend on the order of files.
@@ -254,6 +320,16 @@ fn add_activity(into: &mut Activity, a: &Activity) -> Result<(), String> {
         a.requests_without_tokens,
         "requests",
     )?;
+    into.input_characters = add(
+        into.input_characters,
+        a.input_characters,
+        "input characters",
+    )?;
+    into.output_characters = add(
+        into.output_characters,
+        a.output_characters,
+        "output characters",
+    )?;
     Ok(())
 }
 
@@ -271,6 +347,49 @@ impl Aggregator {
 
     /// Folds one record into its calculation line.
     pub fn add(&mut self, r: &UsageRecord) -> Result<(), String> {
+        match &r.kind {
+            RecordKind::Usage => {}
+            RecordKind::NotEstimated {
+                label,
+                quantity,
+                unit,
+            } => {
+                let key = NotEstimatedKey {
+                    provider: r.provider.clone(),
+                    label: label.clone(),
+                    model: r.model.clone(),
+                    region: r.region.clone(),
+                    month: month_of(&r.bucket_start),
+                    cost_centre: r.cost_centre.clone(),
+                    unit: unit.clone(),
+                };
+                let acc = self.not_estimated.entry(key).or_default();
+                acc.quantity += quantity;
+                acc.rows += 1;
+                if let (Some(c), Some(cur)) = (r.cost, r.currency.as_ref()) {
+                    *acc.spend.entry(cur.clone()).or_insert(0.0) += c;
+                }
+                let p = &r.provenance;
+                let src = acc
+                    .sources
+                    .entry((p.file.to_string(), p.sheet.as_deref().map(str::to_string)))
+                    .or_insert([p.row, p.row, 0]);
+                src[0] = src[0].min(p.row);
+                src[1] = src[1].max(p.row);
+                src[2] += 1;
+                return Ok(());
+            }
+            RecordKind::Adjustment { label } => {
+                let cur = r.currency.clone().unwrap_or_else(|| "USD".into());
+                let e = self
+                    .adjustments
+                    .entry((r.provenance.file_index, label.clone(), cur))
+                    .or_insert((r.provenance.file.clone(), 0, 0.0));
+                e.1 += 1;
+                e.2 += r.cost.unwrap_or(0.0);
+                return Ok(());
+            }
+        }
         let imputed = r.tokens_unknown();
         let key = CalcKey {
             file_index: r.provenance.file_index,
@@ -279,6 +398,7 @@ impl Aggregator {
                 provider: r.provider.clone(),
                 model: r.model.clone(),
                 region: r.region.clone(),
+                region_scope: r.region_scope.clone(),
                 month: month_of(&r.bucket_start),
                 cost_centre: r.cost_centre.clone(),
                 tokens_imputed: imputed,
@@ -299,6 +419,8 @@ impl Aggregator {
             cached_input_tokens: r.cached_input_tokens,
             output_tokens: r.output_tokens,
             requests_without_tokens: if imputed { r.requests } else { 0 },
+            input_characters: r.input_characters,
+            output_characters: r.output_characters,
         };
         add_activity(&mut acc.activity, &activity)?;
         if let (Some(cost), Some(cur)) = (r.cost, r.currency.as_ref()) {
@@ -324,8 +446,8 @@ impl Aggregator {
     pub fn finish(self, set: &FactorSet) -> Result<Summary, String> {
         let mut entries: Vec<(CalcKey, Acc)> = self.calc.into_iter().collect();
         entries.sort_by(|a, b| a.0.cmp(&b.0));
-        let mut cache: HashMap<(Arc<str>, String, Option<String>, i32), LineFactors> =
-            HashMap::new();
+        type FactorKey = (Arc<str>, String, Option<String>, Option<String>, i32);
+        let mut cache: HashMap<FactorKey, LineFactors> = HashMap::new();
         let mut factors: BTreeMap<String, FactorUse> = BTreeMap::new();
         let mut calc_lines = Vec::with_capacity(entries.len());
         for (key, acc) in entries {
@@ -340,6 +462,7 @@ impl Aggregator {
                     key.line.provider.clone(),
                     key.line.model.clone(),
                     key.line.region.clone(),
+                    key.line.region_scope.clone(),
                     year,
                 ))
                 .or_insert_with(|| {
@@ -348,6 +471,7 @@ impl Aggregator {
                         &key.line.provider,
                         &key.line.model,
                         key.line.region.as_deref(),
+                        key.line.region_scope.as_deref(),
                         year,
                     )
                 });
@@ -362,6 +486,12 @@ impl Aggregator {
                 Method::Hybrid
             };
             let mut flags = lf.flags.clone();
+            if acc.activity.input_characters > 0 || acc.activity.output_characters > 0 {
+                flags.push(format!(
+                    "characters converted to tokens (÷{} / ÷{} / ÷{} characters per token)",
+                    lf.chars_per_token.low, lf.chars_per_token.central, lf.chars_per_token.high
+                ));
+            }
             if key.line.tokens_imputed {
                 flags.push(format!(
                     "tokens imputed from requests ({} input + {} output per request)",
@@ -473,11 +603,45 @@ impl Aggregator {
         totals.primary_data_share = 0.0;
         totals.data_quality_score =
             (dq_weight.value() > 0.0).then(|| dq_weighted.value() / dq_weight.value());
+        let not_estimated = self
+            .not_estimated
+            .into_iter()
+            .map(|(key, acc)| NotEstimatedLine {
+                key,
+                quantity: acc.quantity,
+                spend: acc.spend,
+                sources: acc
+                    .sources
+                    .into_iter()
+                    .map(|((file, sheet), [first, last, count])| SourceRef {
+                        file,
+                        sheet,
+                        rows: [first, last],
+                        count,
+                    })
+                    .collect(),
+            })
+            .collect();
+        let adjustments = self
+            .adjustments
+            .into_iter()
+            .map(
+                |((_, label, currency), (file, rows, amount))| AdjustmentLine {
+                    file: file.to_string(),
+                    label,
+                    currency,
+                    rows,
+                    amount,
+                },
+            )
+            .collect();
         Ok(Summary {
             calc_lines,
             lines,
             totals,
             factors,
+            not_estimated,
+            adjustments,
         })
     }
 }

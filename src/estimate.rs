@@ -109,6 +109,8 @@ pub struct LineFactors {
     pub request_tokens: (u64, u64),
     /// Multipliers on low / high for requests-only lines.
     pub request_bounds: Bounds,
+    /// Characters per token used for the low / central / high result.
+    pub chars_per_token: Bounds,
     /// The factors used, in the order the formula uses them.
     pub uses: Vec<FactorUse>,
     /// Remarks for the line (fallbacks taken).
@@ -128,6 +130,7 @@ impl LineFactors {
         provider_key: &str,
         model_raw: &str,
         region: Option<&str>,
+        region_scope: Option<&str>,
         year: i32,
     ) -> LineFactors {
         let provider = set.provider(provider_key);
@@ -234,9 +237,33 @@ impl LineFactors {
             basis: provider.notes.clone(),
             source_id: region_src.clone(),
         });
-        let grid = bounds_of(row.low, row.central, row.high);
+        let mut grid = bounds_of(row.low, row.central, row.high);
+        let mut grid_basis = row.basis.clone();
+        if let Some(scope) = region_scope {
+            // Global / Data Zone deployments may be served outside the resource's region:
+            // keep its central, widen the bounds to the wider geography's.
+            let wider = match scope {
+                "global" => set.grid_row("agg:WORLD", year).cloned(),
+                _ => set.zone_of(&row, year),
+            };
+            if let Some(w) = wider {
+                grid.low = grid.low.min(w.low);
+                grid.high = grid.high.max(w.high);
+                flags.push(format!(
+                    "{scope} deployment: may be served outside {}; grid bounds widened to {}",
+                    row.geo_id, w.geo_id
+                ));
+                grid_basis = format!(
+                    "{}; bounds widened to {} ({scope} deployment)",
+                    row.basis, w.geo_id
+                );
+            }
+        }
         uses.push(FactorUse {
-            id: format!("grid:{}:{}", row.geo_id, row.year),
+            id: match region_scope {
+                Some(scope) => format!("grid:{}:{}:{scope}", row.geo_id, row.year),
+                None => format!("grid:{}:{}", row.geo_id, row.year),
+            },
             kind: "grid emission factor (location-based)".into(),
             value: grid,
             unit: "gCO2e per kWh".into(),
@@ -246,7 +273,7 @@ impl LineFactors {
             } else {
                 row.name.clone()
             },
-            basis: row.basis.clone(),
+            basis: grid_basis,
             source_id: row.source_id.clone(),
         });
         uses.push(FactorUse {
@@ -300,6 +327,14 @@ impl LineFactors {
             ewif,
             request_tokens: (request_in, request_out),
             request_bounds: constant("request_bounds"),
+            chars_per_token: set
+                .constant("chars_per_token")
+                .map(|c| c.bounds())
+                .unwrap_or(Bounds {
+                    low: 5.0,
+                    central: 4.0,
+                    high: 3.0,
+                }),
             uses,
             flags,
             model,
@@ -335,6 +370,10 @@ pub struct Activity {
     pub output_tokens: u64,
     /// Requests of rows without token counts (tokens imputed for them).
     pub requests_without_tokens: u64,
+    /// Input characters (character-billed SKUs), converted with `chars_per_token`.
+    pub input_characters: u64,
+    /// Output characters.
+    pub output_characters: u64,
 }
 
 /// The result for one line.
@@ -378,6 +417,22 @@ pub fn estimate(a: &Activity, f: &LineFactors) -> Estimate {
             )
     };
     let measured = it(a.input_tokens, a.cached_input_tokens, a.output_tokens);
+    // Characters: tokens = characters / chars_per_token, per bound (low ÷5, central ÷4, high ÷3).
+    let chars = if a.input_characters > 0 || a.output_characters > 0 {
+        let at = |cpt: f64, pick: fn(&Bounds) -> f64| {
+            let t_in = (a.input_characters as f64 / cpt).round() as u64;
+            let t_out = (a.output_characters as f64 / cpt).round() as u64;
+            pick(&it(t_in, 0, t_out))
+        };
+        Bounds {
+            low: at(f.chars_per_token.low, |b| b.low),
+            central: at(f.chars_per_token.central, |b| b.central),
+            high: at(f.chars_per_token.high, |b| b.high),
+        }
+    } else {
+        Bounds::default()
+    };
+    let measured = measured.zip(chars, |x, y| x + y);
     let imputed = it(imputed_in, 0, imputed_out);
     let widen = |b: Bounds| Bounds {
         low: b.low * f.request_bounds.low,
@@ -425,7 +480,7 @@ mod tests {
         // METHODOLOGY §2: GPT-4o, 1,000 input + 500 output tokens, Azure PUE 1.12/1.18/1.25:
         // facility energy ≈ 0.10 / 0.34 / 2.41 Wh.
         let set = FactorSet::load(None).unwrap();
-        let f = LineFactors::resolve(&set, "openai", "gpt-4o-2024-08-06", None, 2026);
+        let f = LineFactors::resolve(&set, "openai", "gpt-4o-2024-08-06", None, None, 2026);
         assert_eq!(f.model.key, "gpt-4o");
         let a = Activity {
             requests: 1,
@@ -445,7 +500,7 @@ mod tests {
     #[test]
     fn requests_only_rows_are_imputed_and_widened() {
         let set = FactorSet::load(None).unwrap();
-        let f = LineFactors::resolve(&set, "openai", "gpt-4o", None, 2026);
+        let f = LineFactors::resolve(&set, "openai", "gpt-4o", None, None, 2026);
         let by_tokens = estimate(
             &Activity {
                 input_tokens: 1000,

@@ -52,14 +52,48 @@ pub struct UsageRecord {
     pub cost: Option<f64>,
     /// ISO currency of `cost`, upper case.
     pub currency: Option<String>,
+    /// Input characters (SKUs billed per character; converted to tokens by the estimate).
+    pub input_characters: u64,
+    /// Output characters.
+    pub output_characters: u64,
+    /// `global` or `datazone` when the deployment may be served outside `region`.
+    pub region_scope: Option<String>,
+    /// Usage, a billed item the method cannot estimate yet, or a money-only adjustment.
+    pub kind: RecordKind,
     /// Where the record came from.
     pub provenance: Provenance,
+}
+
+/// What a record is.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RecordKind {
+    /// Token, character or request activity.
+    Usage,
+    /// A billed item without a token estimate (provisioned throughput hours, caching storage,
+    /// images ...): listed with its quantity and spend, never dropped.
+    NotEstimated {
+        /// What it is.
+        label: String,
+        /// Quantity as exported.
+        quantity: f64,
+        /// Unit as exported.
+        unit: String,
+    },
+    /// Money only (tax, credit, refund, fee): a spend adjustment, never activity.
+    Adjustment {
+        /// The line type as exported (`Tax`, `Credit` ...).
+        label: String,
+    },
 }
 
 impl UsageRecord {
     /// True when the record has requests but no token counts: its tokens are imputed.
     pub fn tokens_unknown(&self) -> bool {
-        self.input_tokens == 0 && self.output_tokens == 0 && self.requests > 0
+        self.input_tokens == 0
+            && self.output_tokens == 0
+            && self.input_characters == 0
+            && self.output_characters == 0
+            && self.requests > 0
     }
 }
 
@@ -88,6 +122,8 @@ pub enum SkipReason {
     Blank,
     /// A bucket with a date but no usage (OpenAI writes days without usage this way).
     EmptyBucket,
+    /// A row of another service in the same export (not an LLM meter).
+    OtherService,
     /// A vendor total or subtotal row.
     TotalRow,
     /// The header row repeated (after a page break).
@@ -100,6 +136,7 @@ impl SkipReason {
         match self {
             SkipReason::Blank => "blank row",
             SkipReason::EmptyBucket => "empty usage bucket",
+            SkipReason::OtherService => "other service (not an LLM line)",
             SkipReason::TotalRow => "vendor total row",
             SkipReason::RepeatedHeader => "repeated header row",
         }

@@ -38,7 +38,7 @@ pub(crate) fn run(args: &FactorsArgs) -> Result<()> {
         }
         FactorsAction::Show { model, provider } => {
             let year = 2026;
-            let f = LineFactors::resolve(&set, provider, model, None, year);
+            let f = LineFactors::resolve(&set, provider, model, None, None, year);
             let how = match &f.model.how {
                 ModelMatch::Exact => "model key".to_string(),
                 ModelMatch::Alias => "alias".to_string(),

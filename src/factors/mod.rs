@@ -783,6 +783,23 @@ impl FactorSet {
         )))
     }
 
+    /// The continent-level aggregate above a row (a Data Zone spans one): the first `agg:`
+    /// ancestor other than World.
+    pub fn zone_of(&self, row: &GridRow, year: i32) -> Option<GridRow> {
+        let mut current = row.clone();
+        for _ in 0..8 {
+            if current.parent.is_empty() {
+                return None;
+            }
+            let parent = self.grid_row(&current.parent, year)?.clone();
+            if parent.geo_id.starts_with("agg:") && parent.geo_id != "agg:WORLD" {
+                return Some(parent);
+            }
+            current = parent;
+        }
+        None
+    }
+
     /// Off-site water intensity for a grid row: its own, else the nearest parent's.
     pub fn offsite_water(&self, row: &GridRow, year: i32) -> (f64, String) {
         let mut current = Some(row.clone());

@@ -18,7 +18,7 @@ use chrono::{Duration, NaiveDate};
 use serde::Serialize;
 
 use crate::ingest::{self, CellRef, FileInfo, Flow, IngestError, RowCells, RowEvent};
-use crate::model::{Period, Provenance, Rejection, SkipReason, UsageRecord};
+use crate::model::{Period, Provenance, RecordKind, Rejection, SkipReason, UsageRecord};
 use parse::Stamp;
 pub use template::{Mapping, Template, TemplateError, TemplateSet};
 
@@ -68,6 +68,10 @@ pub struct Quantities {
     pub cached_input_tokens: u64,
     /// Output tokens.
     pub output_tokens: u64,
+    /// Input characters (character-billed SKUs).
+    pub input_characters: u64,
+    /// Output characters.
+    pub output_characters: u64,
     /// Spend per currency.
     pub spend: BTreeMap<String, f64>,
 }
@@ -86,6 +90,16 @@ impl Quantities {
             "cached input tokens",
         )?;
         self.output_tokens = add(self.output_tokens, r.output_tokens, "output tokens")?;
+        self.input_characters = add(
+            self.input_characters,
+            r.input_characters,
+            "input characters",
+        )?;
+        self.output_characters = add(
+            self.output_characters,
+            r.output_characters,
+            "output characters",
+        )?;
         if let Some(cost) = r.cost {
             *self.spend.entry(r.currency.clone()).or_insert(0.0) += cost;
         }
@@ -131,6 +145,12 @@ pub struct FileReport {
     pub last_date: Option<NaiveDate>,
     /// Remarks an auditor should read (total-row mismatches, ignored sheets ...).
     pub notes: Vec<String>,
+    /// How quantities were read (tokens or price blocks), with row counts.
+    pub unit_decisions: BTreeMap<String, u64>,
+    /// Money-only rows in the period (tax, credit, refund, fee), of the accepted rows.
+    pub adjustment_rows: u64,
+    /// Their amounts per currency.
+    pub adjustments: BTreeMap<String, f64>,
 }
 
 /// One sheet that held a recognised header.
@@ -164,6 +184,16 @@ pub enum NormaliseError {
         /// The nearest template and what it missed.
         nearest: String,
     },
+    /// Slash dates whose day/month order the file never settles.
+    #[error("{file}: {rows} row(s), first at row {example}, have dates such as 03/04/2026 that read both as day/month and month/day, and no date in the file settles the order. Set the order in the template (date_order = \"dmy\" or \"mdy\").")]
+    AmbiguousDates {
+        /// The file as named.
+        file: String,
+        /// Rows waiting.
+        rows: usize,
+        /// The first of them.
+        example: u64,
+    },
     /// A counter overflowed.
     #[error("{file}: {reason}")]
     Overflow {
@@ -181,6 +211,8 @@ struct RowValues {
     input_tokens: u64,
     cached_input_tokens: u64,
     output_tokens: u64,
+    input_characters: u64,
+    output_characters: u64,
     cost: Option<f64>,
     currency: String,
 }
@@ -197,6 +229,8 @@ enum RowOutcome {
     Outside,
     Skipped(SkipReason),
     Rejected(RowProblem),
+    /// The row's date is ambiguous (31/01 vs 01/31) until the file's own dates decide.
+    Pending,
 }
 
 /// The best near miss seen while searching for a header.
@@ -214,6 +248,32 @@ struct SheetState {
     scanned: u64,
 }
 
+/// A row kept until the file's day/month order is known.
+struct PendingRow {
+    sheet: usize,
+    number: u64,
+    cells: Vec<String>,
+}
+
+impl RowCells for Vec<String> {
+    fn len(&self) -> usize {
+        self.as_slice().len()
+    }
+    fn cell(&self, index: usize) -> CellRef<'_> {
+        match self.get(index) {
+            Some(s) if !s.is_empty() => CellRef::Text(s),
+            _ => CellRef::Empty,
+        }
+    }
+}
+
+/// The file-wide day/month order of slash dates, learnt from the dates themselves.
+#[derive(Debug, Clone, Copy, Default)]
+struct DateOrderEvidence {
+    decided: Option<parse::DateOrder>,
+    from_template: bool,
+}
+
 /// Reads one file and maps its rows; accepted records go to `sink`, rejections to `rejections`.
 pub fn normalise_file(
     path: &Path,
@@ -224,16 +284,25 @@ pub fn normalise_file(
     sink: &mut dyn FnMut(UsageRecord),
     rejections: &mut Vec<Rejection>,
 ) -> Result<FileReport, NormaliseError> {
-    let file: Arc<str> = Arc::from(name);
-    let mut report = FileReport {
+    let mut run = FileRun {
+        name,
+        file: Arc::from(name),
         file_index,
-        file: name.to_string(),
-        ..FileReport::default()
+        period,
+        report: FileReport {
+            file_index,
+            file: name.to_string(),
+            ..FileReport::default()
+        },
+        sheets: vec![],
+        dates: DateOrderEvidence::default(),
+        pending: vec![],
+        sink,
+        rejections,
+        failure: None,
     };
-    let mut sheet: Option<SheetState> = None;
     let mut first_seen: Option<(u64, Option<String>, Vec<String>)> = None;
     let mut near: Option<NearMiss> = None;
-    let mut overflow: Option<String> = None;
 
     let mut on_event = |event: RowEvent<'_>| -> Result<Flow, String> {
         match event {
@@ -241,7 +310,7 @@ pub fn normalise_file(
                 name: sheet_name,
                 decimal_comma,
             } => {
-                sheet = Some(SheetState {
+                run.sheets.push(SheetState {
                     name: sheet_name.map(Arc::from),
                     decimal_comma,
                     mapping: None,
@@ -251,112 +320,88 @@ pub fn normalise_file(
                 Ok(Flow::Continue)
             }
             RowEvent::Row(number, cells) => {
-                let Some(state) = sheet.as_mut() else {
+                let Some(sheet_index) = run.sheets.len().checked_sub(1) else {
                     return Ok(Flow::Continue);
                 };
-                let Some(mapping) = state.mapping.as_ref() else {
-                    // Still looking for the header.
-                    state.scanned += 1;
-                    if row_is_blank(cells) {
-                        return Ok(if state.scanned > HEADER_SEARCH_ROWS {
-                            Flow::SkipSheet
-                        } else {
-                            Flow::Continue
-                        });
-                    }
-                    let header: Vec<String> =
-                        (0..cells.len()).map(|i| cells.cell(i).display()).collect();
-                    if first_seen.is_none() {
-                        first_seen = Some((
-                            number,
-                            state.name.as_deref().map(str::to_string),
-                            header.clone(),
-                        ));
-                    }
-                    match templates.detect(&header) {
-                        Some(Ok(m)) => {
-                            report.sheets.push(SheetReport {
-                                sheet: state.name.as_deref().map(str::to_string),
-                                header_row: number,
-                                template: m.template.id.clone(),
-                                mapping: m
-                                    .describe()
-                                    .into_iter()
-                                    .map(|(f, c)| (f.to_string(), c))
-                                    .collect(),
-                            });
-                            state.header_keys =
-                                header.iter().map(|h| template::header_key(h)).collect();
-                            state.mapping = Some(m);
-                        }
-                        Some(Err(e)) => return Err(format!("{name}: {e}")),
-                        None => {
-                            if let Some(best) = templates.fits(&header).into_iter().next() {
-                                if best.required_found > 0
-                                    && near
-                                        .as_ref()
-                                        .is_none_or(|n| best.required_found > n.required_found)
-                                {
-                                    near = Some(NearMiss {
-                                        required_found: best.required_found,
-                                        template: best.template.id.clone(),
-                                        missing: best.missing.clone(),
-                                    });
-                                    first_seen = Some((
-                                        number,
-                                        state.name.as_deref().map(str::to_string),
-                                        header.clone(),
-                                    ));
-                                }
-                            }
-                            if state.scanned >= HEADER_SEARCH_ROWS {
-                                return Ok(Flow::SkipSheet);
-                            }
-                        }
-                    }
+                if run.sheets[sheet_index].mapping.is_some() {
+                    run.data_row(sheet_index, number, cells)?;
                     return Ok(Flow::Continue);
-                };
-                report.counts.read += 1;
-                let prov = Provenance {
-                    file_index,
-                    file: file.clone(),
-                    sheet: state.name.clone(),
-                    row: number,
-                };
-                match map_row(mapping, state, cells, prov, period, &mut report) {
-                    Ok(RowOutcome::Accepted(record)) => {
-                        report.counts.accepted += 1;
-                        sink(*record);
-                    }
-                    Ok(RowOutcome::Outside) => report.counts.outside_period += 1,
-                    Ok(RowOutcome::Skipped(why)) => {
-                        report.counts.skipped += 1;
-                        *report.skipped_by.entry(why).or_insert(0) += 1;
-                    }
-                    Ok(RowOutcome::Rejected(p)) => {
-                        report.counts.rejected += 1;
-                        rejections.push(Rejection {
-                            file: name.to_string(),
+                }
+                // Still looking for the header.
+                let state = &mut run.sheets[sheet_index];
+                state.scanned += 1;
+                if row_is_blank(cells) {
+                    return Ok(if state.scanned > HEADER_SEARCH_ROWS {
+                        Flow::SkipSheet
+                    } else {
+                        Flow::Continue
+                    });
+                }
+                let header: Vec<String> =
+                    (0..cells.len()).map(|i| cells.cell(i).display()).collect();
+                if first_seen.is_none() {
+                    first_seen = Some((
+                        number,
+                        state.name.as_deref().map(str::to_string),
+                        header.clone(),
+                    ));
+                }
+                match templates.detect(&header) {
+                    Some(Ok(m)) => {
+                        run.report.sheets.push(SheetReport {
                             sheet: state.name.as_deref().map(str::to_string),
-                            row: number,
-                            column: p.column,
-                            value: p.value,
-                            reason: p.reason,
+                            header_row: number,
+                            template: m.template.id.clone(),
+                            mapping: m
+                                .describe()
+                                .into_iter()
+                                .map(|(f, c)| (f.to_string(), c))
+                                .collect(),
                         });
+                        if let Some(order) = m.template.date_order.as_deref() {
+                            run.dates = DateOrderEvidence {
+                                decided: parse::DateOrder::from_name(order),
+                                from_template: true,
+                            };
+                        }
+                        state.header_keys =
+                            header.iter().map(|h| template::header_key(h)).collect();
+                        state.mapping = Some(m);
                     }
-                    Err(msg) => {
-                        overflow = Some(msg.clone());
-                        return Err(format!("{name}: {msg}"));
+                    Some(Err(e)) => return Err(format!("{name}: {e}")),
+                    None => {
+                        if let Some(best) = templates.fits(&header).into_iter().next() {
+                            if best.required_found > 0
+                                && near
+                                    .as_ref()
+                                    .is_none_or(|n| best.required_found > n.required_found)
+                            {
+                                near = Some(NearMiss {
+                                    required_found: best.required_found,
+                                    template: best.template.id.clone(),
+                                    missing: best.missing.clone(),
+                                });
+                                first_seen = Some((
+                                    number,
+                                    state.name.as_deref().map(str::to_string),
+                                    header.clone(),
+                                ));
+                            }
+                        }
+                        if state.scanned >= HEADER_SEARCH_ROWS {
+                            return Ok(Flow::SkipSheet);
+                        }
                     }
                 }
                 Ok(Flow::Continue)
             }
         }
     };
-    let info: FileInfo = match ingest::read_rows(path, name, &mut on_event) {
+    let read = ingest::read_rows(path, name, &mut on_event);
+    let info: FileInfo = match read {
         Ok(info) => info,
         Err(IngestError::Stopped(msg)) => {
-            if let Some(reason) = overflow {
+            if let Some(reason) = run.failure.take() {
                 return Err(NormaliseError::Overflow {
                     file: name.to_string(),
                     reason,
@@ -366,49 +411,33 @@ pub fn normalise_file(
         }
         Err(e) => return Err(e.into()),
     };
-    if report.sheets.is_empty() {
-        let (where_, seen) = match first_seen {
-            Some((row, sheet, cells)) => (
-                match sheet {
-                    Some(s) => format!(" (sheet '{s}', row {row})"),
-                    None => format!(" (row {row})"),
-                },
-                cells
-                    .iter()
-                    .filter(|c| !c.trim().is_empty())
-                    .take(30)
-                    .map(|c| c.chars().take(60).collect::<String>())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            ),
-            None => (String::new(), "(no non-empty row)".to_string()),
-        };
-        let nearest = match near {
-            Some(n) => format!(
-                "Nearest template: {} (missing column(s): {}). Use --template FILE for another format.",
-                n.template,
-                n.missing.join(", ")
-            ),
-            None => format!(
-                "Known formats: {}. Use --template FILE for another format.",
-                templates
-                    .all()
-                    .iter()
-                    .map(|t| t.id.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        };
-        return Err(NormaliseError::UnknownFormat {
+    if run.report.sheets.is_empty() {
+        return Err(unknown_format(name, templates, first_seen, near));
+    }
+    if !run.pending.is_empty() {
+        let example = run.pending[0].number;
+        return Err(NormaliseError::AmbiguousDates {
             file: name.to_string(),
-            where_,
-            seen,
-            nearest,
+            rows: run.pending.len(),
+            example,
         });
     }
+    if let Some(reason) = run.failure.take() {
+        return Err(NormaliseError::Overflow {
+            file: name.to_string(),
+            reason,
+        });
+    }
+    let mut report = run.report;
     report.sha256 = info.sha256;
     report.bytes = info.bytes;
     report.dialect = info.dialect;
+    if let Some(order) = run.dates.decided.filter(|_| !run.dates.from_template) {
+        report.notes.push(format!(
+            "day/month order of slash dates: {} (decided from the file's own dates)",
+            order.label()
+        ));
+    }
     let mut formats: Vec<String> = vec![];
     let mut ids: Vec<String> = vec![];
     for s in &report.sheets {
@@ -424,6 +453,162 @@ pub fn normalise_file(
     report.format = formats.join("+");
     report.template = ids.join("+");
     Ok(report)
+}
+
+fn unknown_format(
+    name: &str,
+    templates: &TemplateSet,
+    first_seen: Option<(u64, Option<String>, Vec<String>)>,
+    near: Option<NearMiss>,
+) -> NormaliseError {
+    let (where_, seen) = match first_seen {
+        Some((row, sheet, cells)) => (
+            match sheet {
+                Some(s) => format!(" (sheet '{s}', row {row})"),
+                None => format!(" (row {row})"),
+            },
+            cells
+                .iter()
+                .filter(|c| !c.trim().is_empty())
+                .take(30)
+                .map(|c| c.chars().take(60).collect::<String>())
+                .collect::<Vec<_>>()
+                .join(", "),
+        ),
+        None => (String::new(), "(no non-empty row)".to_string()),
+    };
+    let nearest = match near {
+        Some(n) => format!(
+            "Nearest template: {} (missing column(s): {}). Use --template FILE for another format.",
+            n.template,
+            n.missing.join(", ")
+        ),
+        None => format!(
+            "Known formats: {}. Use --template FILE for another format.",
+            templates
+                .all()
+                .iter()
+                .map(|t| t.id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    NormaliseError::UnknownFormat {
+        file: name.to_string(),
+        where_,
+        seen,
+        nearest,
+    }
+}
+
+/// The state of one file being normalised.
+struct FileRun<'a> {
+    name: &'a str,
+    file: Arc<str>,
+    file_index: usize,
+    period: &'a Period,
+    report: FileReport,
+    sheets: Vec<SheetState>,
+    dates: DateOrderEvidence,
+    pending: Vec<PendingRow>,
+    sink: &'a mut dyn FnMut(UsageRecord),
+    rejections: &'a mut Vec<Rejection>,
+    failure: Option<String>,
+}
+
+impl FileRun<'_> {
+    /// Maps one data row and books its outcome.
+    fn data_row(&mut self, sheet: usize, number: u64, cells: &dyn RowCells) -> Result<(), String> {
+        self.report.counts.read += 1;
+        let decided_before = self.dates.decided;
+        let outcome = self.map(sheet, number, cells);
+        match outcome {
+            Ok(RowOutcome::Pending) => {
+                self.report.counts.read -= 1; // counted when replayed
+                self.pending.push(PendingRow {
+                    sheet,
+                    number,
+                    cells: (0..cells.len()).map(|i| cells.cell(i).display()).collect(),
+                });
+            }
+            other => self.book(sheet, number, other)?,
+        }
+        if decided_before.is_none() && self.dates.decided.is_some() {
+            // The order is known now: replay the rows that waited for it.
+            for p in std::mem::take(&mut self.pending) {
+                self.report.counts.read += 1;
+                let outcome = self.map(p.sheet, p.number, &p.cells);
+                self.book(p.sheet, p.number, outcome)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn book(
+        &mut self,
+        sheet: usize,
+        number: u64,
+        outcome: Result<RowOutcome, String>,
+    ) -> Result<(), String> {
+        match outcome {
+            Ok(RowOutcome::Accepted(record)) => {
+                self.report.counts.accepted += 1;
+                (self.sink)(*record);
+            }
+            Ok(RowOutcome::Outside) => self.report.counts.outside_period += 1,
+            Ok(RowOutcome::Skipped(why)) => {
+                self.report.counts.skipped += 1;
+                *self.report.skipped_by.entry(why).or_insert(0) += 1;
+            }
+            Ok(RowOutcome::Rejected(p)) => {
+                self.report.counts.rejected += 1;
+                self.rejections.push(Rejection {
+                    file: self.name.to_string(),
+                    sheet: self.sheets[sheet].name.as_deref().map(str::to_string),
+                    row: number,
+                    column: p.column,
+                    value: p.value,
+                    reason: p.reason,
+                });
+            }
+            Ok(RowOutcome::Pending) => {
+                // Only possible before the order is decided; `data_row` handles it.
+                self.report.counts.read -= 1;
+            }
+            Err(msg) => {
+                self.failure = Some(msg.clone());
+                return Err(format!("{}: {msg}", self.name));
+            }
+        }
+        Ok(())
+    }
+
+    fn map(
+        &mut self,
+        sheet: usize,
+        number: u64,
+        cells: &dyn RowCells,
+    ) -> Result<RowOutcome, String> {
+        let state = &self.sheets[sheet];
+        let Some(m) = state.mapping.as_ref() else {
+            return Ok(RowOutcome::Skipped(SkipReason::Blank));
+        };
+        let prov = Provenance {
+            file_index: self.file_index,
+            file: self.file.clone(),
+            sheet: state.name.clone(),
+            row: number,
+        };
+        map_row(
+            m,
+            state,
+            cells,
+            prov,
+            self.period,
+            &mut self.dates,
+            &mut self.report,
+        )
+    }
 }
 
 fn row_is_blank(cells: &dyn RowCells) -> bool {
@@ -445,7 +630,7 @@ fn is_total_label(cell: &CellRef<'_>) -> bool {
         || t.starts_with("sub-total")
 }
 
-fn first_cell<'c>(b: &crate::normalise::template::Bound, cells: &'c dyn RowCells) -> CellRef<'c> {
+fn first_cell<'c>(b: &template::Bound, cells: &'c dyn RowCells) -> CellRef<'c> {
     b.columns
         .first()
         .map(|(i, _)| cells.cell(*i))
@@ -518,12 +703,197 @@ fn count_field(
     Ok(total)
 }
 
+/// Lower case, white space and underscores folded to `-`: `gpt 4o 1120` -> `gpt-4o-1120`.
+fn slug(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for part in s.split(|c: char| c.is_whitespace() || c == '_') {
+        if part.is_empty() {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push('-');
+        }
+        out.push_str(&part.to_lowercase());
+    }
+    out.trim_matches('-').to_string()
+}
+
+/// The quantity of a long-format row, classified by its meter text.
+struct MeterReading {
+    class: String,
+    label: Option<String>,
+    model: Option<String>,
+    scope: Option<String>,
+    region: Option<String>,
+    tokens: u64,
+    quantity: f64,
+    unit: String,
+    decision: Option<&'static str>,
+}
+
+fn read_meter(
+    bm: &template::BoundMeter,
+    m: &Mapping,
+    cells: &dyn RowCells,
+    dc: bool,
+    cost: Option<f64>,
+) -> Result<Option<MeterReading>, RowProblem> {
+    let spec = &bm.spec;
+    let text = first_cell(&bm.text, cells).display();
+    let text = text.trim();
+    let Some((rule, caps)) = spec.rule.iter().find_map(|r| {
+        r.re.as_ref()
+            .and_then(|re| re.captures(text))
+            .map(|c| (r, c))
+    }) else {
+        if spec.unmatched.as_deref() == Some("reject") {
+            return Err(problem(
+                &bm.text,
+                &first_cell(&bm.text, cells),
+                "this meter is not one the template knows how to read".into(),
+            ));
+        }
+        return Ok(None);
+    };
+    let cap = |n: &str| {
+        caps.name(n)
+            .map(|x| x.as_str().trim().to_string())
+            .filter(|x| !x.is_empty())
+    };
+    let mut class = rule.class.clone();
+    if class == "input" && cap("cached").is_some() {
+        class = "cached_input".into();
+    }
+    let qcell = first_cell(&bm.quantity, cells);
+    let quantity = match parse::money(&qcell, dc) {
+        Ok(Some(q)) => q,
+        Ok(None) => 0.0,
+        Err(reason) => {
+            return Err(problem(
+                &bm.quantity,
+                &qcell,
+                format!("expected a quantity ({reason})"),
+            ))
+        }
+    };
+    if quantity < 0.0 {
+        return Err(problem(&bm.quantity, &qcell, "negative tokens".into()));
+    }
+    let unit = bm
+        .unit
+        .as_ref()
+        .map(|u| first_cell(u, cells).display().trim().to_string())
+        .unwrap_or_default();
+    let unit_size = spec
+        .units
+        .iter()
+        .find(|(k, _)| k.trim().eq_ignore_ascii_case(&unit))
+        .map(|(_, v)| *v);
+    let mut decision = None;
+    let scale = if class == "not_estimated" {
+        1.0
+    } else {
+        match spec.quantity_is.as_str() {
+            "units" => match unit_size {
+                Some(s) => s,
+                None if unit.is_empty() => 1.0,
+                None => {
+                    return Err(RowProblem {
+                        column: bm.unit.as_ref().map(|u| u.column_label()),
+                        value: Some(unit.clone()),
+                        reason: format!(
+                            "unknown unit '{unit}': the template knows {}",
+                            spec.units.keys().cloned().collect::<Vec<_>>().join(", ")
+                        ),
+                    })
+                }
+            },
+            "decide" => {
+                let block = unit_size.unwrap_or(1.0);
+                let price = bm
+                    .price
+                    .as_ref()
+                    .and_then(|p| parse::money(&first_cell(p, cells), dc).ok().flatten());
+                match (price, cost) {
+                    (Some(p), Some(c)) if block > 1.0 && c.abs() > 0.0 => {
+                        let near = |a: f64, b: f64| (a - b).abs() <= (0.01 * b.abs()).max(0.011);
+                        if near(p * quantity, c) {
+                            decision = Some("quantity in price blocks (cost = price × quantity)");
+                            block
+                        } else if near(p * quantity / block, c) {
+                            decision = Some("quantity in tokens (cost = price × quantity / block)");
+                            1.0
+                        } else {
+                            return Err(RowProblem {
+                                column: bm.price.as_ref().map(|p| p.column_label()),
+                                value: Some(format!("price {p}, quantity {quantity}, unit {unit}, cost {c}")),
+                                reason: "neither price × quantity nor price × quantity / block equals the cost: cannot tell tokens from price blocks".into(),
+                            });
+                        }
+                    }
+                    _ => {
+                        decision = Some("quantity taken as tokens (no cost to decide by)");
+                        1.0
+                    }
+                }
+            }
+            _ => 1.0,
+        }
+    };
+    let model = rule
+        .model
+        .clone()
+        .or_else(|| cap("model"))
+        .or_else(|| text_field(m.model.as_ref(), cells))
+        .map(|raw| {
+            let mut s = raw;
+            for (re, with) in &spec.clean_re {
+                s = re.replace_all(&s, with.as_str()).to_string();
+            }
+            slug(&s)
+        })
+        .filter(|s| !s.is_empty());
+    let scope = cap("scope").and_then(|s| {
+        spec.scopes
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(&s))
+            .map(|(_, v)| v.clone())
+    });
+    let region = cap("region").and_then(|r| {
+        spec.regions
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(&r))
+            .map(|(_, v)| v.clone())
+    });
+    let tokens = (quantity * scale).round();
+    if tokens > 9_007_199_254_740_992.0 {
+        return Err(problem(
+            &bm.quantity,
+            &qcell,
+            "token count too large to be real".into(),
+        ));
+    }
+    Ok(Some(MeterReading {
+        class,
+        label: rule.label.clone(),
+        model,
+        scope: scope.filter(|s| s != "regional"),
+        region,
+        tokens: tokens as u64,
+        quantity,
+        unit,
+        decision,
+    }))
+}
+
+#[allow(clippy::too_many_arguments)]
 fn map_row(
     m: &Mapping,
     state: &SheetState,
     cells: &dyn RowCells,
     prov: Provenance,
     period: &Period,
+    dates: &mut DateOrderEvidence,
     report: &mut FileReport,
 ) -> Result<RowOutcome, String> {
     if row_is_blank(cells) {
@@ -542,11 +912,42 @@ fn map_row(
     let has_total_label = (0..cells.len()).any(|i| is_total_label(&cells.cell(i)));
     let dc = state.decimal_comma;
 
-    // Bucket start.
+    // Rows of other services.
+    for (b, rule) in &m.skips {
+        let v = first_cell(b, cells).display();
+        let hit = rule.when_re.as_ref().is_some_and(|re| re.is_match(&v))
+            || rule.unless_re.as_ref().is_some_and(|re| !re.is_match(&v));
+        if hit && !has_total_label {
+            return Ok(RowOutcome::Skipped(SkipReason::OtherService));
+        }
+    }
+
+    // Bucket start (slash dates follow the file's day/month order).
     let start_cell = first_cell(&m.bucket_start, cells);
-    let start = match parse::timestamp(&start_cell, m.bucket_start.spec.parse.as_deref()) {
-        Ok(Some(s)) => Some(s),
-        Ok(None) => None,
+    let how = m.bucket_start.spec.parse.as_deref();
+    let start = match parse::timestamp_ordered(&start_cell, how, dates.decided) {
+        Ok(parse::Dated::Known(s)) => {
+            if let Some(order) = s.order_evidence {
+                match dates.decided {
+                    None => dates.decided = Some(order),
+                    Some(d) if d != order => {
+                        return Ok(RowOutcome::Rejected(problem(
+                            &m.bucket_start,
+                            &start_cell,
+                            format!(
+                                "this date only reads as {}, but the file's other dates are {}",
+                                order.label(),
+                                d.label()
+                            ),
+                        )))
+                    }
+                    Some(_) => {}
+                }
+            }
+            Some(s.stamp)
+        }
+        Ok(parse::Dated::Ambiguous) => return Ok(RowOutcome::Pending),
+        Ok(parse::Dated::Empty) => None,
         Err(reason) => {
             if has_total_label {
                 check_total_row(m, cells, dc, report, prov.row);
@@ -564,44 +965,135 @@ fn map_row(
         return Ok(RowOutcome::Skipped(SkipReason::TotalRow));
     }
 
-    // Quantities.
-    let values = (|| -> Result<(RowValues, bool), RowProblem> {
-        let requests = count_field(m.requests.as_ref(), cells, dc, "requests")?;
-        let input = count_field(m.input_tokens.as_ref(), cells, dc, "tokens")?;
-        let cached = count_field(m.cached_input_tokens.as_ref(), cells, dc, "tokens")?;
-        let output = count_field(m.output_tokens.as_ref(), cells, dc, "tokens")?;
-        let cost = match m.cost.as_ref() {
-            None => None,
-            Some(b) => {
-                let cell = first_cell(b, cells);
-                parse::money(&cell, dc).map_err(|reason| problem(b, &cell, reason))?
+    let cost = match m.cost.as_ref() {
+        None => None,
+        Some(b) => {
+            let cell = first_cell(b, cells);
+            match parse::money(&cell, dc) {
+                Ok(c) => c,
+                Err(reason) => return Ok(RowOutcome::Rejected(problem(b, &cell, reason))),
             }
-        };
-        let any = requests.is_some()
-            || input.is_some()
-            || cached.is_some()
-            || output.is_some()
-            || cost.is_some();
-        let currency = text_field(m.currency.as_ref(), cells)
-            .unwrap_or_else(|| "USD".to_string())
-            .to_uppercase();
-        Ok((
-            RowValues {
-                requests: requests.unwrap_or(0),
-                input_tokens: input.unwrap_or(0),
-                cached_input_tokens: cached.unwrap_or(0),
-                output_tokens: output.unwrap_or(0),
-                cost,
-                currency,
-            },
-            any,
-        ))
-    })();
-    let (values, any_quantity) = match values {
-        Ok(v) => v,
-        Err(p) => return Ok(RowOutcome::Rejected(p)),
+        }
     };
-    let model = text_field(Some(&m.model), cells);
+    let currency = text_field(m.currency.as_ref(), cells)
+        .unwrap_or_else(|| "USD".to_string())
+        .to_uppercase();
+
+    // Money-only rows: spend adjustments.
+    if let Some((b, rule)) = &m.adjustment {
+        let v = first_cell(b, cells).display();
+        if rule
+            .when_re
+            .as_ref()
+            .is_some_and(|re| re.is_match(v.trim()))
+        {
+            let Some(start) = start else {
+                return Ok(RowOutcome::Rejected(problem(
+                    &m.bucket_start,
+                    &start_cell,
+                    "missing date: every row needs its date".into(),
+                )));
+            };
+            let values = RowValues {
+                cost,
+                currency: currency.clone(),
+                ..RowValues::default()
+            };
+            return finish(
+                m,
+                cells,
+                prov,
+                period,
+                report,
+                start,
+                values,
+                RecordKind::Adjustment {
+                    label: v.trim().to_string(),
+                },
+                None,
+                None,
+                None,
+            );
+        }
+    }
+
+    // Quantities: wide rows (one column per token class) or a classified meter row.
+    let mut model_override = None;
+    let mut region_override = None;
+    let mut scope = None;
+    let mut kind = RecordKind::Usage;
+    let (values, any_quantity) = if let Some(bm) = &m.meter {
+        match read_meter(bm, m, cells, dc, cost) {
+            Ok(None) => {
+                if start.is_none() && cost.is_none() {
+                    return Ok(RowOutcome::Skipped(SkipReason::Blank));
+                }
+                return Ok(RowOutcome::Skipped(SkipReason::OtherService));
+            }
+            Err(p) => return Ok(RowOutcome::Rejected(p)),
+            Ok(Some(r)) => {
+                if let Some(d) = r.decision {
+                    *report.unit_decisions.entry(d.to_string()).or_insert(0) += 1;
+                }
+                model_override = r.model.clone();
+                region_override = r.region.clone();
+                scope = r.scope.clone();
+                let mut v = RowValues {
+                    cost,
+                    currency: currency.clone(),
+                    ..RowValues::default()
+                };
+                match r.class.as_str() {
+                    "input" | "cache_write" => v.input_tokens = r.tokens,
+                    "cached_input" => {
+                        v.input_tokens = r.tokens;
+                        v.cached_input_tokens = r.tokens;
+                    }
+                    "output" => v.output_tokens = r.tokens,
+                    "input_characters" => v.input_characters = r.tokens,
+                    "output_characters" => v.output_characters = r.tokens,
+                    "requests" => v.requests = r.tokens,
+                    _ => {
+                        kind = RecordKind::NotEstimated {
+                            label: r.label.clone().unwrap_or_else(|| "not estimated".into()),
+                            quantity: r.quantity,
+                            unit: r.unit.clone(),
+                        }
+                    }
+                }
+                (v, true)
+            }
+        }
+    } else {
+        let parsed = (|| -> Result<(RowValues, bool), RowProblem> {
+            let requests = count_field(m.requests.as_ref(), cells, dc, "requests")?;
+            let input = count_field(m.input_tokens.as_ref(), cells, dc, "tokens")?;
+            let cached = count_field(m.cached_input_tokens.as_ref(), cells, dc, "tokens")?;
+            let output = count_field(m.output_tokens.as_ref(), cells, dc, "tokens")?;
+            let any = requests.is_some()
+                || input.is_some()
+                || cached.is_some()
+                || output.is_some()
+                || cost.is_some();
+            Ok((
+                RowValues {
+                    requests: requests.unwrap_or(0),
+                    input_tokens: input.unwrap_or(0),
+                    cached_input_tokens: cached.unwrap_or(0),
+                    output_tokens: output.unwrap_or(0),
+                    cost,
+                    currency: currency.clone(),
+                    ..RowValues::default()
+                },
+                any,
+            ))
+        })();
+        match parsed {
+            Ok(v) => v,
+            Err(p) => return Ok(RowOutcome::Rejected(p)),
+        }
+    };
+    let model = model_override.or_else(|| text_field(m.model.as_ref(), cells));
     let Some(start) = start else {
         if model.is_none() && !any_quantity {
             return Ok(RowOutcome::Skipped(SkipReason::Blank));
@@ -615,17 +1107,30 @@ fn map_row(
     if model.is_none() && !any_quantity {
         return Ok(RowOutcome::Skipped(SkipReason::EmptyBucket));
     }
-    let Some(model) = model else {
-        return Ok(RowOutcome::Rejected(problem(
-            &m.model,
-            &first_cell(&m.model, cells),
-            "missing model: the row has usage but no model name".into(),
-        )));
+    let model = match (model, &kind) {
+        (Some(model), _) => model,
+        (None, RecordKind::NotEstimated { label, .. }) => label.clone(),
+        (None, _) => {
+            let (column, cell) = match (&m.model, &m.meter) {
+                (Some(b), _) => (b.column_label(), first_cell(b, cells)),
+                (None, Some(bm)) => (bm.text.column_label(), first_cell(&bm.text, cells)),
+                (None, None) => (String::new(), CellRef::Empty),
+            };
+            return Ok(RowOutcome::Rejected(RowProblem {
+                column: Some(column).filter(|c| !c.is_empty()),
+                value: Some(cell.display()).filter(|v| !v.is_empty()),
+                reason: "missing model: the row has usage but no model name".into(),
+            }));
+        }
     };
     if values.cached_input_tokens > values.input_tokens {
-        let b = m.cached_input_tokens.as_ref().unwrap_or(&m.model);
+        let column = m
+            .cached_input_tokens
+            .as_ref()
+            .map(|b| b.column_label())
+            .unwrap_or_default();
         return Ok(RowOutcome::Rejected(RowProblem {
-            column: Some(b.column_label()),
+            column: Some(column).filter(|c| !c.is_empty()),
             value: Some(values.cached_input_tokens.to_string()),
             reason: format!(
                 "cached input tokens ({}) exceed the input tokens ({}) on the same row",
@@ -633,26 +1138,67 @@ fn map_row(
             ),
         }));
     }
+    finish(
+        m,
+        cells,
+        prov,
+        period,
+        report,
+        start,
+        values,
+        kind,
+        Some(model),
+        region_override,
+        scope,
+    )
+}
+
+/// Books a valid row: control totals, dates, period, and the record.
+#[allow(clippy::too_many_arguments)]
+fn finish(
+    m: &Mapping,
+    cells: &dyn RowCells,
+    prov: Provenance,
+    period: &Period,
+    report: &mut FileReport,
+    start: Stamp,
+    values: RowValues,
+    kind: RecordKind,
+    model: Option<String>,
+    region_override: Option<String>,
+    scope: Option<String>,
+) -> Result<RowOutcome, String> {
     let end = match bucket_end(m, cells, start) {
         Ok(e) => e,
         Err(p) => return Ok(RowOutcome::Rejected(p)),
     };
-
-    // A valid row: control totals, dates, period.
-    report.read_totals.add(&values)?;
+    let adjustment = matches!(kind, RecordKind::Adjustment { .. });
+    if !adjustment {
+        report.read_totals.add(&values)?;
+    }
     let date = start.at.date_naive();
     report.first_date = Some(report.first_date.map_or(date, |d| d.min(date)));
     report.last_date = Some(report.last_date.map_or(date, |d| d.max(date)));
     if !period.contains(date) {
         return Ok(RowOutcome::Outside);
     }
-    report.accepted_totals.add(&values)?;
+    if adjustment {
+        report.adjustment_rows += 1;
+        if let Some(c) = values.cost {
+            *report
+                .adjustments
+                .entry(values.currency.clone())
+                .or_insert(0.0) += c;
+        }
+    } else {
+        report.accepted_totals.add(&values)?;
+    }
     Ok(RowOutcome::Accepted(Box::new(UsageRecord {
         bucket_start: start.at,
         bucket_end: end,
         provider: Arc::from(m.template.provider.as_str()),
-        model,
-        region: text_field(m.region.as_ref(), cells),
+        model: model.unwrap_or_default(),
+        region: text_field(m.region.as_ref(), cells).or(region_override),
         cost_centre: text_field(m.cost_centre.as_ref(), cells),
         requests: values.requests,
         input_tokens: values.input_tokens,
@@ -660,6 +1206,10 @@ fn map_row(
         output_tokens: values.output_tokens,
         cost: values.cost,
         currency: values.cost.map(|_| values.currency.clone()),
+        input_characters: values.input_characters,
+        output_characters: values.output_characters,
+        region_scope: scope,
+        kind,
         provenance: prov,
     })))
 }
@@ -684,11 +1234,12 @@ fn bucket_end(
         Ok(None) => Ok(derived()),
         Ok(Some(end)) if end.at >= start.at => Ok(end.at),
         Ok(Some(_)) => Err(problem(b, &cell, "the bucket ends before it starts".into())),
-        Err(reason) => Err(problem(b, &cell, format!("unparseable date: {reason}"))),
+        // An end date in another notation than the start: the start alone decides the period.
+        Err(_) => Ok(derived()),
     }
 }
 
-/// Compares a vendor total row with the sum of the valid rows above it; notes a mismatch.
+/// Compares a vendor total row with the sum of the valid rows above it; notes the result.
 fn check_total_row(m: &Mapping, cells: &dyn RowCells, dc: bool, report: &mut FileReport, row: u64) {
     let checks = [
         (
@@ -714,6 +1265,19 @@ fn check_total_row(m: &Mapping, cells: &dyn RowCells, dc: bool, report: &mut Fil
                     "vendor total row {row} agrees with the rows above it ({what}: {sum})"
                 ));
             }
+        }
+    }
+    if let Some(b) = m.cost.as_ref() {
+        if let Ok(Some(stated)) = parse::money(&first_cell(b, cells), dc) {
+            let sum: f64 = report.read_totals.spend.values().sum();
+            let verdict = if (stated - sum).abs() <= 0.01 + 1e-6 * sum.abs() {
+                "agrees with"
+            } else {
+                "differs from"
+            };
+            notes.push(format!(
+                "vendor total row {row} states cost {stated:.2}; it {verdict} the valid rows above it ({sum:.2})"
+            ));
         }
     }
     report.notes.extend(notes);

@@ -253,6 +253,146 @@ fn excel_serial(v: f64) -> Result<Stamp, String> {
     utc(dt, v.fract() != 0.0)
 }
 
+/// Day/month order of slash dates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DateOrder {
+    /// 01/31/2026 (Azure, US Excel).
+    MonthFirst,
+    /// 31/01/2026 (European Excel).
+    DayFirst,
+}
+
+impl DateOrder {
+    /// From a template's `date_order`.
+    pub fn from_name(s: &str) -> Option<DateOrder> {
+        match s {
+            "mdy" => Some(DateOrder::MonthFirst),
+            "dmy" => Some(DateOrder::DayFirst),
+            _ => None,
+        }
+    }
+    /// Plain words.
+    pub fn label(self) -> &'static str {
+        match self {
+            DateOrder::MonthFirst => "month/day/year",
+            DateOrder::DayFirst => "day/month/year",
+        }
+    }
+}
+
+/// A timestamp together with what it says about the file's day/month order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Known {
+    /// The instant.
+    pub stamp: Stamp,
+    /// Set when this date could only be read one way (a part above 12).
+    pub order_evidence: Option<DateOrder>,
+}
+
+/// The outcome of reading a date cell in a file whose slash-date order may be unknown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dated {
+    /// Read.
+    Known(Known),
+    /// A slash date that reads both ways, and the order is not known yet.
+    Ambiguous,
+    /// The cell is empty.
+    Empty,
+}
+
+/// Like [`timestamp`], but slash dates (`03/04/2026`, `31.01.2026`) follow `order` when known,
+/// report which order they prove when unambiguous, and are `Ambiguous` otherwise.
+pub fn timestamp_ordered(
+    cell: &CellRef<'_>,
+    how: Option<&str>,
+    order: Option<DateOrder>,
+) -> Result<Dated, String> {
+    if let CellRef::Text(t) = cell {
+        if how.unwrap_or("auto") == "auto" {
+            if let Some((a, b, rest)) = split_slash_date(t.trim()) {
+                let (y, time) = rest;
+                let read = |o: DateOrder| -> Option<NaiveDateTime> {
+                    let (m, d) = match o {
+                        DateOrder::MonthFirst => (a, b),
+                        DateOrder::DayFirst => (b, a),
+                    };
+                    NaiveDate::from_ymd_opt(y, m, d)
+                        .map(|date| date.and_time(time.unwrap_or(NaiveTime::MIN)))
+                };
+                let evidence = match (a > 12, b > 12) {
+                    (true, false) => Some(DateOrder::DayFirst),
+                    (false, true) => Some(DateOrder::MonthFirst),
+                    (false, false) => None,
+                    (true, true) => {
+                        return Err("not a date: both day and month are above 12".into())
+                    }
+                };
+                let use_order = evidence.or(order);
+                return match use_order {
+                    Some(o) => match read(o) {
+                        Some(dt) => utc(dt, time.is_some()).map(|stamp| {
+                            Dated::Known(Known {
+                                stamp,
+                                order_evidence: evidence,
+                            })
+                        }),
+                        None => Err(format!("not a valid {} date", o.label())),
+                    },
+                    None if a == b => match read(DateOrder::DayFirst) {
+                        // 03/03/2026 reads the same either way.
+                        Some(dt) => utc(dt, time.is_some()).map(|stamp| {
+                            Dated::Known(Known {
+                                stamp,
+                                order_evidence: None,
+                            })
+                        }),
+                        None => Err("not a valid date".into()),
+                    },
+                    None => Ok(Dated::Ambiguous),
+                };
+            }
+        }
+    }
+    Ok(match timestamp(cell, how)? {
+        Some(stamp) => Dated::Known(Known {
+            stamp,
+            order_evidence: None,
+        }),
+        None => Dated::Empty,
+    })
+}
+
+/// `a/b/yyyy` or `a.b.yyyy`, optionally followed by a time: (a, b, (year, time)).
+fn split_slash_date(t: &str) -> Option<(u32, u32, (i32, Option<NaiveTime>))> {
+    let (date, time) = match t.split_once([' ', 'T']) {
+        Some((d, rest)) => (d, Some(rest.trim())),
+        None => (t, None),
+    };
+    let sep = if date.contains('/') {
+        '/'
+    } else if date.matches('.').count() == 2 {
+        '.'
+    } else {
+        return None;
+    };
+    let parts: Vec<&str> = date.split(sep).collect();
+    if parts.len() != 3 || parts[2].len() != 4 || parts[0].len() > 2 || parts[1].len() > 2 {
+        return None;
+    }
+    let a: u32 = parts[0].parse().ok()?;
+    let b: u32 = parts[1].parse().ok()?;
+    let y: i32 = parts[2].parse().ok()?;
+    let time = match time {
+        None | Some("") => None,
+        Some(tm) => Some(
+            ["%H:%M:%S", "%H:%M", "%I:%M:%S %p", "%I:%M %p"]
+                .iter()
+                .find_map(|f| NaiveTime::parse_from_str(tm, f).ok())?,
+        ),
+    };
+    Some((a, b, (y, time)))
+}
+
 fn auto_text(t: &str) -> Result<Stamp, String> {
     if let Ok(dt) = DateTime::parse_from_rfc3339(t) {
         return utc(dt.with_timezone(&Utc).naive_utc(), true);
@@ -281,12 +421,6 @@ fn auto_text(t: &str) -> Result<Stamp, String> {
         if let Ok(d) = NaiveDate::parse_from_str(stripped, f) {
             return utc(d.and_time(NaiveTime::MIN), false);
         }
-    }
-    if t.contains('/') || (t.contains('.') && t.split('.').count() == 3) {
-        return Err(
-            "a day/month date such as 31/01/2026 needs the order set in the template (parse)"
-                .into(),
-        );
     }
     Err("expected a date such as 2026-01-31 or 2026-01-31 14:00".into())
 }
@@ -361,6 +495,23 @@ mod tests {
         let s = timestamp(&CellRef::Number(46023.0), None).unwrap().unwrap();
         assert_eq!(s.at.to_rfc3339(), "2026-01-01T00:00:00+00:00");
         assert!(timestamp(&t("31/01/2026"), None).is_err());
+        // Slash dates: the order comes from the file (evidence) or the template.
+        let k = |s, o| timestamp_ordered(&t(s), None, o).unwrap();
+        assert_eq!(k("03/04/2026", None), Dated::Ambiguous);
+        let Dated::Known(d) = k("31/01/2026", None) else {
+            panic!()
+        };
+        assert_eq!(d.order_evidence, Some(DateOrder::DayFirst));
+        assert_eq!(d.stamp.at.to_rfc3339(), "2026-01-31T00:00:00+00:00");
+        let Dated::Known(d) = k("03/04/2026", Some(DateOrder::MonthFirst)) else {
+            panic!()
+        };
+        assert_eq!(d.stamp.at.to_rfc3339(), "2026-03-04T00:00:00+00:00");
+        let Dated::Known(d) = k("01/31/2026 2:00:00 PM", None) else {
+            panic!()
+        };
+        assert_eq!(d.stamp.at.to_rfc3339(), "2026-01-31T14:00:00+00:00");
+        assert!(timestamp_ordered(&t("31/13/2026"), None, None).is_err());
         assert!(timestamp(&t("9999-01-01"), None).is_err());
         assert!(timestamp(&t("yesterday"), None).is_err());
         assert_eq!(timestamp(&t(""), None), Ok(None));

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
+use regex::Regex;
 use serde::Deserialize;
 
 /// One vendor export format, as written in a template file.
@@ -35,7 +36,128 @@ pub struct Template {
     /// `1m`). Date-only values always make one-day buckets.
     #[serde(default)]
     pub bucket_width: Option<String>,
+    /// Day/month order of slash dates (`mdy` for Azure's 01/31/2026, `dmy`); without it the
+    /// file's own dates decide.
+    #[serde(default)]
+    pub date_order: Option<String>,
+    /// Rows of other services in the same export: skipped and counted.
+    #[serde(default)]
+    pub skip: Vec<SkipRule>,
+    /// Money-only rows (tax, credit, refund, fee): kept as spend adjustments, never activity.
+    #[serde(default)]
+    pub adjustment: Option<AdjustmentRule>,
+    /// Long-format exports: one quantity per row, classified by a meter / usage type / SKU text.
+    #[serde(default)]
+    pub meter: Option<MeterSpec>,
 }
+
+/// Rows to skip as "other service": when `when` matches, or `unless` does not match.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SkipRule {
+    /// The column tested.
+    pub column: OneOrMany,
+    /// Skip rows whose value matches this regular expression.
+    #[serde(default)]
+    pub when: Option<String>,
+    /// Skip rows whose value does not match this regular expression.
+    #[serde(default)]
+    pub unless: Option<String>,
+    /// Why, in plain words (shown in inspect).
+    pub reason: String,
+    #[serde(skip)]
+    pub(crate) when_re: Option<Regex>,
+    #[serde(skip)]
+    pub(crate) unless_re: Option<Regex>,
+}
+
+/// Money-only rows, recognised by a column value.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdjustmentRule {
+    /// The column tested (line item type, cost type, charge type).
+    pub column: OneOrMany,
+    /// Values (regular expression) that mark a money-only row.
+    pub when: String,
+    #[serde(skip)]
+    pub(crate) when_re: Option<Regex>,
+}
+
+/// How a long-format row's quantity becomes tokens of one class.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MeterSpec {
+    /// The text that says what the row is (meter name, usage type, SKU description).
+    pub column: OneOrMany,
+    /// The amount column.
+    pub quantity: OneOrMany,
+    /// The unit column (price block: `1K`, `1M tokens`, `count`).
+    #[serde(default)]
+    pub unit: OneOrMany,
+    /// Unit text (case-insensitive) -> tokens per unit of quantity.
+    #[serde(default)]
+    pub units: BTreeMap<String, f64>,
+    /// `tokens` (the quantity is tokens), `units` (multiply by the unit's size) or `decide`
+    /// (per row, from the money: cost ≈ price × quantity means units, cost ≈ price × quantity
+    /// / unit size means tokens).
+    #[serde(default = "default_quantity_is")]
+    pub quantity_is: String,
+    /// Unit price column, for `decide`.
+    #[serde(default)]
+    pub price: OneOrMany,
+    /// Regular-expression replacements applied to the model text before it is looked up.
+    #[serde(default)]
+    pub model_clean: Vec<[String; 2]>,
+    /// Captured `scope` text (case-insensitive) -> `global`, `datazone` or `regional`.
+    #[serde(default)]
+    pub scopes: BTreeMap<String, String>,
+    /// Captured `region` text (billing-region prefixes such as USE1) -> region code.
+    #[serde(default)]
+    pub regions: BTreeMap<String, String>,
+    /// Classification rules, first match wins.
+    pub rule: Vec<MeterRule>,
+    /// Rows whose text matches no rule: `skip` (other service, the default) or `reject`.
+    #[serde(default)]
+    pub unmatched: Option<String>,
+    #[serde(skip)]
+    pub(crate) clean_re: Vec<(Regex, String)>,
+}
+
+fn default_quantity_is() -> String {
+    "tokens".into()
+}
+
+/// One classification rule.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MeterRule {
+    /// Regular expression; named captures `model`, `cached`, `scope`, `region` are used.
+    #[serde(rename = "match")]
+    pub pattern: String,
+    /// `input`, `cached_input`, `cache_write`, `output`, `input_characters`,
+    /// `output_characters`, `requests` or `not_estimated`.
+    pub class: String,
+    /// For `not_estimated`: what the item is (`provisioned throughput`).
+    #[serde(default)]
+    pub label: Option<String>,
+    /// A fixed model for the rule (instead of a capture or the model field).
+    #[serde(default)]
+    pub model: Option<String>,
+    #[serde(skip)]
+    pub(crate) re: Option<Regex>,
+}
+
+/// The token classes a meter rule can assign.
+pub const METER_CLASSES: &[&str] = &[
+    "input",
+    "cached_input",
+    "cache_write",
+    "output",
+    "input_characters",
+    "output_characters",
+    "requests",
+    "not_estimated",
+];
 
 /// Header recognition: a template matches a row that holds every required column.
 #[derive(Debug, Clone, Deserialize)]
@@ -57,8 +179,9 @@ pub struct Fields {
     /// Bucket end (exclusive); derived from the start when absent.
     #[serde(default)]
     pub bucket_end: Option<FieldSpec>,
-    /// Model id (required).
-    pub model: FieldSpec,
+    /// Model id (required unless a meter rule supplies it).
+    #[serde(default)]
+    pub model: Option<FieldSpec>,
     /// Requests.
     #[serde(default)]
     pub requests: Option<FieldSpec>,
@@ -154,10 +277,11 @@ pub enum TemplateError {
 impl Template {
     /// Parses and checks a template from TOML text; `origin` names it in messages.
     pub fn from_toml(text: &str, origin: &str) -> Result<Template, TemplateError> {
-        let t: Template = toml::from_str(text).map_err(|e| TemplateError::Invalid {
+        let mut t: Template = toml::from_str(text).map_err(|e| TemplateError::Invalid {
             path: origin.to_string(),
             reason: e.to_string(),
         })?;
+        t.compile(origin)?;
         t.check(origin)?;
         Ok(t)
     }
@@ -169,6 +293,33 @@ impl Template {
             source,
         })?;
         Template::from_toml(&text, &path.display().to_string())
+    }
+
+    fn compile(&mut self, origin: &str) -> Result<(), TemplateError> {
+        let re = |p: &str| {
+            Regex::new(p).map_err(|e| TemplateError::Invalid {
+                path: origin.to_string(),
+                reason: format!("regular expression '{p}': {e}"),
+            })
+        };
+        for s in &mut self.skip {
+            s.when_re = s.when.as_deref().map(re).transpose()?;
+            s.unless_re = s.unless.as_deref().map(re).transpose()?;
+        }
+        if let Some(a) = &mut self.adjustment {
+            a.when_re = Some(re(&a.when)?);
+        }
+        if let Some(m) = &mut self.meter {
+            for r in &mut m.rule {
+                r.re = Some(re(&r.pattern)?);
+            }
+            m.clean_re = m
+                .model_clean
+                .iter()
+                .map(|[p, with]| Ok((re(p)?, with.clone())))
+                .collect::<Result<_, TemplateError>>()?;
+        }
+        Ok(())
     }
 
     fn check(&self, origin: &str) -> Result<(), TemplateError> {
@@ -186,6 +337,44 @@ impl Template {
                         "field '{name}' needs `column`, `sum` or `default`"
                     )));
                 }
+            }
+        }
+        if self.fields.model.is_none() && self.meter.is_none() {
+            return Err(bad(
+                "fields.model is required (or a [meter] whose rules give the model)".into(),
+            ));
+        }
+        if let Some(m) = &self.meter {
+            if m.rule.is_empty() {
+                return Err(bad("[meter] needs at least one [[meter.rule]]".into()));
+            }
+            for r in &m.rule {
+                if !METER_CLASSES.contains(&r.class.as_str()) {
+                    return Err(bad(format!(
+                        "meter rule class '{}' is not one of {}",
+                        r.class,
+                        METER_CLASSES.join(", ")
+                    )));
+                }
+            }
+            if !["tokens", "units", "decide"].contains(&m.quantity_is.as_str()) {
+                return Err(bad(format!(
+                    "meter.quantity_is '{}' must be tokens, units or decide",
+                    m.quantity_is
+                )));
+            }
+        }
+        if let Some(o) = &self.date_order {
+            if o != "mdy" && o != "dmy" {
+                return Err(bad(format!("date_order '{o}' must be mdy or dmy")));
+            }
+        }
+        for s in &self.skip {
+            if s.when.is_none() == s.unless.is_none() {
+                return Err(bad(format!(
+                    "skip rule '{}' needs exactly one of `when` or `unless`",
+                    s.reason
+                )));
             }
         }
         if let Some(w) = &self.bucket_width {
@@ -231,7 +420,7 @@ impl Fields {
         vec![
             ("bucket_start", Some(&self.bucket_start)),
             ("bucket_end", self.bucket_end.as_ref()),
-            ("model", Some(&self.model)),
+            ("model", self.model.as_ref()),
             ("requests", self.requests.as_ref()),
             ("input_tokens", self.input_tokens.as_ref()),
             ("cached_input_tokens", self.cached_input_tokens.as_ref()),
@@ -275,8 +464,8 @@ pub struct Mapping {
     pub bucket_start: Bound,
     /// Bucket end.
     pub bucket_end: Option<Bound>,
-    /// Model.
-    pub model: Bound,
+    /// Model (absent when meter rules give it).
+    pub model: Option<Bound>,
     /// Requests.
     pub requests: Option<Bound>,
     /// Input tokens.
@@ -293,36 +482,69 @@ pub struct Mapping {
     pub region: Option<Bound>,
     /// Cost centre.
     pub cost_centre: Option<Bound>,
+    /// Skip rules bound to their columns (rules whose column is absent never fire).
+    pub skips: Vec<(Bound, SkipRule)>,
+    /// Adjustment rule bound to its column.
+    pub adjustment: Option<(Bound, AdjustmentRule)>,
+    /// Meter columns.
+    pub meter: Option<BoundMeter>,
+}
+
+/// A meter spec bound to header columns.
+#[derive(Debug, Clone)]
+pub struct BoundMeter {
+    /// The spec.
+    pub spec: MeterSpec,
+    /// The classified text.
+    pub text: Bound,
+    /// The quantity.
+    pub quantity: Bound,
+    /// The unit, when the export has one.
+    pub unit: Option<Bound>,
+    /// The unit price, when the export has one.
+    pub price: Option<Bound>,
 }
 
 impl Mapping {
     /// Every bound field with its canonical name, for `inspect`.
     pub fn describe(&self) -> Vec<(&'static str, String)> {
-        let mut out = vec![];
-        let mut push = |name: &'static str, b: &Option<Bound>| {
-            if let Some(b) = b {
-                let mut label = b.column_label();
-                if label.is_empty() {
-                    label = format!(
-                        "(constant '{}')",
-                        b.spec.default.clone().unwrap_or_default()
-                    );
-                }
-                out.push((name, label));
+        let label = |b: &Bound| {
+            let l = b.column_label();
+            if l.is_empty() {
+                format!(
+                    "(constant '{}')",
+                    b.spec.default.clone().unwrap_or_default()
+                )
+            } else {
+                l
             }
         };
-        push("bucket_start", &Some(self.bucket_start.clone()));
-        push("bucket_end", &self.bucket_end);
-        push("model", &Some(self.model.clone()));
-        push("requests", &self.requests);
-        push("input_tokens", &self.input_tokens);
-        push("cached_input_tokens", &self.cached_input_tokens);
-        push("output_tokens", &self.output_tokens);
-        push("cost", &self.cost);
-        push("currency", &self.currency);
-        push("region", &self.region);
-        push("cost_centre", &self.cost_centre);
-        out
+        let mut fields: Vec<(&'static str, Option<&Bound>)> = vec![
+            ("bucket_start", Some(&self.bucket_start)),
+            ("bucket_end", self.bucket_end.as_ref()),
+            ("model", self.model.as_ref()),
+            ("requests", self.requests.as_ref()),
+            ("input_tokens", self.input_tokens.as_ref()),
+            ("cached_input_tokens", self.cached_input_tokens.as_ref()),
+            ("output_tokens", self.output_tokens.as_ref()),
+            ("cost", self.cost.as_ref()),
+            ("currency", self.currency.as_ref()),
+            ("region", self.region.as_ref()),
+            ("cost_centre", self.cost_centre.as_ref()),
+        ];
+        if let Some(m) = &self.meter {
+            fields.push(("meter (classified)", Some(&m.text)));
+            fields.push(("meter quantity", Some(&m.quantity)));
+            fields.push(("meter unit", m.unit.as_ref()));
+            fields.push(("meter unit price", m.price.as_ref()));
+        }
+        if let Some((b, _)) = &self.adjustment {
+            fields.push(("adjustment type", Some(b)));
+        }
+        fields
+            .into_iter()
+            .filter_map(|(n, b)| b.map(|b| (n, label(b))))
+            .collect()
     }
 }
 
@@ -462,6 +684,45 @@ pub fn bind(template: Arc<Template>, header: &[String]) -> Result<Mapping, Strin
         })
     };
     let f = &template.fields;
+    let column_spec = |c: &OneOrMany| FieldSpec {
+        column: c.clone(),
+        ..FieldSpec::default()
+    };
+    let meter = match &template.meter {
+        None => None,
+        Some(m) => {
+            let text = bind_one(&column_spec(&m.column)).ok_or_else(|| {
+                format!(
+                    "template '{}': the meter column ({}) is missing",
+                    template.id,
+                    m.column.names().join(" or ")
+                )
+            })?;
+            let quantity = bind_one(&column_spec(&m.quantity)).ok_or_else(|| {
+                format!(
+                    "template '{}': the quantity column ({}) is missing",
+                    template.id,
+                    m.quantity.names().join(" or ")
+                )
+            })?;
+            Some(BoundMeter {
+                spec: m.clone(),
+                text,
+                quantity,
+                unit: bind_one(&column_spec(&m.unit)),
+                price: bind_one(&column_spec(&m.price)),
+            })
+        }
+    };
+    let skips = template
+        .skip
+        .iter()
+        .filter_map(|r| bind_one(&column_spec(&r.column)).map(|b| (b, r.clone())))
+        .collect();
+    let adjustment = template
+        .adjustment
+        .as_ref()
+        .and_then(|a| bind_one(&column_spec(&a.column)).map(|b| (b, a.clone())));
     let required = |name: &str, spec: &FieldSpec| {
         bind_one(spec).ok_or_else(|| {
             format!(
@@ -475,7 +736,14 @@ pub fn bind(template: Arc<Template>, header: &[String]) -> Result<Mapping, Strin
         header: header.iter().map(|h| h.trim().to_string()).collect(),
         bucket_start: required("bucket_start", &f.bucket_start)?,
         bucket_end: f.bucket_end.as_ref().and_then(bind_one),
-        model: required("model", &f.model)?,
+        model: match (&f.model, &meter) {
+            (Some(spec), None) => Some(required("model", spec)?),
+            (Some(spec), Some(_)) => bind_one(spec),
+            (None, _) => None,
+        },
+        skips,
+        adjustment,
+        meter,
         requests: f.requests.as_ref().and_then(bind_one),
         input_tokens: f.input_tokens.as_ref().and_then(bind_one),
         cached_input_tokens: f.cached_input_tokens.as_ref().and_then(bind_one),

@@ -1,0 +1,382 @@
+//! Shared harness of the fuzz targets: writes the input to a reused temporary file and runs the
+//! real pipeline entry `normalise::normalise_file` on it, ignoring `Ok`/`Err`.
+//!
+//! The only failures are a panic, an abort, a hang (libFuzzer `-timeout`) and a memory blow-up
+//! (`-rss_limit_mb` / `-malloc_limit_mb`). Panics need care, because the spreadsheet reader
+//! (`src/ingest/xlsx.rs`) wraps calamine *and the normalise callback* in `catch_unwind` and turns
+//! a panic into a file error. libfuzzer-sys' panic hook would abort on every such panic, so the
+//! harness installs its own hook that only records the panic, and decides after the call:
+//!
+//! * a panic that escapes `normalise_file` is a crash (the process would die);
+//! * a caught panic raised in llm-scope3's own code (or whose first non-std frame is in it) is a
+//!   crash too: it is a bug that `catch_unwind` hides as "the spreadsheet is malformed";
+//! * a caught panic raised inside a third-party crate (calamine, zip, quick-xml ...) is what the
+//!   `catch_unwind` is there for: printed once per location and ignored, unless
+//!   `FUZZ_DEP_PANICS=abort` is set, which makes it a crash as well (to collect them upstream).
+
+use std::cell::RefCell;
+use std::collections::HashSet;
+use std::io::Write;
+use std::panic::{self, PanicHookInfo};
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, Once, OnceLock};
+
+use llm_scope3::model::{Period, Rejection, UsageRecord};
+use llm_scope3::normalise::{normalise_file, TemplateSet};
+
+/// One panic seen by the hook during the current input.
+struct Seen {
+    message: String,
+    location: String,
+    file: String,
+    backtrace: std::backtrace::Backtrace,
+}
+
+thread_local! {
+    static PANICS: RefCell<Vec<Seen>> = const { RefCell::new(Vec::new()) };
+}
+
+fn hook(info: &PanicHookInfo<'_>) {
+    let message = if let Some(s) = info.payload().downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = info.payload().downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "(non-string panic payload)".to_string()
+    };
+    let (location, file) = match info.location() {
+        Some(l) => (
+            format!("{}:{}:{}", l.file(), l.line(), l.column()),
+            l.file().to_string(),
+        ),
+        None => ("(unknown location)".to_string(), String::new()),
+    };
+    // Unresolved capture is cheap; symbols are resolved only if the panic is reported.
+    let backtrace = std::backtrace::Backtrace::force_capture();
+    PANICS.with(|p| {
+        p.borrow_mut().push(Seen {
+            message,
+            location,
+            file,
+            backtrace,
+        })
+    });
+}
+
+/// Where a source path belongs.
+#[derive(Debug, PartialEq, Eq)]
+enum Origin {
+    /// The Rust standard library (`/rustc/<hash>/library/...`).
+    Std,
+    /// A crate from the registry or a git checkout.
+    ThirdParty,
+    /// Anything else: llm-scope3 itself (or this harness).
+    Project,
+}
+
+fn origin(file: &str) -> Origin {
+    if file.starts_with("/rustc/") || file.contains("/library/core/") || file.contains("/library/std/") || file.contains("/library/alloc/") {
+        Origin::Std
+    } else if file.contains("/registry/src/") || file.contains("/git/checkouts/") {
+        Origin::ThirdParty
+    } else {
+        Origin::Project
+    }
+}
+
+/// The origin of a caught panic: its location, or, when that is inside std (a panic without
+/// `#[track_caller]`), the first frame of the backtrace outside std and the panic machinery.
+fn panic_origin(seen: &Seen) -> Origin {
+    match origin(&seen.file) {
+        Origin::Std => {
+            let text = format!("{}", seen.backtrace);
+            for line in text.lines() {
+                let line = line.trim();
+                if let Some(rest) = line.strip_prefix("at ") {
+                    let file = rest.split(':').next().unwrap_or(rest);
+                    match origin(file) {
+                        Origin::Std => continue,
+                        other => return other,
+                    }
+                }
+            }
+            Origin::Project
+        }
+        other => other,
+    }
+}
+
+fn report_and_abort(what: &str, panics: &[Seen]) -> ! {
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "\n==== llm-scope3 fuzz: {what} ====");
+    for (i, s) in panics.iter().enumerate() {
+        let _ = writeln!(
+            err,
+            "panic #{}: '{}' at {}\nbacktrace:\n{}",
+            i + 1,
+            s.message,
+            s.location,
+            s.backtrace
+        );
+    }
+    let _ = err.flush();
+    std::process::abort();
+}
+
+struct Harness {
+    templates: TemplateSet,
+    period: Period,
+    dir: PathBuf,
+    dep_panics_abort: bool,
+    seen_dep_locations: Mutex<HashSet<String>>,
+}
+
+fn harness() -> &'static Harness {
+    static H: OnceLock<Harness> = OnceLock::new();
+    H.get_or_init(|| {
+        let base = std::env::var_os("FUZZ_TMPDIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| {
+                let shm = Path::new("/dev/shm");
+                if shm.is_dir() {
+                    shm.to_path_buf()
+                } else {
+                    std::env::temp_dir()
+                }
+            });
+        let dir = base.join(format!("llm-scope3-fuzz-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("cannot create the fuzz temp folder");
+        Harness {
+            templates: TemplateSet::builtin().expect("built-in templates load"),
+            period: Period::quarter("2026Q1").expect("valid quarter"),
+            dir,
+            dep_panics_abort: std::env::var("FUZZ_DEP_PANICS").is_ok_and(|v| v == "abort"),
+            seen_dep_locations: Mutex::new(HashSet::new()),
+        }
+    })
+}
+
+/// Runs one input through `normalise_file` as a file with extension `ext` (`csv`, `xlsx`).
+pub fn run(ext: &str, data: &[u8]) {
+    static HOOK: Once = Once::new();
+    // Replaces libfuzzer-sys' aborting hook (installed in LLVMFuzzerInitialize, before the first
+    // input); the decision to abort is taken below, once it is known whether the panic escaped.
+    HOOK.call_once(|| panic::set_hook(Box::new(hook)));
+    let h = harness();
+
+    // One file per process and extension, rewritten for every input (tmpfs: no disk I/O).
+    let name = format!("fuzz-input.{ext}");
+    let path = h.dir.join(&name);
+    std::fs::write(&path, data).expect("cannot write the fuzz input file");
+
+    PANICS.with(|p| p.borrow_mut().clear());
+    let result = panic::catch_unwind(|| {
+        let mut accepted = 0u64;
+        let mut sink = |_r: UsageRecord| accepted += 1;
+        let mut rejections: Vec<Rejection> = Vec::new();
+        let _ = normalise_file(
+            &path,
+            &name,
+            0,
+            &h.templates,
+            &h.period,
+            &mut sink,
+            &mut rejections,
+        );
+        std::hint::black_box((accepted, rejections.len()));
+    });
+    let panics = PANICS.with(|p| std::mem::take(&mut *p.borrow_mut()));
+    if result.is_err() {
+        report_and_abort("panic escaped normalise_file", &panics);
+    }
+    for seen in &panics {
+        match panic_origin(seen) {
+            Origin::ThirdParty if !h.dep_panics_abort => {
+                let mut known = h.seen_dep_locations.lock().unwrap();
+                if known.insert(seen.location.clone()) {
+                    eprintln!(
+                        "note: third-party panic caught by llm-scope3 (not a crash; FUZZ_DEP_PANICS=abort to stop on it): '{}' at {}",
+                        seen.message, seen.location
+                    );
+                }
+            }
+            Origin::ThirdParty => {
+                report_and_abort(
+                    "third-party panic (caught by llm-scope3; FUZZ_DEP_PANICS=abort)",
+                    std::slice::from_ref(seen),
+                );
+            }
+            _ => report_and_abort(
+                "panic in llm-scope3 code, swallowed by a catch_unwind",
+                std::slice::from_ref(seen),
+            ),
+        }
+    }
+}
+
+/// Structure-aware mutation of xlsx inputs (the `xlsx_reader` target's custom mutator).
+///
+/// Mutating the bytes of a zip mostly breaks its deflate streams and CRCs, so the XML parts that
+/// calamine parses would hardly ever be reached. This mutator unpacks the zip, lets libFuzzer
+/// mutate the content of one part (mostly a worksheet, the shared strings or the workbook), and
+/// packs it again with valid sizes and CRCs. One mutation in eight is a plain byte mutation of
+/// the whole file, and a few drop or rename a part, so the zip and OPC layers stay fuzzed too.
+pub mod zipmut {
+    use std::io::{Cursor, Read, Write};
+
+    use zip::write::SimpleFileOptions;
+    use zip::{CompressionMethod, ZipArchive, ZipWriter};
+
+    /// Parts are read up to this size when unpacking (a mutated size field must not blow up
+    /// the mutator itself).
+    const MAX_PART: u64 = 4 << 20;
+
+    /// Part names an entry may be renamed to (what calamine looks up).
+    const PART_NAMES: &[&str] = &[
+        "[Content_Types].xml",
+        "_rels/.rels",
+        "xl/workbook.xml",
+        "xl/_rels/workbook.xml.rels",
+        "xl/worksheets/sheet1.xml",
+        "xl/worksheets/sheet2.xml",
+        "xl/sharedStrings.xml",
+        "xl/styles.xml",
+        "xl/worksheets/_rels/sheet1.xml.rels",
+        "xl/tables/table1.xml",
+        "xl/metadata.xml",
+        "docProps/app.xml",
+    ];
+
+    struct Rng(u64);
+
+    impl Rng {
+        fn new(seed: u32) -> Rng {
+            Rng(u64::from(seed).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+        }
+        fn next(&mut self) -> u64 {
+            // xorshift64*
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+        }
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n.max(1) as u64) as usize
+        }
+    }
+
+    struct Part {
+        name: String,
+        method: CompressionMethod,
+        data: Vec<u8>,
+    }
+
+    fn unpack(bytes: &[u8]) -> Option<Vec<Part>> {
+        let mut archive = ZipArchive::new(Cursor::new(bytes)).ok()?;
+        let mut parts = Vec::with_capacity(archive.len());
+        for i in 0..archive.len() {
+            let file = archive.by_index(i).ok()?;
+            let name = file.name().to_string();
+            let method = match file.compression() {
+                CompressionMethod::Stored => CompressionMethod::Stored,
+                _ => CompressionMethod::Deflated,
+            };
+            let mut data = Vec::new();
+            file.take(MAX_PART).read_to_end(&mut data).ok()?;
+            parts.push(Part { name, method, data });
+        }
+        Some(parts)
+    }
+
+    fn pack(parts: &[Part]) -> Option<Vec<u8>> {
+        let mut w = ZipWriter::new(Cursor::new(Vec::new()));
+        for p in parts {
+            let level = if p.method == CompressionMethod::Deflated {
+                Some(1)
+            } else {
+                None
+            };
+            let options = SimpleFileOptions::default()
+                .compression_method(p.method)
+                .compression_level(level);
+            w.start_file(p.name.as_str(), options).ok()?;
+            w.write_all(&p.data).ok()?;
+        }
+        Some(w.finish().ok()?.into_inner())
+    }
+
+    /// True for the parts whose content matters most to the reader.
+    fn interesting(name: &str) -> bool {
+        name.ends_with(".xml")
+            && (name.contains("worksheets/")
+                || name.contains("sharedStrings")
+                || name.ends_with("workbook.xml")
+                || name.ends_with("styles.xml"))
+    }
+
+    /// libFuzzer's own mutation of `data[..size]`, growing up to `max_size`.
+    fn bytes(data: &mut [u8], size: usize, max_size: usize) -> usize {
+        let cap = data.len();
+        libfuzzer_sys::fuzzer_mutate(data, size.min(cap), max_size.min(cap))
+    }
+
+    /// The custom mutator: returns the new size of `data` (at most `max_size`).
+    pub fn mutate(data: &mut [u8], size: usize, max_size: usize, seed: u32) -> usize {
+        let mut rng = Rng::new(seed);
+        let choice = rng.below(16);
+        if choice < 2 {
+            return bytes(data, size, max_size);
+        }
+        let Some(mut parts) = unpack(&data[..size]) else {
+            return bytes(data, size, max_size);
+        };
+        if parts.is_empty() {
+            return bytes(data, size, max_size);
+        }
+        match choice {
+            2 if parts.len() > 1 => {
+                let i = rng.below(parts.len());
+                parts.remove(i);
+            }
+            3 => {
+                let i = rng.below(parts.len());
+                let name = PART_NAMES[rng.below(PART_NAMES.len())].to_string();
+                if parts.iter().any(|p| p.name == name) {
+                    // Swap the contents of two parts instead of making a duplicate name.
+                    let j = parts.iter().position(|p| p.name == name).unwrap();
+                    let a = std::mem::take(&mut parts[i].data);
+                    let b = std::mem::replace(&mut parts[j].data, a);
+                    parts[i].data = b;
+                } else {
+                    parts[i].name = name;
+                }
+            }
+            _ => {
+                let candidates: Vec<usize> = (0..parts.len())
+                    .filter(|&i| interesting(&parts[i].name))
+                    .collect();
+                let i = if !candidates.is_empty() && rng.below(4) != 0 {
+                    candidates[rng.below(candidates.len())]
+                } else {
+                    rng.below(parts.len())
+                };
+                let rounds = 1 + rng.below(3);
+                let part = &mut parts[i].data;
+                for _ in 0..rounds {
+                    let len = part.len();
+                    let room = len + 64 + len / 8;
+                    part.resize(room, 0);
+                    let n = libfuzzer_sys::fuzzer_mutate(part, len, room);
+                    part.truncate(n);
+                }
+            }
+        }
+        match pack(&parts) {
+            Some(out) if out.len() <= max_size && out.len() <= data.len() => {
+                data[..out.len()].copy_from_slice(&out);
+                out.len()
+            }
+            _ => bytes(data, size, max_size),
+        }
+    }
+}
