@@ -603,6 +603,9 @@ impl Aggregator {
         totals.primary_data_share = 0.0;
         totals.data_quality_score =
             (dq_weight.value() > 0.0).then(|| dq_weighted.value() / dq_weight.value());
+        for acc in self.not_estimated.values() {
+            add_spend(&mut totals.spend, &acc.spend);
+        }
         let not_estimated = self
             .not_estimated
             .into_iter()

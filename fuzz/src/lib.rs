@@ -75,7 +75,11 @@ enum Origin {
 }
 
 fn origin(file: &str) -> Origin {
-    if file.starts_with("/rustc/") || file.contains("/library/core/") || file.contains("/library/std/") || file.contains("/library/alloc/") {
+    if file.starts_with("/rustc/")
+        || file.contains("/library/core/")
+        || file.contains("/library/std/")
+        || file.contains("/library/alloc/")
+    {
         Origin::Std
     } else if file.contains("/registry/src/") || file.contains("/git/checkouts/") {
         Origin::ThirdParty
@@ -128,6 +132,7 @@ struct Harness {
     period: Period,
     dir: PathBuf,
     dep_panics_abort: bool,
+    verbose: bool,
     seen_dep_locations: Mutex<HashSet<String>>,
 }
 
@@ -151,6 +156,7 @@ fn harness() -> &'static Harness {
             period: Period::quarter("2026Q1").expect("valid quarter"),
             dir,
             dep_panics_abort: std::env::var("FUZZ_DEP_PANICS").is_ok_and(|v| v == "abort"),
+            verbose: std::env::var_os("FUZZ_VERBOSE").is_some(),
             seen_dep_locations: Mutex::new(HashSet::new()),
         }
     })
@@ -174,7 +180,7 @@ pub fn run(ext: &str, data: &[u8]) {
         let mut accepted = 0u64;
         let mut sink = |_r: UsageRecord| accepted += 1;
         let mut rejections: Vec<Rejection> = Vec::new();
-        let _ = normalise_file(
+        let outcome = normalise_file(
             &path,
             &name,
             0,
@@ -183,7 +189,20 @@ pub fn run(ext: &str, data: &[u8]) {
             &mut sink,
             &mut rejections,
         );
-        std::hint::black_box((accepted, rejections.len()));
+        if h.verbose {
+            match &outcome {
+                Ok(r) => eprintln!(
+                    "fuzz input: Ok format={} dialect={} counts={:?} accepted={} rejections={}",
+                    r.format,
+                    r.dialect,
+                    r.counts,
+                    accepted,
+                    rejections.len()
+                ),
+                Err(e) => eprintln!("fuzz input: Err {e}"),
+            }
+        }
+        std::hint::black_box((accepted, rejections.len(), outcome.is_ok()));
     });
     let panics = PANICS.with(|p| std::mem::take(&mut *p.borrow_mut()));
     if result.is_err() {
@@ -276,7 +295,7 @@ pub mod zipmut {
         let mut parts = Vec::with_capacity(archive.len());
         for i in 0..archive.len() {
             let file = archive.by_index(i).ok()?;
-            let name = file.name().to_string();
+            let name = String::from_utf8_lossy(file.name_raw()).into_owned();
             let method = match file.compression() {
                 CompressionMethod::Stored => CompressionMethod::Stored,
                 _ => CompressionMethod::Deflated,

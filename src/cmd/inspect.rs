@@ -56,7 +56,12 @@ pub(crate) fn run(args: &InspectArgs) -> Result<()> {
                         println!("  {}", t.name);
                         println!(
                             "  matched because the header has every required column: {}",
-                            t.detect.required.join(", ")
+                            t.detect
+                                .required
+                                .iter()
+                                .map(|c| c.names().join(" or "))
+                                .collect::<Vec<_>>()
+                                .join(", ")
                         );
                     }
                     println!("  column mapping:");
@@ -89,15 +94,38 @@ pub(crate) fn run(args: &InspectArgs) -> Result<()> {
                 for note in &report.notes {
                     println!("  note: {note}");
                 }
+                for (decision, n) in &report.unit_decisions {
+                    println!("  unit decision: {decision}: {n} row(s)");
+                }
+                if report.adjustment_rows > 0 {
+                    println!(
+                        "  spend adjustments (money only, never activity): {} row(s): {}",
+                        report.adjustment_rows,
+                        report
+                            .adjustments
+                            .iter()
+                            .map(|(c, v)| format!("{c} {v:.2}"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    );
+                }
                 println!("  first {} record(s):", first.len());
                 for r in &first {
-                    let m = factors.resolve_model(&r.model);
+                    let resolved = match &r.kind {
+                        crate::model::RecordKind::Usage => factors.resolve_model(&r.model).key,
+                        crate::model::RecordKind::NotEstimated { label, .. } => {
+                            format!("[{label}]")
+                        }
+                        crate::model::RecordKind::Adjustment { label } => {
+                            format!("[spend adjustment: {label}]")
+                        }
+                    };
                     println!(
                         "    row {:>5}  {}  {} -> {}  region {}  cost centre {}  requests {}  in {} (cached {})  out {}",
                         r.provenance.row,
                         r.bucket_start.format("%Y-%m-%d %H:%M"),
                         r.model,
-                        m.key,
+                        resolved,
                         r.region.as_deref().unwrap_or("-"),
                         r.cost_centre.as_deref().unwrap_or("-"),
                         r.requests,
@@ -105,6 +133,12 @@ pub(crate) fn run(args: &InspectArgs) -> Result<()> {
                         r.cached_input_tokens,
                         r.output_tokens
                     );
+                    if let Some(c) = r.cost {
+                        println!(
+                            "           cost {c} {}",
+                            r.currency.as_deref().unwrap_or("")
+                        );
+                    }
                 }
                 if !rejections.is_empty() {
                     println!("  rejections ({}):", rejections.len());

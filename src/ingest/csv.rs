@@ -216,7 +216,13 @@ impl RowCells for CsvRow<'_> {
         self.0.len()
     }
     fn cell(&self, index: usize) -> CellRef<'_> {
-        match self.0.get(index) {
+        // Records end at LF (so line numbers count CRLF files right); the CR of a CRLF line
+        // ending stays on the last field and is dropped here.
+        let field = self.0.get(index).map(|b| match b.last() {
+            Some(b'\r') if index + 1 == self.0.len() => &b[..b.len() - 1],
+            _ => b,
+        });
+        match field {
             Some(b) if !b.is_empty() => match std::str::from_utf8(b) {
                 Ok(s) => CellRef::Text(s),
                 Err(_) => CellRef::Error(INVALID_TEXT),
@@ -236,6 +242,7 @@ fn stream(
         .has_headers(false)
         .flexible(true)
         .delimiter(delimiter)
+        .terminator(csv::Terminator::Any(b'\n'))
         .buffer_capacity(256 * 1024)
         .from_reader(reader);
     let flow = on_event(RowEvent::Sheet {

@@ -638,8 +638,12 @@ fn first_cell<'c>(b: &template::Bound, cells: &'c dyn RowCells) -> CellRef<'c> {
 }
 
 fn problem(b: &template::Bound, cell: &CellRef<'_>, reason: String) -> RowProblem {
+    let column = match (b.alternatives, b.columns.first()) {
+        (true, Some((_, name))) => name.clone(),
+        _ => b.column_label(),
+    };
     RowProblem {
-        column: Some(b.column_label()),
+        column: Some(column),
         value: Some(cell.display()).filter(|v| !v.is_empty()),
         reason,
     }
@@ -648,7 +652,12 @@ fn problem(b: &template::Bound, cell: &CellRef<'_>, reason: String) -> RowProble
 /// A text field: the first column's value, mapped, defaulted; `None` when empty.
 fn text_field(b: Option<&template::Bound>, cells: &dyn RowCells) -> Option<String> {
     let b = b?;
-    let raw = first_cell(b, cells).display();
+    let raw = b
+        .columns
+        .iter()
+        .map(|(i, _)| cells.cell(*i).display())
+        .find(|v| !v.trim().is_empty())
+        .unwrap_or_default();
     let raw = raw.trim();
     let value = if raw.is_empty() {
         b.spec.default.clone()?
@@ -670,7 +679,12 @@ fn count_field(
 ) -> Result<Option<u64>, RowProblem> {
     let Some(b) = b else { return Ok(None) };
     let mut total: Option<u64> = None;
-    for (i, header) in &b.columns {
+    let columns = if b.alternatives {
+        &b.columns[..b.columns.len().min(1)]
+    } else {
+        &b.columns[..]
+    };
+    for (i, header) in columns {
         let cell = cells.cell(*i);
         match parse::count(&cell, decimal_comma, what) {
             Ok(None) => {}
@@ -795,6 +809,35 @@ fn read_meter(
     } else {
         match spec.quantity_is.as_str() {
             "units" => match unit_size {
+                // A unit size of 0 in the template: the block is inferred from the unit
+                // price's magnitude (per-1M prices are dollars, per-1K cents, per-token less).
+                Some(s) if s == 0.0 => {
+                    let price = bm
+                        .price
+                        .as_ref()
+                        .and_then(|p| parse::money(&first_cell(p, cells), dc).ok().flatten());
+                    match price {
+                        Some(p) if p >= 0.05 => {
+                            decision = Some("unit inferred from the unit price: 1M tokens");
+                            1_000_000.0
+                        }
+                        Some(p) if p >= 0.0001 => {
+                            decision = Some("unit inferred from the unit price: 1K tokens");
+                            1_000.0
+                        }
+                        Some(_) => {
+                            decision = Some("unit inferred from the unit price: tokens");
+                            1.0
+                        }
+                        None => {
+                            return Err(RowProblem {
+                                column: bm.unit.as_ref().map(|u| u.column_label()),
+                                value: Some(unit.clone()),
+                                reason: format!("the unit '{unit}' does not say how many tokens it holds and the row has no unit price to tell"),
+                            })
+                        }
+                    }
+                }
                 Some(s) => s,
                 None if unit.is_empty() => 1.0,
                 None => {

@@ -164,10 +164,10 @@ pub const METER_CLASSES: &[&str] = &[
 #[serde(deny_unknown_fields)]
 pub struct Detect {
     /// Columns that must all be present (case-insensitive, surrounding spaces ignored).
-    pub required: Vec<String>,
+    pub required: Vec<OneOrMany>,
     /// Columns that may be present; each present one makes the match more specific.
     #[serde(default)]
-    pub optional: Vec<String>,
+    pub optional: Vec<OneOrMany>,
 }
 
 /// The canonical fields a template can fill.
@@ -244,7 +244,8 @@ pub enum OneOrMany {
 }
 
 impl OneOrMany {
-    fn names(&self) -> Vec<&str> {
+    /// The names, in order.
+    pub fn names(&self) -> Vec<&str> {
         match self {
             OneOrMany::None => vec![],
             OneOrMany::One(s) => vec![s.as_str()],
@@ -436,8 +437,10 @@ impl Fields {
 /// A field bound to column indices of one header row.
 #[derive(Debug, Clone)]
 pub struct Bound {
-    /// (index, header text) of each column read; several for `sum`.
+    /// (index, header text) of each column read; several for `sum` or alternatives.
     pub columns: Vec<(usize, String)>,
+    /// True when `columns` are alternatives (`column = [...]`), not summands.
+    pub alternatives: bool,
     /// The template's spec.
     pub spec: FieldSpec,
 }
@@ -445,11 +448,12 @@ pub struct Bound {
 impl Bound {
     /// The header name(s) for messages.
     pub fn column_label(&self) -> String {
+        let sep = if self.alternatives { " / " } else { " + " };
         self.columns
             .iter()
             .map(|(_, n)| n.as_str())
             .collect::<Vec<_>>()
-            .join(" + ")
+            .join(sep)
     }
 }
 
@@ -611,19 +615,16 @@ impl TemplateSet {
             .templates
             .iter()
             .map(|t| {
+                let present =
+                    |c: &OneOrMany| c.names().iter().any(|n| keys.contains(&header_key(n)));
                 let missing: Vec<String> = t
                     .detect
                     .required
                     .iter()
-                    .filter(|c| !keys.contains(&header_key(c)))
-                    .cloned()
+                    .filter(|c| !present(c))
+                    .map(|c| c.names().join(" or "))
                     .collect();
-                let optional_found = t
-                    .detect
-                    .optional
-                    .iter()
-                    .filter(|c| keys.contains(&header_key(c)))
-                    .count();
+                let optional_found = t.detect.optional.iter().filter(|c| present(c)).count();
                 Fit {
                     template: t.clone(),
                     required_found: t.detect.required.len() - missing.len(),
@@ -664,12 +665,16 @@ pub fn bind(template: Arc<Template>, header: &[String]) -> Result<Mapping, Strin
     };
     let bind_one = |spec: &FieldSpec| -> Option<Bound> {
         let mut columns = vec![];
+        // Alternative names: every one present is bound; numbers read the first, text the
+        // first non-empty (EA's CostCenter is often empty where SubscriptionName is not).
         for n in spec.column.names() {
             if let Some(i) = find(n) {
-                columns.push((i, header[i].trim().to_string()));
-                break;
+                if !columns.iter().any(|(j, _)| *j == i) {
+                    columns.push((i, header[i].trim().to_string()));
+                }
             }
         }
+        let alternatives = !columns.is_empty();
         for n in &spec.sum {
             if let Some(i) = find(n) {
                 columns.push((i, header[i].trim().to_string()));
@@ -680,6 +685,7 @@ pub fn bind(template: Arc<Template>, header: &[String]) -> Result<Mapping, Strin
         }
         Some(Bound {
             columns,
+            alternatives,
             spec: spec.clone(),
         })
     };

@@ -17,7 +17,23 @@ pub struct Summary<'a> {
     totals: TotalsJson,
     lines: Vec<LineJson<'a>>,
     imports: Vec<ImportJson<'a>>,
+    not_estimated: Vec<NotEstimatedJson<'a>>,
+    spend_adjustments: &'a [crate::aggregate::AdjustmentLine],
     rejections: &'a [Rejection],
+}
+
+#[derive(Debug, Serialize)]
+struct NotEstimatedJson<'a> {
+    provider: &'a str,
+    item: &'a str,
+    model: &'a str,
+    region: Option<&'a str>,
+    month: &'a str,
+    cost_centre: Option<&'a str>,
+    quantity: f64,
+    unit: &'a str,
+    spend: Vec<Spend>,
+    sources: Vec<SourceJson<'a>>,
 }
 
 #[derive(Debug, Serialize)]
@@ -77,6 +93,8 @@ struct LineJson<'a> {
     model: &'a str,
     model_key: &'a str,
     region: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    region_scope: Option<&'a str>,
     month: &'a str,
     cost_centre: Option<&'a str>,
     method: &'static str,
@@ -86,6 +104,11 @@ struct LineJson<'a> {
     output_tokens: u64,
     imputed_input_tokens: u64,
     imputed_output_tokens: u64,
+    #[serde(skip_serializing_if = "is_zero")]
+    input_characters: u64,
+    #[serde(skip_serializing_if = "is_zero")]
+    output_characters: u64,
+    spend: Vec<Spend>,
     energy_kwh: Option<Bounds>,
     emissions_kgco2e: Bounds,
     embodied_kgco2e: Bounds,
@@ -112,6 +135,10 @@ struct ImportJson<'a> {
     skipped: u64,
 }
 
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
 /// Rounds to 12 significant digits so that the JSON does not show float noise.
 fn tidy(x: f64) -> f64 {
     if x == 0.0 || !x.is_finite() {
@@ -133,6 +160,7 @@ fn line_json(l: &Line) -> LineJson<'_> {
         model: &l.key.model,
         model_key: &b.model_key,
         region: l.key.region.as_deref(),
+        region_scope: l.key.region_scope.as_deref(),
         month: &l.key.month,
         cost_centre: l.key.cost_centre.as_deref(),
         method: b.method.label(),
@@ -142,6 +170,16 @@ fn line_json(l: &Line) -> LineJson<'_> {
         output_tokens: b.activity.output_tokens,
         imputed_input_tokens: b.estimate.imputed_input_tokens,
         imputed_output_tokens: b.estimate.imputed_output_tokens,
+        input_characters: b.activity.input_characters,
+        output_characters: b.activity.output_characters,
+        spend: b
+            .spend
+            .iter()
+            .map(|(c, a)| Spend {
+                currency: c.clone(),
+                amount: tidy(*a),
+            })
+            .collect(),
         energy_kwh: Some(tidy_b(b.estimate.energy_kwh)),
         emissions_kgco2e: tidy_b(b.estimate.emissions_kgco2e),
         embodied_kgco2e: tidy_b(b.estimate.embodied_kgco2e),
@@ -221,6 +259,40 @@ pub fn summary(o: &Outcome) -> Summary<'_> {
                 skipped: f.counts.skipped,
             })
             .collect(),
+        not_estimated: o
+            .summary
+            .not_estimated
+            .iter()
+            .map(|n| NotEstimatedJson {
+                provider: &n.key.provider,
+                item: &n.key.label,
+                model: &n.key.model,
+                region: n.key.region.as_deref(),
+                month: &n.key.month,
+                cost_centre: n.key.cost_centre.as_deref(),
+                quantity: tidy(n.quantity),
+                unit: &n.key.unit,
+                spend: n
+                    .spend
+                    .iter()
+                    .map(|(c, a)| Spend {
+                        currency: c.clone(),
+                        amount: tidy(*a),
+                    })
+                    .collect(),
+                sources: n
+                    .sources
+                    .iter()
+                    .map(|s| SourceJson {
+                        file: &s.file,
+                        sheet: s.sheet.as_deref(),
+                        rows: s.rows,
+                        count: s.count,
+                    })
+                    .collect(),
+            })
+            .collect(),
+        spend_adjustments: &o.summary.adjustments,
         rejections: &o.rejections,
     }
 }

@@ -157,6 +157,14 @@ fn write_wrapped(
     Ok(())
 }
 
+/// Spend per currency as text: `EUR 12.34; USD 5.00`.
+fn spend_text(s: &BTreeMap<String, f64>) -> String {
+    s.iter()
+        .map(|(c, v)| format!("{c} {v:.2}"))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 fn bounds_cells<'a>(b: Bounds, fmt: &'a Format) -> [V<'a>; 3] {
     [V::N(b.low, fmt), V::N(b.central, fmt), V::N(b.high, fmt)]
 }
@@ -516,6 +524,67 @@ fn ai_services(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), XlsxE
     totals_row(ws, f, r, "Total", KEY_COLS.len() as u16, &total_values(o))?;
     r += 2;
 
+    // Billed items the token method does not estimate: listed with their spend, never dropped.
+    ws.write_string_with_format(
+        r,
+        0,
+        "Billed items not estimated by the token method (listed with their quantity and spend)",
+        &f.label,
+    )?;
+    r += 1;
+    if o.summary.not_estimated.is_empty() {
+        ws.write_string(r, 0, "none")?;
+        r += 1;
+    } else {
+        for (c, h) in [
+            "Provider",
+            "Item",
+            "Model / meter",
+            "Region",
+            "Month",
+            "Cost centre",
+            "Quantity",
+            "Unit",
+            "Spend",
+            "Source rows",
+        ]
+        .iter()
+        .enumerate()
+        {
+            ws.write_string_with_format(r, c as u16, *h, &f.label)?;
+        }
+        r += 1;
+        for n in &o.summary.not_estimated {
+            write_row(
+                ws,
+                f,
+                r,
+                &[
+                    V::S(&n.key.provider),
+                    V::S(&n.key.label),
+                    V::S(&n.key.model),
+                    V::S(n.key.region.as_deref().unwrap_or("")),
+                    V::S(&n.key.month),
+                    V::S(n.key.cost_centre.as_deref().unwrap_or("")),
+                    V::N(n.quantity, &f.kwh),
+                    V::S(&n.key.unit),
+                    V::O(spend_text(&n.spend)),
+                    V::O(
+                        n.sources
+                            .iter()
+                            .map(|s| {
+                                format!("{} rows {}-{} ({})", s.file, s.rows[0], s.rows[1], s.count)
+                            })
+                            .collect::<Vec<_>>()
+                            .join("; "),
+                    ),
+                ],
+            )?;
+            r += 1;
+        }
+    }
+    r += 1;
+
     // Totals by provider and by model.
     for (title, by_model) in [("Totals by provider", false), ("Totals by model", true)] {
         ws.write_string_with_format(r, 0, title, &f.label)?;
@@ -861,15 +930,12 @@ fn imports(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), XlsxError
         ("Spend accepted", 16.0),
         ("First date", 11.0),
         ("Last date", 11.0),
+        ("Spend adjustments (money only)", 22.0),
+        ("Unit decisions", 40.0),
         ("Notes", 60.0),
     ];
     let mut r = header(ws, f, 0, cols)?;
-    let spend = |s: &BTreeMap<String, f64>| {
-        s.iter()
-            .map(|(c, v)| format!("{c} {v:.2}"))
-            .collect::<Vec<_>>()
-            .join("; ")
-    };
+    let spend = spend_text;
     for file in &o.files {
         let c = &file.counts;
         let headers = file
@@ -917,6 +983,22 @@ fn imports(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), XlsxError
                 V::O(spend(&file.accepted_totals.spend)),
                 V::O(file.first_date.map(|d| d.to_string()).unwrap_or_default()),
                 V::O(file.last_date.map(|d| d.to_string()).unwrap_or_default()),
+                V::O(if file.adjustment_rows > 0 {
+                    format!(
+                        "{} row(s): {}",
+                        file.adjustment_rows,
+                        spend_text(&file.adjustments)
+                    )
+                } else {
+                    String::new()
+                }),
+                V::O(
+                    file.unit_decisions
+                        .iter()
+                        .map(|(d, n)| format!("{d}: {n} row(s)"))
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                ),
                 V::O(file.notes.join("; ")),
             ],
         )?;
