@@ -127,7 +127,12 @@ fn check_duplicates(files: &[FileReport]) -> Result<()> {
                     a.file, b.file, a.sha256
                 )));
             }
-            if a.format != b.format {
+            // Exports of different billing accounts cannot double-count each other.
+            if a.format != b.format
+                || (!a.accounts.is_empty()
+                    && !b.accounts.is_empty()
+                    && a.accounts.is_disjoint(&b.accounts))
+            {
                 continue;
             }
             if let (Some(a0), Some(a1), Some(b0), Some(b1)) =

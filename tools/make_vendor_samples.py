@@ -389,7 +389,7 @@ def azure_plan(r: random.Random, resources: dict, deployments: list, ptu: list, 
     return plan
 
 
-def azure_row_meta(p, res, cost_str, qty_tokens_region):
+def azure_row_meta(p, res, cost_str):
     """Tally metadata for an abstract Azure row."""
     day = p["day"]
     if p["kind"] == "llm":
@@ -405,7 +405,7 @@ def azure_row_meta(p, res, cost_str, qty_tokens_region):
     if p["kind"] == "other":
         return {"cat": "other", "day": day, "cost": cost_str}
     return {"cat": "rejected", "day": day, "cost": cost_str,
-            "reason": "costInBillingCurrency fits neither effectivePrice x quantity nor effectivePrice x quantity / 1000"}
+            "reason": "costInBillingCurrency fits neither effectivePrice x quantity (blocks) nor effectivePrice x quantity / block (tokens; block 1,000 for 1K)"}
 
 
 EA_COLUMNS = [
@@ -536,7 +536,7 @@ def azure_ea() -> tuple[bytes, dict]:
                 "ConsumedService": svc, "AdditionalInfo": addl, "PartNumber": "AAA-" + str(mr.randint(10000, 99999)),
                 "ServiceFamily": family,
             })
-        rows.append((None, [v[c] for c in EA_COLUMNS], azure_row_meta(p, rs, v["CostInBillingCurrency"], None)))
+        rows.append((None, [v[c] for c in EA_COLUMNS], azure_row_meta(p, rs, v["CostInBillingCurrency"])))
     tally = Tally()
     body = "\ufeff" + csv_text(EA_COLUMNS, emit(rows, tally), "\r\n")
     tally.extra = {
@@ -642,7 +642,7 @@ def azure_mca() -> tuple[bytes, dict]:
             })
         for col in ("costInBillingCurrency", "costInPricingCurrency", "costInUsd", "paygCostInBillingCurrency", "paygCostInUsd"):
             v[col] = cost
-        rows.append((None, [v[c] for c in MCA_COLUMNS], azure_row_meta(p, rs, cost, None)))
+        rows.append((None, [v[c] for c in MCA_COLUMNS], azure_row_meta(p, rs, cost)))
     tally = Tally()
     body = "\ufeff" + csv_text(MCA_COLUMNS, emit(rows, tally), "\r\n")
     tally.extra = {
@@ -1055,6 +1055,10 @@ GCP_PROJECTS = {
 GCP_LOCATION = {"us-central1": ("us-central1", "US", "us-central1"), "europe-west4": ("europe-west4", "NL", "europe-west4"),
                 "global": ("global", "", "global"), "us": ("us", "US", "")}
 GCP_BILLING_ACCOUNT = "01A2B3-C4D5E6-F70819"
+# The console cost table is the March invoice of a second billing account (a subsidiary's),
+# so that samples/ can be reported all together without two exports of one account
+# overlapping (which the tool refuses in stateless runs: it would double-count).
+GCP_CONSOLE_BILLING_ACCOUNT = "01F9E8-D7C6B5-A40312"
 CREDIT_TYPES = {"FREE_TIER": ("Free tier", "Free tier"), "DISCOUNT": ("Spending based discounts (contractual)", "Discount")}
 
 
@@ -1081,7 +1085,7 @@ def gcp_plan():
             for desc in skus:
                 s = GCP_SKUS[desc]
                 if s.kind in ("input", "output", "cached", "characters"):
-                    amount = D(r.randint(*s.range))
+                    amount = D(r.randint(*s.range) * 4)
                     if s.kind == "cached":
                         cached_tokens = int(amount)
                     cost = amount * s.price / D(1_000_000)
@@ -1223,7 +1227,7 @@ def gcp_console(plan) -> tuple[bytes, dict]:
         g["last"] = max(g["last"], x["start"].date())
         for ctype, amt in x["credits"]:
             g["credits"][ctype] = g["credits"].get(ctype, ZERO) + amt
-    account_name = "Acme Corp billing"
+    account_name = "Acme Europe billing"
     rows = []
     unrounded_sum = ZERO
     rounded_sum = ZERO
@@ -1232,17 +1236,20 @@ def gcp_console(plan) -> tuple[bytes, dict]:
         return plain(D(d).quantize(D("0.000001"), rounding=ROUND_HALF_UP))
 
     tax_base: dict = {}
+    usage_dates: list[date] = []
     for (project, _, _), g in sorted(groups.items()):
         s = g["sku"]
         number, pname, _ = GCP_PROJECTS[project]
-        common = [account_name, GCP_BILLING_ACCOUNT, pname, project, "acme.example / prod" if project != "acme-labs" else "acme.example / sandbox",
+        common = [account_name, GCP_CONSOLE_BILLING_ACCOUNT, pname, project, "acme.example / prod" if project != "acme-labs" else "acme.example / sandbox",
                   s.service[1], s.service[0], s.desc, s.id, "Default"]
         u = unr(g["cost"])
         c = fixed(g["cost"], 2)
         unrounded_sum += D(u)
         rounded_sum += D(c)
         tax_base[project] = tax_base.get(project, ZERO) + g["cost"]
-        xs = {"sku": s, "start": datetime.combine(g["first"], datetime.min.time()), "loc": "global", "amount": g["amount"]}
+        # rows are invoice-month aggregates: the tally dates them in the invoice month (March)
+        xs = {"sku": s, "start": datetime(2026, 3, 1), "loc": "global", "amount": g["amount"]}
+        usage_dates.extend([g["first"], g["last"]])
         meta = gcp_meta(xs, u)
         meta.pop("region", None)
         if meta["cat"] == "llm":
@@ -1258,7 +1265,7 @@ def gcp_console(plan) -> tuple[bytes, dict]:
             # credit rows repeat the SKU and the usage amount (trap: do not add the usage again)
             rows.append((None, common + [console_name, "Usage", g["first"].isoformat(), g["last"].isoformat(),
                                          usage_fmt(g["amount"]), s.unit, u2, c2],
-                         {"cat": "adjustment", "kind": "Credit", "day": g["first"], "amount": u2}))
+                         {"cat": "adjustment", "kind": "Credit", "day": date(2026, 3, 1), "amount": u2}))
     # Tax per project (8.25% sales tax on the net, projects in the US entity)
     for project in ("acme-chat-prod", "acme-labs"):
         if project not in tax_base:
@@ -1268,21 +1275,25 @@ def gcp_console(plan) -> tuple[bytes, dict]:
         u, c = unr(amt), fixed(amt, 2)
         unrounded_sum += D(u)
         rounded_sum += D(c)
-        rows.append((None, [account_name, GCP_BILLING_ACCOUNT, pname, project,
+        rows.append((None, [account_name, GCP_CONSOLE_BILLING_ACCOUNT, pname, project,
                             "acme.example / prod" if project != "acme-labs" else "acme.example / sandbox",
                             "", "", "", "", "", "", "Tax", "2026-03-01", "2026-03-31", "", "", u, c],
                      {"cat": "adjustment", "kind": "Tax", "day": date(2026, 3, 31), "amount": u}))
-    invoice_total = round2(unrounded_sum)
-    rounding_unr = invoice_total - unrounded_sum
-    rounding_rnd = invoice_total - rounded_sum
+    # As in the observed fixture: the Rounding error row carries a small invoice-level amount
+    # (Cost ($) = it rounded to cents, often -0.00); Total = sum of the Unrounded column of the
+    # rows above (rounding row excluded) and sum of the Cost ($) column (rounding row included),
+    # the latter being the invoice total.
+    rounding_unr = round2(unrounded_sum) - unrounded_sum
+    rounding_rnd = round2(rounding_unr)
+    invoice_total = rounded_sum + rounding_rnd
     blank = [""] * 11
-    rows.append((None, blank + ["Rounding error", "", "", "", "", plain(rounding_unr), fixed(rounding_rnd, 2)],
+    rows.append((None, blank + ["Rounding error", "", "", "", "", plain(rounding_unr), fixed(rounding_unr, 2)],
                  {"cat": "summary", "kind": "Rounding error", "unrounded": rounding_unr, "rounded": rounding_rnd}))
-    rows.append((None, blank + ["Total", "", "", "", "", plain(unrounded_sum + rounding_unr), fixed(rounded_sum + rounding_rnd, 2)],
-                 {"cat": "summary", "kind": "Total", "unrounded": unrounded_sum + rounding_unr, "rounded": rounded_sum + rounding_rnd}))
+    rows.append((None, blank + ["Total", "", "", "", "", plain(unrounded_sum), fixed(invoice_total, 2)],
+                 {"cat": "summary", "kind": "Total", "unrounded": unrounded_sum, "rounded": invoice_total}))
     preamble = [
         ["Invoice number", "5123456789", ""], ["Invoice date", "2026-03-31", ""], ["Due date", "2026-04-30", ""],
-        ["Billing ID", "4410-2291-8837", ""], ["Billing account ID", GCP_BILLING_ACCOUNT, ""], ["Currency", "USD", ""],
+        ["Billing ID", "4410-2291-8837", ""], ["Billing account ID", GCP_CONSOLE_BILLING_ACCOUNT, ""], ["Currency", "USD", ""],
         ["Currency exchange rate", "1", ""], ["Total amount due", f"${invoice_total:,.2f}", ""],
     ]
     buf = io.StringIO()
@@ -1297,7 +1308,8 @@ def gcp_console(plan) -> tuple[bytes, dict]:
         "preamble_lines": len(preamble), "invoice_month": "2026-03", "invoice_total": fixed(invoice_total, 2),
         "llm_cost_rounded": fixed(sum((D(v[-1]) for _, v, m in rows if m["cat"] == "llm"), ZERO), 2),
         "quantity_semantics": "Usage unit 'count' = tokens; Usage amount quoted with thousands separators; Unrounded Cost ($) up to 6 decimals, Cost ($) to cents; credit rows repeat SKU and usage amount with a negative cost and a Credit type",
-        "period_note": "the Cost table is per invoice month; this file is the March 2026 invoice only. Its usage rows equal the sums of the BigQuery sample's rows with invoice.month 202603 (one of them starts 2026-02-28, late-reported usage). by_month uses the Usage start date.",
+        "period_note": "the Cost table is per invoice month; this file is the March 2026 invoice only, and its rows are invoice-month aggregates, so first_day/last_day/months/by_month here follow the invoice month. Its usage rows equal the sums of the BigQuery sample's rows with invoice.month 202603; one group includes late-reported usage, so its Usage start date is 2026-02-28.",
+        "usage_dates_in_file": {"first": min(usage_dates).isoformat(), "last": max(usage_dates).isoformat()},
         "region_note": "the Cost table has no location column: region only from SKU text (none here) -> provider default",
     }
     return body.encode("utf-8"), tally.to_json()
@@ -1440,10 +1452,11 @@ def anthropic_cost() -> tuple[bytes, dict]:
             for model, scale, prob, weekdays in models:
                 if weekdays and day.weekday() >= 5:
                     continue
-                if r.random() > prob:
+                long_day = name == "research-notebooks" and day in long_days
+                if r.random() > prob and not long_day:
                     continue
                 contexts = ["≤ 200k"]
-                if name == "research-notebooks" and day in long_days:
+                if long_day:
                     contexts.append("> 200k")
                 for ctx in contexts:
                     prices = ANTHROPIC_PRICES[model + (" long" if ctx == "> 200k" else "")]

@@ -151,6 +151,8 @@ pub struct FileReport {
     pub adjustment_rows: u64,
     /// Their amounts per currency.
     pub adjustments: BTreeMap<String, f64>,
+    /// Billing accounts seen on valid rows (templates with an `account` field).
+    pub accounts: std::collections::BTreeSet<String>,
 }
 
 /// One sheet that held a recognised header.
@@ -655,7 +657,7 @@ fn text_field(b: Option<&template::Bound>, cells: &dyn RowCells) -> Option<Strin
     let raw = b
         .columns
         .iter()
-        .map(|(i, _)| cells.cell(*i).display())
+        .map(|(i, _)| json_value(&b.spec.json, cells.cell(*i).display()))
         .find(|v| !v.trim().is_empty())
         .unwrap_or_default();
     let raw = raw.trim();
@@ -668,6 +670,25 @@ fn text_field(b: Option<&template::Bound>, cells: &dyn RowCells) -> Option<Strin
         }
     };
     (!value.trim().is_empty()).then(|| value.trim().to_string())
+}
+
+/// With `keys`, a cell holding a JSON object yields the first of those keys present (as text);
+/// any other cell is returned as it is.
+fn json_value(keys: &[String], cell: String) -> String {
+    if keys.is_empty() || !cell.trim_start().starts_with('{') {
+        return cell;
+    }
+    match serde_json::from_str::<serde_json::Value>(&cell) {
+        Ok(serde_json::Value::Object(map)) => keys
+            .iter()
+            .find_map(|k| match map.get(k) {
+                Some(serde_json::Value::String(s)) if !s.trim().is_empty() => Some(s.clone()),
+                Some(serde_json::Value::Number(n)) => Some(n.to_string()),
+                _ => None,
+            })
+            .unwrap_or_default(),
+        _ => String::new(),
+    }
 }
 
 /// A count field: the sum of its columns; `Ok(None)` when every cell is empty.
@@ -753,7 +774,13 @@ fn read_meter(
     cost: Option<f64>,
 ) -> Result<Option<MeterReading>, RowProblem> {
     let spec = &bm.spec;
-    let text = first_cell(&bm.text, cells).display();
+    let text = bm
+        .text
+        .columns
+        .iter()
+        .map(|(i, _)| cells.cell(*i).display())
+        .find(|v| !v.trim().is_empty())
+        .unwrap_or_default();
     let text = text.trim();
     let Some((rule, caps)) = spec.rule.iter().find_map(|r| {
         r.re.as_ref()
@@ -811,7 +838,7 @@ fn read_meter(
             "units" => match unit_size {
                 // A unit size of 0 in the template: the block is inferred from the unit
                 // price's magnitude (per-1M prices are dollars, per-1K cents, per-token less).
-                Some(s) if s == 0.0 => {
+                Some(s) if s.abs() < f64::MIN_POSITIVE => {
                     let price = bm
                         .price
                         .as_ref()
@@ -958,6 +985,10 @@ fn map_row(
     // Rows of other services.
     for (b, rule) in &m.skips {
         let v = first_cell(b, cells).display();
+        // An empty cell says nothing about the service (invoice-level tax lines): not skipped.
+        if v.trim().is_empty() {
+            continue;
+        }
         let hit = rule.when_re.as_ref().is_some_and(|re| re.is_match(&v))
             || rule.unless_re.as_ref().is_some_and(|re| !re.is_match(&v));
         if hit && !has_total_label {
@@ -1023,7 +1054,7 @@ fn map_row(
         .to_uppercase();
 
     // Money-only rows: spend adjustments.
-    if let Some((b, rule)) = &m.adjustment {
+    for (b, rule) in &m.adjustment {
         let v = first_cell(b, cells).display();
         if rule
             .when_re
@@ -1068,8 +1099,17 @@ fn map_row(
     let (values, any_quantity) = if let Some(bm) = &m.meter {
         match read_meter(bm, m, cells, dc, cost) {
             Ok(None) => {
-                if start.is_none() && cost.is_none() {
-                    return Ok(RowOutcome::Skipped(SkipReason::Blank));
+                let text_empty = bm
+                    .text
+                    .columns
+                    .iter()
+                    .all(|(i, _)| cells.cell(*i).is_blank());
+                if text_empty && cost.is_none() && first_cell(&bm.quantity, cells).is_blank() {
+                    return Ok(RowOutcome::Skipped(if start.is_some() {
+                        SkipReason::EmptyBucket
+                    } else {
+                        SkipReason::Blank
+                    }));
                 }
                 return Ok(RowOutcome::Skipped(SkipReason::OtherService));
             }
@@ -1218,6 +1258,11 @@ fn finish(
     let adjustment = matches!(kind, RecordKind::Adjustment { .. });
     if !adjustment {
         report.read_totals.add(&values)?;
+    }
+    if let Some(a) = text_field(m.account.as_ref(), cells) {
+        if !report.accounts.contains(&a) {
+            report.accounts.insert(a);
+        }
     }
     let date = start.at.date_naive();
     report.first_date = Some(report.first_date.map_or(date, |d| d.min(date)));

@@ -44,8 +44,9 @@ pub struct Template {
     #[serde(default)]
     pub skip: Vec<SkipRule>,
     /// Money-only rows (tax, credit, refund, fee): kept as spend adjustments, never activity.
+    /// A row is one when any rule matches.
     #[serde(default)]
-    pub adjustment: Option<AdjustmentRule>,
+    pub adjustment: Vec<AdjustmentRule>,
     /// Long-format exports: one quantity per row, classified by a meter / usage type / SKU text.
     #[serde(default)]
     pub meter: Option<MeterSpec>,
@@ -206,6 +207,9 @@ pub struct Fields {
     /// Project / workspace / account.
     #[serde(default)]
     pub cost_centre: Option<FieldSpec>,
+    /// The billing account the export belongs to: exports of different accounts never overlap.
+    #[serde(default)]
+    pub account: Option<FieldSpec>,
 }
 
 /// Where one canonical field comes from.
@@ -228,6 +232,9 @@ pub struct FieldSpec {
     /// Value used when the column is absent or the cell empty.
     #[serde(default)]
     pub default: Option<String>,
+    /// Cells holding a JSON object (CUR 2.0 `product` map): the first of these keys present.
+    #[serde(default)]
+    pub json: Vec<String>,
 }
 
 /// One name or a list of names.
@@ -307,7 +314,7 @@ impl Template {
             s.when_re = s.when.as_deref().map(re).transpose()?;
             s.unless_re = s.unless.as_deref().map(re).transpose()?;
         }
-        if let Some(a) = &mut self.adjustment {
+        for a in &mut self.adjustment {
             a.when_re = Some(re(&a.when)?);
         }
         if let Some(m) = &mut self.meter {
@@ -430,6 +437,7 @@ impl Fields {
             ("currency", self.currency.as_ref()),
             ("region", self.region.as_ref()),
             ("cost_centre", self.cost_centre.as_ref()),
+            ("account", self.account.as_ref()),
         ]
     }
 }
@@ -486,10 +494,12 @@ pub struct Mapping {
     pub region: Option<Bound>,
     /// Cost centre.
     pub cost_centre: Option<Bound>,
+    /// Billing account.
+    pub account: Option<Bound>,
     /// Skip rules bound to their columns (rules whose column is absent never fire).
     pub skips: Vec<(Bound, SkipRule)>,
-    /// Adjustment rule bound to its column.
-    pub adjustment: Option<(Bound, AdjustmentRule)>,
+    /// Adjustment rules bound to their columns.
+    pub adjustment: Vec<(Bound, AdjustmentRule)>,
     /// Meter columns.
     pub meter: Option<BoundMeter>,
 }
@@ -535,6 +545,7 @@ impl Mapping {
             ("currency", self.currency.as_ref()),
             ("region", self.region.as_ref()),
             ("cost_centre", self.cost_centre.as_ref()),
+            ("account", self.account.as_ref()),
         ];
         if let Some(m) = &self.meter {
             fields.push(("meter (classified)", Some(&m.text)));
@@ -542,7 +553,7 @@ impl Mapping {
             fields.push(("meter unit", m.unit.as_ref()));
             fields.push(("meter unit price", m.price.as_ref()));
         }
-        if let Some((b, _)) = &self.adjustment {
+        for (b, _) in &self.adjustment {
             fields.push(("adjustment type", Some(b)));
         }
         fields
@@ -727,8 +738,9 @@ pub fn bind(template: Arc<Template>, header: &[String]) -> Result<Mapping, Strin
         .collect();
     let adjustment = template
         .adjustment
-        .as_ref()
-        .and_then(|a| bind_one(&column_spec(&a.column)).map(|b| (b, a.clone())));
+        .iter()
+        .filter_map(|a| bind_one(&column_spec(&a.column)).map(|b| (b, a.clone())))
+        .collect();
     let required = |name: &str, spec: &FieldSpec| {
         bind_one(spec).ok_or_else(|| {
             format!(
@@ -758,6 +770,7 @@ pub fn bind(template: Arc<Template>, header: &[String]) -> Result<Mapping, Strin
         currency: f.currency.as_ref().and_then(bind_one),
         region: f.region.as_ref().and_then(bind_one),
         cost_centre: f.cost_centre.as_ref().and_then(bind_one),
+        account: f.account.as_ref().and_then(bind_one),
         template,
     })
 }

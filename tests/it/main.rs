@@ -7,3 +7,4 @@ mod estimate_cases;
 mod ingest_rows;
 mod libreoffice;
 mod report_outputs;
+mod vendor_samples;

@@ -8,8 +8,12 @@ use calamine::{open_workbook_auto_from_rs, Data, Reader};
 use crate::common::{assert_close, config, root, run};
 use llm_scope3::report::{json, workbook};
 
+/// The OpenAI usage CSV and the Anthropic usage XLSX samples (the figures below are theirs).
 fn samples() -> Vec<std::path::PathBuf> {
-    vec![root().join("samples")]
+    vec![
+        root().join("samples/openai_completions_usage_2026-01-01_2026-03-31.csv"),
+        root().join("samples/anthropic_claude_api_tokens_2026_Q1.xlsx"),
+    ]
 }
 
 fn sample_outcome() -> llm_scope3::pipeline::Outcome {
