@@ -447,6 +447,22 @@ def build_models(eco_rows, eco_aliases):
     add_alias("omni-moderation-2024-09-26", "omni-moderation-latest", "llm-scope3-assumption",
               "OpenAI dated snapshot id of omni-moderation-latest")
 
+    # Spellings that cloud bills use for the same models (AWS Bedrock usage types, Google
+    # Cloud SKUs after the template's clean-up, GA names of preview models).
+    for alias, key, what in [
+        ("llama-4-maverick-17b", "llama-4-maverick", "AWS Bedrock usage-type name"),
+        ("llama-4-scout-17b", "llama-4-scout", "AWS Bedrock usage-type name"),
+        ("llama-3-1-8b", "llama-3.1-8b", "AWS Bedrock usage-type name"),
+        ("llama-3-1-70b", "llama-3.1-70b", "AWS Bedrock usage-type name"),
+        ("llama-3-1-405b", "llama-3.1-405b", "AWS Bedrock usage-type name"),
+        ("llama-3-3-70b", "llama-3.3-70b", "AWS Bedrock usage-type name"),
+        ("mistral-large", "mistral-large-latest", "AWS Bedrock usage-type name (MistralLarge)"),
+        ("gemini-3-flash", "gemini-3-flash-preview", "Google Cloud SKU name (GA name of the preview model; assumed same size)"),
+        ("gemini-3-pro", "gemini-3.1-pro-preview", "Google Cloud SKU name (assumed the 3.1 Pro preview size)"),
+    ]:
+        if alias not in models:
+            add_alias(alias, key, "llm-scope3-assumption", what + " of " + key)
+
     return {k: v[0] for k, v in models.items()}, aliases, skipped
 
 
