@@ -283,6 +283,128 @@ fn anthropic() -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
     wb.save_to_buffer()
 }
 
+/// A usage workbook as finance teams pass it around: a summary sheet and a notes sheet before
+/// the sheet that holds the usage, a title row, real Excel dates, a date-time, a date typed as
+/// a serial number, and a number stored as text.
+fn messy_workbook() -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
+    use rust_xlsxwriter::Format;
+    let mut wb = Workbook::new();
+    let props = rust_xlsxwriter::DocProperties::new()
+        .set_creation_datetime(&ExcelDateTime::from_ymd(2026, 4, 2)?);
+    wb.set_properties(&props);
+    let summary = wb.add_worksheet();
+    summary.set_name("Summary")?;
+    summary.write_string(0, 0, "Model")?;
+    summary.write_string(0, 1, "Tokens")?;
+    summary.write_string(1, 0, "claude-sonnet-4-5")?;
+    summary.write_number(1, 1, 3500.0)?;
+    let notes = wb.add_worksheet();
+    notes.set_name("Notes")?;
+    notes.write_string(
+        0,
+        0,
+        "Downloaded from the Claude Console by finance, April 2026.",
+    )?;
+    let ws = wb.add_worksheet();
+    ws.set_name("Usage")?;
+    ws.write_string(0, 0, "Claude API usage, Q1 2026")?;
+    let header = [
+        "usage_date_utc",
+        "model_version",
+        "api_key",
+        "workspace",
+        "usage_type",
+        "usage_input_tokens_no_cache",
+        "usage_input_tokens_cache_write_5m",
+        "usage_input_tokens_cache_write_1h",
+        "usage_input_tokens_cache_read",
+        "usage_output_tokens",
+    ];
+    for (c, h) in header.iter().enumerate() {
+        ws.write_string(1, c as u16, *h)?;
+    }
+    let date = Format::new().set_num_format("yyyy-mm-dd");
+    let datetime = Format::new().set_num_format("yyyy-mm-dd hh:mm");
+    let row = |ws: &mut rust_xlsxwriter::Worksheet,
+               r: u32,
+               no_cache: f64,
+               out: f64|
+     -> Result<(), rust_xlsxwriter::XlsxError> {
+        ws.write_string(r, 1, "claude-sonnet-4-5-20250929")?;
+        ws.write_string(r, 2, "prod")?;
+        ws.write_string(r, 3, "Default")?;
+        ws.write_string(r, 4, "standard")?;
+        ws.write_number(r, 5, no_cache)?;
+        ws.write_number(r, 6, 0.0)?;
+        ws.write_number(r, 7, 0.0)?;
+        ws.write_number(r, 8, 0.0)?;
+        ws.write_number(r, 9, out)?;
+        Ok(())
+    };
+    // Row 3: a real date cell. Row 4: a date-time cell. Row 5: a serial number (46037 =
+    // 2026-01-15) in a General cell. Row 6: a number stored as text.
+    ws.write_datetime_with_format(2, 0, &ExcelDateTime::from_ymd(2026, 1, 5)?, &date)?;
+    row(ws, 2, 1000.0, 100.0)?;
+    ws.write_datetime_with_format(
+        3,
+        0,
+        &ExcelDateTime::parse_from_str("2026-02-10 14:00:00")?,
+        &datetime,
+    )?;
+    row(ws, 3, 2000.0, 200.0)?;
+    ws.write_number(4, 0, 46037.0)?;
+    row(ws, 4, 500.0, 50.0)?;
+    ws.write_datetime_with_format(5, 0, &ExcelDateTime::from_ymd(2026, 3, 31)?, &date)?;
+    row(ws, 5, 0.0, 0.0)?;
+    ws.write_string(5, 5, "1,234")?;
+    wb.save_to_buffer()
+}
+
+/// Converts a vendor CSV sample to the XLSX a user gets by opening it in Excel and saving:
+/// numbers become numbers, `MM/DD/YYYY` dates become date cells, the rest stays text.
+fn csv_to_xlsx(src: &str, dst: &str, sheet: &str) -> Result<(), Box<dyn std::error::Error>> {
+    use rust_xlsxwriter::Format;
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_path(src)?;
+    let mut wb = Workbook::new();
+    let props = rust_xlsxwriter::DocProperties::new()
+        .set_creation_datetime(&ExcelDateTime::from_ymd(2026, 4, 2)?);
+    wb.set_properties(&props);
+    let ws = wb.add_worksheet();
+    ws.set_name(sheet)?;
+    let date = Format::new().set_num_format("mm/dd/yyyy");
+    for (r, rec) in rdr.records().enumerate() {
+        let rec = rec?;
+        for (c, field) in rec.iter().enumerate() {
+            let field = field.trim_start_matches('\u{feff}');
+            let (r, c) = (r as u32, c as u16);
+            let parts: Vec<&str> = field.split('/').collect();
+            if r > 0 && parts.len() == 3 && parts[2].len() == 4 {
+                if let (Ok(m), Ok(d), Ok(y)) = (
+                    parts[0].parse::<u8>(),
+                    parts[1].parse::<u8>(),
+                    parts[2].parse::<u16>(),
+                ) {
+                    ws.write_datetime_with_format(r, c, &ExcelDateTime::from_ymd(y, m, d)?, &date)?;
+                    continue;
+                }
+            }
+            match field.parse::<f64>() {
+                Ok(n) if r > 0 && n.is_finite() && !field.starts_with('0') || field == "0" => {
+                    ws.write_number(r, c, n)?;
+                }
+                _ => {
+                    ws.write_string(r, c, field)?;
+                }
+            }
+        }
+    }
+    std::fs::write(dst, wb.save_to_buffer()?)?;
+    Ok(())
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     std::fs::create_dir_all("samples")?;
     std::fs::write(
@@ -293,6 +415,23 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "samples/anthropic_claude_api_tokens_2026_Q1.xlsx",
         anthropic()?,
     )?;
-    println!("wrote samples/");
+    // The vendor CSVs as a user re-saves them in Excel (kept apart: samples/ reports them once).
+    std::fs::create_dir_all("samples/xlsx")?;
+    csv_to_xlsx(
+        "samples/azure_cost_export_ea_2026Q1.csv",
+        "samples/xlsx/azure_cost_export_ea_2026Q1.xlsx",
+        "Usage details",
+    )?;
+    csv_to_xlsx(
+        "samples/gcp_billing_bigquery_2026Q1.csv",
+        "samples/xlsx/gcp_billing_bigquery_2026Q1.xlsx",
+        "billing_export",
+    )?;
+    std::fs::create_dir_all("tests/fixtures/messy")?;
+    std::fs::write(
+        "tests/fixtures/messy/excel_dates_several_sheets.xlsx",
+        messy_workbook()?,
+    )?;
+    println!("wrote samples/ and tests/fixtures/messy/excel_dates_several_sheets.xlsx");
     Ok(())
 }

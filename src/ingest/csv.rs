@@ -232,12 +232,52 @@ impl RowCells for CsvRow<'_> {
     }
 }
 
+/// Records the byte offsets of the line feeds that pass through, so that a record's true line
+/// number can be found: the csv crate skips empty lines and reports the records after them
+/// at the line (and byte) where the empty lines began.
+struct LineFeeds<R> {
+    inner: R,
+    offset: u64,
+    feeds: std::rc::Rc<std::cell::RefCell<std::collections::VecDeque<u64>>>,
+}
+
+impl<R: Read> Read for LineFeeds<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let mut feeds = self.feeds.borrow_mut();
+        for (i, _) in buf[..n].iter().enumerate().filter(|(_, b)| **b == b'\n') {
+            feeds.push_back(self.offset + i as u64);
+        }
+        self.offset += n as u64;
+        Ok(n)
+    }
+}
+
+/// The true 1-based line of a record the csv crate placed at `line` / `byte`: plus one for each
+/// empty line (a line feed right where the previous one ended) from `byte` on.
+fn true_line(feeds: &mut std::collections::VecDeque<u64>, line: u64, byte: u64) -> u64 {
+    while feeds.front().is_some_and(|&f| f < byte) {
+        feeds.pop_front();
+    }
+    let skipped = (byte..)
+        .zip(feeds.iter())
+        .take_while(|(expected, &f)| f == *expected)
+        .count() as u64;
+    line + skipped
+}
+
 fn stream(
     reader: impl Read,
     name: &str,
     delimiter: u8,
     on_event: &mut dyn FnMut(RowEvent<'_>) -> Result<Flow, String>,
 ) -> Result<(), IngestError> {
+    let feeds = std::rc::Rc::new(std::cell::RefCell::new(std::collections::VecDeque::new()));
+    let reader = LineFeeds {
+        inner: reader,
+        offset: 0,
+        feeds: feeds.clone(),
+    };
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -267,7 +307,10 @@ fn stream(
                 });
             }
         }
-        let row = record.position().map(|p| p.line()).unwrap_or(0);
+        let row = match record.position() {
+            Some(p) => true_line(&mut feeds.borrow_mut(), p.line(), p.byte()),
+            None => 0,
+        };
         let flow = on_event(RowEvent::Row(row, &CsvRow(&record))).map_err(IngestError::Stopped)?;
         if flow == Flow::SkipSheet {
             break;
@@ -289,6 +332,22 @@ mod tests {
         );
         assert_eq!(sniff_delimiter("a\tb\tc\n1\t2\t3\n"), b'\t');
         assert_eq!(sniff_delimiter("\"x,y\";b\n\"1,2\";3\n"), b';');
+    }
+
+    #[test]
+    fn row_numbers_count_empty_lines() {
+        let data = b"title\ntitle2\n\nh1,h2\na,b\n,\nc,d\n\n\nTotal,x\n";
+        let mut rows = vec![];
+        stream(&data[..], "t", b',', &mut |e| {
+            if let RowEvent::Row(n, cells) = e {
+                rows.push((n, cells.cell(0).display()));
+            }
+            Ok(Flow::Continue)
+        })
+        .unwrap();
+        let numbers: Vec<u64> = rows.iter().map(|r| r.0).collect();
+        assert_eq!(numbers, vec![1, 2, 4, 5, 6, 7, 10]);
+        assert_eq!(rows[6].1, "Total");
     }
 
     #[test]

@@ -272,7 +272,11 @@ impl RowCells for Vec<String> {
 /// The file-wide day/month order of slash dates, learnt from the dates themselves.
 #[derive(Debug, Clone, Copy, Default)]
 struct DateOrderEvidence {
+    /// The order the file's own dates prove (or the template's, once used as the fallback).
     decided: Option<parse::DateOrder>,
+    /// The template's order: used for rows no date of the file settles.
+    fallback: Option<parse::DateOrder>,
+    /// True when `decided` came from the template.
     from_template: bool,
 }
 
@@ -361,10 +365,7 @@ pub fn normalise_file(
                                 .collect(),
                         });
                         if let Some(order) = m.template.date_order.as_deref() {
-                            run.dates = DateOrderEvidence {
-                                decided: parse::DateOrder::from_name(order),
-                                from_template: true,
-                            };
+                            run.dates.fallback = parse::DateOrder::from_name(order);
                         }
                         state.header_keys =
                             header.iter().map(|h| template::header_key(h)).collect();
@@ -416,6 +417,18 @@ pub fn normalise_file(
     if run.report.sheets.is_empty() {
         return Err(unknown_format(name, templates, first_seen, near));
     }
+    if !run.pending.is_empty() && run.dates.fallback.is_some() {
+        // No date of the file settles the order: the template's order applies.
+        run.dates.decided = run.dates.fallback;
+        run.dates.from_template = true;
+        for p in std::mem::take(&mut run.pending) {
+            run.report.counts.read += 1;
+            let outcome = run.map(p.sheet, p.number, &p.cells);
+            if run.book(p.sheet, p.number, outcome).is_err() {
+                break;
+            }
+        }
+    }
     if !run.pending.is_empty() {
         let example = run.pending[0].number;
         return Err(NormaliseError::AmbiguousDates {
@@ -434,11 +447,21 @@ pub fn normalise_file(
     report.sha256 = info.sha256;
     report.bytes = info.bytes;
     report.dialect = info.dialect;
-    if let Some(order) = run.dates.decided.filter(|_| !run.dates.from_template) {
-        report.notes.push(format!(
+    match (run.dates.decided, run.dates.from_template, run.dates.fallback) {
+        (Some(order), false, Some(t)) if order != t => report.notes.push(format!(
+            "day/month order of slash dates: {} (decided from the file's own dates; the format's usual order is {}, so the file was probably re-saved with other regional settings)",
+            order.label(),
+            t.label()
+        )),
+        (Some(order), false, None) => report.notes.push(format!(
             "day/month order of slash dates: {} (decided from the file's own dates)",
             order.label()
-        ));
+        )),
+        (Some(order), true, _) => report.notes.push(format!(
+            "day/month order of slash dates: {} (the format's order; no date in the file settles it)",
+            order.label()
+        )),
+        _ => {}
     }
     let mut formats: Vec<String> = vec![];
     let mut ids: Vec<String> = vec![];
@@ -480,6 +503,17 @@ fn unknown_format(
         None => (String::new(), "(no non-empty row)".to_string()),
     };
     let nearest = match near {
+        Some(n) if n.required_found >= 2 => format!(
+            "It looks like the {} format (template {}) but lacks the required column(s): {}. Export it again with all columns, or use --template FILE for another format.",
+            templates
+                .all()
+                .iter()
+                .find(|t| t.id == n.template)
+                .map(|t| t.name.as_str())
+                .unwrap_or(""),
+            n.template,
+            n.missing.join(", ")
+        ),
         Some(n) => format!(
             "Nearest template: {} (missing column(s): {}). Use --template FILE for another format.",
             n.template,
@@ -885,7 +919,7 @@ fn read_meter(
                     .as_ref()
                     .and_then(|p| parse::money(&first_cell(p, cells), dc).ok().flatten());
                 match (price, cost) {
-                    (Some(p), Some(c)) if block > 1.0 && c.abs() > 0.0 => {
+                    (Some(p), Some(c)) if block > 1.0 && c.abs() > 0.0 && quantity > 0.0 => {
                         let near = |a: f64, b: f64| (a - b).abs() <= (0.01 * b.abs()).max(0.011);
                         if near(p * quantity, c) {
                             decision = Some("quantity in price blocks (cost = price × quantity)");
@@ -1114,6 +1148,36 @@ fn map_row(
                 return Ok(RowOutcome::Skipped(SkipReason::OtherService));
             }
             Err(p) => return Ok(RowOutcome::Rejected(p)),
+            Ok(Some(r)) if r.tokens == 0 && cost.is_some_and(|c| c < 0.0) => {
+                // Money without quantity on a meter row: a credit, never negative activity.
+                let Some(start) = start else {
+                    return Ok(RowOutcome::Rejected(problem(
+                        &m.bucket_start,
+                        &start_cell,
+                        "missing date: every row needs its date".into(),
+                    )));
+                };
+                let values = RowValues {
+                    cost,
+                    currency: currency.clone(),
+                    ..RowValues::default()
+                };
+                return finish(
+                    m,
+                    cells,
+                    prov,
+                    period,
+                    report,
+                    start,
+                    values,
+                    RecordKind::Adjustment {
+                        label: "credit (negative cost without quantity)".into(),
+                    },
+                    None,
+                    None,
+                    None,
+                );
+            }
             Ok(Some(r)) => {
                 if let Some(d) = r.decision {
                     *report.unit_decisions.entry(d.to_string()).or_insert(0) += 1;

@@ -58,7 +58,8 @@ fn clean_number_text(raw: &str, decimal_comma: bool) -> Result<String, String> {
         } else {
             return Err("a comma where a number was expected".into());
         }
-    } else if has_dot && decimal_comma && t.matches('.').count() > 1 && is_grouped(&t, '.') {
+    } else if has_dot && decimal_comma && is_grouped(&t, '.') {
+        // Decimal-comma files write thousands with dots: 1.000 is one thousand.
         t.replace('.', "")
     } else {
         t
@@ -438,6 +439,8 @@ mod tests {
         assert_eq!(count(&t("155.0"), false, "tokens"), Ok(Some(155)));
         assert_eq!(count(&t("1,234,567"), false, "tokens"), Ok(Some(1_234_567)));
         assert_eq!(count(&t("1.234.567"), true, "tokens"), Ok(Some(1_234_567)));
+        assert_eq!(count(&t("1.000"), true, "tokens"), Ok(Some(1_000)));
+        assert_eq!(count(&t("155,0"), true, "tokens"), Ok(Some(155)));
         assert_eq!(count(&t(" 42 "), false, "tokens"), Ok(Some(42)));
         assert_eq!(count(&t("-0"), false, "tokens"), Ok(Some(0)));
         assert_eq!(count(&t(""), false, "tokens"), Ok(None));

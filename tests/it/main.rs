@@ -6,5 +6,6 @@ mod common;
 mod estimate_cases;
 mod ingest_rows;
 mod libreoffice;
+mod messy;
 mod report_outputs;
 mod vendor_samples;

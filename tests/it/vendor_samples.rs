@@ -134,3 +134,27 @@ fn all_samples_together_reconcile_per_file() {
         assert!(!f.format.is_empty(), "{}", f.file);
     }
 }
+
+#[test]
+fn xlsx_resaves_of_vendor_csvs_give_the_same_totals() {
+    // samples/xlsx/ holds the Azure EA and GCP BigQuery CSVs as Excel saves them (numbers as
+    // numbers, MM/DD/YYYY as date cells): same rows, same tokens.
+    for name in ["azure_cost_export_ea_2026Q1", "gcp_billing_bigquery_2026Q1"] {
+        let csv = run(&[&root().join(format!("samples/{name}.csv"))], "2026Q1").unwrap();
+        let xlsx = run(
+            &[&root().join(format!("samples/xlsx/{name}.xlsx"))],
+            "2026Q1",
+        )
+        .unwrap();
+        assert_eq!(csv.files[0].counts, xlsx.files[0].counts, "{name}");
+        assert_eq!(
+            csv.summary.totals.activity, xlsx.summary.totals.activity,
+            "{name}"
+        );
+        let (a, b) = (
+            csv.summary.totals.emissions_kgco2e.central,
+            xlsx.summary.totals.emissions_kgco2e.central,
+        );
+        assert!(((a - b) / a).abs() < 1e-12, "{name}: {a} vs {b}");
+    }
+}
