@@ -119,7 +119,11 @@ fn read_text(
                     reason: "it holds binary data, not text".into(),
                 });
             }
-            let delimiter = sniff_delimiter(&decoded[..decoded.len().min(SNIFF_BYTES)]);
+            let mut end = decoded.len().min(SNIFF_BYTES);
+            while !decoded.is_char_boundary(end) {
+                end -= 1;
+            }
+            let delimiter = sniff_delimiter(&decoded[..end]);
             stream(Cursor::new(decoded.as_bytes()), name, delimiter, on_event)?;
             Ok(dialect_label(enc.name(), delimiter))
         }

@@ -153,6 +153,9 @@ pub struct FileReport {
     pub adjustments: BTreeMap<String, f64>,
     /// Billing accounts seen on valid rows (templates with an `account` field).
     pub accounts: std::collections::BTreeSet<String>,
+    /// Money on every data row above the current one, whatever became of the row: what a
+    /// vendor's invoice total row adds up.
+    pub all_rows_cost: f64,
 }
 
 /// One sheet that held a recognised header.
@@ -1015,6 +1018,15 @@ fn map_row(
     }
     let has_total_label = (0..cells.len()).any(|i| is_total_label(&cells.cell(i)));
     let dc = state.decimal_comma;
+    if !has_total_label {
+        if let Some(Ok(Some(c))) = m
+            .cost
+            .as_ref()
+            .map(|b| parse::money(&first_cell(b, cells), dc))
+        {
+            report.all_rows_cost += c;
+        }
+    }
 
     // Rows of other services.
     for (b, rule) in &m.skips {
@@ -1419,16 +1431,20 @@ fn check_total_row(m: &Mapping, cells: &dyn RowCells, dc: bool, report: &mut Fil
             }
         }
     }
-    if let Some(b) = m.cost.as_ref() {
+    let rounding = (0..cells.len()).any(|i| {
+        matches!(cells.cell(i), CellRef::Text(t) if t.trim().eq_ignore_ascii_case("rounding error"))
+    });
+    if let (Some(b), false) = (m.cost.as_ref(), rounding) {
         if let Ok(Some(stated)) = parse::money(&first_cell(b, cells), dc) {
-            let sum: f64 = report.read_totals.spend.values().sum();
+            // An invoice total covers every row above it: other services and credits too.
+            let sum = report.all_rows_cost;
             let verdict = if (stated - sum).abs() <= 0.01 + 1e-6 * sum.abs() {
                 "agrees with"
             } else {
                 "differs from"
             };
             notes.push(format!(
-                "vendor total row {row} states cost {stated:.2}; it {verdict} the valid rows above it ({sum:.2})"
+                "vendor total row {row} states cost {stated:.2}; it {verdict} the sum of all rows above it ({sum:.2})"
             ));
         }
     }

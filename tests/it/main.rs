@@ -4,6 +4,7 @@
 mod cli;
 mod common;
 mod estimate_cases;
+mod fuzz_regressions;
 mod ingest_rows;
 mod libreoffice;
 mod messy;
