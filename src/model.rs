@@ -60,6 +60,10 @@ pub struct UsageRecord {
     pub region_scope: Option<String>,
     /// Usage, a billed item the method cannot estimate yet, or a money-only adjustment.
     pub kind: RecordKind,
+    /// Identity of the row's bucket in the vendor's data: template, account, the values of the
+    /// template's key columns, the meter text, bucket start and end. Two imports holding a
+    /// record with the same key describe the same usage (the ledger resolves them).
+    pub key: String,
     /// Where the record came from.
     pub provenance: Provenance,
 }

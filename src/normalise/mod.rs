@@ -1357,7 +1357,9 @@ fn finish(
     } else {
         report.accepted_totals.add(&values)?;
     }
+    let key = record_key(m, cells, start.at, end);
     Ok(RowOutcome::Accepted(Box::new(UsageRecord {
+        key,
         bucket_start: start.at,
         bucket_end: end,
         provider: Arc::from(m.template.provider.as_str()),
@@ -1376,6 +1378,34 @@ fn finish(
         kind,
         provenance: prov,
     })))
+}
+
+/// The record's identity (see [`UsageRecord::key`]); fields are separated by U+001F.
+fn record_key(
+    m: &Mapping,
+    cells: &dyn RowCells,
+    start: chrono::DateTime<chrono::Utc>,
+    end: chrono::DateTime<chrono::Utc>,
+) -> String {
+    use std::fmt::Write;
+    let mut key = String::with_capacity(128);
+    key.push_str(&m.template.id);
+    key.push('\u{1f}');
+    if let Some(a) = text_field(m.account.as_ref(), cells) {
+        key.push_str(&a);
+    }
+    for &i in &m.key_columns {
+        key.push('\u{1f}');
+        key.push_str(cells.cell(i).display().trim());
+    }
+    if let Some(bm) = &m.meter {
+        for (i, _) in &bm.text.columns {
+            key.push('\u{1f}');
+            key.push_str(cells.cell(*i).display().trim());
+        }
+    }
+    let _ = write!(key, "\u{1f}{}\u{1f}{}", start.timestamp(), end.timestamp());
+    key
 }
 
 fn bucket_end(

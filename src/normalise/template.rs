@@ -29,9 +29,10 @@ pub struct Template {
     pub detect: Detect,
     /// Canonical field -> columns.
     pub fields: Fields,
-    /// Every column the export groups by (used to key records in the ledger).
+    /// Every column the export groups by (used to key records in the ledger); alternatives
+    /// as lists, like `column`.
     #[serde(default)]
-    pub keys: Vec<String>,
+    pub keys: Vec<OneOrMany>,
     /// Bucket width when the export has no end column and its dates carry a time (`1h`, `1d`,
     /// `1m`). Date-only values always make one-day buckets.
     #[serde(default)]
@@ -496,6 +497,8 @@ pub struct Mapping {
     pub cost_centre: Option<Bound>,
     /// Billing account.
     pub account: Option<Bound>,
+    /// The key columns present in the header.
+    pub key_columns: Vec<usize>,
     /// Skip rules bound to their columns (rules whose column is absent never fire).
     pub skips: Vec<(Bound, SkipRule)>,
     /// Adjustment rules bound to their columns.
@@ -771,6 +774,11 @@ pub fn bind(template: Arc<Template>, header: &[String]) -> Result<Mapping, Strin
         region: f.region.as_ref().and_then(bind_one),
         cost_centre: f.cost_centre.as_ref().and_then(bind_one),
         account: f.account.as_ref().and_then(bind_one),
+        key_columns: template
+            .keys
+            .iter()
+            .filter_map(|k| k.names().iter().find_map(|n| find(n)))
+            .collect(),
         template,
     })
 }
