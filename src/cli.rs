@@ -33,7 +33,7 @@ pub enum Command {
     ///   llm-scope3 report samples/ --quarter 2026Q1 --out report.xlsx
     ///   llm-scope3 report usage.csv --year 2026 --json summary.json --as-of 2027-01-15
     #[command(verbatim_doc_comment)]
-    Report(ReportArgs),
+    Report(Box<ReportArgs>),
     /// Show how files are read: detected format, column mapping, first records, rejections.
     ///
     /// Examples:
@@ -41,6 +41,26 @@ pub enum Command {
     ///   llm-scope3 inspect export.csv --template my-vendor.toml --rows 10
     #[command(verbatim_doc_comment)]
     Inspect(InspectArgs),
+    /// Import export files into the ledger (default ./llm-scope3.db), one transaction per file.
+    ///
+    /// The same file twice changes nothing. Records identical to ones already imported are
+    /// duplicates; differing ones for the same key are the vendor's restatement and the newer
+    /// import wins (see the Change Log sheet). An export of another granularity over a period
+    /// already imported is refused unless --replace names the import it supersedes.
+    ///
+    /// Examples:
+    ///   llm-scope3 import exports/january/*.csv
+    ///   llm-scope3 import usage_daily_2026-02.csv --replace 3 --ledger finance.db
+    #[command(verbatim_doc_comment)]
+    Import(ImportArgs),
+    /// List, show or remove the ledger's imports.
+    ///
+    /// Examples:
+    ///   llm-scope3 imports list
+    ///   llm-scope3 imports show 3
+    ///   llm-scope3 imports remove 3 --yes
+    #[command(verbatim_doc_comment)]
+    Imports(ImportsArgs),
     /// List the factor set's models, or show the factors of one model.
     ///
     /// Examples:
@@ -83,9 +103,18 @@ pub struct ReadArgs {
 /// `report` arguments.
 #[derive(Debug, Clone, Args)]
 pub struct ReportArgs {
-    /// Export files, or folders to read every spreadsheet/CSV file in.
-    #[arg(value_name = "FILES|DIRS", required = true)]
+    /// Export files, or folders to read every spreadsheet/CSV file in. Without any, the report
+    /// is made from the ledger (--ledger, default ./llm-scope3.db).
+    #[arg(value_name = "FILES|DIRS")]
     pub inputs: Vec<PathBuf>,
+    /// Ledger file: with FILES, import them into it first and report from it; without FILES,
+    /// report from it. Without this option and with FILES, no ledger is read or written.
+    #[arg(long, value_name = "FILE")]
+    pub ledger: Option<PathBuf>,
+    /// Record this report's totals in the ledger as the stated figures of the period; later
+    /// reports of the period show what changed since (Change Log).
+    #[arg(long = "final")]
+    pub final_: bool,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub period: PeriodArgs,
@@ -104,6 +133,62 @@ pub struct ReportArgs {
     #[command(flatten)]
     #[allow(missing_docs)]
     pub read: ReadArgs,
+}
+
+/// The ledger file option shared by ledger commands.
+#[derive(Debug, Clone, Args)]
+pub struct LedgerArg {
+    /// Ledger file.
+    #[arg(long, global = true, value_name = "FILE", default_value = crate::ledger::DEFAULT_PATH)]
+    pub ledger: PathBuf,
+}
+
+/// `import` arguments.
+#[derive(Debug, Clone, Args)]
+pub struct ImportArgs {
+    /// Export files, or folders to read every spreadsheet/CSV file in.
+    #[arg(value_name = "FILES|DIRS", required = true)]
+    pub inputs: Vec<PathBuf>,
+    /// Supersede this import (by id): for an export of another granularity over its period.
+    #[arg(long, value_name = "ID")]
+    pub replace: Option<i64>,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub ledger: LedgerArg,
+    /// Extra import template (TOML); repeatable.
+    #[arg(long = "template", value_name = "FILE")]
+    pub templates: Vec<PathBuf>,
+}
+
+/// `imports` arguments.
+#[derive(Debug, Clone, Args)]
+pub struct ImportsArgs {
+    /// What to do (default: list).
+    #[command(subcommand)]
+    pub action: Option<ImportsAction>,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub ledger: LedgerArg,
+}
+
+/// `imports` subcommands.
+#[derive(Debug, Clone, Subcommand)]
+pub enum ImportsAction {
+    /// Every import: id, file, format, dates, rows, duplicates, restatements.
+    List,
+    /// One import's row accounting and rejections.
+    Show {
+        /// Import id.
+        id: i64,
+    },
+    /// Withdraw an import: its records stop counting (recorded in the change log).
+    Remove {
+        /// Import id.
+        id: i64,
+        /// Confirm the removal (required).
+        #[arg(long)]
+        yes: bool,
+    },
 }
 
 /// `inspect` arguments.

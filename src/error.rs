@@ -2,6 +2,7 @@
 //! code it maps to (PRODUCT.md: 2 usage, 3 input data, 1 internal).
 
 use crate::factors::FactorError;
+use crate::ledger::LedgerError;
 use crate::normalise::{NormaliseError, TemplateError};
 
 /// Everything that can stop a command.
@@ -22,6 +23,9 @@ pub enum Error {
     /// The factor set is invalid or unknown.
     #[error(transparent)]
     Factors(#[from] FactorError),
+    /// The ledger refused or failed.
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
     /// An output could not be written (earlier results are untouched).
     #[error("cannot write {path}: {reason}")]
     Output {
@@ -41,6 +45,7 @@ impl Error {
         match self {
             Error::Usage(_) | Error::Template(_) | Error::Factors(_) => 2,
             Error::Input(_) | Error::InputData(_) => 3,
+            Error::Ledger(e) => e.exit_code(),
             Error::Output { .. } | Error::Internal(_) => 1,
         }
     }

@@ -22,6 +22,7 @@ pub mod error;
 pub mod estimate;
 pub mod factors;
 pub mod ingest;
+pub mod ledger;
 pub mod model;
 pub mod normalise;
 pub mod pipeline;

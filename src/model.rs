@@ -7,7 +7,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Where a record or a rejection came from: the file as named on the command line, the sheet
 /// (XLSX only) and the 1-based row number as Excel or an editor shows it (header included).
@@ -119,7 +119,7 @@ pub struct Rejection {
 }
 
 /// Why a data row was skipped (counted, not rejected).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SkipReason {
     /// Every cell empty.

@@ -46,6 +46,23 @@ pub struct Outcome {
     pub generated_at: DateTime<Utc>,
     /// Reporting entity.
     pub entity: String,
+    /// What the ledger adds (comparative period, change log), when the report used one.
+    pub ledger: Option<LedgerView>,
+}
+
+/// The ledger's part of a report.
+#[derive(Debug, Clone)]
+pub struct LedgerView {
+    /// The ledger file.
+    pub path: String,
+    /// The same period a year earlier, and its totals, when the ledger holds data for it.
+    pub comparative: Option<(Period, crate::aggregate::Totals)>,
+    /// Restatements, removed and replaced imports.
+    pub changes: Vec<crate::ledger::Change>,
+    /// The last `report --final` statement of this period, if any.
+    pub previous_statement: Option<crate::ledger::Statement>,
+    /// The imports in use now.
+    pub active_imports: std::collections::BTreeSet<i64>,
 }
 
 /// Expands files and folders from the command line into inputs, sorted by path.
@@ -114,6 +131,82 @@ pub fn run(inputs: &[Input], skipped_inputs: Vec<String>, cfg: &Config) -> Resul
         summary,
         generated_at: cfg.generated_at,
         entity: cfg.entity.clone(),
+        ledger: None,
+    })
+}
+
+/// The same period one year earlier (N-1).
+pub fn previous_year(p: &Period) -> Option<Period> {
+    use chrono::Months;
+    Some(Period {
+        start: p.start.checked_sub_months(Months::new(12))?,
+        end: p.end.checked_sub_months(Months::new(12))?,
+        label: format!("{} (N-1)", p.label),
+    })
+}
+
+fn aggregate_ledger(
+    ledger: &crate::ledger::Ledger,
+    period: &Period,
+    cfg: &Config,
+) -> Result<(Summary, Vec<i64>, usize)> {
+    let (records, imports) = ledger.records(period)?;
+    let mut agg = Aggregator::new();
+    for r in &records {
+        agg.add(r)
+            .map_err(|e| Error::InputData(format!("the ledger's records: {e}")))?;
+    }
+    let summary = agg
+        .finish(&cfg.factors)
+        .map_err(|e| Error::InputData(format!("the ledger's records: {e}")))?;
+    Ok((summary, imports, records.len()))
+}
+
+/// Reports from the ledger: its active records in the period, recomputed with `cfg`'s factors.
+pub fn run_ledger(ledger: &crate::ledger::Ledger, cfg: &Config) -> Result<Outcome> {
+    let (summary, mut imports, _) = aggregate_ledger(ledger, &cfg.period, cfg)?;
+    // Imports that touch the period but have no active record in it (all duplicates) are
+    // listed too, so the row accounting shows where their rows went.
+    let (start, end) = (cfg.period.start.to_string(), cfg.period.end.to_string());
+    for s in ledger.list()? {
+        let touches = s.first_date.as_deref().is_some_and(|f| f <= end.as_str())
+            && s.last_date.as_deref().is_some_and(|l| l >= start.as_str());
+        if s.removed_at.is_none() && touches && !imports.contains(&s.id) {
+            imports.push(s.id);
+        }
+    }
+    let mut files = Vec::with_capacity(imports.len());
+    let mut rejections = vec![];
+    for (index, id) in imports.iter().enumerate() {
+        let mut report = ledger.period_report(*id, &cfg.period)?;
+        report.file_index = index;
+        files.push(report);
+        rejections.extend(ledger.details(*id)?.1);
+    }
+    let comparative = match previous_year(&cfg.period) {
+        Some(p) => {
+            let (s, _, n) = aggregate_ledger(ledger, &p, cfg)?;
+            (n > 0).then_some((p, s.totals))
+        }
+        None => None,
+    };
+    Ok(Outcome {
+        period: cfg.period.clone(),
+        factor_version: cfg.factors.version.clone(),
+        factor_sha256: cfg.factors.sha256.clone(),
+        files,
+        skipped_inputs: vec![],
+        rejections,
+        summary,
+        generated_at: cfg.generated_at,
+        entity: cfg.entity.clone(),
+        ledger: Some(LedgerView {
+            path: ledger.path().display().to_string(),
+            comparative,
+            changes: ledger.changes()?,
+            previous_statement: ledger.last_statement(&cfg.period)?,
+            active_imports: ledger.active_imports()?,
+        }),
     })
 }
 

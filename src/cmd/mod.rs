@@ -2,6 +2,8 @@
 //! Business logic lives in the stages; nothing here computes a figure.
 
 mod factors;
+mod import;
+mod imports;
 mod inspect;
 mod report;
 
@@ -14,5 +16,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Report(args) => report::run(&args),
         Command::Inspect(args) => inspect::run(&args),
         Command::Factors(args) => factors::run(&args),
+        Command::Import(args) => import::run(&args),
+        Command::Imports(args) => imports::run(&args),
     }
 }

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use crate::cli::ReportArgs;
 use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::ledger::{Ledger, Statement};
 use crate::pipeline::{self, Outcome};
 use crate::report::{json, workbook, write_atomic};
 
@@ -34,8 +35,34 @@ pub(crate) fn run(args: &ReportArgs) -> Result<()> {
     if args.json.as_ref() == Some(&out) {
         return Err(Error::Usage("--out and --json name the same file".into()));
     }
-    let (inputs, skipped) = pipeline::inputs_from_paths(&args.inputs)?;
-    let outcome = pipeline::run(&inputs, skipped, &cfg)?;
+    let mut ledger = None;
+    let outcome = if args.inputs.is_empty() {
+        // From the ledger alone.
+        let path = args
+            .ledger
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(crate::ledger::DEFAULT_PATH));
+        let l = Ledger::open_existing(&path)?;
+        let o = pipeline::run_ledger(&l, &cfg)?;
+        ledger = Some(l);
+        o
+    } else if let Some(path) = &args.ledger {
+        // Import the files first, then report from the ledger.
+        let (inputs, _) = pipeline::inputs_from_paths(&args.inputs)?;
+        let mut l = Ledger::open(path)?;
+        super::import::import_all(&mut l, &inputs, &cfg.templates, None)?;
+        let o = pipeline::run_ledger(&l, &cfg)?;
+        ledger = Some(l);
+        o
+    } else {
+        if args.final_ {
+            return Err(Error::Usage(
+                "--final records the stated totals in a ledger: add --ledger FILE".into(),
+            ));
+        }
+        let (inputs, skipped) = pipeline::inputs_from_paths(&args.inputs)?;
+        pipeline::run(&inputs, skipped, &cfg)?
+    };
     // Build every output in memory first, then write: a failure leaves earlier files untouched.
     let xlsx = workbook::build(&outcome, &cfg.factors)?;
     let json_text = match &args.json {
@@ -47,6 +74,38 @@ pub(crate) fn run(args: &ReportArgs) -> Result<()> {
     write_atomic(&out, &xlsx)?;
     if let (Some(path), Some(text)) = (&args.json, &json_text) {
         write_atomic(path, text.as_bytes())?;
+    }
+    if let (true, Some(l)) = (args.final_, ledger.as_mut()) {
+        let t = &outcome.summary.totals;
+        l.record_statement(
+            &outcome.period,
+            &Statement {
+                period_label: outcome.period.label.clone(),
+                stated_at: outcome
+                    .generated_at
+                    .format("%Y-%m-%dT%H:%M:%SZ")
+                    .to_string(),
+                factor_version: outcome.factor_version.clone(),
+                factor_sha256: outcome.factor_sha256.clone(),
+                imports: outcome
+                    .ledger
+                    .as_ref()
+                    .map(|v| v.active_imports.clone())
+                    .unwrap_or_default(),
+                kgco2e: [
+                    t.emissions_kgco2e.low,
+                    t.emissions_kgco2e.central,
+                    t.emissions_kgco2e.high,
+                ],
+                energy_kwh: t.energy_kwh.central,
+                tokens: [t.activity.input_tokens, t.activity.output_tokens],
+            },
+        )?;
+        println!(
+            "Recorded as the final statement of {} in {}",
+            outcome.period.label,
+            l.path().display()
+        );
     }
     print_summary(&outcome, &out, args.json.as_ref());
     Ok(())

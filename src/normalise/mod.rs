@@ -15,7 +15,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use chrono::{Duration, NaiveDate};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::ingest::{self, CellRef, FileInfo, Flow, IngestError, RowCells, RowEvent};
 use crate::model::{Period, Provenance, RecordKind, Rejection, SkipReason, UsageRecord};
@@ -26,7 +26,7 @@ pub use template::{Mapping, Template, TemplateError, TemplateSet};
 pub const HEADER_SEARCH_ROWS: u64 = 50;
 
 /// Row counts of one file. `read` counts data rows (below the header).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RowCounts {
     /// Data rows read.
     pub read: u64,
@@ -58,7 +58,7 @@ impl RowCounts {
 }
 
 /// Control totals of the quantities on a set of rows.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Quantities {
     /// Requests.
     pub requests: u64,
@@ -113,7 +113,7 @@ impl Quantities {
 }
 
 /// What was learnt about one input file.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct FileReport {
     /// The input's index in the run.
     pub file_index: usize,
@@ -159,7 +159,7 @@ pub struct FileReport {
 }
 
 /// One sheet that held a recognised header.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SheetReport {
     /// Sheet name (`None` for CSV).
     pub sheet: Option<String>,

@@ -17,9 +17,19 @@ pub struct Summary<'a> {
     totals: TotalsJson,
     lines: Vec<LineJson<'a>>,
     imports: Vec<ImportJson<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    comparative_period: Option<ComparativeJson>,
     not_estimated: Vec<NotEstimatedJson<'a>>,
     spend_adjustments: &'a [crate::aggregate::AdjustmentLine],
     rejections: &'a [Rejection],
+}
+
+#[derive(Debug, Serialize)]
+struct ComparativeJson {
+    period: PeriodJson,
+    emissions_kgco2e: Bounds,
+    energy_kwh: Bounds,
+    change_central: Option<f64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -259,6 +269,21 @@ pub fn summary(o: &Outcome) -> Summary<'_> {
                 skipped: f.counts.skipped,
             })
             .collect(),
+        comparative_period: o.ledger.as_ref().and_then(|l| l.comparative.as_ref()).map(
+            |(p, prev)| {
+                let (now, before) = (t.emissions_kgco2e.central, prev.emissions_kgco2e.central);
+                ComparativeJson {
+                    period: PeriodJson {
+                        start: p.start.to_string(),
+                        end: p.end.to_string(),
+                        label: p.label.clone(),
+                    },
+                    emissions_kgco2e: tidy_b(prev.emissions_kgco2e),
+                    energy_kwh: tidy_b(prev.energy_kwh),
+                    change_central: (before > 0.0).then(|| tidy(now / before - 1.0)),
+                }
+            },
+        ),
         not_estimated: o
             .summary
             .not_estimated

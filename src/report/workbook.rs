@@ -27,6 +27,7 @@ pub const SHEETS: &[&str] = &[
     "Methodology",
     "Imports",
     "Rejected Rows",
+    "Change Log",
 ];
 
 /// The formats used everywhere, defined once.
@@ -199,6 +200,7 @@ pub fn build(o: &Outcome, set: &FactorSet) -> crate::error::Result<Vec<u8>> {
     methodology(wb.add_worksheet(), &f, o, set).map_err(err)?;
     imports(wb.add_worksheet(), &f, o).map_err(err)?;
     rejected(wb.add_worksheet(), &f, o).map_err(err)?;
+    change_log(wb.add_worksheet(), &f, o).map_err(err)?;
     wb.save_to_buffer().map_err(err)
 }
 
@@ -326,10 +328,29 @@ fn e16_summary(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), XlsxE
         ws.write_string_with_format(r, 2, member.as_str(), &f.wrap)?;
         ws.set_row_height(r, 45.0)?;
         ws.write_string(r, 3, reference)?;
-        ws.write_string(r, 5, "n/a (no ledger)")?;
         match value {
             Some(v) => {
                 ws.write_number_with_format(r, 6, v, &f.t)?;
+                match o.ledger.as_ref().map(|l| &l.comparative) {
+                    Some(Some((_, prev))) => {
+                        let p = prev.emissions_kgco2e.central / 1000.0;
+                        ws.write_number_with_format(r, 5, p, &f.t)?;
+                        if p > 0.0 {
+                            ws.write_number_with_format(r, 7, v / p - 1.0, &f.pct)?;
+                        }
+                    }
+                    Some(None) => {
+                        ws.write_string_with_format(
+                            r,
+                            5,
+                            "n/a (no data for N-1 in the ledger)",
+                            &f.wrap,
+                        )?;
+                    }
+                    None => {
+                        ws.write_string_with_format(r, 5, "n/a (no ledger)", &f.wrap)?;
+                    }
+                }
             }
             None => {
                 ws.write_string_with_format(r, 6, entity, &f.wrap)?;
@@ -1058,5 +1079,135 @@ fn rejected(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), XlsxErro
     } else {
         ws.write_string(1, 0, "No rows were rejected.")?;
     }
+    Ok(())
+}
+
+fn change_log(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), XlsxError> {
+    ws.set_name("Change Log")?;
+    ws.set_column_width(0, 22)?;
+    ws.set_column_width(1, 18)?;
+    ws.set_column_width(2, 10)?;
+    ws.set_column_width(3, 10)?;
+    ws.set_column_width(4, 100)?;
+    let Some(l) = &o.ledger else {
+        ws.write_string_with_format(0, 0, "Change Log", &f.title)?;
+        write_wrapped(ws, f, 2, 4, "no ledger: restatements are not tracked (this report was made from the named files alone; import them into a ledger to track restatements, removed imports and factor-set changes)", 100.0)?;
+        ws.write_string_with_format(2, 0, "Status", &f.label)?;
+        return Ok(());
+    };
+    ws.write_string_with_format(0, 0, "Change Log", &f.title)?;
+    ws.write_string(1, 0, format!("ledger {}", l.path).as_str())?;
+    let mut r = 3;
+    ws.write_string_with_format(r, 0, "Previously vs currently stated", &f.label)?;
+    r += 1;
+    match &l.previous_statement {
+        None => {
+            ws.write_string(
+                r,
+                0,
+                "No final statement of this period yet (report --final records one).",
+            )?;
+            r += 1;
+        }
+        Some(s) => {
+            for (c, h) in [
+                "Period",
+                "Stated at",
+                "",
+                "",
+                "Previously stated → currently stated (kgCO2e central), and why",
+            ]
+            .iter()
+            .enumerate()
+            {
+                if !h.is_empty() {
+                    ws.write_string_with_format(r, c as u16, *h, &f.header)?;
+                }
+            }
+            r += 1;
+            let now = o.summary.totals.emissions_kgco2e.central;
+            let mut causes = vec![];
+            if s.factor_sha256 != o.factor_sha256 {
+                causes.push(format!(
+                    "factor set change ({} → {})",
+                    s.factor_version, o.factor_version
+                ));
+            }
+            let added: Vec<String> = l
+                .active_imports
+                .difference(&s.imports)
+                .map(|i| format!("#{i}"))
+                .collect();
+            let removed: Vec<String> = s
+                .imports
+                .difference(&l.active_imports)
+                .map(|i| format!("#{i}"))
+                .collect();
+            if !added.is_empty() {
+                causes.push(format!("late data (imports {} added)", added.join(", ")));
+            }
+            if !removed.is_empty() {
+                causes.push(format!("removed import(s) {}", removed.join(", ")));
+            }
+            if causes.is_empty() {
+                causes.push("no change in imports or factor set".into());
+            }
+            ws.write_string(r, 0, s.period_label.as_str())?;
+            ws.write_string(r, 1, s.stated_at.as_str())?;
+            ws.write_number_with_format(r, 2, s.kgco2e[1], &f.kg)?;
+            ws.write_number_with_format(r, 3, now, &f.kg)?;
+            write_wrapped(
+                ws,
+                f,
+                r,
+                4,
+                &format!(
+                    "{:.3} → {:.3} kgCO2e: {}",
+                    s.kgco2e[1],
+                    now,
+                    causes.join("; ")
+                ),
+                100.0,
+            )?;
+            r += 1;
+        }
+    }
+    r += 1;
+    ws.write_string_with_format(r, 0, "Ledger changes", &f.label)?;
+    r += 1;
+    for (c, h) in ["When", "Kind", "Import", "Month", "What changed"]
+        .iter()
+        .enumerate()
+    {
+        ws.write_string_with_format(r, c as u16, *h, &f.header)?;
+    }
+    let head = r;
+    r += 1;
+    if l.changes.is_empty() {
+        ws.write_string(r, 4, "none: no restatement, removed or replaced import")?;
+    }
+    for c in &l.changes {
+        write_row(
+            ws,
+            f,
+            r,
+            &[
+                V::S(&c.at),
+                V::S(&c.kind),
+                match c.import_id {
+                    Some(i) => V::O(format!("#{i}")),
+                    None => V::Blank,
+                },
+                V::S(c.month.as_deref().unwrap_or("")),
+                V::S(&c.detail),
+            ],
+        )?;
+        r += 1;
+    }
+    if r > head + 1 {
+        ws.autofilter(head, 0, r - 1, 4)?;
+    }
+    ws.set_landscape();
+    ws.set_print_fit_to_pages(1, 0);
     Ok(())
 }

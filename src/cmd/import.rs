@@ -1,0 +1,51 @@
+//! `llm-scope3 import`: each file into the ledger, one transaction per file.
+
+use chrono::Utc;
+
+use crate::cli::ImportArgs;
+use crate::cli::ReadArgs;
+use crate::config::templates_from;
+use crate::error::Result;
+use crate::ledger::{ImportResult, Ledger};
+use crate::pipeline;
+
+pub(crate) fn run(args: &ImportArgs) -> Result<()> {
+    let templates = templates_from(&ReadArgs {
+        templates: args.templates.clone(),
+        factors: None,
+    })?;
+    let (inputs, skipped) = pipeline::inputs_from_paths(&args.inputs)?;
+    let mut ledger = Ledger::open(&args.ledger.ledger)?;
+    import_all(&mut ledger, &inputs, &templates, args.replace)?;
+    for s in skipped {
+        println!("  {s}  [not read: not a spreadsheet or CSV file]");
+    }
+    Ok(())
+}
+
+/// Imports files in order and prints what happened to each; stops at the first unusable file
+/// (the files before it stay imported: each import is its own transaction).
+pub(crate) fn import_all(
+    ledger: &mut Ledger,
+    inputs: &[pipeline::Input],
+    templates: &crate::normalise::TemplateSet,
+    replace: Option<i64>,
+) -> Result<()> {
+    println!("ledger {}", ledger.path().display());
+    for input in inputs {
+        match ledger.import(&input.path, &input.name, templates, replace, Utc::now())? {
+            ImportResult::AlreadyImported(s) => println!(
+                "  {}: already imported as #{} ({}; same SHA-256): nothing changed",
+                input.name, s.id, s.file
+            ),
+            ImportResult::Imported(s, report) => {
+                let c = &report.counts;
+                println!(
+                    "  {}: imported as #{} [{}]: {} rows read, {} records ({} duplicates of earlier imports, {} restated), {} rejected, {} skipped",
+                    input.name, s.id, s.format, c.read, s.accepted, s.duplicate, s.restated, c.rejected, c.skipped
+                );
+            }
+        }
+    }
+    Ok(())
+}

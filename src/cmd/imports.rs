@@ -1,0 +1,87 @@
+//! `llm-scope3 imports list|show|remove`.
+
+use chrono::Utc;
+
+use crate::cli::{ImportsAction, ImportsArgs};
+use crate::error::{Error, Result};
+use crate::ledger::Ledger;
+
+pub(crate) fn run(args: &ImportsArgs) -> Result<()> {
+    match args.action.clone().unwrap_or(ImportsAction::List) {
+        ImportsAction::List => {
+            let ledger = Ledger::open_existing(&args.ledger.ledger)?;
+            println!("ledger {}", ledger.path().display());
+            println!(
+                "{:>4}  {:<17} {:<10} {:<10} {:>8} {:>8} {:>8} {:>8} {:>8}  file",
+                "id", "format", "from", "to", "rows", "records", "dupl.", "restated", "in use"
+            );
+            for s in ledger.list()? {
+                println!(
+                    "{:>4}  {:<17} {:<10} {:<10} {:>8} {:>8} {:>8} {:>8} {:>8}  {}{}",
+                    s.id,
+                    s.format,
+                    s.first_date.unwrap_or_default(),
+                    s.last_date.unwrap_or_default(),
+                    s.rows_read,
+                    s.accepted,
+                    s.duplicate,
+                    s.restated,
+                    s.active,
+                    s.file,
+                    s.removed_at
+                        .map(|r| format!("  [removed {r}]"))
+                        .unwrap_or_default()
+                );
+            }
+        }
+        ImportsAction::Show { id } => {
+            let ledger = Ledger::open_existing(&args.ledger.ledger)?;
+            let s = ledger.summary(id)?;
+            let (report, rejections) = ledger.details(id)?;
+            println!("import #{}: {}", s.id, s.file);
+            println!(
+                "  SHA-256 {}, format {}, imported {}",
+                s.sha256, s.format, s.imported_at
+            );
+            println!(
+                "  dates {} to {}",
+                s.first_date.unwrap_or_default(),
+                s.last_date.unwrap_or_default()
+            );
+            let c = &report.counts;
+            println!(
+                "  rows read {}: records {} ({} duplicates, {} restated, {} in use now), rejected {}, skipped {}",
+                c.read, s.accepted, s.duplicate, s.restated, s.active, c.rejected, c.skipped
+            );
+            if let Some(r) = s.removed_at {
+                println!("  removed {r}");
+            }
+            for n in &report.notes {
+                println!("  note: {n}");
+            }
+            for x in rejections.iter().take(50) {
+                println!(
+                    "  rejected row {}: column {} value '{}': {}",
+                    x.row,
+                    x.column.as_deref().unwrap_or("-"),
+                    x.value.as_deref().unwrap_or(""),
+                    x.reason
+                );
+            }
+        }
+        ImportsAction::Remove { id, yes } => {
+            if !yes {
+                return Err(Error::Usage(format!(
+                    "removing import #{id} withdraws its records from every later report: add --yes to confirm"
+                )));
+            }
+            let mut ledger = Ledger::open_existing(&args.ledger.ledger)?;
+            ledger.remove(id, Utc::now())?;
+            println!(
+                "import #{id} removed from {} (recorded in the change log)",
+                ledger.path().display()
+            );
+        }
+    }
+    Ok(())
+}

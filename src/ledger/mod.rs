@@ -1,0 +1,1008 @@
+//! The ledger: an embedded SQLite file (rusqlite, bundled) that remembers every import, so that
+//! monthly uploads and overlapping re-downloads never double-count.
+//!
+//! It stores activity records with their provenance, never results: a report recomputes with
+//! the factor set it names. Each import is one transaction (a killed process leaves the ledger
+//! as it was, or with the whole import). Records are keyed by their template's key columns and
+//! bucket ([`UsageRecord::key`]): a record identical to an active one is a duplicate, a
+//! differing one is the vendor's restatement and the newer import wins (logged). Exports of
+//! another granularity over the same period are refused unless `--replace` names the import
+//! they supersede. It does no estimation.
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+
+use crate::model::{Period, Provenance, RecordKind, Rejection, UsageRecord};
+use crate::normalise::{normalise_file, FileReport, NormaliseError, TemplateSet};
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// The default ledger file.
+pub const DEFAULT_PATH: &str = "llm-scope3.db";
+
+/// A ledger problem.
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    /// SQLite failed.
+    #[error("ledger {path}: {source}")]
+    Sqlite {
+        /// The ledger file.
+        path: String,
+        /// SQLite's message.
+        source: rusqlite::Error,
+    },
+    /// The file was written by a newer version.
+    #[error("ledger {path} has schema version {found}; this llm-scope3 reads up to {SCHEMA_VERSION}: upgrade llm-scope3")]
+    Newer {
+        /// The ledger file.
+        path: String,
+        /// Its version.
+        found: i64,
+    },
+    /// No ledger at the path.
+    #[error("no ledger at {0}: import export files first (llm-scope3 import FILE...) or name the files to report")]
+    NotFound(String),
+    /// No such import.
+    #[error("the ledger has no import #{0} (llm-scope3 imports list shows them)")]
+    NoSuchImport(i64),
+    /// The import would double-count and was refused.
+    #[error("{0}")]
+    Refused(String),
+    /// The file cannot be used.
+    #[error(transparent)]
+    Input(#[from] NormaliseError),
+}
+
+impl LedgerError {
+    /// Exit code: refusals and unusable files are input data errors.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            LedgerError::Refused(_) | LedgerError::Input(_) => 3,
+            LedgerError::NotFound(_) | LedgerError::NoSuchImport(_) | LedgerError::Newer { .. } => {
+                2
+            }
+            LedgerError::Sqlite { .. } => 1,
+        }
+    }
+}
+
+type Result<T> = std::result::Result<T, LedgerError>;
+
+/// One import as listed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImportSummary {
+    /// Import id.
+    pub id: i64,
+    /// The file as named when imported.
+    pub file: String,
+    /// Its SHA-256.
+    pub sha256: String,
+    /// Detected format.
+    pub format: String,
+    /// When (UTC).
+    pub imported_at: String,
+    /// Earliest bucket date.
+    pub first_date: Option<String>,
+    /// Latest bucket date.
+    pub last_date: Option<String>,
+    /// Typical bucket width, seconds.
+    pub bucket_secs: Option<i64>,
+    /// Data rows read.
+    pub rows_read: i64,
+    /// Records stored.
+    pub accepted: i64,
+    /// Of which duplicates of records already in the ledger.
+    pub duplicate: i64,
+    /// Of which restatements that replaced earlier records.
+    pub restated: i64,
+    /// Records of this import the reports use now.
+    pub active: i64,
+    /// When it was removed, if it was.
+    pub removed_at: Option<String>,
+}
+
+/// What `import` did with a file.
+#[derive(Debug, Clone)]
+pub enum ImportResult {
+    /// The same bytes were imported before: nothing changed.
+    AlreadyImported(ImportSummary),
+    /// Imported.
+    Imported(ImportSummary, Box<FileReport>),
+}
+
+/// A change-log entry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Change {
+    /// When.
+    pub at: String,
+    /// The import concerned.
+    pub import_id: Option<i64>,
+    /// `restatement`, `removed import`, `replaced import`.
+    pub kind: String,
+    /// The month of the records concerned.
+    pub month: Option<String>,
+    /// What changed.
+    pub detail: String,
+}
+
+/// Totals stated by `report --final`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Statement {
+    /// Period label.
+    pub period_label: String,
+    /// When stated (UTC).
+    pub stated_at: String,
+    /// Factor set version then.
+    pub factor_version: String,
+    /// Its SHA-256.
+    pub factor_sha256: String,
+    /// Active import ids then.
+    pub imports: BTreeSet<i64>,
+    /// kgCO2e low, central, high.
+    pub kgco2e: [f64; 3],
+    /// Energy kWh (central).
+    pub energy_kwh: f64,
+    /// Input and output tokens.
+    pub tokens: [u64; 2],
+}
+
+/// An open ledger.
+pub struct Ledger {
+    conn: Connection,
+    path: PathBuf,
+}
+
+fn now_text(now: DateTime<Utc>) -> String {
+    now.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+impl Ledger {
+    /// Opens the ledger at `path`, creating it when absent, migrating an older schema.
+    pub fn open(path: &Path) -> Result<Ledger> {
+        let conn = Connection::open(path).map_err(|source| LedgerError::Sqlite {
+            path: path.display().to_string(),
+            source,
+        })?;
+        let mut ledger = Ledger {
+            conn,
+            path: path.to_path_buf(),
+        };
+        ledger.setup()?;
+        Ok(ledger)
+    }
+
+    /// Opens an existing ledger (never creates one).
+    pub fn open_existing(path: &Path) -> Result<Ledger> {
+        if !path.is_file() {
+            return Err(LedgerError::NotFound(path.display().to_string()));
+        }
+        Ledger::open(path)
+    }
+
+    /// The ledger file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn err(&self) -> impl Fn(rusqlite::Error) -> LedgerError + '_ {
+        move |source| LedgerError::Sqlite {
+            path: self.path.display().to_string(),
+            source,
+        }
+    }
+
+    fn setup(&mut self) -> Result<()> {
+        let path = self.path.display().to_string();
+        let e = |source| LedgerError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        // Full durability: a commit is on disk before `import` reports it.
+        self.conn
+            .execute_batch(
+                "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;",
+            )
+            .map_err(e)?;
+        let has_meta: bool = self
+            .conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'meta'",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .map_err(e)?
+            > 0;
+        let version: i64 = if has_meta {
+            self.conn
+                .query_row(
+                    "SELECT value FROM meta WHERE key = 'schema_version'",
+                    [],
+                    |r| r.get::<_, String>(0),
+                )
+                .optional()
+                .map_err(e)?
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0)
+        } else {
+            0
+        };
+        if version > SCHEMA_VERSION {
+            return Err(LedgerError::Newer {
+                path,
+                found: version,
+            });
+        }
+        if version < SCHEMA_VERSION {
+            // Migrations run in order, each in the same transaction as the version bump.
+            let tx = self.conn.transaction().map_err(e)?;
+            if version < 1 {
+                tx.execute_batch(include_str!("schema.sql")).map_err(e)?;
+            }
+            tx.execute(
+                "INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?1)",
+                params![SCHEMA_VERSION.to_string()],
+            )
+            .map_err(e)?;
+            tx.commit().map_err(e)?;
+        }
+        Ok(())
+    }
+
+    /// Imports one file: one transaction; the same bytes twice change nothing.
+    pub fn import(
+        &mut self,
+        path: &Path,
+        name: &str,
+        templates: &TemplateSet,
+        replace: Option<i64>,
+        now: DateTime<Utc>,
+    ) -> Result<ImportResult> {
+        let sha = crate::ingest::sha256_file(path).map_err(|source| {
+            NormaliseError::Ingest(crate::ingest::IngestError::Io {
+                file: name.to_string(),
+                source,
+            })
+        })?;
+        if let Some(id) = self
+            .conn
+            .query_row(
+                "SELECT id FROM imports WHERE sha256 = ?1 AND removed_at IS NULL",
+                params![sha],
+                |r| r.get::<_, i64>(0),
+            )
+            .optional()
+            .map_err(self.err())?
+        {
+            return Ok(ImportResult::AlreadyImported(self.summary(id)?));
+        }
+        // Read the whole file before touching the ledger.
+        let all_time = Period {
+            start: NaiveDate::from_ymd_opt(2000, 1, 1).unwrap_or(NaiveDate::MIN),
+            end: NaiveDate::from_ymd_opt(2100, 12, 31).unwrap_or(NaiveDate::MAX),
+            label: "all".into(),
+        };
+        let mut records: Vec<UsageRecord> = vec![];
+        let mut rejections = vec![];
+        let report = normalise_file(
+            path,
+            name,
+            0,
+            templates,
+            &all_time,
+            &mut |r| records.push(r),
+            &mut rejections,
+        )?;
+        let bucket_secs = typical_bucket(&records);
+        let accounts: Vec<String> = report.accounts.iter().cloned().collect();
+
+        let path_text = self.path.display().to_string();
+        let e = |source| LedgerError::Sqlite {
+            path: path_text.clone(),
+            source,
+        };
+        let tx = self.conn.transaction().map_err(e)?;
+        check_granularity(&tx, &report, bucket_secs, &accounts, replace).map_err(|r| match r {
+            Ok(msg) => LedgerError::Refused(msg),
+            Err(source) => LedgerError::Sqlite {
+                path: path_text.clone(),
+                source,
+            },
+        })?;
+        let stamp = now_text(now);
+        if let Some(old) = replace {
+            let exists: bool = tx
+                .query_row(
+                    "SELECT count(*) FROM imports WHERE id = ?1 AND removed_at IS NULL",
+                    params![old],
+                    |r| r.get::<_, i64>(0),
+                )
+                .map_err(e)?
+                > 0;
+            if !exists {
+                return Err(LedgerError::NoSuchImport(old));
+            }
+            remove_in(&tx, old, &stamp, "replaced import").map_err(e)?;
+        }
+        let report_json = serde_json::to_string(&report).unwrap_or_default();
+        tx.execute(
+            "INSERT INTO imports(file, sha256, format, template, imported_at, first_date, last_date,
+                bucket_secs, accounts, rows_read, accepted, duplicate, restated, report_json)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 0, 0, ?12)",
+            params![
+                name,
+                sha,
+                report.format,
+                report.template,
+                stamp,
+                report.first_date.map(|d| d.to_string()),
+                report.last_date.map(|d| d.to_string()),
+                bucket_secs,
+                accounts.join("\u{1f}"),
+                report.counts.read as i64,
+                records.len() as i64,
+                report_json,
+            ],
+        )
+        .map_err(e)?;
+        let import_id = tx.last_insert_rowid();
+        if let Some(old) = replace {
+            tx.execute(
+                "UPDATE imports SET replaced_by = ?1 WHERE id = ?2",
+                params![import_id, old],
+            )
+            .map_err(e)?;
+        }
+        insert_records(&tx, import_id, &records).map_err(e)?;
+        for r in &rejections {
+            tx.execute(
+                "INSERT INTO rejections(import_id, sheet, row, col, value, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![import_id, r.sheet, r.row as i64, r.column, r.value, r.reason],
+            )
+            .map_err(e)?;
+        }
+        let (duplicate, restated) = resolve_keys(&tx, import_id, &stamp).map_err(e)?;
+        tx.execute(
+            "UPDATE imports SET duplicate = ?1, restated = ?2 WHERE id = ?3",
+            params![duplicate, restated, import_id],
+        )
+        .map_err(e)?;
+        tx.commit().map_err(e)?;
+        Ok(ImportResult::Imported(
+            self.summary(import_id)?,
+            Box::new(report),
+        ))
+    }
+
+    /// One import's summary.
+    pub fn summary(&self, id: i64) -> Result<ImportSummary> {
+        self.conn
+            .query_row(
+                "SELECT id, file, sha256, format, imported_at, first_date, last_date, bucket_secs,
+                        rows_read, accepted, duplicate, restated, removed_at,
+                        (SELECT count(*) FROM records r WHERE r.import_id = imports.id AND r.active = 1)
+                 FROM imports WHERE id = ?1",
+                params![id],
+                summary_row,
+            )
+            .optional()
+            .map_err(self.err())?
+            .ok_or(LedgerError::NoSuchImport(id))
+    }
+
+    /// Every import, oldest first (removed ones included, marked).
+    pub fn list(&self) -> Result<Vec<ImportSummary>> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT id, file, sha256, format, imported_at, first_date, last_date, bucket_secs,
+                        rows_read, accepted, duplicate, restated, removed_at,
+                        (SELECT count(*) FROM records r WHERE r.import_id = imports.id AND r.active = 1)
+                 FROM imports ORDER BY id",
+            )
+            .map_err(self.err())?;
+        let rows = stmt
+            .query_map([], summary_row)
+            .map_err(self.err())?
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(self.err())?;
+        Ok(rows)
+    }
+
+    /// An import's row accounting at import time and its rejections.
+    pub fn details(&self, id: i64) -> Result<(FileReport, Vec<Rejection>)> {
+        let (file, json): (String, String) = self
+            .conn
+            .query_row(
+                "SELECT file, report_json FROM imports WHERE id = ?1",
+                params![id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(self.err())?
+            .ok_or(LedgerError::NoSuchImport(id))?;
+        let report: FileReport = serde_json::from_str(&json).unwrap_or_default();
+        let mut stmt = self
+            .conn
+            .prepare("SELECT sheet, row, col, value, reason FROM rejections WHERE import_id = ?1 ORDER BY row")
+            .map_err(self.err())?;
+        let rejections = stmt
+            .query_map(params![id], |r| {
+                Ok(Rejection {
+                    file: file.clone(),
+                    sheet: r.get(0)?,
+                    row: r.get::<_, i64>(1)? as u64,
+                    column: r.get(2)?,
+                    value: r.get(3)?,
+                    reason: r.get(4)?,
+                })
+            })
+            .map_err(self.err())?
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(self.err())?;
+        Ok((report, rejections))
+    }
+
+    /// Removes an import: its records stop counting; records it had superseded count again.
+    pub fn remove(&mut self, id: i64, now: DateTime<Utc>) -> Result<()> {
+        let s = self.summary(id)?;
+        if s.removed_at.is_some() {
+            return Err(LedgerError::Refused(format!(
+                "import #{id} was already removed on {}",
+                s.removed_at.unwrap_or_default()
+            )));
+        }
+        let path_text = self.path.display().to_string();
+        let e = |source| LedgerError::Sqlite {
+            path: path_text.clone(),
+            source,
+        };
+        let tx = self.conn.transaction().map_err(e)?;
+        remove_in(&tx, id, &now_text(now), "removed import").map_err(e)?;
+        tx.commit().map_err(e)?;
+        Ok(())
+    }
+
+    /// The active records whose bucket starts in `period`, with their import as provenance.
+    /// Returns the records and, per import used, its file name (index = `file_index`).
+    pub fn records(&self, period: &Period) -> Result<(Vec<UsageRecord>, Vec<i64>)> {
+        let start = period
+            .start
+            .and_time(chrono::NaiveTime::MIN)
+            .and_utc()
+            .timestamp();
+        let end = (period.end + chrono::Duration::days(1))
+            .and_time(chrono::NaiveTime::MIN)
+            .and_utc()
+            .timestamp();
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT r.import_id, i.file, r.sheet, r.row, r.bucket_start, r.bucket_end, r.provider,
+                        r.model, r.region, r.region_scope, r.cost_centre, r.requests, r.input_tokens,
+                        r.cached_input_tokens, r.output_tokens, r.input_characters, r.output_characters,
+                        r.cost, r.currency, r.kind, r.kind_label, r.kind_quantity, r.kind_unit, r.record_key
+                 FROM records r JOIN imports i ON i.id = r.import_id
+                 WHERE r.active = 1 AND r.bucket_start >= ?1 AND r.bucket_start < ?2
+                 ORDER BY i.file, r.import_id, r.id",
+            )
+            .map_err(self.err())?;
+        let mut imports: Vec<i64> = vec![];
+        let mut files: HashMap<i64, (usize, Arc<str>)> = HashMap::new();
+        let mut sheets: HashMap<String, Arc<str>> = HashMap::new();
+        let mut providers: HashMap<String, Arc<str>> = HashMap::new();
+        let mut out = vec![];
+        let mut rows = stmt.query(params![start, end]).map_err(self.err())?;
+        while let Some(r) = rows.next().map_err(self.err())? {
+            let import_id: i64 = r.get(0).map_err(self.err())?;
+            let file: String = r.get(1).map_err(self.err())?;
+            let (file_index, file) = files
+                .entry(import_id)
+                .or_insert_with(|| {
+                    imports.push(import_id);
+                    (imports.len() - 1, Arc::from(file.as_str()))
+                })
+                .clone();
+            let sheet: Option<String> = r.get(2).map_err(self.err())?;
+            let provider: String = r.get(6).map_err(self.err())?;
+            let get_u =
+                |i: usize| -> Result<u64> { Ok(r.get::<_, i64>(i).map_err(self.err())? as u64) };
+            let ts = |i: usize| -> Result<DateTime<Utc>> {
+                let t: i64 = r.get(i).map_err(self.err())?;
+                Ok(DateTime::from_timestamp(t, 0).unwrap_or_default())
+            };
+            let kind: String = r.get(19).map_err(self.err())?;
+            let label: Option<String> = r.get(20).map_err(self.err())?;
+            let kind = match kind.as_str() {
+                "not_estimated" => RecordKind::NotEstimated {
+                    label: label.unwrap_or_default(),
+                    quantity: r
+                        .get::<_, Option<f64>>(21)
+                        .map_err(self.err())?
+                        .unwrap_or(0.0),
+                    unit: r
+                        .get::<_, Option<String>>(22)
+                        .map_err(self.err())?
+                        .unwrap_or_default(),
+                },
+                "adjustment" => RecordKind::Adjustment {
+                    label: label.unwrap_or_default(),
+                },
+                _ => RecordKind::Usage,
+            };
+            out.push(UsageRecord {
+                bucket_start: ts(4)?,
+                bucket_end: ts(5)?,
+                provider: providers
+                    .entry(provider.clone())
+                    .or_insert_with(|| Arc::from(provider.as_str()))
+                    .clone(),
+                model: r.get(7).map_err(self.err())?,
+                region: r.get(8).map_err(self.err())?,
+                region_scope: r.get(9).map_err(self.err())?,
+                cost_centre: r.get(10).map_err(self.err())?,
+                requests: get_u(11)?,
+                input_tokens: get_u(12)?,
+                cached_input_tokens: get_u(13)?,
+                output_tokens: get_u(14)?,
+                input_characters: get_u(15)?,
+                output_characters: get_u(16)?,
+                cost: r.get(17).map_err(self.err())?,
+                currency: r.get(18).map_err(self.err())?,
+                kind,
+                key: r.get(23).map_err(self.err())?,
+                provenance: Provenance {
+                    file_index,
+                    file,
+                    sheet: sheet.map(|s| {
+                        sheets
+                            .entry(s.clone())
+                            .or_insert_with(|| Arc::from(s.as_str()))
+                            .clone()
+                    }),
+                    row: get_u(3)?,
+                },
+            });
+        }
+        Ok((out, imports))
+    }
+
+    /// Row accounting of an import for a period: its stored counts, with accepted split into
+    /// active records in the period, duplicate / superseded ones, and the rest outside.
+    pub fn period_report(&self, id: i64, period: &Period) -> Result<FileReport> {
+        let (mut report, _) = self.details(id)?;
+        let start = period
+            .start
+            .and_time(chrono::NaiveTime::MIN)
+            .and_utc()
+            .timestamp();
+        let end = (period.end + chrono::Duration::days(1))
+            .and_time(chrono::NaiveTime::MIN)
+            .and_utc()
+            .timestamp();
+        let (active, inactive): (i64, i64) = self
+            .conn
+            .query_row(
+                "SELECT coalesce(sum(active), 0), coalesce(sum(1 - active), 0) FROM records
+                 WHERE import_id = ?1 AND bucket_start >= ?2 AND bucket_start < ?3",
+                params![id, start, end],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .map_err(self.err())?;
+        let stored = report.counts.accepted;
+        report.counts.accepted = active as u64;
+        report.counts.duplicate = inactive as u64;
+        report.counts.outside_period = stored.saturating_sub((active + inactive) as u64);
+        Ok(report)
+    }
+
+    /// The change log, oldest first.
+    pub fn changes(&self) -> Result<Vec<Change>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT at, import_id, kind, month, detail FROM changes ORDER BY id")
+            .map_err(self.err())?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(Change {
+                    at: r.get(0)?,
+                    import_id: r.get(1)?,
+                    kind: r.get(2)?,
+                    month: r.get(3)?,
+                    detail: r.get(4)?,
+                })
+            })
+            .map_err(self.err())?
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(self.err())?;
+        Ok(rows)
+    }
+
+    /// The ids of the imports in use now.
+    pub fn active_imports(&self) -> Result<BTreeSet<i64>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id FROM imports WHERE removed_at IS NULL")
+            .map_err(self.err())?;
+        let ids = stmt
+            .query_map([], |r| r.get::<_, i64>(0))
+            .map_err(self.err())?
+            .collect::<std::result::Result<BTreeSet<_>, _>>()
+            .map_err(self.err())?;
+        Ok(ids)
+    }
+
+    /// Records the stated totals of a period (`report --final`).
+    pub fn record_statement(&mut self, period: &Period, s: &Statement) -> Result<()> {
+        self.conn
+            .execute(
+                "INSERT INTO statements(period_label, period_start, period_end, stated_at, factor_version,
+                    factor_sha256, imports, kgco2e_low, kgco2e_central, kgco2e_high, energy_kwh,
+                    input_tokens, output_tokens)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                params![
+                    period.label,
+                    period.start.to_string(),
+                    period.end.to_string(),
+                    s.stated_at,
+                    s.factor_version,
+                    s.factor_sha256,
+                    s.imports.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(","),
+                    s.kgco2e[0],
+                    s.kgco2e[1],
+                    s.kgco2e[2],
+                    s.energy_kwh,
+                    s.tokens[0] as i64,
+                    s.tokens[1] as i64,
+                ],
+            )
+            .map_err(self.err())?;
+        Ok(())
+    }
+
+    /// The last final statement of exactly this period, if any.
+    pub fn last_statement(&self, period: &Period) -> Result<Option<Statement>> {
+        self.conn
+            .query_row(
+                "SELECT period_label, stated_at, factor_version, factor_sha256, imports, kgco2e_low,
+                        kgco2e_central, kgco2e_high, energy_kwh, input_tokens, output_tokens
+                 FROM statements WHERE period_start = ?1 AND period_end = ?2 ORDER BY id DESC LIMIT 1",
+                params![period.start.to_string(), period.end.to_string()],
+                |r| {
+                    let imports: String = r.get(4)?;
+                    Ok(Statement {
+                        period_label: r.get(0)?,
+                        stated_at: r.get(1)?,
+                        factor_version: r.get(2)?,
+                        factor_sha256: r.get(3)?,
+                        imports: imports.split(',').filter_map(|i| i.parse().ok()).collect(),
+                        kgco2e: [r.get(5)?, r.get(6)?, r.get(7)?],
+                        energy_kwh: r.get(8)?,
+                        tokens: [r.get::<_, i64>(9)? as u64, r.get::<_, i64>(10)? as u64],
+                    })
+                },
+            )
+            .optional()
+            .map_err(self.err())
+    }
+}
+
+fn summary_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ImportSummary> {
+    Ok(ImportSummary {
+        id: r.get(0)?,
+        file: r.get(1)?,
+        sha256: r.get(2)?,
+        format: r.get(3)?,
+        imported_at: r.get(4)?,
+        first_date: r.get(5)?,
+        last_date: r.get(6)?,
+        bucket_secs: r.get(7)?,
+        rows_read: r.get(8)?,
+        accepted: r.get(9)?,
+        duplicate: r.get(10)?,
+        restated: r.get(11)?,
+        removed_at: r.get(12)?,
+        active: r.get(13)?,
+    })
+}
+
+/// The most common bucket width of the usage records, in seconds.
+fn typical_bucket(records: &[UsageRecord]) -> Option<i64> {
+    let mut counts: HashMap<i64, usize> = HashMap::new();
+    for r in records.iter().filter(|r| r.kind == RecordKind::Usage) {
+        *counts
+            .entry((r.bucket_end - r.bucket_start).num_seconds())
+            .or_insert(0) += 1;
+    }
+    counts
+        .into_iter()
+        .max_by_key(|(w, n)| (*n, *w))
+        .map(|(w, _)| w)
+}
+
+/// Refuses an export of another granularity over a period an active import of the same
+/// format and account already covers (daily after monthly would double-count: their keys
+/// differ). `Ok(message)` in the error is the refusal.
+fn check_granularity(
+    tx: &Transaction<'_>,
+    report: &FileReport,
+    bucket_secs: Option<i64>,
+    accounts: &[String],
+    replace: Option<i64>,
+) -> std::result::Result<(), std::result::Result<String, rusqlite::Error>> {
+    let (Some(first), Some(last), Some(width)) = (report.first_date, report.last_date, bucket_secs)
+    else {
+        return Ok(());
+    };
+    let mut stmt = tx
+        .prepare(
+            "SELECT id, file, bucket_secs, accounts, first_date, last_date FROM imports
+             WHERE removed_at IS NULL AND format = ?1 AND first_date <= ?2 AND last_date >= ?3
+               AND bucket_secs IS NOT NULL AND bucket_secs <> ?4",
+        )
+        .map_err(Err)?;
+    let rows = stmt
+        .query_map(
+            params![report.format, last.to_string(), first.to_string(), width],
+            |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, String>(3)?,
+                ))
+            },
+        )
+        .map_err(Err)?;
+    for row in rows {
+        let (id, file, other_width, other_accounts) = row.map_err(Err)?;
+        if Some(id) == replace {
+            continue;
+        }
+        let other: BTreeSet<&str> = other_accounts
+            .split('\u{1f}')
+            .filter(|a| !a.is_empty())
+            .collect();
+        let mine: BTreeSet<&str> = accounts.iter().map(String::as_str).collect();
+        if !other.is_empty() && !mine.is_empty() && other.is_disjoint(&mine) {
+            continue;
+        }
+        return Err(Ok(format!(
+            "{} has buckets of {} but import #{id} ({file}) covers the same period with buckets of {}: \
+             the two cannot be matched row by row and would double-count. \
+             Import it with --replace {id} to supersede #{id}, or remove #{id} first.",
+            report.file,
+            width_text(width),
+            width_text(other_width)
+        )));
+    }
+    Ok(())
+}
+
+fn width_text(secs: i64) -> String {
+    match secs {
+        60 => "1 minute".into(),
+        3600 => "1 hour".into(),
+        86400 => "1 day".into(),
+        s if s % 86400 == 0 => format!("{} days", s / 86400),
+        s if s % 3600 == 0 => format!("{} hours", s / 3600),
+        s => format!("{s} seconds"),
+    }
+}
+
+fn insert_records(
+    tx: &Transaction<'_>,
+    import_id: i64,
+    records: &[UsageRecord],
+) -> rusqlite::Result<()> {
+    let mut stmt = tx.prepare(
+        "INSERT INTO records(import_id, record_key, active, sheet, row, bucket_start, bucket_end, provider,
+            model, region, region_scope, cost_centre, requests, input_tokens, cached_input_tokens,
+            output_tokens, input_characters, output_characters, cost, currency, kind, kind_label,
+            kind_quantity, kind_unit)
+         VALUES (?1, ?2, 0, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19,
+            ?20, ?21, ?22, ?23)",
+    )?;
+    for r in records {
+        let (kind, label, quantity, unit) = match &r.kind {
+            RecordKind::Usage => ("usage", None, None, None),
+            RecordKind::NotEstimated {
+                label,
+                quantity,
+                unit,
+            } => (
+                "not_estimated",
+                Some(label.as_str()),
+                Some(*quantity),
+                Some(unit.as_str()),
+            ),
+            RecordKind::Adjustment { label } => ("adjustment", Some(label.as_str()), None, None),
+        };
+        stmt.execute(params![
+            import_id,
+            r.key,
+            r.provenance.sheet.as_deref(),
+            r.provenance.row as i64,
+            r.bucket_start.timestamp(),
+            r.bucket_end.timestamp(),
+            &*r.provider,
+            r.model,
+            r.region,
+            r.region_scope,
+            r.cost_centre,
+            r.requests as i64,
+            r.input_tokens as i64,
+            r.cached_input_tokens as i64,
+            r.output_tokens as i64,
+            r.input_characters as i64,
+            r.output_characters as i64,
+            r.cost,
+            r.currency,
+            kind,
+            label,
+            quantity,
+            unit,
+        ])?;
+    }
+    Ok(())
+}
+
+/// Per-key sums compared between a new import and the active records: equal means duplicate.
+const KEY_SUMS: &str =
+    "sum(requests), sum(input_tokens), sum(cached_input_tokens), sum(output_tokens),
+    sum(input_characters), sum(output_characters), round(coalesce(sum(cost), 0), 9), count(*),
+    min(bucket_start)";
+
+type Sums = (i64, i64, i64, i64, i64, i64, f64, i64, i64);
+
+fn sums_row(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Sums> {
+    Ok((
+        r.get(at)?,
+        r.get(at + 1)?,
+        r.get(at + 2)?,
+        r.get(at + 3)?,
+        r.get(at + 4)?,
+        r.get(at + 5)?,
+        r.get(at + 6)?,
+        r.get(at + 7)?,
+        r.get(at + 8)?,
+    ))
+}
+
+/// Activates the new import's records: new keys directly; keys already active elsewhere are
+/// duplicates (identical sums: stay inactive) or restatements (the newer import wins).
+/// Returns (duplicate rows, restated rows).
+fn resolve_keys(tx: &Transaction<'_>, import_id: i64, stamp: &str) -> rusqlite::Result<(i64, i64)> {
+    // Keys no active record has: activate.
+    tx.execute(
+        "UPDATE records SET active = 1 WHERE import_id = ?1 AND record_key NOT IN
+            (SELECT record_key FROM records WHERE active = 1 AND import_id <> ?1)",
+        params![import_id],
+    )?;
+    let mut overlapping: Vec<(String, Sums, Sums)> = vec![];
+    {
+        let mut stmt = tx.prepare(&format!(
+            "SELECT n.record_key, n.*, o.* FROM
+                (SELECT record_key, {KEY_SUMS} FROM records WHERE import_id = ?1 AND active = 0 GROUP BY record_key) n
+             JOIN (SELECT record_key AS k2, {KEY_SUMS} FROM records WHERE active = 1 AND import_id <> ?1 GROUP BY record_key) o
+             ON o.k2 = n.record_key"
+        ))?;
+        let rows = stmt.query_map(params![import_id], |r| {
+            Ok((r.get::<_, String>(0)?, sums_row(r, 2)?, sums_row(r, 12)?))
+        })?;
+        for row in rows {
+            overlapping.push(row?);
+        }
+    }
+    let (mut duplicate, mut restated) = (0, 0);
+    for (key, new, old) in overlapping {
+        let same = (new.0, new.1, new.2, new.3, new.4, new.5)
+            == (old.0, old.1, old.2, old.3, old.4, old.5)
+            && (new.6 - old.6).abs() < 1e-6;
+        if same {
+            duplicate += new.7;
+            continue;
+        }
+        restated += new.7;
+        let month = DateTime::from_timestamp(new.8, 0)
+            .map(|d| d.format("%Y-%m").to_string())
+            .unwrap_or_default();
+        let previous: Vec<i64> = {
+            let mut stmt = tx.prepare(
+                "SELECT DISTINCT import_id FROM records WHERE record_key = ?1 AND active = 1 AND import_id <> ?2",
+            )?;
+            let ids = stmt
+                .query_map(params![key, import_id], |r| r.get(0))?
+                .collect::<rusqlite::Result<Vec<i64>>>()?;
+            ids
+        };
+        tx.execute(
+            "UPDATE records SET active = 0 WHERE record_key = ?1 AND active = 1 AND import_id <> ?2",
+            params![key, import_id],
+        )?;
+        tx.execute(
+            "UPDATE records SET active = 1 WHERE record_key = ?1 AND import_id = ?2",
+            params![key, import_id],
+        )?;
+        tx.execute(
+            "INSERT INTO changes(at, import_id, kind, month, detail) VALUES (?1, ?2, 'restatement', ?3, ?4)",
+            params![
+                stamp,
+                import_id,
+                month,
+                format!(
+                    "the vendor restated {}: previously (import {}) {} input / {} output tokens, {:.2} cost; now {} input / {} output tokens, {:.2} cost",
+                    key.replace('\u{1f}', " | "),
+                    previous.iter().map(|i| format!("#{i}")).collect::<Vec<_>>().join(", "),
+                    old.1, old.3, old.6, new.1, new.3, new.6
+                )
+            ],
+        )?;
+    }
+    Ok((duplicate, restated))
+}
+
+/// Removes an import inside a transaction: its records stop counting, and for each of its
+/// keys the records it had superseded (the latest earlier import's) count again.
+fn remove_in(tx: &Transaction<'_>, id: i64, stamp: &str, kind: &str) -> rusqlite::Result<()> {
+    let keys: Vec<String> = {
+        let mut stmt = tx.prepare(
+            "SELECT DISTINCT record_key FROM records WHERE import_id = ?1 AND active = 1",
+        )?;
+        let keys = stmt
+            .query_map(params![id], |r| r.get(0))?
+            .collect::<rusqlite::Result<Vec<String>>>()?;
+        keys
+    };
+    let (rows, first, last): (i64, Option<String>, Option<String>) = tx.query_row(
+        "SELECT (SELECT count(*) FROM records WHERE import_id = ?1 AND active = 1), first_date, last_date FROM imports WHERE id = ?1",
+        params![id],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )?;
+    tx.execute(
+        "UPDATE records SET active = 0 WHERE import_id = ?1",
+        params![id],
+    )?;
+    tx.execute(
+        "UPDATE imports SET removed_at = ?1 WHERE id = ?2",
+        params![stamp, id],
+    )?;
+    let mut restored = 0;
+    for key in keys {
+        // The most recent other import that holds this key and is not removed.
+        let other: Option<i64> = tx
+            .query_row(
+                "SELECT max(r.import_id) FROM records r JOIN imports i ON i.id = r.import_id
+                 WHERE r.record_key = ?1 AND i.removed_at IS NULL",
+                params![key],
+                |r| r.get(0),
+            )
+            .optional()?
+            .flatten();
+        if let Some(other) = other {
+            restored += tx.execute(
+                "UPDATE records SET active = 1 WHERE record_key = ?1 AND import_id = ?2",
+                params![key, other],
+            )?;
+        }
+    }
+    tx.execute(
+        "INSERT INTO changes(at, import_id, kind, month, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![
+            stamp,
+            id,
+            kind,
+            first.as_deref().map(|d| d.get(..7).unwrap_or(d).to_string()),
+            format!(
+                "import #{id} ({} to {}) no longer counts: {rows} record(s) withdrawn, {restored} earlier record(s) count again",
+                first.unwrap_or_default(),
+                last.unwrap_or_default()
+            )
+        ],
+    )?;
+    Ok(())
+}
