@@ -6,6 +6,7 @@ mod common;
 mod estimate_cases;
 mod fuzz_regressions;
 mod ingest_rows;
+mod ledger;
 mod libreoffice;
 mod messy;
 mod report_outputs;
