@@ -266,9 +266,9 @@ fn n_minus_1_comes_from_the_ledger() {
         .lines()
         .map(|l| {
             let mut cells: Vec<String> = l.split(',').map(str::to_string).collect();
-            for c in 0..2 {
-                if let Ok(t) = cells[c].parse::<i64>() {
-                    cells[c] = (t - year).to_string();
+            for cell in cells.iter_mut().take(2) {
+                if let Ok(t) = cell.parse::<i64>() {
+                    *cell = (t - year).to_string();
                 }
             }
             cells.join(",") + "\n"
