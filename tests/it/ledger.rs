@@ -519,3 +519,136 @@ fn a_killed_import_leaves_the_ledger_before_or_after_never_between() {
     let big_in: u64 = (0..60_000u64).map(|i| 1000 + i % 7).sum();
     assert_eq!(i, small_in + big_in);
 }
+
+#[test]
+fn a_factor_set_change_is_named_in_the_change_log() {
+    // Final statement with the embedded set; then a copy of it with the US grid factor
+    // raised: the next report states the factor-set change as the cause.
+    let dir = tempfile::tempdir().unwrap();
+    let set = dir.path().join("2026.1-us-grid-up");
+    std::fs::create_dir(&set).unwrap();
+    for f in std::fs::read_dir(root().join("src/factors/data/2026.1"))
+        .unwrap()
+        .flatten()
+    {
+        let text = std::fs::read_to_string(f.path()).unwrap();
+        let text = if f.file_name() == "grid.csv" {
+            text.replace(
+                "country:USA,country,,,United States,USA,agg:NAM,2024,383.5,",
+                "country:USA,country,,,United States,USA,agg:NAM,2024,400,",
+            )
+        } else {
+            text
+        };
+        std::fs::write(set.join(f.file_name()), text).unwrap();
+    }
+    let db = dir.path().join("l.db");
+    let bin = || {
+        let mut c = assert_cmd::Command::cargo_bin("llm-scope3").unwrap();
+        c.current_dir(dir.path());
+        c
+    };
+    bin()
+        .arg("import")
+        .arg(root().join(OPENAI))
+        .arg("--ledger")
+        .arg(&db)
+        .assert()
+        .success();
+    bin()
+        .args([
+            "report",
+            "--quarter",
+            "2026Q1",
+            "--final",
+            "--out",
+            "a.xlsx",
+            "--ledger",
+        ])
+        .arg(&db)
+        .assert()
+        .success();
+    bin()
+        .args([
+            "report",
+            "--quarter",
+            "2026Q1",
+            "--out",
+            "b.xlsx",
+            "--factors",
+        ])
+        .arg(&set)
+        .arg("--ledger")
+        .arg(&db)
+        .assert()
+        .success();
+    use calamine::{open_workbook_auto, Reader};
+    let mut wb = open_workbook_auto(dir.path().join("b.xlsx")).unwrap();
+    let log = wb.worksheet_range("Change Log").unwrap();
+    let text: Vec<String> = log
+        .rows()
+        .flat_map(|r| r.iter().map(|c| c.to_string()))
+        .collect();
+    assert!(
+        text.iter()
+            .any(|t| t.contains("factor set change (2026.1 → 2026.1-us-grid-up)")),
+        "{text:?}"
+    );
+}
+
+#[test]
+fn imports_commands_list_show_and_remove_with_confirmation() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = || {
+        let mut c = assert_cmd::Command::cargo_bin("llm-scope3").unwrap();
+        c.current_dir(dir.path());
+        c
+    };
+    bin()
+        .arg("import")
+        .arg(root().join(OPENAI))
+        .assert()
+        .success();
+    assert!(
+        dir.path().join("llm-scope3.db").exists(),
+        "default ledger file"
+    );
+    let out = bin()
+        .args(["imports", "list"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    assert!(
+        text.contains("openai-usage") && text.contains("445"),
+        "{text}"
+    );
+    let out = bin()
+        .args(["imports", "show", "1"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    assert!(
+        text.contains("negative tokens") && text.contains("rows read 454"),
+        "{text}"
+    );
+    bin().args(["imports", "remove", "1"]).assert().code(2);
+    bin().args(["imports", "show", "7"]).assert().code(2);
+    bin()
+        .args(["imports", "remove", "1", "--yes"])
+        .assert()
+        .success();
+    let out = bin()
+        .args(["imports", "list"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    assert!(String::from_utf8(out).unwrap().contains("[removed"));
+}
