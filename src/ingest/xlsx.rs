@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use calamine::{open_workbook_auto, CellErrorType, Data, Reader};
+use calamine::{open_workbook_auto, CellErrorType, Data, DataRef, Reader, Sheets};
 
 use super::{sha256_file, CellRef, FileInfo, Flow, IngestError, RowCells, RowEvent};
 
@@ -86,6 +86,62 @@ fn read_inner(
         reason: plain_calamine_error(&e.to_string()),
     })?;
     let sheets = workbook.sheet_names();
+    if let Sheets::Xlsx(xlsx) = &mut workbook {
+        // XLSX: stream the cells (a dense range of a sheet with one value in cell XFD1048576
+        // would need billions of cells in memory).
+        for sheet in &sheets {
+            let flow = on_event(RowEvent::Sheet {
+                name: Some(sheet),
+                decimal_comma: false,
+            })
+            .map_err(IngestError::Stopped)?;
+            if flow == Flow::SkipSheet {
+                continue;
+            }
+            let bad = |e: calamine::XlsxError| IngestError::Spreadsheet {
+                file: name.to_string(),
+                reason: format!("sheet '{sheet}': {}", plain_calamine_error(&e.to_string())),
+            };
+            let mut reader = xlsx.worksheet_cells_reader(sheet).map_err(bad)?;
+            let mut row: Vec<Data> = vec![];
+            let mut current: Option<u32> = None;
+            loop {
+                let cell = reader.next_cell().map_err(bad)?;
+                let (pos, value) = match cell {
+                    Some(c) => {
+                        let (r, col) = c.get_position();
+                        (Some((r, col)), owned(c.get_value()))
+                    }
+                    None => (None, Data::Empty),
+                };
+                let next_row = pos.map(|p| p.0);
+                if current.is_some() && next_row != current {
+                    let number = current.unwrap_or(0) as u64 + 1;
+                    let flow = on_event(RowEvent::Row(number, &SheetRow(&row)))
+                        .map_err(IngestError::Stopped)?;
+                    row.clear();
+                    if flow == Flow::SkipSheet {
+                        break;
+                    }
+                }
+                let Some((r, col)) = pos else { break };
+                current = Some(r);
+                let col = col as usize;
+                if col >= 16_384 {
+                    continue;
+                }
+                if row.len() <= col {
+                    row.resize(col + 1, Data::Empty);
+                }
+                row[col] = value;
+            }
+        }
+        return Ok(FileInfo {
+            sha256,
+            bytes,
+            dialect: format!("workbook with {} sheet(s)", sheets.len()),
+        });
+    }
     for sheet in &sheets {
         let range = workbook
             .worksheet_range(sheet)
@@ -116,6 +172,21 @@ fn read_inner(
         bytes,
         dialect: format!("workbook with {} sheet(s)", sheets.len()),
     })
+}
+
+fn owned(v: &DataRef<'_>) -> Data {
+    match v {
+        DataRef::Int(i) => Data::Int(*i),
+        DataRef::Float(f) => Data::Float(*f),
+        DataRef::String(s) => Data::String(s.clone()),
+        DataRef::SharedString(s) => Data::String((*s).to_string()),
+        DataRef::Bool(b) => Data::Bool(*b),
+        DataRef::DateTime(d) => Data::DateTime(*d),
+        DataRef::DateTimeIso(s) => Data::DateTimeIso(s.clone()),
+        DataRef::DurationIso(s) => Data::DurationIso(s.clone()),
+        DataRef::Error(e) => Data::Error(e.clone()),
+        DataRef::Empty => Data::Empty,
+    }
 }
 
 fn plain_calamine_error(msg: &str) -> String {
