@@ -53,6 +53,17 @@ pub enum Command {
     ///   llm-scope3 import usage_daily_2026-02.csv --replace 3 --ledger finance.db
     #[command(verbatim_doc_comment)]
     Import(ImportArgs),
+    /// Write a commented example configuration file (./llm-scope3.toml, or the path given).
+    ///
+    /// Examples:
+    ///   llm-scope3 init
+    ///   llm-scope3 init config/acme.toml
+    #[command(verbatim_doc_comment)]
+    Init {
+        /// Where to write it.
+        #[arg(default_value = crate::config::DEFAULT_CONFIG)]
+        path: PathBuf,
+    },
     /// List, show or remove the ledger's imports.
     ///
     /// Examples:
@@ -95,9 +106,13 @@ pub struct ReadArgs {
     #[arg(long = "template", value_name = "FILE")]
     pub templates: Vec<PathBuf>,
     /// Factor set: an embedded version (e.g. 2026.1) or a folder in the same layout.
-    /// Default: the newest embedded version.
+    /// Default: the config file's, else the newest embedded version.
     #[arg(long, value_name = "VERSION|DIR")]
     pub factors: Option<String>,
+    /// Configuration file (entity, fiscal year, regions, cost centres, exclusions, factor
+    /// overrides). Default: ./llm-scope3.toml when it exists. `llm-scope3 init` writes one.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 /// `report` arguments.
@@ -228,5 +243,57 @@ pub enum FactorsAction {
         /// Provider whose data-centre factors to show.
         #[arg(long, default_value = "openai")]
         provider: String,
+    },
+    /// Write an embedded factor set (the newest, or --factors VERSION) into DIR/<version>/,
+    /// byte for byte, to keep beside a report or to edit. Refuses a non-empty folder.
+    ///
+    /// Examples:
+    ///   llm-scope3 factors export audit/factors
+    ///   llm-scope3 factors export audit/factors --factors 2026.1
+    #[command(verbatim_doc_comment)]
+    Export {
+        /// Folder to write DIR/<version>/ in (created when missing).
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+    },
+    /// Check a factor-set folder and list every problem (exit 3 when there is one).
+    ///
+    /// Checks the files and columns, ids unique, source ids known, low <= central <= high,
+    /// parameter ranges, constant units, years, alias targets, the default class and each
+    /// provider's default geography.
+    ///
+    /// Examples:
+    ///   llm-scope3 factors check audit/factors/2026.1
+    #[command(verbatim_doc_comment)]
+    Check {
+        /// The set's folder (or an embedded version).
+        #[arg(value_name = "DIR")]
+        set: String,
+    },
+    /// List what changed between two factor sets: rows added, removed and changed per file,
+    /// with old -> new values, and both SHA-256s.
+    ///
+    /// Examples:
+    ///   llm-scope3 factors diff 2026.1 audit/factors/2026.1
+    #[command(verbatim_doc_comment)]
+    Diff {
+        /// The older set: an embedded version or a folder.
+        #[arg(value_name = "A")]
+        a: String,
+        /// The newer set: an embedded version or a folder.
+        #[arg(value_name = "B")]
+        b: String,
+    },
+    /// Compare the tool's energy per request with published figures (METHODOLOGY §6);
+    /// exit 3 when a checked figure is not within the tool's range.
+    ///
+    /// Examples:
+    ///   llm-scope3 factors validate
+    ///   llm-scope3 factors validate --markdown
+    #[command(verbatim_doc_comment)]
+    Validate {
+        /// Print the table as Markdown (as docs/methodology.md shows it).
+        #[arg(long)]
+        markdown: bool,
     },
 }

@@ -1,13 +1,140 @@
-//! Raw command-line arguments -> a validated [`Config`], once. Stages receive `&Config` and
-//! never look at arguments or the environment themselves.
+//! Raw command-line arguments and the optional config file (llm-scope3.toml) -> a validated
+//! [`Config`], once. Stages receive `&Config` and never look at arguments, files or the
+//! environment themselves.
+//!
+//! The config file describes the company: reporting entity and currency, fiscal year start
+//! (quarters follow it), default region per provider, the cost-centre mapping, exclusions
+//! (test projects, with the reason shown in the report) and factor overrides.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, NaiveDate, Utc};
+use regex::Regex;
+use serde::Deserialize;
 
 use crate::cli::{PeriodArgs, ReadArgs};
 use crate::error::{Error, Result};
 use crate::factors::FactorSet;
-use crate::model::Period;
+use crate::model::{Period, UsageRecord};
 use crate::normalise::{Template, TemplateSet};
+
+/// The default config file, read when present.
+pub const DEFAULT_CONFIG: &str = "llm-scope3.toml";
+
+/// The config file as written.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    /// Who reports.
+    #[serde(default)]
+    pub entity: EntitySection,
+    /// Default region (cloud region code or `country:ISO3`) per provider key.
+    #[serde(default)]
+    pub regions: BTreeMap<String, String>,
+    /// Cost-centre mapping, first matching rule wins.
+    #[serde(default)]
+    pub cost_centres: Vec<CostCentreRule>,
+    /// Usage left out of the report, with the reason shown.
+    #[serde(default)]
+    pub exclude: Vec<ExclusionRule>,
+    /// Factor set and overrides.
+    #[serde(default)]
+    pub factors: FactorsSection,
+}
+
+/// `[entity]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EntitySection {
+    /// Reporting entity named on the Cover.
+    pub name: Option<String>,
+    /// Reporting currency (ISO 4217).
+    pub currency: Option<String>,
+    /// First month of the fiscal year (1-12).
+    pub fiscal_year_start_month: Option<u32>,
+    /// Base year of the inventory, when reported.
+    pub base_year: Option<i32>,
+}
+
+/// `[[cost_centres]]`: records whose cost centre (project / workspace / account / tag) matches
+/// `match` (wildcards `*` and `?`, case-insensitive) are allocated to `cost_centre`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CostCentreRule {
+    /// Pattern over the exported cost centre; `*` alone is the catch-all (also for none).
+    #[serde(rename = "match")]
+    pub pattern: String,
+    /// Only records of this provider.
+    #[serde(default)]
+    pub provider: Option<String>,
+    /// The cost centre to report.
+    pub cost_centre: String,
+}
+
+/// `[[exclude]]`: usage left out of the totals, listed with its reason.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExclusionRule {
+    /// Pattern over the exported cost centre.
+    #[serde(default)]
+    pub cost_centre: Option<String>,
+    /// Provider key.
+    #[serde(default)]
+    pub provider: Option<String>,
+    /// Pattern over the model id.
+    #[serde(default)]
+    pub model: Option<String>,
+    /// Why (shown in the report).
+    pub reason: String,
+}
+
+/// `[factors]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FactorsSection {
+    /// Embedded version or folder.
+    pub version: Option<String>,
+    /// A folder of CSV files in the factor-set layout whose rows replace or add to the set's.
+    pub overrides: Option<PathBuf>,
+}
+
+/// A compiled wildcard pattern.
+#[derive(Debug, Clone)]
+pub struct Glob(Regex);
+
+impl Glob {
+    /// `*` any run, `?` one character, the rest literal, case-insensitive.
+    pub fn new(pattern: &str) -> Result<Glob> {
+        let mut re = String::from("(?i)^");
+        for c in pattern.chars() {
+            match c {
+                '*' => re.push_str(".*"),
+                '?' => re.push('.'),
+                c => re.push_str(&regex::escape(&c.to_string())),
+            }
+        }
+        re.push('$');
+        Regex::new(&re)
+            .map(Glob)
+            .map_err(|e| Error::Usage(format!("pattern '{pattern}': {e}")))
+    }
+
+    /// True when `text` matches.
+    pub fn matches(&self, text: &str) -> bool {
+        self.0.is_match(text)
+    }
+}
+
+/// A compiled exclusion.
+#[derive(Debug, Clone)]
+pub struct Exclusion {
+    cost_centre: Option<Glob>,
+    provider: Option<String>,
+    model: Option<Glob>,
+    /// Why.
+    pub reason: String,
+}
 
 /// Everything a pipeline run needs to know, validated.
 #[derive(Debug, Clone)]
@@ -24,6 +151,20 @@ pub struct Config {
     pub as_of_fixed: bool,
     /// Reporting entity for the Cover.
     pub entity: String,
+    /// Reporting currency.
+    pub currency: String,
+    /// First month of the fiscal year (1-12).
+    pub fiscal_year_start_month: u32,
+    /// Base year, when reported.
+    pub base_year: Option<i32>,
+    /// The config file used, if any.
+    pub config_file: Option<String>,
+    /// Default region per provider.
+    pub regions: BTreeMap<String, String>,
+    /// Cost-centre mapping.
+    pub cost_centres: Vec<(Glob, Option<String>, String)>,
+    /// Exclusions.
+    pub exclusions: Vec<Exclusion>,
 }
 
 impl Config {
@@ -34,7 +175,14 @@ impl Config {
         as_of: Option<&str>,
         entity: Option<&str>,
     ) -> Result<Config> {
-        let period = period_from(period)?;
+        let (file, file_name) = load_file(read.config.as_deref())?;
+        let fiscal = file.entity.fiscal_year_start_month.unwrap_or(1);
+        if !(1..=12).contains(&fiscal) {
+            return Err(Error::Usage(format!(
+                "config: fiscal_year_start_month must be 1 to 12, not {fiscal}"
+            )));
+        }
+        let period = period_from(period, fiscal)?;
         let (generated_at, as_of_fixed) = match as_of {
             Some(d) => {
                 let date = NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d").map_err(|_| {
@@ -44,24 +192,126 @@ impl Config {
             }
             None => (Utc::now(), false),
         };
+        let version = read.factors.as_deref().or(file.factors.version.as_deref());
+        let mut factors = FactorSet::load(version)?;
+        if let Some(dir) = &file.factors.overrides {
+            factors = factors.with_overrides(&resolve(&file_name, dir))?;
+        }
+        let cost_centres = file
+            .cost_centres
+            .iter()
+            .map(|r| {
+                Ok((
+                    Glob::new(&r.pattern)?,
+                    r.provider.clone(),
+                    r.cost_centre.clone(),
+                ))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let exclusions = file
+            .exclude
+            .iter()
+            .map(|r| {
+                if r.cost_centre.is_none() && r.provider.is_none() && r.model.is_none() {
+                    return Err(Error::Usage(format!(
+                        "config: the exclusion '{}' names no cost_centre, provider or model",
+                        r.reason
+                    )));
+                }
+                Ok(Exclusion {
+                    cost_centre: r.cost_centre.as_deref().map(Glob::new).transpose()?,
+                    provider: r.provider.clone(),
+                    model: r.model.as_deref().map(Glob::new).transpose()?,
+                    reason: r.reason.clone(),
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
         Ok(Config {
             period,
             templates: templates_from(read)?,
-            factors: FactorSet::load(read.factors.as_deref())?,
+            factors,
             generated_at,
             as_of_fixed,
             entity: entity
-                .unwrap_or("(reporting entity not set: use --entity)")
-                .to_string(),
+                .map(str::to_string)
+                .or(file.entity.name.clone())
+                .unwrap_or_else(|| {
+                    "(reporting entity not set: use --entity or the config file)".into()
+                }),
+            currency: file
+                .entity
+                .currency
+                .clone()
+                .unwrap_or_else(|| "USD".into())
+                .to_uppercase(),
+            fiscal_year_start_month: fiscal,
+            base_year: file.entity.base_year,
+            config_file: file_name.map(|p| p.display().to_string()),
+            regions: file.regions.clone(),
+            cost_centres,
+            exclusions,
         })
+    }
+
+    /// Applies the company's settings to a record: default region, cost-centre mapping.
+    /// Returns the exclusion that leaves it out, if one does.
+    pub fn apply(&self, r: &mut UsageRecord) -> Option<&Exclusion> {
+        if let Some(e) = self.exclusions.iter().find(|e| {
+            e.provider.as_deref().is_none_or(|p| p == &*r.provider)
+                && e.model.as_ref().is_none_or(|g| g.matches(&r.model))
+                && e.cost_centre
+                    .as_ref()
+                    .is_none_or(|g| g.matches(r.cost_centre.as_deref().unwrap_or("")))
+        }) {
+            return Some(e);
+        }
+        if r.region.is_none() {
+            if let Some(region) = self.regions.get(&*r.provider) {
+                r.region = Some(region.clone());
+            }
+        }
+        if let Some((_, _, to)) = self.cost_centres.iter().find(|(g, provider, _)| {
+            provider.as_deref().is_none_or(|p| p == &*r.provider)
+                && g.matches(r.cost_centre.as_deref().unwrap_or(""))
+        }) {
+            r.cost_centre = Some(to.clone());
+        }
+        None
     }
 }
 
-/// The period named by `--quarter`, `--year` or `--from/--to`.
-pub fn period_from(p: &PeriodArgs) -> Result<Period> {
+/// A path in the config file is relative to the config file's folder.
+fn resolve(config: &Option<PathBuf>, p: &Path) -> PathBuf {
+    match config.as_ref().and_then(|c| c.parent()) {
+        Some(dir) if p.is_relative() => dir.join(p),
+        _ => p.to_path_buf(),
+    }
+}
+
+fn load_file(explicit: Option<&Path>) -> Result<(ConfigFile, Option<PathBuf>)> {
+    let path = match explicit {
+        Some(p) => p.to_path_buf(),
+        None => {
+            let p = PathBuf::from(DEFAULT_CONFIG);
+            if !p.is_file() {
+                return Ok((ConfigFile::default(), None));
+            }
+            p
+        }
+    };
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| Error::Usage(format!("config {}: cannot read it: {e}", path.display())))?;
+    let file: ConfigFile = toml::from_str(&text)
+        .map_err(|e| Error::Usage(format!("config {}: {e}", path.display())))?;
+    Ok((file, Some(path)))
+}
+
+/// The period named by `--quarter`, `--year` or `--from/--to`; quarters and years follow the
+/// fiscal year start (`2026Q1` and `2026` name the fiscal year that starts in 2026).
+pub fn period_from(p: &PeriodArgs, fiscal_start_month: u32) -> Result<Period> {
     let period = match (&p.quarter, &p.year, &p.from, &p.to) {
-        (Some(q), None, None, None) => Period::quarter(q),
-        (None, Some(y), None, None) => Period::year(y),
+        (Some(q), None, None, None) => Period::quarter(q).map(|q| q.shifted(fiscal_start_month)),
+        (None, Some(y), None, None) => Period::year(y).map(|y| y.shifted(fiscal_start_month)),
         (None, None, Some(f), Some(t)) => Period::range(f, t),
         _ => {
             return Err(Error::Usage(
@@ -80,4 +330,30 @@ pub fn templates_from(read: &ReadArgs) -> Result<TemplateSet> {
         set.add(Template::from_file(path)?)?;
     }
     Ok(set)
+}
+
+/// The commented example `llm-scope3 init` writes.
+pub const EXAMPLE: &str = include_str!("../docs/llm-scope3.example.toml");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs_match_like_a_file_manager() {
+        let g = Glob::new("proj_test*").unwrap();
+        assert!(g.matches("proj_TEST_1"));
+        assert!(!g.matches("prod_proj_test"));
+        assert!(Glob::new("*").unwrap().matches(""));
+        assert!(Glob::new("a?c").unwrap().matches("abc"));
+        assert!(Glob::new("a.c").unwrap().matches("a.c"));
+        assert!(!Glob::new("a.c").unwrap().matches("abc"));
+    }
+
+    #[test]
+    fn the_example_config_parses() {
+        let file: ConfigFile = toml::from_str(EXAMPLE).unwrap();
+        assert_eq!(file.entity.fiscal_year_start_month, Some(1));
+        assert!(!file.cost_centres.is_empty() && !file.exclude.is_empty());
+    }
 }

@@ -302,6 +302,13 @@ impl LineFactors {
             basis: "WRI method via EcoLogits; bounds ×0.8 / ×1.2".into(),
             source_id: format!("wri-ewif;{ewif_src}"),
         });
+        if !set.overridden.is_empty() {
+            for u in &mut uses {
+                if is_overridden(set, &u.id) {
+                    u.basis = format!("OVERRIDDEN by the configuration. {}", u.basis);
+                }
+            }
+        }
         let request_in = set
             .constant("request_input_tokens")
             .map(|c| c.central as u64)
@@ -355,6 +362,32 @@ impl LineFactors {
     pub fn by_class(&self) -> bool {
         matches!(self.model.how, ModelMatch::Class(_))
     }
+}
+
+/// True when the row behind a factor id was replaced or added by configuration overrides.
+fn is_overridden(set: &FactorSet, id: &str) -> bool {
+    let parts: Vec<&str> = id.split(':').collect();
+    set.overridden.iter().any(|o| {
+        let Some((file, key)) = o.split_once(':') else {
+            return false;
+        };
+        match (file, parts.as_slice()) {
+            ("models.csv", ["energy", rest @ ..]) => {
+                rest.len() >= 2 && rest[..rest.len() - 1].join(":") == key
+            }
+            ("constants.csv", ["const", c]) => *c == key,
+            ("providers.csv", ["pue" | "wue", p]) => *p == key,
+            ("grid.csv", ["grid", rest @ ..])
+            | ("grid.csv", ["pue" | "wue" | "ewif", rest @ ..]) => {
+                let geo_year = key.replace('/', ":");
+                let joined = rest.join(":");
+                joined == geo_year
+                    || joined.starts_with(&format!("{geo_year}:"))
+                    || key.split('/').next() == Some(joined.as_str())
+            }
+            _ => false,
+        }
+    })
 }
 
 /// The quantities of one line.

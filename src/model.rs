@@ -220,6 +220,29 @@ impl Period {
         })
     }
 
+    /// The same quarter or year of a fiscal year starting in `start_month` (1 = calendar):
+    /// `2026Q1` with April starts on 2026-04-01. The label is kept; reports print the dates.
+    pub fn shifted(self, start_month: u32) -> Period {
+        use chrono::Months;
+        if start_month <= 1 || start_month > 12 {
+            return self;
+        }
+        let months = (self.end.year() - self.start.year()) as u32 * 12 + self.end.month() + 1
+            - self.start.month();
+        let start = self.start.checked_add_months(Months::new(start_month - 1));
+        let end = start
+            .and_then(|s| s.checked_add_months(Months::new(months)))
+            .and_then(|d| d.pred_opt());
+        match (start, end) {
+            (Some(start), Some(end)) => Period {
+                start,
+                end,
+                label: self.label,
+            },
+            _ => self,
+        }
+    }
+
     /// True when the date lies inside the period.
     pub fn contains(&self, date: NaiveDate) -> bool {
         self.start <= date && date <= self.end
@@ -318,6 +341,30 @@ mod tests {
         assert!(Period::quarter("2026Q5").is_err());
         assert!(Period::quarter("Q1").is_err());
         assert!(Period::quarter("").is_err());
+    }
+
+    #[test]
+    fn fiscal_quarters_follow_the_start_month() {
+        // Fiscal year starting in April: 2026Q1 = Apr-Jun 2026, 2026Q4 = Jan-Mar 2027.
+        let q1 = Period::quarter("2026Q1").unwrap().shifted(4);
+        assert_eq!(
+            (q1.start.to_string(), q1.end.to_string()),
+            ("2026-04-01".into(), "2026-06-30".into())
+        );
+        let q4 = Period::quarter("2026Q4").unwrap().shifted(4);
+        assert_eq!(
+            (q4.start.to_string(), q4.end.to_string()),
+            ("2027-01-01".into(), "2027-03-31".into())
+        );
+        let fy = Period::year("2026").unwrap().shifted(7);
+        assert_eq!(
+            (fy.start.to_string(), fy.end.to_string()),
+            ("2026-07-01".into(), "2027-06-30".into())
+        );
+        assert_eq!(
+            Period::quarter("2026Q1").unwrap().shifted(1),
+            Period::quarter("2026Q1").unwrap()
+        );
     }
 
     #[test]

@@ -48,6 +48,10 @@ pub struct Outcome {
     pub entity: String,
     /// What the ledger adds (comparative period, change log), when the report used one.
     pub ledger: Option<LedgerView>,
+    /// Usage left out by the configuration's exclusions.
+    pub excluded: Vec<ExcludedLine>,
+    /// First month of the fiscal year (quarters follow it).
+    pub fiscal_year_start_month: u32,
 }
 
 /// The ledger's part of a report.
@@ -92,15 +96,23 @@ pub fn run(inputs: &[Input], skipped_inputs: Vec<String>, cfg: &Config) -> Resul
         ));
     }
     let mut agg = Aggregator::new();
+    let mut excluded = Excluded::default();
     let mut files = Vec::with_capacity(inputs.len());
     let mut rejections = Vec::new();
     for (index, input) in inputs.iter().enumerate() {
         let mut failure: Option<String> = None;
-        let mut sink = |r: crate::model::UsageRecord| {
-            if failure.is_none() {
-                if let Err(e) = agg.add(&r) {
-                    failure = Some(e);
-                }
+        let mut excluded_here = 0u64;
+        let mut sink = |mut r: crate::model::UsageRecord| {
+            if failure.is_some() {
+                return;
+            }
+            if let Some(e) = cfg.apply(&mut r) {
+                excluded.add(&r, &e.reason);
+                excluded_here += 1;
+                return;
+            }
+            if let Err(e) = agg.add(&r) {
+                failure = Some(e);
             }
         };
         let report = normalise_file(
@@ -115,6 +127,9 @@ pub fn run(inputs: &[Input], skipped_inputs: Vec<String>, cfg: &Config) -> Resul
         if let Some(e) = failure {
             return Err(Error::InputData(format!("{}: {e}", input.name)));
         }
+        let mut report = report;
+        report.counts.accepted -= excluded_here;
+        report.counts.excluded += excluded_here;
         files.push(report);
     }
     check_duplicates(&files)?;
@@ -132,7 +147,64 @@ pub fn run(inputs: &[Input], skipped_inputs: Vec<String>, cfg: &Config) -> Resul
         generated_at: cfg.generated_at,
         entity: cfg.entity.clone(),
         ledger: None,
+        excluded: excluded.lines(),
+        fiscal_year_start_month: cfg.fiscal_year_start_month,
     })
+}
+
+/// Usage left out by the configuration, grouped by reason, provider, model and cost centre.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ExcludedLine {
+    /// Why.
+    pub reason: String,
+    /// Provider key.
+    pub provider: String,
+    /// Model as exported.
+    pub model: String,
+    /// Cost centre as exported.
+    pub cost_centre: Option<String>,
+    /// Rows.
+    pub rows: u64,
+    /// Input tokens.
+    pub input_tokens: u64,
+    /// Output tokens.
+    pub output_tokens: u64,
+    /// Spend per currency.
+    pub spend: std::collections::BTreeMap<String, f64>,
+}
+
+#[derive(Debug, Default)]
+struct Excluded(std::collections::BTreeMap<(String, String, String, Option<String>), ExcludedLine>);
+
+impl Excluded {
+    fn add(&mut self, r: &crate::model::UsageRecord, reason: &str) {
+        let key = (
+            reason.to_string(),
+            r.provider.to_string(),
+            r.model.clone(),
+            r.cost_centre.clone(),
+        );
+        let e = self.0.entry(key).or_insert_with(|| ExcludedLine {
+            reason: reason.to_string(),
+            provider: r.provider.to_string(),
+            model: r.model.clone(),
+            cost_centre: r.cost_centre.clone(),
+            rows: 0,
+            input_tokens: 0,
+            output_tokens: 0,
+            spend: Default::default(),
+        });
+        e.rows += 1;
+        e.input_tokens = e.input_tokens.saturating_add(r.input_tokens);
+        e.output_tokens = e.output_tokens.saturating_add(r.output_tokens);
+        if let (Some(c), Some(cur)) = (r.cost, &r.currency) {
+            *e.spend.entry(cur.clone()).or_insert(0.0) += c;
+        }
+    }
+
+    fn lines(self) -> Vec<ExcludedLine> {
+        self.0.into_values().collect()
+    }
 }
 
 /// The same period one year earlier (N-1).
@@ -145,26 +217,42 @@ pub fn previous_year(p: &Period) -> Option<Period> {
     })
 }
 
+/// What [`aggregate_ledger`] returns.
+type LedgerAggregate = (Summary, Vec<i64>, usize, Vec<ExcludedLine>, Vec<u64>);
+
+/// Aggregates the ledger's active records of a period; returns the summary, the imports used
+/// (index = file_index), the number of records, exclusions and excluded records per import.
 fn aggregate_ledger(
     ledger: &crate::ledger::Ledger,
     period: &Period,
     cfg: &Config,
-) -> Result<(Summary, Vec<i64>, usize)> {
+) -> Result<LedgerAggregate> {
     let (records, imports) = ledger.records(period)?;
     let mut agg = Aggregator::new();
-    for r in &records {
-        agg.add(r)
+    let mut excluded = Excluded::default();
+    let mut excluded_per_import = vec![0u64; imports.len()];
+    let n = records.len();
+    for mut r in records {
+        if let Some(e) = cfg.apply(&mut r) {
+            excluded.add(&r, &e.reason);
+            if let Some(c) = excluded_per_import.get_mut(r.provenance.file_index) {
+                *c += 1;
+            }
+            continue;
+        }
+        agg.add(&r)
             .map_err(|e| Error::InputData(format!("the ledger's records: {e}")))?;
     }
     let summary = agg
         .finish(&cfg.factors)
         .map_err(|e| Error::InputData(format!("the ledger's records: {e}")))?;
-    Ok((summary, imports, records.len()))
+    Ok((summary, imports, n, excluded.lines(), excluded_per_import))
 }
 
 /// Reports from the ledger: its active records in the period, recomputed with `cfg`'s factors.
 pub fn run_ledger(ledger: &crate::ledger::Ledger, cfg: &Config) -> Result<Outcome> {
-    let (summary, mut imports, _) = aggregate_ledger(ledger, &cfg.period, cfg)?;
+    let (summary, mut imports, _, excluded, excluded_per_import) =
+        aggregate_ledger(ledger, &cfg.period, cfg)?;
     // Imports that touch the period but have no active record in it (all duplicates) are
     // listed too, so the row accounting shows where their rows went.
     let (start, end) = (cfg.period.start.to_string(), cfg.period.end.to_string());
@@ -180,12 +268,15 @@ pub fn run_ledger(ledger: &crate::ledger::Ledger, cfg: &Config) -> Result<Outcom
     for (index, id) in imports.iter().enumerate() {
         let mut report = ledger.period_report(*id, &cfg.period)?;
         report.file_index = index;
+        let x = excluded_per_import.get(index).copied().unwrap_or(0);
+        report.counts.accepted -= x;
+        report.counts.excluded += x;
         files.push(report);
         rejections.extend(ledger.details(*id)?.1);
     }
     let comparative = match previous_year(&cfg.period) {
         Some(p) => {
-            let (s, _, n) = aggregate_ledger(ledger, &p, cfg)?;
+            let (s, _, n, _, _) = aggregate_ledger(ledger, &p, cfg)?;
             (n > 0).then_some((p, s.totals))
         }
         None => None,
@@ -207,6 +298,8 @@ pub fn run_ledger(ledger: &crate::ledger::Ledger, cfg: &Config) -> Result<Outcom
             previous_statement: ledger.last_statement(&cfg.period)?,
             active_imports: ledger.active_imports()?,
         }),
+        excluded,
+        fiscal_year_start_month: cfg.fiscal_year_start_month,
     })
 }
 

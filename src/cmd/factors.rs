@@ -1,12 +1,34 @@
-//! `llm-scope3 factors list|show`: what the factor set knows, and how one model id resolves.
+//! `llm-scope3 factors list|show|export|check|diff|validate`: what the factor set knows, how one
+//! model id resolves, a set written out for the auditor, every problem of a set folder, what
+//! changed between two sets, and the tool's figures beside the published ones.
+
+use std::path::Path;
 
 use crate::cli::{FactorsAction, FactorsArgs};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::estimate::LineFactors;
-use crate::factors::{FactorSet, ModelMatch};
+use crate::factors::check::{self, fmt_wh, raw_set, ValidationRow};
+use crate::factors::{embedded_versions, FactorSet, ModelMatch};
 
 pub(crate) fn run(args: &FactorsArgs) -> Result<()> {
+    match &args.action {
+        FactorsAction::Export { dir } => return export(dir, args.factors.as_deref()),
+        FactorsAction::Check { set } => {
+            no_factors_option(args, "check")?;
+            return check_set(set);
+        }
+        FactorsAction::Diff { a, b } => {
+            no_factors_option(args, "diff")?;
+            return diff(a, b);
+        }
+        _ => {}
+    }
     let set = FactorSet::load(args.factors.as_deref())?;
+    if let FactorsAction::Validate { markdown: true } = &args.action {
+        let rows = check::validation(&set);
+        print!("{}", check::validation_markdown(&set, &rows));
+        return verdict(&rows, false);
+    }
     println!(
         "factor set {} ({}), SHA-256 {}",
         set.version, set.origin, set.sha256
@@ -68,6 +90,250 @@ pub(crate) fn run(args: &FactorsArgs) -> Result<()> {
                 println!("  note: {flag}");
             }
         }
+        FactorsAction::Validate { .. } => {
+            let rows = check::validation(&set);
+            print_validation(&rows);
+            return verdict(&rows, true);
+        }
+        FactorsAction::Export { .. } | FactorsAction::Check { .. } | FactorsAction::Diff { .. } => {
+        }
     }
     Ok(())
+}
+
+fn no_factors_option(args: &FactorsArgs, what: &str) -> Result<()> {
+    match &args.factors {
+        Some(f) => Err(Error::Usage(format!(
+            "factors {what} names its sets as arguments; --factors {f} does not apply"
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// `factors export DIR`: the embedded files, byte for byte, in DIR/<version>/.
+fn export(dir: &Path, spec: Option<&str>) -> Result<()> {
+    let versions = embedded_versions();
+    let version = match spec {
+        Some(v) => v.to_string(),
+        None => versions.last().map(|v| v.to_string()).unwrap_or_default(),
+    };
+    if !versions.contains(&version.as_str()) {
+        return Err(Error::Usage(format!(
+            "factors export writes an embedded factor set; '{version}' is not one (embedded: {})",
+            versions.join(", ")
+        )));
+    }
+    let raw = raw_set(&version)?;
+    let target = dir.join(&raw.version);
+    let shown = target.display().to_string();
+    if target.exists() {
+        let empty = std::fs::read_dir(&target)
+            .map(|mut d| d.next().is_none())
+            .unwrap_or(false);
+        if !target.is_dir() || !empty {
+            return Err(Error::Usage(format!(
+                "{shown} already exists and is not an empty folder: export never overwrites a \
+                 factor set; remove it or choose another DIR"
+            )));
+        }
+    }
+    let out_err = |e: std::io::Error| Error::Output {
+        path: shown.clone(),
+        reason: e.to_string(),
+    };
+    std::fs::create_dir_all(dir).map_err(out_err)?;
+    // Written in a temporary folder beside the target and renamed: never half a set.
+    let tmp = tempfile::Builder::new()
+        .prefix(".llm-scope3-export-")
+        .tempdir_in(dir)
+        .map_err(out_err)?;
+    for (name, content) in &raw.files {
+        std::fs::write(tmp.path().join(name), content.as_bytes()).map_err(out_err)?;
+    }
+    if target.is_dir() {
+        std::fs::remove_dir(&target).map_err(out_err)?;
+    }
+    std::fs::rename(tmp.path(), &target).map_err(out_err)?;
+    let _ = tmp.keep();
+    let written = FactorSet::from_dir(&target)?;
+    if written.sha256 != raw.sha256() {
+        return Err(Error::Internal(format!(
+            "the exported set's SHA-256 {} differs from the embedded {}",
+            written.sha256,
+            raw.sha256()
+        )));
+    }
+    println!(
+        "wrote factor set {} ({} files) to {shown}",
+        raw.version,
+        raw.files.len()
+    );
+    println!("SHA-256 {} (the same as the embedded set)", written.sha256);
+    println!("use it with: --factors {shown}");
+    Ok(())
+}
+
+/// `factors check DIR`: every problem, exit 3 when there is one.
+fn check_set(spec: &str) -> Result<()> {
+    let raw = raw_set(spec)?;
+    println!(
+        "factor set {} ({}), SHA-256 {}",
+        raw.version,
+        raw.origin,
+        raw.sha256()
+    );
+    let mut problems = raw.unreadable.clone();
+    problems.extend(check::check(&raw.files));
+    if problems.is_empty() {
+        println!(
+            "no problems: {} files checked ({})",
+            raw.files.len(),
+            raw.files
+                .iter()
+                .map(|(p, _)| p.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        return Ok(());
+    }
+    println!("{} problem(s):", problems.len());
+    for p in &problems {
+        println!("  {p}");
+    }
+    Err(Error::InputData(format!(
+        "factor set {} has {} problem(s) (listed above)",
+        raw.origin,
+        problems.len()
+    )))
+}
+
+/// `factors diff A B`: rows added, removed and changed per file, and both SHA-256s.
+fn diff(a: &str, b: &str) -> Result<()> {
+    let (ra, rb) = (raw_set(a)?, raw_set(b)?);
+    let (sa, sb) = (ra.sha256(), rb.sha256());
+    println!("A: factor set {} ({}), SHA-256 {sa}", ra.version, ra.origin);
+    println!("B: factor set {} ({}), SHA-256 {sb}", rb.version, rb.origin);
+    let files = check::diff(&ra.files, &rb.files);
+    if files.is_empty() {
+        if sa == sb {
+            println!("no differences: the sets are identical");
+        } else {
+            println!("no differences in content (line endings only)");
+        }
+        return Ok(());
+    }
+    for f in &files {
+        match f.only_in {
+            Some(true) => {
+                println!("{}: only in B (file added)", f.file);
+                continue;
+            }
+            Some(false) => {
+                println!("{}: only in A (file removed)", f.file);
+                continue;
+            }
+            None => {}
+        }
+        if f.text_only {
+            if f.key.is_empty() {
+                println!("{}: text changed", f.file);
+            } else {
+                println!(
+                    "{}: no row changed (the text differs in quoting, spacing or row order)",
+                    f.file
+                );
+            }
+            continue;
+        }
+        println!(
+            "{}: {} added, {} removed, {} changed (rows keyed by {})",
+            f.file,
+            f.added.len(),
+            f.removed.len(),
+            f.changed.len(),
+            f.key.join(" + ")
+        );
+        for c in &f.columns_added {
+            println!("  column added: {c}");
+        }
+        for c in &f.columns_removed {
+            println!("  column removed: {c}");
+        }
+        for k in &f.added {
+            println!("  + {k}");
+        }
+        for k in &f.removed {
+            println!("  - {k}");
+        }
+        for r in &f.changed {
+            let cells: Vec<String> = r
+                .cells
+                .iter()
+                .map(|c| format!("{} {} → {}", c.column, show(&c.old), show(&c.new)))
+                .collect();
+            println!("  ~ {}: {}", r.key, cells.join("; "));
+        }
+    }
+    println!("{} file(s) differ", files.len());
+    Ok(())
+}
+
+fn show(v: &str) -> String {
+    if v.is_empty() {
+        "(empty)".into()
+    } else {
+        v.to_string()
+    }
+}
+
+/// `factors validate`: the METHODOLOGY §6 table with the tool's numbers.
+fn print_validation(rows: &[ValidationRow]) {
+    println!(
+        "validation (METHODOLOGY §6): facility energy E_fac per request, PUE included, Wh; \
+         no region, usage year {}",
+        check::VALIDATION_YEAR
+    );
+    println!(
+        "{:<44} {:>11} {:>7} {:>7} {:>7}  verdict",
+        "reference", "published", "low", "central", "high"
+    );
+    for r in rows {
+        println!(
+            "{:<44} {:>11} {:>7} {:>7} {:>7}  {}",
+            r.reference,
+            r.published,
+            fmt_wh(r.tool_wh.low),
+            fmt_wh(r.tool_wh.central),
+            fmt_wh(r.tool_wh.high),
+            r.verdict()
+        );
+        println!("    case {}; test: {}", r.case, r.test.label());
+        if let Some(n) = &r.note {
+            println!("    {n}");
+        }
+    }
+}
+
+/// Exit 0 when every checked row passes, else an input-data error (exit 3). The summary goes
+/// to stdout with the text table, to stderr with the Markdown one (which is pasted as is).
+fn verdict(rows: &[ValidationRow], to_stdout: bool) -> Result<()> {
+    let checked = rows.iter().filter(|r| r.checked()).count();
+    let failed: Vec<&str> = rows
+        .iter()
+        .filter(|r| !r.passes())
+        .map(|r| r.reference.as_str())
+        .collect();
+    if failed.is_empty() {
+        if to_stdout {
+            println!("{checked} checked rows: all within");
+        } else {
+            eprintln!("{checked} checked rows: all within");
+        }
+        return Ok(());
+    }
+    Err(Error::InputData(format!(
+        "{} of {checked} checked rows not within: {}",
+        failed.len(),
+        failed.join("; ")
+    )))
 }

@@ -13,6 +13,7 @@ pub(crate) fn run(args: &ImportArgs) -> Result<()> {
     let templates = templates_from(&ReadArgs {
         templates: args.templates.clone(),
         factors: None,
+        config: None,
     })?;
     let (inputs, skipped) = pipeline::inputs_from_paths(&args.inputs)?;
     let mut ledger = Ledger::open(&args.ledger.ledger)?;

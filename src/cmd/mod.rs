@@ -18,5 +18,16 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Factors(args) => factors::run(&args),
         Command::Import(args) => import::run(&args),
         Command::Imports(args) => imports::run(&args),
+        Command::Init { path } => {
+            if path.exists() {
+                return Err(crate::error::Error::Usage(format!(
+                    "{} exists already: edit it, or name another file",
+                    path.display()
+                )));
+            }
+            crate::report::write_atomic(&path, crate::config::EXAMPLE.as_bytes())?;
+            println!("Wrote {}: edit it, then run llm-scope3 report (it is read automatically from this folder).", path.display());
+            Ok(())
+        }
     }
 }

@@ -6,10 +6,11 @@
 //! resolves a record's model, provider and region to the factors to use, with the fallback
 //! steps of METHODOLOGY.md. It does no estimation arithmetic (that is `estimate`).
 
+pub mod check;
 pub mod energy;
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -334,6 +335,10 @@ pub struct GridChoice {
 /// A loaded, checked factor set.
 #[derive(Debug, Clone)]
 pub struct FactorSet {
+    /// The files as loaded: (relative path, content).
+    pub files: Vec<(String, String)>,
+    /// Rows replaced or added by configuration overrides (`file:id`).
+    pub overridden: Vec<String>,
     /// Version (folder name).
     pub version: String,
     /// `embedded` or the folder path.
@@ -435,6 +440,70 @@ impl FactorSet {
         FactorSet::from_files(&version, &set, &files)
     }
 
+    /// The set with a folder of override CSV files applied: rows of the same id replace the
+    /// set's, new ids are added; the result is a new set (version `<version>+overrides`) with
+    /// its own SHA-256, and `overridden` names every replaced or added row.
+    pub fn with_overrides(&self, dir: &Path) -> Result<FactorSet, FactorError> {
+        let base: Vec<(String, String)> = self.files.clone();
+        let set = dir.display().to_string();
+        let mut merged = base.clone();
+        let mut overridden = vec![];
+        let entries = std::fs::read_dir(dir).map_err(|e| FactorError::Io {
+            set: set.clone(),
+            file: ".".into(),
+            reason: e.to_string(),
+        })?;
+        let mut names: Vec<PathBuf> = entries
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.is_file())
+            .collect();
+        names.sort();
+        for path in names {
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().to_string())
+                .unwrap_or_default();
+            if !FILES.contains(&name.as_str()) {
+                return Err(FactorError::Invalid {
+                    set: set.clone(),
+                    file: name,
+                    row: 0,
+                    reason: format!(
+                        "not a factor-set file (expected one of {})",
+                        FILES.join(", ")
+                    ),
+                });
+            }
+            let text = std::fs::read_to_string(&path).map_err(|e| FactorError::Io {
+                set: set.clone(),
+                file: name.clone(),
+                reason: e.to_string(),
+            })?;
+            let Some(slot) = merged.iter_mut().find(|(p, _)| *p == name) else {
+                continue;
+            };
+            let (content, ids) =
+                merge_csv(&slot.1, &text, id_columns(&name)).map_err(|reason| {
+                    FactorError::Invalid {
+                        set: set.clone(),
+                        file: name.clone(),
+                        row: 0,
+                        reason,
+                    }
+                })?;
+            slot.1 = content;
+            overridden.extend(ids.into_iter().map(|id| format!("{name}:{id}")));
+        }
+        let mut out = FactorSet::from_files(
+            &format!("{}+overrides", self.version),
+            &format!("{} with overrides from {set}", self.origin),
+            &merged,
+        )?;
+        out.overridden = overridden;
+        Ok(out)
+    }
+
     /// Builds a set from (relative path, content) pairs.
     pub fn from_files(
         version: &str,
@@ -464,6 +533,8 @@ impl FactorSet {
         classes.sort_by_key(|c| c.priority);
 
         let mut set = FactorSet {
+            files: files.to_vec(),
+            overridden: vec![],
             version: version.to_string(),
             origin: origin.to_string(),
             sha256: set_sha256(files),
@@ -951,6 +1022,69 @@ fn strip_date_suffix(s: &str) -> String {
         return parts[..n - 1].join("-");
     }
     s.to_string()
+}
+
+/// The columns that identify a row of each set file.
+pub fn id_columns(file: &str) -> &'static [&'static str] {
+    match file {
+        "sources.csv" | "constants.csv" => &["id"],
+        "models.csv" => &["model_key"],
+        "aliases.csv" => &["alias"],
+        "classes.csv" => &["class"],
+        "grid.csv" => &["geo_id", "year"],
+        "providers.csv" => &["provider"],
+        _ => &[],
+    }
+}
+
+/// Merges override rows into a CSV by id columns; returns the new text and the ids touched.
+fn merge_csv(base: &str, overrides: &str, ids: &[&str]) -> Result<(String, Vec<String>), String> {
+    let read = |text: &str| -> Result<(csv::StringRecord, Vec<csv::StringRecord>), String> {
+        let mut r = csv::ReaderBuilder::new().from_reader(text.as_bytes());
+        let h = r.headers().map_err(|e| e.to_string())?.clone();
+        let rows = r
+            .records()
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| e.to_string())?;
+        Ok((h, rows))
+    };
+    let (header, mut rows) = read(base)?;
+    let (oh, orows) = read(overrides)?;
+    if oh != header {
+        return Err(format!(
+            "the override's columns ({}) differ from the set's ({})",
+            oh.iter().collect::<Vec<_>>().join(","),
+            header.iter().collect::<Vec<_>>().join(",")
+        ));
+    }
+    let idx: Vec<usize> = ids
+        .iter()
+        .filter_map(|c| header.iter().position(|h| h == *c))
+        .collect();
+    let key = |r: &csv::StringRecord| {
+        idx.iter()
+            .map(|&i| r.get(i).unwrap_or(""))
+            .collect::<Vec<_>>()
+            .join("/")
+    };
+    let mut touched = vec![];
+    for o in orows {
+        let k = key(&o);
+        match rows.iter_mut().find(|r| key(r) == k) {
+            Some(r) => *r = o,
+            None => rows.push(o),
+        }
+        touched.push(k);
+    }
+    let mut w = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_writer(vec![]);
+    w.write_record(&header).map_err(|e| e.to_string())?;
+    for r in &rows {
+        w.write_record(r).map_err(|e| e.to_string())?;
+    }
+    let bytes = w.into_inner().map_err(|e| e.to_string())?;
+    Ok((String::from_utf8_lossy(&bytes).into_owned(), touched))
 }
 
 fn read_csv<T: serde::de::DeserializeOwned>(

@@ -20,6 +20,7 @@ pub struct Summary<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     comparative_period: Option<ComparativeJson>,
     not_estimated: Vec<NotEstimatedJson<'a>>,
+    excluded: &'a [crate::pipeline::ExcludedLine],
     spend_adjustments: &'a [crate::aggregate::AdjustmentLine],
     rejections: &'a [Rejection],
 }
@@ -318,6 +319,7 @@ pub fn summary(o: &Outcome) -> Summary<'_> {
             })
             .collect(),
         spend_adjustments: &o.summary.adjustments,
+        excluded: &o.excluded,
         rejections: &o.rejections,
     }
 }

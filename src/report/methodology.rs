@@ -44,6 +44,21 @@ pub fn blocks(o: &Outcome, set: &FactorSet) -> Vec<(String, Vec<String>)> {
                 ),
                 "Included: inference of the purchased API calls (input, cached and output tokens), data-centre overhead (PUE), location-based grid electricity, an embodied-hardware adder, and water. Excluded: model training, networking, end-user devices; images, audio and video units until factors exist.".into(),
                 "Figures are gross: vendor 'carbon neutral' claims, renewable certificates and offsets are never netted (ESRS E1 AR 46(k)).".into(),
+                if o.excluded.is_empty() {
+                    "Exclusions: none.".to_string()
+                } else {
+                    let mut reasons: Vec<String> = o
+                        .excluded
+                        .iter()
+                        .map(|e| format!("{} ({} / {} / {})", e.reason, e.provider, e.model, e.cost_centre.as_deref().unwrap_or("-")))
+                        .collect();
+                    reasons.dedup();
+                    format!(
+                        "Exclusions by the configuration ({} row(s), listed on the Imports sheet): {}.",
+                        o.excluded.iter().map(|e| e.rows).sum::<u64>(),
+                        reasons.join("; ")
+                    )
+                },
             ],
         ),
         (
@@ -77,6 +92,14 @@ pub fn blocks(o: &Outcome, set: &FactorSet) -> Vec<(String, Vec<String>)> {
             "Tools".into(),
             vec![
                 format!("llm-scope3 {} (this workbook's generator).", crate::VERSION),
+                match &set.overridden.is_empty() {
+                    true => "No factor overrides.".to_string(),
+                    false => format!(
+                        "Factor overrides from the configuration replace or add {} row(s): {} (marked on the Factors sheet).",
+                        set.overridden.len(),
+                        set.overridden.join(", ")
+                    ),
+                },
                 format!(
                     "Factor set {} ({}), SHA-256 {}: {} models, {} aliases, {} grid rows, {} sources (Factors and Sources sheets).",
                     set.version, set.origin, set.sha256, set.models.len(), set.aliases.len(),

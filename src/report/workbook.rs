@@ -704,10 +704,22 @@ fn periods(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), XlsxError
         grand[providers.len()] += row_total;
         r += 1;
         let month_no: u32 = m.get(5..7).and_then(|x| x.parse().ok()).unwrap_or(0);
+        // Months since the fiscal year started (1-12); quarters close at 3, 6, 9, 12.
+        let fiscal = (month_no + 12 - o.fiscal_year_start_month) % 12 + 1;
         let last = i + 1 == months.len();
-        if month_no % 3 == 0 || last {
-            let q = month_no.div_ceil(3);
-            let label = format!("{} Q{q} subtotal", m.get(..4).unwrap_or(""));
+        if fiscal % 3 == 0 || last {
+            let q = fiscal.div_ceil(3);
+            let year: i32 = m.get(..4).and_then(|y| y.parse().ok()).unwrap_or(0);
+            let fy = if month_no < o.fiscal_year_start_month {
+                year - 1
+            } else {
+                year
+            };
+            let label = if o.fiscal_year_start_month == 1 {
+                format!("{fy} Q{q} subtotal")
+            } else {
+                format!("FY{fy} Q{q} subtotal")
+            };
             ws.write_string_with_format(r, 0, label.as_str(), &f.total_label)?;
             for (c, v) in quarter_sum.iter().enumerate() {
                 ws.write_number_with_format(r, 1 + c as u16, *v, &f.total_t)?;
@@ -1027,6 +1039,50 @@ fn imports(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), XlsxError
     }
     if r > 1 {
         ws.autofilter(0, 0, r - 1, (cols.len() - 1) as u16)?;
+    }
+    if !o.excluded.is_empty() {
+        r += 1;
+        ws.write_string_with_format(
+            r,
+            0,
+            "Usage excluded by the configuration (not in the totals):",
+            &f.label,
+        )?;
+        r += 1;
+        for (c, h) in [
+            "Reason",
+            "Provider",
+            "Model",
+            "Cost centre",
+            "Rows",
+            "Input tokens",
+            "Output tokens",
+            "Spend",
+        ]
+        .iter()
+        .enumerate()
+        {
+            ws.write_string_with_format(r, c as u16, *h, &f.label)?;
+        }
+        r += 1;
+        for e in &o.excluded {
+            write_row(
+                ws,
+                f,
+                r,
+                &[
+                    V::S(&e.reason),
+                    V::S(&e.provider),
+                    V::S(&e.model),
+                    V::S(e.cost_centre.as_deref().unwrap_or("")),
+                    V::I(e.rows),
+                    V::I(e.input_tokens),
+                    V::I(e.output_tokens),
+                    V::O(spend_text(&e.spend)),
+                ],
+            )?;
+            r += 1;
+        }
     }
     if !o.skipped_inputs.is_empty() {
         r += 1;

@@ -28,6 +28,7 @@ pub fn config(quarter: &str) -> Config {
         &ReadArgs {
             templates: vec![],
             factors: None,
+            config: None,
         },
         Some("2026-04-15"),
         Some("Test Entity"),

@@ -3,7 +3,9 @@
 
 mod cli;
 mod common;
+mod config_file;
 mod estimate_cases;
+mod factors_cmd;
 mod fuzz_regressions;
 mod ingest_rows;
 mod ledger;
