@@ -111,6 +111,8 @@ pub struct LineFactors {
     pub request_bounds: Bounds,
     /// Characters per token used for the low / central / high result.
     pub chars_per_token: Bounds,
+    /// Multipliers on low / high for spend-derived tokens.
+    pub spend_bounds: Bounds,
     /// The factors used, in the order the formula uses them.
     pub uses: Vec<FactorUse>,
     /// Remarks for the line (fallbacks taken).
@@ -334,6 +336,14 @@ impl LineFactors {
             ewif,
             request_tokens: (request_in, request_out),
             request_bounds: constant("request_bounds"),
+            spend_bounds: set
+                .constant("spend_bounds")
+                .map(|c| c.bounds())
+                .unwrap_or(Bounds {
+                    low: 0.5,
+                    central: 1.0,
+                    high: 2.0,
+                }),
             chars_per_token: set
                 .constant("chars_per_token")
                 .map(|c| c.bounds())
@@ -403,6 +413,10 @@ pub struct Activity {
     pub output_tokens: u64,
     /// Requests of rows without token counts (tokens imputed for them).
     pub requests_without_tokens: u64,
+    /// Input tokens derived from spend by price inversion (imputed, never in token totals).
+    pub spend_input_tokens: u64,
+    /// Output tokens derived from spend by price inversion.
+    pub spend_output_tokens: u64,
     /// Input characters (character-billed SKUs), converted with `chars_per_token`.
     pub input_characters: u64,
     /// Output characters.
@@ -489,18 +503,44 @@ pub fn estimate(a: &Activity, f: &LineFactors) -> Estimate {
     let m = per(measured);
     let i = per(imputed);
     let i = (widen(i.0), widen(i.1), widen(i.2), widen(i.3), widen(i.4));
+    // Spend-derived tokens: widened by the spend bounds (×0.5 / ×2).
+    let sp = per(it(a.spend_input_tokens, 0, a.spend_output_tokens));
+    let wide = |b: Bounds| Bounds {
+        low: b.low * f.spend_bounds.low,
+        central: b.central * f.spend_bounds.central,
+        high: b.high * f.spend_bounds.high,
+    };
+    let add2 = |x: Bounds, y: Bounds| x.zip(y, |p, q| p + q);
+    let i = (
+        add2(i.0, wide(sp.0)),
+        add2(i.1, wide(sp.1)),
+        add2(i.2, wide(sp.2)),
+        add2(i.3, wide(sp.3)),
+        add2(i.4, wide(sp.4)),
+    );
     let add = |x: Bounds, y: Bounds| x.zip(y, |p, q| p + q);
     let operational = add(m.2, i.2);
     let embodied = add(m.3, i.3);
     Estimate {
-        imputed_input_tokens: imputed_in,
-        imputed_output_tokens: imputed_out,
+        imputed_input_tokens: imputed_in.saturating_add(a.spend_input_tokens),
+        imputed_output_tokens: imputed_out.saturating_add(a.spend_output_tokens),
         energy_it_kwh: add(m.0, i.0),
         energy_kwh: add(m.1, i.1),
         operational_kgco2e: operational,
         embodied_kgco2e: embodied,
         emissions_kgco2e: add(operational, embodied),
         water_l: add(m.4, i.4),
+    }
+}
+
+/// The EEIO (spend-based) estimate: kgCO2e = spend in the factor's price-year USD × factor.
+/// No energy or water (the method does not give them).
+pub fn estimate_eeio(usd_price_year: f64, factor: Bounds) -> Estimate {
+    let kg = factor.map(|k| k * usd_price_year);
+    Estimate {
+        operational_kgco2e: kg,
+        emissions_kgco2e: kg,
+        ..Estimate::default()
     }
 }
 

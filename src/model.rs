@@ -82,6 +82,10 @@ pub enum RecordKind {
         quantity: f64,
         /// Unit as exported.
         unit: String,
+        /// True for cost-export rows (spend of usage that a usage export may also carry):
+        /// estimated by the spend method only where no usage export covers the provider and
+        /// month; false for billed items no token export carries (provisioned throughput ...).
+        spend_only: bool,
     },
     /// Money only (tax, credit, refund, fee): a spend adjustment, never activity.
     Adjustment {

@@ -263,6 +263,60 @@ impl ConstantRow {
     }
 }
 
+/// A list price (prices.csv), per 1 million tokens.
+#[derive(Debug, Clone, Deserialize)]
+pub struct PriceRow {
+    /// The model.
+    pub model_key: String,
+    /// Provider.
+    pub provider: String,
+    /// Currency of the prices.
+    pub currency: String,
+    /// Input tokens.
+    pub input_per_mtok: f64,
+    /// Cached input tokens.
+    #[serde(default)]
+    pub cached_input_per_mtok: Option<f64>,
+    /// Output tokens (empty for embeddings).
+    #[serde(default)]
+    pub output_per_mtok: Option<f64>,
+    /// Valid from.
+    pub valid_from: String,
+    /// Source ids.
+    pub source_id: String,
+    /// Remarks.
+    #[serde(default)]
+    pub notes: String,
+}
+
+/// An annual average exchange rate (fx.csv).
+#[derive(Debug, Clone, Deserialize)]
+pub struct FxRow {
+    /// ISO currency.
+    pub currency: String,
+    /// Year.
+    pub year: i32,
+    /// USD per unit of the currency.
+    pub usd_per_unit: f64,
+    /// Source ids.
+    pub source_id: String,
+}
+
+/// A price index (deflators.csv).
+#[derive(Debug, Clone, Deserialize)]
+pub struct DeflatorRow {
+    /// Currency (USD).
+    pub currency: String,
+    /// Year.
+    pub year: i32,
+    /// Index value.
+    pub index: f64,
+    /// The index's base (text, e.g. 1982-84).
+    pub base_year: String,
+    /// Source ids.
+    pub source_id: String,
+}
+
 /// How a raw model id was resolved.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ModelMatch {
@@ -361,6 +415,12 @@ pub struct FactorSet {
     pub providers: BTreeMap<String, ProviderRow>,
     /// Constants by id.
     pub constants: BTreeMap<String, ConstantRow>,
+    /// List prices by model key (optional file).
+    pub prices: BTreeMap<String, PriceRow>,
+    /// Exchange rates by (currency, year) (optional file).
+    pub fx: BTreeMap<(String, i32), FxRow>,
+    /// USD price index by year (optional file).
+    pub deflators: BTreeMap<i32, DeflatorRow>,
 }
 
 /// The versions embedded in the binary, newest last.
@@ -532,7 +592,38 @@ impl FactorSet {
             read_csv(version, "constants.csv", get("constants.csv")?)?;
         classes.sort_by_key(|c| c.priority);
 
+        let optional = |name: &str| {
+            files
+                .iter()
+                .find(|(p, _)| p == name)
+                .map(|(_, c)| c.as_str())
+        };
+        let prices: Vec<PriceRow> = match optional("prices.csv") {
+            Some(t) => read_csv(version, "prices.csv", t)?,
+            None => vec![],
+        };
+        let fx: Vec<FxRow> = match optional("fx.csv") {
+            Some(t) => read_csv(version, "fx.csv", t)?,
+            None => vec![],
+        };
+        let deflators: Vec<DeflatorRow> = match optional("deflators.csv") {
+            Some(t) => read_csv(version, "deflators.csv", t)?,
+            None => vec![],
+        };
         let mut set = FactorSet {
+            prices: prices
+                .into_iter()
+                .map(|p| (p.model_key.to_lowercase(), p))
+                .collect(),
+            fx: fx
+                .into_iter()
+                .map(|f| ((f.currency.to_uppercase(), f.year), f))
+                .collect(),
+            deflators: deflators
+                .into_iter()
+                .filter(|d| d.currency.eq_ignore_ascii_case("USD"))
+                .map(|d| (d.year, d))
+                .collect(),
             files: files.to_vec(),
             overridden: vec![],
             version: version.to_string(),
@@ -869,6 +960,27 @@ impl FactorSet {
             current = parent;
         }
         None
+    }
+
+    /// USD per unit of `currency` in `year` (nearest earlier year, else the earliest) and the
+    /// row used.
+    pub fn usd_rate(&self, currency: &str, year: i32) -> Option<&FxRow> {
+        let c = currency.to_uppercase();
+        let rows: Vec<&FxRow> = self.fx.values().filter(|r| r.currency == c).collect();
+        rows.iter()
+            .filter(|r| r.year <= year)
+            .max_by_key(|r| r.year)
+            .or_else(|| rows.iter().min_by_key(|r| r.year))
+            .copied()
+    }
+
+    /// The USD price index of `year` (nearest earlier, else the earliest).
+    pub fn deflator(&self, year: i32) -> Option<&DeflatorRow> {
+        self.deflators
+            .range(..=year)
+            .next_back()
+            .map(|(_, d)| d)
+            .or_else(|| self.deflators.values().next())
     }
 
     /// Off-site water intensity for a grid row: its own, else the nearest parent's.

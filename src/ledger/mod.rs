@@ -518,7 +518,8 @@ impl Ledger {
             let kind: String = r.get(19).map_err(self.err())?;
             let label: Option<String> = r.get(20).map_err(self.err())?;
             let kind = match kind.as_str() {
-                "not_estimated" => RecordKind::NotEstimated {
+                "not_estimated" | "spend" => RecordKind::NotEstimated {
+                    spend_only: kind == "spend",
                     label: label.unwrap_or_default(),
                     quantity: r
                         .get::<_, Option<f64>>(21)
@@ -814,8 +815,13 @@ fn insert_records(
                 label,
                 quantity,
                 unit,
+                spend_only,
             } => (
-                "not_estimated",
+                if *spend_only {
+                    "spend"
+                } else {
+                    "not_estimated"
+                },
                 Some(label.as_str()),
                 Some(*quantity),
                 Some(unit.as_str()),

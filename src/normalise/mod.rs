@@ -868,7 +868,7 @@ fn read_meter(
         .find(|(k, _)| k.trim().eq_ignore_ascii_case(&unit))
         .map(|(_, v)| *v);
     let mut decision = None;
-    let scale = if class == "not_estimated" {
+    let scale = if class == "not_estimated" || class == "spend" {
         1.0
     } else {
         match spec.quantity_is.as_str() {
@@ -1217,6 +1217,7 @@ fn map_row(
                             label: r.label.clone().unwrap_or_else(|| "not estimated".into()),
                             quantity: r.quantity,
                             unit: r.unit.clone(),
+                            spend_only: r.class == "spend",
                         }
                     }
                 }

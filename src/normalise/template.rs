@@ -159,6 +159,7 @@ pub const METER_CLASSES: &[&str] = &[
     "output_characters",
     "requests",
     "not_estimated",
+    "spend",
 ];
 
 /// Header recognition: a template matches a row that holds every required column.

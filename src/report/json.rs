@@ -106,6 +106,8 @@ struct LineJson<'a> {
     region: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     region_scope: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    spend_method: Option<&'a str>,
     month: &'a str,
     cost_centre: Option<&'a str>,
     method: &'static str,
@@ -172,6 +174,7 @@ fn line_json(l: &Line) -> LineJson<'_> {
         model_key: &b.model_key,
         region: l.key.region.as_deref(),
         region_scope: l.key.region_scope.as_deref(),
+        spend_method: l.key.spend.as_deref(),
         month: &l.key.month,
         cost_centre: l.key.cost_centre.as_deref(),
         method: b.method.label(),
@@ -191,10 +194,10 @@ fn line_json(l: &Line) -> LineJson<'_> {
                 amount: tidy(*a),
             })
             .collect(),
-        energy_kwh: Some(tidy_b(b.estimate.energy_kwh)),
+        energy_kwh: b.energy_estimated.then(|| tidy_b(b.estimate.energy_kwh)),
         emissions_kgco2e: tidy_b(b.estimate.emissions_kgco2e),
         embodied_kgco2e: tidy_b(b.estimate.embodied_kgco2e),
-        water_l: Some(tidy_b(b.estimate.water_l)),
+        water_l: b.energy_estimated.then(|| tidy_b(b.estimate.water_l)),
         data_quality_score: tidy(b.dq.score()),
         grid_geography: &b.grid_geo,
         grid_year: b.grid_year,

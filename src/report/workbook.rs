@@ -420,7 +420,10 @@ fn key_cells<'a>(k: &'a LineKey, b: &'a LineBody) -> Vec<V<'a>> {
         V::O(format!("{} ({})", b.grid_geo, b.grid_year)),
         V::S(&k.month),
         V::S(k.cost_centre.as_deref().unwrap_or("")),
-        V::S(b.method.label()),
+        match &k.spend {
+            Some(s) => V::O(format!("{} ({s})", b.method.label())),
+            None => V::S(b.method.label()),
+        },
     ]
 }
 
@@ -473,10 +476,25 @@ fn qty_cells<'a>(b: &LineBody) -> Vec<V<'a>> {
 fn result_cells<'a>(f: &'a Formats, b: &LineBody) -> Vec<V<'a>> {
     let e = &b.estimate;
     let mut v = vec![];
-    v.extend(bounds_cells(e.energy_kwh, &f.kwh));
+    let not_estimated = || {
+        [
+            V::S("not estimated"),
+            V::S("not estimated"),
+            V::S("not estimated"),
+        ]
+    };
+    if b.energy_estimated {
+        v.extend(bounds_cells(e.energy_kwh, &f.kwh));
+    } else {
+        v.extend(not_estimated());
+    }
     v.extend(bounds_cells(e.emissions_kgco2e, &f.kg));
     v.push(V::N(e.embodied_kgco2e.central, &f.kg));
-    v.extend(bounds_cells(e.water_l, &f.kwh));
+    if b.energy_estimated {
+        v.extend(bounds_cells(e.water_l, &f.kwh));
+    } else {
+        v.extend(not_estimated());
+    }
     v.push(V::N(b.dq.score(), &f.dq));
     v
 }

@@ -12,4 +12,5 @@ mod ledger;
 mod libreoffice;
 mod messy;
 mod report_outputs;
+mod spend;
 mod vendor_samples;

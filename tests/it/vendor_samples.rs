@@ -77,12 +77,22 @@ fn vendor_samples_match_their_control_totals() {
             f.adjustment_rows,
             n(e, "adjustment_rows"),
         );
+        // Rows without tokens: listed (cost-export rows a usage export covers) or estimated
+        // from their spend (a spend line each).
+        let spend_line_rows: u64 = o
+            .summary
+            .calc_lines
+            .iter()
+            .filter(|c| c.key.spend.is_some())
+            .map(|c| c.source.count)
+            .sum();
         let not_estimated_rows: u64 = o
             .summary
             .not_estimated
             .iter()
             .flat_map(|l| l.sources.iter().map(|s| s.count))
-            .sum();
+            .sum::<u64>()
+            + spend_line_rows;
         // Character-billed SKUs are activity here (characters / 4 tokens, METHODOLOGY §2);
         // the generator lists them among its not-token rows.
         let character_rows = n(&e["not_token_breakdown"]["characters"], "rows");
@@ -110,7 +120,13 @@ fn vendor_samples_match_their_control_totals() {
                 n(e, "cached_input_tokens"),
             );
             check("output tokens", t.output_tokens, n(e, "output_tokens"));
-            let lines: u64 = o.summary.calc_lines.iter().map(|c| c.source.count).sum();
+            let lines: u64 = o
+                .summary
+                .calc_lines
+                .iter()
+                .filter(|c| c.key.spend.is_none())
+                .map(|c| c.source.count)
+                .sum();
             check("token rows", lines, n(e, "llm_token_rows") + character_rows);
         } else {
             // Cost exports are spend rows: every row with money is listed, none is activity.
