@@ -690,25 +690,6 @@ impl Aggregator {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn compensated_sum_is_order_independent() {
-        let xs = [1e16, 1.0, -1e16, 3.0, 1e-3, 7e15, -7e15];
-        let mut a = KSum::default();
-        xs.iter().for_each(|x| a.add(*x));
-        let mut b = KSum::default();
-        xs.iter().rev().for_each(|x| b.add(*x));
-        // The exact sum is 4.001; a naive left-to-right sum loses the 1.0 next to 1e16.
-        let naive: f64 = xs.iter().sum();
-        assert!((naive - 4.001).abs() > 0.5, "naive {naive}");
-        assert!((a.value() - 4.001).abs() < 1e-12, "{}", a.value());
-        assert!((b.value() - 4.001).abs() < 1e-12, "{}", b.value());
-    }
-}
-
 /// USD of a spend map in `year` (via the set's annual rates); `None` if a rate is missing.
 fn to_usd(set: &FactorSet, spend: &BTreeMap<String, f64>, year: i32) -> Option<(f64, Vec<String>)> {
     let mut usd = 0.0;
@@ -934,4 +915,23 @@ fn spend_line(
         source,
         body,
     }])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compensated_sum_is_order_independent() {
+        let xs = [1e16, 1.0, -1e16, 3.0, 1e-3, 7e15, -7e15];
+        let mut a = KSum::default();
+        xs.iter().for_each(|x| a.add(*x));
+        let mut b = KSum::default();
+        xs.iter().rev().for_each(|x| b.add(*x));
+        // The exact sum is 4.001; a naive left-to-right sum loses the 1.0 next to 1e16.
+        let naive: f64 = xs.iter().sum();
+        assert!((naive - 4.001).abs() > 0.5, "naive {naive}");
+        assert!((a.value() - 4.001).abs() < 1e-12, "{}", a.value());
+        assert!((b.value() - 4.001).abs() < 1e-12, "{}", b.value());
+    }
 }
