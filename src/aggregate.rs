@@ -61,6 +61,7 @@ struct Acc {
 #[derive(Debug, Default)]
 pub struct Aggregator {
     calc: HashMap<CalcKey, Acc>,
+    coverage: BTreeMap<(Arc<str>, String), u32>,
     not_estimated: BTreeMap<NotEstimatedKey, NotEstimatedAcc>,
     adjustments: BTreeMap<AdjustmentKey, (Arc<str>, u64, f64)>,
 }
@@ -212,6 +213,8 @@ pub struct Totals {
     pub operational_kgco2e: Bounds,
     /// Water, L.
     pub water_l: Bounds,
+    /// Sensitivity: CFE-adjusted emissions (see [`Estimate::cfe_adjusted_kgco2e`]).
+    pub cfe_adjusted_kgco2e: Bounds,
     /// Share of central emissions from supplier-specific data.
     pub primary_data_share: f64,
     /// Emissions-weighted data-quality score, `None` without emissions.
@@ -233,6 +236,8 @@ pub struct Summary {
     pub not_estimated: Vec<NotEstimatedLine>,
     /// Money-only adjustments per file.
     pub adjustments: Vec<AdjustmentLine>,
+    /// Days with usage data per provider and month: (provider, `YYYY-MM`, days).
+    pub coverage: Vec<(String, String, u32)>,
 }
 
 /// Neumaier-compensated sum, so totals do not depend on the order of files.
@@ -285,6 +290,7 @@ struct EstimateSum {
     emb: BSum,
     co2: BSum,
     water: BSum,
+    cfe: BSum,
 }
 
 impl EstimateSum {
@@ -297,6 +303,7 @@ impl EstimateSum {
         self.emb.add(e.embodied_kgco2e);
         self.co2.add(e.emissions_kgco2e);
         self.water.add(e.water_l);
+        self.cfe.add(e.cfe_adjusted_kgco2e);
     }
     fn value(&self) -> Estimate {
         Estimate {
@@ -308,6 +315,7 @@ impl EstimateSum {
             embodied_kgco2e: self.emb.value(),
             emissions_kgco2e: self.co2.value(),
             water_l: self.water.value(),
+            cfe_adjusted_kgco2e: self.cfe.value(),
         }
     }
 }
@@ -406,6 +414,12 @@ impl Aggregator {
                 return Ok(());
             }
         }
+        // Days with usage data per provider and month (bit d-1 for day d).
+        let day = chrono::Datelike::day(&r.bucket_start);
+        *self
+            .coverage
+            .entry((r.provider.clone(), month_of(&r.bucket_start)))
+            .or_insert(0) |= 1u32 << (day - 1).min(31);
         let imputed = r.tokens_unknown();
         let key = CalcKey {
             file_index: r.provenance.file_index,
@@ -641,6 +655,7 @@ impl Aggregator {
         totals.embodied_kgco2e = t.embodied_kgco2e;
         totals.operational_kgco2e = t.operational_kgco2e;
         totals.water_l = t.water_l;
+        totals.cfe_adjusted_kgco2e = t.cfe_adjusted_kgco2e;
         totals.primary_data_share = 0.0;
         totals.data_quality_score =
             (dq_weight.value() > 0.0).then(|| dq_weighted.value() / dq_weight.value());
@@ -679,6 +694,11 @@ impl Aggregator {
                 },
             )
             .collect();
+        let coverage = self
+            .coverage
+            .iter()
+            .map(|((p, m), bits)| (p.to_string(), m.clone(), bits.count_ones()))
+            .collect();
         Ok(Summary {
             calc_lines,
             lines,
@@ -686,6 +706,7 @@ impl Aggregator {
             factors,
             not_estimated,
             adjustments,
+            coverage,
         })
     }
 }

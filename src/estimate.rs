@@ -97,6 +97,8 @@ pub struct LineFactors {
     pub grid: Bounds,
     /// The grid row used.
     pub grid_row: GridRow,
+    /// Carbon-free-energy share of the region, where the operator publishes one (Google).
+    pub cfe_share: Option<f64>,
     /// How far the grid lookup fell back.
     pub geo_level: GeoLevel,
     /// Embodied adder, gCO2e per kWh IT.
@@ -330,6 +332,7 @@ impl LineFactors {
             pue,
             grid,
             geo_level: choice.level,
+            cfe_share: row.cfe_share.filter(|c| (0.0..=1.0).contains(c)),
             grid_row: row,
             embodied: constant("embodied"),
             wue,
@@ -442,6 +445,10 @@ pub struct Estimate {
     pub emissions_kgco2e: Bounds,
     /// Water, litres (low: on-site only).
     pub water_l: Bounds,
+    /// Sensitivity: emissions with the grid factor × (1 − CFE share) where the operator
+    /// publishes one (equal to `emissions_kgco2e` elsewhere). Not GHG Protocol market-based
+    /// and never the reported figure.
+    pub cfe_adjusted_kgco2e: Bounds,
 }
 
 /// METHODOLOGY §1 for one line. Requests-only activity uses the imputed tokens and widens
@@ -521,6 +528,7 @@ pub fn estimate(a: &Activity, f: &LineFactors) -> Estimate {
     let add = |x: Bounds, y: Bounds| x.zip(y, |p, q| p + q);
     let operational = add(m.2, i.2);
     let embodied = add(m.3, i.3);
+    let cfe_factor = 1.0 - f.cfe_share.unwrap_or(0.0);
     Estimate {
         imputed_input_tokens: imputed_in.saturating_add(a.spend_input_tokens),
         imputed_output_tokens: imputed_out.saturating_add(a.spend_output_tokens),
@@ -530,6 +538,7 @@ pub fn estimate(a: &Activity, f: &LineFactors) -> Estimate {
         embodied_kgco2e: embodied,
         emissions_kgco2e: add(operational, embodied),
         water_l: add(m.4, i.4),
+        cfe_adjusted_kgco2e: add(operational.map(|x| x * cfe_factor), embodied),
     }
 }
 
@@ -540,6 +549,7 @@ pub fn estimate_eeio(usd_price_year: f64, factor: Bounds) -> Estimate {
     Estimate {
         operational_kgco2e: kg,
         emissions_kgco2e: kg,
+        cfe_adjusted_kgco2e: kg,
         ..Estimate::default()
     }
 }

@@ -386,6 +386,10 @@ fn e16_summary(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), XlsxE
             V::N(t.primary_data_share, &f.pct),
         ),
         (
+            "Sensitivity, not the reported figure: CFE-adjusted tCO2e (central; grid × (1 − carbon-free-energy share) where the operator publishes it; not GHG Protocol market-based)",
+            V::N(t.cfe_adjusted_kgco2e.central / 1000.0, &f.t),
+        ),
+        (
             "Data-quality score (1 very good … 4 poor, emissions-weighted)",
             match t.data_quality_score {
                 Some(s) => V::N(s, &f.dq),
@@ -1057,6 +1061,52 @@ fn imports(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), XlsxError
     }
     if r > 1 {
         ws.autofilter(0, 0, r - 1, (cols.len() - 1) as u16)?;
+    }
+    // Coverage: days with data per provider and month of the period; a month without data
+    // for a provider that has data in other months is a gap.
+    r += 1;
+    ws.write_string_with_format(
+        r,
+        0,
+        "Coverage: days with usage data per provider and month",
+        &f.label,
+    )?;
+    r += 1;
+    let months = o.period.months();
+    ws.write_string_with_format(r, 0, "Provider", &f.label)?;
+    for (c, m) in months.iter().enumerate() {
+        ws.write_string_with_format(r, 1 + c as u16, m.as_str(), &f.label)?;
+    }
+    ws.write_string_with_format(r, 1 + months.len() as u16, "Warnings", &f.label)?;
+    r += 1;
+    let mut providers: Vec<&str> = o.summary.coverage.iter().map(|c| c.0.as_str()).collect();
+    providers.dedup();
+    for p in providers {
+        ws.write_string(r, 0, p)?;
+        let mut gaps = vec![];
+        for (c, m) in months.iter().enumerate() {
+            let days = o
+                .summary
+                .coverage
+                .iter()
+                .find(|(cp, cm, _)| cp == p && cm == m)
+                .map(|c| c.2)
+                .unwrap_or(0);
+            if days == 0 {
+                gaps.push(m.clone());
+                ws.write_string(r, 1 + c as u16, "no data")?;
+            } else {
+                ws.write_number_with_format(r, 1 + c as u16, days as f64, &f.int)?;
+            }
+        }
+        if !gaps.is_empty() {
+            let text = format!(
+                "GAP: no usage data for {}: a missing export?",
+                gaps.join(", ")
+            );
+            ws.write_string(r, 1 + months.len() as u16, text.as_str())?;
+        }
+        r += 1;
     }
     if !o.excluded.is_empty() {
         r += 1;

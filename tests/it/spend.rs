@@ -104,3 +104,101 @@ fn cost_rows_covered_by_a_usage_export_are_not_counted_twice() {
     assert!(both.summary.not_estimated.iter().all(|n| n.key.spend_only));
     assert!(both.summary.totals.spend["USD"] > 0.0);
 }
+
+#[test]
+fn the_cfe_adjusted_view_is_a_labelled_sensitivity() {
+    // GCP europe-west4 publishes a carbon-free-energy share (grid.csv, cfe_share): the
+    // sensitivity scales operational emissions by (1 − CFE) and keeps the embodied share;
+    // lines without a published share keep their location-based figure.
+    let o = run(
+        &[&root().join("samples/gcp_billing_bigquery_2026Q1.csv")],
+        "2026Q1",
+    )
+    .unwrap();
+    let set = config("2026Q1").factors;
+    let cfe = set
+        .grid_row("gcp:europe-west4", 2026)
+        .unwrap()
+        .cfe_share
+        .unwrap();
+    assert!(cfe > 0.0 && cfe < 1.0);
+    let line = o
+        .summary
+        .lines
+        .iter()
+        .find(|l| l.body.grid_geo == "gcp:europe-west4" && l.key.spend.is_none())
+        .unwrap();
+    let e = &line.body.estimate;
+    let expected = e.operational_kgco2e.central * (1.0 - cfe) + e.embodied_kgco2e.central;
+    assert_close(
+        e.cfe_adjusted_kgco2e.central,
+        expected,
+        1e-12,
+        "CFE-adjusted",
+    );
+    assert!(e.cfe_adjusted_kgco2e.central < e.emissions_kgco2e.central);
+    let openai = run(
+        &[&root().join("samples/openai_completions_usage_2026-01-01_2026-03-31.csv")],
+        "2026Q1",
+    )
+    .unwrap();
+    let t = &openai.summary.totals;
+    assert_close(
+        t.cfe_adjusted_kgco2e.central,
+        t.emissions_kgco2e.central,
+        1e-12,
+        "no CFE share",
+    );
+}
+
+#[test]
+fn the_coverage_matrix_flags_a_missing_month() {
+    // January and March only: February is a gap on the Imports sheet.
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(
+        root().join("samples/openai_completions_usage_2026-01-01_2026-03-31.csv"),
+    )
+    .unwrap();
+    let (feb, mar) = (1_769_904_000i64, 1_772_323_200i64);
+    let kept: String = text
+        .lines()
+        .enumerate()
+        .filter(|(i, l)| {
+            *i == 0
+                || l.split(',')
+                    .next()
+                    .and_then(|t| t.parse::<i64>().ok())
+                    .is_some_and(|t| t < feb || t >= mar)
+        })
+        .map(|(_, l)| format!("{l}\n"))
+        .collect();
+    let path = dir.path().join("jan_mar.csv");
+    std::fs::write(&path, kept).unwrap();
+    let o = run(&[&path], "2026Q1").unwrap();
+    let jan = o
+        .summary
+        .coverage
+        .iter()
+        .find(|c| c.1 == "2026-01")
+        .unwrap();
+    // The sample's January has usage on every day but four Sundays written as empty buckets.
+    assert_eq!(jan.2, 31 - 4);
+    assert!(o.summary.coverage.iter().all(|c| c.1 != "2026-02"));
+    let bytes = llm_scope3::report::workbook::build(&o, &set_of()).unwrap();
+    use calamine::Reader;
+    let mut wb = calamine::open_workbook_auto_from_rs(std::io::Cursor::new(bytes)).unwrap();
+    let imports = wb.worksheet_range("Imports").unwrap();
+    let text: Vec<String> = imports
+        .rows()
+        .flat_map(|r| r.iter().map(|c| c.to_string()))
+        .collect();
+    assert!(
+        text.iter()
+            .any(|t| t == "GAP: no usage data for 2026-02: a missing export?"),
+        "{text:?}"
+    );
+}
+
+fn set_of() -> llm_scope3::factors::FactorSet {
+    config("2026Q1").factors
+}
