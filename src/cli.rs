@@ -72,11 +72,14 @@ pub enum Command {
     ///   llm-scope3 imports remove 3 --yes
     #[command(verbatim_doc_comment)]
     Imports(ImportsArgs),
-    /// List the factor set's models, or show the factors of one model.
+    /// The factor set: list models, show a model's factors, export, check, diff, validate.
     ///
     /// Examples:
     ///   llm-scope3 factors list
     ///   llm-scope3 factors show gpt-4o-2024-08-06
+    ///   llm-scope3 factors export my-factors && llm-scope3 factors check my-factors/2026.1
+    ///   llm-scope3 factors diff 2026.1 my-factors/2026.1
+    ///   llm-scope3 factors validate
     #[command(verbatim_doc_comment)]
     Factors(FactorsArgs),
 }
