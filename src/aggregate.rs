@@ -236,6 +236,9 @@ pub struct Summary {
     pub not_estimated: Vec<NotEstimatedLine>,
     /// Money-only adjustments per file.
     pub adjustments: Vec<AdjustmentLine>,
+    /// Sensitivity of the central total to each assumption: (assumption, total kgCO2e with
+    /// that factor at its low value, total with it at its high value), all others central.
+    pub sensitivity: Vec<(String, f64, f64)>,
     /// Days with usage data per provider and month: (provider, `YYYY-MM`, days).
     pub coverage: Vec<(String, String, u32)>,
 }
@@ -482,6 +485,7 @@ impl Aggregator {
         let mut cache: HashMap<FactorKey, LineFactors> = HashMap::new();
         let mut factors: BTreeMap<String, FactorUse> = BTreeMap::new();
         let mut calc_lines = Vec::with_capacity(entries.len());
+        let mut sens: Vec<(String, KSum, KSum)> = vec![];
         for (key, acc) in entries {
             let year = key
                 .line
@@ -511,6 +515,19 @@ impl Aggregator {
                 factors.entry(u.id.clone()).or_insert_with(|| u.clone());
             }
             let est = estimate(&acc.activity, lf);
+            // One assumption at a time at its low / high value, the others central.
+            for (i, (name, set_to)) in SENSITIVITY.iter().enumerate() {
+                let at = |pick: fn(&Bounds) -> f64| {
+                    let mut f = lf.clone();
+                    set_to(&mut f, pick);
+                    estimate(&acc.activity, &f).emissions_kgco2e.central
+                };
+                if sens.len() <= i {
+                    sens.push((name.to_string(), KSum::default(), KSum::default()));
+                }
+                sens[i].1.add(at(|b| b.low));
+                sens[i].2.add(at(|b| b.high));
+            }
             let average = key.line.tokens_imputed || lf.by_class();
             let method = if average {
                 Method::AverageData
@@ -694,6 +711,16 @@ impl Aggregator {
                 },
             )
             .collect();
+        // Spend lines do not depend on these assumptions: they add their central to both sides.
+        let spend_central: f64 = calc_lines
+            .iter()
+            .filter(|c| c.key.spend.is_some())
+            .map(|c| c.body.estimate.emissions_kgco2e.central)
+            .sum();
+        let sensitivity = sens
+            .into_iter()
+            .map(|(n, lo, hi)| (n, lo.value() + spend_central, hi.value() + spend_central))
+            .collect();
         let coverage = self
             .coverage
             .iter()
@@ -706,10 +733,34 @@ impl Aggregator {
             factors,
             not_estimated,
             adjustments,
+            sensitivity,
             coverage,
         })
     }
 }
+
+/// A factor of [`LineFactors`] set flat to one of its values.
+type Setter = fn(&mut LineFactors, fn(&Bounds) -> f64);
+
+/// The assumptions of the sensitivity table (REPORT.md sheet 9).
+const SENSITIVITY: &[(&str, Setter)] = &[
+    ("energy per token (model size, utilisation)", |f, v| {
+        f.energy.e_out = Bounds::flat(v(&f.energy.e_out));
+        f.energy.e_in = Bounds::flat(v(&f.energy.e_in));
+    }),
+    ("PUE (data-centre overhead)", |f, v| {
+        f.pue = Bounds::flat(v(&f.pue))
+    }),
+    ("grid emission factor", |f, v| {
+        f.grid = Bounds::flat(v(&f.grid))
+    }),
+    ("embodied hardware adder", |f, v| {
+        f.embodied = Bounds::flat(v(&f.embodied))
+    }),
+    ("cached-input discount", |f, v| {
+        f.k_cache = Bounds::flat(v(&f.k_cache))
+    }),
+];
 
 /// USD of a spend map in `year` (via the set's annual rates); `None` if a rate is missing.
 fn to_usd(set: &FactorSet, spend: &BTreeMap<String, f64>, year: i32) -> Option<(f64, Vec<String>)> {

@@ -21,12 +21,16 @@ pub const SHEETS: &[&str] = &[
     "E1-6 Summary",
     "AI Services",
     "Periods",
+    "Allocation",
     "Calculation Lines",
     "Factors",
     "Sources",
+    "Uncertainty",
+    "Data Quality",
     "Methodology",
     "Imports",
     "Rejected Rows",
+    "XBRL Map",
     "Change Log",
 ];
 
@@ -194,12 +198,16 @@ pub fn build(o: &Outcome, set: &FactorSet) -> crate::error::Result<Vec<u8>> {
     e16_summary(wb.add_worksheet(), &f, o).map_err(err)?;
     ai_services(wb.add_worksheet(), &f, o).map_err(err)?;
     periods(wb.add_worksheet(), &f, o).map_err(err)?;
+    allocation(wb.add_worksheet(), &f, o).map_err(err)?;
     calculation_lines(wb.add_worksheet(), &f, o).map_err(err)?;
     factors(wb.add_worksheet(), &f, o).map_err(err)?;
     sources(wb.add_worksheet(), &f, o, set).map_err(err)?;
+    uncertainty(wb.add_worksheet(), &f, o).map_err(err)?;
+    data_quality(wb.add_worksheet(), &f, o).map_err(err)?;
     methodology(wb.add_worksheet(), &f, o, set).map_err(err)?;
     imports(wb.add_worksheet(), &f, o).map_err(err)?;
     rejected(wb.add_worksheet(), &f, o).map_err(err)?;
+    xbrl_map(wb.add_worksheet(), &f, o).map_err(err)?;
     change_log(wb.add_worksheet(), &f, o).map_err(err)?;
     wb.save_to_buffer().map_err(err)
 }
@@ -1333,5 +1341,309 @@ fn change_log(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), XlsxEr
     }
     ws.set_landscape();
     ws.set_print_fit_to_pages(1, 0);
+    Ok(())
+}
+
+/// Row (0-based) of the E1-6 Summary's AI line and its N column (see `e16_summary`).
+const E16_AI_ROW: u32 = 6;
+const E16_N_COL: u16 = 6;
+
+/// Lines, input tokens, output tokens, kgCO2e, spend of one cost centre.
+type AllocationRow = (u64, u64, u64, Bounds, BTreeMap<String, f64>);
+
+fn allocation(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), XlsxError> {
+    ws.set_name("Allocation")?;
+    let cols: &[Col] = &[
+        ("Cost centre", 30.0),
+        ("Lines", 8.0),
+        ("Input tokens", 16.0),
+        ("Output tokens", 16.0),
+        ("kgCO2e (low)", 13.0),
+        ("kgCO2e (central)", 13.0),
+        ("kgCO2e (high)", 13.0),
+        ("Share of total (central)", 12.0),
+        ("Spend", 22.0),
+    ];
+    let mut r = header(ws, f, 0, cols)?;
+    let mut by: BTreeMap<Option<String>, AllocationRow> = BTreeMap::new();
+    for l in &o.summary.lines {
+        let e = by.entry(l.key.cost_centre.clone()).or_default();
+        e.0 += 1;
+        e.1 = e.1.saturating_add(l.body.activity.input_tokens);
+        e.2 = e.2.saturating_add(l.body.activity.output_tokens);
+        e.3 = e.3.zip(l.body.estimate.emissions_kgco2e, |a, b| a + b);
+        for (c, v) in &l.body.spend {
+            *e.4.entry(c.clone()).or_insert(0.0) += v;
+        }
+    }
+    let total = o.summary.totals.emissions_kgco2e.central;
+    let unallocated = by.remove(&None);
+    let write = |ws: &mut Worksheet, r: u32, name: &str, v: &AllocationRow| {
+        write_row(
+            ws,
+            f,
+            r,
+            &[
+                V::O(name.to_string()),
+                V::I(v.0),
+                V::I(v.1),
+                V::I(v.2),
+                V::N(v.3.low, &f.kg),
+                V::N(v.3.central, &f.kg),
+                V::N(v.3.high, &f.kg),
+                V::N(
+                    if total > 0.0 {
+                        v.3.central / total
+                    } else {
+                        0.0
+                    },
+                    &f.pct,
+                ),
+                V::O(spend_text(&v.4)),
+            ],
+        )
+    };
+    for (name, v) in &by {
+        write(ws, r, name.as_deref().unwrap_or(""), v)?;
+        r += 1;
+    }
+    // The unallocated remainder is always shown, never hidden.
+    let empty = (0, 0, 0, Bounds::default(), BTreeMap::new());
+    write(
+        ws,
+        r,
+        "Unallocated (no cost centre in the export)",
+        unallocated.as_ref().unwrap_or(&empty),
+    )?;
+    r += 1;
+    if r > 1 {
+        ws.autofilter(0, 0, r - 1, (cols.len() - 1) as u16)?;
+    }
+    let t = &o.summary.totals.emissions_kgco2e;
+    ws.write_string_with_format(r, 0, "Total (= allocated + unallocated)", &f.total_label)?;
+    ws.write_number_with_format(r, 4, t.low, &f.total_kg)?;
+    ws.write_number_with_format(r, 5, t.central, &f.total_kg)?;
+    ws.write_number_with_format(r, 6, t.high, &f.total_kg)?;
+    Ok(())
+}
+
+fn uncertainty(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), XlsxError> {
+    ws.set_name("Uncertainty")?;
+    let cols: &[Col] = &[
+        ("Provider", 30.0),
+        ("kgCO2e (low)", 14.0),
+        ("kgCO2e (central)", 14.0),
+        ("kgCO2e (high)", 14.0),
+        ("High / low", 10.0),
+    ];
+    let mut r = header(ws, f, 0, cols)?;
+    let mut by: BTreeMap<String, Bounds> = BTreeMap::new();
+    for l in &o.summary.lines {
+        let e = by.entry(l.key.provider.to_string()).or_default();
+        *e = e.zip(l.body.estimate.emissions_kgco2e, |a, b| a + b);
+    }
+    let ratio = |b: &Bounds| if b.low > 0.0 { b.high / b.low } else { 0.0 };
+    for (p, b) in &by {
+        write_row(
+            ws,
+            f,
+            r,
+            &[
+                V::S(p),
+                V::N(b.low, &f.kg),
+                V::N(b.central, &f.kg),
+                V::N(b.high, &f.kg),
+                V::N(ratio(b), &f.dq),
+            ],
+        )?;
+        r += 1;
+    }
+    let t = o.summary.totals.emissions_kgco2e;
+    write_row(
+        ws,
+        f,
+        r,
+        &[
+            V::S("Total"),
+            V::N(t.low, &f.total_kg),
+            V::N(t.central, &f.total_kg),
+            V::N(t.high, &f.total_kg),
+            V::N(ratio(&t), &f.dq),
+        ],
+    )?;
+    r += 2;
+    ws.write_string_with_format(
+        r,
+        0,
+        "Sensitivity of the total (central) to each assumption, the others central",
+        &f.label,
+    )?;
+    r += 1;
+    for (c, h) in [
+        "Assumption",
+        "Total at its low (kgCO2e)",
+        "Central total (kgCO2e)",
+        "Total at its high (kgCO2e)",
+        "Swing (high − low)",
+    ]
+    .iter()
+    .enumerate()
+    {
+        ws.write_string_with_format(r, c as u16, *h, &f.header)?;
+    }
+    r += 1;
+    let mut rows = o.summary.sensitivity.clone();
+    rows.sort_by(|a, b| (b.2 - b.1).abs().total_cmp(&(a.2 - a.1).abs()));
+    for (name, lo, hi) in &rows {
+        write_row(
+            ws,
+            f,
+            r,
+            &[
+                V::S(name),
+                V::N(*lo, &f.kg),
+                V::N(t.central, &f.kg),
+                V::N(*hi, &f.kg),
+                V::N(hi - lo, &f.kg),
+            ],
+        )?;
+        r += 1;
+    }
+    r += 1;
+    write_wrapped(ws, f, r, 0, "Low and high are a bounding envelope (every factor at its low or its high value), not a statistical interval. Spend-based lines do not depend on these assumptions and add their central to every row of the sensitivity table.", 100.0)?;
+    Ok(())
+}
+
+fn data_quality(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), XlsxError> {
+    ws.set_name("Data Quality")?;
+    let cols: &[Col] = &[
+        ("Provider", 14.0),
+        ("Model key", 24.0),
+        ("Method", 16.0),
+        ("Technology", 11.0),
+        ("Time", 8.0),
+        ("Geography", 10.0),
+        ("Completeness", 12.0),
+        ("Reliability", 11.0),
+        ("Score (mean)", 11.0),
+        ("kgCO2e (central, the weight)", 14.0),
+    ];
+    let mut r = header(ws, f, 0, cols)?;
+    // Line groups: provider × model × method; indicators are the emissions-weighted means.
+    let mut groups: BTreeMap<(String, String, &'static str), ([f64; 5], f64)> = BTreeMap::new();
+    let mut total = ([0.0f64; 5], 0.0f64);
+    for l in &o.summary.lines {
+        let d = &l.body.dq;
+        let w = l.body.estimate.emissions_kgco2e.central;
+        let vals = [
+            d.technology,
+            d.time,
+            d.geography,
+            d.completeness,
+            d.reliability,
+        ]
+        .map(f64::from);
+        let g = groups
+            .entry((
+                l.key.provider.to_string(),
+                l.body.model_key.clone(),
+                l.body.method.label(),
+            ))
+            .or_insert(([0.0; 5], 0.0));
+        for (i, v) in vals.iter().enumerate() {
+            g.0[i] += v * w;
+            total.0[i] += v * w;
+        }
+        g.1 += w;
+        total.1 += w;
+    }
+    let mean = |v: &[f64; 5], w: f64| -> [f64; 5] { v.map(|x| if w > 0.0 { x / w } else { 0.0 }) };
+    for ((p, m, method), (v, w)) in &groups {
+        let a = mean(v, *w);
+        let mut cells = vec![V::S(p), V::S(m), V::S(method)];
+        cells.extend(a.iter().map(|x| V::N(*x, &f.dq)));
+        cells.push(V::N(a.iter().sum::<f64>() / 5.0, &f.dq));
+        cells.push(V::N(*w, &f.kg));
+        write_row(ws, f, r, &cells)?;
+        r += 1;
+    }
+    if r > 1 {
+        ws.autofilter(0, 0, r - 1, (cols.len() - 1) as u16)?;
+    }
+    let a = mean(&total.0, total.1);
+    ws.write_string_with_format(r, 0, "Weighted total", &f.total_label)?;
+    for (i, x) in a.iter().enumerate() {
+        ws.write_number_with_format(r, 3 + i as u16, *x, &f.dq)?;
+    }
+    match o.summary.totals.data_quality_score {
+        Some(sc) => ws.write_number_with_format(r, 8, sc, &f.dq)?,
+        None => ws.write_string(r, 8, "n/a")?,
+    };
+    ws.write_number_with_format(r, 9, total.1, &f.total_kg)?;
+    r += 2;
+    ws.write_string_with_format(
+        r,
+        0,
+        "% of emissions from supplier primary data (ESRS E1 AR 46(g))",
+        &f.label,
+    )?;
+    ws.write_number_with_format(r, 3, o.summary.totals.primary_data_share, &f.pct)?;
+    r += 2;
+    write_wrapped(ws, f, r, 0, "GHG Protocol data-quality indicators, 1 very good … 4 poor: technology (2 known model, 3 size class, 4 spend-based), time (factor age), geography (1 cloud region, 2 country, 3 provider default or continent, 4 world), completeness (1 token data, 3 imputed), reliability (2 hybrid, 3 average-data, 4 spend-based). Group and total scores weight lines by central kgCO2e.", 100.0)?;
+    Ok(())
+}
+
+fn xbrl_map(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), XlsxError> {
+    ws.set_name("XBRL Map")?;
+    let cols: &[Col] = &[
+        ("Datapoint", 44.0),
+        ("Element", 50.0),
+        ("Dimension member", 60.0),
+        ("Period", 24.0),
+        ("Unit", 8.0),
+        ("Decimals", 9.0),
+        ("Workbook cell", 26.0),
+    ];
+    let mut r = header(ws, f, 0, cols)?;
+    let period = format!("{} to {}", o.period.start, o.period.end);
+    let cell =
+        |row: u32, col: u16| format!("'E1-6 Summary'!{}{}", (b'A' + col as u8) as char, row + 1);
+    let axis = "esrs:Scope3GHGEmissionsCategoryGHGProtocolAxis";
+    let rows: Vec<[String; 7]> = vec![
+        [
+            "Cloud computing and data centre services: of which AI / LLM API services (component)".into(),
+            "esrs:GrossScope3GreenhouseGasEmissions".into(),
+            format!("{axis} = esrs:Category11CloudComputingAndDataCentreServicesMember (this workbook supplies a component of the member's value)"),
+            period.clone(),
+            "tCO2e".into(),
+            "3".into(),
+            cell(E16_AI_ROW, E16_N_COL),
+        ],
+        [
+            "% of Scope 3 from supplier primary data (AR 46(g))".into(),
+            "esrs:PercentageOfGrossScope3GreenhouseGasEmissionsCalculatedUsingPrimaryDataObtainedFromSuppliersOrOtherValueChainPartners".into(),
+            "—".into(),
+            period.clone(),
+            "pure".into(),
+            "3".into(),
+            "'Data Quality' (% primary data row)".into(),
+        ],
+        [
+            "Methodologies, significant assumptions and emission factors (AR 39(b))".into(),
+            "esrs:DisclosureOfMethodologiesSignificantAssumptionsAndEmissionsFactorsUsedToCalculateOrMeasureGHGEmissionsExplanatory".into(),
+            "—".into(),
+            period,
+            "text".into(),
+            "—".into(),
+            "'Methodology'!A1".into(),
+        ],
+    ];
+    for row in &rows {
+        let cells: Vec<V> = row.iter().map(|c| V::S(c.as_str())).collect();
+        write_row(ws, f, r, &cells)?;
+        r += 1;
+    }
+    r += 1;
+    write_wrapped(ws, f, r, 0, "Element names are from the EFRAG ESRS XBRL taxonomy (2023-12-22). The AI / LLM figure is a component of the cloud-computing member, not a separate element: the entity tags its full category value.", 100.0)?;
     Ok(())
 }

@@ -238,3 +238,63 @@ fn text_from_inputs_is_written_as_text_not_formulas() {
     let formulas = wb.worksheet_formula("AI Services").unwrap();
     assert!(formulas.used_cells().all(|(_, _, f)| f.is_empty()));
 }
+
+#[test]
+fn allocation_uncertainty_data_quality_and_xbrl_sheets_cross_check() {
+    let o = sample_outcome();
+    let set = config("2026Q1").factors;
+    let bytes = workbook::build(&o, &set).unwrap();
+    let mut wb = open_workbook_auto_from_rs(std::io::Cursor::new(bytes)).unwrap();
+    let t = &o.summary.totals;
+
+    // Allocation: Σ allocated + unallocated = total.
+    let alloc = wb.worksheet_range("Allocation").unwrap();
+    let central = header_col(&alloc, 0, "kgCO2e (central)");
+    let total_row = find_row(&alloc, 0, "Total (= allocated + unallocated)");
+    let sum: f64 = alloc
+        .rows()
+        .skip(1)
+        .take(total_row - 1)
+        .map(|r| cell_f64(&r[central]))
+        .sum();
+    assert_close(sum, t.emissions_kgco2e.central, 1e-9, "Σ allocation");
+    assert!(alloc
+        .rows()
+        .any(|r| r[0] == Data::String("Unallocated (no cost centre in the export)".into())));
+
+    // Uncertainty: each assumption's low total ≤ central ≤ high total; the grid row's swing
+    // is positive; the provider table adds up to the total.
+    assert_eq!(o.summary.sensitivity.len(), 5);
+    for (name, lo, hi) in &o.summary.sensitivity {
+        assert!(
+            *lo <= t.emissions_kgco2e.central + 1e-9 && t.emissions_kgco2e.central <= hi + 1e-9,
+            "{name}: {lo} {hi}"
+        );
+    }
+    let u = wb.worksheet_range("Uncertainty").unwrap();
+    let r = find_row(&u, 0, "Total");
+    assert_close(
+        cell_f64(&u.rows().nth(r).unwrap()[2]),
+        t.emissions_kgco2e.central,
+        1e-12,
+        "Uncertainty total",
+    );
+
+    // Data Quality: the weighted total equals the JSON's score.
+    let dq = wb.worksheet_range("Data Quality").unwrap();
+    let r = find_row(&dq, 0, "Weighted total");
+    assert_close(
+        cell_f64(&dq.rows().nth(r).unwrap()[8]),
+        t.data_quality_score.unwrap(),
+        1e-12,
+        "DQ score",
+    );
+
+    // XBRL Map: the cell it names holds the E1-6 figure.
+    let x = wb.worksheet_range("XBRL Map").unwrap();
+    let cell_ref = x.rows().nth(1).unwrap()[6].to_string();
+    assert_eq!(cell_ref, "'E1-6 Summary'!G7");
+    let s = wb.worksheet_range("E1-6 Summary").unwrap();
+    let v = s.get_value((6, 6)).map(cell_f64).unwrap();
+    assert_close(v * 1000.0, t.emissions_kgco2e.central, 1e-12, "XBRL cell");
+}
