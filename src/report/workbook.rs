@@ -6,8 +6,8 @@
 use std::collections::BTreeMap;
 
 use rust_xlsxwriter::{
-    Chart, ChartType, Color, DocProperties, ExcelDateTime, Format, FormatAlign, FormatBorder,
-    Workbook, Worksheet, XlsxError,
+    Chart, ChartErrorBars, ChartErrorBarsType, ChartRange, ChartType, Color, DocProperties,
+    ExcelDateTime, Format, FormatAlign, FormatBorder, Workbook, Worksheet, XlsxError,
 };
 
 use crate::aggregate::{LineBody, LineKey};
@@ -685,6 +685,69 @@ fn ai_services(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), XlsxE
             r += 1;
         }
         r += 1;
+    }
+
+    // Pareto of models: central kgCO2e, largest first, with the cumulative share.
+    let mut models: BTreeMap<String, f64> = BTreeMap::new();
+    for l in &o.summary.lines {
+        *models
+            .entry(format!("{} / {}", l.key.provider, l.body.model_key))
+            .or_insert(0.0) += l.body.estimate.emissions_kgco2e.central;
+    }
+    let mut models: Vec<(String, f64)> = models.into_iter().collect();
+    models.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    models.truncate(15);
+    let total = o.summary.totals.emissions_kgco2e.central;
+    ws.write_string_with_format(r, 0, "Pareto of models (top 15, central)", &f.label)?;
+    r += 1;
+    for (c, h) in ["Provider / model", "kgCO2e (central)", "Cumulative share"]
+        .iter()
+        .enumerate()
+    {
+        ws.write_string_with_format(r, c as u16, *h, &f.label)?;
+    }
+    r += 1;
+    let first = r;
+    let mut cum = 0.0;
+    for (m, v) in &models {
+        cum += v;
+        write_row(
+            ws,
+            f,
+            r,
+            &[
+                V::S(m),
+                V::N(*v, &f.kg),
+                V::N(if total > 0.0 { cum / total } else { 0.0 }, &f.pct),
+            ],
+        )?;
+        r += 1;
+    }
+    if !models.is_empty() {
+        let last = r - 1;
+        let mut chart = Chart::new(ChartType::Column);
+        chart
+            .title()
+            .set_name("Pareto of models: kgCO2e (central) and cumulative share");
+        chart
+            .add_series()
+            .set_name("kgCO2e (central)")
+            .set_categories(("AI Services", first, 0, last, 0))
+            .set_values(("AI Services", first, 1, last, 1));
+        let mut line = Chart::new(ChartType::Line);
+        line.add_series()
+            .set_name("Cumulative share")
+            .set_categories(("AI Services", first, 0, last, 0))
+            .set_values(("AI Services", first, 2, last, 2))
+            .set_secondary_axis(true);
+        chart.combine(&line);
+        chart.y_axis().set_name("kgCO2e");
+        chart
+            .y2_axis()
+            .set_name("cumulative share")
+            .set_num_format("0%");
+        chart.set_width(720).set_height(380);
+        ws.insert_chart(first.saturating_sub(1), 4, &chart)?;
     }
     Ok(())
 }
@@ -1458,6 +1521,15 @@ fn uncertainty(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), XlsxE
         )?;
         r += 1;
     }
+    // Whiskers: central per provider with low-high error bars (plus / minus columns F, G).
+    let first = 1u32;
+    ws.write_string_with_format(0, 5, "to high", &f.header)?;
+    ws.write_string_with_format(0, 6, "to low", &f.header)?;
+    for (i, b) in by.values().enumerate() {
+        let row = first + i as u32;
+        ws.write_number_with_format(row, 5, b.high - b.central, &f.kg)?;
+        ws.write_number_with_format(row, 6, b.central - b.low, &f.kg)?;
+    }
     let t = o.summary.totals.emissions_kgco2e;
     write_row(
         ws,
@@ -1471,6 +1543,27 @@ fn uncertainty(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), XlsxE
             V::N(ratio(&t), &f.dq),
         ],
     )?;
+    if !by.is_empty() {
+        let last = first + by.len() as u32 - 1;
+        let mut chart = Chart::new(ChartType::Column);
+        chart
+            .title()
+            .set_name("kgCO2e by provider: central, whiskers to low and high");
+        let mut bars = ChartErrorBars::new();
+        bars.set_type(ChartErrorBarsType::Custom(
+            ChartRange::new_from_range("Uncertainty", first, 5, last, 5),
+            ChartRange::new_from_range("Uncertainty", first, 6, last, 6),
+        ));
+        chart
+            .add_series()
+            .set_name("central")
+            .set_categories(("Uncertainty", first, 0, last, 0))
+            .set_values(("Uncertainty", first, 2, last, 2))
+            .set_y_error_bars(&bars);
+        chart.y_axis().set_name("kgCO2e").set_min(0);
+        chart.set_width(560).set_height(320);
+        ws.insert_chart(0, 8, &chart)?;
+    }
     r += 2;
     ws.write_string_with_format(
         r,
@@ -1494,6 +1587,7 @@ fn uncertainty(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), XlsxE
     r += 1;
     let mut rows = o.summary.sensitivity.clone();
     rows.sort_by(|a, b| (b.2 - b.1).abs().total_cmp(&(a.2 - a.1).abs()));
+    let tornado_first = r;
     for (name, lo, hi) in &rows {
         write_row(
             ws,
@@ -1508,6 +1602,34 @@ fn uncertainty(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), XlsxE
             ],
         )?;
         r += 1;
+    }
+    if !rows.is_empty() {
+        // Tornado: the swing of each assumption around the central total (columns F, G).
+        let last = r - 1;
+        ws.write_string_with_format(tornado_first - 1, 5, "low − central", &f.header)?;
+        ws.write_string_with_format(tornado_first - 1, 6, "high − central", &f.header)?;
+        for (i, (_, lo, hi)) in rows.iter().enumerate() {
+            let row = tornado_first + i as u32;
+            ws.write_number_with_format(row, 5, lo - t.central, &f.kg)?;
+            ws.write_number_with_format(row, 6, hi - t.central, &f.kg)?;
+        }
+        let mut chart = Chart::new(ChartType::Bar);
+        chart
+            .title()
+            .set_name("Tornado: change of the total (kgCO2e) per assumption");
+        for (col, name) in [
+            (5u16, "assumption at its low"),
+            (6u16, "assumption at its high"),
+        ] {
+            chart
+                .add_series()
+                .set_name(name)
+                .set_categories(("Uncertainty", tornado_first, 0, last, 0))
+                .set_values(("Uncertainty", tornado_first, col, last, col))
+                .set_overlap(100);
+        }
+        chart.set_width(560).set_height(320);
+        ws.insert_chart(tornado_first, 8, &chart)?;
     }
     r += 1;
     write_wrapped(ws, f, r, 0, "Low and high are a bounding envelope (every factor at its low or its high value), not a statistical interval. Spend-based lines do not depend on these assumptions and add their central to every row of the sensitivity table.", 100.0)?;
@@ -1580,6 +1702,31 @@ fn data_quality(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), Xlsx
         None => ws.write_string(r, 8, "n/a")?,
     };
     ws.write_number_with_format(r, 9, total.1, &f.total_kg)?;
+    // Method mix: central kgCO2e by method, and a pie of it.
+    r += 2;
+    ws.write_string_with_format(r, 0, "Method mix (central kgCO2e)", &f.label)?;
+    r += 1;
+    let mut methods: BTreeMap<&'static str, f64> = BTreeMap::new();
+    for l in &o.summary.lines {
+        *methods.entry(l.body.method.label()).or_insert(0.0) +=
+            l.body.estimate.emissions_kgco2e.central;
+    }
+    let mix_first = r;
+    for (m, v) in &methods {
+        write_row(ws, f, r, &[V::S(m), V::N(*v, &f.kg)])?;
+        r += 1;
+    }
+    if !methods.is_empty() {
+        let mut chart = Chart::new(ChartType::Pie);
+        chart.title().set_name("Emissions by method (GHG Protocol)");
+        chart
+            .add_series()
+            .set_name("kgCO2e (central)")
+            .set_categories(("Data Quality", mix_first, 0, r - 1, 0))
+            .set_values(("Data Quality", mix_first, 1, r - 1, 1));
+        chart.set_width(420).set_height(300);
+        ws.insert_chart(mix_first, 3, &chart)?;
+    }
     r += 2;
     ws.write_string_with_format(
         r,

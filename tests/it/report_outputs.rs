@@ -298,3 +298,17 @@ fn allocation_uncertainty_data_quality_and_xbrl_sheets_cross_check() {
     let v = s.get_value((6, 6)).map(cell_f64).unwrap();
     assert_close(v * 1000.0, t.emissions_kgco2e.central, 1e-12, "XBRL cell");
 }
+
+#[test]
+fn the_workbook_has_its_five_native_charts() {
+    // Periods (stacked columns), AI Services (Pareto), Uncertainty (whiskers, tornado) and
+    // Data Quality (method mix): five chart parts in the package.
+    let bytes = workbook::build(&sample_outcome(), &config("2026Q1").factors).unwrap();
+    let zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    let charts = zip
+        .file_names()
+        .filter_map(|n| n.ok())
+        .filter(|n| n.starts_with("xl/charts/chart") && n.ends_with(".xml"))
+        .count();
+    assert_eq!(charts, 5);
+}
