@@ -886,6 +886,21 @@ fn spend_line(
             let est = estimate(&activity, &lf);
             let mut ids: Vec<String> = lf.uses.iter().map(|u| u.id.clone()).collect();
             ids.push(price_id);
+            if let Some(c) = set.constant("spend_bounds") {
+                factors
+                    .entry("const:spend_bounds".into())
+                    .or_insert_with(|| FactorUse {
+                        id: "const:spend_bounds".into(),
+                        kind: "spend-derived tokens: bounds".into(),
+                        value: c.bounds(),
+                        unit: c.unit.clone(),
+                        year: None,
+                        subject: "tokens derived from spend by price inversion".into(),
+                        basis: c.notes.clone(),
+                        source_id: c.source_id.clone(),
+                    });
+                ids.push("const:spend_bounds".into());
+            }
             ids.append(&mut fx_ids);
             let mut flags = lf.flags.clone();
             flags.push(format!(

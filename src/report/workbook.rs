@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use rust_xlsxwriter::{
     Chart, ChartErrorBars, ChartErrorBarsType, ChartRange, ChartType, Color, DocProperties,
-    ExcelDateTime, Format, FormatAlign, FormatBorder, Workbook, Worksheet, XlsxError,
+    ExcelDateTime, Format, FormatAlign, FormatBorder, Formula, Workbook, Worksheet, XlsxError,
 };
 
 use crate::aggregate::{LineBody, LineKey};
@@ -879,6 +879,14 @@ fn calculation_lines(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(),
     cols.push(("Factor ids", 60.0));
     cols.push(("Flags", 40.0));
     let mut r = header(ws, f, 0, &cols)?;
+    // Excel row of each factor on the Factors sheet (same order as `factors` writes them).
+    let factor_rows: std::collections::HashMap<&str, u32> = o
+        .summary
+        .factors
+        .keys()
+        .enumerate()
+        .map(|(i, id)| (id.as_str(), i as u32 + 2))
+        .collect();
     for c in &o.summary.calc_lines {
         let mut cells = vec![
             V::S(&c.source.file),
@@ -894,6 +902,9 @@ fn calculation_lines(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(),
         cells.push(V::O(c.body.factor_ids.join(", ")));
         cells.push(V::O(c.body.flags.join("; ")));
         write_row(ws, f, r, &cells)?;
+        if (r as usize) <= FORMULA_LINES {
+            live_formulas(ws, f, r, c, &factor_rows)?;
+        }
         r += 1;
     }
     if r > 1 {
@@ -907,6 +918,233 @@ fn calculation_lines(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(),
         (5 + KEY_COLS.len()) as u16,
         &total_values(o),
     )?;
+    // The result totals are live sums of the lines above (cached with the tool's totals).
+    if r > 1 {
+        let first_result = (5 + KEY_COLS.len() + QTY_COLS.len()) as u16;
+        let t = &o.summary.totals;
+        let cached = [
+            t.energy_kwh.low,
+            t.energy_kwh.central,
+            t.energy_kwh.high,
+            t.emissions_kgco2e.low,
+            t.emissions_kgco2e.central,
+            t.emissions_kgco2e.high,
+            t.embodied_kgco2e.central,
+            t.water_l.low,
+            t.water_l.central,
+            t.water_l.high,
+        ];
+        for (i, v) in cached.iter().enumerate() {
+            let col = first_result + i as u16;
+            let letter = col_letter(col);
+            let formula =
+                Formula::new(format!("=SUM({letter}2:{letter}{r})")).set_result(v.to_string());
+            ws.write_formula_with_format(r, col, formula, &f.total_kg)?;
+        }
+    }
+    r += 2;
+    write_wrapped(
+        ws,
+        f,
+        r,
+        0,
+        &format!(
+            "Energy, emissions and water of the first {FORMULA_LINES} lines are live Excel formulas over the line's quantities and the Factors sheet (low = column C, central = D, high = E), written with the tool's results cached: change a factor and the lines and totals follow. Lines with characters and spend-based (EEIO) lines carry values only, as do lines past the first {FORMULA_LINES}."
+        ),
+        60.0,
+    )?;
+    Ok(())
+}
+
+/// Lines that get live formulas (later ones carry values only).
+pub const FORMULA_LINES: usize = 100_000;
+
+/// Excel column letters of a 0-based column index.
+fn col_letter(mut col: u16) -> String {
+    let mut s = Vec::new();
+    col += 1;
+    while col > 0 {
+        let rem = (col - 1) % 26;
+        s.push((b'A' + rem as u8) as char);
+        col = (col - 1) / 26;
+    }
+    s.iter().rev().collect()
+}
+
+/// Replaces a calculation line's energy, emissions and water values with formulas over its
+/// quantities and the Factors sheet, caching the computed values. Lines the formulas cannot
+/// reproduce (characters, EEIO) keep their values.
+fn live_formulas(
+    ws: &mut Worksheet,
+    f: &Formats,
+    r: u32,
+    c: &crate::aggregate::CalcLine,
+    factor_rows: &std::collections::HashMap<&str, u32>,
+) -> Result<(), XlsxError> {
+    let b = &c.body;
+    if !b.energy_estimated || b.activity.input_characters > 0 || b.activity.output_characters > 0 {
+        return Ok(());
+    }
+    let find = |prefix: &str| -> Option<u32> {
+        b.factor_ids
+            .iter()
+            .find(|id| id.starts_with(prefix))
+            .and_then(|id| factor_rows.get(id.as_str()).copied())
+    };
+    let energy = |dir: &str| {
+        b.factor_ids
+            .iter()
+            .find(|id| id.starts_with("energy:") && id.ends_with(dir))
+            .and_then(|id| factor_rows.get(id.as_str()).copied())
+    };
+    let (Some(eo), Some(ei), Some(k), Some(emb), Some(pue), Some(grid), Some(wue), Some(ewif)) = (
+        energy(":out"),
+        energy(":in"),
+        find("const:k_cache"),
+        find("const:embodied"),
+        find("pue:"),
+        find("grid:"),
+        find("wue:"),
+        find("ewif:"),
+    ) else {
+        return Ok(());
+    };
+    let mult = if c.key.tokens_imputed {
+        find("const:request_bounds")
+    } else if c.key.spend.is_some() {
+        find("const:spend_bounds")
+    } else {
+        None
+    };
+    if (c.key.tokens_imputed || c.key.spend.is_some()) && mult.is_none() {
+        return Ok(());
+    }
+    let n = r + 1;
+    let q = |col: u16| format!("{}{n}", col_letter(col));
+    let qty0 = (5 + KEY_COLS.len()) as u16;
+    let (tin, tc, tout, iin, iout) = (
+        q(qty0 + 1),
+        q(qty0 + 2),
+        q(qty0 + 3),
+        q(qty0 + 4),
+        q(qty0 + 5),
+    );
+    let res0 = qty0 + QTY_COLS.len() as u16;
+    let it = |l: &str| {
+        let fx = |row: u32| format!("Factors!${l}${row}");
+        let imputed = match mult {
+            Some(m) => format!("({iin}*{}+{iout}*{})*{}", fx(ei), fx(eo), fx(m)),
+            None => format!("({iin}*{}+{iout}*{})", fx(ei), fx(eo)),
+        };
+        format!(
+            "(({tout}*{eo_}+({tin}-{tc})*{ei_}+{tc}*{k_}*{ei_})+{imputed})/1000000",
+            eo_ = fx(eo),
+            ei_ = fx(ei),
+            k_ = fx(k)
+        )
+    };
+    let fx = |l: &str, row: u32| format!("Factors!${l}${row}");
+    let e = &b.estimate;
+    let cells: [(u16, String, f64, &Format); 10] = [
+        (
+            res0,
+            format!("={}*{}", it("C"), fx("C", pue)),
+            e.energy_kwh.low,
+            &f.kwh,
+        ),
+        (
+            res0 + 1,
+            format!("={}*{}", it("D"), fx("D", pue)),
+            e.energy_kwh.central,
+            &f.kwh,
+        ),
+        (
+            res0 + 2,
+            format!("={}*{}", it("E"), fx("E", pue)),
+            e.energy_kwh.high,
+            &f.kwh,
+        ),
+        (
+            res0 + 3,
+            format!(
+                "={0}*{1}*{2}/1000+{0}*{3}/1000",
+                it("C"),
+                fx("C", pue),
+                fx("C", grid),
+                fx("C", emb)
+            ),
+            e.emissions_kgco2e.low,
+            &f.kg,
+        ),
+        (
+            res0 + 4,
+            format!(
+                "={0}*{1}*{2}/1000+{0}*{3}/1000",
+                it("D"),
+                fx("D", pue),
+                fx("D", grid),
+                fx("D", emb)
+            ),
+            e.emissions_kgco2e.central,
+            &f.kg,
+        ),
+        (
+            res0 + 5,
+            format!(
+                "={0}*{1}*{2}/1000+{0}*{3}/1000",
+                it("E"),
+                fx("E", pue),
+                fx("E", grid),
+                fx("E", emb)
+            ),
+            e.emissions_kgco2e.high,
+            &f.kg,
+        ),
+        (
+            res0 + 6,
+            format!("={}*{}/1000", it("D"), fx("D", emb)),
+            e.embodied_kgco2e.central,
+            &f.kg,
+        ),
+        (
+            res0 + 7,
+            format!("={}*{}", it("C"), fx("C", wue)),
+            e.water_l.low,
+            &f.kwh,
+        ),
+        (
+            res0 + 8,
+            format!(
+                "={0}*{1}+{0}*{2}*{3}",
+                it("D"),
+                fx("D", wue),
+                fx("D", pue),
+                fx("D", ewif)
+            ),
+            e.water_l.central,
+            &f.kwh,
+        ),
+        (
+            res0 + 9,
+            format!(
+                "={0}*{1}+{0}*{2}*{3}",
+                it("E"),
+                fx("E", wue),
+                fx("E", pue),
+                fx("E", ewif)
+            ),
+            e.water_l.high,
+            &f.kwh,
+        ),
+    ];
+    for (col, formula, value, fmt) in cells {
+        ws.write_formula_with_format(
+            r,
+            col,
+            Formula::new(formula).set_result(value.to_string()),
+            fmt,
+        )?;
+    }
     Ok(())
 }
 

@@ -68,3 +68,143 @@ fn libreoffice_converts_the_sample_workbook_to_pdf() {
         .count();
     assert!(pages >= workbook::SHEETS.len(), "only {pages} pages");
 }
+
+/// A LibreOffice user profile that recalculates every formula of an OOXML file on load.
+fn recalculating_profile(dir: &Path) {
+    let user = dir.join("profile/user");
+    std::fs::create_dir_all(&user).unwrap();
+    std::fs::write(
+        user.join("registrymodifications.xcu"),
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<oor:items xmlns:oor="http://openoffice.org/2001/registry" xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+<item oor:path="/org.openoffice.Office.Calc/Formula/Load"><prop oor:name="OOXMLRecalcMode" oor:op="fuse"><value>0</value></prop></item>
+<item oor:path="/org.openoffice.Office.Calc/Formula/Load"><prop oor:name="ODFRecalcMode" oor:op="fuse"><value>0</value></prop></item>
+</oor:items>
+"#,
+    )
+    .unwrap();
+}
+
+/// Rewrites one package part, replacing the first cached formula value in it with `value`.
+fn plant_wrong_cached_value(xlsx: &[u8], part: &str, value: &str) -> Vec<u8> {
+    use std::io::{Read, Write};
+    let mut zin = zip::ZipArchive::new(std::io::Cursor::new(xlsx)).unwrap();
+    let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for i in 0..zin.len() {
+        let mut file = zin.by_index(i).unwrap();
+        let name = file.name().unwrap().to_string();
+        let mut data = Vec::new();
+        file.read_to_end(&mut data).unwrap();
+        if name == part {
+            let text = String::from_utf8(data).unwrap();
+            let f = text.find("</f><v>").expect("a formula with a cached value");
+            let start = f + "</f><v>".len();
+            let end = start + text[start..].find("</v>").unwrap();
+            data = format!("{}{value}{}", &text[..start], &text[end..]).into_bytes();
+        }
+        out.start_file(name, zip::write::SimpleFileOptions::default())
+            .unwrap();
+        out.write_all(&data).unwrap();
+    }
+    out.finish().unwrap().into_inner()
+}
+
+#[test]
+fn libreoffice_recalculates_the_calculation_lines_to_the_tools_values() {
+    let Some(soffice) = soffice() else { return };
+    use calamine::{open_workbook_auto, Data, Reader};
+    let o = run(&[&root().join("samples")], "2026Q1").unwrap();
+    let bytes = workbook::build(&o, &config("2026Q1").factors).unwrap();
+    // Calculation Lines is the sixth sheet: xl/worksheets/sheet6.xml.
+    assert_eq!(workbook::SHEETS[5], "Calculation Lines");
+    let planted = plant_wrong_cached_value(&bytes, "xl/worksheets/sheet6.xml", "999999");
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("planted.xlsx");
+    std::fs::write(&input, &planted).unwrap();
+    // The planted value is really in the file before LibreOffice sees it.
+    let mut before = open_workbook_auto(&input).unwrap();
+    let calc = before.worksheet_range("Calculation Lines").unwrap();
+    assert!(calc
+        .rows()
+        .any(|r| r.iter().any(|c| *c == Data::Float(999999.0))));
+    let out_dir = dir.path().join("out");
+    std::fs::create_dir(&out_dir).unwrap();
+    // `convert` runs LibreOffice with the profile folder inside the output folder.
+    recalculating_profile(&out_dir);
+    let out = convert(&soffice, &input, "xlsx", &out_dir);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let _ = std::fs::remove_dir_all(out_dir.join("profile"));
+    let mut after = open_workbook_auto(out_dir.join("planted.xlsx")).unwrap();
+    let calc = after.worksheet_range("Calculation Lines").unwrap();
+    let header: Vec<String> = calc
+        .rows()
+        .next()
+        .unwrap()
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    type Get = fn(&llm_scope3::aggregate::CalcLine) -> f64;
+    let checks: [(&str, Get); 10] = [
+        ("Energy kWh (low)", |l| l.body.estimate.energy_kwh.low),
+        ("Energy kWh (central)", |l| {
+            l.body.estimate.energy_kwh.central
+        }),
+        ("Energy kWh (high)", |l| l.body.estimate.energy_kwh.high),
+        ("kgCO2e (low)", |l| l.body.estimate.emissions_kgco2e.low),
+        ("kgCO2e (central)", |l| {
+            l.body.estimate.emissions_kgco2e.central
+        }),
+        ("kgCO2e (high)", |l| l.body.estimate.emissions_kgco2e.high),
+        ("of which embodied kgCO2e (central)", |l| {
+            l.body.estimate.embodied_kgco2e.central
+        }),
+        ("Water L (low)", |l| l.body.estimate.water_l.low),
+        ("Water L (central)", |l| l.body.estimate.water_l.central),
+        ("Water L (high)", |l| l.body.estimate.water_l.high),
+    ];
+    let mut compared = 0;
+    for (i, line) in o.summary.calc_lines.iter().enumerate() {
+        let row = calc.rows().nth(i + 1).unwrap();
+        for (name, get) in &checks {
+            let expected = get(line);
+            match &row[col(name)] {
+                Data::Float(v) => {
+                    let rel = if expected == 0.0 {
+                        v.abs()
+                    } else {
+                        ((v - expected) / expected).abs()
+                    };
+                    assert!(
+                        rel <= 1e-9,
+                        "line {} {name}: LibreOffice {v}, tool {expected}",
+                        i + 1
+                    );
+                    compared += 1;
+                }
+                Data::String(s) if s == "not estimated" => assert!(!line.body.energy_estimated),
+                other => panic!("line {} {name}: {other:?}", i + 1),
+            }
+        }
+    }
+    assert!(compared > 1000, "only {compared} values compared");
+    assert!(
+        !calc
+            .rows()
+            .any(|r| r.iter().any(|c| *c == Data::Float(999999.0))),
+        "the planted value survived"
+    );
+    // The total row's sums were recalculated too.
+    let total = calc
+        .rows()
+        .position(|r| r[0] == Data::String("Total".into()))
+        .unwrap();
+    let Data::Float(t) = calc.rows().nth(total).unwrap()[col("kgCO2e (central)")] else {
+        panic!()
+    };
+    assert!(((t - o.summary.totals.emissions_kgco2e.central) / t).abs() < 1e-9);
+}
