@@ -139,6 +139,10 @@ pub struct ReportArgs {
     /// Workbook to write. Default: llm-scope3-<period>.xlsx in the current folder.
     #[arg(long, short, value_name = "FILE.xlsx")]
     pub out: Option<PathBuf>,
+    /// Output format: `xlsx` (the workbook) or `csv` (its tables as CSV files in the folder
+    /// named by --out, for BI tools).
+    #[arg(long, value_name = "xlsx|csv", default_value = "xlsx", value_parser = ["xlsx", "csv"])]
+    pub format: String,
     /// Also write the JSON summary (schema in docs/summary.schema.json).
     #[arg(long, value_name = "FILE.json")]
     pub json: Option<PathBuf>,

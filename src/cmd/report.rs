@@ -30,7 +30,11 @@ pub(crate) fn run(args: &ReportArgs) -> Result<()> {
                 }
             })
             .collect();
-        PathBuf::from(format!("llm-scope3-{label}.xlsx"))
+        if args.format == "csv" {
+            PathBuf::from(format!("llm-scope3-{label}"))
+        } else {
+            PathBuf::from(format!("llm-scope3-{label}.xlsx"))
+        }
     });
     if args.json.as_ref() == Some(&out) {
         return Err(Error::Usage("--out and --json name the same file".into()));
@@ -64,14 +68,23 @@ pub(crate) fn run(args: &ReportArgs) -> Result<()> {
         pipeline::run(&inputs, skipped, &cfg)?
     };
     // Build every output in memory first, then write: a failure leaves earlier files untouched.
-    let xlsx = workbook::build(&outcome, &cfg.factors)?;
+    let csv_mode = args.format == "csv";
+    let xlsx = if csv_mode {
+        vec![]
+    } else {
+        workbook::build(&outcome, &cfg.factors)?
+    };
     let json_text = match &args.json {
         Some(_) => Some(
             json::to_string(&outcome).map_err(|e| Error::Internal(format!("JSON summary: {e}")))?,
         ),
         None => None,
     };
-    write_atomic(&out, &xlsx)?;
+    if csv_mode {
+        crate::report::csv::write(&outcome, &out)?;
+    } else {
+        write_atomic(&out, &xlsx)?;
+    }
     if let (Some(path), Some(text)) = (&args.json, &json_text) {
         write_atomic(path, text.as_bytes())?;
     }

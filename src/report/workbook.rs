@@ -35,7 +35,7 @@ pub const SHEETS: &[&str] = &[
 ];
 
 /// The formats used everywhere, defined once.
-struct Formats {
+pub(crate) struct Formats {
     title: Format,
     header: Format,
     label: Format,
@@ -43,7 +43,7 @@ struct Formats {
     wrap: Format,
     int: Format,
     kwh: Format,
-    kg: Format,
+    pub(crate) kg: Format,
     t: Format,
     dq: Format,
     pct: Format,
@@ -54,7 +54,7 @@ struct Formats {
 }
 
 impl Formats {
-    fn new() -> Formats {
+    pub(crate) fn new() -> Formats {
         let header = Format::new()
             .set_bold()
             .set_background_color(Color::RGB(0x1F4E78))
@@ -84,7 +84,7 @@ impl Formats {
 }
 
 /// A cell of a table row.
-enum V<'a> {
+pub(crate) enum V<'a> {
     S(&'a str),
     O(String),
     I(u64),
@@ -93,7 +93,7 @@ enum V<'a> {
 }
 
 /// One column: header and width.
-type Col = (&'static str, f64);
+pub(crate) type Col = (&'static str, f64);
 
 fn err(e: XlsxError) -> crate::error::Error {
     crate::error::Error::Internal(format!("writing the workbook: {e}"))
@@ -423,7 +423,7 @@ fn e16_summary(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), XlsxE
     Ok(())
 }
 
-fn key_cells<'a>(k: &'a LineKey, b: &'a LineBody) -> Vec<V<'a>> {
+pub(crate) fn key_cells<'a>(k: &'a LineKey, b: &'a LineBody) -> Vec<V<'a>> {
     vec![
         V::S(&k.provider),
         V::S(&k.model),
@@ -439,7 +439,7 @@ fn key_cells<'a>(k: &'a LineKey, b: &'a LineBody) -> Vec<V<'a>> {
     ]
 }
 
-const KEY_COLS: &[Col] = &[
+pub(crate) const KEY_COLS: &[Col] = &[
     ("Provider", 11.0),
     ("Model (as exported)", 26.0),
     ("Model key (factor set)", 20.0),
@@ -450,7 +450,7 @@ const KEY_COLS: &[Col] = &[
     ("Method", 13.0),
 ];
 
-const QTY_COLS: &[Col] = &[
+pub(crate) const QTY_COLS: &[Col] = &[
     ("Requests", 11.0),
     ("Input tokens", 15.0),
     ("Cached input tokens", 15.0),
@@ -459,7 +459,7 @@ const QTY_COLS: &[Col] = &[
     ("Imputed output tokens", 13.0),
 ];
 
-const RESULT_COLS: &[Col] = &[
+pub(crate) const RESULT_COLS: &[Col] = &[
     ("Energy kWh (low)", 12.0),
     ("Energy kWh (central)", 12.0),
     ("Energy kWh (high)", 12.0),
@@ -473,7 +473,7 @@ const RESULT_COLS: &[Col] = &[
     ("Data quality (1-4)", 9.0),
 ];
 
-fn qty_cells<'a>(b: &LineBody) -> Vec<V<'a>> {
+pub(crate) fn qty_cells<'a>(b: &LineBody) -> Vec<V<'a>> {
     let a = &b.activity;
     vec![
         V::I(a.requests),
@@ -485,7 +485,7 @@ fn qty_cells<'a>(b: &LineBody) -> Vec<V<'a>> {
     ]
 }
 
-fn result_cells<'a>(f: &'a Formats, b: &LineBody) -> Vec<V<'a>> {
+pub(crate) fn result_cells<'a>(f: &'a Formats, b: &LineBody) -> Vec<V<'a>> {
     let e = &b.estimate;
     let mut v = vec![];
     let not_estimated = || {

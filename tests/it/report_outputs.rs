@@ -312,3 +312,52 @@ fn the_workbook_has_its_five_native_charts() {
         .count();
     assert_eq!(charts, 5);
 }
+
+#[test]
+fn format_csv_writes_the_tables_with_the_same_figures_and_guards_formulas() {
+    let dir = tempfile::tempdir().unwrap();
+    let usage = dir.path().join("usage.csv");
+    std::fs::write(
+        &usage,
+        "start_time,end_time,model,input_tokens,output_tokens,num_model_requests,project_id\n\
+         1768435200,1768521600,=HYPERLINK(\"http://x\"),1000,500,1,@proj\n\
+         1768435200,1768521600,gpt-4o,1000,500,1,proj_b\n",
+    )
+    .unwrap();
+    let out = dir.path().join("tables");
+    let mut c = assert_cmd::Command::cargo_bin("llm-scope3").unwrap();
+    c.args(["report", "--quarter", "2026Q1", "--format", "csv", "--out"])
+        .arg(&out)
+        .arg(&usage)
+        .assert()
+        .success();
+    for name in [
+        "ai_services.csv",
+        "calculation_lines.csv",
+        "factors.csv",
+        "imports.csv",
+        "rejected_rows.csv",
+    ] {
+        assert!(out.join(name).is_file(), "{name}");
+    }
+    let mut rdr = csv::Reader::from_path(out.join("ai_services.csv")).unwrap();
+    let headers = rdr.headers().unwrap().clone();
+    let kg = headers
+        .iter()
+        .position(|h| h == "kgCO2e (central)")
+        .unwrap();
+    let model = headers
+        .iter()
+        .position(|h| h == "Model (as exported)")
+        .unwrap();
+    let rows: Vec<csv::StringRecord> = rdr.records().map(Result::unwrap).collect();
+    let sum: f64 = rows.iter().map(|r| r[kg].parse::<f64>().unwrap()).sum();
+    let o = run(&[&usage], "2026Q1").unwrap();
+    assert!((sum - o.summary.totals.emissions_kgco2e.central).abs() < 1e-12);
+    assert!(
+        rows.iter()
+            .any(|r| &r[model] == "'=HYPERLINK(\"http://x\")"),
+        "formula not guarded"
+    );
+    assert!(rows.iter().all(|r| !r[model].starts_with('=')));
+}
