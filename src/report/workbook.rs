@@ -176,6 +176,12 @@ fn bounds_cells<'a>(b: Bounds, fmt: &'a Format) -> [V<'a>; 3] {
 
 /// Builds the whole workbook in memory and returns its bytes.
 pub fn build(o: &Outcome, set: &FactorSet) -> crate::error::Result<Vec<u8>> {
+    build_with(o, set, LINES_PER_SHEET)
+}
+
+/// [`build`] with the number of calculation lines per sheet (tests use a small one to see
+/// the lines continue on "Calculation Lines (2)").
+pub fn build_with(o: &Outcome, set: &FactorSet, per_sheet: usize) -> crate::error::Result<Vec<u8>> {
     let f = Formats::new();
     let mut wb = Workbook::new();
     let created =
@@ -199,7 +205,7 @@ pub fn build(o: &Outcome, set: &FactorSet) -> crate::error::Result<Vec<u8>> {
     ai_services(wb.add_worksheet(), &f, o).map_err(err)?;
     periods(wb.add_worksheet(), &f, o).map_err(err)?;
     allocation(wb.add_worksheet(), &f, o).map_err(err)?;
-    calculation_lines(wb.add_worksheet(), &f, o).map_err(err)?;
+    calculation_lines(&mut wb, &f, o, per_sheet).map_err(err)?;
     factors(wb.add_worksheet(), &f, o).map_err(err)?;
     sources(wb.add_worksheet(), &f, o, set).map_err(err)?;
     uncertainty(wb.add_worksheet(), &f, o).map_err(err)?;
@@ -863,8 +869,27 @@ fn periods(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), XlsxError
     Ok(())
 }
 
-fn calculation_lines(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), XlsxError> {
-    ws.set_name("Calculation Lines")?;
+/// Data rows per Calculation Lines sheet: Excel's 1,048,576 rows less the header and the
+/// totals row. Past it, the lines continue on "Calculation Lines (2)", and so on.
+pub const LINES_PER_SHEET: usize = 1_048_574;
+
+/// Above this many lines the Calculation Lines sheets are written in constant-memory mode.
+const CONSTANT_MEMORY_LINES: usize = 50_000;
+
+fn calc_sheet_name(i: usize) -> String {
+    if i == 0 {
+        "Calculation Lines".into()
+    } else {
+        format!("Calculation Lines ({})", i + 1)
+    }
+}
+
+fn calculation_lines(
+    wb: &mut Workbook,
+    f: &Formats,
+    o: &Outcome,
+    per_sheet: usize,
+) -> Result<(), XlsxError> {
     let mut cols: Vec<Col> = vec![
         ("Source file", 34.0),
         ("Sheet", 10.0),
@@ -878,7 +903,6 @@ fn calculation_lines(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(),
     cols.push(("Formula", 60.0));
     cols.push(("Factor ids", 60.0));
     cols.push(("Flags", 40.0));
-    let mut r = header(ws, f, 0, &cols)?;
     // Excel row of each factor on the Factors sheet (same order as `factors` writes them).
     let factor_rows: std::collections::HashMap<&str, u32> = o
         .summary
@@ -887,72 +911,110 @@ fn calculation_lines(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(),
         .enumerate()
         .map(|(i, id)| (id.as_str(), i as u32 + 2))
         .collect();
-    for c in &o.summary.calc_lines {
-        let mut cells = vec![
-            V::S(&c.source.file),
-            V::S(c.source.sheet.as_deref().unwrap_or("")),
-            V::I(c.source.rows[0]),
-            V::I(c.source.rows[1]),
-            V::I(c.source.count),
-        ];
-        cells.extend(key_cells(&c.key, &c.body));
-        cells.extend(qty_cells(&c.body));
-        cells.extend(result_cells(f, &c.body));
-        cells.push(V::S("kWh = (out·e_out + (in−cached)·e_in + cached·k_cache·e_in)/1e6 · PUE; kgCO2e = kWh·grid/1000 + kWh_IT·embodied/1000; L = kWh_IT·WUE + kWh·EWIF"));
-        cells.push(V::O(c.body.factor_ids.join(", ")));
-        cells.push(V::O(c.body.flags.join("; ")));
-        write_row(ws, f, r, &cells)?;
-        if (r as usize) <= FORMULA_LINES {
-            live_formulas(ws, f, r, c, &factor_rows)?;
+    let lines = &o.summary.calc_lines;
+    let chunks: Vec<&[crate::aggregate::CalcLine]> = if lines.is_empty() {
+        vec![&[]]
+    } else {
+        lines.chunks(per_sheet.max(1)).collect()
+    };
+    let constant_memory = lines.len() > CONSTANT_MEMORY_LINES;
+    let first_result = (5 + KEY_COLS.len() + QTY_COLS.len()) as u16;
+    let mut line_no = 0usize;
+    for (i, chunk) in chunks.iter().enumerate() {
+        let ws = if constant_memory {
+            wb.add_worksheet_with_constant_memory()?
+        } else {
+            wb.add_worksheet()
+        };
+        ws.set_name(calc_sheet_name(i))?;
+        let mut r = header(ws, f, 0, &cols)?;
+        for c in chunk.iter() {
+            let mut cells = vec![
+                V::S(&c.source.file),
+                V::S(c.source.sheet.as_deref().unwrap_or("")),
+                V::I(c.source.rows[0]),
+                V::I(c.source.rows[1]),
+                V::I(c.source.count),
+            ];
+            cells.extend(key_cells(&c.key, &c.body));
+            cells.extend(qty_cells(&c.body));
+            cells.extend(result_cells(f, &c.body));
+            cells.push(V::S("kWh = (out·e_out + (in−cached)·e_in + cached·k_cache·e_in)/1e6 · PUE; kgCO2e = kWh·grid/1000 + kWh_IT·embodied/1000; L = kWh_IT·WUE + kWh·EWIF"));
+            cells.push(V::O(c.body.factor_ids.join(", ")));
+            cells.push(V::O(c.body.flags.join("; ")));
+            write_row(ws, f, r, &cells)?;
+            if line_no < FORMULA_LINES {
+                live_formulas(ws, f, r, c, &factor_rows)?;
+            }
+            line_no += 1;
+            r += 1;
         }
-        r += 1;
-    }
-    if r > 1 {
-        ws.autofilter(0, 0, r - 1, (cols.len() - 1) as u16)?;
-    }
-    totals_row(
-        ws,
-        f,
-        r,
-        "Total",
-        (5 + KEY_COLS.len()) as u16,
-        &total_values(o),
-    )?;
-    // The result totals are live sums of the lines above (cached with the tool's totals).
-    if r > 1 {
-        let first_result = (5 + KEY_COLS.len() + QTY_COLS.len()) as u16;
-        let t = &o.summary.totals;
-        let cached = [
-            t.energy_kwh.low,
-            t.energy_kwh.central,
-            t.energy_kwh.high,
-            t.emissions_kgco2e.low,
-            t.emissions_kgco2e.central,
-            t.emissions_kgco2e.high,
-            t.embodied_kgco2e.central,
-            t.water_l.low,
-            t.water_l.central,
-            t.water_l.high,
-        ];
-        for (i, v) in cached.iter().enumerate() {
-            let col = first_result + i as u16;
-            let letter = col_letter(col);
-            let formula =
-                Formula::new(format!("=SUM({letter}2:{letter}{r})")).set_result(v.to_string());
-            ws.write_formula_with_format(r, col, formula, &f.total_kg)?;
+        if r > 1 {
+            ws.autofilter(0, 0, r - 1, (cols.len() - 1) as u16)?;
         }
+        if i + 1 < chunks.len() {
+            ws.write_string_with_format(
+                r,
+                0,
+                format!("continued on '{}'", calc_sheet_name(i + 1)).as_str(),
+                &f.label,
+            )?;
+            continue;
+        }
+        totals_row(
+            ws,
+            f,
+            r,
+            "Total",
+            (5 + KEY_COLS.len()) as u16,
+            &total_values(o),
+        )?;
+        // The result totals are live sums of the lines on every Calculation Lines sheet.
+        if !lines.is_empty() {
+            let t = &o.summary.totals;
+            let cached = [
+                t.energy_kwh.low,
+                t.energy_kwh.central,
+                t.energy_kwh.high,
+                t.emissions_kgco2e.low,
+                t.emissions_kgco2e.central,
+                t.emissions_kgco2e.high,
+                t.embodied_kgco2e.central,
+                t.water_l.low,
+                t.water_l.central,
+                t.water_l.high,
+            ];
+            for (k, v) in cached.iter().enumerate() {
+                let col = first_result + k as u16;
+                let letter = col_letter(col);
+                let ranges: Vec<String> = chunks
+                    .iter()
+                    .enumerate()
+                    .map(|(j, ch)| {
+                        format!(
+                            "'{}'!{letter}2:{letter}{}",
+                            calc_sheet_name(j),
+                            ch.len() + 1
+                        )
+                    })
+                    .collect();
+                let formula =
+                    Formula::new(format!("=SUM({})", ranges.join(","))).set_result(v.to_string());
+                ws.write_formula_with_format(r, col, formula, &f.total_kg)?;
+            }
+        }
+        r += 2;
+        write_wrapped(
+            ws,
+            f,
+            r,
+            0,
+            &format!(
+                "Energy, emissions and water of the first {FORMULA_LINES} lines are live Excel formulas over the line's quantities and the Factors sheet (low = column C, central = D, high = E), written with the tool's results cached: change a factor and the lines and totals follow. Lines with characters and spend-based (EEIO) lines carry values only, as do lines past the first {FORMULA_LINES}."
+            ),
+            60.0,
+        )?;
     }
-    r += 2;
-    write_wrapped(
-        ws,
-        f,
-        r,
-        0,
-        &format!(
-            "Energy, emissions and water of the first {FORMULA_LINES} lines are live Excel formulas over the line's quantities and the Factors sheet (low = column C, central = D, high = E), written with the tool's results cached: change a factor and the lines and totals follow. Lines with characters and spend-based (EEIO) lines carry values only, as do lines past the first {FORMULA_LINES}."
-        ),
-        60.0,
-    )?;
     Ok(())
 }
 

@@ -361,3 +361,46 @@ fn format_csv_writes_the_tables_with_the_same_figures_and_guards_formulas() {
     );
     assert!(rows.iter().all(|r| !r[model].starts_with('=')));
 }
+
+#[test]
+fn calculation_lines_continue_on_further_sheets_past_the_row_limit() {
+    // With 50 lines per sheet (instead of Excel's 1,048,574), the lines continue on
+    // "Calculation Lines (2)", ... and every line appears exactly once.
+    let o = run(&[&root().join("samples")], "2026Q1").unwrap();
+    let n = o.summary.calc_lines.len();
+    assert!(n > 100, "{n} lines");
+    let bytes = workbook::build_with(&o, &config("2026Q1").factors, 50).unwrap();
+    let mut wb = open_workbook_auto_from_rs(std::io::Cursor::new(bytes)).unwrap();
+    let names: Vec<String> = wb
+        .sheet_names()
+        .into_iter()
+        .filter(|s| s.starts_with("Calculation Lines"))
+        .collect();
+    assert_eq!(names.len(), n.div_ceil(50));
+    assert_eq!(names[1], "Calculation Lines (2)");
+    let mut lines = 0;
+    let mut central = 0.0;
+    for name in &names {
+        let range = wb.worksheet_range(name).unwrap();
+        let c = header_col(&range, 0, "kgCO2e (central)");
+        for row in range.rows().skip(1) {
+            let label = row[0].to_string();
+            if label.is_empty()
+                || label == "Total"
+                || label.starts_with("continued on")
+                || label.starts_with("Energy, emissions")
+            {
+                continue;
+            }
+            lines += 1;
+            central += cell_f64(&row[c]);
+        }
+    }
+    assert_eq!(lines, n);
+    assert_close(
+        central,
+        o.summary.totals.emissions_kgco2e.central,
+        1e-9,
+        "Σ over the sheets",
+    );
+}
