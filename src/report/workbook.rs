@@ -170,6 +170,22 @@ fn spend_text(s: &BTreeMap<String, f64>) -> String {
         .join("; ")
 }
 
+/// A footnote across columns A..=`last_col` (merged, wrapped, tall enough for its text).
+fn note(
+    ws: &mut Worksheet,
+    f: &Formats,
+    row: u32,
+    last_col: u16,
+    text: &str,
+    width_chars: f64,
+) -> Result<(), XlsxError> {
+    ws.merge_range(row, 0, row, last_col, text, &f.wrap)?;
+    let per_line = (width_chars * 1.15).max(10.0) as usize;
+    let lines = text.chars().count().div_ceil(per_line).max(1);
+    ws.set_row_height(row, 15.0 * lines as f64)?;
+    Ok(())
+}
+
 fn bounds_cells<'a>(b: Bounds, fmt: &'a Format) -> [V<'a>; 3] {
     [V::N(b.low, fmt), V::N(b.central, fmt), V::N(b.high, fmt)]
 }
@@ -1004,11 +1020,11 @@ fn calculation_lines(
             }
         }
         r += 2;
-        write_wrapped(
+        note(
             ws,
             f,
             r,
-            0,
+            8,
             &format!(
                 "Energy, emissions and water of the first {FORMULA_LINES} lines are live Excel formulas over the line's quantities and the Factors sheet (low = column C, central = D, high = E), written with the tool's results cached: change a factor and the lines and totals follow. Lines with characters and spend-based (EEIO) lines carry values only, as do lines past the first {FORMULA_LINES}."
             ),
@@ -1932,7 +1948,7 @@ fn uncertainty(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), XlsxE
         ws.insert_chart(tornado_first, 8, &chart)?;
     }
     r += 1;
-    write_wrapped(ws, f, r, 0, "Low and high are a bounding envelope (every factor at its low or its high value), not a statistical interval. Spend-based lines do not depend on these assumptions and add their central to every row of the sensitivity table.", 100.0)?;
+    note(ws, f, r, 6, "Low and high are a bounding envelope (every factor at its low or its high value), not a statistical interval. Spend-based lines do not depend on these assumptions and add their central to every row of the sensitivity table.", 100.0)?;
     Ok(())
 }
 
@@ -2025,7 +2041,7 @@ fn data_quality(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), Xlsx
             .set_categories(("Data Quality", mix_first, 0, r - 1, 0))
             .set_values(("Data Quality", mix_first, 1, r - 1, 1));
         chart.set_width(420).set_height(300);
-        ws.insert_chart(mix_first, 3, &chart)?;
+        ws.insert_chart(mix_first, 5, &chart)?;
     }
     r += 2;
     ws.write_string_with_format(
@@ -2036,7 +2052,7 @@ fn data_quality(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), Xlsx
     )?;
     ws.write_number_with_format(r, 3, o.summary.totals.primary_data_share, &f.pct)?;
     r += 2;
-    write_wrapped(ws, f, r, 0, "GHG Protocol data-quality indicators, 1 very good … 4 poor: technology (2 known model, 3 size class, 4 spend-based), time (factor age), geography (1 cloud region, 2 country, 3 provider default or continent, 4 world), completeness (1 token data, 3 imputed), reliability (2 hybrid, 3 average-data, 4 spend-based). Group and total scores weight lines by central kgCO2e.", 100.0)?;
+    note(ws, f, r, 9, "GHG Protocol data-quality indicators, 1 very good … 4 poor: technology (2 known model, 3 size class, 4 spend-based), time (factor age), geography (1 cloud region, 2 country, 3 provider default or continent, 4 world), completeness (1 token data, 3 imputed), reliability (2 hybrid, 3 average-data, 4 spend-based). Group and total scores weight lines by central kgCO2e.", 100.0)?;
     Ok(())
 }
 
@@ -2091,6 +2107,6 @@ fn xbrl_map(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), XlsxErro
         r += 1;
     }
     r += 1;
-    write_wrapped(ws, f, r, 0, "Element names are from the EFRAG ESRS XBRL taxonomy (2023-12-22). The AI / LLM figure is a component of the cloud-computing member, not a separate element: the entity tags its full category value.", 100.0)?;
+    note(ws, f, r, 4, "Element names are from the EFRAG ESRS XBRL taxonomy (2023-12-22). The AI / LLM figure is a component of the cloud-computing member, not a separate element: the entity tags its full category value.", 100.0)?;
     Ok(())
 }
