@@ -524,7 +524,7 @@ impl FactorSet {
                 .file_name()
                 .map(|n| n.to_string_lossy().to_string())
                 .unwrap_or_default();
-            if !FILES.contains(&name.as_str()) {
+            if check::key_columns(&name).is_empty() {
                 return Err(FactorError::Invalid {
                     set: set.clone(),
                     file: name,
@@ -544,7 +544,7 @@ impl FactorSet {
                 continue;
             };
             let (content, ids) =
-                merge_csv(&slot.1, &text, id_columns(&name)).map_err(|reason| {
+                merge_csv(&slot.1, &text, check::key_columns(&name)).map_err(|reason| {
                     FactorError::Invalid {
                         set: set.clone(),
                         file: name.clone(),
@@ -1134,19 +1134,6 @@ fn strip_date_suffix(s: &str) -> String {
         return parts[..n - 1].join("-");
     }
     s.to_string()
-}
-
-/// The columns that identify a row of each set file.
-pub fn id_columns(file: &str) -> &'static [&'static str] {
-    match file {
-        "sources.csv" | "constants.csv" => &["id"],
-        "models.csv" => &["model_key"],
-        "aliases.csv" => &["alias"],
-        "classes.csv" => &["class"],
-        "grid.csv" => &["geo_id", "year"],
-        "providers.csv" => &["provider"],
-        _ => &[],
-    }
 }
 
 /// Merges override rows into a CSV by id columns; returns the new text and the ids touched.

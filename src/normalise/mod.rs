@@ -1107,33 +1107,8 @@ fn map_row(
             .as_ref()
             .is_some_and(|re| re.is_match(v.trim()))
         {
-            let Some(start) = start else {
-                return Ok(RowOutcome::Rejected(problem(
-                    &m.bucket_start,
-                    &start_cell,
-                    "missing date: every row needs its date".into(),
-                )));
-            };
-            let values = RowValues {
-                cost,
-                currency: currency.clone(),
-                ..RowValues::default()
-            };
-            return finish(
-                m,
-                cells,
-                prov,
-                period,
-                report,
-                start,
-                values,
-                RecordKind::Adjustment {
-                    label: v.trim().to_string(),
-                },
-                None,
-                None,
-                None,
-            );
+            let adj = (start, &start_cell, cost, &currency, v.trim().to_string());
+            return money_only(m, cells, prov, period, report, adj);
         }
     }
 
@@ -1162,33 +1137,9 @@ fn map_row(
             Err(p) => return Ok(RowOutcome::Rejected(p)),
             Ok(Some(r)) if r.tokens == 0 && cost.is_some_and(|c| c < 0.0) => {
                 // Money without quantity on a meter row: a credit, never negative activity.
-                let Some(start) = start else {
-                    return Ok(RowOutcome::Rejected(problem(
-                        &m.bucket_start,
-                        &start_cell,
-                        "missing date: every row needs its date".into(),
-                    )));
-                };
-                let values = RowValues {
-                    cost,
-                    currency: currency.clone(),
-                    ..RowValues::default()
-                };
-                return finish(
-                    m,
-                    cells,
-                    prov,
-                    period,
-                    report,
-                    start,
-                    values,
-                    RecordKind::Adjustment {
-                        label: "credit (negative cost without quantity)".into(),
-                    },
-                    None,
-                    None,
-                    None,
-                );
+                let label = "credit (negative cost without quantity)".to_string();
+                let adj = (start, &start_cell, cost, &currency, label);
+                return money_only(m, cells, prov, period, report, adj);
             }
             Ok(Some(r)) => {
                 if let Some(d) = r.decision {
@@ -1310,6 +1261,35 @@ fn map_row(
         Some(model),
         region_override,
         scope,
+    )
+}
+
+/// A money-only row (tax, credit, refund): a spend adjustment, never activity.
+/// `adj` = (bucket start, its cell, cost, currency, the line type as exported).
+fn money_only(
+    m: &Mapping,
+    cells: &dyn RowCells,
+    prov: Provenance,
+    period: &Period,
+    report: &mut FileReport,
+    adj: (Option<Stamp>, &CellRef<'_>, Option<f64>, &String, String),
+) -> Result<RowOutcome, String> {
+    let (start, start_cell, cost, currency, label) = adj;
+    let Some(start) = start else {
+        return Ok(RowOutcome::Rejected(problem(
+            &m.bucket_start,
+            start_cell,
+            "missing date: every row needs its date".into(),
+        )));
+    };
+    let values = RowValues {
+        cost,
+        currency: currency.clone(),
+        ..RowValues::default()
+    };
+    let kind = RecordKind::Adjustment { label };
+    finish(
+        m, cells, prov, period, report, start, values, kind, None, None, None,
     )
 }
 
