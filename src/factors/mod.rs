@@ -530,7 +530,7 @@ impl FactorSet {
                     file: name,
                     row: 0,
                     reason: format!(
-                        "not a factor-set file (expected one of {})",
+                        "not a factor-set file (expected one of {}, prices.csv, fx.csv, deflators.csv)",
                         FILES.join(", ")
                     ),
                 });
