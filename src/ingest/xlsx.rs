@@ -71,11 +71,62 @@ pub(crate) fn read(
     }
 }
 
+/// The most a workbook may inflate to, in all.
+pub const MAX_INFLATED_BYTES: u64 = 2 << 30;
+/// Entries larger than this must compress less than [`MAX_RATIO`] to one.
+const BIG_ENTRY_BYTES: u64 = 50 << 20;
+/// The highest compression ratio accepted for a big entry (spreadsheet XML compresses about
+/// 10 to 30 to one; a zip bomb thousands to one).
+const MAX_RATIO: u64 = 100;
+
+/// Refuses a zip-based workbook whose entries would inflate beyond the limits, before
+/// calamine inflates anything.
+fn check_zip_sizes(path: &Path, name: &str) -> Result<(), IngestError> {
+    let file = std::fs::File::open(path).map_err(|source| IngestError::Io {
+        file: name.to_string(),
+        source,
+    })?;
+    let Ok(mut zip) = zip::ZipArchive::new(std::io::BufReader::new(file)) else {
+        return Ok(()); // not a readable zip: calamine says what is wrong
+    };
+    let mut total: u64 = 0;
+    for i in 0..zip.len() {
+        let Ok(entry) = zip.by_index_raw(i) else {
+            continue;
+        };
+        let (size, packed) = (entry.size(), entry.compressed_size().max(1));
+        total = total.saturating_add(size);
+        if size > BIG_ENTRY_BYTES && size / packed > MAX_RATIO {
+            return Err(IngestError::Spreadsheet {
+                file: name.to_string(),
+                reason: format!(
+                    "part {} would inflate {} times to {} MiB: refused as a zip bomb",
+                    entry.name().map(|n| n.to_string()).unwrap_or_default(),
+                    size / packed,
+                    size >> 20
+                ),
+            });
+        }
+    }
+    if total > MAX_INFLATED_BYTES {
+        return Err(IngestError::Spreadsheet {
+            file: name.to_string(),
+            reason: format!(
+                "the workbook would inflate to {} MiB (the limit is {} MiB): refused",
+                total >> 20,
+                MAX_INFLATED_BYTES >> 20
+            ),
+        });
+    }
+    Ok(())
+}
+
 fn read_inner(
     path: &Path,
     name: &str,
     on_event: &mut dyn FnMut(RowEvent<'_>) -> Result<Flow, String>,
 ) -> Result<FileInfo, IngestError> {
+    check_zip_sizes(path, name)?;
     let sha256 = sha256_file(path).map_err(|source| IngestError::Io {
         file: name.to_string(),
         source,
