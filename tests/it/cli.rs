@@ -288,3 +288,43 @@ fn a_zip_bomb_is_refused_before_it_is_inflated() {
         "{err}"
     );
 }
+
+#[test]
+fn a_full_disk_is_reported_and_the_earlier_report_survives() {
+    // RLIMIT_FSIZE of 64 KiB (with SIGXFSZ ignored, so writes fail with EFBIG like a full
+    // disk): the workbook cannot be written, the error says so, exit 1, and the report that
+    // was there before is untouched (the tool writes a temporary file, then renames).
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("report.xlsx");
+    std::fs::write(&out, b"earlier report").unwrap();
+    let bin = assert_cmd::cargo::cargo_bin("llm-scope3");
+    let script = format!(
+        "trap '' XFSZ; ulimit -f 64; exec '{}' report --quarter 2026Q1 --out '{}' '{}'",
+        bin.display(),
+        out.display(),
+        root().join("samples").display()
+    );
+    let output = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(&script)
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        err.contains("cannot write") && err.contains("report.xlsx"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(&out).unwrap(), b"earlier report");
+    let leftovers = std::fs::read_dir(dir.path())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+        .count();
+    assert_eq!(leftovers, 0, "temporary file left behind");
+}
