@@ -3,7 +3,7 @@
 
 use assert_cmd::Command;
 
-use crate::common::{fixture, root};
+use crate::common::{fixture, root, stdout};
 
 fn bin() -> Command {
     let mut c = Command::cargo_bin("llm-scope3").unwrap();
@@ -13,25 +13,11 @@ fn bin() -> Command {
 
 #[test]
 fn help_lists_the_commands_with_examples() {
-    let out = bin()
-        .arg("--help")
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let text = String::from_utf8(out).unwrap();
+    let text = stdout(bin().arg("--help").assert().success());
     for cmd in ["report", "inspect", "factors"] {
         assert!(text.contains(cmd), "--help lacks {cmd}");
     }
-    let out = bin()
-        .args(["report", "--help"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let text = String::from_utf8(out).unwrap();
+    let text = stdout(bin().args(["report", "--help"]).assert().success());
     assert!(
         text.contains("--quarter") && text.contains("Examples:"),
         "{text}"
@@ -43,25 +29,23 @@ fn report_on_the_samples_writes_workbook_and_json() {
     let dir = tempfile::tempdir().unwrap();
     let xlsx = dir.path().join("report.xlsx");
     let json = dir.path().join("summary.json");
-    let out = bin()
-        .args([
-            "report",
-            "samples/",
-            "--quarter",
-            "2026Q1",
-            "--as-of",
-            "2026-04-15",
-        ])
-        .arg("--out")
-        .arg(&xlsx)
-        .arg("--json")
-        .arg(&json)
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let text = String::from_utf8(out).unwrap();
+    let text = stdout(
+        bin()
+            .args([
+                "report",
+                "samples/",
+                "--quarter",
+                "2026Q1",
+                "--as-of",
+                "2026-04-15",
+            ])
+            .arg("--out")
+            .arg(&xlsx)
+            .arg("--json")
+            .arg(&json)
+            .assert()
+            .success(),
+    );
     assert!(text.contains("tCO2e central"), "{text}");
     assert!(
         text.contains("openai-usage") && text.contains("anthropic-usage"),
@@ -197,15 +181,13 @@ fn usage_errors_exit_2() {
 
 #[test]
 fn inspect_shows_format_mapping_records_and_rejections() {
-    let out = bin()
-        .arg("inspect")
-        .arg(fixture("openai_bad_rows.csv"))
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let text = String::from_utf8(out).unwrap();
+    let text = stdout(
+        bin()
+            .arg("inspect")
+            .arg(fixture("openai_bad_rows.csv"))
+            .assert()
+            .success(),
+    );
     assert!(text.contains("format: openai-usage"), "{text}");
     assert!(
         text.contains("input_tokens") && text.contains("<- input_tokens"),
@@ -229,27 +211,18 @@ fn inspect_shows_format_mapping_records_and_rejections() {
 
 #[test]
 fn factors_show_resolves_a_dated_snapshot() {
-    let out = bin()
-        .args(["factors", "show", "gpt-4o-2024-08-06"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let text = String::from_utf8(out).unwrap();
+    let text = stdout(
+        bin()
+            .args(["factors", "show", "gpt-4o-2024-08-06"])
+            .assert()
+            .success(),
+    );
     assert!(
         text.contains("gpt-4o-2024-08-06 -> gpt-4o (alias)"),
         "{text}"
     );
     assert!(text.contains("grid:country:USA:2024"), "{text}");
-    let out = bin()
-        .args(["factors", "list"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let text = String::from_utf8(out).unwrap();
+    let text = stdout(bin().args(["factors", "list"]).assert().success());
     assert!(
         text.contains("claude-sonnet-4-5") && text.contains("gpt-4o-mini"),
         "{text}"

@@ -59,3 +59,26 @@ pub fn assert_close(actual: f64, expected: f64, rel: f64, what: &str) {
         "{what}: got {actual}, expected {expected} (relative tolerance {rel})"
     );
 }
+
+/// The binary, run in `dir`.
+pub fn bin_in(dir: &Path) -> assert_cmd::Command {
+    let mut c = assert_cmd::Command::cargo_bin("llm-scope3").expect("the binary");
+    c.current_dir(dir);
+    c
+}
+
+/// Standard output of a finished command, as text.
+pub fn stdout(a: assert_cmd::assert::Assert) -> String {
+    String::from_utf8(a.get_output().stdout.clone()).expect("UTF-8 output")
+}
+
+/// Every cell of a workbook sheet, as text.
+pub fn sheet_text(path: &Path, sheet: &str) -> Vec<String> {
+    use calamine::{open_workbook_auto, Reader};
+    let mut wb = open_workbook_auto(path).expect("a workbook");
+    let range = wb.worksheet_range(sheet).expect("the sheet");
+    range
+        .rows()
+        .flat_map(|r| r.iter().map(|c| c.to_string()))
+        .collect()
+}

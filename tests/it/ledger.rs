@@ -7,7 +7,7 @@ use chrono::{TimeZone, Utc};
 use llm_scope3::ledger::{ImportResult, Ledger, LedgerError};
 use llm_scope3::pipeline;
 
-use crate::common::{config, root, run};
+use crate::common::{bin_in, config, root, run, sheet_text, stdout};
 
 const OPENAI: &str = "samples/openai_completions_usage_2026-01-01_2026-03-31.csv";
 const FEB_1: i64 = 1_769_904_000; // 2026-02-01T00:00:00Z
@@ -307,11 +307,7 @@ fn a_final_statement_is_compared_with_later_reports() {
     let a = slice(dir.path(), "jan_feb.csv", 0, MAR_1, |l| l);
     let b = slice(dir.path(), "mar.csv", MAR_1, i64::MAX, |l| l);
     let db = dir.path().join("l.db");
-    let bin = || {
-        let mut c = assert_cmd::Command::cargo_bin("llm-scope3").unwrap();
-        c.current_dir(dir.path());
-        c
-    };
+    let bin = || bin_in(dir.path());
     bin()
         .args(["import"])
         .arg(&a)
@@ -356,13 +352,7 @@ fn a_final_statement_is_compared_with_later_reports() {
         .arg(&db)
         .assert()
         .success();
-    use calamine::{open_workbook_auto, Reader};
-    let mut wb = open_workbook_auto(dir.path().join("q1b.xlsx")).unwrap();
-    let log = wb.worksheet_range("Change Log").unwrap();
-    let text: Vec<String> = log
-        .rows()
-        .flat_map(|r| r.iter().map(|c| c.to_string()))
-        .collect();
+    let text = sheet_text(&dir.path().join("q1b.xlsx"), "Change Log");
     assert!(
         text.iter()
             .any(|t| t.contains("late data (imports #2 added)")),
@@ -371,6 +361,7 @@ fn a_final_statement_is_compared_with_later_reports() {
     // Without a ledger the sheet says so.
     let o = run(&[&a], "2026Q1").unwrap();
     let bytes = llm_scope3::report::workbook::build(&o, &config("2026Q1").factors).unwrap();
+    use calamine::Reader;
     let mut wb = calamine::open_workbook_auto_from_rs(std::io::Cursor::new(bytes)).unwrap();
     let log = wb.worksheet_range("Change Log").unwrap();
     assert!(log
@@ -543,11 +534,7 @@ fn a_factor_set_change_is_named_in_the_change_log() {
         std::fs::write(set.join(f.file_name()), text).unwrap();
     }
     let db = dir.path().join("l.db");
-    let bin = || {
-        let mut c = assert_cmd::Command::cargo_bin("llm-scope3").unwrap();
-        c.current_dir(dir.path());
-        c
-    };
+    let bin = || bin_in(dir.path());
     bin()
         .arg("import")
         .arg(root().join(OPENAI))
@@ -582,13 +569,7 @@ fn a_factor_set_change_is_named_in_the_change_log() {
         .arg(&db)
         .assert()
         .success();
-    use calamine::{open_workbook_auto, Reader};
-    let mut wb = open_workbook_auto(dir.path().join("b.xlsx")).unwrap();
-    let log = wb.worksheet_range("Change Log").unwrap();
-    let text: Vec<String> = log
-        .rows()
-        .flat_map(|r| r.iter().map(|c| c.to_string()))
-        .collect();
+    let text = sheet_text(&dir.path().join("b.xlsx"), "Change Log");
     assert!(
         text.iter()
             .any(|t| t.contains("factor set change (2026.1 → 2026.1-us-grid-up)")),
@@ -599,11 +580,7 @@ fn a_factor_set_change_is_named_in_the_change_log() {
 #[test]
 fn imports_commands_list_show_and_remove_with_confirmation() {
     let dir = tempfile::tempdir().unwrap();
-    let bin = || {
-        let mut c = assert_cmd::Command::cargo_bin("llm-scope3").unwrap();
-        c.current_dir(dir.path());
-        c
-    };
+    let bin = || bin_in(dir.path());
     bin()
         .arg("import")
         .arg(root().join(OPENAI))
@@ -613,26 +590,12 @@ fn imports_commands_list_show_and_remove_with_confirmation() {
         dir.path().join("llm-scope3.db").exists(),
         "default ledger file"
     );
-    let out = bin()
-        .args(["imports", "list"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let text = String::from_utf8(out).unwrap();
+    let text = stdout(bin().args(["imports", "list"]).assert().success());
     assert!(
         text.contains("openai-usage") && text.contains("445"),
         "{text}"
     );
-    let out = bin()
-        .args(["imports", "show", "1"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let text = String::from_utf8(out).unwrap();
+    let text = stdout(bin().args(["imports", "show", "1"]).assert().success());
     assert!(
         text.contains("negative tokens") && text.contains("rows read 454"),
         "{text}"
