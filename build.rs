@@ -1,5 +1,5 @@
 //! Embeds the data folders in the binary, so that adding a template or a factor-set version is
-//! adding a file, never editing code: every `templates/*.toml` and every file under
+//! adding a file, never editing code: every `templates/*.toml`, every `templates/carbon/*.toml` and every file under
 //! `src/factors/data/<version>/` is listed in `$OUT_DIR/embedded.rs`.
 
 use std::fmt::Write as _;
@@ -32,6 +32,20 @@ fn main() {
     println!("cargo:rerun-if-changed={}", templates.display());
     code.push_str("/// Built-in templates: (file name, TOML text).\npub static TEMPLATES: &[(&str, &str)] = &[\n");
     for p in files_in(&templates, Some("toml")) {
+        println!("cargo:rerun-if-changed={}", p.display());
+        let name = p.file_name().unwrap().to_string_lossy();
+        let _ = writeln!(
+            code,
+            "    ({name:?}, include_str!({:?})),",
+            p.display().to_string()
+        );
+    }
+    code.push_str("];\n\n");
+
+    let carbon = templates.join("carbon");
+    println!("cargo:rerun-if-changed={}", carbon.display());
+    code.push_str("/// Built-in vendor carbon report templates: (file name, TOML text).\npub static CARBON_TEMPLATES: &[(&str, &str)] = &[\n");
+    for p in files_in(&carbon, Some("toml")) {
         println!("cargo:rerun-if-changed={}", p.display());
         let name = p.file_name().unwrap().to_string_lossy();
         let _ = writeln!(

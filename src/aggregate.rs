@@ -38,6 +38,10 @@ pub struct LineKey {
     pub tokens_imputed: bool,
     /// Spend lines: `price inversion` or `EEIO` (METHODOLOGY §4); `None` for usage lines.
     pub spend: Option<String>,
+    /// Billing account (vendor carbon data is matched on it).
+    pub account: Option<String>,
+    /// Vendor service (`vertex-ai`, `bedrock`).
+    pub service: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -90,6 +94,10 @@ pub struct NotEstimatedKey {
     pub spend_only: bool,
     /// The source file.
     pub file: String,
+    /// Billing account.
+    pub account: Option<String>,
+    /// Vendor service.
+    pub service: Option<String>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -168,6 +176,9 @@ pub struct LineBody {
     pub geo_level: GeoLevel,
     /// False for spend-based (EEIO) lines: no energy or water is estimated.
     pub energy_estimated: bool,
+    /// A vendor carbon figure for the line's key: used (method supplier-specific) or shown
+    /// beside the estimate.
+    pub supplier: Option<crate::supplier::SupplierUse>,
 }
 
 /// One calculation line: one AI Services key within one source file (and sheet).
@@ -241,6 +252,8 @@ pub struct Summary {
     pub sensitivity: Vec<(String, f64, f64)>,
     /// Days with usage data per provider and month: (provider, `YYYY-MM`, days).
     pub coverage: Vec<(String, String, u32)>,
+    /// Vendor carbon figures at their matching key, and what became of each.
+    pub supplier: Vec<crate::supplier::SupplierLine>,
 }
 
 /// Neumaier-compensated sum, so totals do not depend on the order of files.
@@ -389,6 +402,8 @@ impl Aggregator {
                     month: month_of(&r.bucket_start),
                     cost_centre: r.cost_centre.clone(),
                     unit: unit.clone(),
+                    account: r.account.clone(),
+                    service: r.service.clone(),
                 };
                 let acc = self.not_estimated.entry(key).or_default();
                 acc.quantity += quantity;
@@ -436,6 +451,8 @@ impl Aggregator {
                 cost_centre: r.cost_centre.clone(),
                 tokens_imputed: imputed,
                 spend: None,
+                account: r.account.clone(),
+                service: r.service.clone(),
             },
         };
         let row = r.provenance.row;
@@ -478,14 +495,19 @@ impl Aggregator {
     }
 
     /// Estimates every line and builds the summary.
-    pub fn finish(mut self, set: &FactorSet) -> Result<Summary, String> {
+    pub fn finish(
+        mut self,
+        set: &FactorSet,
+        carbon: &[crate::supplier::CarbonRow],
+    ) -> Result<Summary, String> {
         let mut entries: Vec<(CalcKey, Acc)> = self.calc.into_iter().collect();
         entries.sort_by(|a, b| a.0.cmp(&b.0));
         type FactorKey = (Arc<str>, String, Option<String>, Option<String>, i32);
         let mut cache: HashMap<FactorKey, LineFactors> = HashMap::new();
         let mut factors: BTreeMap<String, FactorUse> = BTreeMap::new();
         let mut calc_lines = Vec::with_capacity(entries.len());
-        let mut sens: Vec<(String, KSum, KSum)> = vec![];
+        // Per calculation line: total kgCO2e with each assumption at its low and high value.
+        let mut line_sens: Vec<Vec<(f64, f64)>> = Vec::with_capacity(entries.len());
         for (key, acc) in entries {
             let year = key
                 .line
@@ -516,18 +538,19 @@ impl Aggregator {
             }
             let est = estimate(&acc.activity, lf);
             // One assumption at a time at its low / high value, the others central.
-            for (i, (name, set_to)) in SENSITIVITY.iter().enumerate() {
-                let at = |pick: fn(&Bounds) -> f64| {
-                    let mut f = lf.clone();
-                    set_to(&mut f, pick);
-                    estimate(&acc.activity, &f).emissions_kgco2e.central
-                };
-                if sens.len() <= i {
-                    sens.push((name.to_string(), KSum::default(), KSum::default()));
-                }
-                sens[i].1.add(at(|b| b.low));
-                sens[i].2.add(at(|b| b.high));
-            }
+            line_sens.push(
+                SENSITIVITY
+                    .iter()
+                    .map(|(_, set_to)| {
+                        let at = |pick: fn(&Bounds) -> f64| {
+                            let mut f = lf.clone();
+                            set_to(&mut f, pick);
+                            estimate(&acc.activity, &f).emissions_kgco2e.central
+                        };
+                        (at(|b| b.low), at(|b| b.high))
+                    })
+                    .collect(),
+            );
             let average = key.line.tokens_imputed || lf.by_class();
             let method = if average {
                 Method::AverageData
@@ -600,6 +623,7 @@ impl Aggregator {
                     grid_year: lf.grid_row.year,
                     geo_level: lf.geo_level,
                     energy_estimated: true,
+                    supplier: None,
                 },
                 key: key.line,
             });
@@ -627,6 +651,11 @@ impl Aggregator {
         }
         self.not_estimated = listed;
 
+        // Supplier-specific data (METHODOLOGY §5): vendor figures replace or sit beside the
+        // estimates of the lines with their key.
+        let unestimated: Vec<NotEstimatedKey> = self.not_estimated.keys().cloned().collect();
+        let supplier = crate::supplier::apply(carbon, &mut calc_lines, &unestimated);
+
         // AI Services lines: group calculation lines by key.
         let mut groups: BTreeMap<LineKey, Vec<usize>> = BTreeMap::new();
         for (i, c) in calc_lines.iter().enumerate() {
@@ -637,8 +666,15 @@ impl Aggregator {
         let mut total_sum = EstimateSum::default();
         let mut dq_weighted = KSum::default();
         let mut dq_weight = KSum::default();
+        let mut primary = KSum::default();
         for (key, idx) in groups {
             let first = &calc_lines[idx[0]];
+            let mut supplier = first.body.supplier.clone();
+            for &i in idx.iter().skip(1) {
+                if let (Some(s), Some(o)) = (supplier.as_mut(), &calc_lines[i].body.supplier) {
+                    s.add(o);
+                }
+            }
             let mut activity = Activity::default();
             let mut spend = BTreeMap::new();
             let mut sum = EstimateSum::default();
@@ -657,9 +693,13 @@ impl Aggregator {
                 activity,
                 spend,
                 estimate: sum.value(),
+                supplier,
                 ..first.body.clone()
             };
             let w = body.estimate.emissions_kgco2e.central;
+            if body.method == Method::SupplierSpecific {
+                primary.add(w);
+            }
             dq_weighted.add(w * body.dq.score());
             dq_weight.add(w);
             lines.push(Line { key, sources, body });
@@ -673,7 +713,11 @@ impl Aggregator {
         totals.operational_kgco2e = t.operational_kgco2e;
         totals.water_l = t.water_l;
         totals.cfe_adjusted_kgco2e = t.cfe_adjusted_kgco2e;
-        totals.primary_data_share = 0.0;
+        totals.primary_data_share = if t.emissions_kgco2e.central > 0.0 {
+            primary.value() / t.emissions_kgco2e.central
+        } else {
+            0.0
+        };
         totals.data_quality_score =
             (dq_weight.value() > 0.0).then(|| dq_weighted.value() / dq_weight.value());
         for acc in self.not_estimated.values() {
@@ -711,15 +755,30 @@ impl Aggregator {
                 },
             )
             .collect();
-        // Spend lines do not depend on these assumptions: they add their central to both sides.
-        let spend_central: f64 = calc_lines
+        // Spend-based and supplier-specific lines do not depend on these assumptions: they add
+        // their central to both sides.
+        let mut sens: Vec<(KSum, KSum)> =
+            vec![(KSum::default(), KSum::default()); SENSITIVITY.len()];
+        for (i, c) in calc_lines.iter().enumerate() {
+            let fixed = c.key.spend.is_some() || c.body.method == Method::SupplierSpecific;
+            for (k, (lo, hi)) in sens.iter_mut().enumerate() {
+                match line_sens.get(i).and_then(|s| s.get(k)) {
+                    Some(&(l, h)) if !fixed => {
+                        lo.add(l);
+                        hi.add(h);
+                    }
+                    _ => {
+                        let v = c.body.estimate.emissions_kgco2e.central;
+                        lo.add(v);
+                        hi.add(v);
+                    }
+                }
+            }
+        }
+        let sensitivity = SENSITIVITY
             .iter()
-            .filter(|c| c.key.spend.is_some())
-            .map(|c| c.body.estimate.emissions_kgco2e.central)
-            .sum();
-        let sensitivity = sens
-            .into_iter()
-            .map(|(n, lo, hi)| (n, lo.value() + spend_central, hi.value() + spend_central))
+            .zip(sens)
+            .map(|((n, _), (lo, hi))| (n.to_string(), lo.value(), hi.value()))
             .collect();
         let coverage = self
             .coverage
@@ -735,6 +794,7 @@ impl Aggregator {
             adjustments,
             sensitivity,
             coverage,
+            supplier,
         })
     }
 }
@@ -836,6 +896,8 @@ fn spend_line(
         cost_centre: key.cost_centre.clone(),
         tokens_imputed: false,
         spend: None,
+        account: key.account.clone(),
+        service: key.service.clone(),
     };
     let (body, spend_kind) = match (key.spend_only, price) {
         (true, Some(p)) => {
@@ -927,6 +989,7 @@ fn spend_line(
                     grid_year: lf.grid_row.year,
                     geo_level: lf.geo_level,
                     energy_estimated: true,
+                    supplier: None,
                 },
                 "price inversion",
             )
@@ -991,6 +1054,7 @@ fn spend_line(
                     grid_year: 2021,
                     geo_level: GeoLevel::World,
                     energy_estimated: false,
+                    supplier: None,
                 },
                 "EEIO",
             )

@@ -27,6 +27,7 @@ pub mod model;
 pub mod normalise;
 pub mod pipeline;
 pub mod report;
+pub mod supplier;
 
 /// Data folders embedded at build time (see build.rs).
 pub(crate) mod embedded {

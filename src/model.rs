@@ -40,6 +40,10 @@ pub struct UsageRecord {
     pub region: Option<String>,
     /// Project / workspace / account / tag, whatever the vendor gives.
     pub cost_centre: Option<String>,
+    /// The billing account, when the template names one (matching key of vendor carbon data).
+    pub account: Option<String>,
+    /// The vendor service after the template's map (`vertex-ai`, `bedrock`), when it names one.
+    pub service: Option<String>,
     /// Number of requests (0 when the export does not say).
     pub requests: u64,
     /// All input tokens, cached included.

@@ -99,6 +99,7 @@ pub fn run(inputs: &[Input], skipped_inputs: Vec<String>, cfg: &Config) -> Resul
     let mut excluded = Excluded::default();
     let mut files = Vec::with_capacity(inputs.len());
     let mut rejections = Vec::new();
+    let mut carbon = Vec::new();
     for (index, input) in inputs.iter().enumerate() {
         let mut failure: Option<String> = None;
         let mut excluded_here = 0u64;
@@ -115,7 +116,7 @@ pub fn run(inputs: &[Input], skipped_inputs: Vec<String>, cfg: &Config) -> Resul
                 failure = Some(e);
             }
         };
-        let report = normalise_file(
+        let report = match normalise_file(
             &input.path,
             &input.name,
             index,
@@ -123,7 +124,22 @@ pub fn run(inputs: &[Input], skipped_inputs: Vec<String>, cfg: &Config) -> Resul
             &cfg.period,
             &mut sink,
             &mut rejections,
-        )?;
+        ) {
+            Ok(r) => r,
+            // Not a usage export: a vendor carbon report, or the error stands.
+            Err(e @ crate::normalise::NormaliseError::UnknownFormat { .. }) => {
+                match crate::supplier::read_file(&input.path, &input.name, index, &cfg.period)? {
+                    Some(c) => {
+                        files.push(c.report);
+                        rejections.extend(c.rejections);
+                        carbon.extend(c.rows);
+                        continue;
+                    }
+                    None => return Err(e.into()),
+                }
+            }
+            Err(e) => return Err(e.into()),
+        };
         if let Some(e) = failure {
             return Err(Error::InputData(format!("{}: {e}", input.name)));
         }
@@ -134,7 +150,7 @@ pub fn run(inputs: &[Input], skipped_inputs: Vec<String>, cfg: &Config) -> Resul
     }
     check_duplicates(&files)?;
     let summary = agg
-        .finish(&cfg.factors)
+        .finish(&cfg.factors, &carbon)
         .map_err(|e| Error::InputData(format!("the inputs together: {e}")))?;
     Ok(Outcome {
         period: cfg.period.clone(),
@@ -227,7 +243,8 @@ fn aggregate_ledger(
     period: &Period,
     cfg: &Config,
 ) -> Result<LedgerAggregate> {
-    let (records, imports) = ledger.records(period)?;
+    let (records, mut imports) = ledger.records(period)?;
+    let carbon = ledger.carbon_rows(period, &mut imports)?;
     let mut agg = Aggregator::new();
     let mut excluded = Excluded::default();
     let mut excluded_per_import = vec![0u64; imports.len()];
@@ -244,7 +261,7 @@ fn aggregate_ledger(
             .map_err(|e| Error::InputData(format!("the ledger's records: {e}")))?;
     }
     let summary = agg
-        .finish(&cfg.factors)
+        .finish(&cfg.factors, &carbon)
         .map_err(|e| Error::InputData(format!("the ledger's records: {e}")))?;
     Ok((summary, imports, n, excluded.lines(), excluded_per_import))
 }

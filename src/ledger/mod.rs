@@ -20,7 +20,7 @@ use crate::model::{Period, Provenance, RecordKind, Rejection, UsageRecord};
 use crate::normalise::{normalise_file, FileReport, NormaliseError, TemplateSet};
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// The default ledger file.
 pub const DEFAULT_PATH: &str = "llm-scope3.db";
@@ -243,6 +243,10 @@ impl Ledger {
             if version < 1 {
                 tx.execute_batch(include_str!("schema.sql")).map_err(e)?;
             }
+            if version < 2 {
+                // Version 2: account and service per record, and vendor carbon report rows.
+                tx.execute_batch(include_str!("schema_v2.sql")).map_err(e)?;
+            }
             tx.execute(
                 "INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?1)",
                 params![SCHEMA_VERSION.to_string()],
@@ -288,7 +292,7 @@ impl Ledger {
         };
         let mut records: Vec<UsageRecord> = vec![];
         let mut rejections = vec![];
-        let report = normalise_file(
+        let report = match normalise_file(
             path,
             name,
             0,
@@ -296,7 +300,17 @@ impl Ledger {
             &all_time,
             &mut |r| records.push(r),
             &mut rejections,
-        )?;
+        ) {
+            Ok(r) => r,
+            // Not a usage export: a vendor carbon report, or the error stands.
+            Err(e @ NormaliseError::UnknownFormat { .. }) => {
+                match crate::supplier::read_file(path, name, 0, &all_time)? {
+                    Some(c) => return self.import_carbon(name, &sha, c, now),
+                    None => return Err(e.into()),
+                }
+            }
+            Err(e) => return Err(e.into()),
+        };
         let bucket_secs = typical_bucket(&records);
         let accounts: Vec<String> = report.accounts.iter().cloned().collect();
 
@@ -378,6 +392,208 @@ impl Ledger {
         ))
     }
 
+    /// Imports the rows of a vendor carbon report. A row whose key (provider, account,
+    /// sub-account, service, region, month) is already active with the same figures is a
+    /// duplicate; with other figures it is the vendor's restatement and the newer row counts.
+    fn import_carbon(
+        &mut self,
+        name: &str,
+        sha: &str,
+        c: crate::supplier::CarbonFile,
+        now: DateTime<Utc>,
+    ) -> Result<ImportResult> {
+        let path_text = self.path.display().to_string();
+        let e = |source| LedgerError::Sqlite {
+            path: path_text.clone(),
+            source,
+        };
+        let stamp = now_text(now);
+        let report = c.report;
+        let accounts: Vec<String> = report.accounts.iter().cloned().collect();
+        let tx = self.conn.transaction().map_err(e)?;
+        let report_json = serde_json::to_string(&report).unwrap_or_default();
+        tx.execute(
+            "INSERT INTO imports(file, sha256, format, template, imported_at, first_date, last_date,
+                bucket_secs, accounts, rows_read, accepted, duplicate, restated, report_json)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL, ?8, ?9, ?10, 0, 0, ?11)",
+            params![
+                name,
+                sha,
+                report.format,
+                report.template,
+                stamp,
+                report.first_date.map(|d| d.to_string()),
+                report.last_date.map(|d| d.to_string()),
+                accounts.join("\u{1f}"),
+                report.counts.read as i64,
+                c.rows.len() as i64,
+                report_json,
+            ],
+        )
+        .map_err(e)?;
+        let import_id = tx.last_insert_rowid();
+        for r in &c.rejections {
+            tx.execute(
+                "INSERT INTO rejections(import_id, sheet, row, col, value, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![import_id, r.sheet, r.row as i64, r.column, r.value, r.reason],
+            )
+            .map_err(e)?;
+        }
+        let (mut duplicate, mut restated) = (0i64, 0i64);
+        for r in &c.rows {
+            let key = carbon_row_key(r);
+            // The active figures for this key from other imports, if any.
+            let old: Option<(Option<f64>, Option<f64>)> = tx
+                .query_row(
+                    "SELECT sum(kg_location), sum(kg_market) FROM supplier_rows
+                     WHERE row_key = ?1 AND active = 1 AND import_id != ?2 HAVING count(*) > 0",
+                    params![key, import_id],
+                    |x| Ok((x.get(0)?, x.get(1)?)),
+                )
+                .optional()
+                .map_err(e)?;
+            let same = |a: Option<f64>, b: Option<f64>| match (a, b) {
+                (Some(a), Some(b)) => (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0),
+                (None, None) => true,
+                _ => false,
+            };
+            let active = match old {
+                Some((l, m)) if same(l, r.location_kg) && same(m, r.market_kg) => {
+                    duplicate += 1;
+                    false
+                }
+                Some((l, _)) => {
+                    restated += 1;
+                    tx.execute(
+                        "UPDATE supplier_rows SET active = 0 WHERE row_key = ?1 AND active = 1",
+                        params![key],
+                    )
+                    .map_err(e)?;
+                    tx.execute(
+                        "INSERT INTO changes(at, import_id, kind, month, detail) VALUES (?1, ?2, 'restatement', ?3, ?4)",
+                        params![
+                            stamp,
+                            import_id,
+                            r.month,
+                            format!(
+                                "vendor carbon figure for {} {} {} {} restated: {} kgCO2e location-based, was {}",
+                                r.provider,
+                                r.service,
+                                r.region,
+                                r.month,
+                                r.location_kg.map_or("none".into(), |v| format!("{v:.6}")),
+                                l.map_or("none".into(), |v| format!("{v:.6}"))
+                            )
+                        ],
+                    )
+                    .map_err(e)?;
+                    true
+                }
+                None => true,
+            };
+            tx.execute(
+                "INSERT INTO supplier_rows(import_id, row_key, active, sheet, row, month, provider,
+                    account, sub_account, service, service_raw, region, kg_location, kg_market,
+                    kg_scope1, kg_scope2_location, kg_scope2_market, kg_scope3, model_version, context)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
+                params![
+                    import_id,
+                    key,
+                    active as i64,
+                    r.sheet,
+                    r.row as i64,
+                    r.month,
+                    r.provider,
+                    r.account,
+                    r.sub_account,
+                    r.service,
+                    r.service_name,
+                    r.region,
+                    r.location_kg,
+                    r.market_kg,
+                    r.scope1_kg,
+                    r.scope2_location_kg,
+                    r.scope2_market_kg,
+                    r.scope3_kg,
+                    r.model_version,
+                    r.context,
+                ],
+            )
+            .map_err(e)?;
+        }
+        tx.execute(
+            "UPDATE imports SET duplicate = ?1, restated = ?2 WHERE id = ?3",
+            params![duplicate, restated, import_id],
+        )
+        .map_err(e)?;
+        tx.commit().map_err(e)?;
+        Ok(ImportResult::Imported(
+            self.summary(import_id)?,
+            Box::new(report),
+        ))
+    }
+
+    /// The active vendor carbon rows of months that overlap `period`. Imports not yet in
+    /// `imports` are appended (their position is the rows' `file_index`).
+    pub fn carbon_rows(
+        &self,
+        period: &Period,
+        imports: &mut Vec<i64>,
+    ) -> Result<Vec<crate::supplier::CarbonRow>> {
+        let (from, to) = (
+            period.start.format("%Y-%m").to_string(),
+            period.end.format("%Y-%m").to_string(),
+        );
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT s.import_id, i.file, i.template, s.sheet, s.row, s.month, s.provider, s.account,
+                        s.sub_account, s.service, s.service_raw, s.region, s.kg_location, s.kg_market,
+                        s.kg_scope1, s.kg_scope2_location, s.kg_scope2_market, s.kg_scope3,
+                        s.model_version, s.context
+                 FROM supplier_rows s JOIN imports i ON i.id = s.import_id
+                 WHERE s.active = 1 AND s.month >= ?1 AND s.month <= ?2
+                 ORDER BY i.file, s.import_id, s.id",
+            )
+            .map_err(self.err())?;
+        let mut rows = stmt.query(params![from, to]).map_err(self.err())?;
+        let mut out = vec![];
+        while let Some(r) = rows.next().map_err(self.err())? {
+            let import_id: i64 = r.get(0).map_err(self.err())?;
+            let file_index = match imports.iter().position(|&i| i == import_id) {
+                Some(i) => i,
+                None => {
+                    imports.push(import_id);
+                    imports.len() - 1
+                }
+            };
+            let g = |i: usize| -> Result<Option<f64>> { r.get(i).map_err(self.err()) };
+            out.push(crate::supplier::CarbonRow {
+                file_index,
+                file: r.get(1).map_err(self.err())?,
+                template: r.get(2).map_err(self.err())?,
+                sheet: r.get(3).map_err(self.err())?,
+                row: r.get::<_, i64>(4).map_err(self.err())?.max(0) as u64,
+                month: r.get(5).map_err(self.err())?,
+                provider: r.get(6).map_err(self.err())?,
+                account: r.get(7).map_err(self.err())?,
+                sub_account: r.get(8).map_err(self.err())?,
+                service: r.get(9).map_err(self.err())?,
+                service_name: r.get(10).map_err(self.err())?,
+                region: r.get(11).map_err(self.err())?,
+                location_kg: g(12)?,
+                market_kg: g(13)?,
+                scope1_kg: g(14)?,
+                scope2_location_kg: g(15)?,
+                scope2_market_kg: g(16)?,
+                scope3_kg: g(17)?,
+                model_version: r.get(18).map_err(self.err())?,
+                context: r.get(19).map_err(self.err())?,
+            });
+        }
+        Ok(out)
+    }
+
     /// One import's summary.
     pub fn summary(&self, id: i64) -> Result<ImportSummary> {
         self.conn
@@ -385,6 +601,7 @@ impl Ledger {
                 "SELECT id, file, sha256, format, imported_at, first_date, last_date, bucket_secs,
                         rows_read, accepted, duplicate, restated, removed_at,
                         (SELECT count(*) FROM records r WHERE r.import_id = imports.id AND r.active = 1)
+                        + (SELECT count(*) FROM supplier_rows s WHERE s.import_id = imports.id AND s.active = 1)
                  FROM imports WHERE id = ?1",
                 params![id],
                 summary_row,
@@ -402,6 +619,7 @@ impl Ledger {
                 "SELECT id, file, sha256, format, imported_at, first_date, last_date, bucket_secs,
                         rows_read, accepted, duplicate, restated, removed_at,
                         (SELECT count(*) FROM records r WHERE r.import_id = imports.id AND r.active = 1)
+                        + (SELECT count(*) FROM supplier_rows s WHERE s.import_id = imports.id AND s.active = 1)
                  FROM imports ORDER BY id",
             )
             .map_err(self.err())?;
@@ -485,7 +703,8 @@ impl Ledger {
                 "SELECT r.import_id, i.file, r.sheet, r.row, r.bucket_start, r.bucket_end, r.provider,
                         r.model, r.region, r.region_scope, r.cost_centre, r.requests, r.input_tokens,
                         r.cached_input_tokens, r.output_tokens, r.input_characters, r.output_characters,
-                        r.cost, r.currency, r.kind, r.kind_label, r.kind_quantity, r.kind_unit, r.record_key
+                        r.cost, r.currency, r.kind, r.kind_label, r.kind_quantity, r.kind_unit, r.record_key,
+                        r.account, r.service
                  FROM records r JOIN imports i ON i.id = r.import_id
                  WHERE r.active = 1 AND r.bucket_start >= ?1 AND r.bucket_start < ?2
                  ORDER BY i.file, r.import_id, r.id",
@@ -546,6 +765,8 @@ impl Ledger {
                 region: r.get(8).map_err(self.err())?,
                 region_scope: r.get(9).map_err(self.err())?,
                 cost_centre: r.get(10).map_err(self.err())?,
+                account: r.get(24).map_err(self.err())?,
+                service: r.get(25).map_err(self.err())?,
                 requests: get_u(11)?,
                 input_tokens: get_u(12)?,
                 cached_input_tokens: get_u(13)?,
@@ -804,9 +1025,9 @@ fn insert_records(
         "INSERT INTO records(import_id, record_key, active, sheet, row, bucket_start, bucket_end, provider,
             model, region, region_scope, cost_centre, requests, input_tokens, cached_input_tokens,
             output_tokens, input_characters, output_characters, cost, currency, kind, kind_label,
-            kind_quantity, kind_unit)
+            kind_quantity, kind_unit, account, service)
          VALUES (?1, ?2, 0, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19,
-            ?20, ?21, ?22, ?23)",
+            ?20, ?21, ?22, ?23, ?24, ?25)",
     )?;
     for r in records {
         let (kind, label, quantity, unit) = match &r.kind {
@@ -852,9 +1073,26 @@ fn insert_records(
             label,
             quantity,
             unit,
+            r.account,
+            r.service,
         ])?;
     }
     Ok(())
+}
+
+/// The identity of a vendor carbon row across imports, fields separated by U+001F.
+fn carbon_row_key(r: &crate::supplier::CarbonRow) -> String {
+    [
+        r.template.as_str(),
+        r.provider.as_str(),
+        r.account.as_deref().unwrap_or(""),
+        r.sub_account.as_deref().unwrap_or(""),
+        r.service.as_str(),
+        r.region.as_str(),
+        r.month.as_str(),
+        r.model_version.as_deref().unwrap_or(""),
+    ]
+    .join("\u{1f}")
 }
 
 /// Per-key sums compared between a new import and the active records: equal means duplicate.
@@ -973,11 +1211,42 @@ fn remove_in(tx: &Transaction<'_>, id: i64, stamp: &str, kind: &str) -> rusqlite
         "UPDATE records SET active = 0 WHERE import_id = ?1",
         params![id],
     )?;
+    // Vendor carbon rows: the most recent other import of each key counts again.
+    let carbon_keys: Vec<String> = {
+        let mut stmt = tx.prepare(
+            "SELECT DISTINCT row_key FROM supplier_rows WHERE import_id = ?1 AND active = 1",
+        )?;
+        let keys = stmt
+            .query_map(params![id], |r| r.get(0))?
+            .collect::<rusqlite::Result<Vec<String>>>()?;
+        keys
+    };
+    tx.execute(
+        "UPDATE supplier_rows SET active = 0 WHERE import_id = ?1",
+        params![id],
+    )?;
     tx.execute(
         "UPDATE imports SET removed_at = ?1 WHERE id = ?2",
         params![stamp, id],
     )?;
     let mut restored = 0;
+    for key in carbon_keys {
+        let other: Option<i64> = tx
+            .query_row(
+                "SELECT max(s.import_id) FROM supplier_rows s JOIN imports i ON i.id = s.import_id
+                 WHERE s.row_key = ?1 AND i.removed_at IS NULL AND s.import_id != ?2",
+                params![key, id],
+                |r| r.get(0),
+            )
+            .optional()?
+            .flatten();
+        if let Some(other) = other {
+            restored += tx.execute(
+                "UPDATE supplier_rows SET active = 1 WHERE row_key = ?1 AND import_id = ?2",
+                params![key, other],
+            )?;
+        }
+    }
     for key in keys {
         // The most recent other import that holds this key and is not removed.
         let other: Option<i64> = tx

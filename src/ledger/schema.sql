@@ -1,4 +1,4 @@
--- llm-scope3 ledger, schema version 1. Activity data only: results are recomputed by every
+-- llm-scope3 ledger, schema version 1 (version 2 adds schema_v2.sql). Activity data only: results are recomputed by every
 -- report with the factor set it names.
 CREATE TABLE IF NOT EXISTS meta (
     key   TEXT PRIMARY KEY,

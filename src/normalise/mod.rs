@@ -689,7 +689,7 @@ fn problem(b: &template::Bound, cell: &CellRef<'_>, reason: String) -> RowProble
 }
 
 /// A text field: the first column's value, mapped, defaulted; `None` when empty.
-fn text_field(b: Option<&template::Bound>, cells: &dyn RowCells) -> Option<String> {
+pub(crate) fn text_field(b: Option<&template::Bound>, cells: &dyn RowCells) -> Option<String> {
     let b = b?;
     let raw = b
         .columns
@@ -1347,6 +1347,8 @@ fn finish(
         model: model.unwrap_or_default(),
         region: text_field(m.region.as_ref(), cells).or(region_override),
         cost_centre: text_field(m.cost_centre.as_ref(), cells),
+        account: text_field(m.account.as_ref(), cells),
+        service: text_field(m.service.as_ref(), cells),
         requests: values.requests,
         input_tokens: values.input_tokens,
         cached_input_tokens: values.cached_input_tokens,

@@ -212,6 +212,10 @@ pub struct Fields {
     /// The billing account the export belongs to: exports of different accounts never overlap.
     #[serde(default)]
     pub account: Option<FieldSpec>,
+    /// The vendor's service (`vertex-ai`, `bedrock` after `map`): with `account`, what a vendor
+    /// carbon report's rows are matched on (METHODOLOGY §5).
+    #[serde(default)]
+    pub service: Option<FieldSpec>,
 }
 
 /// Where one canonical field comes from.
@@ -440,6 +444,7 @@ impl Fields {
             ("region", self.region.as_ref()),
             ("cost_centre", self.cost_centre.as_ref()),
             ("account", self.account.as_ref()),
+            ("service", self.service.as_ref()),
         ]
     }
 }
@@ -498,6 +503,8 @@ pub struct Mapping {
     pub cost_centre: Option<Bound>,
     /// Billing account.
     pub account: Option<Bound>,
+    /// Vendor service.
+    pub service: Option<Bound>,
     /// The key columns present in the header.
     pub key_columns: Vec<usize>,
     /// Skip rules bound to their columns (rules whose column is absent never fire).
@@ -550,6 +557,7 @@ impl Mapping {
             ("region", self.region.as_ref()),
             ("cost_centre", self.cost_centre.as_ref()),
             ("account", self.account.as_ref()),
+            ("service", self.service.as_ref()),
         ];
         if let Some(m) = &self.meter {
             fields.push(("meter (classified)", Some(&m.text)));
@@ -671,6 +679,40 @@ impl TemplateSet {
     }
 }
 
+/// Binds one field to the columns of a header row: every alternative name present (numbers
+/// read the first, text the first non-empty), then the `sum` columns present. `None` when no
+/// column is present and the field has no default.
+pub fn bind_field(header: &[String], spec: &FieldSpec) -> Option<Bound> {
+    let find = |name: &str| {
+        let key = header_key(name);
+        header.iter().position(|h| header_key(h) == key)
+    };
+    let mut columns = vec![];
+    // Alternative names: every one present is bound; numbers read the first, text the
+    // first non-empty (EA's CostCenter is often empty where SubscriptionName is not).
+    for n in spec.column.names() {
+        if let Some(i) = find(n) {
+            if !columns.iter().any(|(j, _)| *j == i) {
+                columns.push((i, header[i].trim().to_string()));
+            }
+        }
+    }
+    let alternatives = !columns.is_empty();
+    for n in &spec.sum {
+        if let Some(i) = find(n) {
+            columns.push((i, header[i].trim().to_string()));
+        }
+    }
+    if columns.is_empty() && spec.default.is_none() {
+        return None;
+    }
+    Some(Bound {
+        columns,
+        alternatives,
+        spec: spec.clone(),
+    })
+}
+
 /// Binds a template's fields to the columns of a header row.
 pub fn bind(template: Arc<Template>, header: &[String]) -> Result<Mapping, String> {
     let index: Vec<String> = header.iter().map(|h| header_key(h)).collect();
@@ -678,32 +720,7 @@ pub fn bind(template: Arc<Template>, header: &[String]) -> Result<Mapping, Strin
         let key = header_key(name);
         index.iter().position(|h| *h == key)
     };
-    let bind_one = |spec: &FieldSpec| -> Option<Bound> {
-        let mut columns = vec![];
-        // Alternative names: every one present is bound; numbers read the first, text the
-        // first non-empty (EA's CostCenter is often empty where SubscriptionName is not).
-        for n in spec.column.names() {
-            if let Some(i) = find(n) {
-                if !columns.iter().any(|(j, _)| *j == i) {
-                    columns.push((i, header[i].trim().to_string()));
-                }
-            }
-        }
-        let alternatives = !columns.is_empty();
-        for n in &spec.sum {
-            if let Some(i) = find(n) {
-                columns.push((i, header[i].trim().to_string()));
-            }
-        }
-        if columns.is_empty() && spec.default.is_none() {
-            return None;
-        }
-        Some(Bound {
-            columns,
-            alternatives,
-            spec: spec.clone(),
-        })
-    };
+    let bind_one = |spec: &FieldSpec| bind_field(header, spec);
     let f = &template.fields;
     let column_spec = |c: &OneOrMany| FieldSpec {
         column: c.clone(),
@@ -775,6 +792,7 @@ pub fn bind(template: Arc<Template>, header: &[String]) -> Result<Mapping, Strin
         region: f.region.as_ref().and_then(bind_one),
         cost_centre: f.cost_centre.as_ref().and_then(bind_one),
         account: f.account.as_ref().and_then(bind_one),
+        service: f.service.as_ref().and_then(bind_one),
         key_columns: template
             .keys
             .iter()

@@ -22,6 +22,7 @@ pub struct Summary<'a> {
     not_estimated: Vec<NotEstimatedJson<'a>>,
     excluded: &'a [crate::pipeline::ExcludedLine],
     spend_adjustments: &'a [crate::aggregate::AdjustmentLine],
+    supplier_data: Vec<SupplierJson<'a>>,
     rejections: &'a [Rejection],
 }
 
@@ -132,6 +133,38 @@ struct LineJson<'a> {
     flags: &'a [String],
     factor_ids: &'a [String],
     sources: Vec<SourceJson<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    vendor: Option<VendorJson<'a>>,
+}
+
+/// A vendor carbon figure for a line: used (method supplier-specific) or shown beside.
+#[derive(Debug, Serialize)]
+struct VendorJson<'a> {
+    source: &'a str,
+    key: &'a str,
+    vendor_kgco2e: f64,
+    estimate_kgco2e: Bounds,
+    used: bool,
+    note: &'a str,
+}
+
+/// One vendor figure at its matching key and what became of it.
+#[derive(Debug, Serialize)]
+struct SupplierJson<'a> {
+    source: &'a str,
+    provider: &'a str,
+    account: Option<&'a str>,
+    service: &'a str,
+    region: &'a str,
+    month: &'a str,
+    location_based_kgco2e: Option<f64>,
+    market_based_kgco2e: Option<f64>,
+    model_versions: &'a [String],
+    estimate_kgco2e: Bounds,
+    matched_lines: usize,
+    status: &'static str,
+    reason: Option<&'a str>,
+    sources: Vec<SourceJson<'a>>,
 }
 
 #[derive(Debug, Serialize)]
@@ -211,6 +244,49 @@ fn line_json(l: &Line) -> LineJson<'_> {
                 sheet: s.sheet.as_deref(),
                 rows: s.rows,
                 count: s.count,
+            })
+            .collect(),
+        vendor: b.supplier.as_ref().map(|v| VendorJson {
+            source: &v.vendor,
+            key: &v.key,
+            vendor_kgco2e: tidy(v.vendor_kgco2e),
+            estimate_kgco2e: tidy_b(v.estimate_kgco2e),
+            used: v.used,
+            note: &v.note,
+        }),
+    }
+}
+
+fn supplier_json(s: &crate::supplier::SupplierLine) -> SupplierJson<'_> {
+    use crate::supplier::SupplierStatus as St;
+    let (status, reason) = match &s.status {
+        St::Used => ("used", None),
+        St::Beside(r) => ("beside", Some(r.as_str())),
+        St::Unmatched(r) => ("unmatched", Some(r.as_str())),
+        St::Context(r) => ("context", Some(r.as_str())),
+    };
+    SupplierJson {
+        source: &s.vendor,
+        provider: &s.key.provider,
+        account: s.key.account.as_deref(),
+        service: &s.key.service,
+        region: &s.key.region,
+        month: &s.key.month,
+        location_based_kgco2e: s.location_kg.map(tidy),
+        market_based_kgco2e: s.market_kg.map(tidy),
+        model_versions: &s.model_versions,
+        estimate_kgco2e: tidy_b(s.estimate_kgco2e),
+        matched_lines: s.matched_lines,
+        status,
+        reason,
+        sources: s
+            .sources
+            .iter()
+            .map(|x| SourceJson {
+                file: &x.file,
+                sheet: x.sheet.as_deref(),
+                rows: x.rows,
+                count: x.count,
             })
             .collect(),
     }
@@ -322,6 +398,7 @@ pub fn summary(o: &Outcome) -> Summary<'_> {
             })
             .collect(),
         spend_adjustments: &o.summary.adjustments,
+        supplier_data: o.summary.supplier.iter().map(supplier_json).collect(),
         excluded: &o.excluded,
         rejections: &o.rejections,
     }

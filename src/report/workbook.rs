@@ -27,6 +27,7 @@ pub const SHEETS: &[&str] = &[
     "Sources",
     "Uncertainty",
     "Data Quality",
+    "Supplier Data",
     "Methodology",
     "Imports",
     "Rejected Rows",
@@ -226,6 +227,7 @@ pub fn build_with(o: &Outcome, set: &FactorSet, per_sheet: usize) -> crate::erro
     sources(wb.add_worksheet(), &f, o, set).map_err(err)?;
     uncertainty(wb.add_worksheet(), &f, o).map_err(err)?;
     data_quality(wb.add_worksheet(), &f, o).map_err(err)?;
+    supplier_data(wb.add_worksheet(), &f, o).map_err(err)?;
     methodology(wb.add_worksheet(), &f, o, set).map_err(err)?;
     imports(wb.add_worksheet(), &f, o).map_err(err)?;
     rejected(wb.add_worksheet(), &f, o).map_err(err)?;
@@ -290,7 +292,7 @@ fn cover(ws: &mut Worksheet, f: &Formats, o: &Outcome, set: &FactorSet) -> Resul
         f,
         r,
         1,
-        "E1-6 Summary (the disclosure line) · AI Services (by provider, model, region, month, cost centre) · Periods (by month) · Calculation Lines (audit trail to source rows) · Factors and Sources (every factor, cited) · Methodology · Imports (row accounting per file) · Rejected Rows",
+        "E1-6 Summary (the disclosure line) · AI Services (by provider, model, region, month, cost centre) · Periods (by month) · Calculation Lines (audit trail to source rows) · Factors and Sources (every factor, cited) · Supplier Data (vendor carbon figures beside or in place of the estimate) · Methodology · Imports (row accounting per file) · Rejected Rows",
         90.0,
     )?;
     ws.set_landscape();
@@ -495,6 +497,28 @@ pub(crate) const RESULT_COLS: &[Col] = &[
     ("Data quality (1-4)", 9.0),
 ];
 
+/// Estimate and vendor figure side by side (METHODOLOGY §5), on AI Services lines.
+pub(crate) const SUPPLIER_COLS: &[Col] = &[
+    ("Tool estimate kgCO2e (central)", 14.0),
+    ("Vendor kgCO2e (allocated)", 14.0),
+    ("Vendor figure", 60.0),
+];
+
+pub(crate) fn supplier_cells<'a>(f: &'a Formats, b: &'a LineBody) -> Vec<V<'a>> {
+    match &b.supplier {
+        Some(s) => vec![
+            V::N(s.estimate_kgco2e.central, &f.kg),
+            V::N(s.vendor_kgco2e, &f.kg),
+            V::O(format!("{}: {}", s.vendor, s.note)),
+        ],
+        None => vec![
+            V::N(b.estimate.emissions_kgco2e.central, &f.kg),
+            V::Blank,
+            V::Blank,
+        ],
+    }
+}
+
 pub(crate) fn qty_cells<'a>(b: &LineBody) -> Vec<V<'a>> {
     let a = &b.activity;
     vec![
@@ -581,6 +605,7 @@ fn ai_services(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), XlsxE
     cols.extend_from_slice(RESULT_COLS);
     cols.push(("Flags", 40.0));
     cols.push(("Factor ids", 60.0));
+    cols.extend_from_slice(SUPPLIER_COLS);
     let mut r = header(ws, f, 0, &cols)?;
     for l in &o.summary.lines {
         let mut cells = key_cells(&l.key, &l.body);
@@ -588,6 +613,7 @@ fn ai_services(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), XlsxE
         cells.extend(result_cells(f, &l.body));
         cells.push(V::O(l.body.flags.join("; ")));
         cells.push(V::O(l.body.factor_ids.join(", ")));
+        cells.extend(supplier_cells(f, &l.body));
         write_row(ws, f, r, &cells)?;
         r += 1;
     }
@@ -1215,7 +1241,13 @@ fn live_formulas(
             &f.kwh,
         ),
     ];
+    // A supplier-specific line's emissions are the vendor's figure (a value, see the Supplier
+    // Data sheet); its energy and water stay the tool's formulas.
+    let vendor = b.method == crate::estimate::Method::SupplierSpecific;
     for (col, formula, value, fmt) in cells {
+        if vendor && (res0 + 3..=res0 + 6).contains(&col) {
+            continue;
+        }
         ws.write_formula_with_format(
             r,
             col,
@@ -2053,6 +2085,100 @@ fn data_quality(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), Xlsx
     ws.write_number_with_format(r, 3, o.summary.totals.primary_data_share, &f.pct)?;
     r += 2;
     note(ws, f, r, 9, "GHG Protocol data-quality indicators, 1 very good … 4 poor: technology (2 known model, 3 size class, 4 spend-based), time (factor age), geography (1 cloud region, 2 country, 3 provider default or continent, 4 world), completeness (1 token data, 3 imputed), reliability (2 hybrid, 3 average-data, 4 spend-based). Group and total scores weight lines by central kgCO2e.", 100.0)?;
+    Ok(())
+}
+
+fn supplier_data(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), XlsxError> {
+    ws.set_name("Supplier Data")?;
+    let cols: &[Col] = &[
+        ("Vendor export", 30.0),
+        ("Provider", 12.0),
+        ("Account", 22.0),
+        ("Service", 12.0),
+        ("Service (as the vendor names it)", 18.0),
+        ("Region", 13.0),
+        ("Month", 9.0),
+        ("Vendor kgCO2e location-based", 14.0),
+        ("Vendor kgCO2e market-based", 14.0),
+        ("of which Scope 3 kgCO2e", 12.0),
+        ("Carbon model version", 10.0),
+        ("Sub-accounts summed", 9.0),
+        ("Lines matched", 9.0),
+        ("Tool estimate kgCO2e (low)", 12.0),
+        ("Tool estimate kgCO2e (central)", 12.0),
+        ("Tool estimate kgCO2e (high)", 12.0),
+        ("Status", 70.0),
+        ("Source rows", 50.0),
+    ];
+    let mut r = header(ws, f, 0, cols)?;
+    let opt = |v: Option<f64>| match v {
+        Some(x) => V::N(x, &f.kg),
+        None => V::S("not given"),
+    };
+    for s in &o.summary.supplier {
+        let k = &s.key;
+        let mut cells = vec![
+            V::S(&s.vendor),
+            V::S(&k.provider),
+            V::S(k.account.as_deref().unwrap_or("(not in the file)")),
+            V::S(&k.service),
+            V::S(&s.service_name),
+            V::S(&k.region),
+            V::S(&k.month),
+            opt(s.location_kg),
+            opt(s.market_kg),
+            opt(s.scope3_kg),
+            V::O(s.model_versions.join(", ")),
+            V::I(s.sub_accounts as u64),
+            V::I(s.matched_lines as u64),
+        ];
+        cells.extend(bounds_cells(s.estimate_kgco2e, &f.kg));
+        cells.push(V::O(s.status.label()));
+        cells.push(V::O(
+            s.sources
+                .iter()
+                .map(|x| format!("{} rows {}-{} ({})", x.file, x.rows[0], x.rows[1], x.count))
+                .collect::<Vec<_>>()
+                .join("; "),
+        ));
+        write_row(ws, f, r, &cells)?;
+        r += 1;
+    }
+    if o.summary.supplier.is_empty() {
+        ws.write_string(r, 0, "No vendor carbon report was imported: every line is the tool's estimate, and % primary data is 0.")?;
+        r += 1;
+    } else {
+        ws.autofilter(0, 0, r - 1, (cols.len() - 1) as u16)?;
+    }
+    r += 1;
+    let used: f64 = o
+        .summary
+        .lines
+        .iter()
+        .filter(|l| l.body.method == crate::estimate::Method::SupplierSpecific)
+        .map(|l| l.body.estimate.emissions_kgco2e.central)
+        .sum();
+    write_row(
+        ws,
+        f,
+        r,
+        &[
+            V::S("kgCO2e from vendor figures (supplier-specific lines)"),
+            V::N(used, &f.total_kg),
+        ],
+    )?;
+    r += 1;
+    write_row(
+        ws,
+        f,
+        r,
+        &[
+            V::S("% primary data (ESRS E1 AR 46(g))"),
+            V::N(o.summary.totals.primary_data_share, &f.pct),
+        ],
+    )?;
+    r += 2;
+    note(ws, f, r, 12, "METHODOLOGY §5: a vendor figure replaces the estimate (embodied adder included) only when it is location-based, includes Scope 3, names the account and matches provider × account × service × region × month, and when the tool estimated every billed item of that key; it is then split over the key's lines by their share of the estimate (low = central = high: vendors publish no range). Otherwise it is shown beside the estimate with the reason, and on the AI Services sheet. Energy and water stay the tool's estimate. Market-based vendor figures are never the reported figure; offsets are never netted.", 75.0)?;
     Ok(())
 }
 

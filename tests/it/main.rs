@@ -13,4 +13,5 @@ mod libreoffice;
 mod messy;
 mod report_outputs;
 mod spend;
+mod supplier;
 mod vendor_samples;

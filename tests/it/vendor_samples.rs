@@ -143,8 +143,16 @@ fn vendor_samples_match_their_control_totals() {
 
 #[test]
 fn all_samples_together_reconcile_per_file() {
+    // Ten usage and cost exports and one vendor carbon report (samples/gcp_carbon_footprint_*).
     let o = run(&[&root().join("samples")], "2026Q1").unwrap();
-    assert_eq!(o.files.len(), 10);
+    assert_eq!(o.files.len(), 11);
+    assert_eq!(
+        o.files
+            .iter()
+            .filter(|f| f.format == "gcp-carbon-footprint")
+            .count(),
+        1
+    );
     for f in &o.files {
         assert!(f.counts.balanced(), "{}: {:?}", f.file, f.counts);
         assert!(!f.format.is_empty(), "{}", f.file);
