@@ -33,6 +33,19 @@ pub(crate) fn run(args: &InspectArgs) -> Result<()> {
             &mut sink,
             &mut rejections,
         ) {
+            Err(e @ crate::normalise::NormaliseError::UnknownFormat { .. }) => {
+                match crate::supplier::read_file(path, &name, index, &all_time) {
+                    Ok(Some(c)) => inspect_carbon(&c, args.rows),
+                    Ok(None) => {
+                        failed += 1;
+                        println!("  cannot be used: {e}");
+                    }
+                    Err(e) => {
+                        failed += 1;
+                        println!("  cannot be used: {e}");
+                    }
+                }
+            }
             Err(e) => {
                 failed += 1;
                 println!("  cannot be used: {e}");
@@ -161,4 +174,66 @@ pub(crate) fn run(args: &InspectArgs) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+/// `inspect` of a vendor carbon report.
+fn inspect_carbon(c: &crate::supplier::CarbonFile, rows: usize) {
+    let r = &c.report;
+    println!(
+        "  read as: {} ({} bytes), SHA-256 {}",
+        r.dialect, r.bytes, r.sha256
+    );
+    for s in &r.sheets {
+        let t = crate::supplier::templates()
+            .iter()
+            .find(|t| t.id == s.template);
+        println!(
+            "  format: {} (vendor carbon report, template templates/carbon/{}.toml) — header at row {}",
+            s.template, s.template, s.header_row
+        );
+        if let Some(t) = t {
+            println!("  {}: {}", t.name, t.description);
+        }
+        println!("  column mapping:");
+        for (field, col) in &s.mapping {
+            println!("    {field:<22} <- {col}");
+        }
+    }
+    let n = &r.counts;
+    println!(
+        "  rows: read {}, accepted {}, rejected {}, skipped {} (other services or blank)",
+        n.read, n.accepted, n.rejected, n.skipped
+    );
+    println!("  first {} row(s), kgCO2e:", c.rows.len().min(rows));
+    for x in c.rows.iter().take(rows) {
+        let kg = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.6}"));
+        println!(
+            "    row {:>5}  {} {} {} {} {}  location-based {}  market-based {}  model {}{}",
+            x.row,
+            x.month,
+            x.provider,
+            x.account.as_deref().unwrap_or("(no account)"),
+            x.service,
+            x.region,
+            kg(x.location_kg),
+            kg(x.market_kg),
+            x.model_version.as_deref().unwrap_or("-"),
+            x.context
+                .as_ref()
+                .map(|c| format!("  [context only: {c}]"))
+                .unwrap_or_default()
+        );
+    }
+    if !c.rejections.is_empty() {
+        println!("  rejections ({}):", c.rejections.len());
+        for x in c.rejections.iter().take(20) {
+            println!(
+                "    row {:>5}  column {}  value '{}': {}",
+                x.row,
+                x.column.as_deref().unwrap_or("-"),
+                x.value.as_deref().unwrap_or(""),
+                x.reason
+            );
+        }
+    }
 }

@@ -438,3 +438,26 @@ fn the_same_carbon_report_twice_is_refused_and_the_ledger_resolves_restatements(
     let third = report("third");
     assert_close(total(&third), total(&first), 1e-9, "removed");
 }
+
+#[test]
+fn inspect_explains_a_carbon_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = super::common::stdout(
+        bin_in(dir.path())
+            .arg("inspect")
+            .arg(gcp_carbon())
+            .assert()
+            .success(),
+    );
+    assert!(
+        out.contains("format: gcp-carbon-footprint (vendor carbon report"),
+        "{out}"
+    );
+    // Row 3 is January us-central1, project acme-rag-us: 41.25 kg location-based.
+    assert!(out.contains("location-based 41.250000"), "{out}");
+    // All time: 9 AI-service rows (December included), 2 other services skipped.
+    assert!(
+        out.contains("rows: read 11, accepted 9, rejected 0, skipped 2"),
+        "{out}"
+    );
+}
