@@ -46,8 +46,11 @@ pub(crate) fn run(args: &ServeArgs) -> Result<()> {
         opts.max_upload_bytes = args.max_upload_mib.saturating_mul(1024 * 1024);
         opts.request_timeout = Duration::from_secs(args.timeout);
         opts.queue = args.queue;
-        // Tests and scripts read the address from this first line.
-        println!("llm-scope3 serve: listening on http://{bound}/");
+        // Tests and scripts read the address from this first line. A closed standard output
+        // must not stop the server, so write errors are ignored.
+        use std::io::Write;
+        let mut out = std::io::stdout();
+        let _ = writeln!(out, "llm-scope3 serve: listening on http://{bound}/");
         if web::is_exposed(&bound) {
             eprintln!(
                 "warning: {bound} is not a loopback address: anyone who can reach this computer on port {} can upload files and read reports",
@@ -55,12 +58,15 @@ pub(crate) fn run(args: &ServeArgs) -> Result<()> {
             );
         }
         match &args.ledger {
-            Some(l) => println!("ledger {} (uploads are imported into it)", l.display()),
-            None => println!("no ledger: nothing is kept between requests"),
+            Some(l) => {
+                let _ = writeln!(out, "ledger {} (uploads are imported into it)", l.display());
+            }
+            None => {
+                let _ = writeln!(out, "no ledger: nothing is kept between requests");
+            }
         }
-        println!("Open the address in a browser; stop with Ctrl-C.");
-        use std::io::Write;
-        let _ = std::io::stdout().flush();
+        let _ = writeln!(out, "Open the address in a browser; stop with Ctrl-C.");
+        let _ = out.flush();
         web::serve(listener, web::AppState::new(opts))
             .await
             .map_err(|e| Error::Internal(format!("the server stopped: {e}")))

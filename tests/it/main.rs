@@ -14,3 +14,5 @@ mod messy;
 mod report_outputs;
 mod spend;
 mod vendor_samples;
+mod web;
+mod web_load;
