@@ -12,7 +12,7 @@ use crate::common::{self, multipart, sample, Part, BOUNDARY};
 use crate::web::OPENAI;
 
 /// Starts a server with `opts` (its `bind` replaced by the real port) on a thread of its own.
-fn start(mut opts: Options) -> SocketAddr {
+pub fn start(mut opts: Options) -> SocketAddr {
     let std_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     std_listener.set_nonblocking(true).unwrap();
     let addr = std_listener.local_addr().unwrap();
