@@ -475,3 +475,64 @@ async fn a_full_queue_answers_503_with_retry_after() {
     let ans = call(&app, post(body)).await;
     assert_eq!(ans.status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn with_a_ledger_uploads_accumulate_and_a_refused_upload_imports_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("ledger.db");
+    let mut opts = options();
+    opts.ledger = Some(db.clone());
+    let app = app(opts);
+    let (o, a) = (sample(OPENAI), sample(ANTHROPIC));
+    let bad = b"name,colour\nwidget,blue\n".to_vec();
+
+    // Refused (one file unusable, not left out): the ledger stays empty.
+    let ans = call(
+        &app,
+        post(multipart(&[
+            Part::File(OPENAI, &o),
+            Part::File("mystery.csv", &bad),
+            Part::Field("quarter", "2026Q1"),
+        ])),
+    )
+    .await;
+    assert_eq!(ans.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let ledger = llm_scope3::ledger::Ledger::open(&db).unwrap();
+    assert!(ledger.list().unwrap().is_empty());
+    drop(ledger);
+
+    // Two uploads, one file each: the second report is made from the ledger and holds both,
+    // equal to the CLI's report on the two files.
+    for (name, bytes) in [(OPENAI, &o), (ANTHROPIC, &a)] {
+        let ans = call(
+            &app,
+            post(multipart(&[
+                Part::File(name, bytes),
+                Part::Field("quarter", "2026Q1"),
+            ])),
+        )
+        .await;
+        assert_eq!(
+            ans.status,
+            StatusCode::OK,
+            "{}",
+            String::from_utf8_lossy(&ans.body)
+        );
+        if name == ANTHROPIC {
+            let j = ans.json();
+            let cli = cli_outcome(&[ANTHROPIC, OPENAI]);
+            common::assert_close(
+                f(&j["totals"]["emissions_kgco2e"]["central"]),
+                cli.summary.totals.emissions_kgco2e.central,
+                1e-9,
+                "ledger report of both uploads",
+            );
+            assert_eq!(j["imports"].as_array().unwrap().len(), 2);
+            // The files of this upload only.
+            assert_eq!(j["files"].as_array().unwrap().len(), 1);
+        }
+    }
+    let ledger = llm_scope3::ledger::Ledger::open(&db).unwrap();
+    let names: Vec<String> = ledger.list().unwrap().into_iter().map(|s| s.file).collect();
+    assert_eq!(names, [OPENAI, ANTHROPIC]);
+}

@@ -338,3 +338,45 @@ fn a_zip_bomb_is_refused_within_512_mib() {
         .expect("VmHWM in /proc/PID/status");
     assert!(hwm_kib < 512 * 1024, "peak RSS {hwm_kib} KiB");
 }
+
+#[test]
+fn serve_warns_off_loopback_and_refuses_a_port_in_use() {
+    // Bound to every interface: a warning on standard error, and Host must carry the port.
+    let bin = assert_cmd::cargo::cargo_bin("llm-scope3");
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(&bin)
+        .args(["serve", "--bind", "0.0.0.0:0"])
+        .current_dir(dir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    out.read_line(&mut first).unwrap();
+    std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
+    let mut warning = String::new();
+    BufReader::new(child.stderr.take().unwrap())
+        .read_line(&mut warning)
+        .unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        first.starts_with("llm-scope3 serve: listening on http://0.0.0.0:"),
+        "{first}"
+    );
+    assert!(
+        warning.starts_with("warning: ") && warning.contains("not a loopback address"),
+        "{warning}"
+    );
+
+    // A port another program holds: a usage error naming it, exit 2.
+    let held = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = held.local_addr().unwrap();
+    let a = common::bin_in(dir.path())
+        .args(["serve", "--bind", &addr.to_string()])
+        .assert()
+        .code(2);
+    let err = String::from_utf8_lossy(&a.get_output().stderr).to_string();
+    assert!(err.contains(&format!("cannot listen on {addr}")), "{err}");
+}
