@@ -232,27 +232,12 @@ fn gate<T>(
     })
 }
 
-fn unusable_json(name: &str, error: &crate::error::Error) -> FileJson {
-    FileJson {
-        file: name.to_string(),
-        usable: false,
-        reason: Some(error.to_string()),
-        format: None,
-        rows_read: 0,
-        accepted: 0,
-        rejected: 0,
-        outside_period: 0,
-        excluded: 0,
-        skipped: 0,
-        first_rejections: vec![],
-    }
-}
-
-fn usable_json(name: &str, report: Option<&FileReport>, rejections: &[Rejection]) -> FileJson {
-    let Some(r) = report else {
-        return FileJson {
+impl FileJson {
+    /// A file with nothing read yet.
+    fn named(name: &str, usable: bool) -> FileJson {
+        FileJson {
             file: name.to_string(),
-            usable: true,
+            usable,
             reason: None,
             format: None,
             rows_read: 0,
@@ -262,7 +247,20 @@ fn usable_json(name: &str, report: Option<&FileReport>, rejections: &[Rejection]
             excluded: 0,
             skipped: 0,
             first_rejections: vec![],
-        };
+        }
+    }
+}
+
+fn unusable_json(name: &str, error: &crate::error::Error) -> FileJson {
+    FileJson {
+        reason: Some(error.to_string()),
+        ..FileJson::named(name, false)
+    }
+}
+
+fn usable_json(name: &str, report: Option<&FileReport>, rejections: &[Rejection]) -> FileJson {
+    let Some(r) = report else {
+        return FileJson::named(name, true);
     };
     let c = &r.counts;
     FileJson {

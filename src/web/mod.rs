@@ -133,9 +133,8 @@ impl AppState {
         &self.inner.opts
     }
 
-    /// Keeps a report; returns its id.
-    fn store(&self, xlsx: Vec<u8>, json: String, file_stem: String) -> String {
-        let id = random_id();
+    /// The reports that have not expired (expired ones are dropped now).
+    fn live(&self) -> std::sync::MutexGuard<'_, HashMap<String, Stored>> {
         let mut map = self
             .inner
             .results
@@ -143,6 +142,13 @@ impl AppState {
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         let ttl = self.opts().result_ttl;
         map.retain(|_, s| s.created.elapsed() < ttl);
+        map
+    }
+
+    /// Keeps a report; returns its id.
+    fn store(&self, xlsx: Vec<u8>, json: String, file_stem: String) -> String {
+        let id = random_id();
+        let mut map = self.live();
         while map.len() >= self.opts().max_results.max(1) {
             let oldest = map
                 .iter()
@@ -167,14 +173,8 @@ impl AppState {
 
     /// A report that has not expired.
     fn get(&self, id: &str) -> Option<(Arc<Vec<u8>>, Arc<String>, String)> {
-        let mut map = self
-            .inner
-            .results
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let ttl = self.opts().result_ttl;
-        map.retain(|_, s| s.created.elapsed() < ttl);
-        map.get(id)
+        self.live()
+            .get(id)
             .map(|s| (s.xlsx.clone(), s.json.clone(), s.file_stem.clone()))
     }
 }

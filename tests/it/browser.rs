@@ -186,12 +186,7 @@ async fn steps(
         .select_by_value("2026Q1")
         .await
         .map_err(err("pick 2026Q1"))?;
-    c.find(Locator::Id("go"))
-        .await
-        .map_err(err("the button"))?
-        .click()
-        .await
-        .map_err(err("click"))?;
+    click(c, "go").await?;
     let alert = c
         .wait()
         .at_most(Duration::from_secs(60))
@@ -202,12 +197,7 @@ async fn steps(
     if !text.contains("unknown format") {
         return Err(format!("the message for a bad file: {text:?}"));
     }
-    c.find(Locator::Id("clear"))
-        .await
-        .map_err(err("remove all"))?
-        .click()
-        .await
-        .map_err(err("click remove all"))?;
+    click(c, "clear").await?;
 
     // Two samples, 2026Q1.
     let paths: Vec<String> = [OPENAI, ANTHROPIC]
@@ -222,42 +212,38 @@ async fn steps(
         .send_keys(&paths.join("\n"))
         .await
         .map_err(err("choose two samples"))?;
-    c.find(Locator::Id("go"))
-        .await
-        .map_err(err("the button"))?
-        .click()
-        .await
-        .map_err(err("click"))?;
+    click(c, "go").await?;
     c.wait()
         .at_most(Duration::from_secs(120))
         .for_element(Locator::Css("#result:not([hidden]) #dl-xlsx"))
         .await
         .map_err(err("the report"))?;
-    let table = c
-        .find(Locator::Id("file-table"))
-        .await
-        .map_err(err("the files table"))?
-        .text()
-        .await
-        .map_err(err("its text"))?;
+    let table = text_of(c, "file-table").await?;
     if !(table.contains("openai-usage") && table.contains("anthropic-usage")) {
         return Err(format!("the files table: {table}"));
     }
-    let cards = c
-        .find(Locator::Id("cards"))
-        .await
-        .map_err(err("the summary"))?
-        .text()
-        .await
-        .map_err(err("its text"))?;
+    let cards = text_of(c, "cards").await?;
     if !cards.contains("tCO2e") {
         return Err(format!("the summary: {cards}"));
     }
-    c.find(Locator::Id("dl-xlsx"))
-        .await
-        .map_err(err("the download button"))?
-        .click()
-        .await
-        .map_err(err("download"))?;
+    click(c, "dl-xlsx").await?;
     wait_for_download(downloads, "xlsx").ok_or_else(|| "no workbook was downloaded".to_string())
+}
+
+async fn click(c: &fantoccini::Client, id: &str) -> Result<(), String> {
+    let e = c
+        .find(Locator::Id(id))
+        .await
+        .map_err(|e| format!("#{id}: {e}"))?;
+    e.click().await.map_err(|e| format!("click #{id}: {e}"))
+}
+
+async fn text_of(c: &fantoccini::Client, id: &str) -> Result<String, String> {
+    let e = c
+        .find(Locator::Id(id))
+        .await
+        .map_err(|e| format!("#{id}: {e}"))?;
+    e.text()
+        .await
+        .map_err(|e| format!("the text of #{id}: {e}"))
 }

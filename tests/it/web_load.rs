@@ -291,19 +291,8 @@ fn a_zip_bomb_is_refused_within_512_mib() {
     // The real binary on an ephemeral port: 200 MiB of zeros deflated to about 200 KiB is
     // refused from the zip directory, and the process's peak resident memory (VmHWM) stays
     // under 512 MiB; then an ordinary upload works.
-    let bin = assert_cmd::cargo::cargo_bin("llm-scope3");
     let dir = tempfile::tempdir().unwrap();
-    let mut child = std::process::Command::new(bin)
-        .args(["serve", "--bind", "127.0.0.1:0"])
-        .current_dir(dir.path())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut first = String::new();
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    out.read_line(&mut first).unwrap();
-    // Keep reading what it prints, so its standard output stays open.
-    std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
+    let (mut child, first) = spawn_serve(dir.path(), "127.0.0.1:0");
     let addr: SocketAddr = first
         .trim()
         .trim_start_matches("llm-scope3 serve: listening on http://")
@@ -342,19 +331,8 @@ fn a_zip_bomb_is_refused_within_512_mib() {
 #[test]
 fn serve_warns_off_loopback_and_refuses_a_port_in_use() {
     // Bound to every interface: a warning on standard error, and Host must carry the port.
-    let bin = assert_cmd::cargo::cargo_bin("llm-scope3");
     let dir = tempfile::tempdir().unwrap();
-    let mut child = std::process::Command::new(&bin)
-        .args(["serve", "--bind", "0.0.0.0:0"])
-        .current_dir(dir.path())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut first = String::new();
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    out.read_line(&mut first).unwrap();
-    std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
+    let (mut child, first) = spawn_serve(dir.path(), "0.0.0.0:0");
     let mut warning = String::new();
     BufReader::new(child.stderr.take().unwrap())
         .read_line(&mut warning)
@@ -379,4 +357,22 @@ fn serve_warns_off_loopback_and_refuses_a_port_in_use() {
         .code(2);
     let err = String::from_utf8_lossy(&a.get_output().stderr).to_string();
     assert!(err.contains(&format!("cannot listen on {addr}")), "{err}");
+}
+
+/// Runs the real binary's `serve --bind BIND` in `dir`; returns it (standard error piped) and
+/// the first line it printed. The rest of its standard output is read on, so it stays open.
+fn spawn_serve(dir: &std::path::Path, bind: &str) -> (std::process::Child, String) {
+    let bin = assert_cmd::cargo::cargo_bin("llm-scope3");
+    let mut child = std::process::Command::new(bin)
+        .args(["serve", "--bind", bind])
+        .current_dir(dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    out.read_line(&mut first).unwrap();
+    std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
+    (child, first)
 }
