@@ -536,3 +536,38 @@ async fn with_a_ledger_uploads_accumulate_and_a_refused_upload_imports_nothing()
     let names: Vec<String> = ledger.list().unwrap().into_iter().map(|s| s.file).collect();
     assert_eq!(names, [OPENAI, ANTHROPIC]);
 }
+
+#[test]
+fn run_checked_collects_each_unusable_file_and_run_still_fails_closed() {
+    use llm_scope3::pipeline::{self, Input, OnUnusable};
+    // Sorted as the CLI sorts: the unknown-format fixture, then an OpenAI export.
+    let inputs: Vec<Input> = [
+        common::fixture("unknown_format.csv"),
+        common::fixture("openai_usage_one_row.csv"),
+    ]
+    .into_iter()
+    .map(|p| Input {
+        name: p.file_name().unwrap().to_string_lossy().into_owned(),
+        path: p,
+    })
+    .collect();
+    let cfg = common::config("2026Q1");
+    let c = pipeline::run_checked(&inputs, vec![], &cfg, OnUnusable::Collect).unwrap();
+    assert_eq!(c.unusable.len(), 1);
+    assert_eq!(c.unusable[0].index, 0);
+    assert_eq!(c.unusable[0].error.exit_code(), 3);
+    let o = c.outcome.expect("a report from the usable file");
+    assert_eq!(o.files.len(), 1);
+    assert_eq!(o.files[0].file, "openai_usage_one_row.csv");
+    assert_eq!(o.files[0].file_index, 0);
+    // Stop: nothing past the first unusable file, no outcome; run: that file's error.
+    let c = pipeline::run_checked(&inputs, vec![], &cfg, OnUnusable::Stop).unwrap();
+    assert!(c.outcome.is_none() && c.unusable.len() == 1);
+    let e = pipeline::run(&inputs, vec![], &cfg).unwrap_err();
+    assert_eq!(e.exit_code(), 3);
+    assert!(
+        e.to_string()
+            .starts_with("unknown_format.csv: unknown format"),
+        "{e}"
+    );
+}
