@@ -233,21 +233,9 @@ fn factors_show_resolves_a_dated_snapshot() {
 fn a_zip_bomb_is_refused_before_it_is_inflated() {
     // 200 MiB of zeros deflate to about 200 KiB (ratio about 1,000 to one): refused from the
     // zip directory's sizes, exit 3, without inflating it.
-    use std::io::Write;
     let dir = tempfile::tempdir().unwrap();
     let bomb = dir.path().join("bomb.xlsx");
-    let mut zip = zip::ZipWriter::new(std::fs::File::create(&bomb).unwrap());
-    let opts = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Deflated)
-        .compression_level(Some(1));
-    zip.start_file("[Content_Types].xml", opts).unwrap();
-    zip.write_all(b"<Types/>").unwrap();
-    zip.start_file("xl/worksheets/sheet1.xml", opts).unwrap();
-    let zeros = vec![0u8; 1 << 20];
-    for _ in 0..200 {
-        zip.write_all(&zeros).unwrap();
-    }
-    zip.finish().unwrap();
+    std::fs::write(&bomb, crate::common::zip_bomb(200)).unwrap();
     assert!(bomb.metadata().unwrap().len() < 2 << 20);
     let assert = bin()
         .args(["report", "--quarter", "2026Q1", "--out"])

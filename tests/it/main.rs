@@ -1,6 +1,7 @@
 //! Integration tests, one binary (ARCHITECTURE.md): a module per stage or concern.
 //! Every figure asserted here is worked out by hand in a comment beside it.
 
+mod browser;
 mod cli;
 mod common;
 mod config_file;
@@ -15,3 +16,5 @@ mod report_outputs;
 mod spend;
 mod supplier;
 mod vendor_samples;
+mod web;
+mod web_load;
