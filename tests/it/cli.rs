@@ -3,7 +3,7 @@
 
 use assert_cmd::Command;
 
-use crate::common::{fixture, root, stdout};
+use crate::common::{bin_in, fixture, root, stdout};
 
 fn bin() -> Command {
     let mut c = Command::cargo_bin("llm-scope3").unwrap();
@@ -294,6 +294,62 @@ fn a_full_disk_is_reported_and_the_earlier_report_survives() {
         "{err}"
     );
     assert_eq!(std::fs::read(&out).unwrap(), b"earlier report");
+    let leftovers = std::fs::read_dir(dir.path())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+        .count();
+    assert_eq!(leftovers, 0, "temporary file left behind");
+}
+
+#[test]
+fn a_full_disk_while_writing_the_summary_leaves_both_earlier_outputs() {
+    // The samples' JSON summary is larger than their workbook: with a file size limit between
+    // the two, the workbook could be written but the summary cannot. Both are staged before
+    // either is moved into place, so the earlier workbook and summary both survive (a new
+    // workbook beside an old summary would disagree with it).
+    let dir = tempfile::tempdir().unwrap();
+    let bin = assert_cmd::cargo::cargo_bin("llm-scope3");
+    let samples = root().join("samples");
+    let scratch = dir.path().join("scratch");
+    std::fs::create_dir(&scratch).unwrap();
+    bin_in(&scratch)
+        .args(["report", "--quarter", "2026Q1", "--as-of", "2026-04-15"])
+        .args(["--out", "r.xlsx", "--json", "s.json"])
+        .arg(&samples)
+        .assert()
+        .success();
+    let size = |n: &str| scratch.join(n).metadata().unwrap().len();
+    let (xlsx, json) = (size("r.xlsx"), size("s.json"));
+    let limit_kib = (xlsx + json) / 2 / 1024;
+    assert!(
+        xlsx < limit_kib * 1024 && limit_kib * 1024 < json,
+        "{xlsx} {json}"
+    );
+    let out = dir.path().join("report.xlsx");
+    let summary = dir.path().join("summary.json");
+    std::fs::write(&out, b"earlier report").unwrap();
+    std::fs::write(&summary, b"earlier summary").unwrap();
+    let script = format!(
+        "trap '' XFSZ; ulimit -f {limit_kib}; exec '{}' report --quarter 2026Q1 --out '{}' --json '{}' '{}'",
+        bin.display(),
+        out.display(),
+        summary.display(),
+        samples.display()
+    );
+    let output = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(&script)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("cannot write") && err.contains("summary.json"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(&out).unwrap(), b"earlier report");
+    assert_eq!(std::fs::read(&summary).unwrap(), b"earlier summary");
     let leftovers = std::fs::read_dir(dir.path())
         .unwrap()
         .flatten()
