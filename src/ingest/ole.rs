@@ -81,8 +81,14 @@ impl<'a> Ole<'a> {
             difat.extend(u32s(ole.sector(id)?));
             id = difat.pop().ok_or("the OLE allocation table is empty")?;
         }
+        // A file of n sectors needs at most n allocation-table sectors; more (the same sector
+        // listed over and over) would make a reader build a table far larger than the file.
+        let fat_sectors: Vec<u32> = difat.into_iter().filter(|id| *id < DIFSECT).collect();
+        if fat_sectors.len() as u64 > max_id as u64 + 1 {
+            return Err("the OLE allocation table lists more sectors than the file has".into());
+        }
         let mut fat = Vec::new();
-        for id in difat.into_iter().filter(|id| *id < DIFSECT) {
+        for id in fat_sectors {
             fat.extend(u32s(ole.sector(id)?));
         }
         ole.fat = fat;
