@@ -672,3 +672,95 @@ fn plain_calamine_error(msg: &str) -> String {
         msg.to_string()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(typ: u16, data: &[u8]) -> Vec<u8> {
+        let mut r = typ.to_le_bytes().to_vec();
+        r.extend((data.len() as u16).to_le_bytes());
+        r.extend(data);
+        r
+    }
+
+    /// A Workbook stream: globals (BOF, one BoundSheet8, EOF), then the sheet's records.
+    fn workbook(sheet: &[Vec<u8>]) -> Vec<u8> {
+        let bof = record(0x0809, &[0; 16]);
+        let eof = record(0x000A, &[]);
+        let globals_len = bof.len() + (4 + 8) + eof.len();
+        let mut bound = (globals_len as u32).to_le_bytes().to_vec();
+        bound.extend([0, 0, 1, 0]); // visible worksheet, name of length 1 (unused here)
+        let mut s = bof.clone();
+        s.extend(record(0x0085, &bound));
+        s.extend(&eof);
+        assert_eq!(s.len(), globals_len);
+        s.extend(&bof);
+        for r in sheet {
+            s.extend(r);
+        }
+        s.extend(eof);
+        s
+    }
+
+    fn number(row: u16, col: u16) -> Vec<u8> {
+        let mut d = row.to_le_bytes().to_vec();
+        d.extend(col.to_le_bytes());
+        d.extend([0, 0]);
+        d.extend(1.5f64.to_le_bytes());
+        record(0x0203, &d)
+    }
+
+    fn dimensions(rf: u32, rl: u32, cf: u16, cl: u16) -> Vec<u8> {
+        let mut d = rf.to_le_bytes().to_vec();
+        d.extend(rl.to_le_bytes());
+        d.extend(cf.to_le_bytes());
+        d.extend(cl.to_le_bytes());
+        d.extend([0, 0]);
+        record(0x0200, &d)
+    }
+
+    #[test]
+    fn xls_sheets_within_the_cell_limit_pass() {
+        // 3 rows × 7 columns; then the largest grid an .xls holds: 65,536 × 256 = 2^24.
+        let small = workbook(&[dimensions(0, 3, 0, 7), number(0, 0), number(2, 6)]);
+        assert_eq!(check_xls_extent(&small), Ok(()));
+        let full = workbook(&[number(0, 0), number(65_535, 255)]);
+        assert_eq!(check_xls_extent(&full), Ok(()));
+    }
+
+    #[test]
+    fn xls_cells_far_apart_or_a_huge_dimensions_record_are_refused() {
+        // Cells at A1 and row 65,536 column 257: 65,536 × 257 cells.
+        let wide = workbook(&[number(0, 0), number(65_535, 256)]);
+        let err = check_xls_extent(&wide).unwrap_err();
+        assert!(err.contains(&(65_536u64 * 257).to_string()), "{err}");
+        // A MULRK record spanning columns 0 to 60,000 on rows 0 and 1,000.
+        let mut mulrk = 1000u16.to_le_bytes().to_vec();
+        mulrk.extend(0u16.to_le_bytes());
+        mulrk.extend(60_000u16.to_le_bytes());
+        let err = check_xls_extent(&workbook(&[number(0, 0), record(0x00BD, &mulrk)]));
+        assert!(err.unwrap_err().contains(&(1001u64 * 60_001).to_string()));
+        // DIMENSIONS saying rows 0 to 2^32 - 1: calamine would reserve that many cells.
+        let dims = workbook(&[dimensions(0, u32::MAX, 0, 200), number(0, 0)]);
+        assert!(check_xls_extent(&dims).unwrap_err().contains("DIMENSIONS"));
+        // A last row before the first wraps around in calamine's release arithmetic.
+        let wrapped = workbook(&[dimensions(10, 5, 0, 2)]);
+        assert!(check_xls_extent(&wrapped).is_err());
+    }
+
+    #[test]
+    fn cells_inside_an_embedded_chart_do_not_count() {
+        // A nested BOF ... EOF substream (an embedded chart) with a far cell is skipped, as
+        // calamine skips it.
+        let chart = [
+            record(0x0809, &[0; 16]),
+            number(65_535, 16_000),
+            record(0x000A, &[]),
+        ];
+        let mut sheet = vec![number(0, 0)];
+        sheet.extend(chart);
+        sheet.push(number(1, 1));
+        assert_eq!(check_xls_extent(&workbook(&sheet)), Ok(()));
+    }
+}
