@@ -149,8 +149,9 @@ fn identify(path: &Path, name: &str) -> Result<Format, IngestError> {
     if !head.starts_with(b"PK") {
         return Err(IngestError::NotASpreadsheet {
             file: name.to_string(),
-            reason: "it is named like a spreadsheet but is neither a zip-based workbook \
-                     (xlsx, xlsb, ods) nor an Excel 97-2003 workbook (xls)"
+            reason: "its content is neither a zip-based workbook (xlsx, xlsb, ods) nor an \
+                     Excel 97-2003 workbook (xls), whatever its name says (a web page or text \
+                     saved as .xls?)"
                 .into(),
         });
     }
