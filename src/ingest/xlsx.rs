@@ -561,41 +561,29 @@ fn read_inner(
             format!("sheet '{sheet}': {}", plain_calamine_error(&e.to_string())),
         )
     };
+    // Xlsx and Xlsb have the same cells-reader methods but no trait in common.
+    macro_rules! streamed {
+        ($ty:ident) => {{
+            let mut wb: $ty<_> = open_workbook(path).map_err(|e| open_failed(&e))?;
+            let sheets = wb.sheet_names();
+            each_sheet(&sheets, on_event, &mut |sheet, on_event| {
+                let mut reader = wb
+                    .worksheet_cells_reader(sheet)
+                    .map_err(|e| sheet_failed(sheet, &e))?;
+                stream_sheet(
+                    &mut || match reader.next_cell() {
+                        Ok(c) => Ok(c.map(|c| (c.get_position(), owned(c.get_value())))),
+                        Err(e) => Err(sheet_failed(sheet, &e)),
+                    },
+                    on_event,
+                )
+            })?;
+            sheets.len()
+        }};
+    }
     let count = match format {
-        Format::Xlsx => {
-            let mut wb: Xlsx<_> = open_workbook(path).map_err(|e| open_failed(&e))?;
-            let sheets = wb.sheet_names();
-            each_sheet(&sheets, on_event, &mut |sheet, on_event| {
-                let mut reader = wb
-                    .worksheet_cells_reader(sheet)
-                    .map_err(|e| sheet_failed(sheet, &e))?;
-                stream_sheet(
-                    &mut || match reader.next_cell() {
-                        Ok(c) => Ok(c.map(|c| (c.get_position(), owned(c.get_value())))),
-                        Err(e) => Err(sheet_failed(sheet, &e)),
-                    },
-                    on_event,
-                )
-            })?;
-            sheets.len()
-        }
-        Format::Xlsb => {
-            let mut wb: Xlsb<_> = open_workbook(path).map_err(|e| open_failed(&e))?;
-            let sheets = wb.sheet_names();
-            each_sheet(&sheets, on_event, &mut |sheet, on_event| {
-                let mut reader = wb
-                    .worksheet_cells_reader(sheet)
-                    .map_err(|e| sheet_failed(sheet, &e))?;
-                stream_sheet(
-                    &mut || match reader.next_cell() {
-                        Ok(c) => Ok(c.map(|c| (c.get_position(), owned(c.get_value())))),
-                        Err(e) => Err(sheet_failed(sheet, &e)),
-                    },
-                    on_event,
-                )
-            })?;
-            sheets.len()
-        }
+        Format::Xlsx => streamed!(Xlsx),
+        Format::Xlsb => streamed!(Xlsb),
         Format::Xls => {
             let wb: Xls<_> = open_workbook(path).map_err(|e| open_failed(&e))?;
             read_dense(wb, name, on_event)?

@@ -294,12 +294,7 @@ fn a_full_disk_is_reported_and_the_earlier_report_survives() {
         "{err}"
     );
     assert_eq!(std::fs::read(&out).unwrap(), b"earlier report");
-    let leftovers = std::fs::read_dir(dir.path())
-        .unwrap()
-        .flatten()
-        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
-        .count();
-    assert_eq!(leftovers, 0, "temporary file left behind");
+    assert_no_temporary_files(dir.path());
 }
 
 #[test]
@@ -350,7 +345,12 @@ fn a_full_disk_while_writing_the_summary_leaves_both_earlier_outputs() {
     );
     assert_eq!(std::fs::read(&out).unwrap(), b"earlier report");
     assert_eq!(std::fs::read(&summary).unwrap(), b"earlier summary");
-    let leftovers = std::fs::read_dir(dir.path())
+    assert_no_temporary_files(dir.path());
+}
+
+/// No temporary file (`.llm-scope3-*.tmp`) is left in `dir`.
+fn assert_no_temporary_files(dir: &std::path::Path) {
+    let leftovers = std::fs::read_dir(dir)
         .unwrap()
         .flatten()
         .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
