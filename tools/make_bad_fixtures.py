@@ -234,6 +234,65 @@ def spreadsheet_cases():
     ))
 
 
+def xlsb_record(typ, body=b""):
+    """One BIFF12 record: type and size as 7-bit varints, then the body."""
+    head = bytearray()
+    head += bytes([typ]) if typ < 0x80 else bytes([(typ & 0x7F) | 0x80, typ >> 7])
+    size = len(body)
+    while True:
+        b = size & 0x7F
+        size >>= 7
+        head.append(b | (0x80 if size else 0))
+        if not size:
+            break
+    return bytes(head) + body
+
+
+def wide(text):
+    return struct.pack("<I", len(text)) + text.encode("utf-16-le")
+
+
+def xlsb(rows):
+    """A minimal xlsb (MS-XLSB): rows of (row index, [(column, value)]), numbers or text."""
+    workbook = (
+        xlsb_record(0x009C, struct.pack("<II", 0, 1) + wide("rId1") + wide("Usage"))  # BrtBundleSh
+        + xlsb_record(0x0090)  # BrtEndBundleShs
+        + xlsb_record(0x009D, b"\0" * 16)  # BrtCalcProp: the end of the defined names
+    )
+    last_row = max(r for r, _ in rows)
+    last_col = max(c for _, cells in rows for c, _ in cells)
+    sheet = bytearray(xlsb_record(0x0081))  # BrtBeginSheet
+    sheet += xlsb_record(0x0094, struct.pack("<IIII", 0, last_row, 0, last_col))  # BrtWsDim
+    sheet += xlsb_record(0x0091)  # BrtBeginSheetData
+    for r, cells in rows:
+        sheet += xlsb_record(0x0000, struct.pack("<I", r) + b"\0" * 13)  # BrtRowHdr
+        for c, v in cells:
+            if isinstance(v, str):
+                sheet += xlsb_record(0x0006, struct.pack("<II", c, 0) + wide(v))  # BrtCellSt
+            else:
+                sheet += xlsb_record(0x0005, struct.pack("<IId", c, 0, float(v)))  # BrtCellReal
+    sheet += xlsb_record(0x0092) + xlsb_record(0x0082)  # BrtEndSheetData, BrtEndSheet
+    rels = (
+        '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+        '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" '
+        'Target="worksheets/sheet1.bin"/></Relationships>'
+    )
+    return zip_bytes([
+        ("xl/workbook.bin", workbook),
+        ("xl/_rels/workbook.bin.rels", rels),
+        ("xl/worksheets/sheet1.bin", bytes(sheet)),
+    ])
+
+
+def xlsb_cases():
+    head = list(enumerate(HEADER.split(",")))
+    good = list(enumerate([1768435200, 1768521600, "gpt-4o", 1000, 500, 1, "proj_a"]))
+    bad = list(enumerate([1768435200, 1768521600, "gpt-4o", "lots", 500, 1, "proj_a"]))
+    write("valid.xlsb", xlsb([(0, head), (1, good), (2, bad)]))
+    # One value in the last cell of the grid (XFD1048576): streamed, it costs one row.
+    write("xlsb_cell_at_far_corner.xlsb", xlsb([(0, head), (1, good), (1_048_575, [(16_383, 7)])]))
+
+
 def soffice_cases():
     soffice = shutil.which("soffice") or shutil.which("libreoffice")
     if not soffice:
@@ -284,6 +343,7 @@ def main():
     os.makedirs(OUT, exist_ok=True)
     text_cases()
     spreadsheet_cases()
+    xlsb_cases()
     soffice_cases()
     password_case()
     print(f"wrote {len(os.listdir(OUT))} files in {OUT}")

@@ -27,6 +27,7 @@ struct Case {
     accepted: Option<u64>,
     rejected: Option<u64>,
     outside: Option<u64>,
+    skipped: Option<u64>,
     reason: Option<String>,
     input_tokens: Option<u64>,
 }
@@ -253,6 +254,7 @@ fn check(case: &Case, path: &Path, dir: &Path) -> Result<(), String> {
         ("accepted", case.accepted),
         ("rejected", case.rejected),
         ("outside_period", case.outside.or(Some(0))),
+        ("skipped", case.skipped.or(Some(0))),
     ];
     for (key, want) in expect {
         if let Some(want) = want {
