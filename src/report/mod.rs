@@ -50,6 +50,18 @@ pub fn stage(path: &Path, bytes: &[u8]) -> Result<Staged> {
         .suffix(".tmp")
         .tempfile_in(dir)
         .map_err(|e| out_err(e.to_string()))?;
+    // A temporary file is private (0600); a report is for sharing: keep the permissions of the
+    // report it replaces, or give a new one 0644 like any file the user saves.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let permissions = std::fs::metadata(path)
+            .map(|m| m.permissions())
+            .unwrap_or_else(|_| std::fs::Permissions::from_mode(0o644));
+        tmp.as_file()
+            .set_permissions(permissions)
+            .map_err(|e| out_err(e.to_string()))?;
+    }
     tmp.write_all(bytes).map_err(|e| out_err(e.to_string()))?;
     tmp.as_file()
         .sync_all()

@@ -357,3 +357,36 @@ fn assert_no_temporary_files(dir: &std::path::Path) {
         .count();
     assert_eq!(leftovers, 0, "temporary file left behind");
 }
+
+#[test]
+fn a_new_report_is_readable_by_others_and_a_replaced_one_keeps_its_permissions() {
+    // Outputs are written through a private temporary file (mode 0600); the report itself is
+    // 0644 when new, and keeps the mode of the report it replaces.
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let mode = |p: &std::path::Path| p.metadata().unwrap().permissions().mode() & 0o777;
+    let report = |out: &str, json: &str| {
+        bin_in(dir.path())
+            .args([
+                "report",
+                "--quarter",
+                "2026Q1",
+                "--out",
+                out,
+                "--json",
+                json,
+            ])
+            .arg(fixture("openai_usage_one_row.csv"))
+            .assert()
+            .success();
+    };
+    report("new.xlsx", "new.json");
+    assert_eq!(mode(&dir.path().join("new.xlsx")), 0o644);
+    assert_eq!(mode(&dir.path().join("new.json")), 0o644);
+    let old = dir.path().join("old.xlsx");
+    std::fs::write(&old, b"earlier").unwrap();
+    std::fs::set_permissions(&old, std::fs::Permissions::from_mode(0o640)).unwrap();
+    report("old.xlsx", "new.json");
+    assert_eq!(mode(&old), 0o640);
+    assert_ne!(std::fs::read(&old).unwrap(), b"earlier");
+}
