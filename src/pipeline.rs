@@ -198,6 +198,9 @@ fn run_once(inputs: &[&Input], cfg: &Config) -> std::result::Result<Outcome, Run
     let mut files = Vec::with_capacity(inputs.len());
     let mut rejections = Vec::new();
     let mut carbon = Vec::new();
+    // Counts of all files so far, checked as each record arrives, so that a total past 64 bits
+    // names the file that pushed it over (the aggregator's own checked sums come later).
+    let mut running = RunningCounts::default();
     for (index, input) in inputs.iter().enumerate() {
         let mut failure: Option<String> = None;
         let mut excluded_here = 0u64;
@@ -210,7 +213,7 @@ fn run_once(inputs: &[&Input], cfg: &Config) -> std::result::Result<Outcome, Run
                 excluded_here += 1;
                 return;
             }
-            if let Err(e) = agg.add(&r) {
+            if let Err(e) = running.add(&r).and_then(|()| agg.add(&r)) {
                 failure = Some(e);
             }
         };
@@ -455,4 +458,27 @@ fn check_duplicates(files: &[FileReport]) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Running totals of the record counts over all inputs, added with checks.
+#[derive(Default)]
+struct RunningCounts([u64; 6]);
+
+impl RunningCounts {
+    fn add(&mut self, r: &crate::model::UsageRecord) -> std::result::Result<(), String> {
+        let values = [
+            (r.requests, "requests"),
+            (r.input_tokens, "input tokens"),
+            (r.cached_input_tokens, "cached input tokens"),
+            (r.output_tokens, "output tokens"),
+            (r.input_characters, "input characters"),
+            (r.output_characters, "output characters"),
+        ];
+        for (total, (v, what)) in self.0.iter_mut().zip(values) {
+            *total = total.checked_add(v).ok_or_else(|| {
+                format!("with this file, the inputs' total of {what} overflows a 64-bit count")
+            })?;
+        }
+        Ok(())
+    }
 }

@@ -8,7 +8,7 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::ledger::{Ledger, Statement};
 use crate::pipeline::{self, Outcome};
-use crate::report::{json, workbook, write_atomic};
+use crate::report::{json, stage, workbook};
 
 pub(crate) fn run(args: &ReportArgs) -> Result<()> {
     let cfg = Config::new(
@@ -80,13 +80,19 @@ pub(crate) fn run(args: &ReportArgs) -> Result<()> {
         ),
         None => None,
     };
+    // Every file is staged in full before any is moved into place: a full disk while writing
+    // the JSON must not leave a new workbook beside an old summary.
+    let json_staged = match (&args.json, &json_text) {
+        (Some(path), Some(text)) => Some(stage(path, text.as_bytes())?),
+        _ => None,
+    };
     if csv_mode {
         crate::report::csv::write(&outcome, &out)?;
     } else {
-        write_atomic(&out, &xlsx)?;
+        stage(&out, &xlsx)?.commit()?;
     }
-    if let (Some(path), Some(text)) = (&args.json, &json_text) {
-        write_atomic(path, text.as_bytes())?;
+    if let Some(staged) = json_staged {
+        staged.commit()?;
     }
     if let (true, Some(l)) = (args.final_, ledger.as_mut()) {
         let t = &outcome.summary.totals;

@@ -1017,6 +1017,25 @@ fn map_row(
         return Ok(RowOutcome::Skipped(SkipReason::RepeatedHeader));
     }
     let has_total_label = (0..cells.len()).any(|i| is_total_label(&cells.cell(i)));
+    // A CSV row that stops before the header's last column was cut short (a truncated file,
+    // an unclosed quote): its missing cells are unknown, not zero. Spreadsheet rows end at
+    // their last value, so this applies to delimited text only.
+    let header_width = state
+        .header_keys
+        .iter()
+        .rposition(|k| !k.is_empty())
+        .map_or(0, |i| i + 1);
+    if state.name.is_none() && !has_total_label && cells.len() < header_width {
+        return Ok(RowOutcome::Rejected(RowProblem {
+            column: state.header_keys.get(cells.len()).cloned(),
+            value: None,
+            reason: format!(
+                "the row ends after {} of the header's {header_width} columns (cut short: a \
+                 truncated file or an unclosed quote?)",
+                cells.len()
+            ),
+        }));
+    }
     let dc = state.decimal_comma;
     if !has_total_label {
         if let Some(Ok(Some(c))) = m
