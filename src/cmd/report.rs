@@ -11,6 +11,7 @@ use crate::pipeline::{self, Outcome};
 use crate::report::{json, workbook, write_atomic};
 
 pub(crate) fn run(args: &ReportArgs) -> Result<()> {
+    let started = std::time::Instant::now();
     let cfg = Config::new(
         &args.period,
         &args.read,
@@ -67,6 +68,7 @@ pub(crate) fn run(args: &ReportArgs) -> Result<()> {
         let (inputs, skipped) = pipeline::inputs_from_paths(&args.inputs)?;
         pipeline::run(&inputs, skipped, &cfg)?
     };
+    let read_done = std::time::Instant::now();
     // Build every output in memory first, then write: a failure leaves earlier files untouched.
     let csv_mode = args.format == "csv";
     let xlsx = if csv_mode {
@@ -80,10 +82,25 @@ pub(crate) fn run(args: &ReportArgs) -> Result<()> {
         ),
         None => None,
     };
+    let built = std::time::Instant::now();
     if csv_mode {
         crate::report::csv::write(&outcome, &out)?;
     } else {
         write_atomic(&out, &xlsx)?;
+    }
+    if args.timings {
+        let written = std::time::Instant::now();
+        let s = |a: std::time::Instant, b: std::time::Instant| (b - a).as_secs_f64();
+        eprintln!(
+            "timings: read {:.3} s (ingest, normalise, aggregate, estimate)",
+            s(started, read_done)
+        );
+        eprintln!(
+            "timings: workbook {:.3} s (build {:.3} s, write {:.3} s)",
+            s(read_done, written),
+            s(read_done, built),
+            s(built, written)
+        );
     }
     if let (Some(path), Some(text)) = (&args.json, &json_text) {
         write_atomic(path, text.as_bytes())?;
