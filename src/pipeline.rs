@@ -14,7 +14,7 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::ingest;
 use crate::model::{Period, Rejection};
-use crate::normalise::{normalise_file, FileReport};
+use crate::normalise::{normalise_file_with, FileReport};
 
 /// One input file: its path and the name used in reports (the path as given).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -116,12 +116,13 @@ pub fn run(inputs: &[Input], skipped_inputs: Vec<String>, cfg: &Config) -> Resul
                 failure = Some(e);
             }
         };
-        let report = match normalise_file(
+        let report = match normalise_file_with(
             &input.path,
             &input.name,
             index,
             &cfg.templates,
             &cfg.period,
+            false,
             &mut sink,
             &mut rejections,
         ) {

@@ -99,6 +99,9 @@ pub fn count(cell: &CellRef<'_>, decimal_comma: bool, what: &str) -> Result<Opti
             if t.trim().is_empty() {
                 return Ok(None);
             }
+            if let Some(n) = plain_count(t, decimal_comma) {
+                return Ok(Some(n));
+            }
             let plain = clean_number_text(t, decimal_comma)
                 .map_err(|why| format!("expected a number of {what} ({why})"))?;
             if let Some(digits) = plain.strip_prefix('-') {
@@ -145,6 +148,43 @@ fn float_count(n: f64, what: &str) -> Result<u64, String> {
     Ok(n as u64)
 }
 
+/// The common case of [`count`] without allocating: digits, optionally `.` and zeros (`155.0`).
+/// `None` for anything else, which the general path then reads (or rejects) the same way.
+fn plain_count(t: &str, decimal_comma: bool) -> Option<u64> {
+    let t = t.trim();
+    let (int, frac) = match t.split_once('.') {
+        // With a decimal comma, `1.000` is one thousand: the general path decides.
+        Some(_) if decimal_comma => return None,
+        Some((int, frac)) => (int, frac),
+        None => (t, ""),
+    };
+    if int.is_empty()
+        || !int.bytes().all(|b| b.is_ascii_digit())
+        || !frac.bytes().all(|b| b == b'0')
+    {
+        return None;
+    }
+    int.parse().ok()
+}
+
+/// The common case of [`money`] without allocating: `-?digits(.digits)?`.
+fn plain_amount(t: &str, decimal_comma: bool) -> Option<f64> {
+    let t = t.trim();
+    let digits = t.strip_prefix('-').unwrap_or(t);
+    let (int, frac) = match digits.split_once('.') {
+        Some(_) if decimal_comma => return None,
+        Some((int, frac)) => (int, frac),
+        None => (digits, ""),
+    };
+    if int.is_empty()
+        || !int.bytes().all(|b| b.is_ascii_digit())
+        || !frac.bytes().all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    t.parse().ok().filter(|v: &f64| v.is_finite())
+}
+
 /// An amount of money (may be negative: credits and refunds).
 pub fn money(cell: &CellRef<'_>, decimal_comma: bool) -> Result<Option<f64>, String> {
     match cell {
@@ -153,6 +193,9 @@ pub fn money(cell: &CellRef<'_>, decimal_comma: bool) -> Result<Option<f64>, Str
         CellRef::Number(_) => Err("expected an amount, found an infinite or NaN value".into()),
         CellRef::Text(t) if t.trim().is_empty() => Ok(None),
         CellRef::Text(t) => {
+            if let Some(v) = plain_amount(t, decimal_comma) {
+                return Ok(Some(v));
+            }
             let plain = clean_number_text(t, decimal_comma)
                 .map_err(|why| format!("expected an amount ({why})"))?;
             let v: f64 = plain
