@@ -166,8 +166,13 @@ fn print_summary(o: &Outcome, out: &std::path::Path, json: Option<&PathBuf>) {
         t.water_l.central
     );
     if !o.rejections.is_empty() {
+        let not_listed: u64 = o.files.iter().map(|f| f.rejections_not_listed).sum();
+        let more = match not_listed {
+            0 => String::new(),
+            n => format!(" (and {n} more counted, not listed)"),
+        };
         println!(
-            "{} row(s) rejected: see the \"Rejected Rows\" sheet (first: {} row {}: {}).",
+            "{} row(s) rejected{more}: see the \"Rejected Rows\" sheet (first: {} row {}: {}).",
             o.rejections.len(),
             o.rejections[0].file,
             o.rejections[0].row,
