@@ -22,6 +22,22 @@ fn files_in(dir: &Path, ext: Option<&str>) -> Vec<PathBuf> {
     out
 }
 
+/// Writes `pub static NAME: &[(&str, &str)]` holding every `.toml` file of `dir`.
+fn embed_folder(code: &mut String, dir: &Path, name: &str, doc: &str) {
+    println!("cargo:rerun-if-changed={}", dir.display());
+    let _ = writeln!(code, "/// {doc}\npub static {name}: &[(&str, &str)] = &[");
+    for p in files_in(dir, Some("toml")) {
+        println!("cargo:rerun-if-changed={}", p.display());
+        let file = p.file_name().unwrap().to_string_lossy();
+        let _ = writeln!(
+            code,
+            "    ({file:?}, include_str!({:?})),",
+            p.display().to_string()
+        );
+    }
+    code.push_str("];\n\n");
+}
+
 fn main() {
     let root =
         PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
@@ -29,32 +45,18 @@ fn main() {
     let mut code = String::new();
 
     let templates = root.join("templates");
-    println!("cargo:rerun-if-changed={}", templates.display());
-    code.push_str("/// Built-in templates: (file name, TOML text).\npub static TEMPLATES: &[(&str, &str)] = &[\n");
-    for p in files_in(&templates, Some("toml")) {
-        println!("cargo:rerun-if-changed={}", p.display());
-        let name = p.file_name().unwrap().to_string_lossy();
-        let _ = writeln!(
-            code,
-            "    ({name:?}, include_str!({:?})),",
-            p.display().to_string()
-        );
-    }
-    code.push_str("];\n\n");
-
-    let carbon = templates.join("carbon");
-    println!("cargo:rerun-if-changed={}", carbon.display());
-    code.push_str("/// Built-in vendor carbon report templates: (file name, TOML text).\npub static CARBON_TEMPLATES: &[(&str, &str)] = &[\n");
-    for p in files_in(&carbon, Some("toml")) {
-        println!("cargo:rerun-if-changed={}", p.display());
-        let name = p.file_name().unwrap().to_string_lossy();
-        let _ = writeln!(
-            code,
-            "    ({name:?}, include_str!({:?})),",
-            p.display().to_string()
-        );
-    }
-    code.push_str("];\n\n");
+    embed_folder(
+        &mut code,
+        &templates,
+        "TEMPLATES",
+        "Built-in templates: (file name, TOML text).",
+    );
+    embed_folder(
+        &mut code,
+        &templates.join("carbon"),
+        "CARBON_TEMPLATES",
+        "Built-in vendor carbon report templates: (file name, TOML text).",
+    );
 
     let data = root.join("src/factors/data");
     println!("cargo:rerun-if-changed={}", data.display());

@@ -153,18 +153,7 @@ pub(crate) fn run(args: &InspectArgs) -> Result<()> {
                         );
                     }
                 }
-                if !rejections.is_empty() {
-                    println!("  rejections ({}):", rejections.len());
-                    for x in rejections.iter().take(20) {
-                        println!(
-                            "    row {:>5}  column {}  value '{}': {}",
-                            x.row,
-                            x.column.as_deref().unwrap_or("-"),
-                            x.value.as_deref().unwrap_or(""),
-                            x.reason
-                        );
-                    }
-                }
+                print_rejections(&rejections);
             }
         }
     }
@@ -224,16 +213,22 @@ fn inspect_carbon(c: &crate::supplier::CarbonFile, rows: usize) {
                 .unwrap_or_default()
         );
     }
-    if !c.rejections.is_empty() {
-        println!("  rejections ({}):", c.rejections.len());
-        for x in c.rejections.iter().take(20) {
-            println!(
-                "    row {:>5}  column {}  value '{}': {}",
-                x.row,
-                x.column.as_deref().unwrap_or("-"),
-                x.value.as_deref().unwrap_or(""),
-                x.reason
-            );
-        }
+    print_rejections(&c.rejections);
+}
+
+/// The first 20 rejections of a file.
+fn print_rejections(rejections: &[crate::model::Rejection]) {
+    if rejections.is_empty() {
+        return;
+    }
+    println!("  rejections ({}):", rejections.len());
+    for x in rejections.iter().take(20) {
+        println!(
+            "    row {:>5}  column {}  value '{}': {}",
+            x.row,
+            x.column.as_deref().unwrap_or("-"),
+            x.value.as_deref().unwrap_or(""),
+            x.reason
+        );
     }
 }

@@ -5,7 +5,8 @@
 use std::path::Path;
 
 use super::workbook::{
-    key_cells, qty_cells, result_cells, Formats, KEY_COLS, QTY_COLS, RESULT_COLS, V,
+    key_cells, qty_cells, result_cells, supplier_cells, Formats, KEY_COLS, QTY_COLS, RESULT_COLS,
+    SUPPLIER_COLS, V,
 };
 use crate::error::{Error, Result};
 use crate::pipeline::Outcome;
@@ -57,8 +58,14 @@ pub fn tables(o: &Outcome) -> Vec<(&'static str, Table)> {
             c.extend(result_cells(&f, &l.body));
             c.push(V::O(l.body.flags.join("; ")));
             c.push(V::O(l.body.factor_ids.join(", ")));
+            c.extend(supplier_cells(&f, &l.body));
             c
         })
+        .collect();
+    let ai_cols: Vec<&str> = line_cols
+        .iter()
+        .copied()
+        .chain(SUPPLIER_COLS.iter().map(|c| c.0))
         .collect();
     let mut calc_cols = vec!["Source file", "Sheet", "First row", "Last row", "Rows"];
     calc_cols.extend(line_cols.iter().copied());
@@ -135,7 +142,7 @@ pub fn tables(o: &Outcome) -> Vec<(&'static str, Table)> {
         })
         .collect();
     vec![
-        ("ai_services.csv", table(&line_cols, ai)),
+        ("ai_services.csv", table(&ai_cols, ai)),
         ("calculation_lines.csv", table(&calc_cols, calc)),
         (
             "factors.csv",
