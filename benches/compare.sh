@@ -5,7 +5,7 @@
 #   SIZES=2000000 RUNS=3 benches/compare.sh # quicker
 #
 # What it does (docs/performance.md explains the numbers):
-#   1. builds llm-scope3 and the data generator with the `dist` profile (fat LTO, one codegen unit);
+#   1. builds llm-scope3 with the `dist` profile (fat LTO, one codegen unit) and the generator;
 #   2. makes a throwaway virtual environment with the DuckDB CLI (PyPI `duckdb-cli`) and pandas;
 #   3. generates OpenAI usage exports (benches/gen.rs, seeded) of each size into $BENCH_DIR;
 #   4. times, RUNS times each, `llm-scope3 report FILE --json` and the same aggregation in
@@ -32,10 +32,11 @@ if [ ! -x /usr/bin/time ]; then
   apt-get update -qq && apt-get install -y -qq time >/dev/null
 fi
 
-echo "== cargo build --profile dist"
-cargo build --quiet --profile dist --bin llm-scope3 --example bench-gen
+echo "== cargo build --profile dist (llm-scope3) and --release (the generator, not measured)"
+cargo build --quiet --profile dist --bin llm-scope3
+cargo build --quiet --release --example bench-gen
 BIN=$ROOT/target/dist/llm-scope3
-GEN=$ROOT/target/dist/examples/bench-gen
+GEN=$ROOT/target/release/examples/bench-gen
 
 VENV=$BENCH_DIR/venv
 if [ ! -x "$VENV/bin/duckdb" ] || ! "$VENV/bin/python" -c "import pandas" 2>/dev/null; then

@@ -280,7 +280,7 @@ fn openai(n: u64, sink: &mut Sink, rng: &mut Rng, projects: u64) -> Result<Total
         row.num(format_args!("{output}.0"));
         row.num(format_args!("{cached}.0"));
         for _ in 0..6 {
-            row.text("0.0");
+            row.num(format_args!("0.0"));
         }
         sink.row(&row)?;
     }
