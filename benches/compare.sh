@@ -76,39 +76,42 @@ median() {
 }
 
 duckdb_sql() {
+  # One statement, so DuckDB streams the file through the aggregation (nothing materialised).
   cat <<SQL
 .mode csv
 .headers off
-CREATE TEMP TABLE usage AS
-SELECT strftime(to_timestamp(start_time), '%Y-%m') AS month, 'openai' AS provider, model,
-       NULL::VARCHAR AS region, project_id AS cost_centre,
-       CAST(input_tokens AS DOUBLE)::BIGINT AS input_tokens,
-       CAST(output_tokens AS DOUBLE)::BIGINT AS output_tokens
-FROM read_csv('$1', header = true, auto_detect = true)
-WHERE to_timestamp(start_time) >= TIMESTAMPTZ '2026-01-01 00:00:00+00'
-  AND to_timestamp(start_time) <  TIMESTAMPTZ '2026-04-01 00:00:00+00';
-CREATE TEMP TABLE lines AS
-WITH g AS (
-  SELECT month, provider, model, region, cost_centre,
-         sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens, count(*) AS n
-  FROM usage GROUP BY ALL
-), a AS (SELECT * FROM read_csv('$F/aliases.csv', header = true)),
-   m AS (SELECT * FROM read_csv('$F/models.csv', header = true)),
-   p AS (SELECT * FROM read_csv('$F/providers.csv', header = true)),
-   gr AS (SELECT * FROM read_csv('$F/grid.csv', header = true))
-SELECT g.*, coalesce(a.model_key, g.model) AS model_key,
-       (m.active_params_b_min + m.active_params_b_max) / 2 AS active_b,
-       p.pue_central, gr.central AS grid_g_per_kwh,
-       (g.input_tokens + g.output_tokens) * (m.active_params_b_min + m.active_params_b_max) / 2
-         * 2e9 / 1e15 / 3600 * p.pue_central * gr.central / 1000 AS kgco2e_indicative
-FROM g
-LEFT JOIN a ON a.alias = g.model
-LEFT JOIN m ON m.model_key = coalesce(a.model_key, g.model)
-LEFT JOIN p ON p.provider = g.provider
-LEFT JOIN gr ON gr.geo_id = coalesce(g.region, p.default_geo)
-  AND gr.year = (SELECT max(year) FROM gr AS x WHERE x.geo_id = coalesce(g.region, p.default_geo));
-COPY lines TO '$BENCH_DIR/duckdb_lines.csv' (HEADER);
-SELECT sum(input_tokens), sum(output_tokens), count(*) FROM lines;
+COPY (
+  WITH usage AS (
+    SELECT strftime(to_timestamp(start_time), '%Y-%m') AS month, 'openai' AS provider, model,
+           NULL::VARCHAR AS region, project_id AS cost_centre,
+           CAST(input_tokens AS DOUBLE)::BIGINT AS input_tokens,
+           CAST(output_tokens AS DOUBLE)::BIGINT AS output_tokens
+    FROM read_csv('$1', header = true, auto_detect = true)
+    WHERE to_timestamp(start_time) >= TIMESTAMPTZ '2026-01-01 00:00:00+00'
+      AND to_timestamp(start_time) <  TIMESTAMPTZ '2026-04-01 00:00:00+00'
+  ), g AS (
+    SELECT month, provider, model, region, cost_centre,
+           sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens, count(*) AS n
+    FROM usage GROUP BY ALL
+  ), a AS (SELECT * FROM read_csv('$F/aliases.csv', header = true)),
+     m AS (SELECT * FROM read_csv('$F/models.csv', header = true)),
+     p AS (SELECT * FROM read_csv('$F/providers.csv', header = true)),
+     gr AS (SELECT * FROM read_csv('$F/grid.csv', header = true)),
+     latest AS (SELECT geo_id, max(year) AS year FROM gr GROUP BY geo_id)
+  SELECT g.*, coalesce(a.model_key, g.model) AS model_key,
+         (m.active_params_b_min + m.active_params_b_max) / 2 AS active_b,
+         p.pue_central, gr.central AS grid_g_per_kwh,
+         (g.input_tokens + g.output_tokens) * (m.active_params_b_min + m.active_params_b_max) / 2
+           * 2e9 / 1e15 / 3600 * p.pue_central * gr.central / 1000 AS kgco2e_indicative
+  FROM g
+  LEFT JOIN a ON a.alias = g.model
+  LEFT JOIN m ON m.model_key = coalesce(a.model_key, g.model)
+  LEFT JOIN p ON p.provider = g.provider
+  LEFT JOIN latest l ON l.geo_id = coalesce(g.region, p.default_geo)
+  LEFT JOIN gr ON gr.geo_id = l.geo_id AND gr.year = l.year
+) TO '$BENCH_DIR/duckdb_lines.csv' (HEADER);
+SELECT sum(input_tokens)::BIGINT, sum(output_tokens)::BIGINT, count(*)
+FROM read_csv('$BENCH_DIR/duckdb_lines.csv', header = true);
 SQL
 }
 
