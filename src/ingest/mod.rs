@@ -290,7 +290,7 @@ pub(crate) fn progress_bar(name: &str, bytes: u64) -> Option<indicatif::Progress
     // Cleared when done, and when reading stops early.
     let bar = indicatif::ProgressBar::new(bytes).with_finish(indicatif::ProgressFinish::AndClear);
     let style = indicatif::ProgressStyle::with_template(
-        "{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+        "[{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta} {wide_msg}",
     )
     .map(|s| s.progress_chars("=> "));
     if let Ok(style) = style {
