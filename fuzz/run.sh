@@ -77,7 +77,8 @@ main() {
   if [ "$ext" = csv ]; then
     patterns=(-name '*.csv' -o -name '*.tsv' -o -name '*.txt' -o -name '*.csv.gz')
   else
-    patterns=(-name '*.xlsx' -o -name '*.xlsm')
+    # The reader decides the format from the content, so .xls and .ods seeds are fuzzed too.
+    patterns=(-name '*.xlsx' -o -name '*.xlsm' -o -name '*.xls' -o -name '*.ods')
   fi
   # Samples and every test fixture of the right kind (tests/fixtures/, messy/, ...), and the
   # regression inputs of this target's earlier crashes (tests/fixtures/fuzz/TARGET-*).

@@ -82,6 +82,44 @@ pub enum Command {
     ///   llm-scope3 factors validate
     #[command(verbatim_doc_comment)]
     Factors(FactorsArgs),
+    /// Serve the upload page: drop exports in a browser, download the workbook.
+    ///
+    /// Loopback only by default; the page and its JSON API (docs/api.md) answer only to the
+    /// bound address. Without --ledger nothing is kept between requests; reports can be
+    /// downloaded for an hour. With --bind 127.0.0.1:0 the system picks a free port; the
+    /// address is printed on the first line of standard output.
+    ///
+    /// Examples:
+    ///   llm-scope3 serve
+    ///   llm-scope3 serve --bind 127.0.0.1:9000 --ledger finance.db
+    #[command(verbatim_doc_comment)]
+    Serve(ServeArgs),
+}
+
+/// `serve` arguments.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address and port to listen on. Anything but a loopback address exposes the page to
+    /// the network (a warning is printed).
+    #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:8080")]
+    pub bind: std::net::SocketAddr,
+    /// Ledger file: uploads are imported into it and reports made from it. Without it,
+    /// nothing is kept between requests.
+    #[arg(long, value_name = "FILE")]
+    pub ledger: Option<PathBuf>,
+    /// Largest upload (all files of one request together), in MiB.
+    #[arg(long, value_name = "MiB", default_value_t = 200)]
+    pub max_upload_mib: usize,
+    /// Longest a request may take, upload and processing included, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 600)]
+    pub timeout: u64,
+    /// Uploads admitted at once (received, waiting or being built); past it the server
+    /// answers 503 with Retry-After. Each costs memory while its report is built.
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    pub queue: usize,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub read: ReadArgs,
 }
 
 /// The reporting period: exactly one of --quarter, --year or --from/--to.

@@ -12,7 +12,8 @@
 //!                       rejections)                          grid, water, embodied)    json)
 //! ```
 //!
-//! The command line (`cmd`) and any other front end call [`pipeline::run`].
+//! The command line (`cmd`) calls [`pipeline::run`]; the upload page (`web`, `llm-scope3 serve`)
+//! calls [`pipeline::run_checked`], the same function with per-file outcomes.
 
 pub mod aggregate;
 pub mod cli;
@@ -28,6 +29,7 @@ pub mod normalise;
 pub mod pipeline;
 pub mod report;
 pub mod supplier;
+pub mod web;
 
 /// Data folders embedded at build time (see build.rs).
 pub(crate) mod embedded {

@@ -1,8 +1,10 @@
 //! The one pipeline every front end calls: inputs + config -> [`Outcome`].
 //!
 //! Files are read in sorted path order and streamed through normalise into the aggregator;
-//! nothing is written here. A file that cannot be used stops the run (fail closed, exit 3) so
-//! that a report never silently lacks a file. Stateless runs refuse the same file twice and
+//! nothing is written here. On the command line a file that cannot be used stops the run (fail
+//! closed, exit 3) so that a report never silently lacks a file; the upload page uses the same
+//! function ([`run_checked`]) to list every unusable file with its reason and, when the user
+//! asks, report from the rest. Stateless runs refuse the same file twice and
 //! overlapping exports of one format, which would double-count.
 
 use std::path::PathBuf;
@@ -88,18 +90,117 @@ pub fn inputs_from_paths(paths: &[PathBuf]) -> Result<(Vec<Input>, Vec<String>)>
     Ok((inputs, skipped))
 }
 
-/// Runs ingest, normalise, estimate and aggregate over `inputs`.
+/// What to do when a file cannot be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnUnusable {
+    /// Stop at the first such file (the command line: fail closed, exit 3).
+    Stop,
+    /// Note it with its reason and go on with the other files (the upload page, which shows
+    /// every file's reason and reports from the rest only when the user asks).
+    Collect,
+}
+
+/// A file that could not be used, with the error that says why.
+#[derive(Debug)]
+pub struct Unusable {
+    /// Its position in the inputs given.
+    pub index: usize,
+    /// The file as named.
+    pub name: String,
+    /// Why (its message names the file).
+    pub error: Error,
+}
+
+/// What [`run_checked`] found: the outcome over the usable files (none when no file was
+/// usable) and the files that could not be used, in input order.
+#[derive(Debug)]
+pub struct Checked {
+    /// The outcome over the usable files.
+    pub outcome: Option<Outcome>,
+    /// Files that could not be used.
+    pub unusable: Vec<Unusable>,
+}
+
+/// Runs ingest, normalise, estimate and aggregate over `inputs` (fail closed: the first file
+/// that cannot be used is the error).
 pub fn run(inputs: &[Input], skipped_inputs: Vec<String>, cfg: &Config) -> Result<Outcome> {
+    let mut checked = run_checked(inputs, skipped_inputs, cfg, OnUnusable::Stop)?;
+    if !checked.unusable.is_empty() {
+        return Err(checked.unusable.remove(0).error);
+    }
+    checked
+        .outcome
+        .ok_or_else(|| Error::Internal("pipeline: no outcome and no unusable file".into()))
+}
+
+/// The one pipeline function: checks every file as it is read and, with
+/// [`OnUnusable::Collect`], leaves out each file that cannot be used (unknown format,
+/// unreadable, unsettled dates ...) with its reason, then reports from the others. Errors that
+/// concern the inputs together (the same file twice, overlapping exports, no input) are the
+/// `Err`.
+///
+/// A file's records stream into the aggregator as it is read, so when a file fails part-way the
+/// run starts again without it: the cost is paid only when a file is unusable.
+pub fn run_checked(
+    inputs: &[Input],
+    skipped_inputs: Vec<String>,
+    cfg: &Config,
+    on_unusable: OnUnusable,
+) -> Result<Checked> {
     if inputs.is_empty() {
         return Err(Error::InputData(
             "no export files to read: name CSV or XLSX files, or folders that hold them".into(),
         ));
     }
+    // Positions (in `inputs`) of the files still in the run.
+    let mut usable: Vec<usize> = (0..inputs.len()).collect();
+    let mut unusable = Vec::new();
+    loop {
+        let run_inputs: Vec<&Input> = usable.iter().map(|&i| &inputs[i]).collect();
+        match run_once(&run_inputs, cfg) {
+            Ok(mut outcome) => {
+                outcome.skipped_inputs = skipped_inputs;
+                unusable.sort_by_key(|u: &Unusable| u.index);
+                return Ok(Checked {
+                    outcome: Some(outcome),
+                    unusable,
+                });
+            }
+            Err(RunError::Run(e)) => return Err(e),
+            Err(RunError::File(at, error)) => {
+                let index = usable.remove(at);
+                unusable.push(Unusable {
+                    index,
+                    name: inputs[index].name.clone(),
+                    error,
+                });
+                if on_unusable == OnUnusable::Stop || usable.is_empty() {
+                    unusable.sort_by_key(|u: &Unusable| u.index);
+                    return Ok(Checked {
+                        outcome: None,
+                        unusable,
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// Why [`run_once`] stopped: one file (by its position in the run) or the run as a whole.
+enum RunError {
+    File(usize, Error),
+    Run(Error),
+}
+
+fn run_once(inputs: &[&Input], cfg: &Config) -> std::result::Result<Outcome, RunError> {
     let mut agg = Aggregator::new();
     let mut excluded = Excluded::default();
     let mut files = Vec::with_capacity(inputs.len());
     let mut rejections = Vec::new();
     let mut carbon = Vec::new();
+    // Counts of all files so far, checked as each record arrives, so that a total past 64 bits
+    // names the file that pushed it over (the aggregator's own checked sums come later).
+    let mut running = RunningCounts::default();
     for (index, input) in inputs.iter().enumerate() {
         let mut failure: Option<String> = None;
         let mut excluded_here = 0u64;
@@ -112,11 +213,11 @@ pub fn run(inputs: &[Input], skipped_inputs: Vec<String>, cfg: &Config) -> Resul
                 excluded_here += 1;
                 return;
             }
-            if let Err(e) = agg.add(&r) {
+            if let Err(e) = running.add(&r).and_then(|()| agg.add(&r)) {
                 failure = Some(e);
             }
         };
-        let report = match normalise_file_with(
+        let mut report = match normalise_file_with(
             &input.path,
             &input.name,
             index,
@@ -129,36 +230,40 @@ pub fn run(inputs: &[Input], skipped_inputs: Vec<String>, cfg: &Config) -> Resul
             Ok(r) => r,
             // Not a usage export: a vendor carbon report, or the error stands.
             Err(e @ crate::normalise::NormaliseError::UnknownFormat { .. }) => {
-                match crate::supplier::read_file(&input.path, &input.name, index, &cfg.period)? {
+                match crate::supplier::read_file(&input.path, &input.name, index, &cfg.period)
+                    .map_err(|e| RunError::File(index, e.into()))?
+                {
                     Some(c) => {
                         files.push(c.report);
                         rejections.extend(c.rejections);
                         carbon.extend(c.rows);
                         continue;
                     }
-                    None => return Err(e.into()),
+                    None => return Err(RunError::File(index, e.into())),
                 }
             }
-            Err(e) => return Err(e.into()),
+            Err(e) => return Err(RunError::File(index, e.into())),
         };
         if let Some(e) = failure {
-            return Err(Error::InputData(format!("{}: {e}", input.name)));
+            return Err(RunError::File(
+                index,
+                Error::InputData(format!("{}: {e}", input.name)),
+            ));
         }
-        let mut report = report;
         report.counts.accepted -= excluded_here;
         report.counts.excluded += excluded_here;
         files.push(report);
     }
-    check_duplicates(&files)?;
+    check_duplicates(&files).map_err(RunError::Run)?;
     let summary = agg
         .finish(&cfg.factors, &carbon)
-        .map_err(|e| Error::InputData(format!("the inputs together: {e}")))?;
+        .map_err(|e| RunError::Run(Error::InputData(format!("the inputs together: {e}"))))?;
     Ok(Outcome {
         period: cfg.period.clone(),
         factor_version: cfg.factors.version.clone(),
         factor_sha256: cfg.factors.sha256.clone(),
         files,
-        skipped_inputs,
+        skipped_inputs: vec![],
         rejections,
         summary,
         generated_at: cfg.generated_at,
@@ -354,4 +459,27 @@ fn check_duplicates(files: &[FileReport]) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Running totals of the record counts over all inputs, added with checks.
+#[derive(Default)]
+struct RunningCounts([u64; 6]);
+
+impl RunningCounts {
+    fn add(&mut self, r: &crate::model::UsageRecord) -> std::result::Result<(), String> {
+        let values = [
+            (r.requests, "requests"),
+            (r.input_tokens, "input tokens"),
+            (r.cached_input_tokens, "cached input tokens"),
+            (r.output_tokens, "output tokens"),
+            (r.input_characters, "input characters"),
+            (r.output_characters, "output characters"),
+        ];
+        for (total, (v, what)) in self.0.iter_mut().zip(values) {
+            *total = total.checked_add(v).ok_or_else(|| {
+                format!("with this file, the inputs' total of {what} overflows a 64-bit count")
+            })?;
+        }
+        Ok(())
+    }
 }

@@ -153,6 +153,13 @@ fn export(dir: &Path, spec: Option<&str>) -> Result<()> {
     if target.is_dir() {
         std::fs::remove_dir(&target).map_err(out_err)?;
     }
+    // A temporary folder is private (0700); an exported set is for reviewing and sharing.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755))
+            .map_err(out_err)?;
+    }
     std::fs::rename(tmp.path(), &target).map_err(out_err)?;
     let _ = tmp.keep();
     let written = FactorSet::from_dir(&target)?;

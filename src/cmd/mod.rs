@@ -6,6 +6,7 @@ mod import;
 mod imports;
 mod inspect;
 mod report;
+mod serve;
 
 use crate::cli::{Cli, Command};
 use crate::error::Result;
@@ -24,6 +25,7 @@ pub fn run(cli: Cli) -> Result<()> {
             import::run(&args)
         }
         Command::Imports(args) => imports::run(&args),
+        Command::Serve(args) => serve::run(&args),
         Command::Init { path } => {
             if path.exists() {
                 return Err(crate::error::Error::Usage(format!(

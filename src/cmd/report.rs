@@ -8,7 +8,7 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::ledger::{Ledger, Statement};
 use crate::pipeline::{self, Outcome};
-use crate::report::{json, workbook, write_atomic};
+use crate::report::{json, stage, workbook};
 
 pub(crate) fn run(args: &ReportArgs) -> Result<()> {
     let started = std::time::Instant::now();
@@ -83,10 +83,19 @@ pub(crate) fn run(args: &ReportArgs) -> Result<()> {
         None => None,
     };
     let built = std::time::Instant::now();
+    // Every file is staged in full before any is moved into place: a full disk while writing
+    // the JSON must not leave a new workbook beside an old summary.
+    let json_staged = match (&args.json, &json_text) {
+        (Some(path), Some(text)) => Some(stage(path, text.as_bytes())?),
+        _ => None,
+    };
     if csv_mode {
         crate::report::csv::write(&outcome, &out)?;
     } else {
-        write_atomic(&out, &xlsx)?;
+        stage(&out, &xlsx)?.commit()?;
+    }
+    if let Some(staged) = json_staged {
+        staged.commit()?;
     }
     if args.timings {
         let written = std::time::Instant::now();
@@ -101,9 +110,6 @@ pub(crate) fn run(args: &ReportArgs) -> Result<()> {
             s(read_done, built),
             s(built, written)
         );
-    }
-    if let (Some(path), Some(text)) = (&args.json, &json_text) {
-        write_atomic(path, text.as_bytes())?;
     }
     if let (true, Some(l)) = (args.final_, ledger.as_mut()) {
         let t = &outcome.summary.totals;

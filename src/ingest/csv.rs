@@ -101,8 +101,12 @@ fn read_text(
             let sample = String::from_utf8_lossy(&prefix[skip..]).into_owned();
             let delimiter = sniff_delimiter(&sample);
             let label = if skip == 3 { "UTF-8 with BOM" } else { "UTF-8" };
+            let cr_only = is_cr_only(&prefix);
             let chained = Cursor::new(prefix).chain(text);
-            let mut reader = chained;
+            let mut reader = CrToLf {
+                inner: chained,
+                on: cr_only,
+            };
             if skip == 3 {
                 let mut bom = [0u8; 3];
                 read_up_to(&mut reader, &mut bom).map_err(io_err)?;
@@ -126,9 +130,40 @@ fn read_text(
                 end -= 1;
             }
             let delimiter = sniff_delimiter(&decoded[..end]);
-            stream(Cursor::new(decoded.as_bytes()), name, delimiter, on_event)?;
+            let cr_only = is_cr_only(decoded.as_bytes());
+            let reader = CrToLf {
+                inner: Cursor::new(decoded.as_bytes()),
+                on: cr_only,
+            };
+            stream(reader, name, delimiter, on_event)?;
             Ok(dialect_label(enc.name(), delimiter))
         }
+    }
+}
+
+/// True when the text ends its lines with a carriage return alone (classic Mac OS, some
+/// Excel for Mac CSV exports): no line feed at all, but carriage returns.
+fn is_cr_only(prefix: &[u8]) -> bool {
+    !prefix.contains(&b'\n') && prefix.contains(&b'\r')
+}
+
+/// Turns carriage returns into line feeds when `on` (CR-only line endings), so that such a
+/// file has rows rather than one long line.
+struct CrToLf<R> {
+    inner: R,
+    on: bool,
+}
+
+impl<R: Read> Read for CrToLf<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if self.on {
+            buf[..n]
+                .iter_mut()
+                .filter(|b| **b == b'\r')
+                .for_each(|b| *b = b'\n');
+        }
+        Ok(n)
     }
 }
 

@@ -6,6 +6,7 @@
 //! file is never collected in memory (CSV is streamed; spreadsheets are read sheet by sheet).
 
 pub mod csv;
+mod ole;
 pub mod xlsx;
 
 use std::fmt;
@@ -146,6 +147,15 @@ pub enum IngestError {
     IsDirectory {
         /// The path as named.
         file: String,
+    },
+    /// A folder was named that holds no export file, and nothing else was named.
+    #[error(
+        "{folder}: the folder holds no export files (.csv, .tsv, .txt, .csv.gz, .xlsx, .xlsm, \
+         .xls or .ods)"
+    )]
+    EmptyFolder {
+        /// The folder as named.
+        folder: String,
     },
     /// The file has no bytes.
     #[error("{file}: the file is empty")]
@@ -414,6 +424,13 @@ pub fn expand_inputs(args: &[PathBuf]) -> Result<ExpandedInputs, IngestError> {
             }
         } else {
             files.push(arg.clone());
+        }
+    }
+    if files.is_empty() {
+        if let Some(folder) = args.iter().find(|a| a.is_dir()) {
+            return Err(IngestError::EmptyFolder {
+                folder: folder.display().to_string(),
+            });
         }
     }
     files.sort();

@@ -1112,6 +1112,25 @@ fn map_row(
     let total_label = std::cell::OnceCell::new();
     let has_total_label =
         || *total_label.get_or_init(|| (0..cells.len()).any(|i| is_total_label(&cells.cell(i))));
+    // A CSV row that stops before the header's last column was cut short (a truncated file,
+    // an unclosed quote): its missing cells are unknown, not zero. Spreadsheet rows end at
+    // their last value, so this applies to delimited text only.
+    let header_width = state
+        .header_keys
+        .iter()
+        .rposition(|k| !k.is_empty())
+        .map_or(0, |i| i + 1);
+    if state.name.is_none() && cells.len() < header_width && !has_total_label() {
+        return Ok(RowOutcome::Rejected(RowProblem {
+            column: state.header_keys.get(cells.len()).cloned(),
+            value: None,
+            reason: format!(
+                "the row ends after {} of the header's {header_width} columns (cut short: a \
+                 truncated file or an unclosed quote?)",
+                cells.len()
+            ),
+        }));
+    }
     let dc = state.decimal_comma;
     if let Some(Ok(Some(c))) = m
         .cost

@@ -3,7 +3,7 @@
 
 use assert_cmd::Command;
 
-use crate::common::{fixture, root, stdout};
+use crate::common::{bin_in, fixture, root, stdout};
 
 fn bin() -> Command {
     let mut c = Command::cargo_bin("llm-scope3").unwrap();
@@ -233,21 +233,9 @@ fn factors_show_resolves_a_dated_snapshot() {
 fn a_zip_bomb_is_refused_before_it_is_inflated() {
     // 200 MiB of zeros deflate to about 200 KiB (ratio about 1,000 to one): refused from the
     // zip directory's sizes, exit 3, without inflating it.
-    use std::io::Write;
     let dir = tempfile::tempdir().unwrap();
     let bomb = dir.path().join("bomb.xlsx");
-    let mut zip = zip::ZipWriter::new(std::fs::File::create(&bomb).unwrap());
-    let opts = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Deflated)
-        .compression_level(Some(1));
-    zip.start_file("[Content_Types].xml", opts).unwrap();
-    zip.write_all(b"<Types/>").unwrap();
-    zip.start_file("xl/worksheets/sheet1.xml", opts).unwrap();
-    let zeros = vec![0u8; 1 << 20];
-    for _ in 0..200 {
-        zip.write_all(&zeros).unwrap();
-    }
-    zip.finish().unwrap();
+    std::fs::write(&bomb, crate::common::zip_bomb(200)).unwrap();
     assert!(bomb.metadata().unwrap().len() < 2 << 20);
     let assert = bin()
         .args(["report", "--quarter", "2026Q1", "--out"])
@@ -294,10 +282,99 @@ fn a_full_disk_is_reported_and_the_earlier_report_survives() {
         "{err}"
     );
     assert_eq!(std::fs::read(&out).unwrap(), b"earlier report");
-    let leftovers = std::fs::read_dir(dir.path())
+    assert_no_temporary_files(dir.path());
+}
+
+#[test]
+fn a_full_disk_while_writing_the_summary_leaves_both_earlier_outputs() {
+    // The samples' JSON summary is larger than their workbook: with a file size limit between
+    // the two, the workbook could be written but the summary cannot. Both are staged before
+    // either is moved into place, so the earlier workbook and summary both survive (a new
+    // workbook beside an old summary would disagree with it).
+    let dir = tempfile::tempdir().unwrap();
+    let bin = assert_cmd::cargo::cargo_bin("llm-scope3");
+    let samples = root().join("samples");
+    let scratch = dir.path().join("scratch");
+    std::fs::create_dir(&scratch).unwrap();
+    bin_in(&scratch)
+        .args(["report", "--quarter", "2026Q1", "--as-of", "2026-04-15"])
+        .args(["--out", "r.xlsx", "--json", "s.json"])
+        .arg(&samples)
+        .assert()
+        .success();
+    let size = |n: &str| scratch.join(n).metadata().unwrap().len();
+    let (xlsx, json) = (size("r.xlsx"), size("s.json"));
+    let limit_kib = (xlsx + json) / 2 / 1024;
+    assert!(
+        xlsx < limit_kib * 1024 && limit_kib * 1024 < json,
+        "{xlsx} {json}"
+    );
+    let out = dir.path().join("report.xlsx");
+    let summary = dir.path().join("summary.json");
+    std::fs::write(&out, b"earlier report").unwrap();
+    std::fs::write(&summary, b"earlier summary").unwrap();
+    let script = format!(
+        "trap '' XFSZ; ulimit -f {limit_kib}; exec '{}' report --quarter 2026Q1 --out '{}' --json '{}' '{}'",
+        bin.display(),
+        out.display(),
+        summary.display(),
+        samples.display()
+    );
+    let output = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(&script)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("cannot write") && err.contains("summary.json"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(&out).unwrap(), b"earlier report");
+    assert_eq!(std::fs::read(&summary).unwrap(), b"earlier summary");
+    assert_no_temporary_files(dir.path());
+}
+
+/// No temporary file (`.llm-scope3-*.tmp`) is left in `dir`.
+fn assert_no_temporary_files(dir: &std::path::Path) {
+    let leftovers = std::fs::read_dir(dir)
         .unwrap()
         .flatten()
         .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
         .count();
     assert_eq!(leftovers, 0, "temporary file left behind");
+}
+
+#[test]
+fn a_new_report_is_readable_by_others_and_a_replaced_one_keeps_its_permissions() {
+    // Outputs are written through a private temporary file (mode 0600); the report itself is
+    // 0644 when new, and keeps the mode of the report it replaces.
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let mode = |p: &std::path::Path| p.metadata().unwrap().permissions().mode() & 0o777;
+    let report = |out: &str, json: &str| {
+        bin_in(dir.path())
+            .args([
+                "report",
+                "--quarter",
+                "2026Q1",
+                "--out",
+                out,
+                "--json",
+                json,
+            ])
+            .arg(fixture("openai_usage_one_row.csv"))
+            .assert()
+            .success();
+    };
+    report("new.xlsx", "new.json");
+    assert_eq!(mode(&dir.path().join("new.xlsx")), 0o644);
+    assert_eq!(mode(&dir.path().join("new.json")), 0o644);
+    let old = dir.path().join("old.xlsx");
+    std::fs::write(&old, b"earlier").unwrap();
+    std::fs::set_permissions(&old, std::fs::Permissions::from_mode(0o640)).unwrap();
+    report("old.xlsx", "new.json");
+    assert_eq!(mode(&old), 0o640);
+    assert_ne!(std::fs::read(&old).unwrap(), b"earlier");
 }

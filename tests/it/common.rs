@@ -82,3 +82,82 @@ pub fn sheet_text(path: &Path, sheet: &str) -> Vec<String> {
         .flat_map(|r| r.iter().map(|c| c.to_string()))
         .collect()
 }
+
+/// One part of a multipart/form-data body.
+pub enum Part<'a> {
+    /// A file field named `files`: the file name the browser would send, and the bytes.
+    File(&'a str, &'a [u8]),
+    /// A text field.
+    Field(&'a str, &'a str),
+}
+
+/// The boundary [`multipart`] uses.
+pub const BOUNDARY: &str = "----llm-scope3-test-boundary-7d1e";
+
+/// A multipart/form-data body (Content-Type `multipart/form-data; boundary=BOUNDARY`).
+pub fn multipart(parts: &[Part]) -> Vec<u8> {
+    let mut body = Vec::new();
+    for p in parts {
+        body.extend_from_slice(format!("--{BOUNDARY}\r\n").as_bytes());
+        match p {
+            Part::File(name, bytes) => {
+                body.extend_from_slice(
+                    format!(
+                        "Content-Disposition: form-data; name=\"files\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+                    )
+                    .as_bytes(),
+                );
+                body.extend_from_slice(bytes);
+            }
+            Part::Field(name, value) => {
+                body.extend_from_slice(
+                    format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}")
+                        .as_bytes(),
+                );
+            }
+        }
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+    body
+}
+
+/// A sample file's bytes.
+pub fn sample(name: &str) -> Vec<u8> {
+    std::fs::read(root().join("samples").join(name)).expect("a sample file")
+}
+
+/// A zip bomb dressed as a workbook: `mib` MiB of zeros in one sheet entry (deflate makes it
+/// about 1,000 times smaller).
+pub fn zip_bomb(mib: usize) -> Vec<u8> {
+    use std::io::Write;
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .compression_level(Some(1));
+    zip.start_file("[Content_Types].xml", opts).unwrap();
+    zip.write_all(b"<Types/>").unwrap();
+    zip.start_file("xl/worksheets/sheet1.xml", opts).unwrap();
+    let zeros = vec![0u8; 1 << 20];
+    for _ in 0..mib {
+        zip.write_all(&zeros).unwrap();
+    }
+    zip.finish().unwrap().into_inner()
+}
+
+/// A numeric workbook cell.
+pub fn cell_f64(d: &calamine::Data) -> f64 {
+    match d {
+        calamine::Data::Float(f) => *f,
+        calamine::Data::Int(i) => *i as f64,
+        other => panic!("not a number: {other:?}"),
+    }
+}
+
+/// The E1-6 figure of a workbook (tCO2e central, 'E1-6 Summary'!G7, the cell XBRL Map names).
+pub fn workbook_tco2e(xlsx: &[u8]) -> f64 {
+    use calamine::Reader;
+    let mut wb = calamine::Xlsx::new(std::io::Cursor::new(xlsx.to_vec())).expect("a workbook");
+    let s = wb.worksheet_range("E1-6 Summary").expect("the E1-6 sheet");
+    cell_f64(s.get_value((6, 6)).expect("G7"))
+}

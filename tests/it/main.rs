@@ -1,6 +1,9 @@
 //! Integration tests, one binary (ARCHITECTURE.md): a module per stage or concern.
 //! Every figure asserted here is worked out by hand in a comment beside it.
 
+mod arithmetic;
+mod bad_inputs;
+mod browser;
 mod cli;
 mod common;
 mod config_file;
@@ -16,3 +19,5 @@ mod report_outputs;
 mod spend;
 mod supplier;
 mod vendor_samples;
+mod web;
+mod web_load;

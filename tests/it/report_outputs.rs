@@ -404,3 +404,89 @@ fn calculation_lines_continue_on_further_sheets_past_the_row_limit() {
         "Σ over the sheets",
     );
 }
+
+#[test]
+fn formula_injection_from_any_text_field_is_inert_in_workbook_and_csv() {
+    // Four classic payloads as model names and projects; through the binary, the workbook
+    // must hold them as plain strings (no formula at their cells, on any sheet) and the CSV
+    // tables must prefix them with an apostrophe.
+    const PAYLOADS: [&str; 4] = [
+        "=HYPERLINK(\"http://x\",\"y\")",
+        "+cmd|' /C calc'!A0",
+        "-2+3",
+        "@SUM(1)",
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let usage = dir.path().join("usage.csv");
+    let mut text = String::from(
+        "start_time,end_time,model,input_tokens,output_tokens,num_model_requests,project_id\n",
+    );
+    for p in PAYLOADS {
+        let quoted = format!("\"{}\"", p.replace('"', "\"\""));
+        text += &format!("1768435200,1768521600,{quoted},1000,500,1,{quoted}\n");
+    }
+    std::fs::write(&usage, text).unwrap();
+    let xlsx = dir.path().join("r.xlsx");
+    crate::common::bin_in(dir.path())
+        .args(["report", "--quarter", "2026Q1", "--out"])
+        .arg(&xlsx)
+        .arg(&usage)
+        .assert()
+        .success();
+    let mut wb = calamine::open_workbook_auto(&xlsx).unwrap();
+    let mut found = std::collections::BTreeMap::new();
+    let mut live_formulas = 0;
+    for sheet in wb.sheet_names() {
+        let values = wb.worksheet_range(&sheet).unwrap();
+        let formulas = wb.worksheet_formula(&sheet).unwrap();
+        live_formulas += formulas
+            .used_cells()
+            .filter(|(_, _, f)| !f.is_empty())
+            .count();
+        for (r, c, v) in values.used_cells() {
+            let Data::String(s) = v else { continue };
+            let Some(p) = PAYLOADS.iter().find(|p| s.contains(**p)) else {
+                continue;
+            };
+            let at = (
+                values.start().unwrap().0 + r as u32,
+                values.start().unwrap().1 + c as u32,
+            );
+            let formula = formulas.get_value(at).cloned().unwrap_or_default();
+            assert!(formula.is_empty(), "{sheet} {at:?}: formula {formula:?}");
+            *found.entry(*p).or_insert(0) += 1;
+        }
+    }
+    // The reader does see formulas: the workbook's own live totals and calculation lines.
+    assert!(live_formulas > 10, "{live_formulas}");
+    for p in PAYLOADS {
+        // At least AI Services (model and cost centre) and Calculation Lines.
+        assert!(found.get(p).copied().unwrap_or(0) >= 3, "{p}: {found:?}");
+    }
+
+    let tables = dir.path().join("tables");
+    crate::common::bin_in(dir.path())
+        .args(["report", "--quarter", "2026Q1", "--format", "csv", "--out"])
+        .arg(&tables)
+        .arg(&usage)
+        .assert()
+        .success();
+    let mut guarded = std::collections::BTreeSet::new();
+    for entry in std::fs::read_dir(&tables).unwrap().flatten() {
+        let mut rdr = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_path(entry.path())
+            .unwrap();
+        for record in rdr.records() {
+            for field in record.unwrap().iter() {
+                assert!(!PAYLOADS.contains(&field), "unguarded {field:?}");
+                if let Some(p) = field.strip_prefix('\'') {
+                    if PAYLOADS.contains(&p) {
+                        guarded.insert(p.to_string());
+                    }
+                }
+            }
+        }
+    }
+    assert_eq!(guarded.len(), 4, "{guarded:?}");
+}

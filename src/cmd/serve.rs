@@ -1,0 +1,74 @@
+//! `llm-scope3 serve`: check the options, bind, print the address, run the upload server
+//! (`web`) on a multi-threaded runtime until the process is stopped.
+
+use std::time::Duration;
+
+use crate::cli::ServeArgs;
+use crate::error::{Error, Result};
+use crate::web;
+
+pub(crate) fn run(args: &ServeArgs) -> Result<()> {
+    if args.max_upload_mib == 0 || args.timeout == 0 || args.queue == 0 {
+        return Err(Error::Usage(
+            "--max-upload-mib, --timeout and --queue must be at least 1".into(),
+        ));
+    }
+    // The configuration and factor set are checked once now, so a mistake shows at start
+    // rather than on the first upload.
+    crate::config::Config::new(
+        &crate::cli::PeriodArgs {
+            quarter: None,
+            year: Some("2026".into()),
+            from: None,
+            to: None,
+        },
+        &args.read,
+        None,
+        None,
+    )?;
+    if let Some(path) = &args.ledger {
+        crate::ledger::Ledger::open(path)?;
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Internal(format!("cannot start the server runtime: {e}")))?;
+    rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind(args.bind)
+            .await
+            .map_err(|e| Error::Usage(format!("cannot listen on {}: {e}", args.bind)))?;
+        let bound = listener
+            .local_addr()
+            .map_err(|e| Error::Internal(format!("the bound address: {e}")))?;
+        let mut opts = web::Options::new(bound);
+        opts.ledger = args.ledger.clone();
+        opts.read = args.read.clone();
+        opts.max_upload_bytes = args.max_upload_mib.saturating_mul(1024 * 1024);
+        opts.request_timeout = Duration::from_secs(args.timeout);
+        opts.queue = args.queue;
+        // Tests and scripts read the address from this first line. A closed standard output
+        // must not stop the server, so write errors are ignored.
+        use std::io::Write;
+        let mut out = std::io::stdout();
+        let _ = writeln!(out, "llm-scope3 serve: listening on http://{bound}/");
+        if web::is_exposed(&bound) {
+            eprintln!(
+                "warning: {bound} is not a loopback address: anyone who can reach this computer on port {} can upload files and read reports",
+                bound.port()
+            );
+        }
+        match &args.ledger {
+            Some(l) => {
+                let _ = writeln!(out, "ledger {} (uploads are imported into it)", l.display());
+            }
+            None => {
+                let _ = writeln!(out, "no ledger: nothing is kept between requests");
+            }
+        }
+        let _ = writeln!(out, "Open the address in a browser; stop with Ctrl-C.");
+        let _ = out.flush();
+        web::serve(listener, web::AppState::new(opts))
+            .await
+            .map_err(|e| Error::Internal(format!("the server stopped: {e}")))
+    })
+}

@@ -1,0 +1,168 @@
+//! Thin HTTP handlers: the page, `POST /api/reports` and the two downloads. Each one only
+//! translates between HTTP and the job (`job.rs`) or the result store (`mod.rs`).
+
+use axum::extract::{FromRequest, Multipart, Path, Request, State};
+use axum::http::{header, HeaderName, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+
+use super::{job, upload, ApiError, AppState};
+
+/// The upload page, embedded in the binary (no CDN, works offline).
+const PAGE: &str = include_str!("page.html");
+
+/// Headers every page answer carries: no framing by other sites, scripts and styles only
+/// from the page itself.
+const PAGE_HEADERS: [(HeaderName, &str); 4] = [
+    (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+    (
+        header::CONTENT_SECURITY_POLICY,
+        "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'",
+    ),
+    (header::X_FRAME_OPTIONS, "DENY"),
+    (header::CACHE_CONTROL, "no-store"),
+];
+
+/// `GET /`: the page.
+pub(crate) async fn page() -> Response {
+    (PAGE_HEADERS, PAGE).into_response()
+}
+
+/// Any other path.
+pub(crate) async fn not_found() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "no such page: the upload page is at /, the API at /api/reports",
+    )
+}
+
+/// `POST /api/reports`: admit (or 503), store the upload, build the report on a blocking
+/// thread, keep it under a random id, answer the JSON summary with the download URLs.
+pub(crate) async fn create(
+    State(state): State<AppState>,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let inner = &state.inner;
+    // Admission before the body is read, so a full server does not take in 200 MiB first.
+    let Ok(slot) = inner.queue.clone().try_acquire_owned() else {
+        let secs = inner.opts.retry_after_secs;
+        return Err(ApiError {
+            retry_after: Some(secs),
+            ..ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("the server is busy with other reports; try again in {secs} s"),
+            )
+        });
+    };
+    let mp = Multipart::from_request(req, &state)
+        .await
+        .map_err(|r| ApiError::new(r.status(), r.body_text()))?;
+    let up = upload::read(mp, inner.opts.body_idle_timeout).await?;
+    let worker = inner
+        .workers
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    let st = state.clone();
+    // The permits and the upload's folder live as long as the work, even when the client
+    // goes away or the request times out.
+    let done = tokio::task::spawn_blocking(move || {
+        let _permits = (slot, worker);
+        job::run(&up, &st.inner.opts, &st.inner.ledger_lock)
+    })
+    .await
+    .map_err(|e| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("internal error while building the report: {e}"),
+        )
+    })??;
+
+    let mut body: serde_json::Value = serde_json::from_str(&done.json).map_err(|e| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("JSON summary: {e}"),
+        )
+    })?;
+    let stem = format!("llm-scope3-{}", safe_label(&done.label));
+    let id = state.store(done.xlsx, done.json, stem);
+    let extra = serde_json::json!({
+        "report_id": id,
+        "workbook_url": format!("/api/reports/{id}/workbook.xlsx"),
+        "json_url": format!("/api/reports/{id}/summary.json"),
+        "expires_in_seconds": inner.opts.result_ttl.as_secs(),
+        "files": done.files,
+    });
+    if let (Some(obj), serde_json::Value::Object(extra)) = (body.as_object_mut(), extra) {
+        obj.extend(extra);
+    }
+    Ok(Json(body).into_response())
+}
+
+/// `GET /api/reports/{id}/workbook.xlsx`.
+pub(crate) async fn workbook(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let (xlsx, _, stem) = find(&state, &id)?;
+    Ok(download(
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        format!("{stem}.xlsx"),
+        xlsx.as_ref().clone(),
+    ))
+}
+
+/// `GET /api/reports/{id}/summary.json`: the JSON summary exactly as `report --json` writes it.
+pub(crate) async fn summary(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let (_, json, stem) = find(&state, &id)?;
+    Ok(download(
+        "application/json",
+        format!("{stem}.json"),
+        json.as_bytes().to_vec(),
+    ))
+}
+
+type Found = (std::sync::Arc<Vec<u8>>, std::sync::Arc<String>, String);
+
+fn find(state: &AppState, id: &str) -> Result<Found, ApiError> {
+    let valid = id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit());
+    valid.then(|| state.get(id)).flatten().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "no such report: it has expired or the server was restarted; upload the files again",
+        )
+    })
+}
+
+fn download(content_type: &'static str, name: String, bytes: Vec<u8>) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type.to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+            (header::CACHE_CONTROL, "no-store".to_string()),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
+/// A period label as a file-name part (`2026Q1`, `FY2026`).
+fn safe_label(label: &str) -> String {
+    label
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}

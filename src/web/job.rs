@@ -1,0 +1,290 @@
+//! One report job, run on a blocking thread: the uploaded files through the same pipeline as
+//! `llm-scope3 report` ([`pipeline::run_checked`]), then the same workbook and JSON builders.
+//! Orchestration only, like `cmd/`: no figure is computed here.
+
+use std::sync::Mutex;
+
+use axum::http::StatusCode;
+use serde::Serialize;
+
+use super::upload::Upload;
+use super::{ApiError, Options};
+use crate::cli::PeriodArgs;
+use crate::config::Config;
+use crate::ledger::Ledger;
+use crate::model::Rejection;
+use crate::normalise::FileReport;
+use crate::pipeline::{self, Input, OnUnusable, Outcome};
+use crate::report::{json, workbook};
+
+/// Rejections shown per file in the API answer (all of them are in the workbook and JSON).
+const FIRST_REJECTIONS: usize = 5;
+
+/// What the page shows for one uploaded file.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct FileJson {
+    /// The name the browser sent (display only).
+    pub file: String,
+    /// False when the file cannot be used at all.
+    pub usable: bool,
+    /// Why not, in plain words.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Detected format (`openai-usage` ...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub format: Option<String>,
+    /// Data rows read.
+    pub rows_read: u64,
+    /// Rows that became records in the period.
+    pub accepted: u64,
+    /// Rows rejected with a reason.
+    pub rejected: u64,
+    /// Valid rows outside the period.
+    pub outside_period: u64,
+    /// Rows excluded by the configuration.
+    pub excluded: u64,
+    /// Blank, total and repeated-header rows.
+    pub skipped: u64,
+    /// The first rejections with their reasons.
+    pub first_rejections: Vec<RejectionJson>,
+}
+
+/// One rejected row, as shown.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct RejectionJson {
+    sheet: Option<String>,
+    row: u64,
+    column: Option<String>,
+    value: Option<String>,
+    reason: String,
+}
+
+/// A finished job.
+pub(crate) struct Done {
+    /// The workbook.
+    pub xlsx: Vec<u8>,
+    /// The JSON summary, exactly as `report --json` writes it.
+    pub json: String,
+    /// Each uploaded file, in upload order.
+    pub files: Vec<FileJson>,
+    /// The period label (for download names).
+    pub label: String,
+}
+
+/// Builds the report of an upload, or says per file why it cannot.
+pub(crate) fn run(up: &Upload, opts: &Options, ledger_lock: &Mutex<()>) -> Result<Done, ApiError> {
+    let form = &up.form;
+    if up.files.is_empty() {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "no files: add one or more usage exports (form field 'files')",
+        ));
+    }
+    if form.quarter.is_none() && form.year.is_none() {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "choose the reporting period: a quarter such as 2026Q1 or a year such as 2026",
+        ));
+    }
+    if form.quarter.is_some() && form.year.is_some() {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "choose a quarter or a year, not both",
+        ));
+    }
+    let period = PeriodArgs {
+        quarter: form.quarter.clone(),
+        year: form.year.clone(),
+        from: None,
+        to: None,
+    };
+    let entity = form.entity.as_deref().map(|e| {
+        e.chars()
+            .filter(|c| !c.is_control())
+            .take(200)
+            .collect::<String>()
+    });
+    let cfg = Config::new(&period, &opts.read, None, entity.as_deref())?;
+
+    let (outcome, files) = match &opts.ledger {
+        None => stateless(&up.files, &cfg, form.leave_out_unusable)?,
+        Some(path) => with_ledger(&up.files, &cfg, form.leave_out_unusable, path, ledger_lock)?,
+    };
+    let xlsx = workbook::build(&outcome, &cfg.factors)?;
+    let json = json::to_string(&outcome).map_err(|e| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("JSON summary: {e}"),
+        )
+    })?;
+    Ok(Done {
+        xlsx,
+        json,
+        files,
+        label: outcome.period.label.clone(),
+    })
+}
+
+/// Without a ledger: one pipeline run over the upload, unusable files collected.
+fn stateless(
+    inputs: &[Input],
+    cfg: &Config,
+    leave_out: bool,
+) -> Result<(Outcome, Vec<FileJson>), ApiError> {
+    let checked = pipeline::run_checked(inputs, vec![], cfg, OnUnusable::Collect)?;
+    let mut files = Vec::with_capacity(inputs.len());
+    let mut usable = checked.outcome.as_ref().map(|o| o.files.iter());
+    for (i, input) in inputs.iter().enumerate() {
+        match checked.unusable.iter().find(|u| u.index == i) {
+            Some(u) => files.push(unusable_json(&input.name, &u.error)),
+            None => {
+                let report = usable.as_mut().and_then(|it| it.next());
+                let rejections = checked
+                    .outcome
+                    .as_ref()
+                    .map_or(&[][..], |o| &o.rejections[..]);
+                files.push(usable_json(&input.name, report, rejections));
+            }
+        }
+    }
+    let outcome = gate(checked.outcome, checked.unusable.len(), leave_out, &files)?;
+    Ok((outcome, files))
+}
+
+/// With a ledger: each file is checked on its own first; only when the upload may go ahead
+/// are the usable files imported (one transaction each) and the report made from the ledger.
+fn with_ledger(
+    inputs: &[Input],
+    cfg: &Config,
+    leave_out: bool,
+    path: &std::path::Path,
+    ledger_lock: &Mutex<()>,
+) -> Result<(Outcome, Vec<FileJson>), ApiError> {
+    let mut files = Vec::with_capacity(inputs.len());
+    let mut usable = Vec::new();
+    for input in inputs {
+        let one = std::slice::from_ref(input);
+        let checked = pipeline::run_checked(one, vec![], cfg, OnUnusable::Collect)?;
+        match (checked.outcome, checked.unusable.into_iter().next()) {
+            (Some(o), None) => {
+                files.push(usable_json(&input.name, o.files.first(), &o.rejections));
+                usable.push(input.clone());
+            }
+            (_, Some(u)) => files.push(unusable_json(&input.name, &u.error)),
+            (None, None) => {
+                return Err(ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "pipeline: no outcome and no unusable file",
+                ))
+            }
+        }
+    }
+    let unusable = inputs.len() - usable.len();
+    gate(Some(()), unusable, leave_out, &files)?;
+    let _guard = ledger_lock
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut ledger = Ledger::open(path).map_err(crate::error::Error::from)?;
+    for input in &usable {
+        ledger
+            .import(
+                &input.path,
+                &input.name,
+                &cfg.templates,
+                None,
+                chrono::Utc::now(),
+            )
+            .map_err(crate::error::Error::from)?;
+    }
+    let outcome = pipeline::run_ledger(&ledger, cfg)?;
+    Ok((outcome, files))
+}
+
+/// Lets the report go ahead when every file is usable, or when the user asked to leave the
+/// unusable ones out and some file is usable; otherwise 422 with each file's facts.
+fn gate<T>(
+    outcome: Option<T>,
+    unusable: usize,
+    leave_out: bool,
+    files: &[FileJson],
+) -> Result<T, ApiError> {
+    let n = unusable;
+    let message = match outcome {
+        Some(o) if n == 0 || leave_out => return Ok(o),
+        Some(_) => format!(
+            "{n} of {} file(s) cannot be used (reasons per file below). Remove them, or tick \"leave out unusable files\" to report from the others.",
+            files.len()
+        ),
+        None => format!(
+            "no file can be used: {}",
+            files
+                .iter()
+                .filter_map(|f| f.reason.as_deref())
+                .collect::<Vec<_>>()
+                .join("; ")
+        ),
+    };
+    Err(ApiError {
+        status: StatusCode::UNPROCESSABLE_ENTITY,
+        message,
+        files: Some(files.to_vec()),
+        retry_after: None,
+    })
+}
+
+impl FileJson {
+    /// A file with nothing read yet.
+    fn named(name: &str, usable: bool) -> FileJson {
+        FileJson {
+            file: name.to_string(),
+            usable,
+            reason: None,
+            format: None,
+            rows_read: 0,
+            accepted: 0,
+            rejected: 0,
+            outside_period: 0,
+            excluded: 0,
+            skipped: 0,
+            first_rejections: vec![],
+        }
+    }
+}
+
+fn unusable_json(name: &str, error: &crate::error::Error) -> FileJson {
+    FileJson {
+        reason: Some(error.to_string()),
+        ..FileJson::named(name, false)
+    }
+}
+
+fn usable_json(name: &str, report: Option<&FileReport>, rejections: &[Rejection]) -> FileJson {
+    let Some(r) = report else {
+        return FileJson::named(name, true);
+    };
+    let c = &r.counts;
+    FileJson {
+        file: name.to_string(),
+        usable: true,
+        reason: None,
+        format: Some(r.format.clone()),
+        rows_read: c.read,
+        accepted: c.accepted,
+        rejected: c.rejected,
+        outside_period: c.outside_period,
+        excluded: c.excluded,
+        skipped: c.skipped,
+        first_rejections: rejections
+            .iter()
+            .filter(|j| j.file == r.file)
+            .take(FIRST_REJECTIONS)
+            .map(|j| RejectionJson {
+                sheet: j.sheet.clone(),
+                row: j.row,
+                column: j.column.clone(),
+                value: j.value.clone(),
+                reason: j.reason.clone(),
+            })
+            .collect(),
+    }
+}
