@@ -10,6 +10,8 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
+use std::hash::BuildHasher;
+
 use chrono::Datelike;
 use serde::Serialize;
 
@@ -62,12 +64,85 @@ struct Acc {
 }
 
 /// Folds usage records into calculation-line keys.
-#[derive(Debug, Default)]
+///
+/// The lines are looked up by the record's borrowed fields (one hash per record, no string
+/// copied): a key's strings are copied once, when the key is first seen.
+#[derive(Default)]
 pub struct Aggregator {
-    calc: HashMap<CalcKey, Acc>,
-    coverage: BTreeMap<(Arc<str>, String), u32>,
+    calc: hashbrown::HashTable<CalcEntry>,
+    hasher: hashbrown::DefaultHashBuilder,
+    /// Days with usage per provider and (year, month): a short list, searched from the
+    /// entry the last record used (records of a file mostly share provider and month).
+    coverage: Vec<(CoverageKey, u32)>,
     not_estimated: BTreeMap<NotEstimatedKey, NotEstimatedAcc>,
     adjustments: BTreeMap<AdjustmentKey, (Arc<str>, u64, f64)>,
+}
+
+impl std::fmt::Debug for Aggregator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Aggregator")
+            .field("lines", &self.calc.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Provider and (year, month) of the coverage bits.
+type CoverageKey = (Arc<str>, (i32, u32));
+
+/// One calculation line being summed, with its month as numbers (for the lookup).
+#[derive(Debug)]
+struct CalcEntry {
+    key: CalcKey,
+    year_month: (i32, u32),
+    acc: Acc,
+}
+
+/// The fields of a calculation-line key, borrowed (from a record or from a stored key).
+type KeyParts<'a> = (
+    usize,
+    Option<&'a str>,
+    &'a str,
+    &'a str,
+    Option<&'a str>,
+    Option<&'a str>,
+    (i32, u32),
+    Option<&'a str>,
+    bool,
+    Option<&'a str>,
+    Option<&'a str>,
+);
+
+fn record_parts(r: &UsageRecord, year_month: (i32, u32), imputed: bool) -> KeyParts<'_> {
+    (
+        r.provenance.file_index,
+        r.provenance.sheet.as_deref(),
+        &r.provider,
+        &r.model,
+        r.region.as_deref(),
+        r.region_scope.as_deref(),
+        year_month,
+        r.cost_centre.as_deref(),
+        imputed,
+        r.account.as_deref(),
+        r.service.as_deref(),
+    )
+}
+
+fn entry_parts(e: &CalcEntry) -> KeyParts<'_> {
+    let l = &e.key.line;
+    (
+        e.key.file_index,
+        e.key.sheet.as_deref(),
+        &l.provider,
+        &l.model,
+        l.region.as_deref(),
+        l.region_scope.as_deref(),
+        e.year_month,
+        l.cost_centre.as_deref(),
+        l.tokens_imputed,
+        l.account.as_deref(),
+        l.service.as_deref(),
+    )
 }
 
 /// (file index, line type, currency).
@@ -433,37 +508,61 @@ impl Aggregator {
             }
         }
         // Days with usage data per provider and month (bit d-1 for day d).
-        let day = chrono::Datelike::day(&r.bucket_start);
-        *self
-            .coverage
-            .entry((r.provider.clone(), month_of(&r.bucket_start)))
-            .or_insert(0) |= 1u32 << (day - 1).min(31);
-        let imputed = r.tokens_unknown();
-        let key = CalcKey {
-            file_index: r.provenance.file_index,
-            sheet: r.provenance.sheet.clone(),
-            line: LineKey {
-                provider: r.provider.clone(),
-                model: r.model.clone(),
-                region: r.region.clone(),
-                region_scope: r.region_scope.clone(),
-                month: month_of(&r.bucket_start),
-                cost_centre: r.cost_centre.clone(),
-                tokens_imputed: imputed,
-                spend: None,
-                account: r.account.clone(),
-                service: r.service.clone(),
-            },
+        let date = r.bucket_start.date_naive();
+        let year_month = (date.year(), date.month());
+        let day = date.day();
+        let same = |((p, ym), _): &(CoverageKey, u32)| {
+            *ym == year_month && (Arc::ptr_eq(p, &r.provider) || **p == *r.provider)
         };
+        let i = match self.coverage.iter().rposition(same) {
+            Some(i) => i,
+            None => {
+                self.coverage.push(((r.provider.clone(), year_month), 0));
+                self.coverage.len() - 1
+            }
+        };
+        self.coverage[i].1 |= 1u32 << (day - 1).min(31);
+        let imputed = r.tokens_unknown();
+        let parts = record_parts(r, year_month, imputed);
+        let hash = self.hasher.hash_one(parts);
+        let hasher = &self.hasher;
         let row = r.provenance.row;
-        let acc = self.calc.entry(key).or_insert_with(|| Acc {
-            file: r.provenance.file.clone(),
-            activity: Activity::default(),
-            spend: BTreeMap::new(),
-            first_row: row,
-            last_row: row,
-            rows: 0,
-        });
+        let entry = self
+            .calc
+            .entry(
+                hash,
+                |e| entry_parts(e) == parts,
+                |e| hasher.hash_one(entry_parts(e)),
+            )
+            .or_insert_with(|| CalcEntry {
+                key: CalcKey {
+                    file_index: r.provenance.file_index,
+                    sheet: r.provenance.sheet.clone(),
+                    line: LineKey {
+                        provider: r.provider.clone(),
+                        model: r.model.clone(),
+                        region: r.region.clone(),
+                        region_scope: r.region_scope.clone(),
+                        month: month_of(&r.bucket_start),
+                        cost_centre: r.cost_centre.clone(),
+                        tokens_imputed: imputed,
+                        spend: None,
+                        account: r.account.clone(),
+                        service: r.service.clone(),
+                    },
+                },
+                year_month,
+                acc: Acc {
+                    file: r.provenance.file.clone(),
+                    activity: Activity::default(),
+                    spend: BTreeMap::new(),
+                    first_row: row,
+                    last_row: row,
+                    rows: 0,
+                },
+            })
+            .into_mut();
+        let acc = &mut entry.acc;
         let activity = Activity {
             requests: r.requests,
             input_tokens: r.input_tokens,
@@ -476,7 +575,12 @@ impl Aggregator {
         };
         add_activity(&mut acc.activity, &activity)?;
         if let (Some(cost), Some(cur)) = (r.cost, r.currency.as_ref()) {
-            *acc.spend.entry(cur.clone()).or_insert(0.0) += cost;
+            match acc.spend.get_mut(cur) {
+                Some(v) => *v += cost,
+                None => {
+                    acc.spend.insert(cur.clone(), 0.0 + cost);
+                }
+            }
         }
         acc.first_row = acc.first_row.min(row);
         acc.last_row = acc.last_row.max(row);
@@ -500,7 +604,8 @@ impl Aggregator {
         set: &FactorSet,
         carbon: &[crate::supplier::CarbonRow],
     ) -> Result<Summary, String> {
-        let mut entries: Vec<(CalcKey, Acc)> = self.calc.into_iter().collect();
+        let mut entries: Vec<(CalcKey, Acc)> =
+            self.calc.into_iter().map(|e| (e.key, e.acc)).collect();
         entries.sort_by(|a, b| a.0.cmp(&b.0));
         type FactorKey = (Arc<str>, String, Option<String>, Option<String>, i32);
         let mut cache: HashMap<FactorKey, LineFactors> = HashMap::new();
@@ -780,10 +885,11 @@ impl Aggregator {
             .zip(sens)
             .map(|((n, _), (lo, hi))| (n.to_string(), lo.value(), hi.value()))
             .collect();
+        self.coverage.sort_by(|a, b| a.0.cmp(&b.0));
         let coverage = self
             .coverage
             .iter()
-            .map(|((p, m), bits)| (p.to_string(), m.clone(), bits.count_ones()))
+            .map(|((p, (y, m)), bits)| (p.to_string(), format!("{y:04}-{m:02}"), bits.count_ones()))
             .collect();
         Ok(Summary {
             calc_lines,

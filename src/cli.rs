@@ -190,6 +190,10 @@ pub struct ReportArgs {
     /// Reporting entity named on the Cover.
     #[arg(long, value_name = "NAME")]
     pub entity: Option<String>,
+    /// Print how long reading, building the workbook and writing took (stderr); used by
+    /// benches/compare.sh.
+    #[arg(long)]
+    pub timings: bool,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub read: ReadArgs,

@@ -16,7 +16,7 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::ingest;
 use crate::model::{Period, Rejection};
-use crate::normalise::{normalise_file, FileReport};
+use crate::normalise::{normalise_file_with, FileReport};
 
 /// One input file: its path and the name used in reports (the path as given).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -217,12 +217,13 @@ fn run_once(inputs: &[&Input], cfg: &Config) -> std::result::Result<Outcome, Run
                 failure = Some(e);
             }
         };
-        let mut report = match normalise_file(
+        let mut report = match normalise_file_with(
             &input.path,
             &input.name,
             index,
             &cfg.templates,
             &cfg.period,
+            false,
             &mut sink,
             &mut rejections,
         ) {

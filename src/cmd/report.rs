@@ -11,6 +11,7 @@ use crate::pipeline::{self, Outcome};
 use crate::report::{json, stage, workbook};
 
 pub(crate) fn run(args: &ReportArgs) -> Result<()> {
+    let started = std::time::Instant::now();
     let cfg = Config::new(
         &args.period,
         &args.read,
@@ -67,6 +68,7 @@ pub(crate) fn run(args: &ReportArgs) -> Result<()> {
         let (inputs, skipped) = pipeline::inputs_from_paths(&args.inputs)?;
         pipeline::run(&inputs, skipped, &cfg)?
     };
+    let read_done = std::time::Instant::now();
     // Build every output in memory first, then write: a failure leaves earlier files untouched.
     let csv_mode = args.format == "csv";
     let xlsx = if csv_mode {
@@ -80,6 +82,7 @@ pub(crate) fn run(args: &ReportArgs) -> Result<()> {
         ),
         None => None,
     };
+    let built = std::time::Instant::now();
     // Every file is staged in full before any is moved into place: a full disk while writing
     // the JSON must not leave a new workbook beside an old summary.
     let json_staged = match (&args.json, &json_text) {
@@ -93,6 +96,20 @@ pub(crate) fn run(args: &ReportArgs) -> Result<()> {
     }
     if let Some(staged) = json_staged {
         staged.commit()?;
+    }
+    if args.timings {
+        let written = std::time::Instant::now();
+        let s = |a: std::time::Instant, b: std::time::Instant| (b - a).as_secs_f64();
+        eprintln!(
+            "timings: read {:.3} s (ingest, normalise, aggregate, estimate)",
+            s(started, read_done)
+        );
+        eprintln!(
+            "timings: workbook {:.3} s (build {:.3} s, write {:.3} s)",
+            s(read_done, written),
+            s(read_done, built),
+            s(built, written)
+        );
     }
     if let (true, Some(l)) = (args.final_, ledger.as_mut()) {
         let t = &outcome.summary.totals;
@@ -155,8 +172,13 @@ fn print_summary(o: &Outcome, out: &std::path::Path, json: Option<&PathBuf>) {
         t.water_l.central
     );
     if !o.rejections.is_empty() {
+        let not_listed: u64 = o.files.iter().map(|f| f.rejections_not_listed).sum();
+        let more = match not_listed {
+            0 => String::new(),
+            n => format!(" (and {n} more counted, not listed)"),
+        };
         println!(
-            "{} row(s) rejected: see the \"Rejected Rows\" sheet (first: {} row {}: {}).",
+            "{} row(s) rejected{more}: see the \"Rejected Rows\" sheet (first: {} row {}: {}).",
             o.rejections.len(),
             o.rejections[0].file,
             o.rejections[0].row,

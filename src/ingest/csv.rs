@@ -34,9 +34,11 @@ pub(crate) fn read(
         source,
     };
     let file = File::open(path).map_err(io_err)?;
-    let mut hashing = HashingReader::new(BufReader::with_capacity(256 * 1024, file));
+    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let mut hashing = HashingReader::new(BufReader::with_capacity(256 * 1024, file))
+        .with_progress(super::progress_bar(name, size));
     let result = {
-        let mut text: Box<dyn Read> = if kind == FileKind::CsvGz {
+        let mut text: Box<dyn Read + Send> = if kind == FileKind::CsvGz {
             Box::new(flate2::read::MultiGzDecoder::new(&mut hashing))
         } else {
             Box::new(&mut hashing)
@@ -53,7 +55,7 @@ pub(crate) fn read(
 }
 
 fn read_text(
-    text: &mut dyn Read,
+    text: &mut (dyn Read + Send),
     name: &str,
     kind: FileKind,
     on_event: &mut dyn FnMut(RowEvent<'_>) -> Result<Flow, String>,
@@ -245,20 +247,70 @@ fn count_outside_quotes(line: &str, delimiter: u8) -> usize {
     n
 }
 
-struct CsvRow<'a>(&'a csv::ByteRecord);
+/// A parsed record: checked as UTF-8 once, as a whole (the common case), or as bytes whose
+/// fields are checked one by one (a file with some invalid bytes).
+enum Record {
+    Text(csv::StringRecord),
+    Bytes(csv::ByteRecord),
+}
+
+impl Record {
+    fn from_bytes(bytes: csv::ByteRecord) -> Record {
+        match csv::StringRecord::from_byte_record(bytes) {
+            Ok(text) => Record::Text(text),
+            Err(e) => Record::Bytes(e.into_byte_record()),
+        }
+    }
+
+    fn into_bytes(self) -> csv::ByteRecord {
+        match self {
+            Record::Text(t) => t.into_byte_record(),
+            Record::Bytes(b) => b,
+        }
+    }
+
+    fn row(&self) -> CsvRow<'_> {
+        match self {
+            Record::Text(t) => CsvRow::Text(t),
+            Record::Bytes(b) => CsvRow::Bytes(b),
+        }
+    }
+}
+
+enum CsvRow<'a> {
+    Text(&'a csv::StringRecord),
+    Bytes(&'a csv::ByteRecord),
+}
 
 /// The text shown for a CSV field whose bytes are not valid in the file's encoding.
 pub(crate) const INVALID_TEXT: &str = "(invalid UTF-8 bytes)";
 
 impl RowCells for CsvRow<'_> {
     fn len(&self) -> usize {
-        self.0.len()
+        match self {
+            CsvRow::Text(t) => t.len(),
+            CsvRow::Bytes(b) => b.len(),
+        }
     }
     fn cell(&self, index: usize) -> CellRef<'_> {
         // Records end at LF (so line numbers count CRLF files right); the CR of a CRLF line
         // ending stays on the last field and is dropped here.
-        let field = self.0.get(index).map(|b| match b.last() {
-            Some(b'\r') if index + 1 == self.0.len() => &b[..b.len() - 1],
+        let last = index + 1 == self.len();
+        let record = match self {
+            CsvRow::Text(t) => {
+                let field = t.get(index).map(|s| match s.strip_suffix('\r') {
+                    Some(cut) if last => cut,
+                    _ => s,
+                });
+                return match field {
+                    Some(s) if !s.is_empty() => CellRef::Text(s),
+                    _ => CellRef::Empty,
+                };
+            }
+            CsvRow::Bytes(b) => b,
+        };
+        let field = record.get(index).map(|b| match b.last() {
+            Some(b'\r') if last => &b[..b.len() - 1],
             _ => b,
         });
         match field {
@@ -277,14 +329,14 @@ impl RowCells for CsvRow<'_> {
 struct LineFeeds<R> {
     inner: R,
     offset: u64,
-    feeds: std::rc::Rc<std::cell::RefCell<std::collections::VecDeque<u64>>>,
+    feeds: Feeds,
 }
 
 impl<R: Read> Read for LineFeeds<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
         let mut feeds = self.feeds.borrow_mut();
-        for (i, _) in buf[..n].iter().enumerate().filter(|(_, b)| **b == b'\n') {
+        for i in memchr::memchr_iter(b'\n', &buf[..n]) {
             feeds.push_back(self.offset + i as u64);
         }
         self.offset += n as u64;
@@ -305,31 +357,204 @@ fn true_line(feeds: &mut std::collections::VecDeque<u64>, line: u64, byte: u64) 
     line + skipped
 }
 
+/// Rows handed from the parsing thread to the calling thread at a time.
+const BATCH_ROWS: usize = 1024;
+/// Batches parsed ahead of the calling thread (bounds the memory in flight).
+const BATCHES_AHEAD: usize = 4;
+
+/// Parsed records with their true line numbers; `len` of `rows` are in use (the rest are
+/// buffers kept for reuse).
+struct Batch {
+    rows: Vec<(u64, Record)>,
+    len: usize,
+}
+
+/// What the parsing thread sends.
+enum Parsed {
+    Rows(Batch),
+    Failed(IngestError),
+}
+
+/// Streams the records of `reader` to `on_event`.
+///
+/// Reading (with the SHA-256 of the bytes as they pass), decompressing and CSV parsing run on
+/// a second thread, which hands batches of parsed records to the calling thread; the callback
+/// (normalise, aggregate) runs on the calling thread and sees every record in file order,
+/// exactly as [`stream_sequential`] would hand them out. At most [`BATCHES_AHEAD`] batches
+/// wait, so memory stays flat whatever the file's size.
 fn stream(
-    reader: impl Read,
+    reader: impl Read + Send,
     name: &str,
     delimiter: u8,
     on_event: &mut dyn FnMut(RowEvent<'_>) -> Result<Flow, String>,
 ) -> Result<(), IngestError> {
-    let feeds = std::rc::Rc::new(std::cell::RefCell::new(std::collections::VecDeque::new()));
-    let reader = LineFeeds {
+    if start_sheet(delimiter, on_event)? == Flow::SkipSheet {
+        return Ok(());
+    }
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Parsed>(BATCHES_AHEAD);
+        let (recycle_tx, recycle_rx) = std::sync::mpsc::channel::<Batch>();
+        let parser = std::thread::Builder::new()
+            .name("csv-parser".into())
+            .spawn_scoped(scope, move || {
+                parse_batches(reader, name, delimiter, &tx, &recycle_rx)
+            })
+            .map_err(|source| IngestError::Io {
+                file: name.to_string(),
+                source,
+            })?;
+        let mut result = Ok(());
+        'batches: for parsed in rx.iter() {
+            match parsed {
+                Parsed::Rows(batch) => {
+                    for (row, record) in &batch.rows[..batch.len] {
+                        match on_event(RowEvent::Row(*row, &record.row())) {
+                            Ok(Flow::Continue) => {}
+                            Ok(Flow::SkipSheet) => break 'batches,
+                            Err(e) => {
+                                result = Err(IngestError::Stopped(e));
+                                break 'batches;
+                            }
+                        }
+                    }
+                    // The parser may be gone already; then the batch is simply dropped.
+                    let _ = recycle_tx.send(batch);
+                }
+                Parsed::Failed(e) => {
+                    result = Err(e);
+                    break;
+                }
+            }
+        }
+        // Stops the parser if it is still running: its next send fails.
+        drop(rx);
+        if parser.join().is_err() && result.is_ok() {
+            result = Err(IngestError::Csv {
+                file: name.to_string(),
+                row: 0,
+                reason: "the CSV reader stopped unexpectedly".into(),
+            });
+        }
+        result
+    })
+}
+
+/// The parsing thread of [`stream`]: reads records into batches and sends them in order.
+fn parse_batches(
+    reader: impl Read,
+    name: &str,
+    delimiter: u8,
+    tx: &std::sync::mpsc::SyncSender<Parsed>,
+    recycled: &std::sync::mpsc::Receiver<Batch>,
+) {
+    let (mut rdr, feeds) = line_reader(reader, delimiter);
+    loop {
+        let mut batch = recycled.try_recv().unwrap_or(Batch {
+            rows: Vec::with_capacity(BATCH_ROWS),
+            len: 0,
+        });
+        batch.len = 0;
+        let mut failure = None;
+        let mut done = false;
+        while batch.len < BATCH_ROWS {
+            if batch.rows.len() == batch.len {
+                batch.rows.push((0, Record::Bytes(csv::ByteRecord::new())));
+            }
+            let (row, slot) = &mut batch.rows[batch.len];
+            let mut record =
+                std::mem::replace(slot, Record::Bytes(csv::ByteRecord::new())).into_bytes();
+            let read = rdr.read_byte_record(&mut record);
+            let position = record.position().cloned();
+            *slot = Record::from_bytes(record);
+            match read {
+                Ok(true) => {}
+                Ok(false) => {
+                    done = true;
+                    break;
+                }
+                Err(e) => {
+                    failure = Some(csv_error(name, &e));
+                    break;
+                }
+            }
+            *row = row_number(&feeds, position.as_ref());
+            batch.len += 1;
+        }
+        if batch.len > 0 && tx.send(Parsed::Rows(batch)).is_err() {
+            return;
+        }
+        if let Some(e) = failure {
+            let _ = tx.send(Parsed::Failed(e));
+            return;
+        }
+        if done {
+            return;
+        }
+    }
+}
+
+/// The one sheet-start event of a CSV file.
+fn start_sheet(
+    delimiter: u8,
+    on_event: &mut dyn FnMut(RowEvent<'_>) -> Result<Flow, String>,
+) -> Result<Flow, IngestError> {
+    on_event(RowEvent::Sheet {
+        name: None,
+        decimal_comma: delimiter == b';',
+    })
+    .map_err(IngestError::Stopped)
+}
+
+type Feeds = std::rc::Rc<std::cell::RefCell<std::collections::VecDeque<u64>>>;
+
+/// The CSV reader over `reader`, with the line feeds it passes recorded for [`row_number`].
+fn line_reader<R: Read>(reader: R, delimiter: u8) -> (csv::Reader<LineFeeds<R>>, Feeds) {
+    let feeds = Feeds::default();
+    let lines = LineFeeds {
         inner: reader,
         offset: 0,
         feeds: feeds.clone(),
     };
-    let mut rdr = csv::ReaderBuilder::new()
+    (csv_reader(lines, delimiter), feeds)
+}
+
+/// The true line number of a record at `position`.
+fn row_number(feeds: &Feeds, position: Option<&csv::Position>) -> u64 {
+    match position {
+        Some(p) => true_line(&mut feeds.borrow_mut(), p.line(), p.byte()),
+        None => 0,
+    }
+}
+
+fn csv_reader<R: Read>(reader: R, delimiter: u8) -> csv::Reader<R> {
+    csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .delimiter(delimiter)
         .terminator(csv::Terminator::Any(b'\n'))
         .buffer_capacity(256 * 1024)
-        .from_reader(reader);
-    let flow = on_event(RowEvent::Sheet {
-        name: None,
-        decimal_comma: delimiter == b';',
-    })
-    .map_err(IngestError::Stopped)?;
-    if flow == Flow::SkipSheet {
+        .from_reader(reader)
+}
+
+fn csv_error(name: &str, e: &csv::Error) -> IngestError {
+    IngestError::Csv {
+        file: name.to_string(),
+        row: e.position().map(|p| p.line()).unwrap_or(0),
+        reason: e.to_string(),
+    }
+}
+
+/// The same stream as [`stream`] on the calling thread alone (the reference the threaded
+/// reader is tested against).
+#[cfg(test)]
+fn stream_sequential(
+    reader: impl Read,
+    name: &str,
+    delimiter: u8,
+    on_event: &mut dyn FnMut(RowEvent<'_>) -> Result<Flow, String>,
+) -> Result<(), IngestError> {
+    let (mut rdr, feeds) = line_reader(reader, delimiter);
+    if start_sheet(delimiter, on_event)? == Flow::SkipSheet {
         return Ok(());
     }
     let mut record = csv::ByteRecord::new();
@@ -337,20 +562,11 @@ fn stream(
         match rdr.read_byte_record(&mut record) {
             Ok(false) => break,
             Ok(true) => {}
-            Err(e) => {
-                let row = e.position().map(|p| p.line()).unwrap_or(0);
-                return Err(IngestError::Csv {
-                    file: name.to_string(),
-                    row,
-                    reason: e.to_string(),
-                });
-            }
+            Err(e) => return Err(csv_error(name, &e)),
         }
-        let row = match record.position() {
-            Some(p) => true_line(&mut feeds.borrow_mut(), p.line(), p.byte()),
-            None => 0,
-        };
-        let flow = on_event(RowEvent::Row(row, &CsvRow(&record))).map_err(IngestError::Stopped)?;
+        let row = row_number(&feeds, record.position());
+        let flow =
+            on_event(RowEvent::Row(row, &CsvRow::Bytes(&record))).map_err(IngestError::Stopped)?;
         if flow == Flow::SkipSheet {
             break;
         }
@@ -407,5 +623,80 @@ mod tests {
         assert_eq!(sniff_encoding(b"caf\xC3", false), TextEncoding::Utf8);
         assert!(looks_binary(b"\x00\x01\x02abc"));
         assert!(!looks_binary(b"a,b\r\n1,2\r\n"));
+    }
+
+    /// Every row (number and cells) and the final error, as a reader hands them out.
+    fn transcript(
+        data: &[u8],
+        delimiter: u8,
+        threaded: bool,
+        stop_at: Option<u64>,
+    ) -> (Vec<(u64, Vec<String>)>, Option<String>) {
+        let mut rows = vec![];
+        let mut on_event = |e: RowEvent<'_>| {
+            if let RowEvent::Row(n, cells) = e {
+                rows.push((
+                    n,
+                    (0..cells.len()).map(|i| cells.cell(i).display()).collect(),
+                ));
+                if stop_at == Some(n) {
+                    return Err(format!("stopped at {n}"));
+                }
+            }
+            Ok(Flow::Continue)
+        };
+        let result = if threaded {
+            stream(data, "t", delimiter, &mut on_event)
+        } else {
+            stream_sequential(data, "t", delimiter, &mut on_event)
+        };
+        (rows, result.err().map(|e| e.to_string()))
+    }
+
+    #[test]
+    fn threaded_reader_hands_out_what_the_sequential_one_does() {
+        let mut inputs: Vec<(Vec<u8>, u8)> = vec![
+            (b"title\n\nh1,h2\r\na,\"b\nc\"\r\n\n\n,\nd,e".to_vec(), b','),
+            (b"a;b\n1,5;2\n".to_vec(), b';'),
+            // An unterminated quote: the same rows, then the same error.
+            (b"a,b\n1,2\n\"x,3\n".to_vec(), b','),
+        ];
+        // Many batches, ragged rows, empty lines, CRLF.
+        let mut big = b"h1,h2,h3\r\n".to_vec();
+        for i in 0..(3 * BATCH_ROWS + 17) {
+            big.extend_from_slice(format!("{i},x{i},\"q,{i}\"\r\n").as_bytes());
+            if i % 97 == 0 {
+                big.extend_from_slice(b"\r\n\n");
+            }
+            if i % 101 == 0 {
+                big.extend_from_slice(b"short\n");
+            }
+        }
+        inputs.push((big, b','));
+        for dir in ["samples", "tests/fixtures"] {
+            let Ok(entries) = std::fs::read_dir(dir) else {
+                continue;
+            };
+            for e in entries.flatten() {
+                let name = e.file_name().to_string_lossy().to_string();
+                if name.ends_with(".csv") {
+                    let bytes = std::fs::read(e.path()).unwrap();
+                    let d = sniff_delimiter(&String::from_utf8_lossy(&bytes));
+                    inputs.push((bytes, d));
+                }
+            }
+        }
+        assert!(inputs.len() > 8, "the samples were found");
+        for (data, d) in &inputs {
+            let seq = transcript(data, *d, false, None);
+            assert_eq!(transcript(data, *d, true, None), seq);
+            // Stopping part-way (a callback error) stops both at the same row.
+            if let Some((n, _)) = seq.0.get(seq.0.len() / 2) {
+                assert_eq!(
+                    transcript(data, *d, true, Some(*n)),
+                    transcript(data, *d, false, Some(*n))
+                );
+            }
+        }
     }
 }

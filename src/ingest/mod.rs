@@ -275,11 +275,47 @@ pub(crate) fn read_up_to<R: Read + ?Sized>(r: &mut R, buf: &mut [u8]) -> io::Res
     Ok(filled)
 }
 
-/// A reader that hashes every byte that passes through it.
+/// Whether reading a big file shows a progress bar (set once by the command line).
+static PROGRESS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Files at least this big get a progress bar.
+pub const PROGRESS_MIN_BYTES: u64 = 8 << 20;
+
+/// Lets reading CSV files of [`PROGRESS_MIN_BYTES`] or more show a progress bar on stderr
+/// when stderr is a terminal (the command line turns it on; the web server does not).
+pub fn show_progress(on: bool) {
+    PROGRESS.store(on, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// A progress bar for reading `bytes` of `name`, when progress is on, the file is big and
+/// stderr is a terminal.
+pub(crate) fn progress_bar(name: &str, bytes: u64) -> Option<indicatif::ProgressBar> {
+    use std::io::IsTerminal;
+    if !PROGRESS.load(std::sync::atomic::Ordering::Relaxed)
+        || bytes < PROGRESS_MIN_BYTES
+        || !std::io::stderr().is_terminal()
+    {
+        return None;
+    }
+    // Cleared when done, and when reading stops early.
+    let bar = indicatif::ProgressBar::new(bytes).with_finish(indicatif::ProgressFinish::AndClear);
+    let style = indicatif::ProgressStyle::with_template(
+        "[{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta} {wide_msg}",
+    )
+    .map(|s| s.progress_chars("=> "));
+    if let Ok(style) = style {
+        bar.set_style(style);
+    }
+    bar.set_message(name.to_string());
+    Some(bar)
+}
+
+/// A reader that hashes every byte that passes through it (and moves the progress bar).
 pub(crate) struct HashingReader<R> {
     inner: R,
     hasher: Sha256,
     bytes: u64,
+    progress: Option<indicatif::ProgressBar>,
 }
 
 impl<R: Read> HashingReader<R> {
@@ -288,7 +324,14 @@ impl<R: Read> HashingReader<R> {
             inner,
             hasher: Sha256::new(),
             bytes: 0,
+            progress: None,
         }
+    }
+
+    /// Moves `bar` as the bytes pass.
+    pub(crate) fn with_progress(mut self, bar: Option<indicatif::ProgressBar>) -> Self {
+        self.progress = bar;
+        self
     }
 
     /// Reads what is left (so the hash covers the whole file) and returns hash and size.
@@ -297,6 +340,9 @@ impl<R: Read> HashingReader<R> {
             &mut self.inner,
             &mut HashSink(&mut self.hasher, &mut self.bytes),
         )?;
+        if let Some(bar) = self.progress.take() {
+            bar.finish_and_clear();
+        }
         Ok((hex(&self.hasher.finalize()), self.bytes))
     }
 }
@@ -319,6 +365,9 @@ impl<R: Read> Read for HashingReader<R> {
         let n = self.inner.read(buf)?;
         self.hasher.update(&buf[..n]);
         self.bytes += n as u64;
+        if let Some(bar) = &self.progress {
+            bar.set_position(self.bytes);
+        }
         Ok(n)
     }
 }

@@ -22,6 +22,13 @@ use crate::model::{Period, Provenance, RecordKind, Rejection, SkipReason, UsageR
 use parse::Stamp;
 pub use template::{Mapping, Template, TemplateError, TemplateSet};
 
+/// Rejections listed per file and reason; further ones are counted
+/// ([`FileReport::rejections_not_listed`]), so memory stays flat on a file of bad rows.
+pub const REJECTIONS_LISTED_PER_REASON: u32 = 100;
+
+/// Distinct reasons tracked per file; rejections for reasons beyond these are counted only.
+const REJECTION_REASONS_TRACKED: usize = 200;
+
 /// How many rows of a sheet are searched for a header before the sheet is passed over.
 pub const HEADER_SEARCH_ROWS: u64 = 50;
 
@@ -156,6 +163,10 @@ pub struct FileReport {
     /// Money on every data row above the current one, whatever became of the row: what a
     /// vendor's invoice total row adds up.
     pub all_rows_cost: f64,
+    /// Rejected rows counted but not listed: past the first
+    /// [`REJECTIONS_LISTED_PER_REASON`] of each reason.
+    #[serde(default)]
+    pub rejections_not_listed: u64,
 }
 
 /// One sheet that held a recognised header.
@@ -293,7 +304,27 @@ pub fn normalise_file(
     sink: &mut dyn FnMut(UsageRecord),
     rejections: &mut Vec<Rejection>,
 ) -> Result<FileReport, NormaliseError> {
+    normalise_file_with(
+        path, name, file_index, templates, period, true, sink, rejections,
+    )
+}
+
+/// [`normalise_file`], saying whether records need their [`UsageRecord::key`] (only the
+/// ledger does; without it the key is left empty, which spares building a string per row).
+#[allow(clippy::too_many_arguments)]
+pub fn normalise_file_with(
+    path: &Path,
+    name: &str,
+    file_index: usize,
+    templates: &TemplateSet,
+    period: &Period,
+    record_keys: bool,
+    sink: &mut dyn FnMut(UsageRecord),
+    rejections: &mut Vec<Rejection>,
+) -> Result<FileReport, NormaliseError> {
     let mut run = FileRun {
+        record_keys,
+        listed: std::collections::HashMap::new(),
         name,
         file: Arc::from(name),
         file_index,
@@ -542,6 +573,11 @@ fn unknown_format(
 
 /// The state of one file being normalised.
 struct FileRun<'a> {
+    /// True when records need their ledger key.
+    record_keys: bool,
+    /// Rejections listed so far per column and reason (digits left out, so that one problem
+    /// with different values is one reason).
+    listed: std::collections::HashMap<(Option<String>, String), u32>,
     name: &'a str,
     file: Arc<str>,
     file_index: usize,
@@ -601,6 +637,22 @@ impl FileRun<'_> {
             }
             Ok(RowOutcome::Rejected(p)) => {
                 self.report.counts.rejected += 1;
+                let reason: String = p.reason.chars().filter(|c| !c.is_ascii_digit()).collect();
+                let key = (p.column.clone(), reason);
+                let tracked = self.listed.len() < REJECTION_REASONS_TRACKED;
+                let listed = match self.listed.get_mut(&key) {
+                    Some(n) => n,
+                    None if tracked => self.listed.entry(key).or_insert(0),
+                    None => {
+                        self.report.rejections_not_listed += 1;
+                        return Ok(());
+                    }
+                };
+                if *listed >= REJECTIONS_LISTED_PER_REASON {
+                    self.report.rejections_not_listed += 1;
+                    return Ok(());
+                }
+                *listed += 1;
                 self.rejections.push(Rejection {
                     file: self.name.to_string(),
                     sheet: self.sheets[sheet].name.as_deref().map(str::to_string),
@@ -638,7 +690,7 @@ impl FileRun<'_> {
             sheet: state.name.clone(),
             row: number,
         };
-        map_row(
+        let mut outcome = map_row(
             m,
             state,
             cells,
@@ -646,7 +698,27 @@ impl FileRun<'_> {
             self.period,
             &mut self.dates,
             &mut self.report,
-        )
+        );
+        if let (true, Ok(RowOutcome::Accepted(r))) = (self.record_keys, &mut outcome) {
+            r.key = record_key(m, cells, r.bucket_start, r.bucket_end);
+        }
+        outcome
+    }
+}
+
+/// `template::header_key(cell) == key`, without allocating for ASCII text.
+fn is_header_key(cell: CellRef<'_>, key: &str) -> bool {
+    match cell {
+        CellRef::Text(t) => {
+            let t = t.trim_matches(|c: char| c.is_whitespace() || c == '\u{feff}' || c == '"');
+            if t.is_ascii() {
+                t.eq_ignore_ascii_case(key)
+            } else {
+                t.to_lowercase() == key
+            }
+        }
+        CellRef::Empty => key.is_empty(),
+        other => template::header_key(&other.display()) == key,
     }
 }
 
@@ -657,16 +729,22 @@ fn row_is_blank(cells: &dyn RowCells) -> bool {
 /// A text cell that names a vendor total or subtotal.
 fn is_total_label(cell: &CellRef<'_>) -> bool {
     let CellRef::Text(t) = cell else { return false };
-    let t = t.trim().to_lowercase();
-    t == "total"
-        || t == "totals"
-        || t == "sum"
-        || t == "rounding error"
-        || t.starts_with("total ")
-        || t.starts_with("total:")
-        || t.starts_with("grand total")
-        || t.starts_with("subtotal")
-        || t.starts_with("sub-total")
+    let t = t.trim();
+    // The labels are ASCII: compared without folding (and allocating) the whole cell.
+    let is = |label: &str| t.eq_ignore_ascii_case(label);
+    let starts = |label: &str| {
+        t.get(..label.len())
+            .is_some_and(|head| head.eq_ignore_ascii_case(label))
+    };
+    is("total")
+        || is("totals")
+        || is("sum")
+        || is("rounding error")
+        || starts("total ")
+        || starts("total:")
+        || starts("grand total")
+        || starts("subtotal")
+        || starts("sub-total")
 }
 
 fn first_cell<'c>(b: &template::Bound, cells: &'c dyn RowCells) -> CellRef<'c> {
@@ -690,23 +768,37 @@ fn problem(b: &template::Bound, cell: &CellRef<'_>, reason: String) -> RowProble
 
 /// A text field: the first column's value, mapped, defaulted; `None` when empty.
 pub(crate) fn text_field(b: Option<&template::Bound>, cells: &dyn RowCells) -> Option<String> {
+    use std::borrow::Cow;
     let b = b?;
-    let raw = b
+    let raw: Cow<'_, str> = b
         .columns
         .iter()
-        .map(|(i, _)| json_value(&b.spec.json, cells.cell(*i).display()))
+        .map(|(i, _)| {
+            let cell = cells.cell(*i);
+            let text = match cell {
+                CellRef::Text(t) => Cow::Borrowed(t),
+                CellRef::Empty => Cow::Borrowed(""),
+                other => Cow::Owned(other.display()),
+            };
+            if b.spec.json.is_empty() {
+                text
+            } else {
+                Cow::Owned(json_value(&b.spec.json, text.into_owned()))
+            }
+        })
         .find(|v| !v.trim().is_empty())
         .unwrap_or_default();
     let raw = raw.trim();
-    let value = if raw.is_empty() {
-        b.spec.default.clone()?
+    let value: &str = if raw.is_empty() {
+        b.spec.default.as_deref()?
     } else {
         match b.spec.map.iter().find(|(k, _)| k.eq_ignore_ascii_case(raw)) {
-            Some((_, v)) => v.clone(),
-            None => raw.to_string(),
+            Some((_, v)) => v,
+            None => raw,
         }
     };
-    (!value.trim().is_empty()).then(|| value.trim().to_string())
+    let value = value.trim();
+    (!value.is_empty()).then(|| value.to_string())
 }
 
 /// With `keys`, a cell holding a JSON object yields the first of those keys present (as text);
@@ -1007,16 +1099,19 @@ fn map_row(
         return Ok(RowOutcome::Skipped(SkipReason::Blank));
     }
     let repeated = (0..cells.len()).all(|i| {
-        let c = cells.cell(i).display();
         state
             .header_keys
             .get(i)
-            .is_some_and(|h| *h == template::header_key(&c))
+            .is_some_and(|h| is_header_key(cells.cell(i), h))
     });
     if repeated {
         return Ok(RowOutcome::Skipped(SkipReason::RepeatedHeader));
     }
-    let has_total_label = (0..cells.len()).any(|i| is_total_label(&cells.cell(i)));
+    // Looked for only when it matters (money on the row, a skip rule, no date): most rows
+    // never need every cell read.
+    let total_label = std::cell::OnceCell::new();
+    let has_total_label =
+        || *total_label.get_or_init(|| (0..cells.len()).any(|i| is_total_label(&cells.cell(i))));
     // A CSV row that stops before the header's last column was cut short (a truncated file,
     // an unclosed quote): its missing cells are unknown, not zero. Spreadsheet rows end at
     // their last value, so this applies to delimited text only.
@@ -1025,7 +1120,7 @@ fn map_row(
         .iter()
         .rposition(|k| !k.is_empty())
         .map_or(0, |i| i + 1);
-    if state.name.is_none() && !has_total_label && cells.len() < header_width {
+    if state.name.is_none() && cells.len() < header_width && !has_total_label() {
         return Ok(RowOutcome::Rejected(RowProblem {
             column: state.header_keys.get(cells.len()).cloned(),
             value: None,
@@ -1037,12 +1132,12 @@ fn map_row(
         }));
     }
     let dc = state.decimal_comma;
-    if !has_total_label {
-        if let Some(Ok(Some(c))) = m
-            .cost
-            .as_ref()
-            .map(|b| parse::money(&first_cell(b, cells), dc))
-        {
+    if let Some(Ok(Some(c))) = m
+        .cost
+        .as_ref()
+        .map(|b| parse::money(&first_cell(b, cells), dc))
+    {
+        if !has_total_label() {
             report.all_rows_cost += c;
         }
     }
@@ -1056,7 +1151,7 @@ fn map_row(
         }
         let hit = rule.when_re.as_ref().is_some_and(|re| re.is_match(&v))
             || rule.unless_re.as_ref().is_some_and(|re| !re.is_match(&v));
-        if hit && !has_total_label {
+        if hit && !has_total_label() {
             return Ok(RowOutcome::Skipped(SkipReason::OtherService));
         }
     }
@@ -1088,7 +1183,7 @@ fn map_row(
         Ok(parse::Dated::Ambiguous) => return Ok(RowOutcome::Pending),
         Ok(parse::Dated::Empty) => None,
         Err(reason) => {
-            if has_total_label {
+            if has_total_label() {
                 check_total_row(m, cells, dc, report, prov.row);
                 return Ok(RowOutcome::Skipped(SkipReason::TotalRow));
             }
@@ -1099,7 +1194,7 @@ fn map_row(
             )));
         }
     };
-    if start.is_none() && has_total_label {
+    if start.is_none() && has_total_label() {
         check_total_row(m, cells, dc, report, prov.row);
         return Ok(RowOutcome::Skipped(SkipReason::TotalRow));
     }
@@ -1114,9 +1209,13 @@ fn map_row(
             }
         }
     };
-    let currency = text_field(m.currency.as_ref(), cells)
-        .unwrap_or_else(|| "USD".to_string())
-        .to_uppercase();
+    // The currency only matters with money on the row.
+    let currency = match cost {
+        Some(_) => text_field(m.currency.as_ref(), cells)
+            .unwrap_or_else(|| "USD".to_string())
+            .to_uppercase(),
+        None => String::new(),
+    };
 
     // Money-only rows: spend adjustments.
     for (b, rule) in &m.adjustment {
@@ -1357,12 +1456,12 @@ fn finish(
     } else {
         report.accepted_totals.add(&values)?;
     }
-    let key = record_key(m, cells, start.at, end);
     Ok(RowOutcome::Accepted(Box::new(UsageRecord {
-        key,
+        // Filled in by `FileRun::map` when the caller wants record keys.
+        key: String::new(),
         bucket_start: start.at,
         bucket_end: end,
-        provider: Arc::from(m.template.provider.as_str()),
+        provider: m.provider.clone(),
         model: model.unwrap_or_default(),
         region: text_field(m.region.as_ref(), cells).or(region_override),
         cost_centre: text_field(m.cost_centre.as_ref(), cells),

@@ -99,32 +99,39 @@ pub fn count(cell: &CellRef<'_>, decimal_comma: bool, what: &str) -> Result<Opti
             if t.trim().is_empty() {
                 return Ok(None);
             }
-            let plain = clean_number_text(t, decimal_comma)
-                .map_err(|why| format!("expected a number of {what} ({why})"))?;
-            if let Some(digits) = plain.strip_prefix('-') {
-                if digits.chars().all(|c| c == '0' || c == '.') {
-                    return Ok(Some(0));
-                }
-                return Err(format!("negative {what}"));
+            match plain_count(t, decimal_comma) {
+                Some(n) => Ok(Some(n)),
+                None => count_text(t, decimal_comma, what).map(Some),
             }
-            // Exact path for plain integers (also 20-digit ones), then `123.000`.
-            let int_part = match plain.split_once('.') {
-                Some((i, frac)) if frac.chars().all(|c| c == '0') => i,
-                Some(_) => "",
-                None => plain.as_str(),
-            };
-            if !int_part.is_empty() && int_part.chars().all(|c| c.is_ascii_digit()) {
-                return int_part
-                    .parse::<u64>()
-                    .map(Some)
-                    .map_err(|_| format!("{what} count too large to be real"));
-            }
-            let f: f64 = plain
-                .parse()
-                .map_err(|_| format!("expected a number of {what}"))?;
-            float_count(f, what).map(Some)
         }
     }
+}
+
+/// The general reading of a count written as text (any notation [`clean_number_text`] knows).
+fn count_text(t: &str, decimal_comma: bool, what: &str) -> Result<u64, String> {
+    let plain = clean_number_text(t, decimal_comma)
+        .map_err(|why| format!("expected a number of {what} ({why})"))?;
+    if let Some(digits) = plain.strip_prefix('-') {
+        if digits.chars().all(|c| c == '0' || c == '.') {
+            return Ok(0);
+        }
+        return Err(format!("negative {what}"));
+    }
+    // Exact path for plain integers (also 20-digit ones), then `123.000`.
+    let int_part = match plain.split_once('.') {
+        Some((i, frac)) if frac.chars().all(|c| c == '0') => i,
+        Some(_) => "",
+        None => plain.as_str(),
+    };
+    if !int_part.is_empty() && int_part.chars().all(|c| c.is_ascii_digit()) {
+        return int_part
+            .parse::<u64>()
+            .map_err(|_| format!("{what} count too large to be real"));
+    }
+    let f: f64 = plain
+        .parse()
+        .map_err(|_| format!("expected a number of {what}"))?;
+    float_count(f, what)
 }
 
 fn float_count(n: f64, what: &str) -> Result<u64, String> {
@@ -145,6 +152,43 @@ fn float_count(n: f64, what: &str) -> Result<u64, String> {
     Ok(n as u64)
 }
 
+/// The common case of [`count`] without allocating: digits, optionally `.` and zeros (`155.0`).
+/// `None` for anything else, which the general path then reads (or rejects) the same way.
+fn plain_count(t: &str, decimal_comma: bool) -> Option<u64> {
+    let t = t.trim();
+    let (int, frac) = match t.split_once('.') {
+        // With a decimal comma, `1.000` is one thousand: the general path decides.
+        Some(_) if decimal_comma => return None,
+        Some((int, frac)) => (int, frac),
+        None => (t, ""),
+    };
+    if int.is_empty()
+        || !int.bytes().all(|b| b.is_ascii_digit())
+        || !frac.bytes().all(|b| b == b'0')
+    {
+        return None;
+    }
+    int.parse().ok()
+}
+
+/// The common case of [`money`] without allocating: `-?digits(.digits)?`.
+fn plain_amount(t: &str, decimal_comma: bool) -> Option<f64> {
+    let t = t.trim();
+    let digits = t.strip_prefix('-').unwrap_or(t);
+    let (int, frac) = match digits.split_once('.') {
+        Some(_) if decimal_comma => return None,
+        Some((int, frac)) => (int, frac),
+        None => (digits, ""),
+    };
+    if int.is_empty()
+        || !int.bytes().all(|b| b.is_ascii_digit())
+        || !frac.bytes().all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    t.parse().ok().filter(|v: &f64| v.is_finite())
+}
+
 /// An amount of money (may be negative: credits and refunds).
 pub fn money(cell: &CellRef<'_>, decimal_comma: bool) -> Result<Option<f64>, String> {
     match cell {
@@ -152,19 +196,25 @@ pub fn money(cell: &CellRef<'_>, decimal_comma: bool) -> Result<Option<f64>, Str
         CellRef::Number(n) if n.is_finite() => Ok(Some(*n)),
         CellRef::Number(_) => Err("expected an amount, found an infinite or NaN value".into()),
         CellRef::Text(t) if t.trim().is_empty() => Ok(None),
-        CellRef::Text(t) => {
-            let plain = clean_number_text(t, decimal_comma)
-                .map_err(|why| format!("expected an amount ({why})"))?;
-            let v: f64 = plain
-                .parse()
-                .map_err(|_| "expected an amount".to_string())?;
-            if v.is_finite() {
-                Ok(Some(v))
-            } else {
-                Err("expected an amount, found an out-of-range value".into())
-            }
-        }
+        CellRef::Text(t) => match plain_amount(t, decimal_comma) {
+            Some(v) => Ok(Some(v)),
+            None => money_text(t, decimal_comma).map(Some),
+        },
         other => Err(format!("expected an amount, found {}", other.display())),
+    }
+}
+
+/// The general reading of an amount written as text.
+fn money_text(t: &str, decimal_comma: bool) -> Result<f64, String> {
+    let plain =
+        clean_number_text(t, decimal_comma).map_err(|why| format!("expected an amount ({why})"))?;
+    let v: f64 = plain
+        .parse()
+        .map_err(|_| "expected an amount".to_string())?;
+    if v.is_finite() {
+        Ok(v)
+    } else {
+        Err("expected an amount, found an out-of-range value".into())
     }
 }
 
@@ -429,6 +479,49 @@ fn auto_text(t: &str) -> Result<Stamp, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_quick_paths_read_what_the_general_ones_do() {
+        let texts = [
+            "0",
+            "155.0",
+            " 155.000 ",
+            "007",
+            "1.",
+            "18446744073709551615",
+            "18446744073709551616",
+            "1.5",
+            "-0",
+            "-0.0",
+            "-12.25",
+            "1.000",
+            "12345.678",
+            "1,5",
+            "1e3",
+            ".5",
+            "-",
+            "",
+            "9007199254740993.0",
+            "١٢",
+            "+5",
+        ];
+        for dc in [false, true] {
+            for t in texts {
+                if let Some(v) = plain_count(t, dc) {
+                    assert_eq!(count_text(t, dc, "tokens"), Ok(v), "count {t:?} dc {dc}");
+                }
+                if let Some(v) = plain_amount(t, dc) {
+                    let general = money_text(t, dc).map(f64::to_bits);
+                    assert_eq!(general, Ok(v.to_bits()), "amount {t:?} dc {dc}");
+                }
+            }
+        }
+        // The quick paths take the common cases and leave decimal-comma dots alone.
+        assert_eq!(plain_count("155.0", false), Some(155));
+        assert_eq!(plain_count("1.000", true), None);
+        assert_eq!(plain_amount("-12.25", false), Some(-12.25));
+        assert_eq!(plain_amount("1,5", true), None);
+    }
 
     fn t(s: &str) -> CellRef<'_> {
         CellRef::Text(s)

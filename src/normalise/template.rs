@@ -477,6 +477,8 @@ impl Bound {
 pub struct Mapping {
     /// The template.
     pub template: Arc<Template>,
+    /// The template's provider, shared by every record of the sheet.
+    pub provider: Arc<str>,
     /// The header row as read (trimmed).
     pub header: Vec<String>,
     /// Bucket start.
@@ -772,6 +774,7 @@ pub fn bind(template: Arc<Template>, header: &[String]) -> Result<Mapping, Strin
         })
     };
     Ok(Mapping {
+        provider: Arc::from(template.provider.as_str()),
         header: header.iter().map(|h| h.trim().to_string()).collect(),
         bucket_start: required("bucket_start", &f.bucket_start)?,
         bucket_end: f.bucket_end.as_ref().and_then(bind_one),

@@ -1617,6 +1617,27 @@ fn rejected(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), XlsxErro
         )?;
         r += 1;
     }
+    for file in o.files.iter().filter(|x| x.rejections_not_listed > 0) {
+        let note = format!(
+            "{} more rejected row(s) of this file not listed: the first {} of each reason are",
+            file.rejections_not_listed,
+            crate::normalise::REJECTIONS_LISTED_PER_REASON
+        );
+        write_row(
+            ws,
+            f,
+            r,
+            &[
+                V::S(&file.file),
+                V::S(""),
+                V::S(""),
+                V::S(""),
+                V::S(""),
+                V::S(&note),
+            ],
+        )?;
+        r += 1;
+    }
     if r > 1 {
         ws.autofilter(0, 0, r - 1, (cols.len() - 1) as u16)?;
     } else {

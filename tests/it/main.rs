@@ -11,6 +11,7 @@ mod estimate_cases;
 mod factors_cmd;
 mod fuzz_regressions;
 mod ingest_rows;
+mod large;
 mod ledger;
 mod libreoffice;
 mod messy;
