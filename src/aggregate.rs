@@ -608,11 +608,14 @@ impl Aggregator {
             self.calc.into_iter().map(|e| (e.key, e.acc)).collect();
         entries.sort_by(|a, b| a.0.cmp(&b.0));
         type FactorKey = (Arc<str>, String, Option<String>, Option<String>, i32);
-        let mut cache: HashMap<FactorKey, LineFactors> = HashMap::new();
+        // Per distinct factor key: the line factors, and for each assumption of the
+        // sensitivity table the same factors with that one at its low and at its high value.
+        let mut cache: HashMap<FactorKey, (LineFactors, Vec<(LineFactors, LineFactors)>)> =
+            HashMap::new();
         let mut factors: BTreeMap<String, FactorUse> = BTreeMap::new();
         let mut calc_lines = Vec::with_capacity(entries.len());
         // Per calculation line: total kgCO2e with each assumption at its low and high value.
-        let mut line_sens: Vec<Vec<(f64, f64)>> = Vec::with_capacity(entries.len());
+        let mut line_sens: Vec<[(f64, f64); SENSITIVITY.len()]> = Vec::with_capacity(entries.len());
         for (key, acc) in entries {
             let year = key
                 .line
@@ -620,7 +623,7 @@ impl Aggregator {
                 .get(..4)
                 .and_then(|y| y.parse::<i32>().ok())
                 .unwrap_or_else(|| chrono::NaiveDate::MIN.year());
-            let lf = cache
+            let (lf, variants) = cache
                 .entry((
                     key.line.provider.clone(),
                     key.line.model.clone(),
@@ -629,33 +632,42 @@ impl Aggregator {
                     year,
                 ))
                 .or_insert_with(|| {
-                    LineFactors::resolve(
+                    let lf = LineFactors::resolve(
                         set,
                         &key.line.provider,
                         &key.line.model,
                         key.line.region.as_deref(),
                         key.line.region_scope.as_deref(),
                         year,
-                    )
+                    );
+                    let variants = SENSITIVITY
+                        .iter()
+                        .map(|(_, set_to)| {
+                            let at = |pick: fn(&Bounds) -> f64| {
+                                let mut f = lf.clone();
+                                set_to(&mut f, pick);
+                                f
+                            };
+                            (at(|b| b.low), at(|b| b.high))
+                        })
+                        .collect();
+                    (lf, variants)
                 });
             for u in &lf.uses {
-                factors.entry(u.id.clone()).or_insert_with(|| u.clone());
+                if !factors.contains_key(&u.id) {
+                    factors.insert(u.id.clone(), u.clone());
+                }
             }
             let est = estimate(&acc.activity, lf);
             // One assumption at a time at its low / high value, the others central.
-            line_sens.push(
-                SENSITIVITY
-                    .iter()
-                    .map(|(_, set_to)| {
-                        let at = |pick: fn(&Bounds) -> f64| {
-                            let mut f = lf.clone();
-                            set_to(&mut f, pick);
-                            estimate(&acc.activity, &f).emissions_kgco2e.central
-                        };
-                        (at(|b| b.low), at(|b| b.high))
-                    })
-                    .collect(),
-            );
+            let mut sens = [(0.0, 0.0); SENSITIVITY.len()];
+            for (slot, (lo, hi)) in sens.iter_mut().zip(variants.iter()) {
+                *slot = (
+                    estimate(&acc.activity, lo).emissions_kgco2e.central,
+                    estimate(&acc.activity, hi).emissions_kgco2e.central,
+                );
+            }
+            line_sens.push(sens);
             let average = key.line.tokens_imputed || lf.by_class();
             let method = if average {
                 Method::AverageData
@@ -909,7 +921,7 @@ impl Aggregator {
 type Setter = fn(&mut LineFactors, fn(&Bounds) -> f64);
 
 /// The assumptions of the sensitivity table (REPORT.md sheet 9).
-const SENSITIVITY: &[(&str, Setter)] = &[
+const SENSITIVITY: &[(&str, Setter); 5] = &[
     ("energy per token (model size, utilisation)", |f, v| {
         f.energy.e_out = Bounds::flat(v(&f.energy.e_out));
         f.energy.e_in = Bounds::flat(v(&f.energy.e_in));
