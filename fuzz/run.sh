@@ -9,6 +9,8 @@
 #                           -ignore_*), so one run finds several; the exit code is still 1
 #   FUZZ_SANITIZER=address  build with AddressSanitizer (default: none; the code is safe Rust,
 #                           and without ASan the 2-core machines run about twice the inputs)
+#   FUZZ_CODEGEN_UNITS=1    build as cargo-fuzz does (one codegen unit: a faster fuzzer, a much
+#                           slower build; default: cargo's)
 #   FUZZ_DEP_PANICS=abort   also stop on panics inside calamine/zip/... that llm-scope3 catches
 #   FUZZ_SKIP_HUGE_SHEETS=1 xlsx: pass over inputs whose cell references span > 2^24 cells
 #   FUZZ_IGNORE_PANICS=src/ingest/csv.rs:122,...
@@ -40,9 +42,8 @@ main() {
     *) echo "unknown target '$target' (csv_reader | xlsx_reader)" >&2; usage ;;
   esac
 
-  # cargo-fuzz and libfuzzer-sys need nightly features; RUSTC_BOOTSTRAP lets stable rustc use them.
+  # libfuzzer-sys needs nightly features; RUSTC_BOOTSTRAP lets stable rustc use them.
   export RUSTC_BOOTSTRAP=1
-  CARGO_FUZZ_VERSION=0.13.2
 
   if ! command -v c++ >/dev/null 2>&1 && ! command -v g++ >/dev/null 2>&1; then
     # libfuzzer-sys compiles libFuzzer (C++) with the system compiler.
@@ -54,17 +55,33 @@ main() {
       sudo apt-get update -qq && sudo apt-get install -y -qq g++ >/dev/null
     fi
   fi
-  if ! cargo fuzz --version >/dev/null 2>&1; then
-    echo "== installing cargo-fuzz $CARGO_FUZZ_VERSION"
-    cargo install cargo-fuzz --version "$CARGO_FUZZ_VERSION" --locked
-  fi
 
+  # The build cargo-fuzz 0.13 makes (`cargo fuzz build --debug-assertions`), done with cargo
+  # itself so that CI need not compile cargo-fuzz first: libFuzzer's coverage instrumentation
+  # (sancov), `--cfg fuzzing`, debug assertions, release mode with line tables, and --target so
+  # the flags skip build scripts. cargo-fuzz also forces one codegen unit, which makes the
+  # fuzzer about a third faster and the build several times slower: FUZZ_CODEGEN_UNITS=1 for
+  # long local runs; CI keeps cargo's default.
   sanitizer="${FUZZ_SANITIZER:-none}"
+  triple="$(rustc -vV | sed -n 's/^host: //p')"
+  rustflags="-Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4"
+  rustflags+=" -Cllvm-args=-sanitizer-coverage-inline-8bit-counters"
+  rustflags+=" -Cllvm-args=-sanitizer-coverage-pc-table"
+  rustflags+=" -Cllvm-args=-sanitizer-coverage-trace-compares --cfg fuzzing"
+  rustflags+=" -Cllvm-args=-simplifycfg-branch-fold-threshold=0"
+  rustflags+=" -Cllvm-args=-sanitizer-coverage-stack-depth -Cdebug-assertions"
+  if [ "$sanitizer" != none ]; then
+    rustflags+=" -Zsanitizer=$sanitizer"
+  fi
+  if [ -n "${FUZZ_CODEGEN_UNITS:-}" ]; then
+    rustflags+=" -Ccodegen-units=$FUZZ_CODEGEN_UNITS"
+  fi
   build_flags=(--fuzz-dir "$here" --debug-assertions --sanitizer "$sanitizer")
 
   cd "$root"
   echo "== building $target (sanitizer: $sanitizer, debug assertions on)"
-  cargo fuzz build "${build_flags[@]}" "$target"
+  RUSTFLAGS="$rustflags" cargo build --manifest-path "$here/Cargo.toml" --target "$triple" \
+    --release --config 'profile.release.debug="line-tables-only"' --bin "$target"
 
   # The corpus that grows across runs (not in git), and this run's seeds: the committed seeds,
   # the bundled samples and test fixtures, and the regression inputs of earlier crashes.
@@ -123,9 +140,8 @@ main() {
     flags+=(-fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1)
   fi
 
-  # The binary cargo fuzz built, run directly: `cargo fuzz run` would print the Debug form of
-  # every failing input (megabytes for a 64 KiB file) and add nothing else.
-  triple="$(rustc -vV | sed -n 's/^host: //p')"
+  # The binary, run directly: `cargo fuzz run` would print the Debug form of every failing
+  # input (megabytes for a 64 KiB file) and add nothing else.
   binary="$here/target/$triple/release/$target"
   log="$here/logs/$target-$(date -u +%Y%m%dT%H%M%SZ).log"
   echo "== fuzzing $target for ${seconds}s (log: ${log#"$root"/})"
@@ -143,7 +159,8 @@ main() {
   if [ -n "$found" ] || [ "$status" != 0 ]; then
     echo "== $target: FAILED (exit status $status)"
     for f in $found; do echo "   ${f#"$root"/}"; done
-    echo "   reproduce: RUSTC_BOOTSTRAP=1 cargo fuzz run ${build_flags[*]} $target <artifact>"
+    echo "   reproduce: $binary <artifact>   (or, with cargo-fuzz installed:"
+    echo "              RUSTC_BOOTSTRAP=1 cargo fuzz run ${build_flags[*]} $target <artifact>)"
     echo "   minimise:  RUSTC_BOOTSTRAP=1 cargo fuzz tmin ${build_flags[*]} $target <artifact>"
     echo "   then copy it to tests/fixtures/fuzz/$target-<what>.$ext (see fuzz/README.md)"
     exit 1

@@ -29,6 +29,7 @@ pub mod normalise;
 pub mod pipeline;
 pub mod report;
 pub mod supplier;
+#[cfg(feature = "serve")]
 pub mod web;
 
 /// Data folders embedded at build time (see build.rs).

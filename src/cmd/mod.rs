@@ -6,6 +6,7 @@ mod import;
 mod imports;
 mod inspect;
 mod report;
+#[cfg(feature = "serve")]
 mod serve;
 
 use crate::cli::{Cli, Command};
@@ -25,7 +26,13 @@ pub fn run(cli: Cli) -> Result<()> {
             import::run(&args)
         }
         Command::Imports(args) => imports::run(&args),
+        #[cfg(feature = "serve")]
         Command::Serve(args) => serve::run(&args),
+        #[cfg(not(feature = "serve"))]
+        Command::Serve(_) => Err(crate::error::Error::Usage(
+            "this build has no upload page: build llm-scope3 with the `serve` feature (the default)"
+                .into(),
+        )),
         Command::Init { path } => {
             if path.exists() {
                 return Err(crate::error::Error::Usage(format!(

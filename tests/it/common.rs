@@ -1,3 +1,4 @@
+#![cfg_attr(not(feature = "serve"), allow(dead_code))]
 //! Helpers shared by the integration tests.
 
 use std::path::{Path, PathBuf};

@@ -3,6 +3,7 @@
 
 mod arithmetic;
 mod bad_inputs;
+#[cfg(feature = "serve")]
 mod browser;
 mod cli;
 mod common;
@@ -19,5 +20,7 @@ mod report_outputs;
 mod spend;
 mod supplier;
 mod vendor_samples;
+#[cfg(feature = "serve")]
 mod web;
+#[cfg(feature = "serve")]
 mod web_load;
