@@ -554,9 +554,14 @@ fn unknown_format(
             n.missing.join(", ")
         ),
         None => format!(
-            "Known formats: {}. Use --template FILE for another format.",
+            "Known formats: {}; vendor carbon reports: {}. Use --template FILE for another format.",
             templates
                 .all()
+                .iter()
+                .map(|t| t.id.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            crate::supplier::templates()
                 .iter()
                 .map(|t| t.id.as_str())
                 .collect::<Vec<_>>()
