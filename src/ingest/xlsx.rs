@@ -485,8 +485,10 @@ fn check_ods_extent(path: &Path, name: &str) -> Result<(), IngestError> {
 
 /// The row callback the readers call.
 type OnEvent<'e> = dyn FnMut(RowEvent<'_>) -> Result<Flow, String> + 'e;
-/// The next cell of a streamed sheet: position (row, column) and value.
-type NextCell<'e> = dyn FnMut() -> Result<Option<((u32, u32), Data)>, IngestError> + 'e;
+/// The next cell of a streamed sheet: position (row, column) and value, its text copied into
+/// a string taken from the pool (the strings of the previous row, cleared).
+type NextCell<'e> =
+    dyn FnMut(&mut Vec<String>) -> Result<Option<((u32, u32), Data)>, IngestError> + 'e;
 
 /// Hands out the rows of a sheet from a stream of cells in row order (xlsx, xlsb): only one
 /// row is held at a time, so a value in cell XFD1048576 costs one row, not a grid.
@@ -495,9 +497,12 @@ fn stream_sheet(
     on_event: &mut dyn FnMut(RowEvent<'_>) -> Result<Flow, String>,
 ) -> Result<(), IngestError> {
     let mut row: Vec<Data> = vec![];
+    // Text cells reuse the allocations of the previous row's strings (no malloc and free per
+    // cell); at most one row's worth is kept.
+    let mut pool: Vec<String> = vec![];
     let mut current: Option<u32> = None;
     loop {
-        let (pos, value) = match next()? {
+        let (pos, value) = match next(&mut pool)? {
             Some((p, v)) => (Some(p), v),
             None => (None, Data::Empty),
         };
@@ -506,7 +511,12 @@ fn stream_sheet(
             let number = current.unwrap_or(0) as u64 + 1;
             let flow =
                 on_event(RowEvent::Row(number, &SheetRow(&row))).map_err(IngestError::Stopped)?;
-            row.clear();
+            for cell in row.drain(..) {
+                if let Data::String(mut s) = cell {
+                    s.clear();
+                    pool.push(s);
+                }
+            }
             if flow == Flow::SkipSheet {
                 break;
             }
@@ -571,8 +581,8 @@ fn read_inner(
                     .worksheet_cells_reader(sheet)
                     .map_err(|e| sheet_failed(sheet, &e))?;
                 stream_sheet(
-                    &mut || match reader.next_cell() {
-                        Ok(c) => Ok(c.map(|c| (c.get_position(), owned(c.get_value())))),
+                    &mut |pool| match reader.next_cell() {
+                        Ok(c) => Ok(c.map(|c| (c.get_position(), owned(c.get_value(), pool)))),
                         Err(e) => Err(sheet_failed(sheet, &e)),
                     },
                     on_event,
@@ -639,12 +649,18 @@ where
     Ok(sheets.len())
 }
 
-fn owned(v: &DataRef<'_>) -> Data {
+/// The owned value of a cell; text is copied into a string from `pool` when it has one.
+fn owned(v: &DataRef<'_>, pool: &mut Vec<String>) -> Data {
+    let mut text = |s: &str| {
+        let mut t = pool.pop().unwrap_or_default();
+        t.push_str(s);
+        Data::String(t)
+    };
     match v {
         DataRef::Int(i) => Data::Int(*i),
         DataRef::Float(f) => Data::Float(*f),
-        DataRef::String(s) => Data::String(s.clone()),
-        DataRef::SharedString(s) => Data::String((*s).to_string()),
+        DataRef::String(s) => text(s),
+        DataRef::SharedString(s) => text(s),
         DataRef::Bool(b) => Data::Bool(*b),
         DataRef::DateTime(d) => Data::DateTime(*d),
         DataRef::DateTimeIso(s) => Data::DateTimeIso(s.clone()),
