@@ -584,6 +584,21 @@ pub fn read_file(
     Ok(Some(out))
 }
 
+/// The fallback of every reader of usage exports: a file no usage template recognises
+/// (`err` is its `UnknownFormat` error) is read as a vendor carbon report, or `err` stands.
+pub fn read_instead(
+    err: NormaliseError,
+    path: &Path,
+    name: &str,
+    file_index: usize,
+    period: &Period,
+) -> Result<CarbonFile, NormaliseError> {
+    match read_file(path, name, file_index, period)? {
+        Some(c) => Ok(c),
+        None => Err(err),
+    }
+}
+
 fn describe(b: &Bound2) -> Vec<(String, String)> {
     let mut v = vec![
         ("month".to_string(), b.month.column_label()),
@@ -730,19 +745,26 @@ pub const SUPPLIER_DQ: DataQuality = DataQuality {
     reliability: 2,
 };
 
-fn line_key(c: &CalcLine) -> Option<SupplierKey> {
-    Some(SupplierKey {
-        provider: c.key.provider.to_string(),
-        account: c.key.account.clone(),
-        service: c.key.service.clone()?,
-        region: c
-            .key
-            .region
-            .as_deref()
-            .map(str::to_lowercase)
-            .unwrap_or_else(|| "global".into()),
-        month: c.key.month.clone(),
-    })
+impl SupplierKey {
+    /// The key of a usage line: `None` when the line names no service; no region is `global`.
+    fn of_line(
+        provider: &str,
+        account: &Option<String>,
+        service: &Option<String>,
+        region: &Option<String>,
+        month: &str,
+    ) -> Option<SupplierKey> {
+        Some(SupplierKey {
+            provider: provider.to_string(),
+            account: account.clone(),
+            service: service.clone()?,
+            region: region
+                .as_deref()
+                .map(str::to_lowercase)
+                .unwrap_or_else(|| "global".into()),
+            month: month.to_string(),
+        })
+    }
 }
 
 /// Matches vendor figures to calculation lines and replaces the estimates that METHODOLOGY §5
@@ -760,10 +782,7 @@ pub fn apply(
     let by_template: HashMap<&str, &Arc<CarbonTemplate>> =
         templates().iter().map(|t| (t.id.as_str(), t)).collect();
     // 1. Vendor rows to keys: sum over sub-accounts and zones.
-    struct Acc<'a> {
-        rows: Vec<&'a CarbonRow>,
-    }
-    let mut groups: BTreeMap<SupplierKey, Acc<'_>> = BTreeMap::new();
+    let mut groups: BTreeMap<SupplierKey, Vec<&CarbonRow>> = BTreeMap::new();
     for r in rows {
         let key = SupplierKey {
             provider: r.provider.clone(),
@@ -772,16 +791,15 @@ pub fn apply(
             region: r.region.clone(),
             month: r.month.clone(),
         };
-        groups
-            .entry(key)
-            .or_insert(Acc { rows: vec![] })
-            .rows
-            .push(r);
+        groups.entry(key).or_default().push(r);
     }
     // 2. Calculation lines by key.
     let mut lines_by_key: HashMap<SupplierKey, Vec<usize>> = HashMap::new();
     for (i, c) in calc_lines.iter().enumerate() {
-        if let Some(k) = line_key(c) {
+        let k = &c.key;
+        if let Some(k) =
+            SupplierKey::of_line(&k.provider, &k.account, &k.service, &k.region, &k.month)
+        {
             lines_by_key.entry(k).or_default().push(i);
         }
     }
@@ -789,22 +807,11 @@ pub fn apply(
         .iter()
         .filter(|k| !k.spend_only)
         .filter_map(|k| {
-            Some(SupplierKey {
-                provider: k.provider.to_string(),
-                account: k.account.clone(),
-                service: k.service.clone()?,
-                region: k
-                    .region
-                    .as_deref()
-                    .map(str::to_lowercase)
-                    .unwrap_or_else(|| "global".into()),
-                month: k.month.clone(),
-            })
+            SupplierKey::of_line(&k.provider, &k.account, &k.service, &k.region, &k.month)
         })
         .collect();
     let mut out = vec![];
-    for (key, acc) in groups {
-        let rs = &acc.rows;
+    for (key, rs) in groups {
         let first = rs[0];
         let sum = |f: fn(&CarbonRow) -> Option<f64>| -> Option<f64> {
             rs.iter()
@@ -819,7 +826,7 @@ pub fn apply(
         let files: BTreeSet<&str> = rs.iter().map(|r| r.file.as_str()).collect();
         let subs: BTreeSet<Option<&str>> = rs.iter().map(|r| r.sub_account.as_deref()).collect();
         let mut sources: BTreeMap<(String, Option<String>), [u64; 3]> = BTreeMap::new();
-        for r in rs {
+        for r in &rs {
             let s = sources
                 .entry((r.file.clone(), r.sheet.clone()))
                 .or_insert([r.row, r.row, 0]);
@@ -859,6 +866,7 @@ pub fn apply(
             estimate = estimate.zip(calc_lines[i].body.estimate.emissions_kgco2e, |a, b| a + b);
         }
         let template = by_template.get(first.template.as_str());
+        let vendor = template.map_or_else(|| first.template.clone(), |t| t.name.clone());
         let includes_scope3 = template.is_some_and(|t| {
             rs.iter()
                 .all(|r| t.includes_scope3(r.model_version.as_deref()))
@@ -935,7 +943,7 @@ pub fn apply(
                 note
             };
             c.body.supplier = Some(SupplierUse {
-                vendor: first_vendor(template, first),
+                vendor: vendor.clone(),
                 key: key.label(),
                 vendor_kgco2e: allocated,
                 estimate_kgco2e: own,
@@ -966,7 +974,7 @@ pub fn apply(
             }
         }
         out.push(SupplierLine {
-            vendor: first_vendor(template, first),
+            vendor,
             service_name: first.service_name.clone(),
             location_kg,
             market_kg,
@@ -981,10 +989,6 @@ pub fn apply(
         });
     }
     out
-}
-
-fn first_vendor(t: Option<&&Arc<CarbonTemplate>>, r: &CarbonRow) -> String {
-    t.map_or_else(|| r.template.clone(), |t| t.name.clone())
 }
 
 #[cfg(test)]

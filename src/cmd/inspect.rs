@@ -34,12 +34,8 @@ pub(crate) fn run(args: &InspectArgs) -> Result<()> {
             &mut rejections,
         ) {
             Err(e @ crate::normalise::NormaliseError::UnknownFormat { .. }) => {
-                match crate::supplier::read_file(path, &name, index, &all_time) {
-                    Ok(Some(c)) => inspect_carbon(&c, args.rows),
-                    Ok(None) => {
-                        failed += 1;
-                        println!("  cannot be used: {e}");
-                    }
+                match crate::supplier::read_instead(e, path, &name, index, &all_time) {
+                    Ok(c) => inspect_carbon(&c, args.rows),
                     Err(e) => {
                         failed += 1;
                         println!("  cannot be used: {e}");

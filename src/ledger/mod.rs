@@ -304,10 +304,8 @@ impl Ledger {
             Ok(r) => r,
             // Not a usage export: a vendor carbon report, or the error stands.
             Err(e @ NormaliseError::UnknownFormat { .. }) => {
-                match crate::supplier::read_file(path, name, 0, &all_time)? {
-                    Some(c) => return self.import_carbon(name, &sha, c, now),
-                    None => return Err(e.into()),
-                }
+                let c = crate::supplier::read_instead(e, path, name, 0, &all_time)?;
+                return self.import_carbon(name, &sha, c, now);
             }
             Err(e) => return Err(e.into()),
         };
@@ -372,13 +370,7 @@ impl Ledger {
             .map_err(e)?;
         }
         insert_records(&tx, import_id, &records).map_err(e)?;
-        for r in &rejections {
-            tx.execute(
-                "INSERT INTO rejections(import_id, sheet, row, col, value, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![import_id, r.sheet, r.row as i64, r.column, r.value, r.reason],
-            )
-            .map_err(e)?;
-        }
+        insert_rejections(&tx, import_id, &rejections).map_err(e)?;
         let (duplicate, restated) = resolve_keys(&tx, import_id, &stamp).map_err(e)?;
         tx.execute(
             "UPDATE imports SET duplicate = ?1, restated = ?2 WHERE id = ?3",
@@ -432,13 +424,7 @@ impl Ledger {
         )
         .map_err(e)?;
         let import_id = tx.last_insert_rowid();
-        for r in &c.rejections {
-            tx.execute(
-                "INSERT INTO rejections(import_id, sheet, row, col, value, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![import_id, r.sheet, r.row as i64, r.column, r.value, r.reason],
-            )
-            .map_err(e)?;
-        }
+        insert_rejections(&tx, import_id, &c.rejections).map_err(e)?;
         let (mut duplicate, mut restated) = (0i64, 0i64);
         for r in &c.rows {
             let key = carbon_row_key(r);
@@ -1075,6 +1061,28 @@ fn insert_records(
             unit,
             r.account,
             r.service,
+        ])?;
+    }
+    Ok(())
+}
+
+/// Stores an import's rejected rows.
+fn insert_rejections(
+    tx: &Transaction<'_>,
+    import_id: i64,
+    rejections: &[crate::model::Rejection],
+) -> rusqlite::Result<()> {
+    let mut stmt = tx.prepare(
+        "INSERT INTO rejections(import_id, sheet, row, col, value, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?;
+    for r in rejections {
+        stmt.execute(params![
+            import_id,
+            r.sheet,
+            r.row as i64,
+            r.column,
+            r.value,
+            r.reason
         ])?;
     }
     Ok(())

@@ -413,14 +413,13 @@ fn the_same_carbon_report_twice_is_refused_and_the_ledger_resolves_restatements(
         ),
     )
     .unwrap();
-    let out = bin_in(dir.path())
+    bin_in(dir.path())
         .arg("import")
         .arg("--ledger")
         .arg(&db)
         .arg(&restated)
         .assert()
         .success();
-    let _ = out;
     let second = report("second");
     assert_close(total(&second), total(&first) + 3.0, 1e-9, "restated");
     // The change log names the restatement.
