@@ -695,20 +695,42 @@ impl FileRun<'_> {
             sheet: state.name.clone(),
             row: number,
         };
-        let mut outcome = map_row(
+        let mut fx = RowEffects::default();
+        let outcome = map_cells(
             m,
             state,
             cells,
             prov,
             self.period,
             &mut self.dates,
-            &mut self.report,
+            &self.report,
+            &mut fx,
+            self.record_keys,
         );
-        if let (true, Ok(RowOutcome::Accepted(r))) = (self.record_keys, &mut outcome) {
-            r.key = record_key(m, cells, r.bucket_start, r.bucket_end);
-        }
+        fx.apply(&mut self.report)?;
         outcome
     }
+}
+
+/// Maps one data row of a sheet whose header is known: the outcome, with what the row adds
+/// to the file's report left in `fx`. Reads `report` only for a vendor total row's check.
+#[allow(clippy::too_many_arguments)]
+fn map_cells(
+    m: &Mapping,
+    state: &SheetState,
+    cells: &dyn RowCells,
+    prov: Provenance,
+    period: &Period,
+    dates: &mut DateOrderEvidence,
+    report: &FileReport,
+    fx: &mut RowEffects,
+    record_keys: bool,
+) -> Result<RowOutcome, String> {
+    let mut outcome = map_row(m, state, cells, prov, period, dates, report, fx);
+    if let (true, Ok(RowOutcome::Accepted(r))) = (record_keys, &mut outcome) {
+        r.key = record_key(m, cells, r.bucket_start, r.bucket_end);
+    }
+    outcome
 }
 
 /// `template::header_key(cell) == key`, without allocating for ASCII text.
@@ -1098,7 +1120,8 @@ fn map_row(
     prov: Provenance,
     period: &Period,
     dates: &mut DateOrderEvidence,
-    report: &mut FileReport,
+    report: &FileReport,
+    fx: &mut RowEffects,
 ) -> Result<RowOutcome, String> {
     if row_is_blank(cells) {
         return Ok(RowOutcome::Skipped(SkipReason::Blank));
@@ -1143,7 +1166,7 @@ fn map_row(
         .map(|b| parse::money(&first_cell(b, cells), dc))
     {
         if !has_total_label() {
-            report.all_rows_cost += c;
+            fx.cost_seen = Some(c);
         }
     }
 
@@ -1189,7 +1212,7 @@ fn map_row(
         Ok(parse::Dated::Empty) => None,
         Err(reason) => {
             if has_total_label() {
-                check_total_row(m, cells, dc, report, prov.row);
+                check_total_row(m, cells, dc, report, fx, prov.row);
                 return Ok(RowOutcome::Skipped(SkipReason::TotalRow));
             }
             return Ok(RowOutcome::Rejected(problem(
@@ -1200,7 +1223,7 @@ fn map_row(
         }
     };
     if start.is_none() && has_total_label() {
-        check_total_row(m, cells, dc, report, prov.row);
+        check_total_row(m, cells, dc, report, fx, prov.row);
         return Ok(RowOutcome::Skipped(SkipReason::TotalRow));
     }
 
@@ -1231,7 +1254,7 @@ fn map_row(
             .is_some_and(|re| re.is_match(v.trim()))
         {
             let adj = (start, &start_cell, cost, &currency, v.trim().to_string());
-            return money_only(m, cells, prov, period, report, adj);
+            return money_only(m, cells, prov, period, fx, adj);
         }
     }
 
@@ -1262,12 +1285,10 @@ fn map_row(
                 // Money without quantity on a meter row: a credit, never negative activity.
                 let label = "credit (negative cost without quantity)".to_string();
                 let adj = (start, &start_cell, cost, &currency, label);
-                return money_only(m, cells, prov, period, report, adj);
+                return money_only(m, cells, prov, period, fx, adj);
             }
             Ok(Some(r)) => {
-                if let Some(d) = r.decision {
-                    *report.unit_decisions.entry(d.to_string()).or_insert(0) += 1;
-                }
+                fx.unit_decision = r.decision;
                 model_override = r.model.clone();
                 region_override = r.region.clone();
                 scope = r.scope.clone();
@@ -1377,7 +1398,7 @@ fn map_row(
         cells,
         prov,
         period,
-        report,
+        fx,
         start,
         values,
         kind,
@@ -1394,7 +1415,7 @@ fn money_only(
     cells: &dyn RowCells,
     prov: Provenance,
     period: &Period,
-    report: &mut FileReport,
+    fx: &mut RowEffects,
     adj: (Option<Stamp>, &CellRef<'_>, Option<f64>, &String, String),
 ) -> Result<RowOutcome, String> {
     let (start, start_cell, cost, currency, label) = adj;
@@ -1412,7 +1433,7 @@ fn money_only(
     };
     let kind = RecordKind::Adjustment { label };
     finish(
-        m, cells, prov, period, report, start, values, kind, None, None, None,
+        m, cells, prov, period, fx, start, values, kind, None, None, None,
     )
 }
 
@@ -1423,7 +1444,7 @@ fn finish(
     cells: &dyn RowCells,
     prov: Provenance,
     period: &Period,
-    report: &mut FileReport,
+    fx: &mut RowEffects,
     start: Stamp,
     values: RowValues,
     kind: RecordKind,
@@ -1435,34 +1456,19 @@ fn finish(
         Ok(e) => e,
         Err(p) => return Ok(RowOutcome::Rejected(p)),
     };
-    let adjustment = matches!(kind, RecordKind::Adjustment { .. });
-    if !adjustment {
-        report.read_totals.add(&values)?;
-    }
-    if let Some(a) = text_field(m.account.as_ref(), cells) {
-        if !report.accounts.contains(&a) {
-            report.accounts.insert(a);
-        }
-    }
+    let account = text_field(m.account.as_ref(), cells);
     let date = start.at.date_naive();
-    report.first_date = Some(report.first_date.map_or(date, |d| d.min(date)));
-    report.last_date = Some(report.last_date.map_or(date, |d| d.max(date)));
-    if !period.contains(date) {
+    let in_period = period.contains(date);
+    fx.adjustment = matches!(kind, RecordKind::Adjustment { .. });
+    fx.account.clone_from(&account);
+    fx.date = Some(date);
+    fx.in_period = in_period;
+    if !in_period {
+        fx.values = Some(values);
         return Ok(RowOutcome::Outside);
     }
-    if adjustment {
-        report.adjustment_rows += 1;
-        if let Some(c) = values.cost {
-            *report
-                .adjustments
-                .entry(values.currency.clone())
-                .or_insert(0.0) += c;
-        }
-    } else {
-        report.accepted_totals.add(&values)?;
-    }
-    Ok(RowOutcome::Accepted(Box::new(UsageRecord {
-        // Filled in by `FileRun::map` when the caller wants record keys.
+    let record = UsageRecord {
+        // Filled in by `map_cells` when the caller wants record keys.
         key: String::new(),
         bucket_start: start.at,
         bucket_end: end,
@@ -1470,7 +1476,7 @@ fn finish(
         model: model.unwrap_or_default(),
         region: text_field(m.region.as_ref(), cells).or(region_override),
         cost_centre: text_field(m.cost_centre.as_ref(), cells),
-        account: text_field(m.account.as_ref(), cells),
+        account,
         service: text_field(m.service.as_ref(), cells),
         requests: values.requests,
         input_tokens: values.input_tokens,
@@ -1483,7 +1489,74 @@ fn finish(
         region_scope: scope,
         kind,
         provenance: prov,
-    })))
+    };
+    fx.values = Some(values);
+    Ok(RowOutcome::Accepted(Box::new(record)))
+}
+
+/// What mapping one row adds to its file's report. Mapping only reads the report; the effects
+/// are applied by [`RowEffects::apply`] in file order, so a row mapped ahead of time on the CSV
+/// reading thread books exactly as one mapped in turn (every float is added in file order).
+#[derive(Debug, Default)]
+struct RowEffects {
+    /// The row's cost, for the sum of all rows a vendor total row is checked against.
+    cost_seen: Option<f64>,
+    /// Notes (a vendor total row's check).
+    notes: Vec<String>,
+    /// How a meter row's unit was decided.
+    unit_decision: Option<&'static str>,
+    /// The quantities of a row that reached [`finish`] (read totals; accepted totals or
+    /// adjustments when in the period).
+    values: Option<RowValues>,
+    /// The row is a money-only adjustment.
+    adjustment: bool,
+    /// The row's billing account.
+    account: Option<String>,
+    /// The row's date.
+    date: Option<NaiveDate>,
+    /// The date is inside the reporting period.
+    in_period: bool,
+}
+
+impl RowEffects {
+    /// Adds the row to `report`, in the order mapping used to (an overflowing total stops
+    /// at the same point).
+    fn apply(self, report: &mut FileReport) -> Result<(), String> {
+        if let Some(c) = self.cost_seen {
+            report.all_rows_cost += c;
+        }
+        report.notes.extend(self.notes);
+        if let Some(d) = self.unit_decision {
+            *report.unit_decisions.entry(d.to_string()).or_insert(0) += 1;
+        }
+        let Some(values) = self.values else {
+            return Ok(());
+        };
+        if !self.adjustment {
+            report.read_totals.add(&values)?;
+        }
+        if let Some(a) = self.account {
+            if !report.accounts.contains(&a) {
+                report.accounts.insert(a);
+            }
+        }
+        if let Some(date) = self.date {
+            report.first_date = Some(report.first_date.map_or(date, |d| d.min(date)));
+            report.last_date = Some(report.last_date.map_or(date, |d| d.max(date)));
+        }
+        if !self.in_period {
+            return Ok(());
+        }
+        if self.adjustment {
+            report.adjustment_rows += 1;
+            if let Some(c) = values.cost {
+                *report.adjustments.entry(values.currency).or_insert(0.0) += c;
+            }
+        } else {
+            report.accepted_totals.add(&values)?;
+        }
+        Ok(())
+    }
 }
 
 /// The record's identity (see [`UsageRecord::key`]); fields are separated by U+001F.
@@ -1540,7 +1613,14 @@ fn bucket_end(
 }
 
 /// Compares a vendor total row with the sum of the valid rows above it; notes the result.
-fn check_total_row(m: &Mapping, cells: &dyn RowCells, dc: bool, report: &mut FileReport, row: u64) {
+fn check_total_row(
+    m: &Mapping,
+    cells: &dyn RowCells,
+    dc: bool,
+    report: &FileReport,
+    fx: &mut RowEffects,
+    row: u64,
+) {
     let checks = [
         (
             "input tokens",
@@ -1584,5 +1664,5 @@ fn check_total_row(m: &Mapping, cells: &dyn RowCells, dc: bool, report: &mut Fil
             ));
         }
     }
-    report.notes.extend(notes);
+    fx.notes.extend(notes);
 }
