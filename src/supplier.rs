@@ -484,6 +484,8 @@ pub fn read_file(
                 mapping = None;
                 Ok(Flow::Continue)
             }
+            // Only the usage normaliser premaps rows.
+            RowEvent::Premapped(_) => Ok(Flow::Continue),
             RowEvent::Row(number, cells) => {
                 let Some(b) = &mapping else {
                     scanned += 1;

@@ -8,7 +8,8 @@ use std::path::Path;
 use encoding_rs::{Encoding, UTF_16BE, UTF_16LE, WINDOWS_1252};
 
 use super::{
-    read_up_to, CellRef, FileInfo, FileKind, Flow, HashingReader, IngestError, RowCells, RowEvent,
+    read_up_to, CellRef, FileInfo, FileKind, Flow, HashingReader, IngestError, Premap, RowCells,
+    RowEvent,
 };
 
 /// How much of the file is looked at to decide encoding and delimiter.
@@ -27,6 +28,7 @@ pub(crate) fn read(
     path: &Path,
     name: &str,
     kind: FileKind,
+    premap: Option<&dyn Premap>,
     on_event: &mut dyn FnMut(RowEvent<'_>) -> Result<Flow, String>,
 ) -> Result<FileInfo, IngestError> {
     let io_err = |source: io::Error| IngestError::Io {
@@ -43,7 +45,7 @@ pub(crate) fn read(
         } else {
             Box::new(&mut hashing)
         };
-        read_text(&mut text, name, kind, on_event)
+        read_text(&mut text, name, kind, premap, on_event)
     };
     let dialect = result?;
     let (sha256, bytes) = hashing.finish().map_err(io_err)?;
@@ -58,6 +60,7 @@ fn read_text(
     text: &mut (dyn Read + Send),
     name: &str,
     kind: FileKind,
+    premap: Option<&dyn Premap>,
     on_event: &mut dyn FnMut(RowEvent<'_>) -> Result<Flow, String>,
 ) -> Result<String, IngestError> {
     let io_err = |source: io::Error| {
@@ -111,7 +114,7 @@ fn read_text(
                 let mut bom = [0u8; 3];
                 read_up_to(&mut reader, &mut bom).map_err(io_err)?;
             }
-            stream(reader, name, delimiter, on_event)?;
+            stream(reader, name, delimiter, premap, on_event)?;
             Ok(dialect_label(label, delimiter))
         }
         TextEncoding::Other(enc) => {
@@ -135,7 +138,7 @@ fn read_text(
                 inner: Cursor::new(decoded.as_bytes()),
                 on: cr_only,
             };
-            stream(reader, name, delimiter, on_event)?;
+            stream(reader, name, delimiter, premap, on_event)?;
             Ok(dialect_label(enc.name(), delimiter))
         }
     }
@@ -371,7 +374,8 @@ struct Batch {
 
 /// What the parsing thread sends.
 enum Parsed {
-    Rows(Batch),
+    /// A batch, with what the [`Premap`] made of it when the parsing thread mapped it.
+    Rows(Batch, Option<Box<dyn std::any::Any + Send>>),
     Failed(IngestError),
 }
 
@@ -381,11 +385,14 @@ enum Parsed {
 /// a second thread, which hands batches of parsed records to the calling thread; the callback
 /// (normalise, aggregate) runs on the calling thread and sees every record in file order,
 /// exactly as [`stream_sequential`] would hand them out. At most [`BATCHES_AHEAD`] batches
-/// wait, so memory stays flat whatever the file's size.
+/// wait, so memory stays flat whatever the file's size. When they are all waiting (the
+/// calling thread is the slower), the parsing thread maps the next batch through `premap`
+/// before queueing it, so the two threads share the mapping.
 fn stream(
     reader: impl Read + Send,
     name: &str,
     delimiter: u8,
+    premap: Option<&dyn Premap>,
     on_event: &mut dyn FnMut(RowEvent<'_>) -> Result<Flow, String>,
 ) -> Result<(), IngestError> {
     if start_sheet(delimiter, on_event)? == Flow::SkipSheet {
@@ -397,7 +404,7 @@ fn stream(
         let parser = std::thread::Builder::new()
             .name("csv-parser".into())
             .spawn_scoped(scope, move || {
-                parse_batches(reader, name, delimiter, &tx, &recycle_rx)
+                parse_batches(reader, name, delimiter, premap, &tx, &recycle_rx)
             })
             .map_err(|source| IngestError::Io {
                 file: name.to_string(),
@@ -406,7 +413,13 @@ fn stream(
         let mut result = Ok(());
         'batches: for parsed in rx.iter() {
             match parsed {
-                Parsed::Rows(batch) => {
+                Parsed::Rows(batch, premapped) => {
+                    if let Some(p) = premapped {
+                        if let Err(e) = on_event(RowEvent::Premapped(p)) {
+                            result = Err(IngestError::Stopped(e));
+                            break 'batches;
+                        }
+                    }
                     for (row, record) in &batch.rows[..batch.len] {
                         match on_event(RowEvent::Row(*row, &record.row())) {
                             Ok(Flow::Continue) => {}
@@ -444,6 +457,7 @@ fn parse_batches(
     reader: impl Read,
     name: &str,
     delimiter: u8,
+    premap: Option<&dyn Premap>,
     tx: &std::sync::mpsc::SyncSender<Parsed>,
     recycled: &std::sync::mpsc::Receiver<Batch>,
 ) {
@@ -480,7 +494,7 @@ fn parse_batches(
             *row = row_number(&feeds, position.as_ref());
             batch.len += 1;
         }
-        if batch.len > 0 && tx.send(Parsed::Rows(batch)).is_err() {
+        if batch.len > 0 && send_batch(tx, batch, premap).is_err() {
             return;
         }
         if let Some(e) = failure {
@@ -491,6 +505,36 @@ fn parse_batches(
             return;
         }
     }
+}
+
+/// Queues `batch`; when the queue is full (the calling thread is behind), maps it through
+/// `premap` first. Fails when the calling thread has stopped listening.
+fn send_batch(
+    tx: &std::sync::mpsc::SyncSender<Parsed>,
+    batch: Batch,
+    premap: Option<&dyn Premap>,
+) -> Result<(), ()> {
+    use std::sync::mpsc::TrySendError;
+    let Some(premap) = premap else {
+        return tx.send(Parsed::Rows(batch, None)).map_err(drop);
+    };
+    let batch = if premap.every_batch() {
+        batch
+    } else {
+        match tx.try_send(Parsed::Rows(batch, None)) {
+            Ok(()) => return Ok(()),
+            Err(TrySendError::Disconnected(_)) => return Err(()),
+            Err(TrySendError::Full(Parsed::Rows(batch, _))) => batch,
+            Err(TrySendError::Full(Parsed::Failed(_))) => return Err(()),
+        }
+    };
+    let rows: Vec<(u64, CsvRow<'_>)> = batch.rows[..batch.len]
+        .iter()
+        .map(|(row, record)| (*row, record.row()))
+        .collect();
+    let mapped = premap.premap(&mut rows.iter().map(|(n, r)| (*n, r as &dyn RowCells)));
+    drop(rows);
+    tx.send(Parsed::Rows(batch, mapped)).map_err(drop)
 }
 
 /// The one sheet-start event of a CSV file.
@@ -593,7 +637,7 @@ mod tests {
     fn row_numbers_count_empty_lines() {
         let data = b"title\ntitle2\n\nh1,h2\na,b\n,\nc,d\n\n\nTotal,x\n";
         let mut rows = vec![];
-        stream(&data[..], "t", b',', &mut |e| {
+        stream(&data[..], "t", b',', None, &mut |e| {
             if let RowEvent::Row(n, cells) = e {
                 rows.push((n, cells.cell(0).display()));
             }
@@ -646,7 +690,7 @@ mod tests {
             Ok(Flow::Continue)
         };
         let result = if threaded {
-            stream(data, "t", delimiter, &mut on_event)
+            stream(data, "t", delimiter, None, &mut on_event)
         } else {
             stream_sequential(data, "t", delimiter, &mut on_event)
         };

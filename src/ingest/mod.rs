@@ -88,6 +88,30 @@ pub enum RowEvent<'a> {
     },
     /// A row with its 1-based row number as a spreadsheet or editor shows it.
     Row(u64, &'a dyn RowCells),
+    /// What the reading thread's [`Premap`] made of the rows that follow (the rows of one
+    /// batch, handed out next as `Row` events as usual).
+    Premapped(Box<dyn std::any::Any + Send>),
+}
+
+/// Work on rows that a CSV file's reading thread may take on for the callback.
+///
+/// CSV records are parsed on a second thread and handed to the calling thread in batches.
+/// When the calling thread falls behind (the batches waiting fill the queue), the reading
+/// thread maps the next batch itself through `premap` before queueing it, so both cores map
+/// rows; the result reaches the callback as a [`RowEvent::Premapped`] before the batch's rows.
+/// What the calling thread does with it (and in what order it books it) is its own affair.
+pub trait Premap: Sync {
+    /// Maps one batch of rows (row number, cells), in file order; `None` when it cannot (yet).
+    fn premap(
+        &self,
+        rows: &mut dyn Iterator<Item = (u64, &dyn RowCells)>,
+    ) -> Option<Box<dyn std::any::Any + Send>>;
+
+    /// True to premap every batch, not only those parsed while the calling thread is behind
+    /// (tests use it to check that premapped rows book exactly as rows mapped in turn).
+    fn every_batch(&self) -> bool {
+        false
+    }
 }
 
 /// What the callback tells the reader after an event.
@@ -235,6 +259,16 @@ pub fn read_rows(
     name: &str,
     on_event: &mut dyn FnMut(RowEvent<'_>) -> Result<Flow, String>,
 ) -> Result<FileInfo, IngestError> {
+    read_rows_premapped(path, name, None, on_event)
+}
+
+/// [`read_rows`], letting a CSV file's reading thread map rows ahead through `premap`.
+pub fn read_rows_premapped(
+    path: &Path,
+    name: &str,
+    premap: Option<&dyn Premap>,
+    on_event: &mut dyn FnMut(RowEvent<'_>) -> Result<Flow, String>,
+) -> Result<FileInfo, IngestError> {
     let io_err = |source| IngestError::Io {
         file: name.to_string(),
         source,
@@ -257,7 +291,7 @@ pub fn read_rows(
     };
     match detect_kind(path, &head[..n]) {
         FileKind::Spreadsheet => xlsx::read(path, name, on_event),
-        kind => csv::read(path, name, kind, on_event),
+        kind => csv::read(path, name, kind, premap, on_event),
     }
 }
 

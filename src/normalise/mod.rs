@@ -256,6 +256,7 @@ struct NearMiss {
     missing: Vec<String>,
 }
 
+#[derive(Clone)]
 struct SheetState {
     name: Option<Arc<str>>,
     decimal_comma: bool,
@@ -322,6 +323,52 @@ pub fn normalise_file_with(
     sink: &mut dyn FnMut(UsageRecord),
     rejections: &mut Vec<Rejection>,
 ) -> Result<FileReport, NormaliseError> {
+    normalise_premapped(
+        path,
+        name,
+        file_index,
+        (templates, period),
+        record_keys,
+        PremapMode::WhenBehind,
+        sink,
+        rejections,
+    )
+}
+
+/// Whether a CSV file's reading thread maps rows ahead of the calling thread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PremapMode {
+    /// Never: every row is mapped on the calling thread (the reference).
+    #[cfg_attr(not(test), allow(dead_code))]
+    Off,
+    /// When the calling thread falls behind (what the tool does).
+    WhenBehind,
+    /// Every batch after the header (tests).
+    #[cfg_attr(not(test), allow(dead_code))]
+    EveryBatch,
+}
+
+#[allow(clippy::too_many_arguments)]
+fn normalise_premapped(
+    path: &Path,
+    name: &str,
+    file_index: usize,
+    (templates, period): (&TemplateSet, &Period),
+    record_keys: bool,
+    mode: PremapMode,
+    sink: &mut dyn FnMut(UsageRecord),
+    rejections: &mut Vec<Rejection>,
+) -> Result<FileReport, NormaliseError> {
+    let premapper = Premapper {
+        sheet: std::sync::OnceLock::new(),
+        decided: std::sync::atomic::AtomicU8::new(0),
+        period,
+        file_index,
+        file: Arc::from(name),
+        record_keys,
+        every_batch: mode == PremapMode::EveryBatch,
+    };
+    let mut premapped: Option<std::vec::IntoIter<PreRow>> = None;
     let mut run = FileRun {
         record_keys,
         listed: std::collections::HashMap::new(),
@@ -359,12 +406,27 @@ pub fn normalise_file_with(
                 });
                 Ok(Flow::Continue)
             }
+            RowEvent::Premapped(rows) => {
+                premapped = rows.downcast::<PreRows>().ok().map(|r| r.0.into_iter());
+                Ok(Flow::Continue)
+            }
             RowEvent::Row(number, cells) => {
                 let Some(sheet_index) = run.sheets.len().checked_sub(1) else {
                     return Ok(Flow::Continue);
                 };
                 if run.sheets[sheet_index].mapping.is_some() {
-                    run.data_row(sheet_index, number, cells)?;
+                    let pre = premapped
+                        .as_mut()
+                        .and_then(Iterator::next)
+                        .filter(|p| p.number == number)
+                        .and_then(|p| p.mapped);
+                    let undecided = run.dates.decided.is_none();
+                    run.data_row(sheet_index, number, cells, pre)?;
+                    if undecided {
+                        if let Some(order) = run.dates.decided {
+                            premapper.publish_order(order);
+                        }
+                    }
                     return Ok(Flow::Continue);
                 }
                 // Still looking for the header.
@@ -404,6 +466,10 @@ pub fn normalise_file_with(
                         state.header_keys =
                             header.iter().map(|h| template::header_key(h)).collect();
                         state.mapping = Some(m);
+                        if sheet_index == 0 && mode != PremapMode::Off {
+                            // A CSV file's one sheet: its rows may be mapped ahead from now on.
+                            let _ = premapper.sheet.set(state.clone());
+                        }
                     }
                     Some(Err(e)) => return Err(format!("{name}: {e}")),
                     None => {
@@ -434,7 +500,8 @@ pub fn normalise_file_with(
             }
         }
     };
-    let read = ingest::read_rows(path, name, &mut on_event);
+    let premap = (mode != PremapMode::Off).then_some(&premapper as &dyn ingest::Premap);
+    let read = ingest::read_rows_premapped(path, name, premap, &mut on_event);
     let info: FileInfo = match read {
         Ok(info) => info,
         Err(IngestError::Stopped(msg)) => {
@@ -598,10 +665,20 @@ struct FileRun<'a> {
 
 impl FileRun<'_> {
     /// Maps one data row and books its outcome.
-    fn data_row(&mut self, sheet: usize, number: u64, cells: &dyn RowCells) -> Result<(), String> {
+    /// `pre` is the row as the reading thread mapped it, if it did.
+    fn data_row(
+        &mut self,
+        sheet: usize,
+        number: u64,
+        cells: &dyn RowCells,
+        pre: Option<(Result<RowOutcome, String>, RowEffects)>,
+    ) -> Result<(), String> {
         self.report.counts.read += 1;
         let decided_before = self.dates.decided;
-        let outcome = self.map(sheet, number, cells);
+        let outcome = match pre {
+            Some((outcome, fx)) => fx.apply(&mut self.report).and(outcome),
+            None => self.map(sheet, number, cells),
+        };
         match outcome {
             Ok(RowOutcome::Pending) => {
                 self.report.counts.read -= 1; // counted when replayed
@@ -707,7 +784,11 @@ impl FileRun<'_> {
             &mut fx,
             self.record_keys,
         );
-        fx.apply(&mut self.report)?;
+        // A row waiting for the day/month order is mapped again when replayed: what it adds
+        // is added then, once.
+        if !matches!(outcome, Ok(RowOutcome::Pending)) {
+            fx.apply(&mut self.report)?;
+        }
         outcome
     }
 }
@@ -731,6 +812,109 @@ fn map_cells(
         r.key = record_key(m, cells, r.bucket_start, r.bucket_end);
     }
     outcome
+}
+
+/// A row as the reading thread mapped it; `mapped` is `None` for a row that must be mapped in
+/// turn because its outcome depends on the rows before it (a slash date while the file's
+/// day/month order is open, a vendor total row, a date waiting for the order).
+struct PreRow {
+    number: u64,
+    mapped: Option<(Result<RowOutcome, String>, RowEffects)>,
+}
+
+/// The rows of one batch, as [`Premapper`] hands them to the calling thread.
+struct PreRows(Vec<PreRow>);
+
+/// Maps a CSV file's rows on its reading thread once the header is known (see
+/// [`ingest::Premap`]). The calling thread books them in file order, so counts, rejections,
+/// totals and records are exactly those of mapping every row in turn.
+struct Premapper<'a> {
+    /// The sheet, once its header is found.
+    sheet: std::sync::OnceLock<SheetState>,
+    /// The file's day/month order once decided: 0 open, 1 month first, 2 day first.
+    decided: std::sync::atomic::AtomicU8,
+    period: &'a Period,
+    file_index: usize,
+    file: Arc<str>,
+    record_keys: bool,
+    every_batch: bool,
+}
+
+impl Premapper<'_> {
+    fn publish_order(&self, order: parse::DateOrder) {
+        let code = match order {
+            parse::DateOrder::MonthFirst => 1,
+            parse::DateOrder::DayFirst => 2,
+        };
+        self.decided
+            .store(code, std::sync::atomic::Ordering::Release);
+    }
+
+    fn order(&self) -> Option<parse::DateOrder> {
+        match self.decided.load(std::sync::atomic::Ordering::Acquire) {
+            1 => Some(parse::DateOrder::MonthFirst),
+            2 => Some(parse::DateOrder::DayFirst),
+            _ => None,
+        }
+    }
+}
+
+impl ingest::Premap for Premapper<'_> {
+    fn premap(
+        &self,
+        rows: &mut dyn Iterator<Item = (u64, &dyn RowCells)>,
+    ) -> Option<Box<dyn std::any::Any + Send>> {
+        let state = self.sheet.get()?;
+        let m = state.mapping.as_ref()?;
+        // Once decided, the order never changes; while it is open, rows whose date reads
+        // by it are left to the calling thread, which knows the rows before them.
+        let decided = self.order();
+        let how = m.bucket_start.spec.parse.as_deref();
+        // Read only by a vendor total row's check, whose rows are left to the calling thread.
+        let report = FileReport::default();
+        let mut out = Vec::with_capacity(rows.size_hint().0);
+        for (number, cells) in rows {
+            let open = decided.is_none()
+                && parse::reads_by_order(&first_cell(&m.bucket_start, cells), how);
+            let mapped = if open {
+                None
+            } else {
+                let prov = Provenance {
+                    file_index: self.file_index,
+                    file: self.file.clone(),
+                    sheet: state.name.clone(),
+                    row: number,
+                };
+                let mut dates = DateOrderEvidence {
+                    decided,
+                    ..DateOrderEvidence::default()
+                };
+                let mut fx = RowEffects::default();
+                let outcome = map_cells(
+                    m,
+                    state,
+                    cells,
+                    prov,
+                    self.period,
+                    &mut dates,
+                    &report,
+                    &mut fx,
+                    self.record_keys,
+                );
+                match outcome {
+                    Ok(RowOutcome::Pending | RowOutcome::Skipped(SkipReason::TotalRow))
+                    | Err(_) => None,
+                    outcome => Some((outcome, fx)),
+                }
+            };
+            out.push(PreRow { number, mapped });
+        }
+        Some(Box::new(PreRows(out)))
+    }
+
+    fn every_batch(&self) -> bool {
+        self.every_batch
+    }
 }
 
 /// `template::header_key(cell) == key`, without allocating for ASCII text.
@@ -1665,4 +1849,171 @@ fn check_total_row(
         }
     }
     fx.notes.extend(notes);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Everything normalising a file yields, as text: the report (or the error), the
+    /// records in the order the sink saw them, the rejections.
+    fn outcome(path: &Path, mode: PremapMode, keys: bool) -> (String, Vec<String>, Vec<String>) {
+        let templates = TemplateSet::builtin().unwrap();
+        let period = Period::quarter("2026Q1").unwrap();
+        let mut records = vec![];
+        let mut rejections = vec![];
+        let result = normalise_premapped(
+            path,
+            "f.csv",
+            3,
+            (&templates, &period),
+            keys,
+            mode,
+            &mut |r| records.push(format!("{r:?}")),
+            &mut rejections,
+        );
+        let report = match result {
+            Ok(r) => serde_json::to_string(&r).unwrap(),
+            Err(e) => format!("error: {e}"),
+        };
+        let rejections = rejections.iter().map(|r| format!("{r:?}")).collect();
+        (report, records, rejections)
+    }
+
+    fn csv_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+        for e in std::fs::read_dir(dir).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                csv_files(&p, out);
+            } else if p.to_string_lossy().ends_with(".csv")
+                || p.to_string_lossy().ends_with(".csv.gz")
+            {
+                out.push(p);
+            }
+        }
+    }
+
+    /// Rows mapped ahead on the reading thread book exactly as rows mapped in turn: the
+    /// same counts, totals (every float added in the same order), notes, records and
+    /// rejections, on every CSV sample and fixture and on files made to test the rows that
+    /// depend on earlier ones (slash dates deciding the day/month order part-way, vendor total
+    /// rows, a total that overflows, more rejections than are listed).
+    #[test]
+    fn premapped_rows_book_exactly_as_rows_mapped_in_turn() {
+        let dir = std::env::temp_dir().join(format!("premap-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut files = vec![];
+        csv_files(Path::new("samples"), &mut files);
+        csv_files(Path::new("tests/fixtures"), &mut files);
+        assert!(files.len() > 20, "the samples and fixtures were found");
+        let lines = |sample: &str| {
+            let text = std::fs::read_to_string(Path::new("samples").join(sample)).unwrap();
+            let mut l = text.lines().map(str::to_string);
+            (l.next().unwrap(), l.next().unwrap())
+        };
+        // Azure cost export (MM/DD/YYYY dates): dates that read the same either way come
+        // first (02/02), ambiguous ones (03/01) wait for the order, which 01/13 decides
+        // after several batches; a bad quantity every 50 rows, and a total row at the end.
+        let (header, row) = lines("azure_cost_export_ea_2026Q1.csv");
+        assert!(
+            row.contains(",01/01/2026,") && row.contains(",18293.628,,")
+                || row.contains(",18293.628,")
+        );
+        assert!(row.contains(",45.734070000000003,"));
+        let mut slash = format!("{header}\n");
+        for i in 0..5000u64 {
+            let date = match i {
+                0..1000 => format!("{m:02}/{m:02}/2026", m = 1 + i % 3),
+                1000..3000 => format!("{:02}/{:02}/2026", 1 + i % 3, 1 + i % 12),
+                _ => format!("{:02}/{:02}/2026", 1 + i % 3, 13 + i % 15),
+            };
+            // Cost = price 0.0025 per 1K × quantity, so the meter reads thousands of tokens.
+            let quantity = if i % 50 == 7 {
+                "abc".to_string()
+            } else {
+                format!("{}", 4 * (i + 1))
+            };
+            slash.push_str(
+                &row.replacen(",01/01/2026,", &format!(",{date},"), 1)
+                    .replacen(",18293.628,", &format!(",{quantity},"), 1)
+                    .replacen(
+                        ",45.734070000000003,",
+                        &format!(",{}.{:02},", (i + 1) / 100, (i + 1) % 100),
+                        1,
+                    ),
+            );
+            slash.push('\n');
+        }
+        // The total row states the sum of every row's cost: 0.01 × (1 + 2 + ... + 5000)
+        // = 0.01 × 5000 × 5001 / 2 = 125,025.00, rejected rows included.
+        assert!(row.starts_with("Digital Products,"));
+        slash.push_str(
+            &row.replacen("Digital Products,", "Total,", 1)
+                .replacen(",01/01/2026,", ",,", 1)
+                .replacen(",18293.628,", ",,", 1)
+                .replacen(",45.734070000000003,", ",125025.00,", 1),
+        );
+        slash.push('\n');
+        // OpenAI usage whose input tokens overflow a 64-bit count on the third big row.
+        let (header, row) = lines("openai_completions_usage_2026-01-01_2026-03-31.csv");
+        assert!(row.contains(",3884112.0,"));
+        let mut overflow = format!("{header}\n");
+        for i in 0..5000u64 {
+            let tokens = if i % 1500 == 1499 {
+                9_000_000_000_000_000_000
+            } else {
+                i
+            };
+            overflow.push_str(&row.replacen(",3884112.0,", &format!(",{tokens},"), 1));
+            overflow.push('\n');
+        }
+        let slash_path = dir.join("slash.csv");
+        std::fs::write(&slash_path, &slash).unwrap();
+        let overflow_path = dir.join("overflow.csv");
+        std::fs::write(&overflow_path, &overflow).unwrap();
+        files.push(slash_path);
+        files.push(overflow_path);
+        let mut premapped_rows = 0;
+        let crafted = files.len() - 2;
+        for (i, f) in files.iter().enumerate() {
+            let keys: &[bool] = if i >= crafted {
+                &[false, true]
+            } else {
+                &[false]
+            };
+            for &keys in keys {
+                let reference = outcome(f, PremapMode::Off, keys);
+                let ahead = outcome(f, PremapMode::EveryBatch, keys);
+                assert_eq!(ahead.0, reference.0, "{}: report", f.display());
+                assert_eq!(ahead.1, reference.1, "{}: records", f.display());
+                assert_eq!(ahead.2, reference.2, "{}: rejections", f.display());
+                if i >= crafted {
+                    assert_eq!(outcome(f, PremapMode::WhenBehind, keys), reference);
+                }
+                premapped_rows += reference.1.len();
+            }
+        }
+        assert!(premapped_rows > 9_800, "{premapped_rows}");
+        let (report, records, rejections) =
+            outcome(&files[files.len() - 2], PremapMode::EveryBatch, false);
+        // 5,000 rows, one in 50 with a bad quantity (i % 50 == 7): 4,900 accepted, 100
+        // rejected; then the total row.
+        assert_eq!(
+            (records.len(), rejections.len()),
+            (4900, 100),
+            "{rejections:?}"
+        );
+        // 03/27 can only be month first: the order was decided part-way.
+        assert!(report.contains(r#""last_date":"2026-03-27""#), "{report}");
+        assert!(
+            report.contains("states cost 125025.00; it agrees with"),
+            "{report}"
+        );
+        let (report, ..) = outcome(&files[files.len() - 1], PremapMode::EveryBatch, false);
+        assert!(
+            report.starts_with("error:") && report.contains("overflow"),
+            "{report}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

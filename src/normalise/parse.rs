@@ -351,6 +351,12 @@ pub enum Dated {
     Empty,
 }
 
+/// True when [`timestamp_ordered`] would read `cell` by the day/month order (a slash date
+/// read automatically), so that its result may depend on the order decided so far.
+pub fn reads_by_order(cell: &CellRef<'_>, how: Option<&str>) -> bool {
+    matches!(cell, CellRef::Text(t) if how.unwrap_or("auto") == "auto" && split_slash_date(t.trim()).is_some())
+}
+
 /// Like [`timestamp`], but slash dates (`03/04/2026`, `31.01.2026`) follow `order` when known,
 /// report which order they prove when unambiguous, and are `Ambiguous` otherwise.
 pub fn timestamp_ordered(
