@@ -4,6 +4,7 @@
 use std::fs::File;
 use std::io::{self, BufReader, Cursor, Read};
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use encoding_rs::{Encoding, UTF_16BE, UTF_16LE, WINDOWS_1252};
 
@@ -364,6 +365,9 @@ fn true_line(feeds: &mut std::collections::VecDeque<u64>, line: u64, byte: u64) 
 const BATCH_ROWS: usize = 1024;
 /// Batches parsed ahead of the calling thread (bounds the memory in flight).
 const BATCHES_AHEAD: usize = 4;
+/// The parsing thread maps a batch itself when this many batches still wait for the calling
+/// thread (see [`Premap`]).
+const PREMAP_WHEN_WAITING: usize = 1;
 
 /// Parsed records with their true line numbers; `len` of `rows` are in use (the rest are
 /// buffers kept for reuse).
@@ -398,13 +402,15 @@ fn stream(
     if start_sheet(delimiter, on_event)? == Flow::SkipSheet {
         return Ok(());
     }
+    // Batches queued and not yet taken by the calling thread.
+    let waiting = &AtomicUsize::new(0);
     std::thread::scope(|scope| {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Parsed>(BATCHES_AHEAD);
         let (recycle_tx, recycle_rx) = std::sync::mpsc::channel::<Batch>();
         let parser = std::thread::Builder::new()
             .name("csv-parser".into())
             .spawn_scoped(scope, move || {
-                parse_batches(reader, name, delimiter, premap, &tx, &recycle_rx)
+                parse_batches(reader, name, delimiter, premap, (&tx, waiting), &recycle_rx)
             })
             .map_err(|source| IngestError::Io {
                 file: name.to_string(),
@@ -412,6 +418,7 @@ fn stream(
             })?;
         let mut result = Ok(());
         'batches: for parsed in rx.iter() {
+            waiting.fetch_sub(1, Ordering::Relaxed);
             match parsed {
                 Parsed::Rows(batch, premapped) => {
                     if let Some(p) = premapped {
@@ -458,7 +465,7 @@ fn parse_batches(
     name: &str,
     delimiter: u8,
     premap: Option<&dyn Premap>,
-    tx: &std::sync::mpsc::SyncSender<Parsed>,
+    (tx, waiting): (&std::sync::mpsc::SyncSender<Parsed>, &AtomicUsize),
     recycled: &std::sync::mpsc::Receiver<Batch>,
 ) {
     let (mut rdr, feeds) = line_reader(reader, delimiter);
@@ -494,10 +501,11 @@ fn parse_batches(
             *row = row_number(&feeds, position.as_ref());
             batch.len += 1;
         }
-        if batch.len > 0 && send_batch(tx, batch, premap).is_err() {
+        if batch.len > 0 && send_batch(tx, waiting, batch, premap).is_err() {
             return;
         }
         if let Some(e) = failure {
+            waiting.fetch_add(1, Ordering::Relaxed);
             let _ = tx.send(Parsed::Failed(e));
             return;
         }
@@ -507,33 +515,28 @@ fn parse_batches(
     }
 }
 
-/// Queues `batch`; when the queue is full (the calling thread is behind), maps it through
-/// `premap` first. Fails when the calling thread has stopped listening.
+/// Queues `batch`; when the calling thread is behind (at least [`PREMAP_WHEN_WAITING`]
+/// batches still wait for it), maps it through `premap` first. Fails when the calling thread
+/// has stopped listening.
 fn send_batch(
     tx: &std::sync::mpsc::SyncSender<Parsed>,
+    waiting: &AtomicUsize,
     batch: Batch,
     premap: Option<&dyn Premap>,
 ) -> Result<(), ()> {
-    use std::sync::mpsc::TrySendError;
-    let Some(premap) = premap else {
-        return tx.send(Parsed::Rows(batch, None)).map_err(drop);
-    };
-    let batch = if premap.every_batch() {
-        batch
-    } else {
-        match tx.try_send(Parsed::Rows(batch, None)) {
-            Ok(()) => return Ok(()),
-            Err(TrySendError::Disconnected(_)) => return Err(()),
-            Err(TrySendError::Full(Parsed::Rows(batch, _))) => batch,
-            Err(TrySendError::Full(Parsed::Failed(_))) => return Err(()),
+    let behind = premap
+        .is_some_and(|p| p.every_batch() || waiting.load(Ordering::Relaxed) >= PREMAP_WHEN_WAITING);
+    let mapped = match premap {
+        Some(premap) if behind => {
+            let rows: Vec<(u64, CsvRow<'_>)> = batch.rows[..batch.len]
+                .iter()
+                .map(|(row, record)| (*row, record.row()))
+                .collect();
+            premap.premap(&mut rows.iter().map(|(n, r)| (*n, r as &dyn RowCells)))
         }
+        _ => None,
     };
-    let rows: Vec<(u64, CsvRow<'_>)> = batch.rows[..batch.len]
-        .iter()
-        .map(|(row, record)| (*row, record.row()))
-        .collect();
-    let mapped = premap.premap(&mut rows.iter().map(|(n, r)| (*n, r as &dyn RowCells)));
-    drop(rows);
+    waiting.fetch_add(1, Ordering::Relaxed);
     tx.send(Parsed::Rows(batch, mapped)).map_err(drop)
 }
 

@@ -864,8 +864,16 @@ impl ingest::Premap for Premapper<'_> {
         &self,
         rows: &mut dyn Iterator<Item = (u64, &dyn RowCells)>,
     ) -> Option<Box<dyn std::any::Any + Send>> {
-        let state = self.sheet.get()?;
-        let m = state.mapping.as_ref()?;
+        let shared = self.sheet.get()?;
+        // The batch's own copies of the shared strings each record holds (file, sheet,
+        // provider): the calling thread drops the records, and reference counts shared
+        // with the rows this thread is mapping would bounce between the cores.
+        let mut state = shared.clone();
+        state.name = shared.name.as_deref().map(Arc::from);
+        let m = state.mapping.as_mut()?;
+        m.provider = Arc::from(&*m.provider);
+        let (state, m) = (&state, state.mapping.as_ref()?);
+        let file: Arc<str> = Arc::from(&*self.file);
         // Once decided, the order never changes; while it is open, rows whose date reads
         // by it are left to the calling thread, which knows the rows before them.
         let decided = self.order();
@@ -881,7 +889,7 @@ impl ingest::Premap for Premapper<'_> {
             } else {
                 let prov = Provenance {
                     file_index: self.file_index,
-                    file: self.file.clone(),
+                    file: file.clone(),
                     sheet: state.name.clone(),
                     row: number,
                 };
