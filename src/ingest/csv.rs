@@ -257,6 +257,9 @@ fn count_outside_quotes(line: &str, delimiter: u8) -> usize {
 struct Record {
     data: Storage,
     ends: Vec<usize>,
+    /// Bytes between one field's end and the next one's start: 1 for a line kept as read
+    /// (the delimiters stay in), 0 for csv_core's unescaped fields.
+    gap: usize,
 }
 
 enum Storage {
@@ -270,6 +273,7 @@ impl Record {
         Record {
             data: Storage::Bytes(Vec::new()),
             ends: Vec::new(),
+            gap: 0,
         }
     }
 
@@ -283,18 +287,12 @@ impl Record {
 
     /// Stores `bytes` as the record's fields, as text when every field is valid UTF-8.
     fn set_bytes(&mut self, bytes: Vec<u8>) {
-        self.data = if bytes.is_ascii() {
-            match String::from_utf8(bytes) {
-                Ok(t) => Storage::Text(t),
-                Err(e) => Storage::Bytes(e.into_bytes()),
-            }
-        } else {
-            // Valid as a whole is not enough: a field must not end inside a character.
-            match String::from_utf8(bytes) {
-                Ok(t) if self.ends.iter().all(|&e| t.is_char_boundary(e)) => Storage::Text(t),
-                Ok(t) => Storage::Bytes(t.into_bytes()),
-                Err(e) => Storage::Bytes(e.into_bytes()),
-            }
+        // Valid as a whole is not enough: a field must not end inside a character. (A field
+        // after a delimiter starts on a boundary: the delimiter is one ASCII byte.)
+        self.data = match String::from_utf8(bytes) {
+            Ok(t) if self.ends.iter().all(|&e| t.is_char_boundary(e)) => Storage::Text(t),
+            Ok(t) => Storage::Bytes(t.into_bytes()),
+            Err(e) => Storage::Bytes(e.into_bytes()),
         };
     }
 
@@ -354,7 +352,7 @@ impl RowCells for CsvRow<'_> {
         };
         let start = match index {
             0 => 0,
-            _ => record.ends[index - 1],
+            _ => record.ends[index - 1] + record.gap,
         };
         match &record.data {
             Storage::Text(t) => {
@@ -453,12 +451,17 @@ impl<R: Read> FastReader<R> {
         let mut bytes = record.take_bytes();
         bytes.clear();
         record.ends.clear();
-        let row = self.read_into(&mut bytes, &mut record.ends);
+        let row = self.read_into(&mut bytes, &mut record.ends, &mut record.gap);
         record.set_bytes(bytes);
         row
     }
 
-    fn read_into(&mut self, bytes: &mut Vec<u8>, ends: &mut Vec<usize>) -> io::Result<Option<u64>> {
+    fn read_into(
+        &mut self,
+        bytes: &mut Vec<u8>,
+        ends: &mut Vec<usize>,
+        gap: &mut usize,
+    ) -> io::Result<Option<u64>> {
         // A BOM at the very start (as csv_core strips it), then empty lines, are skipped.
         loop {
             if self.pos == self.len || (!self.started && self.len - self.pos < 3 && !self.eof) {
@@ -495,11 +498,11 @@ impl<R: Read> FastReader<R> {
             if memchr::memchr(b'"', line).is_some() {
                 break;
             }
-            let delimiter = self.delimiter;
-            for field in line.split(|&b| b == delimiter) {
-                bytes.extend_from_slice(field);
-                ends.push(bytes.len());
-            }
+            // The line as read; each field ends at a delimiter (or the line's end).
+            bytes.extend_from_slice(line);
+            ends.extend(memchr::memchr_iter(self.delimiter, line));
+            ends.push(line.len());
+            *gap = 1;
             let consumed = (line.len() + 1).min(rest.len());
             self.pos += consumed;
             if consumed > line.len() {
@@ -508,6 +511,7 @@ impl<R: Read> FastReader<R> {
             return Ok(Some(row));
         }
         // A quote on the line: csv_core reads the record (which may span lines).
+        *gap = 0;
         bytes.resize(bytes.capacity().max(1024), 0);
         ends.resize(ends.capacity().max(64), 0);
         let (mut nout, mut nend) = (0, 0);
