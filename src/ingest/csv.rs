@@ -612,7 +612,7 @@ const BATCH_ROWS: usize = 1024;
 const BATCHES_AHEAD: usize = 4;
 /// The parsing thread maps a batch itself when this many batches still wait for the calling
 /// thread (see [`Premap`]).
-const PREMAP_WHEN_WAITING: usize = 1;
+const PREMAP_WHEN_WAITING: usize = 2;
 
 /// Parsed records with their true line numbers; `len` of `rows` are in use (the rest are
 /// buffers kept for reuse).
