@@ -5,6 +5,7 @@
 pub mod csv;
 pub mod json;
 pub mod methodology;
+mod sheetxml;
 pub mod workbook;
 
 use std::io::Write;

@@ -10,6 +10,7 @@ use rust_xlsxwriter::{
     ExcelDateTime, Format, FormatAlign, FormatBorder, Formula, Workbook, Worksheet, XlsxError,
 };
 
+use super::sheetxml::{self, CellFormula, Share, Streamed};
 use crate::aggregate::{LineBody, LineKey};
 use crate::factors::FactorSet;
 use crate::model::Bounds;
@@ -204,6 +205,12 @@ fn bounds_cells<'a>(b: Bounds, fmt: &'a Format) -> [V<'a>; 3] {
 /// The deflate level of the written workbook (0 to 9).
 const ZIP_LEVEL: u8 = 3;
 
+/// The deflate level of the streamed sheets (AI Services, Calculation Lines). Deflating them
+/// runs on a second thread beside the thread writing their XML and is the slower of the two
+/// at level 3: on the 132,000-line bench workbook (373 MB of sheet XML) level 1 deflates in
+/// under half the time of level 3, for 79 MB against 57 MB. See docs/performance.md.
+const STREAMED_ZIP_LEVEL: u8 = 1;
+
 pub fn build(o: &Outcome, set: &FactorSet) -> crate::error::Result<Vec<u8>> {
     build_with(o, set, LINES_PER_SHEET)
 }
@@ -211,12 +218,47 @@ pub fn build(o: &Outcome, set: &FactorSet) -> crate::error::Result<Vec<u8>> {
 /// [`build`] with the number of calculation lines per sheet (tests use a small one to see
 /// the lines continue on "Calculation Lines (2)").
 pub fn build_with(o: &Outcome, set: &FactorSet, per_sheet: usize) -> crate::error::Result<Vec<u8>> {
+    build_with_writer(o, set, per_sheet, SheetWriter::Streamed)
+}
+
+/// How the sheets that grow with the lines (AI Services, Calculation Lines) are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SheetWriter {
+    /// Cell by cell through rust_xlsxwriter, like every other sheet.
+    Library,
+    /// Their rows as XML written by us, streamed and deflated on a second thread (the
+    /// default: about four times quicker; see `sheetxml`). The cells are the same.
+    Streamed,
+}
+
+/// The formats of the lines' number cells, one per cell of the prototype row that tells the
+/// streamed writer their style ids (`sheetxml`). The first is the integer format.
+fn prototype_formats(f: &Formats) -> [&Format; 4] {
+    [&f.int, &f.kwh, &f.kg, &f.dq]
+}
+
+/// The prototype row (Excel row 2) of a placeholder sheet, replaced by the streamed rows.
+fn prototype_row(ws: &mut Worksheet, f: &Formats) -> Result<(), XlsxError> {
+    for (c, fmt) in prototype_formats(f).iter().enumerate() {
+        ws.write_number_with_format(1, c as u16, 0.0, fmt)?;
+    }
+    Ok(())
+}
+
+/// [`build_with`], the large sheets written by `writer` (tests compare the two).
+pub fn build_with_writer(
+    o: &Outcome,
+    set: &FactorSet,
+    per_sheet: usize,
+    writer: SheetWriter,
+) -> crate::error::Result<Vec<u8>> {
     let f = Formats::new();
+    let stream = writer == SheetWriter::Streamed;
+    let mut streamed: Vec<Streamed<'_>> = vec![];
     let mut wb = Workbook::new();
-    // Deflate level 3 instead of the default 6: on a workbook of 132,000 calculation lines
-    // (6.1 million cells) compressing was a quarter of the build time at level 6; level 3
-    // takes about 4.6 s less there for a file 17% larger (69 MB instead of 59 MB; level 1
-    // saves 1.3 s more but makes it 62% larger). See docs/performance.md.
+    // Deflate level 3 instead of the default 6 for the parts rust_xlsxwriter writes (the
+    // library-written large sheets included; the streamed ones use STREAMED_ZIP_LEVEL):
+    // at level 6 compressing was a quarter of the build time of a 132,000-line workbook.
     wb.set_zip_compression_level(ZIP_LEVEL);
     let created =
         ExcelDateTime::parse_from_str(&o.generated_at.format("%Y-%m-%dT%H:%M:%S").to_string())
@@ -236,10 +278,23 @@ pub fn build_with(o: &Outcome, set: &FactorSet, per_sheet: usize) -> crate::erro
 
     cover(wb.add_worksheet(), &f, o, set).map_err(err)?;
     e16_summary(wb.add_worksheet(), &f, o).map_err(err)?;
-    ai_services(wb.add_worksheet(), &f, o).map_err(err)?;
+    let ai_stream = stream && !o.summary.lines.is_empty();
+    ai_services(wb.add_worksheet(), &f, o, ai_stream).map_err(err)?;
+    if ai_stream {
+        let f = &f;
+        streamed.push(Streamed {
+            name: "AI Services".into(),
+            rows: Box::new(move |rows| {
+                for (i, l) in o.summary.lines.iter().enumerate() {
+                    rows.row(1 + i as u32, &ai_cells(f, l), &[], Share::No)?;
+                }
+                Ok(())
+            }),
+        });
+    }
     periods(wb.add_worksheet(), &f, o).map_err(err)?;
     allocation(wb.add_worksheet(), &f, o).map_err(err)?;
-    calculation_lines(&mut wb, &f, o, per_sheet).map_err(err)?;
+    calculation_lines(&mut wb, &f, o, per_sheet, stream.then_some(&mut streamed)).map_err(err)?;
     factors(wb.add_worksheet(), &f, o).map_err(err)?;
     sources(wb.add_worksheet(), &f, o, set).map_err(err)?;
     uncertainty(wb.add_worksheet(), &f, o).map_err(err)?;
@@ -250,7 +305,17 @@ pub fn build_with(o: &Outcome, set: &FactorSet, per_sheet: usize) -> crate::erro
     rejected(wb.add_worksheet(), &f, o).map_err(err)?;
     xbrl_map(wb.add_worksheet(), &f, o).map_err(err)?;
     change_log(wb.add_worksheet(), &f, o).map_err(err)?;
-    wb.save_to_buffer().map_err(err)
+    let bytes = wb.save_to_buffer().map_err(err)?;
+    if streamed.is_empty() {
+        return Ok(bytes);
+    }
+    sheetxml::assemble(
+        &bytes,
+        streamed,
+        &prototype_formats(&f),
+        &f.int,
+        i64::from(STREAMED_ZIP_LEVEL),
+    )
 }
 
 fn cover(ws: &mut Worksheet, f: &Formats, o: &Outcome, set: &FactorSet) -> Result<(), XlsxError> {
@@ -614,7 +679,24 @@ fn total_values(o: &Outcome) -> Vec<(f64, bool)> {
     v
 }
 
-fn ai_services(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), XlsxError> {
+/// The cells of an AI Services line.
+fn ai_cells<'a>(f: &'a Formats, l: &'a crate::aggregate::Line) -> Vec<V<'a>> {
+    let mut cells = key_cells(&l.key, &l.body);
+    cells.extend(qty_cells(&l.body));
+    cells.extend(result_cells(f, &l.body));
+    cells.push(V::O(l.body.flags.join("; ")));
+    cells.push(V::O(l.body.factor_ids.join(", ")));
+    cells.extend(supplier_cells(f, &l.body));
+    cells
+}
+
+/// `stream`: the lines' rows are left to the streamed writer (a prototype row in their place).
+fn ai_services(
+    ws: &mut Worksheet,
+    f: &Formats,
+    o: &Outcome,
+    stream: bool,
+) -> Result<(), XlsxError> {
     ws.set_name("AI Services")?;
     let mut cols: Vec<Col> = vec![];
     cols.extend_from_slice(KEY_COLS);
@@ -624,15 +706,14 @@ fn ai_services(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), XlsxE
     cols.push(("Factor ids", 60.0));
     cols.extend_from_slice(SUPPLIER_COLS);
     let mut r = header(ws, f, 0, &cols)?;
-    for l in &o.summary.lines {
-        let mut cells = key_cells(&l.key, &l.body);
-        cells.extend(qty_cells(&l.body));
-        cells.extend(result_cells(f, &l.body));
-        cells.push(V::O(l.body.flags.join("; ")));
-        cells.push(V::O(l.body.factor_ids.join(", ")));
-        cells.extend(supplier_cells(f, &l.body));
-        write_row(ws, f, r, &cells)?;
-        r += 1;
+    if stream {
+        prototype_row(ws, f)?;
+        r += o.summary.lines.len() as u32;
+    } else {
+        for l in &o.summary.lines {
+            write_row(ws, f, r, &ai_cells(f, l))?;
+            r += 1;
+        }
     }
     if r > 1 {
         ws.autofilter(0, 0, r - 1, (cols.len() - 1) as u16)?;
@@ -943,11 +1024,32 @@ fn calc_sheet_name(i: usize) -> String {
     }
 }
 
-fn calculation_lines(
+/// The cells of a calculation line (the cells its formulas replace included).
+fn calc_cells<'a>(f: &'a Formats, c: &'a crate::aggregate::CalcLine) -> Vec<V<'a>> {
+    let mut cells = vec![
+        V::S(&c.source.file),
+        V::S(c.source.sheet.as_deref().unwrap_or("")),
+        V::I(c.source.rows[0]),
+        V::I(c.source.rows[1]),
+        V::I(c.source.count),
+    ];
+    cells.extend(key_cells(&c.key, &c.body));
+    cells.extend(qty_cells(&c.body));
+    cells.extend(result_cells(f, &c.body));
+    cells.push(V::S("kWh = (out·e_out + (in−cached)·e_in + cached·k_cache·e_in)/1e6 · PUE; kgCO2e = kWh·grid/1000 + kWh_IT·embodied/1000; L = kWh_IT·WUE + kWh·EWIF"));
+    cells.push(V::O(c.body.factor_ids.join(", ")));
+    cells.push(V::O(c.body.flags.join("; ")));
+    cells
+}
+
+/// `streamed`: when given, each sheet's lines are left to the streamed writer (added to it),
+/// a prototype row in their place.
+fn calculation_lines<'a>(
     wb: &mut Workbook,
-    f: &Formats,
-    o: &Outcome,
+    f: &'a Formats,
+    o: &'a Outcome,
     per_sheet: usize,
+    mut streamed: Option<&mut Vec<Streamed<'a>>>,
 ) -> Result<(), XlsxError> {
     let mut cols: Vec<Col> = vec![
         ("Source file", 34.0),
@@ -976,8 +1078,10 @@ fn calculation_lines(
     } else {
         lines.chunks(per_sheet.max(1)).collect()
     };
-    let constant_memory = lines.len() > CONSTANT_MEMORY_LINES;
+    let stream = streamed.is_some() && !lines.is_empty();
+    let constant_memory = lines.len() > CONSTANT_MEMORY_LINES && !stream;
     let first_result = (5 + KEY_COLS.len() + QTY_COLS.len()) as u16;
+    let factor_rows = std::rc::Rc::new(factor_rows);
     let mut line_no = 0usize;
     for (i, chunk) in chunks.iter().enumerate() {
         let ws = if constant_memory {
@@ -987,20 +1091,61 @@ fn calculation_lines(
         };
         ws.set_name(calc_sheet_name(i))?;
         let mut r = header(ws, f, 0, &cols)?;
-        for c in chunk.iter() {
-            let mut cells = vec![
-                V::S(&c.source.file),
-                V::S(c.source.sheet.as_deref().unwrap_or("")),
-                V::I(c.source.rows[0]),
-                V::I(c.source.rows[1]),
-                V::I(c.source.count),
-            ];
-            cells.extend(key_cells(&c.key, &c.body));
-            cells.extend(qty_cells(&c.body));
-            cells.extend(result_cells(f, &c.body));
-            cells.push(V::S("kWh = (out·e_out + (in−cached)·e_in + cached·k_cache·e_in)/1e6 · PUE; kgCO2e = kWh·grid/1000 + kWh_IT·embodied/1000; L = kWh_IT·WUE + kWh·EWIF"));
-            cells.push(V::O(c.body.factor_ids.join(", ")));
-            cells.push(V::O(c.body.flags.join("; ")));
+        if let (true, Some(streamed)) = (stream, streamed.as_deref_mut()) {
+            prototype_row(ws, f)?;
+            let chunk: &'a [crate::aggregate::CalcLine] = chunk;
+            let first_line = line_no;
+            let factor_rows = std::rc::Rc::clone(&factor_rows);
+            streamed.push(Streamed {
+                name: calc_sheet_name(i),
+                rows: Box::new(move |rows| {
+                    let plan = |j: usize| -> Option<FormulaPlan> {
+                        let c = chunk.get(j)?;
+                        if first_line + j < FORMULA_LINES {
+                            formula_plan(c, &factor_rows)
+                        } else {
+                            None
+                        }
+                    };
+                    // The run of lines (same plan) the current line belongs to: its plan, the
+                    // first shared-formula index, its last line.
+                    let mut run: Option<(FormulaPlan, u32, usize)> = None;
+                    let mut next_si = 0u32;
+                    for (j, c) in chunk.iter().enumerate() {
+                        let r = 1 + j as u32;
+                        let cells = calc_cells(f, c);
+                        if let Some((p, si, _)) = run.filter(|run| j <= run.2) {
+                            let fs = plan_formulas(f, r, &p, &c.body, false);
+                            rows.row(r, &cells, &fs, Share::Later { si })?;
+                            continue;
+                        }
+                        let Some(p) = plan(j) else {
+                            rows.row(r, &cells, &[], Share::No)?;
+                            continue;
+                        };
+                        let mut last = j;
+                        while plan(last + 1) == Some(p) {
+                            last += 1;
+                        }
+                        let fs = plan_formulas(f, r, &p, &c.body, true);
+                        if last > j {
+                            let si = next_si;
+                            next_si += fs.len() as u32;
+                            run = Some((p, si, last));
+                            let last = 1 + last as u32;
+                            rows.row(r, &cells, &fs, Share::First { si, last })?;
+                        } else {
+                            rows.row(r, &cells, &fs, Share::No)?;
+                        }
+                    }
+                    Ok(())
+                }),
+            });
+            line_no += chunk.len();
+            r += chunk.len() as u32;
+        }
+        for c in chunk.iter().filter(|_| !stream) {
+            let mut cells = calc_cells(f, c);
             let formulas = if line_no < FORMULA_LINES {
                 line_formulas(f, r, c, &factor_rows)
             } else {
@@ -1109,7 +1254,7 @@ fn col_letter(mut col: u16) -> String {
 }
 
 /// A live formula of a calculation line: column, formula text, cached value, format.
-type LineFormula<'f> = (u16, String, f64, &'f Format);
+type LineFormula<'f> = CellFormula<'f>;
 
 /// The live formulas of a calculation line's energy, emissions and water cells, over its
 /// quantities and the Factors sheet, each with the computed value to cache. `None` for lines
@@ -1122,7 +1267,27 @@ fn line_formulas<'f>(
     c: &crate::aggregate::CalcLine,
     factor_rows: &hashbrown::HashMap<&str, u32>,
 ) -> Option<Vec<LineFormula<'f>>> {
-    use std::fmt::Write as _;
+    let plan = formula_plan(c, factor_rows)?;
+    Some(plan_formulas(f, r, &plan, &c.body, true))
+}
+
+/// What a calculation line's formulas refer to: the Factors rows of its factors, and whether
+/// its emissions are the vendor's. Consecutive lines with the same plan have the same formulas
+/// but for their own row number (the streamed writer shares them, `sheetxml`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct FormulaPlan {
+    /// Energy out, energy in, k_cache, embodied, PUE, grid, WUE, EWIF.
+    rows: [u32; 8],
+    /// The request-bounds or spend-bounds multiplier.
+    mult: Option<u32>,
+    vendor: bool,
+}
+
+/// The [`FormulaPlan`] of a line, `None` for lines without formulas (see [`line_formulas`]).
+fn formula_plan(
+    c: &crate::aggregate::CalcLine,
+    factor_rows: &hashbrown::HashMap<&str, u32>,
+) -> Option<FormulaPlan> {
     let b = &c.body;
     if !b.energy_estimated || b.activity.input_characters > 0 || b.activity.output_characters > 0 {
         return None;
@@ -1161,6 +1326,25 @@ fn line_formulas<'f>(
     if (c.key.tokens_imputed || c.key.spend.is_some()) && mult.is_none() {
         return None;
     }
+    Some(FormulaPlan {
+        rows: [eo, ei, k, emb, pue, grid, wue, ewif],
+        mult,
+        vendor: b.method == crate::estimate::Method::SupplierSpecific,
+    })
+}
+
+/// The formulas of a line with `plan` on row `r` (0-based), with their cached values; without
+/// their texts (empty) when `text` is false (a shared formula's later cells).
+pub(crate) fn plan_formulas<'f>(
+    f: &'f Formats,
+    r: u32,
+    plan: &FormulaPlan,
+    b: &LineBody,
+    text: bool,
+) -> Vec<LineFormula<'f>> {
+    use std::fmt::Write as _;
+    let [eo, ei, k, emb, pue, grid, wue, ewif] = plan.rows;
+    let mult = plan.mult;
     let n = r + 1;
     let qty0 = (5 + KEY_COLS.len()) as u16;
     let q = |col: u16| format!("{}{n}", col_letter(col));
@@ -1175,6 +1359,9 @@ fn line_formulas<'f>(
     // IT energy (kWh) with the factors of column `l` (C low, D central, E high), built once
     // per column.
     let it = |l: &str| {
+        if !text {
+            return String::new();
+        }
         let mut s = String::with_capacity(200);
         let fx = |s: &mut String, row: u32| {
             let _ = write!(s, "Factors!${l}${row}");
@@ -1201,14 +1388,17 @@ fn line_formulas<'f>(
     };
     let (it_c, it_d, it_e) = (it("C"), it("D"), it("E"));
     let e = &b.estimate;
-    let vendor = b.method == crate::estimate::Method::SupplierSpecific;
+    let vendor = plan.vendor;
     let mut cells: Vec<LineFormula<'f>> = Vec::with_capacity(10);
     let mut add = |col: u16, formula: std::fmt::Arguments<'_>, value: f64, fmt: &'f Format| {
         if vendor && (res0 + 3..=res0 + 6).contains(&col) {
             return;
         }
-        let mut s = String::with_capacity(512);
-        let _ = s.write_fmt(formula);
+        let mut s = String::new();
+        if text {
+            s.reserve(512);
+            let _ = s.write_fmt(formula);
+        }
         cells.push((col, s, value, fmt));
     };
     let fx = |l: &'static str, row: u32| FactorCell(l, row);
@@ -1276,7 +1466,7 @@ fn line_formulas<'f>(
             &f.kwh,
         );
     }
-    Some(cells)
+    cells
 }
 
 /// A cell of the Factors sheet, absolute: `Factors!$D$12`.

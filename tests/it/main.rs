@@ -18,6 +18,7 @@ mod libreoffice;
 mod messy;
 mod report_outputs;
 mod spend;
+mod streamed_sheets;
 mod supplier;
 mod vendor_samples;
 #[cfg(feature = "serve")]

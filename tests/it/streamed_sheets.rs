@@ -1,0 +1,162 @@
+//! The sheets that grow with the lines (AI Services, Calculation Lines) are written as XML by
+//! the tool's own streamed writer; the same workbook built cell by cell through rust_xlsxwriter
+//! (`SheetWriter::Library`) must read back identical: every sheet, every cell's value, formula
+//! and style, the merged ranges.
+
+use std::io::Cursor;
+
+use calamine::{Data, Reader, Xlsx};
+use llm_scope3::pipeline::Outcome;
+use llm_scope3::report::workbook::{self, SheetWriter};
+
+use crate::common::{config, root, run};
+
+type Book = Xlsx<Cursor<Vec<u8>>>;
+
+fn open(bytes: Vec<u8>) -> Book {
+    Xlsx::new(Cursor::new(bytes)).expect("a workbook calamine reads")
+}
+
+/// Builds `o`'s workbook both ways and compares them read back, cell by cell; returns the
+/// streamed one and the number of cells compared.
+fn compare(o: &Outcome, per_sheet: usize) -> (Book, usize) {
+    let set = &config("2026Q1").factors;
+    let lib = workbook::build_with_writer(o, set, per_sheet, SheetWriter::Library).unwrap();
+    let new = workbook::build_with_writer(o, set, per_sheet, SheetWriter::Streamed).unwrap();
+    let (mut a, mut b) = (open(lib), open(new.clone()));
+    assert_eq!(a.sheet_names(), b.sheet_names());
+    assert_eq!(a.defined_names(), b.defined_names());
+    let mut cells = 0;
+    for name in a.sheet_names() {
+        let (va, vb) = (
+            a.worksheet_range(&name).unwrap(),
+            b.worksheet_range(&name).unwrap(),
+        );
+        assert_eq!(va.start(), vb.start(), "{name}: first cell");
+        assert_eq!(va.end(), vb.end(), "{name}: last cell");
+        for (r, (ra, rb)) in va.rows().zip(vb.rows()).enumerate() {
+            for (c, (x, y)) in ra.iter().zip(rb).enumerate() {
+                // Floats compare by bits: the cached values must be the very same numbers.
+                let same = match (x, y) {
+                    (Data::Float(p), Data::Float(q)) => p.to_bits() == q.to_bits(),
+                    _ => x == y,
+                };
+                assert!(same, "{name} row {r} col {c}: {x:?} vs {y:?}");
+                cells += 1;
+            }
+        }
+        let (fa, fb) = (
+            a.worksheet_formula(&name).unwrap(),
+            b.worksheet_formula(&name).unwrap(),
+        );
+        assert_eq!(fa.start(), fb.start(), "{name}: first formula");
+        assert_eq!(fa.end(), fb.end(), "{name}: last formula");
+        for (r, (ra, rb)) in fa.rows().zip(fb.rows()).enumerate() {
+            assert_eq!(ra, rb, "{name} formulas, row {r}");
+        }
+        let (sa, sb) = (
+            a.worksheet_style(&name).unwrap(),
+            b.worksheet_style(&name).unwrap(),
+        );
+        assert_eq!(sa.start(), sb.start(), "{name}: first styled cell");
+        assert_eq!(sa.end(), sb.end(), "{name}: last styled cell");
+        if let (Some((r0, c0)), Some((r1, c1))) = (sa.start(), sa.end()) {
+            for r in r0..=r1 {
+                for c in c0..=c1 {
+                    assert_eq!(sa.get((r, c)), sb.get((r, c)), "{name} style at {r},{c}");
+                }
+            }
+        }
+        assert_eq!(
+            a.merge_cells_by_sheet_name(&name).unwrap(),
+            b.merge_cells_by_sheet_name(&name).unwrap(),
+            "{name}: merged ranges"
+        );
+    }
+    (open(new), cells)
+}
+
+#[test]
+fn streamed_sheets_read_back_like_the_library_ones_on_every_sample() {
+    let o = run(&[&root().join("samples")], "2026Q1").unwrap();
+    assert!(o.summary.calc_lines.len() > 100);
+    let (mut b, cells) = compare(&o, workbook::LINES_PER_SHEET);
+    assert!(cells > 10_000, "only {cells} cells compared");
+    // Runs of lines share their formulas (Excel shared formulas), so the comparison above
+    // covered their expansion too.
+    let bytes = workbook::build(&o, &config("2026Q1").factors).unwrap();
+    let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).unwrap();
+    let mut xml = String::new();
+    std::io::Read::read_to_string(
+        &mut zip.by_name("xl/worksheets/sheet6.xml").unwrap(),
+        &mut xml,
+    )
+    .unwrap();
+    assert!(xml.matches("<f t=\"shared\" si=").count() > 50);
+    // The lines really carry live formulas and their sums (not only values).
+    let f = b.worksheet_formula("Calculation Lines").unwrap();
+    let with_formula = f.used_cells().filter(|(_, _, s)| !s.is_empty()).count();
+    assert!(with_formula > 100, "{with_formula} formulas");
+    // Split over several Calculation Lines sheets (3 lines each), the totals summing them all.
+    let (mut b, _) = compare(&o, 3);
+    assert!(b
+        .sheet_names()
+        .contains(&"Calculation Lines (2)".to_string()));
+    let f = b.worksheet_formula("Calculation Lines (2)").unwrap();
+    assert!(f.used_cells().any(|(_, _, s)| !s.is_empty()));
+}
+
+#[test]
+fn streamed_sheets_keep_hostile_text_as_text() {
+    // Project ids (the cost centre) a spreadsheet would evaluate or an XML writer must escape;
+    // they reach AI Services and Calculation Lines as text. (Leading and trailing spaces are
+    // trimmed by normalise; `sheetxml`'s unit tests cover them.)
+    let header = "start_time,end_time,start_time_iso,end_time_iso,project_id,num_model_requests,user_id,api_key_id,model,batch,service_tier,input_tokens,output_tokens,input_cached_tokens";
+    let hostile = [
+        "=cmd|' /C calc'!A0",
+        "+1+1",
+        "-2",
+        "@SUM(A1)",
+        "a & b <c> \"d\"",
+        "_x0041_ literal",
+        "tab\tinside",
+        "ünïcödé ✓ 漢字",
+    ];
+    let mut csv = format!("{header}\n");
+    for (i, p) in hostile.iter().enumerate() {
+        let p = p.replace('"', "\"\"");
+        csv.push_str(&format!(
+            "1767225600,1767312000,2026-01-01T00:00:00+00:00,2026-01-02T00:00:00+00:00,\"{p}\",{n}.0,,key_a,gpt-4o-2024-08-06,False,default,{t}.0,10.0,0.0\n",
+            n = i + 1,
+            t = 1000 * (i + 1)
+        ));
+    }
+    // A model the factor set does not know: a line without formulas.
+    csv.push_str("1767225600,1767312000,2026-01-01T00:00:00+00:00,2026-01-02T00:00:00+00:00,proj,1.0,,key_a,<unknown & model>,False,default,5.0,5.0,0.0\n");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir
+        .path()
+        .join("completions_usage_a&b<c>_2026-01-01_2026-01-01.csv");
+    std::fs::write(&path, csv).unwrap();
+    let o = run(&[&path], "2026Q1").unwrap();
+    let (mut b, _) = compare(&o, workbook::LINES_PER_SHEET);
+    for sheet in ["AI Services", "Calculation Lines"] {
+        let v = b.worksheet_range(sheet).unwrap();
+        let f = b.worksheet_formula(sheet).unwrap();
+        for p in hostile {
+            let (r, c, _) = v
+                .used_cells()
+                .find(|(_, _, d)| **d == Data::String(p.to_string()))
+                .unwrap_or_else(|| panic!("{sheet}: {p:?} not found as text"));
+            // Text, never a formula.
+            let (r0, c0) = v.start().unwrap();
+            let at = (r0 + r as u32, c0 + c as u32);
+            let formula = f.get_value(at).cloned().unwrap_or_default();
+            assert_eq!(formula, "", "{sheet}: {p:?} became a formula");
+        }
+    }
+    // The source file's path, `&` and `<` in its name.
+    let v = b.worksheet_range("Calculation Lines").unwrap();
+    assert!(v.used_cells().any(|(_, _, d)| matches!(d,
+        Data::String(s) if s.ends_with("/completions_usage_a&b<c>_2026-01-01_2026-01-01.csv"))));
+}
