@@ -787,6 +787,27 @@ fn attrs<'s>(
 /// wrong position in a release build), the reference is refused here in plain words.
 #[inline]
 fn parse_ref(r: &[u8]) -> Result<(u32, Option<u32>), Stop> {
+    // The common case first: up to 3 capitals and 1 to 7 digits, where nothing can overflow.
+    let mut i = 0;
+    let mut col: u32 = 0;
+    while i < 3 && i < r.len() && r[i].is_ascii_uppercase() {
+        col = col * 26 + (r[i] - b'A') as u32 + 1;
+        i += 1;
+    }
+    let digits_start = i;
+    let mut row: u32 = 0;
+    while i < r.len() && i - digits_start < 7 && r[i].is_ascii_digit() {
+        row = row * 10 + (r[i] - b'0') as u32;
+        i += 1;
+    }
+    if i == r.len() && i > digits_start && row > 0 {
+        return Ok((row - 1, col.checked_sub(1)));
+    }
+    parse_ref_slow(r)
+}
+
+/// [`parse_ref`] for any reference, with calamine's rules and overflow checks.
+fn parse_ref_slow(r: &[u8]) -> Result<(u32, Option<u32>), Stop> {
     let mut i = 0;
     let mut col: u32 = 0;
     let mut row: u32 = 0;
@@ -1090,13 +1111,87 @@ fn scan_part(
         row_text_start: 0,
         scratch: String::new(),
     };
-    let msg = match scanner.run(path, part) {
+    // Inflating runs on a third thread: it is a fifth of the scanning thread's work.
+    let result = std::thread::scope(|scope| {
+        let (chunk_tx, chunk_rx) = std::sync::mpsc::sync_channel(CHUNKS_AHEAD);
+        let (back_tx, back_rx) = std::sync::mpsc::channel();
+        let inflater = std::thread::Builder::new()
+            .name("xlsx-inflate".into())
+            .spawn_scoped(scope, move || inflate_part(path, part, &chunk_tx, &back_rx));
+        if inflater.is_err() {
+            return Err(Stop::Unsupported);
+        }
+        let mut src = Inflated {
+            rx: chunk_rx,
+            back: back_tx,
+            _marker: std::marker::PhantomData,
+        };
+        let result = scanner.run(&mut src);
+        // Stops the inflating thread if it is still running: its next send fails.
+        drop(src);
+        result
+    });
+    let msg = match result {
         Ok(()) => Msg::Done,
         Err(Stop::Closed) => return,
         Err(Stop::Unsupported) => Msg::Unsupported,
         Err(Stop::Error(e)) => Msg::Failed(e),
     };
     let _ = tx.send(msg);
+}
+
+/// Chunks of inflated XML waiting for the scanner (bounds the memory in flight).
+const CHUNKS_AHEAD: usize = 4;
+
+/// A chunk of the inflated part, or the error that ended inflating it.
+type Chunk = std::io::Result<Vec<u8>>;
+
+/// The inflating thread: reads the sheet part from the zip and sends it in chunks; the end
+/// of the part is the end of the channel.
+fn inflate_part(path: &Path, part: &str, tx: &SyncSender<Chunk>, recycled: &Receiver<Vec<u8>>) {
+    let result = (|| -> std::io::Result<()> {
+        let file = File::open(path)?;
+        let mut zip = zip::ZipArchive::new(BufReader::new(file)).map_err(std::io::Error::other)?;
+        let mut src = zip.by_name(part).map_err(std::io::Error::other)?;
+        loop {
+            let mut chunk = recycled
+                .try_recv()
+                .unwrap_or_else(|_| Vec::with_capacity(CHUNK));
+            chunk.clear();
+            if fill(&mut src, &mut chunk)? == 0 {
+                return Ok(());
+            }
+            if tx.send(Ok(chunk)).is_err() {
+                return Ok(());
+            }
+        }
+    })();
+    if let Err(e) = result {
+        let _ = tx.send(Err(e));
+    }
+}
+
+/// The scanner's end of the inflating thread's channel.
+struct Inflated<'a> {
+    rx: Receiver<Chunk>,
+    back: std::sync::mpsc::Sender<Vec<u8>>,
+    _marker: std::marker::PhantomData<&'a ()>,
+}
+
+impl Inflated<'_> {
+    /// Appends the next chunk to `buf`; true at the end of the part. An inflating or I/O
+    /// error leaves the sheet to calamine (which reports it).
+    fn append_to(&mut self, buf: &mut Vec<u8>) -> Result<bool, Stop> {
+        match self.rx.recv() {
+            Ok(Ok(chunk)) => {
+                buf.extend_from_slice(&chunk);
+                let _ = self.back.send(chunk);
+                Ok(false)
+            }
+            Ok(Err(_)) => Err(Stop::Unsupported),
+            Err(_) => Ok(true),
+        }
+    }
 }
 
 /// Reads into `buf` until it grew by `CHUNK` bytes or the input ended; returns bytes read.
@@ -1221,15 +1316,12 @@ enum CellType {
 }
 
 impl<'b> Scanner<'b> {
-    fn run(&mut self, path: &Path, part: &str) -> Result<(), Stop> {
-        let file = File::open(path)?;
-        let mut zip = zip::ZipArchive::new(BufReader::new(file)).map_err(|_| Stop::Unsupported)?;
-        let mut src = zip.by_name(part).map_err(|_| Stop::Unsupported)?;
+    fn run(&mut self, src: &mut Inflated<'_>) -> Result<(), Stop> {
         let mut buf: Vec<u8> = Vec::with_capacity(2 * CHUNK);
         let mut at_end = false;
         let mut pos = loop {
             if !at_end {
-                at_end = fill(&mut src, &mut buf)? == 0;
+                at_end = src.append_to(&mut buf)?;
             }
             match preamble(&buf, at_end)? {
                 Preamble::More => continue,
@@ -1260,7 +1352,7 @@ impl<'b> Scanner<'b> {
             if buf.len() > MAX_PENDING {
                 return Err(Stop::Unsupported);
             }
-            at_end = fill(&mut src, &mut buf)? == 0;
+            at_end = src.append_to(&mut buf)?;
         }
     }
 
@@ -1506,6 +1598,12 @@ impl<'b> Scanner<'b> {
                         "#VALUE!" => "#VALUE!",
                         _ => return Err(Stop::Unsupported),
                     }),
+                    // Up to 15 digits is an integer below 2^53, exactly what the float parser
+                    // would return; anything else goes through calamine's parser.
+                    _ if t.len() <= 15 && t.bytes().all(|c| c.is_ascii_digit()) => {
+                        let n = t.bytes().fold(0u64, |n, d| n * 10 + (d - b'0') as u64);
+                        number(n as f64, format, self.book.is_1904)
+                    }
                     _ => match fast_float2::parse::<f64, _>(t.as_bytes()) {
                         Ok(n) => number(n, format, self.book.is_1904),
                         Err(_) if typ == CellType::None => return Ok(Pv::Raw(a, z, false)),
@@ -2037,6 +2135,25 @@ mod tests {
         // A custom yyyy-mm-dd format is a date.
         assert_eq!(rows[4], format!("7: [{}]", dt(2026, 1, 5, 0)));
         assert_eq!(rows.len(), 5);
+    }
+
+    #[test]
+    fn numbers_in_every_written_form_read_as_calamine_reads_them() {
+        let sheet = r#"<row r="1"><c r="A1"><v>-5</v></c><c r="B1"><v>1e3</v></c><c r="C1"><v>007</v></c><c r="D1"><v>12345678901234567890</v></c><c r="E1" t="n"><v>0.1</v></c><c r="F1"><v>999999999999999</v></c><c r="G1" s="1"><v>0</v></c><c r="H1"><v>.5</v></c></row>"#;
+        let (rows, _) = both(&[("N", sheet)], false, true);
+        // 12345678901234567890 rounds to the nearest double; serial 0 is 1899-12-31 in
+        // calamine's reading of Excel's 1900 system.
+        assert_eq!(
+            rows[1],
+            format!(
+                "1: [Number(-5.0), Number(1000.0), Number(7.0), Number(1.2345678901234567e19), Number(0.1), Number(999999999999999.0), {:?}, Number(0.5)]",
+                CellRef::DateTime(
+                    NaiveDate::from_ymd_opt(1899, 12, 31)
+                        .and_then(|d| d.and_hms_opt(0, 0, 0))
+                        .unwrap()
+                )
+            )
+        );
     }
 
     #[test]
