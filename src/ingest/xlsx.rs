@@ -615,21 +615,28 @@ fn read_inner(
         )
     };
     // Xlsx and Xlsb have the same cells-reader methods but no trait in common.
+    // One sheet through calamine's cell reader.
+    macro_rules! calamine_sheet {
+        ($wb:expr, $sheet:expr, $on_event:expr) => {{
+            let sheet = $sheet;
+            let mut reader = $wb
+                .worksheet_cells_reader(sheet)
+                .map_err(|e| sheet_failed(sheet, &e))?;
+            stream_sheet(
+                &mut |pool| match reader.next_cell() {
+                    Ok(c) => Ok(c.map(|c| (c.get_position(), owned(c.get_value(), pool)))),
+                    Err(e) => Err(sheet_failed(sheet, &e)),
+                },
+                $on_event,
+            )
+        }};
+    }
     macro_rules! streamed {
         ($ty:ident) => {{
             let mut wb: $ty<_> = open_workbook(path).map_err(|e| open_failed(&e))?;
             let sheets = wb.sheet_names();
             each_sheet(&sheets, on_event, &mut |sheet, on_event| {
-                let mut reader = wb
-                    .worksheet_cells_reader(sheet)
-                    .map_err(|e| sheet_failed(sheet, &e))?;
-                stream_sheet(
-                    &mut |pool| match reader.next_cell() {
-                        Ok(c) => Ok(c.map(|c| (c.get_position(), owned(c.get_value(), pool)))),
-                        Err(e) => Err(sheet_failed(sheet, &e)),
-                    },
-                    on_event,
-                )
+                calamine_sheet!(wb, sheet, on_event)
             })?;
             sheets.len()
         }};
@@ -676,23 +683,14 @@ fn read_inner(
                     let Some(wb) = calamine.as_mut() else {
                         continue;
                     };
-                    let mut reader = wb
-                        .worksheet_cells_reader(sheet)
-                        .map_err(|e| sheet_failed(sheet, &e))?;
                     let mut skip = rows;
-                    stream_sheet(
-                        &mut |pool| match reader.next_cell() {
-                            Ok(c) => Ok(c.map(|c| (c.get_position(), owned(c.get_value(), pool)))),
-                            Err(e) => Err(sheet_failed(sheet, &e)),
-                        },
-                        &mut |e| match e {
-                            RowEvent::Row(..) if skip > 0 => {
-                                skip -= 1;
-                                Ok(Flow::Continue)
-                            }
-                            e => on_event(e),
-                        },
-                    )?;
+                    calamine_sheet!(wb, sheet.as_str(), &mut |e: RowEvent<'_>| match e {
+                        RowEvent::Row(..) if skip > 0 => {
+                            skip -= 1;
+                            Ok(Flow::Continue)
+                        }
+                        e => on_event(e),
+                    })?;
                 }
                 book.sheets.len()
             }
