@@ -230,7 +230,7 @@ impl Book {
         let mut buf = Vec::with_capacity(1024);
         // Element names open, to know where numFmts / cellXfs sit.
         let mut stack: Vec<String> = vec![];
-        let mut in_xfs = false;
+        let (mut in_xfs, mut in_num_fmts) = (false, false);
         loop {
             buf.clear();
             match xml.read_event_into(&mut buf)? {
@@ -244,13 +244,16 @@ impl Book {
                             return Err(Unsupported)
                         }
                         ("cellXfs", 1, _) => in_xfs = true,
+                        ("numFmts", 1, _) => in_num_fmts = true,
                         ("numFmt", 2, Some("numFmts")) => {
                             let [id, code] = get_attrs(&e, ["numFmtId", "formatCode"])?;
                             if let (Some(id), Some(code)) = (id, code) {
                                 number_formats.insert(id.to_string(), decode_attr(code)?);
                             }
                         }
-                        ("numFmt", ..) => return Err(Unsupported),
+                        // calamine reads the numFmt elements inside numFmts only (not those of
+                        // the differential formats, dxfs).
+                        ("numFmt", ..) if in_num_fmts => return Err(Unsupported),
                         ("xf", 2, Some("cellXfs")) => {
                             let format = match raw_attr(&e, "numFmtId")? {
                                 None => NumFmt::Other,
@@ -270,8 +273,10 @@ impl Book {
                     if stack.pop().as_deref() != Some(e.name().as_ref()) {
                         return Err(Unsupported);
                     }
-                    if e.local_name().as_ref() == "cellXfs" {
-                        in_xfs = false;
+                    match e.local_name().as_ref() {
+                        "cellXfs" => in_xfs = false,
+                        "numFmts" => in_num_fmts = false,
+                        _ => {}
                     }
                     if e.local_name().as_ref() == "styleSheet" {
                         if stack.is_empty() {
@@ -2020,7 +2025,7 @@ mod tests {
     }
 
     const STYLES: &str = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
-<styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><numFmts count="2"><numFmt numFmtId="164" formatCode="yyyy\-mm\-dd"/><numFmt numFmtId="165" formatCode="0.00&quot;d&quot;"/></numFmts><fonts count="1"><font><sz val="11"/></font></fonts><fills count="1"><fill><patternFill patternType="none"/></fill></fills><borders count="1"><border/></borders><cellStyleXfs count="1"><xf numFmtId="0"/></cellStyleXfs><cellXfs count="5"><xf numFmtId="0"/><xf numFmtId="14" applyNumberFormat="1"/><xf numFmtId="164" applyNumberFormat="1"/><xf numFmtId="165" applyNumberFormat="1"/><xf numFmtId="46" applyNumberFormat="1"/></cellXfs></styleSheet>"#;
+<styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><numFmts count="2"><numFmt numFmtId="164" formatCode="yyyy\-mm\-dd"/><numFmt numFmtId="165" formatCode="0.00&quot;d&quot;"/></numFmts><fonts count="1"><font><sz val="11"/></font></fonts><fills count="1"><fill><patternFill patternType="none"/></fill></fills><borders count="1"><border/></borders><cellStyleXfs count="1"><xf numFmtId="0"/></cellStyleXfs><cellXfs count="5"><xf numFmtId="0"/><xf numFmtId="14" applyNumberFormat="1"/><xf numFmtId="164" applyNumberFormat="1"/><xf numFmtId="165" applyNumberFormat="1"/><xf numFmtId="46" applyNumberFormat="1"/></cellXfs><dxfs count="1"><dxf><numFmt numFmtId="165" formatCode="yyyy"/><font><b/></font></dxf></dxfs></styleSheet>"#;
 
     const SHARED: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
 <sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="3" uniqueCount="3"><si><t>first</t></si><si><r><t>ri</t></r><r><rPr><b/></rPr><t xml:space="preserve">ch &amp; </t></r></si><si><t/></si></sst>"#;
