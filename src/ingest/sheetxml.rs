@@ -1,7 +1,12 @@
 //! The fast reader for `.xlsx` / `.xlsm` workbooks: the small parts (package and workbook
 //! relationships, workbook, shared strings, styles) are read with quick-xml, and each worksheet's
-//! XML is inflated and scanned by hand (memchr) on a second thread, which hands batches of rows
-//! to the calling thread, as the CSV reader does.
+//! XML is inflated on one thread and scanned by hand (memchr and byte loops) on another, which
+//! hands batches of rows to the calling thread, as the CSV reader does. Memory stays flat: the
+//! shared strings are held (cells refer to them), a sheet is streamed, at most a few chunks and
+//! batches in flight; a single row longer than 64 MiB is left to calamine (which streams it).
+//!
+//! A cell reference beyond what calamine's u32 arithmetic holds (`ZZZZZZZ1`, `A4294967296`) is
+//! refused with a plain-words error: calamine would panic (debug) or wrap around (release).
 //!
 //! **The cells are exactly those calamine 0.38's streaming cell reader gives** (the reader this
 //! one replaces, still used for `.xlsb`, `.xls` and `.ods`): the same sheets, names and order,
