@@ -591,3 +591,67 @@ pub mod zipmut {
         }
     }
 }
+
+/// Every sheet and row (number and cells) a reader hands out for `path`, and how it ended.
+fn transcript(path: &Path, fast: bool) -> (Vec<String>, Result<String, String>) {
+    use llm_scope3::ingest::{read_rows, xlsx, CellRef, Flow, RowEvent};
+    let mut out = vec![];
+    let mut on_event = |e: RowEvent<'_>| {
+        match e {
+            RowEvent::Sheet { name, .. } => out.push(format!("sheet {name:?}")),
+            RowEvent::Row(n, cells) => {
+                let row: Vec<CellRef<'_>> = (0..cells.len()).map(|i| cells.cell(i)).collect();
+                out.push(format!("{n}: {row:?}"));
+            }
+        }
+        Ok(Flow::Continue)
+    };
+    let name = "fuzz-input.xlsx";
+    let result = if fast {
+        read_rows(path, name, &mut on_event)
+    } else {
+        xlsx::read_with_calamine(path, name, &mut on_event)
+    };
+    (out, result.map(|i| i.dialect).map_err(|e| e.to_string()))
+}
+
+/// The xlsx target's second check: the fast sheet scanner (`src/ingest/sheetxml.rs`) hands out
+/// exactly the sheets, rows and cells calamine's cell reader does, wherever calamine reads the
+/// input without error, and its thread never panics. Call after [`run`] (same input file).
+pub fn differential_xlsx(data: &[u8]) {
+    let h = harness();
+    if h.skip_huge_sheets && zipmut::huge_sheet(data) {
+        return;
+    }
+    let path = h.dir.join("fuzz-input.xlsx");
+    let panics_before = llm_scope3::ingest::xlsx::scanner_panics();
+    let reference = transcript(&path, false);
+    let fast = transcript(&path, true);
+    let scanner_panicked = llm_scope3::ingest::xlsx::scanner_panics() != panics_before;
+    PANICS.with(|p| p.borrow_mut().clear());
+    let differs = reference.1.is_ok() && fast != reference;
+    if differs || scanner_panicked {
+        let mut err = std::io::stderr().lock();
+        let what = if scanner_panicked {
+            "the xlsx scanner's thread panicked"
+        } else {
+            "the xlsx scanner and calamine disagree"
+        };
+        let _ = writeln!(err, "\n==== llm-scope3 fuzz: {what} ====");
+        let _ = writeln!(err, "calamine: {:?}\nscanner:  {:?}", reference.1, fast.1);
+        for (i, (a, b)) in reference.0.iter().zip(fast.0.iter()).enumerate() {
+            if a != b {
+                let _ = writeln!(err, "first difference at event {i}:\n  calamine: {a}\n  scanner:  {b}");
+                break;
+            }
+        }
+        let _ = writeln!(
+            err,
+            "events: calamine {}, scanner {}",
+            reference.0.len(),
+            fast.0.len()
+        );
+        let _ = err.flush();
+        std::process::abort();
+    }
+}

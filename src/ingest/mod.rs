@@ -7,6 +7,7 @@
 
 pub mod csv;
 mod ole;
+mod sheetxml;
 pub mod xlsx;
 
 use std::fmt;

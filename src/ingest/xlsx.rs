@@ -4,13 +4,15 @@
 //! The format is decided from the content, and every check that bounds memory runs before
 //! calamine opens the file: zip bombs are refused from the zip directory, and `.xls` / `.ods`
 //! (which calamine reads whole into dense grids) are refused when their sheets would span more
-//! than [`MAX_DENSE_CELLS`] cells. `.xlsx` and `.xlsb` are streamed cell by cell.
+//! than [`MAX_DENSE_CELLS`] cells. `.xlsx` and `.xlsb` are streamed cell by cell: `.xlsx` /
+//! `.xlsm` sheets by the dedicated scanner in `sheetxml` (exactly calamine's cells, several
+//! times faster; calamine reads whatever it does not understand), `.xlsb` by calamine.
 
 use std::path::Path;
 
 use calamine::{open_workbook, CellErrorType, Data, DataRef, Ods, Reader, Xls, Xlsb, Xlsx};
 
-use super::{ole, sha256_file, CellRef, FileInfo, Flow, IngestError, RowCells, RowEvent};
+use super::{ole, sha256_file, sheetxml, CellRef, FileInfo, Flow, IngestError, RowCells, RowEvent};
 
 struct SheetRow<'a>(&'a [Data]);
 
@@ -64,8 +66,48 @@ pub(crate) fn read(
     name: &str,
     on_event: &mut dyn FnMut(RowEvent<'_>) -> Result<Flow, String>,
 ) -> Result<FileInfo, IngestError> {
+    read_with(path, name, true, on_event)
+}
+
+/// Reads a workbook as [`read`] does, but `.xlsx` / `.xlsm` sheets through calamine's cell
+/// reader instead of the fast scanner (`sheetxml`): the reference the scanner is compared with
+/// (unit tests, the `xlsx_reader` fuzz target).
+#[doc(hidden)]
+pub fn read_with_calamine(
+    path: &Path,
+    name: &str,
+    on_event: &mut dyn FnMut(RowEvent<'_>) -> Result<Flow, String>,
+) -> Result<FileInfo, IngestError> {
+    read_with(path, name, false, on_event)
+}
+
+/// How many times the fast scanner's thread panicked (a bug: the sheet was then read by
+/// calamine); the fuzz target checks that it stays 0.
+#[doc(hidden)]
+pub fn scanner_panics() -> u64 {
+    sheetxml::SCANNER_PANICS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+thread_local! {
+    /// Sheets the fast scanner left (in part) to calamine, on this thread.
+    static LEFT_TO_CALAMINE: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// How many sheets read on this thread the fast scanner left, in whole or from some row on,
+/// to calamine (tests check that the samples need none).
+#[doc(hidden)]
+pub fn sheets_left_to_calamine() -> u64 {
+    LEFT_TO_CALAMINE.with(|c| c.get())
+}
+
+fn read_with(
+    path: &Path,
+    name: &str,
+    fast: bool,
+    on_event: &mut dyn FnMut(RowEvent<'_>) -> Result<Flow, String>,
+) -> Result<FileInfo, IngestError> {
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        read_inner(path, name, on_event)
+        read_inner(path, name, fast, on_event)
     }));
     match result {
         Ok(r) => r,
@@ -558,6 +600,7 @@ fn each_sheet(
 fn read_inner(
     path: &Path,
     name: &str,
+    fast: bool,
     on_event: &mut dyn FnMut(RowEvent<'_>) -> Result<Flow, String>,
 ) -> Result<FileInfo, IngestError> {
     let format = identify(path, name)?;
@@ -572,27 +615,87 @@ fn read_inner(
         )
     };
     // Xlsx and Xlsb have the same cells-reader methods but no trait in common.
+    // One sheet through calamine's cell reader.
+    macro_rules! calamine_sheet {
+        ($wb:expr, $sheet:expr, $on_event:expr) => {{
+            let sheet = $sheet;
+            let mut reader = $wb
+                .worksheet_cells_reader(sheet)
+                .map_err(|e| sheet_failed(sheet, &e))?;
+            stream_sheet(
+                &mut |pool| match reader.next_cell() {
+                    Ok(c) => Ok(c.map(|c| (c.get_position(), owned(c.get_value(), pool)))),
+                    Err(e) => Err(sheet_failed(sheet, &e)),
+                },
+                $on_event,
+            )
+        }};
+    }
     macro_rules! streamed {
         ($ty:ident) => {{
             let mut wb: $ty<_> = open_workbook(path).map_err(|e| open_failed(&e))?;
             let sheets = wb.sheet_names();
             each_sheet(&sheets, on_event, &mut |sheet, on_event| {
-                let mut reader = wb
-                    .worksheet_cells_reader(sheet)
-                    .map_err(|e| sheet_failed(sheet, &e))?;
-                stream_sheet(
-                    &mut |pool| match reader.next_cell() {
-                        Ok(c) => Ok(c.map(|c| (c.get_position(), owned(c.get_value(), pool)))),
-                        Err(e) => Err(sheet_failed(sheet, &e)),
-                    },
-                    on_event,
-                )
+                calamine_sheet!(wb, sheet, on_event)
             })?;
             sheets.len()
         }};
     }
+    let book = match format {
+        Format::Xlsx if fast => sheetxml::Book::open(path).ok(),
+        _ => None,
+    };
+    if format == Format::Xlsx && fast && book.is_none() {
+        LEFT_TO_CALAMINE.with(|c| c.set(c.get() + 1));
+    }
     let count = match format {
-        Format::Xlsx => streamed!(Xlsx),
+        Format::Xlsx => match book {
+            // The workbook's parts were understood: the fast scanner reads the sheets.
+            Some(book) => {
+                let mut calamine: Option<Xlsx<_>> = None;
+                for sheet in &book.sheets {
+                    let flow = on_event(RowEvent::Sheet {
+                        name: Some(sheet),
+                        decimal_comma: false,
+                    })
+                    .map_err(IngestError::Stopped)?;
+                    if flow == Flow::SkipSheet {
+                        continue;
+                    }
+                    let end =
+                        sheetxml::read_sheet(path, &book, sheet, on_event).map_err(
+                            |e| match e {
+                                IngestError::Spreadsheet { reason, .. } => {
+                                    spreadsheet_error(name, reason)
+                                }
+                                e => e,
+                            },
+                        )?;
+                    let sheetxml::SheetEnd::Unsupported { rows } = end else {
+                        continue;
+                    };
+                    // Something the scanner does not understand: calamine reads the sheet,
+                    // and the rows the scanner handed out already (the same) are skipped.
+                    LEFT_TO_CALAMINE.with(|c| c.set(c.get() + 1));
+                    if calamine.is_none() {
+                        calamine = Some(open_workbook(path).map_err(|e| open_failed(&e))?);
+                    }
+                    let Some(wb) = calamine.as_mut() else {
+                        continue;
+                    };
+                    let mut skip = rows;
+                    calamine_sheet!(wb, sheet.as_str(), &mut |e: RowEvent<'_>| match e {
+                        RowEvent::Row(..) if skip > 0 => {
+                            skip -= 1;
+                            Ok(Flow::Continue)
+                        }
+                        e => on_event(e),
+                    })?;
+                }
+                book.sheets.len()
+            }
+            None => streamed!(Xlsx),
+        },
         Format::Xlsb => streamed!(Xlsb),
         Format::Xls => {
             let wb: Xls<_> = open_workbook(path).map_err(|e| open_failed(&e))?;
