@@ -603,6 +603,8 @@ fn transcript(path: &Path, fast: bool) -> (Vec<String>, Result<String, String>) 
                 let row: Vec<CellRef<'_>> = (0..cells.len()).map(|i| cells.cell(i)).collect();
                 out.push(format!("{n}: {row:?}"));
             }
+            // Only CSV batches are premapped.
+            RowEvent::Premapped(_) => out.push("premapped".into()),
         }
         Ok(Flow::Continue)
     };

@@ -1950,6 +1950,7 @@ mod tests {
                         return Ok(Flow::SkipSheet);
                     }
                 }
+                RowEvent::Premapped(_) => out.push("premapped (CSV only)".into()),
             }
             Ok(Flow::Continue)
         };
