@@ -316,33 +316,72 @@ static PROGRESS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::
 /// Files at least this big get a progress bar.
 pub const PROGRESS_MIN_BYTES: u64 = 8 << 20;
 
-/// Lets reading CSV files of [`PROGRESS_MIN_BYTES`] or more show a progress bar on stderr
-/// when stderr is a terminal (the command line turns it on; the web server does not).
+/// Lets reading files of [`PROGRESS_MIN_BYTES`] or more show a progress bar on stderr when
+/// stderr is a terminal (the command line turns it on; the web server does not).
 pub fn show_progress(on: bool) {
     PROGRESS.store(on, std::sync::atomic::Ordering::Relaxed);
 }
 
-/// A progress bar for reading `bytes` of `name`, when progress is on, the file is big and
-/// stderr is a terminal.
-pub(crate) fn progress_bar(name: &str, bytes: u64) -> Option<indicatif::ProgressBar> {
+/// Whether a file of `bytes` gets a progress bar: progress is on, the file is big and stderr
+/// is a terminal.
+fn progress_wanted(bytes: u64) -> bool {
     use std::io::IsTerminal;
-    if !PROGRESS.load(std::sync::atomic::Ordering::Relaxed)
-        || bytes < PROGRESS_MIN_BYTES
-        || !std::io::stderr().is_terminal()
-    {
-        return None;
+    PROGRESS.load(std::sync::atomic::Ordering::Relaxed)
+        && bytes >= PROGRESS_MIN_BYTES
+        && std::io::stderr().is_terminal()
+}
+
+/// A bar of `len` steps (a spinner without), drawn with `template`, cleared when done (and
+/// when reading stops early), with `message` at its end.
+fn new_bar(len: Option<u64>, template: &str, message: String) -> indicatif::ProgressBar {
+    let bar = match len {
+        Some(len) => indicatif::ProgressBar::new(len),
+        None => indicatif::ProgressBar::new_spinner(),
     }
-    // Cleared when done, and when reading stops early.
-    let bar = indicatif::ProgressBar::new(bytes).with_finish(indicatif::ProgressFinish::AndClear);
-    let style = indicatif::ProgressStyle::with_template(
-        "[{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta} {wide_msg}",
-    )
-    .map(|s| s.progress_chars("=> "));
-    if let Ok(style) = style {
-        bar.set_style(style);
+    .with_finish(indicatif::ProgressFinish::AndClear);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(template) {
+        bar.set_style(style.progress_chars("=> "));
     }
-    bar.set_message(name.to_string());
-    Some(bar)
+    bar.set_message(message);
+    bar
+}
+
+/// A progress bar for reading `bytes` of the text file `name` (CSV, also gzipped: the bar
+/// counts the bytes of the file as stored).
+pub(crate) fn progress_bar(name: &str, bytes: u64) -> Option<indicatif::ProgressBar> {
+    progress_wanted(bytes).then(|| {
+        new_bar(
+            Some(bytes),
+            "[{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta} {wide_msg}",
+            name.to_string(),
+        )
+    })
+}
+
+/// A progress bar for reading sheet `sheet` of the workbook `name` (`file_bytes` big). With
+/// the size of the sheet's XML known (`part_bytes`: the fast scanner's path counts them) the
+/// bar shows the share read; without it (calamine) a count of rows.
+pub(crate) fn sheet_progress_bar(
+    name: &str,
+    file_bytes: u64,
+    sheet: &str,
+    part_bytes: Option<u64>,
+) -> Option<indicatif::ProgressBar> {
+    progress_wanted(file_bytes).then(|| {
+        let message = format!("{name}, sheet '{sheet}'");
+        match part_bytes {
+            Some(len) => new_bar(
+                Some(len),
+                "[{bar:30}] {percent:>3}% eta {eta} {wide_msg}",
+                message,
+            ),
+            None => new_bar(
+                None,
+                "{spinner} {human_pos} rows ({per_sec}) {wide_msg}",
+                message,
+            ),
+        }
+    })
 }
 
 /// A reader that hashes every byte that passes through it (and moves the progress bar).

@@ -78,6 +78,8 @@ pub(crate) struct Book {
     pub(crate) sheets: Vec<String>,
     /// The zip part of each sheet, parallel to `sheets`.
     paths: Vec<String>,
+    /// The inflated size of each sheet's part as the zip states it, parallel to `sheets`.
+    sizes: Vec<Option<u64>>,
     strings: Vec<String>,
     formats: Vec<NumFmt>,
     is_1904: bool,
@@ -117,6 +119,7 @@ impl Book {
         let mut book = Book {
             sheets: vec![],
             paths: vec![],
+            sizes: vec![],
             strings: vec![],
             formats: vec![],
             is_1904: false,
@@ -127,6 +130,12 @@ impl Book {
         book.styles(&mut zip, &xl_path)?;
         let rels = book.relationships(&mut zip, &xl_path, &workbook_name)?;
         book.workbook(&mut zip, &xl_path, &workbook_name, &rels)?;
+        book.sizes = (0..book.sheets.len())
+            .map(|i| {
+                let part = book.sheet_part_at(i)?;
+                zip.by_name(part).ok().map(|f| f.size())
+            })
+            .collect();
         Ok(book)
     }
 
@@ -405,14 +414,25 @@ impl Book {
 
     /// The zip part calamine reads for the sheet named `sheet` (the first of that name).
     fn sheet_part(&self, sheet: &str) -> Option<&str> {
-        let i = self.sheets.iter().position(|n| n == sheet)?;
-        let path = &self.paths[i];
+        self.sheet_part_at(self.sheets.iter().position(|n| n == sheet)?)
+    }
+
+    /// The zip part of the `i`th sheet.
+    fn sheet_part_at(&self, i: usize) -> Option<&str> {
+        let path = self.paths.get(i)?;
         Some(
             self.cache
                 .get(&path.to_ascii_lowercase())
                 .map(|s| s.as_str())
                 .unwrap_or(path),
         )
+    }
+
+    /// The inflated size of sheet `sheet`'s part, as the zip states it (for progress only:
+    /// reading never trusts it).
+    pub(crate) fn sheet_size(&self, sheet: &str) -> Option<u64> {
+        let i = self.sheets.iter().position(|n| n == sheet)?;
+        self.sizes.get(i).copied().flatten()
     }
 }
 
@@ -1015,10 +1035,12 @@ impl RowCells for FastRow<'_> {
 
 /// Reads the sheet named `sheet`: inflating and scanning on a second thread, the callback on
 /// this one. `Err` is a plain-words error about the sheet (the caller names the file).
+/// `progress`, when given, moves by the bytes of the sheet's part as they are inflated.
 pub(crate) fn read_sheet(
     path: &Path,
     book: &Book,
     sheet: &str,
+    progress: Option<&indicatif::ProgressBar>,
     on_event: &mut dyn FnMut(RowEvent<'_>) -> Result<Flow, String>,
 ) -> Result<SheetEnd, IngestError> {
     let Some(part) = book.sheet_part(sheet) else {
@@ -1030,7 +1052,9 @@ pub(crate) fn read_sheet(
         let (recycle_tx, recycle_rx) = std::sync::mpsc::channel::<Batch>();
         let worker = std::thread::Builder::new()
             .name("xlsx-scanner".into())
-            .spawn_scoped(scope, move || scan_part(path, part, book, &tx, &recycle_rx));
+            .spawn_scoped(scope, move || {
+                scan_part(path, part, book, progress, &tx, &recycle_rx)
+            });
         let Ok(worker) = worker else {
             return Ok(SheetEnd::Unsupported { rows: 0 });
         };
@@ -1106,6 +1130,7 @@ fn scan_part(
     path: &Path,
     part: &str,
     book: &Book,
+    progress: Option<&indicatif::ProgressBar>,
     tx: &SyncSender<Msg>,
     recycled: &Receiver<Batch>,
 ) {
@@ -1127,7 +1152,9 @@ fn scan_part(
         let (back_tx, back_rx) = std::sync::mpsc::channel();
         let inflater = std::thread::Builder::new()
             .name("xlsx-inflate".into())
-            .spawn_scoped(scope, move || inflate_part(path, part, &chunk_tx, &back_rx));
+            .spawn_scoped(scope, move || {
+                inflate_part(path, part, progress, &chunk_tx, &back_rx)
+            });
         if inflater.is_err() {
             return Err(Stop::Unsupported);
         }
@@ -1158,7 +1185,13 @@ type Chunk = std::io::Result<Vec<u8>>;
 
 /// The inflating thread: reads the sheet part from the zip and sends it in chunks; the end
 /// of the part is the end of the channel.
-fn inflate_part(path: &Path, part: &str, tx: &SyncSender<Chunk>, recycled: &Receiver<Vec<u8>>) {
+fn inflate_part(
+    path: &Path,
+    part: &str,
+    progress: Option<&indicatif::ProgressBar>,
+    tx: &SyncSender<Chunk>,
+    recycled: &Receiver<Vec<u8>>,
+) {
     let result = (|| -> std::io::Result<()> {
         let file = File::open(path)?;
         let mut zip = zip::ZipArchive::new(BufReader::new(file)).map_err(std::io::Error::other)?;
@@ -1168,8 +1201,12 @@ fn inflate_part(path: &Path, part: &str, tx: &SyncSender<Chunk>, recycled: &Rece
                 .try_recv()
                 .unwrap_or_else(|_| Vec::with_capacity(CHUNK));
             chunk.clear();
-            if fill(&mut src, &mut chunk)? == 0 {
+            let n = fill(&mut src, &mut chunk)?;
+            if n == 0 {
                 return Ok(());
+            }
+            if let Some(bar) = progress {
+                bar.inc(n as u64);
             }
             if tx.send(Ok(chunk)).is_err() {
                 return Ok(());

@@ -622,12 +622,19 @@ fn read_inner(
             let mut reader = $wb
                 .worksheet_cells_reader(sheet)
                 .map_err(|e| sheet_failed(sheet, &e))?;
+            let on_event: &mut OnEvent<'_> = $on_event;
+            let bar = super::sheet_progress_bar(name, bytes, sheet, None);
             stream_sheet(
                 &mut |pool| match reader.next_cell() {
                     Ok(c) => Ok(c.map(|c| (c.get_position(), owned(c.get_value(), pool)))),
                     Err(e) => Err(sheet_failed(sheet, &e)),
                 },
-                $on_event,
+                &mut |e: RowEvent<'_>| {
+                    if let (Some(bar), RowEvent::Row(..)) = (&bar, &e) {
+                        bar.inc(1);
+                    }
+                    on_event(e)
+                },
             )
         }};
     }
@@ -662,15 +669,14 @@ fn read_inner(
                     if flow == Flow::SkipSheet {
                         continue;
                     }
-                    let end =
-                        sheetxml::read_sheet(path, &book, sheet, on_event).map_err(
-                            |e| match e {
-                                IngestError::Spreadsheet { reason, .. } => {
-                                    spreadsheet_error(name, reason)
-                                }
-                                e => e,
-                            },
-                        )?;
+                    let bar = super::sheet_progress_bar(name, bytes, sheet, book.sheet_size(sheet));
+                    let end = sheetxml::read_sheet(path, &book, sheet, bar.as_ref(), on_event)
+                        .map_err(|e| match e {
+                            IngestError::Spreadsheet { reason, .. } => {
+                                spreadsheet_error(name, reason)
+                            }
+                            e => e,
+                        })?;
                     let sheetxml::SheetEnd::Unsupported { rows } = end else {
                         continue;
                     };
