@@ -171,6 +171,15 @@ pub struct ReportArgs {
     /// reports of the period show what changed since (Change Log).
     #[arg(long = "final")]
     pub final_: bool,
+    /// With --final: state the period although its coverage has gaps (a month without data,
+    /// a period reaching past the data), giving the reason. Recorded in the ledger and shown
+    /// on the Cover.
+    #[arg(long, value_name = "REASON", requires = "final_")]
+    pub accept_gaps: Option<String>,
+    /// Write the report even when no usage row falls in the period (a real zero). Without it,
+    /// such a report is refused (exit 3) with the dates the files hold.
+    #[arg(long)]
+    pub allow_empty: bool,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub period: PeriodArgs,

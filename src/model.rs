@@ -124,6 +124,13 @@ pub struct Rejection {
     pub value: Option<String>,
     /// What was wrong and what was expected, in plain words.
     pub reason: String,
+    /// A digest of the row's cells, so that the ledger counts a bad row seen again in an
+    /// overlapping re-download once.
+    #[serde(skip)]
+    pub row_hash: Option<String>,
+    /// The row's amount and currency, when its cost cell could be read.
+    #[serde(skip)]
+    pub money: Option<(String, f64)>,
 }
 
 /// Why a data row was skipped (counted, not rejected).

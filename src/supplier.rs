@@ -536,6 +536,8 @@ pub fn read_file(
                             column: Some(column),
                             value: Some(value),
                             reason,
+                            row_hash: None,
+                            money: None,
                         });
                     }
                     Ok(None) => {

@@ -40,11 +40,32 @@ pub(crate) fn import_all(
                 input.name, s.id, s.file
             ),
             ImportResult::Imported(s, report) => {
-                let c = &report.counts;
                 println!(
-                    "  {}: imported as #{} [{}]: {} rows read, {} records ({} duplicates of earlier imports, {} restated), {} rejected, {} skipped",
-                    input.name, s.id, s.format, c.read, s.accepted, s.duplicate, s.restated, c.rejected, c.skipped
+                    "  {}: imported as #{} [{}]: {}",
+                    input.name,
+                    s.id,
+                    s.format,
+                    crate::report::text::row_accounting(&report)
                 );
+                println!(
+                    "      {} records stored: {} duplicate earlier imports, {} restated",
+                    s.accepted, s.duplicate, s.restated
+                );
+                if report.rejected_seen_before > 0 {
+                    println!(
+                        "      {} rejected row(s) were already rejected in an earlier import: counted once, as duplicates",
+                        report.rejected_seen_before
+                    );
+                }
+                for line in crate::report::text::money_lines(&report) {
+                    println!("      {line}");
+                }
+                for w in &report.ai_skipped {
+                    println!(
+                        "      warning: {} row(s) skipped as another service name {} (first row {}: {})",
+                        w.rows, w.matched, w.first_row, w.text
+                    );
+                }
             }
         }
     }

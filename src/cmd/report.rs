@@ -8,7 +8,7 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::ledger::{Ledger, Statement};
 use crate::pipeline::{self, Outcome};
-use crate::report::{json, stage, workbook};
+use crate::report::{json, stage, text, workbook};
 
 pub(crate) fn run(args: &ReportArgs) -> Result<()> {
     let started = std::time::Instant::now();
@@ -68,6 +68,8 @@ pub(crate) fn run(args: &ReportArgs) -> Result<()> {
         let (inputs, skipped) = pipeline::inputs_from_paths(&args.inputs)?;
         pipeline::run(&inputs, skipped, &cfg)?
     };
+    let mut outcome = outcome;
+    check_coverage(&mut outcome, args)?;
     let read_done = std::time::Instant::now();
     // Build every output in memory first, then write: a failure leaves earlier files untouched.
     let csv_mode = args.format == "csv";
@@ -135,6 +137,7 @@ pub(crate) fn run(args: &ReportArgs) -> Result<()> {
                 ],
                 energy_kwh: t.energy_kwh.central,
                 tokens: [t.activity.input_tokens, t.activity.output_tokens],
+                accepted_gaps: args.accept_gaps.clone(),
             },
         )?;
         println!(
@@ -147,14 +150,84 @@ pub(crate) fn run(args: &ReportArgs) -> Result<()> {
     Ok(())
 }
 
+/// Refuses a report with no usage in the period (unless `--allow-empty`) and a final
+/// statement of a period with gaps (unless `--accept-gaps`), before anything is written; notes
+/// an accepted reason among the warnings.
+fn check_coverage(outcome: &mut Outcome, args: &ReportArgs) -> Result<()> {
+    if outcome.no_usage() && !args.allow_empty {
+        let held = match pipeline::warnings::data_range(outcome) {
+            Some((a, b)) => {
+                let (q0, q1) = (
+                    pipeline::warnings::quarter_of(a, outcome.fiscal_year_start_month),
+                    pipeline::warnings::quarter_of(b, outcome.fiscal_year_start_month),
+                );
+                let ask = if q0 == q1 {
+                    format!("--quarter {q0}")
+                } else {
+                    format!("--from {a} --to {b}")
+                };
+                format!("The files hold data dated {a} to {b}: ask for {ask}.")
+            }
+            None => "No file holds a usable dated row: see the rejected rows with `llm-scope3 inspect FILE`.".into(),
+        };
+        let excluded: u64 = outcome.excluded.iter().map(|e| e.rows).sum();
+        let why = if excluded > 0 {
+            format!(
+                "the configuration excluded all {excluded} usage row(s) of {}",
+                outcome.period
+            )
+        } else {
+            format!("no usage row falls in {}", outcome.period)
+        };
+        let files: Vec<String> = outcome
+            .files
+            .iter()
+            .map(|f| {
+                let dates = match (f.first_date, f.last_date) {
+                    (Some(a), Some(b)) => format!("; dates {a} to {b}"),
+                    _ => String::new(),
+                };
+                format!("  {}: {}{dates}", f.file, text::row_accounting(f))
+            })
+            .collect();
+        return Err(Error::InputData(format!(
+            "nothing written: {why}, so the total would be zero.\n{}\n  {held}\n  If there truly was no AI usage in the period, add --allow-empty to report a zero.",
+            files.join("\n")
+        )));
+    }
+    let gaps: Vec<&pipeline::warnings::Warning> =
+        outcome.warnings.iter().filter(|w| w.is_gap()).collect();
+    if args.final_ && !gaps.is_empty() && args.accept_gaps.is_none() {
+        let list: Vec<String> = gaps.iter().map(|w| format!("  - {}", w.message)).collect();
+        return Err(Error::InputData(format!(
+            "nothing written or recorded: the coverage of {} has gaps, and a final statement must not hide them:\n{}\n  Add the missing exports, or state the period anyway with --accept-gaps \"REASON\" (recorded and shown on the Cover).",
+            outcome.period,
+            list.join("\n")
+        )));
+    }
+    if let Some(reason) = &args.accept_gaps {
+        let reason = reason.trim();
+        if reason.is_empty() {
+            return Err(Error::Usage(
+                "--accept-gaps needs a reason, e.g. --accept-gaps \"no AI use in February: service paused\"".into(),
+            ));
+        }
+        if !gaps.is_empty() {
+            outcome
+                .warnings
+                .push(pipeline::warnings::Warning::gaps_accepted(reason));
+        }
+    }
+    Ok(())
+}
+
 fn print_summary(o: &Outcome, out: &std::path::Path, json: Option<&PathBuf>) {
     println!("llm-scope3 {}: {}", crate::VERSION, o.period);
     for f in &o.files {
-        let c = &f.counts;
-        println!(
-            "  {}  [{}]  rows {}: accepted {}, rejected {}, outside period {}, skipped {}",
-            f.file, f.format, c.read, c.accepted, c.rejected, c.outside_period, c.skipped
-        );
+        println!("  {}  [{}]  {}", f.file, f.format, text::row_accounting(f));
+        for line in text::money_lines(f) {
+            println!("      {line}");
+        }
         for note in &f.notes {
             println!("      note: {note}");
         }
@@ -188,5 +261,21 @@ fn print_summary(o: &Outcome, out: &std::path::Path, json: Option<&PathBuf>) {
     match json {
         Some(j) => println!("Wrote {} and {}", out.display(), j.display()),
         None => println!("Wrote {}", out.display()),
+    }
+    print_warnings(&o.warnings);
+}
+
+/// The warnings, last and on stderr, so that they are the last thing on the screen.
+pub(crate) fn print_warnings(warnings: &[pipeline::warnings::Warning]) {
+    if warnings.is_empty() {
+        return;
+    }
+    eprintln!();
+    eprintln!(
+        "{} WARNING(S): read them before you sign the figure (also on the Cover sheet):",
+        warnings.len()
+    );
+    for w in warnings {
+        eprintln!("  warning: {}", w.message);
     }
 }

@@ -20,7 +20,7 @@ use crate::model::{Period, Provenance, RecordKind, Rejection, UsageRecord};
 use crate::normalise::{normalise_file, FileReport, NormaliseError, TemplateSet};
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// The default ledger file.
 pub const DEFAULT_PATH: &str = "llm-scope3.db";
@@ -149,6 +149,8 @@ pub struct Statement {
     pub energy_kwh: f64,
     /// Input and output tokens.
     pub tokens: [u64; 2],
+    /// Why the statement was made although the period had gaps of coverage, when it had.
+    pub accepted_gaps: Option<String>,
 }
 
 /// An open ledger.
@@ -247,6 +249,10 @@ impl Ledger {
                 // Version 2: account and service per record, and vendor carbon report rows.
                 tx.execute_batch(include_str!("schema_v2.sql")).map_err(e)?;
             }
+            if version < 3 {
+                // Version 3: accepted gaps of a final statement, rejected rows' content hash.
+                tx.execute_batch(include_str!("schema_v3.sql")).map_err(e)?;
+            }
             tx.execute(
                 "INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?1)",
                 params![SCHEMA_VERSION.to_string()],
@@ -292,7 +298,7 @@ impl Ledger {
         };
         let mut records: Vec<UsageRecord> = vec![];
         let mut rejections = vec![];
-        let report = match normalise_file(
+        let mut report = match normalise_file(
             path,
             name,
             0,
@@ -340,6 +346,9 @@ impl Ledger {
             }
             remove_in(&tx, old, &stamp, "replaced import").map_err(e)?;
         }
+        // A bad row an active import already holds (an overlapping re-download) counts once:
+        // here it is a duplicate, not a second rejection.
+        seen_before(&tx, &mut report, &mut rejections).map_err(e)?;
         let report_json = serde_json::to_string(&report).unwrap_or_default();
         tx.execute(
             "INSERT INTO imports(file, sha256, format, template, imported_at, first_date, last_date,
@@ -643,6 +652,8 @@ impl Ledger {
                     column: r.get(2)?,
                     value: r.get(3)?,
                     reason: r.get(4)?,
+                    row_hash: None,
+                    money: None,
                 })
             })
             .map_err(self.err())?
@@ -803,8 +814,44 @@ impl Ledger {
             .map_err(self.err())?;
         let stored = report.counts.accepted;
         report.counts.accepted = active as u64;
-        report.counts.duplicate = inactive as u64;
+        report.counts.duplicate = inactive as u64 + report.rejected_seen_before;
         report.counts.outside_period = stored.saturating_sub((active + inactive) as u64);
+        // The money the import booked as accepted or adjustment (it read every date) splits
+        // into this period's active and duplicate records and the rest, outside the period.
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT coalesce(currency, 'USD'), active, kind = 'adjustment', sum(cost) FROM records
+                 WHERE import_id = ?1 AND bucket_start >= ?2 AND bucket_start < ?3 AND cost IS NOT NULL
+                 GROUP BY 1, 2, 3",
+            )
+            .map_err(self.err())?;
+        let sums = stmt
+            .query_map(params![id, start, end], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)? != 0,
+                    r.get::<_, i64>(2)? != 0,
+                    r.get::<_, f64>(3)?,
+                ))
+            })
+            .map_err(self.err())?
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(self.err())?;
+        for b in report.money.values_mut() {
+            b.outside_period += b.accepted + b.adjustments;
+            b.accepted = 0.0;
+            b.adjustments = 0.0;
+        }
+        for (currency, active, adjustment, sum) in sums {
+            let b = report.money.entry(currency).or_default();
+            b.outside_period -= sum;
+            match (active, adjustment) {
+                (true, true) => b.adjustments += sum,
+                (true, false) => b.accepted += sum,
+                (false, _) => b.duplicate += sum,
+            }
+        }
         Ok(report)
     }
 
@@ -850,8 +897,8 @@ impl Ledger {
             .execute(
                 "INSERT INTO statements(period_label, period_start, period_end, stated_at, factor_version,
                     factor_sha256, imports, kgco2e_low, kgco2e_central, kgco2e_high, energy_kwh,
-                    input_tokens, output_tokens)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                    input_tokens, output_tokens, accepted_gaps)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
                 params![
                     period.label,
                     period.start.to_string(),
@@ -866,6 +913,7 @@ impl Ledger {
                     s.energy_kwh,
                     s.tokens[0] as i64,
                     s.tokens[1] as i64,
+                    s.accepted_gaps,
                 ],
             )
             .map_err(self.err())?;
@@ -877,7 +925,8 @@ impl Ledger {
         self.conn
             .query_row(
                 "SELECT period_label, stated_at, factor_version, factor_sha256, imports, kgco2e_low,
-                        kgco2e_central, kgco2e_high, energy_kwh, input_tokens, output_tokens
+                        kgco2e_central, kgco2e_high, energy_kwh, input_tokens, output_tokens,
+                        accepted_gaps
                  FROM statements WHERE period_start = ?1 AND period_end = ?2 ORDER BY id DESC LIMIT 1",
                 params![period.start.to_string(), period.end.to_string()],
                 |r| {
@@ -891,6 +940,7 @@ impl Ledger {
                         kgco2e: [r.get(5)?, r.get(6)?, r.get(7)?],
                         energy_kwh: r.get(8)?,
                         tokens: [r.get::<_, i64>(9)? as u64, r.get::<_, i64>(10)? as u64],
+                        accepted_gaps: r.get(11)?,
                     })
                 },
             )
@@ -1073,7 +1123,7 @@ fn insert_rejections(
     rejections: &[crate::model::Rejection],
 ) -> rusqlite::Result<()> {
     let mut stmt = tx.prepare(
-        "INSERT INTO rejections(import_id, sheet, row, col, value, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO rejections(import_id, sheet, row, col, value, reason, row_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?;
     for r in rejections {
         stmt.execute(params![
@@ -1082,9 +1132,44 @@ fn insert_rejections(
             r.row as i64,
             r.column,
             r.value,
-            r.reason
+            r.reason,
+            r.row_hash
         ])?;
     }
+    Ok(())
+}
+
+/// Takes out of `rejections` the rows an active import already rejected (same cells), and
+/// books them in `report` as duplicates: rows and money.
+fn seen_before(
+    tx: &Transaction<'_>,
+    report: &mut FileReport,
+    rejections: &mut Vec<crate::model::Rejection>,
+) -> rusqlite::Result<()> {
+    let mut stmt = tx.prepare(
+        "SELECT 1 FROM rejections r JOIN imports i ON i.id = r.import_id
+         WHERE r.row_hash = ?1 AND i.removed_at IS NULL LIMIT 1",
+    )?;
+    let mut kept = Vec::with_capacity(rejections.len());
+    for r in rejections.drain(..) {
+        let seen = match &r.row_hash {
+            Some(h) => stmt.exists(params![h])?,
+            None => false,
+        };
+        if !seen {
+            kept.push(r);
+            continue;
+        }
+        report.counts.rejected = report.counts.rejected.saturating_sub(1);
+        report.counts.duplicate += 1;
+        report.rejected_seen_before += 1;
+        if let Some((currency, amount)) = &r.money {
+            let b = report.money.entry(currency.clone()).or_default();
+            b.rejected -= amount;
+            b.duplicate += amount;
+        }
+    }
+    *rejections = kept;
     Ok(())
 }
 

@@ -167,6 +167,84 @@ pub struct FileReport {
     /// [`REJECTIONS_LISTED_PER_REASON`] of each reason.
     #[serde(default)]
     pub rejections_not_listed: u64,
+    /// The money on the file's rows by what became of each row, per currency (files with a
+    /// cost column): it must add up to the file's total ([`MoneyBalance::balanced`]).
+    #[serde(default)]
+    pub money: BTreeMap<String, MoneyBalance>,
+    /// Rows whose cost cell holds something that is not an amount (they are rejected; their
+    /// money cannot be counted).
+    #[serde(default)]
+    pub money_unreadable_rows: u64,
+    /// Rows skipped as another service whose text names an AI service or model: usage that
+    /// may belong in the figure. Grouped by that text, at most [`AI_SKIPPED_LISTED`] groups.
+    #[serde(default)]
+    pub ai_skipped: Vec<AiSkipped>,
+    /// Rejected rows the ledger already held from an earlier import (an overlapping
+    /// re-download): counted as duplicates, listed once.
+    #[serde(default)]
+    pub rejected_seen_before: u64,
+}
+
+/// Groups of skipped AI-looking rows listed per file; further rows join the last group.
+pub const AI_SKIPPED_LISTED: usize = 50;
+
+/// The money of one file in one currency, by what became of each row. Vendor total rows are
+/// left out (their amount is checked against the rows above them, see the file's notes).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MoneyBalance {
+    /// Rows with an amount.
+    pub rows: u64,
+    /// The sum of every amount, added as each row is read.
+    pub total: f64,
+    /// On usage rows used in the figure.
+    pub accepted: f64,
+    /// On money-only rows in the period (tax, credit, refund, fee).
+    pub adjustments: f64,
+    /// On rejected rows.
+    pub rejected: f64,
+    /// On rows the ledger already held (ledger only).
+    #[serde(default)]
+    pub duplicate: f64,
+    /// On rows dated outside the period.
+    pub outside_period: f64,
+    /// On rows the configuration excludes.
+    #[serde(default)]
+    pub excluded: f64,
+    /// On skipped rows, by reason (other services, empty buckets ...).
+    pub skipped: BTreeMap<SkipReason, f64>,
+}
+
+impl MoneyBalance {
+    /// The sum of the outcomes.
+    pub fn accounted(&self) -> f64 {
+        self.accepted
+            + self.adjustments
+            + self.rejected
+            + self.duplicate
+            + self.outside_period
+            + self.excluded
+            + self.skipped.values().sum::<f64>()
+    }
+
+    /// True when the outcomes add up to the total (to half a cent, or 1e-9 relative).
+    pub fn balanced(&self) -> bool {
+        (self.total - self.accounted()).abs() <= 0.005 + 1e-9 * self.total.abs()
+    }
+}
+
+/// Rows skipped as another service whose text names an AI service or model.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AiSkipped {
+    /// The row's describing text (service, product, usage type, meter, SKU), as exported.
+    pub text: String,
+    /// The AI name found in it (`Bedrock`, `GPT` ...).
+    pub matched: String,
+    /// Rows.
+    pub rows: u64,
+    /// First such row (sheet row number).
+    pub first_row: u64,
+    /// Spend per currency on those rows.
+    pub spend: BTreeMap<String, f64>,
 }
 
 /// One sheet that held a recognised header.
@@ -262,6 +340,9 @@ struct SheetState {
     decimal_comma: bool,
     mapping: Option<Mapping>,
     header_keys: Vec<String>,
+    /// Columns that describe a row's service (service, product, meter, SKU, usage type ...):
+    /// read for AI names when a row is skipped as another service.
+    describe: Vec<usize>,
     scanned: u64,
 }
 
@@ -402,6 +483,7 @@ fn normalise_premapped(
                     decimal_comma,
                     mapping: None,
                     header_keys: vec![],
+                    describe: vec![],
                     scanned: 0,
                 });
                 Ok(Flow::Continue)
@@ -465,6 +547,7 @@ fn normalise_premapped(
                         }
                         state.header_keys =
                             header.iter().map(|h| template::header_key(h)).collect();
+                        state.describe = describing_columns(&header);
                         state.mapping = Some(m);
                         if sheet_index == 0 && mode != PremapMode::Off {
                             // A CSV file's one sheet: its rows may be mapped ahead from now on.
@@ -525,7 +608,7 @@ fn normalise_premapped(
         for p in std::mem::take(&mut run.pending) {
             run.report.counts.read += 1;
             let outcome = run.map(p.sheet, p.number, &p.cells);
-            if run.book(p.sheet, p.number, outcome).is_err() {
+            if run.book(p.sheet, p.number, outcome, &p.cells).is_err() {
                 break;
             }
         }
@@ -688,14 +771,14 @@ impl FileRun<'_> {
                     cells: (0..cells.len()).map(|i| cells.cell(i).display()).collect(),
                 });
             }
-            other => self.book(sheet, number, other)?,
+            other => self.book(sheet, number, other, cells)?,
         }
         if decided_before.is_none() && self.dates.decided.is_some() {
             // The order is known now: replay the rows that waited for it.
             for p in std::mem::take(&mut self.pending) {
                 self.report.counts.read += 1;
                 let outcome = self.map(p.sheet, p.number, &p.cells);
-                self.book(p.sheet, p.number, outcome)?;
+                self.book(p.sheet, p.number, outcome, &p.cells)?;
             }
         }
         Ok(())
@@ -706,6 +789,7 @@ impl FileRun<'_> {
         sheet: usize,
         number: u64,
         outcome: Result<RowOutcome, String>,
+        cells: &dyn RowCells,
     ) -> Result<(), String> {
         match outcome {
             Ok(RowOutcome::Accepted(record)) => {
@@ -742,6 +826,16 @@ impl FileRun<'_> {
                     column: p.column,
                     value: p.value,
                     reason: p.reason,
+                    row_hash: Some(row_digest(cells)),
+                    money: self.sheets[sheet].mapping.as_ref().and_then(|m| {
+                        let b = m.cost.as_ref()?;
+                        let dc = self.sheets[sheet].decimal_comma;
+                        let c = parse::money(&first_cell(b, cells), dc).ok()??;
+                        let cur = text_field(m.currency.as_ref(), cells)
+                            .unwrap_or_else(|| "USD".into())
+                            .to_uppercase();
+                        Some((cur, c))
+                    }),
                 });
             }
             Ok(RowOutcome::Pending) => {
@@ -807,7 +901,30 @@ fn map_cells(
     fx: &mut RowEffects,
     record_keys: bool,
 ) -> Result<RowOutcome, String> {
+    let row = prov.row;
     let mut outcome = map_row(m, state, cells, prov, period, dates, report, fx);
+    if fx.cost_seen.is_some() {
+        fx.money_to = match &outcome {
+            Ok(RowOutcome::Accepted(r)) if matches!(r.kind, RecordKind::Adjustment { .. }) => {
+                Some(MoneyTo::Adjustment)
+            }
+            Ok(RowOutcome::Accepted(_)) => Some(MoneyTo::Accepted),
+            Ok(RowOutcome::Outside) => Some(MoneyTo::Outside),
+            Ok(RowOutcome::Skipped(why)) => Some(MoneyTo::Skipped(*why)),
+            Ok(RowOutcome::Rejected(_)) => Some(MoneyTo::Rejected),
+            Ok(RowOutcome::Pending) | Err(_) => None,
+        };
+        if fx.money_to.is_some() {
+            fx.currency_seen = Some(
+                text_field(m.currency.as_ref(), cells)
+                    .unwrap_or_else(|| "USD".to_string())
+                    .to_uppercase(),
+            );
+        }
+    }
+    if let Ok(RowOutcome::Skipped(SkipReason::OtherService)) = &outcome {
+        fx.ai = ai_named(state, m, cells).map(|(text, matched)| (text, matched, row));
+    }
     if let (true, Ok(RowOutcome::Accepted(r))) = (record_keys, &mut outcome) {
         r.key = record_key(m, cells, r.bucket_start, r.bucket_end);
     }
@@ -1352,14 +1469,14 @@ fn map_row(
         }));
     }
     let dc = state.decimal_comma;
-    if let Some(Ok(Some(c))) = m
+    match m
         .cost
         .as_ref()
         .map(|b| parse::money(&first_cell(b, cells), dc))
     {
-        if !has_total_label() {
-            fx.cost_seen = Some(c);
-        }
+        Some(Ok(Some(c))) if !has_total_label() => fx.cost_seen = Some(c),
+        Some(Err(_)) if !has_total_label() => fx.cost_unreadable = true,
+        _ => {}
     }
 
     // Rows of other services.
@@ -1708,6 +1825,25 @@ struct RowEffects {
     date: Option<NaiveDate>,
     /// The date is inside the reporting period.
     in_period: bool,
+    /// Where the row's money (`cost_seen`) goes in the file's balance.
+    money_to: Option<MoneyTo>,
+    /// The currency of `cost_seen`.
+    currency_seen: Option<String>,
+    /// The cost cell holds something that is not an amount.
+    cost_unreadable: bool,
+    /// A row skipped as another service whose text names an AI service or model: (the
+    /// describing text, the name found, the row number).
+    ai: Option<(String, String, u64)>,
+}
+
+/// What became of a row with money, for the file's [`MoneyBalance`].
+#[derive(Debug, Clone, Copy)]
+enum MoneyTo {
+    Accepted,
+    Adjustment,
+    Outside,
+    Skipped(SkipReason),
+    Rejected,
 }
 
 impl RowEffects {
@@ -1716,6 +1852,57 @@ impl RowEffects {
     fn apply(self, report: &mut FileReport) -> Result<(), String> {
         if let Some(c) = self.cost_seen {
             report.all_rows_cost += c;
+            if let Some(to) = self.money_to {
+                let currency = self.currency_seen.clone().unwrap_or_else(|| "USD".into());
+                let b = report.money.entry(currency).or_default();
+                b.rows += 1;
+                b.total += c;
+                match to {
+                    MoneyTo::Accepted => b.accepted += c,
+                    MoneyTo::Adjustment => b.adjustments += c,
+                    MoneyTo::Outside => b.outside_period += c,
+                    MoneyTo::Rejected => b.rejected += c,
+                    MoneyTo::Skipped(why) => *b.skipped.entry(why).or_insert(0.0) += c,
+                }
+            }
+        }
+        if self.cost_unreadable {
+            report.money_unreadable_rows += 1;
+        }
+        if let Some((text, matched, row)) = self.ai {
+            let i = match report.ai_skipped.iter().position(|g| g.text == text) {
+                Some(i) => i,
+                None if report.ai_skipped.len() < AI_SKIPPED_LISTED => {
+                    report.ai_skipped.push(AiSkipped {
+                        text,
+                        matched,
+                        first_row: row,
+                        ..AiSkipped::default()
+                    });
+                    report.ai_skipped.len() - 1
+                }
+                None => {
+                    let other = "(other texts naming AI services)";
+                    match report.ai_skipped.iter().position(|g| g.text == other) {
+                        Some(i) => i,
+                        None => {
+                            report.ai_skipped.push(AiSkipped {
+                                text: other.into(),
+                                matched,
+                                first_row: row,
+                                ..AiSkipped::default()
+                            });
+                            report.ai_skipped.len() - 1
+                        }
+                    }
+                }
+            };
+            let g = &mut report.ai_skipped[i];
+            g.rows += 1;
+            if let Some(c) = self.cost_seen {
+                let currency = self.currency_seen.clone().unwrap_or_else(|| "USD".into());
+                *g.spend.entry(currency).or_insert(0.0) += c;
+            }
         }
         report.notes.extend(self.notes);
         if let Some(d) = self.unit_decision {
@@ -1802,6 +1989,83 @@ fn bucket_end(
         // An end date in another notation than the start: the start alone decides the period.
         Err(_) => Ok(derived()),
     }
+}
+
+/// A digest of a row's cells (SHA-256 of the values joined by U+001F, 16 bytes in hex): the
+/// same row in two files has the same digest.
+fn row_digest(cells: &dyn RowCells) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for i in 0..cells.len() {
+        h.update(cells.cell(i).display().trim().as_bytes());
+        h.update([0x1f]);
+    }
+    h.finalize()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Header names that describe what a row bills for: service, product, meter, SKU, usage
+/// type, line item. At most eight columns, so a skipped row costs little to look at.
+fn describing_columns(header: &[String]) -> Vec<usize> {
+    static RE: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
+    let Some(re) = RE
+        .get_or_init(|| {
+            regex::Regex::new(
+                r"(?i)(service|product|meter|sku|usage.?type|line.?item.?description|category|model|operation|description)",
+            )
+            .ok()
+        })
+        .as_ref()
+    else {
+        return vec![];
+    };
+    header
+        .iter()
+        .enumerate()
+        .filter(|(_, h)| re.is_match(h))
+        .map(|(i, _)| i)
+        .take(8)
+        .collect()
+}
+
+/// Names of AI services and model families, as billing exports write them.
+pub const AI_NAMES: &str = r"(?i)\b(bedrock|openai|azure ?open ?ai|cognitive ?services|ai ?foundry|foundry ?models|vertex|gemini|generative ?language|claude|anthropic|gpt|llama|mistral|mixtral|nova|titan|cohere|ai21|jamba|deepseek|qwen|dall-?e|whisper|sora|imagen|embedding|command-r|grok)|(?:input|output|cache\w*)[\s_-]*tokens?\b";
+
+/// The describing text of a row skipped as another service and the AI name in it, if any.
+fn ai_named(state: &SheetState, m: &Mapping, cells: &dyn RowCells) -> Option<(String, String)> {
+    static RE: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
+    let re = RE
+        .get_or_init(|| regex::Regex::new(AI_NAMES).ok())
+        .as_ref()?;
+    let mut columns: Vec<usize> = state.describe.clone();
+    let bound = m
+        .skips
+        .iter()
+        .map(|(b, _)| b)
+        .chain(m.meter.as_ref().map(|bm| &bm.text))
+        .chain(m.model.as_ref())
+        .chain(m.service.as_ref());
+    for b in bound {
+        if let Some((i, _)) = b.columns.iter().find(|(i, _)| !cells.cell(*i).is_blank()) {
+            if !columns.contains(i) {
+                columns.push(*i);
+            }
+        }
+    }
+    columns.sort_unstable();
+    let mut parts: Vec<String> = vec![];
+    for i in columns {
+        let v = cells.cell(i).display();
+        let v = v.trim();
+        if !v.is_empty() && !parts.iter().any(|p| p == v) {
+            parts.push(v.chars().take(200).collect());
+        }
+    }
+    let text = parts.join(" · ");
+    let matched = re.find(&text)?.as_str().to_string();
+    Some((text, matched))
 }
 
 /// Compares a vendor total row with the sum of the valid rows above it; notes the result.

@@ -141,7 +141,13 @@ pub fn tables(o: &Outcome) -> Vec<(&'static str, Table)> {
             ]
         })
         .collect();
+    let warnings: Vec<Vec<V<'_>>> = o
+        .warnings
+        .iter()
+        .map(|w| vec![V::S(w.code.as_str()), V::S(&w.message)])
+        .collect();
     vec![
+        ("warnings.csv", table(&["Code", "Warning"], warnings)),
         ("ai_services.csv", table(&ai_cols, ai)),
         ("calculation_lines.csv", table(&calc_cols, calc)),
         (

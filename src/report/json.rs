@@ -24,6 +24,59 @@ pub struct Summary<'a> {
     spend_adjustments: &'a [crate::aggregate::AdjustmentLine],
     supplier_data: Vec<SupplierJson<'a>>,
     rejections: &'a [Rejection],
+    warnings: Vec<WarningJson<'a>>,
+    coverage: Vec<CoverageJson<'a>>,
+}
+
+/// A gap the reader must not miss (see `pipeline::warnings`).
+#[derive(Debug, Serialize)]
+struct WarningJson<'a> {
+    code: crate::pipeline::warnings::WarningCode,
+    message: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    file: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    provider: Option<&'a str>,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    months: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rows: Option<u64>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    spend: Vec<Spend>,
+}
+
+/// Days with usage data of one provider in one month of the period (0: none).
+#[derive(Debug, Serialize)]
+struct CoverageJson<'a> {
+    provider: &'a str,
+    month: String,
+    days: u32,
+}
+
+/// The money of one file in one currency by what became of its rows.
+#[derive(Debug, Serialize)]
+struct MoneyJson<'a> {
+    currency: &'a str,
+    rows: u64,
+    total: f64,
+    accepted: f64,
+    adjustments: f64,
+    rejected: f64,
+    duplicate: f64,
+    outside_period: f64,
+    excluded: f64,
+    skipped: std::collections::BTreeMap<crate::model::SkipReason, f64>,
+    balanced: bool,
+}
+
+/// Skipped rows whose text names an AI service.
+#[derive(Debug, Serialize)]
+struct AiSkippedJson<'a> {
+    text: &'a str,
+    matched: &'a str,
+    rows: u64,
+    first_row: u64,
+    spend: Vec<Spend>,
 }
 
 #[derive(Debug, Serialize)]
@@ -179,6 +232,21 @@ struct ImportJson<'a> {
     outside_period: u64,
     excluded: u64,
     skipped: u64,
+    skipped_by: &'a std::collections::BTreeMap<crate::model::SkipReason, u64>,
+    money: Vec<MoneyJson<'a>>,
+    #[serde(skip_serializing_if = "is_zero")]
+    money_unreadable_rows: u64,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    ai_skipped: Vec<AiSkippedJson<'a>>,
+}
+
+fn spend_list(m: &std::collections::BTreeMap<String, f64>) -> Vec<Spend> {
+    m.iter()
+        .map(|(c, a)| Spend {
+            currency: c.clone(),
+            amount: tidy(*a),
+        })
+        .collect()
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -347,6 +415,36 @@ pub fn summary(o: &Outcome) -> Summary<'_> {
                 outside_period: f.counts.outside_period,
                 excluded: f.counts.excluded,
                 skipped: f.counts.skipped,
+                skipped_by: &f.skipped_by,
+                money: f
+                    .money
+                    .iter()
+                    .map(|(c, b)| MoneyJson {
+                        currency: c,
+                        rows: b.rows,
+                        total: tidy(b.total),
+                        accepted: tidy(b.accepted),
+                        adjustments: tidy(b.adjustments),
+                        rejected: tidy(b.rejected),
+                        duplicate: tidy(b.duplicate),
+                        outside_period: tidy(b.outside_period),
+                        excluded: tidy(b.excluded),
+                        skipped: b.skipped.iter().map(|(k, v)| (*k, tidy(*v))).collect(),
+                        balanced: b.balanced(),
+                    })
+                    .collect(),
+                money_unreadable_rows: f.money_unreadable_rows,
+                ai_skipped: f
+                    .ai_skipped
+                    .iter()
+                    .map(|g| AiSkippedJson {
+                        text: &g.text,
+                        matched: &g.matched,
+                        rows: g.rows,
+                        first_row: g.first_row,
+                        spend: spend_list(&g.spend),
+                    })
+                    .collect(),
             })
             .collect(),
         comparative_period: o.ledger.as_ref().and_then(|l| l.comparative.as_ref()).map(
@@ -401,6 +499,27 @@ pub fn summary(o: &Outcome) -> Summary<'_> {
         supplier_data: o.summary.supplier.iter().map(supplier_json).collect(),
         excluded: &o.excluded,
         rejections: &o.rejections,
+        warnings: o
+            .warnings
+            .iter()
+            .map(|w| WarningJson {
+                code: w.code,
+                message: &w.message,
+                file: w.file.as_deref(),
+                provider: w.provider.as_deref(),
+                months: &w.months,
+                rows: w.rows,
+                spend: spend_list(&w.spend),
+            })
+            .collect(),
+        coverage: crate::pipeline::warnings::coverage_matrix(o)
+            .into_iter()
+            .map(|(provider, month, days)| CoverageJson {
+                provider,
+                month,
+                days,
+            })
+            .collect(),
     }
 }
 

@@ -6,6 +6,7 @@ pub mod csv;
 pub mod json;
 pub mod methodology;
 mod sheetxml;
+pub mod text;
 pub mod workbook;
 
 use std::io::Write;

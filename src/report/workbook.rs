@@ -30,6 +30,7 @@ pub const SHEETS: &[&str] = &[
     "Data Quality",
     "Supplier Data",
     "Methodology",
+    "Coverage",
     "Imports",
     "Rejected Rows",
     "XBRL Map",
@@ -53,6 +54,10 @@ pub(crate) struct Formats {
     total_int: Format,
     total_kg: Format,
     total_t: Format,
+    /// A warning: dark red on light red, wrapped.
+    warn: Format,
+    /// A month without data in the coverage matrix.
+    gap: Format,
 }
 
 impl Formats {
@@ -81,6 +86,16 @@ impl Formats {
             total_int: total.clone().set_num_format("#,##0"),
             total_kg: total.clone().set_num_format("#,##0.000"),
             total_t: total.set_num_format("#,##0.000"),
+            warn: Format::new()
+                .set_text_wrap()
+                .set_align(FormatAlign::Top)
+                .set_font_color(Color::RGB(0x9C0006))
+                .set_background_color(Color::RGB(0xFFC7CE)),
+            gap: Format::new()
+                .set_bold()
+                .set_align(FormatAlign::Center)
+                .set_font_color(Color::RGB(0x9C0006))
+                .set_background_color(Color::RGB(0xFFC7CE)),
         }
     }
 }
@@ -301,6 +316,7 @@ pub fn build_with_writer(
     data_quality(wb.add_worksheet(), &f, o).map_err(err)?;
     supplier_data(wb.add_worksheet(), &f, o).map_err(err)?;
     methodology(wb.add_worksheet(), &f, o, set).map_err(err)?;
+    coverage(wb.add_worksheet(), &f, o).map_err(err)?;
     imports(wb.add_worksheet(), &f, o).map_err(err)?;
     rejected(wb.add_worksheet(), &f, o).map_err(err)?;
     xbrl_map(wb.add_worksheet(), &f, o).map_err(err)?;
@@ -336,6 +352,10 @@ fn cover(ws: &mut Worksheet, f: &Formats, o: &Outcome, set: &FactorSet) -> Resul
         ("GWP set", "IPCC AR6 GWP-100".into()),
         ("Electricity", "Location-based grid factors (a market-based or CFE-adjusted view is a sensitivity, not the reported figure)".into()),
         ("Result (central)", format!("{:.3} tCO2e (low {:.3}, high {:.3})", t.emissions_kgco2e.central / 1000.0, t.emissions_kgco2e.low / 1000.0, t.emissions_kgco2e.high / 1000.0)),
+        ("Warnings", match o.warnings.len() {
+            0 => "None: every month of the period has data, every file's rows and money add up, no AI line was skipped".into(),
+            n => format!("{n}: read them below before signing (details on the Coverage and Imports sheets)"),
+        }),
         ("Factor set", format!("{} ({})", set.version, set.origin)),
         ("Factor set SHA-256", set.sha256.clone()),
         ("Tool", format!("llm-scope3 {}", crate::VERSION)),
@@ -348,10 +368,24 @@ fn cover(ws: &mut Worksheet, f: &Formats, o: &Outcome, set: &FactorSet) -> Resul
     let mut r = 2;
     for (k, v) in rows {
         ws.write_string_with_format(r, 0, k, &f.label)?;
-        write_wrapped(ws, f, r, 1, &v, 90.0)?;
+        if k == "Warnings" && !o.warnings.is_empty() {
+            ws.write_string_with_format(r, 1, &v, &f.warn)?;
+        } else {
+            write_wrapped(ws, f, r, 1, &v, 90.0)?;
+        }
         r += 1;
     }
     r += 1;
+    for (i, w) in o.warnings.iter().enumerate() {
+        ws.write_string_with_format(r, 0, format!("Warning {}", i + 1).as_str(), &f.label)?;
+        ws.write_string_with_format(r, 1, &w.message, &f.warn)?;
+        let lines = w.message.chars().count().div_ceil(100).max(1);
+        ws.set_row_height(r, 15.0 * lines as f64)?;
+        r += 1;
+    }
+    if !o.warnings.is_empty() {
+        r += 1;
+    }
     for (i, file) in o.files.iter().enumerate() {
         ws.write_string_with_format(r, 0, format!("Input file {}", i + 1).as_str(), &f.label)?;
         write_wrapped(
@@ -374,7 +408,7 @@ fn cover(ws: &mut Worksheet, f: &Formats, o: &Outcome, set: &FactorSet) -> Resul
         f,
         r,
         1,
-        "E1-6 Summary (the disclosure line) · AI Services (by provider, model, region, month, cost centre) · Periods (by month) · Calculation Lines (audit trail to source rows) · Factors and Sources (every factor, cited) · Supplier Data (vendor carbon figures beside or in place of the estimate) · Methodology · Imports (row accounting per file) · Rejected Rows",
+        "E1-6 Summary (the disclosure line) · AI Services (by provider, model, region, month, cost centre) · Periods (by month) · Calculation Lines (audit trail to source rows) · Factors and Sources (every factor, cited) · Supplier Data (vendor carbon figures beside or in place of the estimate) · Methodology · Coverage (days with data per provider and month, and every warning) · Imports (row and money accounting per file) · Rejected Rows",
         90.0,
     )?;
     ws.set_landscape();
@@ -1701,52 +1735,6 @@ fn imports(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), XlsxError
     if r > 1 {
         ws.autofilter(0, 0, r - 1, (cols.len() - 1) as u16)?;
     }
-    // Coverage: days with data per provider and month of the period; a month without data
-    // for a provider that has data in other months is a gap.
-    r += 1;
-    ws.write_string_with_format(
-        r,
-        0,
-        "Coverage: days with usage data per provider and month",
-        &f.label,
-    )?;
-    r += 1;
-    let months = o.period.months();
-    ws.write_string_with_format(r, 0, "Provider", &f.label)?;
-    for (c, m) in months.iter().enumerate() {
-        ws.write_string_with_format(r, 1 + c as u16, m.as_str(), &f.label)?;
-    }
-    ws.write_string_with_format(r, 1 + months.len() as u16, "Warnings", &f.label)?;
-    r += 1;
-    let mut providers: Vec<&str> = o.summary.coverage.iter().map(|c| c.0.as_str()).collect();
-    providers.dedup();
-    for p in providers {
-        ws.write_string(r, 0, p)?;
-        let mut gaps = vec![];
-        for (c, m) in months.iter().enumerate() {
-            let days = o
-                .summary
-                .coverage
-                .iter()
-                .find(|(cp, cm, _)| cp == p && cm == m)
-                .map(|c| c.2)
-                .unwrap_or(0);
-            if days == 0 {
-                gaps.push(m.clone());
-                ws.write_string(r, 1 + c as u16, "no data")?;
-            } else {
-                ws.write_number_with_format(r, 1 + c as u16, days as f64, &f.int)?;
-            }
-        }
-        if !gaps.is_empty() {
-            let text = format!(
-                "GAP: no usage data for {}: a missing export?",
-                gaps.join(", ")
-            );
-            ws.write_string(r, 1 + months.len() as u16, text.as_str())?;
-        }
-        r += 1;
-    }
     if !o.excluded.is_empty() {
         r += 1;
         ws.write_string_with_format(
@@ -1805,8 +1793,232 @@ fn imports(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), XlsxError
             r += 1;
         }
     }
+    r = money_reconciliation(ws, f, o, r + 1)?;
+    r = ai_skipped(ws, f, o, r)?;
     r += 1;
-    ws.write_string_with_format(r, 0, "Row accounting per file: read = accepted + rejected + duplicate + outside period + excluded + skipped. Control totals: read counts every valid data row (in or out of the period), accepted only the rows used.", &f.wrap)?;
+    ws.write_string_with_format(r, 0, "Row accounting per file: read = accepted + rejected + duplicate + outside period + excluded + skipped. Control totals: read counts every valid data row (in or out of the period), accepted only the rows used. Money: the amounts of every row (vendor total rows left out) = accepted + adjustments + rejected + duplicate + outside period + excluded + skipped, per currency. Coverage by month: see the Coverage sheet.", &f.wrap)?;
+    Ok(())
+}
+
+/// The money of each file by what became of its rows, per currency; returns the next row.
+fn money_reconciliation(
+    ws: &mut Worksheet,
+    f: &Formats,
+    o: &Outcome,
+    mut r: u32,
+) -> Result<u32, XlsxError> {
+    if o.files.iter().all(|x| x.money.is_empty()) {
+        return Ok(r);
+    }
+    r += 1;
+    ws.write_string_with_format(
+        r,
+        0,
+        "Money reconciliation: the amount of every row by what became of it",
+        &f.label,
+    )?;
+    r += 1;
+    let reasons = [
+        crate::model::SkipReason::OtherService,
+        crate::model::SkipReason::EmptyBucket,
+        crate::model::SkipReason::Blank,
+        crate::model::SkipReason::RepeatedHeader,
+    ];
+    let heads = [
+        "File",
+        "Currency",
+        "Rows with an amount",
+        "Total of the rows",
+        "Accepted (usage)",
+        "Adjustments",
+        "Rejected",
+        "Duplicate",
+        "Outside period",
+        "Excluded",
+        "Skipped: other service",
+        "Skipped: empty bucket",
+        "Skipped: blank",
+        "Skipped: repeated header",
+        "Difference",
+        "Reconciled",
+    ];
+    for (c, h) in heads.iter().enumerate() {
+        ws.write_string_with_format(r, c as u16, *h, &f.header)?;
+    }
+    r += 1;
+    for file in &o.files {
+        for (cur, b) in &file.money {
+            let mut cells = vec![
+                V::S(&file.file),
+                V::S(cur),
+                V::I(b.rows),
+                V::N(b.total, &f.kg),
+                V::N(b.accepted, &f.kg),
+                V::N(b.adjustments, &f.kg),
+                V::N(b.rejected, &f.kg),
+                V::N(b.duplicate, &f.kg),
+                V::N(b.outside_period, &f.kg),
+                V::N(b.excluded, &f.kg),
+            ];
+            for why in reasons {
+                cells.push(V::N(b.skipped.get(&why).copied().unwrap_or(0.0), &f.kg));
+            }
+            cells.push(V::N(b.total - b.accounted(), &f.kg));
+            cells.push(V::S(if b.balanced() { "yes" } else { "NO" }));
+            write_row(ws, f, r, &cells)?;
+            r += 1;
+        }
+        if file.money_unreadable_rows > 0 {
+            let text = format!(
+                "{}: {} row(s) have a cost that is not an amount: they are rejected and their money is not in the total above.",
+                file.file, file.money_unreadable_rows
+            );
+            ws.write_string_with_format(r, 0, text.as_str(), &f.warn)?;
+            r += 1;
+        }
+    }
+    Ok(r)
+}
+
+/// Rows skipped as another service whose text names an AI service; returns the next row.
+fn ai_skipped(ws: &mut Worksheet, f: &Formats, o: &Outcome, mut r: u32) -> Result<u32, XlsxError> {
+    if o.files.iter().all(|x| x.ai_skipped.is_empty()) {
+        return Ok(r);
+    }
+    r += 1;
+    ws.write_string_with_format(
+        r,
+        0,
+        "WARNING: rows skipped as another service although their text names an AI service or model (not in the figure)",
+        &f.label,
+    )?;
+    r += 1;
+    for (c, h) in [
+        "File",
+        "Text of the row",
+        "AI name found",
+        "Rows",
+        "First row",
+        "Spend",
+    ]
+    .iter()
+    .enumerate()
+    {
+        ws.write_string_with_format(r, c as u16, *h, &f.header)?;
+    }
+    r += 1;
+    for file in &o.files {
+        for g in &file.ai_skipped {
+            write_row(
+                ws,
+                f,
+                r,
+                &[
+                    V::S(&file.file),
+                    V::S(&g.text),
+                    V::S(&g.matched),
+                    V::I(g.rows),
+                    V::I(g.first_row),
+                    V::O(spend_text(&g.spend)),
+                ],
+            )?;
+            r += 1;
+        }
+    }
+    Ok(r)
+}
+
+/// Coverage: days with usage data per provider and month of the period, and every warning.
+fn coverage(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), XlsxError> {
+    ws.set_name("Coverage")?;
+    let months = o.period.months();
+    ws.set_column_width(0, 24)?;
+    for c in 0..months.len() {
+        ws.set_column_width(1 + c as u16, 9)?;
+    }
+    ws.set_column_width(1 + months.len() as u16, 60)?;
+    ws.write_string_with_format(
+        0,
+        0,
+        format!(
+            "Coverage of {}: days with usage data per provider and month",
+            o.period
+        )
+        .as_str(),
+        &f.title,
+    )?;
+    let mut r = 2;
+    ws.write_string_with_format(r, 0, "Provider", &f.header)?;
+    for (c, m) in months.iter().enumerate() {
+        ws.write_string_with_format(r, 1 + c as u16, m.as_str(), &f.header)?;
+    }
+    ws.write_string_with_format(r, 1 + months.len() as u16, "Months without data", &f.header)?;
+    let header_row = r;
+    r += 1;
+    let matrix = crate::pipeline::warnings::coverage_matrix(o);
+    let mut providers: Vec<&str> = matrix.iter().map(|c| c.0).collect();
+    providers.dedup();
+    for p in &providers {
+        ws.write_string(r, 0, *p)?;
+        let mut gaps = vec![];
+        for (c, (_, m, days)) in matrix.iter().filter(|x| x.0 == *p).enumerate() {
+            if *days == 0 {
+                gaps.push(m.clone());
+                ws.write_string_with_format(r, 1 + c as u16, "no data", &f.gap)?;
+            } else {
+                ws.write_number_with_format(r, 1 + c as u16, *days as f64, &f.int)?;
+            }
+        }
+        if !gaps.is_empty() {
+            ws.write_string_with_format(
+                r,
+                1 + months.len() as u16,
+                gaps.join(", ").as_str(),
+                &f.warn,
+            )?;
+        }
+        r += 1;
+    }
+    if providers.is_empty() {
+        ws.write_string_with_format(r, 0, "No usage data in the period", &f.gap)?;
+        r += 1;
+    }
+    r += 1;
+    let range = match crate::pipeline::warnings::data_range(o) {
+        Some((a, b)) => {
+            format!("The files hold data dated {a} to {b} (valid rows, in or out of the period).")
+        }
+        None => "No file holds a usable dated row.".into(),
+    };
+    ws.write_string(r, 0, range.as_str())?;
+    r += 2;
+    ws.write_string_with_format(
+        r,
+        0,
+        format!("Warnings ({})", o.warnings.len()).as_str(),
+        &f.label,
+    )?;
+    r += 1;
+    if o.warnings.is_empty() {
+        ws.write_string(r, 0, "None.")?;
+    }
+    let last_col = 1 + months.len() as u16;
+    for w in &o.warnings {
+        ws.write_string_with_format(r, 0, w.code.as_str(), &f.label)?;
+        ws.merge_range(r, 1, r, last_col, &w.message, &f.warn)?;
+        let width: f64 = 9.0 * months.len() as f64 + 60.0;
+        let lines = w
+            .message
+            .chars()
+            .count()
+            .div_ceil((width * 1.1) as usize)
+            .max(1);
+        ws.set_row_height(r, 15.0 * lines as f64)?;
+        r += 1;
+    }
+    ws.set_freeze_panes(header_row + 1, 1)?;
+    ws.set_landscape();
+    ws.set_print_fit_to_pages(1, 0);
     Ok(())
 }
 

@@ -93,6 +93,7 @@ pub(crate) async fn create(
         "json_url": format!("/api/reports/{id}/summary.json"),
         "expires_in_seconds": inner.opts.result_ttl.as_secs(),
         "files": done.files,
+        "period_chosen": done.period_chosen,
     });
     if let (Some(obj), serde_json::Value::Object(extra)) = (body.as_object_mut(), extra) {
         obj.extend(extra);

@@ -43,8 +43,18 @@ pub(crate) struct FileJson {
     pub outside_period: u64,
     /// Rows excluded by the configuration.
     pub excluded: u64,
+    /// Rows the ledger already held.
+    pub duplicate: u64,
     /// Blank, total and repeated-header rows.
     pub skipped: u64,
+    /// Skipped rows by reason, in words.
+    pub skipped_by: std::collections::BTreeMap<String, u64>,
+    /// True when read = accepted + rejected + duplicate + outside + excluded + skipped.
+    pub balanced: bool,
+    /// Every outcome of the rows, as one line (`rows 12 = accepted 10 + ...`).
+    pub accounting: String,
+    /// The money of the rows by outcome, one line per currency.
+    pub money: Vec<String>,
     /// The first rejections with their reasons.
     pub first_rejections: Vec<RejectionJson>,
 }
@@ -69,6 +79,8 @@ pub(crate) struct Done {
     pub files: Vec<FileJson>,
     /// The period label (for download names).
     pub label: String,
+    /// How the period was chosen when the upload named none.
+    pub period_chosen: Option<String>,
 }
 
 /// Builds the report of an upload, or says per file why it cannot.
@@ -80,21 +92,33 @@ pub(crate) fn run(up: &Upload, opts: &Options, ledger_lock: &Mutex<()>) -> Resul
             "no files: add one or more usage exports (form field 'files')",
         ));
     }
-    if form.quarter.is_none() && form.year.is_none() {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "choose the reporting period: a quarter such as 2026Q1 or a year such as 2026",
-        ));
-    }
-    if form.quarter.is_some() && form.year.is_some() {
+    let quarter = form
+        .quarter
+        .as_deref()
+        .map(str::trim)
+        .filter(|q| !q.is_empty() && !q.eq_ignore_ascii_case("auto"));
+    let year = form
+        .year
+        .as_deref()
+        .map(str::trim)
+        .filter(|y| !y.is_empty());
+    if quarter.is_some() && year.is_some() {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
             "choose a quarter or a year, not both",
         ));
     }
+    // No period named: the quarter most of the uploaded usage rows fall in.
+    let (quarter, period_chosen) = match (quarter, year) {
+        (None, None) => {
+            let (q, why) = quarter_from_files(&up.files, opts)?;
+            (Some(q), Some(why))
+        }
+        (q, _) => (q.map(str::to_string), None),
+    };
     let period = PeriodArgs {
-        quarter: form.quarter.clone(),
-        year: form.year.clone(),
+        quarter,
+        year: year.map(str::to_string),
         from: None,
         to: None,
     };
@@ -122,7 +146,79 @@ pub(crate) fn run(up: &Upload, opts: &Options, ledger_lock: &Mutex<()>) -> Resul
         json,
         files,
         label: outcome.period.label.clone(),
+        period_chosen,
     })
+}
+
+/// The fiscal quarter most usage rows of the upload fall in (the latest of equals), and a
+/// sentence saying so. Files that cannot be used are left out here; the report names them.
+fn quarter_from_files(inputs: &[Input], opts: &Options) -> Result<(String, String), ApiError> {
+    use std::collections::BTreeMap;
+    let all_time = PeriodArgs {
+        quarter: None,
+        year: None,
+        from: Some("2000-01-01".into()),
+        to: Some("2100-12-31".into()),
+    };
+    let cfg = Config::new(&all_time, &opts.read, None, None)?;
+    let checked = pipeline::run_checked(inputs, vec![], &cfg, OnUnusable::Collect)?;
+    let fiscal = cfg.fiscal_year_start_month;
+    let mut rows: BTreeMap<String, u64> = BTreeMap::new();
+    let mut total = 0u64;
+    if let Some(o) = &checked.outcome {
+        for c in &o.summary.calc_lines {
+            let first =
+                chrono::NaiveDate::parse_from_str(&format!("{}-01", c.key.month), "%Y-%m-%d");
+            if let Ok(d) = first {
+                *rows
+                    .entry(pipeline::warnings::quarter_of(d, fiscal))
+                    .or_insert(0) += c.source.count;
+                total += c.source.count;
+            }
+        }
+    }
+    // Keys sort by year then quarter: the last of the largest is the latest.
+    let best = rows
+        .iter()
+        .fold(None::<(&String, u64)>, |best, (q, n)| match best {
+            Some((_, m)) if m > *n => best,
+            _ => Some((q, *n)),
+        });
+    match best {
+        Some((q, n)) => {
+            let others = if rows.len() > 1 {
+                let list: Vec<String> = rows
+                    .iter()
+                    .filter(|(k, _)| *k != q)
+                    .map(|(k, v)| format!("{k}: {v}"))
+                    .collect();
+                format!(" Other quarters in the files: {}.", list.join(", "))
+            } else {
+                String::new()
+            };
+            Ok((
+                q.clone(),
+                format!(
+                    "Quarter {q} chosen from the files: {n} of their {total} usage rows fall in it.{others}"
+                ),
+            ))
+        }
+        None => {
+            // No usage row at all: the last full quarter by today's date; the report then
+            // says there is no usage.
+            let today = chrono::Utc::now().date_naive();
+            let back = today
+                .checked_sub_months(chrono::Months::new(3))
+                .unwrap_or(today);
+            let q = pipeline::warnings::quarter_of(back, fiscal);
+            Ok((
+                q.clone(),
+                format!(
+                    "No usage row in the files: quarter {q}, the last full quarter, was reported."
+                ),
+            ))
+        }
+    }
 }
 
 /// Without a ledger: one pipeline run over the upload, unusable files collected.
@@ -245,7 +341,12 @@ impl FileJson {
             rejected: 0,
             outside_period: 0,
             excluded: 0,
+            duplicate: 0,
             skipped: 0,
+            skipped_by: Default::default(),
+            balanced: true,
+            accounting: String::new(),
+            money: vec![],
             first_rejections: vec![],
         }
     }
@@ -273,7 +374,16 @@ fn usable_json(name: &str, report: Option<&FileReport>, rejections: &[Rejection]
         rejected: c.rejected,
         outside_period: c.outside_period,
         excluded: c.excluded,
+        duplicate: c.duplicate,
         skipped: c.skipped,
+        skipped_by: r
+            .skipped_by
+            .iter()
+            .map(|(k, v)| (k.label().to_string(), *v))
+            .collect(),
+        balanced: c.balanced(),
+        accounting: crate::report::text::row_accounting(r),
+        money: crate::report::text::money_lines(r),
         first_rejections: rejections
             .iter()
             .filter(|j| j.file == r.file)

@@ -11,6 +11,7 @@ mod config_file;
 mod estimate_cases;
 mod factors_cmd;
 mod fuzz_regressions;
+mod gaps;
 mod ingest_rows;
 mod large;
 mod ledger;

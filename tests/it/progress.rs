@@ -77,7 +77,7 @@ fn a_big_csv_shows_bytes_read_on_a_terminal_and_nothing_on_a_pipe() {
     // end (ESC [2K), before the summary.
     assert!(drawn(&shown, &["MiB/9.35 MiB", "/s eta ", name]), "{shown}");
     assert!(shown.contains("\x1b[2K"), "{shown}");
-    assert!(shown.contains("rows 70000: accepted 70000"), "{shown}");
+    assert!(shown.contains("rows 70000 = accepted 70000"), "{shown}");
 
     assert!(!on_a_pipe(dir.path(), name).contains("eta"));
 
@@ -90,7 +90,7 @@ fn a_big_csv_shows_bytes_read_on_a_terminal_and_nothing_on_a_pipe() {
     .unwrap();
     let shown = on_a_terminal(&script, dir.path(), small);
     assert!(!shown.contains("eta"), "{shown}");
-    assert!(shown.contains("rows 10: accepted 10"), "{shown}");
+    assert!(shown.contains("rows 10 = accepted 10"), "{shown}");
 }
 
 /// Writes a workbook over 8 MiB of 4,000 usage rows to `path`: each row has a 4,096-character
@@ -143,7 +143,7 @@ fn a_big_workbook_shows_the_share_of_the_sheet_read() {
         "{shown}"
     );
     assert!(shown.contains("\x1b[2K"), "{shown}");
-    assert!(shown.contains("rows 4000: accepted 4000"), "{shown}");
+    assert!(shown.contains("rows 4000 = accepted 4000"), "{shown}");
 
     assert!(!on_a_pipe(dir.path(), name).contains("eta"));
 }
@@ -177,7 +177,7 @@ fn a_big_workbook_read_by_calamine_shows_rows_read() {
     );
     assert!(!shown.contains("% eta"), "{shown}");
     assert!(shown.contains("\x1b[2K"), "{shown}");
-    assert!(shown.contains("rows 4000: accepted 4000"), "{shown}");
+    assert!(shown.contains("rows 4000 = accepted 4000"), "{shown}");
 
     assert!(!on_a_pipe(dir.path(), name).contains("rows ("));
 }

@@ -153,7 +153,7 @@ fn the_cfe_adjusted_view_is_a_labelled_sensitivity() {
 
 #[test]
 fn the_coverage_matrix_flags_a_missing_month() {
-    // January and March only: February is a gap on the Imports sheet.
+    // January and March only: February is a gap on the Coverage sheet.
     let dir = tempfile::tempdir().unwrap();
     let text = std::fs::read_to_string(
         root().join("samples/openai_completions_usage_2026-01-01_2026-03-31.csv"),
@@ -187,14 +187,19 @@ fn the_coverage_matrix_flags_a_missing_month() {
     let bytes = llm_scope3::report::workbook::build(&o, &set_of()).unwrap();
     use calamine::Reader;
     let mut wb = calamine::open_workbook_auto_from_rs(std::io::Cursor::new(bytes)).unwrap();
-    let imports = wb.worksheet_range("Imports").unwrap();
-    let text: Vec<String> = imports
+    let coverage = wb.worksheet_range("Coverage").unwrap();
+    let text: Vec<String> = coverage
         .rows()
         .flat_map(|r| r.iter().map(|c| c.to_string()))
         .collect();
+    // openai: 27 days in January, none in February, the March days, then the gap named.
+    let at = text.iter().position(|t| t == "openai").unwrap();
+    assert_eq!(text[at + 1], "27");
+    assert_eq!(text[at + 2], "no data");
+    assert_eq!(text[at + 4], "2026-02");
     assert!(
         text.iter()
-            .any(|t| t == "GAP: no usage data for 2026-02: a missing export?"),
+            .any(|t| t.contains("openai has usage in other months of 2026Q1 but none in 2026-02")),
         "{text:?}"
     );
 }

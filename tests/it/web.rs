@@ -298,8 +298,12 @@ async fn requests_missing_something_get_400_and_unknown_reports_404() {
     let o = sample(OPENAI);
     let cases = [
         (
-            multipart(&[Part::File(OPENAI, &o)]),
-            "choose the reporting period",
+            multipart(&[
+                Part::File(OPENAI, &o),
+                Part::Field("quarter", "2026Q1"),
+                Part::Field("year", "2026"),
+            ]),
+            "a quarter or a year, not both",
         ),
         (multipart(&[Part::Field("quarter", "2026Q1")]), "no files"),
         (

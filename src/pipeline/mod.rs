@@ -7,6 +7,8 @@
 //! asks, report from the rest. Stateless runs refuse the same file twice and
 //! overlapping exports of one format, which would double-count.
 
+pub mod warnings;
+
 use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
@@ -17,6 +19,19 @@ use crate::error::{Error, Result};
 use crate::ingest;
 use crate::model::{Period, Rejection};
 use crate::normalise::{normalise_file_with, FileReport};
+
+impl Outcome {
+    /// The outcome with its warnings assessed.
+    fn assessed(mut self) -> Outcome {
+        self.warnings = warnings::assess(&self);
+        self
+    }
+
+    /// True when no usage row falls in the period.
+    pub fn no_usage(&self) -> bool {
+        warnings::no_usage(self)
+    }
+}
 
 /// One input file: its path and the name used in reports (the path as given).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,6 +69,8 @@ pub struct Outcome {
     pub excluded: Vec<ExcludedLine>,
     /// First month of the fiscal year (quarters follow it).
     pub fiscal_year_start_month: u32,
+    /// Every gap a reader must not miss ([`warnings::assess`]), shown wherever the total is.
+    pub warnings: Vec<warnings::Warning>,
 }
 
 /// The ledger's part of a report.
@@ -204,6 +221,7 @@ fn run_once(inputs: &[&Input], cfg: &Config) -> std::result::Result<Outcome, Run
     for (index, input) in inputs.iter().enumerate() {
         let mut failure: Option<String> = None;
         let mut excluded_here = 0u64;
+        let mut excluded_money = std::collections::BTreeMap::<String, f64>::new();
         let mut sink = |mut r: crate::model::UsageRecord| {
             if failure.is_some() {
                 return;
@@ -211,6 +229,9 @@ fn run_once(inputs: &[&Input], cfg: &Config) -> std::result::Result<Outcome, Run
             if let Some(e) = cfg.apply(&mut r) {
                 excluded.add(&r, &e.reason);
                 excluded_here += 1;
+                if let (Some(c), Some(cur)) = (r.cost, &r.currency) {
+                    *excluded_money.entry(cur.clone()).or_insert(0.0) += c;
+                }
                 return;
             }
             if let Err(e) = running.add(&r).and_then(|()| agg.add(&r)) {
@@ -248,6 +269,7 @@ fn run_once(inputs: &[&Input], cfg: &Config) -> std::result::Result<Outcome, Run
         }
         report.counts.accepted -= excluded_here;
         report.counts.excluded += excluded_here;
+        move_excluded_money(&mut report, &excluded_money);
         files.push(report);
     }
     check_duplicates(&files).map_err(RunError::Run)?;
@@ -267,7 +289,21 @@ fn run_once(inputs: &[&Input], cfg: &Config) -> std::result::Result<Outcome, Run
         ledger: None,
         excluded: excluded.lines(),
         fiscal_year_start_month: cfg.fiscal_year_start_month,
-    })
+        warnings: vec![],
+    }
+    .assessed())
+}
+
+/// Moves the money of rows the configuration excluded from accepted to excluded.
+fn move_excluded_money(
+    report: &mut FileReport,
+    excluded: &std::collections::BTreeMap<String, f64>,
+) {
+    for (currency, amount) in excluded {
+        let b = report.money.entry(currency.clone()).or_default();
+        b.accepted -= amount;
+        b.excluded += amount;
+    }
 }
 
 /// Usage left out by the configuration, grouped by reason, provider, model and cost centre.
@@ -336,7 +372,16 @@ pub fn previous_year(p: &Period) -> Option<Period> {
 }
 
 /// What [`aggregate_ledger`] returns.
-type LedgerAggregate = (Summary, Vec<i64>, usize, Vec<ExcludedLine>, Vec<u64>);
+type LedgerAggregate = (
+    Summary,
+    Vec<i64>,
+    usize,
+    Vec<ExcludedLine>,
+    Vec<ExcludedHere>,
+);
+
+/// Records and money per currency that the configuration excluded from one import.
+type ExcludedHere = (u64, std::collections::BTreeMap<String, f64>);
 
 /// Aggregates the ledger's active records of a period; returns the summary, the imports used
 /// (index = file_index), the number of records, exclusions and excluded records per import.
@@ -349,13 +394,16 @@ fn aggregate_ledger(
     let carbon = ledger.carbon_rows(period, &mut imports)?;
     let mut agg = Aggregator::new();
     let mut excluded = Excluded::default();
-    let mut excluded_per_import = vec![0u64; imports.len()];
+    let mut excluded_per_import: Vec<ExcludedHere> = vec![Default::default(); imports.len()];
     let n = records.len();
     for mut r in records {
         if let Some(e) = cfg.apply(&mut r) {
             excluded.add(&r, &e.reason);
-            if let Some(c) = excluded_per_import.get_mut(r.provenance.file_index) {
-                *c += 1;
+            if let Some((n, money)) = excluded_per_import.get_mut(r.provenance.file_index) {
+                *n += 1;
+                if let (Some(c), Some(cur)) = (r.cost, &r.currency) {
+                    *money.entry(cur.clone()).or_insert(0.0) += c;
+                }
             }
             continue;
         }
@@ -387,9 +435,11 @@ pub fn run_ledger(ledger: &crate::ledger::Ledger, cfg: &Config) -> Result<Outcom
     for (index, id) in imports.iter().enumerate() {
         let mut report = ledger.period_report(*id, &cfg.period)?;
         report.file_index = index;
-        let x = excluded_per_import.get(index).copied().unwrap_or(0);
-        report.counts.accepted -= x;
-        report.counts.excluded += x;
+        if let Some((x, money)) = excluded_per_import.get(index) {
+            report.counts.accepted -= x;
+            report.counts.excluded += x;
+            move_excluded_money(&mut report, money);
+        }
         files.push(report);
         rejections.extend(ledger.details(*id)?.1);
     }
@@ -419,7 +469,9 @@ pub fn run_ledger(ledger: &crate::ledger::Ledger, cfg: &Config) -> Result<Outcom
         }),
         excluded,
         fiscal_year_start_month: cfg.fiscal_year_start_month,
-    })
+        warnings: vec![],
+    }
+    .assessed())
 }
 
 /// Refuses the same file twice and overlapping exports of one format (stateless runs).

@@ -1,0 +1,491 @@
+//! Warnings: every gap a reader must not miss before signing a figure.
+//!
+//! A figure that is silently zero, partial or wrong is worse than a crash, because a controller
+//! signs it. [`assess`] looks at a finished [`Outcome`] and names what could make its total
+//! incomplete: no usage in the period, months of the period before or after all the data, a
+//! provider's month without data, skipped rows whose text names an AI service (with their
+//! spend), money on a file that does not add up, models estimated from a size class. The same
+//! list is printed on the terminal, shown on the upload page, written to the Cover and Coverage
+//! sheets and to the JSON summary. Messages are plain words without command-line flags, so every
+//! front end can show them as they are.
+
+use std::collections::BTreeMap;
+
+use chrono::{Datelike, NaiveDate};
+use serde::Serialize;
+
+use super::Outcome;
+
+/// What kind of gap a warning names (the JSON `code`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WarningCode {
+    /// No usage row falls in the period.
+    NoUsageInPeriod,
+    /// The period starts before the earliest data of every file.
+    PeriodBeforeData,
+    /// The period ends after the latest data of every file.
+    PeriodAfterData,
+    /// A provider with data in the period has none in some of its months.
+    MonthWithoutData,
+    /// Rows skipped as another service whose text names an AI service or model.
+    AiSpendSkipped,
+    /// A file's money does not add up to its total.
+    MoneyUnbalanced,
+    /// Models not in the factor set, estimated from a size class.
+    ModelUnresolved,
+    /// The gaps were accepted for a final statement, with a reason.
+    GapsAccepted,
+}
+
+impl WarningCode {
+    /// The code as JSON writes it (`month_without_data`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WarningCode::NoUsageInPeriod => "no_usage_in_period",
+            WarningCode::PeriodBeforeData => "period_before_data",
+            WarningCode::PeriodAfterData => "period_after_data",
+            WarningCode::MonthWithoutData => "month_without_data",
+            WarningCode::AiSpendSkipped => "ai_spend_skipped",
+            WarningCode::MoneyUnbalanced => "money_unbalanced",
+            WarningCode::ModelUnresolved => "model_unresolved",
+            WarningCode::GapsAccepted => "gaps_accepted",
+        }
+    }
+}
+
+/// One warning: a code for machines, a sentence for people, and what it concerns.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Warning {
+    /// The kind of gap.
+    pub code: WarningCode,
+    /// What is wrong and what to do, in plain words (no command-line flags).
+    pub message: String,
+    /// The file concerned, if one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    /// The provider concerned, if one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+    /// The months concerned (`YYYY-MM`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub months: Vec<String>,
+    /// Rows concerned.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rows: Option<u64>,
+    /// Money concerned, per currency.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub spend: BTreeMap<String, f64>,
+}
+
+impl Warning {
+    fn new(code: WarningCode, message: String) -> Warning {
+        Warning {
+            code,
+            message,
+            file: None,
+            provider: None,
+            months: vec![],
+            rows: None,
+            spend: BTreeMap::new(),
+        }
+    }
+
+    /// The preparer's reason for stating a period with gaps.
+    pub fn gaps_accepted(reason: &str) -> Warning {
+        Warning::new(
+            WarningCode::GapsAccepted,
+            format!("The gaps above were accepted for the final statement: \"{reason}\""),
+        )
+    }
+
+    /// True for the gaps of coverage that `report --final` refuses without a reason.
+    pub fn is_gap(&self) -> bool {
+        matches!(
+            self.code,
+            WarningCode::NoUsageInPeriod
+                | WarningCode::PeriodBeforeData
+                | WarningCode::PeriodAfterData
+                | WarningCode::MonthWithoutData
+        )
+    }
+}
+
+/// Money as `1,234.56 USD; 10.00 EUR`.
+pub fn money_text(spend: &BTreeMap<String, f64>) -> String {
+    spend
+        .iter()
+        .map(|(c, a)| format!("{} {c}", amount_text(*a)))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// An amount with thousands separators and two decimals: `-1,234.50`.
+pub fn amount_text(a: f64) -> String {
+    let s = format!("{:.2}", a.abs());
+    let (int, frac) = s.split_once('.').unwrap_or((&s, "00"));
+    let mut out = String::new();
+    for (i, ch) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    format!("{}{out}.{frac}", if a < 0.0 { "-" } else { "" })
+}
+
+/// The months `YYYY-MM` as a short list: `2026-04 to 2026-12 (9 months)` when consecutive.
+fn months_text(months: &[String]) -> String {
+    match months {
+        [] => String::new(),
+        [one] => one.clone(),
+        [first, .., last] if consecutive(months) => {
+            format!("{first} to {last} ({} months)", months.len())
+        }
+        _ => months.join(", "),
+    }
+}
+
+fn consecutive(months: &[String]) -> bool {
+    let n = |m: &String| {
+        let (y, mo) = m.split_once('-').unwrap_or(("0", "0"));
+        y.parse::<i32>().unwrap_or(0) * 12 + mo.parse::<i32>().unwrap_or(0)
+    };
+    months.windows(2).all(|w| n(&w[1]) == n(&w[0]) + 1)
+}
+
+fn month_of(d: NaiveDate) -> String {
+    format!("{:04}-{:02}", d.year(), d.month())
+}
+
+/// The fiscal quarter holding `date` (`2026Q1`), the fiscal year starting in `start_month`.
+pub fn quarter_of(date: NaiveDate, start_month: u32) -> String {
+    let s = if (1..=12).contains(&start_month) {
+        start_month
+    } else {
+        1
+    };
+    let year = if date.month() >= s {
+        date.year()
+    } else {
+        date.year() - 1
+    };
+    let q = (date.month() + 12 - s) % 12 / 3 + 1;
+    format!("{year}Q{q}")
+}
+
+/// The dates the files hold (valid rows, in or out of the period): earliest and latest.
+pub fn data_range(o: &Outcome) -> Option<(NaiveDate, NaiveDate)> {
+    let first = o.files.iter().filter_map(|f| f.first_date).min()?;
+    let last = o.files.iter().filter_map(|f| f.last_date).max()?;
+    Some((first, last))
+}
+
+/// True when no usage row of any file falls in the period (money-only rows do not count).
+pub fn no_usage(o: &Outcome) -> bool {
+    o.summary.coverage.is_empty() && o.summary.lines.is_empty()
+}
+
+/// The period to ask for instead, in words: the quarter the files' dates fall in, or their
+/// range.
+pub fn suggested_period(o: &Outcome) -> Option<String> {
+    let (first, last) = data_range(o)?;
+    let (q0, q1) = (
+        quarter_of(first, o.fiscal_year_start_month),
+        quarter_of(last, o.fiscal_year_start_month),
+    );
+    Some(if q0 == q1 {
+        format!("the quarter {q0}")
+    } else {
+        format!("the quarters {q0} to {q1} (dates {first} to {last})")
+    })
+}
+
+/// Days with usage data per provider (with data in the period) and month of the period,
+/// zero where a month has none.
+pub fn coverage_matrix(o: &Outcome) -> Vec<(&str, String, u32)> {
+    let mut providers: Vec<&str> = o.summary.coverage.iter().map(|c| c.0.as_str()).collect();
+    providers.sort_unstable();
+    providers.dedup();
+    let months = o.period.months();
+    let mut out = vec![];
+    for p in providers {
+        for m in &months {
+            let days = o
+                .summary
+                .coverage
+                .iter()
+                .find(|(cp, cm, _)| cp == p && cm == m)
+                .map_or(0, |c| c.2);
+            out.push((p, m.clone(), days));
+        }
+    }
+    out
+}
+
+/// Every warning about `o`, in a stable order: coverage first, then money, then models.
+pub fn assess(o: &Outcome) -> Vec<Warning> {
+    let mut out = vec![];
+    let months = o.period.months();
+    let range = data_range(o);
+    let mut reported_months: Vec<String> = vec![];
+
+    if no_usage(o) {
+        let excluded: u64 = o.excluded.iter().map(|e| e.rows).sum();
+        let held = match (range, suggested_period(o)) {
+            (Some((a, b)), Some(s)) => {
+                format!(" The files hold data dated {a} to {b}: report {s} instead.")
+            }
+            _ => " No file holds a usable dated row.".to_string(),
+        };
+        let msg = if excluded > 0 {
+            format!(
+                "No usage in {}: the configuration excluded all {excluded} usage row(s) of the period, so the total is zero.",
+                o.period
+            )
+        } else {
+            format!(
+                "No usage row falls in {}, so the total is zero.{held} Report a zero only if there truly was no use of AI services in the period.",
+                o.period
+            )
+        };
+        out.push(Warning::new(WarningCode::NoUsageInPeriod, msg));
+    } else if let Some((first, last)) = range {
+        let before: Vec<String> = months
+            .iter()
+            .filter(|m| m.as_str() < month_of(first).as_str())
+            .cloned()
+            .collect();
+        if !before.is_empty() {
+            let mut w = Warning::new(
+                WarningCode::PeriodBeforeData,
+                format!(
+                    "The period starts on {} but the earliest data in the files is dated {first}: {} without data in any file. Add the exports for those months, or report a period that starts later.",
+                    o.period.start,
+                    months_text(&before)
+                ),
+            );
+            w.months = before.clone();
+            reported_months.extend(before);
+            out.push(w);
+        }
+        let after: Vec<String> = months
+            .iter()
+            .filter(|m| m.as_str() > month_of(last).as_str())
+            .cloned()
+            .collect();
+        if !after.is_empty() {
+            let mut w = Warning::new(
+                WarningCode::PeriodAfterData,
+                format!(
+                    "The period ends on {} but the latest data in the files is dated {last}: {} without data in any file. The total covers only part of the period: add the exports for those months, or report a period that ends earlier.",
+                    o.period.end,
+                    months_text(&after)
+                ),
+            );
+            w.months = after.clone();
+            reported_months.extend(after);
+            out.push(w);
+        }
+    }
+
+    // Providers with data in the period but months without.
+    let mut providers: Vec<&str> = o.summary.coverage.iter().map(|c| c.0.as_str()).collect();
+    providers.sort_unstable();
+    providers.dedup();
+    for p in providers {
+        let missing: Vec<String> = months
+            .iter()
+            .filter(|m| !reported_months.contains(m))
+            .filter(|m| {
+                !o.summary
+                    .coverage
+                    .iter()
+                    .any(|(cp, cm, days)| cp == p && cm == *m && *days > 0)
+            })
+            .cloned()
+            .collect();
+        if !missing.is_empty() {
+            let mut w = Warning::new(
+                WarningCode::MonthWithoutData,
+                format!(
+                    "{p} has usage in other months of {} but none in {}: a missing export? Add it, or confirm there was no {p} usage then.",
+                    o.period.label,
+                    months_text(&missing)
+                ),
+            );
+            w.provider = Some(p.to_string());
+            w.months = missing;
+            out.push(w);
+        }
+    }
+
+    // Skipped rows whose text names an AI service, per file.
+    for f in &o.files {
+        if f.ai_skipped.is_empty() {
+            continue;
+        }
+        let rows: u64 = f.ai_skipped.iter().map(|g| g.rows).sum();
+        let mut spend = BTreeMap::new();
+        for g in &f.ai_skipped {
+            for (c, a) in &g.spend {
+                *spend.entry(c.clone()).or_insert(0.0) += a;
+            }
+        }
+        let mut names: Vec<&str> = f.ai_skipped.iter().map(|g| g.matched.as_str()).collect();
+        names.sort_unstable_by_key(|n| n.to_lowercase());
+        names.dedup_by_key(|n| n.to_lowercase());
+        let examples: Vec<String> = f
+            .ai_skipped
+            .iter()
+            .take(3)
+            .map(|g| format!("row {}: {}", g.first_row, short(&g.text, 120)))
+            .collect();
+        let money = if spend.is_empty() {
+            String::new()
+        } else {
+            format!(" with {}", money_text(&spend))
+        };
+        let mut w = Warning::new(
+            WarningCode::AiSpendSkipped,
+            format!(
+                "{}: {rows} row(s){money} were skipped as another service although they name {} ({}). They are not in the figure: if they are AI usage, the export's format needs a rule for them.",
+                f.file,
+                names.join(", "),
+                examples.join("; ")
+            ),
+        );
+        w.file = Some(f.file.clone());
+        w.rows = Some(rows);
+        w.spend = spend;
+        out.push(w);
+    }
+
+    // Money that does not add up.
+    for f in &o.files {
+        for (currency, b) in &f.money {
+            if !b.balanced() {
+                let mut w = Warning::new(
+                    WarningCode::MoneyUnbalanced,
+                    format!(
+                        "{}: the {currency} amounts of its rows total {:.2}, but accepted, adjustment, rejected, duplicate, outside-period, excluded and skipped rows add up to {:.2}. Please report this file to the maintainers.",
+                        f.file,
+                        b.total,
+                        b.accounted()
+                    ),
+                );
+                w.file = Some(f.file.clone());
+                w.spend = BTreeMap::from([(currency.clone(), b.total - b.accounted())]);
+                out.push(w);
+            }
+        }
+    }
+
+    // Models estimated from a size class.
+    let mut unresolved: BTreeMap<(String, String), (f64, u64)> = BTreeMap::new();
+    for l in &o.summary.lines {
+        if l.body
+            .flags
+            .iter()
+            .any(|f| f.starts_with("model estimated by class"))
+        {
+            let e = unresolved
+                .entry((l.key.provider.to_string(), l.key.model.clone()))
+                .or_default();
+            e.0 += l.body.estimate.emissions_kgco2e.central;
+            e.1 =
+                e.1.saturating_add(l.body.activity.input_tokens + l.body.activity.output_tokens);
+        }
+    }
+    if !unresolved.is_empty() {
+        let total = o.summary.totals.emissions_kgco2e.central;
+        let share: f64 = unresolved.values().map(|v| v.0).sum();
+        let list: Vec<String> = unresolved
+            .iter()
+            .take(10)
+            .map(|((p, m), (kg, _))| format!("{p} {m} ({kg:.1} kgCO2e)"))
+            .collect();
+        let more = match unresolved.len() {
+            n if n > 10 => format!(" and {} more", n - 10),
+            _ => String::new(),
+        };
+        let pct = if total > 0.0 {
+            format!(", {:.1}% of the central total", 100.0 * share / total)
+        } else {
+            String::new()
+        };
+        let mut w = Warning::new(
+            WarningCode::ModelUnresolved,
+            format!(
+                "{} model(s) are not in factor set {} and were estimated from a size class{pct}: {}{more}. Check the model names; a newer factor set may know them.",
+                unresolved.len(),
+                o.factor_version,
+                list.join(", ")
+            ),
+        );
+        w.rows = None;
+        out.push(w);
+    }
+    out
+}
+
+fn short(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        let cut: String = s.chars().take(n).collect();
+        format!("{cut}…")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quarters_follow_the_fiscal_year() {
+        let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).unwrap();
+        assert_eq!(quarter_of(d(2026, 1, 15), 1), "2026Q1");
+        assert_eq!(quarter_of(d(2026, 12, 31), 1), "2026Q4");
+        // Fiscal year from April: 2026-04-01 starts 2026Q1, March 2027 is 2026Q4.
+        assert_eq!(quarter_of(d(2026, 4, 1), 4), "2026Q1");
+        assert_eq!(quarter_of(d(2027, 3, 31), 4), "2026Q4");
+        assert_eq!(quarter_of(d(2026, 2, 1), 4), "2025Q4");
+    }
+
+    #[test]
+    fn months_read_as_ranges() {
+        let m = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(months_text(&m(&["2026-02"])), "2026-02");
+        assert_eq!(
+            months_text(&m(&["2026-11", "2026-12", "2027-01"])),
+            "2026-11 to 2027-01 (3 months)"
+        );
+        assert_eq!(months_text(&m(&["2026-01", "2026-03"])), "2026-01, 2026-03");
+    }
+
+    #[test]
+    fn codes_read_as_json_writes_them() {
+        for c in [
+            WarningCode::NoUsageInPeriod,
+            WarningCode::PeriodBeforeData,
+            WarningCode::PeriodAfterData,
+            WarningCode::MonthWithoutData,
+            WarningCode::AiSpendSkipped,
+            WarningCode::MoneyUnbalanced,
+            WarningCode::ModelUnresolved,
+            WarningCode::GapsAccepted,
+        ] {
+            assert_eq!(serde_json::to_value(c).unwrap(), c.as_str());
+        }
+    }
+
+    #[test]
+    fn money_has_thousands_separators() {
+        let s = BTreeMap::from([
+            ("EUR".to_string(), -1234.5),
+            ("USD".to_string(), 1234567.891),
+        ]);
+        assert_eq!(money_text(&s), "-1,234.50 EUR; 1,234,567.89 USD");
+    }
+}
