@@ -1101,6 +1101,60 @@ fn slug(s: &str) -> String {
     out.trim_matches('-').to_string()
 }
 
+/// True when a `[[skip]]` rule marks the row as another service's. Each rule tests every
+/// column of its list present in the header: `when` hits when any non-empty cell matches,
+/// `unless` when at least one cell is non-empty and none matches. An empty cell says nothing
+/// about the service (invoice-level tax lines): it never makes a row skipped.
+fn skip_rules_hit(m: &Mapping, cells: &dyn RowCells) -> bool {
+    m.skips.iter().any(|(b, rule)| {
+        let mut any_value = false;
+        let mut any_match = false;
+        for (i, _) in &b.columns {
+            let v = cells.cell(*i).display();
+            let v = v.trim();
+            if v.is_empty() {
+                continue;
+            }
+            any_value = true;
+            if let Some(re) = &rule.when_re {
+                if re.is_match(v) {
+                    return true;
+                }
+            }
+            if rule.unless_re.as_ref().is_some_and(|re| re.is_match(v)) {
+                any_match = true;
+            }
+        }
+        rule.unless_re.is_some() && any_value && !any_match
+    })
+}
+
+/// The meter text of a row: the first non-empty cell of the meter columns.
+fn meter_text(bm: &template::BoundMeter, cells: &dyn RowCells) -> String {
+    bm.text
+        .columns
+        .iter()
+        .map(|(i, _)| cells.cell(*i).display())
+        .find(|v| !v.trim().is_empty())
+        .unwrap_or_default()
+}
+
+/// True when the first meter rule matching the row's meter text assigns a token class
+/// ([`template::TOKEN_CLASSES`]): the row is usage of the template's service.
+fn meter_says_tokens(m: &Mapping, cells: &dyn RowCells) -> bool {
+    let Some(bm) = &m.meter else { return false };
+    let text = meter_text(bm, cells);
+    let text = text.trim();
+    if text.is_empty() {
+        return false;
+    }
+    bm.spec
+        .rule
+        .iter()
+        .find(|r| r.re.as_ref().is_some_and(|re| re.is_match(text)))
+        .is_some_and(|r| template::TOKEN_CLASSES.contains(&r.class.as_str()))
+}
+
 /// The quantity of a long-format row, classified by its meter text.
 struct MeterReading {
     class: String,
@@ -1122,13 +1176,7 @@ fn read_meter(
     cost: Option<f64>,
 ) -> Result<Option<MeterReading>, RowProblem> {
     let spec = &bm.spec;
-    let text = bm
-        .text
-        .columns
-        .iter()
-        .map(|(i, _)| cells.cell(*i).display())
-        .find(|v| !v.trim().is_empty())
-        .unwrap_or_default();
+    let text = meter_text(bm, cells);
     let text = text.trim();
     let Some((rule, caps)) = spec.rule.iter().find_map(|r| {
         r.re.as_ref()
@@ -1362,18 +1410,10 @@ fn map_row(
         }
     }
 
-    // Rows of other services.
-    for (b, rule) in &m.skips {
-        let v = first_cell(b, cells).display();
-        // An empty cell says nothing about the service (invoice-level tax lines): not skipped.
-        if v.trim().is_empty() {
-            continue;
-        }
-        let hit = rule.when_re.as_ref().is_some_and(|re| re.is_match(&v))
-            || rule.unless_re.as_ref().is_some_and(|re| !re.is_match(&v));
-        if hit && !has_total_label() {
-            return Ok(RowOutcome::Skipped(SkipReason::OtherService));
-        }
+    // Rows of other services; never one whose meter text a token rule classifies (a
+    // Bedrock usage type under a product map that does not name Bedrock is still Bedrock).
+    if skip_rules_hit(m, cells) && !has_total_label() && !meter_says_tokens(m, cells) {
+        return Ok(RowOutcome::Skipped(SkipReason::OtherService));
     }
 
     // Bucket start (slash dates follow the file's day/month order).

@@ -53,11 +53,16 @@ pub struct Template {
     pub meter: Option<MeterSpec>,
 }
 
-/// Rows to skip as "other service": when `when` matches, or `unless` does not match.
+/// Rows to skip as "other service": when `when` matches, or `unless` does not match. A row
+/// whose meter text a token rule of the template classifies (see [`TOKEN_CLASSES`]) is never
+/// skipped, whatever these rules say: the usage type, meter or SKU is the surer sign.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SkipRule {
-    /// The column tested.
+    /// The column(s) tested: every one present in the header. `when` skips a row when any of
+    /// their non-empty cells matches; `unless` skips it when at least one cell is non-empty
+    /// and none matches (CUR: `line_item_product_code` = AmazonBedrock or a product name
+    /// naming Bedrock keeps the row). Empty cells say nothing.
     pub column: OneOrMany,
     /// Skip rows whose value matches this regular expression.
     #[serde(default)]
@@ -160,6 +165,17 @@ pub const METER_CLASSES: &[&str] = &[
     "requests",
     "not_estimated",
     "spend",
+];
+
+/// The meter classes that are tokens (or characters read as tokens): a row a rule of one of
+/// these classes matches is usage of the template's service, never skipped as another one.
+pub const TOKEN_CLASSES: &[&str] = &[
+    "input",
+    "cached_input",
+    "cache_write",
+    "output",
+    "input_characters",
+    "output_characters",
 ];
 
 /// Header recognition: a template matches a row that holds every required column.
