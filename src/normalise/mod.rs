@@ -29,6 +29,9 @@ pub const REJECTIONS_LISTED_PER_REASON: u32 = 100;
 /// Distinct reasons tracked per file; rejections for reasons beyond these are counted only.
 const REJECTION_REASONS_TRACKED: usize = 200;
 
+/// Unit decisions kept per file before further exchange rates are counted together.
+const FX_DECISIONS_LISTED: usize = 40;
+
 /// How many rows of a sheet are searched for a header before the sheet is passed over.
 pub const HEADER_SEARCH_ROWS: u64 = 50;
 
@@ -1218,6 +1221,60 @@ fn slug(s: &str) -> String {
     out.trim_matches('-').to_string()
 }
 
+/// True when a `[[skip]]` rule marks the row as another service's. Each rule tests every
+/// column of its list present in the header: `when` hits when any non-empty cell matches,
+/// `unless` when at least one cell is non-empty and none matches. An empty cell says nothing
+/// about the service (invoice-level tax lines): it never makes a row skipped.
+fn skip_rules_hit(m: &Mapping, cells: &dyn RowCells) -> bool {
+    m.skips.iter().any(|(b, rule)| {
+        let mut any_value = false;
+        let mut any_match = false;
+        for (i, _) in &b.columns {
+            let v = cells.cell(*i).display();
+            let v = v.trim();
+            if v.is_empty() {
+                continue;
+            }
+            any_value = true;
+            if let Some(re) = &rule.when_re {
+                if re.is_match(v) {
+                    return true;
+                }
+            }
+            if rule.unless_re.as_ref().is_some_and(|re| re.is_match(v)) {
+                any_match = true;
+            }
+        }
+        rule.unless_re.is_some() && any_value && !any_match
+    })
+}
+
+/// The meter text of a row: the first non-empty cell of the meter columns.
+fn meter_text(bm: &template::BoundMeter, cells: &dyn RowCells) -> String {
+    bm.text
+        .columns
+        .iter()
+        .map(|(i, _)| cells.cell(*i).display())
+        .find(|v| !v.trim().is_empty())
+        .unwrap_or_default()
+}
+
+/// True when the first meter rule matching the row's meter text assigns a token class
+/// ([`template::TOKEN_CLASSES`]): the row is usage of the template's service.
+fn meter_says_tokens(m: &Mapping, cells: &dyn RowCells) -> bool {
+    let Some(bm) = &m.meter else { return false };
+    let text = meter_text(bm, cells);
+    let text = text.trim();
+    if text.is_empty() {
+        return false;
+    }
+    bm.spec
+        .rule
+        .iter()
+        .find(|r| r.re.as_ref().is_some_and(|re| re.is_match(text)))
+        .is_some_and(|r| template::TOKEN_CLASSES.contains(&r.class.as_str()))
+}
+
 /// The quantity of a long-format row, classified by its meter text.
 struct MeterReading {
     class: String,
@@ -1229,6 +1286,8 @@ struct MeterReading {
     quantity: f64,
     unit: String,
     decision: Option<&'static str>,
+    /// Prices in another currency than the cost field's: the conversion and its rate.
+    fx_decision: Option<String>,
 }
 
 fn read_meter(
@@ -1236,16 +1295,10 @@ fn read_meter(
     m: &Mapping,
     cells: &dyn RowCells,
     dc: bool,
-    cost: Option<f64>,
+    (cost, currency): (Option<f64>, &str),
 ) -> Result<Option<MeterReading>, RowProblem> {
     let spec = &bm.spec;
-    let text = bm
-        .text
-        .columns
-        .iter()
-        .map(|(i, _)| cells.cell(*i).display())
-        .find(|v| !v.trim().is_empty())
-        .unwrap_or_default();
+    let text = meter_text(bm, cells);
     let text = text.trim();
     let Some((rule, caps)) = spec.rule.iter().find_map(|r| {
         r.re.as_ref()
@@ -1296,36 +1349,60 @@ fn read_meter(
         .find(|(k, _)| k.trim().eq_ignore_ascii_case(&unit))
         .map(|(_, v)| *v);
     let mut decision = None;
+    // Prices are in the pricing currency, which may not be the cost field's (Azure MCA bills
+    // EUR for USD prices): the cost held against price × quantity is in the price's currency.
+    let (price_cost, fx_decision) = cost_in_price_currency(bm, cells, dc, cost, currency);
     let scale = if class == "not_estimated" || class == "spend" {
         1.0
     } else {
         match spec.quantity_is.as_str() {
             "units" => match unit_size {
                 // A unit size of 0 in the template: the block is inferred from the unit
-                // price's magnitude (per-1M prices are dollars, per-1K cents, per-token less).
+                // price's magnitude (per-1M prices are dollars, per-1K cents, per-token less);
+                // without a unit price, from cost ÷ amount (CUR 2.0 exports without
+                // line_item_unblended_rate), when both are there and positive.
                 Some(s) if s.abs() < f64::MIN_POSITIVE => {
-                    let price = bm
+                    let rate = bm
                         .price
                         .as_ref()
                         .and_then(|p| parse::money(&first_cell(p, cells), dc).ok().flatten());
+                    let (price, from_cost) = match (rate, price_cost) {
+                        (Some(p), _) => (Some(p), false),
+                        (None, Some(c)) if c > 0.0 && quantity > 0.0 => (Some(c / quantity), true),
+                        _ => (None, false),
+                    };
                     match price {
                         Some(p) if p >= 0.05 => {
-                            decision = Some("unit inferred from the unit price: 1M tokens");
+                            decision = Some(if from_cost {
+                                "unit inferred from cost ÷ amount (no unit price): 1M tokens"
+                            } else {
+                                "unit inferred from the unit price: 1M tokens"
+                            });
                             1_000_000.0
                         }
                         Some(p) if p >= 0.0001 => {
-                            decision = Some("unit inferred from the unit price: 1K tokens");
+                            decision = Some(if from_cost {
+                                "unit inferred from cost ÷ amount (no unit price): 1K tokens"
+                            } else {
+                                "unit inferred from the unit price: 1K tokens"
+                            });
                             1_000.0
                         }
                         Some(_) => {
-                            decision = Some("unit inferred from the unit price: tokens");
+                            decision = Some(if from_cost {
+                                "unit inferred from cost ÷ amount (no unit price): tokens"
+                            } else {
+                                "unit inferred from the unit price: tokens"
+                            });
                             1.0
                         }
+                        // No amount: no tokens, whatever the unit.
+                        None if quantity == 0.0 => 1.0,
                         None => {
                             return Err(RowProblem {
                                 column: bm.unit.as_ref().map(|u| u.column_label()),
                                 value: Some(unit.clone()),
-                                reason: format!("the unit '{unit}' does not say how many tokens it holds and the row has no unit price to tell"),
+                                reason: format!("the unit '{unit}' does not say how many tokens it holds, and the row has no unit price, nor a positive cost and amount, to tell"),
                             })
                         }
                     }
@@ -1349,7 +1426,7 @@ fn read_meter(
                     .price
                     .as_ref()
                     .and_then(|p| parse::money(&first_cell(p, cells), dc).ok().flatten());
-                match (price, cost) {
+                match (price, price_cost) {
                     (Some(p), Some(c)) if block > 1.0 && c.abs() > 0.0 && quantity > 0.0 => {
                         let near = |a: f64, b: f64| (a - b).abs() <= (0.01 * b.abs()).max(0.011);
                         if near(p * quantity, c) {
@@ -1359,9 +1436,15 @@ fn read_meter(
                             decision = Some("quantity in tokens (cost = price × quantity / block)");
                             1.0
                         } else {
+                            let cost_text = match (cost, fx_decision.is_some()) {
+                                (Some(b), true) => {
+                                    format!("cost {c} in the pricing currency ({b} {currency})")
+                                }
+                                _ => format!("cost {c}"),
+                            };
                             return Err(RowProblem {
                                 column: bm.price.as_ref().map(|p| p.column_label()),
-                                value: Some(format!("price {p}, quantity {quantity}, unit {unit}, cost {c}")),
+                                value: Some(format!("price {p}, quantity {quantity}, unit {unit}, {cost_text}")),
                                 reason: "neither price × quantity nor price × quantity / block equals the cost: cannot tell tokens from price blocks".into(),
                             });
                         }
@@ -1418,7 +1501,77 @@ fn read_meter(
         quantity,
         unit,
         decision,
+        fx_decision,
     }))
+}
+
+/// The row's cost in the unit price's currency, and, when that is not the cost field's
+/// currency, a unit decision naming the conversion and its rate. The template's
+/// `price_cost` column wins (Azure `CostInPricingCurrency`); else the cost ÷ the
+/// `exchange_rate` column (pricing → billing); else the cost itself.
+fn cost_in_price_currency(
+    bm: &template::BoundMeter,
+    cells: &dyn RowCells,
+    dc: bool,
+    cost: Option<f64>,
+    currency: &str,
+) -> (Option<f64>, Option<String>) {
+    if bm.price_cost.is_none() && bm.exchange_rate.is_none() {
+        return (cost, None);
+    }
+    let number = |b: &Option<template::Bound>| {
+        b.as_ref()
+            .and_then(|b| parse::money(&first_cell(b, cells), dc).ok().flatten())
+    };
+    let rate = number(&bm.exchange_rate).filter(|r| r.is_finite() && *r > 0.0);
+    let (price_cost, how) = match (number(&bm.price_cost), rate, cost) {
+        (Some(p), _, _) => (Some(p), bm.price_cost.as_ref().map(|b| b.column_label())),
+        (None, Some(r), Some(c)) => (Some(c / r), Some("the cost ÷ the exchange rate".into())),
+        _ => (cost, None),
+    };
+    let price_currency = bm
+        .price_currency
+        .as_ref()
+        .map(|b| first_cell(b, cells).display().trim().to_uppercase())
+        .filter(|c| !c.is_empty());
+    let billing = currency.trim().to_uppercase();
+    let differs = match &price_currency {
+        Some(p) => !billing.is_empty() && *p != billing,
+        None => rate.is_some_and(|r| (r - 1.0).abs() > 1e-12),
+    };
+    let Some(how) = how.filter(|_| differs) else {
+        return (price_cost, None);
+    };
+    // The rate as exported, or as the two costs give it.
+    let rate = rate.or_else(|| match (cost, price_cost) {
+        (Some(c), Some(p)) if p.abs() > 0.0 => Some(c / p),
+        _ => None,
+    });
+    let from = price_currency.unwrap_or_else(|| "the pricing currency".into());
+    let rate = rate.map_or_else(
+        || "an exchange rate not stated".to_string(),
+        |r| format!("{} {billing} per {from}", significant(r)),
+    );
+    (
+        price_cost,
+        Some(format!(
+            "prices in {from}, spend kept in {billing} at {rate}; price × quantity checked against {how}"
+        )),
+    )
+}
+
+/// A rate written with six significant digits (0.923457, 158.215).
+fn significant(x: f64) -> String {
+    if x == 0.0 || !x.is_finite() {
+        return x.to_string();
+    }
+    let digits = (5 - x.abs().log10().floor() as i32).clamp(0, 12) as usize;
+    let s = format!("{x:.digits$}");
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -1479,18 +1632,10 @@ fn map_row(
         _ => {}
     }
 
-    // Rows of other services.
-    for (b, rule) in &m.skips {
-        let v = first_cell(b, cells).display();
-        // An empty cell says nothing about the service (invoice-level tax lines): not skipped.
-        if v.trim().is_empty() {
-            continue;
-        }
-        let hit = rule.when_re.as_ref().is_some_and(|re| re.is_match(&v))
-            || rule.unless_re.as_ref().is_some_and(|re| !re.is_match(&v));
-        if hit && !has_total_label() {
-            return Ok(RowOutcome::Skipped(SkipReason::OtherService));
-        }
+    // Rows of other services; never one whose meter text a token rule classifies (a
+    // Bedrock usage type under a product map that does not name Bedrock is still Bedrock).
+    if skip_rules_hit(m, cells) && !has_total_label() && !meter_says_tokens(m, cells) {
+        return Ok(RowOutcome::Skipped(SkipReason::OtherService));
     }
 
     // Bucket start (slash dates follow the file's day/month order).
@@ -1573,7 +1718,7 @@ fn map_row(
     let mut scope = None;
     let mut kind = RecordKind::Usage;
     let (values, any_quantity) = if let Some(bm) = &m.meter {
-        match read_meter(bm, m, cells, dc, cost) {
+        match read_meter(bm, m, cells, dc, (cost, &currency)) {
             Ok(None) => {
                 let text_empty = bm
                     .text
@@ -1598,6 +1743,7 @@ fn map_row(
             }
             Ok(Some(r)) => {
                 fx.unit_decision = r.decision;
+                fx.fx_decision = r.fx_decision.clone();
                 model_override = r.model.clone();
                 region_override = r.region.clone();
                 scope = r.scope.clone();
@@ -1814,6 +1960,8 @@ struct RowEffects {
     notes: Vec<String>,
     /// How a meter row's unit was decided.
     unit_decision: Option<&'static str>,
+    /// Prices in another currency than the spend: the conversion and its rate.
+    fx_decision: Option<String>,
     /// The quantities of a row that reached [`finish`] (read totals; accepted totals or
     /// adjustments when in the period).
     values: Option<RowValues>,
@@ -1907,6 +2055,17 @@ impl RowEffects {
         report.notes.extend(self.notes);
         if let Some(d) = self.unit_decision {
             *report.unit_decisions.entry(d.to_string()).or_insert(0) += 1;
+        }
+        if let Some(d) = self.fx_decision {
+            // One entry per rate; a file of ever-changing rates folds the rest into one.
+            let d = if report.unit_decisions.contains_key(&d)
+                || report.unit_decisions.len() < FX_DECISIONS_LISTED
+            {
+                d
+            } else {
+                "prices in another currency than the spend, at further exchange rates".into()
+            };
+            *report.unit_decisions.entry(d).or_insert(0) += 1;
         }
         let Some(values) = self.values else {
             return Ok(());

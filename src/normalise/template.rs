@@ -53,11 +53,16 @@ pub struct Template {
     pub meter: Option<MeterSpec>,
 }
 
-/// Rows to skip as "other service": when `when` matches, or `unless` does not match.
+/// Rows to skip as "other service": when `when` matches, or `unless` does not match. A row
+/// whose meter text a token rule of the template classifies (see [`TOKEN_CLASSES`]) is never
+/// skipped, whatever these rules say: the usage type, meter or SKU is the surer sign.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SkipRule {
-    /// The column tested.
+    /// The column(s) tested: every one present in the header. `when` skips a row when any of
+    /// their non-empty cells matches; `unless` skips it when at least one cell is non-empty
+    /// and none matches (CUR: `line_item_product_code` = AmazonBedrock or a product name
+    /// naming Bedrock keeps the row). Empty cells say nothing.
     pub column: OneOrMany,
     /// Skip rows whose value matches this regular expression.
     #[serde(default)]
@@ -104,9 +109,23 @@ pub struct MeterSpec {
     /// / unit size means tokens).
     #[serde(default = "default_quantity_is")]
     pub quantity_is: String,
-    /// Unit price column, for `decide`.
+    /// Unit price column, for `decide` and for units of size 0.
     #[serde(default)]
     pub price: OneOrMany,
+    /// The row's cost in the unit price's currency (Azure MCA `CostInPricingCurrency`), for
+    /// the cost relation of `decide`: prices are in the pricing currency, the cost field in
+    /// the billing currency. Without it (or with the cell empty), the cost is divided by
+    /// `exchange_rate` when that column is present.
+    #[serde(default)]
+    pub price_cost: OneOrMany,
+    /// Exchange rate from the pricing currency to the billing currency
+    /// (`ExchangeRatePricingToBilling`): billing cost = pricing cost × rate.
+    #[serde(default)]
+    pub exchange_rate: OneOrMany,
+    /// The currency of the unit price (`PricingCurrency`), named in the unit decisions when it
+    /// differs from the row's currency.
+    #[serde(default)]
+    pub price_currency: OneOrMany,
     /// Regular-expression replacements applied to the model text before it is looked up.
     #[serde(default)]
     pub model_clean: Vec<[String; 2]>,
@@ -160,6 +179,17 @@ pub const METER_CLASSES: &[&str] = &[
     "requests",
     "not_estimated",
     "spend",
+];
+
+/// The meter classes that are tokens (or characters read as tokens): a row a rule of one of
+/// these classes matches is usage of the template's service, never skipped as another one.
+pub const TOKEN_CLASSES: &[&str] = &[
+    "input",
+    "cached_input",
+    "cache_write",
+    "output",
+    "input_characters",
+    "output_characters",
 ];
 
 /// Header recognition: a template matches a row that holds every required column.
@@ -530,6 +560,12 @@ pub struct BoundMeter {
     pub unit: Option<Bound>,
     /// The unit price, when the export has one.
     pub price: Option<Bound>,
+    /// The cost in the price's currency, when the export has it.
+    pub price_cost: Option<Bound>,
+    /// The pricing-to-billing exchange rate, when the export has it.
+    pub exchange_rate: Option<Bound>,
+    /// The price's currency, when the export has it.
+    pub price_currency: Option<Bound>,
 }
 
 impl Mapping {
@@ -566,6 +602,12 @@ impl Mapping {
             fields.push(("meter quantity", Some(&m.quantity)));
             fields.push(("meter unit", m.unit.as_ref()));
             fields.push(("meter unit price", m.price.as_ref()));
+            fields.push(("meter cost in the price's currency", m.price_cost.as_ref()));
+            fields.push((
+                "meter exchange rate (pricing to billing)",
+                m.exchange_rate.as_ref(),
+            ));
+            fields.push(("meter price currency", m.price_currency.as_ref()));
         }
         for (b, _) in &self.adjustment {
             fields.push(("adjustment type", Some(b)));
@@ -751,6 +793,9 @@ pub fn bind(template: Arc<Template>, header: &[String]) -> Result<Mapping, Strin
                 quantity,
                 unit: bind_one(&column_spec(&m.unit)),
                 price: bind_one(&column_spec(&m.price)),
+                price_cost: bind_one(&column_spec(&m.price_cost)),
+                exchange_rate: bind_one(&column_spec(&m.exchange_rate)),
+                price_currency: bind_one(&column_spec(&m.price_currency)),
             })
         }
     };

@@ -22,6 +22,7 @@ mod report_outputs;
 mod spend;
 mod streamed_sheets;
 mod supplier;
+mod vendor_exports;
 mod vendor_samples;
 #[cfg(feature = "serve")]
 mod web;
