@@ -56,6 +56,10 @@ pub(crate) struct Formats {
     total_t: Format,
     /// A warning: dark red on light red, wrapped.
     warn: Format,
+    /// A label beside wrapped text: bold, at the top of its cell.
+    label_top: Format,
+    /// An amount of money: two decimals with thousands separators.
+    money: Format,
     /// A month without data in the coverage matrix.
     gap: Format,
 }
@@ -91,6 +95,8 @@ impl Formats {
                 .set_align(FormatAlign::Top)
                 .set_font_color(Color::RGB(0x9C0006))
                 .set_background_color(Color::RGB(0xFFC7CE)),
+            label_top: Format::new().set_bold().set_align(FormatAlign::Top),
+            money: Format::new().set_num_format("#,##0.00"),
             gap: Format::new()
                 .set_bold()
                 .set_align(FormatAlign::Center)
@@ -367,7 +373,7 @@ fn cover(ws: &mut Worksheet, f: &Formats, o: &Outcome, set: &FactorSet) -> Resul
     ];
     let mut r = 2;
     for (k, v) in rows {
-        ws.write_string_with_format(r, 0, k, &f.label)?;
+        ws.write_string_with_format(r, 0, k, &f.label_top)?;
         if k == "Warnings" && !o.warnings.is_empty() {
             ws.write_string_with_format(r, 1, &v, &f.warn)?;
         } else {
@@ -377,7 +383,7 @@ fn cover(ws: &mut Worksheet, f: &Formats, o: &Outcome, set: &FactorSet) -> Resul
     }
     r += 1;
     for (i, w) in o.warnings.iter().enumerate() {
-        ws.write_string_with_format(r, 0, format!("Warning {}", i + 1).as_str(), &f.label)?;
+        ws.write_string_with_format(r, 0, format!("Warning {}", i + 1).as_str(), &f.label_top)?;
         ws.write_string_with_format(r, 1, &w.message, &f.warn)?;
         let lines = w.message.chars().count().div_ceil(100).max(1);
         ws.set_row_height(r, 15.0 * lines as f64)?;
@@ -387,7 +393,7 @@ fn cover(ws: &mut Worksheet, f: &Formats, o: &Outcome, set: &FactorSet) -> Resul
         r += 1;
     }
     for (i, file) in o.files.iter().enumerate() {
-        ws.write_string_with_format(r, 0, format!("Input file {}", i + 1).as_str(), &f.label)?;
+        ws.write_string_with_format(r, 0, format!("Input file {}", i + 1).as_str(), &f.label_top)?;
         write_wrapped(
             ws,
             f,
@@ -1845,6 +1851,8 @@ fn money_reconciliation(
     for (c, h) in heads.iter().enumerate() {
         ws.write_string_with_format(r, c as u16, *h, &f.header)?;
     }
+    // The columns are the file table's above: room for the headings to wrap.
+    ws.set_row_height(r, 45)?;
     r += 1;
     for file in &o.files {
         for (cur, b) in &file.money {
@@ -1852,18 +1860,18 @@ fn money_reconciliation(
                 V::S(&file.file),
                 V::S(cur),
                 V::I(b.rows),
-                V::N(b.total, &f.kg),
-                V::N(b.accepted, &f.kg),
-                V::N(b.adjustments, &f.kg),
-                V::N(b.rejected, &f.kg),
-                V::N(b.duplicate, &f.kg),
-                V::N(b.outside_period, &f.kg),
-                V::N(b.excluded, &f.kg),
+                V::N(b.total, &f.money),
+                V::N(b.accepted, &f.money),
+                V::N(b.adjustments, &f.money),
+                V::N(b.rejected, &f.money),
+                V::N(b.duplicate, &f.money),
+                V::N(b.outside_period, &f.money),
+                V::N(b.excluded, &f.money),
             ];
             for why in reasons {
-                cells.push(V::N(b.skipped.get(&why).copied().unwrap_or(0.0), &f.kg));
+                cells.push(V::N(b.skipped.get(&why).copied().unwrap_or(0.0), &f.money));
             }
-            cells.push(V::N(b.total - b.accounted(), &f.kg));
+            cells.push(V::N(b.total - b.accounted(), &f.money));
             cells.push(V::S(if b.balanced() { "yes" } else { "NO" }));
             write_row(ws, f, r, &cells)?;
             r += 1;
@@ -1906,6 +1914,7 @@ fn ai_skipped(ws: &mut Worksheet, f: &Formats, o: &Outcome, mut r: u32) -> Resul
     {
         ws.write_string_with_format(r, c as u16, *h, &f.header)?;
     }
+    ws.set_row_height(r, 30)?;
     r += 1;
     for file in &o.files {
         for g in &file.ai_skipped {
@@ -1999,12 +2008,16 @@ fn coverage(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), XlsxErro
         &f.label,
     )?;
     r += 1;
+    let last_col = 1 + months.len() as u16;
     if o.warnings.is_empty() {
         ws.write_string(r, 0, "None.")?;
+    } else {
+        ws.write_string_with_format(r, 0, "Kind", &f.header)?;
+        ws.merge_range(r, 1, r, last_col, "Warning", &f.header)?;
+        r += 1;
     }
-    let last_col = 1 + months.len() as u16;
     for w in &o.warnings {
-        ws.write_string_with_format(r, 0, w.code.as_str(), &f.label)?;
+        ws.write_string_with_format(r, 0, w.code.as_str(), &f.label_top)?;
         ws.merge_range(r, 1, r, last_col, &w.message, &f.warn)?;
         let width: f64 = 9.0 * months.len() as f64 + 60.0;
         let lines = w
@@ -2385,6 +2398,7 @@ fn uncertainty(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), XlsxE
     {
         ws.write_string_with_format(r, c as u16, *h, &f.header)?;
     }
+    ws.set_row_height(r, 30)?;
     r += 1;
     let mut rows = o.summary.sensitivity.clone();
     rows.sort_by(|a, b| (b.2 - b.1).abs().total_cmp(&(a.2 - a.1).abs()));
