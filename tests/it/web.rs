@@ -575,3 +575,43 @@ fn run_checked_collects_each_unusable_file_and_run_still_fails_closed() {
         "{e}"
     );
 }
+
+#[tokio::test]
+async fn the_period_comes_from_the_files_and_a_zero_is_a_warning_not_just_a_report() {
+    let app = app(options());
+    let o = sample(OPENAI);
+    // No period sent: every usage row of the OpenAI sample (445 accepted of 454 read) is in
+    // January to March 2026, so 2026Q1 is chosen and the answer says why.
+    let ans = call(&app, post(multipart(&[Part::File(OPENAI, &o)]))).await;
+    assert_eq!(ans.status, StatusCode::OK);
+    let j = ans.json();
+    assert_eq!(j["period"]["label"], "2026Q1");
+    let chosen = j["period_chosen"].as_str().unwrap();
+    assert!(
+        chosen.starts_with("Quarter 2026Q1 chosen from the files: 445 of their 445 usage rows"),
+        "{chosen}"
+    );
+    // A quarter without any of the file's rows: still a report, but the zero is a warning
+    // the page shows as a banner, and the file's rows all show as outside the period.
+    let ans = call(
+        &app,
+        post(multipart(&[
+            Part::File(OPENAI, &o),
+            Part::Field("quarter", "2026Q2"),
+        ])),
+    )
+    .await;
+    assert_eq!(ans.status, StatusCode::OK);
+    let j = ans.json();
+    assert_eq!(j["warnings"][0]["code"], "no_usage_in_period");
+    let msg = j["warnings"][0]["message"].as_str().unwrap();
+    assert!(msg.contains("report the quarter 2026Q1 instead"), "{msg}");
+    assert!(!msg.contains("--"), "the page's words have no flags: {msg}");
+    let f = &j["files"][0];
+    assert_eq!(f["accepted"], 0);
+    assert_eq!(f["balanced"], true);
+    assert!(f["accounting"]
+        .as_str()
+        .unwrap()
+        .starts_with("rows 454 = accepted 0 + rejected 4 + outside period 445"));
+}
