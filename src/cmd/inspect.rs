@@ -78,19 +78,9 @@ pub(crate) fn run(args: &InspectArgs) -> Result<()> {
                         println!("    {field:<20} <- {col}");
                     }
                 }
-                let c = &report.counts;
                 println!(
-                    "  rows: read {}, accepted {}, rejected {}, skipped {} ({}), dates {} to {}",
-                    c.read,
-                    c.accepted,
-                    c.rejected,
-                    c.skipped,
-                    report
-                        .skipped_by
-                        .iter()
-                        .map(|(k, v)| format!("{}: {v}", k.label()))
-                        .collect::<Vec<_>>()
-                        .join(", "),
+                    "  {}; dates {} to {}",
+                    crate::report::text::row_accounting(&report),
                     report
                         .first_date
                         .map(|d| d.to_string())
@@ -100,6 +90,25 @@ pub(crate) fn run(args: &InspectArgs) -> Result<()> {
                         .map(|d| d.to_string())
                         .unwrap_or_else(|| "-".into()),
                 );
+                for line in crate::report::text::money_lines(&report) {
+                    println!("  {line}");
+                }
+                if report.money_unreadable_rows > 0 {
+                    println!(
+                        "  {} row(s) have a cost that is not an amount (rejected; not in the money above)",
+                        report.money_unreadable_rows
+                    );
+                }
+                for g in &report.ai_skipped {
+                    println!(
+                        "  warning: {} row(s) skipped as another service name {} ({}; first row {}: {})",
+                        g.rows,
+                        g.matched,
+                        crate::pipeline::warnings::money_text(&g.spend),
+                        g.first_row,
+                        g.text
+                    );
+                }
                 for note in &report.notes {
                     println!("  note: {note}");
                 }
@@ -184,11 +193,7 @@ fn inspect_carbon(c: &crate::supplier::CarbonFile, rows: usize) {
             println!("    {field:<22} <- {col}");
         }
     }
-    let n = &r.counts;
-    println!(
-        "  rows: read {}, accepted {}, rejected {}, skipped {} (other services or blank)",
-        n.read, n.accepted, n.rejected, n.skipped
-    );
+    println!("  {}", crate::report::text::row_accounting(r));
     println!("  first {} row(s), kgCO2e:", c.rows.len().min(rows));
     for x in c.rows.iter().take(rows) {
         let kg = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.6}"));

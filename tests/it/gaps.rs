@@ -241,6 +241,21 @@ fn every_file_s_money_reconciles_and_skipped_ai_spend_is_a_warning() {
     let imports = sheet_text(&dir.path().join("r.xlsx"), "Imports").join("\n");
     assert!(imports.contains("Money reconciliation"), "{imports}");
     assert!(imports.contains("USE1-Guardrails-TextUnits"), "{imports}");
+
+    // `inspect` reads every date: the April row (0.30) is accepted there, 6.00 + 0.30 = 6.30.
+    let a = bin_in(dir.path())
+        .arg("inspect")
+        .arg(fixture("gaps/aws_cur_money_2026Q1.csv"))
+        .assert()
+        .success();
+    let out = String::from_utf8_lossy(&a.get_output().stdout).to_string();
+    assert!(out.contains("money 10.45 USD = accepted 6.30 + adjustments 0.50 + rejected 0.60 + other service (not an LLM line) 3.05 (reconciled)"), "{out}");
+    assert!(
+        out.contains(
+            "warning: 1 row(s) skipped as another service name Bedrock (0.75 USD; first row 5"
+        ),
+        "{out}"
+    );
 }
 
 #[test]

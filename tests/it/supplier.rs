@@ -456,7 +456,7 @@ fn inspect_explains_a_carbon_report() {
     assert!(out.contains("location-based 41.250000"), "{out}");
     // All time: 9 AI-service rows (December included), 2 other services skipped.
     assert!(
-        out.contains("rows: read 11, accepted 9, rejected 0, skipped 2"),
+        out.contains("rows 11 = accepted 9 + skipped 2 (other service (not an LLM line) 2)"),
         "{out}"
     );
 }
