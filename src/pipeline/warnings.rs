@@ -36,6 +36,8 @@ pub enum WarningCode {
     ModelUnresolved,
     /// The gaps were accepted for a final statement, with a reason.
     GapsAccepted,
+    /// Text longer than a spreadsheet cell holds, cut in the workbook (whole in JSON).
+    TextCut,
 }
 
 impl WarningCode {
@@ -50,6 +52,7 @@ impl WarningCode {
             WarningCode::MoneyUnbalanced => "money_unbalanced",
             WarningCode::ModelUnresolved => "model_unresolved",
             WarningCode::GapsAccepted => "gaps_accepted",
+            WarningCode::TextCut => "text_cut",
         }
     }
 }
@@ -426,6 +429,64 @@ pub fn assess(o: &Outcome) -> Vec<Warning> {
         w.rows = None;
         out.push(w);
     }
+
+    // Text no spreadsheet cell holds.
+    let mut cut: Vec<String> = vec![];
+    let mut check = |what: &str, s: &str| {
+        if crate::report::cut_in_a_cell(s) {
+            cut.push(format!("{what} ({} characters)", s.chars().count()));
+        }
+    };
+    for f in &o.files {
+        check("a file name", &f.file);
+        for n in &f.notes {
+            check(&format!("a note on {}", short(&f.file, 80)), n);
+        }
+    }
+    for r in &o.rejections {
+        check(
+            &format!(
+                "the value of rejected row {} of {}",
+                r.row,
+                short(&r.file, 80)
+            ),
+            r.value.as_deref().unwrap_or(""),
+        );
+        check("a column name", r.column.as_deref().unwrap_or(""));
+    }
+    for l in &o.summary.lines {
+        let k = &l.key;
+        check("a model name", &k.model);
+        for (what, v) in [
+            ("a cost centre", &k.cost_centre),
+            ("a region", &k.region),
+            ("an account", &k.account),
+            ("a service", &k.service),
+        ] {
+            check(what, v.as_deref().unwrap_or(""));
+        }
+    }
+    for e in &o.excluded {
+        check("an excluded model name", &e.model);
+        check(
+            "an excluded cost centre",
+            e.cost_centre.as_deref().unwrap_or(""),
+        );
+    }
+    if !cut.is_empty() {
+        cut.dedup();
+        let n = cut.len();
+        let list: Vec<String> = cut.into_iter().take(5).collect();
+        let mut w = Warning::new(
+            WarningCode::TextCut,
+            format!(
+                "{n} text value(s) are longer than a spreadsheet cell holds (32,767 characters) and are cut in the workbook, marked where cut; the JSON summary has them whole: {}.",
+                list.join("; ")
+            ),
+        );
+        w.rows = Some(n as u64);
+        out.push(w);
+    }
     out
 }
 
@@ -475,6 +536,7 @@ mod tests {
             WarningCode::MoneyUnbalanced,
             WarningCode::ModelUnresolved,
             WarningCode::GapsAccepted,
+            WarningCode::TextCut,
         ] {
             assert_eq!(serde_json::to_value(c).unwrap(), c.as_str());
         }

@@ -14,6 +14,40 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 
+/// The most text a spreadsheet cell holds: 32,767 UTF-16 code units (Excel's limit).
+pub const CELL_TEXT_MAX: usize = 32_767;
+
+/// Text for one workbook cell: as it is, or cut to [`CELL_TEXT_MAX`] with a marker saying how
+/// long it was and where the whole text is (the JSON summary and the ledger keep it whole), so
+/// that no input can make the workbook writer fail.
+pub fn cell_text(s: &str) -> std::borrow::Cow<'_, str> {
+    // A UTF-16 string is never longer in code units than UTF-8 in bytes.
+    if s.len() <= CELL_TEXT_MAX || s.encode_utf16().count() <= CELL_TEXT_MAX {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let marker = format!(
+        " [... cut at a spreadsheet cell's limit: the text has {} characters; the JSON summary has it whole]",
+        s.chars().count()
+    );
+    let budget = CELL_TEXT_MAX - marker.encode_utf16().count();
+    let mut out = String::with_capacity(CELL_TEXT_MAX + marker.len());
+    let mut used = 0;
+    for ch in s.chars() {
+        used += ch.len_utf16();
+        if used > budget {
+            break;
+        }
+        out.push(ch);
+    }
+    out.push_str(&marker);
+    std::borrow::Cow::Owned(out)
+}
+
+/// True when [`cell_text`] would cut `s`.
+pub fn cut_in_a_cell(s: &str) -> bool {
+    s.len() > CELL_TEXT_MAX && s.encode_utf16().count() > CELL_TEXT_MAX
+}
+
 /// Writes `bytes` to `path` atomically: a temporary file beside it, flushed, then renamed.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     stage(path, bytes)?.commit()
@@ -83,5 +117,26 @@ impl Staged {
             reason: e.error.to_string(),
         })?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod cell_tests {
+    use super::*;
+
+    #[test]
+    fn long_text_is_cut_to_the_cell_limit_with_a_marker() {
+        let short = "a".repeat(CELL_TEXT_MAX);
+        assert_eq!(cell_text(&short), short.as_str());
+        // 40,000 'é' are 80,000 bytes and 40,000 UTF-16 units: cut.
+        let long = "é".repeat(40_000);
+        let cut = cell_text(&long);
+        assert_eq!(cut.encode_utf16().count(), CELL_TEXT_MAX);
+        assert!(cut.ends_with("the text has 40000 characters; the JSON summary has it whole]"));
+        // An emoji is two UTF-16 units: never split in half.
+        let emoji = "😀".repeat(20_000);
+        let cut = cell_text(&emoji);
+        assert!(cut.encode_utf16().count() <= CELL_TEXT_MAX);
+        assert!(cut.starts_with("😀😀"));
     }
 }

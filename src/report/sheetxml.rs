@@ -25,7 +25,7 @@ use std::borrow::Cow;
 use std::io::{Cursor, Read, Write};
 use std::sync::mpsc;
 
-use rust_xlsxwriter::{Format, XlsxError};
+use rust_xlsxwriter::Format;
 
 use super::workbook::V;
 use crate::error::{Error, Result};
@@ -35,9 +35,6 @@ const CHUNK: usize = 256 * 1024;
 
 /// Chunks in flight between the two threads (memory stays flat: CHUNK × this, twice).
 const IN_FLIGHT: usize = 4;
-
-/// Excel's limit on the characters (UTF-16 units) of a text cell.
-const MAX_STRING_LEN: usize = 32_767;
 
 fn internal(what: &str) -> Error {
     Error::Internal(format!("writing the workbook: {what}"))
@@ -195,12 +192,7 @@ impl<'a> Rows<'a> {
 
     /// A text cell (never empty: rust_xlsxwriter writes no cell for an empty text).
     fn string(&mut self, col: u16, s: &str, xf: u32) -> Result<()> {
-        if s.len() > MAX_STRING_LEN && s.encode_utf16().count() > MAX_STRING_LEN {
-            return Err(Error::Internal(format!(
-                "writing the workbook: {}",
-                XlsxError::MaxStringLengthExceeded
-            )));
-        }
+        let s = &*super::cell_text(s);
         self.cell_start(col);
         self.style(xf);
         self.buf.extend_from_slice(b" t=\"inlineStr\"><is><t");

@@ -133,7 +133,7 @@ fn page_setup(ws: &mut Worksheet, header_row: u32) -> Result<(), XlsxError> {
 /// Writes a header row at `row`, sets widths, freezes below it; returns the next row.
 fn header(ws: &mut Worksheet, f: &Formats, row: u32, cols: &[Col]) -> Result<u32, XlsxError> {
     for (c, (name, width)) in cols.iter().enumerate() {
-        ws.write_string_with_format(row, c as u16, *name, &f.header)?;
+        ws.text_fmt(row, c as u16, *name, &f.header)?;
         ws.set_column_width(c as u16, *width)?;
     }
     ws.set_freeze_panes(row + 1, 0)?;
@@ -149,16 +149,16 @@ fn write_row(ws: &mut Worksheet, f: &Formats, row: u32, cells: &[V<'_>]) -> Resu
             // and the library hashes a given format on every cell. An empty text stays a
             // blank cell with the format, as before.
             V::S(s) if !s.is_empty() => {
-                ws.write_string(row, c, *s)?;
+                ws.text(row, c, *s)?;
             }
             V::O(s) if !s.is_empty() => {
-                ws.write_string(row, c, s.as_str())?;
+                ws.text(row, c, s.as_str())?;
             }
             V::S(s) => {
-                ws.write_string_with_format(row, c, *s, &f.text)?;
+                ws.text_fmt(row, c, *s, &f.text)?;
             }
             V::O(s) => {
-                ws.write_string_with_format(row, c, s.as_str(), &f.text)?;
+                ws.text_fmt(row, c, s.as_str(), &f.text)?;
             }
             V::I(n) => {
                 ws.write_number_with_format(row, c, *n as f64, &f.int)?;
@@ -182,7 +182,7 @@ fn write_wrapped(
     text: &str,
     width_chars: f64,
 ) -> Result<(), XlsxError> {
-    ws.write_string_with_format(row, col, text, &f.wrap)?;
+    ws.text_fmt(row, col, text, &f.wrap)?;
     let per_line = (width_chars * 1.15).max(10.0) as usize;
     let lines: usize = text
         .split('\n')
@@ -211,7 +211,7 @@ fn note(
     text: &str,
     width_chars: f64,
 ) -> Result<(), XlsxError> {
-    ws.merge_range(row, 0, row, last_col, text, &f.wrap)?;
+    ws.merge_text(row, 0, row, last_col, text, &f.wrap)?;
     let per_line = (width_chars * 1.15).max(10.0) as usize;
     let lines = text.chars().count().div_ceil(per_line).max(1);
     ws.set_row_height(row, 15.0 * lines as f64)?;
@@ -256,6 +256,54 @@ pub enum SheetWriter {
 /// streamed writer their style ids (`sheetxml`). The first is the integer format.
 fn prototype_formats(f: &Formats) -> [&Format; 4] {
     [&f.int, &f.kwh, &f.kg, &f.dq]
+}
+
+/// Text writes that never fail on length: text past a cell's limit is cut with a marker
+/// ([`super::cell_text`]). Every text of the workbook goes through these.
+trait CellText {
+    fn text(&mut self, row: u32, col: u16, s: &str) -> Result<&mut Worksheet, XlsxError>;
+    fn text_fmt(
+        &mut self,
+        row: u32,
+        col: u16,
+        s: &str,
+        f: &Format,
+    ) -> Result<&mut Worksheet, XlsxError>;
+    fn merge_text(
+        &mut self,
+        r0: u32,
+        c0: u16,
+        r1: u32,
+        c1: u16,
+        s: &str,
+        f: &Format,
+    ) -> Result<&mut Worksheet, XlsxError>;
+}
+
+impl CellText for Worksheet {
+    fn text(&mut self, row: u32, col: u16, s: &str) -> Result<&mut Worksheet, XlsxError> {
+        self.write_string(row, col, super::cell_text(s))
+    }
+    fn text_fmt(
+        &mut self,
+        row: u32,
+        col: u16,
+        s: &str,
+        f: &Format,
+    ) -> Result<&mut Worksheet, XlsxError> {
+        self.write_string_with_format(row, col, super::cell_text(s), f)
+    }
+    fn merge_text(
+        &mut self,
+        r0: u32,
+        c0: u16,
+        r1: u32,
+        c1: u16,
+        s: &str,
+        f: &Format,
+    ) -> Result<&mut Worksheet, XlsxError> {
+        self.merge_range(r0, c0, r1, c1, &super::cell_text(s), f)
+    }
 }
 
 /// The prototype row (Excel row 2) of a placeholder sheet, replaced by the streamed rows.
@@ -344,7 +392,7 @@ fn cover(ws: &mut Worksheet, f: &Formats, o: &Outcome, set: &FactorSet) -> Resul
     ws.set_name("Cover")?;
     ws.set_column_width(0, 34)?;
     ws.set_column_width(1, 90)?;
-    ws.write_string_with_format(
+    ws.text_fmt(
         0,
         0,
         "Scope 3 emissions of purchased AI / LLM API services",
@@ -373,9 +421,9 @@ fn cover(ws: &mut Worksheet, f: &Formats, o: &Outcome, set: &FactorSet) -> Resul
     ];
     let mut r = 2;
     for (k, v) in rows {
-        ws.write_string_with_format(r, 0, k, &f.label_top)?;
+        ws.text_fmt(r, 0, k, &f.label_top)?;
         if k == "Warnings" && !o.warnings.is_empty() {
-            ws.write_string_with_format(r, 1, &v, &f.warn)?;
+            ws.text_fmt(r, 1, &v, &f.warn)?;
         } else {
             write_wrapped(ws, f, r, 1, &v, 90.0)?;
         }
@@ -383,8 +431,8 @@ fn cover(ws: &mut Worksheet, f: &Formats, o: &Outcome, set: &FactorSet) -> Resul
     }
     r += 1;
     for (i, w) in o.warnings.iter().enumerate() {
-        ws.write_string_with_format(r, 0, format!("Warning {}", i + 1).as_str(), &f.label_top)?;
-        ws.write_string_with_format(r, 1, &w.message, &f.warn)?;
+        ws.text_fmt(r, 0, format!("Warning {}", i + 1).as_str(), &f.label_top)?;
+        ws.text_fmt(r, 1, &w.message, &f.warn)?;
         let lines = w.message.chars().count().div_ceil(100).max(1);
         ws.set_row_height(r, 15.0 * lines as f64)?;
         r += 1;
@@ -393,7 +441,7 @@ fn cover(ws: &mut Worksheet, f: &Formats, o: &Outcome, set: &FactorSet) -> Resul
         r += 1;
     }
     for (i, file) in o.files.iter().enumerate() {
-        ws.write_string_with_format(r, 0, format!("Input file {}", i + 1).as_str(), &f.label_top)?;
+        ws.text_fmt(r, 0, format!("Input file {}", i + 1).as_str(), &f.label_top)?;
         write_wrapped(
             ws,
             f,
@@ -408,7 +456,7 @@ fn cover(ws: &mut Worksheet, f: &Formats, o: &Outcome, set: &FactorSet) -> Resul
         r += 1;
     }
     r += 1;
-    ws.write_string_with_format(r, 0, "Sheets", &f.label)?;
+    ws.text_fmt(r, 0, "Sheets", &f.label)?;
     write_wrapped(
         ws,
         f,
@@ -435,7 +483,7 @@ fn e16_summary(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), XlsxE
         ("% change", 10.0),
         ("Unit", 8.0),
     ];
-    ws.write_string_with_format(
+    ws.text_fmt(
         0,
         0,
         format!("ESRS E1-6 Scope 3 — {}", o.period.label).as_str(),
@@ -477,11 +525,11 @@ fn e16_summary(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), XlsxE
         ),
     ];
     for (label, element, member, reference, value) in lines {
-        ws.write_string_with_format(r, 0, label, &f.wrap)?;
-        ws.write_string_with_format(r, 1, element, &f.wrap)?;
-        ws.write_string_with_format(r, 2, member.as_str(), &f.wrap)?;
+        ws.text_fmt(r, 0, label, &f.wrap)?;
+        ws.text_fmt(r, 1, element, &f.wrap)?;
+        ws.text_fmt(r, 2, member.as_str(), &f.wrap)?;
         ws.set_row_height(r, 45.0)?;
-        ws.write_string(r, 3, reference)?;
+        ws.text(r, 3, reference)?;
         match value {
             Some(v) => {
                 ws.write_number_with_format(r, 6, v, &f.t)?;
@@ -494,23 +542,18 @@ fn e16_summary(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), XlsxE
                         }
                     }
                     Some(None) => {
-                        ws.write_string_with_format(
-                            r,
-                            5,
-                            "n/a (no data for N-1 in the ledger)",
-                            &f.wrap,
-                        )?;
+                        ws.text_fmt(r, 5, "n/a (no data for N-1 in the ledger)", &f.wrap)?;
                     }
                     None => {
-                        ws.write_string_with_format(r, 5, "n/a (no ledger)", &f.wrap)?;
+                        ws.text_fmt(r, 5, "n/a (no ledger)", &f.wrap)?;
                     }
                 }
             }
             None => {
-                ws.write_string_with_format(r, 6, entity, &f.wrap)?;
+                ws.text_fmt(r, 6, entity, &f.wrap)?;
             }
         }
-        ws.write_string(r, 8, "tCO2e")?;
+        ws.text(r, 8, "tCO2e")?;
         r += 1;
     }
     r += 1;
@@ -552,7 +595,7 @@ fn e16_summary(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), XlsxE
         ),
     ];
     for (label, v) in facts {
-        ws.write_string_with_format(r, 0, label, &f.label)?;
+        ws.text_fmt(r, 0, label, &f.label)?;
         write_row(
             ws,
             f,
@@ -561,10 +604,10 @@ fn e16_summary(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), XlsxE
         )?;
         r += 1;
     }
-    ws.merge_range(r, 0, r, 8, "XBRL element of the % primary data row: esrs:PercentageOfGrossScope3GreenhouseGasEmissionsCalculatedUsingPrimaryDataObtainedFromSuppliersOrOtherValueChainPartners", &f.wrap)?;
+    ws.merge_text(r, 0, r, 8, "XBRL element of the % primary data row: esrs:PercentageOfGrossScope3GreenhouseGasEmissionsCalculatedUsingPrimaryDataObtainedFromSuppliersOrOtherValueChainPartners", &f.wrap)?;
     ws.set_row_height(r, 30.0)?;
     r += 2;
-    ws.merge_range(r, 0, r, 8, "Low and high are a bounding envelope (every factor at its low or high value), not a statistical interval. Gross figures: no offsets or vendor neutrality claims are netted.", &f.wrap)?;
+    ws.merge_text(r, 0, r, 8, "Low and high are a bounding envelope (every factor at its low or high value), not a statistical interval. Gross figures: no offsets or vendor neutrality claims are netted.", &f.wrap)?;
     ws.set_row_height(r, 30.0)?;
     Ok(())
 }
@@ -688,7 +731,7 @@ fn totals_row(
     first_numeric: u16,
     values: &[(f64, bool)],
 ) -> Result<(), XlsxError> {
-    ws.write_string_with_format(row, 0, label, &f.total_label)?;
+    ws.text_fmt(row, 0, label, &f.total_label)?;
     for (i, (v, is_int)) in values.iter().enumerate() {
         let fmt = if *is_int { &f.total_int } else { &f.total_kg };
         ws.write_number_with_format(row, first_numeric + i as u16, *v, fmt)?;
@@ -762,7 +805,7 @@ fn ai_services(
     r += 2;
 
     // Billed items the token method does not estimate: listed with their spend, never dropped.
-    ws.write_string_with_format(
+    ws.text_fmt(
         r,
         0,
         "Billed items not estimated by the token method (listed with their quantity and spend)",
@@ -770,7 +813,7 @@ fn ai_services(
     )?;
     r += 1;
     if o.summary.not_estimated.is_empty() {
-        ws.write_string(r, 0, "none")?;
+        ws.text(r, 0, "none")?;
         r += 1;
     } else {
         for (c, h) in [
@@ -788,7 +831,7 @@ fn ai_services(
         .iter()
         .enumerate()
         {
-            ws.write_string_with_format(r, c as u16, *h, &f.label)?;
+            ws.text_fmt(r, c as u16, *h, &f.label)?;
         }
         r += 1;
         for n in &o.summary.not_estimated {
@@ -824,7 +867,7 @@ fn ai_services(
 
     // Totals by provider and by model.
     for (title, by_model) in [("Totals by provider", false), ("Totals by model", true)] {
-        ws.write_string_with_format(r, 0, title, &f.label)?;
+        ws.text_fmt(r, 0, title, &f.label)?;
         r += 1;
         let mut groups: BTreeMap<String, (u64, u64, Bounds)> = BTreeMap::new();
         for l in &o.summary.lines {
@@ -850,7 +893,7 @@ fn ai_services(
         .enumerate()
         {
             if !c.is_empty() {
-                ws.write_string_with_format(r, h as u16, *c, &f.label)?;
+                ws.text_fmt(r, h as u16, *c, &f.label)?;
             }
         }
         r += 1;
@@ -884,13 +927,13 @@ fn ai_services(
     models.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     models.truncate(15);
     let total = o.summary.totals.emissions_kgco2e.central;
-    ws.write_string_with_format(r, 0, "Pareto of models (top 15, central)", &f.label)?;
+    ws.text_fmt(r, 0, "Pareto of models (top 15, central)", &f.label)?;
     r += 1;
     for (c, h) in ["Provider / model", "kgCO2e (central)", "Cumulative share"]
         .iter()
         .enumerate()
     {
-        ws.write_string_with_format(r, c as u16, *h, &f.label)?;
+        ws.text_fmt(r, c as u16, *h, &f.label)?;
     }
     r += 1;
     let first = r;
@@ -954,12 +997,12 @@ fn periods(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), XlsxError
         *by.entry((l.key.month.clone(), l.key.provider.to_string()))
             .or_insert(0.0) += l.body.estimate.emissions_kgco2e.central / 1000.0;
     }
-    ws.write_string_with_format(0, 0, "tCO2e (central) by month and provider", &f.title)?;
+    ws.text_fmt(0, 0, "tCO2e (central) by month and provider", &f.title)?;
     let mut headers: Vec<String> = vec!["Month".into()];
     headers.extend(providers.iter().map(|p| format!("{p} tCO2e")));
     headers.push("Total tCO2e".into());
     for (c, h) in headers.iter().enumerate() {
-        ws.write_string_with_format(2, c as u16, h.as_str(), &f.header)?;
+        ws.text_fmt(2, c as u16, h.as_str(), &f.header)?;
         ws.set_column_width(c as u16, if c == 0 { 18.0 } else { 16.0 })?;
     }
     ws.set_freeze_panes(3, 0)?;
@@ -969,7 +1012,7 @@ fn periods(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), XlsxError
     let mut quarter_sum: Vec<f64> = vec![0.0; providers.len() + 1];
     let mut grand: Vec<f64> = vec![0.0; providers.len() + 1];
     for (i, m) in months.iter().enumerate() {
-        ws.write_string(r, 0, m.as_str())?;
+        ws.text(r, 0, m.as_str())?;
         let mut row_total = 0.0;
         for (c, p) in providers.iter().enumerate() {
             let v = by.get(&(m.clone(), p.clone())).copied().unwrap_or(0.0);
@@ -999,7 +1042,7 @@ fn periods(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), XlsxError
             } else {
                 format!("FY{fy} Q{q} subtotal")
             };
-            ws.write_string_with_format(r, 0, label.as_str(), &f.total_label)?;
+            ws.text_fmt(r, 0, label.as_str(), &f.total_label)?;
             for (c, v) in quarter_sum.iter().enumerate() {
                 ws.write_number_with_format(r, 1 + c as u16, *v, &f.total_t)?;
             }
@@ -1007,7 +1050,7 @@ fn periods(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), XlsxError
             r += 1;
         }
     }
-    ws.write_string_with_format(r, 0, "Period total", &f.total_label)?;
+    ws.text_fmt(r, 0, "Period total", &f.total_label)?;
     for (c, v) in grand.iter().enumerate() {
         ws.write_number_with_format(r, 1 + c as u16, *v, &f.total_t)?;
     }
@@ -1015,15 +1058,15 @@ fn periods(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), XlsxError
     // the chart reads a compact copy of the month rows written to the right.
     if !providers.is_empty() && !months.is_empty() {
         let base_col = (providers.len() + 3) as u16;
-        ws.write_string_with_format(2, base_col, "Chart data: month", &f.header)?;
+        ws.text_fmt(2, base_col, "Chart data: month", &f.header)?;
         ws.set_column_width(base_col, 16.0)?;
         for (c, p) in providers.iter().enumerate() {
-            ws.write_string_with_format(2, base_col + 1 + c as u16, p.as_str(), &f.header)?;
+            ws.text_fmt(2, base_col + 1 + c as u16, p.as_str(), &f.header)?;
             ws.set_column_width(base_col + 1 + c as u16, 14.0)?;
         }
         for (i, m) in months.iter().enumerate() {
             let rr = first_data + i as u32;
-            ws.write_string(rr, base_col, m.as_str())?;
+            ws.text(rr, base_col, m.as_str())?;
             for (c, p) in providers.iter().enumerate() {
                 let v = by.get(&(m.clone(), p.clone())).copied().unwrap_or(0.0);
                 ws.write_number_with_format(rr, base_col + 1 + c as u16, v, &f.t)?;
@@ -1213,7 +1256,7 @@ fn calculation_lines<'a>(
             ws.autofilter(0, 0, r - 1, (cols.len() - 1) as u16)?;
         }
         if i + 1 < chunks.len() {
-            ws.write_string_with_format(
+            ws.text_fmt(
                 r,
                 0,
                 format!("continued on '{}'", calc_sheet_name(i + 1)).as_str(),
@@ -1561,7 +1604,7 @@ fn factors(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), XlsxError
         ws.autofilter(0, 0, r - 1, (cols.len() - 1) as u16)?;
     }
     r += 1;
-    ws.write_string_with_format(r, 0, "Factors are never edited in place: a changed value gets a new factor-set version. For u_out / u_in the low result uses the higher utilisation.", &f.wrap)?;
+    ws.text_fmt(r, 0, "Factors are never edited in place: a changed value gets a new factor-set version. For u_out / u_in the low result uses the higher utilisation.", &f.wrap)?;
     Ok(())
 }
 
@@ -1620,10 +1663,10 @@ fn methodology(
 ) -> Result<(), XlsxError> {
     ws.set_name("Methodology")?;
     ws.set_column_width(0, 100)?;
-    ws.write_string_with_format(0, 0, "Methodology", &f.title)?;
+    ws.text_fmt(0, 0, "Methodology", &f.title)?;
     let mut r = 2;
     for (heading, paragraphs) in super::methodology::blocks(o, set) {
-        ws.write_string_with_format(r, 0, heading.as_str(), &f.label)?;
+        ws.text_fmt(r, 0, heading.as_str(), &f.label)?;
         r += 1;
         for p in paragraphs {
             write_wrapped(ws, f, r, 0, &p, 100.0)?;
@@ -1743,7 +1786,7 @@ fn imports(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), XlsxError
     }
     if !o.excluded.is_empty() {
         r += 1;
-        ws.write_string_with_format(
+        ws.text_fmt(
             r,
             0,
             "Usage excluded by the configuration (not in the totals):",
@@ -1763,7 +1806,7 @@ fn imports(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), XlsxError
         .iter()
         .enumerate()
         {
-            ws.write_string_with_format(r, c as u16, *h, &f.label)?;
+            ws.text_fmt(r, c as u16, *h, &f.label)?;
         }
         r += 1;
         for e in &o.excluded {
@@ -1787,7 +1830,7 @@ fn imports(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), XlsxError
     }
     if !o.skipped_inputs.is_empty() {
         r += 1;
-        ws.write_string_with_format(
+        ws.text_fmt(
             r,
             0,
             "Files in the named folders that were not read (not a spreadsheet or CSV extension):",
@@ -1795,14 +1838,14 @@ fn imports(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), XlsxError
         )?;
         r += 1;
         for s in &o.skipped_inputs {
-            ws.write_string(r, 0, s.as_str())?;
+            ws.text(r, 0, s.as_str())?;
             r += 1;
         }
     }
     r = money_reconciliation(ws, f, o, r + 1)?;
     r = ai_skipped(ws, f, o, r)?;
     r += 1;
-    ws.write_string_with_format(r, 0, "Row accounting per file: read = accepted + rejected + duplicate + outside period + excluded + skipped. Control totals: read counts every valid data row (in or out of the period), accepted only the rows used. Money: the amounts of every row (vendor total rows left out) = accepted + adjustments + rejected + duplicate + outside period + excluded + skipped, per currency. Coverage by month: see the Coverage sheet.", &f.wrap)?;
+    ws.text_fmt(r, 0, "Row accounting per file: read = accepted + rejected + duplicate + outside period + excluded + skipped. Control totals: read counts every valid data row (in or out of the period), accepted only the rows used. Money: the amounts of every row (vendor total rows left out) = accepted + adjustments + rejected + duplicate + outside period + excluded + skipped, per currency. Coverage by month: see the Coverage sheet.", &f.wrap)?;
     Ok(())
 }
 
@@ -1817,7 +1860,7 @@ fn money_reconciliation(
         return Ok(r);
     }
     r += 1;
-    ws.write_string_with_format(
+    ws.text_fmt(
         r,
         0,
         "Money reconciliation: the amount of every row by what became of it",
@@ -1849,7 +1892,7 @@ fn money_reconciliation(
         "Reconciled",
     ];
     for (c, h) in heads.iter().enumerate() {
-        ws.write_string_with_format(r, c as u16, *h, &f.header)?;
+        ws.text_fmt(r, c as u16, *h, &f.header)?;
     }
     // The columns are the file table's above: room for the headings to wrap.
     ws.set_row_height(r, 45)?;
@@ -1881,7 +1924,7 @@ fn money_reconciliation(
                 "{}: {} row(s) have a cost that is not an amount: they are rejected and their money is not in the total above.",
                 file.file, file.money_unreadable_rows
             );
-            ws.write_string_with_format(r, 0, text.as_str(), &f.warn)?;
+            ws.text_fmt(r, 0, text.as_str(), &f.warn)?;
             r += 1;
         }
     }
@@ -1894,7 +1937,7 @@ fn ai_skipped(ws: &mut Worksheet, f: &Formats, o: &Outcome, mut r: u32) -> Resul
         return Ok(r);
     }
     r += 1;
-    ws.write_string_with_format(
+    ws.text_fmt(
         r,
         0,
         "WARNING: rows skipped as another service although their text names an AI service or model (not in the figure)",
@@ -1912,7 +1955,7 @@ fn ai_skipped(ws: &mut Worksheet, f: &Formats, o: &Outcome, mut r: u32) -> Resul
     .iter()
     .enumerate()
     {
-        ws.write_string_with_format(r, c as u16, *h, &f.header)?;
+        ws.text_fmt(r, c as u16, *h, &f.header)?;
     }
     ws.set_row_height(r, 30)?;
     r += 1;
@@ -1946,7 +1989,7 @@ fn coverage(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), XlsxErro
         ws.set_column_width(1 + c as u16, 9)?;
     }
     ws.set_column_width(1 + months.len() as u16, 60)?;
-    ws.write_string_with_format(
+    ws.text_fmt(
         0,
         0,
         format!(
@@ -1957,29 +2000,29 @@ fn coverage(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), XlsxErro
         &f.title,
     )?;
     let mut r = 2;
-    ws.write_string_with_format(r, 0, "Provider", &f.header)?;
+    ws.text_fmt(r, 0, "Provider", &f.header)?;
     for (c, m) in months.iter().enumerate() {
-        ws.write_string_with_format(r, 1 + c as u16, m.as_str(), &f.header)?;
+        ws.text_fmt(r, 1 + c as u16, m.as_str(), &f.header)?;
     }
-    ws.write_string_with_format(r, 1 + months.len() as u16, "Months without data", &f.header)?;
+    ws.text_fmt(r, 1 + months.len() as u16, "Months without data", &f.header)?;
     let header_row = r;
     r += 1;
     let matrix = crate::pipeline::warnings::coverage_matrix(o);
     let mut providers: Vec<&str> = matrix.iter().map(|c| c.0).collect();
     providers.dedup();
     for p in &providers {
-        ws.write_string(r, 0, *p)?;
+        ws.text(r, 0, *p)?;
         let mut gaps = vec![];
         for (c, (_, m, days)) in matrix.iter().filter(|x| x.0 == *p).enumerate() {
             if *days == 0 {
                 gaps.push(m.clone());
-                ws.write_string_with_format(r, 1 + c as u16, "no data", &f.gap)?;
+                ws.text_fmt(r, 1 + c as u16, "no data", &f.gap)?;
             } else {
                 ws.write_number_with_format(r, 1 + c as u16, *days as f64, &f.int)?;
             }
         }
         if !gaps.is_empty() {
-            ws.write_string_with_format(
+            ws.text_fmt(
                 r,
                 1 + months.len() as u16,
                 gaps.join(", ").as_str(),
@@ -1989,7 +2032,7 @@ fn coverage(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), XlsxErro
         r += 1;
     }
     if providers.is_empty() {
-        ws.write_string_with_format(r, 0, "No usage data in the period", &f.gap)?;
+        ws.text_fmt(r, 0, "No usage data in the period", &f.gap)?;
         r += 1;
     }
     r += 1;
@@ -1999,9 +2042,9 @@ fn coverage(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), XlsxErro
         }
         None => "No file holds a usable dated row.".into(),
     };
-    ws.write_string(r, 0, range.as_str())?;
+    ws.text(r, 0, range.as_str())?;
     r += 2;
-    ws.write_string_with_format(
+    ws.text_fmt(
         r,
         0,
         format!("Warnings ({})", o.warnings.len()).as_str(),
@@ -2010,15 +2053,15 @@ fn coverage(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), XlsxErro
     r += 1;
     let last_col = 1 + months.len() as u16;
     if o.warnings.is_empty() {
-        ws.write_string(r, 0, "None.")?;
+        ws.text(r, 0, "None.")?;
     } else {
-        ws.write_string_with_format(r, 0, "Kind", &f.header)?;
-        ws.merge_range(r, 1, r, last_col, "Warning", &f.header)?;
+        ws.text_fmt(r, 0, "Kind", &f.header)?;
+        ws.merge_text(r, 1, r, last_col, "Warning", &f.header)?;
         r += 1;
     }
     for w in &o.warnings {
-        ws.write_string_with_format(r, 0, w.code.as_str(), &f.label_top)?;
-        ws.merge_range(r, 1, r, last_col, &w.message, &f.warn)?;
+        ws.text_fmt(r, 0, w.code.as_str(), &f.label_top)?;
+        ws.merge_text(r, 1, r, last_col, &w.message, &f.warn)?;
         let width: f64 = 9.0 * months.len() as f64 + 60.0;
         let lines = w
             .message
@@ -2086,7 +2129,7 @@ fn rejected(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), XlsxErro
     if r > 1 {
         ws.autofilter(0, 0, r - 1, (cols.len() - 1) as u16)?;
     } else {
-        ws.write_string(1, 0, "No rows were rejected.")?;
+        ws.text(1, 0, "No rows were rejected.")?;
     }
     Ok(())
 }
@@ -2099,19 +2142,19 @@ fn change_log(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), XlsxEr
     ws.set_column_width(3, 10)?;
     ws.set_column_width(4, 100)?;
     let Some(l) = &o.ledger else {
-        ws.write_string_with_format(0, 0, "Change Log", &f.title)?;
+        ws.text_fmt(0, 0, "Change Log", &f.title)?;
         write_wrapped(ws, f, 2, 4, "no ledger: restatements are not tracked (this report was made from the named files alone; import them into a ledger to track restatements, removed imports and factor-set changes)", 100.0)?;
-        ws.write_string_with_format(2, 0, "Status", &f.label)?;
+        ws.text_fmt(2, 0, "Status", &f.label)?;
         return Ok(());
     };
-    ws.write_string_with_format(0, 0, "Change Log", &f.title)?;
-    ws.write_string(1, 0, format!("ledger {}", l.path).as_str())?;
+    ws.text_fmt(0, 0, "Change Log", &f.title)?;
+    ws.text(1, 0, format!("ledger {}", l.path).as_str())?;
     let mut r = 3;
-    ws.write_string_with_format(r, 0, "Previously vs currently stated", &f.label)?;
+    ws.text_fmt(r, 0, "Previously vs currently stated", &f.label)?;
     r += 1;
     match &l.previous_statement {
         None => {
-            ws.write_string(
+            ws.text(
                 r,
                 0,
                 "No final statement of this period yet (report --final records one).",
@@ -2130,7 +2173,7 @@ fn change_log(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), XlsxEr
             .enumerate()
             {
                 if !h.is_empty() {
-                    ws.write_string_with_format(r, c as u16, *h, &f.header)?;
+                    ws.text_fmt(r, c as u16, *h, &f.header)?;
                 }
             }
             r += 1;
@@ -2161,8 +2204,8 @@ fn change_log(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), XlsxEr
             if causes.is_empty() {
                 causes.push("no change in imports or factor set".into());
             }
-            ws.write_string(r, 0, s.period_label.as_str())?;
-            ws.write_string(r, 1, s.stated_at.as_str())?;
+            ws.text(r, 0, s.period_label.as_str())?;
+            ws.text(r, 1, s.stated_at.as_str())?;
             ws.write_number_with_format(r, 2, s.kgco2e[1], &f.kg)?;
             ws.write_number_with_format(r, 3, now, &f.kg)?;
             write_wrapped(
@@ -2182,18 +2225,18 @@ fn change_log(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), XlsxEr
         }
     }
     r += 1;
-    ws.write_string_with_format(r, 0, "Ledger changes", &f.label)?;
+    ws.text_fmt(r, 0, "Ledger changes", &f.label)?;
     r += 1;
     for (c, h) in ["When", "Kind", "Import", "Month", "What changed"]
         .iter()
         .enumerate()
     {
-        ws.write_string_with_format(r, c as u16, *h, &f.header)?;
+        ws.text_fmt(r, c as u16, *h, &f.header)?;
     }
     let head = r;
     r += 1;
     if l.changes.is_empty() {
-        ws.write_string(r, 4, "none: no restatement, removed or replaced import")?;
+        ws.text(r, 4, "none: no restatement, removed or replaced import")?;
     }
     for c in &l.changes {
         write_row(
@@ -2297,7 +2340,7 @@ fn allocation(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), XlsxEr
         ws.autofilter(0, 0, r - 1, (cols.len() - 1) as u16)?;
     }
     let t = &o.summary.totals.emissions_kgco2e;
-    ws.write_string_with_format(r, 0, "Total (= allocated + unallocated)", &f.total_label)?;
+    ws.text_fmt(r, 0, "Total (= allocated + unallocated)", &f.total_label)?;
     ws.write_number_with_format(r, 4, t.low, &f.total_kg)?;
     ws.write_number_with_format(r, 5, t.central, &f.total_kg)?;
     ws.write_number_with_format(r, 6, t.high, &f.total_kg)?;
@@ -2337,8 +2380,8 @@ fn uncertainty(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), XlsxE
     }
     // Whiskers: central per provider with low-high error bars (plus / minus columns F, G).
     let first = 1u32;
-    ws.write_string_with_format(0, 5, "to high", &f.header)?;
-    ws.write_string_with_format(0, 6, "to low", &f.header)?;
+    ws.text_fmt(0, 5, "to high", &f.header)?;
+    ws.text_fmt(0, 6, "to low", &f.header)?;
     for (i, b) in by.values().enumerate() {
         let row = first + i as u32;
         ws.write_number_with_format(row, 5, b.high - b.central, &f.kg)?;
@@ -2379,7 +2422,7 @@ fn uncertainty(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), XlsxE
         ws.insert_chart(0, 8, &chart)?;
     }
     r += 2;
-    ws.write_string_with_format(
+    ws.text_fmt(
         r,
         0,
         "Sensitivity of the total (central) to each assumption, the others central",
@@ -2396,7 +2439,7 @@ fn uncertainty(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), XlsxE
     .iter()
     .enumerate()
     {
-        ws.write_string_with_format(r, c as u16, *h, &f.header)?;
+        ws.text_fmt(r, c as u16, *h, &f.header)?;
     }
     ws.set_row_height(r, 30)?;
     r += 1;
@@ -2421,8 +2464,8 @@ fn uncertainty(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), XlsxE
     if !rows.is_empty() {
         // Tornado: the swing of each assumption around the central total (columns F, G).
         let last = r - 1;
-        ws.write_string_with_format(tornado_first - 1, 5, "low − central", &f.header)?;
-        ws.write_string_with_format(tornado_first - 1, 6, "high − central", &f.header)?;
+        ws.text_fmt(tornado_first - 1, 5, "low − central", &f.header)?;
+        ws.text_fmt(tornado_first - 1, 6, "high − central", &f.header)?;
         for (i, (_, lo, hi)) in rows.iter().enumerate() {
             let row = tornado_first + i as u32;
             ws.write_number_with_format(row, 5, lo - t.central, &f.kg)?;
@@ -2508,18 +2551,18 @@ fn data_quality(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), Xlsx
         ws.autofilter(0, 0, r - 1, (cols.len() - 1) as u16)?;
     }
     let a = mean(&total.0, total.1);
-    ws.write_string_with_format(r, 0, "Weighted total", &f.total_label)?;
+    ws.text_fmt(r, 0, "Weighted total", &f.total_label)?;
     for (i, x) in a.iter().enumerate() {
         ws.write_number_with_format(r, 3 + i as u16, *x, &f.dq)?;
     }
     match o.summary.totals.data_quality_score {
         Some(sc) => ws.write_number_with_format(r, 8, sc, &f.dq)?,
-        None => ws.write_string(r, 8, "n/a")?,
+        None => ws.text(r, 8, "n/a")?,
     };
     ws.write_number_with_format(r, 9, total.1, &f.total_kg)?;
     // Method mix: central kgCO2e by method, and a pie of it.
     r += 2;
-    ws.write_string_with_format(r, 0, "Method mix (central kgCO2e)", &f.label)?;
+    ws.text_fmt(r, 0, "Method mix (central kgCO2e)", &f.label)?;
     r += 1;
     let mut methods: BTreeMap<&'static str, f64> = BTreeMap::new();
     for l in &o.summary.lines {
@@ -2543,7 +2586,7 @@ fn data_quality(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), Xlsx
         ws.insert_chart(mix_first, 5, &chart)?;
     }
     r += 2;
-    ws.write_string_with_format(
+    ws.text_fmt(
         r,
         0,
         "% of emissions from supplier primary data (ESRS E1 AR 46(g))",
@@ -2612,7 +2655,7 @@ fn supplier_data(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), Xls
         r += 1;
     }
     if o.summary.supplier.is_empty() {
-        ws.write_string(r, 0, "No vendor carbon report was imported: every line is the tool's estimate, and % primary data is 0.")?;
+        ws.text(r, 0, "No vendor carbon report was imported: every line is the tool's estimate, and % primary data is 0.")?;
         r += 1;
     } else {
         ws.autofilter(0, 0, r - 1, (cols.len() - 1) as u16)?;

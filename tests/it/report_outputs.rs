@@ -504,3 +504,69 @@ fn formula_injection_from_any_text_field_is_inert_in_workbook_and_csv() {
     }
     assert_eq!(guarded.len(), 4, "{guarded:?}");
 }
+
+#[test]
+fn text_longer_than_a_cell_is_cut_with_a_marker_and_kept_whole_in_json() {
+    // One usage row whose project is 40,000 characters long, one whose model name is, and a
+    // rejected row whose token cell is: before, the workbook writer failed on each (exit 1).
+    let dir = tempfile::tempdir().unwrap();
+    let fixture =
+        std::fs::read_to_string(root().join("tests/fixtures/openai_usage_one_row.csv")).unwrap();
+    let mut lines = fixture.lines();
+    let header = lines.next().unwrap();
+    let row = lines.next().unwrap();
+    let long = "p".repeat(40_000);
+    let long_model = format!("gpt-4o-{}", "x".repeat(40_000));
+    let bad_tokens = "9".repeat(39_999) + "x";
+    let text = format!(
+        "{header}\n{}\n{}\n{}\n",
+        row.replace("proj_a", &long),
+        row.replace("gpt-4o-2024-08-06", &long_model),
+        row.replace("1000000.0,500000.0", &format!("{bad_tokens},500000.0")),
+    );
+    let input = dir.path().join("long.csv");
+    std::fs::write(&input, text).unwrap();
+    let mut c = assert_cmd::Command::cargo_bin("llm-scope3").unwrap();
+    c.current_dir(dir.path())
+        .args([
+            "report",
+            "--quarter",
+            "2026Q1",
+            "--out",
+            "r.xlsx",
+            "--json",
+            "r.json",
+        ])
+        .arg(&input)
+        .assert()
+        .success();
+    use calamine::Reader;
+    let mut wb = calamine::open_workbook_auto(dir.path().join("r.xlsx")).unwrap();
+    let mut longest = 0;
+    let mut marked = 0;
+    for name in wb.sheet_names() {
+        let range = wb.worksheet_range(&name).unwrap();
+        for cell in range.used_cells() {
+            if let calamine::Data::String(s) = cell.2 {
+                longest = longest.max(s.encode_utf16().count());
+                if s.contains("cut at a spreadsheet cell's limit") {
+                    marked += 1;
+                }
+            }
+        }
+    }
+    assert!(longest <= 32_767, "a cell of {longest} characters");
+    assert!(marked >= 2, "only {marked} marked cells");
+    let j: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("r.json")).unwrap()).unwrap();
+    let lines = j["lines"].as_array().unwrap();
+    assert!(lines.iter().any(|l| l["cost_centre"] == long.as_str()));
+    assert!(lines.iter().any(|l| l["model"] == long_model.as_str()));
+    let codes: Vec<&str> = j["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["code"].as_str().unwrap())
+        .collect();
+    assert!(codes.contains(&"text_cut"), "{codes:?}");
+}
