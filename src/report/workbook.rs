@@ -133,7 +133,7 @@ fn page_setup(ws: &mut Worksheet, header_row: u32) -> Result<(), XlsxError> {
 /// Writes a header row at `row`, sets widths, freezes below it; returns the next row.
 fn header(ws: &mut Worksheet, f: &Formats, row: u32, cols: &[Col]) -> Result<u32, XlsxError> {
     for (c, (name, width)) in cols.iter().enumerate() {
-        ws.text_fmt(row, c as u16, *name, &f.header)?;
+        ws.text_fmt(row, c as u16, name, &f.header)?;
         ws.set_column_width(c as u16, *width)?;
     }
     ws.set_freeze_panes(row + 1, 0)?;
@@ -149,13 +149,13 @@ fn write_row(ws: &mut Worksheet, f: &Formats, row: u32, cells: &[V<'_>]) -> Resu
             // and the library hashes a given format on every cell. An empty text stays a
             // blank cell with the format, as before.
             V::S(s) if !s.is_empty() => {
-                ws.text(row, c, *s)?;
+                ws.text(row, c, s)?;
             }
             V::O(s) if !s.is_empty() => {
                 ws.text(row, c, s.as_str())?;
             }
             V::S(s) => {
-                ws.text_fmt(row, c, *s, &f.text)?;
+                ws.text_fmt(row, c, s, &f.text)?;
             }
             V::O(s) => {
                 ws.text_fmt(row, c, s.as_str(), &f.text)?;
@@ -831,7 +831,7 @@ fn ai_services(
         .iter()
         .enumerate()
         {
-            ws.text_fmt(r, c as u16, *h, &f.label)?;
+            ws.text_fmt(r, c as u16, h, &f.label)?;
         }
         r += 1;
         for n in &o.summary.not_estimated {
@@ -893,7 +893,7 @@ fn ai_services(
         .enumerate()
         {
             if !c.is_empty() {
-                ws.text_fmt(r, h as u16, *c, &f.label)?;
+                ws.text_fmt(r, h as u16, c, &f.label)?;
             }
         }
         r += 1;
@@ -933,7 +933,7 @@ fn ai_services(
         .iter()
         .enumerate()
     {
-        ws.text_fmt(r, c as u16, *h, &f.label)?;
+        ws.text_fmt(r, c as u16, h, &f.label)?;
     }
     r += 1;
     let first = r;
@@ -1806,7 +1806,7 @@ fn imports(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), XlsxError
         .iter()
         .enumerate()
         {
-            ws.text_fmt(r, c as u16, *h, &f.label)?;
+            ws.text_fmt(r, c as u16, h, &f.label)?;
         }
         r += 1;
         for e in &o.excluded {
@@ -1892,7 +1892,7 @@ fn money_reconciliation(
         "Reconciled",
     ];
     for (c, h) in heads.iter().enumerate() {
-        ws.text_fmt(r, c as u16, *h, &f.header)?;
+        ws.text_fmt(r, c as u16, h, &f.header)?;
     }
     // The columns are the file table's above: room for the headings to wrap.
     ws.set_row_height(r, 45)?;
@@ -1955,7 +1955,7 @@ fn ai_skipped(ws: &mut Worksheet, f: &Formats, o: &Outcome, mut r: u32) -> Resul
     .iter()
     .enumerate()
     {
-        ws.text_fmt(r, c as u16, *h, &f.header)?;
+        ws.text_fmt(r, c as u16, h, &f.header)?;
     }
     ws.set_row_height(r, 30)?;
     r += 1;
@@ -2011,7 +2011,7 @@ fn coverage(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), XlsxErro
     let mut providers: Vec<&str> = matrix.iter().map(|c| c.0).collect();
     providers.dedup();
     for p in &providers {
-        ws.text(r, 0, *p)?;
+        ws.text(r, 0, p)?;
         let mut gaps = vec![];
         for (c, (_, m, days)) in matrix.iter().filter(|x| x.0 == *p).enumerate() {
             if *days == 0 {
@@ -2173,7 +2173,7 @@ fn change_log(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), XlsxEr
             .enumerate()
             {
                 if !h.is_empty() {
-                    ws.text_fmt(r, c as u16, *h, &f.header)?;
+                    ws.text_fmt(r, c as u16, h, &f.header)?;
                 }
             }
             r += 1;
@@ -2231,7 +2231,7 @@ fn change_log(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), XlsxEr
         .iter()
         .enumerate()
     {
-        ws.text_fmt(r, c as u16, *h, &f.header)?;
+        ws.text_fmt(r, c as u16, h, &f.header)?;
     }
     let head = r;
     r += 1;
@@ -2439,7 +2439,7 @@ fn uncertainty(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), XlsxE
     .iter()
     .enumerate()
     {
-        ws.text_fmt(r, c as u16, *h, &f.header)?;
+        ws.text_fmt(r, c as u16, h, &f.header)?;
     }
     ws.set_row_height(r, 30)?;
     r += 1;
