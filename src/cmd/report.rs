@@ -40,6 +40,7 @@ pub(crate) fn run(args: &ReportArgs) -> Result<()> {
     if args.json.as_ref() == Some(&out) {
         return Err(Error::Usage("--out and --json name the same file".into()));
     }
+    check_outputs(args, &out)?;
     let mut ledger = None;
     let outcome = if args.inputs.is_empty() {
         // From the ledger alone.
@@ -147,6 +148,40 @@ pub(crate) fn run(args: &ReportArgs) -> Result<()> {
         );
     }
     print_summary(&outcome, &out, args.json.as_ref());
+    Ok(())
+}
+
+/// Refuses outputs that would overwrite an input, the ledger, the configuration or a template,
+/// or that are links, folders, devices or FIFOs, before anything is read.
+fn check_outputs(args: &ReportArgs, out: &std::path::Path) -> Result<()> {
+    let mut protected: Vec<(PathBuf, &str)> = vec![];
+    if !args.inputs.is_empty() {
+        for input in pipeline::inputs_from_paths(&args.inputs)?.0 {
+            protected.push((input.path, "one of the export files read"));
+        }
+    }
+    if args.inputs.is_empty() || args.ledger.is_some() {
+        let ledger = args
+            .ledger
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(crate::ledger::DEFAULT_PATH));
+        protected.push((ledger, "the ledger"));
+    }
+    match &args.read.config {
+        Some(c) => protected.push((c.clone(), "the configuration file")),
+        None => protected.push((
+            PathBuf::from(crate::config::DEFAULT_CONFIG),
+            "the configuration file",
+        )),
+    }
+    for t in &args.read.templates {
+        protected.push((t.clone(), "a template"));
+    }
+    let csv_mode = args.format == "csv";
+    crate::report::refuse_unsafe_output(out, "--out", csv_mode, &protected)?;
+    if let Some(json) = &args.json {
+        crate::report::refuse_unsafe_output(json, "--json", false, &protected)?;
+    }
     Ok(())
 }
 

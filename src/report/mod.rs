@@ -43,6 +43,104 @@ pub fn cell_text(s: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
+/// Refuses an output path that would overwrite something the user gave us or that is not a
+/// file we may replace: an input export, the ledger, the configuration or a template
+/// (`protected`, each with what it is), a symbolic link (never followed into place), a
+/// folder, device or FIFO (a folder is what `want_dir` outputs need). `what` names the option
+/// (`--out`). A usage error (exit 2) in plain words.
+pub fn refuse_unsafe_output(
+    path: &Path,
+    what: &str,
+    want_dir: bool,
+    protected: &[(PathBuf, &str)],
+) -> Result<()> {
+    let shown = path.display();
+    if let Ok(m) = std::fs::symlink_metadata(path) {
+        let t = m.file_type();
+        if t.is_symlink() {
+            return Err(Error::Usage(format!(
+                "{what} {shown} is a symbolic link: name the file itself or a new name (llm-scope3 does not write through links)"
+            )));
+        }
+        let kind = file_kind(&m);
+        match (want_dir, kind) {
+            (false, "a regular file") | (true, "a folder") => {}
+            (false, k) => {
+                return Err(Error::Usage(format!(
+                    "{what} {shown} is {k}, not a regular file: name a new file or an earlier report"
+                )))
+            }
+            (true, k) => {
+                return Err(Error::Usage(format!(
+                    "{what} {shown} is {k}, not a folder: name a new folder or an earlier report's folder"
+                )))
+            }
+        }
+    }
+    for (p, role) in protected {
+        if same_place(path, p) {
+            return Err(Error::Usage(format!(
+                "{what} {shown} is {role}: the report would overwrite it. Name another file"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// What kind of file system object `m` describes, in words.
+pub fn file_kind(m: &std::fs::Metadata) -> &'static str {
+    let t = m.file_type();
+    if t.is_file() {
+        return "a regular file";
+    }
+    if t.is_dir() {
+        return "a folder";
+    }
+    if t.is_symlink() {
+        return "a symbolic link";
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_fifo() {
+            return "a FIFO (named pipe)";
+        }
+        if t.is_char_device() || t.is_block_device() {
+            return "a device";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+    }
+    "not a regular file"
+}
+
+/// True when `a` and `b` name the same file: the same inode when both exist, else the same
+/// absolute path (the folder resolved, links and `..` included).
+fn same_place(a: &Path, b: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if let (Ok(x), Ok(y)) = (std::fs::metadata(a), std::fs::metadata(b)) {
+            return x.dev() == y.dev() && x.ino() == y.ino();
+        }
+    }
+    let resolved = |p: &Path| -> Option<PathBuf> {
+        if let Ok(c) = std::fs::canonicalize(p) {
+            return Some(c);
+        }
+        let dir = match p.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        Some(std::fs::canonicalize(dir).ok()?.join(p.file_name()?))
+    };
+    match (resolved(a), resolved(b)) {
+        (Some(x), Some(y)) => x == y,
+        _ => false,
+    }
+}
+
 /// True when [`cell_text`] would cut `s`.
 pub fn cut_in_a_cell(s: &str) -> bool {
     s.len() > CELL_TEXT_MAX && s.encode_utf16().count() > CELL_TEXT_MAX

@@ -378,3 +378,111 @@ fn a_new_report_is_readable_by_others_and_a_replaced_one_keeps_its_permissions()
     assert_eq!(mode(&old), 0o640);
     assert_ne!(std::fs::read(&old).unwrap(), b"earlier");
 }
+
+#[test]
+fn outputs_never_overwrite_an_input_the_ledger_or_a_link_and_never_write_into_a_device() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let export = d.join("usage.csv");
+    std::fs::copy(
+        crate::common::root().join("tests/fixtures/openai_usage_one_row.csv"),
+        &export,
+    )
+    .unwrap();
+    let before = std::fs::read(&export).unwrap();
+    let ledger = d.join("l.db");
+    crate::common::bin_in(d)
+        .arg("import")
+        .arg(&export)
+        .arg("--ledger")
+        .arg(&ledger)
+        .assert()
+        .success();
+    let ledger_before = std::fs::read(&ledger).unwrap();
+    std::os::unix::fs::symlink(d.join("elsewhere.xlsx"), d.join("link.xlsx")).unwrap();
+    let fifo_made = std::process::Command::new("mkfifo")
+        .arg(d.join("fifo.xlsx"))
+        .status()
+        .is_ok_and(|s| s.success());
+    let mut cases: Vec<(Vec<String>, &str)> = vec![
+        // The ledger as the workbook: before, every import was lost (exit 0).
+        (
+            vec![
+                "--ledger".into(),
+                "l.db".into(),
+                "--out".into(),
+                "l.db".into(),
+            ],
+            "--out l.db is the ledger",
+        ),
+        (
+            vec![
+                "--ledger".into(),
+                "l.db".into(),
+                "--out".into(),
+                "r.xlsx".into(),
+                "--json".into(),
+                "./l.db".into(),
+            ],
+            "--json ./l.db is the ledger",
+        ),
+        // The export read as the report.
+        (
+            vec!["usage.csv".into(), "--out".into(), "usage.csv".into()],
+            "--out usage.csv is one of the export files read",
+        ),
+        (
+            vec![
+                ".".into(),
+                "--out".into(),
+                "r.xlsx".into(),
+                "--json".into(),
+                "usage.csv".into(),
+            ],
+            "is one of the export files read",
+        ),
+        (
+            vec!["usage.csv".into(), "--out".into(), "link.xlsx".into()],
+            "--out link.xlsx is a symbolic link",
+        ),
+        (
+            vec!["usage.csv".into(), "--out".into(), "/dev/null".into()],
+            "--out /dev/null is a device, not a regular file",
+        ),
+        (
+            vec!["usage.csv".into(), "--out".into(), ".".into()],
+            "--out . is a folder, not a regular file",
+        ),
+    ];
+    if fifo_made {
+        cases.push((
+            vec!["usage.csv".into(), "--out".into(), "fifo.xlsx".into()],
+            "--out fifo.xlsx is a FIFO (named pipe), not a regular file",
+        ));
+    }
+    for (args, expect) in cases {
+        let a = crate::common::bin_in(d)
+            .args(["report", "--quarter", "2026Q1"])
+            .args(&args)
+            .timeout(std::time::Duration::from_secs(60))
+            .assert()
+            .code(2);
+        let err = String::from_utf8_lossy(&a.get_output().stderr).to_string();
+        assert!(err.contains(expect), "{args:?}: {err}");
+    }
+    assert_eq!(
+        std::fs::read(&export).unwrap(),
+        before,
+        "the export changed"
+    );
+    assert_eq!(
+        std::fs::read(&ledger).unwrap(),
+        ledger_before,
+        "the ledger changed"
+    );
+    assert!(
+        !d.join("elsewhere.xlsx").exists(),
+        "written through the link"
+    );
+    assert!(!d.join("r.xlsx").exists());
+}
