@@ -38,8 +38,8 @@ pub struct Outcome {
     pub factor_sha256: String,
     /// Per-file facts and row accounting, in input order.
     pub files: Vec<FileReport>,
-    /// Files in named folders that were not read (no spreadsheet extension).
-    pub skipped_inputs: Vec<String>,
+    /// Entries in the named folders that were not read, with the reason.
+    pub skipped_inputs: Vec<ingest::SkippedInput>,
     /// Every rejected row.
     pub rejections: Vec<Rejection>,
     /// Lines and totals.
@@ -71,8 +71,9 @@ pub struct LedgerView {
     pub active_imports: std::collections::BTreeSet<i64>,
 }
 
-/// Expands files and folders from the command line into inputs, sorted by path.
-pub fn inputs_from_paths(paths: &[PathBuf]) -> Result<(Vec<Input>, Vec<String>)> {
+/// Expands files and folders from the command line into inputs, sorted by path, and the
+/// entries of the folders that are not read, with the reason (see [`ingest::expand_inputs`]).
+pub fn inputs_from_paths(paths: &[PathBuf]) -> Result<(Vec<Input>, Vec<ingest::SkippedInput>)> {
     let expanded = ingest::expand_inputs(paths).map_err(|e| Error::Input(e.into()))?;
     let inputs = expanded
         .files
@@ -82,12 +83,7 @@ pub fn inputs_from_paths(paths: &[PathBuf]) -> Result<(Vec<Input>, Vec<String>)>
             path: p,
         })
         .collect();
-    let skipped = expanded
-        .skipped
-        .iter()
-        .map(|p| p.display().to_string())
-        .collect();
-    Ok((inputs, skipped))
+    Ok((inputs, expanded.skipped))
 }
 
 /// What to do when a file cannot be used.
@@ -123,7 +119,11 @@ pub struct Checked {
 
 /// Runs ingest, normalise, estimate and aggregate over `inputs` (fail closed: the first file
 /// that cannot be used is the error).
-pub fn run(inputs: &[Input], skipped_inputs: Vec<String>, cfg: &Config) -> Result<Outcome> {
+pub fn run(
+    inputs: &[Input],
+    skipped_inputs: Vec<ingest::SkippedInput>,
+    cfg: &Config,
+) -> Result<Outcome> {
     let mut checked = run_checked(inputs, skipped_inputs, cfg, OnUnusable::Stop)?;
     if !checked.unusable.is_empty() {
         return Err(checked.unusable.remove(0).error);
@@ -143,7 +143,7 @@ pub fn run(inputs: &[Input], skipped_inputs: Vec<String>, cfg: &Config) -> Resul
 /// run starts again without it: the cost is paid only when a file is unusable.
 pub fn run_checked(
     inputs: &[Input],
-    skipped_inputs: Vec<String>,
+    skipped_inputs: Vec<ingest::SkippedInput>,
     cfg: &Config,
     on_unusable: OnUnusable,
 ) -> Result<Checked> {

@@ -18,9 +18,7 @@ pub(crate) fn run(args: &ImportArgs) -> Result<()> {
     let (inputs, skipped) = pipeline::inputs_from_paths(&args.inputs)?;
     let mut ledger = Ledger::open(&args.ledger.ledger)?;
     import_all(&mut ledger, &inputs, &templates, args.replace)?;
-    for s in skipped {
-        println!("  {s}  [not read: not a spreadsheet or CSV file]");
-    }
+    super::report::print_skipped(&skipped);
     Ok(())
 }
 

@@ -53,10 +53,11 @@ pub(crate) fn run(args: &ReportArgs) -> Result<()> {
         o
     } else if let Some(path) = &args.ledger {
         // Import the files first, then report from the ledger.
-        let (inputs, _) = pipeline::inputs_from_paths(&args.inputs)?;
+        let (inputs, skipped) = pipeline::inputs_from_paths(&args.inputs)?;
         let mut l = Ledger::open(path)?;
         super::import::import_all(&mut l, &inputs, &cfg.templates, None)?;
-        let o = pipeline::run_ledger(&l, &cfg)?;
+        let mut o = pipeline::run_ledger(&l, &cfg)?;
+        o.skipped_inputs = skipped;
         ledger = Some(l);
         o
     } else {
@@ -159,9 +160,7 @@ fn print_summary(o: &Outcome, out: &std::path::Path, json: Option<&PathBuf>) {
             println!("      note: {note}");
         }
     }
-    for s in &o.skipped_inputs {
-        println!("  {s}  [not read: not a spreadsheet or CSV file]");
-    }
+    print_skipped(&o.skipped_inputs);
     let t = &o.summary.totals;
     println!(
         "Total: {:.3} tCO2e central (low {:.3}, high {:.3}); energy {:.1} kWh; water {:.1} L",
@@ -188,5 +187,19 @@ fn print_summary(o: &Outcome, out: &std::path::Path, json: Option<&PathBuf>) {
     match json {
         Some(j) => println!("Wrote {} and {}", out.display(), j.display()),
         None => println!("Wrote {}", out.display()),
+    }
+}
+
+/// Lists the entries of the named folders that were not read, with the reason.
+pub(crate) fn print_skipped(skipped: &[crate::ingest::SkippedInput]) {
+    if skipped.is_empty() {
+        return;
+    }
+    println!(
+        "Not read in the named folders ({}):",
+        skipped.len()
+    );
+    for s in skipped {
+        println!("  {}  [{}]", s.path.display(), s.reason);
     }
 }

@@ -24,6 +24,16 @@ pub struct Summary<'a> {
     spend_adjustments: &'a [crate::aggregate::AdjustmentLine],
     supplier_data: Vec<SupplierJson<'a>>,
     rejections: &'a [Rejection],
+    /// Entries of the named folders that were not read, with the reason (absent when none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    skipped_inputs: Vec<SkippedJson<'a>>,
+}
+
+/// An entry of a named folder that was not read.
+#[derive(Debug, Serialize)]
+struct SkippedJson<'a> {
+    path: String,
+    reason: &'a str,
 }
 
 #[derive(Debug, Serialize)]
@@ -401,6 +411,14 @@ pub fn summary(o: &Outcome) -> Summary<'_> {
         supplier_data: o.summary.supplier.iter().map(supplier_json).collect(),
         excluded: &o.excluded,
         rejections: &o.rejections,
+        skipped_inputs: o
+            .skipped_inputs
+            .iter()
+            .map(|s| SkippedJson {
+                path: s.path.display().to_string(),
+                reason: &s.reason,
+            })
+            .collect(),
     }
 }
 

@@ -367,6 +367,16 @@ fn cover(ws: &mut Worksheet, f: &Formats, o: &Outcome, set: &FactorSet) -> Resul
         )?;
         r += 1;
     }
+    if !o.skipped_inputs.is_empty() {
+        ws.write_string_with_format(r, 0, "Not read", &f.label)?;
+        let n = o.skipped_inputs.len();
+        let text = format!(
+            "{n} {} in the named folders not read (not in the totals): each is listed with the reason on the Imports sheet",
+            if n == 1 { "entry" } else { "entries" }
+        );
+        write_wrapped(ws, f, r, 1, &text, 90.0)?;
+        r += 1;
+    }
     r += 1;
     ws.write_string_with_format(r, 0, "Sheets", &f.label)?;
     write_wrapped(
@@ -1796,12 +1806,20 @@ fn imports(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), XlsxError
         ws.write_string_with_format(
             r,
             0,
-            "Files in the named folders that were not read (not a spreadsheet or CSV extension):",
+            "Not read in the named folders (not in the totals):",
             &f.label,
         )?;
         r += 1;
+        ws.write_string_with_format(r, 0, "Path", &f.label)?;
+        ws.write_string_with_format(r, 1, "Why not read", &f.label)?;
+        r += 1;
         for s in &o.skipped_inputs {
-            ws.write_string(r, 0, s.as_str())?;
+            write_row(
+                ws,
+                f,
+                r,
+                &[V::O(s.path.display().to_string()), V::S(&s.reason)],
+            )?;
             r += 1;
         }
     }
