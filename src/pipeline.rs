@@ -54,6 +54,8 @@ pub struct Outcome {
     pub excluded: Vec<ExcludedLine>,
     /// First month of the fiscal year (quarters follow it).
     pub fiscal_year_start_month: u32,
+    /// The config file used, what it set and what that changed.
+    pub config: crate::config::ConfigReport,
 }
 
 /// The ledger's part of a report.
@@ -195,6 +197,7 @@ enum RunError {
 fn run_once(inputs: &[&Input], cfg: &Config) -> std::result::Result<Outcome, RunError> {
     let mut agg = Aggregator::new();
     let mut excluded = Excluded::default();
+    let mut applied = Applied::new(cfg);
     let mut files = Vec::with_capacity(inputs.len());
     let mut rejections = Vec::new();
     let mut carbon = Vec::new();
@@ -208,10 +211,17 @@ fn run_once(inputs: &[&Input], cfg: &Config) -> std::result::Result<Outcome, Run
             if failure.is_some() {
                 return;
             }
-            if let Some(e) = cfg.apply(&mut r) {
-                excluded.add(&r, &e.reason);
-                excluded_here += 1;
-                return;
+            match applied.apply(cfg, &mut r) {
+                Ok(None) => {}
+                Ok(Some(e)) => {
+                    excluded.add(&r, &e.reason);
+                    excluded_here += 1;
+                    return;
+                }
+                Err(e) => {
+                    failure = Some(e);
+                    return;
+                }
             }
             if let Err(e) = running.add(&r).and_then(|()| agg.add(&r)) {
                 failure = Some(e);
@@ -254,6 +264,9 @@ fn run_once(inputs: &[&Input], cfg: &Config) -> std::result::Result<Outcome, Run
     let summary = agg
         .finish(&cfg.factors, &carbon)
         .map_err(|e| RunError::Run(Error::InputData(format!("the inputs together: {e}"))))?;
+    let config = applied
+        .report(cfg)
+        .map_err(|e| RunError::Run(Error::InputData(format!("the usage excluded: {e}"))))?;
     Ok(Outcome {
         period: cfg.period.clone(),
         factor_version: cfg.factors.version.clone(),
@@ -267,6 +280,7 @@ fn run_once(inputs: &[&Input], cfg: &Config) -> std::result::Result<Outcome, Run
         ledger: None,
         excluded: excluded.lines(),
         fiscal_year_start_month: cfg.fiscal_year_start_month,
+        config,
     })
 }
 
@@ -289,6 +303,58 @@ pub struct ExcludedLine {
     pub output_tokens: u64,
     /// Spend per currency.
     pub spend: std::collections::BTreeMap<String, f64>,
+}
+
+/// The configuration applied record by record, with what it did: records given a region or
+/// a cost centre, and per exclusion the records left out, aggregated to estimate them.
+struct Applied {
+    counts: crate::config::Applied,
+    excluded: Vec<(u64, Aggregator)>,
+}
+
+impl Applied {
+    fn new(cfg: &Config) -> Applied {
+        Applied {
+            counts: Default::default(),
+            excluded: cfg
+                .exclusions
+                .iter()
+                .map(|_| (0, Aggregator::new()))
+                .collect(),
+        }
+    }
+
+    /// Applies `cfg` to a record: the exclusion that leaves it out (counted and aggregated
+    /// here), or `None` to keep it.
+    fn apply<'c>(
+        &mut self,
+        cfg: &'c Config,
+        r: &mut crate::model::UsageRecord,
+    ) -> std::result::Result<Option<&'c crate::config::Exclusion>, String> {
+        let Some(e) = cfg.apply(r, &mut self.counts) else {
+            return Ok(None);
+        };
+        if let Some((rows, agg)) = self.excluded.get_mut(e.index) {
+            *rows += 1;
+            agg.add(r)?;
+        }
+        Ok(Some(e))
+    }
+
+    /// The configuration's report: what it set, with the counts and the estimate of what
+    /// each exclusion left out.
+    fn report(self, cfg: &Config) -> std::result::Result<crate::config::ConfigReport, String> {
+        let mut excluded = Vec::with_capacity(self.excluded.len());
+        for (rows, agg) in self.excluded {
+            let kg = if rows == 0 {
+                crate::model::Bounds::default()
+            } else {
+                agg.finish(&cfg.factors, &[])?.totals.emissions_kgco2e
+            };
+            excluded.push((rows, kg));
+        }
+        Ok(cfg.settings.with_counts(&self.counts, &excluded))
+    }
 }
 
 #[derive(Debug, Default)]
@@ -336,10 +402,18 @@ pub fn previous_year(p: &Period) -> Option<Period> {
 }
 
 /// What [`aggregate_ledger`] returns.
-type LedgerAggregate = (Summary, Vec<i64>, usize, Vec<ExcludedLine>, Vec<u64>);
+type LedgerAggregate = (
+    Summary,
+    Vec<i64>,
+    usize,
+    Vec<ExcludedLine>,
+    Vec<u64>,
+    crate::config::ConfigReport,
+);
 
 /// Aggregates the ledger's active records of a period; returns the summary, the imports used
-/// (index = file_index), the number of records, exclusions and excluded records per import.
+/// (index = file_index), the number of records, exclusions, excluded records per import and
+/// the configuration's report.
 fn aggregate_ledger(
     ledger: &crate::ledger::Ledger,
     period: &Period,
@@ -349,10 +423,14 @@ fn aggregate_ledger(
     let carbon = ledger.carbon_rows(period, &mut imports)?;
     let mut agg = Aggregator::new();
     let mut excluded = Excluded::default();
+    let mut applied = Applied::new(cfg);
     let mut excluded_per_import = vec![0u64; imports.len()];
     let n = records.len();
     for mut r in records {
-        if let Some(e) = cfg.apply(&mut r) {
+        let exclusion = applied
+            .apply(cfg, &mut r)
+            .map_err(|e| Error::InputData(format!("the ledger's records excluded: {e}")))?;
+        if let Some(e) = exclusion {
             excluded.add(&r, &e.reason);
             if let Some(c) = excluded_per_import.get_mut(r.provenance.file_index) {
                 *c += 1;
@@ -365,12 +443,22 @@ fn aggregate_ledger(
     let summary = agg
         .finish(&cfg.factors, &carbon)
         .map_err(|e| Error::InputData(format!("the ledger's records: {e}")))?;
-    Ok((summary, imports, n, excluded.lines(), excluded_per_import))
+    let config = applied
+        .report(cfg)
+        .map_err(|e| Error::InputData(format!("the ledger's records excluded: {e}")))?;
+    Ok((
+        summary,
+        imports,
+        n,
+        excluded.lines(),
+        excluded_per_import,
+        config,
+    ))
 }
 
 /// Reports from the ledger: its active records in the period, recomputed with `cfg`'s factors.
 pub fn run_ledger(ledger: &crate::ledger::Ledger, cfg: &Config) -> Result<Outcome> {
-    let (summary, mut imports, _, excluded, excluded_per_import) =
+    let (summary, mut imports, _, excluded, excluded_per_import, config) =
         aggregate_ledger(ledger, &cfg.period, cfg)?;
     // Imports that touch the period but have no active record in it (all duplicates) are
     // listed too, so the row accounting shows where their rows went.
@@ -395,7 +483,7 @@ pub fn run_ledger(ledger: &crate::ledger::Ledger, cfg: &Config) -> Result<Outcom
     }
     let comparative = match previous_year(&cfg.period) {
         Some(p) => {
-            let (s, _, n, _, _) = aggregate_ledger(ledger, &p, cfg)?;
+            let (s, _, n, _, _, _) = aggregate_ledger(ledger, &p, cfg)?;
             (n > 0).then_some((p, s.totals))
         }
         None => None,
@@ -419,6 +507,7 @@ pub fn run_ledger(ledger: &crate::ledger::Ledger, cfg: &Config) -> Result<Outcom
         }),
         excluded,
         fiscal_year_start_month: cfg.fiscal_year_start_month,
+        config,
     })
 }
 

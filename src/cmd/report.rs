@@ -161,6 +161,13 @@ fn print_summary(o: &Outcome, out: &std::path::Path, json: Option<&PathBuf>) {
         }
     }
     print_skipped(&o.skipped_inputs);
+    println!(
+        "Configuration: {}",
+        crate::report::configuration::file_text(&o.config)
+    );
+    for line in crate::report::configuration::lines(o) {
+        println!("  {line}");
+    }
     let t = &o.summary.totals;
     println!(
         "Total: {:.3} tCO2e central (low {:.3}, high {:.3}); energy {:.1} kWh; water {:.1} L",

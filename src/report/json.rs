@@ -27,6 +27,20 @@ pub struct Summary<'a> {
     /// Entries of the named folders that were not read, with the reason (absent when none).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     skipped_inputs: Vec<SkippedJson<'a>>,
+    /// The config file used (`file` null when none was found), what it set and what that
+    /// changed.
+    configuration: ConfigurationJson,
+}
+
+/// The configuration block: the settings with their counts, emissions tidied.
+#[derive(Debug, Serialize)]
+struct ConfigurationJson {
+    #[serde(flatten)]
+    settings: crate::config::ConfigReport,
+    /// Rows the exclusions left out, all together.
+    excluded_rows: u64,
+    /// What the exclusions left out, all together, kgCO2e.
+    excluded_kgco2e: Bounds,
 }
 
 /// An entry of a named folder that was not read.
@@ -411,6 +425,24 @@ pub fn summary(o: &Outcome) -> Summary<'_> {
         supplier_data: o.summary.supplier.iter().map(supplier_json).collect(),
         excluded: &o.excluded,
         rejections: &o.rejections,
+        configuration: ConfigurationJson {
+            settings: {
+                let mut c = o.config.clone();
+                for e in &mut c.exclusions {
+                    e.emissions_kgco2e = tidy_b(e.emissions_kgco2e);
+                }
+                c
+            },
+            excluded_rows: o.config.exclusions.iter().map(|e| e.rows).sum(),
+            excluded_kgco2e: tidy_b(o.config.exclusions.iter().fold(
+                Bounds::default(),
+                |a, e| Bounds {
+                    low: a.low + e.emissions_kgco2e.low,
+                    central: a.central + e.emissions_kgco2e.central,
+                    high: a.high + e.emissions_kgco2e.high,
+                },
+            )),
+        },
         skipped_inputs: o
             .skipped_inputs
             .iter()

@@ -351,6 +351,7 @@ fn cover(ws: &mut Worksheet, f: &Formats, o: &Outcome, set: &FactorSet) -> Resul
         write_wrapped(ws, f, r, 1, &v, 90.0)?;
         r += 1;
     }
+    r = cover_configuration(ws, f, o, r + 1)?;
     r += 1;
     for (i, file) in o.files.iter().enumerate() {
         ws.write_string_with_format(r, 0, format!("Input file {}", i + 1).as_str(), &f.label)?;
@@ -390,6 +391,27 @@ fn cover(ws: &mut Worksheet, f: &Formats, o: &Outcome, set: &FactorSet) -> Resul
     ws.set_landscape();
     ws.set_print_fit_to_pages(1, 0);
     Ok(())
+}
+
+/// The Cover's Configuration block at row `r`: the config file (or that none was found) and
+/// what it changed, one setting per line. Returns the next free row.
+fn cover_configuration(
+    ws: &mut Worksheet,
+    f: &Formats,
+    o: &Outcome,
+    mut r: u32,
+) -> Result<u32, XlsxError> {
+    use super::configuration::{file_text, lines};
+    ws.write_string_with_format(r, 0, "Configuration file", &f.label)?;
+    write_wrapped(ws, f, r, 1, &file_text(&o.config), 90.0)?;
+    r += 1;
+    let changes = lines(o);
+    if !changes.is_empty() {
+        ws.write_string_with_format(r, 0, "Configuration changes", &f.label)?;
+        write_wrapped(ws, f, r, 1, &changes.join("\n"), 90.0)?;
+        r += 1;
+    }
+    Ok(r)
 }
 
 fn e16_summary(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), XlsxError> {
