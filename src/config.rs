@@ -235,7 +235,7 @@ impl Config {
         let settings = ConfigReport::of_file(
             &file,
             file_name.as_deref(),
-            entity.is_some(),
+            entity.is_some_and(|e| Some(e) != file.entity.name.as_deref()),
             read.factors.is_some(),
             &factors.overridden,
         );
@@ -323,7 +323,7 @@ pub struct ConfigReport {
     pub file: Option<String>,
     /// Reporting entity set by the file (`--entity` wins over it).
     pub entity: Option<String>,
-    /// True when `--entity` (or the upload page's entity) replaced the file's.
+    /// True when `--entity` (or the upload page's entity) replaced the file's with another.
     pub entity_overridden: bool,
     /// Reporting currency set by the file (recorded; spend is not converted).
     pub currency: Option<String>,
@@ -401,14 +401,14 @@ impl ConfigReport {
     fn of_file(
         file: &ConfigFile,
         name: Option<&Path>,
-        entity_given: bool,
+        entity_differs: bool,
         factors_given: bool,
         overridden: &[String],
     ) -> ConfigReport {
         ConfigReport {
             file: name.map(|p| p.display().to_string()),
             entity: file.entity.name.clone(),
-            entity_overridden: entity_given && file.entity.name.is_some(),
+            entity_overridden: entity_differs && file.entity.name.is_some(),
             currency: file.entity.currency.as_ref().map(|c| c.to_uppercase()),
             fiscal_year_start_month: file.entity.fiscal_year_start_month,
             base_year: file.entity.base_year,

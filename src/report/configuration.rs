@@ -152,7 +152,10 @@ fn month_name(m: u32) -> &'static str {
         "November",
         "December",
     ];
-    MONTHS.get((m as usize).wrapping_sub(1)).copied().unwrap_or("?")
+    MONTHS
+        .get((m as usize).wrapping_sub(1))
+        .copied()
+        .unwrap_or("?")
 }
 
 #[cfg(test)]

@@ -434,14 +434,13 @@ pub fn summary(o: &Outcome) -> Summary<'_> {
                 c
             },
             excluded_rows: o.config.exclusions.iter().map(|e| e.rows).sum(),
-            excluded_kgco2e: tidy_b(o.config.exclusions.iter().fold(
-                Bounds::default(),
-                |a, e| Bounds {
+            excluded_kgco2e: tidy_b(o.config.exclusions.iter().fold(Bounds::default(), |a, e| {
+                Bounds {
                     low: a.low + e.emissions_kgco2e.low,
                     central: a.central + e.emissions_kgco2e.central,
                     high: a.high + e.emissions_kgco2e.high,
-                },
-            )),
+                }
+            })),
         },
         skipped_inputs: o
             .skipped_inputs

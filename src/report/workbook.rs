@@ -68,7 +68,8 @@ impl Formats {
         Formats {
             title: Format::new().set_bold().set_font_size(14),
             header,
-            label: Format::new().set_bold(),
+            // Top-aligned, so that a label stays beside the first line of a wrapped value.
+            label: Format::new().set_bold().set_align(FormatAlign::Top),
             text: Format::new(),
             wrap: Format::new().set_text_wrap().set_align(FormatAlign::Top),
             int: Format::new().set_num_format("#,##0"),

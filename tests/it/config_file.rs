@@ -252,12 +252,18 @@ fn init_writes_a_commented_example_once_that_changes_nothing() {
     assert_eq!(v["configuration"]["file"], "llm-scope3.toml");
     assert_eq!(bare_v["configuration"]["file"], serde_json::Value::Null);
     let cover = sheet_text(&dir.path().join("r.xlsx"), "Cover");
-    let at = cover.iter().position(|c| c == "Configuration file").unwrap();
+    let at = cover
+        .iter()
+        .position(|c| c == "Configuration file")
+        .unwrap();
     assert_eq!(cover[at + 1], "llm-scope3.toml");
     assert_eq!(cover[at + 2], "Configuration changes");
     assert!(cover[at + 3].starts_with("sets nothing"), "{cover:?}");
     let cover = sheet_text(&bare.path().join("r.xlsx"), "Cover");
-    let at = cover.iter().position(|c| c == "Configuration file").unwrap();
+    let at = cover
+        .iter()
+        .position(|c| c == "Configuration file")
+        .unwrap();
     assert!(cover[at + 1].starts_with("none found"), "{cover:?}");
     assert!(!cover.iter().any(|c| c == "Configuration changes"));
 }
@@ -281,7 +287,9 @@ fn full_config(dir: &Path, exclude: bool) -> String {
          [factors]\nversion = \"2026.1\"\noverrides = \"over\"\n",
     );
     if exclude {
-        toml.push_str("[[exclude]]\ncost_centre = \"proj_labs\"\nreason = \"internal test project\"\n");
+        toml.push_str(
+            "[[exclude]]\ncost_centre = \"proj_labs\"\nreason = \"internal test project\"\n",
+        );
     }
     toml
 }
@@ -295,7 +303,10 @@ fn every_setting_is_reported_with_what_it_changed() {
     let dir = tempfile::tempdir().unwrap();
     let o = with_config(dir.path(), &full_config(dir.path(), true), "2026Q1");
     let c = &o.config;
-    assert_eq!(c.file.as_deref(), Some(dir.path().join("llm-scope3.toml").to_str().unwrap()));
+    assert_eq!(
+        c.file.as_deref(),
+        Some(dir.path().join("llm-scope3.toml").to_str().unwrap())
+    );
     assert_eq!(c.entity.as_deref(), Some("Acme"));
     assert_eq!(c.currency.as_deref(), Some("EUR"));
     assert_eq!(c.fiscal_year_start_month, Some(1));
@@ -315,9 +326,21 @@ fn every_setting_is_reported_with_what_it_changed() {
     let all = with_config(dir2.path(), &full_config(dir2.path(), false), "2026Q1");
     let kg = c.exclusions[0].emissions_kgco2e;
     for (x, a, b) in [
-        (kg.low, all.summary.totals.emissions_kgco2e.low, o.summary.totals.emissions_kgco2e.low),
-        (kg.central, all.summary.totals.emissions_kgco2e.central, o.summary.totals.emissions_kgco2e.central),
-        (kg.high, all.summary.totals.emissions_kgco2e.high, o.summary.totals.emissions_kgco2e.high),
+        (
+            kg.low,
+            all.summary.totals.emissions_kgco2e.low,
+            o.summary.totals.emissions_kgco2e.low,
+        ),
+        (
+            kg.central,
+            all.summary.totals.emissions_kgco2e.central,
+            o.summary.totals.emissions_kgco2e.central,
+        ),
+        (
+            kg.high,
+            all.summary.totals.emissions_kgco2e.high,
+            o.summary.totals.emissions_kgco2e.high,
+        ),
     ] {
         assert!(x > 0.0);
         crate::common::assert_close(x, a - b, 1e-9, "excluded kgCO2e");
@@ -325,14 +348,21 @@ fn every_setting_is_reported_with_what_it_changed() {
     assert!(all.config.exclusions.is_empty());
     let ov = c.factor_overrides.as_ref().unwrap();
     assert_eq!(ov.folder, "over");
-    assert_eq!(ov.rows, vec!["grid.csv:azure:swedencentral/2024".to_string()]);
+    assert_eq!(
+        ov.rows,
+        vec!["grid.csv:azure:swedencentral/2024".to_string()]
+    );
     assert!(c.factor_version.as_deref() == Some("2026.1") && !c.factor_version_overridden);
 }
 
 #[test]
 fn the_terminal_cover_and_json_name_the_file_and_each_change() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("llm-scope3.toml"), full_config(dir.path(), true)).unwrap();
+    std::fs::write(
+        dir.path().join("llm-scope3.toml"),
+        full_config(dir.path(), true),
+    )
+    .unwrap();
     let out = stdout(
         bin_in(dir.path())
             .args(["report", "--quarter", "2026Q1", "--as-of", "2026-04-15"])
@@ -373,7 +403,10 @@ fn the_terminal_cover_and_json_name_the_file_and_each_change() {
     assert_eq!(c["excluded_rows"], 55);
     assert_eq!(c["excluded_kgco2e"], *kg);
     let cover = sheet_text(&dir.path().join("r.xlsx"), "Cover");
-    let at = cover.iter().position(|c| c == "Configuration changes").unwrap();
+    let at = cover
+        .iter()
+        .position(|c| c == "Configuration changes")
+        .unwrap();
     let lines: Vec<&str> = expected.lines().skip(1).map(str::trim_start).collect();
     assert_eq!(cover[at + 1], lines.join("\n"));
 }

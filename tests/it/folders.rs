@@ -126,7 +126,14 @@ fn report_on_a_folder_shows_what_it_did_not_read_on_the_terminal_workbook_and_js
     let ex = exports(dir.path());
     let out = stdout(
         bin_in(dir.path())
-            .args(["report", "exports", "--quarter", "2026Q1", "--as-of", "2026-04-15"])
+            .args([
+                "report",
+                "exports",
+                "--quarter",
+                "2026Q1",
+                "--as-of",
+                "2026-04-15",
+            ])
             .args(["--out", "r.xlsx", "--json", "r.json"])
             // A FIFO opened for reading would block: the time limit proves it is not.
             .timeout(Duration::from_secs(120))

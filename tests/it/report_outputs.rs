@@ -533,10 +533,9 @@ fn configuration_and_skipped_inputs_validate_against_the_additions_schema() {
     let o = llm_scope3::pipeline::run(&inputs, skipped, &cfg).unwrap();
     let value: serde_json::Value = serde_json::from_str(&json::to_string(&o).unwrap()).unwrap();
     for name in ["summary.schema.json", "summary.additions.schema.json"] {
-        let schema: serde_json::Value = serde_json::from_str(
-            &std::fs::read_to_string(root().join("docs").join(name)).unwrap(),
-        )
-        .unwrap();
+        let schema: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(root().join("docs").join(name)).unwrap())
+                .unwrap();
         let validator = jsonschema::validator_for(&schema).unwrap();
         let errors: Vec<String> = validator
             .iter_errors(&value)
