@@ -30,16 +30,18 @@ pub(crate) fn import_all(
     templates: &crate::normalise::TemplateSet,
     replace: Option<i64>,
 ) -> Result<()> {
-    println!("ledger {}", ledger.path().display());
+    crate::outln!("ledger {}", ledger.path().display());
     for input in inputs {
         match ledger.import(&input.path, &input.name, templates, replace, Utc::now())? {
-            ImportResult::AlreadyImported(s) => println!(
+            ImportResult::AlreadyImported(s) => crate::outln!(
                 "  {}: already imported as #{} ({}; same SHA-256): nothing changed",
-                input.name, s.id, s.file
+                input.name,
+                s.id,
+                s.file
             ),
             ImportResult::Imported(s, report) => {
                 let c = &report.counts;
-                println!(
+                crate::outln!(
                     "  {}: imported as #{} [{}]: {} rows read, {} records ({} duplicates of earlier imports, {} restated), {} rejected, {} skipped",
                     input.name, s.id, s.format, c.read, s.accepted, s.duplicate, s.restated, c.rejected, c.skipped
                 );

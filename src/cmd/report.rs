@@ -138,7 +138,7 @@ pub(crate) fn run(args: &ReportArgs) -> Result<()> {
                 tokens: [t.activity.input_tokens, t.activity.output_tokens],
             },
         )?;
-        println!(
+        crate::outln!(
             "Recorded as the final statement of {} in {}",
             outcome.period.label,
             l.path().display()
@@ -149,27 +149,33 @@ pub(crate) fn run(args: &ReportArgs) -> Result<()> {
 }
 
 fn print_summary(o: &Outcome, out: &std::path::Path, json: Option<&PathBuf>) {
-    println!("llm-scope3 {}: {}", crate::VERSION, o.period);
+    crate::outln!("llm-scope3 {}: {}", crate::VERSION, o.period);
     for f in &o.files {
         let c = &f.counts;
-        println!(
+        crate::outln!(
             "  {}  [{}]  rows {}: accepted {}, rejected {}, outside period {}, skipped {}",
-            f.file, f.format, c.read, c.accepted, c.rejected, c.outside_period, c.skipped
+            f.file,
+            f.format,
+            c.read,
+            c.accepted,
+            c.rejected,
+            c.outside_period,
+            c.skipped
         );
         for note in &f.notes {
-            println!("      note: {note}");
+            crate::outln!("      note: {note}");
         }
     }
     print_skipped(&o.skipped_inputs);
-    println!(
+    crate::outln!(
         "Configuration: {}",
         crate::report::configuration::file_text(&o.config)
     );
     for line in crate::report::configuration::lines(o) {
-        println!("  {line}");
+        crate::outln!("  {line}");
     }
     let t = &o.summary.totals;
-    println!(
+    crate::outln!(
         "Total: {:.3} tCO2e central (low {:.3}, high {:.3}); energy {:.1} kWh; water {:.1} L",
         t.emissions_kgco2e.central / 1000.0,
         t.emissions_kgco2e.low / 1000.0,
@@ -183,7 +189,7 @@ fn print_summary(o: &Outcome, out: &std::path::Path, json: Option<&PathBuf>) {
             0 => String::new(),
             n => format!(" (and {n} more counted, not listed)"),
         };
-        println!(
+        crate::outln!(
             "{} row(s) rejected{more}: see the \"Rejected Rows\" sheet (first: {} row {}: {}).",
             o.rejections.len(),
             o.rejections[0].file,
@@ -192,8 +198,8 @@ fn print_summary(o: &Outcome, out: &std::path::Path, json: Option<&PathBuf>) {
         );
     }
     match json {
-        Some(j) => println!("Wrote {} and {}", out.display(), j.display()),
-        None => println!("Wrote {}", out.display()),
+        Some(j) => crate::outln!("Wrote {} and {}", out.display(), j.display()),
+        None => crate::outln!("Wrote {}", out.display()),
     }
 }
 
@@ -202,11 +208,8 @@ pub(crate) fn print_skipped(skipped: &[crate::ingest::SkippedInput]) {
     if skipped.is_empty() {
         return;
     }
-    println!(
-        "Not read in the named folders ({}):",
-        skipped.len()
-    );
+    crate::outln!("Not read in the named folders ({}):", skipped.len());
     for s in skipped {
-        println!("  {}  [{}]", s.path.display(), s.reason);
+        crate::outln!("  {}  [{}]", s.path.display(), s.reason);
     }
 }
