@@ -415,16 +415,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "samples/anthropic_claude_api_tokens_2026_Q1.xlsx",
         anthropic()?,
     )?;
-    // The vendor CSVs as a user re-saves them in Excel (kept apart: samples/ reports them once).
-    std::fs::create_dir_all("samples/xlsx")?;
+    // The vendor CSVs as a user re-saves them in Excel (kept out of samples/, which is read
+    // with its subfolders: `report samples/` must report each export once).
+    std::fs::create_dir_all("tests/fixtures/xlsx_resaves")?;
     csv_to_xlsx(
         "samples/azure_cost_export_ea_2026Q1.csv",
-        "samples/xlsx/azure_cost_export_ea_2026Q1.xlsx",
+        "tests/fixtures/xlsx_resaves/azure_cost_export_ea_2026Q1.xlsx",
         "Usage details",
     )?;
     csv_to_xlsx(
         "samples/gcp_billing_bigquery_2026Q1.csv",
-        "samples/xlsx/gcp_billing_bigquery_2026Q1.xlsx",
+        "tests/fixtures/xlsx_resaves/gcp_billing_bigquery_2026Q1.xlsx",
         "billing_export",
     )?;
     std::fs::create_dir_all("tests/fixtures/messy")?;

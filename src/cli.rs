@@ -50,6 +50,7 @@ pub enum Command {
     ///
     /// Examples:
     ///   llm-scope3 import exports/january/*.csv
+    ///   llm-scope3 import exports/          # every month's subfolder
     ///   llm-scope3 import usage_daily_2026-02.csv --replace 3 --ledger finance.db
     #[command(verbatim_doc_comment)]
     Import(ImportArgs),
@@ -159,8 +160,9 @@ pub struct ReadArgs {
 /// `report` arguments.
 #[derive(Debug, Clone, Args)]
 pub struct ReportArgs {
-    /// Export files, or folders to read every spreadsheet/CSV file in. Without any, the report
-    /// is made from the ledger (--ledger, default ./llm-scope3.db).
+    /// Export files, or folders to read every export in, subfolders included (hidden files and
+    /// other files are listed as not read, with the reason). Without any, the report is made
+    /// from the ledger (--ledger, default ./llm-scope3.db).
     #[arg(value_name = "FILES|DIRS")]
     pub inputs: Vec<PathBuf>,
     /// Ledger file: with FILES, import them into it first and report from it; without FILES,
@@ -219,7 +221,8 @@ pub struct LedgerArg {
 /// `import` arguments.
 #[derive(Debug, Clone, Args)]
 pub struct ImportArgs {
-    /// Export files, or folders to read every spreadsheet/CSV file in.
+    /// Export files, or folders to read every export in, subfolders included (hidden files and
+    /// other files are listed as not read, with the reason).
     #[arg(value_name = "FILES|DIRS", required = true)]
     pub inputs: Vec<PathBuf>,
     /// Supersede this import (by id): for an export of another granularity over its period.

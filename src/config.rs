@@ -134,6 +134,8 @@ pub struct Exclusion {
     model: Option<Glob>,
     /// Why.
     pub reason: String,
+    /// Its position among the config file's exclusions.
+    pub index: usize,
 }
 
 /// Everything a pipeline run needs to know, validated.
@@ -159,6 +161,8 @@ pub struct Config {
     pub base_year: Option<i32>,
     /// The config file used, if any.
     pub config_file: Option<String>,
+    /// What the config file set, for the report to show (counts filled in by the pipeline).
+    pub settings: ConfigReport,
     /// Default region per provider.
     pub regions: BTreeMap<String, String>,
     /// Cost-centre mapping.
@@ -211,7 +215,8 @@ impl Config {
         let exclusions = file
             .exclude
             .iter()
-            .map(|r| {
+            .enumerate()
+            .map(|(index, r)| {
                 if r.cost_centre.is_none() && r.provider.is_none() && r.model.is_none() {
                     return Err(Error::Usage(format!(
                         "config: the exclusion '{}' names no cost_centre, provider or model",
@@ -223,10 +228,19 @@ impl Config {
                     provider: r.provider.clone(),
                     model: r.model.as_deref().map(Glob::new).transpose()?,
                     reason: r.reason.clone(),
+                    index,
                 })
             })
             .collect::<Result<Vec<_>>>()?;
+        let settings = ConfigReport::of_file(
+            &file,
+            file_name.as_deref(),
+            entity.is_some_and(|e| Some(e) != file.entity.name.as_deref()),
+            read.factors.is_some(),
+            &factors.overridden,
+        );
         Ok(Config {
+            settings,
             period,
             templates: templates_from(read)?,
             factors,
@@ -254,29 +268,228 @@ impl Config {
     }
 
     /// Applies the company's settings to a record: default region, cost-centre mapping.
-    /// Returns the exclusion that leaves it out, if one does.
-    pub fn apply(&self, r: &mut UsageRecord) -> Option<&Exclusion> {
-        if let Some(e) = self.exclusions.iter().find(|e| {
+    /// Returns the exclusion that leaves it out, if one does (matched on the cost centre as
+    /// exported; an excluded record still gets the default region, so that the estimate of
+    /// what was excluded uses the same grid as the rest). `applied` counts what each setting
+    /// did to the records kept.
+    pub fn apply(&self, r: &mut UsageRecord, applied: &mut Applied) -> Option<&Exclusion> {
+        let excluded = self.exclusions.iter().find(|e| {
             e.provider.as_deref().is_none_or(|p| p == &*r.provider)
                 && e.model.as_ref().is_none_or(|g| g.matches(&r.model))
                 && e.cost_centre
                     .as_ref()
                     .is_none_or(|g| g.matches(r.cost_centre.as_deref().unwrap_or("")))
-        }) {
-            return Some(e);
-        }
+        });
         if r.region.is_none() {
             if let Some(region) = self.regions.get(&*r.provider) {
                 r.region = Some(region.clone());
+                if excluded.is_none() {
+                    *applied.regions.entry(r.provider.to_string()).or_insert(0) += 1;
+                }
             }
         }
-        if let Some((_, _, to)) = self.cost_centres.iter().find(|(g, provider, _)| {
+        if let Some(e) = excluded {
+            return Some(e);
+        }
+        if let Some(i) = self.cost_centres.iter().position(|(g, provider, _)| {
             provider.as_deref().is_none_or(|p| p == &*r.provider)
                 && g.matches(r.cost_centre.as_deref().unwrap_or(""))
         }) {
-            r.cost_centre = Some(to.clone());
+            r.cost_centre = Some(self.cost_centres[i].2.clone());
+            if applied.cost_centres.len() <= i {
+                applied.cost_centres.resize(i + 1, 0);
+            }
+            applied.cost_centres[i] += 1;
         }
         None
+    }
+}
+
+/// What applying the configuration did to the records of a run, counted per setting.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Applied {
+    /// Records kept that got the provider's default region, per provider.
+    pub regions: BTreeMap<String, u64>,
+    /// Records whose cost centre a rule set, per rule (in the file's order).
+    pub cost_centres: Vec<u64>,
+}
+
+/// What the configuration file set and what it changed in a report: shown on the terminal,
+/// on the Cover and in the JSON summary, so that a figure never silently depends on a file.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct ConfigReport {
+    /// The config file read, as named; `None` when none was named and there is no
+    /// `./llm-scope3.toml`.
+    pub file: Option<String>,
+    /// Reporting entity set by the file (`--entity` wins over it).
+    pub entity: Option<String>,
+    /// True when `--entity` (or the upload page's entity) replaced the file's with another.
+    pub entity_overridden: bool,
+    /// Reporting currency set by the file (recorded; spend is not converted).
+    pub currency: Option<String>,
+    /// First month of the fiscal year, when the file sets it.
+    pub fiscal_year_start_month: Option<u32>,
+    /// Base year, when the file sets it (recorded only).
+    pub base_year: Option<i32>,
+    /// Factor set named by the file.
+    pub factor_version: Option<String>,
+    /// True when `--factors` replaced the file's factor set.
+    pub factor_version_overridden: bool,
+    /// Factor overrides: the folder and the rows replaced or added (`file:id`).
+    pub factor_overrides: Option<FactorOverridesReport>,
+    /// Default region per provider, with the records that got it.
+    pub regions: Vec<RegionReport>,
+    /// Cost-centre rules in order, with the records each one mapped.
+    pub cost_centres: Vec<CostCentreReport>,
+    /// Exclusions in order, with what each one left out.
+    pub exclusions: Vec<ExclusionReport>,
+}
+
+/// `[factors] overrides` as used.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct FactorOverridesReport {
+    /// The folder as written in the config file.
+    pub folder: String,
+    /// Rows replaced or added, as `file:id`.
+    pub rows: Vec<String>,
+}
+
+/// One `[regions]` entry.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct RegionReport {
+    /// Provider key.
+    pub provider: String,
+    /// Region code or `country:ISO3`.
+    pub region: String,
+    /// Records (kept in the report) that had no region and got this one.
+    pub records: u64,
+}
+
+/// One `[[cost_centres]]` rule.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct CostCentreReport {
+    /// The pattern over the exported cost centre.
+    #[serde(rename = "match")]
+    pub pattern: String,
+    /// Only records of this provider.
+    pub provider: Option<String>,
+    /// The cost centre reported.
+    pub cost_centre: String,
+    /// Records this rule mapped (the first matching rule wins).
+    pub records: u64,
+}
+
+/// One `[[exclude]]` rule and what it left out.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct ExclusionReport {
+    /// Pattern over the exported cost centre.
+    pub cost_centre: Option<String>,
+    /// Provider key.
+    pub provider: Option<String>,
+    /// Pattern over the model id.
+    pub model: Option<String>,
+    /// Why.
+    pub reason: String,
+    /// Records left out.
+    pub rows: u64,
+    /// What the records left out would have added, kgCO2e (low, central, high).
+    pub emissions_kgco2e: crate::model::Bounds,
+}
+
+impl ConfigReport {
+    /// What `file` sets (no counts yet).
+    fn of_file(
+        file: &ConfigFile,
+        name: Option<&Path>,
+        entity_differs: bool,
+        factors_given: bool,
+        overridden: &[String],
+    ) -> ConfigReport {
+        ConfigReport {
+            file: name.map(|p| p.display().to_string()),
+            entity: file.entity.name.clone(),
+            entity_overridden: entity_differs && file.entity.name.is_some(),
+            currency: file.entity.currency.as_ref().map(|c| c.to_uppercase()),
+            fiscal_year_start_month: file.entity.fiscal_year_start_month,
+            base_year: file.entity.base_year,
+            factor_version: file.factors.version.clone(),
+            factor_version_overridden: factors_given && file.factors.version.is_some(),
+            factor_overrides: file
+                .factors
+                .overrides
+                .as_ref()
+                .map(|f| FactorOverridesReport {
+                    folder: f.display().to_string(),
+                    rows: overridden.to_vec(),
+                }),
+            regions: file
+                .regions
+                .iter()
+                .map(|(provider, region)| RegionReport {
+                    provider: provider.clone(),
+                    region: region.clone(),
+                    records: 0,
+                })
+                .collect(),
+            cost_centres: file
+                .cost_centres
+                .iter()
+                .map(|r| CostCentreReport {
+                    pattern: r.pattern.clone(),
+                    provider: r.provider.clone(),
+                    cost_centre: r.cost_centre.clone(),
+                    records: 0,
+                })
+                .collect(),
+            exclusions: file
+                .exclude
+                .iter()
+                .map(|r| ExclusionReport {
+                    cost_centre: r.cost_centre.clone(),
+                    provider: r.provider.clone(),
+                    model: r.model.clone(),
+                    reason: r.reason.clone(),
+                    rows: 0,
+                    emissions_kgco2e: crate::model::Bounds::default(),
+                })
+                .collect(),
+        }
+    }
+
+    /// The report of a run: the settings with the counts of `applied` and, per exclusion,
+    /// the rows and emissions left out.
+    pub fn with_counts(
+        &self,
+        applied: &Applied,
+        excluded: &[(u64, crate::model::Bounds)],
+    ) -> ConfigReport {
+        let mut out = self.clone();
+        for r in &mut out.regions {
+            r.records = applied.regions.get(&r.provider).copied().unwrap_or(0);
+        }
+        for (i, c) in out.cost_centres.iter_mut().enumerate() {
+            c.records = applied.cost_centres.get(i).copied().unwrap_or(0);
+        }
+        for (i, e) in out.exclusions.iter_mut().enumerate() {
+            if let Some((rows, kg)) = excluded.get(i) {
+                e.rows = *rows;
+                e.emissions_kgco2e = *kg;
+            }
+        }
+        out
+    }
+
+    /// True when the file sets nothing (no file, or every setting commented out).
+    pub fn sets_nothing(&self) -> bool {
+        self.entity.is_none()
+            && self.currency.is_none()
+            && self.fiscal_year_start_month.is_none()
+            && self.base_year.is_none()
+            && self.factor_version.is_none()
+            && self.factor_overrides.is_none()
+            && self.regions.is_empty()
+            && self.cost_centres.is_empty()
+            && self.exclusions.is_empty()
     }
 }
 
@@ -351,9 +564,30 @@ mod tests {
     }
 
     #[test]
-    fn the_example_config_parses() {
+    fn the_example_config_sets_nothing_until_uncommented() {
+        // As `init` writes it, every setting is commented out.
         let file: ConfigFile = toml::from_str(EXAMPLE).unwrap();
-        assert_eq!(file.entity.fiscal_year_start_month, Some(1));
-        assert!(!file.cost_centres.is_empty() && !file.exclude.is_empty());
+        let report = ConfigReport::of_file(&file, None, false, false, &[]);
+        assert!(report.sets_nothing(), "{report:?}");
+        // With every `#key = value` and `#[section]` line uncommented, it is a valid file
+        // that sets every option.
+        let live: String = EXAMPLE
+            .lines()
+            .map(|l| match l.strip_prefix('#') {
+                Some(rest) if !rest.is_empty() && !rest.starts_with([' ', '#']) => rest,
+                _ => l,
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        let file: ConfigFile = toml::from_str(&live).unwrap();
+        assert_eq!(file.entity.name.as_deref(), Some("Acme Europe GmbH"));
+        assert_eq!(file.entity.currency.as_deref(), Some("EUR"));
+        assert_eq!(file.entity.fiscal_year_start_month, Some(4));
+        assert_eq!(file.entity.base_year, Some(2024));
+        assert_eq!(file.regions.len(), 3);
+        assert_eq!(file.cost_centres.len(), 3);
+        assert_eq!(file.exclude.len(), 1);
+        assert_eq!(file.factors.version.as_deref(), Some("2026.1"));
+        assert!(file.factors.overrides.is_some());
     }
 }

@@ -26,6 +26,7 @@ pub mod ingest;
 pub mod ledger;
 pub mod model;
 pub mod normalise;
+pub mod out;
 pub mod pipeline;
 pub mod report;
 pub mod supplier;

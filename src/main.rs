@@ -12,7 +12,15 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
     let cli = llm_scope3::cli::Cli::parse();
-    if let Err(err) = llm_scope3::cmd::run(cli) {
+    let result = llm_scope3::cmd::run(cli);
+    // Output to a reader that has gone (`| head`) ends quietly; any other write error fails.
+    if let Err(e) = llm_scope3::out::finish() {
+        eprintln!("error: cannot write to standard output: {e}");
+        if result.is_ok() {
+            std::process::exit(1);
+        }
+    }
+    if let Err(err) = result {
         eprintln!("error: {err}");
         let mut source = std::error::Error::source(&err);
         while let Some(s) = source {

@@ -26,21 +26,28 @@ pub(crate) fn run(args: &FactorsArgs) -> Result<()> {
     let set = FactorSet::load(args.factors.as_deref())?;
     if let FactorsAction::Validate { markdown: true } = &args.action {
         let rows = check::validation(&set);
-        print!("{}", check::validation_markdown(&set, &rows));
+        crate::out::text(&check::validation_markdown(&set, &rows));
         return verdict(&rows, false);
     }
-    println!(
+    crate::outln!(
         "factor set {} ({}), SHA-256 {}",
-        set.version, set.origin, set.sha256
+        set.version,
+        set.origin,
+        set.sha256
     );
     match &args.action {
         FactorsAction::List => {
-            println!(
+            crate::outln!(
                 "{:<34} {:<10} {:<9} {:<6} {:>16} {:>16}  source",
-                "model", "provider", "kind", "arch", "total params B", "active params B"
+                "model",
+                "provider",
+                "kind",
+                "arch",
+                "total params B",
+                "active params B"
             );
             for m in set.models.values() {
-                println!(
+                crate::outln!(
                     "{:<34} {:<10} {:<9} {:<6} {:>16} {:>16}  {}",
                     m.model_key,
                     m.provider,
@@ -51,7 +58,7 @@ pub(crate) fn run(args: &FactorsArgs) -> Result<()> {
                     m.source_id
                 );
             }
-            println!(
+            crate::outln!(
                 "{} models, {} aliases, {} size classes",
                 set.models.len(),
                 set.aliases.len(),
@@ -69,8 +76,8 @@ pub(crate) fn run(args: &FactorsArgs) -> Result<()> {
                 }
                 ModelMatch::Class(c) => format!("UNKNOWN model: estimated by size class '{c}'"),
             };
-            println!("{model} -> {} ({how})", f.model.key);
-            println!(
+            crate::outln!("{model} -> {} ({how})", f.model.key);
+            crate::outln!(
                 "  kind {}, active params {}-{} B, total {}-{} B, source {}",
                 f.model.kind,
                 f.model.active.0,
@@ -79,15 +86,20 @@ pub(crate) fn run(args: &FactorsArgs) -> Result<()> {
                 f.model.total.1,
                 f.model.source_id
             );
-            println!("  factors for provider '{provider}', no region, usage year {year} (low / central / high):");
+            crate::outln!("  factors for provider '{provider}', no region, usage year {year} (low / central / high):");
             for u in &f.uses {
-                println!(
+                crate::outln!(
                     "    {:<36} {:>10.6} {:>10.6} {:>10.6}  {}  [{}]",
-                    u.id, u.value.low, u.value.central, u.value.high, u.unit, u.source_id
+                    u.id,
+                    u.value.low,
+                    u.value.central,
+                    u.value.high,
+                    u.unit,
+                    u.source_id
                 );
             }
             for flag in &f.flags {
-                println!("  note: {flag}");
+                crate::outln!("  note: {flag}");
             }
         }
         FactorsAction::Validate { .. } => {
@@ -170,20 +182,20 @@ fn export(dir: &Path, spec: Option<&str>) -> Result<()> {
             raw.sha256()
         )));
     }
-    println!(
+    crate::outln!(
         "wrote factor set {} ({} files) to {shown}",
         raw.version,
         raw.files.len()
     );
-    println!("SHA-256 {} (the same as the embedded set)", written.sha256);
-    println!("use it with: --factors {shown}");
+    crate::outln!("SHA-256 {} (the same as the embedded set)", written.sha256);
+    crate::outln!("use it with: --factors {shown}");
     Ok(())
 }
 
 /// `factors check DIR`: every problem, exit 3 when there is one.
 fn check_set(spec: &str) -> Result<()> {
     let raw = raw_set(spec)?;
-    println!(
+    crate::outln!(
         "factor set {} ({}), SHA-256 {}",
         raw.version,
         raw.origin,
@@ -192,7 +204,7 @@ fn check_set(spec: &str) -> Result<()> {
     let mut problems = raw.unreadable.clone();
     problems.extend(check::check(&raw.files));
     if problems.is_empty() {
-        println!(
+        crate::outln!(
             "no problems: {} files checked ({})",
             raw.files.len(),
             raw.files
@@ -203,9 +215,9 @@ fn check_set(spec: &str) -> Result<()> {
         );
         return Ok(());
     }
-    println!("{} problem(s):", problems.len());
+    crate::outln!("{} problem(s):", problems.len());
     for p in &problems {
-        println!("  {p}");
+        crate::outln!("  {p}");
     }
     Err(Error::InputData(format!(
         "factor set {} has {} problem(s) (listed above)",
@@ -218,41 +230,41 @@ fn check_set(spec: &str) -> Result<()> {
 fn diff(a: &str, b: &str) -> Result<()> {
     let (ra, rb) = (raw_set(a)?, raw_set(b)?);
     let (sa, sb) = (ra.sha256(), rb.sha256());
-    println!("A: factor set {} ({}), SHA-256 {sa}", ra.version, ra.origin);
-    println!("B: factor set {} ({}), SHA-256 {sb}", rb.version, rb.origin);
+    crate::outln!("A: factor set {} ({}), SHA-256 {sa}", ra.version, ra.origin);
+    crate::outln!("B: factor set {} ({}), SHA-256 {sb}", rb.version, rb.origin);
     let files = check::diff(&ra.files, &rb.files);
     if files.is_empty() {
         if sa == sb {
-            println!("no differences: the sets are identical");
+            crate::outln!("no differences: the sets are identical");
         } else {
-            println!("no differences in content (line endings only)");
+            crate::outln!("no differences in content (line endings only)");
         }
         return Ok(());
     }
     for f in &files {
         match f.only_in {
             Some(true) => {
-                println!("{}: only in B (file added)", f.file);
+                crate::outln!("{}: only in B (file added)", f.file);
                 continue;
             }
             Some(false) => {
-                println!("{}: only in A (file removed)", f.file);
+                crate::outln!("{}: only in A (file removed)", f.file);
                 continue;
             }
             None => {}
         }
         if f.text_only {
             if f.key.is_empty() {
-                println!("{}: text changed", f.file);
+                crate::outln!("{}: text changed", f.file);
             } else {
-                println!(
+                crate::outln!(
                     "{}: no row changed (the text differs in quoting, spacing or row order)",
                     f.file
                 );
             }
             continue;
         }
-        println!(
+        crate::outln!(
             "{}: {} added, {} removed, {} changed (rows keyed by {})",
             f.file,
             f.added.len(),
@@ -261,16 +273,16 @@ fn diff(a: &str, b: &str) -> Result<()> {
             f.key.join(" + ")
         );
         for c in &f.columns_added {
-            println!("  column added: {c}");
+            crate::outln!("  column added: {c}");
         }
         for c in &f.columns_removed {
-            println!("  column removed: {c}");
+            crate::outln!("  column removed: {c}");
         }
         for k in &f.added {
-            println!("  + {k}");
+            crate::outln!("  + {k}");
         }
         for k in &f.removed {
-            println!("  - {k}");
+            crate::outln!("  - {k}");
         }
         for r in &f.changed {
             let cells: Vec<String> = r
@@ -278,10 +290,10 @@ fn diff(a: &str, b: &str) -> Result<()> {
                 .iter()
                 .map(|c| format!("{} {} → {}", c.column, show(&c.old), show(&c.new)))
                 .collect();
-            println!("  ~ {}: {}", r.key, cells.join("; "));
+            crate::outln!("  ~ {}: {}", r.key, cells.join("; "));
         }
     }
-    println!("{} file(s) differ", files.len());
+    crate::outln!("{} file(s) differ", files.len());
     Ok(())
 }
 
@@ -295,17 +307,21 @@ fn show(v: &str) -> String {
 
 /// `factors validate`: the METHODOLOGY §6 table with the tool's numbers.
 fn print_validation(rows: &[ValidationRow]) {
-    println!(
+    crate::outln!(
         "validation (METHODOLOGY §6): facility energy E_fac per request, PUE included, Wh; \
          no region, usage year {}",
         check::VALIDATION_YEAR
     );
-    println!(
+    crate::outln!(
         "{:<44} {:>11} {:>7} {:>7} {:>7}  verdict",
-        "reference", "published", "low", "central", "high"
+        "reference",
+        "published",
+        "low",
+        "central",
+        "high"
     );
     for r in rows {
-        println!(
+        crate::outln!(
             "{:<44} {:>11} {:>7} {:>7} {:>7}  {}",
             r.reference,
             r.published,
@@ -314,9 +330,9 @@ fn print_validation(rows: &[ValidationRow]) {
             fmt_wh(r.tool_wh.high),
             r.verdict()
         );
-        println!("    case {}; test: {}", r.case, r.test.label());
+        crate::outln!("    case {}; test: {}", r.case, r.test.label());
         if let Some(n) = &r.note {
-            println!("    {n}");
+            crate::outln!("    {n}");
         }
     }
 }
@@ -332,7 +348,7 @@ fn verdict(rows: &[ValidationRow], to_stdout: bool) -> Result<()> {
         .collect();
     if failed.is_empty() {
         if to_stdout {
-            println!("{checked} checked rows: all within");
+            crate::outln!("{checked} checked rows: all within");
         } else {
             eprintln!("{checked} checked rows: all within");
         }

@@ -18,9 +18,7 @@ pub(crate) fn run(args: &ImportArgs) -> Result<()> {
     let (inputs, skipped) = pipeline::inputs_from_paths(&args.inputs)?;
     let mut ledger = Ledger::open(&args.ledger.ledger)?;
     import_all(&mut ledger, &inputs, &templates, args.replace)?;
-    for s in skipped {
-        println!("  {s}  [not read: not a spreadsheet or CSV file]");
-    }
+    super::report::print_skipped(&skipped);
     Ok(())
 }
 
@@ -32,36 +30,40 @@ pub(crate) fn import_all(
     templates: &crate::normalise::TemplateSet,
     replace: Option<i64>,
 ) -> Result<()> {
-    println!("ledger {}", ledger.path().display());
+    crate::outln!("ledger {}", ledger.path().display());
     for input in inputs {
         match ledger.import(&input.path, &input.name, templates, replace, Utc::now())? {
-            ImportResult::AlreadyImported(s) => println!(
+            ImportResult::AlreadyImported(s) => crate::outln!(
                 "  {}: already imported as #{} ({}; same SHA-256): nothing changed",
-                input.name, s.id, s.file
+                input.name,
+                s.id,
+                s.file
             ),
             ImportResult::Imported(s, report) => {
-                println!(
+                crate::outln!(
                     "  {}: imported as #{} [{}]: {}",
                     input.name,
                     s.id,
                     s.format,
                     crate::report::text::row_accounting(&report)
                 );
-                println!(
+                crate::outln!(
                     "      {} records stored: {} duplicate earlier imports, {} restated",
-                    s.accepted, s.duplicate, s.restated
+                    s.accepted,
+                    s.duplicate,
+                    s.restated
                 );
                 if report.rejected_seen_before > 0 {
-                    println!(
+                    crate::outln!(
                         "      {} rejected row(s) were already rejected in an earlier import: counted once, as duplicates",
                         report.rejected_seen_before
                     );
                 }
                 for line in crate::report::text::money_lines(&report) {
-                    println!("      {line}");
+                    crate::outln!("      {line}");
                 }
                 for w in &report.ai_skipped {
-                    println!(
+                    crate::outln!(
                         "      warning: {} row(s) skipped as another service name {} (first row {}: {})",
                         w.rows, w.matched, w.first_row, w.text
                     );

@@ -10,13 +10,21 @@ pub(crate) fn run(args: &ImportsArgs) -> Result<()> {
     match args.action.clone().unwrap_or(ImportsAction::List) {
         ImportsAction::List => {
             let ledger = Ledger::open_existing(&args.ledger.ledger)?;
-            println!("ledger {}", ledger.path().display());
-            println!(
+            crate::outln!("ledger {}", ledger.path().display());
+            crate::outln!(
                 "{:>4}  {:<17} {:<10} {:<10} {:>8} {:>8} {:>8} {:>8} {:>8}  file",
-                "id", "format", "from", "to", "rows", "records", "dupl.", "restated", "in use"
+                "id",
+                "format",
+                "from",
+                "to",
+                "rows",
+                "records",
+                "dupl.",
+                "restated",
+                "in use"
             );
             for s in ledger.list()? {
-                println!(
+                crate::outln!(
                     "{:>4}  {:<17} {:<10} {:<10} {:>8} {:>8} {:>8} {:>8} {:>8}  {}{}",
                     s.id,
                     s.format,
@@ -38,29 +46,31 @@ pub(crate) fn run(args: &ImportsArgs) -> Result<()> {
             let ledger = Ledger::open_existing(&args.ledger.ledger)?;
             let s = ledger.summary(id)?;
             let (report, rejections) = ledger.details(id)?;
-            println!("import #{}: {}", s.id, s.file);
-            println!(
+            crate::outln!("import #{}: {}", s.id, s.file);
+            crate::outln!(
                 "  SHA-256 {}, format {}, imported {}",
-                s.sha256, s.format, s.imported_at
+                s.sha256,
+                s.format,
+                s.imported_at
             );
-            println!(
+            crate::outln!(
                 "  dates {} to {}",
                 s.first_date.unwrap_or_default(),
                 s.last_date.unwrap_or_default()
             );
             let c = &report.counts;
-            println!(
+            crate::outln!(
                 "  rows read {}: records {} ({} duplicates, {} restated, {} in use now), rejected {}, skipped {}",
                 c.read, s.accepted, s.duplicate, s.restated, s.active, c.rejected, c.skipped
             );
             if let Some(r) = s.removed_at {
-                println!("  removed {r}");
+                crate::outln!("  removed {r}");
             }
             for n in &report.notes {
-                println!("  note: {n}");
+                crate::outln!("  note: {n}");
             }
             for x in rejections.iter().take(50) {
-                println!(
+                crate::outln!(
                     "  rejected row {}: column {} value '{}': {}",
                     x.row,
                     x.column.as_deref().unwrap_or("-"),
@@ -77,7 +87,7 @@ pub(crate) fn run(args: &ImportsArgs) -> Result<()> {
             }
             let mut ledger = Ledger::open_existing(&args.ledger.ledger)?;
             ledger.remove(id, Utc::now())?;
-            println!(
+            crate::outln!(
                 "import #{id} removed from {} (recorded in the change log)",
                 ledger.path().display()
             );

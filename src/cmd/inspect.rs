@@ -16,7 +16,7 @@ pub(crate) fn run(args: &InspectArgs) -> Result<()> {
     let mut failed = 0;
     for (index, path) in args.files.iter().enumerate() {
         let name = path.display().to_string();
-        println!("== {name}");
+        crate::outln!("== {name}");
         let mut first: Vec<UsageRecord> = vec![];
         let mut rejections = vec![];
         let mut sink = |r: UsageRecord| {
@@ -38,18 +38,20 @@ pub(crate) fn run(args: &InspectArgs) -> Result<()> {
                     Ok(c) => inspect_carbon(&c, args.rows),
                     Err(e) => {
                         failed += 1;
-                        println!("  cannot be used: {e}");
+                        crate::outln!("  cannot be used: {e}");
                     }
                 }
             }
             Err(e) => {
                 failed += 1;
-                println!("  cannot be used: {e}");
+                crate::outln!("  cannot be used: {e}");
             }
             Ok(report) => {
-                println!(
+                crate::outln!(
                     "  read as: {} ({} bytes), SHA-256 {}",
-                    report.dialect, report.bytes, report.sha256
+                    report.dialect,
+                    report.bytes,
+                    report.sha256
                 );
                 for s in &report.sheets {
                     let t = templates.all().iter().find(|t| t.id == s.template);
@@ -57,13 +59,14 @@ pub(crate) fn run(args: &InspectArgs) -> Result<()> {
                         Some(n) => format!("sheet '{n}', row {}", s.header_row),
                         None => format!("row {}", s.header_row),
                     };
-                    println!(
+                    crate::outln!(
                         "  format: {} (template {}) — header at {where_}",
-                        report.format, s.template
+                        report.format,
+                        s.template
                     );
                     if let Some(t) = t {
-                        println!("  {}", t.name);
-                        println!(
+                        crate::outln!("  {}", t.name);
+                        crate::outln!(
                             "  matched because the header has every required column: {}",
                             t.detect
                                 .required
@@ -73,12 +76,12 @@ pub(crate) fn run(args: &InspectArgs) -> Result<()> {
                                 .join(", ")
                         );
                     }
-                    println!("  column mapping:");
+                    crate::outln!("  column mapping:");
                     for (field, col) in &s.mapping {
-                        println!("    {field:<20} <- {col}");
+                        crate::outln!("    {field:<20} <- {col}");
                     }
                 }
-                println!(
+                crate::outln!(
                     "  {}; dates {} to {}",
                     crate::report::text::row_accounting(&report),
                     report
@@ -91,16 +94,16 @@ pub(crate) fn run(args: &InspectArgs) -> Result<()> {
                         .unwrap_or_else(|| "-".into()),
                 );
                 for line in crate::report::text::money_lines(&report) {
-                    println!("  {line}");
+                    crate::outln!("  {line}");
                 }
                 if report.money_unreadable_rows > 0 {
-                    println!(
+                    crate::outln!(
                         "  {} row(s) have a cost that is not an amount (rejected; not in the money above)",
                         report.money_unreadable_rows
                     );
                 }
                 for g in &report.ai_skipped {
-                    println!(
+                    crate::outln!(
                         "  warning: {} row(s) skipped as another service name {} ({}; first row {}: {})",
                         g.rows,
                         g.matched,
@@ -110,13 +113,13 @@ pub(crate) fn run(args: &InspectArgs) -> Result<()> {
                     );
                 }
                 for note in &report.notes {
-                    println!("  note: {note}");
+                    crate::outln!("  note: {note}");
                 }
                 for (decision, n) in &report.unit_decisions {
-                    println!("  unit decision: {decision}: {n} row(s)");
+                    crate::outln!("  unit decision: {decision}: {n} row(s)");
                 }
                 if report.adjustment_rows > 0 {
-                    println!(
+                    crate::outln!(
                         "  spend adjustments (money only, never activity): {} row(s): {}",
                         report.adjustment_rows,
                         report
@@ -127,7 +130,7 @@ pub(crate) fn run(args: &InspectArgs) -> Result<()> {
                             .join(", ")
                     );
                 }
-                println!("  first {} record(s):", first.len());
+                crate::outln!("  first {} record(s):", first.len());
                 for r in &first {
                     let resolved = match &r.kind {
                         crate::model::RecordKind::Usage => factors.resolve_model(&r.model).key,
@@ -138,7 +141,7 @@ pub(crate) fn run(args: &InspectArgs) -> Result<()> {
                             format!("[spend adjustment: {label}]")
                         }
                     };
-                    println!(
+                    crate::outln!(
                         "    row {:>5}  {}  {} -> {}  region {}  cost centre {}  requests {}  in {} (cached {})  out {}",
                         r.provenance.row,
                         r.bucket_start.format("%Y-%m-%d %H:%M"),
@@ -152,7 +155,7 @@ pub(crate) fn run(args: &InspectArgs) -> Result<()> {
                         r.output_tokens
                     );
                     if let Some(c) = r.cost {
-                        println!(
+                        crate::outln!(
                             "           cost {c} {}",
                             r.currency.as_deref().unwrap_or("")
                         );
@@ -173,31 +176,33 @@ pub(crate) fn run(args: &InspectArgs) -> Result<()> {
 /// `inspect` of a vendor carbon report.
 fn inspect_carbon(c: &crate::supplier::CarbonFile, rows: usize) {
     let r = &c.report;
-    println!(
+    crate::outln!(
         "  read as: {} ({} bytes), SHA-256 {}",
-        r.dialect, r.bytes, r.sha256
+        r.dialect,
+        r.bytes,
+        r.sha256
     );
     for s in &r.sheets {
         let t = crate::supplier::templates()
             .iter()
             .find(|t| t.id == s.template);
-        println!(
+        crate::outln!(
             "  format: {} (vendor carbon report, template templates/carbon/{}.toml) — header at row {}",
             s.template, s.template, s.header_row
         );
         if let Some(t) = t {
-            println!("  {}: {}", t.name, t.description);
+            crate::outln!("  {}: {}", t.name, t.description);
         }
-        println!("  column mapping:");
+        crate::outln!("  column mapping:");
         for (field, col) in &s.mapping {
-            println!("    {field:<22} <- {col}");
+            crate::outln!("    {field:<22} <- {col}");
         }
     }
-    println!("  {}", crate::report::text::row_accounting(r));
-    println!("  first {} row(s), kgCO2e:", c.rows.len().min(rows));
+    crate::outln!("  {}", crate::report::text::row_accounting(r));
+    crate::outln!("  first {} row(s), kgCO2e:", c.rows.len().min(rows));
     for x in c.rows.iter().take(rows) {
         let kg = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.6}"));
-        println!(
+        crate::outln!(
             "    row {:>5}  {} {} {} {} {}  location-based {}  market-based {}  model {}{}",
             x.row,
             x.month,
@@ -222,9 +227,9 @@ fn print_rejections(rejections: &[crate::model::Rejection]) {
     if rejections.is_empty() {
         return;
     }
-    println!("  rejections ({}):", rejections.len());
+    crate::outln!("  rejections ({}):", rejections.len());
     for x in rejections.iter().take(20) {
-        println!(
+        crate::outln!(
             "    row {:>5}  column {}  value '{}': {}",
             x.row,
             x.column.as_deref().unwrap_or("-"),

@@ -41,7 +41,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 )));
             }
             crate::report::write_atomic(&path, crate::config::EXAMPLE.as_bytes())?;
-            println!("Wrote {}: edit it, then run llm-scope3 report (it is read automatically from this folder).", path.display());
+            crate::outln!("Wrote {}: edit it, then run llm-scope3 report (it is read automatically from this folder).", path.display());
             Ok(())
         }
     }

@@ -54,10 +54,11 @@ pub(crate) fn run(args: &ReportArgs) -> Result<()> {
         o
     } else if let Some(path) = &args.ledger {
         // Import the files first, then report from the ledger.
-        let (inputs, _) = pipeline::inputs_from_paths(&args.inputs)?;
+        let (inputs, skipped) = pipeline::inputs_from_paths(&args.inputs)?;
         let mut l = Ledger::open(path)?;
         super::import::import_all(&mut l, &inputs, &cfg.templates, None)?;
-        let o = pipeline::run_ledger(&l, &cfg)?;
+        let mut o = pipeline::run_ledger(&l, &cfg)?;
+        o.skipped_inputs = skipped;
         ledger = Some(l);
         o
     } else {
@@ -141,7 +142,7 @@ pub(crate) fn run(args: &ReportArgs) -> Result<()> {
                 accepted_gaps: args.accept_gaps.clone(),
             },
         )?;
-        println!(
+        crate::outln!(
             "Recorded as the final statement of {} in {}",
             outcome.period.label,
             l.path().display()
@@ -257,21 +258,26 @@ fn check_coverage(outcome: &mut Outcome, args: &ReportArgs) -> Result<()> {
 }
 
 fn print_summary(o: &Outcome, out: &std::path::Path, json: Option<&PathBuf>) {
-    println!("llm-scope3 {}: {}", crate::VERSION, o.period);
+    crate::outln!("llm-scope3 {}: {}", crate::VERSION, o.period);
     for f in &o.files {
-        println!("  {}  [{}]  {}", f.file, f.format, text::row_accounting(f));
+        crate::outln!("  {}  [{}]  {}", f.file, f.format, text::row_accounting(f));
         for line in text::money_lines(f) {
-            println!("      {line}");
+            crate::outln!("      {line}");
         }
         for note in &f.notes {
-            println!("      note: {note}");
+            crate::outln!("      note: {note}");
         }
     }
-    for s in &o.skipped_inputs {
-        println!("  {s}  [not read: not a spreadsheet or CSV file]");
+    print_skipped(&o.skipped_inputs);
+    crate::outln!(
+        "Configuration: {}",
+        crate::report::configuration::file_text(&o.config)
+    );
+    for line in crate::report::configuration::lines(o) {
+        crate::outln!("  {line}");
     }
     let t = &o.summary.totals;
-    println!(
+    crate::outln!(
         "Total: {:.3} tCO2e central (low {:.3}, high {:.3}); energy {:.1} kWh; water {:.1} L",
         t.emissions_kgco2e.central / 1000.0,
         t.emissions_kgco2e.low / 1000.0,
@@ -285,7 +291,7 @@ fn print_summary(o: &Outcome, out: &std::path::Path, json: Option<&PathBuf>) {
             0 => String::new(),
             n => format!(" (and {n} more counted, not listed)"),
         };
-        println!(
+        crate::outln!(
             "{} row(s) rejected{more}: see the \"Rejected Rows\" sheet (first: {} row {}: {}).",
             o.rejections.len(),
             o.rejections[0].file,
@@ -294,10 +300,21 @@ fn print_summary(o: &Outcome, out: &std::path::Path, json: Option<&PathBuf>) {
         );
     }
     match json {
-        Some(j) => println!("Wrote {} and {}", out.display(), j.display()),
-        None => println!("Wrote {}", out.display()),
+        Some(j) => crate::outln!("Wrote {} and {}", out.display(), j.display()),
+        None => crate::outln!("Wrote {}", out.display()),
     }
     print_warnings(&o.warnings);
+}
+
+/// Lists the entries of the named folders that were not read, with the reason.
+pub(crate) fn print_skipped(skipped: &[crate::ingest::SkippedInput]) {
+    if skipped.is_empty() {
+        return;
+    }
+    crate::outln!("Not read in the named folders ({}):", skipped.len());
+    for s in skipped {
+        crate::outln!("  {}  [{}]", s.path.display(), s.reason);
+    }
 }
 
 /// The warnings, last and on stderr, so that they are the last thing on the screen.

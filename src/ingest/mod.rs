@@ -173,14 +173,17 @@ pub enum IngestError {
         /// The path as named.
         file: String,
     },
-    /// A folder was named that holds no export file, and nothing else was named.
+    /// A folder was named that holds no export file (in it or its subfolders), and nothing
+    /// else was named.
     #[error(
-        "{folder}: the folder holds no export files (.csv, .tsv, .txt, .csv.gz, .xlsx, .xlsm, \
-         .xls or .ods)"
+        "{folder}: the folder holds no export files, in it or its subfolders (.csv, .tsv, .txt, \
+         .csv.gz, .xlsx, .xlsm, .xls, .ods or .parquet){skipped}"
     )]
     EmptyFolder {
         /// The folder as named.
         folder: String,
+        /// The entries not read, with their reasons (empty, or starting with "; ").
+        skipped: String,
     },
     /// The file has no bytes.
     #[error("{file}: the file is empty")]
@@ -221,7 +224,7 @@ pub enum IngestError {
 
 /// Spreadsheet and text extensions read when a folder is named.
 pub const INPUT_EXTENSIONS: &[&str] = &[
-    ".csv", ".tsv", ".txt", ".csv.gz", ".xlsx", ".xlsm", ".xls", ".ods",
+    ".csv", ".tsv", ".txt", ".csv.gz", ".xlsx", ".xlsm", ".xls", ".ods", ".parquet",
 ];
 
 /// True when a file name has one of the input extensions.
@@ -465,52 +468,249 @@ pub fn sha256_file(path: &Path) -> io::Result<String> {
 
 /// Expands the command line's FILES|DIRS into the files to read, in sorted path order.
 ///
-/// Files named explicitly are always returned (and fail later if unusable); in folders, only
-/// files with an input extension are taken and the others are returned as `skipped`.
+/// Files named explicitly are always returned (and fail later if unusable). Folders are read
+/// recursively (exports are often kept in month subfolders), each folder's entries in sorted
+/// order; a file is taken when it has an input extension, and every other entry is returned in
+/// `skipped` with the reason: hidden files and folders (a name starting with `.`), files of
+/// other types, entries that are not regular files (FIFO, socket, device), broken symbolic
+/// links, and a file or folder reached a second time through a symbolic link (so a link loop
+/// ends, and no file is read twice). A folder that cannot be listed is an error: a report must
+/// not silently lack the files it holds.
 pub fn expand_inputs(args: &[PathBuf]) -> Result<ExpandedInputs, IngestError> {
+    let mut walk = Walk::default();
     let mut files = Vec::new();
-    let mut skipped = Vec::new();
     for arg in args {
         let meta = std::fs::metadata(arg).map_err(|source| IngestError::Io {
             file: arg.display().to_string(),
             source,
         })?;
         if meta.is_dir() {
-            let entries = std::fs::read_dir(arg).map_err(|source| IngestError::Io {
-                file: arg.display().to_string(),
-                source,
-            })?;
-            for entry in entries {
-                let entry = entry.map_err(|source| IngestError::Io {
-                    file: arg.display().to_string(),
-                    source,
-                })?;
-                let path = entry.path();
-                let name = entry.file_name().to_string_lossy().to_string();
-                if name.starts_with('.') || path.is_dir() {
-                    continue;
-                }
-                if has_input_extension(&name) {
-                    files.push(path);
-                } else {
-                    skipped.push(path);
-                }
-            }
+            walk.folder(arg)?;
         } else {
             files.push(arg.clone());
         }
     }
+    files.append(&mut walk.files);
     if files.is_empty() {
         if let Some(folder) = args.iter().find(|a| a.is_dir()) {
             return Err(IngestError::EmptyFolder {
                 folder: folder.display().to_string(),
+                skipped: skipped_summary(&walk.skipped),
             });
         }
     }
     files.sort();
     files.dedup();
-    skipped.sort();
-    Ok(ExpandedInputs { files, skipped })
+    walk.skipped.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(ExpandedInputs {
+        files,
+        skipped: walk.skipped,
+    })
+}
+
+/// The first few skipped entries with their reasons, for the empty-folder error.
+fn skipped_summary(skipped: &[SkippedInput]) -> String {
+    const SHOWN: usize = 5;
+    if skipped.is_empty() {
+        return String::new();
+    }
+    let n = skipped.len();
+    let mut text = format!("; {n} other {} not read: ", plural(n, "entry", "entries"));
+    let listed: Vec<String> = skipped
+        .iter()
+        .take(SHOWN)
+        .map(|s| format!("{} ({})", s.path.display(), s.reason))
+        .collect();
+    text.push_str(&listed.join(", "));
+    if skipped.len() > SHOWN {
+        text.push_str(&format!(", and {} more", skipped.len() - SHOWN));
+    }
+    text
+}
+
+fn plural(n: usize, one: &'static str, many: &'static str) -> &'static str {
+    if n == 1 {
+        one
+    } else {
+        many
+    }
+}
+
+/// The state of a walk through the named folders.
+#[derive(Default)]
+struct Walk {
+    files: Vec<PathBuf>,
+    skipped: Vec<SkippedInput>,
+    /// Folders and files already taken, by their real path (symbolic links resolved), with the
+    /// path they were first taken as.
+    seen: std::collections::HashMap<PathBuf, PathBuf>,
+}
+
+impl Walk {
+    /// Reads a folder and its subfolders, depth first, entries in sorted order.
+    fn folder(&mut self, dir: &Path) -> Result<(), IngestError> {
+        let io = |source| IngestError::Io {
+            file: dir.display().to_string(),
+            source,
+        };
+        // A folder named twice (or named inside another named one) is read once.
+        let real = std::fs::canonicalize(dir).map_err(io)?;
+        if let Some(first) = self.seen.get(&real) {
+            let reason = format!("folder already read as {}", first.display());
+            self.skip(dir, reason);
+            return Ok(());
+        }
+        self.seen.insert(real, dir.to_path_buf());
+        let mut entries = Vec::new();
+        for entry in std::fs::read_dir(dir).map_err(io)? {
+            let entry = entry.map_err(io)?;
+            entries.push((entry.file_name(), entry.path()));
+        }
+        entries.sort();
+        for (name, path) in entries {
+            self.entry(&name.to_string_lossy(), &path)?;
+        }
+        Ok(())
+    }
+
+    /// Takes, skips or descends into one entry of a folder. A symbolic link to a file is
+    /// followed; a link to a folder is not (listed instead), so a walk never leaves the named
+    /// folders and never loops.
+    fn entry(&mut self, name: &str, path: &Path) -> Result<(), IngestError> {
+        let link = std::fs::symlink_metadata(path).map_err(|source| IngestError::Io {
+            file: path.display().to_string(),
+            source,
+        })?;
+        let is_link = link.file_type().is_symlink();
+        // What the entry is, symbolic links followed.
+        let meta = if is_link {
+            match std::fs::metadata(path) {
+                Ok(m) => m,
+                Err(e) => {
+                    let reason = if is_link_loop(&e) {
+                        "symbolic link loop".to_string()
+                    } else if e.kind() == io::ErrorKind::NotFound {
+                        "broken symbolic link (its target does not exist)".to_string()
+                    } else {
+                        format!("symbolic link that cannot be followed: {e}")
+                    };
+                    self.skip(path, reason);
+                    return Ok(());
+                }
+            }
+        } else {
+            link
+        };
+        let hidden = name.starts_with('.');
+        if meta.is_dir() {
+            if hidden {
+                self.skip(path, "hidden folder (not searched)".into());
+            } else if is_link {
+                self.skip(
+                    path,
+                    "symbolic link to a folder (not followed: name the folder itself to read it)"
+                        .into(),
+                );
+            } else {
+                self.folder(path)?;
+            }
+            return Ok(());
+        }
+        if hidden {
+            self.skip(path, "hidden file".into());
+            return Ok(());
+        }
+        if !meta.is_file() {
+            let reason = format!("not a regular file ({})", special_kind(&meta.file_type()));
+            self.skip(path, reason);
+            return Ok(());
+        }
+        if !has_input_extension(name) {
+            let reason = match Path::new(name).extension() {
+                Some(ext) => format!("not an export: .{}", ext.to_string_lossy()),
+                None => "not an export: no file extension".to_string(),
+            };
+            self.skip(path, reason);
+            return Ok(());
+        }
+        // The same file reached twice (a link beside its target, or folders named inside each
+        // other) is read once.
+        if let Ok(real) = std::fs::canonicalize(path) {
+            if let Some(first) = self.seen.get(&real) {
+                let reason = format!("the same file as {}", first.display());
+                self.skip(path, reason);
+                return Ok(());
+            }
+            self.seen.insert(real, path.to_path_buf());
+        }
+        self.files.push(path.to_path_buf());
+        Ok(())
+    }
+
+    fn skip(&mut self, path: &Path, reason: String) {
+        self.skipped.push(SkippedInput {
+            path: path.to_path_buf(),
+            reason,
+        });
+    }
+}
+
+/// True for the operating system's "too many levels of symbolic links" (ELOOP).
+fn is_link_loop(e: &io::Error) -> bool {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    const ELOOP: Option<i32> = Some(40);
+    #[cfg(any(
+        target_os = "macos",
+        target_os = "ios",
+        target_os = "freebsd",
+        target_os = "openbsd",
+        target_os = "netbsd",
+        target_os = "dragonfly"
+    ))]
+    const ELOOP: Option<i32> = Some(62);
+    #[cfg(not(any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "macos",
+        target_os = "ios",
+        target_os = "freebsd",
+        target_os = "openbsd",
+        target_os = "netbsd",
+        target_os = "dragonfly"
+    )))]
+    const ELOOP: Option<i32> = None;
+    ELOOP.is_some() && e.raw_os_error() == ELOOP
+}
+
+/// Names the kind of an entry that is neither a regular file nor a folder.
+fn special_kind(t: &std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_fifo() {
+            return "FIFO";
+        }
+        if t.is_socket() {
+            return "socket";
+        }
+        if t.is_char_device() {
+            return "character device";
+        }
+        if t.is_block_device() {
+            return "block device";
+        }
+    }
+    let _ = t;
+    "special file"
+}
+
+/// A file or folder in the named folders that was not read, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SkippedInput {
+    /// The path as found.
+    pub path: PathBuf,
+    /// Why it was not read, in plain words.
+    pub reason: String,
 }
 
 /// The result of [`expand_inputs`].
@@ -518,6 +718,6 @@ pub fn expand_inputs(args: &[PathBuf]) -> Result<ExpandedInputs, IngestError> {
 pub struct ExpandedInputs {
     /// Files to read, sorted.
     pub files: Vec<PathBuf>,
-    /// Files in named folders that were not read (no spreadsheet extension).
-    pub skipped: Vec<PathBuf>,
+    /// Entries in named folders that were not read, with the reason, sorted by path.
+    pub skipped: Vec<SkippedInput>,
 }

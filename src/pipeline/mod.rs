@@ -53,8 +53,8 @@ pub struct Outcome {
     pub factor_sha256: String,
     /// Per-file facts and row accounting, in input order.
     pub files: Vec<FileReport>,
-    /// Files in named folders that were not read (no spreadsheet extension).
-    pub skipped_inputs: Vec<String>,
+    /// Entries in the named folders that were not read, with the reason.
+    pub skipped_inputs: Vec<ingest::SkippedInput>,
     /// Every rejected row.
     pub rejections: Vec<Rejection>,
     /// Lines and totals.
@@ -71,6 +71,8 @@ pub struct Outcome {
     pub fiscal_year_start_month: u32,
     /// Every gap a reader must not miss ([`warnings::assess`]), shown wherever the total is.
     pub warnings: Vec<warnings::Warning>,
+    /// The config file used, what it set and what that changed.
+    pub config: crate::config::ConfigReport,
 }
 
 /// The ledger's part of a report.
@@ -88,8 +90,9 @@ pub struct LedgerView {
     pub active_imports: std::collections::BTreeSet<i64>,
 }
 
-/// Expands files and folders from the command line into inputs, sorted by path.
-pub fn inputs_from_paths(paths: &[PathBuf]) -> Result<(Vec<Input>, Vec<String>)> {
+/// Expands files and folders from the command line into inputs, sorted by path, and the
+/// entries of the folders that are not read, with the reason (see [`ingest::expand_inputs`]).
+pub fn inputs_from_paths(paths: &[PathBuf]) -> Result<(Vec<Input>, Vec<ingest::SkippedInput>)> {
     let expanded = ingest::expand_inputs(paths).map_err(|e| Error::Input(e.into()))?;
     let inputs = expanded
         .files
@@ -99,12 +102,7 @@ pub fn inputs_from_paths(paths: &[PathBuf]) -> Result<(Vec<Input>, Vec<String>)>
             path: p,
         })
         .collect();
-    let skipped = expanded
-        .skipped
-        .iter()
-        .map(|p| p.display().to_string())
-        .collect();
-    Ok((inputs, skipped))
+    Ok((inputs, expanded.skipped))
 }
 
 /// What to do when a file cannot be used.
@@ -140,7 +138,11 @@ pub struct Checked {
 
 /// Runs ingest, normalise, estimate and aggregate over `inputs` (fail closed: the first file
 /// that cannot be used is the error).
-pub fn run(inputs: &[Input], skipped_inputs: Vec<String>, cfg: &Config) -> Result<Outcome> {
+pub fn run(
+    inputs: &[Input],
+    skipped_inputs: Vec<ingest::SkippedInput>,
+    cfg: &Config,
+) -> Result<Outcome> {
     let mut checked = run_checked(inputs, skipped_inputs, cfg, OnUnusable::Stop)?;
     if !checked.unusable.is_empty() {
         return Err(checked.unusable.remove(0).error);
@@ -160,7 +162,7 @@ pub fn run(inputs: &[Input], skipped_inputs: Vec<String>, cfg: &Config) -> Resul
 /// run starts again without it: the cost is paid only when a file is unusable.
 pub fn run_checked(
     inputs: &[Input],
-    skipped_inputs: Vec<String>,
+    skipped_inputs: Vec<ingest::SkippedInput>,
     cfg: &Config,
     on_unusable: OnUnusable,
 ) -> Result<Checked> {
@@ -212,6 +214,7 @@ enum RunError {
 fn run_once(inputs: &[&Input], cfg: &Config) -> std::result::Result<Outcome, RunError> {
     let mut agg = Aggregator::new();
     let mut excluded = Excluded::default();
+    let mut applied = Applied::new(cfg);
     let mut files = Vec::with_capacity(inputs.len());
     let mut rejections = Vec::new();
     let mut carbon = Vec::new();
@@ -226,13 +229,20 @@ fn run_once(inputs: &[&Input], cfg: &Config) -> std::result::Result<Outcome, Run
             if failure.is_some() {
                 return;
             }
-            if let Some(e) = cfg.apply(&mut r) {
-                excluded.add(&r, &e.reason);
-                excluded_here += 1;
-                if let (Some(c), Some(cur)) = (r.cost, &r.currency) {
-                    *excluded_money.entry(cur.clone()).or_insert(0.0) += c;
+            match applied.apply(cfg, &mut r) {
+                Ok(None) => {}
+                Ok(Some(e)) => {
+                    excluded.add(&r, &e.reason);
+                    excluded_here += 1;
+                    if let (Some(c), Some(cur)) = (r.cost, &r.currency) {
+                        *excluded_money.entry(cur.clone()).or_insert(0.0) += c;
+                    }
+                    return;
                 }
-                return;
+                Err(e) => {
+                    failure = Some(e);
+                    return;
+                }
             }
             if let Err(e) = running.add(&r).and_then(|()| agg.add(&r)) {
                 failure = Some(e);
@@ -276,6 +286,9 @@ fn run_once(inputs: &[&Input], cfg: &Config) -> std::result::Result<Outcome, Run
     let summary = agg
         .finish(&cfg.factors, &carbon)
         .map_err(|e| RunError::Run(Error::InputData(format!("the inputs together: {e}"))))?;
+    let config = applied
+        .report(cfg)
+        .map_err(|e| RunError::Run(Error::InputData(format!("the usage excluded: {e}"))))?;
     Ok(Outcome {
         period: cfg.period.clone(),
         factor_version: cfg.factors.version.clone(),
@@ -290,6 +303,7 @@ fn run_once(inputs: &[&Input], cfg: &Config) -> std::result::Result<Outcome, Run
         excluded: excluded.lines(),
         fiscal_year_start_month: cfg.fiscal_year_start_month,
         warnings: vec![],
+        config,
     }
     .assessed())
 }
@@ -325,6 +339,58 @@ pub struct ExcludedLine {
     pub output_tokens: u64,
     /// Spend per currency.
     pub spend: std::collections::BTreeMap<String, f64>,
+}
+
+/// The configuration applied record by record, with what it did: records given a region or
+/// a cost centre, and per exclusion the records left out, aggregated to estimate them.
+struct Applied {
+    counts: crate::config::Applied,
+    excluded: Vec<(u64, Aggregator)>,
+}
+
+impl Applied {
+    fn new(cfg: &Config) -> Applied {
+        Applied {
+            counts: Default::default(),
+            excluded: cfg
+                .exclusions
+                .iter()
+                .map(|_| (0, Aggregator::new()))
+                .collect(),
+        }
+    }
+
+    /// Applies `cfg` to a record: the exclusion that leaves it out (counted and aggregated
+    /// here), or `None` to keep it.
+    fn apply<'c>(
+        &mut self,
+        cfg: &'c Config,
+        r: &mut crate::model::UsageRecord,
+    ) -> std::result::Result<Option<&'c crate::config::Exclusion>, String> {
+        let Some(e) = cfg.apply(r, &mut self.counts) else {
+            return Ok(None);
+        };
+        if let Some((rows, agg)) = self.excluded.get_mut(e.index) {
+            *rows += 1;
+            agg.add(r)?;
+        }
+        Ok(Some(e))
+    }
+
+    /// The configuration's report: what it set, with the counts and the estimate of what
+    /// each exclusion left out.
+    fn report(self, cfg: &Config) -> std::result::Result<crate::config::ConfigReport, String> {
+        let mut excluded = Vec::with_capacity(self.excluded.len());
+        for (rows, agg) in self.excluded {
+            let kg = if rows == 0 {
+                crate::model::Bounds::default()
+            } else {
+                agg.finish(&cfg.factors, &[])?.totals.emissions_kgco2e
+            };
+            excluded.push((rows, kg));
+        }
+        Ok(cfg.settings.with_counts(&self.counts, &excluded))
+    }
 }
 
 #[derive(Debug, Default)]
@@ -378,13 +444,15 @@ type LedgerAggregate = (
     usize,
     Vec<ExcludedLine>,
     Vec<ExcludedHere>,
+    crate::config::ConfigReport,
 );
 
 /// Records and money per currency that the configuration excluded from one import.
 type ExcludedHere = (u64, std::collections::BTreeMap<String, f64>);
 
 /// Aggregates the ledger's active records of a period; returns the summary, the imports used
-/// (index = file_index), the number of records, exclusions and excluded records per import.
+/// (index = file_index), the number of records, exclusions, excluded records per import and
+/// the configuration's report.
 fn aggregate_ledger(
     ledger: &crate::ledger::Ledger,
     period: &Period,
@@ -394,10 +462,14 @@ fn aggregate_ledger(
     let carbon = ledger.carbon_rows(period, &mut imports)?;
     let mut agg = Aggregator::new();
     let mut excluded = Excluded::default();
+    let mut applied = Applied::new(cfg);
     let mut excluded_per_import: Vec<ExcludedHere> = vec![Default::default(); imports.len()];
     let n = records.len();
     for mut r in records {
-        if let Some(e) = cfg.apply(&mut r) {
+        let exclusion = applied
+            .apply(cfg, &mut r)
+            .map_err(|e| Error::InputData(format!("the ledger's records excluded: {e}")))?;
+        if let Some(e) = exclusion {
             excluded.add(&r, &e.reason);
             if let Some((n, money)) = excluded_per_import.get_mut(r.provenance.file_index) {
                 *n += 1;
@@ -413,12 +485,22 @@ fn aggregate_ledger(
     let summary = agg
         .finish(&cfg.factors, &carbon)
         .map_err(|e| Error::InputData(format!("the ledger's records: {e}")))?;
-    Ok((summary, imports, n, excluded.lines(), excluded_per_import))
+    let config = applied
+        .report(cfg)
+        .map_err(|e| Error::InputData(format!("the ledger's records excluded: {e}")))?;
+    Ok((
+        summary,
+        imports,
+        n,
+        excluded.lines(),
+        excluded_per_import,
+        config,
+    ))
 }
 
 /// Reports from the ledger: its active records in the period, recomputed with `cfg`'s factors.
 pub fn run_ledger(ledger: &crate::ledger::Ledger, cfg: &Config) -> Result<Outcome> {
-    let (summary, mut imports, _, excluded, excluded_per_import) =
+    let (summary, mut imports, _, excluded, excluded_per_import, config) =
         aggregate_ledger(ledger, &cfg.period, cfg)?;
     // Imports that touch the period but have no active record in it (all duplicates) are
     // listed too, so the row accounting shows where their rows went.
@@ -445,7 +527,7 @@ pub fn run_ledger(ledger: &crate::ledger::Ledger, cfg: &Config) -> Result<Outcom
     }
     let comparative = match previous_year(&cfg.period) {
         Some(p) => {
-            let (s, _, n, _, _) = aggregate_ledger(ledger, &p, cfg)?;
+            let (s, _, n, _, _, _) = aggregate_ledger(ledger, &p, cfg)?;
             (n > 0).then_some((p, s.totals))
         }
         None => None,
@@ -470,6 +552,7 @@ pub fn run_ledger(ledger: &crate::ledger::Ledger, cfg: &Config) -> Result<Outcom
         excluded,
         fiscal_year_start_month: cfg.fiscal_year_start_month,
         warnings: vec![],
+        config,
     }
     .assessed())
 }

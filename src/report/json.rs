@@ -26,6 +26,12 @@ pub struct Summary<'a> {
     rejections: &'a [Rejection],
     warnings: Vec<WarningJson<'a>>,
     coverage: Vec<CoverageJson<'a>>,
+    /// Entries of the named folders that were not read, with the reason (absent when none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    skipped_inputs: Vec<SkippedJson<'a>>,
+    /// The config file used (`file` null when none was found), what it set and what that
+    /// changed.
+    configuration: ConfigurationJson,
 }
 
 /// A gap the reader must not miss (see `pipeline::warnings`).
@@ -77,6 +83,24 @@ struct AiSkippedJson<'a> {
     rows: u64,
     first_row: u64,
     spend: Vec<Spend>,
+}
+
+/// The configuration block: the settings with their counts, emissions tidied.
+#[derive(Debug, Serialize)]
+struct ConfigurationJson {
+    #[serde(flatten)]
+    settings: crate::config::ConfigReport,
+    /// Rows the exclusions left out, all together.
+    excluded_rows: u64,
+    /// What the exclusions left out, all together, kgCO2e.
+    excluded_kgco2e: Bounds,
+}
+
+/// An entry of a named folder that was not read.
+#[derive(Debug, Serialize)]
+struct SkippedJson<'a> {
+    path: String,
+    reason: &'a str,
 }
 
 #[derive(Debug, Serialize)]
@@ -518,6 +542,31 @@ pub fn summary(o: &Outcome) -> Summary<'_> {
                 provider,
                 month,
                 days,
+            })
+            .collect(),
+        configuration: ConfigurationJson {
+            settings: {
+                let mut c = o.config.clone();
+                for e in &mut c.exclusions {
+                    e.emissions_kgco2e = tidy_b(e.emissions_kgco2e);
+                }
+                c
+            },
+            excluded_rows: o.config.exclusions.iter().map(|e| e.rows).sum(),
+            excluded_kgco2e: tidy_b(o.config.exclusions.iter().fold(Bounds::default(), |a, e| {
+                Bounds {
+                    low: a.low + e.emissions_kgco2e.low,
+                    central: a.central + e.emissions_kgco2e.central,
+                    high: a.high + e.emissions_kgco2e.high,
+                }
+            })),
+        },
+        skipped_inputs: o
+            .skipped_inputs
+            .iter()
+            .map(|s| SkippedJson {
+                path: s.path.display().to_string(),
+                reason: &s.reason,
             })
             .collect(),
     }

@@ -77,7 +77,8 @@ impl Formats {
         Formats {
             title: Format::new().set_bold().set_font_size(14),
             header,
-            label: Format::new().set_bold(),
+            // Top-aligned, so that a label stays beside the first line of a wrapped value.
+            label: Format::new().set_bold().set_align(FormatAlign::Top),
             text: Format::new(),
             wrap: Format::new().set_text_wrap().set_align(FormatAlign::Top),
             int: Format::new().set_num_format("#,##0"),
@@ -429,6 +430,7 @@ fn cover(ws: &mut Worksheet, f: &Formats, o: &Outcome, set: &FactorSet) -> Resul
         }
         r += 1;
     }
+    r = cover_configuration(ws, f, o, r + 1)?;
     r += 1;
     for (i, w) in o.warnings.iter().enumerate() {
         ws.text_fmt(r, 0, format!("Warning {}", i + 1).as_str(), &f.label_top)?;
@@ -455,6 +457,16 @@ fn cover(ws: &mut Worksheet, f: &Formats, o: &Outcome, set: &FactorSet) -> Resul
         )?;
         r += 1;
     }
+    if !o.skipped_inputs.is_empty() {
+        ws.write_string_with_format(r, 0, "Not read", &f.label)?;
+        let n = o.skipped_inputs.len();
+        let text = format!(
+            "{n} {} in the named folders not read (not in the totals): each is listed with the reason on the Imports sheet",
+            if n == 1 { "entry" } else { "entries" }
+        );
+        write_wrapped(ws, f, r, 1, &text, 90.0)?;
+        r += 1;
+    }
     r += 1;
     ws.text_fmt(r, 0, "Sheets", &f.label)?;
     write_wrapped(
@@ -468,6 +480,27 @@ fn cover(ws: &mut Worksheet, f: &Formats, o: &Outcome, set: &FactorSet) -> Resul
     ws.set_landscape();
     ws.set_print_fit_to_pages(1, 0);
     Ok(())
+}
+
+/// The Cover's Configuration block at row `r`: the config file (or that none was found) and
+/// what it changed, one setting per line. Returns the next free row.
+fn cover_configuration(
+    ws: &mut Worksheet,
+    f: &Formats,
+    o: &Outcome,
+    mut r: u32,
+) -> Result<u32, XlsxError> {
+    use super::configuration::{file_text, lines};
+    ws.write_string_with_format(r, 0, "Configuration file", &f.label)?;
+    write_wrapped(ws, f, r, 1, &file_text(&o.config), 90.0)?;
+    r += 1;
+    let changes = lines(o);
+    if !changes.is_empty() {
+        ws.write_string_with_format(r, 0, "Configuration changes", &f.label)?;
+        write_wrapped(ws, f, r, 1, &changes.join("\n"), 90.0)?;
+        r += 1;
+    }
+    Ok(r)
 }
 
 fn e16_summary(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), XlsxError> {
@@ -1833,12 +1866,20 @@ fn imports(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), XlsxError
         ws.text_fmt(
             r,
             0,
-            "Files in the named folders that were not read (not a spreadsheet or CSV extension):",
+            "Not read in the named folders (not in the totals):",
             &f.label,
         )?;
         r += 1;
+        ws.write_string_with_format(r, 0, "Path", &f.label)?;
+        ws.write_string_with_format(r, 1, "Why not read", &f.label)?;
+        r += 1;
         for s in &o.skipped_inputs {
-            ws.text(r, 0, s.as_str())?;
+            write_row(
+                ws,
+                f,
+                r,
+                &[V::O(s.path.display().to_string()), V::S(&s.reason)],
+            )?;
             r += 1;
         }
     }

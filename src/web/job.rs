@@ -128,7 +128,12 @@ pub(crate) fn run(up: &Upload, opts: &Options, ledger_lock: &Mutex<()>) -> Resul
             .take(200)
             .collect::<String>()
     });
-    let cfg = Config::new(&period, &opts.read, None, entity.as_deref())?;
+    let entity = entity.filter(|e| !e.trim().is_empty());
+    let mut cfg = Config::new(&period, &opts.read, None, entity.as_deref())?;
+    if entity.is_none() && cfg.settings.entity.is_none() {
+        cfg.entity =
+            "(reporting entity not set: fill in \"Reporting entity\" on the upload page)".into();
+    }
 
     let (outcome, files) = match &opts.ledger {
         None => stateless(&up.files, &cfg, form.leave_out_unusable)?,
@@ -354,7 +359,7 @@ impl FileJson {
 
 fn unusable_json(name: &str, error: &crate::error::Error) -> FileJson {
     FileJson {
-        reason: Some(error.to_string()),
+        reason: Some(super::page_words(&error.to_string())),
         ..FileJson::named(name, false)
     }
 }

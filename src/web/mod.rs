@@ -267,9 +267,55 @@ impl From<crate::error::Error> for ApiError {
     }
 }
 
+/// The page's words for a message written for the command line: the errors of the stages
+/// (normalise, ledger, pipeline) suggest command-line options such as `--template FILE` or
+/// `--replace 3`, which a person on the upload page cannot use. Each such suggestion is said
+/// again in terms of the page (what to choose on it, or whom to ask); the rest of the message,
+/// which names the file and the reason, is kept as it is.
+pub(crate) fn page_words(message: &str) -> String {
+    const SAID_AGAIN: &[(&str, &str)] = &[
+        (
+            "Export it again with all columns, or use --template FILE for another format.",
+            "Export it again with all columns. For a format this page does not know, ask whoever runs it to add an import template (docs/formats.md).",
+        ),
+        (
+            "Use --template FILE for another format.",
+            "For a format this page does not know, ask whoever runs it to add an import template (docs/formats.md).",
+        ),
+        (
+            "name the reporting period: --quarter 2026Q1, --year 2026, or --from 2026-01-01 --to 2026-03-31",
+            "choose the reporting period: a quarter or a year",
+        ),
+        (
+            "Export non-overlapping date ranges, or import them into a ledger, which resolves overlaps.",
+            "Upload exports whose date ranges do not overlap.",
+        ),
+    ];
+    let mut text = message.to_string();
+    for (cli, page) in SAID_AGAIN {
+        text = text.replace(cli, page);
+    }
+    // The ledger's granularity conflict: "Import it with --replace 3 to supersede #3, or
+    // remove #3 first." The page cannot supersede or remove an import.
+    if let Some(at) = text.find("Import it with --replace ") {
+        let rest = &text[at + "Import it with --replace ".len()..];
+        let id: String = rest.chars().take_while(char::is_ascii_digit).collect();
+        let end = rest.find(" first.").map(|e| e + " first.".len());
+        if let (false, Some(end)) = (id.is_empty(), end) {
+            let tail = rest[end..].to_string();
+            text = format!(
+                "{}The upload page cannot replace or remove an import: ask whoever keeps the ledger to supersede or remove import #{id}, then upload this file again.{tail}",
+                &text[..at]
+            );
+        }
+    }
+    text
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut body = serde_json::json!({ "error": self.message, "status": self.status.as_u16() });
+        let message = page_words(&self.message);
+        let mut body = serde_json::json!({ "error": message, "status": self.status.as_u16() });
         if let Some(files) = &self.files {
             body["files"] = serde_json::to_value(files).unwrap_or_default();
         }

@@ -163,7 +163,8 @@ fn idle_error(idle: Duration) -> ApiError {
 fn multipart_error(e: MultipartError) -> ApiError {
     let status = e.status();
     let message = if status == StatusCode::PAYLOAD_TOO_LARGE {
-        "the upload is larger than the server's limit (--max-upload-mib)".to_string()
+        "the upload is over this server's size limit: upload fewer or smaller files at once"
+            .to_string()
     } else {
         format!("the upload could not be read as a form: {}", e.body_text())
     };

@@ -486,3 +486,97 @@ fn outputs_never_overwrite_an_input_the_ledger_or_a_link_and_never_write_into_a_
     );
     assert!(!d.join("r.xlsx").exists());
 }
+
+/// Runs the binary with `args` in the repository, its standard output a pipe whose reading end
+/// is closed at once: every write the command makes meets a closed pipe (EPIPE).
+fn run_into_a_closed_pipe(args: &[&str]) -> std::process::Output {
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("llm-scope3"))
+        .args(args)
+        .current_dir(root())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn output_into_a_closed_pipe_ends_quietly() {
+    // `factors list | head -1` and friends: the reader goes away after the first line.
+    for args in [
+        &["factors", "list"][..],
+        &["factors", "show", "gpt-4o-2024-08-06"],
+        &["factors", "validate", "--markdown"],
+        &[
+            "inspect",
+            "samples/openai_completions_usage_2026-01-01_2026-03-31.csv",
+        ],
+    ] {
+        let out = run_into_a_closed_pipe(args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !err.contains("panicked") && !err.contains("Broken pipe"),
+            "{args:?}: {err}"
+        );
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {err}");
+    }
+    // As a shell runs it, with `head -1` reading one line.
+    for cmd in ["factors list", "factors validate"] {
+        let script = format!(
+            "'{}' {cmd} | head -1",
+            assert_cmd::cargo::cargo_bin("llm-scope3").display()
+        );
+        let out = std::process::Command::new("sh")
+            .args(["-c", &script])
+            .current_dir(root())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.is_empty(), "{cmd}: {err}");
+        assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1);
+    }
+}
+
+#[test]
+fn a_closed_pipe_does_not_stop_an_import_and_a_full_disk_is_an_error() {
+    // The import goes on after its reader has gone: every file is imported.
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("l.db");
+    let db_text = db.display().to_string();
+    let out = run_into_a_closed_pipe(&["import", "samples/", "--ledger", &db_text]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    let imports = run_into_a_closed_pipe(&["imports", "list", "--ledger", &db_text]);
+    assert_eq!(imports.status.code(), Some(0));
+    let listed = stdout(
+        bin()
+            .args(["imports", "list", "--ledger", &db_text])
+            .assert()
+            .success(),
+    );
+    let files = std::fs::read_dir(root().join("samples"))
+        .unwrap()
+        .flatten()
+        .filter(|e| llm_scope3::ingest::has_input_extension(&e.file_name().to_string_lossy()))
+        .count();
+    assert_eq!(listed.matches("samples/").count(), files, "{listed}");
+    // Output that cannot be written for another reason is not lost silently.
+    if std::path::Path::new("/dev/full").exists() {
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("llm-scope3"))
+            .args(["factors", "list"])
+            .stdout(full)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert!(
+            err.contains("error: cannot write to standard output"),
+            "{err}"
+        );
+    }
+}

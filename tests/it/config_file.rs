@@ -1,13 +1,13 @@
 //! The config file: exclusions with reasons, cost-centre mapping, fiscal years, default
 //! regions, factor overrides, and `init`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use llm_scope3::cli::{PeriodArgs, ReadArgs};
 use llm_scope3::config::Config;
 use llm_scope3::pipeline::{self, Outcome};
 
-use crate::common::{root, run};
+use crate::common::{bin_in, root, run, sheet_text, stdout};
 
 const OPENAI: &str = "samples/openai_completions_usage_2026-01-01_2026-03-31.csv";
 
@@ -191,33 +191,222 @@ fn factor_overrides_replace_rows_and_are_marked() {
 }
 
 #[test]
-fn init_writes_a_commented_example_once() {
+fn init_writes_a_commented_example_once_that_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let mut c = assert_cmd::Command::cargo_bin("llm-scope3").unwrap();
     c.current_dir(dir.path()).arg("init").assert().success();
     let text = std::fs::read_to_string(dir.path().join("llm-scope3.toml")).unwrap();
-    assert!(text.contains("fiscal_year_start_month") && text.contains("[[exclude]]"));
+    // Every option is documented (commented out).
+    for option in [
+        "#[entity]",
+        "#name =",
+        "#currency =",
+        "#fiscal_year_start_month =",
+        "#base_year =",
+        "#[regions]",
+        "#[[cost_centres]]",
+        "#match =",
+        "#provider =",
+        "#cost_centre =",
+        "#[[exclude]]",
+        "#reason =",
+        "#[factors]",
+        "#version =",
+        "#overrides =",
+    ] {
+        assert!(text.contains(option), "{option} is not documented");
+    }
     let mut c = assert_cmd::Command::cargo_bin("llm-scope3").unwrap();
     c.current_dir(dir.path()).arg("init").assert().code(2);
-    // The written file is read automatically from its folder: its exclusion applies.
-    let mut c = assert_cmd::Command::cargo_bin("llm-scope3").unwrap();
-    let out = c
-        .current_dir(dir.path())
-        .args([
-            "report",
-            "--quarter",
-            "2026Q1",
-            "--out",
-            "r.xlsx",
-            "--json",
-            "r.json",
-        ])
-        .arg(root().join(OPENAI))
-        .assert()
-        .success();
-    let _ = out;
+    // The written file is read automatically from its folder, and as written it changes
+    // nothing: the report equals one made in a folder without a configuration.
+    let report = |cwd: &Path| {
+        let out = stdout(
+            bin_in(cwd)
+                .args(["report", "--quarter", "2026Q1", "--as-of", "2026-04-15"])
+                .args(["--out", "r.xlsx", "--json", "r.json"])
+                .arg(root().join(OPENAI))
+                .assert()
+                .success(),
+        );
+        let v: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(cwd.join("r.json")).unwrap()).unwrap();
+        (out, v)
+    };
+    let (out, v) = report(dir.path());
+    let bare = tempfile::tempdir().unwrap();
+    let (bare_out, bare_v) = report(bare.path());
+    assert_eq!(v["totals"], bare_v["totals"]);
+    assert_eq!(v["lines"], bare_v["lines"]);
+    assert_eq!(v["imports"], bare_v["imports"]);
+    assert!(v["imports"][0]["excluded"] == 0 && v["excluded"] == serde_json::json!([]));
+    // Each report names its configuration.
+    assert!(
+        out.contains("Configuration: llm-scope3.toml\n  sets nothing (every setting commented out): the figures are those without a configuration\n"),
+        "{out}"
+    );
+    assert!(
+        bare_out.contains("Configuration: none found (no llm-scope3.toml in the current folder and no --config): every setting at its default\n"),
+        "{bare_out}"
+    );
+    assert_eq!(v["configuration"]["file"], "llm-scope3.toml");
+    assert_eq!(bare_v["configuration"]["file"], serde_json::Value::Null);
+    let cover = sheet_text(&dir.path().join("r.xlsx"), "Cover");
+    let at = cover
+        .iter()
+        .position(|c| c == "Configuration file")
+        .unwrap();
+    assert_eq!(cover[at + 1], "llm-scope3.toml");
+    assert_eq!(cover[at + 2], "Configuration changes");
+    assert!(cover[at + 3].starts_with("sets nothing"), "{cover:?}");
+    let cover = sheet_text(&bare.path().join("r.xlsx"), "Cover");
+    let at = cover
+        .iter()
+        .position(|c| c == "Configuration file")
+        .unwrap();
+    assert!(cover[at + 1].starts_with("none found"), "{cover:?}");
+    assert!(!cover.iter().any(|c| c == "Configuration changes"));
+}
+
+/// A configuration that sets every option, with an override folder beside it.
+fn full_config(dir: &Path, exclude: bool) -> String {
+    let over = dir.join("over");
+    std::fs::create_dir_all(&over).unwrap();
+    let grid = std::fs::read_to_string(root().join("src/factors/data/2026.1/grid.csv")).unwrap();
+    let header = grid.lines().next().unwrap();
+    let swe = grid
+        .lines()
+        .find(|l| l.starts_with("azure:swedencentral,"))
+        .unwrap();
+    std::fs::write(over.join("grid.csv"), format!("{header}\n{swe}\n")).unwrap();
+    let mut toml = String::from(
+        "[entity]\nname = \"Acme\"\ncurrency = \"eur\"\nfiscal_year_start_month = 1\nbase_year = 2024\n\
+         [regions]\nopenai = \"swedencentral\"\n\
+         [[cost_centres]]\nmatch = \"proj_support*\"\ncost_centre = \"Customer Service\"\n\
+         [[cost_centres]]\nmatch = \"*\"\ncost_centre = \"Unallocated\"\n\
+         [factors]\nversion = \"2026.1\"\noverrides = \"over\"\n",
+    );
+    if exclude {
+        toml.push_str(
+            "[[exclude]]\ncost_centre = \"proj_labs\"\nreason = \"internal test project\"\n",
+        );
+    }
+    toml
+}
+
+#[test]
+fn every_setting_is_reported_with_what_it_changed() {
+    // The OpenAI sample in 2026Q1 (counted from the CSV itself): proj_support_bot 157 rows, one
+    // rejected ("n/a" input tokens) = 156 records; proj_analytics 157, one rejected (negative
+    // tokens) = 156; proj_search 79, one rejected (no model) = 78; proj_labs 56, one rejected
+    // (start_time 2026-02-30) = 55; the blank and total rows are skipped.
+    let dir = tempfile::tempdir().unwrap();
+    let o = with_config(dir.path(), &full_config(dir.path(), true), "2026Q1");
+    let c = &o.config;
+    assert_eq!(
+        c.file.as_deref(),
+        Some(dir.path().join("llm-scope3.toml").to_str().unwrap())
+    );
+    assert_eq!(c.entity.as_deref(), Some("Acme"));
+    assert_eq!(c.currency.as_deref(), Some("EUR"));
+    assert_eq!(c.fiscal_year_start_month, Some(1));
+    assert_eq!(c.base_year, Some(2024));
+    // Every kept record lacks a region: 156 + 156 + 78 = 390 get swedencentral (the 55
+    // excluded ones are not counted).
+    assert_eq!(c.regions.len(), 1);
+    assert_eq!(c.regions[0].records, 390);
+    // proj_support* maps 156; the catch-all the rest: 156 + 78 = 234.
+    let mapped: Vec<u64> = c.cost_centres.iter().map(|r| r.records).collect();
+    assert_eq!(mapped, vec![156, 234]);
+    assert_eq!(c.exclusions.len(), 1);
+    assert_eq!(c.exclusions[0].rows, 55);
+    assert_eq!(o.files[0].counts.excluded, 55);
+    // The tCO2e excluded is what the same configuration without the exclusion adds.
+    let dir2 = tempfile::tempdir().unwrap();
+    let all = with_config(dir2.path(), &full_config(dir2.path(), false), "2026Q1");
+    let kg = c.exclusions[0].emissions_kgco2e;
+    for (x, a, b) in [
+        (
+            kg.low,
+            all.summary.totals.emissions_kgco2e.low,
+            o.summary.totals.emissions_kgco2e.low,
+        ),
+        (
+            kg.central,
+            all.summary.totals.emissions_kgco2e.central,
+            o.summary.totals.emissions_kgco2e.central,
+        ),
+        (
+            kg.high,
+            all.summary.totals.emissions_kgco2e.high,
+            o.summary.totals.emissions_kgco2e.high,
+        ),
+    ] {
+        assert!(x > 0.0);
+        crate::common::assert_close(x, a - b, 1e-9, "excluded kgCO2e");
+    }
+    assert!(all.config.exclusions.is_empty());
+    let ov = c.factor_overrides.as_ref().unwrap();
+    assert_eq!(ov.folder, "over");
+    assert_eq!(
+        ov.rows,
+        vec!["grid.csv:azure:swedencentral/2024".to_string()]
+    );
+    assert!(c.factor_version.as_deref() == Some("2026.1") && !c.factor_version_overridden);
+}
+
+#[test]
+fn the_terminal_cover_and_json_name_the_file_and_each_change() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("llm-scope3.toml"),
+        full_config(dir.path(), true),
+    )
+    .unwrap();
+    let out = stdout(
+        bin_in(dir.path())
+            .args(["report", "--quarter", "2026Q1", "--as-of", "2026-04-15"])
+            .args(["--out", "r.xlsx", "--json", "r.json", "--entity", "Acme SE"])
+            .arg(root().join(OPENAI))
+            .assert()
+            .success(),
+    );
     let v: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.path().join("r.json")).unwrap()).unwrap();
-    assert!(v["imports"][0]["excluded"].as_u64().unwrap() > 0);
-    let _: PathBuf = dir.path().join("r.xlsx");
+    let kg = &v["configuration"]["exclusions"][0]["emissions_kgco2e"];
+    let t = |k: &str| llm_scope3::report::configuration::tonnes(kg[k].as_f64().unwrap());
+    let expected = [
+        "Configuration: llm-scope3.toml".to_string(),
+        "  entity: Acme (not used: the entity given for this report replaces it)".into(),
+        "  fiscal year starts in January (the calendar year)".into(),
+        "  default region openai = swedencentral: given to 390 record(s) without one".into(),
+        "  cost centre rule \"proj_support*\" -> Customer Service: 156 record(s)".into(),
+        "  cost centre rule \"*\" -> Unallocated: 234 record(s)".into(),
+        format!(
+            "  excluded cost centre \"proj_labs\" (internal test project): 55 row(s), {} tCO2e central (low {}, high {}) not in the totals",
+            t("central"), t("low"), t("high")
+        ),
+        "  factor set 2026.1".into(),
+        "  factor overrides from over: 1 row(s) replaced or added (grid.csv:azure:swedencentral/2024), marked OVERRIDDEN on the Factors sheet".into(),
+        "  currency EUR: recorded only (spend is shown in each export's own currency)".into(),
+        "  base year 2024: recorded only".into(),
+    ]
+    .join("\n");
+    assert!(out.contains(&format!("{expected}\n")), "{out}");
+    let c = &v["configuration"];
+    assert_eq!(c["file"], "llm-scope3.toml");
+    assert_eq!(c["entity_overridden"], true);
+    assert_eq!(c["regions"][0]["records"], 390);
+    assert_eq!(c["cost_centres"][0]["match"], "proj_support*");
+    assert_eq!(c["cost_centres"][1]["records"], 234);
+    assert_eq!(c["exclusions"][0]["rows"], 55);
+    assert_eq!(c["excluded_rows"], 55);
+    assert_eq!(c["excluded_kgco2e"], *kg);
+    let cover = sheet_text(&dir.path().join("r.xlsx"), "Cover");
+    let at = cover
+        .iter()
+        .position(|c| c == "Configuration changes")
+        .unwrap();
+    let lines: Vec<&str> = expected.lines().skip(1).map(str::trim_start).collect();
+    assert_eq!(cover[at + 1], lines.join("\n"));
 }

@@ -10,6 +10,7 @@ mod common;
 mod config_file;
 mod estimate_cases;
 mod factors_cmd;
+mod folders;
 mod fuzz_regressions;
 mod gaps;
 mod ingest_rows;

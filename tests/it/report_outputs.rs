@@ -570,3 +570,64 @@ fn text_longer_than_a_cell_is_cut_with_a_marker_and_kept_whole_in_json() {
         .collect();
     assert!(codes.contains(&"text_cut"), "{codes:?}");
 }
+
+#[test]
+fn configuration_and_skipped_inputs_validate_against_the_schema() {
+    // docs/summary.schema.json describes the optional `configuration` and `skipped_inputs`;
+    // a summary with a configuration that sets everything and a folder with an entry not
+    // read must satisfy it.
+    let dir = tempfile::tempdir().unwrap();
+    let cfg_path = dir.path().join("llm-scope3.toml");
+    std::fs::write(
+        &cfg_path,
+        "[entity]\nname = \"Acme\"\ncurrency = \"EUR\"\nfiscal_year_start_month = 1\nbase_year = 2024\n\
+         [regions]\nopenai = \"swedencentral\"\n[[cost_centres]]\nmatch = \"*\"\ncost_centre = \"All\"\n\
+         [[exclude]]\ncost_centre = \"proj_labs\"\nreason = \"test\"\n[factors]\nversion = \"2026.1\"\n",
+    )
+    .unwrap();
+    let folder = dir.path().join("exports");
+    std::fs::create_dir(&folder).unwrap();
+    std::fs::copy(
+        root().join("samples/openai_completions_usage_2026-01-01_2026-03-31.csv"),
+        folder.join("openai.csv"),
+    )
+    .unwrap();
+    std::fs::write(folder.join("notes.pdf"), b"%PDF").unwrap();
+    let cfg = llm_scope3::config::Config::new(
+        &llm_scope3::cli::PeriodArgs {
+            quarter: Some("2026Q1".into()),
+            year: None,
+            from: None,
+            to: None,
+        },
+        &llm_scope3::cli::ReadArgs {
+            templates: vec![],
+            factors: None,
+            config: Some(cfg_path),
+        },
+        Some("2026-04-15"),
+        None,
+    )
+    .unwrap();
+    let (inputs, skipped) = llm_scope3::pipeline::inputs_from_paths(&[folder]).unwrap();
+    let o = llm_scope3::pipeline::run(&inputs, skipped, &cfg).unwrap();
+    let value: serde_json::Value = serde_json::from_str(&json::to_string(&o).unwrap()).unwrap();
+    {
+        let name = "summary.schema.json";
+        let schema: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(root().join("docs").join(name)).unwrap())
+                .unwrap();
+        let validator = jsonschema::validator_for(&schema).unwrap();
+        let errors: Vec<String> = validator
+            .iter_errors(&value)
+            .map(|e| e.to_string())
+            .collect();
+        assert!(errors.is_empty(), "{name}: {errors:#?}");
+        let mut broken = value.clone();
+        broken["configuration"]["exclusions"][0]["rows"] = serde_json::json!("many");
+        assert!(!validator.is_valid(&broken));
+    }
+    assert_eq!(value["skipped_inputs"][0]["reason"], "not an export: .pdf");
+    // proj_labs: 56 rows in the sample, one rejected (start_time 2026-02-30).
+    assert_eq!(value["configuration"]["exclusions"][0]["rows"], 55);
+}

@@ -161,12 +161,12 @@ fn all_samples_together_reconcile_per_file() {
 
 #[test]
 fn xlsx_resaves_of_vendor_csvs_give_the_same_totals() {
-    // samples/xlsx/ holds the Azure EA and GCP BigQuery CSVs as Excel saves them (numbers as
+    // tests/fixtures/xlsx_resaves/ holds the Azure EA and GCP BigQuery CSVs as Excel saves them (numbers as
     // numbers, MM/DD/YYYY as date cells): same rows, same tokens.
     for name in ["azure_cost_export_ea_2026Q1", "gcp_billing_bigquery_2026Q1"] {
         let csv = run(&[&root().join(format!("samples/{name}.csv"))], "2026Q1").unwrap();
         let xlsx = run(
-            &[&root().join(format!("samples/xlsx/{name}.xlsx"))],
+            &[&root().join(format!("tests/fixtures/xlsx_resaves/{name}.xlsx"))],
             "2026Q1",
         )
         .unwrap();

@@ -576,6 +576,123 @@ fn run_checked_collects_each_unusable_file_and_run_still_fails_closed() {
     );
 }
 
+/// Every message of an answer (the error and each file's reason).
+fn messages(j: &serde_json::Value) -> Vec<String> {
+    let mut out = vec![j["error"].as_str().unwrap_or_default().to_string()];
+    for f in j["files"].as_array().into_iter().flatten() {
+        if let Some(r) = f["reason"].as_str() {
+            out.push(r.to_string());
+        }
+    }
+    out
+}
+
+/// True when `text` suggests a command-line option (`--template`, `--replace 3` ...).
+fn names_a_flag(text: &str) -> bool {
+    text.split_whitespace()
+        .any(|w| w.trim_start_matches(['(', '"']).starts_with("--"))
+}
+
+#[tokio::test]
+async fn the_pages_errors_use_the_pages_words_not_command_line_options() {
+    // An export in a format the tool does not know: the command line suggests
+    // `--template FILE`; the page tells its user whom to ask.
+    let app = app(options());
+    let bad = b"name,colour\nwidget,blue\n".to_vec();
+    let ans = call(
+        &app,
+        post(multipart(&[
+            Part::File("mystery.csv", &bad),
+            Part::Field("quarter", "2026Q1"),
+        ])),
+    )
+    .await;
+    assert_eq!(ans.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let j = ans.json();
+    let reason = j["files"][0]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("mystery.csv")
+            && reason.contains(
+                "For a format this page does not know, ask whoever runs it to add an import template (docs/formats.md)."
+            ),
+        "{reason}"
+    );
+    for m in messages(&j) {
+        assert!(!names_a_flag(&m), "{m}");
+    }
+
+    // With a ledger: a monthly export over a month already imported day by day is refused;
+    // the command line says `--replace 1`, the page cannot replace an import.
+    let dir = tempfile::tempdir().unwrap();
+    let mut opts = options();
+    opts.ledger = Some(dir.path().join("ledger.db"));
+    let app = crate::web::app(opts);
+    let daily = sample(OPENAI);
+    let header = String::from_utf8_lossy(&daily)
+        .lines()
+        .next()
+        .unwrap()
+        .to_string();
+    // One bucket from 2026-01-01 (1767225600) to 2026-02-01 (1769904000).
+    let monthly = format!(
+        "{header}\n1767225600,1769904000,2026-01-01T00:00:00+00:00,2026-02-01T00:00:00+00:00,proj_labs,10.0,,key_labs,gpt-4o,False,default,1000.0,500.0,0.0,1000.0,,,,,,,,,\n"
+    );
+    for (name, bytes, ok) in [
+        (OPENAI, daily.clone(), true),
+        ("monthly.csv", monthly.into_bytes(), false),
+    ] {
+        let ans = call(
+            &app,
+            post(multipart(&[
+                Part::File(name, &bytes),
+                Part::Field("quarter", "2026Q1"),
+            ])),
+        )
+        .await;
+        if ok {
+            assert_eq!(ans.status, StatusCode::OK);
+            continue;
+        }
+        assert!(ans.status.is_client_error(), "{}", ans.status);
+        let j = ans.json();
+        let m = j["error"].as_str().unwrap();
+        assert!(
+            m.contains("buckets of 31 days")
+                && m.contains("The upload page cannot replace or remove an import: ask whoever keeps the ledger to supersede or remove import #1, then upload this file again."),
+            "{m}"
+        );
+        for m in messages(&j) {
+            assert!(!names_a_flag(&m), "{m}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn without_an_entity_the_cover_says_where_to_fill_it_in() {
+    let app = app(options());
+    let o = sample(OPENAI);
+    let ans = call(
+        &app,
+        post(multipart(&[
+            Part::File(OPENAI, &o),
+            Part::Field("quarter", "2026Q1"),
+            Part::Field("entity", ""),
+        ])),
+    )
+    .await;
+    assert_eq!(ans.status, StatusCode::OK);
+    let wb = call(&app, get(ans.json()["workbook_url"].as_str().unwrap())).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("r.xlsx");
+    std::fs::write(&path, &wb.body).unwrap();
+    let cover = common::sheet_text(&path, "Cover");
+    let at = cover.iter().position(|c| c == "Reporting entity").unwrap();
+    assert_eq!(
+        cover[at + 1],
+        "(reporting entity not set: fill in \"Reporting entity\" on the upload page)"
+    );
+}
+
 #[tokio::test]
 async fn the_period_comes_from_the_files_and_a_zero_is_a_warning_not_just_a_report() {
     let app = app(options());
