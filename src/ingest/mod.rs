@@ -185,6 +185,14 @@ pub enum IngestError {
         /// The entries not read, with their reasons (empty, or starting with "; ").
         skipped: String,
     },
+    /// A FIFO, socket or device named as an export.
+    #[error("{file}: is a {kind}, not a regular file: name the export file itself")]
+    NotARegularFile {
+        /// The path as named.
+        file: String,
+        /// What it is (`FIFO`, `character device` ...).
+        kind: &'static str,
+    },
     /// The file has no bytes.
     #[error("{file}: the file is empty")]
     Empty {
@@ -281,6 +289,12 @@ pub fn read_rows_premapped(
     if meta.is_dir() {
         return Err(IngestError::IsDirectory {
             file: name.to_string(),
+        });
+    }
+    if !meta.is_file() {
+        return Err(IngestError::NotARegularFile {
+            file: name.to_string(),
+            kind: special_kind(&meta.file_type()),
         });
     }
     if meta.len() == 0 {
@@ -461,6 +475,21 @@ pub fn hex(bytes: &[u8]) -> String {
 
 /// SHA-256 of a whole file.
 pub fn sha256_file(path: &Path) -> io::Result<String> {
+    let meta = std::fs::metadata(path)?;
+    if !meta.is_file() {
+        // A FIFO would block and a device may never end: never opened.
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "it is a {}, not a regular file",
+                if meta.is_dir() {
+                    "folder"
+                } else {
+                    special_kind(&meta.file_type())
+                }
+            ),
+        ));
+    }
     let f = std::fs::File::open(path)?;
     let (h, _) = HashingReader::new(f).finish()?;
     Ok(h)
@@ -486,8 +515,14 @@ pub fn expand_inputs(args: &[PathBuf]) -> Result<ExpandedInputs, IngestError> {
         })?;
         if meta.is_dir() {
             walk.folder(arg)?;
-        } else {
+        } else if meta.is_file() {
             files.push(arg.clone());
+        } else {
+            // A FIFO never ends or blocks, a device may be endless: refused before opening.
+            return Err(IngestError::NotARegularFile {
+                file: arg.display().to_string(),
+                kind: special_kind(&meta.file_type()),
+            });
         }
     }
     files.append(&mut walk.files);
@@ -683,7 +718,7 @@ fn is_link_loop(e: &io::Error) -> bool {
 }
 
 /// Names the kind of an entry that is neither a regular file nor a folder.
-fn special_kind(t: &std::fs::FileType) -> &'static str {
+pub fn special_kind(t: &std::fs::FileType) -> &'static str {
     #[cfg(unix)]
     {
         use std::os::unix::fs::FileTypeExt;

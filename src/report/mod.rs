@@ -100,20 +100,12 @@ pub fn file_kind(m: &std::fs::Metadata) -> &'static str {
     if t.is_symlink() {
         return "a symbolic link";
     }
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::FileTypeExt;
-        if t.is_fifo() {
-            return "a FIFO (named pipe)";
-        }
-        if t.is_char_device() || t.is_block_device() {
-            return "a device";
-        }
-        if t.is_socket() {
-            return "a socket";
-        }
+    match crate::ingest::special_kind(&t) {
+        "FIFO" => "a FIFO (named pipe)",
+        "character device" | "block device" => "a device",
+        "socket" => "a socket",
+        _ => "not a regular file",
     }
-    "not a regular file"
 }
 
 /// True when `a` and `b` name the same file: the same inode when both exist, else the same

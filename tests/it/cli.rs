@@ -580,3 +580,49 @@ fn a_closed_pipe_does_not_stop_an_import_and_a_full_disk_is_an_error() {
         );
     }
 }
+
+#[test]
+fn a_fifo_or_a_device_named_as_an_export_is_refused_before_it_is_opened() {
+    // Before: `import` on a FIFO or /dev/zero hung forever; `report` on a FIFO said "the file
+    // is empty".
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let made = std::process::Command::new("mkfifo")
+        .arg(d.join("usage.csv"))
+        .status()
+        .is_ok_and(|s| s.success());
+    let mut cases: Vec<(Vec<&str>, &str)> = vec![(
+        vec!["import", "/dev/zero", "--ledger", "l.db"],
+        "/dev/zero: is a character device, not a regular file",
+    )];
+    if made {
+        cases.extend([
+            (
+                vec!["import", "usage.csv", "--ledger", "l.db"],
+                "usage.csv: is a FIFO, not a regular file",
+            ),
+            (
+                vec!["report", "usage.csv", "--quarter", "2026Q1"],
+                "usage.csv: is a FIFO, not a regular file",
+            ),
+            (
+                vec!["inspect", "usage.csv"],
+                "usage.csv: is a FIFO, not a regular file",
+            ),
+        ]);
+    }
+    for (args, expect) in cases {
+        let a = crate::common::bin_in(d)
+            .args(&args)
+            .timeout(std::time::Duration::from_secs(30))
+            .assert()
+            .code(3);
+        let out = a.get_output();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(text.contains(expect), "{args:?}: {text}");
+    }
+}
