@@ -16,6 +16,7 @@ mod large;
 mod ledger;
 mod libreoffice;
 mod messy;
+mod parquet;
 mod progress;
 mod report_outputs;
 mod spend;
