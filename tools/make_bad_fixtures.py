@@ -13,7 +13,8 @@ committed copies stay):
     (`soffice --headless --convert-to ...`);
   * password_protected.xlsx: msoffcrypto-tool, installed into a throwaway virtual environment
     (python3 -m venv) that is deleted afterwards.
-The huge cases (a 10 MB line, zip bombs), symlinks, a folder and an unreadable file are made
+The Parquet cases (parquet_*.parquet) are written by tools/make_parquet_fixtures.py, which
+needs pyarrow. The huge cases (a 10 MB line, zip bombs), symlinks, a folder and an unreadable file are made
 by the test itself in a temporary folder, to keep the repository small.
 """
 

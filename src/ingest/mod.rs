@@ -3,10 +3,12 @@
 //! It owns opening files, telling CSV from spreadsheets, character encodings, CSV dialects and
 //! the file's SHA-256. It knows nothing about vendors: which row is the header and what a
 //! column means is decided by `normalise`, which receives the rows through a callback, so a
-//! file is never collected in memory (CSV is streamed; spreadsheets are read sheet by sheet).
+//! file is never collected in memory (CSV is streamed; spreadsheets are read sheet by sheet;
+//! Parquet row group by row group).
 
 pub mod csv;
 mod ole;
+pub mod parquet;
 mod sheetxml;
 pub mod xlsx;
 
@@ -133,6 +135,8 @@ pub enum FileKind {
     CsvGz,
     /// A spreadsheet calamine reads (xlsx, xlsm, xls, ods).
     Spreadsheet,
+    /// A Parquet file (starts with `PAR1`).
+    Parquet,
 }
 
 impl fmt::Display for FileKind {
@@ -141,6 +145,7 @@ impl fmt::Display for FileKind {
             FileKind::Csv => "CSV",
             FileKind::CsvGz => "CSV (gzip)",
             FileKind::Spreadsheet => "spreadsheet",
+            FileKind::Parquet => "Parquet",
         })
     }
 }
@@ -215,6 +220,14 @@ pub enum IngestError {
         /// calamine's message.
         reason: String,
     },
+    /// The Parquet file cannot be read (damaged, truncated, or refused by a size check).
+    #[error("{file}: cannot read the Parquet file: {reason}")]
+    Parquet {
+        /// The file as named.
+        file: String,
+        /// What is wrong, in plain words.
+        reason: String,
+    },
     /// The CSV reader failed part-way.
     #[error("{file}: cannot read the CSV text near row {row}: {reason}")]
     Csv {
@@ -249,6 +262,9 @@ pub fn detect_kind(path: &Path, head: &[u8]) -> FileKind {
         .unwrap_or_default();
     if head.starts_with(&[0x1f, 0x8b]) {
         return FileKind::CsvGz;
+    }
+    if head.starts_with(parquet::MAGIC) {
+        return FileKind::Parquet;
     }
     if head.starts_with(b"PK\x03\x04") || head.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]) {
         return FileKind::Spreadsheet;
@@ -309,6 +325,7 @@ pub fn read_rows_premapped(
     };
     match detect_kind(path, &head[..n]) {
         FileKind::Spreadsheet => xlsx::read(path, name, on_event),
+        FileKind::Parquet => parquet::read(path, name, on_event),
         kind => csv::read(path, name, kind, premap, on_event),
     }
 }
@@ -398,6 +415,21 @@ pub(crate) fn sheet_progress_bar(
                 message,
             ),
         }
+    })
+}
+
+/// A progress bar for reading the `rows` rows of the Parquet file `name` (`file_bytes` big).
+pub(crate) fn rows_progress_bar(
+    name: &str,
+    file_bytes: u64,
+    rows: u64,
+) -> Option<indicatif::ProgressBar> {
+    progress_wanted(file_bytes).then(|| {
+        new_bar(
+            Some(rows),
+            "[{bar:30}] {human_pos}/{human_len} rows {per_sec} eta {eta} {wide_msg}",
+            name.to_string(),
+        )
     })
 }
 

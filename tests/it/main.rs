@@ -18,6 +18,7 @@ mod large;
 mod ledger;
 mod libreoffice;
 mod messy;
+mod parquet;
 mod progress;
 mod report_outputs;
 mod spend;
