@@ -8,6 +8,19 @@
 //! differing one is the vendor's restatement and the newer import wins (logged). Exports of
 //! another granularity over the same period are refused unless `--replace` names the import
 //! they supersede. It does no estimation.
+//!
+//! Several processes may use one ledger at once. Writers are serialised: every write is a
+//! `BEGIN IMMEDIATE` transaction, the schema is set up or migrated under that lock after
+//! checking the version again, and an import checks its file's SHA-256 again inside its
+//! transaction (a partial unique index holds one active import per SHA-256); a writer waits
+//! up to [`WAIT_LIMIT`] for another, saying so on stderr. The file is in WAL mode (set once,
+//! kept in the file): readers never wait for the writer, and a report reads in one read
+//! transaction ([`Ledger::snapshot`]), so it sees the ledger before or after an import.
+//!
+//! A file is recognised as a ledger before anything is written to it: the SQLite header,
+//! [`APPLICATION_ID`] (set on creation, and on a ledger of schema 1-3 whose meta table and
+//! tables prove it ours) and the meta table's schema version; `PRAGMA quick_check` runs on
+//! every open. A file whose permissions allow no writing is opened read-only, even by root.
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -847,6 +860,15 @@ impl Ledger {
         })
     }
 
+    /// Copies what was just committed from the write-ahead log into the ledger file, as far
+    /// as no reader still needs the older pages (PASSIVE: never waits). Then the file alone
+    /// holds every finished import even if the process is killed before it closes the ledger.
+    fn checkpoint(&self) {
+        let _ = self
+            .conn
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+    }
+
     /// The ledger file.
     pub fn path(&self) -> &Path {
         &self.path
@@ -985,6 +1007,7 @@ impl Ledger {
         )
         .map_err(e)?;
         tx.commit().map_err(e)?;
+        self.checkpoint();
         Ok(ImportResult::Imported(
             self.summary(import_id)?,
             Box::new(report),
@@ -1124,6 +1147,7 @@ impl Ledger {
         )
         .map_err(e)?;
         tx.commit().map_err(e)?;
+        self.checkpoint();
         Ok(ImportResult::Imported(
             self.summary(import_id)?,
             Box::new(report),
@@ -1288,6 +1312,7 @@ impl Ledger {
         }
         remove_in(&tx, id, &now_text(now), "removed import").map_err(e)?;
         tx.commit().map_err(e)?;
+        self.checkpoint();
         Ok(())
     }
 
@@ -1526,6 +1551,7 @@ impl Ledger {
                 ],
             )
             .map_err(self.err())?;
+        self.checkpoint();
         Ok(())
     }
 
