@@ -1057,6 +1057,73 @@ fn a_ledger_of_an_earlier_version_opens_and_is_migrated() {
         )
         .unwrap();
     assert_eq!(v, llm_scope3::ledger::SCHEMA_VERSION.to_string());
+    let mode: String = c
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal", "switched from the rollback journal once");
+}
+
+#[test]
+fn a_writer_waits_for_another_and_says_so_while_a_reader_does_not_wait() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("l.db");
+    let jan = slice(dir.path(), "jan.csv", 0, FEB_1, |l| l);
+    let (code, _, err) = cli(
+        dir.path(),
+        &[
+            os("import"),
+            jan.as_os_str(),
+            os("--ledger"),
+            db.as_os_str(),
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    // Another program holds the write lock for 1.5 s.
+    let mut holder = rusqlite::Connection::open(&db).unwrap();
+    let tx = holder
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .unwrap();
+    let started = std::time::Instant::now();
+    let bin = assert_cmd::cargo::cargo_bin("llm-scope3");
+    let feb = small_file(dir.path());
+    let import = std::process::Command::new(&bin)
+        .arg("import")
+        .arg(&feb)
+        .arg("--ledger")
+        .arg(&db)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // A report meanwhile does not wait: it reads the ledger as it is (January only).
+    let (code, out, err) = cli(
+        dir.path(),
+        &[
+            os("report"),
+            os("--quarter"),
+            os("2026Q1"),
+            os("--out"),
+            os("r.xlsx"),
+            os("--ledger"),
+            db.as_os_str(),
+        ],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(!err.contains("waiting"), "{err}");
+    std::thread::sleep(std::time::Duration::from_millis(1500).saturating_sub(started.elapsed()));
+    tx.rollback().unwrap();
+    drop(holder);
+    let out = import.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains(&format!(
+            "waiting for another process to finish writing ledger {}",
+            db.display()
+        )),
+        "{err}"
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("imported as #2"));
 }
 
 #[test]
