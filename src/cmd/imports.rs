@@ -36,6 +36,7 @@ pub(crate) fn run(args: &ImportsArgs) -> Result<()> {
         }
         ImportsAction::Show { id } => {
             let ledger = Ledger::open_existing(&args.ledger.ledger)?;
+            let _view = ledger.snapshot()?;
             let s = ledger.summary(id)?;
             let (report, rejections) = ledger.details(id)?;
             println!("import #{}: {}", s.id, s.file);
@@ -70,7 +71,16 @@ pub(crate) fn run(args: &ImportsArgs) -> Result<()> {
             }
         }
         ImportsAction::Verify => {
-            let ledger = Ledger::open_existing(&args.ledger.ledger)?;
+            let ledger = match Ledger::open_existing(&args.ledger.ledger) {
+                Err(e @ LedgerError::Damaged { .. }) => {
+                    println!("ledger {}", args.ledger.ledger.display());
+                    for p in crate::ledger::damage_report(&args.ledger.ledger) {
+                        println!("  damage: {p}");
+                    }
+                    return Err(e.into());
+                }
+                other => other?,
+            };
             let v = ledger.verify()?;
             println!("ledger {}", ledger.path().display());
             println!(

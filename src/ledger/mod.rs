@@ -603,6 +603,42 @@ pub struct Verification {
     pub statements: i64,
 }
 
+/// Opens a database file read-only. Without a write-ahead log beside it, as immutable: read as
+/// it is, without making -wal and -shm files beside it; with one, reading it (committed
+/// transactions may wait there).
+fn open_read_only(path: &Path) -> rusqlite::Result<Connection> {
+    if sidecar(path, "-wal").exists() {
+        Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+    } else {
+        Connection::open_with_flags(
+            file_uri(path, "immutable=1"),
+            OpenFlags::SQLITE_OPEN_READ_ONLY
+                | OpenFlags::SQLITE_OPEN_URI
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+    }
+}
+
+/// SQLite's full integrity check of a file that would not open as a ledger because it is
+/// damaged: what it finds, read-only, never written (`imports verify`).
+pub fn damage_report(path: &Path) -> Vec<String> {
+    let found = (|| -> rusqlite::Result<Vec<String>> {
+        let conn = open_read_only(path)?;
+        let mut stmt = conn.prepare("PRAGMA integrity_check")?;
+        let rows = stmt
+            .query_map([], |r| r.get::<_, String>(0))?
+            .collect::<rusqlite::Result<Vec<String>>>()?;
+        Ok(rows)
+    })();
+    match found {
+        Ok(rows) => rows.into_iter().filter(|r| r != "ok").collect(),
+        Err(e) => vec![e.to_string()],
+    }
+}
+
 impl Ledger {
     /// Opens the ledger at `path` for writing, creating it when absent and upgrading one made
     /// by an earlier version. Refuses, before writing anything, a file that is not a ledger, a
@@ -652,21 +688,8 @@ impl Ledger {
                 path,
                 OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
             )
-        } else if sidecar(path, "-wal").exists() {
-            // Committed transactions may wait in the write-ahead log: read it.
-            Connection::open_with_flags(
-                path,
-                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-            )
         } else {
-            // Nothing but the file: read it as it is, without making -wal and -shm files
-            // beside it.
-            Connection::open_with_flags(
-                file_uri(path, "immutable=1"),
-                OpenFlags::SQLITE_OPEN_READ_ONLY
-                    | OpenFlags::SQLITE_OPEN_URI
-                    | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-            )
+            open_read_only(path)
         }
         .map_err(e)?;
         wait_for_lock(&mut conn, shown).map_err(e)?;

@@ -947,7 +947,17 @@ fn a_file_that_is_not_sqlite_or_is_damaged_is_refused_in_plain_words() {
         let (code, out, err) = cli(dir.path(), &args);
         assert_eq!(code, 3, "{args:?}: {out}{err}");
         assert!(err.contains("l.db is damaged"), "{args:?}: {err}");
+        if args[1] == "verify" {
+            assert!(out.contains("damage: "), "{out}");
+        }
     }
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("l.db"))
+        .collect();
+    assert_eq!(names, ["l.db"], "nothing made beside the damaged ledger");
 }
 
 #[test]
