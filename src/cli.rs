@@ -65,12 +65,13 @@ pub enum Command {
         #[arg(default_value = crate::config::DEFAULT_CONFIG)]
         path: PathBuf,
     },
-    /// List, show or remove the ledger's imports.
+    /// List, show or remove the ledger's imports; verify the ledger file.
     ///
     /// Examples:
     ///   llm-scope3 imports list
     ///   llm-scope3 imports show 3
     ///   llm-scope3 imports remove 3 --yes
+    ///   llm-scope3 imports verify --ledger finance.db
     #[command(verbatim_doc_comment)]
     Imports(ImportsArgs),
     /// The factor set: list models, show a model's factors, export, check, diff, validate.
@@ -265,6 +266,15 @@ pub enum ImportsAction {
         #[arg(long)]
         yes: bool,
     },
+    /// Check the whole ledger file for damage (SQLite's full integrity check and foreign key
+    /// check) and count what it holds; changes nothing. Every command already runs a quicker
+    /// check when it opens the ledger; this one reads every page and index. Exit 3 when
+    /// damage is found: restore the ledger from a backup.
+    ///
+    /// Example:
+    ///   llm-scope3 imports verify --ledger finance.db
+    #[command(verbatim_doc_comment)]
+    Verify,
 }
 
 /// `inspect` arguments.

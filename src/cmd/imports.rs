@@ -4,7 +4,7 @@ use chrono::Utc;
 
 use crate::cli::{ImportsAction, ImportsArgs};
 use crate::error::{Error, Result};
-use crate::ledger::Ledger;
+use crate::ledger::{Ledger, LedgerError};
 
 pub(crate) fn run(args: &ImportsArgs) -> Result<()> {
     match args.action.clone().unwrap_or(ImportsAction::List) {
@@ -44,6 +44,7 @@ pub(crate) fn run(args: &ImportsArgs) -> Result<()> {
         }
         ImportsAction::Show { id } => {
             let ledger = Ledger::open_existing(&args.ledger.ledger)?;
+            let _view = ledger.snapshot()?;
             let s = ledger.summary(id)?;
             let (report, rejections) = ledger.details(id)?;
             crate::outln!("import #{}: {}", s.id, s.file);
@@ -78,6 +79,39 @@ pub(crate) fn run(args: &ImportsArgs) -> Result<()> {
                     x.reason
                 );
             }
+        }
+        ImportsAction::Verify => {
+            let ledger = match Ledger::open_existing(&args.ledger.ledger) {
+                Err(e @ LedgerError::Damaged { .. }) => {
+                    println!("ledger {}", args.ledger.ledger.display());
+                    for p in crate::ledger::damage_report(&args.ledger.ledger) {
+                        println!("  damage: {p}");
+                    }
+                    return Err(e.into());
+                }
+                other => other?,
+            };
+            let v = ledger.verify()?;
+            println!("ledger {}", ledger.path().display());
+            println!(
+                "  {} import(s), {} record(s), {} vendor carbon row(s), {} final statement(s)",
+                v.imports, v.records, v.carbon_rows, v.statements
+            );
+            if !v.problems.is_empty() {
+                for p in &v.problems {
+                    println!("  damage: {p}");
+                }
+                return Err(LedgerError::Damaged {
+                    path: ledger.path().display().to_string(),
+                    why: format!(
+                        "SQLite's full check found {} problem(s), first: {}",
+                        v.problems.len(),
+                        v.problems[0]
+                    ),
+                }
+                .into());
+            }
+            println!("  no damage found (SQLite's full integrity check and foreign key check)");
         }
         ImportsAction::Remove { id, yes } => {
             if !yes {

@@ -72,6 +72,10 @@ pub(crate) fn run(args: &ReportArgs) -> Result<()> {
     };
     let mut outcome = outcome;
     check_coverage(&mut outcome, args)?;
+    if let (true, Some(l)) = (args.final_, ledger.as_mut()) {
+        // Nothing is written that claims a statement the ledger cannot hold.
+        l.check_writable()?;
+    }
     let read_done = std::time::Instant::now();
     // Build every output in memory first, then write: a failure leaves earlier files untouched.
     let csv_mode = args.format == "csv";

@@ -8,19 +8,38 @@
 //! differing one is the vendor's restatement and the newer import wins (logged). Exports of
 //! another granularity over the same period are refused unless `--replace` names the import
 //! they supersede. It does no estimation.
+//!
+//! Several processes may use one ledger at once. Writers are serialised: every write is a
+//! `BEGIN IMMEDIATE` transaction, the schema is set up or migrated under that lock after
+//! checking the version again, and an import checks its file's SHA-256 again inside its
+//! transaction (a partial unique index holds one active import per SHA-256); a writer waits
+//! up to [`WAIT_LIMIT`] for another, saying so on stderr. The file is in WAL mode (set once,
+//! kept in the file): readers never wait for the writer, and a report reads in one read
+//! transaction ([`Ledger::snapshot`]), so it sees the ledger before or after an import.
+//!
+//! A file is recognised as a ledger before anything is written to it: the SQLite header,
+//! [`APPLICATION_ID`] (set on creation, and on a ledger of schema 1-3 whose meta table and
+//! tables prove it ours) and the meta table's schema version; `PRAGMA quick_check` runs on
+//! every open. A file whose permissions allow no writing is opened read-only, even by root.
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use rusqlite::{
+    params, Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior,
+};
 
 use crate::model::{Period, Provenance, RecordKind, Rejection, UsageRecord};
 use crate::normalise::{normalise_file, FileReport, NormaliseError, TemplateSet};
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
+
+/// The marker of an llm-scope3 ledger in the SQLite header (`PRAGMA application_id`): "LS3L".
+pub const APPLICATION_ID: i32 = 0x4C53_334C;
 
 /// The default ledger file.
 pub const DEFAULT_PATH: &str = "llm-scope3.db";
@@ -47,6 +66,56 @@ pub enum LedgerError {
     /// No ledger at the path.
     #[error("no ledger at {0}: import export files first (llm-scope3 import FILE...) or name the files to report")]
     NotFound(String),
+    /// The file is not a ledger (another application's database, or not SQLite at all).
+    #[error(
+        "{path} is not an llm-scope3 ledger ({why}): name another file; nothing was written to it"
+    )]
+    NotALedger {
+        /// The file.
+        path: String,
+        /// What it is instead.
+        why: String,
+    },
+    /// The ledger's file is damaged.
+    #[error("ledger {path} is damaged ({why}): nothing was written to it. Restore it from a backup; `llm-scope3 imports verify --ledger {path}` lists the damage")]
+    Damaged {
+        /// The ledger file.
+        path: String,
+        /// What SQLite found.
+        why: String,
+    },
+    /// The ledger cannot be written.
+    #[error("ledger {path} is read-only ({why}): nothing was written or recorded. Make it writable (chmod u+w {path}) or name another ledger")]
+    ReadOnly {
+        /// The ledger file.
+        path: String,
+        /// Why.
+        why: String,
+    },
+    /// Another process kept the ledger locked for longer than we wait.
+    #[error("ledger {path} is still being written by another process after {secs} s: nothing was changed; try again when it has finished")]
+    Busy {
+        /// The ledger file.
+        path: String,
+        /// How long we waited.
+        secs: u64,
+    },
+    /// The ledger file cannot be read.
+    #[error("cannot read ledger {path}: {source}")]
+    Io {
+        /// The ledger file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A new ledger could not be created (nothing is left behind).
+    #[error("cannot create ledger {path}: {why}; no file was left behind")]
+    CannotCreate {
+        /// The ledger file.
+        path: String,
+        /// Why.
+        why: String,
+    },
     /// No such import.
     #[error("the ledger has no import #{0} (llm-scope3 imports list shows them)")]
     NoSuchImport(i64),
@@ -59,15 +128,50 @@ pub enum LedgerError {
 }
 
 impl LedgerError {
-    /// Exit code: refusals and unusable files are input data errors.
+    /// Exit code: refusals, unusable files, foreign and damaged ledgers are input data errors;
+    /// a ledger that cannot be written is like an output that cannot be written (1).
     pub fn exit_code(&self) -> i32 {
         match self {
-            LedgerError::Refused(_) | LedgerError::Input(_) => 3,
+            LedgerError::Refused(_)
+            | LedgerError::Input(_)
+            | LedgerError::NotALedger { .. }
+            | LedgerError::Damaged { .. } => 3,
             LedgerError::NotFound(_) | LedgerError::NoSuchImport(_) | LedgerError::Newer { .. } => {
                 2
             }
-            LedgerError::Sqlite { .. } => 1,
+            LedgerError::Sqlite { .. }
+            | LedgerError::ReadOnly { .. }
+            | LedgerError::Busy { .. }
+            | LedgerError::Io { .. }
+            | LedgerError::CannotCreate { .. } => 1,
         }
+    }
+}
+
+/// Classifies an SQLite error into the plain-words ledger errors.
+fn sql_err(path: &str, source: rusqlite::Error) -> LedgerError {
+    use rusqlite::ErrorCode as C;
+    let detail = match &source {
+        rusqlite::Error::SqliteFailure(_, Some(m)) => m.clone(),
+        other => other.to_string(),
+    };
+    match source.sqlite_error_code() {
+        Some(C::DatabaseCorrupt) | Some(C::NotADatabase) => LedgerError::Damaged {
+            path: path.to_string(),
+            why: format!("SQLite reports: {detail}"),
+        },
+        Some(C::ReadOnly) => LedgerError::ReadOnly {
+            path: path.to_string(),
+            why: "the file or its folder cannot be written by this user".into(),
+        },
+        Some(C::DatabaseBusy) | Some(C::DatabaseLocked) => LedgerError::Busy {
+            path: path.to_string(),
+            secs: WAIT_LIMIT.as_secs(),
+        },
+        _ => LedgerError::Sqlite {
+            path: path.to_string(),
+            source,
+        },
     }
 }
 
@@ -157,33 +261,635 @@ pub struct Statement {
 pub struct Ledger {
     conn: Connection,
     path: PathBuf,
+    /// Opened read-only because the file's permissions allow no writing.
+    read_only: bool,
+}
+
+/// How long a command waits for another process that is writing the ledger: a large import
+/// takes minutes on a slow machine.
+pub const WAIT_LIMIT: Duration = Duration::from_secs(600);
+
+/// After waiting this long, say on stderr what we are waiting for.
+const WAIT_TELL_AFTER: Duration = Duration::from_millis(300);
+
+/// The first 16 bytes of every SQLite database file.
+const SQLITE_MAGIC: &[u8; 16] = b"SQLite format 3\0";
+
+/// The tables every ledger holds since schema version 1.
+const LEDGER_TABLES: [&str; 6] = [
+    "changes",
+    "imports",
+    "meta",
+    "records",
+    "rejections",
+    "statements",
+];
+
+/// What an SQLite file holds, as far as the ledger is concerned.
+#[derive(Clone, Copy)]
+enum State {
+    /// No table at all: a new ledger.
+    Empty,
+    /// A ledger of this version, with its marker.
+    Current,
+    /// A ledger of an earlier schema version, or one made before the marker existed.
+    Upgrade(i64),
 }
 
 fn now_text(now: DateTime<Utc>) -> String {
     now.format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
-impl Ledger {
-    /// Opens the ledger at `path`, creating it when absent, migrating an older schema.
-    pub fn open(path: &Path) -> Result<Ledger> {
-        let conn = Connection::open(path).map_err(|source| LedgerError::Sqlite {
-            path: path.display().to_string(),
-            source,
+/// `path` with `suffix` appended to its file name (`-wal`, `-shm`, `-journal`).
+fn sidecar(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_os_string();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+/// Removes a database file we made and the files SQLite keeps beside it.
+fn remove_with_sidecars(path: &Path) {
+    for p in [
+        path.to_path_buf(),
+        sidecar(path, "-journal"),
+        sidecar(path, "-wal"),
+        sidecar(path, "-shm"),
+    ] {
+        let _ = std::fs::remove_file(p);
+    }
+}
+
+/// A `file:` URI for SQLite: every byte but unreserved ones and `/` percent-encoded.
+fn file_uri(path: &Path, query: &str) -> String {
+    let mut uri = String::from("file:");
+    for b in path.to_string_lossy().bytes() {
+        if b.is_ascii_alphanumeric() || b"/-._~".contains(&b) {
+            uri.push(b as char);
+        } else {
+            uri.push_str(&format!("%{b:02X}"));
+        }
+    }
+    uri.push('?');
+    uri.push_str(query);
+    uri
+}
+
+/// Reads the file's first 100 bytes (SQLite's header). `Ok(true)` for an empty file.
+fn check_header(path: &Path, shown: &str) -> Result<bool> {
+    use std::io::Read;
+    let mut head = Vec::with_capacity(100);
+    std::fs::File::open(path)
+        .and_then(|f| f.take(100).read_to_end(&mut head))
+        .map_err(|e| LedgerError::Io {
+            path: shown.to_string(),
+            source: e,
         })?;
-        let mut ledger = Ledger {
-            conn,
-            path: path.to_path_buf(),
-        };
-        ledger.setup()?;
+    if head.is_empty() {
+        return Ok(true);
+    }
+    if head.len() < 100 || !head.starts_with(SQLITE_MAGIC) {
+        return Err(LedgerError::NotALedger {
+            path: shown.to_string(),
+            why: "it is not an SQLite database file, or its first bytes are damaged".into(),
+        });
+    }
+    Ok(false)
+}
+
+/// Recognises a ledger by its marker (`PRAGMA application_id`) and its meta table's schema
+/// version; a ledger made before the marker existed by its meta table and tables.
+fn classify(conn: &Connection, path: &str) -> Result<State> {
+    let e = |source| sql_err(path, source);
+    let app: i32 = conn
+        .query_row("PRAGMA application_id", [], |r| r.get(0))
+        .map_err(e)?;
+    let tables: Vec<String> = {
+        let mut stmt = conn
+            .prepare(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite^_%' ESCAPE '^'
+                 ORDER BY name",
+            )
+            .map_err(e)?;
+        let names = stmt
+            .query_map([], |r| r.get(0))
+            .map_err(e)?
+            .collect::<rusqlite::Result<Vec<String>>>()
+            .map_err(e)?;
+        names
+    };
+    let holds = match tables.len() {
+        0 => "it holds no tables".to_string(),
+        1 => format!("it holds table {}", tables[0]),
+        n if n <= 8 => format!("it holds tables {}", tables.join(", ")),
+        n => format!("it holds {n} tables: {}, ...", tables[..8].join(", ")),
+    };
+    let marked = app == APPLICATION_ID;
+    if app != 0 && !marked {
+        return Err(LedgerError::NotALedger {
+            path: path.to_string(),
+            why: format!(
+                "it belongs to another application, SQLite application id {app:#010x}, and {holds}"
+            ),
+        });
+    }
+    if tables.is_empty() {
+        if marked {
+            return Err(LedgerError::Damaged {
+                path: path.to_string(),
+                why: "it is marked as an llm-scope3 ledger but holds no tables".into(),
+            });
+        }
+        return Ok(State::Empty);
+    }
+    let version: Option<i64> = if tables.iter().any(|t| t == "meta") {
+        conn.query_row(
+            "SELECT value FROM meta WHERE key = 'schema_version'",
+            [],
+            |r| r.get::<_, String>(0),
+        )
+        .optional()
+        .map_err(e)?
+        .and_then(|v| v.trim().parse().ok())
+    } else {
+        None
+    };
+    let ours = LEDGER_TABLES.iter().all(|t| tables.iter().any(|x| x == t));
+    match version {
+        Some(v) if v > SCHEMA_VERSION && (marked || ours) => Err(LedgerError::Newer {
+            path: path.to_string(),
+            found: v,
+        }),
+        Some(v) if v >= 1 && ours => Ok(if marked && v == SCHEMA_VERSION {
+            State::Current
+        } else {
+            State::Upgrade(v)
+        }),
+        _ if marked => {
+            Err(LedgerError::Damaged {
+                path: path.to_string(),
+                why: if version.is_none() {
+                    format!("it is marked as an llm-scope3 ledger but has no schema version (its meta table is missing or empty); {holds}")
+                } else {
+                    format!("it is marked as an llm-scope3 ledger but lacks some of its tables; {holds}")
+                },
+            })
+        }
+        _ => Err(LedgerError::NotALedger {
+            path: path.to_string(),
+            why: holds,
+        }),
+    }
+}
+
+/// Creates the schema from `version` up to [`SCHEMA_VERSION`] and sets the marker, inside the
+/// caller's (immediate) transaction.
+fn set_up(tx: &Transaction<'_>, version: i64) -> rusqlite::Result<()> {
+    if version < 1 {
+        tx.execute_batch(include_str!("schema.sql"))?;
+    }
+    if version < 2 {
+        // Version 2: account and service per record, and vendor carbon report rows.
+        tx.execute_batch(include_str!("schema_v2.sql"))?;
+    }
+    if version < 3 {
+        // Version 3: accepted gaps of a final statement, rejected rows' content hash.
+        tx.execute_batch(include_str!("schema_v3.sql"))?;
+    }
+    if version < 4 {
+        // Version 4: one active import per file content. Earlier versions could import the
+        // same file twice when two imports ran at once: the later copies are withdrawn first.
+        withdraw_duplicate_imports(tx)?;
+        tx.execute_batch(include_str!("schema_v4.sql"))?;
+    }
+    tx.pragma_update(None, "application_id", APPLICATION_ID)?;
+    tx.execute(
+        "INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?1)",
+        params![SCHEMA_VERSION.to_string()],
+    )?;
+    Ok(())
+}
+
+/// Withdraws every active import whose file (SHA-256) an earlier active import holds, as
+/// `imports remove` would, logged in the change log.
+fn withdraw_duplicate_imports(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    let ids: Vec<i64> = {
+        let mut stmt = tx.prepare(
+            "SELECT i.id FROM imports i WHERE i.removed_at IS NULL AND EXISTS
+                (SELECT 1 FROM imports j WHERE j.sha256 = i.sha256 AND j.removed_at IS NULL AND j.id < i.id)
+             ORDER BY i.id",
+        )?;
+        let ids = stmt
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<Vec<i64>>>()?;
+        ids
+    };
+    let stamp = now_text(Utc::now());
+    for id in ids {
+        remove_in(tx, id, &stamp, "removed duplicate import")?;
+    }
+    Ok(())
+}
+
+/// Waits for another process's write lock up to [`WAIT_LIMIT`], saying on stderr what it waits
+/// for once the wait is noticeable.
+fn wait_for_lock(conn: &mut Connection, shown: &str) -> rusqlite::Result<()> {
+    let shown = shown.to_string();
+    let mut since = std::time::Instant::now();
+    let mut told = false;
+    conn.busy_handler(Some(move |count: i32| {
+        if count == 0 {
+            since = std::time::Instant::now();
+            told = false;
+        }
+        let waited = since.elapsed();
+        if waited >= WAIT_LIMIT {
+            return false;
+        }
+        if !told && waited >= WAIT_TELL_AFTER {
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
+                "waiting for another process to finish writing ledger {shown} (another llm-scope3 import, removal or final statement): up to {} minutes",
+                WAIT_LIMIT.as_secs() / 60
+            );
+            told = true;
+        }
+        std::thread::sleep(Duration::from_millis(if count < 20 { 5 } else { 50 }));
+        true
+    }))
+}
+
+/// Makes a new ledger under a temporary name beside `path`, then links it into place without
+/// replacing a file another process made meanwhile. On failure nothing is left behind.
+fn create(path: &Path, shown: &str) -> Result<()> {
+    static SERIAL: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let fail = |why: String| LedgerError::CannotCreate {
+        path: shown.to_string(),
+        why,
+    };
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "ledger".into());
+    let tmp = path.with_file_name(format!(
+        ".{name}.new-{}-{}",
+        std::process::id(),
+        SERIAL.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    ));
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&tmp)
+        .map_err(|e| fail(e.to_string()))?;
+    let made = (|| -> rusqlite::Result<()> {
+        let mut conn = Connection::open_with_flags(
+            &tmp,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.execute_batch("PRAGMA synchronous = FULL;")?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        set_up(&tx, 0)?;
+        tx.commit()?;
+        // Readers never wait for a writer, and a writer never waits for readers (see
+        // docs/ARCHITECTURE.md, "The ledger"). Set once: it is kept in the file.
+        let _: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+        conn.close().map_err(|(_, e)| e)
+    })();
+    if let Err(e) = made {
+        remove_with_sidecars(&tmp);
+        return Err(fail(e.to_string()));
+    }
+    let placed = match std::fs::hard_link(&tmp, path) {
+        Ok(()) => Ok(()),
+        // Another process made it meanwhile: use theirs.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        // A file system without hard links.
+        Err(_) if !path.exists() => std::fs::rename(&tmp, path),
+        Err(_) => Ok(()),
+    };
+    remove_with_sidecars(&tmp);
+    placed.map_err(|e| fail(e.to_string()))?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        // The new name on disk too (best effort: not every platform can sync a folder).
+        let _ = std::fs::File::open(dir).and_then(|d| d.sync_all());
+    }
+    Ok(())
+}
+
+/// A consistent view of the ledger: until dropped, every query sees it as of the first one,
+/// never half of an import that commits meanwhile.
+pub struct Snapshot<'a>(Option<&'a Connection>);
+
+impl Drop for Snapshot<'_> {
+    fn drop(&mut self) {
+        if let Some(conn) = self.0 {
+            let _ = conn.execute_batch("COMMIT");
+        }
+    }
+}
+
+/// What `imports verify` found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verification {
+    /// SQLite's full integrity check and foreign key check findings; empty when sound.
+    pub problems: Vec<String>,
+    /// Imports (removed ones included).
+    pub imports: i64,
+    /// Usage records stored.
+    pub records: i64,
+    /// Vendor carbon rows stored.
+    pub carbon_rows: i64,
+    /// Final statements recorded.
+    pub statements: i64,
+}
+
+/// Opens a database file read-only. Without a write-ahead log beside it, as immutable: read as
+/// it is, without making -wal and -shm files beside it; with one, reading it (committed
+/// transactions may wait there).
+fn open_read_only(path: &Path) -> rusqlite::Result<Connection> {
+    if sidecar(path, "-wal").exists() {
+        Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+    } else {
+        Connection::open_with_flags(
+            file_uri(path, "immutable=1"),
+            OpenFlags::SQLITE_OPEN_READ_ONLY
+                | OpenFlags::SQLITE_OPEN_URI
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+    }
+}
+
+/// SQLite's full integrity check of a file that would not open as a ledger because it is
+/// damaged: what it finds, read-only, never written (`imports verify`).
+pub fn damage_report(path: &Path) -> Vec<String> {
+    let found = (|| -> rusqlite::Result<Vec<String>> {
+        let conn = open_read_only(path)?;
+        let mut stmt = conn.prepare("PRAGMA integrity_check")?;
+        let rows = stmt
+            .query_map([], |r| r.get::<_, String>(0))?
+            .collect::<rusqlite::Result<Vec<String>>>()?;
+        Ok(rows)
+    })();
+    match found {
+        Ok(rows) => rows.into_iter().filter(|r| r != "ok").collect(),
+        Err(e) => vec![e.to_string()],
+    }
+}
+
+impl Ledger {
+    /// Opens the ledger at `path` for writing, creating it when absent and upgrading one made
+    /// by an earlier version. Refuses, before writing anything, a file that is not a ledger, a
+    /// damaged one, and one that cannot be written.
+    pub fn open(path: &Path) -> Result<Ledger> {
+        let shown = path.display().to_string();
+        if !path.exists() {
+            create(path, &shown)?;
+        }
+        let ledger = Ledger::open_file(path, &shown, true)?;
+        ledger.refuse_read_only()?;
         Ok(ledger)
     }
 
-    /// Opens an existing ledger (never creates one).
+    /// Opens an existing ledger (never creates one), read-only when its file permissions allow
+    /// no writing (honoured even for root).
     pub fn open_existing(path: &Path) -> Result<Ledger> {
-        if !path.is_file() {
-            return Err(LedgerError::NotFound(path.display().to_string()));
+        let shown = path.display().to_string();
+        if !path.exists() {
+            return Err(LedgerError::NotFound(shown));
         }
-        Ledger::open(path)
+        Ledger::open_file(path, &shown, false)
+    }
+
+    fn open_file(path: &Path, shown: &str, create: bool) -> Result<Ledger> {
+        let e = |source| sql_err(shown, source);
+        let meta = std::fs::metadata(path).map_err(|source| LedgerError::Io {
+            path: shown.to_string(),
+            source,
+        })?;
+        if !meta.is_file() {
+            return Err(LedgerError::NotALedger {
+                path: shown.to_string(),
+                why: "it is a folder, not a file".into(),
+            });
+        }
+        let empty = check_header(path, shown)?;
+        if empty && !create {
+            return Err(LedgerError::NotFound(format!(
+                "{shown} (the file is empty)"
+            )));
+        }
+        let read_only = meta.permissions().readonly();
+        let mut conn = if !read_only {
+            // Never SQLITE_OPEN_CREATE: a file removed meanwhile is not made again here.
+            Connection::open_with_flags(
+                path,
+                OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )
+        } else {
+            open_read_only(path)
+        }
+        .map_err(e)?;
+        wait_for_lock(&mut conn, shown).map_err(e)?;
+        // Full durability: a commit is on disk before `import` reports it.
+        conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;")
+            .map_err(e)?;
+        let mut ledger = Ledger {
+            conn,
+            path: path.to_path_buf(),
+            read_only,
+        };
+        let state = if empty {
+            State::Empty
+        } else {
+            let state = classify(&ledger.conn, shown)?;
+            ledger.quick_check()?;
+            state
+        };
+        match state {
+            State::Current => {}
+            State::Empty | State::Upgrade(_) => {
+                if let Err(LedgerError::ReadOnly { path, why }) = ledger.refuse_read_only() {
+                    let need = match state {
+                        State::Upgrade(v) => format!("and it must first be upgraded from schema version {v} to {SCHEMA_VERSION}, which writes to it"),
+                        _ => "and it is empty: a new ledger would be set up in it".into(),
+                    };
+                    return Err(LedgerError::ReadOnly {
+                        path,
+                        why: format!("{why}, {need}"),
+                    });
+                }
+                ledger.upgrade()?;
+            }
+        }
+        if !ledger.read_only {
+            // Readers never wait for a writer (docs/ARCHITECTURE.md, "The ledger"). Where
+            // SQLite cannot (a file system without shared memory), it stays in rollback mode:
+            // still correct, readers then wait for a commit.
+            let mode: String = ledger
+                .conn
+                .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+                .map_err(e)?;
+            if !mode.eq_ignore_ascii_case("wal") {
+                let _: String = ledger
+                    .conn
+                    .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+                    .map_err(e)?;
+            }
+        }
+        Ok(ledger)
+    }
+
+    /// `PRAGMA quick_check`: refuses a damaged ledger before it is used.
+    fn quick_check(&self) -> Result<()> {
+        let shown = self.path.display().to_string();
+        let mut stmt = self
+            .conn
+            .prepare("PRAGMA quick_check(5)")
+            .map_err(self.err())?;
+        let found = stmt
+            .query_map([], |r| r.get::<_, String>(0))
+            .map_err(self.err())?
+            .collect::<rusqlite::Result<Vec<String>>>()
+            .map_err(self.err())?;
+        if found != ["ok"] {
+            return Err(LedgerError::Damaged {
+                path: shown,
+                why: format!("SQLite's check found: {}", found.join("; ")),
+            });
+        }
+        Ok(())
+    }
+
+    /// Creates or upgrades the schema under the write lock, re-checking inside it: of two
+    /// processes opening a new or old ledger at once, one does it and the other finds it done.
+    fn upgrade(&mut self) -> Result<()> {
+        let shown = self.path.display().to_string();
+        let e = |source| sql_err(&shown, source);
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(e)?;
+        let version = match classify(&tx, &shown)? {
+            State::Current => return Ok(()),
+            State::Empty => 0,
+            State::Upgrade(v) => v,
+        };
+        set_up(&tx, version).map_err(e)?;
+        tx.commit().map_err(e)?;
+        Ok(())
+    }
+
+    /// Refuses a ledger opened read-only (its permissions, or SQLite could only open it so).
+    fn refuse_read_only(&self) -> Result<()> {
+        let sqlite_read_only = self
+            .conn
+            .is_readonly(rusqlite::MAIN_DB)
+            .map_err(self.err())?;
+        if self.read_only || sqlite_read_only {
+            return Err(LedgerError::ReadOnly {
+                path: self.path.display().to_string(),
+                why: if self.read_only {
+                    "its file permissions allow no writing".into()
+                } else {
+                    "the file or its folder cannot be written by this user".into()
+                },
+            });
+        }
+        Ok(())
+    }
+
+    /// Checks, before any output is written, that something can be recorded: the ledger is
+    /// writable, and its write lock can be taken (waiting for another writer) and a row
+    /// written (then rolled back).
+    pub fn check_writable(&mut self) -> Result<()> {
+        self.refuse_read_only()?;
+        let shown = self.path.display().to_string();
+        let e = |source| sql_err(&shown, source);
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(e)?;
+        tx.execute(
+            "INSERT OR REPLACE INTO meta(key, value) VALUES ('write_check', ?1)",
+            params![now_text(Utc::now())],
+        )
+        .map_err(e)?;
+        tx.rollback().map_err(e)?;
+        Ok(())
+    }
+
+    /// A consistent view for a report (see [`Snapshot`]).
+    pub fn snapshot(&self) -> Result<Snapshot<'_>> {
+        if !self.conn.is_autocommit() {
+            return Ok(Snapshot(None));
+        }
+        self.conn.execute_batch("BEGIN").map_err(self.err())?;
+        let snapshot = Snapshot(Some(&self.conn));
+        // The read transaction (and its view) starts with the first read.
+        self.conn
+            .query_row("SELECT count(*) FROM imports", [], |r| r.get::<_, i64>(0))
+            .map_err(self.err())?;
+        Ok(snapshot)
+    }
+
+    /// SQLite's full integrity check and foreign key check, and what the ledger holds.
+    pub fn verify(&self) -> Result<Verification> {
+        let _view = self.snapshot()?;
+        let mut problems: Vec<String> = {
+            let mut stmt = self
+                .conn
+                .prepare("PRAGMA integrity_check")
+                .map_err(self.err())?;
+            let rows = stmt
+                .query_map([], |r| r.get::<_, String>(0))
+                .map_err(self.err())?
+                .collect::<rusqlite::Result<Vec<String>>>()
+                .map_err(self.err())?;
+            rows.into_iter().filter(|r| r != "ok").collect()
+        };
+        {
+            let mut stmt = self
+                .conn
+                .prepare("PRAGMA foreign_key_check")
+                .map_err(self.err())?;
+            let rows = stmt
+                .query_map([], |r| {
+                    Ok(format!(
+                        "table {} row {} refers to a missing row of {}",
+                        r.get::<_, String>(0)?,
+                        r.get::<_, Option<i64>>(1)?.unwrap_or_default(),
+                        r.get::<_, String>(2)?
+                    ))
+                })
+                .map_err(self.err())?
+                .collect::<rusqlite::Result<Vec<String>>>()
+                .map_err(self.err())?;
+            problems.extend(rows);
+        }
+        let count = |table: &str| -> Result<i64> {
+            self.conn
+                .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+                .map_err(self.err())
+        };
+        Ok(Verification {
+            problems,
+            imports: count("imports")?,
+            records: count("records")?,
+            carbon_rows: count("supplier_rows")?,
+            statements: count("statements")?,
+        })
+    }
+
+    /// Copies what was just committed from the write-ahead log into the ledger file, as far
+    /// as no reader still needs the older pages (PASSIVE: never waits). Then the file alone
+    /// holds every finished import even if the process is killed before it closes the ledger.
+    fn checkpoint(&self) {
+        let _ = self
+            .conn
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
     }
 
     /// The ledger file.
@@ -192,75 +898,17 @@ impl Ledger {
     }
 
     fn err(&self) -> impl Fn(rusqlite::Error) -> LedgerError + '_ {
-        move |source| LedgerError::Sqlite {
-            path: self.path.display().to_string(),
-            source,
-        }
+        move |source| sql_err(&self.path.display().to_string(), source)
     }
 
-    fn setup(&mut self) -> Result<()> {
-        let path = self.path.display().to_string();
-        let e = |source| LedgerError::Sqlite {
-            path: path.clone(),
-            source,
-        };
-        // Full durability: a commit is on disk before `import` reports it.
-        self.conn
-            .execute_batch(
-                "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;",
-            )
-            .map_err(e)?;
-        let has_meta: bool = self
-            .conn
-            .query_row(
-                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'meta'",
-                [],
-                |r| r.get::<_, i64>(0),
-            )
-            .map_err(e)?
-            > 0;
-        let version: i64 = if has_meta {
-            self.conn
-                .query_row(
-                    "SELECT value FROM meta WHERE key = 'schema_version'",
-                    [],
-                    |r| r.get::<_, String>(0),
-                )
-                .optional()
-                .map_err(e)?
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0)
-        } else {
-            0
-        };
-        if version > SCHEMA_VERSION {
-            return Err(LedgerError::Newer {
-                path,
-                found: version,
-            });
-        }
-        if version < SCHEMA_VERSION {
-            // Migrations run in order, each in the same transaction as the version bump.
-            let tx = self.conn.transaction().map_err(e)?;
-            if version < 1 {
-                tx.execute_batch(include_str!("schema.sql")).map_err(e)?;
-            }
-            if version < 2 {
-                // Version 2: account and service per record, and vendor carbon report rows.
-                tx.execute_batch(include_str!("schema_v2.sql")).map_err(e)?;
-            }
-            if version < 3 {
-                // Version 3: accepted gaps of a final statement, rejected rows' content hash.
-                tx.execute_batch(include_str!("schema_v3.sql")).map_err(e)?;
-            }
-            tx.execute(
-                "INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?1)",
-                params![SCHEMA_VERSION.to_string()],
-            )
-            .map_err(e)?;
-            tx.commit().map_err(e)?;
-        }
-        Ok(())
+    /// The active import of the file with this SHA-256, if any.
+    fn active_with_sha(conn: &Connection, sha: &str) -> rusqlite::Result<Option<i64>> {
+        conn.query_row(
+            "SELECT id FROM imports WHERE sha256 = ?1 AND removed_at IS NULL",
+            params![sha],
+            |r| r.get::<_, i64>(0),
+        )
+        .optional()
     }
 
     /// Imports one file: one transaction; the same bytes twice change nothing.
@@ -278,16 +926,8 @@ impl Ledger {
                 source,
             })
         })?;
-        if let Some(id) = self
-            .conn
-            .query_row(
-                "SELECT id FROM imports WHERE sha256 = ?1 AND removed_at IS NULL",
-                params![sha],
-                |r| r.get::<_, i64>(0),
-            )
-            .optional()
-            .map_err(self.err())?
-        {
+        // A quick look first (checked again under the write lock below).
+        if let Some(id) = Ledger::active_with_sha(&self.conn, &sha).map_err(self.err())? {
             return Ok(ImportResult::AlreadyImported(self.summary(id)?));
         }
         // Read the whole file before touching the ledger.
@@ -319,17 +959,20 @@ impl Ledger {
         let accounts: Vec<String> = report.accounts.iter().cloned().collect();
 
         let path_text = self.path.display().to_string();
-        let e = |source| LedgerError::Sqlite {
-            path: path_text.clone(),
-            source,
-        };
-        let tx = self.conn.transaction().map_err(e)?;
+        let e = |source| sql_err(&path_text, source);
+        // The write lock, for the whole import: another import of the same ledger waits here
+        // (saying so), then finds this one's file already imported.
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(e)?;
+        if let Some(id) = Ledger::active_with_sha(&tx, &sha).map_err(e)? {
+            drop(tx);
+            return Ok(ImportResult::AlreadyImported(self.summary(id)?));
+        }
         check_granularity(&tx, &report, bucket_secs, &accounts, replace).map_err(|r| match r {
             Ok(msg) => LedgerError::Refused(msg),
-            Err(source) => LedgerError::Sqlite {
-                path: path_text.clone(),
-                source,
-            },
+            Err(source) => sql_err(&path_text, source),
         })?;
         let stamp = now_text(now);
         if let Some(old) = replace {
@@ -387,6 +1030,7 @@ impl Ledger {
         )
         .map_err(e)?;
         tx.commit().map_err(e)?;
+        self.checkpoint();
         Ok(ImportResult::Imported(
             self.summary(import_id)?,
             Box::new(report),
@@ -404,14 +1048,18 @@ impl Ledger {
         now: DateTime<Utc>,
     ) -> Result<ImportResult> {
         let path_text = self.path.display().to_string();
-        let e = |source| LedgerError::Sqlite {
-            path: path_text.clone(),
-            source,
-        };
+        let e = |source| sql_err(&path_text, source);
         let stamp = now_text(now);
         let report = c.report;
         let accounts: Vec<String> = report.accounts.iter().cloned().collect();
-        let tx = self.conn.transaction().map_err(e)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(e)?;
+        if let Some(id) = Ledger::active_with_sha(&tx, sha).map_err(e)? {
+            drop(tx);
+            return Ok(ImportResult::AlreadyImported(self.summary(id)?));
+        }
         let report_json = serde_json::to_string(&report).unwrap_or_default();
         tx.execute(
             "INSERT INTO imports(file, sha256, format, template, imported_at, first_date, last_date,
@@ -522,6 +1170,7 @@ impl Ledger {
         )
         .map_err(e)?;
         tx.commit().map_err(e)?;
+        self.checkpoint();
         Ok(ImportResult::Imported(
             self.summary(import_id)?,
             Box::new(report),
@@ -664,21 +1313,29 @@ impl Ledger {
 
     /// Removes an import: its records stop counting; records it had superseded count again.
     pub fn remove(&mut self, id: i64, now: DateTime<Utc>) -> Result<()> {
-        let s = self.summary(id)?;
-        if s.removed_at.is_some() {
+        self.summary(id)?;
+        let path_text = self.path.display().to_string();
+        let e = |source| sql_err(&path_text, source);
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(e)?;
+        // Checked under the write lock: another process may have removed it meanwhile.
+        let removed_at: Option<String> = tx
+            .query_row(
+                "SELECT removed_at FROM imports WHERE id = ?1",
+                params![id],
+                |r| r.get(0),
+            )
+            .map_err(e)?;
+        if let Some(at) = removed_at {
             return Err(LedgerError::Refused(format!(
-                "import #{id} was already removed on {}",
-                s.removed_at.unwrap_or_default()
+                "import #{id} was already removed on {at}"
             )));
         }
-        let path_text = self.path.display().to_string();
-        let e = |source| LedgerError::Sqlite {
-            path: path_text.clone(),
-            source,
-        };
-        let tx = self.conn.transaction().map_err(e)?;
         remove_in(&tx, id, &now_text(now), "removed import").map_err(e)?;
         tx.commit().map_err(e)?;
+        self.checkpoint();
         Ok(())
     }
 
@@ -917,6 +1574,7 @@ impl Ledger {
                 ],
             )
             .map_err(self.err())?;
+        self.checkpoint();
         Ok(())
     }
 

@@ -500,6 +500,9 @@ fn aggregate_ledger(
 
 /// Reports from the ledger: its active records in the period, recomputed with `cfg`'s factors.
 pub fn run_ledger(ledger: &crate::ledger::Ledger, cfg: &Config) -> Result<Outcome> {
+    // One view of the ledger for the whole report: an import committing meanwhile is seen
+    // entirely or not at all.
+    let _view = ledger.snapshot()?;
     let (summary, mut imports, _, excluded, excluded_per_import, config) =
         aggregate_ledger(ledger, &cfg.period, cfg)?;
     // Imports that touch the period but have no active record in it (all duplicates) are

@@ -629,3 +629,537 @@ fn imports_commands_list_show_and_remove_with_confirmation() {
         .clone();
     assert!(String::from_utf8(out).unwrap().contains("[removed"));
 }
+
+/// Runs the binary with `args` and returns (exit code, stdout, stderr).
+fn cli(dir: &Path, args: &[&std::ffi::OsStr]) -> (i32, String, String) {
+    let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("llm-scope3"))
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn os(s: &str) -> &std::ffi::OsStr {
+    std::ffi::OsStr::new(s)
+}
+
+#[test]
+fn two_imports_of_one_file_at_once_import_it_once() {
+    // 20 trials, each on a new ledger: both processes also race to create the schema.
+    let dir = tempfile::tempdir().unwrap();
+    let file = big_file(dir.path(), 3_000);
+    let bin = assert_cmd::cargo::cargo_bin("llm-scope3");
+    for trial in 0..20 {
+        let db = dir.path().join(format!("l{trial}.db"));
+        let spawn = || {
+            std::process::Command::new(&bin)
+                .arg("import")
+                .arg(&file)
+                .arg("--ledger")
+                .arg(&db)
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        };
+        let (a, b) = (spawn(), spawn());
+        let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+        let text = |o: &std::process::Output| {
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&o.stdout),
+                String::from_utf8_lossy(&o.stderr)
+            )
+        };
+        assert!(
+            a.status.success() && b.status.success(),
+            "trial {trial}: {}\n---\n{}",
+            text(&a),
+            text(&b)
+        );
+        let imported = [&a, &b]
+            .iter()
+            .filter(|o| text(o).contains(": imported as #1 ["))
+            .count();
+        let already = [&a, &b]
+            .iter()
+            .filter(|o| text(o).contains("already imported as #1"))
+            .count();
+        assert_eq!((imported, already), (1, 1), "trial {trial}");
+        let l = Ledger::open_existing(&db).unwrap();
+        let list = l.list().unwrap();
+        assert_eq!(list.len(), 1, "trial {trial}: {list:?}");
+        // 3,000 rows, every one a record, none a duplicate.
+        assert_eq!((list[0].accepted, list[0].duplicate), (3_000, 0));
+    }
+}
+
+#[test]
+fn an_import_and_a_report_at_once_see_before_or_after() {
+    let dir = tempfile::tempdir().unwrap();
+    let small = slice(dir.path(), "jan.csv", 0, FEB_1, |l| l);
+    let big = big_file(dir.path(), 20_000);
+    let base = dir.path().join("base.db");
+    let (code, _, err) = cli(
+        dir.path(),
+        &[
+            os("import"),
+            small.as_os_str(),
+            os("--ledger"),
+            base.as_os_str(),
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let before = run(&[&small], "2026Q1")
+        .unwrap()
+        .summary
+        .totals
+        .activity
+        .input_tokens;
+    // The big file's rows hold 1000 + i % 7 input tokens each.
+    let after = before + (0..20_000u64).map(|i| 1000 + i % 7).sum::<u64>();
+    let bin = assert_cmd::cargo::cargo_bin("llm-scope3");
+    let (mut saw_before, mut saw_after) = (0, 0);
+    for trial in 0..20u64 {
+        let db = dir.path().join(format!("l{trial}.db"));
+        std::fs::copy(&base, &db).unwrap();
+        let json = dir.path().join(format!("r{trial}.json"));
+        let mut import = std::process::Command::new(&bin)
+            .arg("import")
+            .arg(&big)
+            .arg("--ledger")
+            .arg(&db)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Start the report at various moments of the import (parsing, then the transaction).
+        std::thread::sleep(std::time::Duration::from_millis(trial * 35));
+        let out = std::process::Command::new(&bin)
+            .args(["report", "--quarter", "2026Q1", "--out"])
+            .arg(dir.path().join(format!("r{trial}.xlsx")))
+            .arg("--json")
+            .arg(&json)
+            .arg("--ledger")
+            .arg(&db)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "trial {trial}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+        let input = v["totals"]["input_tokens"].as_u64().unwrap();
+        assert!(
+            input == before || input == after,
+            "trial {trial}: {input} is neither {before} nor {after}"
+        );
+        if input == before {
+            saw_before += 1;
+        } else {
+            saw_after += 1;
+        }
+        assert!(import.wait().unwrap().success(), "trial {trial}");
+    }
+    eprintln!("reports saw the ledger before the import {saw_before} times, after {saw_after}");
+}
+
+#[test]
+fn a_final_report_on_a_read_only_ledger_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("l.db");
+    let (code, _, err) = cli(
+        dir.path(),
+        &[
+            os("import"),
+            root().join(OPENAI).as_os_str(),
+            os("--ledger"),
+            db.as_os_str(),
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    // Read-only by its mode bits. Root ignores them when opening files, so llm-scope3 must
+    // honour them itself: this test fails the same way as root (CI) and as a user.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o444)).unwrap();
+    let report = |final_: bool, name: &str| {
+        let mut args = vec![
+            os("report"),
+            os("--quarter"),
+            os("2026Q1"),
+            os("--out"),
+            os(name),
+            os("--json"),
+            os("r.json"),
+            os("--ledger"),
+            db.as_os_str(),
+        ];
+        if final_ {
+            args.push(os("--final"));
+        }
+        cli(dir.path(), &args)
+    };
+    let (code, out, err) = report(true, "r.xlsx");
+    assert_ne!(code, 0, "{out}{err}");
+    assert!(err.contains("read-only") && err.contains("l.db"), "{err}");
+    assert!(!err.contains("SQLite") && !err.contains("sqlite"), "{err}");
+    assert!(!dir.path().join("r.xlsx").exists(), "no workbook written");
+    assert!(!dir.path().join("r.json").exists(), "no JSON written");
+    // Reading it is fine, and leaves nothing beside it.
+    let (code, _, err) = report(false, "ok.xlsx");
+    assert_eq!(code, 0, "{err}");
+    assert!(dir.path().join("ok.xlsx").exists());
+    let (code, out, err) = cli(
+        dir.path(),
+        &[os("imports"), os("list"), os("--ledger"), db.as_os_str()],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("openai-usage"), "{out}");
+    // An import into it is refused the same way.
+    let (code, _, err) = cli(
+        dir.path(),
+        &[
+            os("import"),
+            small_file(dir.path()).as_os_str(),
+            os("--ledger"),
+            db.as_os_str(),
+        ],
+    );
+    assert_ne!(code, 0);
+    assert!(err.contains("read-only"), "{err}");
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("l.db"))
+        .collect();
+    assert_eq!(names, ["l.db"], "no -wal or -shm file left beside it");
+}
+
+fn small_file(dir: &Path) -> PathBuf {
+    slice(dir, "feb.csv", FEB_1, MAR_1, |l| l)
+}
+
+/// An SQLite file of another application, with two tables.
+fn other_app(dir: &Path) -> PathBuf {
+    let p = dir.join("other_app.db");
+    let c = rusqlite::Connection::open(&p).unwrap();
+    c.execute_batch(
+        "CREATE TABLE users(id INTEGER PRIMARY KEY, name TEXT);
+         CREATE TABLE orders(id INTEGER PRIMARY KEY, user_id INTEGER);
+         INSERT INTO users(name) VALUES ('ada');",
+    )
+    .unwrap();
+    p
+}
+
+fn table_names(p: &Path) -> Vec<String> {
+    let c = rusqlite::Connection::open(p).unwrap();
+    let mut s = c
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        .unwrap();
+    let names = s
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    names
+}
+
+#[test]
+fn another_applications_sqlite_file_is_refused_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let other = other_app(dir.path());
+    let before = std::fs::read(&other).unwrap();
+    let small = small_file(dir.path());
+    for args in [
+        vec![os("imports"), os("list")],
+        vec![os("import"), small.as_os_str()],
+        vec![os("report"), os("--quarter"), os("2026Q1")],
+    ] {
+        let mut args = args.clone();
+        args.extend([os("--ledger"), other.as_os_str()]);
+        let (code, out, err) = cli(dir.path(), &args);
+        assert_eq!(code, 3, "{args:?}: {out}{err}");
+        assert!(
+            err.contains(
+                "other_app.db is not an llm-scope3 ledger (it holds tables orders, users)"
+            ),
+            "{err}"
+        );
+        assert_eq!(table_names(&other), ["orders", "users"]);
+    }
+    assert_eq!(std::fs::read(&other).unwrap(), before, "not a byte changed");
+}
+
+#[test]
+fn a_file_that_is_not_sqlite_or_is_damaged_is_refused_in_plain_words() {
+    let dir = tempfile::tempdir().unwrap();
+    // Not SQLite at all.
+    let text = dir.path().join("notes.db");
+    std::fs::write(&text, "Quarterly notes: nothing to see here.\n".repeat(200)).unwrap();
+    let (code, _, err) = cli(
+        dir.path(),
+        &[os("imports"), os("list"), os("--ledger"), text.as_os_str()],
+    );
+    assert_eq!(code, 3, "{err}");
+    assert!(
+        err.contains("notes.db is not an llm-scope3 ledger"),
+        "{err}"
+    );
+    // A ledger with a damaged page: its records table's pages overwritten with noise.
+    let db = dir.path().join("l.db");
+    let (code, _, err) = cli(
+        dir.path(),
+        &[
+            os("import"),
+            root().join(OPENAI).as_os_str(),
+            os("--ledger"),
+            db.as_os_str(),
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let mut bytes = std::fs::read(&db).unwrap();
+    let page = u16::from_be_bytes([bytes[16], bytes[17]]) as usize;
+    let pages = bytes.len() / page;
+    assert!(pages > 8, "{pages} pages");
+    // Flip every bit of the first 32 bytes of pages 3 to 6 (b-tree page headers).
+    for p in 2..6 {
+        for b in &mut bytes[p * page..p * page + 32] {
+            *b = !*b;
+        }
+    }
+    std::fs::write(&db, &bytes).unwrap();
+    for args in [
+        vec![os("imports"), os("list")],
+        vec![os("imports"), os("verify")],
+        vec![os("report"), os("--quarter"), os("2026Q1")],
+    ] {
+        let mut args = args.clone();
+        args.extend([os("--ledger"), db.as_os_str()]);
+        let (code, out, err) = cli(dir.path(), &args);
+        assert_eq!(code, 3, "{args:?}: {out}{err}");
+        assert!(err.contains("l.db is damaged"), "{args:?}: {err}");
+        if args[1] == "verify" {
+            assert!(out.contains("damage: "), "{out}");
+        }
+    }
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("l.db"))
+        .collect();
+    assert_eq!(names, ["l.db"], "nothing made beside the damaged ledger");
+}
+
+#[test]
+fn a_ledger_without_its_meta_table_is_refused_not_rebuilt() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("l.db");
+    drop(Ledger::open(&db).unwrap());
+    let c = rusqlite::Connection::open(&db).unwrap();
+    c.execute_batch("DROP TABLE meta").unwrap();
+    drop(c);
+    let (code, _, err) = cli(
+        dir.path(),
+        &[os("imports"), os("list"), os("--ledger"), db.as_os_str()],
+    );
+    assert_eq!(code, 3, "{err}");
+    assert!(
+        err.contains("l.db") && !err.contains("duplicate column"),
+        "{err}"
+    );
+}
+
+#[test]
+fn read_commands_never_create_a_ledger_and_verify_checks_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.db");
+    for args in [
+        vec![os("imports"), os("list")],
+        vec![os("imports"), os("verify")],
+        vec![os("imports"), os("show"), os("1")],
+    ] {
+        let mut args = args.clone();
+        args.extend([os("--ledger"), missing.as_os_str()]);
+        let (code, _, err) = cli(dir.path(), &args);
+        assert_eq!(code, 2, "{err}");
+        assert!(err.contains("no ledger at"), "{err}");
+        assert!(!missing.exists());
+    }
+    let db = dir.path().join("l.db");
+    let (code, _, err) = cli(
+        dir.path(),
+        &[
+            os("import"),
+            root().join(OPENAI).as_os_str(),
+            os("--ledger"),
+            db.as_os_str(),
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = cli(
+        dir.path(),
+        &[os("imports"), os("verify"), os("--ledger"), db.as_os_str()],
+    );
+    assert_eq!(code, 0, "{err}");
+    // The sample: 454 rows read, 445 records (9 rejected).
+    assert!(
+        out.contains("1 import(s)") && out.contains("445 record(s)"),
+        "{out}"
+    );
+    assert!(out.contains("no damage found"), "{out}");
+}
+
+#[test]
+fn a_ledger_of_an_earlier_version_opens_and_is_migrated() {
+    // Made as llm-scope3 with schema 3 made it: no application id, and (from the concurrency
+    // bug) the same file imported twice.
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("old.db");
+    let c = rusqlite::Connection::open(&db).unwrap();
+    for f in ["schema.sql", "schema_v2.sql", "schema_v3.sql"] {
+        c.execute_batch(&std::fs::read_to_string(root().join("src/ledger").join(f)).unwrap())
+            .unwrap();
+    }
+    c.execute_batch(
+        "INSERT INTO meta(key, value) VALUES ('schema_version', '3');
+         INSERT INTO imports(file, sha256, format, template, imported_at, accounts, rows_read,
+            accepted, duplicate, restated, report_json)
+         VALUES ('a.csv', 'abc', 'openai-usage', 'openai-usage', '2026-04-01T00:00:00Z', '', 0, 0, 0, 0, '{}'),
+                ('a.csv', 'abc', 'openai-usage', 'openai-usage', '2026-04-01T00:00:01Z', '', 0, 0, 0, 0, '{}');",
+    )
+    .unwrap();
+    let id: i64 = c
+        .query_row("PRAGMA application_id", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(id, 0);
+    drop(c);
+    let l = Ledger::open_existing(&db).unwrap();
+    let list = l.list().unwrap();
+    assert_eq!(list.len(), 2);
+    assert!(list[0].removed_at.is_none());
+    assert!(list[1].removed_at.is_some(), "the second copy is withdrawn");
+    assert!(l
+        .changes()
+        .unwrap()
+        .iter()
+        .any(|c| c.kind == "removed duplicate import" && c.import_id == Some(2)));
+    drop(l);
+    let c = rusqlite::Connection::open(&db).unwrap();
+    let id: i64 = c
+        .query_row("PRAGMA application_id", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(id, llm_scope3::ledger::APPLICATION_ID as i64);
+    let v: String = c
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'schema_version'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(v, llm_scope3::ledger::SCHEMA_VERSION.to_string());
+    let mode: String = c
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal", "switched from the rollback journal once");
+}
+
+#[test]
+fn a_writer_waits_for_another_and_says_so_while_a_reader_does_not_wait() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("l.db");
+    let jan = slice(dir.path(), "jan.csv", 0, FEB_1, |l| l);
+    let (code, _, err) = cli(
+        dir.path(),
+        &[
+            os("import"),
+            jan.as_os_str(),
+            os("--ledger"),
+            db.as_os_str(),
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    // Another program holds the write lock for 1.5 s.
+    let mut holder = rusqlite::Connection::open(&db).unwrap();
+    let tx = holder
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .unwrap();
+    let started = std::time::Instant::now();
+    let bin = assert_cmd::cargo::cargo_bin("llm-scope3");
+    let feb = small_file(dir.path());
+    let import = std::process::Command::new(&bin)
+        .arg("import")
+        .arg(&feb)
+        .arg("--ledger")
+        .arg(&db)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // A report meanwhile does not wait: it reads the ledger as it is (January only).
+    let (code, out, err) = cli(
+        dir.path(),
+        &[
+            os("report"),
+            os("--quarter"),
+            os("2026Q1"),
+            os("--out"),
+            os("r.xlsx"),
+            os("--ledger"),
+            db.as_os_str(),
+        ],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(!err.contains("waiting"), "{err}");
+    std::thread::sleep(std::time::Duration::from_millis(1500).saturating_sub(started.elapsed()));
+    tx.rollback().unwrap();
+    drop(holder);
+    let out = import.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains(&format!(
+            "waiting for another process to finish writing ledger {}",
+            db.display()
+        )),
+        "{err}"
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("imported as #2"));
+}
+
+#[test]
+fn a_ledger_that_cannot_be_created_leaves_no_file() {
+    // A file size limit of 0 (and SIGXFSZ ignored) makes every write fail with EFBIG, as a
+    // full disk does.
+    let dir = tempfile::tempdir().unwrap();
+    let file = small_file(dir.path());
+    let db = dir.path().join("new.db");
+    let bin = assert_cmd::cargo::cargo_bin("llm-scope3");
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("trap '' XFSZ; ulimit -f 0 && exec \"$0\" import \"$1\" --ledger \"$2\"")
+        .arg(&bin)
+        .arg(&file)
+        .arg(&db)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains("new.db"), "{err}");
+    let left: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("new.db"))
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
