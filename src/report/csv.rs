@@ -207,8 +207,10 @@ pub fn write(o: &Outcome, dir: &Path) -> Result<()> {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
+    super::remove_stale_temps(parent);
+    let prefix = super::temp_prefix("csv-");
     let tmp = tempfile::Builder::new()
-        .prefix(".llm-scope3-csv-")
+        .prefix(&prefix)
         .tempdir_in(parent)
         .map_err(|e| out_err(e.to_string()))?;
     for (name, (header, rows)) in tables(o) {

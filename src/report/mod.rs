@@ -172,8 +172,10 @@ pub fn stage(path: &Path, bytes: &[u8]) -> Result<Staged> {
     if path.is_dir() {
         return Err(out_err("it is a folder".into()));
     }
+    remove_stale_temps(dir);
+    let prefix = temp_prefix("");
     let mut tmp = tempfile::Builder::new()
-        .prefix(".llm-scope3-")
+        .prefix(&prefix)
         .suffix(".tmp")
         .tempfile_in(dir)
         .map_err(|e| out_err(e.to_string()))?;
@@ -197,6 +199,65 @@ pub fn stage(path: &Path, bytes: &[u8]) -> Result<Staged> {
         tmp,
         path: path.to_path_buf(),
     })
+}
+
+/// The start of our temporary names in a folder: `.llm-scope3-[KIND-]PID-`, so that a later
+/// run can tell a file of a killed run from one being written now.
+pub(crate) fn temp_prefix(kind: &str) -> String {
+    format!(".llm-scope3-{kind}{}-", std::process::id())
+}
+
+/// Removes temporary files and folders that an interrupted run of ours left in `dir`: names
+/// `.llm-scope3-[csv-]PID-*` whose process is gone (on Linux, no `/proc/PID`), and, where
+/// processes cannot be looked up, or for names without a process id (earlier versions), those
+/// untouched for a day. Says on stderr what it removed; failures to remove are ignored (the
+/// next run tries again).
+pub(crate) fn remove_stale_temps(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let proc_fs = Path::new("/proc/self").exists();
+    let day = std::time::Duration::from_secs(24 * 3600);
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().to_string();
+        let Some(rest) = name.strip_prefix(".llm-scope3-") else {
+            continue;
+        };
+        let rest = rest.strip_prefix("csv-").unwrap_or(rest);
+        let ours = name.ends_with(".tmp") || name.starts_with(".llm-scope3-csv-");
+        if !ours {
+            continue;
+        }
+        let pid: Option<u32> = rest.split('-').next().and_then(|p| p.parse().ok());
+        let Ok(meta) = std::fs::symlink_metadata(e.path()) else {
+            continue;
+        };
+        let old = meta
+            .modified()
+            .ok()
+            .and_then(|m| m.elapsed().ok())
+            .is_some_and(|age| age > day);
+        let stale = match pid {
+            Some(p) if p == std::process::id() => false,
+            Some(p) if proc_fs => !Path::new(&format!("/proc/{p}")).exists(),
+            _ => old,
+        };
+        if !stale {
+            continue;
+        }
+        let removed = if meta.is_dir() {
+            std::fs::remove_dir_all(e.path())
+        } else {
+            std::fs::remove_file(e.path())
+        };
+        if removed.is_ok() {
+            eprintln!(
+                "note: removed {}, left by an interrupted llm-scope3 run ({} bytes)",
+                e.path().display(),
+                meta.len()
+            );
+        }
+    }
 }
 
 impl Staged {

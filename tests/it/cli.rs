@@ -626,3 +626,39 @@ fn a_fifo_or_a_device_named_as_an_export_is_refused_before_it_is_opened() {
         assert!(text.contains(expect), "{args:?}: {text}");
     }
 }
+
+#[test]
+fn temporary_files_of_an_interrupted_run_are_removed_by_the_next() {
+    // A killed write leaves `.llm-scope3-PID-*.tmp` (395 MB in the red team's case). The next
+    // report into the folder removes those whose process is gone, and keeps one whose process
+    // still runs (PID 1 always does).
+    if !std::path::Path::new("/proc/self").exists() {
+        eprintln!("skipped: no /proc to tell a live process from a gone one");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let gone = d.join(".llm-scope3-4194303-abc123.tmp");
+    let gone_csv = d.join(".llm-scope3-csv-4194302-def456");
+    let live = d.join(".llm-scope3-1-ghi789.tmp");
+    let not_ours = d.join(".llm-scope3-notes.txt");
+    std::fs::write(&gone, vec![0u8; 1 << 20]).unwrap();
+    std::fs::create_dir(&gone_csv).unwrap();
+    std::fs::write(gone_csv.join("ai_services.csv"), "x").unwrap();
+    std::fs::write(&live, "being written").unwrap();
+    std::fs::write(&not_ours, "mine").unwrap();
+    let a = crate::common::bin_in(d)
+        .arg("report")
+        .arg(crate::common::root().join("tests/fixtures/openai_usage_one_row.csv"))
+        .args(["--quarter", "2026Q1", "--out", "r.xlsx"])
+        .assert()
+        .success();
+    let err = String::from_utf8_lossy(&a.get_output().stderr).to_string();
+    assert!(!gone.exists() && !gone_csv.exists(), "{err}");
+    assert!(live.exists() && not_ours.exists());
+    assert!(
+        err.contains("left by an interrupted llm-scope3 run (1048576 bytes)"),
+        "{err}"
+    );
+    assert!(d.join("r.xlsx").exists());
+}
