@@ -102,6 +102,12 @@ pub(crate) fn run(args: &InspectArgs) -> Result<()> {
                         report.money_unreadable_rows
                     );
                 }
+                for d in &report.duplicate_columns {
+                    crate::outln!("  warning: {d}");
+                }
+                for a in &report.ambiguous_separators {
+                    crate::outln!("  warning: {a}");
+                }
                 for g in &report.ai_skipped {
                     crate::outln!(
                         "  warning: {} row(s) skipped as another service name {} ({}; first row {}: {})",

@@ -186,6 +186,60 @@ pub struct FileReport {
     /// re-download): counted as duplicates, listed once.
     #[serde(default)]
     pub rejected_seen_before: u64,
+    /// Quantity and money columns whose dots and commas cannot all follow one convention
+    /// (`1.000` beside `1,000`, `12.5` beside `1.234,5`), each with examples: a warning.
+    #[serde(default)]
+    pub ambiguous_separators: Vec<String>,
+    /// Columns the format reads whose name the header holds more than once, each saying which
+    /// one is used: a warning.
+    #[serde(default)]
+    pub duplicate_columns: Vec<String>,
+}
+
+/// How one column's numbers used dots and commas: rows per [`parse::SepStyle`] and the first
+/// of each (row, value).
+#[derive(Debug, Clone, Default)]
+struct SepTally {
+    rows: [u64; 6],
+    first: [Option<(u64, Box<str>)>; 6],
+}
+
+impl SepTally {
+    fn add(&mut self, style: parse::SepStyle, row: u64, text: &str) {
+        let i = parse::SepStyle::ALL
+            .iter()
+            .position(|s| *s == style)
+            .unwrap_or(0);
+        self.rows[i] += 1;
+        if self.first[i].is_none() {
+            self.first[i] = Some((row, text.trim().into()));
+        }
+    }
+
+    fn seen(&self, style: parse::SepStyle) -> Option<&(u64, Box<str>)> {
+        let i = parse::SepStyle::ALL.iter().position(|s| *s == style)?;
+        self.first[i].as_ref()
+    }
+
+    /// What contradicts in the column, if anything, in words. `1.000` beside `1,000` is only
+    /// a contradiction in a column of counts (money may have three decimals).
+    fn verdict(&self, counts: bool) -> Option<String> {
+        use parse::SepStyle::*;
+        let ex = |s| self.seen(s).map(|(r, v)| format!("row {r} '{v}'"));
+        let us = ex(DotDecimal).or_else(|| ex(CommaThousands));
+        let eu = ex(CommaDecimal).or_else(|| ex(DotThousands));
+        if let (Some(a), Some(b)) = (us, eu) {
+            return Some(format!(
+                "{a} writes a decimal point and {b} a decimal comma: the column mixes two conventions"
+            ));
+        }
+        if let (true, Some(a), Some(b)) = (counts, ex(DotAmbiguous), ex(CommaAmbiguous)) {
+            return Some(format!(
+                "{a} and {b} cannot follow one convention: one of them is read as a thousand times the other"
+            ));
+        }
+        None
+    }
 }
 
 /// Groups of skipped AI-looking rows listed per file; further rows join the last group.
@@ -346,6 +400,9 @@ struct SheetState {
     /// Columns that describe a row's service (service, product, meter, SKU, usage type ...):
     /// read for AI names when a row is skipped as another service.
     describe: Vec<usize>,
+    /// Quantity and money columns (index, header, whether it holds counts), whose dots and
+    /// commas are tallied per column.
+    numeric: Vec<(usize, String, bool)>,
     scanned: u64,
 }
 
@@ -471,6 +528,7 @@ fn normalise_premapped(
         sink,
         rejections,
         failure: None,
+        seps: vec![],
     };
     let mut first_seen: Option<(u64, Option<String>, Vec<String>)> = None;
     let mut near: Option<NearMiss> = None;
@@ -487,6 +545,7 @@ fn normalise_premapped(
                     mapping: None,
                     header_keys: vec![],
                     describe: vec![],
+                    numeric: vec![],
                     scanned: 0,
                 });
                 Ok(Flow::Continue)
@@ -551,6 +610,14 @@ fn normalise_premapped(
                         state.header_keys =
                             header.iter().map(|h| template::header_key(h)).collect();
                         state.describe = describing_columns(&header);
+                        state.numeric = numeric_columns(&m);
+                        for d in duplicate_columns(&m, &state.header_keys, &header) {
+                            let at = match &state.name {
+                                Some(s) => format!("sheet {s}, "),
+                                None => String::new(),
+                            };
+                            run.report.duplicate_columns.push(format!("{at}{d}"));
+                        }
                         state.mapping = Some(m);
                         if sheet_index == 0 && mode != PremapMode::Off {
                             // A CSV file's one sheet: its rows may be mapped ahead from now on.
@@ -629,6 +696,22 @@ fn normalise_premapped(
             file: name.to_string(),
             reason,
         });
+    }
+    for (sheet, tallies) in run.seps.iter().enumerate() {
+        let Some(state) = run.sheets.get(sheet) else {
+            continue;
+        };
+        for ((_, column, counts), tally) in state.numeric.iter().zip(tallies) {
+            if let Some(v) = tally.verdict(*counts) {
+                let at = match &state.name {
+                    Some(s) => format!("{s}!{column}"),
+                    None => column.clone(),
+                };
+                run.report
+                    .ambiguous_separators
+                    .push(format!("column {at}: {v}"));
+            }
+        }
     }
     let mut report = run.report;
     report.sha256 = info.sha256;
@@ -747,6 +830,8 @@ struct FileRun<'a> {
     sink: &'a mut dyn FnMut(UsageRecord),
     rejections: &'a mut Vec<Rejection>,
     failure: Option<String>,
+    /// Per sheet and numeric column (as `SheetState::numeric`), how dots and commas were used.
+    seps: Vec<Vec<SepTally>>,
 }
 
 impl FileRun<'_> {
@@ -794,6 +879,12 @@ impl FileRun<'_> {
         outcome: Result<RowOutcome, String>,
         cells: &dyn RowCells,
     ) -> Result<(), String> {
+        if matches!(
+            outcome,
+            Ok(RowOutcome::Accepted(_) | RowOutcome::Outside | RowOutcome::Rejected(_))
+        ) {
+            self.tally_separators(sheet, number, cells);
+        }
         match outcome {
             Ok(RowOutcome::Accepted(record)) => {
                 self.report.counts.accepted += 1;
@@ -851,6 +942,43 @@ impl FileRun<'_> {
             }
         }
         Ok(())
+    }
+
+    /// Tallies how the row's quantity and money cells use dots and commas. The common case,
+    /// `1000000.0` in a column already seen with a decimal point, costs a byte search.
+    fn tally_separators(&mut self, sheet: usize, number: u64, cells: &dyn RowCells) {
+        let Some(state) = self.sheets.get(sheet) else {
+            return;
+        };
+        if self.seps.len() <= sheet {
+            self.seps.resize_with(sheet + 1, Vec::new);
+        }
+        let tallies = &mut self.seps[sheet];
+        if tallies.len() < state.numeric.len() {
+            tallies.resize_with(state.numeric.len(), SepTally::default);
+        }
+        for (k, (i, _, _)) in state.numeric.iter().enumerate() {
+            let CellRef::Text(t) = cells.cell(*i) else {
+                continue;
+            };
+            let b = t.as_bytes();
+            if memchr::memchr(b',', b).is_none() {
+                // Only dots: `155.0` (a decimal point) unless three digits follow the last dot.
+                match memchr::memrchr(b'.', b) {
+                    None => continue,
+                    Some(p) if b.len() - p - 1 != 3 && memchr::memchr(b'.', &b[..p]).is_none() => {
+                        if tallies[k].rows[0] > 0 {
+                            tallies[k].rows[0] += 1;
+                            continue;
+                        }
+                    }
+                    Some(_) => {}
+                }
+            }
+            if let Some(style) = parse::sep_style(t) {
+                tallies[k].add(style, number, t);
+            }
+        }
     }
 
     fn map(
@@ -2148,6 +2276,91 @@ fn bucket_end(
         // An end date in another notation than the start: the start alone decides the period.
         Err(_) => Ok(derived()),
     }
+}
+
+/// The columns a mapping reads whose header name appears more than once in the header: in
+/// words, which one is read (the first) and where the others are.
+fn duplicate_columns(m: &Mapping, keys: &[String], header: &[String]) -> Vec<String> {
+    let fields = [
+        Some(&m.bucket_start),
+        m.bucket_end.as_ref(),
+        m.model.as_ref(),
+        m.requests.as_ref(),
+        m.input_tokens.as_ref(),
+        m.cached_input_tokens.as_ref(),
+        m.output_tokens.as_ref(),
+        m.cost.as_ref(),
+        m.currency.as_ref(),
+        m.region.as_ref(),
+        m.cost_centre.as_ref(),
+        m.account.as_ref(),
+        m.service.as_ref(),
+        m.meter.as_ref().map(|bm| &bm.text),
+        m.meter.as_ref().map(|bm| &bm.quantity),
+    ];
+    let mut out: Vec<String> = vec![];
+    let mut seen: Vec<usize> = vec![];
+    for b in fields.into_iter().flatten() {
+        for (i, name) in &b.columns {
+            if seen.contains(i) {
+                continue;
+            }
+            seen.push(*i);
+            let Some(key) = keys.get(*i).filter(|k| !k.is_empty()) else {
+                continue;
+            };
+            let others: Vec<String> = keys
+                .iter()
+                .enumerate()
+                .filter(|(j, k)| *j != *i && *k == key)
+                .map(|(j, _)| column_letter(j))
+                .collect();
+            if !others.is_empty() {
+                let shown = header.get(*i).map_or(name.as_str(), |h| h.trim());
+                out.push(format!(
+                    "the header names column '{shown}' more than once: column {} is read, column(s) {} are not",
+                    column_letter(*i),
+                    others.join(", ")
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// A spreadsheet column's letters (0 = A, 26 = AA).
+fn column_letter(mut i: usize) -> String {
+    let mut s = Vec::new();
+    loop {
+        s.push(b'A' + (i % 26) as u8);
+        if i < 26 {
+            break;
+        }
+        i = i / 26 - 1;
+    }
+    s.reverse();
+    String::from_utf8(s).unwrap_or_default()
+}
+
+/// The quantity and money columns of a mapping (index, header, holds counts), each once.
+fn numeric_columns(m: &Mapping) -> Vec<(usize, String, bool)> {
+    let mut out: Vec<(usize, String, bool)> = vec![];
+    let bounds = [
+        (m.requests.as_ref(), true),
+        (m.input_tokens.as_ref(), true),
+        (m.cached_input_tokens.as_ref(), true),
+        (m.output_tokens.as_ref(), true),
+        (m.cost.as_ref(), false),
+        (m.meter.as_ref().map(|bm| &bm.quantity), false),
+    ];
+    for (b, counts) in bounds {
+        for (i, h) in b.map(|b| &b.columns[..]).unwrap_or_default() {
+            if !out.iter().any(|(j, _, _)| j == i) {
+                out.push((*i, h.clone(), counts));
+            }
+        }
+    }
+    out
 }
 
 /// A digest of a row's cells (SHA-256 of the values joined by U+001F, 16 bytes in hex): the

@@ -74,6 +74,70 @@ fn clean_number_text(raw: &str, decimal_comma: bool) -> Result<String, String> {
     Ok(if negative { format!("-{plain}") } else { plain })
 }
 
+/// How the text of a number uses dots and commas: evidence of a column's convention.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum SepStyle {
+    /// `12.5`, `155.0`: a decimal point (not three digits after one dot).
+    DotDecimal,
+    /// `1,234,567`, `1,234.5`: commas group thousands.
+    CommaThousands,
+    /// `12,5`: a decimal comma (not three digits after one comma).
+    CommaDecimal,
+    /// `1.234.567`, `1.234,5`: dots group thousands.
+    DotThousands,
+    /// `1.000`: one thousand with a dot, or one with three decimals.
+    DotAmbiguous,
+    /// `1,000`: one thousand with a comma, or one with a decimal comma.
+    CommaAmbiguous,
+}
+
+impl SepStyle {
+    /// All styles, in a fixed order (an index into per-style counters).
+    pub const ALL: [SepStyle; 6] = [
+        SepStyle::DotDecimal,
+        SepStyle::CommaThousands,
+        SepStyle::CommaDecimal,
+        SepStyle::DotThousands,
+        SepStyle::DotAmbiguous,
+        SepStyle::CommaAmbiguous,
+    ];
+}
+
+/// The separator style of a number written as text, `None` without a dot or comma (or when
+/// it is not a number at all).
+pub fn sep_style(t: &str) -> Option<SepStyle> {
+    let t = t
+        .trim()
+        .trim_start_matches(['-', '+', '('])
+        .trim_end_matches(')');
+    if !t.contains(['.', ','])
+        || !t
+            .chars()
+            .all(|c| c.is_ascii_digit() || c == '.' || c == ',')
+    {
+        return None;
+    }
+    let (dots, commas) = (t.matches('.').count(), t.matches(',').count());
+    let three_after = |sep: char| t.rsplit(sep).next().is_some_and(|g| g.len() == 3);
+    // `0.003` and `0,003` are never grouped thousands.
+    let zero_first = t.starts_with("0.") || t.starts_with("0,");
+    Some(match (dots, commas) {
+        (0, 1) if zero_first => SepStyle::CommaDecimal,
+        (1, 0) if zero_first => SepStyle::DotDecimal,
+        (0, 1) if is_grouped(t, ',') => SepStyle::CommaAmbiguous,
+        (0, 1) => SepStyle::CommaDecimal,
+        (0, _) => SepStyle::CommaThousands,
+        (1, 0) if is_grouped(t, '.') && three_after('.') => SepStyle::DotAmbiguous,
+        (1, 0) => SepStyle::DotDecimal,
+        (_, 0) => SepStyle::DotThousands,
+        _ if t.rfind('.') > t.rfind(',') => SepStyle::CommaThousands,
+        _ => SepStyle::DotThousands,
+    })
+}
+
 /// `1,234,567` style grouping with `sep`.
 fn is_grouped(t: &str, sep: char) -> bool {
     let int_part = t.split('.').next().unwrap_or("");
@@ -558,6 +622,28 @@ mod tests {
         assert!(count(&t("123456789012345678901"), false, "tokens").is_err());
         assert_eq!(count(&CellRef::Number(3.0), false, "tokens"), Ok(Some(3)));
         assert!(count(&CellRef::Number(f64::NAN), false, "tokens").is_err());
+    }
+
+    #[test]
+    fn separator_styles_are_told_apart() {
+        use SepStyle::*;
+        for (t, want) in [
+            ("1000", None),
+            ("155.0", Some(DotDecimal)),
+            ("12.5", Some(DotDecimal)),
+            ("1,234,567", Some(CommaThousands)),
+            ("1,234.5", Some(CommaThousands)),
+            ("12,5", Some(CommaDecimal)),
+            ("1.234.567", Some(DotThousands)),
+            ("1.234,5", Some(DotThousands)),
+            ("1.000", Some(DotAmbiguous)),
+            ("-1,000", Some(CommaAmbiguous)),
+            ("0.003", Some(DotDecimal)),
+            ("0,003", Some(CommaDecimal)),
+            ("abc.def", None),
+        ] {
+            assert_eq!(sep_style(t), want, "{t}");
+        }
     }
 
     #[test]

@@ -38,6 +38,10 @@ pub enum WarningCode {
     GapsAccepted,
     /// Text longer than a spreadsheet cell holds, cut in the workbook (whole in JSON).
     TextCut,
+    /// A quantity or money column whose dots and commas follow no one convention.
+    AmbiguousSeparators,
+    /// A column the format reads is named more than once in the header.
+    DuplicateColumns,
 }
 
 impl WarningCode {
@@ -53,6 +57,8 @@ impl WarningCode {
             WarningCode::ModelUnresolved => "model_unresolved",
             WarningCode::GapsAccepted => "gaps_accepted",
             WarningCode::TextCut => "text_cut",
+            WarningCode::AmbiguousSeparators => "ambiguous_separators",
+            WarningCode::DuplicateColumns => "duplicate_columns",
         }
     }
 }
@@ -364,6 +370,40 @@ pub fn assess(o: &Outcome) -> Vec<Warning> {
         out.push(w);
     }
 
+    // Columns whose numbers follow no one convention.
+    for f in &o.files {
+        if f.ambiguous_separators.is_empty() {
+            continue;
+        }
+        let mut w = Warning::new(
+            WarningCode::AmbiguousSeparators,
+            format!(
+                "{}: {}. Check those values in the export (re-save it with one regional setting), or they may be off by a factor of a thousand.",
+                f.file,
+                f.ambiguous_separators.join("; ")
+            ),
+        );
+        w.file = Some(f.file.clone());
+        out.push(w);
+    }
+
+    // Columns named twice.
+    for f in &o.files {
+        if f.duplicate_columns.is_empty() {
+            continue;
+        }
+        let mut w = Warning::new(
+            WarningCode::DuplicateColumns,
+            format!(
+                "{}: {}. Check that the column read is the right one.",
+                f.file,
+                f.duplicate_columns.join("; ")
+            ),
+        );
+        w.file = Some(f.file.clone());
+        out.push(w);
+    }
+
     // Money that does not add up.
     for f in &o.files {
         for (currency, b) in &f.money {
@@ -537,6 +577,8 @@ mod tests {
             WarningCode::ModelUnresolved,
             WarningCode::GapsAccepted,
             WarningCode::TextCut,
+            WarningCode::AmbiguousSeparators,
+            WarningCode::DuplicateColumns,
         ] {
             assert_eq!(serde_json::to_value(c).unwrap(), c.as_str());
         }

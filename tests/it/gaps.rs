@@ -296,3 +296,54 @@ fn a_bad_row_seen_again_in_an_overlapping_re_download_counts_once() {
     assert_eq!(imports[1]["rejected"], 0);
     assert_eq!(imports[1]["duplicate"], 20);
 }
+
+#[test]
+fn a_column_with_1_000_and_1_comma_000_is_a_warning() {
+    // Row 2 says 1.000 input tokens, row 3 "1,000": in a comma-delimited file the first reads
+    // as 1 and the second as 1,000. Both cannot be meant: the column is named with its rows.
+    let o = run(
+        &[&fixture("gaps/openai_thousands_dot_and_comma.csv")],
+        "2026Q1",
+    )
+    .unwrap();
+    // 1 + 1,000 input tokens as read.
+    assert_eq!(o.files[0].accepted_totals.input_tokens, 1_001);
+    let w = o
+        .warnings
+        .iter()
+        .find(|w| w.code.as_str() == "ambiguous_separators")
+        .expect("a warning");
+    assert!(
+        w.message.contains(
+            "column input_tokens: row 2 '1.000' and row 3 '1,000' cannot follow one convention"
+        ),
+        "{}",
+        w.message
+    );
+    // The samples (decimal points, thousands commas, 0.003-style prices) raise none.
+    let samples = run(&[&root().join("samples")], "2026Q1").unwrap();
+    assert!(samples
+        .warnings
+        .iter()
+        .all(|w| w.code.as_str() != "ambiguous_separators"));
+}
+
+#[test]
+fn a_column_named_twice_is_a_warning_naming_the_one_read() {
+    // The OpenAI header with a second `model` column appended (column Y): the first (column I,
+    // gpt-4o-2024-08-06) is read, and the report says so.
+    let o = run(&[&fixture("gaps/openai_model_column_twice.csv")], "2026Q1").unwrap();
+    assert_eq!(o.summary.lines[0].key.model, "gpt-4o-2024-08-06");
+    let w = o
+        .warnings
+        .iter()
+        .find(|w| w.code.as_str() == "duplicate_columns")
+        .expect("a warning");
+    assert!(
+        w.message.contains(
+            "the header names column 'model' more than once: column I is read, column(s) Y are not"
+        ),
+        "{}",
+        w.message
+    );
+}
