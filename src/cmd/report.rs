@@ -195,20 +195,17 @@ fn check_outputs(args: &ReportArgs, out: &std::path::Path) -> Result<()> {
 /// an accepted reason among the warnings.
 fn check_coverage(outcome: &mut Outcome, args: &ReportArgs) -> Result<()> {
     if outcome.no_usage() && !args.allow_empty {
-        let held = match pipeline::warnings::data_range(outcome) {
-            Some((a, b)) => {
-                let (q0, q1) = (
-                    pipeline::warnings::quarter_of(a, outcome.fiscal_year_start_month),
-                    pipeline::warnings::quarter_of(b, outcome.fiscal_year_start_month),
-                );
-                let ask = if q0 == q1 {
-                    format!("--quarter {q0}")
-                } else {
-                    format!("--from {a} --to {b}")
-                };
-                format!("The files hold data dated {a} to {b}: ask for {ask}.")
+        let held = match (
+            pipeline::warnings::data_range(outcome),
+            pipeline::warnings::busiest_quarter(outcome),
+        ) {
+            (Some((a, b)), Some((q, _))) => {
+                format!("The files hold data dated {a} to {b}, most of their usage in {q}: ask for --quarter {q}.")
             }
-            None => "No file holds a usable dated row: see the rejected rows with `llm-scope3 inspect FILE`.".into(),
+            (Some((a, b)), None) => format!(
+                "The files hold data dated {a} to {b}, but no usage row: see the rejected rows with `llm-scope3 inspect FILE`."
+            ),
+            _ => "No file holds a usable dated row: see the rejected rows with `llm-scope3 inspect FILE`.".into(),
         };
         let excluded: u64 = outcome.excluded.iter().map(|e| e.rows).sum();
         let why = if excluded > 0 {

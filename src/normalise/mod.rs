@@ -194,6 +194,10 @@ pub struct FileReport {
     /// one is used: a warning.
     #[serde(default)]
     pub duplicate_columns: Vec<String>,
+    /// Valid usage rows (in or out of the period) per month, the month as `year * 12 + month
+    /// - 1`: which period the file's data is in.
+    #[serde(default)]
+    pub usage_rows_by_month: BTreeMap<i32, u64>,
 }
 
 /// How one column's numbers used dots and commas: rows per [`parse::SepStyle`] and the first
@@ -2209,6 +2213,11 @@ impl RowEffects {
         if let Some(date) = self.date {
             report.first_date = Some(report.first_date.map_or(date, |d| d.min(date)));
             report.last_date = Some(report.last_date.map_or(date, |d| d.max(date)));
+            if !self.adjustment {
+                use chrono::Datelike;
+                let month = date.year() * 12 + date.month0() as i32;
+                *report.usage_rows_by_month.entry(month).or_insert(0) += 1;
+            }
         }
         if !self.in_period {
             return Ok(());

@@ -195,18 +195,39 @@ pub fn no_usage(o: &Outcome) -> bool {
     o.summary.coverage.is_empty() && o.summary.lines.is_empty()
 }
 
-/// The period to ask for instead, in words: the quarter the files' dates fall in, or their
-/// range.
+/// Usage rows of the files (in or out of the period) per fiscal quarter (`2026Q1`).
+pub fn usage_rows_by_quarter(o: &Outcome) -> BTreeMap<String, u64> {
+    let mut out = BTreeMap::new();
+    for f in &o.files {
+        for (m, n) in &f.usage_rows_by_month {
+            let first = NaiveDate::from_ymd_opt(m.div_euclid(12), m.rem_euclid(12) as u32 + 1, 1);
+            if let Some(d) = first {
+                *out.entry(quarter_of(d, o.fiscal_year_start_month))
+                    .or_insert(0) += n;
+            }
+        }
+    }
+    out
+}
+
+/// The quarter most usage rows of the files fall in (the latest of equals), with its rows.
+pub fn busiest_quarter(o: &Outcome) -> Option<(String, u64)> {
+    usage_rows_by_quarter(o)
+        .into_iter()
+        .fold(None, |best, (q, n)| match best {
+            Some((_, m)) if m > n => best,
+            _ => Some((q, n)),
+        })
+}
+
+/// The period to ask for instead, in words: the quarter most of the files' usage rows fall in.
 pub fn suggested_period(o: &Outcome) -> Option<String> {
-    let (first, last) = data_range(o)?;
-    let (q0, q1) = (
-        quarter_of(first, o.fiscal_year_start_month),
-        quarter_of(last, o.fiscal_year_start_month),
-    );
-    Some(if q0 == q1 {
-        format!("the quarter {q0}")
+    let (q, n) = busiest_quarter(o)?;
+    let total: u64 = usage_rows_by_quarter(o).values().sum();
+    Some(if n == total {
+        format!("the quarter {q}")
     } else {
-        format!("the quarters {q0} to {q1} (dates {first} to {last})")
+        format!("the quarter {q}, which holds {n} of their {total} usage rows")
     })
 }
 

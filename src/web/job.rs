@@ -158,7 +158,6 @@ pub(crate) fn run(up: &Upload, opts: &Options, ledger_lock: &Mutex<()>) -> Resul
 /// The fiscal quarter most usage rows of the upload fall in (the latest of equals), and a
 /// sentence saying so. Files that cannot be used are left out here; the report names them.
 fn quarter_from_files(inputs: &[Input], opts: &Options) -> Result<(String, String), ApiError> {
-    use std::collections::BTreeMap;
     let all_time = PeriodArgs {
         quarter: None,
         year: None,
@@ -168,29 +167,19 @@ fn quarter_from_files(inputs: &[Input], opts: &Options) -> Result<(String, Strin
     let cfg = Config::new(&all_time, &opts.read, None, None)?;
     let checked = pipeline::run_checked(inputs, vec![], &cfg, OnUnusable::Collect)?;
     let fiscal = cfg.fiscal_year_start_month;
-    let mut rows: BTreeMap<String, u64> = BTreeMap::new();
-    let mut total = 0u64;
-    if let Some(o) = &checked.outcome {
-        for c in &o.summary.calc_lines {
-            let first =
-                chrono::NaiveDate::parse_from_str(&format!("{}-01", c.key.month), "%Y-%m-%d");
-            if let Ok(d) = first {
-                *rows
-                    .entry(pipeline::warnings::quarter_of(d, fiscal))
-                    .or_insert(0) += c.source.count;
-                total += c.source.count;
-            }
-        }
-    }
-    // Keys sort by year then quarter: the last of the largest is the latest.
-    let best = rows
-        .iter()
-        .fold(None::<(&String, u64)>, |best, (q, n)| match best {
-            Some((_, m)) if m > *n => best,
-            _ => Some((q, *n)),
-        });
+    let rows = checked
+        .outcome
+        .as_ref()
+        .map(pipeline::warnings::usage_rows_by_quarter)
+        .unwrap_or_default();
+    let total: u64 = rows.values().sum();
+    let best = checked
+        .outcome
+        .as_ref()
+        .and_then(pipeline::warnings::busiest_quarter);
     match best {
         Some((q, n)) => {
+            let q = &q;
             let others = if rows.len() > 1 {
                 let list: Vec<String> = rows
                     .iter()
