@@ -27,11 +27,20 @@ pub enum Command {
     ///
     /// Every file is read; rows that cannot be used are listed with file, row, column and
     /// reason in the "Rejected Rows" sheet. If any named file cannot be used at all (unknown
-    /// format, unreadable), nothing is written and the exit code is 3.
+    /// format, unreadable), nothing is written and the exit code is 3. So is a period in which
+    /// no usage row falls (the message names the quarter the files hold; --allow-empty for a
+    /// real zero).
+    ///
+    /// Every file's rows and money are reconciled and printed. Gaps are warnings, printed last
+    /// and written on the Cover and Coverage sheets and in the JSON: months of the period
+    /// without data, skipped rows that name an AI service (with their spend), models the factor
+    /// set does not know, numbers with mixed separators. --final refuses gaps unless
+    /// --accept-gaps says why.
     ///
     /// Examples:
     ///   llm-scope3 report samples/ --quarter 2026Q1 --out report.xlsx
     ///   llm-scope3 report usage.csv --year 2026 --json summary.json --as-of 2027-01-15
+    ///   llm-scope3 report --ledger l.db --quarter 2026Q1 --final --accept-gaps "no AI use in February"
     #[command(verbatim_doc_comment)]
     Report(Box<ReportArgs>),
     /// Show how files are read: detected format, column mapping, first records, rejections.
