@@ -1050,11 +1050,12 @@ fn map_cells(
             Ok(RowOutcome::Pending) | Err(_) => None,
         };
         if fx.money_to.is_some() {
-            fx.currency_seen = Some(
-                text_field(m.currency.as_ref(), cells)
-                    .unwrap_or_else(|| "USD".to_string())
-                    .to_uppercase(),
-            );
+            let mut currency =
+                text_field(m.currency.as_ref(), cells).unwrap_or_else(|| "USD".to_string());
+            if currency.bytes().any(|b| b.is_ascii_lowercase()) {
+                currency.make_ascii_uppercase();
+            }
+            fx.currency_seen = Some(currency);
         }
     }
     if let Ok(RowOutcome::Skipped(SkipReason::OtherService)) = &outcome {
