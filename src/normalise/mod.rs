@@ -2338,18 +2338,12 @@ fn duplicate_columns(m: &Mapping, keys: &[String], header: &[String]) -> Vec<Str
     out
 }
 
-/// A spreadsheet column's letters (0 = A, 26 = AA).
-fn column_letter(mut i: usize) -> String {
-    let mut s = Vec::new();
-    loop {
-        s.push(b'A' + (i % 26) as u8);
-        if i < 26 {
-            break;
-        }
-        i = i / 26 - 1;
+/// A spreadsheet column's letters (0 = A, 26 = AA); past Excel's last column, its number.
+fn column_letter(i: usize) -> String {
+    match u16::try_from(i) {
+        Ok(c) if c < 16_384 => rust_xlsxwriter::utility::column_number_to_name(c),
+        _ => format!("#{}", i + 1),
     }
-    s.reverse();
-    String::from_utf8(s).unwrap_or_default()
 }
 
 /// The quantity and money columns of a mapping (index, header, holds counts), each once.

@@ -1358,15 +1358,8 @@ fn calculation_lines<'a>(
 pub const FORMULA_LINES: usize = 100_000;
 
 /// Excel column letters of a 0-based column index.
-fn col_letter(mut col: u16) -> String {
-    let mut s = Vec::new();
-    col += 1;
-    while col > 0 {
-        let rem = (col - 1) % 26;
-        s.push((b'A' + rem as u8) as char);
-        col = (col - 1) / 26;
-    }
-    s.iter().rev().collect()
+fn col_letter(col: u16) -> String {
+    rust_xlsxwriter::utility::column_number_to_name(col)
 }
 
 /// A live formula of a calculation line: column, formula text, cached value, format.
