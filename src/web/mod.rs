@@ -4,8 +4,9 @@
 //! figure: a job calls the same [`crate::pipeline`] and report builders as `llm-scope3 report`
 //! (see `job.rs`); handlers stay thin (`handlers.rs`).
 //!
-//! Safety, in order of a request's path: the Host must be the bound address (DNS rebinding)
-//! and an Origin, when sent, must be that host (CSRF); a request that does not finish within
+//! Safety, in order of a request's path: one Host, the bound address (DNS rebinding), also in an
+//! absolute-form target; an Origin, Sec-Fetch-Site or Referer must not name another site (CSRF);
+//! a request that does not finish within
 //! the timeout gets 408; the body is limited (413); a full queue answers 503 with
 //! Retry-After before the upload is read; uploads go to a per-request temporary folder under
 //! generated names (the browser's file name is only displayed).
@@ -328,17 +329,34 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// Refuses a request whose Host is not the bound address or whose Origin is another site.
+/// Refuses a request that another site could have made or aimed here:
+/// - more than one Host header (400: which one a proxy honoured cannot be known);
+/// - a Host that is not the bound address (403, DNS rebinding), or an absolute-form target
+///   (`POST http://evil.example/...`) whose host is not that Host (403);
+/// - an Origin that is not the server itself (403, CSRF);
+/// - for a request that can change something (any method but GET, HEAD, OPTIONS): a
+///   `Sec-Fetch-Site` other than `same-origin` or `none`, or, without Origin, a `Referer` of
+///   another origin (403). A browser sends at least one of them; scripts (curl) send none.
 async fn guard_host(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let host = req
-        .headers()
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .map(|h| h.to_ascii_lowercase());
-    let Some(host) = host else {
-        return ApiError::new(StatusCode::BAD_REQUEST, "the request has no Host header")
-            .into_response();
+    match check_request(&state, &req) {
+        Ok(()) => next.run(req).await,
+        Err(e) => e.into_response(),
+    }
+}
+
+fn check_request(state: &AppState, req: &Request) -> Result<(), ApiError> {
+    let headers = req.headers();
+    let forbidden = |message: String| ApiError::new(StatusCode::FORBIDDEN, message);
+    let mut hosts = headers.get_all(header::HOST).iter();
+    let (Some(host), None) = (hosts.next(), hosts.next()) else {
+        let message = if headers.contains_key(header::HOST) {
+            "the request has more than one Host header"
+        } else {
+            "the request has no Host header"
+        };
+        return Err(ApiError::new(StatusCode::BAD_REQUEST, message));
     };
+    let host = String::from_utf8_lossy(host.as_bytes()).to_ascii_lowercase();
     let ok = if state.inner.hosts.is_empty() {
         host.rsplit_once(':')
             .is_some_and(|(_, port)| port == state.opts().bind.port().to_string())
@@ -346,31 +364,97 @@ async fn guard_host(State(state): State<AppState>, req: Request, next: Next) -> 
         state.inner.hosts.contains(&host)
     };
     if !ok {
-        return ApiError::new(
-            StatusCode::FORBIDDEN,
-            format!(
-                "refused: this server answers to http://{} only, not to Host '{host}'",
-                state.opts().bind
-            ),
-        )
-        .into_response();
+        return Err(forbidden(format!(
+            "refused: this server answers to http://{} only, not to Host '{host}'",
+            state.opts().bind
+        )));
     }
-    if let Some(origin) = req.headers().get(header::ORIGIN) {
-        let same = origin
-            .to_str()
-            .is_ok_and(|o| o.eq_ignore_ascii_case(&format!("http://{host}")));
+    // An absolute-form target names the site itself (RFC 9112 section 3.2.2): it must be the
+    // Host, over plain http.
+    if let Some(authority) = req.uri().authority() {
+        let same = authority.as_str().eq_ignore_ascii_case(&host)
+            && req
+                .uri()
+                .scheme_str()
+                .is_some_and(|s| s.eq_ignore_ascii_case("http"));
         if !same {
-            return ApiError::new(
-                StatusCode::FORBIDDEN,
-                format!(
-                    "refused: a page from another site (Origin {}) may not use this server",
-                    String::from_utf8_lossy(origin.as_bytes())
-                ),
-            )
-            .into_response();
+            return Err(forbidden(format!(
+                "refused: the request names http://{} only, not {}",
+                host,
+                printable(req.uri().to_string().as_bytes())
+            )));
         }
     }
-    next.run(req).await
+    let own = format!("http://{host}");
+    let mut origins = headers.get_all(header::ORIGIN).iter().peekable();
+    let has_origin = origins.peek().is_some();
+    for origin in origins {
+        if !origin.to_str().is_ok_and(|o| o.eq_ignore_ascii_case(&own)) {
+            return Err(forbidden(format!(
+                "refused: a page from another site (Origin {}) may not use this server",
+                printable(origin.as_bytes())
+            )));
+        }
+    }
+    let safe = matches!(
+        *req.method(),
+        axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS
+    );
+    if safe {
+        return Ok(());
+    }
+    for site in headers.get_all("sec-fetch-site") {
+        let site = String::from_utf8_lossy(site.as_bytes())
+            .trim()
+            .to_ascii_lowercase();
+        if site != "same-origin" && site != "none" {
+            return Err(forbidden(format!(
+                "refused: the browser says this request comes from another site (Sec-Fetch-Site: {})",
+                printable(site.as_bytes())
+            )));
+        }
+    }
+    if !has_origin {
+        for referer in headers.get_all(header::REFERER) {
+            let same = referer
+                .to_str()
+                .ok()
+                .and_then(origin_of)
+                .is_some_and(|o| o.eq_ignore_ascii_case(&own));
+            if !same {
+                return Err(forbidden(format!(
+                    "refused: a page from another site (Referer {}) may not use this server",
+                    printable(referer.as_bytes())
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The origin (`scheme://host[:port]`) of an absolute URL, or `None` when it is not one.
+fn origin_of(url: &str) -> Option<&str> {
+    let scheme_end = url.find("://")?;
+    let scheme = &url[..scheme_end];
+    if scheme.is_empty()
+        || !scheme
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
+    {
+        return None;
+    }
+    let rest = &url[scheme_end + 3..];
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    (end > 0).then(|| &url[..scheme_end + 3 + end])
+}
+
+/// A header value as shown in a message: at most 100 characters, control characters dropped.
+fn printable(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes)
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(100)
+        .collect()
 }
 
 /// Answers 408 when a request (upload and processing) takes longer than allowed.

@@ -384,6 +384,108 @@ async fn foreign_hosts_and_origins_are_refused() {
     assert_eq!(call(&app, no_host).await.status, StatusCode::BAD_REQUEST);
 }
 
+/// Requests the Host check alone let through (issue #17, item 9): duplicate Host headers, an
+/// absolute-form target naming another host, and a cross-site POST that names its site only in
+/// `Sec-Fetch-Site` or `Referer` (no Origin). Each is refused; the page's own requests are not.
+#[tokio::test]
+async fn duplicate_hosts_absolute_targets_and_cross_site_posts_are_refused() {
+    let app = app(options());
+    let o = sample(OPENAI);
+    let body = multipart(&[Part::File(OPENAI, &o), Part::Field("quarter", "2026Q1")]);
+    let form = |uri: &str, headers: &[(&str, &str)]| {
+        let mut r = Request::post(uri).header(
+            header::CONTENT_TYPE,
+            format!("multipart/form-data; boundary={BOUNDARY}"),
+        );
+        for (k, v) in headers {
+            r = r.header(*k, *v);
+        }
+        r.body(Body::from(body.clone())).unwrap()
+    };
+    let host = ("host", "127.0.0.1:8080");
+
+    // Two Host headers, the first ours: which one a proxy used is unknowable.
+    let a = call(
+        &app,
+        form("/api/reports", &[host, ("host", "evil.example:8080")]),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST);
+    assert!(
+        a.json()["error"].as_str().unwrap().contains("Host"),
+        "{}",
+        a.json()
+    );
+    let a = call(&app, form("/api/reports", &[host, host])).await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST);
+
+    // Absolute-form target: the URI's host, not the Host header, names the site (RFC 9112
+    // section 3.2.2).
+    let a = call(&app, form("http://evil.example/api/reports", &[host])).await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN);
+    assert!(a.json()["error"].as_str().unwrap().contains("evil.example"));
+    let a = call(&app, form("http://evil.example:8080/", &[host])).await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN);
+
+    // A cross-site POST without Origin: Fetch Metadata says so ...
+    for site in ["cross-site", "same-site"] {
+        let a = call(
+            &app,
+            form("/api/reports", &[host, ("sec-fetch-site", site)]),
+        )
+        .await;
+        assert_eq!(a.status, StatusCode::FORBIDDEN, "Sec-Fetch-Site: {site}");
+        assert!(a.json()["error"].as_str().unwrap().contains(site));
+    }
+    // ... or only the Referer names the other site.
+    for referer in [
+        "http://evil.example/page.html",
+        "https://127.0.0.1:8080/",
+        "http://127.0.0.1:9999/",
+        "not a url",
+    ] {
+        let a = call(&app, form("/api/reports", &[host, ("referer", referer)])).await;
+        assert_eq!(a.status, StatusCode::FORBIDDEN, "Referer: {referer}");
+    }
+
+    // The page's own upload: same-origin, Referer the page, Origin the page; and a script
+    // (curl) sends none of these. Both are answered.
+    let a = call(
+        &app,
+        form(
+            "/api/reports",
+            &[
+                host,
+                ("sec-fetch-site", "same-origin"),
+                ("referer", "http://127.0.0.1:8080/"),
+                ("origin", "http://127.0.0.1:8080"),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(
+        a.status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&a.body)
+    );
+    let a = call(&app, form("http://127.0.0.1:8080/api/reports", &[host])).await;
+    assert_eq!(
+        a.status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&a.body)
+    );
+    // Navigating to the page from a link on another site is allowed: a GET changes nothing.
+    let nav = Request::get("/")
+        .header(header::HOST, "127.0.0.1:8080")
+        .header("sec-fetch-site", "cross-site")
+        .header("referer", "https://wiki.example/tools")
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(call(&app, nav).await.status, StatusCode::OK);
+}
+
 #[tokio::test]
 async fn an_upload_over_the_limit_gets_413() {
     let mut opts = options();

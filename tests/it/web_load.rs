@@ -376,3 +376,31 @@ fn spawn_serve(dir: &std::path::Path, bind: &str) -> (std::process::Child, Strin
     std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
     (child, first)
 }
+
+/// The guard of `web::duplicate_hosts_absolute_targets_and_cross_site_posts_are_refused`, over
+/// a real connection, where hyper parses the request line and headers itself.
+#[test]
+fn a_real_connection_with_two_hosts_or_a_foreign_absolute_target_is_refused() {
+    let addr = start(Options::new("127.0.0.1:0".parse().unwrap()));
+    let send = |head: String| {
+        let mut s = TcpStream::connect(addr).unwrap();
+        s.write_all(head.as_bytes()).unwrap();
+        read_with_timeout(&mut s)
+    };
+    let a = send(format!(
+        "GET / HTTP/1.1\r\nHost: {addr}\r\nHost: evil.example\r\nConnection: close\r\n\r\n"
+    ));
+    assert_eq!(a.status, 400);
+    let a = send(format!(
+        "POST http://evil.example/api/reports HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    ));
+    assert_eq!(a.status, 403);
+    let a = send(format!(
+        "POST /api/reports HTTP/1.1\r\nHost: {addr}\r\nSec-Fetch-Site: cross-site\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    ));
+    assert_eq!(a.status, 403);
+    let a = send(format!(
+        "GET http://{addr}/ HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    ));
+    assert_eq!(a.status, 200);
+}
