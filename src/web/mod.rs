@@ -7,12 +7,14 @@
 //! Safety, in order of a request's path: one Host, the bound address (DNS rebinding), also in an
 //! absolute-form target; an Origin, Sec-Fetch-Site or Referer must not name another site (CSRF);
 //! a request that does not finish within
-//! the timeout gets 408; the body is limited (413); a full queue answers 503 with
+//! the timeout gets 408; the body is limited (413); an upload under the minimum rate gets 408
+//! (`pace.rs`); a full queue evicts an upload far under it, else answers 503 with
 //! Retry-After before the upload is read; uploads go to a per-request temporary folder under
 //! generated names (the browser's file name is only displayed).
 
 mod handlers;
 mod job;
+mod pace;
 mod upload;
 
 use std::collections::HashMap;
@@ -27,7 +29,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use tokio::sync::Semaphore;
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 
 use crate::cli::ReadArgs;
 
@@ -48,6 +50,18 @@ pub struct Options {
     pub request_timeout: Duration,
     /// Longest wait for the next piece of an upload's body.
     pub body_idle_timeout: Duration,
+    /// Slowest upload kept, in bytes per second, averaged over [`Options::rate_window`] once
+    /// [`Options::rate_grace`] has passed: a slower one gets 408 and, while the queue is full,
+    /// gives its place to a new upload. 0: no minimum (then only the idle time and the request
+    /// time bound an upload).
+    pub min_upload_rate: u64,
+    /// Time after admission before the minimum rate applies (TCP slow start, a slow first
+    /// byte).
+    pub rate_grace: Duration,
+    /// The span the upload rate is averaged over.
+    pub rate_window: Duration,
+    /// Longest wait for another process writing the ledger; past it: 503 with Retry-After.
+    pub ledger_wait: Duration,
     /// Reports built at the same time (each on a blocking thread).
     pub workers: usize,
     /// Uploads admitted at once (being received, waiting or being built); past it: 503.
@@ -61,8 +75,9 @@ pub struct Options {
 }
 
 impl Options {
-    /// The defaults: 200 MiB uploads, 10 minutes per request, 30 s body idle time, one worker
-    /// per core (at most 4), 8 uploads admitted, results kept for an hour (at most 50).
+    /// The defaults: 200 MiB uploads, 10 minutes per request, 30 s body idle time, uploads at
+    /// least 64 KiB/s over any 30 s after the first 10 s, 30 s wait for a busy ledger, one
+    /// worker per core (at most 4), 8 uploads admitted, results kept for an hour (at most 50).
     pub fn new(bind: SocketAddr) -> Options {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         Options {
@@ -76,6 +91,10 @@ impl Options {
             max_upload_bytes: 200 * 1024 * 1024,
             request_timeout: Duration::from_secs(600),
             body_idle_timeout: Duration::from_secs(30),
+            min_upload_rate: 64 * 1024,
+            rate_grace: Duration::from_secs(10),
+            rate_window: Duration::from_secs(30),
+            ledger_wait: Duration::from_secs(30),
             workers: cores.clamp(1, 4),
             queue: 8,
             retry_after_secs: 5,
@@ -98,12 +117,47 @@ struct Inner {
     hosts: Vec<String>,
     /// Admission: one permit per upload in flight.
     queue: Arc<Semaphore>,
+    /// The uploads being received, each holding its permit here until its body is read, so a
+    /// new upload can take the place of one far under the minimum rate.
+    receiving: Mutex<Vec<Receiving>>,
+    /// The next [`Receiving::id`].
+    next_receiving: std::sync::atomic::AtomicU64,
     /// Building: one permit per report being built.
     workers: Arc<Semaphore>,
     /// Finished reports by id.
     results: Mutex<HashMap<String, Stored>>,
     /// One ledger writer at a time.
     ledger_lock: Mutex<()>,
+}
+
+/// An upload being received.
+struct Receiving {
+    id: u64,
+    meter: Arc<pace::Meter>,
+    /// Its place in the queue; taken by a new upload when it is evicted.
+    slot: Option<OwnedSemaphorePermit>,
+    /// Told when it has been evicted.
+    evict: Arc<Notify>,
+}
+
+/// An upload's entry among those being received; it leaves when this is finished or dropped
+/// (the request answered, timed out or abandoned).
+pub(crate) struct Registration {
+    state: AppState,
+    id: u64,
+}
+
+impl Registration {
+    /// Leaves the list; returns the upload's place, or none when it was given to another.
+    pub(crate) fn finish(self) -> Option<OwnedSemaphorePermit> {
+        self.state.unregister(self.id)
+    }
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        self.state.unregister(self.id);
+    }
 }
 
 /// A finished report.
@@ -122,6 +176,8 @@ impl AppState {
             inner: Arc::new(Inner {
                 hosts,
                 queue: Arc::new(Semaphore::new(opts.queue.max(1))),
+                receiving: Mutex::new(Vec::new()),
+                next_receiving: std::sync::atomic::AtomicU64::new(0),
                 workers: Arc::new(Semaphore::new(opts.workers.max(1))),
                 results: Mutex::new(HashMap::new()),
                 ledger_lock: Mutex::new(()),
@@ -132,6 +188,75 @@ impl AppState {
 
     fn opts(&self) -> &Options {
         &self.inner.opts
+    }
+
+    fn receiving(&self) -> std::sync::MutexGuard<'_, Vec<Receiving>> {
+        self.inner
+            .receiving
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// A place in the queue for a new upload: a free one, else the place of the slowest upload
+    /// being received that is far under the minimum rate (it is answered 408), else 503 with
+    /// Retry-After. Uploads waiting for or being built are never evicted.
+    pub(crate) fn admit(&self) -> Result<OwnedSemaphorePermit, ApiError> {
+        if let Ok(slot) = self.inner.queue.clone().try_acquire_owned() {
+            return Ok(slot);
+        }
+        let now = Instant::now();
+        let opts = self.opts();
+        let mut list = self.receiving();
+        let slowest = list
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.slot.is_some())
+            .filter_map(|(i, r)| pace::evictable(&r.meter, now, opts).map(|rate| (i, rate)))
+            .min_by(|a, b| a.1.total_cmp(&b.1));
+        if let Some((i, _)) = slowest {
+            let victim = list.swap_remove(i);
+            victim.evict.notify_one();
+            if let Some(slot) = victim.slot {
+                return Ok(slot);
+            }
+        }
+        let secs = opts.retry_after_secs;
+        Err(ApiError {
+            retry_after: Some(secs),
+            ..ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("the server is busy with other reports; try again in {secs} s"),
+            )
+        })
+    }
+
+    /// Lists an upload being received, holding its place.
+    pub(crate) fn register(
+        &self,
+        meter: Arc<pace::Meter>,
+        slot: OwnedSemaphorePermit,
+        evict: Arc<Notify>,
+    ) -> Registration {
+        let id = self
+            .inner
+            .next_receiving
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.receiving().push(Receiving {
+            id,
+            meter,
+            slot: Some(slot),
+            evict,
+        });
+        Registration {
+            state: self.clone(),
+            id,
+        }
+    }
+
+    fn unregister(&self, id: u64) -> Option<OwnedSemaphorePermit> {
+        let mut list = self.receiving();
+        let i = list.iter().position(|r| r.id == id)?;
+        list.swap_remove(i).slot
     }
 
     /// The reports that have not expired (expired ones are dropped now).
