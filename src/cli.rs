@@ -130,6 +130,10 @@ pub struct ServeArgs {
     /// Seconds the upload rate is averaged over.
     #[arg(long, value_name = "SECS", default_value_t = 30)]
     pub rate_window: u64,
+    /// Seconds an upload waits for another program writing the --ledger (an import from the
+    /// command line) before it is answered 503 with Retry-After.
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    pub ledger_wait: u64,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub read: ReadArgs,

@@ -49,6 +49,7 @@ pub(crate) fn run(args: &ServeArgs) -> Result<()> {
         opts.min_upload_rate = args.min_upload_rate.saturating_mul(1024);
         opts.rate_grace = Duration::from_secs(args.upload_grace);
         opts.rate_window = Duration::from_secs(args.rate_window);
+        opts.ledger_wait = Duration::from_secs(args.ledger_wait);
         // Tests and scripts read the address from this first line. A closed standard output
         // must not stop the server, so write errors are ignored.
         use std::io::Write;

@@ -33,6 +33,9 @@ use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 
 use crate::cli::ReadArgs;
 
+/// The Retry-After of a 503 unless the options say otherwise, in seconds.
+const DEFAULT_RETRY_AFTER_SECS: u64 = 5;
+
 /// How the server behaves: address, limits, queue and expiry.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -97,7 +100,7 @@ impl Options {
             ledger_wait: Duration::from_secs(30),
             workers: cores.clamp(1, 4),
             queue: 8,
-            retry_after_secs: 5,
+            retry_after_secs: DEFAULT_RETRY_AFTER_SECS,
             result_ttl: Duration::from_secs(3600),
             max_results: 50,
         }
@@ -377,9 +380,44 @@ impl ApiError {
     }
 }
 
+/// 503 for a ledger another program is writing, with Retry-After: the larger of the queue's
+/// and the ledger wait.
+pub(crate) fn ledger_busy(opts: &Options) -> ApiError {
+    let secs = opts.retry_after_secs.max(opts.ledger_wait.as_secs()).max(1);
+    ApiError {
+        retry_after: Some(secs),
+        ..ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "the ledger is being written by another program (an import, a removal or a final statement from the command line); nothing was imported from this upload; try again in {secs} s"
+            ),
+        )
+    }
+}
+
+impl ApiError {
+    /// The conversion of a stage's error, with a busy ledger said as [`ledger_busy`] (the
+    /// conversion below has no options: it answers 503 with the default Retry-After).
+    pub(crate) fn from_error(e: crate::error::Error, opts: &Options) -> ApiError {
+        if matches!(
+            e,
+            crate::error::Error::Ledger(crate::ledger::LedgerError::Busy { .. })
+        ) {
+            return ledger_busy(opts);
+        }
+        ApiError::from(e)
+    }
+}
+
 impl From<crate::error::Error> for ApiError {
     fn from(e: crate::error::Error) -> ApiError {
         use crate::error::Error;
+        if let Error::Ledger(crate::ledger::LedgerError::Busy { .. }) = &e {
+            return ApiError {
+                retry_after: Some(DEFAULT_RETRY_AFTER_SECS),
+                ..ApiError::new(StatusCode::SERVICE_UNAVAILABLE, page_words(&e.to_string()))
+            };
+        }
         let status = match &e {
             Error::Usage(_) => StatusCode::BAD_REQUEST,
             Error::Input(_) | Error::InputData(_) | Error::Template(_) => {
@@ -625,5 +663,40 @@ pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::i
             // A client that goes away mid-request is not the server's problem.
             let _ = conn.await;
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::Error;
+    use crate::ledger::LedgerError;
+
+    #[test]
+    fn a_busy_ledger_is_503_with_retry_after_not_500() {
+        // The ledger's own wait (10 minutes) ran out: 503, Retry-After, the ledger's words.
+        let busy = || {
+            Error::Ledger(LedgerError::Busy {
+                path: "finance.db".into(),
+                secs: 600,
+            })
+        };
+        let e = ApiError::from(busy());
+        assert_eq!(e.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(e.retry_after, Some(DEFAULT_RETRY_AFTER_SECS));
+        assert!(e.message.contains("another process"), "{}", e.message);
+        // With the server's options: Retry-After the larger of the queue's and the ledger wait.
+        let mut opts = Options::new("127.0.0.1:8080".parse().unwrap());
+        opts.retry_after_secs = 5;
+        opts.ledger_wait = Duration::from_secs(30);
+        let e = ApiError::from_error(busy(), &opts);
+        assert_eq!(e.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(e.retry_after, Some(30));
+        let resp = e.into_response();
+        assert_eq!(resp.headers()[header::RETRY_AFTER], "30");
+        // Other ledger errors keep their statuses: a refusal is 422.
+        let e = ApiError::from(Error::Ledger(LedgerError::Refused("overlap".into())));
+        assert_eq!(e.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(e.retry_after, None);
     }
 }

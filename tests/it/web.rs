@@ -643,6 +643,56 @@ async fn with_a_ledger_uploads_accumulate_and_a_refused_upload_imports_nothing()
     assert_eq!(names, [OPENAI, ANTHROPIC]);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ledger_another_process_is_writing_answers_503_with_retry_after() {
+    // Another writer (here a second connection, as `llm-scope3 import` in another process
+    // would) holds the ledger's write lock. The ledger itself waits up to 10 minutes for it;
+    // the upload waits --ledger-wait (1 s here), then is answered 503 with Retry-After, not a
+    // 500 and not a request held for minutes (the request limit, 20 s, would give 408).
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("ledger.db");
+    drop(llm_scope3::ledger::Ledger::open(&db).unwrap());
+    let mut opts = options();
+    opts.ledger = Some(db.clone());
+    opts.ledger_wait = std::time::Duration::from_secs(1);
+    opts.retry_after_secs = 2;
+    opts.request_timeout = std::time::Duration::from_secs(20);
+    let app = app(opts);
+    let other = rusqlite::Connection::open(&db).unwrap();
+    other.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let o = sample(OPENAI);
+    let body = multipart(&[Part::File(OPENAI, &o), Part::Field("quarter", "2026Q1")]);
+    let started = std::time::Instant::now();
+    let ans = call(&app, post(body.clone())).await;
+    let waited = started.elapsed();
+    other.execute_batch("ROLLBACK").unwrap();
+    assert_eq!(
+        ans.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        String::from_utf8_lossy(&ans.body)
+    );
+    // Retry-After: the larger of the queue's (2 s) and the ledger wait (1 s).
+    assert_eq!(ans.headers[header::RETRY_AFTER], "2");
+    let e = ans.json()["error"].as_str().unwrap().to_string();
+    assert!(
+        e.contains("another program") && e.contains("try again"),
+        "{e}"
+    );
+    assert!(waited < std::time::Duration::from_secs(10), "{waited:?}");
+    // Nothing was imported; once the other writer is done the same upload goes in.
+    let ledger = llm_scope3::ledger::Ledger::open(&db).unwrap();
+    assert!(ledger.list().unwrap().is_empty());
+    drop(ledger);
+    let ans = call(&app, post(body)).await;
+    assert_eq!(
+        ans.status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&ans.body)
+    );
+}
+
 #[test]
 fn run_checked_collects_each_unusable_file_and_run_still_fails_closed() {
     use llm_scope3::pipeline::{self, Input, OnUnusable};
