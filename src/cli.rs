@@ -128,6 +128,21 @@ pub struct ServeArgs {
     /// answers 503 with Retry-After. Each costs memory while its report is built.
     #[arg(long, value_name = "N", default_value_t = 8)]
     pub queue: usize,
+    /// Slowest upload kept, in KiB/s, averaged over --rate-window once --upload-grace has
+    /// passed: a slower upload is answered 408, and while the queue is full one under half of
+    /// it gives its place to a new upload. 0: no minimum.
+    #[arg(long, value_name = "KiB/s", default_value_t = 64)]
+    pub min_upload_rate: u64,
+    /// Seconds after an upload starts before --min-upload-rate applies.
+    #[arg(long, value_name = "SECS", default_value_t = 10)]
+    pub upload_grace: u64,
+    /// Seconds the upload rate is averaged over.
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    pub rate_window: u64,
+    /// Seconds an upload waits for another program writing the --ledger (an import from the
+    /// command line) before it is answered 503 with Retry-After.
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    pub ledger_wait: u64,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub read: ReadArgs,

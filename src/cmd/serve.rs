@@ -8,9 +8,9 @@ use crate::error::{Error, Result};
 use crate::web;
 
 pub(crate) fn run(args: &ServeArgs) -> Result<()> {
-    if args.max_upload_mib == 0 || args.timeout == 0 || args.queue == 0 {
+    if args.max_upload_mib == 0 || args.timeout == 0 || args.queue == 0 || args.rate_window == 0 {
         return Err(Error::Usage(
-            "--max-upload-mib, --timeout and --queue must be at least 1".into(),
+            "--max-upload-mib, --timeout, --queue and --rate-window must be at least 1".into(),
         ));
     }
     // The configuration and factor set are checked once now, so a mistake shows at start
@@ -46,6 +46,10 @@ pub(crate) fn run(args: &ServeArgs) -> Result<()> {
         opts.max_upload_bytes = args.max_upload_mib.saturating_mul(1024 * 1024);
         opts.request_timeout = Duration::from_secs(args.timeout);
         opts.queue = args.queue;
+        opts.min_upload_rate = args.min_upload_rate.saturating_mul(1024);
+        opts.rate_grace = Duration::from_secs(args.upload_grace);
+        opts.rate_window = Duration::from_secs(args.rate_window);
+        opts.ledger_wait = Duration::from_secs(args.ledger_wait);
         // Tests and scripts read the address from this first line. A closed standard output
         // must not stop the server, so write errors are ignored.
         use std::io::Write;

@@ -6,7 +6,7 @@ use axum::http::{header, HeaderName, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
-use super::{job, upload, ApiError, AppState};
+use super::{job, pace, upload, ApiError, AppState};
 
 /// The upload page, embedded in the binary (no CDN, works offline).
 const PAGE: &str = include_str!("page.html");
@@ -43,21 +43,24 @@ pub(crate) async fn create(
     req: Request,
 ) -> Result<Response, ApiError> {
     let inner = &state.inner;
-    // Admission before the body is read, so a full server does not take in 200 MiB first.
-    let Ok(slot) = inner.queue.clone().try_acquire_owned() else {
-        let secs = inner.opts.retry_after_secs;
-        return Err(ApiError {
-            retry_after: Some(secs),
-            ..ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                format!("the server is busy with other reports; try again in {secs} s"),
-            )
-        });
+    // Admission before the body is read, so a full server does not take in 200 MiB first. A
+    // full queue may make room by evicting an upload far under the minimum rate.
+    let slot = state.admit()?;
+    // While the body is read the place is held in the list of uploads being received, and the
+    // pace is watched: too slow, or evicted, is 408.
+    let meter = std::sync::Arc::new(pace::Meter::new(std::time::Instant::now()));
+    let evict = std::sync::Arc::new(tokio::sync::Notify::new());
+    let registration = state.register(meter.clone(), slot, evict.clone());
+    let reading = async {
+        let mp = Multipart::from_request(req, &state)
+            .await
+            .map_err(|r| ApiError::new(r.status(), r.body_text()))?;
+        upload::read(mp, inner.opts.body_idle_timeout, &meter).await
     };
-    let mp = Multipart::from_request(req, &state)
-        .await
-        .map_err(|r| ApiError::new(r.status(), r.body_text()))?;
-    let up = upload::read(mp, inner.opts.body_idle_timeout).await?;
+    let up = pace::watch(reading, &meter, &evict, &inner.opts).await;
+    let slot = registration.finish();
+    let up = up?;
+    let slot = slot.ok_or_else(|| pace::evicted(&inner.opts))?;
     let worker = inner
         .workers
         .clone()

@@ -137,7 +137,14 @@ pub(crate) fn run(up: &Upload, opts: &Options, ledger_lock: &Mutex<()>) -> Resul
 
     let (outcome, files) = match &opts.ledger {
         None => stateless(&up.files, &cfg, form.leave_out_unusable)?,
-        Some(path) => with_ledger(&up.files, &cfg, form.leave_out_unusable, path, ledger_lock)?,
+        Some(path) => with_ledger(
+            &up.files,
+            &cfg,
+            form.leave_out_unusable,
+            path,
+            ledger_lock,
+            opts,
+        )?,
     };
     let xlsx = workbook::build(&outcome, &cfg.factors)?;
     let json = json::to_string(&outcome).map_err(|e| {
@@ -249,6 +256,7 @@ fn with_ledger(
     leave_out: bool,
     path: &std::path::Path,
     ledger_lock: &Mutex<()>,
+    opts: &Options,
 ) -> Result<(Outcome, Vec<FileJson>), ApiError> {
     let mut files = Vec::with_capacity(inputs.len());
     let mut usable = Vec::new();
@@ -274,7 +282,9 @@ fn with_ledger(
     let _guard = ledger_lock
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let mut ledger = Ledger::open(path).map_err(crate::error::Error::from)?;
+    let busy = |e: crate::ledger::LedgerError| ApiError::from_error(e.into(), opts);
+    let mut ledger = Ledger::open(path).map_err(busy)?;
+    wait_for_other_writers(path, opts)?;
     for input in &usable {
         ledger
             .import(
@@ -284,10 +294,45 @@ fn with_ledger(
                 None,
                 chrono::Utc::now(),
             )
-            .map_err(crate::error::Error::from)?;
+            .map_err(busy)?;
     }
-    let outcome = pipeline::run_ledger(&ledger, cfg)?;
+    let outcome = pipeline::run_ledger(&ledger, cfg).map_err(|e| ApiError::from_error(e, opts))?;
     Ok((outcome, files))
+}
+
+/// Waits at most `opts.ledger_wait` for another process writing the ledger (an import, a
+/// removal or a final statement from the command line), by taking its write lock on a
+/// connection of its own and letting it go; past that, 503 with Retry-After. The ledger itself
+/// waits up to [`crate::ledger::WAIT_LIMIT`] (10 minutes), too long to hold a request; should
+/// another writer come in between this check and the import, that wait applies and a timeout
+/// is 503 too (the conversion of `LedgerError::Busy`). Any other trouble opening the file is
+/// left to the ledger, which has already opened it and says what is wrong in its own words.
+fn wait_for_other_writers(path: &std::path::Path, opts: &Options) -> Result<(), ApiError> {
+    use rusqlite::{Connection, ErrorCode, OpenFlags};
+    let Ok(conn) = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    ) else {
+        return Ok(());
+    };
+    if conn.busy_timeout(opts.ledger_wait).is_err() {
+        return Ok(());
+    }
+    match conn.execute_batch("BEGIN IMMEDIATE") {
+        Ok(()) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            Ok(())
+        }
+        Err(e)
+            if matches!(
+                e.sqlite_error_code(),
+                Some(ErrorCode::DatabaseBusy) | Some(ErrorCode::DatabaseLocked)
+            ) =>
+        {
+            Err(super::ledger_busy(opts))
+        }
+        Err(_) => Ok(()),
+    }
 }
 
 /// Lets the report go ahead when every file is usable, or when the user asked to leave the

@@ -4,14 +4,17 @@
 //! figure: a job calls the same [`crate::pipeline`] and report builders as `llm-scope3 report`
 //! (see `job.rs`); handlers stay thin (`handlers.rs`).
 //!
-//! Safety, in order of a request's path: the Host must be the bound address (DNS rebinding)
-//! and an Origin, when sent, must be that host (CSRF); a request that does not finish within
-//! the timeout gets 408; the body is limited (413); a full queue answers 503 with
+//! Safety, in order of a request's path: one Host, the bound address (DNS rebinding), also in an
+//! absolute-form target; an Origin, Sec-Fetch-Site or Referer must not name another site (CSRF);
+//! a request that does not finish within
+//! the timeout gets 408; the body is limited (413); an upload under the minimum rate gets 408
+//! (`pace.rs`); a full queue evicts an upload far under it, else answers 503 with
 //! Retry-After before the upload is read; uploads go to a per-request temporary folder under
 //! generated names (the browser's file name is only displayed).
 
 mod handlers;
 mod job;
+mod pace;
 mod upload;
 
 use std::collections::HashMap;
@@ -26,9 +29,12 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use tokio::sync::Semaphore;
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 
 use crate::cli::ReadArgs;
+
+/// The Retry-After of a 503 unless the options say otherwise, in seconds.
+const DEFAULT_RETRY_AFTER_SECS: u64 = 5;
 
 /// How the server behaves: address, limits, queue and expiry.
 #[derive(Debug, Clone)]
@@ -47,6 +53,18 @@ pub struct Options {
     pub request_timeout: Duration,
     /// Longest wait for the next piece of an upload's body.
     pub body_idle_timeout: Duration,
+    /// Slowest upload kept, in bytes per second, averaged over [`Options::rate_window`] once
+    /// [`Options::rate_grace`] has passed: a slower one gets 408 and, while the queue is full,
+    /// gives its place to a new upload. 0: no minimum (then only the idle time and the request
+    /// time bound an upload).
+    pub min_upload_rate: u64,
+    /// Time after admission before the minimum rate applies (TCP slow start, a slow first
+    /// byte).
+    pub rate_grace: Duration,
+    /// The span the upload rate is averaged over.
+    pub rate_window: Duration,
+    /// Longest wait for another process writing the ledger; past it: 503 with Retry-After.
+    pub ledger_wait: Duration,
     /// Reports built at the same time (each on a blocking thread).
     pub workers: usize,
     /// Uploads admitted at once (being received, waiting or being built); past it: 503.
@@ -60,8 +78,9 @@ pub struct Options {
 }
 
 impl Options {
-    /// The defaults: 200 MiB uploads, 10 minutes per request, 30 s body idle time, one worker
-    /// per core (at most 4), 8 uploads admitted, results kept for an hour (at most 50).
+    /// The defaults: 200 MiB uploads, 10 minutes per request, 30 s body idle time, uploads at
+    /// least 64 KiB/s over any 30 s after the first 10 s, 30 s wait for a busy ledger, one
+    /// worker per core (at most 4), 8 uploads admitted, results kept for an hour (at most 50).
     pub fn new(bind: SocketAddr) -> Options {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         Options {
@@ -75,9 +94,13 @@ impl Options {
             max_upload_bytes: 200 * 1024 * 1024,
             request_timeout: Duration::from_secs(600),
             body_idle_timeout: Duration::from_secs(30),
+            min_upload_rate: 64 * 1024,
+            rate_grace: Duration::from_secs(10),
+            rate_window: Duration::from_secs(30),
+            ledger_wait: Duration::from_secs(30),
             workers: cores.clamp(1, 4),
             queue: 8,
-            retry_after_secs: 5,
+            retry_after_secs: DEFAULT_RETRY_AFTER_SECS,
             result_ttl: Duration::from_secs(3600),
             max_results: 50,
         }
@@ -97,12 +120,47 @@ struct Inner {
     hosts: Vec<String>,
     /// Admission: one permit per upload in flight.
     queue: Arc<Semaphore>,
+    /// The uploads being received, each holding its permit here until its body is read, so a
+    /// new upload can take the place of one far under the minimum rate.
+    receiving: Mutex<Vec<Receiving>>,
+    /// The next [`Receiving::id`].
+    next_receiving: std::sync::atomic::AtomicU64,
     /// Building: one permit per report being built.
     workers: Arc<Semaphore>,
     /// Finished reports by id.
     results: Mutex<HashMap<String, Stored>>,
     /// One ledger writer at a time.
     ledger_lock: Mutex<()>,
+}
+
+/// An upload being received.
+struct Receiving {
+    id: u64,
+    meter: Arc<pace::Meter>,
+    /// Its place in the queue; taken by a new upload when it is evicted.
+    slot: Option<OwnedSemaphorePermit>,
+    /// Told when it has been evicted.
+    evict: Arc<Notify>,
+}
+
+/// An upload's entry among those being received; it leaves when this is finished or dropped
+/// (the request answered, timed out or abandoned).
+pub(crate) struct Registration {
+    state: AppState,
+    id: u64,
+}
+
+impl Registration {
+    /// Leaves the list; returns the upload's place, or none when it was given to another.
+    pub(crate) fn finish(self) -> Option<OwnedSemaphorePermit> {
+        self.state.unregister(self.id)
+    }
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        self.state.unregister(self.id);
+    }
 }
 
 /// A finished report.
@@ -121,6 +179,8 @@ impl AppState {
             inner: Arc::new(Inner {
                 hosts,
                 queue: Arc::new(Semaphore::new(opts.queue.max(1))),
+                receiving: Mutex::new(Vec::new()),
+                next_receiving: std::sync::atomic::AtomicU64::new(0),
                 workers: Arc::new(Semaphore::new(opts.workers.max(1))),
                 results: Mutex::new(HashMap::new()),
                 ledger_lock: Mutex::new(()),
@@ -131,6 +191,75 @@ impl AppState {
 
     fn opts(&self) -> &Options {
         &self.inner.opts
+    }
+
+    fn receiving(&self) -> std::sync::MutexGuard<'_, Vec<Receiving>> {
+        self.inner
+            .receiving
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// A place in the queue for a new upload: a free one, else the place of the slowest upload
+    /// being received that is far under the minimum rate (it is answered 408), else 503 with
+    /// Retry-After. Uploads waiting for or being built are never evicted.
+    pub(crate) fn admit(&self) -> Result<OwnedSemaphorePermit, ApiError> {
+        if let Ok(slot) = self.inner.queue.clone().try_acquire_owned() {
+            return Ok(slot);
+        }
+        let now = Instant::now();
+        let opts = self.opts();
+        let mut list = self.receiving();
+        let slowest = list
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.slot.is_some())
+            .filter_map(|(i, r)| pace::evictable(&r.meter, now, opts).map(|rate| (i, rate)))
+            .min_by(|a, b| a.1.total_cmp(&b.1));
+        if let Some((i, _)) = slowest {
+            let victim = list.swap_remove(i);
+            victim.evict.notify_one();
+            if let Some(slot) = victim.slot {
+                return Ok(slot);
+            }
+        }
+        let secs = opts.retry_after_secs;
+        Err(ApiError {
+            retry_after: Some(secs),
+            ..ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("the server is busy with other reports; try again in {secs} s"),
+            )
+        })
+    }
+
+    /// Lists an upload being received, holding its place.
+    pub(crate) fn register(
+        &self,
+        meter: Arc<pace::Meter>,
+        slot: OwnedSemaphorePermit,
+        evict: Arc<Notify>,
+    ) -> Registration {
+        let id = self
+            .inner
+            .next_receiving
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.receiving().push(Receiving {
+            id,
+            meter,
+            slot: Some(slot),
+            evict,
+        });
+        Registration {
+            state: self.clone(),
+            id,
+        }
+    }
+
+    fn unregister(&self, id: u64) -> Option<OwnedSemaphorePermit> {
+        let mut list = self.receiving();
+        let i = list.iter().position(|r| r.id == id)?;
+        list.swap_remove(i).slot
     }
 
     /// The reports that have not expired (expired ones are dropped now).
@@ -251,9 +380,44 @@ impl ApiError {
     }
 }
 
+/// 503 for a ledger another program is writing, with Retry-After: the larger of the queue's
+/// and the ledger wait.
+pub(crate) fn ledger_busy(opts: &Options) -> ApiError {
+    let secs = opts.retry_after_secs.max(opts.ledger_wait.as_secs()).max(1);
+    ApiError {
+        retry_after: Some(secs),
+        ..ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "the ledger is being written by another program (an import, a removal or a final statement from the command line); nothing was imported from this upload; try again in {secs} s"
+            ),
+        )
+    }
+}
+
+impl ApiError {
+    /// The conversion of a stage's error, with a busy ledger said as [`ledger_busy`] (the
+    /// conversion below has no options: it answers 503 with the default Retry-After).
+    pub(crate) fn from_error(e: crate::error::Error, opts: &Options) -> ApiError {
+        if matches!(
+            e,
+            crate::error::Error::Ledger(crate::ledger::LedgerError::Busy { .. })
+        ) {
+            return ledger_busy(opts);
+        }
+        ApiError::from(e)
+    }
+}
+
 impl From<crate::error::Error> for ApiError {
     fn from(e: crate::error::Error) -> ApiError {
         use crate::error::Error;
+        if let Error::Ledger(crate::ledger::LedgerError::Busy { .. }) = &e {
+            return ApiError {
+                retry_after: Some(DEFAULT_RETRY_AFTER_SECS),
+                ..ApiError::new(StatusCode::SERVICE_UNAVAILABLE, page_words(&e.to_string()))
+            };
+        }
         let status = match &e {
             Error::Usage(_) => StatusCode::BAD_REQUEST,
             Error::Input(_) | Error::InputData(_) | Error::Template(_) => {
@@ -328,17 +492,34 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// Refuses a request whose Host is not the bound address or whose Origin is another site.
+/// Refuses a request that another site could have made or aimed here:
+/// - more than one Host header (400: which one a proxy honoured cannot be known);
+/// - a Host that is not the bound address (403, DNS rebinding), or an absolute-form target
+///   (`POST http://evil.example/...`) whose host is not that Host (403);
+/// - an Origin that is not the server itself (403, CSRF);
+/// - for a request that can change something (any method but GET, HEAD, OPTIONS): a
+///   `Sec-Fetch-Site` other than `same-origin` or `none`, or, without Origin, a `Referer` of
+///   another origin (403). A browser sends at least one of them; scripts (curl) send none.
 async fn guard_host(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let host = req
-        .headers()
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .map(|h| h.to_ascii_lowercase());
-    let Some(host) = host else {
-        return ApiError::new(StatusCode::BAD_REQUEST, "the request has no Host header")
-            .into_response();
+    match check_request(&state, &req) {
+        Ok(()) => next.run(req).await,
+        Err(e) => e.into_response(),
+    }
+}
+
+fn check_request(state: &AppState, req: &Request) -> Result<(), ApiError> {
+    let headers = req.headers();
+    let forbidden = |message: String| ApiError::new(StatusCode::FORBIDDEN, message);
+    let mut hosts = headers.get_all(header::HOST).iter();
+    let (Some(host), None) = (hosts.next(), hosts.next()) else {
+        let message = if headers.contains_key(header::HOST) {
+            "the request has more than one Host header"
+        } else {
+            "the request has no Host header"
+        };
+        return Err(ApiError::new(StatusCode::BAD_REQUEST, message));
     };
+    let host = String::from_utf8_lossy(host.as_bytes()).to_ascii_lowercase();
     let ok = if state.inner.hosts.is_empty() {
         host.rsplit_once(':')
             .is_some_and(|(_, port)| port == state.opts().bind.port().to_string())
@@ -346,31 +527,97 @@ async fn guard_host(State(state): State<AppState>, req: Request, next: Next) -> 
         state.inner.hosts.contains(&host)
     };
     if !ok {
-        return ApiError::new(
-            StatusCode::FORBIDDEN,
-            format!(
-                "refused: this server answers to http://{} only, not to Host '{host}'",
-                state.opts().bind
-            ),
-        )
-        .into_response();
+        return Err(forbidden(format!(
+            "refused: this server answers to http://{} only, not to Host '{host}'",
+            state.opts().bind
+        )));
     }
-    if let Some(origin) = req.headers().get(header::ORIGIN) {
-        let same = origin
-            .to_str()
-            .is_ok_and(|o| o.eq_ignore_ascii_case(&format!("http://{host}")));
+    // An absolute-form target names the site itself (RFC 9112 section 3.2.2): it must be the
+    // Host, over plain http.
+    if let Some(authority) = req.uri().authority() {
+        let same = authority.as_str().eq_ignore_ascii_case(&host)
+            && req
+                .uri()
+                .scheme_str()
+                .is_some_and(|s| s.eq_ignore_ascii_case("http"));
         if !same {
-            return ApiError::new(
-                StatusCode::FORBIDDEN,
-                format!(
-                    "refused: a page from another site (Origin {}) may not use this server",
-                    String::from_utf8_lossy(origin.as_bytes())
-                ),
-            )
-            .into_response();
+            return Err(forbidden(format!(
+                "refused: the request names http://{} only, not {}",
+                host,
+                printable(req.uri().to_string().as_bytes())
+            )));
         }
     }
-    next.run(req).await
+    let own = format!("http://{host}");
+    let mut origins = headers.get_all(header::ORIGIN).iter().peekable();
+    let has_origin = origins.peek().is_some();
+    for origin in origins {
+        if !origin.to_str().is_ok_and(|o| o.eq_ignore_ascii_case(&own)) {
+            return Err(forbidden(format!(
+                "refused: a page from another site (Origin {}) may not use this server",
+                printable(origin.as_bytes())
+            )));
+        }
+    }
+    let safe = matches!(
+        *req.method(),
+        axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS
+    );
+    if safe {
+        return Ok(());
+    }
+    for site in headers.get_all("sec-fetch-site") {
+        let site = String::from_utf8_lossy(site.as_bytes())
+            .trim()
+            .to_ascii_lowercase();
+        if site != "same-origin" && site != "none" {
+            return Err(forbidden(format!(
+                "refused: the browser says this request comes from another site (Sec-Fetch-Site: {})",
+                printable(site.as_bytes())
+            )));
+        }
+    }
+    if !has_origin {
+        for referer in headers.get_all(header::REFERER) {
+            let same = referer
+                .to_str()
+                .ok()
+                .and_then(origin_of)
+                .is_some_and(|o| o.eq_ignore_ascii_case(&own));
+            if !same {
+                return Err(forbidden(format!(
+                    "refused: a page from another site (Referer {}) may not use this server",
+                    printable(referer.as_bytes())
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The origin (`scheme://host[:port]`) of an absolute URL, or `None` when it is not one.
+fn origin_of(url: &str) -> Option<&str> {
+    let scheme_end = url.find("://")?;
+    let scheme = &url[..scheme_end];
+    if scheme.is_empty()
+        || !scheme
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
+    {
+        return None;
+    }
+    let rest = &url[scheme_end + 3..];
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    (end > 0).then(|| &url[..scheme_end + 3 + end])
+}
+
+/// A header value as shown in a message: at most 100 characters, control characters dropped.
+fn printable(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes)
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(100)
+        .collect()
 }
 
 /// Answers 408 when a request (upload and processing) takes longer than allowed.
@@ -416,5 +663,40 @@ pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::i
             // A client that goes away mid-request is not the server's problem.
             let _ = conn.await;
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::Error;
+    use crate::ledger::LedgerError;
+
+    #[test]
+    fn a_busy_ledger_is_503_with_retry_after_not_500() {
+        // The ledger's own wait (10 minutes) ran out: 503, Retry-After, the ledger's words.
+        let busy = || {
+            Error::Ledger(LedgerError::Busy {
+                path: "finance.db".into(),
+                secs: 600,
+            })
+        };
+        let e = ApiError::from(busy());
+        assert_eq!(e.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(e.retry_after, Some(DEFAULT_RETRY_AFTER_SECS));
+        assert!(e.message.contains("another process"), "{}", e.message);
+        // With the server's options: Retry-After the larger of the queue's and the ledger wait.
+        let mut opts = Options::new("127.0.0.1:8080".parse().unwrap());
+        opts.retry_after_secs = 5;
+        opts.ledger_wait = Duration::from_secs(30);
+        let e = ApiError::from_error(busy(), &opts);
+        assert_eq!(e.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(e.retry_after, Some(30));
+        let resp = e.into_response();
+        assert_eq!(resp.headers()[header::RETRY_AFTER], "30");
+        // Other ledger errors keep their statuses: a refusal is 422.
+        let e = ApiError::from(Error::Ledger(LedgerError::Refused("overlap".into())));
+        assert_eq!(e.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(e.retry_after, None);
     }
 }

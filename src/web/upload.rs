@@ -9,6 +9,7 @@ use std::time::Duration;
 use axum::extract::multipart::{Field, Multipart, MultipartError};
 use axum::http::StatusCode;
 
+use super::pace::Meter;
 use super::ApiError;
 use crate::pipeline::Input;
 
@@ -43,7 +44,11 @@ const MAX_FIELD: usize = 1000;
 const MAX_FILES: usize = 100;
 
 /// Reads every part of the form; file parts are streamed to disk.
-pub(crate) async fn read(mut mp: Multipart, idle: Duration) -> Result<Upload, ApiError> {
+pub(crate) async fn read(
+    mut mp: Multipart,
+    idle: Duration,
+    meter: &Meter,
+) -> Result<Upload, ApiError> {
     let dir = tempfile::Builder::new()
         .prefix("llm-scope3-upload-")
         .tempdir()
@@ -85,7 +90,7 @@ pub(crate) async fn read(mut mp: Multipart, idle: Duration) -> Result<Upload, Ap
                         format!("cannot store the upload: {e}"),
                     )
                 })?;
-                while let Some(chunk) = next_chunk(&mut field, idle).await? {
+                while let Some(chunk) = next_chunk(&mut field, idle, meter).await? {
                     out.write_all(&chunk).map_err(|e| {
                         ApiError::new(
                             StatusCode::INSUFFICIENT_STORAGE,
@@ -100,7 +105,7 @@ pub(crate) async fn read(mut mp: Multipart, idle: Duration) -> Result<Upload, Ap
             }
             "quarter" | "year" | "entity" | "leave_out_unusable" => {
                 let mut text = Vec::new();
-                while let Some(chunk) = next_chunk(&mut field, idle).await? {
+                while let Some(chunk) = next_chunk(&mut field, idle, meter).await? {
                     text.extend_from_slice(&chunk);
                     if text.len() > MAX_FIELD {
                         return Err(ApiError::new(
@@ -140,13 +145,21 @@ pub(crate) async fn read(mut mp: Multipart, idle: Duration) -> Result<Upload, Ap
     })
 }
 
+/// The next piece of a field, counted on `meter`.
 async fn next_chunk(
     field: &mut Field<'_>,
     idle: Duration,
+    meter: &Meter,
 ) -> Result<Option<axum::body::Bytes>, ApiError> {
     match tokio::time::timeout(idle, field.chunk()).await {
         Err(_) => Err(idle_error(idle)),
-        Ok(r) => r.map_err(multipart_error),
+        Ok(r) => {
+            let chunk = r.map_err(multipart_error)?;
+            if let Some(c) = &chunk {
+                meter.add(c.len());
+            }
+            Ok(chunk)
+        }
     }
 }
 

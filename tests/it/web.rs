@@ -384,6 +384,108 @@ async fn foreign_hosts_and_origins_are_refused() {
     assert_eq!(call(&app, no_host).await.status, StatusCode::BAD_REQUEST);
 }
 
+/// Requests the Host check alone let through (issue #17, item 9): duplicate Host headers, an
+/// absolute-form target naming another host, and a cross-site POST that names its site only in
+/// `Sec-Fetch-Site` or `Referer` (no Origin). Each is refused; the page's own requests are not.
+#[tokio::test]
+async fn duplicate_hosts_absolute_targets_and_cross_site_posts_are_refused() {
+    let app = app(options());
+    let o = sample(OPENAI);
+    let body = multipart(&[Part::File(OPENAI, &o), Part::Field("quarter", "2026Q1")]);
+    let form = |uri: &str, headers: &[(&str, &str)]| {
+        let mut r = Request::post(uri).header(
+            header::CONTENT_TYPE,
+            format!("multipart/form-data; boundary={BOUNDARY}"),
+        );
+        for (k, v) in headers {
+            r = r.header(*k, *v);
+        }
+        r.body(Body::from(body.clone())).unwrap()
+    };
+    let host = ("host", "127.0.0.1:8080");
+
+    // Two Host headers, the first ours: which one a proxy used is unknowable.
+    let a = call(
+        &app,
+        form("/api/reports", &[host, ("host", "evil.example:8080")]),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST);
+    assert!(
+        a.json()["error"].as_str().unwrap().contains("Host"),
+        "{}",
+        a.json()
+    );
+    let a = call(&app, form("/api/reports", &[host, host])).await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST);
+
+    // Absolute-form target: the URI's host, not the Host header, names the site (RFC 9112
+    // section 3.2.2).
+    let a = call(&app, form("http://evil.example/api/reports", &[host])).await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN);
+    assert!(a.json()["error"].as_str().unwrap().contains("evil.example"));
+    let a = call(&app, form("http://evil.example:8080/", &[host])).await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN);
+
+    // A cross-site POST without Origin: Fetch Metadata says so ...
+    for site in ["cross-site", "same-site"] {
+        let a = call(
+            &app,
+            form("/api/reports", &[host, ("sec-fetch-site", site)]),
+        )
+        .await;
+        assert_eq!(a.status, StatusCode::FORBIDDEN, "Sec-Fetch-Site: {site}");
+        assert!(a.json()["error"].as_str().unwrap().contains(site));
+    }
+    // ... or only the Referer names the other site.
+    for referer in [
+        "http://evil.example/page.html",
+        "https://127.0.0.1:8080/",
+        "http://127.0.0.1:9999/",
+        "not a url",
+    ] {
+        let a = call(&app, form("/api/reports", &[host, ("referer", referer)])).await;
+        assert_eq!(a.status, StatusCode::FORBIDDEN, "Referer: {referer}");
+    }
+
+    // The page's own upload: same-origin, Referer the page, Origin the page; and a script
+    // (curl) sends none of these. Both are answered.
+    let a = call(
+        &app,
+        form(
+            "/api/reports",
+            &[
+                host,
+                ("sec-fetch-site", "same-origin"),
+                ("referer", "http://127.0.0.1:8080/"),
+                ("origin", "http://127.0.0.1:8080"),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(
+        a.status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&a.body)
+    );
+    let a = call(&app, form("http://127.0.0.1:8080/api/reports", &[host])).await;
+    assert_eq!(
+        a.status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&a.body)
+    );
+    // Navigating to the page from a link on another site is allowed: a GET changes nothing.
+    let nav = Request::get("/")
+        .header(header::HOST, "127.0.0.1:8080")
+        .header("sec-fetch-site", "cross-site")
+        .header("referer", "https://wiki.example/tools")
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(call(&app, nav).await.status, StatusCode::OK);
+}
+
 #[tokio::test]
 async fn an_upload_over_the_limit_gets_413() {
     let mut opts = options();
@@ -539,6 +641,56 @@ async fn with_a_ledger_uploads_accumulate_and_a_refused_upload_imports_nothing()
     let ledger = llm_scope3::ledger::Ledger::open(&db).unwrap();
     let names: Vec<String> = ledger.list().unwrap().into_iter().map(|s| s.file).collect();
     assert_eq!(names, [OPENAI, ANTHROPIC]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ledger_another_process_is_writing_answers_503_with_retry_after() {
+    // Another writer (here a second connection, as `llm-scope3 import` in another process
+    // would) holds the ledger's write lock. The ledger itself waits up to 10 minutes for it;
+    // the upload waits --ledger-wait (1 s here), then is answered 503 with Retry-After, not a
+    // 500 and not a request held for minutes (the request limit, 20 s, would give 408).
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("ledger.db");
+    drop(llm_scope3::ledger::Ledger::open(&db).unwrap());
+    let mut opts = options();
+    opts.ledger = Some(db.clone());
+    opts.ledger_wait = std::time::Duration::from_secs(1);
+    opts.retry_after_secs = 2;
+    opts.request_timeout = std::time::Duration::from_secs(20);
+    let app = app(opts);
+    let other = rusqlite::Connection::open(&db).unwrap();
+    other.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let o = sample(OPENAI);
+    let body = multipart(&[Part::File(OPENAI, &o), Part::Field("quarter", "2026Q1")]);
+    let started = std::time::Instant::now();
+    let ans = call(&app, post(body.clone())).await;
+    let waited = started.elapsed();
+    other.execute_batch("ROLLBACK").unwrap();
+    assert_eq!(
+        ans.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        String::from_utf8_lossy(&ans.body)
+    );
+    // Retry-After: the larger of the queue's (2 s) and the ledger wait (1 s).
+    assert_eq!(ans.headers[header::RETRY_AFTER], "2");
+    let e = ans.json()["error"].as_str().unwrap().to_string();
+    assert!(
+        e.contains("another program") && e.contains("try again"),
+        "{e}"
+    );
+    assert!(waited < std::time::Duration::from_secs(10), "{waited:?}");
+    // Nothing was imported; once the other writer is done the same upload goes in.
+    let ledger = llm_scope3::ledger::Ledger::open(&db).unwrap();
+    assert!(ledger.list().unwrap().is_empty());
+    drop(ledger);
+    let ans = call(&app, post(body)).await;
+    assert_eq!(
+        ans.status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&ans.body)
+    );
 }
 
 #[test]
