@@ -75,8 +75,9 @@ fn the_page_uploads_two_exports_and_downloads_the_clis_workbook() {
             !ci,
             "CI=true: Chromium and chromedriver are required (Debian: apt-get install chromium chromium-driver)"
         );
-        eprintln!(
-            "skipped: Chromium or chromedriver is not installed (apt-get install chromium chromium-driver)"
+        crate::common::skipped(
+            "the upload page in a browser",
+            "Chromium or chromedriver is not installed (apt-get install chromium chromium-driver)",
         );
         return;
     };

@@ -633,7 +633,10 @@ fn temporary_files_of_an_interrupted_run_are_removed_by_the_next() {
     // report into the folder removes those whose process is gone, and keeps one whose process
     // still runs (PID 1 always does).
     if !std::path::Path::new("/proc/self").exists() {
-        eprintln!("skipped: no /proc to tell a live process from a gone one");
+        crate::common::skipped(
+            "temporary files of an interrupted run",
+            "no /proc to tell a live process from a gone one",
+        );
         return;
     }
     let dir = tempfile::tempdir().unwrap();

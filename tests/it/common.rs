@@ -162,3 +162,10 @@ pub fn workbook_tco2e(xlsx: &[u8]) -> f64 {
     let s = wb.worksheet_range("E1-6 Summary").expect("the E1-6 sheet");
     cell_f64(s.get_value((6, 6)).expect("G7"))
 }
+
+/// Says that a test skipped and why, on the terminal even though the test harness captures
+/// `eprintln!` of passing tests: a skipped check must be seen, never mistaken for a pass.
+pub fn skipped(test: &str, why: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {why}");
+}

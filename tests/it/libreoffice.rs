@@ -23,8 +23,9 @@ pub fn soffice() -> Option<PathBuf> {
     if std::env::var("CI").is_ok_and(|v| v == "true") {
         panic!("CI=true but LibreOffice (soffice) is not installed: .ci/run must install libreoffice-calc");
     }
-    eprintln!(
-        "SKIPPED: LibreOffice (soffice) not found; install libreoffice-calc to run this test"
+    crate::common::skipped(
+        "the LibreOffice tests",
+        "LibreOffice (soffice) not found; install libreoffice-calc to run them",
     );
     None
 }

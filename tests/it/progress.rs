@@ -18,7 +18,10 @@ fn script() -> Option<PathBuf> {
         if std::env::var("CI").is_ok_and(|v| v == "true") {
             panic!("CI=true but `script` (util-linux: Debian package bsdutils) is missing");
         }
-        eprintln!("skipped: `script` (util-linux) is not installed, so no terminal to test the progress bar on");
+        crate::common::skipped(
+            "the progress bar",
+            "`script` (util-linux) is not installed, so no terminal to test the progress bar on",
+        );
     }
     found
 }
