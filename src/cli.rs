@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Turn LLM API usage exports into an auditable Scope 3 (ESRS E1-6) workbook.
 ///
@@ -182,6 +182,15 @@ pub struct ReadArgs {
     pub config: Option<PathBuf>,
 }
 
+/// What `report` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// The workbook.
+    Xlsx,
+    /// The workbook's tables as CSV files in a folder.
+    Csv,
+}
+
 /// `report` arguments.
 #[derive(Debug, Clone, Args)]
 pub struct ReportArgs {
@@ -215,8 +224,8 @@ pub struct ReportArgs {
     pub out: Option<PathBuf>,
     /// Output format: `xlsx` (the workbook) or `csv` (its tables as CSV files in the folder
     /// named by --out, for BI tools).
-    #[arg(long, value_name = "xlsx|csv", default_value = "xlsx", value_parser = ["xlsx", "csv"])]
-    pub format: String,
+    #[arg(long, value_name = "xlsx|csv", value_enum, default_value_t = OutputFormat::Xlsx)]
+    pub format: OutputFormat,
     /// Also write the JSON summary (schema in docs/summary.schema.json).
     #[arg(long, value_name = "FILE.json")]
     pub json: Option<PathBuf>,

@@ -31,7 +31,7 @@ pub(crate) fn run(args: &ReportArgs) -> Result<()> {
                 }
             })
             .collect();
-        if args.format == "csv" {
+        if args.format == crate::cli::OutputFormat::Csv {
             PathBuf::from(format!("llm-scope3-{label}"))
         } else {
             PathBuf::from(format!("llm-scope3-{label}.xlsx"))
@@ -78,7 +78,7 @@ pub(crate) fn run(args: &ReportArgs) -> Result<()> {
     }
     let read_done = std::time::Instant::now();
     // Build every output in memory first, then write: a failure leaves earlier files untouched.
-    let csv_mode = args.format == "csv";
+    let csv_mode = args.format == crate::cli::OutputFormat::Csv;
     let xlsx = if csv_mode {
         vec![]
     } else {
@@ -182,7 +182,7 @@ fn check_outputs(args: &ReportArgs, out: &std::path::Path) -> Result<()> {
     for t in &args.read.templates {
         protected.push((t.clone(), "a template"));
     }
-    let csv_mode = args.format == "csv";
+    let csv_mode = args.format == crate::cli::OutputFormat::Csv;
     crate::report::refuse_unsafe_output(out, "--out", csv_mode, &protected)?;
     if let Some(json) = &args.json {
         crate::report::refuse_unsafe_output(json, "--json", false, &protected)?;
