@@ -4,9 +4,10 @@
 
 use std::path::Path;
 
+use super::cell::Cell;
 use super::workbook::{
     key_cells, qty_cells, result_cells, supplier_cells, Formats, KEY_COLS, QTY_COLS, RESULT_COLS,
-    SUPPLIER_COLS, V,
+    SUPPLIER_COLS,
 };
 use crate::error::{Error, Result};
 use crate::pipeline::Outcome;
@@ -19,19 +20,19 @@ pub fn guard(text: &str) -> String {
     }
 }
 
-fn cell(v: &V<'_>) -> String {
+fn cell(v: &Cell<'_>) -> String {
     match v {
-        V::S(s) => guard(s),
-        V::O(s) => guard(s),
-        V::I(n) => n.to_string(),
-        V::N(x, _) => format!("{x}"),
-        V::Blank => String::new(),
+        Cell::Text(s) => guard(s),
+        Cell::Owned(s) => guard(s),
+        Cell::Count(n) => n.to_string(),
+        Cell::Number(x, _) => format!("{x}"),
+        Cell::Blank => String::new(),
     }
 }
 
 type Table = (Vec<String>, Vec<Vec<String>>);
 
-fn table(cols: &[&str], rows: Vec<Vec<V<'_>>>) -> Table {
+fn table(cols: &[&str], rows: Vec<Vec<Cell<'_>>>) -> Table {
     (
         cols.iter().map(|c| c.to_string()).collect(),
         rows.iter().map(|r| r.iter().map(cell).collect()).collect(),
@@ -56,8 +57,8 @@ pub fn tables(o: &Outcome) -> Vec<(&'static str, Table)> {
             let mut c = key_cells(&l.key, &l.body);
             c.extend(qty_cells(&l.body));
             c.extend(result_cells(&f, &l.body));
-            c.push(V::O(l.body.flags.join("; ")));
-            c.push(V::O(l.body.factor_ids.join(", ")));
+            c.push(Cell::Owned(l.body.flags.join("; ")));
+            c.push(Cell::Owned(l.body.factor_ids.join(", ")));
             c.extend(supplier_cells(&f, &l.body));
             c
         })
@@ -75,17 +76,17 @@ pub fn tables(o: &Outcome) -> Vec<(&'static str, Table)> {
         .iter()
         .map(|l| {
             let mut c = vec![
-                V::S(&l.source.file),
-                V::S(l.source.sheet.as_deref().unwrap_or("")),
-                V::I(l.source.rows[0]),
-                V::I(l.source.rows[1]),
-                V::I(l.source.count),
+                Cell::Text(&l.source.file),
+                Cell::Text(l.source.sheet.as_deref().unwrap_or("")),
+                Cell::Count(l.source.rows[0]),
+                Cell::Count(l.source.rows[1]),
+                Cell::Count(l.source.count),
             ];
             c.extend(key_cells(&l.key, &l.body));
             c.extend(qty_cells(&l.body));
             c.extend(result_cells(&f, &l.body));
-            c.push(V::O(l.body.flags.join("; ")));
-            c.push(V::O(l.body.factor_ids.join(", ")));
+            c.push(Cell::Owned(l.body.flags.join("; ")));
+            c.push(Cell::Owned(l.body.factor_ids.join(", ")));
             c
         })
         .collect();
@@ -95,16 +96,16 @@ pub fn tables(o: &Outcome) -> Vec<(&'static str, Table)> {
         .values()
         .map(|u| {
             vec![
-                V::S(&u.id),
-                V::S(&u.kind),
-                V::N(u.value.low, &f.kg),
-                V::N(u.value.central, &f.kg),
-                V::N(u.value.high, &f.kg),
-                V::S(&u.unit),
-                u.year.map(|y| V::I(y as u64)).unwrap_or(V::Blank),
-                V::S(&u.subject),
-                V::S(&u.basis),
-                V::S(&u.source_id),
+                Cell::Text(&u.id),
+                Cell::Text(&u.kind),
+                Cell::Number(u.value.low, &f.kg),
+                Cell::Number(u.value.central, &f.kg),
+                Cell::Number(u.value.high, &f.kg),
+                Cell::Text(&u.unit),
+                u.year.map(|y| Cell::Count(y as u64)).unwrap_or(Cell::Blank),
+                Cell::Text(&u.subject),
+                Cell::Text(&u.basis),
+                Cell::Text(&u.source_id),
             ]
         })
         .collect();
@@ -114,16 +115,16 @@ pub fn tables(o: &Outcome) -> Vec<(&'static str, Table)> {
         .map(|x| {
             let c = &x.counts;
             vec![
-                V::S(&x.file),
-                V::S(&x.sha256),
-                V::S(&x.format),
-                V::I(c.read),
-                V::I(c.accepted),
-                V::I(c.rejected),
-                V::I(c.duplicate),
-                V::I(c.outside_period),
-                V::I(c.excluded),
-                V::I(c.skipped),
+                Cell::Text(&x.file),
+                Cell::Text(&x.sha256),
+                Cell::Text(&x.format),
+                Cell::Count(c.read),
+                Cell::Count(c.accepted),
+                Cell::Count(c.rejected),
+                Cell::Count(c.duplicate),
+                Cell::Count(c.outside_period),
+                Cell::Count(c.excluded),
+                Cell::Count(c.skipped),
             ]
         })
         .collect();
@@ -132,19 +133,19 @@ pub fn tables(o: &Outcome) -> Vec<(&'static str, Table)> {
         .iter()
         .map(|r| {
             vec![
-                V::S(&r.file),
-                V::S(r.sheet.as_deref().unwrap_or("")),
-                V::I(r.row),
-                V::S(r.column.as_deref().unwrap_or("")),
-                V::S(r.value.as_deref().unwrap_or("")),
-                V::S(&r.reason),
+                Cell::Text(&r.file),
+                Cell::Text(r.sheet.as_deref().unwrap_or("")),
+                Cell::Count(r.row),
+                Cell::Text(r.column.as_deref().unwrap_or("")),
+                Cell::Text(r.value.as_deref().unwrap_or("")),
+                Cell::Text(&r.reason),
             ]
         })
         .collect();
-    let warnings: Vec<Vec<V<'_>>> = o
+    let warnings: Vec<Vec<Cell<'_>>> = o
         .warnings
         .iter()
-        .map(|w| vec![V::S(w.code.as_str()), V::S(&w.message)])
+        .map(|w| vec![Cell::Text(w.code.as_str()), Cell::Text(&w.message)])
         .collect();
     vec![
         ("warnings.csv", table(&["Code", "Warning"], warnings)),

@@ -2,6 +2,7 @@
 //! summary, written atomically (temporary file in the same folder, then renamed), so a failed
 //! run never leaves a half-written report or clobbers an earlier one.
 
+mod cell;
 pub mod configuration;
 pub mod csv;
 pub mod json;

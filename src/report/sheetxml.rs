@@ -27,7 +27,7 @@ use std::sync::mpsc;
 
 use rust_xlsxwriter::Format;
 
-use super::workbook::V;
+use super::cell::Cell;
 use crate::error::{Error, Result};
 
 /// The size of a chunk of XML handed to the zip thread.
@@ -267,7 +267,7 @@ impl<'a> Rows<'a> {
     pub(crate) fn row(
         &mut self,
         r: u32,
-        cells: &[V<'_>],
+        cells: &[Cell<'_>],
         formulas: &[CellFormula<'_>],
         share: Share,
     ) -> Result<()> {
@@ -281,16 +281,16 @@ impl<'a> Rows<'a> {
                 continue;
             }
             match v {
-                V::S(s) if !s.is_empty() => self.string(c, s, 0)?,
-                V::O(s) if !s.is_empty() => self.string(c, s, 0)?,
+                Cell::Text(s) if !s.is_empty() => self.string(c, s, 0)?,
+                Cell::Owned(s) if !s.is_empty() => self.string(c, s, 0)?,
                 // An empty text with the default format: no cell (rust_xlsxwriter drops an
                 // unformatted blank).
-                V::S(_) | V::O(_) | V::Blank => {}
-                V::I(n) => {
+                Cell::Text(_) | Cell::Owned(_) | Cell::Blank => {}
+                Cell::Count(n) => {
                     let xf = self.int_xf;
                     self.number(c, *n as f64, xf)?;
                 }
-                V::N(x, fmt) => {
+                Cell::Number(x, fmt) => {
                     let xf = self.xf(fmt)?;
                     self.number(c, *x, xf)?;
                 }
@@ -673,13 +673,13 @@ mod tests {
             row_text: [0; 10],
         };
         let cells = [
-            V::S(" padded "),
-            V::S(""),
-            V::O("=1+1 & <b>".into()),
-            V::I(42),
-            V::N(0.5, &kg),
-            V::N(f64::NAN, &kg),
-            V::Blank,
+            Cell::Text(" padded "),
+            Cell::Text(""),
+            Cell::Owned("=1+1 & <b>".into()),
+            Cell::Count(42),
+            Cell::Number(0.5, &kg),
+            Cell::Number(f64::NAN, &kg),
+            Cell::Blank,
         ];
         let formulas = [(6u16, "=C27*2".to_string(), 2.5, &kg)];
         rows.row(26, &cells, &formulas, Share::First { si: 7, last: 29 })

@@ -10,6 +10,7 @@ use rust_xlsxwriter::{
     ExcelDateTime, Format, FormatAlign, FormatBorder, Formula, Workbook, Worksheet, XlsxError,
 };
 
+use super::cell::{Cell, Col};
 use super::sheetxml::{self, CellFormula, Share, Streamed};
 use crate::aggregate::{LineBody, LineKey};
 use crate::factors::FactorSet;
@@ -107,18 +108,6 @@ impl Formats {
     }
 }
 
-/// A cell of a table row.
-pub(crate) enum V<'a> {
-    S(&'a str),
-    O(String),
-    I(u64),
-    N(f64, &'a Format),
-    Blank,
-}
-
-/// One column: header and width.
-pub(crate) type Col = (&'static str, f64);
-
 fn err(e: XlsxError) -> crate::error::Error {
     crate::error::Error::Internal(format!("writing the workbook: {e}"))
 }
@@ -142,32 +131,37 @@ fn header(ws: &mut Worksheet, f: &Formats, row: u32, cols: &[Col]) -> Result<u32
     Ok(row + 1)
 }
 
-fn write_row(ws: &mut Worksheet, f: &Formats, row: u32, cells: &[V<'_>]) -> Result<(), XlsxError> {
+fn write_row(
+    ws: &mut Worksheet,
+    f: &Formats,
+    row: u32,
+    cells: &[Cell<'_>],
+) -> Result<(), XlsxError> {
     for (c, v) in cells.iter().enumerate() {
         let c = c as u16;
         match v {
             // Non-empty text goes without a format: `f.text` is the default format (xf 0),
             // and the library hashes a given format on every cell. An empty text stays a
             // blank cell with the format, as before.
-            V::S(s) if !s.is_empty() => {
+            Cell::Text(s) if !s.is_empty() => {
                 ws.text(row, c, s)?;
             }
-            V::O(s) if !s.is_empty() => {
+            Cell::Owned(s) if !s.is_empty() => {
                 ws.text(row, c, s.as_str())?;
             }
-            V::S(s) => {
+            Cell::Text(s) => {
                 ws.text_fmt(row, c, s, &f.text)?;
             }
-            V::O(s) => {
+            Cell::Owned(s) => {
                 ws.text_fmt(row, c, s.as_str(), &f.text)?;
             }
-            V::I(n) => {
+            Cell::Count(n) => {
                 ws.write_number_with_format(row, c, *n as f64, &f.int)?;
             }
-            V::N(x, fmt) => {
+            Cell::Number(x, fmt) => {
                 ws.write_number_with_format(row, c, *x, fmt)?;
             }
-            V::Blank => {}
+            Cell::Blank => {}
         }
     }
     Ok(())
@@ -219,8 +213,12 @@ fn note(
     Ok(())
 }
 
-fn bounds_cells<'a>(b: Bounds, fmt: &'a Format) -> [V<'a>; 3] {
-    [V::N(b.low, fmt), V::N(b.central, fmt), V::N(b.high, fmt)]
+fn bounds_cells<'a>(b: Bounds, fmt: &'a Format) -> [Cell<'a>; 3] {
+    [
+        Cell::Number(b.low, fmt),
+        Cell::Number(b.central, fmt),
+        Cell::Number(b.high, fmt),
+    ]
 }
 
 /// Builds the whole workbook in memory and returns its bytes.
@@ -590,40 +588,40 @@ fn e16_summary(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), XlsxE
         r += 1;
     }
     r += 1;
-    let facts: Vec<(&str, V)> = vec![
+    let facts: Vec<(&str, Cell)> = vec![
         (
             "Range: low (tCO2e)",
-            V::N(t.emissions_kgco2e.low / 1000.0, &f.t),
+            Cell::Number(t.emissions_kgco2e.low / 1000.0, &f.t),
         ),
         (
             "Range: high (tCO2e)",
-            V::N(t.emissions_kgco2e.high / 1000.0, &f.t),
+            Cell::Number(t.emissions_kgco2e.high / 1000.0, &f.t),
         ),
         (
             "of which embodied hardware (tCO2e, central)",
-            V::N(t.embodied_kgco2e.central / 1000.0, &f.t),
+            Cell::Number(t.embodied_kgco2e.central / 1000.0, &f.t),
         ),
         (
             "Energy at the data centre (MWh, central)",
-            V::N(t.energy_kwh.central / 1000.0, &f.t),
+            Cell::Number(t.energy_kwh.central / 1000.0, &f.t),
         ),
         (
             "Water (m³, central)",
-            V::N(t.water_l.central / 1000.0, &f.t),
+            Cell::Number(t.water_l.central / 1000.0, &f.t),
         ),
         (
             "% from supplier primary data (AR 46(g))",
-            V::N(t.primary_data_share, &f.pct),
+            Cell::Number(t.primary_data_share, &f.pct),
         ),
         (
             "Sensitivity, not the reported figure: CFE-adjusted tCO2e (central; grid × (1 − carbon-free-energy share) where the operator publishes it; not GHG Protocol market-based)",
-            V::N(t.cfe_adjusted_kgco2e.central / 1000.0, &f.t),
+            Cell::Number(t.cfe_adjusted_kgco2e.central / 1000.0, &f.t),
         ),
         (
             "Data-quality score (1 very good … 4 poor, emissions-weighted)",
             match t.data_quality_score {
-                Some(s) => V::N(s, &f.dq),
-                None => V::S("n/a"),
+                Some(s) => Cell::Number(s, &f.dq),
+                None => Cell::Text("n/a"),
             },
         ),
     ];
@@ -633,7 +631,14 @@ fn e16_summary(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), XlsxE
             ws,
             f,
             r,
-            &[V::Blank, V::Blank, V::Blank, V::Blank, V::Blank, v],
+            &[
+                Cell::Blank,
+                Cell::Blank,
+                Cell::Blank,
+                Cell::Blank,
+                Cell::Blank,
+                v,
+            ],
         )?;
         r += 1;
     }
@@ -645,18 +650,18 @@ fn e16_summary(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), XlsxE
     Ok(())
 }
 
-pub(crate) fn key_cells<'a>(k: &'a LineKey, b: &'a LineBody) -> Vec<V<'a>> {
+pub(crate) fn key_cells<'a>(k: &'a LineKey, b: &'a LineBody) -> Vec<Cell<'a>> {
     vec![
-        V::S(&k.provider),
-        V::S(&k.model),
-        V::S(&b.model_key),
-        V::S(k.region.as_deref().unwrap_or("")),
-        V::O(format!("{} ({})", b.grid_geo, b.grid_year)),
-        V::S(&k.month),
-        V::S(k.cost_centre.as_deref().unwrap_or("")),
+        Cell::Text(&k.provider),
+        Cell::Text(&k.model),
+        Cell::Text(&b.model_key),
+        Cell::Text(k.region.as_deref().unwrap_or("")),
+        Cell::Owned(format!("{} ({})", b.grid_geo, b.grid_year)),
+        Cell::Text(&k.month),
+        Cell::Text(k.cost_centre.as_deref().unwrap_or("")),
         match &k.spend {
-            Some(s) => V::O(format!("{} ({s})", b.method.label())),
-            None => V::S(b.method.label()),
+            Some(s) => Cell::Owned(format!("{} ({s})", b.method.label())),
+            None => Cell::Text(b.method.label()),
         },
     ]
 }
@@ -702,41 +707,41 @@ pub(crate) const SUPPLIER_COLS: &[Col] = &[
     ("Vendor figure", 60.0),
 ];
 
-pub(crate) fn supplier_cells<'a>(f: &'a Formats, b: &'a LineBody) -> Vec<V<'a>> {
+pub(crate) fn supplier_cells<'a>(f: &'a Formats, b: &'a LineBody) -> Vec<Cell<'a>> {
     match &b.supplier {
         Some(s) => vec![
-            V::N(s.estimate_kgco2e.central, &f.kg),
-            V::N(s.vendor_kgco2e, &f.kg),
-            V::O(format!("{}: {}", s.vendor, s.note)),
+            Cell::Number(s.estimate_kgco2e.central, &f.kg),
+            Cell::Number(s.vendor_kgco2e, &f.kg),
+            Cell::Owned(format!("{}: {}", s.vendor, s.note)),
         ],
         None => vec![
-            V::N(b.estimate.emissions_kgco2e.central, &f.kg),
-            V::Blank,
-            V::Blank,
+            Cell::Number(b.estimate.emissions_kgco2e.central, &f.kg),
+            Cell::Blank,
+            Cell::Blank,
         ],
     }
 }
 
-pub(crate) fn qty_cells<'a>(b: &LineBody) -> Vec<V<'a>> {
+pub(crate) fn qty_cells<'a>(b: &LineBody) -> Vec<Cell<'a>> {
     let a = &b.activity;
     vec![
-        V::I(a.requests),
-        V::I(a.input_tokens),
-        V::I(a.cached_input_tokens),
-        V::I(a.output_tokens),
-        V::I(b.estimate.imputed_input_tokens),
-        V::I(b.estimate.imputed_output_tokens),
+        Cell::Count(a.requests),
+        Cell::Count(a.input_tokens),
+        Cell::Count(a.cached_input_tokens),
+        Cell::Count(a.output_tokens),
+        Cell::Count(b.estimate.imputed_input_tokens),
+        Cell::Count(b.estimate.imputed_output_tokens),
     ]
 }
 
-pub(crate) fn result_cells<'a>(f: &'a Formats, b: &LineBody) -> Vec<V<'a>> {
+pub(crate) fn result_cells<'a>(f: &'a Formats, b: &LineBody) -> Vec<Cell<'a>> {
     let e = &b.estimate;
     let mut v = vec![];
     let not_estimated = || {
         [
-            V::S("not estimated"),
-            V::S("not estimated"),
-            V::S("not estimated"),
+            Cell::Text("not estimated"),
+            Cell::Text("not estimated"),
+            Cell::Text("not estimated"),
         ]
     };
     if b.energy_estimated {
@@ -745,13 +750,13 @@ pub(crate) fn result_cells<'a>(f: &'a Formats, b: &LineBody) -> Vec<V<'a>> {
         v.extend(not_estimated());
     }
     v.extend(bounds_cells(e.emissions_kgco2e, &f.kg));
-    v.push(V::N(e.embodied_kgco2e.central, &f.kg));
+    v.push(Cell::Number(e.embodied_kgco2e.central, &f.kg));
     if b.energy_estimated {
         v.extend(bounds_cells(e.water_l, &f.kwh));
     } else {
         v.extend(not_estimated());
     }
-    v.push(V::N(b.dq.score(), &f.dq));
+    v.push(Cell::Number(b.dq.score(), &f.dq));
     v
 }
 
@@ -796,12 +801,12 @@ fn total_values(o: &Outcome) -> Vec<(f64, bool)> {
 }
 
 /// The cells of an AI Services line.
-fn ai_cells<'a>(f: &'a Formats, l: &'a crate::aggregate::Line) -> Vec<V<'a>> {
+fn ai_cells<'a>(f: &'a Formats, l: &'a crate::aggregate::Line) -> Vec<Cell<'a>> {
     let mut cells = key_cells(&l.key, &l.body);
     cells.extend(qty_cells(&l.body));
     cells.extend(result_cells(f, &l.body));
-    cells.push(V::O(l.body.flags.join("; ")));
-    cells.push(V::O(l.body.factor_ids.join(", ")));
+    cells.push(Cell::Owned(l.body.flags.join("; ")));
+    cells.push(Cell::Owned(l.body.factor_ids.join(", ")));
     cells.extend(supplier_cells(f, &l.body));
     cells
 }
@@ -873,16 +878,16 @@ fn ai_services(
                 f,
                 r,
                 &[
-                    V::S(&n.key.provider),
-                    V::S(&n.key.label),
-                    V::S(&n.key.model),
-                    V::S(n.key.region.as_deref().unwrap_or("")),
-                    V::S(&n.key.month),
-                    V::S(n.key.cost_centre.as_deref().unwrap_or("")),
-                    V::N(n.quantity, &f.kwh),
-                    V::S(&n.key.unit),
-                    V::O(spend_text(&n.spend)),
-                    V::O(
+                    Cell::Text(&n.key.provider),
+                    Cell::Text(&n.key.label),
+                    Cell::Text(&n.key.model),
+                    Cell::Text(n.key.region.as_deref().unwrap_or("")),
+                    Cell::Text(&n.key.month),
+                    Cell::Text(n.key.cost_centre.as_deref().unwrap_or("")),
+                    Cell::Number(n.quantity, &f.kwh),
+                    Cell::Text(&n.key.unit),
+                    Cell::Owned(spend_text(&n.spend)),
+                    Cell::Owned(
                         n.sources
                             .iter()
                             .map(|s| {
@@ -936,12 +941,12 @@ fn ai_services(
                 f,
                 r,
                 &[
-                    V::O(k),
-                    V::I(i),
-                    V::I(out),
-                    V::N(e.low, &f.kg),
-                    V::N(e.central, &f.kg),
-                    V::N(e.high, &f.kg),
+                    Cell::Owned(k),
+                    Cell::Count(i),
+                    Cell::Count(out),
+                    Cell::Number(e.low, &f.kg),
+                    Cell::Number(e.central, &f.kg),
+                    Cell::Number(e.high, &f.kg),
                 ],
             )?;
             r += 1;
@@ -978,9 +983,9 @@ fn ai_services(
             f,
             r,
             &[
-                V::S(m),
-                V::N(*v, &f.kg),
-                V::N(if total > 0.0 { cum / total } else { 0.0 }, &f.pct),
+                Cell::Text(m),
+                Cell::Number(*v, &f.kg),
+                Cell::Number(if total > 0.0 { cum / total } else { 0.0 }, &f.pct),
             ],
         )?;
         r += 1;
@@ -1141,20 +1146,20 @@ fn calc_sheet_name(i: usize) -> String {
 }
 
 /// The cells of a calculation line (the cells its formulas replace included).
-fn calc_cells<'a>(f: &'a Formats, c: &'a crate::aggregate::CalcLine) -> Vec<V<'a>> {
+fn calc_cells<'a>(f: &'a Formats, c: &'a crate::aggregate::CalcLine) -> Vec<Cell<'a>> {
     let mut cells = vec![
-        V::S(&c.source.file),
-        V::S(c.source.sheet.as_deref().unwrap_or("")),
-        V::I(c.source.rows[0]),
-        V::I(c.source.rows[1]),
-        V::I(c.source.count),
+        Cell::Text(&c.source.file),
+        Cell::Text(c.source.sheet.as_deref().unwrap_or("")),
+        Cell::Count(c.source.rows[0]),
+        Cell::Count(c.source.rows[1]),
+        Cell::Count(c.source.count),
     ];
     cells.extend(key_cells(&c.key, &c.body));
     cells.extend(qty_cells(&c.body));
     cells.extend(result_cells(f, &c.body));
-    cells.push(V::S("kWh = (out·e_out + (in−cached)·e_in + cached·k_cache·e_in)/1e6 · PUE; kgCO2e = kWh·grid/1000 + kWh_IT·embodied/1000; L = kWh_IT·WUE + kWh·EWIF"));
-    cells.push(V::O(c.body.factor_ids.join(", ")));
-    cells.push(V::O(c.body.flags.join("; ")));
+    cells.push(Cell::Text("kWh = (out·e_out + (in−cached)·e_in + cached·k_cache·e_in)/1e6 · PUE; kgCO2e = kWh·grid/1000 + kWh_IT·embodied/1000; L = kWh_IT·WUE + kWh·EWIF"));
+    cells.push(Cell::Owned(c.body.factor_ids.join(", ")));
+    cells.push(Cell::Owned(c.body.flags.join("; ")));
     cells
 }
 
@@ -1270,7 +1275,7 @@ fn calculation_lines<'a>(
             // A cell that gets a formula is written once, as the formula.
             for (col, ..) in formulas.iter().flatten() {
                 if let Some(cell) = cells.get_mut(*col as usize) {
-                    *cell = V::Blank;
+                    *cell = Cell::Blank;
                 }
             }
             write_row(ws, f, r, &cells)?;
@@ -1609,19 +1614,19 @@ fn factors(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), XlsxError
             f,
             r,
             &[
-                V::S(&u.id),
-                V::S(&u.kind),
-                V::N(u.value.low, &num),
-                V::N(u.value.central, &num),
-                V::N(u.value.high, &num),
-                V::S(&u.unit),
+                Cell::Text(&u.id),
+                Cell::Text(&u.kind),
+                Cell::Number(u.value.low, &num),
+                Cell::Number(u.value.central, &num),
+                Cell::Number(u.value.high, &num),
+                Cell::Text(&u.unit),
                 match u.year {
-                    Some(y) => V::I(y as u64),
-                    None => V::Blank,
+                    Some(y) => Cell::Count(y as u64),
+                    None => Cell::Blank,
                 },
-                V::S(&u.subject),
-                V::S(&u.basis),
-                V::S(&u.source_id),
+                Cell::Text(&u.subject),
+                Cell::Text(&u.basis),
+                Cell::Text(&u.source_id),
             ],
         )?;
         r += 1;
@@ -1659,18 +1664,18 @@ fn sources(ws: &mut Worksheet, f: &Formats, o: &Outcome, set: &FactorSet) -> Res
             f,
             r,
             &[
-                V::S(&s.id),
-                V::S(if used.contains(s.id.as_str()) {
+                Cell::Text(&s.id),
+                Cell::Text(if used.contains(s.id.as_str()) {
                     "yes"
                 } else {
                     "no"
                 }),
-                V::S(&s.publisher),
-                V::S(&s.title),
-                V::S(&s.year),
-                V::S(&s.url),
-                V::S(&s.licence),
-                V::S(&s.notes),
+                Cell::Text(&s.publisher),
+                Cell::Text(&s.title),
+                Cell::Text(&s.year),
+                Cell::Text(&s.url),
+                Cell::Text(&s.licence),
+                Cell::Text(&s.notes),
             ],
         )?;
         r += 1;
@@ -1761,32 +1766,32 @@ fn imports(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), XlsxError
             f,
             r,
             &[
-                V::S(&file.file),
-                V::S(&file.sha256),
-                V::S(&file.format),
-                V::S(&file.template),
-                V::S(&file.dialect),
-                V::O(headers),
-                V::I(c.read),
-                V::I(c.accepted),
-                V::I(c.rejected),
-                V::I(c.duplicate),
-                V::I(c.outside_period),
-                V::I(c.excluded),
-                V::I(c.skipped),
-                V::O(skipped_by),
-                V::S(if c.balanced() { "yes" } else { "NO" }),
-                V::I(file.read_totals.input_tokens),
-                V::I(file.accepted_totals.input_tokens),
-                V::I(file.read_totals.output_tokens),
-                V::I(file.accepted_totals.output_tokens),
-                V::I(file.read_totals.requests),
-                V::I(file.accepted_totals.requests),
-                V::O(spend(&file.read_totals.spend)),
-                V::O(spend(&file.accepted_totals.spend)),
-                V::O(file.first_date.map(|d| d.to_string()).unwrap_or_default()),
-                V::O(file.last_date.map(|d| d.to_string()).unwrap_or_default()),
-                V::O(if file.adjustment_rows > 0 {
+                Cell::Text(&file.file),
+                Cell::Text(&file.sha256),
+                Cell::Text(&file.format),
+                Cell::Text(&file.template),
+                Cell::Text(&file.dialect),
+                Cell::Owned(headers),
+                Cell::Count(c.read),
+                Cell::Count(c.accepted),
+                Cell::Count(c.rejected),
+                Cell::Count(c.duplicate),
+                Cell::Count(c.outside_period),
+                Cell::Count(c.excluded),
+                Cell::Count(c.skipped),
+                Cell::Owned(skipped_by),
+                Cell::Text(if c.balanced() { "yes" } else { "NO" }),
+                Cell::Count(file.read_totals.input_tokens),
+                Cell::Count(file.accepted_totals.input_tokens),
+                Cell::Count(file.read_totals.output_tokens),
+                Cell::Count(file.accepted_totals.output_tokens),
+                Cell::Count(file.read_totals.requests),
+                Cell::Count(file.accepted_totals.requests),
+                Cell::Owned(spend(&file.read_totals.spend)),
+                Cell::Owned(spend(&file.accepted_totals.spend)),
+                Cell::Owned(file.first_date.map(|d| d.to_string()).unwrap_or_default()),
+                Cell::Owned(file.last_date.map(|d| d.to_string()).unwrap_or_default()),
+                Cell::Owned(if file.adjustment_rows > 0 {
                     format!(
                         "{} row(s): {}",
                         file.adjustment_rows,
@@ -1795,14 +1800,14 @@ fn imports(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), XlsxError
                 } else {
                     String::new()
                 }),
-                V::O(
+                Cell::Owned(
                     file.unit_decisions
                         .iter()
                         .map(|(d, n)| format!("{d}: {n} row(s)"))
                         .collect::<Vec<_>>()
                         .join("; "),
                 ),
-                V::O(file.notes.join("; ")),
+                Cell::Owned(file.notes.join("; ")),
             ],
         )?;
         r += 1;
@@ -1841,14 +1846,14 @@ fn imports(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), XlsxError
                 f,
                 r,
                 &[
-                    V::S(&e.reason),
-                    V::S(&e.provider),
-                    V::S(&e.model),
-                    V::S(e.cost_centre.as_deref().unwrap_or("")),
-                    V::I(e.rows),
-                    V::I(e.input_tokens),
-                    V::I(e.output_tokens),
-                    V::O(spend_text(&e.spend)),
+                    Cell::Text(&e.reason),
+                    Cell::Text(&e.provider),
+                    Cell::Text(&e.model),
+                    Cell::Text(e.cost_centre.as_deref().unwrap_or("")),
+                    Cell::Count(e.rows),
+                    Cell::Count(e.input_tokens),
+                    Cell::Count(e.output_tokens),
+                    Cell::Owned(spend_text(&e.spend)),
                 ],
             )?;
             r += 1;
@@ -1871,7 +1876,10 @@ fn imports(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), XlsxError
                 ws,
                 f,
                 r,
-                &[V::O(s.path.display().to_string()), V::S(&s.reason)],
+                &[
+                    Cell::Owned(s.path.display().to_string()),
+                    Cell::Text(&s.reason),
+                ],
             )?;
             r += 1;
         }
@@ -1934,22 +1942,25 @@ fn money_reconciliation(
     for file in &o.files {
         for (cur, b) in &file.money {
             let mut cells = vec![
-                V::S(&file.file),
-                V::S(cur),
-                V::I(b.rows),
-                V::N(b.total, &f.money),
-                V::N(b.accepted, &f.money),
-                V::N(b.adjustments, &f.money),
-                V::N(b.rejected, &f.money),
-                V::N(b.duplicate, &f.money),
-                V::N(b.outside_period, &f.money),
-                V::N(b.excluded, &f.money),
+                Cell::Text(&file.file),
+                Cell::Text(cur),
+                Cell::Count(b.rows),
+                Cell::Number(b.total, &f.money),
+                Cell::Number(b.accepted, &f.money),
+                Cell::Number(b.adjustments, &f.money),
+                Cell::Number(b.rejected, &f.money),
+                Cell::Number(b.duplicate, &f.money),
+                Cell::Number(b.outside_period, &f.money),
+                Cell::Number(b.excluded, &f.money),
             ];
             for why in reasons {
-                cells.push(V::N(b.skipped.get(&why).copied().unwrap_or(0.0), &f.money));
+                cells.push(Cell::Number(
+                    b.skipped.get(&why).copied().unwrap_or(0.0),
+                    &f.money,
+                ));
             }
-            cells.push(V::N(b.total - b.accounted(), &f.money));
-            cells.push(V::S(if b.balanced() { "yes" } else { "NO" }));
+            cells.push(Cell::Number(b.total - b.accounted(), &f.money));
+            cells.push(Cell::Text(if b.balanced() { "yes" } else { "NO" }));
             write_row(ws, f, r, &cells)?;
             r += 1;
         }
@@ -2000,12 +2011,12 @@ fn ai_skipped(ws: &mut Worksheet, f: &Formats, o: &Outcome, mut r: u32) -> Resul
                 f,
                 r,
                 &[
-                    V::S(&file.file),
-                    V::S(&g.text),
-                    V::S(&g.matched),
-                    V::I(g.rows),
-                    V::I(g.first_row),
-                    V::O(spend_text(&g.spend)),
+                    Cell::Text(&file.file),
+                    Cell::Text(&g.text),
+                    Cell::Text(&g.matched),
+                    Cell::Count(g.rows),
+                    Cell::Count(g.first_row),
+                    Cell::Owned(spend_text(&g.spend)),
                 ],
             )?;
             r += 1;
@@ -2129,12 +2140,12 @@ fn rejected(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), XlsxErro
             f,
             r,
             &[
-                V::S(&x.file),
-                V::S(x.sheet.as_deref().unwrap_or("")),
-                V::I(x.row),
-                V::S(x.column.as_deref().unwrap_or("")),
-                V::S(x.value.as_deref().unwrap_or("")),
-                V::S(&x.reason),
+                Cell::Text(&x.file),
+                Cell::Text(x.sheet.as_deref().unwrap_or("")),
+                Cell::Count(x.row),
+                Cell::Text(x.column.as_deref().unwrap_or("")),
+                Cell::Text(x.value.as_deref().unwrap_or("")),
+                Cell::Text(&x.reason),
             ],
         )?;
         r += 1;
@@ -2150,12 +2161,12 @@ fn rejected(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), XlsxErro
             f,
             r,
             &[
-                V::S(&file.file),
-                V::S(""),
-                V::S(""),
-                V::S(""),
-                V::S(""),
-                V::S(&note),
+                Cell::Text(&file.file),
+                Cell::Text(""),
+                Cell::Text(""),
+                Cell::Text(""),
+                Cell::Text(""),
+                Cell::Text(&note),
             ],
         )?;
         r += 1;
@@ -2278,14 +2289,14 @@ fn change_log(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), XlsxEr
             f,
             r,
             &[
-                V::S(&c.at),
-                V::S(&c.kind),
+                Cell::Text(&c.at),
+                Cell::Text(&c.kind),
                 match c.import_id {
-                    Some(i) => V::O(format!("#{i}")),
-                    None => V::Blank,
+                    Some(i) => Cell::Owned(format!("#{i}")),
+                    None => Cell::Blank,
                 },
-                V::S(c.month.as_deref().unwrap_or("")),
-                V::S(&c.detail),
+                Cell::Text(c.month.as_deref().unwrap_or("")),
+                Cell::Text(&c.detail),
             ],
         )?;
         r += 1;
@@ -2338,14 +2349,14 @@ fn allocation(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), XlsxEr
             f,
             r,
             &[
-                V::O(name.to_string()),
-                V::I(v.0),
-                V::I(v.1),
-                V::I(v.2),
-                V::N(v.3.low, &f.kg),
-                V::N(v.3.central, &f.kg),
-                V::N(v.3.high, &f.kg),
-                V::N(
+                Cell::Owned(name.to_string()),
+                Cell::Count(v.0),
+                Cell::Count(v.1),
+                Cell::Count(v.2),
+                Cell::Number(v.3.low, &f.kg),
+                Cell::Number(v.3.central, &f.kg),
+                Cell::Number(v.3.high, &f.kg),
+                Cell::Number(
                     if total > 0.0 {
                         v.3.central / total
                     } else {
@@ -2353,7 +2364,7 @@ fn allocation(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), XlsxEr
                     },
                     &f.pct,
                 ),
-                V::O(spend_text(&v.4)),
+                Cell::Owned(spend_text(&v.4)),
             ],
         )
     };
@@ -2403,11 +2414,11 @@ fn uncertainty(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), XlsxE
             f,
             r,
             &[
-                V::S(p),
-                V::N(b.low, &f.kg),
-                V::N(b.central, &f.kg),
-                V::N(b.high, &f.kg),
-                V::N(ratio(b), &f.dq),
+                Cell::Text(p),
+                Cell::Number(b.low, &f.kg),
+                Cell::Number(b.central, &f.kg),
+                Cell::Number(b.high, &f.kg),
+                Cell::Number(ratio(b), &f.dq),
             ],
         )?;
         r += 1;
@@ -2427,11 +2438,11 @@ fn uncertainty(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), XlsxE
         f,
         r,
         &[
-            V::S("Total"),
-            V::N(t.low, &f.total_kg),
-            V::N(t.central, &f.total_kg),
-            V::N(t.high, &f.total_kg),
-            V::N(ratio(&t), &f.dq),
+            Cell::Text("Total"),
+            Cell::Number(t.low, &f.total_kg),
+            Cell::Number(t.central, &f.total_kg),
+            Cell::Number(t.high, &f.total_kg),
+            Cell::Number(ratio(&t), &f.dq),
         ],
     )?;
     if !by.is_empty() {
@@ -2486,11 +2497,11 @@ fn uncertainty(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), XlsxE
             f,
             r,
             &[
-                V::S(name),
-                V::N(*lo, &f.kg),
-                V::N(t.central, &f.kg),
-                V::N(*hi, &f.kg),
-                V::N(hi - lo, &f.kg),
+                Cell::Text(name),
+                Cell::Number(*lo, &f.kg),
+                Cell::Number(t.central, &f.kg),
+                Cell::Number(*hi, &f.kg),
+                Cell::Number(hi - lo, &f.kg),
             ],
         )?;
         r += 1;
@@ -2574,10 +2585,10 @@ fn data_quality(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), Xlsx
     let mean = |v: &[f64; 5], w: f64| -> [f64; 5] { v.map(|x| if w > 0.0 { x / w } else { 0.0 }) };
     for ((p, m, method), (v, w)) in &groups {
         let a = mean(v, *w);
-        let mut cells = vec![V::S(p), V::S(m), V::S(method)];
-        cells.extend(a.iter().map(|x| V::N(*x, &f.dq)));
-        cells.push(V::N(a.iter().sum::<f64>() / 5.0, &f.dq));
-        cells.push(V::N(*w, &f.kg));
+        let mut cells = vec![Cell::Text(p), Cell::Text(m), Cell::Text(method)];
+        cells.extend(a.iter().map(|x| Cell::Number(*x, &f.dq)));
+        cells.push(Cell::Number(a.iter().sum::<f64>() / 5.0, &f.dq));
+        cells.push(Cell::Number(*w, &f.kg));
         write_row(ws, f, r, &cells)?;
         r += 1;
     }
@@ -2605,7 +2616,7 @@ fn data_quality(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), Xlsx
     }
     let mix_first = r;
     for (m, v) in &methods {
-        write_row(ws, f, r, &[V::S(m), V::N(*v, &f.kg)])?;
+        write_row(ws, f, r, &[Cell::Text(m), Cell::Number(*v, &f.kg)])?;
         r += 1;
     }
     if !methods.is_empty() {
@@ -2656,29 +2667,29 @@ fn supplier_data(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), Xls
     ];
     let mut r = header(ws, f, 0, cols)?;
     let opt = |v: Option<f64>| match v {
-        Some(x) => V::N(x, &f.kg),
-        None => V::S("not given"),
+        Some(x) => Cell::Number(x, &f.kg),
+        None => Cell::Text("not given"),
     };
     for s in &o.summary.supplier {
         let k = &s.key;
         let mut cells = vec![
-            V::S(&s.vendor),
-            V::S(&k.provider),
-            V::S(k.account.as_deref().unwrap_or("(not in the file)")),
-            V::S(&k.service),
-            V::S(&s.service_name),
-            V::S(&k.region),
-            V::S(&k.month),
+            Cell::Text(&s.vendor),
+            Cell::Text(&k.provider),
+            Cell::Text(k.account.as_deref().unwrap_or("(not in the file)")),
+            Cell::Text(&k.service),
+            Cell::Text(&s.service_name),
+            Cell::Text(&k.region),
+            Cell::Text(&k.month),
             opt(s.location_kg),
             opt(s.market_kg),
             opt(s.scope3_kg),
-            V::O(s.model_versions.join(", ")),
-            V::I(s.sub_accounts as u64),
-            V::I(s.matched_lines as u64),
+            Cell::Owned(s.model_versions.join(", ")),
+            Cell::Count(s.sub_accounts as u64),
+            Cell::Count(s.matched_lines as u64),
         ];
         cells.extend(bounds_cells(s.estimate_kgco2e, &f.kg));
-        cells.push(V::O(s.status.label()));
-        cells.push(V::O(
+        cells.push(Cell::Owned(s.status.label()));
+        cells.push(Cell::Owned(
             s.sources
                 .iter()
                 .map(|x| format!("{} rows {}-{} ({})", x.file, x.rows[0], x.rows[1], x.count))
@@ -2707,8 +2718,8 @@ fn supplier_data(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), Xls
         f,
         r,
         &[
-            V::S("kgCO2e from vendor figures (supplier-specific lines)"),
-            V::N(used, &f.total_kg),
+            Cell::Text("kgCO2e from vendor figures (supplier-specific lines)"),
+            Cell::Number(used, &f.total_kg),
         ],
     )?;
     r += 1;
@@ -2717,8 +2728,8 @@ fn supplier_data(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), Xls
         f,
         r,
         &[
-            V::S("% primary data (ESRS E1 AR 46(g))"),
-            V::N(o.summary.totals.primary_data_share, &f.pct),
+            Cell::Text("% primary data (ESRS E1 AR 46(g))"),
+            Cell::Number(o.summary.totals.primary_data_share, &f.pct),
         ],
     )?;
     r += 2;
@@ -2772,7 +2783,7 @@ fn xbrl_map(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), XlsxErro
         ],
     ];
     for row in &rows {
-        let cells: Vec<V> = row.iter().map(|c| V::S(c.as_str())).collect();
+        let cells: Vec<Cell> = row.iter().map(|c| Cell::Text(c.as_str())).collect();
         write_row(ws, f, r, &cells)?;
         r += 1;
     }

@@ -1,0 +1,21 @@
+//! The cell of a table row, shared by every writer of the report: the workbook's sheets
+//! (`workbook.rs`), the rows it streams as XML (`sheetxml.rs`) and the CSV tables (`csv.rs`).
+
+use rust_xlsxwriter::Format;
+
+/// A cell of a table row.
+pub(crate) enum Cell<'a> {
+    /// Text borrowed from the outcome.
+    Text(&'a str),
+    /// Text made for the row.
+    Owned(String),
+    /// A count (tokens, rows, requests), written with thousands separators.
+    Count(u64),
+    /// A number with its display format.
+    Number(f64, &'a Format),
+    /// Nothing.
+    Blank,
+}
+
+/// One column: header and width.
+pub(crate) type Col = (&'static str, f64);
