@@ -30,6 +30,7 @@ pub mod out;
 pub mod pipeline;
 pub mod report;
 pub mod supplier;
+pub mod validate;
 #[cfg(feature = "serve")]
 pub mod web;
 

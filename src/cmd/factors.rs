@@ -7,8 +7,9 @@ use std::path::Path;
 use crate::cli::{FactorsAction, FactorsArgs};
 use crate::error::{Error, Result};
 use crate::estimate::LineFactors;
-use crate::factors::check::{self, fmt_wh, raw_set, ValidationRow};
+use crate::factors::check::{self, raw_set};
 use crate::factors::{embedded_versions, FactorSet, ModelMatch};
+use crate::validate::{fmt_wh, ValidationRow};
 
 pub(crate) fn run(args: &FactorsArgs) -> Result<()> {
     match &args.action {
@@ -25,8 +26,8 @@ pub(crate) fn run(args: &FactorsArgs) -> Result<()> {
     }
     let set = FactorSet::load(args.factors.as_deref())?;
     if let FactorsAction::Validate { markdown: true } = &args.action {
-        let rows = check::validation(&set);
-        crate::out::text(&check::validation_markdown(&set, &rows));
+        let rows = crate::validate::validation(&set);
+        crate::out::text(&crate::validate::validation_markdown(&set, &rows));
         return verdict(&rows, false);
     }
     crate::outln!(
@@ -103,7 +104,7 @@ pub(crate) fn run(args: &FactorsArgs) -> Result<()> {
             }
         }
         FactorsAction::Validate { .. } => {
-            let rows = check::validation(&set);
+            let rows = crate::validate::validation(&set);
             print_validation(&rows);
             return verdict(&rows, true);
         }
@@ -310,7 +311,7 @@ fn print_validation(rows: &[ValidationRow]) {
     crate::outln!(
         "validation (METHODOLOGY §6): facility energy E_fac per request, PUE included, Wh; \
          no region, usage year {}",
-        check::VALIDATION_YEAR
+        crate::validate::VALIDATION_YEAR
     );
     crate::outln!(
         "{:<44} {:>11} {:>7} {:>7} {:>7}  verdict",

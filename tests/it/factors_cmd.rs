@@ -9,10 +9,11 @@ use assert_cmd::Command;
 use crate::common::root;
 use llm_scope3::cli::{PeriodArgs, ReadArgs};
 use llm_scope3::config::Config;
-use llm_scope3::factors::check::{self, Test};
+use llm_scope3::factors::check;
 use llm_scope3::factors::{embedded_versions, set_sha256, FactorSet};
 use llm_scope3::pipeline;
 use llm_scope3::report::json;
+use llm_scope3::validate::Test;
 
 fn bin() -> Command {
     let mut c = Command::cargo_bin("llm-scope3").unwrap();
@@ -286,7 +287,7 @@ fn validate_passes_and_every_published_figure_lies_within_the_tools_range() {
     assert!(text.contains("checked rows: all within"), "{text}");
 
     let set = FactorSet::load(None).unwrap();
-    let rows = check::validation(&set);
+    let rows = llm_scope3::validate::validation(&set);
     let find = |id: &str| {
         rows.iter()
             .find(|r| r.source_id == id)
@@ -307,7 +308,7 @@ fn validate_passes_and_every_published_figure_lies_within_the_tools_range() {
     assert_eq!(g.published_wh, (0.24, 0.24));
     assert_eq!(
         g.tool_wh,
-        check::request_wh(&set, "google", "gemini-2.5-flash", 1000, 500)
+        llm_scope3::validate::request_wh(&set, "google", "gemini-2.5-flash", 1000, 500)
     );
     // OpenAI 2025: 0.34 Wh within gpt-4o 1,000 in / 500 out (openai); the worked check of
     // METHODOLOGY §2 gives 0.10 / 0.34 / 2.41.
@@ -315,7 +316,7 @@ fn validate_passes_and_every_published_figure_lies_within_the_tools_range() {
     assert_eq!(o.published_wh, (0.34, 0.34));
     assert_eq!(
         o.tool_wh,
-        check::request_wh(&set, "openai", "gpt-4o", 1000, 500)
+        llm_scope3::validate::request_wh(&set, "openai", "gpt-4o", 1000, 500)
     );
     // Epoch 2025: 0.3 Wh for 500 output tokens; the tool's central within ×1.5
     // (0.2 ≤ central ≤ 0.45): e_out central 0.382 Wh/1k × 0.5 × PUE 1.18 = 0.225.
@@ -334,8 +335,12 @@ fn validate_passes_and_every_published_figure_lies_within_the_tools_range() {
         .collect::<Vec<_>>();
     assert_eq!(eco.len(), 2);
     let m = &set.models["gpt-4o"];
-    let eco_gpt4o =
-        check::ecologits_request_wh(m.active_params_b_max, m.total_params_b_max, 500, 1.20);
+    let eco_gpt4o = llm_scope3::validate::ecologits_request_wh(
+        m.active_params_b_max,
+        m.total_params_b_max,
+        500,
+        1.20,
+    );
     assert_eq!(eco[0].published_wh, (eco_gpt4o, eco_gpt4o));
     for r in &eco {
         assert_eq!(r.test, Test::HighAtLeast);
@@ -361,7 +366,8 @@ fn the_methodology_page_shows_the_validation_table_of_the_embedded_set() {
     // docs/methodology.md pastes `llm-scope3 factors validate --markdown`: its table rows
     // must be the function's output for the embedded set (regenerate them when it changes).
     let set = FactorSet::load(None).unwrap();
-    let md = check::validation_markdown(&set, &check::validation(&set));
+    let md =
+        llm_scope3::validate::validation_markdown(&set, &llm_scope3::validate::validation(&set));
     let doc = std::fs::read_to_string(root().join("docs/methodology.md")).unwrap();
     for line in md.lines().filter(|l| l.starts_with('|')) {
         assert!(

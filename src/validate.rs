@@ -1,0 +1,320 @@
+//! `factors validate`: the published per-query energy figures (METHODOLOGY §6) against the
+//! tool's low–high for the same request. Above `estimate` and `factors`, which it calls: the
+//! factor set's own checks (`factors::check`) need no estimate.
+
+use crate::estimate::{estimate, Activity, LineFactors};
+use crate::factors::energy::ecologits_wh_per_1k;
+use crate::factors::FactorSet;
+use crate::model::Bounds;
+
+/// How a validation row is judged.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Test {
+    /// The published figure lies within the tool's low–high.
+    WithinRange,
+    /// The tool's central lies within published ÷ factor … published × factor.
+    CentralWithin(f64),
+    /// The tool's high is at least the published figure.
+    HighAtLeast,
+    /// Shown for context, not judged.
+    Context,
+}
+
+impl Test {
+    /// Plain-words criterion.
+    pub fn label(&self) -> String {
+        match self {
+            Test::WithinRange => "published within tool low–high".into(),
+            Test::CentralWithin(f) => format!("tool central within ×{f} of published"),
+            Test::HighAtLeast => "tool high ≥ published".into(),
+            Test::Context => "context only (not judged)".into(),
+        }
+    }
+}
+
+/// One row of the METHODOLOGY §6 table.
+#[derive(Debug, Clone)]
+pub struct ValidationRow {
+    /// Who published the figure, and what it is.
+    pub reference: String,
+    /// Id in the research's published_figures.csv (or the factor set's source id).
+    pub source_id: String,
+    /// The published figure as cited.
+    pub published: String,
+    /// How the published figure was obtained, when the tool computed it (EcoLogits rows).
+    pub note: Option<String>,
+    /// The published figure, Wh per request (low, high; equal for a single value).
+    pub published_wh: (f64, f64),
+    /// The case the tool computes.
+    pub case: String,
+    /// The tool's facility energy (E_fac, PUE included) for the case, Wh.
+    pub tool_wh: Bounds,
+    /// How the row is judged.
+    pub test: Test,
+}
+
+impl ValidationRow {
+    /// True when the row is judged (not context).
+    pub fn checked(&self) -> bool {
+        self.test != Test::Context
+    }
+
+    /// True when a judged row passes (context rows always pass).
+    pub fn passes(&self) -> bool {
+        let (lo, hi) = self.published_wh;
+        let t = self.tool_wh;
+        match self.test {
+            Test::WithinRange => t.low <= lo && hi <= t.high,
+            Test::CentralWithin(f) => lo / f <= t.central && t.central <= hi * f,
+            Test::HighAtLeast => t.high >= hi,
+            Test::Context => true,
+        }
+    }
+
+    /// `within`, `not within`, or for context rows where the figure lies.
+    pub fn verdict(&self) -> String {
+        if self.checked() {
+            return if self.passes() {
+                "within"
+            } else {
+                "not within"
+            }
+            .into();
+        }
+        let (lo, hi) = self.published_wh;
+        let t = self.tool_wh;
+        let central = if lo > t.central {
+            "above the tool's central"
+        } else if hi < t.central {
+            "below the tool's central"
+        } else {
+            "around the tool's central"
+        };
+        let range = if lo >= t.low && hi <= t.high {
+            "within low–high"
+        } else if lo > t.high {
+            "above the high"
+        } else if hi > t.high {
+            "partly above the high"
+        } else {
+            "partly below the low"
+        };
+        format!("context: {central}, {range}")
+    }
+}
+
+/// EcoLogits 0.11 data-centre PUE per provider it models (`ecologits/tracers/utils.py`, the
+/// higher value of a range; research notes §2.1). Meta models are served by many hosts in
+/// EcoLogits, so they have no single PUE and are left out of the every-model row.
+pub const ECOLOGITS_PUE: &[(&str, f64)] = &[
+    ("anthropic", 1.14),
+    ("cohere", 1.09),
+    ("google", 1.09),
+    ("mistral", 1.16),
+    ("openai", 1.20),
+];
+
+/// Usage year of the validation cases.
+pub const VALIDATION_YEAR: i32 = 2026;
+
+/// The tool's facility energy (E_fac, PUE included), Wh, for one request of `input` and
+/// `output` tokens of `model` served by `provider` (no region, usage year 2026).
+pub fn request_wh(set: &FactorSet, provider: &str, model: &str, input: u64, output: u64) -> Bounds {
+    let f = LineFactors::resolve(set, provider, model, None, None, VALIDATION_YEAR);
+    let e = estimate(
+        &Activity {
+            requests: 1,
+            input_tokens: input,
+            output_tokens: output,
+            ..Activity::default()
+        },
+        &f,
+    );
+    e.energy_kwh.map(|k| k * 1000.0)
+}
+
+/// EcoLogits 0.11's own facility energy for `output` tokens of a model: its per-token energy
+/// at the model's largest active and total parameter counts (the top of its range) times its
+/// PUE for the provider. Input tokens do not count in EcoLogits.
+pub fn ecologits_request_wh(active_max: f64, total_max: f64, output: u64, pue: f64) -> f64 {
+    ecologits_wh_per_1k(active_max, total_max) * output as f64 / 1000.0 * pue
+}
+
+/// The METHODOLOGY §6 table with the tool's own numbers for `set`.
+pub fn validation(set: &FactorSet) -> Vec<ValidationRow> {
+    let mut rows = vec![];
+    let case = |model: &str, provider: &str, input: u64, output: u64| {
+        let tokens = if input == 0 {
+            format!("{output} out")
+        } else {
+            format!("{} in / {output} out", thousands(input))
+        };
+        format!("{model} ({provider}), {tokens}")
+    };
+    rows.push(ValidationRow {
+        reference: "Google 2025, Gemini Apps median text prompt".into(),
+        source_id: "google_gemini_2025".into(),
+        published: "0.24 Wh".into(),
+        note: None,
+        published_wh: (0.24, 0.24),
+        case: case("gemini-2.5-flash", "google", 1000, 500),
+        tool_wh: request_wh(set, "google", "gemini-2.5-flash", 1000, 500),
+        test: Test::WithinRange,
+    });
+    rows.push(ValidationRow {
+        reference: "OpenAI 2025, average ChatGPT query".into(),
+        source_id: "openai_altman_2025".into(),
+        published: "0.34 Wh".into(),
+        note: None,
+        published_wh: (0.34, 0.34),
+        case: case("gpt-4o", "openai", 1000, 500),
+        tool_wh: request_wh(set, "openai", "gpt-4o", 1000, 500),
+        test: Test::WithinRange,
+    });
+    rows.push(ValidationRow {
+        reference: "Epoch AI 2025, GPT-4o query".into(),
+        source_id: "epoch_gpt4o_2025".into(),
+        published: "0.3 Wh".into(),
+        note: Some("Epoch's typical query: 500 output tokens, short input.".into()),
+        published_wh: (0.3, 0.3),
+        case: case("gpt-4o", "openai", 0, 500),
+        tool_wh: request_wh(set, "openai", "gpt-4o", 0, 500),
+        test: Test::CentralWithin(1.5),
+    });
+    let eco_pue = |p: &str| ECOLOGITS_PUE.iter().find(|(k, _)| *k == p).map(|(_, v)| *v);
+    if let Some(m) = set.models.get("gpt-4o") {
+        let pue = eco_pue("openai").unwrap_or(1.2);
+        let eco = ecologits_request_wh(m.active_params_b_max, m.total_params_b_max, 500, pue);
+        rows.push(ValidationRow {
+            reference: "EcoLogits 0.11, GPT-4o (its max)".into(),
+            source_id: "ecologits-0.11.3".into(),
+            published: format!("{} Wh", fmt_wh(eco)),
+            note: Some(format!(
+                "EcoLogits' own energy, computed with its 0.11 model at P_act {} B, P_tot {} B, \
+                 500 output tokens, and its OpenAI PUE {pue:.2}.",
+                m.active_params_b_max, m.total_params_b_max
+            )),
+            published_wh: (eco, eco),
+            case: case("gpt-4o", "openai", 0, 500),
+            tool_wh: request_wh(set, "openai", "gpt-4o", 0, 500),
+            test: Test::HighAtLeast,
+        });
+    }
+    // Every LLM of a provider EcoLogits models: the row shows the tightest one.
+    let mut tightest: Option<(f64, String, String, f64, Bounds)> = None;
+    let mut n = 0;
+    for m in set.models.values().filter(|m| m.kind == "llm") {
+        let Some(pue) = eco_pue(&m.provider) else {
+            continue;
+        };
+        n += 1;
+        let eco = ecologits_request_wh(m.active_params_b_max, m.total_params_b_max, 500, pue);
+        let tool = request_wh(set, &m.provider, &m.model_key, 0, 500);
+        let ratio = tool.high / eco;
+        if tightest.as_ref().is_none_or(|t| ratio < t.0) {
+            tightest = Some((ratio, m.model_key.clone(), m.provider.clone(), eco, tool));
+        }
+    }
+    if let Some((_, model, provider, eco, tool)) = tightest {
+        rows.push(ValidationRow {
+            reference: "EcoLogits 0.11, every known LLM (its max)".into(),
+            source_id: "ecologits-0.11.3".into(),
+            published: format!("{} Wh", fmt_wh(eco)),
+            note: Some(format!(
+                "The {n} LLMs of the set from providers EcoLogits models (OpenAI, Anthropic, \
+                 Google, Mistral, Cohere), 500 output tokens each at EcoLogits' PUE of the \
+                 provider; the row shows the one closest to the tool's high: {model} (PUE {:.2}).",
+                eco_pue(&provider).unwrap_or_default()
+            )),
+            published_wh: (eco, eco),
+            case: case(&model, &provider, 0, 500),
+            tool_wh: tool,
+            test: Test::HighAtLeast,
+        });
+    }
+    let today = request_wh(set, "openai", "gpt-4o", 1000, 500);
+    rows.push(ValidationRow {
+        reference: "Ludvigsen 2023, ChatGPT energy per query".into(),
+        source_id: "ludvigsen_2023".into(),
+        published: "1.7–2.6 Wh".into(),
+        note: Some("A 2023 estimate for the ChatGPT of the time, shown for context.".into()),
+        published_wh: (1.7, 2.6),
+        case: case("gpt-4o", "openai", 1000, 500),
+        tool_wh: today,
+        test: Test::Context,
+    });
+    rows.push(ValidationRow {
+        reference: "de Vries 2023, LLM interaction".into(),
+        source_id: "devries_2023".into(),
+        published: "~3 Wh".into(),
+        note: Some("A 2023 estimate, shown for context.".into()),
+        published_wh: (3.0, 3.0),
+        case: case("gpt-4o", "openai", 1000, 500),
+        tool_wh: today,
+        test: Test::Context,
+    });
+    rows
+}
+
+fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, ch) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+/// Wh as the table prints them: three decimals below 0.1, else two.
+pub fn fmt_wh(v: f64) -> String {
+    if v.abs() < 0.1 {
+        format!("{v:.3}")
+    } else {
+        format!("{v:.2}")
+    }
+}
+
+/// The validation table as Markdown (the table in docs/methodology.md is this output).
+pub fn validation_markdown(set: &FactorSet, rows: &[ValidationRow]) -> String {
+    let mut s = format!(
+        "Factor set {} (SHA-256 `{}`). Facility energy E_fac per request, PUE included, in Wh; \
+         no region (the provider's default geography), usage year {VALIDATION_YEAR}.\n\n",
+        set.version, set.sha256
+    );
+    s.push_str(
+        "| reference | published | tool case | tool low | tool central | tool high | test | verdict |\n",
+    );
+    s.push_str("|---|---|---|---|---|---|---|---|\n");
+    let mut notes = vec![];
+    for r in rows {
+        let published = match &r.note {
+            Some(n) => {
+                notes.push(n.as_str());
+                format!("{} (note {})", r.published, notes.len())
+            }
+            None => r.published.clone(),
+        };
+        s.push_str(&format!(
+            "| {} [{}] | {} | {} | {} | {} | {} | {} | {} |\n",
+            r.reference,
+            r.source_id,
+            published,
+            r.case,
+            fmt_wh(r.tool_wh.low),
+            fmt_wh(r.tool_wh.central),
+            fmt_wh(r.tool_wh.high),
+            r.test.label(),
+            r.verdict()
+        ));
+    }
+    if !notes.is_empty() {
+        s.push('\n');
+        for (i, n) in notes.iter().enumerate() {
+            s.push_str(&format!("{}. {n}\n", i + 1));
+        }
+    }
+    s
+}
