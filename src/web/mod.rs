@@ -71,6 +71,7 @@ impl Options {
                 templates: vec![],
                 factors: None,
                 config: None,
+                max_lines: None,
             },
             max_upload_bytes: 200 * 1024 * 1024,
             request_timeout: Duration::from_secs(600),

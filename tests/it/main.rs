@@ -15,6 +15,7 @@ mod fuzz_regressions;
 mod gaps;
 mod ingest_rows;
 mod large;
+mod limits;
 mod ledger;
 mod libreoffice;
 mod messy;
