@@ -100,3 +100,58 @@ fn the_same_lines_in_many_files_meet_the_calculation_line_limit() {
     // Four files fit.
     report(dir.path(), &["--max-lines", "1"], &refs[..4]).success();
 }
+
+#[test]
+fn a_long_line_where_the_header_is_looked_for_is_refused_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    // 2 MiB without a line end: past the 1 MiB allowed before a header is found.
+    let one_line = dir.path().join("one_line.csv");
+    std::fs::write(&one_line, "a,".repeat(1024 * 1024)).unwrap();
+    // An open quote running to the end: the same, through the quoted-record reader.
+    let open_quote = dir.path().join("open_quote.csv");
+    std::fs::write(&open_quote, format!("\"{}", "x".repeat(2 * 1024 * 1024))).unwrap();
+    for (f, name) in [(&one_line, "one_line.csv"), (&open_quote, "open_quote.csv")] {
+        let a = report(dir.path(), &[], &[f]).code(3);
+        let err = stderr(&a);
+        assert!(err.contains(name), "{err}");
+        assert!(
+            err.contains("near row 1: a line longer than 1 MiB where the header is looked for"),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn a_record_longer_than_16_mib_is_refused_with_its_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("long_row.csv");
+    let mut s = String::from(HEADER);
+    // Header on line 1, 60 ordinary rows on lines 2-61, then line 62 of 17 MB.
+    for _ in 0..60 {
+        s.push_str("1767225600,1767312000,gpt-4o,1,1,1,p\n");
+    }
+    s.push_str("1767225600,1767312000,gpt-4o,1,1,1,");
+    s.push_str(&"x".repeat(17_000_000));
+    s.push('\n');
+    std::fs::write(&csv, s).unwrap();
+    let a = report(dir.path(), &[], &[&csv]).code(3);
+    let err = stderr(&a);
+    assert!(
+        err.contains("long_row.csv: cannot read the CSV text near row 62: a record longer than 16 MiB"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_record_with_too_many_fields_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("wide.csv");
+    // 100,000 × "a," = 100,001 fields on line 1 (200 KB, under the length limit).
+    std::fs::write(&csv, "a,".repeat(100_000)).unwrap();
+    let a = report(dir.path(), &[], &[&csv]).code(3);
+    let err = stderr(&a);
+    assert!(
+        err.contains("wide.csv: cannot read the CSV text near row 1: a record with more than 100000 fields"),
+        "{err}"
+    );
+}
