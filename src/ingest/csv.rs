@@ -24,8 +24,9 @@ const SNIFF_BYTES: usize = 64 * 1024;
 pub const MAX_HEADER_AREA_RECORD_BYTES: usize = 1024 * 1024;
 /// Longest record anywhere (a usage row with long tag or JSON columns is a few KiB).
 pub const MAX_RECORD_BYTES: usize = 16 * 1024 * 1024;
-/// Most fields in a record (Excel itself stops at 16,384 columns).
-pub const MAX_RECORD_FIELDS: usize = 100_000;
+/// Most fields in a record (Excel itself stops at 16,384 columns, but a badly saved sheet can
+/// leave a row with a hundred thousand empty cells after its data, which is read as usual).
+pub const MAX_RECORD_FIELDS: usize = 1_000_000;
 /// Record buffers kept for reuse are cut back to this when a long record grew them.
 const KEEP_RECORD_BYTES: usize = 64 * 1024;
 /// A batch is sent once its records hold this many bytes, whatever their number, so that

@@ -146,12 +146,19 @@ fn a_record_longer_than_16_mib_is_refused_with_its_row() {
 fn a_record_with_too_many_fields_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let csv = dir.path().join("wide.csv");
-    // 100,000 × "a," = 100,001 fields on line 1 (200 KB, under the length limit).
-    std::fs::write(&csv, "a,".repeat(100_000)).unwrap();
+    let mut s = String::from(HEADER);
+    for _ in 0..60 {
+        s.push_str("1767225600,1767312000,gpt-4o,1,1,1,p\n");
+    }
+    // Line 62: 7 fields, then 1,000,000 more delimiters = 1,000,007 fields (2 MB, under the
+    // 16 MiB length limit).
+    s.push_str("1767225600,1767312000,gpt-4o,1,1,1,p");
+    s.push_str(&",".repeat(1_000_000));
+    std::fs::write(&csv, s).unwrap();
     let a = report(dir.path(), &[], &[&csv]).code(3);
     let err = stderr(&a);
     assert!(
-        err.contains("wide.csv: cannot read the CSV text near row 1: a record with more than 100000 fields"),
+        err.contains("wide.csv: cannot read the CSV text near row 62: a record with more than 1000000 fields"),
         "{err}"
     );
 }
