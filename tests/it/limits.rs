@@ -162,3 +162,46 @@ fn a_record_with_too_many_fields_is_refused() {
         "{err}"
     );
 }
+
+/// An xlsx workbook (rust_xlsxwriter) with one string cell, its shared-strings part rewritten
+/// by `patch`.
+fn xlsx_with_shared_strings(path: &Path, patch: impl Fn(&str) -> String) {
+    use std::io::{Read, Write};
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    wb.add_worksheet().write_string(0, 0, "start_time").unwrap();
+    let bytes = wb.save_to_buffer().unwrap();
+    let mut zin = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    let mut zout = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
+    for i in 0..zin.len() {
+        let mut f = zin.by_index(i).unwrap();
+        let name = f.name().unwrap().to_string();
+        let mut text = Vec::new();
+        f.read_to_end(&mut text).unwrap();
+        if name == "xl/sharedStrings.xml" {
+            text = patch(&String::from_utf8(text).unwrap()).into_bytes();
+        }
+        zout.start_file(name, zip::write::SimpleFileOptions::default())
+            .unwrap();
+        zout.write_all(&text).unwrap();
+    }
+    zout.finish().unwrap();
+}
+
+#[test]
+fn a_workbook_declaring_too_many_shared_strings_is_refused_before_reading() {
+    let dir = tempfile::tempdir().unwrap();
+    let xlsx = dir.path().join("strings.xlsx");
+    // uniqueCount 16,777,217 = 16 × 1,048,576 + 1: one past the limit.
+    xlsx_with_shared_strings(&xlsx, |s| {
+        let start = s.find("uniqueCount=\"").unwrap() + "uniqueCount=\"".len();
+        let end = start + s[start..].find('"').unwrap();
+        format!("{}16777217{}", &s[..start], &s[end..])
+    });
+    let a = report(dir.path(), &[], &[&xlsx]).code(3);
+    let err = stderr(&a);
+    assert!(err.contains("strings.xlsx"), "{err}");
+    assert!(
+        err.contains("xl/sharedStrings.xml declares 16777217 shared strings (the limit is 16777216"),
+        "{err}"
+    );
+}
