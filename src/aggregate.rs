@@ -119,7 +119,9 @@ impl LineLimit {
         let new_line = !self.lines.contains(&line);
         let value_hashes = values.map(|v| hasher.hash_one(v));
         let file_hash = hasher.hash_one(file);
-        let max_calc = self.max_lines.saturating_mul(crate::model::CALC_LINES_PER_LINE);
+        let max_calc = self
+            .max_lines
+            .saturating_mul(crate::model::CALC_LINES_PER_LINE);
         if new_line && self.lines.len() >= self.max_lines {
             // The field with the most distinct values, this key's included.
             let mut best = (0, 0);
@@ -675,33 +677,33 @@ impl Aggregator {
                     )?;
                 }
                 v.insert(CalcEntry {
-                key: CalcKey {
-                    file_index: r.provenance.file_index,
-                    sheet: r.provenance.sheet.clone(),
-                    line: LineKey {
-                        provider: r.provider.clone(),
-                        model: r.model.clone(),
-                        region: r.region.clone(),
-                        region_scope: r.region_scope.clone(),
-                        month: month_of(&r.bucket_start),
-                        cost_centre: r.cost_centre.clone(),
-                        tokens_imputed: imputed,
-                        spend: None,
-                        account: r.account.clone(),
-                        service: r.service.clone(),
+                    key: CalcKey {
+                        file_index: r.provenance.file_index,
+                        sheet: r.provenance.sheet.clone(),
+                        line: LineKey {
+                            provider: r.provider.clone(),
+                            model: r.model.clone(),
+                            region: r.region.clone(),
+                            region_scope: r.region_scope.clone(),
+                            month: month_of(&r.bucket_start),
+                            cost_centre: r.cost_centre.clone(),
+                            tokens_imputed: imputed,
+                            spend: None,
+                            account: r.account.clone(),
+                            service: r.service.clone(),
+                        },
                     },
-                },
-                year_month,
-                acc: Acc {
-                    file: r.provenance.file.clone(),
-                    activity: Activity::default(),
-                    spend: BTreeMap::new(),
-                    first_row: row,
-                    last_row: row,
-                    rows: 0,
-                },
-            })
-            .into_mut()
+                    year_month,
+                    acc: Acc {
+                        file: r.provenance.file.clone(),
+                        activity: Activity::default(),
+                        spend: BTreeMap::new(),
+                        first_row: row,
+                        last_row: row,
+                        rows: 0,
+                    },
+                })
+                .into_mut()
             }
         };
         let acc = &mut entry.acc;

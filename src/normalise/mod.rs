@@ -18,9 +18,7 @@ use chrono::{Duration, NaiveDate};
 use serde::{Deserialize, Serialize};
 
 use crate::ingest::{self, CellRef, FileInfo, Flow, IngestError, RowCells, RowEvent};
-use crate::model::{
-    Period, Provenance, RecordKind, Rejection, SinkStop, SkipReason, UsageRecord,
-};
+use crate::model::{Period, Provenance, RecordKind, Rejection, SinkStop, SkipReason, UsageRecord};
 use parse::Stamp;
 pub use template::{Mapping, Template, TemplateError, TemplateSet};
 

@@ -17,8 +17,8 @@ use crate::aggregate::{Aggregator, Summary};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::ingest;
-use crate::model::{Period, Rejection};
 use crate::model::SinkStop;
+use crate::model::{Period, Rejection};
 use crate::normalise::{normalise_file_until, FileReport};
 
 impl Outcome {

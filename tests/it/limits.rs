@@ -6,7 +6,8 @@ use std::path::Path;
 
 use crate::common::bin_in;
 
-const HEADER: &str = "start_time,end_time,model,input_tokens,output_tokens,num_model_requests,project_id\n";
+const HEADER: &str =
+    "start_time,end_time,model,input_tokens,output_tokens,num_model_requests,project_id\n";
 
 /// An OpenAI usage export: one row per (day, project) of January 2026, gpt-4o.
 fn export(path: &Path, days: &[u32], projects: &[&str]) {
@@ -15,7 +16,10 @@ fn export(path: &Path, days: &[u32], projects: &[&str]) {
         // 2026-01-01T00:00:00Z = 1767225600; one day = 86400 s.
         let start = 1_767_225_600u64 + u64::from(d - 1) * 86_400;
         for p in projects {
-            s.push_str(&format!("{start},{},gpt-4o,1000,500,1,{p}\n", start + 86_400));
+            s.push_str(&format!(
+                "{start},{},gpt-4o,1000,500,1,{p}\n",
+                start + 86_400
+            ));
         }
     }
     std::fs::write(path, s).unwrap();
@@ -64,7 +68,11 @@ fn the_config_file_sets_the_limit_and_the_option_overrides_it() {
     let dir = tempfile::tempdir().unwrap();
     let csv = dir.path().join("usage.csv");
     export(&csv, &[1], &["proj_a", "proj_b"]);
-    std::fs::write(dir.path().join("llm-scope3.toml"), "[limits]\nmax_lines = 1\n").unwrap();
+    std::fs::write(
+        dir.path().join("llm-scope3.toml"),
+        "[limits]\nmax_lines = 1\n",
+    )
+    .unwrap();
     let a = report(dir.path(), &[], &[&csv]).code(3);
     // 2 projects = 2 lines, one past the file's limit of 1.
     assert!(
@@ -137,7 +145,9 @@ fn a_record_longer_than_16_mib_is_refused_with_its_row() {
     let a = report(dir.path(), &[], &[&csv]).code(3);
     let err = stderr(&a);
     assert!(
-        err.contains("long_row.csv: cannot read the CSV text near row 62: a record longer than 16 MiB"),
+        err.contains(
+            "long_row.csv: cannot read the CSV text near row 62: a record longer than 16 MiB"
+        ),
         "{err}"
     );
 }
@@ -201,7 +211,9 @@ fn a_workbook_declaring_too_many_shared_strings_is_refused_before_reading() {
     let err = stderr(&a);
     assert!(err.contains("strings.xlsx"), "{err}");
     assert!(
-        err.contains("xl/sharedStrings.xml declares 16777217 shared strings (the limit is 16777216"),
+        err.contains(
+            "xl/sharedStrings.xml declares 16777217 shared strings (the limit is 16777216"
+        ),
         "{err}"
     );
 }
