@@ -238,7 +238,7 @@ fn check_shared_strings(path: &Path, name: &str, part: &str) -> Result<(), Inges
             format!(
                 "{part} {what} {n} shared strings (the limit is {MAX_SHARED_STRINGS}, about {} MiB of memory besides their text): \
                  save the sheet as .csv, or export fewer rows",
-                MAX_SHARED_STRINGS * 40 >> 20
+                (MAX_SHARED_STRINGS * 40) >> 20
             ),
         )
     };
