@@ -19,7 +19,7 @@ use crate::estimate::{
     estimate, estimate_eeio, Activity, DataQuality, Estimate, FactorUse, LineFactors, Method,
 };
 use crate::factors::{FactorSet, GeoLevel};
-use crate::model::{month_of, Bounds, RecordKind, UsageRecord};
+use crate::model::{month_of, Bounds, RecordKind, SinkStop, TooManyLines, UsageRecord};
 
 /// The AI Services grain.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -76,6 +76,84 @@ pub struct Aggregator {
     coverage: Vec<(CoverageKey, u32)>,
     not_estimated: BTreeMap<NotEstimatedKey, NotEstimatedAcc>,
     adjustments: BTreeMap<AdjustmentKey, (Arc<str>, u64, f64)>,
+    /// The distinct-line limit and what it counts (none: no limit).
+    limit: Option<Box<LineLimit>>,
+}
+
+/// The fields whose distinct values are counted for the limit's message, in the order a tie
+/// names them.
+const COUNTED_FIELDS: [&str; 6] = [
+    "cost_centre",
+    "model",
+    "account",
+    "region",
+    "service",
+    "month",
+];
+
+/// Distinct lines counted as they are first seen, by their hashes (a 64-bit hash collision
+/// could only undercount by one line: the limit is about memory, never about figures).
+#[derive(Debug)]
+struct LineLimit {
+    max_lines: usize,
+    /// Hashes of the distinct AI Services keys (calculation keys without the file).
+    lines: hashbrown::HashSet<u64>,
+    /// Hashes of the distinct values of each of [`COUNTED_FIELDS`].
+    fields: [hashbrown::HashSet<u64>; 6],
+    /// Files (and sheets) seen.
+    files: hashbrown::HashSet<u64>,
+    /// Calculation lines plus not-estimated items.
+    calc_lines: usize,
+}
+
+impl LineLimit {
+    /// Counts a key first seen; refuses it when it makes one line too many.
+    #[allow(clippy::too_many_arguments)]
+    fn admit(
+        &mut self,
+        hasher: &hashbrown::DefaultHashBuilder,
+        file: (usize, Option<&str>),
+        line: u64,
+        values: [Option<&str>; 6],
+    ) -> Result<(), SinkStop> {
+        let new_line = !self.lines.contains(&line);
+        let value_hashes = values.map(|v| hasher.hash_one(v));
+        let file_hash = hasher.hash_one(file);
+        let max_calc = self
+            .max_lines
+            .saturating_mul(crate::model::CALC_LINES_PER_LINE);
+        if new_line && self.lines.len() >= self.max_lines {
+            // The field with the most distinct values, this key's included.
+            let mut best = (0, 0);
+            for (i, (set, h)) in self.fields.iter().zip(value_hashes).enumerate() {
+                let n = set.len() + usize::from(!set.contains(&h));
+                if n > best.1 {
+                    best = (i, n);
+                }
+            }
+            return Err(SinkStop::TooManyLines(TooManyLines {
+                what: "AI Services lines",
+                limit: self.max_lines,
+                field: COUNTED_FIELDS[best.0],
+                distinct: best.1,
+            }));
+        }
+        if self.calc_lines >= max_calc {
+            return Err(SinkStop::TooManyLines(TooManyLines {
+                what: "calculation lines (lines per file)",
+                limit: max_calc,
+                field: "file",
+                distinct: self.files.len() + usize::from(!self.files.contains(&file_hash)),
+            }));
+        }
+        self.lines.insert(line);
+        for (set, h) in self.fields.iter_mut().zip(value_hashes) {
+            set.insert(h);
+        }
+        self.files.insert(file_hash);
+        self.calc_lines += 1;
+        Ok(())
+    }
 }
 
 impl std::fmt::Debug for Aggregator {
@@ -454,11 +532,27 @@ impl Aggregator {
         Aggregator::default()
     }
 
+    /// A new aggregator that refuses a record making more than `max_lines` distinct AI
+    /// Services lines (or [`crate::model::CALC_LINES_PER_LINE`] times as many calculation
+    /// lines), with [`SinkStop::TooManyLines`] naming the field with the most distinct values.
+    pub fn with_limit(max_lines: usize) -> Aggregator {
+        Aggregator {
+            limit: Some(Box::new(LineLimit {
+                max_lines,
+                lines: Default::default(),
+                fields: Default::default(),
+                files: Default::default(),
+                calc_lines: 0,
+            })),
+            ..Aggregator::default()
+        }
+    }
+
     /// Folds one record into its calculation line.
     ///
     /// Billed items without tokens are kept per source file, so that their spend lines trace
     /// back to one file each.
-    pub fn add(&mut self, r: &UsageRecord) -> Result<(), String> {
+    pub fn add(&mut self, r: &UsageRecord) -> Result<(), SinkStop> {
         match &r.kind {
             RecordKind::Usage => {}
             RecordKind::NotEstimated {
@@ -480,6 +574,36 @@ impl Aggregator {
                     account: r.account.clone(),
                     service: r.service.clone(),
                 };
+                if let Some(limit) = self.limit.as_mut() {
+                    if !self.not_estimated.contains_key(&key) {
+                        let line = self.hasher.hash_one((
+                            "not estimated",
+                            &key.provider,
+                            &key.label,
+                            &key.model,
+                            &key.region,
+                            &key.month,
+                            &key.cost_centre,
+                            &key.unit,
+                            key.spend_only,
+                            &key.account,
+                            &key.service,
+                        ));
+                        limit.admit(
+                            &self.hasher,
+                            (r.provenance.file_index, r.provenance.sheet.as_deref()),
+                            line,
+                            [
+                                key.cost_centre.as_deref(),
+                                Some(&key.model),
+                                key.account.as_deref(),
+                                key.region.as_deref(),
+                                key.service.as_deref(),
+                                Some(&key.month),
+                            ],
+                        )?;
+                    }
+                }
                 let acc = self.not_estimated.entry(key).or_default();
                 acc.quantity += quantity;
                 acc.rows += 1;
@@ -527,41 +651,61 @@ impl Aggregator {
         let hash = self.hasher.hash_one(parts);
         let hasher = &self.hasher;
         let row = r.provenance.row;
-        let entry = self
-            .calc
-            .entry(
-                hash,
-                |e| entry_parts(e) == parts,
-                |e| hasher.hash_one(entry_parts(e)),
-            )
-            .or_insert_with(|| CalcEntry {
-                key: CalcKey {
-                    file_index: r.provenance.file_index,
-                    sheet: r.provenance.sheet.clone(),
-                    line: LineKey {
-                        provider: r.provider.clone(),
-                        model: r.model.clone(),
-                        region: r.region.clone(),
-                        region_scope: r.region_scope.clone(),
-                        month: month_of(&r.bucket_start),
-                        cost_centre: r.cost_centre.clone(),
-                        tokens_imputed: imputed,
-                        spend: None,
-                        account: r.account.clone(),
-                        service: r.service.clone(),
+        let vacant = match self.calc.entry(
+            hash,
+            |e| entry_parts(e) == parts,
+            |e| hasher.hash_one(entry_parts(e)),
+        ) {
+            hashbrown::hash_table::Entry::Occupied(o) => Ok(o),
+            hashbrown::hash_table::Entry::Vacant(v) => Err(v),
+        };
+        let entry = match vacant {
+            Ok(o) => o.into_mut(),
+            Err(v) => {
+                if let Some(limit) = self.limit.as_mut() {
+                    let (_, _, provider, model, region, scope, ym, cc, imp, account, service) =
+                        parts;
+                    let line = hasher.hash_one((
+                        provider, model, region, scope, ym, cc, imp, account, service,
+                    ));
+                    let month = format!("{:04}-{:02}", ym.0, ym.1);
+                    limit.admit(
+                        hasher,
+                        (r.provenance.file_index, r.provenance.sheet.as_deref()),
+                        line,
+                        [cc, Some(model), account, region, service, Some(&month)],
+                    )?;
+                }
+                v.insert(CalcEntry {
+                    key: CalcKey {
+                        file_index: r.provenance.file_index,
+                        sheet: r.provenance.sheet.clone(),
+                        line: LineKey {
+                            provider: r.provider.clone(),
+                            model: r.model.clone(),
+                            region: r.region.clone(),
+                            region_scope: r.region_scope.clone(),
+                            month: month_of(&r.bucket_start),
+                            cost_centre: r.cost_centre.clone(),
+                            tokens_imputed: imputed,
+                            spend: None,
+                            account: r.account.clone(),
+                            service: r.service.clone(),
+                        },
                     },
-                },
-                year_month,
-                acc: Acc {
-                    file: r.provenance.file.clone(),
-                    activity: Activity::default(),
-                    spend: BTreeMap::new(),
-                    first_row: row,
-                    last_row: row,
-                    rows: 0,
-                },
-            })
-            .into_mut();
+                    year_month,
+                    acc: Acc {
+                        file: r.provenance.file.clone(),
+                        activity: Activity::default(),
+                        spend: BTreeMap::new(),
+                        first_row: row,
+                        last_row: row,
+                        rows: 0,
+                    },
+                })
+                .into_mut()
+            }
+        };
         let acc = &mut entry.acc;
         let activity = Activity {
             requests: r.requests,

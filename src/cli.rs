@@ -180,6 +180,12 @@ pub struct ReadArgs {
     /// overrides). Default: ./llm-scope3.toml when it exists. `llm-scope3 init` writes one.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Most distinct AI Services lines a report may hold (provider × model × region × month ×
+    /// cost centre ...); memory grows with them. A file that makes more stops with an error
+    /// naming the column with the most distinct values. Default: the config file's
+    /// `[limits] max_lines`, else 100000.
+    #[arg(long, value_name = "N")]
+    pub max_lines: Option<usize>,
 }
 
 /// What `report` writes.

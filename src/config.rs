@@ -41,6 +41,18 @@ pub struct ConfigFile {
     /// Factor set and overrides.
     #[serde(default)]
     pub factors: FactorsSection,
+    /// Resource limits.
+    #[serde(default)]
+    pub limits: LimitsSection,
+}
+
+/// `[limits]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsSection {
+    /// Most distinct AI Services lines per report (default
+    /// [`crate::model::DEFAULT_MAX_LINES`]); `--max-lines` overrides it.
+    pub max_lines: Option<usize>,
 }
 
 /// `[entity]`.
@@ -169,6 +181,8 @@ pub struct Config {
     pub cost_centres: Vec<(Glob, Option<String>, String)>,
     /// Exclusions.
     pub exclusions: Vec<Exclusion>,
+    /// Most distinct AI Services lines per report (`--max-lines`, `[limits] max_lines`).
+    pub max_lines: usize,
 }
 
 impl Config {
@@ -196,6 +210,15 @@ impl Config {
             }
             None => (Utc::now(), false),
         };
+        let max_lines = read
+            .max_lines
+            .or(file.limits.max_lines)
+            .unwrap_or(crate::model::DEFAULT_MAX_LINES);
+        if max_lines == 0 {
+            return Err(Error::Usage(
+                "--max-lines (or max_lines under [limits]) must be at least 1".into(),
+            ));
+        }
         let version = read.factors.as_deref().or(file.factors.version.as_deref());
         let mut factors = FactorSet::load(version)?;
         if let Some(dir) = &file.factors.overrides {
@@ -264,6 +287,7 @@ impl Config {
             regions: file.regions.clone(),
             cost_centres,
             exclusions,
+            max_lines,
         })
     }
 

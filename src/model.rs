@@ -9,6 +9,119 @@ use std::sync::Arc;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
+/// The default of `--max-lines` / `[limits] max_lines`: distinct AI Services lines a report may
+/// hold. Memory grows with distinct lines (docs/performance.md), so a run past it stops while
+/// reading, naming the field with the most distinct values.
+pub const DEFAULT_MAX_LINES: usize = 100_000;
+
+/// Calculation lines (a line within one file or sheet) allowed per AI Services line of the
+/// limit: the same lines repeated in many files.
+pub const CALC_LINES_PER_LINE: usize = 4;
+
+/// Why a record sink refused a record: the file's reading stops there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SinkStop {
+    /// The record cannot be used (a count overflows ...); the message says why.
+    Failed(String),
+    /// The report would hold more distinct lines than its limit.
+    TooManyLines(TooManyLines),
+}
+
+/// More distinct lines than the limit, with the field that has the most distinct values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TooManyLines {
+    /// What was counted: `AI Services lines` or `calculation lines`.
+    pub what: &'static str,
+    /// The limit.
+    pub limit: usize,
+    /// The canonical field (`cost_centre`, `model` ...) with the most distinct values, or
+    /// `file` when the same lines repeat over many files.
+    pub field: &'static str,
+    /// Its distinct values so far.
+    pub distinct: usize,
+}
+
+/// `1234567` as `1,234,567`.
+pub fn thousands(n: usize) -> String {
+    let s = n.to_string();
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+impl std::fmt::Display for SinkStop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SinkStop::Failed(m) => f.write_str(m),
+            SinkStop::TooManyLines(t) => f.write_str(&t.message(None)),
+        }
+    }
+}
+
+impl From<SinkStop> for String {
+    fn from(s: SinkStop) -> String {
+        s.to_string()
+    }
+}
+
+impl From<String> for SinkStop {
+    fn from(s: String) -> SinkStop {
+        SinkStop::Failed(s)
+    }
+}
+
+impl TooManyLines {
+    /// The message, with the column the field was read from when known.
+    pub fn message(&self, column: Option<&str>) -> String {
+        let (noun, fix) = match self.field {
+            "cost_centre" => (
+                "cost centres",
+                "map them to fewer cost centres in llm-scope3.toml ([[cost_centres]] rules with match patterns)",
+            ),
+            "model" => (
+                "models",
+                "check that the format's template reads the model from the right column",
+            ),
+            "region" => (
+                "regions",
+                "check that the format's template reads the region from the right column",
+            ),
+            "account" => (
+                "billing accounts",
+                "report groups of billing accounts separately",
+            ),
+            "service" => (
+                "services",
+                "check that the format's template reads the service from the right column",
+            ),
+            "month" => ("months", "report a shorter period"),
+            "file" => (
+                "files or sheets repeating the same lines",
+                "report fewer files at once, or import them into a ledger",
+            ),
+            _ => ("values", "report fewer files at once"),
+        };
+        let from = match column {
+            Some(c) if !c.is_empty() => format!(" ({} from column {c})", self.field),
+            _ => format!(" ({})", self.field),
+        };
+        format!(
+            "more than {} distinct {} (the limit), with {} distinct {noun}{from} so far. {}: {fix}, \
+             or raise the limit with --max-lines N (or max_lines under [limits] in llm-scope3.toml); \
+             memory grows with the lines (docs/performance.md).",
+            thousands(self.limit),
+            self.what,
+            thousands(self.distinct),
+            if self.field == "file" { "Too many" } else { "Too many distinct values" },
+        )
+    }
+}
+
 /// Where a record or a rejection came from: the file as named on the command line, the sheet
 /// (XLSX only) and the 1-based row number as Excel or an editor shows it (header included).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]

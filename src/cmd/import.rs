@@ -14,6 +14,7 @@ pub(crate) fn run(args: &ImportArgs) -> Result<()> {
         templates: args.templates.clone(),
         factors: None,
         config: None,
+        max_lines: None,
     })?;
     let (inputs, skipped) = pipeline::inputs_from_paths(&args.inputs)?;
     let mut ledger = Ledger::open(&args.ledger.ledger)?;

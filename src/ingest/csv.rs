@@ -18,6 +18,21 @@ use super::{
 /// How much of the file is looked at to decide encoding and delimiter.
 const SNIFF_BYTES: usize = 64 * 1024;
 
+/// Longest record among the first [`crate::normalise::HEADER_SEARCH_ROWS`] (where the header
+/// is looked for): a header or a title line is short, so a longer one means the file is not
+/// an export (or has lost its line ends), and it is refused before more is read.
+pub const MAX_HEADER_AREA_RECORD_BYTES: usize = 1024 * 1024;
+/// Longest record anywhere (a usage row with long tag or JSON columns is a few KiB).
+pub const MAX_RECORD_BYTES: usize = 16 * 1024 * 1024;
+/// Most fields in a record (Excel itself stops at 16,384 columns, but a badly saved sheet can
+/// leave a row with a hundred thousand empty cells after its data, which is read as usual).
+pub const MAX_RECORD_FIELDS: usize = 1_000_000;
+/// Record buffers kept for reuse are cut back to this when a long record grew them.
+const KEEP_RECORD_BYTES: usize = 64 * 1024;
+/// A batch is sent once its records hold this many bytes, whatever their number, so that
+/// long records do not multiply the memory in flight.
+const BATCH_BYTES: usize = 8 * 1024 * 1024;
+
 /// The text encoding found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum TextEncoding {
@@ -301,6 +316,14 @@ impl Record {
     fn row(&self) -> CsvRow<'_> {
         CsvRow::Parsed(self)
     }
+
+    /// Bytes held by the record's fields.
+    fn size(&self) -> usize {
+        match &self.data {
+            Storage::Text(t) => t.len(),
+            Storage::Bytes(b) => b.len(),
+        }
+    }
 }
 
 enum CsvRow<'a> {
@@ -423,6 +446,15 @@ struct FastReader<R> {
     started: bool,
     delimiter: u8,
     core: csv_core::Reader,
+    /// Records read so far (the first ones have the tighter length limit).
+    records: u64,
+    /// The line of the record refused as too long.
+    refused_at: u64,
+}
+
+/// Why a record is refused: the error the reading thread reports.
+fn too_long(what: String) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, what)
 }
 
 impl<R: Read> FastReader<R> {
@@ -446,7 +478,41 @@ impl<R: Read> FastReader<R> {
             started: false,
             delimiter,
             core,
+            records: 0,
+            refused_at: 0,
         }
+    }
+
+    /// The longest record allowed now.
+    fn max_bytes(&self) -> usize {
+        if self.records < crate::normalise::HEADER_SEARCH_ROWS {
+            MAX_HEADER_AREA_RECORD_BYTES
+        } else {
+            MAX_RECORD_BYTES
+        }
+    }
+
+    /// The error for a record at `row` longer than `max` bytes.
+    fn refuse_length(&mut self, row: u64, max: usize) -> io::Error {
+        self.refused_at = row;
+        let mib = max / (1024 * 1024);
+        too_long(if self.records < crate::normalise::HEADER_SEARCH_ROWS {
+            format!(
+                "a line longer than {mib} MiB where the header is looked for: a usage export's header and rows are short lines, so this is not one (or its line ends were lost)"
+            )
+        } else {
+            format!(
+                "a record longer than {mib} MiB: a usage row is a few KiB at most (a quote left open can run a record to the end of the file)"
+            )
+        })
+    }
+
+    /// The error for a record at `row` with more than [`MAX_RECORD_FIELDS`] fields.
+    fn refuse_fields(&mut self, row: u64) -> io::Error {
+        self.refused_at = row;
+        too_long(format!(
+            "a record with more than {MAX_RECORD_FIELDS} fields: a usage export has a few dozen columns"
+        ))
     }
 
     /// Moves the unread bytes to the front, grows the buffer when they fill it, reads more.
@@ -479,9 +545,14 @@ impl<R: Read> FastReader<R> {
     fn read(&mut self, record: &mut Record) -> io::Result<Option<u64>> {
         let mut bytes = record.take_bytes();
         bytes.clear();
+        bytes.shrink_to(KEEP_RECORD_BYTES);
         record.ends.clear();
+        record.ends.shrink_to(KEEP_RECORD_BYTES / 8);
         let row = self.read_into(&mut bytes, &mut record.ends, &mut record.gap);
         record.set_bytes(bytes);
+        if let Ok(Some(_)) = row {
+            self.records += 1;
+        }
         row
     }
 
@@ -514,18 +585,28 @@ impl<R: Read> FastReader<R> {
             self.line += 1;
         }
         let row = self.line;
+        let max = self.max_bytes();
         loop {
             let rest = &self.buf[self.pos..self.len];
             let line = match memchr::memchr(b'\n', rest) {
                 Some(k) => &rest[..k],
                 None if self.eof => rest,
+                None if rest.len() > max => return Err(self.refuse_length(row, max)),
                 None => {
                     self.fill()?;
                     continue;
                 }
             };
+            if line.len() > max {
+                return Err(self.refuse_length(row, max));
+            }
             if memchr::memchr(b'"', line).is_some() {
                 break;
+            }
+            if line.len() > MAX_RECORD_FIELDS
+                && memchr::memchr_iter(self.delimiter, line).count() >= MAX_RECORD_FIELDS
+            {
+                return Err(self.refuse_fields(row));
             }
             // The line as read; each field ends at a delimiter (or the line's end).
             bytes.extend_from_slice(line);
@@ -559,7 +640,13 @@ impl<R: Read> FastReader<R> {
                         self.fill()?;
                     }
                 }
+                csv_core::ReadRecordResult::OutputFull if nout > max => {
+                    return Err(self.refuse_length(row, max));
+                }
                 csv_core::ReadRecordResult::OutputFull => bytes.resize(bytes.len() * 2, 0),
+                csv_core::ReadRecordResult::OutputEndsFull if nend >= MAX_RECORD_FIELDS => {
+                    return Err(self.refuse_fields(row));
+                }
                 csv_core::ReadRecordResult::OutputEndsFull => ends.resize(ends.len() * 2, 0),
                 csv_core::ReadRecordResult::Record | csv_core::ReadRecordResult::End => {
                     bytes.truncate(nout);
@@ -724,22 +811,27 @@ fn parse_batches(
         batch.len = 0;
         let mut failure = None;
         let mut done = false;
-        while batch.len < BATCH_ROWS {
+        let mut bytes = 0;
+        while batch.len < BATCH_ROWS && bytes < BATCH_BYTES {
             if batch.rows.len() == batch.len {
                 batch.rows.push((0, Record::new()));
             }
             let (row, record) = &mut batch.rows[batch.len];
             match rdr.read(record) {
-                Ok(Some(line)) => *row = line,
+                Ok(Some(line)) => {
+                    *row = line;
+                    bytes += record.size();
+                }
                 Ok(None) => {
                     done = true;
                     break;
                 }
                 Err(e) => {
-                    // As the csv crate reported a read error: no position.
+                    // As the csv crate reported a read error: no position (a record refused
+                    // as too long has its line).
                     failure = Some(IngestError::Csv {
                         file: name.to_string(),
-                        row: 0,
+                        row: rdr.refused_at,
                         reason: e.to_string(),
                     });
                     break;

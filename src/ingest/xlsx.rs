@@ -125,6 +125,11 @@ const BIG_ENTRY_BYTES: u64 = 50 << 20;
 /// The highest compression ratio accepted for a big entry (spreadsheet XML compresses about
 /// 10 to 30 to one; a zip bomb thousands to one).
 const MAX_RATIO: u64 = 100;
+/// The most shared strings a workbook may hold (each is kept in memory while the sheets are
+/// read, about 40 bytes besides its text): counted before the workbook is opened.
+pub const MAX_SHARED_STRINGS: u64 = 16 << 20;
+/// The largest shared-strings part, inflated (its text is kept in memory).
+pub const MAX_SHARED_STRINGS_BYTES: u64 = 512 << 20;
 /// The most cells the sheets of an `.xls` or `.ods` may span in all. calamine reads those
 /// formats whole into dense grids (about 56 bytes a cell with the formula grid), so this caps
 /// that memory near 1 GB. It is exactly the largest grid an `.xls` can hold (65,536 rows ×
@@ -202,6 +207,11 @@ fn identify(path: &Path, name: &str) -> Result<Format, IngestError> {
     if has("xl/workbook.bin") {
         Ok(Format::Xlsb)
     } else if has("xl/workbook.xml") || has("[Content_Types].xml") {
+        for part in &parts {
+            if part.to_ascii_lowercase().ends_with("sharedstrings.xml") {
+                check_shared_strings(path, name, part)?;
+            }
+        }
         Ok(Format::Xlsx) // calamine finds the workbook part from the package relationships
     } else if has("content.xml") || has("mimetype") {
         check_ods_extent(path, name)?;
@@ -214,6 +224,74 @@ fn identify(path: &Path, name: &str) -> Result<Format, IngestError> {
                 .into(),
         })
     }
+}
+
+/// Refuses a shared-strings part holding more than [`MAX_SHARED_STRINGS`] strings: its
+/// `uniqueCount` when it says so, else the `si` elements counted in one streaming pass (the
+/// attribute may be absent or wrong). Both readers (the sheet scanner and calamine) keep every
+/// shared string in memory, so this runs before either. XML errors are left to them.
+fn check_shared_strings(path: &Path, name: &str, part: &str) -> Result<(), IngestError> {
+    use quick_xml::events::Event;
+    let refuse = |n: u64, what: &str| {
+        spreadsheet_error(
+            name,
+            format!(
+                "{part} {what} {n} shared strings (the limit is {MAX_SHARED_STRINGS}, about {} MiB of memory besides their text): \
+                 save the sheet as .csv, or export fewer rows",
+                (MAX_SHARED_STRINGS * 40) >> 20
+            ),
+        )
+    };
+    let file = std::fs::File::open(path).map_err(io_error(name))?;
+    let Ok(mut zip) = zip::ZipArchive::new(std::io::BufReader::new(file)) else {
+        return Ok(());
+    };
+    let Ok(entry) = zip.by_name(part) else {
+        return Ok(());
+    };
+    if entry.size() > MAX_SHARED_STRINGS_BYTES {
+        return Err(spreadsheet_error(
+            name,
+            format!(
+                "{part} would inflate to {} MiB of shared strings (the limit is {} MiB): save the sheet as .csv, or export fewer rows",
+                entry.size() >> 20,
+                MAX_SHARED_STRINGS_BYTES >> 20
+            ),
+        ));
+    }
+    let mut xml = quick_xml::Reader::from_reader(std::io::BufReader::new(entry));
+    let mut buf = Vec::new();
+    let mut count: u64 = 0;
+    loop {
+        buf.clear();
+        match xml.read_event_into(&mut buf) {
+            Ok(Event::Eof) | Err(_) => break,
+            Ok(Event::Start(e) | Event::Empty(e)) => match e.local_name().as_ref() {
+                "sst" => {
+                    let declared = ["uniqueCount", "count"].map(|a| {
+                        e.try_get_attribute(a)
+                            .ok()
+                            .flatten()
+                            .and_then(|v| v.value.trim().parse().ok())
+                    });
+                    // `count` is the cells using shared strings: only `uniqueCount` bounds
+                    // the table, and only when it says more than the limit.
+                    if let Some(n) = declared[0].filter(|&n: &u64| n > MAX_SHARED_STRINGS) {
+                        return Err(refuse(n, "declares"));
+                    }
+                }
+                "si" => {
+                    count += 1;
+                    if count > MAX_SHARED_STRINGS {
+                        return Err(refuse(count, "holds more than"));
+                    }
+                }
+                _ => {}
+            },
+            Ok(_) => {}
+        }
+    }
+    Ok(())
 }
 
 /// Refuses a zip-based workbook whose entries would inflate beyond the limits, before

@@ -18,7 +18,7 @@ use chrono::{Duration, NaiveDate};
 use serde::{Deserialize, Serialize};
 
 use crate::ingest::{self, CellRef, FileInfo, Flow, IngestError, RowCells, RowEvent};
-use crate::model::{Period, Provenance, RecordKind, Rejection, SkipReason, UsageRecord};
+use crate::model::{Period, Provenance, RecordKind, Rejection, SinkStop, SkipReason, UsageRecord};
 use parse::Stamp;
 pub use template::{Mapping, Template, TemplateError, TemplateSet};
 
@@ -468,6 +468,36 @@ pub fn normalise_file_with(
     sink: &mut dyn FnMut(UsageRecord),
     rejections: &mut Vec<Rejection>,
 ) -> Result<FileReport, NormaliseError> {
+    let mut sink = |r: UsageRecord| {
+        sink(r);
+        Ok(())
+    };
+    normalise_file_until(
+        path,
+        name,
+        file_index,
+        templates,
+        period,
+        record_keys,
+        &mut sink,
+        rejections,
+    )
+}
+
+/// [`normalise_file_with`] with a sink that may refuse a record: the reading stops there and
+/// the file's error says why ([`SinkStop::TooManyLines`] with the column its field was read
+/// from).
+#[allow(clippy::too_many_arguments)]
+pub fn normalise_file_until(
+    path: &Path,
+    name: &str,
+    file_index: usize,
+    templates: &TemplateSet,
+    period: &Period,
+    record_keys: bool,
+    sink: &mut dyn FnMut(UsageRecord) -> Result<(), SinkStop>,
+    rejections: &mut Vec<Rejection>,
+) -> Result<FileReport, NormaliseError> {
     normalise_premapped(
         path,
         name,
@@ -501,7 +531,7 @@ fn normalise_premapped(
     (templates, period): (&TemplateSet, &Period),
     record_keys: bool,
     mode: PremapMode,
-    sink: &mut dyn FnMut(UsageRecord),
+    sink: &mut dyn FnMut(UsageRecord) -> Result<(), SinkStop>,
     rejections: &mut Vec<Rejection>,
 ) -> Result<FileReport, NormaliseError> {
     let premapper = Premapper {
@@ -831,7 +861,7 @@ struct FileRun<'a> {
     sheets: Vec<SheetState>,
     dates: DateOrderEvidence,
     pending: Vec<PendingRow>,
-    sink: &'a mut dyn FnMut(UsageRecord),
+    sink: &'a mut dyn FnMut(UsageRecord) -> Result<(), SinkStop>,
     rejections: &'a mut Vec<Rejection>,
     failure: Option<String>,
     /// Per sheet and numeric column (as `SheetState::numeric`), how dots and commas were used.
@@ -892,7 +922,22 @@ impl FileRun<'_> {
         match outcome {
             Ok(RowOutcome::Accepted(record)) => {
                 self.report.counts.accepted += 1;
-                (self.sink)(*record);
+                if let Err(stop) = (self.sink)(*record) {
+                    let msg = match stop {
+                        SinkStop::Failed(m) => m,
+                        SinkStop::TooManyLines(t) => {
+                            let column = self.sheets[sheet].mapping.as_ref().and_then(|m| {
+                                m.describe()
+                                    .into_iter()
+                                    .find(|(f, _)| *f == t.field)
+                                    .map(|(_, c)| c)
+                            });
+                            t.message(column.as_deref())
+                        }
+                    };
+                    self.failure = Some(msg.clone());
+                    return Err(format!("{}: {msg}", self.name));
+                }
             }
             Ok(RowOutcome::Outside) => self.report.counts.outside_period += 1,
             Ok(RowOutcome::Skipped(why)) => {
@@ -2517,7 +2562,10 @@ mod tests {
             (&templates, &period),
             keys,
             mode,
-            &mut |r| records.push(format!("{r:?}")),
+            &mut |r| {
+                records.push(format!("{r:?}"));
+                Ok(())
+            },
             &mut rejections,
         );
         let report = match result {

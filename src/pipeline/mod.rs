@@ -17,8 +17,9 @@ use crate::aggregate::{Aggregator, Summary};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::ingest;
+use crate::model::SinkStop;
 use crate::model::{Period, Rejection};
-use crate::normalise::{normalise_file_with, FileReport};
+use crate::normalise::{normalise_file_until, FileReport};
 
 impl Outcome {
     /// The outcome with its warnings assessed.
@@ -212,7 +213,7 @@ enum RunError {
 }
 
 fn run_once(inputs: &[&Input], cfg: &Config) -> std::result::Result<Outcome, RunError> {
-    let mut agg = Aggregator::new();
+    let mut agg = Aggregator::with_limit(cfg.max_lines);
     let mut excluded = Excluded::default();
     let mut applied = Applied::new(cfg);
     let mut files = Vec::with_capacity(inputs.len());
@@ -222,33 +223,22 @@ fn run_once(inputs: &[&Input], cfg: &Config) -> std::result::Result<Outcome, Run
     // names the file that pushed it over (the aggregator's own checked sums come later).
     let mut running = RunningCounts::default();
     for (index, input) in inputs.iter().enumerate() {
-        let mut failure: Option<String> = None;
         let mut excluded_here = 0u64;
         let mut excluded_money = std::collections::BTreeMap::<String, f64>::new();
-        let mut sink = |mut r: crate::model::UsageRecord| {
-            if failure.is_some() {
-                return;
-            }
-            match applied.apply(cfg, &mut r) {
-                Ok(None) => {}
-                Ok(Some(e)) => {
-                    excluded.add(&r, &e.reason);
-                    excluded_here += 1;
-                    if let (Some(c), Some(cur)) = (r.cost, &r.currency) {
-                        *excluded_money.entry(cur.clone()).or_insert(0.0) += c;
-                    }
-                    return;
+        // A record that cannot be used, or one line too many, stops the file's reading there.
+        let mut sink = |mut r: crate::model::UsageRecord| -> std::result::Result<(), SinkStop> {
+            if let Some(e) = applied.apply(cfg, &mut r)? {
+                excluded.add(&r, &e.reason);
+                excluded_here += 1;
+                if let (Some(c), Some(cur)) = (r.cost, &r.currency) {
+                    *excluded_money.entry(cur.clone()).or_insert(0.0) += c;
                 }
-                Err(e) => {
-                    failure = Some(e);
-                    return;
-                }
+                return Ok(());
             }
-            if let Err(e) = running.add(&r).and_then(|()| agg.add(&r)) {
-                failure = Some(e);
-            }
+            running.add(&r)?;
+            agg.add(&r)
         };
-        let mut report = match normalise_file_with(
+        let mut report = match normalise_file_until(
             &input.path,
             &input.name,
             index,
@@ -271,12 +261,6 @@ fn run_once(inputs: &[&Input], cfg: &Config) -> std::result::Result<Outcome, Run
             }
             Err(e) => return Err(RunError::File(index, e.into())),
         };
-        if let Some(e) = failure {
-            return Err(RunError::File(
-                index,
-                Error::InputData(format!("{}: {e}", input.name)),
-            ));
-        }
         report.counts.accepted -= excluded_here;
         report.counts.excluded += excluded_here;
         move_excluded_money(&mut report, &excluded_money);
@@ -355,7 +339,7 @@ impl Applied {
             excluded: cfg
                 .exclusions
                 .iter()
-                .map(|_| (0, Aggregator::new()))
+                .map(|_| (0, Aggregator::with_limit(cfg.max_lines)))
                 .collect(),
         }
     }
@@ -366,7 +350,7 @@ impl Applied {
         &mut self,
         cfg: &'c Config,
         r: &mut crate::model::UsageRecord,
-    ) -> std::result::Result<Option<&'c crate::config::Exclusion>, String> {
+    ) -> std::result::Result<Option<&'c crate::config::Exclusion>, SinkStop> {
         let Some(e) = cfg.apply(r, &mut self.counts) else {
             return Ok(None);
         };
@@ -460,7 +444,7 @@ fn aggregate_ledger(
 ) -> Result<LedgerAggregate> {
     let (records, mut imports) = ledger.records(period)?;
     let carbon = ledger.carbon_rows(period, &mut imports)?;
-    let mut agg = Aggregator::new();
+    let mut agg = Aggregator::with_limit(cfg.max_lines);
     let mut excluded = Excluded::default();
     let mut applied = Applied::new(cfg);
     let mut excluded_per_import: Vec<ExcludedHere> = vec![Default::default(); imports.len()];

@@ -90,6 +90,7 @@ impl Options {
                 templates: vec![],
                 factors: None,
                 config: None,
+                max_lines: None,
             },
             max_upload_bytes: 200 * 1024 * 1024,
             request_timeout: Duration::from_secs(600),
@@ -163,13 +164,24 @@ impl Drop for Registration {
     }
 }
 
-/// A finished report.
+/// A finished report: its bytes only (the workbook, the JSON summary gzip-compressed), never
+/// the structures it was built from.
 pub(crate) struct Stored {
     created: Instant,
     xlsx: Arc<Vec<u8>>,
-    json: Arc<String>,
+    json_gz: Arc<Vec<u8>>,
     file_stem: String,
 }
+
+impl Stored {
+    fn bytes(&self) -> usize {
+        self.xlsx.len() + self.json_gz.len()
+    }
+}
+
+/// The most bytes the finished reports kept for download may hold together; the oldest go
+/// first past it (docs/api.md, memory budget).
+pub const STORE_BUDGET_BYTES: usize = 1 << 30;
 
 impl AppState {
     /// State for a server with these options.
@@ -277,8 +289,20 @@ impl AppState {
     /// Keeps a report; returns its id.
     fn store(&self, xlsx: Vec<u8>, json: String, file_stem: String) -> String {
         let id = random_id();
+        // JSON compresses about tenfold; the fast level keeps this well under a second.
+        let json_gz = {
+            use std::io::Write;
+            let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            let _ = gz.write_all(json.as_bytes());
+            gz.finish().unwrap_or_default()
+        };
+        drop(json);
+        let incoming = xlsx.len() + json_gz.len();
         let mut map = self.live();
-        while map.len() >= self.opts().max_results.max(1) {
+        while map.len() >= self.opts().max_results.max(1)
+            || (!map.is_empty()
+                && map.values().map(Stored::bytes).sum::<usize>() + incoming > STORE_BUDGET_BYTES)
+        {
             let oldest = map
                 .iter()
                 .min_by_key(|(_, s)| s.created)
@@ -293,7 +317,7 @@ impl AppState {
             Stored {
                 created: Instant::now(),
                 xlsx: Arc::new(xlsx),
-                json: Arc::new(json),
+                json_gz: Arc::new(json_gz),
                 file_stem,
             },
         );
@@ -302,9 +326,16 @@ impl AppState {
 
     /// A report that has not expired.
     fn get(&self, id: &str) -> Option<(Arc<Vec<u8>>, Arc<String>, String)> {
-        self.live()
+        let (xlsx, json_gz, stem) = self
+            .live()
             .get(id)
-            .map(|s| (s.xlsx.clone(), s.json.clone(), s.file_stem.clone()))
+            .map(|s| (s.xlsx.clone(), s.json_gz.clone(), s.file_stem.clone()))?;
+        let mut json = String::new();
+        use std::io::Read;
+        flate2::read::GzDecoder::new(json_gz.as_slice())
+            .read_to_string(&mut json)
+            .ok()?;
+        Some((xlsx, Arc::new(json), stem))
     }
 }
 

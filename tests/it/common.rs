@@ -30,6 +30,7 @@ pub fn config(quarter: &str) -> Config {
             templates: vec![],
             factors: None,
             config: None,
+            max_lines: None,
         },
         Some("2026-04-15"),
         Some("Test Entity"),

@@ -25,6 +25,7 @@ fn with_config(dir: &Path, toml: &str, quarter: &str) -> Outcome {
             templates: vec![],
             factors: None,
             config: Some(path),
+            max_lines: None,
         },
         Some("2026-04-15"),
         None,

@@ -390,6 +390,7 @@ fn config(factors: Option<String>) -> Config {
             templates: vec![],
             factors,
             config: None,
+            max_lines: None,
         },
         Some("2026-04-15"),
         Some("Test Entity"),

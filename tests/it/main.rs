@@ -17,6 +17,7 @@ mod ingest_rows;
 mod large;
 mod ledger;
 mod libreoffice;
+mod limits;
 mod messy;
 mod parquet;
 mod progress;

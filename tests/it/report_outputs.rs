@@ -604,6 +604,7 @@ fn configuration_and_skipped_inputs_validate_against_the_schema() {
             templates: vec![],
             factors: None,
             config: Some(cfg_path),
+            max_lines: None,
         },
         Some("2026-04-15"),
         None,
