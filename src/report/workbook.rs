@@ -1891,6 +1891,24 @@ fn imports(ws: &mut Worksheet, f: &Formats, o: &Outcome) -> Result<(), XlsxError
     Ok(())
 }
 
+/// A table below another on a sheet: a blank row, its title, its headings (`height` points
+/// tall, the columns being the table's above); returns the row of its first line.
+fn section(
+    ws: &mut Worksheet,
+    f: &Formats,
+    r: u32,
+    title: &str,
+    heads: &[&str],
+    height: f64,
+) -> Result<u32, XlsxError> {
+    ws.text_fmt(r + 1, 0, title, &f.label)?;
+    for (c, h) in heads.iter().enumerate() {
+        ws.text_fmt(r + 2, c as u16, h, &f.header)?;
+    }
+    ws.set_row_height(r + 2, height)?;
+    Ok(r + 3)
+}
+
 /// The money of each file by what became of its rows, per currency; returns the next row.
 fn money_reconciliation(
     ws: &mut Worksheet,
@@ -1901,14 +1919,6 @@ fn money_reconciliation(
     if o.files.iter().all(|x| x.money.is_empty()) {
         return Ok(r);
     }
-    r += 1;
-    ws.text_fmt(
-        r,
-        0,
-        "Money reconciliation: the amount of every row by what became of it",
-        &f.label,
-    )?;
-    r += 1;
     let reasons = [
         crate::model::SkipReason::OtherService,
         crate::model::SkipReason::EmptyBucket,
@@ -1933,12 +1943,8 @@ fn money_reconciliation(
         "Difference",
         "Reconciled",
     ];
-    for (c, h) in heads.iter().enumerate() {
-        ws.text_fmt(r, c as u16, h, &f.header)?;
-    }
-    // The columns are the file table's above: room for the headings to wrap.
-    ws.set_row_height(r, 45)?;
-    r += 1;
+    let title = "Money reconciliation: the amount of every row by what became of it";
+    r = section(ws, f, r, title, &heads, 45.0)?;
     for file in &o.files {
         for (cur, b) in &file.money {
             let mut cells = vec![
@@ -1981,29 +1987,16 @@ fn ai_skipped(ws: &mut Worksheet, f: &Formats, o: &Outcome, mut r: u32) -> Resul
     if o.files.iter().all(|x| x.ai_skipped.is_empty()) {
         return Ok(r);
     }
-    r += 1;
-    ws.text_fmt(
-        r,
-        0,
-        "WARNING: rows skipped as another service although their text names an AI service or model (not in the figure)",
-        &f.label,
-    )?;
-    r += 1;
-    for (c, h) in [
+    let title = "WARNING: rows skipped as another service although their text names an AI service or model (not in the figure)";
+    let heads = [
         "File",
         "Text of the row",
         "AI name found",
         "Rows",
         "First row",
         "Spend",
-    ]
-    .iter()
-    .enumerate()
-    {
-        ws.text_fmt(r, c as u16, h, &f.header)?;
-    }
-    ws.set_row_height(r, 30)?;
-    r += 1;
+    ];
+    r = section(ws, f, r, title, &heads, 30.0)?;
     for file in &o.files {
         for g in &file.ai_skipped {
             write_row(
