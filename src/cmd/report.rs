@@ -8,7 +8,7 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::ledger::{Ledger, Statement};
 use crate::pipeline::{self, Outcome};
-use crate::report::{json, stage, text, workbook};
+use crate::report::{json, stage, stage_with, text, workbook};
 
 pub(crate) fn run(args: &ReportArgs) -> Result<()> {
     let started = std::time::Instant::now();
@@ -84,18 +84,13 @@ pub(crate) fn run(args: &ReportArgs) -> Result<()> {
     } else {
         workbook::build(&outcome, &cfg.factors)?
     };
-    let json_text = match &args.json {
-        Some(_) => Some(
-            json::to_string(&outcome).map_err(|e| Error::Internal(format!("JSON summary: {e}")))?,
-        ),
-        None => None,
-    };
     let built = std::time::Instant::now();
     // Every file is staged in full before any is moved into place: a full disk while writing
-    // the JSON must not leave a new workbook beside an old summary.
-    let json_staged = match (&args.json, &json_text) {
-        (Some(path), Some(text)) => Some(stage(path, text.as_bytes())?),
-        _ => None,
+    // the JSON must not leave a new workbook beside an old summary. The JSON is written to its
+    // staged file as it is serialised, never held whole in memory.
+    let json_staged = match &args.json {
+        Some(path) => Some(stage_with(path, |w| json::write(&outcome, w))?),
+        None => None,
     };
     if csv_mode {
         crate::report::csv::write(&outcome, &out)?;

@@ -579,6 +579,13 @@ pub fn to_string(o: &Outcome) -> Result<String, serde_json::Error> {
     Ok(s)
 }
 
+/// Writes the summary to `w`: the same bytes as [`to_string`], without holding the text (about
+/// 1.5 KiB per line) in memory.
+pub fn write(o: &Outcome, w: &mut dyn std::io::Write) -> std::io::Result<()> {
+    serde_json::to_writer_pretty(&mut *w, &summary(o)).map_err(std::io::Error::other)?;
+    w.write_all(b"\n")
+}
+
 #[cfg(test)]
 mod tests {
     use super::tidy;
