@@ -77,14 +77,18 @@ pub(crate) fn run(args: &ReportArgs) -> Result<()> {
         l.check_writable()?;
     }
     let read_done = std::time::Instant::now();
-    // Build every output in memory first, then write: a failure leaves earlier files untouched.
+    // Stage every output first, then move them into place: a failure leaves earlier files
+    // untouched. The workbook is staged and its bytes freed before the JSON is written, so the
+    // two are never in memory together.
     let csv_mode = args.format == crate::cli::OutputFormat::Csv;
-    let xlsx = if csv_mode {
-        vec![]
+    let mut built = read_done;
+    let xlsx_staged = if csv_mode {
+        None
     } else {
-        workbook::build(&outcome, &cfg.factors)?
+        let xlsx = workbook::build(&outcome, &cfg.factors)?;
+        built = std::time::Instant::now();
+        Some(stage(&out, &xlsx)?)
     };
-    let built = std::time::Instant::now();
     // Every file is staged in full before any is moved into place: a full disk while writing
     // the JSON must not leave a new workbook beside an old summary. The JSON is written to its
     // staged file as it is serialised, never held whole in memory.
@@ -92,10 +96,9 @@ pub(crate) fn run(args: &ReportArgs) -> Result<()> {
         Some(path) => Some(stage_with(path, |w| json::write(&outcome, w))?),
         None => None,
     };
-    if csv_mode {
-        crate::report::csv::write(&outcome, &out)?;
-    } else {
-        stage(&out, &xlsx)?.commit()?;
+    match xlsx_staged {
+        Some(staged) => staged.commit()?,
+        None => crate::report::csv::write(&outcome, &out)?,
     }
     if let Some(staged) = json_staged {
         staged.commit()?;
