@@ -208,7 +208,7 @@ struct LineJson<'a> {
     grid_geography: &'a str,
     grid_year: i32,
     flags: &'a [String],
-    factor_ids: &'a [String],
+    factor_ids: &'a [std::sync::Arc<str>],
     sources: Vec<SourceJson<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     vendor: Option<VendorJson<'a>>,
