@@ -315,8 +315,8 @@ pub struct LineBody {
     pub spend: BTreeMap<String, f64>,
     /// Energy, emissions, water.
     pub estimate: Estimate,
-    /// Ids of the factors used.
-    pub factor_ids: Vec<String>,
+    /// Ids of the factors used (shared: one string per distinct id in a report).
+    pub factor_ids: Vec<Arc<str>>,
     /// Data-quality indicators.
     pub dq: DataQuality,
     /// Fallbacks and remarks.
@@ -757,6 +757,16 @@ impl Aggregator {
         let mut cache: HashMap<FactorKey, (LineFactors, Vec<(LineFactors, LineFactors)>)> =
             HashMap::new();
         let mut factors: BTreeMap<String, FactorUse> = BTreeMap::new();
+        // Factor ids repeat on every line: one shared string per distinct id.
+        let mut ids_seen: std::collections::HashSet<Arc<str>> = std::collections::HashSet::new();
+        let mut intern = |id: &str| -> Arc<str> {
+            if let Some(a) = ids_seen.get(id) {
+                return a.clone();
+            }
+            let a: Arc<str> = Arc::from(id);
+            ids_seen.insert(a.clone());
+            a
+        };
         let mut calc_lines = Vec::with_capacity(entries.len());
         // Per calculation line: total kgCO2e with each assumption at its low and high value.
         let mut line_sens: Vec<[(f64, f64); SENSITIVITY.len()]> = Vec::with_capacity(entries.len());
@@ -838,11 +848,11 @@ impl Aggregator {
                 completeness: if key.line.tokens_imputed { 3 } else { 1 },
                 reliability: if average { 3 } else { 2 },
             };
-            let mut factor_ids: Vec<String> = lf.uses.iter().map(|u| u.id.clone()).collect();
+            let mut factor_ids: Vec<Arc<str>> = lf.uses.iter().map(|u| intern(&u.id)).collect();
             if key.line.tokens_imputed {
-                factor_ids.push("const:request_input_tokens".into());
-                factor_ids.push("const:request_output_tokens".into());
-                factor_ids.push("const:request_bounds".into());
+                factor_ids.push(intern("const:request_input_tokens"));
+                factor_ids.push(intern("const:request_output_tokens"));
+                factor_ids.push(intern("const:request_bounds"));
                 for id in [
                     "request_input_tokens",
                     "request_output_tokens",
@@ -1238,7 +1248,7 @@ fn spend_line(
                     activity,
                     spend: acc.spend.clone(),
                     estimate: est,
-                    factor_ids: ids,
+                    factor_ids: ids.into_iter().map(Arc::from).collect(),
                     dq: DataQuality {
                         technology: 3,
                         time: lf.dq_time(year),
@@ -1300,7 +1310,7 @@ fn spend_line(
                     activity: Activity::default(),
                     spend: acc.spend.clone(),
                     estimate: est,
-                    factor_ids: ids,
+                    factor_ids: ids.into_iter().map(Arc::from).collect(),
                     dq: DataQuality {
                         technology: 4,
                         time: 2,

@@ -8,7 +8,7 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::ledger::{Ledger, Statement};
 use crate::pipeline::{self, Outcome};
-use crate::report::{json, stage, text, workbook};
+use crate::report::{json, stage, stage_with, text, workbook};
 
 pub(crate) fn run(args: &ReportArgs) -> Result<()> {
     let started = std::time::Instant::now();
@@ -77,30 +77,28 @@ pub(crate) fn run(args: &ReportArgs) -> Result<()> {
         l.check_writable()?;
     }
     let read_done = std::time::Instant::now();
-    // Build every output in memory first, then write: a failure leaves earlier files untouched.
+    // Stage every output first, then move them into place: a failure leaves earlier files
+    // untouched. The workbook is staged and its bytes freed before the JSON is written, so the
+    // two are never in memory together.
     let csv_mode = args.format == crate::cli::OutputFormat::Csv;
-    let xlsx = if csv_mode {
-        vec![]
+    let mut built = read_done;
+    let xlsx_staged = if csv_mode {
+        None
     } else {
-        workbook::build(&outcome, &cfg.factors)?
+        let xlsx = workbook::build(&outcome, &cfg.factors)?;
+        built = std::time::Instant::now();
+        Some(stage(&out, &xlsx)?)
     };
-    let json_text = match &args.json {
-        Some(_) => Some(
-            json::to_string(&outcome).map_err(|e| Error::Internal(format!("JSON summary: {e}")))?,
-        ),
+    // Every file is staged in full before any is moved into place: a full disk while writing
+    // the JSON must not leave a new workbook beside an old summary. The JSON is written to its
+    // staged file as it is serialised, never held whole in memory.
+    let json_staged = match &args.json {
+        Some(path) => Some(stage_with(path, |w| json::write(&outcome, w))?),
         None => None,
     };
-    let built = std::time::Instant::now();
-    // Every file is staged in full before any is moved into place: a full disk while writing
-    // the JSON must not leave a new workbook beside an old summary.
-    let json_staged = match (&args.json, &json_text) {
-        (Some(path), Some(text)) => Some(stage(path, text.as_bytes())?),
-        _ => None,
-    };
-    if csv_mode {
-        crate::report::csv::write(&outcome, &out)?;
-    } else {
-        stage(&out, &xlsx)?.commit()?;
+    match xlsx_staged {
+        Some(staged) => staged.commit()?,
+        None => crate::report::csv::write(&outcome, &out)?,
     }
     if let Some(staged) = json_staged {
         staged.commit()?;

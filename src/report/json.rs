@@ -208,7 +208,7 @@ struct LineJson<'a> {
     grid_geography: &'a str,
     grid_year: i32,
     flags: &'a [String],
-    factor_ids: &'a [String],
+    factor_ids: &'a [std::sync::Arc<str>],
     sources: Vec<SourceJson<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     vendor: Option<VendorJson<'a>>,
@@ -577,6 +577,13 @@ pub fn to_string(o: &Outcome) -> Result<String, serde_json::Error> {
     let mut s = serde_json::to_string_pretty(&summary(o))?;
     s.push('\n');
     Ok(s)
+}
+
+/// Writes the summary to `w`: the same bytes as [`to_string`], without holding the text (about
+/// 1.5 KiB per line) in memory.
+pub fn write(o: &Outcome, w: &mut dyn std::io::Write) -> std::io::Result<()> {
+    serde_json::to_writer_pretty(&mut *w, &summary(o)).map_err(std::io::Error::other)?;
+    w.write_all(b"\n")
 }
 
 #[cfg(test)]

@@ -156,6 +156,15 @@ pub struct Staged {
 
 /// Writes `bytes` to a temporary file beside `path` and syncs it (see [`Staged`]).
 pub fn stage(path: &Path, bytes: &[u8]) -> Result<Staged> {
+    stage_with(path, |w| w.write_all(bytes))
+}
+
+/// Like [`stage`], but `write` writes the contents to the temporary file through a buffer, so
+/// that a large output (the JSON summary) need not be built in memory first.
+pub fn stage_with(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<Staged> {
     let out_err = |reason: String| Error::Output {
         path: path.display().to_string(),
         reason,
@@ -192,7 +201,11 @@ pub fn stage(path: &Path, bytes: &[u8]) -> Result<Staged> {
             .set_permissions(permissions)
             .map_err(|e| out_err(e.to_string()))?;
     }
-    tmp.write_all(bytes).map_err(|e| out_err(e.to_string()))?;
+    {
+        let mut buffered = std::io::BufWriter::with_capacity(1 << 16, tmp.as_file_mut());
+        write(&mut buffered).map_err(|e| out_err(e.to_string()))?;
+        buffered.flush().map_err(|e| out_err(e.to_string()))?;
+    }
     tmp.as_file()
         .sync_all()
         .map_err(|e| out_err(e.to_string()))?;

@@ -1410,13 +1410,13 @@ fn formula_plan(
         b.factor_ids
             .iter()
             .find(|id| id.starts_with(prefix))
-            .and_then(|id| factor_rows.get(id.as_str()).copied())
+            .and_then(|id| factor_rows.get(&**id).copied())
     };
     let energy = |dir: &str| {
         b.factor_ids
             .iter()
             .find(|id| id.starts_with("energy:") && id.ends_with(dir))
-            .and_then(|id| factor_rows.get(id.as_str()).copied())
+            .and_then(|id| factor_rows.get(&**id).copied())
     };
     let (Some(eo), Some(ei), Some(k), Some(emb), Some(pue), Some(grid), Some(wue), Some(ewif)) = (
         energy(":out"),
