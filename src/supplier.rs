@@ -230,7 +230,8 @@ pub struct CarbonFile {
     pub rejections: Vec<Rejection>,
 }
 
-struct Bound2 {
+/// A carbon template bound to one header row: its fields' columns.
+struct CarbonBinding {
     template: Arc<CarbonTemplate>,
     month: Bound,
     account: Option<Bound>,
@@ -256,7 +257,7 @@ fn fits(t: &CarbonTemplate, header: &[String]) -> bool {
         .all(|alts| alts.names().iter().any(|n| keys.contains(&header_key(n))))
 }
 
-fn bind(t: Arc<CarbonTemplate>, header: &[String]) -> Option<Bound2> {
+fn bind(t: Arc<CarbonTemplate>, header: &[String]) -> Option<CarbonBinding> {
     let f = &t.fields;
     let opt = |s: &Option<FieldSpec>| s.as_ref().and_then(|s| bind_field(header, s));
     let unit = f.unit.as_ref().and_then(|u| {
@@ -269,7 +270,7 @@ fn bind(t: Arc<CarbonTemplate>, header: &[String]) -> Option<Bound2> {
         )
         .map(|b| (b, u.expect.clone()))
     });
-    Some(Bound2 {
+    Some(CarbonBinding {
         month: bind_field(header, &f.month)?,
         service: bind_field(header, &f.service)?,
         account: opt(&f.account),
@@ -327,7 +328,7 @@ fn month_of(cell: &CellRef<'_>) -> Result<String, String> {
     }
 }
 
-fn map_row(b: &Bound2, cells: &dyn RowCells, dc: bool) -> RowResult {
+fn map_row(b: &CarbonBinding, cells: &dyn RowCells, dc: bool) -> RowResult {
     let t = &b.template;
     let first = |bound: &Bound| -> (String, CellRef<'_>) {
         let (i, name) = bound
@@ -470,7 +471,7 @@ pub fn read_file(
     let mut sheet: Option<String> = None;
     let mut dc = false;
     let mut scanned = 0u64;
-    let mut mapping: Option<Bound2> = None;
+    let mut mapping: Option<CarbonBinding> = None;
     let mut found = false;
     let mut on_event = |event: RowEvent<'_>| -> Result<Flow, String> {
         match event {
@@ -603,7 +604,7 @@ pub fn read_instead(
     }
 }
 
-fn describe(b: &Bound2) -> Vec<(String, String)> {
+fn describe(b: &CarbonBinding) -> Vec<(String, String)> {
     let mut v = vec![
         ("month".to_string(), b.month.column_label()),
         ("service".to_string(), b.service.column_label()),

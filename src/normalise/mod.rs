@@ -881,7 +881,7 @@ impl FileRun<'_> {
         self.report.counts.read += 1;
         let decided_before = self.dates.decided;
         let outcome = match pre {
-            Some((outcome, fx)) => fx.apply(&mut self.report).and(outcome),
+            Some((outcome, effects)) => effects.apply(&mut self.report).and(outcome),
             None => self.map(sheet, number, cells),
         };
         match outcome {
@@ -1046,7 +1046,7 @@ impl FileRun<'_> {
             sheet: state.name.clone(),
             row: number,
         };
-        let mut fx = RowEffects::default();
+        let mut effects = RowEffects::default();
         let outcome = map_cells(
             m,
             state,
@@ -1055,20 +1055,20 @@ impl FileRun<'_> {
             self.period,
             &mut self.dates,
             &self.report,
-            &mut fx,
+            &mut effects,
             self.record_keys,
         );
         // A row waiting for the day/month order is mapped again when replayed: what it adds
         // is added then, once.
         if !matches!(outcome, Ok(RowOutcome::Pending)) {
-            fx.apply(&mut self.report)?;
+            effects.apply(&mut self.report)?;
         }
         outcome
     }
 }
 
 /// Maps one data row of a sheet whose header is known: the outcome, with what the row adds
-/// to the file's report left in `fx`. Reads `report` only for a vendor total row's check.
+/// to the file's report left in `effects`. Reads `report` only for a vendor total row's check.
 #[allow(clippy::too_many_arguments)]
 fn map_cells(
     m: &Mapping,
@@ -1078,13 +1078,13 @@ fn map_cells(
     period: &Period,
     dates: &mut DateOrderEvidence,
     report: &FileReport,
-    fx: &mut RowEffects,
+    effects: &mut RowEffects,
     record_keys: bool,
 ) -> Result<RowOutcome, String> {
     let row = prov.row;
-    let mut outcome = map_row(m, state, cells, prov, period, dates, report, fx);
-    if fx.cost_seen.is_some() {
-        fx.money_to = match &outcome {
+    let mut outcome = map_row(m, state, cells, prov, period, dates, report, effects);
+    if effects.cost_seen.is_some() {
+        effects.money_to = match &outcome {
             Ok(RowOutcome::Accepted(r)) if matches!(r.kind, RecordKind::Adjustment { .. }) => {
                 Some(MoneyTo::Adjustment)
             }
@@ -1094,17 +1094,17 @@ fn map_cells(
             Ok(RowOutcome::Rejected(_)) => Some(MoneyTo::Rejected),
             Ok(RowOutcome::Pending) | Err(_) => None,
         };
-        if fx.money_to.is_some() {
+        if effects.money_to.is_some() {
             let mut currency =
                 text_field(m.currency.as_ref(), cells).unwrap_or_else(|| "USD".to_string());
             if currency.bytes().any(|b| b.is_ascii_lowercase()) {
                 currency.make_ascii_uppercase();
             }
-            fx.currency_seen = Some(currency);
+            effects.currency_seen = Some(currency);
         }
     }
     if let Ok(RowOutcome::Skipped(SkipReason::OtherService)) = &outcome {
-        fx.ai = ai_named(state, m, cells).map(|(text, matched)| (text, matched, row));
+        effects.ai = ai_named(state, m, cells).map(|(text, matched)| (text, matched, row));
     }
     if let (true, Ok(RowOutcome::Accepted(r))) = (record_keys, &mut outcome) {
         r.key = record_key(m, cells, r.bucket_start, r.bucket_end);
@@ -1195,7 +1195,7 @@ impl ingest::Premap for Premapper<'_> {
                     decided,
                     ..DateOrderEvidence::default()
                 };
-                let mut fx = RowEffects::default();
+                let mut effects = RowEffects::default();
                 let outcome = map_cells(
                     m,
                     state,
@@ -1204,13 +1204,13 @@ impl ingest::Premap for Premapper<'_> {
                     self.period,
                     &mut dates,
                     &report,
-                    &mut fx,
+                    &mut effects,
                     self.record_keys,
                 );
                 match outcome {
                     Ok(RowOutcome::Pending | RowOutcome::Skipped(SkipReason::TotalRow))
                     | Err(_) => None,
-                    outcome => Some((outcome, fx)),
+                    outcome => Some((outcome, effects)),
                 }
             };
             out.push(PreRow { number, mapped });
@@ -1761,7 +1761,7 @@ fn map_row(
     period: &Period,
     dates: &mut DateOrderEvidence,
     report: &FileReport,
-    fx: &mut RowEffects,
+    effects: &mut RowEffects,
 ) -> Result<RowOutcome, String> {
     if row_is_blank(cells) {
         return Ok(RowOutcome::Skipped(SkipReason::Blank));
@@ -1805,8 +1805,8 @@ fn map_row(
         .as_ref()
         .map(|b| parse::money(&first_cell(b, cells), dc))
     {
-        Some(Ok(Some(c))) if !has_total_label() => fx.cost_seen = Some(c),
-        Some(Err(_)) if !has_total_label() => fx.cost_unreadable = true,
+        Some(Ok(Some(c))) if !has_total_label() => effects.cost_seen = Some(c),
+        Some(Err(_)) if !has_total_label() => effects.cost_unreadable = true,
         _ => {}
     }
 
@@ -1844,7 +1844,7 @@ fn map_row(
         Ok(parse::Dated::Empty) => None,
         Err(reason) => {
             if has_total_label() {
-                check_total_row(m, cells, dc, report, fx, prov.row);
+                check_total_row(m, cells, dc, report, effects, prov.row);
                 return Ok(RowOutcome::Skipped(SkipReason::TotalRow));
             }
             return Ok(RowOutcome::Rejected(problem(
@@ -1855,7 +1855,7 @@ fn map_row(
         }
     };
     if start.is_none() && has_total_label() {
-        check_total_row(m, cells, dc, report, fx, prov.row);
+        check_total_row(m, cells, dc, report, effects, prov.row);
         return Ok(RowOutcome::Skipped(SkipReason::TotalRow));
     }
 
@@ -1886,7 +1886,7 @@ fn map_row(
             .is_some_and(|re| re.is_match(v.trim()))
         {
             let adj = (start, &start_cell, cost, &currency, v.trim().to_string());
-            return money_only(m, cells, prov, period, fx, adj);
+            return money_only(m, cells, prov, period, effects, adj);
         }
     }
 
@@ -1917,11 +1917,11 @@ fn map_row(
                 // Money without quantity on a meter row: a credit, never negative activity.
                 let label = "credit (negative cost without quantity)".to_string();
                 let adj = (start, &start_cell, cost, &currency, label);
-                return money_only(m, cells, prov, period, fx, adj);
+                return money_only(m, cells, prov, period, effects, adj);
             }
             Ok(Some(r)) => {
-                fx.unit_decision = r.decision;
-                fx.fx_decision = r.fx_decision.clone();
+                effects.unit_decision = r.decision;
+                effects.fx_decision = r.fx_decision.clone();
                 model_override = r.model.clone();
                 region_override = r.region.clone();
                 scope = r.scope.clone();
@@ -2031,7 +2031,7 @@ fn map_row(
         cells,
         prov,
         period,
-        fx,
+        effects,
         start,
         values,
         kind,
@@ -2048,7 +2048,7 @@ fn money_only(
     cells: &dyn RowCells,
     prov: Provenance,
     period: &Period,
-    fx: &mut RowEffects,
+    effects: &mut RowEffects,
     adj: (Option<Stamp>, &CellRef<'_>, Option<f64>, &String, String),
 ) -> Result<RowOutcome, String> {
     let (start, start_cell, cost, currency, label) = adj;
@@ -2066,7 +2066,7 @@ fn money_only(
     };
     let kind = RecordKind::Adjustment { label };
     finish(
-        m, cells, prov, period, fx, start, values, kind, None, None, None,
+        m, cells, prov, period, effects, start, values, kind, None, None, None,
     )
 }
 
@@ -2077,7 +2077,7 @@ fn finish(
     cells: &dyn RowCells,
     prov: Provenance,
     period: &Period,
-    fx: &mut RowEffects,
+    effects: &mut RowEffects,
     start: Stamp,
     values: RowValues,
     kind: RecordKind,
@@ -2092,12 +2092,12 @@ fn finish(
     let account = text_field(m.account.as_ref(), cells);
     let date = start.at.date_naive();
     let in_period = period.contains(date);
-    fx.adjustment = matches!(kind, RecordKind::Adjustment { .. });
-    fx.account.clone_from(&account);
-    fx.date = Some(date);
-    fx.in_period = in_period;
+    effects.adjustment = matches!(kind, RecordKind::Adjustment { .. });
+    effects.account.clone_from(&account);
+    effects.date = Some(date);
+    effects.in_period = in_period;
     if !in_period {
-        fx.values = Some(values);
+        effects.values = Some(values);
         return Ok(RowOutcome::Outside);
     }
     let record = UsageRecord {
@@ -2123,7 +2123,7 @@ fn finish(
         kind,
         provenance: prov,
     };
-    fx.values = Some(values);
+    effects.values = Some(values);
     Ok(RowOutcome::Accepted(Box::new(record)))
 }
 
@@ -2495,7 +2495,7 @@ fn check_total_row(
     cells: &dyn RowCells,
     dc: bool,
     report: &FileReport,
-    fx: &mut RowEffects,
+    effects: &mut RowEffects,
     row: u64,
 ) {
     let checks = [
@@ -2541,7 +2541,7 @@ fn check_total_row(
             ));
         }
     }
-    fx.notes.extend(notes);
+    effects.notes.extend(notes);
 }
 
 #[cfg(test)]
