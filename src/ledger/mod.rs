@@ -742,18 +742,21 @@ impl Ledger {
         Ok(ledger)
     }
 
-    /// `PRAGMA quick_check`: refuses a damaged ledger before it is used.
-    fn quick_check(&self) -> Result<()> {
-        let shown = self.path.display().to_string();
-        let mut stmt = self
-            .conn
-            .prepare("PRAGMA quick_check(5)")
-            .map_err(self.err())?;
-        let found = stmt
+    /// The text rows a check pragma answers (`ok`, or one row per problem).
+    fn pragma_text(&self, pragma: &str) -> Result<Vec<String>> {
+        let mut stmt = self.conn.prepare(pragma).map_err(self.err())?;
+        let rows = stmt
             .query_map([], |r| r.get::<_, String>(0))
             .map_err(self.err())?
             .collect::<rusqlite::Result<Vec<String>>>()
             .map_err(self.err())?;
+        Ok(rows)
+    }
+
+    /// `PRAGMA quick_check`: refuses a damaged ledger before it is used.
+    fn quick_check(&self) -> Result<()> {
+        let shown = self.path.display().to_string();
+        let found = self.pragma_text("PRAGMA quick_check(5)")?;
         if found != ["ok"] {
             return Err(LedgerError::Damaged {
                 path: shown,
@@ -838,18 +841,11 @@ impl Ledger {
     /// SQLite's full integrity check and foreign key check, and what the ledger holds.
     pub fn verify(&self) -> Result<Verification> {
         let _view = self.snapshot()?;
-        let mut problems: Vec<String> = {
-            let mut stmt = self
-                .conn
-                .prepare("PRAGMA integrity_check")
-                .map_err(self.err())?;
-            let rows = stmt
-                .query_map([], |r| r.get::<_, String>(0))
-                .map_err(self.err())?
-                .collect::<rusqlite::Result<Vec<String>>>()
-                .map_err(self.err())?;
-            rows.into_iter().filter(|r| r != "ok").collect()
-        };
+        let mut problems: Vec<String> = self
+            .pragma_text("PRAGMA integrity_check")?
+            .into_iter()
+            .filter(|r| r != "ok")
+            .collect();
         {
             let mut stmt = self
                 .conn
