@@ -8,6 +8,7 @@
 //! construction. It does not estimate or aggregate: records go to a sink as they are made.
 
 pub mod parse;
+mod separators;
 pub mod template;
 
 use std::collections::BTreeMap;
@@ -20,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use crate::ingest::{self, CellRef, FileInfo, Flow, IngestError, RowCells, RowEvent};
 use crate::model::{Period, Provenance, RecordKind, Rejection, SinkStop, SkipReason, UsageRecord};
 use parse::Stamp;
+use separators::{Evidence, SepTally, Separators};
 pub use template::{Mapping, Template, TemplateError, TemplateSet};
 
 /// Rejections listed per file and reason; further ones are counted
@@ -34,6 +36,11 @@ const FX_DECISIONS_LISTED: usize = 40;
 
 /// How many rows of a sheet are searched for a header before the sheet is passed over.
 pub const HEADER_SEARCH_ROWS: u64 = 50;
+
+/// The cells of rows held while they wait (for the day/month order, or for a column's
+/// decimal separator) are bounded by this many bytes, about; past it, what they wait for is
+/// decided from what the file showed so far, as at its end.
+const HELD_BYTES: usize = 32 << 20;
 
 /// Row counts of one file. `read` counts data rows (below the header).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -200,52 +207,6 @@ pub struct FileReport {
     pub usage_rows_by_month: BTreeMap<i32, u64>,
 }
 
-/// How one column's numbers used dots and commas: rows per [`parse::SepStyle`] and the first
-/// of each (row, value).
-#[derive(Debug, Clone, Default)]
-struct SepTally {
-    rows: [u64; 6],
-    first: [Option<(u64, Box<str>)>; 6],
-}
-
-impl SepTally {
-    fn add(&mut self, style: parse::SepStyle, row: u64, text: &str) {
-        let i = parse::SepStyle::ALL
-            .iter()
-            .position(|s| *s == style)
-            .unwrap_or(0);
-        self.rows[i] += 1;
-        if self.first[i].is_none() {
-            self.first[i] = Some((row, text.trim().into()));
-        }
-    }
-
-    fn seen(&self, style: parse::SepStyle) -> Option<&(u64, Box<str>)> {
-        let i = parse::SepStyle::ALL.iter().position(|s| *s == style)?;
-        self.first[i].as_ref()
-    }
-
-    /// What contradicts in the column, if anything, in words. `1.000` beside `1,000` is only
-    /// a contradiction in a column of counts (money may have three decimals).
-    fn verdict(&self, counts: bool) -> Option<String> {
-        use parse::SepStyle::*;
-        let ex = |s| self.seen(s).map(|(r, v)| format!("row {r} '{v}'"));
-        let us = ex(DotDecimal).or_else(|| ex(CommaThousands));
-        let eu = ex(CommaDecimal).or_else(|| ex(DotThousands));
-        if let (Some(a), Some(b)) = (us, eu) {
-            return Some(format!(
-                "{a} writes a decimal point and {b} a decimal comma: the column mixes two conventions"
-            ));
-        }
-        if let (true, Some(a), Some(b)) = (counts, ex(DotAmbiguous), ex(CommaAmbiguous)) {
-            return Some(format!(
-                "{a} and {b} cannot follow one convention: one of them is read as a thousand times the other"
-            ));
-        }
-        None
-    }
-}
-
 /// Groups of skipped AI-looking rows listed per file; further rows join the last group.
 pub const AI_SKIPPED_LISTED: usize = 50;
 
@@ -398,7 +359,8 @@ struct NearMiss {
 #[derive(Clone)]
 struct SheetState {
     name: Option<Arc<str>>,
-    decimal_comma: bool,
+    /// How each quantity and money column writes decimals, decided from its values.
+    separators: Separators,
     mapping: Option<Mapping>,
     header_keys: Vec<String>,
     /// Columns that describe a row's service (service, product, meter, SKU, usage type ...):
@@ -537,6 +499,7 @@ fn normalise_premapped(
     let premapper = Premapper {
         sheet: std::sync::OnceLock::new(),
         decided: std::sync::atomic::AtomicU8::new(0),
+        separators: std::sync::Mutex::new(Separators::default()),
         period,
         file_index,
         file: Arc::from(name),
@@ -562,7 +525,9 @@ fn normalise_premapped(
         sink,
         rejections,
         failure: None,
-        seps: vec![],
+        tallies: vec![],
+        decisions: 0,
+        held_bytes: 0,
     };
     let mut first_seen: Option<(u64, Option<String>, Vec<String>)> = None;
     let mut near: Option<NearMiss> = None;
@@ -575,7 +540,7 @@ fn normalise_premapped(
             } => {
                 run.sheets.push(SheetState {
                     name: sheet_name.map(Arc::from),
-                    decimal_comma,
+                    separators: Separators::new(decimal_comma),
                     mapping: None,
                     header_keys: vec![],
                     describe: vec![],
@@ -599,11 +564,15 @@ fn normalise_premapped(
                         .filter(|p| p.number == number)
                         .and_then(|p| p.mapped);
                     let undecided = run.dates.decided.is_none();
+                    let decisions = run.decisions;
                     run.data_row(sheet_index, number, cells, pre)?;
                     if undecided {
                         if let Some(order) = run.dates.decided {
                             premapper.publish_order(order);
                         }
+                    }
+                    if run.decisions != decisions && sheet_index == 0 {
+                        premapper.publish_separators(&run.sheets[0].separators);
                     }
                     return Ok(Flow::Continue);
                 }
@@ -645,6 +614,10 @@ fn normalise_premapped(
                             header.iter().map(|h| template::header_key(h)).collect();
                         state.describe = describing_columns(&header);
                         state.numeric = numeric_columns(&m);
+                        if run.tallies.len() <= sheet_index {
+                            run.tallies.resize_with(sheet_index + 1, Vec::new);
+                        }
+                        run.tallies[sheet_index] = vec![SepTally::default(); state.numeric.len()];
                         for d in duplicate_columns(&m, &state.header_keys, &header) {
                             let at = match &state.name {
                                 Some(s) => format!("sheet {s}, "),
@@ -656,6 +629,7 @@ fn normalise_premapped(
                         if sheet_index == 0 && mode != PremapMode::Off {
                             // A CSV file's one sheet: its rows may be mapped ahead from now on.
                             let _ = premapper.sheet.set(state.clone());
+                            premapper.publish_separators(&state.separators);
                         }
                     }
                     Some(Err(e)) => return Err(format!("{name}: {e}")),
@@ -705,18 +679,9 @@ fn normalise_premapped(
     if run.report.sheets.is_empty() {
         return Err(unknown_format(name, templates, first_seen, near));
     }
-    if !run.pending.is_empty() && run.dates.fallback.is_some() {
-        // No date of the file settles the order: the template's order applies.
-        run.dates.decided = run.dates.fallback;
-        run.dates.from_template = true;
-        for p in std::mem::take(&mut run.pending) {
-            run.report.counts.read += 1;
-            let outcome = run.map(p.sheet, p.number, &p.cells);
-            if run.book(p.sheet, p.number, outcome, &p.cells).is_err() {
-                break;
-            }
-        }
-    }
+    // What rows wait for is decided from what the file showed; a stop is recorded in
+    // `run.failure`.
+    let _ = run.settle();
     if !run.pending.is_empty() {
         let example = run.pending[0].number;
         return Err(NormaliseError::AmbiguousDates {
@@ -731,19 +696,22 @@ fn normalise_premapped(
             reason,
         });
     }
-    for (sheet, tallies) in run.seps.iter().enumerate() {
+    for (sheet, tallies) in run.tallies.iter().enumerate() {
         let Some(state) = run.sheets.get(sheet) else {
             continue;
         };
         for ((_, column, counts), tally) in state.numeric.iter().zip(tallies) {
+            let at = match &state.name {
+                Some(s) => format!("{s}!{column}"),
+                None => column.clone(),
+            };
             if let Some(v) = tally.verdict(*counts) {
-                let at = match &state.name {
-                    Some(s) => format!("{s}!{column}"),
-                    None => column.clone(),
-                };
                 run.report
                     .ambiguous_separators
                     .push(format!("column {at}: {v}"));
+            }
+            if let Some(n) = tally.note(state.separators.usual_comma()) {
+                run.report.notes.push(format!("column {at} {n}"));
             }
         }
     }
@@ -865,7 +833,12 @@ struct FileRun<'a> {
     rejections: &'a mut Vec<Rejection>,
     failure: Option<String>,
     /// Per sheet and numeric column (as `SheetState::numeric`), how dots and commas were used.
-    seps: Vec<Vec<SepTally>>,
+    tallies: Vec<Vec<SepTally>>,
+    /// Decisions taken so far (the day/month order, each column's separators): rows that
+    /// waited are tried again when this grows.
+    decisions: u64,
+    /// The bytes of the cells of the rows waiting (`pending`), about.
+    held_bytes: usize,
 }
 
 impl FileRun<'_> {
@@ -879,7 +852,7 @@ impl FileRun<'_> {
         pre: Option<(Result<RowOutcome, String>, RowEffects)>,
     ) -> Result<(), String> {
         self.report.counts.read += 1;
-        let decided_before = self.dates.decided;
+        let before = self.decisions_taken();
         let outcome = match pre {
             Some((outcome, effects)) => effects.apply(&mut self.report).and(outcome),
             None => self.map(sheet, number, cells),
@@ -887,23 +860,90 @@ impl FileRun<'_> {
         match outcome {
             Ok(RowOutcome::Pending) => {
                 self.report.counts.read -= 1; // counted when replayed
+                let cells: Vec<String> =
+                    (0..cells.len()).map(|i| cells.cell(i).display()).collect();
+                self.held_bytes += cells.iter().map(|c| c.len() + 24).sum::<usize>() + 48;
                 self.pending.push(PendingRow {
                     sheet,
                     number,
-                    cells: (0..cells.len()).map(|i| cells.cell(i).display()).collect(),
+                    cells,
                 });
             }
             other => self.book(sheet, number, other, cells)?,
         }
-        if decided_before.is_none() && self.dates.decided.is_some() {
-            // The order is known now: replay the rows that waited for it.
-            for p in std::mem::take(&mut self.pending) {
-                self.report.counts.read += 1;
-                let outcome = self.map(p.sheet, p.number, &p.cells);
-                self.book(p.sheet, p.number, outcome, &p.cells)?;
-            }
+        if self.decisions_taken() != before {
+            self.replay()?;
+        }
+        if self.held_bytes > HELD_BYTES {
+            // Too many rows wait: decide what waits now, as at the end of the file.
+            self.settle()?;
         }
         Ok(())
+    }
+
+    /// Decisions taken so far: the day/month order and each column's separators.
+    fn decisions_taken(&self) -> u64 {
+        self.decisions + u64::from(self.dates.decided.is_some())
+    }
+
+    /// Maps the rows that waited again, in file order, until no row decides anything more:
+    /// a row still waiting waits on.
+    fn replay(&mut self) -> Result<(), String> {
+        loop {
+            let before = self.decisions_taken();
+            let waiting = std::mem::take(&mut self.pending);
+            self.held_bytes = 0;
+            for (k, p) in waiting.iter().enumerate() {
+                self.report.counts.read += 1;
+                let outcome = self.map(p.sheet, p.number, &p.cells);
+                if let Ok(RowOutcome::Pending) = outcome {
+                    self.report.counts.read -= 1;
+                    self.held_bytes += p.cells.iter().map(|c| c.len() + 24).sum::<usize>() + 48;
+                    self.pending.push(PendingRow {
+                        sheet: p.sheet,
+                        number: p.number,
+                        cells: p.cells.clone(),
+                    });
+                    continue;
+                }
+                if let Err(e) = self.book(p.sheet, p.number, outcome, &p.cells) {
+                    // Stopped: the rest are not booked.
+                    self.pending.extend(waiting.into_iter().skip(k + 1));
+                    return Err(e);
+                }
+            }
+            if self.decisions_taken() == before || self.pending.is_empty() {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Decides what rows wait for, from what is known: the day/month order by the format's
+    /// usual one (if it has one), and each column whose values read either way as the
+    /// sheet's other columns or its format write; then books the rows that waited. At the
+    /// end of the file, and when too many rows wait.
+    fn settle(&mut self) -> Result<(), String> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        if self.dates.decided.is_none() && self.dates.fallback.is_some() {
+            self.dates.decided = self.dates.fallback;
+            self.dates.from_template = true;
+        }
+        for (sheet, state) in self.sheets.iter_mut().enumerate() {
+            let Some(tallies) = self.tallies.get_mut(sheet) else {
+                continue;
+            };
+            let (convention, why) = state.separators.fallback();
+            for ((column, _, _), tally) in state.numeric.iter().zip(tallies.iter_mut()) {
+                if tally.waited > 0 && state.separators.decided(*column).is_none() {
+                    state.separators.decide(*column, convention);
+                    tally.decision = Some(separators::Decision::Fallback(convention, why));
+                    self.decisions += 1;
+                }
+            }
+        }
+        self.replay()
     }
 
     fn book(
@@ -972,7 +1012,7 @@ impl FileRun<'_> {
                     row_hash: Some(row_digest(cells)),
                     money: self.sheets[sheet].mapping.as_ref().and_then(|m| {
                         let b = m.cost.as_ref()?;
-                        let dc = self.sheets[sheet].decimal_comma;
+                        let dc = self.sheets[sheet].separators.comma(b);
                         let c = parse::money(&first_cell(b, cells), dc).ok()??;
                         let cur = text_field(m.currency.as_ref(), cells)
                             .unwrap_or_else(|| "USD".into())
@@ -996,17 +1036,11 @@ impl FileRun<'_> {
     /// Tallies how the row's quantity and money cells use dots and commas. The common case,
     /// `1000000.0` in a column already seen with a decimal point, costs a byte search.
     fn tally_separators(&mut self, sheet: usize, number: u64, cells: &dyn RowCells) {
-        let Some(state) = self.sheets.get(sheet) else {
+        let (Some(state), Some(tallies)) = (self.sheets.get(sheet), self.tallies.get_mut(sheet))
+        else {
             return;
         };
-        if self.seps.len() <= sheet {
-            self.seps.resize_with(sheet + 1, Vec::new);
-        }
-        let tallies = &mut self.seps[sheet];
-        if tallies.len() < state.numeric.len() {
-            tallies.resize_with(state.numeric.len(), SepTally::default);
-        }
-        for (k, (i, _, _)) in state.numeric.iter().enumerate() {
+        for ((i, _, counts), tally) in state.numeric.iter().zip(tallies.iter_mut()) {
             let CellRef::Text(t) = cells.cell(*i) else {
                 continue;
             };
@@ -1016,18 +1050,53 @@ impl FileRun<'_> {
                 match memchr::memrchr(b'.', b) {
                     None => continue,
                     Some(p) if b.len() - p - 1 != 3 && memchr::memchr(b'.', &b[..p]).is_none() => {
-                        if tallies[k].rows[0] > 0 {
-                            tallies[k].rows[0] += 1;
+                        if tally.add_dot_decimal_again() {
                             continue;
                         }
                     }
                     Some(_) => {}
                 }
             }
-            if let Some(style) = parse::sep_style(t) {
-                tallies[k].add(style, number, t);
+            if let Some(style) = separators::style(t, *counts) {
+                tally.add(style, number, t);
             }
         }
+    }
+
+    /// Decides the separators of the row's undecided columns that its values settle. True
+    /// when a value of an undecided column reads either way: the row waits for its column.
+    fn separators_wait(&mut self, sheet: usize, number: u64, cells: &dyn RowCells) -> bool {
+        let (Some(state), Some(tallies)) =
+            (self.sheets.get_mut(sheet), self.tallies.get_mut(sheet))
+        else {
+            return false;
+        };
+        let mut wait = false;
+        for ((column, _, counts), tally) in state.numeric.iter().zip(tallies.iter_mut()) {
+            if state.separators.decided(*column).is_some() {
+                continue;
+            }
+            let CellRef::Text(t) = cells.cell(*column) else {
+                continue;
+            };
+            match separators::evidence(t, *counts) {
+                Evidence::Silent => {}
+                Evidence::EitherWay => {
+                    wait = true;
+                    tally.waited += 1;
+                }
+                Evidence::Settles(convention) => {
+                    state.separators.decide(*column, convention);
+                    tally.decision = Some(separators::Decision::Own(
+                        convention,
+                        number,
+                        t.trim().into(),
+                    ));
+                    self.decisions += 1;
+                }
+            }
+        }
+        wait
     }
 
     fn map(
@@ -1036,6 +1105,17 @@ impl FileRun<'_> {
         number: u64,
         cells: &dyn RowCells,
     ) -> Result<RowOutcome, String> {
+        if self.sheets[sheet].mapping.is_none() {
+            return Ok(RowOutcome::Skipped(SkipReason::Blank));
+        }
+        // A value that reads either way waits for its column's convention; a vendor total
+        // row waits for the rows above it that wait, so that it is checked against them all.
+        if self.separators_wait(sheet, number, cells)
+            || (!self.pending.is_empty()
+                && (0..cells.len()).any(|i| is_total_label(&cells.cell(i))))
+        {
+            return Ok(RowOutcome::Pending);
+        }
         let state = &self.sheets[sheet];
         let Some(m) = state.mapping.as_ref() else {
             return Ok(RowOutcome::Skipped(SkipReason::Blank));
@@ -1131,6 +1211,8 @@ struct Premapper<'a> {
     sheet: std::sync::OnceLock<SheetState>,
     /// The file's day/month order once decided: 0 open, 1 month first, 2 day first.
     decided: std::sync::atomic::AtomicU8,
+    /// The columns' separators as decided so far (decisions are never undone).
+    separators: std::sync::Mutex<Separators>,
     period: &'a Period,
     file_index: usize,
     file: Arc<str>,
@@ -1146,6 +1228,12 @@ impl Premapper<'_> {
         };
         self.decided
             .store(code, std::sync::atomic::Ordering::Release);
+    }
+
+    fn publish_separators(&self, separators: &Separators) {
+        if let Ok(mut shared) = self.separators.lock() {
+            shared.clone_from(separators);
+        }
     }
 
     fn order(&self) -> Option<parse::DateOrder> {
@@ -1168,6 +1256,17 @@ impl ingest::Premap for Premapper<'_> {
         // with the rows this thread is mapping would bounce between the cores.
         let mut state = shared.clone();
         state.name = shared.name.as_deref().map(Arc::from);
+        // Columns decided so far; a value with a dot or comma in a column still open is left
+        // to the calling thread, which decides in file order.
+        if let Ok(decided) = self.separators.lock() {
+            state.separators.clone_from(&decided);
+        }
+        let open_columns: Vec<usize> = state
+            .numeric
+            .iter()
+            .map(|(i, _, _)| *i)
+            .filter(|i| state.separators.decided(*i).is_none())
+            .collect();
         let m = state.mapping.as_mut()?;
         m.provider = Arc::from(&*m.provider);
         let (state, m) = (&state, state.mapping.as_ref()?);
@@ -1180,8 +1279,12 @@ impl ingest::Premap for Premapper<'_> {
         let report = FileReport::default();
         let mut out = Vec::with_capacity(rows.size_hint().0);
         for (number, cells) in rows {
-            let open = decided.is_none()
-                && parse::reads_by_order(&first_cell(&m.bucket_start, cells), how);
+            let open = (decided.is_none()
+                && parse::reads_by_order(&first_cell(&m.bucket_start, cells), how))
+                || open_columns.iter().any(|i| {
+                    matches!(cells.cell(*i), CellRef::Text(t)
+                        if memchr::memchr2(b'.', b',', t.as_bytes()).is_some())
+                });
             let mapped = if open {
                 None
             } else {
@@ -1341,7 +1444,7 @@ fn json_value(keys: &[String], cell: String) -> String {
 fn count_field(
     b: Option<&template::Bound>,
     cells: &dyn RowCells,
-    decimal_comma: bool,
+    seps: &Separators,
     what: &str,
 ) -> Result<Option<u64>, RowProblem> {
     let Some(b) = b else { return Ok(None) };
@@ -1353,7 +1456,7 @@ fn count_field(
     };
     for (i, header) in columns {
         let cell = cells.cell(*i);
-        match parse::count(&cell, decimal_comma, what) {
+        match parse::count(&cell, seps.decimal_comma(*i), what) {
             Ok(None) => {}
             Ok(Some(v)) => {
                 total = Some(
@@ -1472,7 +1575,7 @@ fn read_meter(
     bm: &template::BoundMeter,
     m: &Mapping,
     cells: &dyn RowCells,
-    dc: bool,
+    seps: &Separators,
     (cost, currency): (Option<f64>, &str),
 ) -> Result<Option<MeterReading>, RowProblem> {
     let spec = &bm.spec;
@@ -1502,7 +1605,7 @@ fn read_meter(
         class = "cached_input".into();
     }
     let qcell = first_cell(&bm.quantity, cells);
-    let quantity = match parse::money(&qcell, dc) {
+    let quantity = match parse::money(&qcell, seps.comma(&bm.quantity)) {
         Ok(Some(q)) => q,
         Ok(None) => 0.0,
         Err(reason) => {
@@ -1529,7 +1632,7 @@ fn read_meter(
     let mut decision = None;
     // Prices are in the pricing currency, which may not be the cost field's (Azure MCA bills
     // EUR for USD prices): the cost held against price × quantity is in the price's currency.
-    let (price_cost, fx_decision) = cost_in_price_currency(bm, cells, dc, cost, currency);
+    let (price_cost, fx_decision) = cost_in_price_currency(bm, cells, seps, cost, currency);
     let scale = if class == "not_estimated" || class == "spend" {
         1.0
     } else {
@@ -1540,10 +1643,11 @@ fn read_meter(
                 // without a unit price, from cost ÷ amount (CUR 2.0 exports without
                 // line_item_unblended_rate), when both are there and positive.
                 Some(s) if s.abs() < f64::MIN_POSITIVE => {
-                    let rate = bm
-                        .price
-                        .as_ref()
-                        .and_then(|p| parse::money(&first_cell(p, cells), dc).ok().flatten());
+                    let rate = bm.price.as_ref().and_then(|p| {
+                        parse::money(&first_cell(p, cells), seps.comma(p))
+                            .ok()
+                            .flatten()
+                    });
                     let (price, from_cost) = match (rate, price_cost) {
                         (Some(p), _) => (Some(p), false),
                         (None, Some(c)) if c > 0.0 && quantity > 0.0 => (Some(c / quantity), true),
@@ -1600,10 +1704,11 @@ fn read_meter(
             },
             "decide" => {
                 let block = unit_size.unwrap_or(1.0);
-                let price = bm
-                    .price
-                    .as_ref()
-                    .and_then(|p| parse::money(&first_cell(p, cells), dc).ok().flatten());
+                let price = bm.price.as_ref().and_then(|p| {
+                    parse::money(&first_cell(p, cells), seps.comma(p))
+                        .ok()
+                        .flatten()
+                });
                 match (price, price_cost) {
                     (Some(p), Some(c)) if block > 1.0 && c.abs() > 0.0 && quantity > 0.0 => {
                         let near = |a: f64, b: f64| (a - b).abs() <= (0.01 * b.abs()).max(0.011);
@@ -1690,7 +1795,7 @@ fn read_meter(
 fn cost_in_price_currency(
     bm: &template::BoundMeter,
     cells: &dyn RowCells,
-    dc: bool,
+    seps: &Separators,
     cost: Option<f64>,
     currency: &str,
 ) -> (Option<f64>, Option<String>) {
@@ -1698,8 +1803,11 @@ fn cost_in_price_currency(
         return (cost, None);
     }
     let number = |b: &Option<template::Bound>| {
-        b.as_ref()
-            .and_then(|b| parse::money(&first_cell(b, cells), dc).ok().flatten())
+        b.as_ref().and_then(|b| {
+            parse::money(&first_cell(b, cells), seps.comma(b))
+                .ok()
+                .flatten()
+        })
     };
     let rate = number(&bm.exchange_rate).filter(|r| r.is_finite() && *r > 0.0);
     let (price_cost, how) = match (number(&bm.price_cost), rate, cost) {
@@ -1799,11 +1907,11 @@ fn map_row(
             ),
         }));
     }
-    let dc = state.decimal_comma;
+    let seps = &state.separators;
     match m
         .cost
         .as_ref()
-        .map(|b| parse::money(&first_cell(b, cells), dc))
+        .map(|b| parse::money(&first_cell(b, cells), seps.comma(b)))
     {
         Some(Ok(Some(c))) if !has_total_label() => effects.cost_seen = Some(c),
         Some(Err(_)) if !has_total_label() => effects.cost_unreadable = true,
@@ -1844,7 +1952,7 @@ fn map_row(
         Ok(parse::Dated::Empty) => None,
         Err(reason) => {
             if has_total_label() {
-                check_total_row(m, cells, dc, report, effects, prov.row);
+                check_total_row(m, cells, seps, report, effects, prov.row);
                 return Ok(RowOutcome::Skipped(SkipReason::TotalRow));
             }
             return Ok(RowOutcome::Rejected(problem(
@@ -1855,7 +1963,7 @@ fn map_row(
         }
     };
     if start.is_none() && has_total_label() {
-        check_total_row(m, cells, dc, report, effects, prov.row);
+        check_total_row(m, cells, seps, report, effects, prov.row);
         return Ok(RowOutcome::Skipped(SkipReason::TotalRow));
     }
 
@@ -1863,7 +1971,7 @@ fn map_row(
         None => None,
         Some(b) => {
             let cell = first_cell(b, cells);
-            match parse::money(&cell, dc) {
+            match parse::money(&cell, seps.comma(b)) {
                 Ok(c) => c,
                 Err(reason) => return Ok(RowOutcome::Rejected(problem(b, &cell, reason))),
             }
@@ -1896,7 +2004,7 @@ fn map_row(
     let mut scope = None;
     let mut kind = RecordKind::Usage;
     let (values, any_quantity) = if let Some(bm) = &m.meter {
-        match read_meter(bm, m, cells, dc, (cost, &currency)) {
+        match read_meter(bm, m, cells, seps, (cost, &currency)) {
             Ok(None) => {
                 let text_empty = bm
                     .text
@@ -1954,10 +2062,10 @@ fn map_row(
         }
     } else {
         let parsed = (|| -> Result<(RowValues, bool), RowProblem> {
-            let requests = count_field(m.requests.as_ref(), cells, dc, "requests")?;
-            let input = count_field(m.input_tokens.as_ref(), cells, dc, "tokens")?;
-            let cached = count_field(m.cached_input_tokens.as_ref(), cells, dc, "tokens")?;
-            let output = count_field(m.output_tokens.as_ref(), cells, dc, "tokens")?;
+            let requests = count_field(m.requests.as_ref(), cells, seps, "requests")?;
+            let input = count_field(m.input_tokens.as_ref(), cells, seps, "tokens")?;
+            let cached = count_field(m.cached_input_tokens.as_ref(), cells, seps, "tokens")?;
+            let output = count_field(m.output_tokens.as_ref(), cells, seps, "tokens")?;
             let any = requests.is_some()
                 || input.is_some()
                 || cached.is_some()
@@ -2401,6 +2509,15 @@ fn numeric_columns(m: &Mapping) -> Vec<(usize, String, bool)> {
         (m.output_tokens.as_ref(), true),
         (m.cost.as_ref(), false),
         (m.meter.as_ref().map(|bm| &bm.quantity), false),
+        (m.meter.as_ref().and_then(|bm| bm.price.as_ref()), false),
+        (
+            m.meter.as_ref().and_then(|bm| bm.price_cost.as_ref()),
+            false,
+        ),
+        (
+            m.meter.as_ref().and_then(|bm| bm.exchange_rate.as_ref()),
+            false,
+        ),
     ];
     for (b, counts) in bounds {
         for (i, h) in b.map(|b| &b.columns[..]).unwrap_or_default() {
@@ -2493,7 +2610,7 @@ fn ai_named(state: &SheetState, m: &Mapping, cells: &dyn RowCells) -> Option<(St
 fn check_total_row(
     m: &Mapping,
     cells: &dyn RowCells,
-    dc: bool,
+    seps: &Separators,
     report: &FileReport,
     effects: &mut RowEffects,
     row: u64,
@@ -2512,7 +2629,7 @@ fn check_total_row(
     ];
     let mut notes = vec![];
     for (what, b, sum) in checks {
-        if let Ok(Some(stated)) = count_field(b, cells, dc, "tokens") {
+        if let Ok(Some(stated)) = count_field(b, cells, seps, "tokens") {
             if stated != sum {
                 notes.push(format!(
                     "vendor total row {row} states {stated} {what}; the valid rows above it sum to {sum}"
@@ -2528,7 +2645,7 @@ fn check_total_row(
         matches!(cells.cell(i), CellRef::Text(t) if t.trim().eq_ignore_ascii_case("rounding error"))
     });
     if let (Some(b), false) = (m.cost.as_ref(), rounding) {
-        if let Ok(Some(stated)) = parse::money(&first_cell(b, cells), dc) {
+        if let Ok(Some(stated)) = parse::money(&first_cell(b, cells), seps.comma(b)) {
             // An invoice total covers every row above it: other services and credits too.
             let sum = report.all_rows_cost;
             let verdict = if (stated - sum).abs() <= 0.01 + 1e-6 * sum.abs() {
@@ -2663,6 +2780,29 @@ mod tests {
             overflow.push_str(&row.replacen(",3884112.0,", &format!(",{tokens},"), 1));
             overflow.push('\n');
         }
+        // The same usage with input tokens written `7.000` (seven, or seven thousand?) until
+        // row 3,002 writes `1.234.567`, which only a dot grouping thousands reads: the
+        // rows before it wait for the column's convention across many batches, then all
+        // read as thousands. Input: (1 + 2 + ... + 999) × 5 + (1 + ... + 5) for i in
+        // 0..5000 = 2,497,515, less row i = 3000's 4 (3000 % 999 = 3), × 1,000, plus
+        // 1,234,567 = 2,498,745,567 tokens.
+        let mut dots = format!("{header}\n");
+        for i in 0..5000u64 {
+            let tokens = if i == 3000 {
+                "1.234.567".to_string()
+            } else {
+                format!("{}.000", 1 + i % 999)
+            };
+            // No cached tokens (the sample's 776,704 would exceed the smaller inputs).
+            dots.push_str(
+                &row.replacen(",3884112.0,", &format!(",{tokens},"), 1)
+                    .replacen(",776704.0,", ",0,", 1),
+            );
+            dots.push('\n');
+        }
+        let dots_path = dir.join("dots.csv");
+        std::fs::write(&dots_path, &dots).unwrap();
+        files.push(dots_path);
         let slash_path = dir.join("slash.csv");
         std::fs::write(&slash_path, &slash).unwrap();
         let overflow_path = dir.join("overflow.csv");
@@ -2670,7 +2810,7 @@ mod tests {
         files.push(slash_path);
         files.push(overflow_path);
         let mut records_compared = 0;
-        let crafted = files.len() - 2;
+        let crafted = files.len() - 3;
         for (i, f) in files.iter().enumerate() {
             let keys: &[bool] = if i >= crafted {
                 &[false, true]
@@ -2711,6 +2851,14 @@ mod tests {
             report.starts_with("error:") && report.contains("overflow"),
             "{report}"
         );
+        let (report, records, _) = outcome(&files[files.len() - 3], PremapMode::EveryBatch, false);
+        assert_eq!(records.len(), 5000, "{report}");
+        assert!(report.contains(r#""input_tokens":2498745567"#), "{report}");
+        assert!(
+            report.contains("column input_tokens read with a decimal comma (1.234,5) as its row 3002 '1.234.567' shows"),
+            "{report}"
+        );
+        assert!(report.contains(r#""ambiguous_separators":[]"#), "{report}");
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

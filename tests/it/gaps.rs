@@ -331,6 +331,74 @@ fn a_column_with_1_000_and_1_comma_000_is_a_warning() {
 }
 
 #[test]
+fn each_column_takes_the_convention_its_own_values_show() {
+    // A comma-delimited OpenAI usage export re-saved from a spreadsheet set to German: input
+    // tokens 2.000, 1.500, 3.000 and output tokens 1.000, 1.000, 2.000. 1.500 tokens cannot
+    // be one and a half, so the input column groups thousands with dots, and 2.000 and 3.000
+    // before and after it are two and three thousand: 2,000 + 1,500 + 3,000 = 6,500. No output
+    // value settles its column (1.000 reads either way), so it is read as the file's other
+    // decided column writes, 1,000 + 1,000 + 2,000 = 4,000, and that is a warning. (Read by
+    // the delimiter alone, the input was 2 + 3 with 1.500 rejected, and the output 4.)
+    let o = run(
+        &[&fixture("gaps/openai_dot_thousands_resaved.csv")],
+        "2026Q1",
+    )
+    .unwrap();
+    let f = &o.files[0];
+    assert_eq!((f.counts.accepted, f.counts.rejected), (3, 0));
+    assert_eq!(f.accepted_totals.input_tokens, 6_500);
+    assert_eq!(f.accepted_totals.output_tokens, 4_000);
+    assert!(
+        f.notes.iter().any(|n| {
+            n
+            == "column input_tokens read with a decimal comma (1.234,5) as its row 3 '1.500' shows"
+        }),
+        "{:?}",
+        f.notes
+    );
+    let w = o
+        .warnings
+        .iter()
+        .find(|w| w.code.as_str() == "ambiguous_separators")
+        .expect("a warning");
+    assert!(
+        w.message.contains(
+            "column output_tokens: row 2 '1.000' and 2 more values read either way (one reading a \
+             thousand times the other) and no value of the column settles it: read with a decimal \
+             comma (1.234,5), as the file's other quantity and money columns write"
+        ),
+        "{}",
+        w.message
+    );
+
+    // A semicolon-delimited Anthropic cost report whose amounts have decimal points: 12.5
+    // settles the cost column, so 1.500 below it is one and a half dollars, not 1,500 as a
+    // semicolon file's usual decimal comma would read it: 12.50 + 1.50 = 14.00 USD.
+    let o = run(
+        &[&fixture("gaps/anthropic_cost_semicolon_decimal_point.csv")],
+        "2026Q1",
+    )
+    .unwrap();
+    let f = &o.files[0];
+    assert_eq!(f.counts.accepted, 2);
+    assert!(
+        (f.accepted_totals.spend["USD"] - 14.0).abs() < 1e-9,
+        "{:?}",
+        f.accepted_totals.spend
+    );
+    assert!(
+        f.notes.iter().any(|n| n
+            == "column cost_usd read with a decimal point (1,234.5) as its row 2 '12.5' shows"),
+        "{:?}",
+        f.notes
+    );
+    assert!(o
+        .warnings
+        .iter()
+        .all(|w| w.code.as_str() != "ambiguous_separators"));
+}
+
+#[test]
 fn a_column_named_twice_is_a_warning_naming_the_one_read() {
     // The OpenAI header with a second `model` column appended (column Y): the first (column I,
     // gpt-4o-2024-08-06) is read, and the report says so.
