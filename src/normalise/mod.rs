@@ -42,6 +42,20 @@ pub const HEADER_SEARCH_ROWS: u64 = 50;
 /// decided from what the file showed so far, as at its end.
 const HELD_BYTES: usize = 32 << 20;
 
+#[cfg(test)]
+thread_local! {
+    /// [`HELD_BYTES`], lowered by a test.
+    static HELD_LIMIT: std::cell::Cell<usize> = const { std::cell::Cell::new(HELD_BYTES) };
+}
+
+/// The bound on the cells of rows held waiting ([`HELD_BYTES`]; a test lowers it).
+fn held_limit() -> usize {
+    #[cfg(test)]
+    return HELD_LIMIT.get();
+    #[cfg(not(test))]
+    HELD_BYTES
+}
+
 /// Row counts of one file. `read` counts data rows (below the header).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RowCounts {
@@ -874,7 +888,7 @@ impl FileRun<'_> {
         if self.decisions_taken() != before {
             self.replay()?;
         }
-        if self.held_bytes > HELD_BYTES {
+        if self.held_bytes > held_limit() {
             // Too many rows wait: decide what waits now, as at the end of the file.
             self.settle()?;
         }
@@ -2691,6 +2705,58 @@ mod tests {
         };
         let rejections = rejections.iter().map(|r| format!("{r:?}")).collect();
         (report, records, rejections)
+    }
+
+    /// Rows held waiting for a column's separators are bounded: past the bound, the column is
+    /// decided from what the file has shown, and a later value that contradicts it is named.
+    #[test]
+    fn rows_held_for_separators_are_bounded() {
+        let dir = std::env::temp_dir().join(format!("held-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let text =
+            std::fs::read_to_string("samples/openai_completions_usage_2026-01-01_2026-03-31.csv")
+                .unwrap();
+        let mut l = text.lines();
+        let (header, row) = (l.next().unwrap(), l.next().unwrap());
+        // 2,000 rows of input tokens `7.000` (seven or seven thousand), then `1.234.567`.
+        let mut csv = format!("{header}\n");
+        for i in 0..2001 {
+            let tokens = if i == 2000 { "1.234.567" } else { "7.000" };
+            csv.push_str(
+                &row.replacen(",3884112.0,", &format!(",{tokens},"), 1)
+                    .replacen(",776704.0,", ",0,", 1),
+            );
+            csv.push('\n');
+        }
+        let path = dir.join("held.csv");
+        std::fs::write(&path, &csv).unwrap();
+
+        // Unbounded (32 MiB), every row waits for row 2,002: 2,000 × 7,000 + 1,234,567.
+        let (report, records, _) = outcome(&path, PremapMode::Off, false);
+        assert_eq!(records.len(), 2001);
+        assert!(report.contains(r#""input_tokens":15234567"#), "{report}");
+
+        // Bounded at 100 kB (about a hundred rows of 24 cells), the column is decided from
+        // the other columns (500.0-style output tokens: a decimal point), so the rows read 7
+        // tokens each, and 1.234.567, which only a decimal comma reads, is rejected and named.
+        HELD_LIMIT.set(100_000);
+        let bounded = outcome(&path, PremapMode::Off, false);
+        let ahead = outcome(&path, PremapMode::EveryBatch, false);
+        HELD_LIMIT.set(HELD_BYTES);
+        let (report, records, rejections) = bounded;
+        assert_eq!(ahead.0, report);
+        assert_eq!((records.len(), rejections.len()), (2000, 1));
+        assert!(report.contains(r#""input_tokens":14000"#), "{report}");
+        assert!(
+            report.contains(
+                "column input_tokens: row 2 '7.000' and 1999 more values read either way (one \
+                 reading a thousand times the other) and no value of the column settled it in \
+                 time: read with a decimal point (1,234.5), as the file's other quantity and \
+                 money columns write; yet row 2002 '1.234.567' writes a decimal comma (1.234,5), \
+                 so they may be off by a factor of a thousand"
+            ),
+            "{report}"
+        );
     }
 
     fn csv_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {

@@ -215,7 +215,7 @@ impl SepTally {
         let ex = |s| self.seen(s).map(|(r, v)| format!("row {r} '{v}'"));
         let point = ex(DotDecimal).or_else(|| ex(CommaThousands));
         let comma = ex(CommaDecimal).or_else(|| ex(DotThousands));
-        if let (Some(a), Some(b)) = (point, comma) {
+        if let (Some(a), Some(b)) = (&point, &comma) {
             return Some(format!(
                 "{a} writes a decimal point and {b} a decimal comma: the column mixes two conventions"
             ));
@@ -237,10 +237,26 @@ impl SepTally {
                 Fallback::OtherColumns => "as the file's other quantity and money columns write",
                 Fallback::Usual => "as files of this format usually write",
             };
-            return Some(format!(
-                "{first}{more} read either way (one reading a thousand times the other) and no value of the column settles it: read with {}, {because}",
-                convention.words()
-            ));
+            // Values that settle the column only after it was decided (rows held past their
+            // bound): the ones read before may be a thousand times off.
+            let against = match convention {
+                Convention::Point => comma,
+                Convention::Comma => point,
+            };
+            return Some(match against {
+                None => format!(
+                    "{first}{more} read either way (one reading a thousand times the other) and no value of the column settles it: read with {}, {because}",
+                    convention.words()
+                ),
+                Some(b) => format!(
+                    "{first}{more} read either way (one reading a thousand times the other) and no value of the column settled it in time: read with {}, {because}; yet {b} writes {}, so they may be off by a factor of a thousand",
+                    convention.words(),
+                    match convention {
+                        Convention::Point => Convention::Comma.words(),
+                        Convention::Comma => Convention::Point.words(),
+                    }
+                ),
+            });
         }
         None
     }
