@@ -29,7 +29,6 @@ pub mod normalise;
 pub mod out;
 pub mod pipeline;
 pub mod report;
-pub mod supplier;
 pub mod validate;
 #[cfg(feature = "serve")]
 pub mod web;

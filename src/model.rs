@@ -502,3 +502,57 @@ mod tests {
         assert_eq!(p.months(), vec!["2026-01", "2026-02"]);
     }
 }
+
+/// One row of a vendor carbon report, in kgCO2e.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CarbonRow {
+    /// The input's index in the run.
+    pub file_index: usize,
+    /// The file as named.
+    pub file: String,
+    /// Sheet, for spreadsheets.
+    pub sheet: Option<String>,
+    /// 1-based row number.
+    pub row: u64,
+    /// Carbon template id.
+    pub template: String,
+    /// `YYYY-MM`.
+    pub month: String,
+    /// Provider key.
+    pub provider: String,
+    /// Billing account, when the export names one.
+    pub account: Option<String>,
+    /// Project / usage account / resource group.
+    pub sub_account: Option<String>,
+    /// Service key (after the template's map).
+    pub service: String,
+    /// Service as the vendor names it.
+    pub service_name: String,
+    /// Region code, lower case; `global` when the export leaves it empty.
+    pub region: String,
+    /// Location-based total, kgCO2e.
+    pub location_kg: Option<f64>,
+    /// Market-based total, kgCO2e.
+    pub market_kg: Option<f64>,
+    /// Scope 1, kgCO2e.
+    pub scope1_kg: Option<f64>,
+    /// Scope 2 location-based, kgCO2e.
+    pub scope2_location_kg: Option<f64>,
+    /// Scope 2 market-based, kgCO2e.
+    pub scope2_market_kg: Option<f64>,
+    /// Scope 3, kgCO2e.
+    pub scope3_kg: Option<f64>,
+    /// Vendor carbon model version.
+    pub model_version: Option<String>,
+    /// Shown for context only, never matched (the reason).
+    pub context: Option<String>,
+}
+
+/// The most text a spreadsheet cell holds: 32,767 UTF-16 code units (Excel's limit).
+pub const CELL_TEXT_MAX: usize = 32_767;
+
+/// True when a text is longer than a spreadsheet cell holds (the workbook cuts it, the JSON
+/// summary and the ledger keep it whole).
+pub fn cut_in_a_cell(s: &str) -> bool {
+    s.len() > CELL_TEXT_MAX && s.encode_utf16().count() > CELL_TEXT_MAX
+}

@@ -34,7 +34,7 @@ pub(crate) fn run(args: &InspectArgs) -> Result<()> {
             &mut rejections,
         ) {
             Err(e @ crate::normalise::NormaliseError::UnknownFormat { .. }) => {
-                match crate::supplier::read_instead(e, path, &name, index, &all_time) {
+                match crate::normalise::carbon::read_instead(e, path, &name, index, &all_time) {
                     Ok(c) => inspect_carbon(&c, args.rows),
                     Err(e) => {
                         failed += 1;
@@ -180,7 +180,7 @@ pub(crate) fn run(args: &InspectArgs) -> Result<()> {
 }
 
 /// `inspect` of a vendor carbon report.
-fn inspect_carbon(c: &crate::supplier::CarbonFile, rows: usize) {
+fn inspect_carbon(c: &crate::normalise::carbon::CarbonFile, rows: usize) {
     let r = &c.report;
     crate::outln!(
         "  read as: {} ({} bytes), SHA-256 {}",
@@ -189,7 +189,7 @@ fn inspect_carbon(c: &crate::supplier::CarbonFile, rows: usize) {
         r.sha256
     );
     for s in &r.sheets {
-        let t = crate::supplier::templates()
+        let t = crate::normalise::carbon::templates()
             .iter()
             .find(|t| t.id == s.template);
         crate::outln!(

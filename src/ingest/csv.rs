@@ -18,7 +18,7 @@ use super::{
 /// How much of the file is looked at to decide encoding and delimiter.
 const SNIFF_BYTES: usize = 64 * 1024;
 
-/// Longest record among the first [`crate::normalise::HEADER_SEARCH_ROWS`] (where the header
+/// Longest record among the first [`super::HEADER_SEARCH_ROWS`] (where the header
 /// is looked for): a header or a title line is short, so a longer one means the file is not
 /// an export (or has lost its line ends), and it is refused before more is read.
 pub const MAX_HEADER_AREA_RECORD_BYTES: usize = 1024 * 1024;
@@ -485,7 +485,7 @@ impl<R: Read> FastReader<R> {
 
     /// The longest record allowed now.
     fn max_bytes(&self) -> usize {
-        if self.records < crate::normalise::HEADER_SEARCH_ROWS {
+        if self.records < super::HEADER_SEARCH_ROWS {
             MAX_HEADER_AREA_RECORD_BYTES
         } else {
             MAX_RECORD_BYTES
@@ -496,7 +496,7 @@ impl<R: Read> FastReader<R> {
     fn refuse_length(&mut self, row: u64, max: usize) -> io::Error {
         self.refused_at = row;
         let mib = max / (1024 * 1024);
-        too_long(if self.records < crate::normalise::HEADER_SEARCH_ROWS {
+        too_long(if self.records < super::HEADER_SEARCH_ROWS {
             format!(
                 "a line longer than {mib} MiB where the header is looked for: a usage export's header and rows are short lines, so this is not one (or its line ends were lost)"
             )

@@ -495,6 +495,10 @@ impl<R: Read> Read for HashingReader<R> {
     }
 }
 
+/// How many rows of a sheet are searched for a header before the sheet is passed over (the
+/// readers bound those rows' length).
+pub const HEADER_SEARCH_ROWS: u64 = 50;
+
 /// Lower-case hex of a digest.
 pub fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write;

@@ -946,7 +946,7 @@ impl Ledger {
             Ok(r) => r,
             // Not a usage export: a vendor carbon report, or the error stands.
             Err(e @ NormaliseError::UnknownFormat { .. }) => {
-                let c = crate::supplier::read_instead(e, path, name, 0, &all_time)?;
+                let c = crate::normalise::carbon::read_instead(e, path, name, 0, &all_time)?;
                 return self.import_carbon(name, &sha, c, now);
             }
             Err(e) => return Err(e.into()),
@@ -1040,7 +1040,7 @@ impl Ledger {
         &mut self,
         name: &str,
         sha: &str,
-        c: crate::supplier::CarbonFile,
+        c: crate::normalise::carbon::CarbonFile,
         now: DateTime<Utc>,
     ) -> Result<ImportResult> {
         let path_text = self.path.display().to_string();
@@ -1179,7 +1179,7 @@ impl Ledger {
         &self,
         period: &Period,
         imports: &mut Vec<i64>,
-    ) -> Result<Vec<crate::supplier::CarbonRow>> {
+    ) -> Result<Vec<crate::model::CarbonRow>> {
         let (from, to) = (
             period.start.format("%Y-%m").to_string(),
             period.end.format("%Y-%m").to_string(),
@@ -1208,7 +1208,7 @@ impl Ledger {
                 }
             };
             let g = |i: usize| -> Result<Option<f64>> { r.get(i).map_err(self.err()) };
-            out.push(crate::supplier::CarbonRow {
+            out.push(crate::model::CarbonRow {
                 file_index,
                 file: r.get(1).map_err(self.err())?,
                 template: r.get(2).map_err(self.err())?,
@@ -1828,7 +1828,7 @@ fn seen_before(
 }
 
 /// The identity of a vendor carbon row across imports, fields separated by U+001F.
-fn carbon_row_key(r: &crate::supplier::CarbonRow) -> String {
+fn carbon_row_key(r: &crate::model::CarbonRow) -> String {
     [
         r.template.as_str(),
         r.provider.as_str(),

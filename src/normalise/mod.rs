@@ -7,6 +7,7 @@
 //! `read = accepted + rejected + duplicate + outside_period + excluded + skipped` holds by
 //! construction. It does not estimate or aggregate: records go to a sink as they are made.
 
+pub mod carbon;
 pub mod parse;
 mod separators;
 pub mod template;
@@ -34,8 +35,7 @@ const REJECTION_REASONS_TRACKED: usize = 200;
 /// Unit decisions kept per file before further exchange rates are counted together.
 const FX_DECISIONS_LISTED: usize = 40;
 
-/// How many rows of a sheet are searched for a header before the sheet is passed over.
-pub const HEADER_SEARCH_ROWS: u64 = 50;
+pub use crate::ingest::HEADER_SEARCH_ROWS;
 
 /// The cells of rows held while they wait (for the day/month order, or for a column's
 /// decimal separator) are bounded by this many bytes, about; past it, what they wait for is
@@ -813,7 +813,7 @@ fn unknown_format(
                 .map(|t| t.id.as_str())
                 .collect::<Vec<_>>()
                 .join(", "),
-            crate::supplier::templates()
+            carbon::templates()
                 .iter()
                 .map(|t| t.id.as_str())
                 .collect::<Vec<_>>()

@@ -251,9 +251,14 @@ fn run_once(inputs: &[&Input], cfg: &Config) -> std::result::Result<Outcome, Run
             Ok(r) => r,
             // Not a usage export: a vendor carbon report, or the error stands.
             Err(e @ crate::normalise::NormaliseError::UnknownFormat { .. }) => {
-                let c =
-                    crate::supplier::read_instead(e, &input.path, &input.name, index, &cfg.period)
-                        .map_err(|e| RunError::File(index, e.into()))?;
+                let c = crate::normalise::carbon::read_instead(
+                    e,
+                    &input.path,
+                    &input.name,
+                    index,
+                    &cfg.period,
+                )
+                .map_err(|e| RunError::File(index, e.into()))?;
                 files.push(c.report);
                 rejections.extend(c.rejections);
                 carbon.extend(c.rows);

@@ -494,7 +494,7 @@ pub fn assess(o: &Outcome) -> Vec<Warning> {
     // Text no spreadsheet cell holds.
     let mut cut: Vec<String> = vec![];
     let mut check = |what: &str, s: &str| {
-        if crate::report::cut_in_a_cell(s) {
+        if crate::model::cut_in_a_cell(s) {
             cut.push(format!("{what} ({} characters)", s.chars().count()));
         }
     };

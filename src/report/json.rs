@@ -349,8 +349,8 @@ fn line_json(l: &Line) -> LineJson<'_> {
     }
 }
 
-fn supplier_json(s: &crate::supplier::SupplierLine) -> SupplierJson<'_> {
-    use crate::supplier::SupplierStatus as St;
+fn supplier_json(s: &crate::aggregate::supplier::SupplierLine) -> SupplierJson<'_> {
+    use crate::aggregate::supplier::SupplierStatus as St;
     let (status, reason) = match &s.status {
         St::Used => ("used", None),
         St::Beside(r) => ("beside", Some(r.as_str())),

@@ -16,8 +16,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 
-/// The most text a spreadsheet cell holds: 32,767 UTF-16 code units (Excel's limit).
-pub const CELL_TEXT_MAX: usize = 32_767;
+pub use crate::model::{cut_in_a_cell, CELL_TEXT_MAX};
 
 /// Text for one workbook cell: as it is, or cut to [`CELL_TEXT_MAX`] with a marker saying how
 /// long it was and where the whole text is (the JSON summary and the ledger keep it whole), so
@@ -133,11 +132,6 @@ fn same_place(a: &Path, b: &Path) -> bool {
         (Some(x), Some(y)) => x == y,
         _ => false,
     }
-}
-
-/// True when [`cell_text`] would cut `s`.
-pub fn cut_in_a_cell(s: &str) -> bool {
-    s.len() > CELL_TEXT_MAX && s.encode_utf16().count() > CELL_TEXT_MAX
 }
 
 /// Writes `bytes` to `path` atomically: a temporary file beside it, flushed, then renamed.

@@ -3,8 +3,8 @@
 //! comments.
 
 use calamine::{open_workbook, Data, Reader, Xlsx};
+use llm_scope3::aggregate::supplier::SupplierStatus;
 use llm_scope3::estimate::Method;
-use llm_scope3::supplier::SupplierStatus;
 
 use super::common::{assert_close, bin_in, fixture, root, run};
 

@@ -7,6 +7,8 @@
 //! totals are compensated sums of calculation lines, so every total is traceable to lines and
 //! the lines to source rows. Pure: no I/O, no clock.
 
+pub mod supplier;
+
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
@@ -331,7 +333,7 @@ pub struct LineBody {
     pub energy_estimated: bool,
     /// A vendor carbon figure for the line's key: used (method supplier-specific) or shown
     /// beside the estimate.
-    pub supplier: Option<crate::supplier::SupplierUse>,
+    pub supplier: Option<supplier::SupplierUse>,
 }
 
 /// One calculation line: one AI Services key within one source file (and sheet).
@@ -406,7 +408,7 @@ pub struct Summary {
     /// Days with usage data per provider and month: (provider, `YYYY-MM`, days).
     pub coverage: Vec<(String, String, u32)>,
     /// Vendor carbon figures at their matching key, and what became of each.
-    pub supplier: Vec<crate::supplier::SupplierLine>,
+    pub supplier: Vec<supplier::SupplierLine>,
 }
 
 /// Neumaier-compensated sum, so totals do not depend on the order of files.
@@ -746,7 +748,7 @@ impl Aggregator {
     pub fn finish(
         mut self,
         set: &FactorSet,
-        carbon: &[crate::supplier::CarbonRow],
+        carbon: &[crate::model::CarbonRow],
     ) -> Result<Summary, String> {
         let mut entries: Vec<(CalcKey, Acc)> =
             self.calc.into_iter().map(|e| (e.key, e.acc)).collect();
@@ -925,7 +927,7 @@ impl Aggregator {
         // Supplier-specific data (METHODOLOGY §5): vendor figures replace or sit beside the
         // estimates of the lines with their key.
         let unestimated: Vec<NotEstimatedKey> = self.not_estimated.keys().cloned().collect();
-        let supplier = crate::supplier::apply(carbon, &mut calc_lines, &unestimated);
+        let supplier = supplier::apply(carbon, &mut calc_lines, &unestimated);
 
         // AI Services lines: group calculation lines by key.
         let mut groups: BTreeMap<LineKey, Vec<usize>> = BTreeMap::new();
