@@ -188,6 +188,28 @@ pub struct ReadArgs {
     pub max_lines: Option<usize>,
 }
 
+impl From<&PeriodArgs> for crate::config::PeriodRequest {
+    fn from(p: &PeriodArgs) -> Self {
+        crate::config::PeriodRequest {
+            quarter: p.quarter.clone(),
+            year: p.year.clone(),
+            from: p.from.clone(),
+            to: p.to.clone(),
+        }
+    }
+}
+
+impl From<&ReadArgs> for crate::config::ReadRequest {
+    fn from(r: &ReadArgs) -> Self {
+        crate::config::ReadRequest {
+            templates: r.templates.clone(),
+            factors: r.factors.clone(),
+            config: r.config.clone(),
+            max_lines: r.max_lines,
+        }
+    }
+}
+
 /// What `report` writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {

@@ -13,7 +13,6 @@ use chrono::{DateTime, NaiveDate, Utc};
 use regex::Regex;
 use serde::Deserialize;
 
-use crate::cli::{PeriodArgs, ReadArgs};
 use crate::error::{Error, Result};
 use crate::factors::FactorSet;
 use crate::model::{Period, UsageRecord};
@@ -185,11 +184,58 @@ pub struct Config {
     pub max_lines: usize,
 }
 
+/// The reporting period asked for, in the words of the command line or the page: a quarter
+/// (`2026Q1`), a year (`2026`), or a first and last day. Exactly one of them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PeriodRequest {
+    /// Quarter, e.g. `2026Q1`.
+    pub quarter: Option<String>,
+    /// Year, e.g. `2026`.
+    pub year: Option<String>,
+    /// First day, `YYYY-MM-DD` (with `to`).
+    pub from: Option<String>,
+    /// Last day, inclusive (with `from`).
+    pub to: Option<String>,
+}
+
+impl PeriodRequest {
+    /// A quarter, e.g. `2026Q1`.
+    pub fn quarter(q: &str) -> Self {
+        PeriodRequest {
+            quarter: Some(q.to_string()),
+            ..PeriodRequest::default()
+        }
+    }
+
+    /// From a first to a last day, `YYYY-MM-DD`.
+    pub fn range(from: &str, to: &str) -> Self {
+        PeriodRequest {
+            from: Some(from.to_string()),
+            to: Some(to.to_string()),
+            ..PeriodRequest::default()
+        }
+    }
+}
+
+/// How exports are to be read, as asked: extra templates, the factor set, the configuration
+/// file, the line limit.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReadRequest {
+    /// Extra import templates (TOML files).
+    pub templates: Vec<PathBuf>,
+    /// Factor set: an embedded version or a folder; `None` for the configuration's or newest.
+    pub factors: Option<String>,
+    /// Configuration file; `None` for ./llm-scope3.toml when it exists.
+    pub config: Option<PathBuf>,
+    /// Most distinct AI Services lines; `None` for the configuration's or the default.
+    pub max_lines: Option<usize>,
+}
+
 impl Config {
     /// Builds the configuration of a run.
     pub fn new(
-        period: &PeriodArgs,
-        read: &ReadArgs,
+        period: &PeriodRequest,
+        read: &ReadRequest,
         as_of: Option<&str>,
         entity: Option<&str>,
     ) -> Result<Config> {
@@ -545,7 +591,7 @@ fn load_file(explicit: Option<&Path>) -> Result<(ConfigFile, Option<PathBuf>)> {
 
 /// The period named by `--quarter`, `--year` or `--from/--to`; quarters and years follow the
 /// fiscal year start (`2026Q1` and `2026` name the fiscal year that starts in 2026).
-pub fn period_from(p: &PeriodArgs, fiscal_start_month: u32) -> Result<Period> {
+pub fn period_from(p: &PeriodRequest, fiscal_start_month: u32) -> Result<Period> {
     let period = match (&p.quarter, &p.year, &p.from, &p.to) {
         (Some(q), None, None, None) => Period::quarter(q).map(|q| q.shifted(fiscal_start_month)),
         (None, Some(y), None, None) => Period::year(y).map(|y| y.shifted(fiscal_start_month)),
@@ -561,7 +607,7 @@ pub fn period_from(p: &PeriodArgs, fiscal_start_month: u32) -> Result<Period> {
 }
 
 /// Built-in templates plus the user's `--template` files.
-pub fn templates_from(read: &ReadArgs) -> Result<TemplateSet> {
+pub fn templates_from(read: &ReadRequest) -> Result<TemplateSet> {
     let mut set = TemplateSet::builtin()?;
     for path in &read.templates {
         set.add(Template::from_file(path)?)?;

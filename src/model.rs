@@ -292,6 +292,16 @@ pub struct Period {
 pub struct PeriodError(String);
 
 impl Period {
+    /// Every date a usage export may hold (2000-01-01 to 2100-12-31): what `inspect` and the
+    /// ledger read files for.
+    pub fn all_time() -> Period {
+        Period {
+            start: NaiveDate::from_ymd_opt(2000, 1, 1).unwrap_or(NaiveDate::MIN),
+            end: NaiveDate::from_ymd_opt(2100, 12, 31).unwrap_or(NaiveDate::MAX),
+            label: "all".into(),
+        }
+    }
+
     /// Parses a calendar quarter such as `2026Q1`, `2026-Q1` or `2026q1`.
     pub fn quarter(text: &str) -> Result<Period, PeriodError> {
         let t = text.trim().to_ascii_uppercase().replace('-', "");

@@ -3,18 +3,15 @@
 use chrono::Utc;
 
 use crate::cli::ImportArgs;
-use crate::cli::ReadArgs;
-use crate::config::templates_from;
+use crate::config::{templates_from, ReadRequest};
 use crate::error::Result;
 use crate::ledger::{ImportResult, Ledger};
 use crate::pipeline;
 
 pub(crate) fn run(args: &ImportArgs) -> Result<()> {
-    let templates = templates_from(&ReadArgs {
+    let templates = templates_from(&ReadRequest {
         templates: args.templates.clone(),
-        factors: None,
-        config: None,
-        max_lines: None,
+        ..ReadRequest::default()
     })?;
     let (inputs, skipped) = pipeline::inputs_from_paths(&args.inputs)?;
     let mut ledger = Ledger::open(&args.ledger.ledger)?;
@@ -33,7 +30,7 @@ pub(crate) fn import_all(
 ) -> Result<()> {
     crate::outln!("ledger {}", ledger.path().display());
     for input in inputs {
-        match ledger.import(&input.path, &input.name, templates, replace, Utc::now())? {
+        match pipeline::import_file(ledger, input, templates, replace, Utc::now())? {
             ImportResult::AlreadyImported(s) => crate::outln!(
                 "  {}: already imported as #{} ({}; same SHA-256): nothing changed",
                 input.name,

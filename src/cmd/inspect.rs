@@ -6,13 +6,12 @@ use crate::config::templates_from;
 use crate::error::{Error, Result};
 use crate::factors::FactorSet;
 use crate::model::{Period, UsageRecord};
-use crate::normalise::normalise_file;
+use crate::normalise::{read_export, FileRead, FileToRead};
 
 pub(crate) fn run(args: &InspectArgs) -> Result<()> {
-    let templates = templates_from(&args.read)?;
+    let templates = templates_from(&(&args.read).into())?;
     let factors = FactorSet::load(args.read.factors.as_deref())?;
-    let all_time =
-        Period::range("2000-01-01", "2100-12-31").map_err(|e| Error::Internal(e.to_string()))?;
+    let all_time = Period::all_time();
     let mut failed = 0;
     for (index, path) in args.files.iter().enumerate() {
         let name = path.display().to_string();
@@ -23,30 +22,23 @@ pub(crate) fn run(args: &InspectArgs) -> Result<()> {
             if first.len() < args.rows {
                 first.push(r);
             }
+            Ok(())
         };
-        match normalise_file(
+        let file = FileToRead {
             path,
-            &name,
-            index,
-            &templates,
-            &all_time,
-            &mut sink,
-            &mut rejections,
-        ) {
-            Err(e @ crate::normalise::NormaliseError::UnknownFormat { .. }) => {
-                match crate::normalise::carbon::read_instead(e, path, &name, index, &all_time) {
-                    Ok(c) => inspect_carbon(&c, args.rows),
-                    Err(e) => {
-                        failed += 1;
-                        crate::outln!("  cannot be used: {e}");
-                    }
-                }
-            }
+            name: &name,
+            file_index: index,
+            templates: &templates,
+            period: &all_time,
+            record_keys: true,
+        };
+        match read_export(file, &mut sink, &mut rejections) {
+            Ok(FileRead::Carbon(c)) => inspect_carbon(&c, args.rows),
             Err(e) => {
                 failed += 1;
                 crate::outln!("  cannot be used: {e}");
             }
-            Ok(report) => {
+            Ok(FileRead::Usage(report)) => {
                 crate::outln!(
                     "  read as: {} ({} bytes), SHA-256 {}",
                     report.dialect,

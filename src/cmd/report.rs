@@ -13,8 +13,8 @@ use crate::report::{json, stage, stage_with, text, workbook};
 pub(crate) fn run(args: &ReportArgs) -> Result<()> {
     let started = std::time::Instant::now();
     let cfg = Config::new(
-        &args.period,
-        &args.read,
+        &(&args.period).into(),
+        &(&args.read).into(),
         args.as_of.as_deref(),
         args.entity.as_deref(),
     )?;

@@ -16,13 +16,11 @@ pub(crate) fn run(args: &ServeArgs) -> Result<()> {
     // The configuration and factor set are checked once now, so a mistake shows at start
     // rather than on the first upload.
     crate::config::Config::new(
-        &crate::cli::PeriodArgs {
-            quarter: None,
+        &crate::config::PeriodRequest {
             year: Some("2026".into()),
-            from: None,
-            to: None,
+            ..Default::default()
         },
-        &args.read,
+        &(&args.read).into(),
         None,
         None,
     )?;
@@ -42,7 +40,7 @@ pub(crate) fn run(args: &ServeArgs) -> Result<()> {
             .map_err(|e| Error::Internal(format!("the bound address: {e}")))?;
         let mut opts = web::Options::new(bound);
         opts.ledger = args.ledger.clone();
-        opts.read = args.read.clone();
+        opts.read = (&args.read).into();
         opts.max_upload_bytes = args.max_upload_mib.saturating_mul(1024 * 1024);
         opts.request_timeout = Duration::from_secs(args.timeout);
         opts.queue = args.queue;

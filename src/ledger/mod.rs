@@ -27,13 +27,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use rusqlite::{
     params, Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior,
 };
 
 use crate::model::{Period, Provenance, RecordKind, Rejection, UsageRecord};
-use crate::normalise::{normalise_file, FileReport, NormaliseError, TemplateSet};
+use crate::normalise::{FileReport, NormaliseError};
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = 4;
@@ -210,7 +210,23 @@ pub struct ImportSummary {
     pub removed_at: Option<String>,
 }
 
-/// What `import` did with a file.
+/// A file as read for the ledger, all its dates ([`crate::normalise::read_export`]).
+#[derive(Debug)]
+pub enum ImportData {
+    /// A usage export: its file report, accepted records (with keys) and rejections.
+    Usage {
+        /// The file's report (its SHA-256 identifies the bytes).
+        report: FileReport,
+        /// Accepted records, with their ledger keys.
+        records: Vec<UsageRecord>,
+        /// Rejected rows.
+        rejections: Vec<Rejection>,
+    },
+    /// A vendor carbon report.
+    Carbon(crate::normalise::carbon::CarbonFile),
+}
+
+/// What [`Ledger::import`] did with a file.
 #[derive(Debug, Clone)]
 pub enum ImportResult {
     /// The same bytes were imported before: nothing changed.
@@ -907,50 +923,37 @@ impl Ledger {
         .optional()
     }
 
-    /// Imports one file: one transaction; the same bytes twice change nothing.
+    /// The import active for a file with these bytes (its SHA-256), if any: a quick look
+    /// before reading a file, checked again under the write lock by [`Ledger::import`].
+    pub fn imported(&self, sha256: &str) -> Result<Option<ImportSummary>> {
+        match Ledger::active_with_sha(&self.conn, sha256).map_err(self.err())? {
+            Some(id) => Ok(Some(self.summary(id)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Imports one file as read (all its dates, records with their keys): one transaction;
+    /// the same bytes (the report's SHA-256) twice change nothing. The ledger never reads
+    /// files: `pipeline::import_file` reads them.
     pub fn import(
         &mut self,
-        path: &Path,
         name: &str,
-        templates: &TemplateSet,
+        data: ImportData,
         replace: Option<i64>,
         now: DateTime<Utc>,
     ) -> Result<ImportResult> {
-        let sha = crate::ingest::sha256_file(path).map_err(|source| {
-            NormaliseError::Ingest(crate::ingest::IngestError::Io {
-                file: name.to_string(),
-                source,
-            })
-        })?;
-        // A quick look first (checked again under the write lock below).
-        if let Some(id) = Ledger::active_with_sha(&self.conn, &sha).map_err(self.err())? {
-            return Ok(ImportResult::AlreadyImported(self.summary(id)?));
-        }
-        // Read the whole file before touching the ledger.
-        let all_time = Period {
-            start: NaiveDate::from_ymd_opt(2000, 1, 1).unwrap_or(NaiveDate::MIN),
-            end: NaiveDate::from_ymd_opt(2100, 12, 31).unwrap_or(NaiveDate::MAX),
-            label: "all".into(),
-        };
-        let mut records: Vec<UsageRecord> = vec![];
-        let mut rejections = vec![];
-        let mut report = match normalise_file(
-            path,
-            name,
-            0,
-            templates,
-            &all_time,
-            &mut |r| records.push(r),
-            &mut rejections,
-        ) {
-            Ok(r) => r,
-            // Not a usage export: a vendor carbon report, or the error stands.
-            Err(e @ NormaliseError::UnknownFormat { .. }) => {
-                let c = crate::normalise::carbon::read_instead(e, path, name, 0, &all_time)?;
+        let (mut report, records, mut rejections) = match data {
+            ImportData::Usage {
+                report,
+                records,
+                rejections,
+            } => (report, records, rejections),
+            ImportData::Carbon(c) => {
+                let sha = c.report.sha256.clone();
                 return self.import_carbon(name, &sha, c, now);
             }
-            Err(e) => return Err(e.into()),
         };
+        let sha = report.sha256.clone();
         let bucket_secs = typical_bucket(&records);
         let accounts: Vec<String> = report.accounts.iter().cloned().collect();
 

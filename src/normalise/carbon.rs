@@ -539,9 +539,9 @@ pub fn read_file(
     Ok(Some(out))
 }
 
-/// The fallback of every reader of usage exports: a file no usage template recognises
-/// (`err` is its `UnknownFormat` error) is read as a vendor carbon report, or `err` stands.
-pub fn read_instead(
+/// The fallback of [`super::read_export`]: a file no usage template recognises (`err` is its
+/// `UnknownFormat` error) is read as a vendor carbon report, or `err` stands.
+pub(super) fn read_instead(
     err: NormaliseError,
     path: &Path,
     name: &str,

@@ -416,6 +416,62 @@ struct DateOrderEvidence {
     from_template: bool,
 }
 
+/// What one export file held.
+#[derive(Debug)]
+pub enum FileRead {
+    /// Usage: its records went to the sink.
+    Usage(FileReport),
+    /// A vendor carbon report: its rows, no usage records.
+    Carbon(carbon::CarbonFile),
+}
+
+/// One export to read: where it is, what it is called in messages, and how.
+#[derive(Clone, Copy)]
+pub struct FileToRead<'a> {
+    /// The file.
+    pub path: &'a Path,
+    /// Its name in messages and reports.
+    pub name: &'a str,
+    /// Its index among the run's inputs.
+    pub file_index: usize,
+    /// The usage templates to recognise it with.
+    pub templates: &'a TemplateSet,
+    /// The period whose rows are accepted (others are counted outside it).
+    pub period: &'a Period,
+    /// Whether records need their ledger key ([`UsageRecord::key`]).
+    pub record_keys: bool,
+}
+
+/// Reads one export: a usage export through the templates, or, when no usage template
+/// recognises it, a vendor carbon report; when neither does, the usage templates' error (the
+/// headers seen, the nearest template) stands. Every front end reads files through this, so
+/// the fallback is decided in one place. Accepted usage records go to `sink`, which may stop
+/// the reading ([`SinkStop`]); rejections to `rejections`.
+pub fn read_export(
+    file: FileToRead<'_>,
+    sink: &mut dyn FnMut(UsageRecord) -> Result<(), SinkStop>,
+    rejections: &mut Vec<Rejection>,
+) -> Result<FileRead, NormaliseError> {
+    let usage = normalise_file_until(
+        file.path,
+        file.name,
+        file.file_index,
+        file.templates,
+        file.period,
+        file.record_keys,
+        sink,
+        rejections,
+    );
+    match usage {
+        Ok(report) => Ok(FileRead::Usage(report)),
+        Err(e @ NormaliseError::UnknownFormat { .. }) => {
+            carbon::read_instead(e, file.path, file.name, file.file_index, file.period)
+                .map(FileRead::Carbon)
+        }
+        Err(e) => Err(e),
+    }
+}
+
 /// Reads one file and maps its rows; accepted records go to `sink`, rejections to `rejections`.
 pub fn normalise_file(
     path: &Path,

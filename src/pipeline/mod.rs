@@ -19,7 +19,7 @@ use crate::error::{Error, Result};
 use crate::ingest;
 use crate::model::SinkStop;
 use crate::model::{Period, Rejection};
-use crate::normalise::{normalise_file_until, FileReport};
+use crate::normalise::{read_export, FileRead, FileReport, FileToRead};
 
 impl Outcome {
     /// The outcome with its warnings assessed.
@@ -238,27 +238,17 @@ fn run_once(inputs: &[&Input], cfg: &Config) -> std::result::Result<Outcome, Run
             running.add(&r)?;
             agg.add(&r)
         };
-        let mut report = match normalise_file_until(
-            &input.path,
-            &input.name,
-            index,
-            &cfg.templates,
-            &cfg.period,
-            false,
-            &mut sink,
-            &mut rejections,
-        ) {
-            Ok(r) => r,
-            // Not a usage export: a vendor carbon report, or the error stands.
-            Err(e @ crate::normalise::NormaliseError::UnknownFormat { .. }) => {
-                let c = crate::normalise::carbon::read_instead(
-                    e,
-                    &input.path,
-                    &input.name,
-                    index,
-                    &cfg.period,
-                )
-                .map_err(|e| RunError::File(index, e.into()))?;
+        let file = FileToRead {
+            path: &input.path,
+            name: &input.name,
+            file_index: index,
+            templates: &cfg.templates,
+            period: &cfg.period,
+            record_keys: false,
+        };
+        let mut report = match read_export(file, &mut sink, &mut rejections) {
+            Ok(FileRead::Usage(r)) => r,
+            Ok(FileRead::Carbon(c)) => {
                 files.push(c.report);
                 rejections.extend(c.rejections);
                 carbon.extend(c.rows);
@@ -295,6 +285,52 @@ fn run_once(inputs: &[&Input], cfg: &Config) -> std::result::Result<Outcome, Run
         config,
     }
     .assessed())
+}
+
+/// Imports one file into the ledger: a quick look for its bytes first (nothing read when
+/// they are imported already), then the whole file read (all its dates, records with their
+/// keys) and handed to the ledger, which checks the bytes again under its write lock.
+pub fn import_file(
+    ledger: &mut crate::ledger::Ledger,
+    input: &Input,
+    templates: &crate::normalise::TemplateSet,
+    replace: Option<i64>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> std::result::Result<crate::ledger::ImportResult, crate::ledger::LedgerError> {
+    use crate::ledger::{ImportData, ImportResult};
+    let sha = crate::ingest::sha256_file(&input.path).map_err(|source| {
+        crate::normalise::NormaliseError::Ingest(crate::ingest::IngestError::Io {
+            file: input.name.clone(),
+            source,
+        })
+    })?;
+    if let Some(s) = ledger.imported(&sha)? {
+        return Ok(ImportResult::AlreadyImported(s));
+    }
+    let all_time = Period::all_time();
+    let file = FileToRead {
+        path: &input.path,
+        name: &input.name,
+        file_index: 0,
+        templates,
+        period: &all_time,
+        record_keys: true,
+    };
+    let mut records = vec![];
+    let mut rejections = vec![];
+    let mut sink = |r| {
+        records.push(r);
+        Ok(())
+    };
+    let data = match read_export(file, &mut sink, &mut rejections)? {
+        FileRead::Usage(report) => ImportData::Usage {
+            report,
+            records,
+            rejections,
+        },
+        FileRead::Carbon(c) => ImportData::Carbon(c),
+    };
+    ledger.import(&input.name, data, replace, now)
 }
 
 /// Moves the money of rows the configuration excluded from accepted to excluded.

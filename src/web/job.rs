@@ -9,8 +9,7 @@ use serde::Serialize;
 
 use super::upload::Upload;
 use super::{ApiError, Options};
-use crate::cli::PeriodArgs;
-use crate::config::Config;
+use crate::config::{Config, PeriodRequest};
 use crate::ledger::Ledger;
 use crate::model::Rejection;
 use crate::normalise::FileReport;
@@ -116,11 +115,10 @@ pub(crate) fn run(up: &Upload, opts: &Options, ledger_lock: &Mutex<()>) -> Resul
         }
         (q, _) => (q.map(str::to_string), None),
     };
-    let period = PeriodArgs {
+    let period = PeriodRequest {
         quarter,
         year: year.map(str::to_string),
-        from: None,
-        to: None,
+        ..PeriodRequest::default()
     };
     let entity = form.entity.as_deref().map(|e| {
         e.chars()
@@ -165,12 +163,7 @@ pub(crate) fn run(up: &Upload, opts: &Options, ledger_lock: &Mutex<()>) -> Resul
 /// The fiscal quarter most usage rows of the upload fall in (the latest of equals), and a
 /// sentence saying so. Files that cannot be used are left out here; the report names them.
 fn quarter_from_files(inputs: &[Input], opts: &Options) -> Result<(String, String), ApiError> {
-    let all_time = PeriodArgs {
-        quarter: None,
-        year: None,
-        from: Some("2000-01-01".into()),
-        to: Some("2100-12-31".into()),
-    };
+    let all_time = PeriodRequest::range("2000-01-01", "2100-12-31");
     let cfg = Config::new(&all_time, &opts.read, None, None)?;
     let checked = pipeline::run_checked(inputs, vec![], &cfg, OnUnusable::Collect)?;
     let fiscal = cfg.fiscal_year_start_month;
@@ -286,14 +279,7 @@ fn with_ledger(
     let mut ledger = Ledger::open(path).map_err(busy)?;
     wait_for_other_writers(path, opts)?;
     for input in &usable {
-        ledger
-            .import(
-                &input.path,
-                &input.name,
-                &cfg.templates,
-                None,
-                chrono::Utc::now(),
-            )
+        pipeline::import_file(&mut ledger, input, &cfg.templates, None, chrono::Utc::now())
             .map_err(busy)?;
     }
     let outcome = pipeline::run_ledger(&ledger, cfg).map_err(|e| ApiError::from_error(e, opts))?;

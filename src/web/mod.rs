@@ -31,7 +31,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 
-use crate::cli::ReadArgs;
+use crate::config::ReadRequest;
 
 /// The Retry-After of a 503 unless the options say otherwise, in seconds.
 const DEFAULT_RETRY_AFTER_SECS: u64 = 5;
@@ -46,7 +46,7 @@ pub struct Options {
     /// kept between requests.
     pub ledger: Option<PathBuf>,
     /// Templates, factor set and configuration file, as for `report`.
-    pub read: ReadArgs,
+    pub read: ReadRequest,
     /// Largest request body (all files of one upload together), in bytes.
     pub max_upload_bytes: usize,
     /// Longest a request may take, upload and processing included.
@@ -86,12 +86,7 @@ impl Options {
         Options {
             bind,
             ledger: None,
-            read: ReadArgs {
-                templates: vec![],
-                factors: None,
-                config: None,
-                max_lines: None,
-            },
+            read: ReadRequest::default(),
             max_upload_bytes: 200 * 1024 * 1024,
             request_timeout: Duration::from_secs(600),
             body_idle_timeout: Duration::from_secs(30),

@@ -3,8 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-use llm_scope3::cli::{PeriodArgs, ReadArgs};
 use llm_scope3::config::Config;
+use llm_scope3::config::{PeriodRequest, ReadRequest};
 use llm_scope3::pipeline::{self, Outcome};
 
 /// The repository root.
@@ -20,13 +20,13 @@ pub fn fixture(name: &str) -> PathBuf {
 /// A configuration for a quarter, built-in templates, the default factor set, fixed as-of.
 pub fn config(quarter: &str) -> Config {
     Config::new(
-        &PeriodArgs {
+        &PeriodRequest {
             quarter: Some(quarter.into()),
             year: None,
             from: None,
             to: None,
         },
-        &ReadArgs {
+        &ReadRequest {
             templates: vec![],
             factors: None,
             config: None,

@@ -3,8 +3,8 @@
 
 use std::path::Path;
 
-use llm_scope3::cli::{PeriodArgs, ReadArgs};
 use llm_scope3::config::Config;
+use llm_scope3::config::{PeriodRequest, ReadRequest};
 use llm_scope3::pipeline::{self, Outcome};
 
 use crate::common::{bin_in, root, run, sheet_text, stdout};
@@ -15,13 +15,13 @@ fn with_config(dir: &Path, toml: &str, quarter: &str) -> Outcome {
     let path = dir.join("llm-scope3.toml");
     std::fs::write(&path, toml).unwrap();
     let cfg = Config::new(
-        &PeriodArgs {
+        &PeriodRequest {
             quarter: Some(quarter.into()),
             year: None,
             from: None,
             to: None,
         },
-        &ReadArgs {
+        &ReadRequest {
             templates: vec![],
             factors: None,
             config: Some(path),

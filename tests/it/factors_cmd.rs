@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use assert_cmd::Command;
 
 use crate::common::root;
-use llm_scope3::cli::{PeriodArgs, ReadArgs};
 use llm_scope3::config::Config;
+use llm_scope3::config::{PeriodRequest, ReadRequest};
 use llm_scope3::factors::check;
 use llm_scope3::factors::{embedded_versions, set_sha256, FactorSet};
 use llm_scope3::pipeline;
@@ -380,13 +380,13 @@ fn the_methodology_page_shows_the_validation_table_of_the_embedded_set() {
 
 fn config(factors: Option<String>) -> Config {
     Config::new(
-        &PeriodArgs {
+        &PeriodRequest {
             quarter: Some("2026Q1".into()),
             year: None,
             from: None,
             to: None,
         },
-        &ReadArgs {
+        &ReadRequest {
             templates: vec![],
             factors,
             config: None,

@@ -44,13 +44,11 @@ fn import(
     replace: Option<i64>,
 ) -> Result<ImportResult, LedgerError> {
     let cfg = config("2026Q1");
-    ledger.import(
-        path,
-        &path.display().to_string(),
-        &cfg.templates,
-        replace,
-        now(),
-    )
+    let input = pipeline::Input {
+        path: path.to_path_buf(),
+        name: path.display().to_string(),
+    };
+    pipeline::import_file(ledger, &input, &cfg.templates, replace, now())
 }
 
 fn ledger_totals(ledger: &Ledger) -> (u64, u64, f64) {

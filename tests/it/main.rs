@@ -1,6 +1,7 @@
 //! Integration tests, one binary (ARCHITECTURE.md): a module per stage or concern.
 //! Every figure asserted here is worked out by hand in a comment beside it.
 
+mod architecture;
 mod arithmetic;
 mod bad_inputs;
 #[cfg(feature = "serve")]

@@ -594,13 +594,13 @@ fn configuration_and_skipped_inputs_validate_against_the_schema() {
     .unwrap();
     std::fs::write(folder.join("notes.pdf"), b"%PDF").unwrap();
     let cfg = llm_scope3::config::Config::new(
-        &llm_scope3::cli::PeriodArgs {
+        &llm_scope3::config::PeriodRequest {
             quarter: Some("2026Q1".into()),
             year: None,
             from: None,
             to: None,
         },
-        &llm_scope3::cli::ReadArgs {
+        &llm_scope3::config::ReadRequest {
             templates: vec![],
             factors: None,
             config: Some(cfg_path),
