@@ -3,13 +3,14 @@
 
 Usage (from anywhere):
 
-    python3 tools/build_factor_set.py [RESEARCH_DIR]
+    python3 tools/build_factor_set.py [--out DIR] [RESEARCH_DIR]
 
-RESEARCH_DIR defaults to ``../shared/research`` relative to the repository root. The script reads
-grid_factors.csv, model_parameters_ecologits_0.11.3.csv, model_aliases_ecologits_0.11.3.csv,
+RESEARCH_DIR defaults to ``tools/factor_inputs`` of this repository: copies of the research
+extracts (see its README.md), so that a clone rebuilds the embedded set bit for bit. The script
+reads grid_factors.csv, model_parameters_ecologits_0.11.3.csv, model_aliases_ecologits_0.11.3.csv,
 published_figures.csv and ccf_grid_factors.csv, and writes sources.csv, models.csv, aliases.csv,
 classes.csv, grid.csv, providers.csv, constants.csv, prices.csv, fx.csv, deflators.csv and README.md
-into the factor-set folder. The spend-only tables (prices, fx, deflators; METHODOLOGY §4) are not in
+into the factor-set folder (src/factors/data/<VERSION>/, or DIR with --out). The spend-only tables (prices, fx, deflators; METHODOLOGY §4) are not in
 the research extracts: their values are transcribed below (PRICES, FX_USD_PER_UNIT, CPI_U) with the
 exact table each was read from, and cross-checked where a second source was at hand.
 
@@ -19,6 +20,7 @@ RFC 4180 quoting, header row first, rows sorted by their id column, numbers as p
 (asserts) must pass or nothing is considered built.
 """
 
+import argparse
 import csv
 import re
 import sys
@@ -1120,8 +1122,15 @@ higher utilisation and 5 characters per token). Everywhere else low <= central <
 # ----------------------------------------------------------------------------------------------
 
 def main(argv):
-    research = Path(argv[1]) if len(argv) > 1 else REPO / ".." / "shared" / "research"
-    research = research.resolve()
+    global OUT
+    ap = argparse.ArgumentParser(description="Build the embedded llm-scope3 factor set.")
+    ap.add_argument("research", nargs="?", type=Path, default=REPO / "tools" / "factor_inputs",
+                    help="folder of the research extracts (default: tools/factor_inputs)")
+    ap.add_argument("--out", type=Path, default=OUT,
+                    help="folder to write the set into (default: src/factors/data/" + VERSION + ")")
+    args = ap.parse_args(argv[1:])
+    OUT = args.out.resolve()
+    research = args.research.resolve()
     grid_rows = read_csv(research / "grid_factors.csv")
     eco_rows = read_csv(research / "model_parameters_ecologits_0.11.3.csv")
     eco_aliases = read_csv(research / "model_aliases_ecologits_0.11.3.csv")
