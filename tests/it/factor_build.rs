@@ -90,7 +90,8 @@ fn the_embedded_factor_set_is_rebuilt_bit_for_bit_from_the_repository() {
     let embedded = root().join("src/factors/data").join(&version);
     let rebuilt = hashes(&out_dir);
     assert_eq!(rebuilt, hashes(&embedded));
-    assert_eq!(rebuilt.len(), 11, "{rebuilt:?}"); // ten CSV files and README.md
+    // Ten CSV files and README.md.
+    assert_eq!(rebuilt.len(), 11, "{rebuilt:?}");
     // Hence the set's SHA-256, the one workbooks and JSON print, is the embedded one.
     assert_eq!(
         FactorSet::from_dir(&out_dir).unwrap().sha256,
@@ -180,8 +181,20 @@ fn the_builder_and_the_tool_find_the_same_problems() {
         "ecologits-0.11.3;no-such-source",
     );
     // aliases.csv: a target in other case is found (fold_case), an unknown one is not.
-    set(&dir, "aliases.csv", "claude-3-5-haiku-20241022", "model_key", "Claude-3-5-HAIKU");
-    set(&dir, "aliases.csv", "claude-3-5-haiku-latest", "model_key", "no-such-model");
+    set(
+        &dir,
+        "aliases.csv",
+        "claude-3-5-haiku-20241022",
+        "model_key",
+        "Claude-3-5-HAIKU",
+    );
+    set(
+        &dir,
+        "aliases.csv",
+        "claude-3-5-haiku-latest",
+        "model_key",
+        "no-such-model",
+    );
     // classes.csv: no default class left (has_row ""), a priority that is no whole number.
     set(&dir, "classes.csv", "flagship", "match", "default");
     set(&dir, "classes.csv", "mini", "priority", "3.5");
@@ -227,8 +240,20 @@ fn the_builder_and_the_tool_find_the_same_problems() {
         }
     });
     // prices.csv: a negative price (range min 0), a date that is none, an empty required cell.
-    set(&dir, "prices.csv", "claude-3-5-haiku", "input_per_mtok", "-1");
-    set(&dir, "prices.csv", "claude-3-7-sonnet", "valid_from", "2025-02-30");
+    set(
+        &dir,
+        "prices.csv",
+        "claude-3-5-haiku",
+        "input_per_mtok",
+        "-1",
+    );
+    set(
+        &dir,
+        "prices.csv",
+        "claude-3-7-sonnet",
+        "valid_from",
+        "2025-02-30",
+    );
     set(&dir, "prices.csv", "claude-opus-4", "currency", "");
     // fx.csv: zero (range above 0), a duplicate in other case (fold_key).
     set(&dir, "fx.csv", "CAD", "usd_per_unit", "0");
