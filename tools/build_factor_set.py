@@ -3,28 +3,40 @@
 
 Usage (from anywhere):
 
-    python3 tools/build_factor_set.py [RESEARCH_DIR]
+    python3 tools/build_factor_set.py [--out DIR] [RESEARCH_DIR]
 
-RESEARCH_DIR defaults to ``../shared/research`` relative to the repository root. The script reads
-grid_factors.csv, model_parameters_ecologits_0.11.3.csv, model_aliases_ecologits_0.11.3.csv,
+RESEARCH_DIR defaults to ``tools/factor_inputs`` of this repository: copies of the research
+extracts (see its README.md), so that a clone rebuilds the embedded set bit for bit. The script
+reads grid_factors.csv, model_parameters_ecologits_0.11.3.csv, model_aliases_ecologits_0.11.3.csv,
 published_figures.csv and ccf_grid_factors.csv, and writes sources.csv, models.csv, aliases.csv,
 classes.csv, grid.csv, providers.csv, constants.csv, prices.csv, fx.csv, deflators.csv and README.md
-into the factor-set folder. The spend-only tables (prices, fx, deflators; METHODOLOGY §4) are not in
+into the factor-set folder (src/factors/data/<VERSION>/, or DIR with --out). The spend-only tables (prices, fx, deflators; METHODOLOGY §4) are not in
 the research extracts: their values are transcribed below (PRICES, FX_USD_PER_UNIT, CPI_U) with the
 exact table each was read from, and cross-checked where a second source was at hand.
 
-Python 3 standard library only. Output is deterministic: UTF-8 without BOM, LF line endings,
-RFC 4180 quoting, header row first, rows sorted by their id column, numbers as plain decimals
-(no exponent, no thousands separator), empty cell = not published. The checks at the end
-(asserts) must pass or nothing is considered built.
+The files, their columns (in that order) and the columns rows are sorted by come from the
+factor-set schema, src/factors/schema.toml, which the tool's loader and `llm-scope3 factors check`
+apply too; before writing, the rendered files are checked with the schema's rules
+(tools/factor_schema.py, a port of src/factors/schema.rs) and with this build's own stricter
+assertions. With --check DIR the script only checks a set folder against the schema and prints
+every problem as `llm-scope3 factors check` does (exit 3 when there is one).
+
+Python 3.11+ standard library only (tomllib). Output is deterministic: UTF-8 without BOM, LF line
+endings, RFC 4180 quoting, header row first, rows sorted by their key columns, numbers as plain
+decimals (no exponent, no thousands separator), empty cell = not published. The checks (asserts)
+must pass or nothing is written.
 """
 
+import argparse
 import csv
+import io
 import re
 import sys
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
+
+import factor_schema
 
 VERSION = "2026.1"
 REPO = Path(__file__).resolve().parent.parent
@@ -148,21 +160,21 @@ def join_ids(*ids):
 
 
 def key_of(r, key):
-    """The id of a row: one column, or a tuple of columns for a composite key (fx, deflators)."""
-    return tuple(r[k] for k in key) if isinstance(key, tuple) else r[key]
+    """The id of a row: the tuple of its key columns (the schema's `key`)."""
+    return tuple(r[k] for k in key)
 
 
-def write_csv(name, header, rows, key):
+def render_csv(name, header, rows, key):
+    """The file's text: header, then the rows sorted by their key."""
     rows = sorted(rows, key=lambda r: key_of(r, key))
-    path = OUT / name
-    with open(path, "w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
-        w.writerow(header)
-        for r in rows:
-            assert set(r) == set(header), (name, sorted(set(r) ^ set(header)))
-            w.writerow([fmt(r[h]) if isinstance(r[h], (Decimal, int)) or r[h] is None else r[h]
-                        for h in header])
-    return rows
+    f = io.StringIO(newline="")
+    w = csv.writer(f, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
+    w.writerow(header)
+    for r in rows:
+        assert set(r) == set(header), (name, sorted(set(r) ^ set(header)))
+        w.writerow([fmt(r[h]) if isinstance(r[h], (Decimal, int)) or r[h] is None else r[h]
+                    for h in header])
+    return f.getvalue()
 
 
 # ----------------------------------------------------------------------------------------------
@@ -1119,16 +1131,42 @@ higher utilisation and 5 characters per token). Everywhere else low <= central <
 
 # ----------------------------------------------------------------------------------------------
 
+def check_folder(folder):
+    """--check DIR: every problem of a set folder under the schema's rules, printed as
+    `llm-scope3 factors check` prints them; 0 when there is none, 3 otherwise."""
+    schema = factor_schema.load()
+    files, unreadable = factor_schema.read_folder(folder)
+    problems = sorted(unreadable + factor_schema.check_files(schema, files), key=factor_schema._sort_key)
+    for p in problems:
+        print(factor_schema.show(p))
+    if problems:
+        print(f"{len(problems)} problem(s)")
+        return 3
+    print("no problems")
+    return 0
+
+
 def main(argv):
-    research = Path(argv[1]) if len(argv) > 1 else REPO / ".." / "shared" / "research"
-    research = research.resolve()
+    global OUT
+    ap = argparse.ArgumentParser(description="Build the embedded llm-scope3 factor set.")
+    ap.add_argument("research", nargs="?", type=Path, default=REPO / "tools" / "factor_inputs",
+                    help="folder of the research extracts (default: tools/factor_inputs)")
+    ap.add_argument("--out", type=Path, default=OUT,
+                    help="folder to write the set into (default: src/factors/data/" + VERSION + ")")
+    ap.add_argument("--check", type=Path, metavar="DIR",
+                    help="only check the set folder DIR against src/factors/schema.toml")
+    args = ap.parse_args(argv[1:])
+    if args.check is not None:
+        return check_folder(args.check)
+    OUT = args.out.resolve()
+    research = args.research.resolve()
+    schema = factor_schema.load()
     grid_rows = read_csv(research / "grid_factors.csv")
     eco_rows = read_csv(research / "model_parameters_ecologits_0.11.3.csv")
     eco_aliases = read_csv(research / "model_aliases_ecologits_0.11.3.csv")
     published = read_csv(research / "published_figures.csv")
     ccf_rows = read_csv(research / "ccf_grid_factors.csv")
 
-    OUT.mkdir(parents=True, exist_ok=True)
     warnings = []
 
     sources = build_sources(published)
@@ -1141,43 +1179,24 @@ def main(argv):
     fx = build_fx()
     deflators = build_deflators()
 
-    H = {
-        "sources.csv": (["id", "publisher", "title", "year", "url", "licence", "notes"], sources, "id"),
-        "models.csv": (["model_key", "provider", "kind", "architecture", "total_params_b_min",
-                        "total_params_b_max", "active_params_b_min", "active_params_b_max",
-                        "source_id", "notes"], list(models.values()), "model_key"),
-        "aliases.csv": (["alias", "model_key", "source_id", "notes"], list(aliases.values()), "alias"),
-        "classes.csv": (["class", "match", "kind", "architecture", "total_params_b_min",
-                         "total_params_b_max", "active_params_b_min", "active_params_b_max",
-                         "priority", "source_id", "notes"], classes, "class"),
-        "grid.csv": (["geo_id", "scope", "cloud", "region", "name", "country_iso3", "parent", "year",
-                      "central", "low", "high", "basis", "offsite_water_l_per_kwh", "pue", "wue",
-                      "cfe_share", "source_id", "notes"], grid, "geo_id"),
-        "providers.csv": (["provider", "operator", "pue_low", "pue_central", "pue_high", "wue_low",
-                           "wue_central", "wue_high", "default_geo", "source_id", "notes"],
-                          providers, "provider"),
-        "constants.csv": (["id", "kind", "low", "central", "high", "unit", "source_id", "notes"],
-                          constants, "id"),
-        "prices.csv": (["model_key", "provider", "currency", "input_per_mtok", "cached_input_per_mtok",
-                        "output_per_mtok", "valid_from", "source_id", "notes"], prices, "model_key"),
-        "fx.csv": (["currency", "year", "usd_per_unit", "source_id", "notes"], fx, ("currency", "year")),
-        "deflators.csv": (["currency", "year", "index", "base_year", "source_id", "notes"], deflators,
-                          ("currency", "year")),
-    }
+    # Every file of the schema, with its columns and key from the schema, in its order.
+    built = {"sources.csv": sources, "models.csv": list(models.values()),
+             "aliases.csv": list(aliases.values()), "classes.csv": classes, "grid.csv": grid,
+             "providers.csv": providers, "constants.csv": constants, "prices.csv": prices,
+             "fx.csv": fx, "deflators.csv": deflators}
+    H = {f["name"]: (factor_schema.header(schema, f["name"]), built.pop(f["name"]),
+                     factor_schema.key(schema, f["name"]))
+         for f in schema["file"]}
+    assert not built, ("built files the schema does not define", sorted(built))
 
     # ------------------------------------------------------------------ checks
+    # The schema's rules (ids unique, source ids known, alias targets, enumerations, parameter
+    # ranges, low <= central <= high, references, the rows the method needs ...) are checked on
+    # the rendered files below, with the engine the tool loads sets with. These are this build's
+    # own assertions, stricter than the schema or about this data.
     source_ids = [s["id"] for s in sources]
     for name, (header, rows, key) in H.items():
-        ids = [key_of(r, key) for r in rows]
-        assert len(ids) == len(set(ids)), (name, "duplicate ids",
-                                           sorted({i for i in ids if ids.count(i) > 1}))
-        assert all(i not in (None, "") for k in ids for i in (k if isinstance(k, tuple) else (k,))), \
-            (name, "empty id")
         for r in rows:
-            sid = r.get("source_id") if name != "sources.csv" else r["id"]
-            assert sid, (name, key_of(r, key), "empty source_id")
-            for s in sid.split(";"):
-                assert s in source_ids, (name, key_of(r, key), "unknown source id", s)
             for h in header:
                 v = r[h]
                 if isinstance(v, str):
@@ -1190,24 +1209,17 @@ def main(argv):
 
     # models
     for m in models.values():
-        assert m["kind"] in ("llm", "embedding") and m["architecture"] in ("dense", "moe"), m
         assert m["provider"] in {p["provider"] for p in providers}, m
-        assert m["total_params_b_min"] <= m["total_params_b_max"], m
-        assert m["active_params_b_min"] <= m["active_params_b_max"], m
-        assert m["active_params_b_max"] <= m["total_params_b_max"], m
         if m["architecture"] == "dense":
             assert (m["total_params_b_min"], m["total_params_b_max"]) == \
                    (m["active_params_b_min"], m["active_params_b_max"]), m
         assert m["model_key"] == m["model_key"].lower(), m
     for c in classes:
-        assert c["total_params_b_min"] <= c["total_params_b_max"]
-        assert c["active_params_b_min"] <= c["active_params_b_max"] <= c["total_params_b_max"]
         assert c["match"] == c["match"].lower()
     assert [c["class"] for c in sorted(classes, key=lambda c: c["priority"])][-1] == "flagship"
     # aliases
     for a in aliases.values():
         assert a["alias"] == a["alias"].lower(), a
-        assert a["model_key"] in models, a
         assert a["alias"] not in models, a
     # every OpenAI and Anthropic id in the EcoLogits extract resolves
     for r in eco_rows:
@@ -1219,15 +1231,12 @@ def main(argv):
     # grid
     geo_ids = {g["geo_id"] for g in grid}
     for g in grid:
-        assert g["scope"] in ("aggregate", "country", "us_subregion", "cloud_region"), g
         assert g["basis"] in ("lifecycle", "direct", "lifecycle-derived"), g
-        assert g["low"] <= g["central"] <= g["high"] and g["low"] < g["high"], g["geo_id"]
-        assert g["low"] >= 0, g
-        assert g["parent"] == "" or g["parent"] in geo_ids, (g["geo_id"], g["parent"])
+        assert g["low"] < g["high"], g["geo_id"]
         assert (g["parent"] == "") == (g["geo_id"] == "agg:WORLD"), g["geo_id"]
         assert bool(g["cloud"]) == (g["scope"] == "cloud_region"), g["geo_id"]
         if g["cfe_share"] is not None:
-            assert g["cloud"] == "gcp" and 0 <= g["cfe_share"] <= 1, g
+            assert g["cloud"] == "gcp", g
     for agg in ("agg:WORLD", "agg:EU27", "agg:EUR", "agg:NAM", "agg:ASI", "agg:AFR", "agg:OCE",
                 "agg:LAC", "agg:MEA", "agg:OECD", "country:USA", "egrid:US", "aws:us-east-1",
                 "azure:eastus", "gcp:us-central1"):
@@ -1238,13 +1247,12 @@ def main(argv):
     assert usa["offsite_water_l_per_kwh"] == Decimal("3.132")
     assert (usa["low"], usa["central"], usa["high"]) == (Decimal("183.7"), Decimal("383.5"), Decimal("501.4"))
     assert len(grid) == len(grid_rows)
-    # providers
+    # providers: bounds strictly apart
     for p in providers:
         for k in ("pue", "wue"):
             lo, ce, hi = p[k + "_low"], p[k + "_central"], p[k + "_high"]
             assert lo < ce < hi, (p["provider"], k, lo, ce, hi)
-        assert p["default_geo"] in geo_ids, p
-    # constants
+    # constants: the direction of each (the schema only asks central between low and high)
     ordered_exceptions = {"u_out", "u_in", "chars_per_token"}
     for k in constants:
         if k["id"] not in ordered_exceptions:
@@ -1303,30 +1311,35 @@ def main(argv):
         if r["year"] - 1 in by_year:
             assert by_year[r["year"] - 1] < r["index"], ("CPI-U fell?", r)
 
-    # ------------------------------------------------------------------ write
-    counts = {}
+    # ------------------------------------------------------------------ render and check
+    texts = {name: render_csv(name, header, rows, key) for name, (header, rows, key) in H.items()}
+    counts = {name: len(rows) for name, (header, rows, key) in H.items()}
+    texts["README.md"] = readme(counts)
+    problems = factor_schema.check_files(schema, texts)
+    assert not problems, "the built set breaks the schema (src/factors/schema.toml):\n" + \
+        "\n".join(factor_schema.show(p) for p in problems)
+    # what will be written: headers, encoding, line endings, sort order
     for name, (header, rows, key) in H.items():
-        counts[name] = len(write_csv(name, header, rows, key))
-    with open(OUT / "README.md", "w", newline="", encoding="utf-8") as f:
-        f.write(readme(counts))
-
-    # re-read what was written: headers, encoding, line endings, sort order
-    expected = set(H) | {"README.md"}
-    present = {p.name for p in OUT.iterdir()}
-    assert present == expected, ("unexpected files in " + str(OUT), sorted(present ^ expected))
-    for name, (header, rows, key) in H.items():
-        raw = (OUT / name).read_bytes()
+        raw = texts[name].encode("utf-8")
         assert not raw.startswith(b"\xef\xbb\xbf") and b"\r" not in raw and raw.endswith(b"\n"), name
         back = list(csv.reader(raw.decode("utf-8").splitlines()))
         assert back[0] == header, name
         assert all(len(r) == len(header) for r in back), name
-        cols = [header.index(k) for k in (key if isinstance(key, tuple) else (key,))]
+        cols = [header.index(k) for k in key]
         keys = [tuple(r[i] for i in cols) for r in back[1:]]
         assert keys == sorted(keys), name
         assert [r[0] for r in back[1:]] == sorted(r[0] for r in back[1:]), name
         for r in back[1:]:
             for cell in r:
                 assert not re.fullmatch(r"-?\d[\d,]*\.?\d*[eE][+-]?\d+", cell), (name, cell)
+
+    # ------------------------------------------------------------------ write
+    OUT.mkdir(parents=True, exist_ok=True)
+    present = {p.name for p in OUT.iterdir()}
+    assert present <= set(texts), ("unexpected files in " + str(OUT), sorted(present - set(texts)))
+    for name, text in texts.items():
+        with open(OUT / name, "w", newline="", encoding="utf-8") as f:
+            f.write(text)
 
     for name in H:
         print(f"{name:15} {counts[name]:4} rows")
@@ -1338,4 +1351,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    main(sys.argv)
+    sys.exit(main(sys.argv))

@@ -1,820 +1,45 @@
-//! Checks on factor sets for the auditor: every problem of a set's files (`factors check`),
-//! what changed between two sets (`factors diff`), and the tool's figures beside the published
-//! ones (`factors validate`, METHODOLOGY.md §6).
+//! Checks on factor sets for the auditor: every problem of a set's files (`factors check`) and
+//! what changed between two sets (`factors diff`). The published per-query figures beside the
+//! tool's (`factors validate`) are in [`crate::validate`].
 //!
-//! [`check`] and [`diff`] are pure functions over (relative path, content) pairs, so they work
-//! on sets that do not load; [`validation`] is pure over a loaded [`FactorSet`]. Reading a
-//! folder ([`raw_set`]) is the only I/O here.
+//! The rules are those of the factor-set schema (`src/factors/schema.toml`, applied by
+//! [`crate::factors::schema`]): the loader applies the same ones, so `check` passes exactly the
+//! sets the tool loads. [`check`] and [`diff`] are pure functions over (relative path, content)
+//! pairs, so they work on sets that do not load. Reading a folder ([`raw_set`]) is the only I/O
+//! here.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
 use std::path::Path;
 
-use crate::factors::{embedded_versions, set_sha256, FactorError, FactorSet, FILES};
+use crate::factors::schema::{self, Table};
+use crate::factors::{embedded_versions, set_sha256, FactorError, FactorSet};
 
-/// Files a set may hold besides [`FILES`] (documentation, part of the SHA-256).
-pub const EXTRA_FILES: &[&str] = &["README.md"];
+pub use crate::factors::schema::{key_columns, Problem};
 
-/// Constants the method needs (a set without one does not load).
-pub const REQUIRED_CONSTANTS: &[&str] = &[
-    "k_cache",
-    "embodied",
-    "u_out",
-    "u_in",
-    "request_input_tokens",
-    "request_output_tokens",
-    "request_bounds",
-];
-
-/// Earliest and latest plausible data or publication year.
-pub const YEARS: std::ops::RangeInclusive<i64> = 2000..=2100;
-
-/// One thing wrong with a factor set.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Problem {
-    /// The file (relative path in the set).
-    pub file: String,
-    /// 1-based row as an editor shows it (header = 1), when the problem is on a row.
-    pub row: Option<usize>,
-    /// What is wrong, in plain words.
-    pub message: String,
-}
-
-impl Problem {
-    fn new(file: &str, row: Option<usize>, message: impl Into<String>) -> Problem {
-        Problem {
-            file: file.to_string(),
-            row,
-            message: message.into(),
-        }
-    }
-}
-
-impl fmt::Display for Problem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.row {
-            Some(r) => write!(f, "{} row {}: {}", self.file, r, self.message),
-            None => write!(f, "{}: {}", self.file, self.message),
-        }
-    }
-}
-
-/// What a column holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Cell {
-    /// Any text, empty allowed.
-    Text,
-    /// Text that must not be empty.
-    Required,
-    /// A finite number.
-    Number,
-    /// Empty, or a finite number.
-    OptNumber,
-    /// An integer.
-    Integer,
-    /// A year within [`YEARS`].
-    Year,
-    /// Empty, or a year within [`YEARS`].
-    OptYear,
-    /// A date `YYYY-MM-DD` whose year is within [`YEARS`].
-    Date,
-}
-
-/// One column of a file: name, content, and whether the header may leave it out (the loader
-/// gives it a default).
-type Column = (&'static str, Cell, bool);
-
-/// The layout of one file of a set: its columns and the columns that identify a row.
-struct Schema {
-    file: &'static str,
-    key: &'static [&'static str],
-    columns: &'static [Column],
-}
-
-const PARAMS: [Column; 4] = [
-    ("total_params_b_min", Cell::Number, false),
-    ("total_params_b_max", Cell::Number, false),
-    ("active_params_b_min", Cell::Number, false),
-    ("active_params_b_max", Cell::Number, false),
-];
-
-static SCHEMAS: &[Schema] = &[
-    Schema {
-        file: "sources.csv",
-        key: &["id"],
-        columns: &[
-            ("id", Cell::Required, false),
-            ("publisher", Cell::Required, false),
-            ("title", Cell::Required, false),
-            ("year", Cell::OptYear, true),
-            ("url", Cell::Text, true),
-            ("licence", Cell::Text, true),
-            ("notes", Cell::Text, true),
-        ],
-    },
-    Schema {
-        file: "models.csv",
-        key: &["model_key"],
-        columns: &[
-            ("model_key", Cell::Required, false),
-            ("provider", Cell::Required, false),
-            ("kind", Cell::Required, false),
-            ("architecture", Cell::Required, false),
-            PARAMS[0],
-            PARAMS[1],
-            PARAMS[2],
-            PARAMS[3],
-            ("source_id", Cell::Text, false),
-            ("notes", Cell::Text, true),
-        ],
-    },
-    Schema {
-        file: "aliases.csv",
-        key: &["alias"],
-        columns: &[
-            ("alias", Cell::Required, false),
-            ("model_key", Cell::Required, false),
-            ("source_id", Cell::Text, false),
-            ("notes", Cell::Text, true),
-        ],
-    },
-    Schema {
-        file: "classes.csv",
-        key: &["class"],
-        columns: &[
-            ("class", Cell::Required, false),
-            ("match", Cell::Text, true),
-            ("kind", Cell::Required, false),
-            ("architecture", Cell::Required, false),
-            PARAMS[0],
-            PARAMS[1],
-            PARAMS[2],
-            PARAMS[3],
-            ("priority", Cell::Integer, false),
-            ("source_id", Cell::Text, false),
-            ("notes", Cell::Text, true),
-        ],
-    },
-    Schema {
-        file: "grid.csv",
-        key: &["geo_id", "year"],
-        columns: &[
-            ("geo_id", Cell::Required, false),
-            ("scope", Cell::Required, false),
-            ("cloud", Cell::Text, true),
-            ("region", Cell::Text, true),
-            ("name", Cell::Text, true),
-            ("country_iso3", Cell::Text, true),
-            ("parent", Cell::Text, true),
-            ("year", Cell::Year, false),
-            ("central", Cell::Number, false),
-            ("low", Cell::Number, false),
-            ("high", Cell::Number, false),
-            ("basis", Cell::Text, true),
-            ("offsite_water_l_per_kwh", Cell::OptNumber, true),
-            ("pue", Cell::OptNumber, true),
-            ("wue", Cell::OptNumber, true),
-            ("cfe_share", Cell::OptNumber, true),
-            ("source_id", Cell::Text, false),
-            ("notes", Cell::Text, true),
-        ],
-    },
-    Schema {
-        file: "providers.csv",
-        key: &["provider"],
-        columns: &[
-            ("provider", Cell::Required, false),
-            ("operator", Cell::Required, false),
-            ("pue_low", Cell::Number, false),
-            ("pue_central", Cell::Number, false),
-            ("pue_high", Cell::Number, false),
-            ("wue_low", Cell::Number, false),
-            ("wue_central", Cell::Number, false),
-            ("wue_high", Cell::Number, false),
-            ("default_geo", Cell::Required, false),
-            ("source_id", Cell::Text, false),
-            ("notes", Cell::Text, true),
-        ],
-    },
-    // Spend-only tables (METHODOLOGY §4); optional, a set without them estimates no spend.
-    Schema {
-        file: "prices.csv",
-        key: &["model_key"],
-        columns: &[
-            ("model_key", Cell::Required, false),
-            ("provider", Cell::Required, false),
-            ("currency", Cell::Required, false),
-            ("input_per_mtok", Cell::Number, false),
-            ("cached_input_per_mtok", Cell::OptNumber, false),
-            ("output_per_mtok", Cell::OptNumber, false),
-            ("valid_from", Cell::Date, false),
-            ("source_id", Cell::Text, false),
-            ("notes", Cell::Text, true),
-        ],
-    },
-    Schema {
-        file: "fx.csv",
-        key: &["currency", "year"],
-        columns: &[
-            ("currency", Cell::Required, false),
-            ("year", Cell::Year, false),
-            ("usd_per_unit", Cell::Number, false),
-            ("source_id", Cell::Text, false),
-            ("notes", Cell::Text, true),
-        ],
-    },
-    Schema {
-        file: "deflators.csv",
-        key: &["currency", "year"],
-        columns: &[
-            ("currency", Cell::Required, false),
-            ("year", Cell::Year, false),
-            ("index", Cell::Number, false),
-            ("base_year", Cell::Text, true),
-            ("source_id", Cell::Text, false),
-            ("notes", Cell::Text, true),
-        ],
-    },
-    Schema {
-        file: "constants.csv",
-        key: &["id"],
-        columns: &[
-            ("id", Cell::Required, false),
-            ("kind", Cell::Required, false),
-            ("low", Cell::Number, false),
-            ("central", Cell::Number, false),
-            ("high", Cell::Number, false),
-            ("unit", Cell::Required, false),
-            ("source_id", Cell::Text, false),
-            ("notes", Cell::Text, true),
-        ],
-    },
-];
-
-fn schema(file: &str) -> Option<&'static Schema> {
-    SCHEMAS.iter().find(|s| s.file == file)
-}
-
-/// The columns that identify a row of a set file (`grid.csv`: geo_id and year); empty for a
-/// file the set does not define ([`diff`] then keys its rows by their first column).
-pub fn key_columns(file: &str) -> &'static [&'static str] {
-    schema(file).map(|s| s.key).unwrap_or(&[])
-}
-
-/// A CSV file as text cells (trimmed, as the loader reads them).
-#[derive(Debug, Default)]
-struct Table {
-    header: Vec<String>,
-    /// (1-based row, cells), rows whose cell count matches the header.
-    rows: Vec<(usize, Vec<String>)>,
-}
-
-impl Table {
-    fn parse(text: &str) -> Result<(Table, Vec<(usize, String)>), String> {
-        let mut rdr = csv::ReaderBuilder::new()
-            .trim(csv::Trim::All)
-            .flexible(true)
-            .from_reader(text.as_bytes());
-        let header: Vec<String> = rdr
-            .headers()
-            .map_err(|e| format!("cannot read the header: {e}"))?
-            .iter()
-            .map(str::to_string)
-            .collect();
-        let mut table = Table {
-            header,
-            rows: vec![],
-        };
-        let mut bad = vec![];
-        for (i, rec) in rdr.records().enumerate() {
-            let row = i + 2;
-            match rec {
-                Ok(r) if r.len() == table.header.len() => {
-                    table
-                        .rows
-                        .push((row, r.iter().map(str::to_string).collect()));
-                }
-                Ok(r) => bad.push((
-                    row,
-                    format!(
-                        "{} fields where the header has {}",
-                        r.len(),
-                        table.header.len()
-                    ),
-                )),
-                Err(e) => bad.push((row, format!("unreadable CSV: {e}"))),
-            }
-        }
-        Ok((table, bad))
-    }
-
-    fn col(&self, name: &str) -> Option<usize> {
-        self.header.iter().position(|h| h == name)
-    }
-
-    /// The cell of `name` in `cells` ("" when the column is absent).
-    fn get<'a>(&self, cells: &'a [String], name: &str) -> &'a str {
-        self.col(name)
-            .and_then(|i| cells.get(i))
-            .map(String::as_str)
-            .unwrap_or("")
-    }
-
-    fn num(&self, cells: &[String], name: &str) -> Option<f64> {
-        parse_number(self.get(cells, name))
-    }
-
-    fn key(&self, cells: &[String], key: &[&str]) -> String {
-        let cols: Vec<&str> = if key.is_empty() {
-            self.header
-                .first()
-                .map(|h| vec![h.as_str()])
-                .unwrap_or_default()
-        } else {
-            key.to_vec()
-        };
-        cols.iter()
-            .map(|c| self.get(cells, c))
-            .collect::<Vec<_>>()
-            .join(" ")
-    }
-}
-
-fn parse_number(s: &str) -> Option<f64> {
-    s.parse::<f64>().ok().filter(|v| v.is_finite())
-}
-
-/// Every problem of a factor set given as (relative path, content) pairs; empty when the set
-/// is valid. Checks the files present and unknown, the columns, every cell's type, ids unique,
-/// source ids known, low ≤ central ≤ high (grid, PUE, WUE), parameter ranges, constant units,
-/// years (2000–2100), alias targets, the default class, provider default geographies, grid
-/// parents; a set without problems is also loaded with [`FactorSet::from_files`], so that
-/// `check` never passes a set the tool would refuse.
+/// Every problem of a factor set given as (relative path, content) pairs, sorted; empty when
+/// the set is valid. The rules are the schema's (`src/factors/schema.toml`): files present and
+/// unknown, columns missing, unknown or twice, every cell's type (numbers, whole numbers, years
+/// 2000–2100, dates), ids unique, source ids known, low ≤ central ≤ high (grid, PUE, WUE),
+/// parameter ranges (0 < active min ≤ active max ≤ total max, total min ≤ total max), PUE ≥ 1,
+/// constants' central between low and high, alias targets, the default class, provider default
+/// geographies, grid parents, the rows the method needs. A set without problems is also built
+/// with [`FactorSet::from_files`] (which applies the same rules), so that `check` can never
+/// pass a set the tool would refuse.
 pub fn check(files: &[(String, String)]) -> Vec<Problem> {
-    let mut out = vec![];
-    let mut seen = BTreeSet::new();
-    for (name, _) in files {
-        if !seen.insert(name.as_str()) {
-            out.push(Problem::new(name, None, "listed twice"));
-        }
-        if !FILES.contains(&name.as_str())
-            && !EXTRA_FILES.contains(&name.as_str())
-            && schema(name).is_none()
-        {
-            let optional: Vec<&str> = SCHEMAS
-                .iter()
-                .map(|s| s.file)
-                .filter(|f| !FILES.contains(f))
-                .chain(EXTRA_FILES.iter().copied())
-                .collect();
-            out.push(Problem::new(
-                name,
-                None,
-                format!(
-                    "unknown file (a set holds {} and optionally {})",
-                    FILES.join(", "),
-                    optional.join(", ")
-                ),
-            ));
-        }
-    }
-    let mut tables: BTreeMap<&str, Table> = BTreeMap::new();
-    for s in SCHEMAS {
-        let Some((_, text)) = files.iter().find(|(p, _)| p == s.file) else {
-            if FILES.contains(&s.file) {
-                out.push(Problem::new(s.file, None, "missing from the set"));
-            }
-            continue;
-        };
-        if text.starts_with('\u{feff}') {
-            out.push(Problem::new(
-                s.file,
-                Some(1),
-                "starts with a byte-order mark: save it as UTF-8 without BOM",
-            ));
-        }
-        match Table::parse(text) {
-            Ok((table, bad)) => {
-                for (row, why) in bad {
-                    out.push(Problem::new(s.file, Some(row), why));
-                }
-                check_cells(s, &table, &mut out);
-                tables.insert(s.file, table);
-            }
-            Err(why) => out.push(Problem::new(s.file, Some(1), why)),
-        }
-    }
-    check_rows(&tables, &mut out);
+    let mut out = schema::check_files(files).problems;
     if out.is_empty() {
         if let Err(e) = FactorSet::from_files("check", "check", files) {
-            out.push(match e {
+            out.extend(match e {
+                FactorError::Problems { problems, .. } => problems,
                 FactorError::Invalid {
                     file, row, reason, ..
-                } => Problem::new(&file, Some(row), reason),
-                FactorError::Io { file, reason, .. } => Problem::new(&file, None, reason),
-                other => Problem::new(".", None, other.to_string()),
+                } => vec![Problem::new(&file, Some(row), reason)],
+                FactorError::Io { file, reason, .. } => vec![Problem::new(&file, None, reason)],
+                other => vec![Problem::new(".", None, other.to_string())],
             });
         }
     }
-    out.sort();
-    out.dedup();
     out
-}
-
-/// Header and cell types of one file.
-fn check_cells(s: &Schema, t: &Table, out: &mut Vec<Problem>) {
-    let mut seen = BTreeSet::new();
-    for h in &t.header {
-        if !seen.insert(h.as_str()) {
-            out.push(Problem::new(
-                s.file,
-                Some(1),
-                format!("column '{h}' appears twice"),
-            ));
-        }
-        if !s.columns.iter().any(|(c, _, _)| c == h) {
-            out.push(Problem::new(
-                s.file,
-                Some(1),
-                format!("unknown column '{h}'"),
-            ));
-        }
-    }
-    for (name, cell, may_be_absent) in s.columns {
-        if t.col(name).is_none() {
-            if !may_be_absent {
-                out.push(Problem::new(
-                    s.file,
-                    Some(1),
-                    format!("column '{name}' missing"),
-                ));
-            }
-            continue;
-        }
-        for (row, cells) in &t.rows {
-            let v = t.get(cells, name);
-            let year = |v: &str| v.parse::<i64>().ok().filter(|y| YEARS.contains(y));
-            let bad = match cell {
-                Cell::Text => None,
-                Cell::Required => v.is_empty().then(|| "is empty".to_string()),
-                Cell::Number => parse_number(v)
-                    .is_none()
-                    .then(|| format!("'{v}' is not a number")),
-                Cell::OptNumber => (!v.is_empty() && parse_number(v).is_none())
-                    .then(|| format!("'{v}' is not a number")),
-                Cell::Integer => v
-                    .parse::<i64>()
-                    .is_err()
-                    .then(|| format!("'{v}' is not a whole number")),
-                Cell::Year => year(v).is_none().then(|| {
-                    format!(
-                        "year '{v}' is not plausible ({}–{})",
-                        YEARS.start(),
-                        YEARS.end()
-                    )
-                }),
-                Cell::OptYear => (!v.is_empty() && year(v).is_none()).then(|| {
-                    format!(
-                        "year '{v}' is not plausible ({}–{})",
-                        YEARS.start(),
-                        YEARS.end()
-                    )
-                }),
-                Cell::Date => chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d")
-                    .ok()
-                    .filter(|d| YEARS.contains(&i64::from(chrono::Datelike::year(d))))
-                    .is_none()
-                    .then(|| format!("'{v}' is not a plausible date YYYY-MM-DD")),
-            };
-            if let Some(why) = bad {
-                out.push(Problem::new(s.file, Some(*row), format!("{name}: {why}")));
-            }
-        }
-    }
-}
-
-/// Relations between rows and files.
-fn check_rows(tables: &BTreeMap<&str, Table>, out: &mut Vec<Problem>) {
-    // Unique ids (models and aliases are looked up in lower case, so compared so).
-    for s in SCHEMAS {
-        let Some(t) = tables.get(s.file) else {
-            continue;
-        };
-        let fold = matches!(s.file, "models.csv" | "aliases.csv");
-        let mut first: BTreeMap<String, usize> = BTreeMap::new();
-        for (row, cells) in &t.rows {
-            let mut k = t.key(cells, s.key);
-            if fold {
-                k = k.to_lowercase();
-            }
-            if k.trim().is_empty() {
-                continue;
-            }
-            if let Some(earlier) = first.get(&k) {
-                out.push(Problem::new(
-                    s.file,
-                    Some(*row),
-                    format!(
-                        "duplicate {} '{k}' (also row {earlier})",
-                        s.key.join(" and ")
-                    ),
-                ));
-            } else {
-                first.insert(k, *row);
-            }
-        }
-    }
-
-    // Source ids.
-    if let Some(src) = tables.get("sources.csv") {
-        let known: BTreeSet<&str> = src.rows.iter().map(|(_, c)| src.get(c, "id")).collect();
-        for s in SCHEMAS.iter().filter(|s| s.file != "sources.csv") {
-            let Some(t) = tables.get(s.file) else {
-                continue;
-            };
-            if t.col("source_id").is_none() {
-                continue;
-            }
-            for (row, cells) in &t.rows {
-                let ids = t.get(cells, "source_id");
-                if ids.is_empty() {
-                    out.push(Problem::new(s.file, Some(*row), "no source_id"));
-                    continue;
-                }
-                for id in ids.split(';').map(str::trim) {
-                    if !known.contains(id) {
-                        out.push(Problem::new(
-                            s.file,
-                            Some(*row),
-                            format!("unknown source id '{id}' (not in sources.csv)"),
-                        ));
-                    }
-                }
-            }
-        }
-    }
-
-    // Models and classes: kind, architecture, parameter ranges.
-    for file in ["models.csv", "classes.csv"] {
-        let Some(t) = tables.get(file) else {
-            continue;
-        };
-        for (row, c) in &t.rows {
-            let kind = t.get(c, "kind");
-            if !kind.is_empty() && !matches!(kind, "llm" | "embedding") {
-                out.push(Problem::new(
-                    file,
-                    Some(*row),
-                    format!("kind '{kind}' is neither llm nor embedding"),
-                ));
-            }
-            let arch = t.get(c, "architecture");
-            if !arch.is_empty() && !matches!(arch, "dense" | "moe") {
-                out.push(Problem::new(
-                    file,
-                    Some(*row),
-                    format!("architecture '{arch}' is neither dense nor moe"),
-                ));
-            }
-            let p = |n: &str| t.num(c, n);
-            if let (Some(tmin), Some(tmax), Some(amin), Some(amax)) = (
-                p("total_params_b_min"),
-                p("total_params_b_max"),
-                p("active_params_b_min"),
-                p("active_params_b_max"),
-            ) {
-                let mut why = vec![];
-                if amin <= 0.0 {
-                    why.push(format!("active_params_b_min {amin} is not above 0"));
-                }
-                if amin > amax {
-                    why.push(format!("active min {amin} > active max {amax}"));
-                }
-                if tmin > tmax {
-                    why.push(format!("total min {tmin} > total max {tmax}"));
-                }
-                if amax > tmax {
-                    why.push(format!("active max {amax} > total max {tmax}"));
-                }
-                if !why.is_empty() {
-                    out.push(Problem::new(
-                        file,
-                        Some(*row),
-                        format!("parameter range invalid: {}", why.join("; ")),
-                    ));
-                }
-            }
-        }
-    }
-
-    // Alias targets.
-    if let (Some(a), Some(m)) = (tables.get("aliases.csv"), tables.get("models.csv")) {
-        let keys: BTreeSet<String> = m
-            .rows
-            .iter()
-            .map(|(_, c)| m.get(c, "model_key").to_lowercase())
-            .collect();
-        for (row, c) in &a.rows {
-            let target = a.get(c, "model_key");
-            if !target.is_empty() && !keys.contains(&target.to_lowercase()) {
-                out.push(Problem::new(
-                    "aliases.csv",
-                    Some(*row),
-                    format!("alias target '{target}' is not a model_key in models.csv"),
-                ));
-            }
-        }
-    }
-
-    // The default class.
-    if let Some(t) = tables.get("classes.csv") {
-        if !t.rows.iter().any(|(_, c)| t.get(c, "match").is_empty()) {
-            out.push(Problem::new(
-                "classes.csv",
-                None,
-                "no default class (a row with an empty match)",
-            ));
-        }
-    }
-
-    // Grid rows.
-    let mut geo_ids = BTreeSet::new();
-    if let Some(t) = tables.get("grid.csv") {
-        geo_ids = t.rows.iter().map(|(_, c)| t.get(c, "geo_id")).collect();
-        for (row, c) in &t.rows {
-            let row = Some(*row);
-            if let (Some(l), Some(m), Some(h)) =
-                (t.num(c, "low"), t.num(c, "central"), t.num(c, "high"))
-            {
-                if let Some(why) = ordered("gCO2e/kWh", l, m, h) {
-                    out.push(Problem::new("grid.csv", row, why));
-                }
-            }
-            let scope = t.get(c, "scope");
-            if !scope.is_empty()
-                && !matches!(
-                    scope,
-                    "cloud_region" | "country" | "us_subregion" | "aggregate"
-                )
-            {
-                out.push(Problem::new(
-                    "grid.csv",
-                    row,
-                    format!(
-                        "scope '{scope}' is not cloud_region, country, us_subregion or aggregate"
-                    ),
-                ));
-            }
-            if scope == "cloud_region"
-                && (t.get(c, "cloud").is_empty() || t.get(c, "region").is_empty())
-            {
-                out.push(Problem::new(
-                    "grid.csv",
-                    row,
-                    "a cloud_region row needs cloud and region",
-                ));
-            }
-            let parent = t.get(c, "parent");
-            if !parent.is_empty() && !geo_ids.contains(parent) {
-                out.push(Problem::new(
-                    "grid.csv",
-                    row,
-                    format!("parent '{parent}' is not a geo_id of grid.csv"),
-                ));
-            }
-            if let Some(p) = t.num(c, "pue").filter(|p| *p < 1.0) {
-                out.push(Problem::new("grid.csv", row, format!("pue {p} is below 1")));
-            }
-            for col in ["wue", "offsite_water_l_per_kwh"] {
-                if let Some(w) = t.num(c, col).filter(|w| *w < 0.0) {
-                    out.push(Problem::new(
-                        "grid.csv",
-                        row,
-                        format!("{col} {w} is negative"),
-                    ));
-                }
-            }
-            if let Some(s) = t.num(c, "cfe_share").filter(|s| !(0.0..=1.0).contains(s)) {
-                out.push(Problem::new(
-                    "grid.csv",
-                    row,
-                    format!("cfe_share {s} is not between 0 and 1"),
-                ));
-            }
-        }
-        if !geo_ids.contains("agg:WORLD") {
-            out.push(Problem::new(
-                "grid.csv",
-                None,
-                "no agg:WORLD row (the last fallback)",
-            ));
-        }
-    }
-
-    // Providers.
-    if let Some(t) = tables.get("providers.csv") {
-        for (row, c) in &t.rows {
-            let row = Some(*row);
-            for (what, prefix) in [("PUE", "pue"), ("WUE", "wue")] {
-                let v = |b: &str| t.num(c, &format!("{prefix}_{b}"));
-                if let (Some(l), Some(m), Some(h)) = (v("low"), v("central"), v("high")) {
-                    if let Some(why) = ordered(what, l, m, h) {
-                        out.push(Problem::new("providers.csv", row, why));
-                    } else if what == "PUE" && l < 1.0 {
-                        out.push(Problem::new(
-                            "providers.csv",
-                            row,
-                            format!("PUE low {l} is below 1"),
-                        ));
-                    }
-                }
-            }
-            let geo = t.get(c, "default_geo");
-            if !geo.is_empty() && tables.contains_key("grid.csv") && !geo_ids.contains(geo) {
-                out.push(Problem::new(
-                    "providers.csv",
-                    row,
-                    format!("default_geo '{geo}' is not a geo_id of grid.csv"),
-                ));
-            }
-        }
-        if !t
-            .rows
-            .iter()
-            .any(|(_, c)| t.get(c, "provider") == "unknown")
-        {
-            out.push(Problem::new(
-                "providers.csv",
-                None,
-                "no 'unknown' provider row (used for providers the set does not know)",
-            ));
-        }
-    }
-
-    // Spend tables: prices, rates and indices are positive.
-    for (file, cols) in [
-        (
-            "prices.csv",
-            &["input_per_mtok", "cached_input_per_mtok", "output_per_mtok"][..],
-        ),
-        ("fx.csv", &["usd_per_unit"][..]),
-        ("deflators.csv", &["index"][..]),
-    ] {
-        let Some(t) = tables.get(file) else {
-            continue;
-        };
-        for (row, c) in &t.rows {
-            for col in cols {
-                if let Some(v) = t
-                    .num(c, col)
-                    .filter(|v| *v < 0.0 || (*v == 0.0 && file != "prices.csv"))
-                {
-                    out.push(Problem::new(
-                        file,
-                        Some(*row),
-                        format!("{col} {v} is not positive"),
-                    ));
-                }
-            }
-        }
-    }
-
-    // Constants: central between low and high (some, such as utilisations, run high to low:
-    // the low result uses the higher value), and the ones the method needs.
-    if let Some(t) = tables.get("constants.csv") {
-        for (row, c) in &t.rows {
-            if let (Some(l), Some(m), Some(h)) =
-                (t.num(c, "low"), t.num(c, "central"), t.num(c, "high"))
-            {
-                if m < l.min(h) || m > l.max(h) {
-                    out.push(Problem::new(
-                        "constants.csv",
-                        Some(*row),
-                        format!("central {m} is not between low {l} and high {h}"),
-                    ));
-                }
-            }
-        }
-        for needed in REQUIRED_CONSTANTS {
-            if !t.rows.iter().any(|(_, c)| t.get(c, "id") == *needed) {
-                out.push(Problem::new(
-                    "constants.csv",
-                    None,
-                    format!("constant '{needed}' missing (the method needs it)"),
-                ));
-            }
-        }
-    }
-}
-
-fn ordered(what: &str, l: f64, c: f64, h: f64) -> Option<String> {
-    if l < 0.0 || l > c || c > h {
-        Some(format!(
-            "{what}: low <= central <= high (and low >= 0) does not hold: low {l}, central {c}, high {h}"
-        ))
-    } else {
-        None
-    }
 }
 
 /// A factor set's files as found, before any check.
@@ -863,6 +88,12 @@ pub fn raw_set(spec: &str) -> Result<RawSet, FactorError> {
             embedded_versions().join(", "),
         ));
     }
+    read_folder(dir)
+}
+
+/// The files of a set folder, sorted, and the entries that are not readable set files
+/// (sub-folders, non-UTF-8): what both `check` and the loader see of a folder.
+pub(crate) fn read_folder(dir: &Path) -> Result<RawSet, FactorError> {
     let origin = dir.display().to_string();
     let version = dir
         .file_name()
@@ -985,28 +216,21 @@ pub fn diff(a: &[(String, String)], b: &[(String, String)]) -> Vec<FileDiff> {
             continue;
         };
         let key: Vec<&str> = match key_columns(name) {
-            [] => xa
-                .header
-                .first()
-                .map(|h| vec![h.as_str()])
-                .unwrap_or_default(),
-            k => k.to_vec(),
+            k if k.is_empty() => xa.header.get(0).into_iter().collect(),
+            k => k,
         };
         d.key = key.iter().map(|k| k.to_string()).collect();
-        d.columns_added = xb
-            .header
-            .iter()
-            .filter(|h| !xa.header.contains(h))
-            .cloned()
-            .collect();
-        d.columns_removed = xa
-            .header
-            .iter()
-            .filter(|h| !xb.header.contains(h))
-            .cloned()
-            .collect();
+        let only = |x: &Table, y: &Table| -> Vec<String> {
+            x.header
+                .iter()
+                .filter(|h| y.col(h).is_none())
+                .map(String::from)
+                .collect()
+        };
+        d.columns_added = only(&xb, &xa);
+        d.columns_removed = only(&xa, &xb);
         let rows = |t: &Table| {
-            let mut m: BTreeMap<String, Vec<String>> = BTreeMap::new();
+            let mut m: BTreeMap<String, csv::StringRecord> = BTreeMap::new();
             let mut order = vec![];
             for (_, cells) in &t.rows {
                 let base = t.key(cells, &key);
@@ -1040,11 +264,11 @@ pub fn diff(a: &[(String, String)], b: &[(String, String)]) -> Vec<FileDiff> {
             let cells: Vec<CellChange> = xa
                 .header
                 .iter()
-                .filter(|h| xb.header.contains(h))
+                .filter(|h| xb.col(h).is_some())
                 .filter_map(|h| {
                     let (old, new) = (xa.get(ca, h), xb.get(cb, h));
                     (old != new).then(|| CellChange {
-                        column: h.clone(),
+                        column: h.to_string(),
                         old: old.to_string(),
                         new: new.to_string(),
                     })
@@ -1078,6 +302,186 @@ mod tests {
     fn edit(files: &mut [(String, String)], name: &str, f: impl Fn(&str) -> String) {
         let slot = files.iter_mut().find(|(p, _)| p == name).unwrap();
         slot.1 = f(&slot.1);
+    }
+
+    /// Rewrites `file`: the cell of `column` on the row whose first cell is `first` (every row
+    /// when `first` is "*") set to `value`.
+    fn set_cell(
+        files: &mut [(String, String)],
+        file: &str,
+        first: &str,
+        column: &str,
+        value: &str,
+    ) {
+        edit(files, file, |text| {
+            let mut r = csv::Reader::from_reader(text.as_bytes());
+            let header = r.headers().unwrap().clone();
+            let i = header.iter().position(|h| h == column).unwrap();
+            let mut w = csv::WriterBuilder::new()
+                .terminator(csv::Terminator::Any(b'\n'))
+                .from_writer(vec![]);
+            w.write_record(&header).unwrap();
+            let mut hit = false;
+            for rec in r.records() {
+                let mut cells: Vec<String> = rec.unwrap().iter().map(String::from).collect();
+                if first == "*" || cells[0] == first {
+                    cells[i] = value.to_string();
+                    hit = true;
+                }
+                w.write_record(&cells).unwrap();
+            }
+            assert!(hit, "{file} has no row {first}");
+            String::from_utf8(w.into_inner().unwrap()).unwrap()
+        });
+    }
+
+    /// Removes `column` from `file`.
+    fn drop_column(files: &mut [(String, String)], file: &str, column: &str) {
+        edit(files, file, |text| {
+            let mut r = csv::Reader::from_reader(text.as_bytes());
+            let header = r.headers().unwrap().clone();
+            let i = header.iter().position(|h| h == column).unwrap();
+            let keep = |rec: &csv::StringRecord| -> Vec<String> {
+                rec.iter()
+                    .enumerate()
+                    .filter(|(j, _)| *j != i)
+                    .map(|(_, c)| c.to_string())
+                    .collect()
+            };
+            let mut w = csv::WriterBuilder::new()
+                .terminator(csv::Terminator::Any(b'\n'))
+                .from_writer(vec![]);
+            w.write_record(keep(&header)).unwrap();
+            for rec in r.records() {
+                w.write_record(keep(&rec.unwrap())).unwrap();
+            }
+            String::from_utf8(w.into_inner().unwrap()).unwrap()
+        });
+    }
+
+    /// The rules that drifted apart before the schema was one file (#18): `check` refused
+    /// them, loading accepted them. Both refuse them now, with the same problem.
+    #[test]
+    fn loading_refuses_what_check_refuses() {
+        type Breaker = Box<dyn Fn(&mut Vec<(String, String)>)>;
+        let cases: Vec<(&str, Breaker, &str)> = vec![
+            (
+                // Active parameters are a part of the total: 40 active of a 32.3 total.
+                "active max above total max",
+                Box::new(|f| {
+                    set_cell(f, "models.csv", "c4ai-aya-expanse-32b", "active_params_b_max", "40")
+                }),
+                "models.csv row 2: parameter range invalid: 0 < active min <= active max <= total max does not hold: active_params_b_min 32.3, active_params_b_max 40, total_params_b_max 32.3",
+            ),
+            (
+                "kind neither llm nor embedding",
+                Box::new(|f| set_cell(f, "models.csv", "c4ai-aya-expanse-32b", "kind", "chat")),
+                "models.csv row 2: kind 'chat' is neither llm nor embedding",
+            ),
+            (
+                "PUE below 1",
+                Box::new(|f| set_cell(f, "providers.csv", "anthropic", "pue_low", "0.9")),
+                "providers.csv row 2: PUE low 0.9 is below 1",
+            ),
+            (
+                // Loading kept the last of two rows of one provider.
+                "a provider twice",
+                Box::new(|f| set_cell(f, "providers.csv", "aws-bedrock", "provider", "anthropic")),
+                "providers.csv row 3: duplicate provider 'anthropic' (also row 2)",
+            ),
+            (
+                "a constant twice",
+                Box::new(|f| set_cell(f, "constants.csv", "eeio_518210", "id", "chars_per_token")),
+                "constants.csv row 3: duplicate id 'chars_per_token' (also row 2)",
+            ),
+            (
+                "a constant's central outside low-high",
+                Box::new(|f| set_cell(f, "constants.csv", "eeio_518210", "central", "1")),
+                "constants.csv row 3: central 1 is not between low 0.074 and high 0.296",
+            ),
+            (
+                "an implausible year",
+                Box::new(|f| set_cell(f, "fx.csv", "*", "year", "1999")),
+                "fx.csv row 2: year: year '1999' is not plausible (2000–2100)",
+            ),
+            (
+                "a negative price",
+                Box::new(|f| set_cell(f, "prices.csv", "claude-3-5-haiku", "input_per_mtok", "-1")),
+                "prices.csv row 2: input_per_mtok -1 is negative",
+            ),
+            (
+                "an unknown column (a misspelt optional one would be read as empty)",
+                Box::new(|f| {
+                    edit(f, "grid.csv", |t| t.replacen("offsite_water_l_per_kwh", "offsite_water", 1))
+                }),
+                "grid.csv row 1: unknown column 'offsite_water'",
+            ),
+            (
+                // A misspelt optional file would silently estimate no spend.
+                "an unknown file",
+                Box::new(|f| f.push(("price.csv".into(), "model_key\n".into()))),
+                "price.csv: unknown file",
+            ),
+        ];
+        for (what, break_it, want) in cases {
+            let mut files = embedded();
+            break_it(&mut files);
+            let problems: Vec<String> = check(&files).iter().map(|p| p.to_string()).collect();
+            assert!(
+                problems.iter().any(|p| p.starts_with(want)),
+                "{what}: check lacks {want:?}: {problems:#?}"
+            );
+            let err = FactorSet::from_files("t", "t", &files)
+                .map(|_| ())
+                .unwrap_err();
+            let FactorError::Problems {
+                problems: at_load, ..
+            } = &err
+            else {
+                panic!("{what}: {err}");
+            };
+            let at_load: Vec<String> = at_load.iter().map(|p| p.to_string()).collect();
+            assert_eq!(at_load, problems, "{what}");
+            assert!(err.to_string().contains(&problems[0]), "{what}: {err}");
+        }
+    }
+
+    /// What the schema lets a set leave out or leave empty, the loader's rows read: every
+    /// `may_be_empty` cell emptied, or every `may_be_absent` column removed, the set loads
+    /// (grid.csv keeps `cloud` and `region`, which its cloud_region rows need).
+    #[test]
+    fn the_loader_reads_every_set_the_schema_admits() {
+        let needed =
+            |file: &str, col: &str| file == "grid.csv" && matches!(col, "cloud" | "region");
+        let mut files = embedded();
+        for f in &schema::schema().files {
+            for c in &f.columns {
+                if c.may_be_empty && !needed(&f.name, &c.name) {
+                    set_cell(&mut files, &f.name, "*", &c.name, "");
+                }
+            }
+        }
+        assert_eq!(check(&files), vec![]);
+        let set = FactorSet::from_files("t", "t", &files).unwrap();
+        assert!(set.prices.values().all(|p| p.output_per_mtok.is_none()));
+        assert!(set.grid.values().flatten().all(|g| g.pue.is_none()));
+        let mut files = embedded();
+        for f in &schema::schema().files {
+            for c in &f.columns {
+                if c.may_be_absent && !needed(&f.name, &c.name) {
+                    drop_column(&mut files, &f.name, &c.name);
+                }
+            }
+        }
+        assert_eq!(check(&files), vec![]);
+        let set = FactorSet::from_files("t", "t", &files).unwrap();
+        assert!(set.grid.values().flatten().all(|g| g.pue.is_none()));
+        // And one required column removed is refused, by both.
+        let mut files = embedded();
+        drop_column(&mut files, "deflators.csv", "index");
+        let want = Problem::new("deflators.csv", Some(1), "column 'index' missing");
+        assert_eq!(check(&files), vec![want.clone()]);
+        assert!(FactorSet::from_files("t", "t", &files).is_err());
     }
 
     #[test]

@@ -2,12 +2,15 @@
 //!
 //! A factor set is a folder of CSV files (src/factors/data/<version>/, embedded in the binary,
 //! or a user folder in the same layout): sources, models, aliases, size classes, grid factors,
-//! providers and constants. This module loads and checks a set, computes its SHA-256, and
-//! resolves a record's model, provider and region to the factors to use, with the fallback
-//! steps of METHODOLOGY.md. It does no estimation arithmetic (that is `estimate`).
+//! providers and constants, and optionally prices, exchange rates and deflators. Their columns
+//! and rules are defined once, in `schema.toml` ([`schema`]). This module loads a set (refusing
+//! it when it breaks a rule of the schema, the same rules `factors check` lists), computes its
+//! SHA-256, and resolves a record's model, provider and region to the factors to use, with the
+//! fallback steps of METHODOLOGY.md. It does no estimation arithmetic (that is `estimate`).
 
 pub mod check;
 pub mod energy;
+pub mod schema;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -16,17 +19,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use crate::model::Bounds;
-
-/// The files every factor set has.
-pub const FILES: &[&str] = &[
-    "sources.csv",
-    "models.csv",
-    "aliases.csv",
-    "classes.csv",
-    "grid.csv",
-    "providers.csv",
-    "constants.csv",
-];
+use schema::Problem;
 
 /// A factor set that cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -44,7 +37,16 @@ pub enum FactorError {
         /// Why.
         reason: String,
     },
-    /// A row is invalid.
+    /// The set breaks rules of the schema (`src/factors/schema.toml`): every problem, as
+    /// `factors check` lists them.
+    #[error("factor set {set}: {}", describe(.problems))]
+    Problems {
+        /// The set.
+        set: String,
+        /// Every problem, sorted.
+        problems: Vec<Problem>,
+    },
+    /// A file cannot be used (an override file that does not fit the set).
     #[error("factor set {set}: {file} row {row}: {reason}")]
     Invalid {
         /// The set.
@@ -56,6 +58,18 @@ pub enum FactorError {
         /// What is wrong.
         reason: String,
     },
+}
+
+/// The first problem, and how many more (all are listed by `llm-scope3 factors check`).
+fn describe(problems: &[Problem]) -> String {
+    match problems {
+        [] => "invalid".into(),
+        [one] => one.to_string(),
+        [first, rest @ ..] => format!(
+            "{first} (and {} more problem(s); `llm-scope3 factors check` lists them all)",
+            rest.len()
+        ),
+    }
 }
 
 /// A cited source.
@@ -312,6 +326,7 @@ pub struct DeflatorRow {
     /// Index value.
     pub index: f64,
     /// The index's base (text, e.g. 1982-84).
+    #[serde(default)]
     pub base_year: String,
     /// Source ids.
     pub source_id: String,
@@ -472,32 +487,20 @@ impl FactorSet {
         Err(FactorError::UnknownVersion(wanted, versions.join(", ")))
     }
 
-    /// Loads a set from a folder in the embedded layout.
+    /// Loads a set from a folder in the embedded layout. The folder is read as `factors check`
+    /// reads it: a sub-folder or an unreadable file is a problem of the set.
     pub fn from_dir(dir: &Path) -> Result<FactorSet, FactorError> {
-        let set = dir.display().to_string();
-        let version = dir
-            .file_name()
-            .map(|n| n.to_string_lossy().to_string())
-            .unwrap_or_else(|| set.clone());
-        let mut files = vec![];
-        let entries = std::fs::read_dir(dir).map_err(|e| FactorError::Io {
-            set: set.clone(),
-            file: ".".into(),
-            reason: e.to_string(),
-        })?;
-        for entry in entries.flatten() {
-            let p = entry.path();
-            if p.is_file() {
-                let name = entry.file_name().to_string_lossy().to_string();
-                let text = std::fs::read_to_string(&p).map_err(|e| FactorError::Io {
-                    set: set.clone(),
-                    file: name.clone(),
-                    reason: e.to_string(),
-                })?;
-                files.push((name, text));
-            }
+        let raw = check::read_folder(dir)?;
+        if !raw.unreadable.is_empty() {
+            let mut problems = raw.unreadable;
+            problems.extend(schema::check_files(&raw.files).problems);
+            problems.sort();
+            return Err(FactorError::Problems {
+                set: raw.origin,
+                problems,
+            });
         }
-        FactorSet::from_files(&version, &set, &files)
+        FactorSet::from_files(&raw.version, &raw.origin, &raw.files)
     }
 
     /// The set with a folder of override CSV files applied: rows of the same id replace the
@@ -530,8 +533,13 @@ impl FactorSet {
                     file: name,
                     row: 0,
                     reason: format!(
-                        "not a factor-set file (expected one of {}, prices.csv, fx.csv, deflators.csv)",
-                        FILES.join(", ")
+                        "not a factor-set file (expected one of {})",
+                        schema::schema()
+                            .files
+                            .iter()
+                            .map(|f| f.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     ),
                 });
             }
@@ -544,7 +552,7 @@ impl FactorSet {
                 continue;
             };
             let (content, ids) =
-                merge_csv(&slot.1, &text, check::key_columns(&name)).map_err(|reason| {
+                merge_csv(&slot.1, &text, &check::key_columns(&name)).map_err(|reason| {
                     FactorError::Invalid {
                         set: set.clone(),
                         file: name.clone(),
@@ -564,53 +572,47 @@ impl FactorSet {
         Ok(out)
     }
 
-    /// Builds a set from (relative path, content) pairs.
+    /// Builds a set from (relative path, content) pairs: refused, with every problem, when
+    /// it breaks a rule of the schema (`schema.toml`: the rules `factors check` applies).
     pub fn from_files(
         version: &str,
         origin: &str,
         files: &[(String, String)],
     ) -> Result<FactorSet, FactorError> {
-        let get = |name: &str| -> Result<&str, FactorError> {
-            files
-                .iter()
-                .find(|(p, _)| p == name)
-                .map(|(_, c)| c.as_str())
-                .ok_or_else(|| FactorError::Io {
-                    set: version.to_string(),
-                    file: name.to_string(),
-                    reason: "missing from the set".into(),
-                })
-        };
-        let sources: Vec<Source> = read_csv(version, "sources.csv", get("sources.csv")?)?;
-        let models: Vec<ModelRow> = read_csv(version, "models.csv", get("models.csv")?)?;
-        let aliases: Vec<AliasRow> = read_csv(version, "aliases.csv", get("aliases.csv")?)?;
-        let mut classes: Vec<ClassRow> = read_csv(version, "classes.csv", get("classes.csv")?)?;
-        let grid: Vec<GridRow> = read_csv(version, "grid.csv", get("grid.csv")?)?;
-        let providers: Vec<ProviderRow> =
-            read_csv(version, "providers.csv", get("providers.csv")?)?;
-        let constants: Vec<ConstantRow> =
-            read_csv(version, "constants.csv", get("constants.csv")?)?;
+        let checked = schema::check_files(files);
+        if !checked.problems.is_empty() {
+            return Err(FactorError::Problems {
+                set: version.to_string(),
+                problems: checked.problems,
+            });
+        }
+        let tables = &checked.tables;
+        let sources: Vec<Source> = rows(version, tables, "sources.csv")?;
+        let models: Vec<ModelRow> = rows(version, tables, "models.csv")?;
+        let aliases: Vec<AliasRow> = rows(version, tables, "aliases.csv")?;
+        let mut classes: Vec<ClassRow> = rows(version, tables, "classes.csv")?;
+        let grid: Vec<GridRow> = rows(version, tables, "grid.csv")?;
+        let providers: Vec<ProviderRow> = rows(version, tables, "providers.csv")?;
+        let constants: Vec<ConstantRow> = rows(version, tables, "constants.csv")?;
+        let prices: Vec<PriceRow> = rows(version, tables, "prices.csv")?;
+        let fx: Vec<FxRow> = rows(version, tables, "fx.csv")?;
+        let deflators: Vec<DeflatorRow> = rows(version, tables, "deflators.csv")?;
         classes.sort_by_key(|c| c.priority);
 
-        let optional = |name: &str| {
-            files
-                .iter()
-                .find(|(p, _)| p == name)
-                .map(|(_, c)| c.as_str())
-        };
-        let prices: Vec<PriceRow> = match optional("prices.csv") {
-            Some(t) => read_csv(version, "prices.csv", t)?,
-            None => vec![],
-        };
-        let fx: Vec<FxRow> = match optional("fx.csv") {
-            Some(t) => read_csv(version, "fx.csv", t)?,
-            None => vec![],
-        };
-        let deflators: Vec<DeflatorRow> = match optional("deflators.csv") {
-            Some(t) => read_csv(version, "deflators.csv", t)?,
-            None => vec![],
-        };
-        let mut set = FactorSet {
+        // Ids are unique, references resolve, ranges hold and the rows the method needs are
+        // there: the schema's rules, checked above.
+        let mut region_index: HashMap<String, Vec<String>> = HashMap::new();
+        let mut grid_by_id: BTreeMap<String, Vec<GridRow>> = BTreeMap::new();
+        for g in grid {
+            if !g.region.is_empty() {
+                let ids = region_index.entry(g.region.to_lowercase()).or_default();
+                if !ids.contains(&g.geo_id) {
+                    ids.push(g.geo_id.clone());
+                }
+            }
+            grid_by_id.entry(g.geo_id.clone()).or_default().push(g);
+        }
+        Ok(FactorSet {
             prices: prices
                 .into_iter()
                 .map(|p| (p.model_key.to_lowercase(), p))
@@ -629,166 +631,24 @@ impl FactorSet {
             version: version.to_string(),
             origin: origin.to_string(),
             sha256: set_sha256(files),
-            sources: BTreeMap::new(),
-            models: BTreeMap::new(),
-            aliases: BTreeMap::new(),
+            sources: sources.into_iter().map(|s| (s.id.clone(), s)).collect(),
+            models: models
+                .into_iter()
+                .map(|m| (m.model_key.to_lowercase(), m))
+                .collect(),
+            aliases: aliases
+                .into_iter()
+                .map(|a| (a.alias.to_lowercase(), a))
+                .collect(),
             classes,
-            grid: BTreeMap::new(),
-            region_index: HashMap::new(),
-            providers: BTreeMap::new(),
-            constants: BTreeMap::new(),
-        };
-        let invalid = |file: &str, row: usize, reason: String| FactorError::Invalid {
-            set: version.to_string(),
-            file: file.to_string(),
-            row,
-            reason,
-        };
-        for (i, s) in sources.into_iter().enumerate() {
-            if set.sources.insert(s.id.clone(), s).is_some() {
-                return Err(invalid("sources.csv", i + 2, "duplicate id".into()));
-            }
-        }
-        let check_sources = |file: &str, row: usize, ids: &str, set: &FactorSet| {
-            if ids.trim().is_empty() {
-                return Err(invalid(file, row, "no source_id".into()));
-            }
-            for id in ids.split(';').map(str::trim) {
-                if !set.sources.contains_key(id) {
-                    return Err(invalid(file, row, format!("unknown source id '{id}'")));
-                }
-            }
-            Ok(())
-        };
-        let ordered = |file: &str, row: usize, what: &str, l: f64, c: f64, h: f64| {
-            if !(l.is_finite() && c.is_finite() && h.is_finite()) || l > c || c > h || l < 0.0 {
-                return Err(invalid(
-                    file,
-                    row,
-                    format!("{what}: low <= central <= high does not hold ({l}, {c}, {h})"),
-                ));
-            }
-            Ok(())
-        };
-        for (i, m) in models.into_iter().enumerate() {
-            check_sources("models.csv", i + 2, &m.source_id, &set)?;
-            if m.active_params_b_min <= 0.0
-                || m.active_params_b_min > m.active_params_b_max
-                || m.total_params_b_min > m.total_params_b_max
-            {
-                return Err(invalid(
-                    "models.csv",
-                    i + 2,
-                    "parameter range invalid".into(),
-                ));
-            }
-            let key = m.model_key.to_lowercase();
-            if set.models.insert(key, m).is_some() {
-                return Err(invalid("models.csv", i + 2, "duplicate model_key".into()));
-            }
-        }
-        for (i, a) in aliases.into_iter().enumerate() {
-            check_sources("aliases.csv", i + 2, &a.source_id, &set)?;
-            if !set.models.contains_key(&a.model_key.to_lowercase()) {
-                return Err(invalid(
-                    "aliases.csv",
-                    i + 2,
-                    format!("alias target '{}' is not a model", a.model_key),
-                ));
-            }
-            let key = a.alias.to_lowercase();
-            if set.aliases.insert(key, a).is_some() {
-                return Err(invalid("aliases.csv", i + 2, "duplicate alias".into()));
-            }
-        }
-        for (i, c) in set.classes.iter().enumerate() {
-            check_sources("classes.csv", i + 2, &c.source_id, &set)?;
-        }
-        if !set.classes.iter().any(|c| c.matches.trim().is_empty()) {
-            return Err(invalid(
-                "classes.csv",
-                1,
-                "no default class (empty match)".into(),
-            ));
-        }
-        for (i, g) in grid.into_iter().enumerate() {
-            check_sources("grid.csv", i + 2, &g.source_id, &set)?;
-            ordered("grid.csv", i + 2, "gCO2e/kWh", g.low, g.central, g.high)?;
-            if !g.region.is_empty() {
-                let ids = set.region_index.entry(g.region.to_lowercase()).or_default();
-                if !ids.contains(&g.geo_id) {
-                    ids.push(g.geo_id.clone());
-                }
-            }
-            let rows = set.grid.entry(g.geo_id.clone()).or_default();
-            if rows.iter().any(|r| r.year == g.year) {
-                return Err(invalid(
-                    "grid.csv",
-                    i + 2,
-                    "duplicate geo_id and year".into(),
-                ));
-            }
-            rows.push(g);
-        }
-        if !set.grid.contains_key("agg:WORLD") {
-            return Err(invalid("grid.csv", 1, "no agg:WORLD row".into()));
-        }
-        for (i, p) in providers.into_iter().enumerate() {
-            check_sources("providers.csv", i + 2, &p.source_id, &set)?;
-            ordered(
-                "providers.csv",
-                i + 2,
-                "PUE",
-                p.pue_low,
-                p.pue_central,
-                p.pue_high,
-            )?;
-            ordered(
-                "providers.csv",
-                i + 2,
-                "WUE",
-                p.wue_low,
-                p.wue_central,
-                p.wue_high,
-            )?;
-            if !set.grid.contains_key(&p.default_geo) {
-                return Err(invalid(
-                    "providers.csv",
-                    i + 2,
-                    format!("default_geo '{}' is not in grid.csv", p.default_geo),
-                ));
-            }
-            set.providers.insert(p.provider.clone(), p);
-        }
-        if !set.providers.contains_key("unknown") {
-            return Err(invalid(
-                "providers.csv",
-                1,
-                "no 'unknown' provider row".into(),
-            ));
-        }
-        for (i, c) in constants.into_iter().enumerate() {
-            check_sources("constants.csv", i + 2, &c.source_id, &set)?;
-            set.constants.insert(c.id.clone(), c);
-        }
-        for needed in [
-            "k_cache",
-            "embodied",
-            "u_out",
-            "u_in",
-            "request_input_tokens",
-            "request_output_tokens",
-            "request_bounds",
-        ] {
-            if !set.constants.contains_key(needed) {
-                return Err(invalid(
-                    "constants.csv",
-                    1,
-                    format!("constant '{needed}' missing"),
-                ));
-            }
-        }
-        Ok(set)
+            grid: grid_by_id,
+            region_index,
+            providers: providers
+                .into_iter()
+                .map(|p| (p.provider.clone(), p))
+                .collect(),
+            constants: constants.into_iter().map(|c| (c.id.clone(), c)).collect(),
+        })
     }
 
     /// A constant (checked present at load for the ones the method needs).
@@ -1186,24 +1046,28 @@ fn merge_csv(base: &str, overrides: &str, ids: &[&str]) -> Result<(String, Vec<S
     Ok((String::from_utf8_lossy(&bytes).into_owned(), touched))
 }
 
-fn read_csv<T: serde::de::DeserializeOwned>(
+/// The rows of a checked file as `T` (none when an optional file is absent).
+fn rows<T: serde::de::DeserializeOwned>(
     set: &str,
+    tables: &BTreeMap<&'static str, schema::Table>,
     file: &str,
-    text: &str,
 ) -> Result<Vec<T>, FactorError> {
-    let mut rdr = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .from_reader(text.as_bytes());
-    let mut out = vec![];
-    for (i, row) in rdr.deserialize::<T>().enumerate() {
-        out.push(row.map_err(|e| FactorError::Invalid {
-            set: set.to_string(),
-            file: file.to_string(),
-            row: i + 2,
-            reason: e.to_string(),
-        })?);
-    }
-    Ok(out)
+    let Some(t) = tables.get(file) else {
+        return Ok(vec![]);
+    };
+    t.rows
+        .iter()
+        .map(|(row, cells)| {
+            cells
+                .deserialize::<T>(Some(&t.header))
+                .map_err(|e| FactorError::Invalid {
+                    set: set.to_string(),
+                    file: file.to_string(),
+                    row: *row,
+                    reason: e.to_string(),
+                })
+        })
+        .collect()
 }
 
 #[cfg(test)]

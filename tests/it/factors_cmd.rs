@@ -198,8 +198,13 @@ fn check_lists_every_problem_of_a_broken_set_and_exits_3() {
     assert_eq!(problems.len(), 3, "{problems:#?}");
     let files: Vec<&str> = problems.iter().map(|p| p.file.as_str()).collect();
     assert_eq!(files, ["grid.csv", "models.csv", "providers.csv"]);
-    // The loader, by contrast, stops at the first.
-    assert!(FactorSet::from_dir(&set).is_err());
+    // The loader refuses the set for the same three (the schema's rules, one engine).
+    match FactorSet::from_dir(&set) {
+        Err(llm_scope3::factors::FactorError::Problems { problems: p, .. }) => {
+            assert_eq!(p, problems)
+        }
+        other => panic!("{:?}", other.map(|s| s.sha256)),
+    }
 }
 
 #[test]

@@ -10,6 +10,7 @@ mod cli;
 mod common;
 mod config_file;
 mod estimate_cases;
+mod factor_build;
 mod factors_cmd;
 mod folders;
 mod fuzz_regressions;
