@@ -303,6 +303,9 @@ def read_folder(folder):
     """{name: text} of a set folder and its unreadable entries, as the tool reads a folder."""
     files, problems = {}, []
     for p in sorted(Path(folder).iterdir()):
+        # What file managers and editors leave in a folder (.DS_Store, .git) is not the set's.
+        if p.name.startswith("."):
+            continue
         if p.is_dir():
             problems.append((p.name, None, "unknown folder (a set is a flat folder of files)"))
             continue

@@ -109,6 +109,11 @@ pub(crate) fn read_folder(dir: &Path) -> Result<RawSet, FactorError> {
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().to_string();
         let path = entry.path();
+        // What file managers and editors leave in a folder (.DS_Store, .~lock, .git) is not
+        // part of the set.
+        if name.starts_with('.') {
+            continue;
+        }
         if path.is_dir() {
             unreadable.push(Problem::new(
                 &name,

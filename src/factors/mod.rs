@@ -520,6 +520,11 @@ impl FactorSet {
             .flatten()
             .map(|e| e.path())
             .filter(|p| p.is_file())
+            // .DS_Store and the like are not override files.
+            .filter(|p| {
+                p.file_name()
+                    .is_some_and(|n| !n.to_string_lossy().starts_with('.'))
+            })
             .collect();
         names.sort();
         for path in names {
