@@ -182,6 +182,9 @@ pub struct Config {
     pub exclusions: Vec<Exclusion>,
     /// Most distinct AI Services lines per report (`--max-lines`, `[limits] max_lines`).
     pub max_lines: usize,
+    /// Whether reading big files shows a progress bar (the command line sets it; hidden by
+    /// default).
+    pub progress: crate::ingest::Progress,
 }
 
 /// The reporting period asked for, in the words of the command line or the page: a quarter
@@ -334,6 +337,7 @@ impl Config {
             cost_centres,
             exclusions,
             max_lines,
+            progress: crate::ingest::Progress::Hidden,
         })
     }
 

@@ -30,7 +30,14 @@ pub(crate) fn import_all(
 ) -> Result<()> {
     crate::outln!("ledger {}", ledger.path().display());
     for input in inputs {
-        match pipeline::import_file(ledger, input, templates, replace, Utc::now())? {
+        match pipeline::import_file(
+            ledger,
+            input,
+            templates,
+            replace,
+            Utc::now(),
+            crate::ingest::Progress::Shown,
+        )? {
             ImportResult::AlreadyImported(s) => crate::outln!(
                 "  {}: already imported as #{} ({}; same SHA-256): nothing changed",
                 input.name,

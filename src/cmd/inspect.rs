@@ -31,6 +31,7 @@ pub(crate) fn run(args: &InspectArgs) -> Result<()> {
             templates: &templates,
             period: &all_time,
             record_keys: true,
+            progress: crate::ingest::Progress::Hidden,
         };
         match read_export(file, &mut sink, &mut rejections) {
             Ok(FileRead::Carbon(c)) => inspect_carbon(&c, args.rows),

@@ -15,16 +15,10 @@ use crate::error::Result;
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Report(args) => {
-            crate::ingest::show_progress(true);
-            report::run(&args)
-        }
+        Command::Report(args) => report::run(&args),
         Command::Inspect(args) => inspect::run(&args),
         Command::Factors(args) => factors::run(&args),
-        Command::Import(args) => {
-            crate::ingest::show_progress(true);
-            import::run(&args)
-        }
+        Command::Import(args) => import::run(&args),
         Command::Imports(args) => imports::run(&args),
         #[cfg(feature = "serve")]
         Command::Serve(args) => serve::run(&args),

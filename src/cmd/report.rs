@@ -12,12 +12,14 @@ use crate::report::{json, stage, stage_with, text, workbook};
 
 pub(crate) fn run(args: &ReportArgs) -> Result<()> {
     let started = std::time::Instant::now();
-    let cfg = Config::new(
+    let mut cfg = Config::new(
         &(&args.period).into(),
         &(&args.read).into(),
         args.as_of.as_deref(),
         args.entity.as_deref(),
     )?;
+    // A bar on the terminal while a big file is read.
+    cfg.progress = crate::ingest::Progress::Shown;
     let out = args.out.clone().unwrap_or_else(|| {
         let label: String = cfg
             .period

@@ -46,6 +46,7 @@ pub(crate) fn read(
     path: &Path,
     name: &str,
     kind: FileKind,
+    progress: super::Progress,
     premap: Option<&dyn Premap>,
     on_event: &mut dyn FnMut(RowEvent<'_>) -> Result<Flow, String>,
 ) -> Result<FileInfo, IngestError> {
@@ -56,7 +57,7 @@ pub(crate) fn read(
     let file = File::open(path).map_err(io_err)?;
     let size = file.metadata().map(|m| m.len()).unwrap_or(0);
     let mut hashing = HashingReader::new(BufReader::with_capacity(256 * 1024, file))
-        .with_progress(super::progress_bar(name, size));
+        .with_progress(super::progress_bar(progress, name, size));
     let result = {
         let mut text: Box<dyn Read + Send> = if kind == FileKind::CsvGz {
             Box::new(flate2::read::MultiGzDecoder::new(&mut hashing))

@@ -287,13 +287,15 @@ pub fn read_rows(
     name: &str,
     on_event: &mut dyn FnMut(RowEvent<'_>) -> Result<Flow, String>,
 ) -> Result<FileInfo, IngestError> {
-    read_rows_premapped(path, name, None, on_event)
+    read_rows_premapped(path, name, Progress::Hidden, None, on_event)
 }
 
-/// [`read_rows`], letting a CSV file's reading thread map rows ahead through `premap`.
+/// [`read_rows`], with a progress bar when `progress` asks for one, letting a CSV file's
+/// reading thread map rows ahead through `premap`.
 pub fn read_rows_premapped(
     path: &Path,
     name: &str,
+    progress: Progress,
     premap: Option<&dyn Premap>,
     on_event: &mut dyn FnMut(RowEvent<'_>) -> Result<Flow, String>,
 ) -> Result<FileInfo, IngestError> {
@@ -324,9 +326,9 @@ pub fn read_rows_premapped(
         read_up_to(&mut f, &mut head).map_err(io_err)?
     };
     match detect_kind(path, &head[..n]) {
-        FileKind::Spreadsheet => xlsx::read(path, name, on_event),
-        FileKind::Parquet => parquet::read(path, name, on_event),
-        kind => csv::read(path, name, kind, premap, on_event),
+        FileKind::Spreadsheet => xlsx::read(path, name, progress, on_event),
+        FileKind::Parquet => parquet::read(path, name, progress, on_event),
+        kind => csv::read(path, name, kind, progress, premap, on_event),
     }
 }
 
@@ -344,25 +346,28 @@ pub(crate) fn read_up_to<R: Read + ?Sized>(r: &mut R, buf: &mut [u8]) -> io::Res
     Ok(filled)
 }
 
-/// Whether reading a big file shows a progress bar (set once by the command line).
-static PROGRESS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
 /// Files at least this big get a progress bar.
 pub const PROGRESS_MIN_BYTES: u64 = 8 << 20;
 
-/// Lets reading files of [`PROGRESS_MIN_BYTES`] or more show a progress bar on stderr when
-/// stderr is a terminal (the command line turns it on; the web server does not).
-pub fn show_progress(on: bool) {
-    PROGRESS.store(on, std::sync::atomic::Ordering::Relaxed);
+/// Whether reading a file may show a progress bar on stderr: the command line asks for one
+/// (shown for files of [`PROGRESS_MIN_BYTES`] or more when stderr is a terminal), the upload
+/// page and the tests do not.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Progress {
+    /// No bar.
+    #[default]
+    Hidden,
+    /// A bar for big files, on a terminal.
+    Shown,
 }
 
-/// Whether a file of `bytes` gets a progress bar: progress is on, the file is big and stderr
-/// is a terminal.
-fn progress_wanted(bytes: u64) -> bool {
-    use std::io::IsTerminal;
-    PROGRESS.load(std::sync::atomic::Ordering::Relaxed)
-        && bytes >= PROGRESS_MIN_BYTES
-        && std::io::stderr().is_terminal()
+impl Progress {
+    /// Whether a file of `bytes` gets a bar: asked for, the file is big and stderr is a
+    /// terminal.
+    fn wanted(self, bytes: u64) -> bool {
+        use std::io::IsTerminal;
+        self == Progress::Shown && bytes >= PROGRESS_MIN_BYTES && std::io::stderr().is_terminal()
+    }
 }
 
 /// A bar of `len` steps (a spinner without), drawn with `template`, cleared when done (and
@@ -382,8 +387,12 @@ fn new_bar(len: Option<u64>, template: &str, message: String) -> indicatif::Prog
 
 /// A progress bar for reading `bytes` of the text file `name` (CSV, also gzipped: the bar
 /// counts the bytes of the file as stored).
-pub(crate) fn progress_bar(name: &str, bytes: u64) -> Option<indicatif::ProgressBar> {
-    progress_wanted(bytes).then(|| {
+pub(crate) fn progress_bar(
+    progress: Progress,
+    name: &str,
+    bytes: u64,
+) -> Option<indicatif::ProgressBar> {
+    progress.wanted(bytes).then(|| {
         new_bar(
             Some(bytes),
             "[{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta} {wide_msg}",
@@ -396,12 +405,13 @@ pub(crate) fn progress_bar(name: &str, bytes: u64) -> Option<indicatif::Progress
 /// the size of the sheet's XML known (`part_bytes`: the fast scanner's path counts them) the
 /// bar shows the share read; without it (calamine) a count of rows.
 pub(crate) fn sheet_progress_bar(
+    progress: Progress,
     name: &str,
     file_bytes: u64,
     sheet: &str,
     part_bytes: Option<u64>,
 ) -> Option<indicatif::ProgressBar> {
-    progress_wanted(file_bytes).then(|| {
+    progress.wanted(file_bytes).then(|| {
         let message = format!("{name}, sheet '{sheet}'");
         match part_bytes {
             Some(len) => new_bar(
@@ -420,11 +430,12 @@ pub(crate) fn sheet_progress_bar(
 
 /// A progress bar for reading the `rows` rows of the Parquet file `name` (`file_bytes` big).
 pub(crate) fn rows_progress_bar(
+    progress: Progress,
     name: &str,
     file_bytes: u64,
     rows: u64,
 ) -> Option<indicatif::ProgressBar> {
-    progress_wanted(file_bytes).then(|| {
+    progress.wanted(file_bytes).then(|| {
         new_bar(
             Some(rows),
             "[{bar:30}] {human_pos}/{human_len} rows {per_sec} eta {eta} {wide_msg}",

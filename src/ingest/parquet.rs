@@ -96,6 +96,7 @@ fn guarded<T>(name: &str, f: impl FnOnce() -> Result<T, IngestError>) -> Result<
 pub(crate) fn read(
     path: &Path,
     name: &str,
+    progress: super::Progress,
     on_event: &mut dyn FnMut(RowEvent<'_>) -> Result<Flow, String>,
 ) -> Result<FileInfo, IngestError> {
     let bytes = std::fs::metadata(path).map_err(io_error(name))?.len();
@@ -104,7 +105,7 @@ pub(crate) fn read(
         // The hash is read on a second thread while the rows are read on this one (and given
         // up when the file is refused).
         let hasher = scope.spawn(|| sha256_unless_stopped(path, &stop));
-        let read = read_rows(path, name, bytes, on_event);
+        let read = read_rows(path, name, bytes, progress, on_event);
         if read.is_err() {
             stop.store(true, Ordering::Relaxed);
         }
@@ -199,6 +200,7 @@ fn read_rows(
     path: &Path,
     name: &str,
     bytes: u64,
+    progress: super::Progress,
     on_event: &mut dyn FnMut(RowEvent<'_>) -> Result<Flow, String>,
 ) -> Result<String, IngestError> {
     let mut file = File::open(path).map_err(io_error(name))?;
@@ -255,7 +257,7 @@ fn read_rows(
         .iter()
         .map(|rg| rg.num_rows().max(0) as u64)
         .sum();
-    let bar = super::rows_progress_bar(name, bytes, total_rows);
+    let bar = super::rows_progress_bar(progress, name, bytes, total_rows);
     let mut number: u64 = 1;
     let mut pages = BufReader::with_capacity(64 << 10, file);
     for index in 0..metadata.num_row_groups() {

@@ -1992,7 +1992,12 @@ mod tests {
             Ok(Flow::Continue)
         };
         let result = if fast {
-            xlsx::read(path, "book.xlsx", &mut on_event)
+            xlsx::read(
+                path,
+                "book.xlsx",
+                crate::ingest::Progress::Hidden,
+                &mut on_event,
+            )
         } else {
             xlsx::read_with_calamine(path, "book.xlsx", &mut on_event)
         };

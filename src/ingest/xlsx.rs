@@ -64,9 +64,10 @@ fn error_text(e: &CellErrorType) -> &'static str {
 pub(crate) fn read(
     path: &Path,
     name: &str,
+    progress: super::Progress,
     on_event: &mut dyn FnMut(RowEvent<'_>) -> Result<Flow, String>,
 ) -> Result<FileInfo, IngestError> {
-    read_with(path, name, true, on_event)
+    read_with(path, name, true, progress, on_event)
 }
 
 /// Reads a workbook as [`read`] does, but `.xlsx` / `.xlsm` sheets through calamine's cell
@@ -78,7 +79,7 @@ pub fn read_with_calamine(
     name: &str,
     on_event: &mut dyn FnMut(RowEvent<'_>) -> Result<Flow, String>,
 ) -> Result<FileInfo, IngestError> {
-    read_with(path, name, false, on_event)
+    read_with(path, name, false, super::Progress::Hidden, on_event)
 }
 
 /// How many times the fast scanner's thread panicked (a bug: the sheet was then read by
@@ -104,10 +105,11 @@ fn read_with(
     path: &Path,
     name: &str,
     fast: bool,
+    progress: super::Progress,
     on_event: &mut dyn FnMut(RowEvent<'_>) -> Result<Flow, String>,
 ) -> Result<FileInfo, IngestError> {
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        read_inner(path, name, fast, on_event)
+        read_inner(path, name, fast, progress, on_event)
     }));
     match result {
         Ok(r) => r,
@@ -679,6 +681,7 @@ fn read_inner(
     path: &Path,
     name: &str,
     fast: bool,
+    progress: super::Progress,
     on_event: &mut dyn FnMut(RowEvent<'_>) -> Result<Flow, String>,
 ) -> Result<FileInfo, IngestError> {
     let format = identify(path, name)?;
@@ -701,7 +704,7 @@ fn read_inner(
                 .worksheet_cells_reader(sheet)
                 .map_err(|e| sheet_failed(sheet, &e))?;
             let on_event: &mut OnEvent<'_> = $on_event;
-            let bar = super::sheet_progress_bar(name, bytes, sheet, None);
+            let bar = super::sheet_progress_bar(progress, name, bytes, sheet, None);
             stream_sheet(
                 &mut |pool| match reader.next_cell() {
                     Ok(c) => Ok(c.map(|c| (c.get_position(), owned(c.get_value(), pool)))),
@@ -747,7 +750,13 @@ fn read_inner(
                     if flow == Flow::SkipSheet {
                         continue;
                     }
-                    let bar = super::sheet_progress_bar(name, bytes, sheet, book.sheet_size(sheet));
+                    let bar = super::sheet_progress_bar(
+                        progress,
+                        name,
+                        bytes,
+                        sheet,
+                        book.sheet_size(sheet),
+                    );
                     let end = sheetxml::read_sheet(path, &book, sheet, bar.as_ref(), on_event)
                         .map_err(|e| match e {
                             IngestError::Spreadsheet { reason, .. } => {

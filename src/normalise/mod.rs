@@ -440,6 +440,8 @@ pub struct FileToRead<'a> {
     pub period: &'a Period,
     /// Whether records need their ledger key ([`UsageRecord::key`]).
     pub record_keys: bool,
+    /// Whether reading may show a progress bar.
+    pub progress: ingest::Progress,
 }
 
 /// Reads one export: a usage export through the templates, or, when no usage template
@@ -452,16 +454,7 @@ pub fn read_export(
     sink: &mut dyn FnMut(UsageRecord) -> Result<(), SinkStop>,
     rejections: &mut Vec<Rejection>,
 ) -> Result<FileRead, NormaliseError> {
-    let usage = normalise_file_until(
-        file.path,
-        file.name,
-        file.file_index,
-        file.templates,
-        file.period,
-        file.record_keys,
-        sink,
-        rejections,
-    );
+    let usage = normalise_premapped(file, PremapMode::WhenBehind, sink, rejections);
     match usage {
         Ok(report) => Ok(FileRead::Usage(report)),
         Err(e @ NormaliseError::UnknownFormat { .. }) => {
@@ -472,7 +465,8 @@ pub fn read_export(
     }
 }
 
-/// Reads one file and maps its rows; accepted records go to `sink`, rejections to `rejections`.
+/// Reads one usage export and maps its rows; accepted records (with their keys) go to `sink`,
+/// rejections to `rejections`. No vendor carbon report fallback (that is [`read_export`]'s).
 pub fn normalise_file(
     path: &Path,
     name: &str,
@@ -482,64 +476,20 @@ pub fn normalise_file(
     sink: &mut dyn FnMut(UsageRecord),
     rejections: &mut Vec<Rejection>,
 ) -> Result<FileReport, NormaliseError> {
-    normalise_file_with(
-        path, name, file_index, templates, period, true, sink, rejections,
-    )
-}
-
-/// [`normalise_file`], saying whether records need their [`UsageRecord::key`] (only the
-/// ledger does; without it the key is left empty, which spares building a string per row).
-#[allow(clippy::too_many_arguments)]
-pub fn normalise_file_with(
-    path: &Path,
-    name: &str,
-    file_index: usize,
-    templates: &TemplateSet,
-    period: &Period,
-    record_keys: bool,
-    sink: &mut dyn FnMut(UsageRecord),
-    rejections: &mut Vec<Rejection>,
-) -> Result<FileReport, NormaliseError> {
-    let mut sink = |r: UsageRecord| {
-        sink(r);
-        Ok(())
-    };
-    normalise_file_until(
+    let file = FileToRead {
         path,
         name,
         file_index,
         templates,
         period,
-        record_keys,
-        &mut sink,
-        rejections,
-    )
-}
-
-/// [`normalise_file_with`] with a sink that may refuse a record: the reading stops there and
-/// the file's error says why ([`SinkStop::TooManyLines`] with the column its field was read
-/// from).
-#[allow(clippy::too_many_arguments)]
-pub fn normalise_file_until(
-    path: &Path,
-    name: &str,
-    file_index: usize,
-    templates: &TemplateSet,
-    period: &Period,
-    record_keys: bool,
-    sink: &mut dyn FnMut(UsageRecord) -> Result<(), SinkStop>,
-    rejections: &mut Vec<Rejection>,
-) -> Result<FileReport, NormaliseError> {
-    normalise_premapped(
-        path,
-        name,
-        file_index,
-        (templates, period),
-        record_keys,
-        PremapMode::WhenBehind,
-        sink,
-        rejections,
-    )
+        record_keys: true,
+        progress: ingest::Progress::Hidden,
+    };
+    let mut sink = |r: UsageRecord| {
+        sink(r);
+        Ok(())
+    };
+    normalise_premapped(file, PremapMode::WhenBehind, &mut sink, rejections)
 }
 
 /// Whether a CSV file's reading thread maps rows ahead of the calling thread.
@@ -555,17 +505,21 @@ enum PremapMode {
     EveryBatch,
 }
 
-#[allow(clippy::too_many_arguments)]
 fn normalise_premapped(
-    path: &Path,
-    name: &str,
-    file_index: usize,
-    (templates, period): (&TemplateSet, &Period),
-    record_keys: bool,
+    file: FileToRead<'_>,
     mode: PremapMode,
     sink: &mut dyn FnMut(UsageRecord) -> Result<(), SinkStop>,
     rejections: &mut Vec<Rejection>,
 ) -> Result<FileReport, NormaliseError> {
+    let FileToRead {
+        path,
+        name,
+        file_index,
+        templates,
+        period,
+        record_keys,
+        progress,
+    } = file;
     let premapper = Premapper {
         sheet: std::sync::OnceLock::new(),
         decided: std::sync::atomic::AtomicU8::new(0),
@@ -732,7 +686,7 @@ fn normalise_premapped(
         }
     };
     let premap = (mode != PremapMode::Off).then_some(&premapper as &dyn ingest::Premap);
-    let read = ingest::read_rows_premapped(path, name, premap, &mut on_event);
+    let read = ingest::read_rows_premapped(path, name, progress, premap, &mut on_event);
     let info: FileInfo = match read {
         Ok(info) => info,
         Err(IngestError::Stopped(msg)) => {
@@ -2742,12 +2696,17 @@ mod tests {
         let period = Period::quarter("2026Q1").unwrap();
         let mut records = vec![];
         let mut rejections = vec![];
-        let result = normalise_premapped(
+        let file = FileToRead {
             path,
-            "f.csv",
-            3,
-            (&templates, &period),
-            keys,
+            name: "f.csv",
+            file_index: 3,
+            templates: &templates,
+            period: &period,
+            record_keys: keys,
+            progress: ingest::Progress::Hidden,
+        };
+        let result = normalise_premapped(
+            file,
             mode,
             &mut |r| {
                 records.push(format!("{r:?}"));

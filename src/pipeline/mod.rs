@@ -245,6 +245,7 @@ fn run_once(inputs: &[&Input], cfg: &Config) -> std::result::Result<Outcome, Run
             templates: &cfg.templates,
             period: &cfg.period,
             record_keys: false,
+            progress: cfg.progress,
         };
         let mut report = match read_export(file, &mut sink, &mut rejections) {
             Ok(FileRead::Usage(r)) => r,
@@ -296,6 +297,7 @@ pub fn import_file(
     templates: &crate::normalise::TemplateSet,
     replace: Option<i64>,
     now: chrono::DateTime<chrono::Utc>,
+    progress: crate::ingest::Progress,
 ) -> std::result::Result<crate::ledger::ImportResult, crate::ledger::LedgerError> {
     use crate::ledger::{ImportData, ImportResult};
     let sha = crate::ingest::sha256_file(&input.path).map_err(|source| {
@@ -315,6 +317,7 @@ pub fn import_file(
         templates,
         period: &all_time,
         record_keys: true,
+        progress,
     };
     let mut records = vec![];
     let mut rejections = vec![];

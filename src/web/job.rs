@@ -279,8 +279,15 @@ fn with_ledger(
     let mut ledger = Ledger::open(path).map_err(busy)?;
     wait_for_other_writers(path, opts)?;
     for input in &usable {
-        pipeline::import_file(&mut ledger, input, &cfg.templates, None, chrono::Utc::now())
-            .map_err(busy)?;
+        pipeline::import_file(
+            &mut ledger,
+            input,
+            &cfg.templates,
+            None,
+            chrono::Utc::now(),
+            crate::ingest::Progress::Hidden,
+        )
+        .map_err(busy)?;
     }
     let outcome = pipeline::run_ledger(&ledger, cfg).map_err(|e| ApiError::from_error(e, opts))?;
     Ok((outcome, files))

@@ -48,7 +48,14 @@ fn import(
         path: path.to_path_buf(),
         name: path.display().to_string(),
     };
-    pipeline::import_file(ledger, &input, &cfg.templates, replace, now())
+    pipeline::import_file(
+        ledger,
+        &input,
+        &cfg.templates,
+        replace,
+        now(),
+        llm_scope3::ingest::Progress::Hidden,
+    )
 }
 
 fn ledger_totals(ledger: &Ledger) -> (u64, u64, f64) {
