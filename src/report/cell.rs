@@ -1,5 +1,6 @@
 //! The cell of a table row, shared by every writer of the report: the workbook's sheets
-//! (`workbook.rs`), the rows it streams as XML (`sheetxml.rs`) and the CSV tables (`csv.rs`).
+//! (`workbook/`), the rows it streams as XML (`workbook/streamed_rows.rs`) and the CSV tables
+//! (`csv.rs`).
 
 use rust_xlsxwriter::Format;
 

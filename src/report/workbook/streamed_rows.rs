@@ -27,7 +27,7 @@ use std::sync::mpsc;
 
 use rust_xlsxwriter::Format;
 
-use super::cell::Cell;
+use crate::report::cell::Cell;
 use crate::error::{Error, Result};
 
 /// The size of a chunk of XML handed to the zip thread.
@@ -192,7 +192,7 @@ impl<'a> Rows<'a> {
 
     /// A text cell (never empty: rust_xlsxwriter writes no cell for an empty text).
     fn string(&mut self, col: u16, s: &str, xf: u32) -> Result<()> {
-        let s = &*super::cell_text(s);
+        let s = &*crate::report::cell_text(s);
         self.cell_start(col);
         self.style(xf);
         self.buf.extend_from_slice(b" t=\"inlineStr\"><is><t");

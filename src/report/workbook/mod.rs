@@ -10,8 +10,10 @@ use rust_xlsxwriter::{
     ExcelDateTime, Format, FormatAlign, FormatBorder, Formula, Workbook, Worksheet, XlsxError,
 };
 
+mod streamed_rows;
+
+use self::streamed_rows::{CellFormula, Share, Streamed};
 use super::cell::{Cell, Col};
-use super::sheetxml::{self, CellFormula, Share, Streamed};
 use crate::aggregate::{LineBody, LineKey};
 use crate::factors::FactorSet;
 use crate::model::Bounds;
@@ -247,12 +249,12 @@ pub enum SheetWriter {
     /// Cell by cell through rust_xlsxwriter, like every other sheet.
     Library,
     /// Their rows as XML written by us, streamed and deflated on a second thread (the
-    /// default: about four times quicker; see `sheetxml`). The cells are the same.
+    /// default: about four times quicker; see `streamed_rows`). The cells are the same.
     Streamed,
 }
 
 /// The formats of the lines' number cells, one per cell of the prototype row that tells the
-/// streamed writer their style ids (`sheetxml`). The first is the integer format.
+/// streamed writer their style ids (`streamed_rows`). The first is the integer format.
 fn prototype_formats(f: &Formats) -> [&Format; 4] {
     [&f.int, &f.kwh, &f.kg, &f.dq]
 }
@@ -378,7 +380,7 @@ pub fn build_with_writer(
     if streamed.is_empty() {
         return Ok(bytes);
     }
-    sheetxml::assemble(
+    streamed_rows::assemble(
         &bytes,
         streamed,
         &prototype_formats(&f),
@@ -1387,7 +1389,7 @@ fn line_formulas<'f>(
 
 /// What a calculation line's formulas refer to: the Factors rows of its factors, and whether
 /// its emissions are the vendor's. Consecutive lines with the same plan have the same formulas
-/// but for their own row number (the streamed writer shares them, `sheetxml`).
+/// but for their own row number (the streamed writer shares them, `streamed_rows`).
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) struct FormulaPlan {
     /// Energy out, energy in, k_cache, embodied, PUE, grid, WUE, EWIF.
