@@ -18,5 +18,8 @@ pub(crate) enum Cell<'a> {
     Blank,
 }
 
+/// A live formula of a cell: column, formula text (with its leading `=`), cached value, format.
+pub(crate) type CellFormula<'f> = (u16, String, f64, &'f Format);
+
 /// One column: header and width.
 pub(crate) type Col = (&'static str, f64);
