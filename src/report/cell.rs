@@ -1,5 +1,6 @@
 //! The cell of a table row, shared by every writer of the report: the workbook's sheets
-//! (`workbook.rs`), the rows it streams as XML (`sheetxml.rs`) and the CSV tables (`csv.rs`).
+//! (`workbook/`), the rows it streams as XML (`workbook/streamed_rows.rs`) and the CSV tables
+//! (`csv.rs`).
 
 use rust_xlsxwriter::Format;
 
@@ -16,6 +17,9 @@ pub(crate) enum Cell<'a> {
     /// Nothing.
     Blank,
 }
+
+/// A live formula of a cell: column, formula text (with its leading `=`), cached value, format.
+pub(crate) type CellFormula<'f> = (u16, String, f64, &'f Format);
 
 /// One column: header and width.
 pub(crate) type Col = (&'static str, f64);

@@ -5,8 +5,9 @@
 use std::path::Path;
 
 use super::cell::Cell;
-use super::workbook::{
-    key_cells, qty_cells, result_cells, supplier_cells, Formats, KEY_COLS, QTY_COLS, RESULT_COLS,
+use super::workbook::formats::Formats;
+use super::workbook::line_cells::{
+    key_cells, qty_cells, result_cells, supplier_cells, KEY_COLS, QTY_COLS, RESULT_COLS,
     SUPPLIER_COLS,
 };
 use crate::error::{Error, Result};

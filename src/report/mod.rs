@@ -7,7 +7,6 @@ pub mod configuration;
 pub mod csv;
 pub mod json;
 pub mod methodology;
-mod sheetxml;
 pub mod text;
 pub mod workbook;
 

@@ -110,7 +110,7 @@ fn streamed_sheets_read_back_like_the_library_ones_on_every_sample() {
 fn streamed_sheets_keep_hostile_text_as_text() {
     // Project ids (the cost centre) a spreadsheet would evaluate or an XML writer must escape;
     // they reach AI Services and Calculation Lines as text. (Leading and trailing spaces are
-    // trimmed by normalise; `sheetxml`'s unit tests cover them.)
+    // trimmed by normalise; `streamed_rows`' unit tests cover them.)
     let header = "start_time,end_time,start_time_iso,end_time_iso,project_id,num_model_requests,user_id,api_key_id,model,batch,service_tier,input_tokens,output_tokens,input_cached_tokens";
     let hostile = [
         "=cmd|' /C calc'!A0",

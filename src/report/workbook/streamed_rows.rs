@@ -27,8 +27,8 @@ use std::sync::mpsc;
 
 use rust_xlsxwriter::Format;
 
-use super::cell::Cell;
 use crate::error::{Error, Result};
+use crate::report::cell::{Cell, CellFormula};
 
 /// The size of a chunk of XML handed to the zip thread.
 const CHUNK: usize = 256 * 1024;
@@ -50,9 +50,6 @@ pub(crate) struct Streamed<'a> {
 
 /// A function writing a streamed sheet's rows.
 pub(crate) type WriteRows<'a> = Box<dyn FnOnce(&mut Rows<'_>) -> Result<()> + 'a>;
-
-/// A live formula of a cell: column, formula text (with its leading `=`), cached value, format.
-pub(crate) type CellFormula<'f> = (u16, String, f64, &'f Format);
 
 /// Whether a row's formulas are shared with the rows below (the same formulas but for their
 /// row numbers): Excel's shared formulas, written once for a run of rows, each later cell
@@ -192,7 +189,7 @@ impl<'a> Rows<'a> {
 
     /// A text cell (never empty: rust_xlsxwriter writes no cell for an empty text).
     fn string(&mut self, col: u16, s: &str, xf: u32) -> Result<()> {
-        let s = &*super::cell_text(s);
+        let s = &*crate::report::cell_text(s);
         self.cell_start(col);
         self.style(xf);
         self.buf.extend_from_slice(b" t=\"inlineStr\"><is><t");

@@ -1,0 +1,234 @@
+//! The AI Services sheet: a row per line (provider, model, region, month, cost centre), the
+//! billed items not estimated, totals by provider and model, and a Pareto of models.
+
+use std::collections::BTreeMap;
+
+use rust_xlsxwriter::{Chart, ChartType, XlsxError};
+
+use super::formats::Formats;
+use super::line_cells::{
+    key_cells, qty_cells, result_cells, spend_text, supplier_cells, total_values, KEY_COLS,
+    QTY_COLS, RESULT_COLS, SUPPLIER_COLS,
+};
+use super::writer::{Book, CellText, LineRows};
+use crate::aggregate::Line;
+use crate::model::Bounds;
+use crate::pipeline::Outcome;
+use crate::report::cell::{Cell, Col};
+
+/// The cells of an AI Services line.
+fn ai_cells<'a>(f: &'a Formats, l: &'a Line) -> Vec<Cell<'a>> {
+    let mut cells = key_cells(&l.key, &l.body);
+    cells.extend(qty_cells(&l.body));
+    cells.extend(result_cells(f, &l.body));
+    cells.push(Cell::Owned(l.body.flags.join("; ")));
+    cells.push(Cell::Owned(l.body.factor_ids.join(", ")));
+    cells.extend(supplier_cells(f, &l.body));
+    cells
+}
+
+/// The table of the lines: a row per AI Services line, values only.
+struct AiRows<'a> {
+    f: &'a Formats,
+    lines: &'a [Line],
+}
+
+impl<'a> LineRows<'a> for AiRows<'a> {
+    type Plan = ();
+    fn len(&self) -> usize {
+        self.lines.len()
+    }
+    fn cells(&self, j: usize) -> Vec<Cell<'a>> {
+        ai_cells(self.f, &self.lines[j])
+    }
+}
+
+pub(super) fn write<'a>(book: &mut Book<'a>, o: &'a Outcome) -> Result<(), XlsxError> {
+    let mut ws = book.add_sheet("AI Services")?;
+    let f = ws.f;
+    let mut cols: Vec<Col> = vec![];
+    cols.extend_from_slice(KEY_COLS);
+    cols.extend_from_slice(QTY_COLS);
+    cols.extend_from_slice(RESULT_COLS);
+    cols.push(("Flags", 40.0));
+    cols.push(("Factor ids", 60.0));
+    cols.extend_from_slice(SUPPLIER_COLS);
+    let mut r = ws.header(0, &cols)?;
+    let lines = &o.summary.lines;
+    r = ws.lines(r, AiRows { f, lines })?;
+    if r > 1 {
+        ws.autofilter(0, 0, r - 1, (cols.len() - 1) as u16)?;
+    }
+    ws.totals_row(r, "Total", KEY_COLS.len() as u16, &total_values(o))?;
+    r += 2;
+
+    // Billed items the token method does not estimate: listed with their spend, never dropped.
+    ws.text_fmt(
+        r,
+        0,
+        "Billed items not estimated by the token method (listed with their quantity and spend)",
+        &f.label,
+    )?;
+    r += 1;
+    if o.summary.not_estimated.is_empty() {
+        ws.text(r, 0, "none")?;
+        r += 1;
+    } else {
+        for (c, h) in [
+            "Provider",
+            "Item",
+            "Model / meter",
+            "Region",
+            "Month",
+            "Cost centre",
+            "Quantity",
+            "Unit",
+            "Spend",
+            "Source rows",
+        ]
+        .iter()
+        .enumerate()
+        {
+            ws.text_fmt(r, c as u16, h, &f.label)?;
+        }
+        r += 1;
+        for n in &o.summary.not_estimated {
+            ws.row(
+                r,
+                &[
+                    Cell::Text(&n.key.provider),
+                    Cell::Text(&n.key.label),
+                    Cell::Text(&n.key.model),
+                    Cell::Text(n.key.region.as_deref().unwrap_or("")),
+                    Cell::Text(&n.key.month),
+                    Cell::Text(n.key.cost_centre.as_deref().unwrap_or("")),
+                    Cell::Number(n.quantity, &f.kwh),
+                    Cell::Text(&n.key.unit),
+                    Cell::Owned(spend_text(&n.spend)),
+                    Cell::Owned(
+                        n.sources
+                            .iter()
+                            .map(|s| {
+                                format!("{} rows {}-{} ({})", s.file, s.rows[0], s.rows[1], s.count)
+                            })
+                            .collect::<Vec<_>>()
+                            .join("; "),
+                    ),
+                ],
+            )?;
+            r += 1;
+        }
+    }
+    r += 1;
+
+    // Totals by provider and by model.
+    for (title, by_model) in [("Totals by provider", false), ("Totals by model", true)] {
+        ws.text_fmt(r, 0, title, &f.label)?;
+        r += 1;
+        let mut groups: BTreeMap<String, (u64, u64, Bounds)> = BTreeMap::new();
+        for l in &o.summary.lines {
+            let k = if by_model {
+                format!("{} / {}", l.key.provider, l.body.model_key)
+            } else {
+                l.key.provider.to_string()
+            };
+            let g = groups.entry(k).or_insert((0, 0, Bounds::default()));
+            g.0 = g.0.saturating_add(l.body.activity.input_tokens);
+            g.1 = g.1.saturating_add(l.body.activity.output_tokens);
+            g.2 = g.2.zip(l.body.estimate.emissions_kgco2e, |a, b| a + b);
+        }
+        for (h, c) in [
+            "",
+            "Input tokens",
+            "Output tokens",
+            "kgCO2e (low)",
+            "kgCO2e (central)",
+            "kgCO2e (high)",
+        ]
+        .iter()
+        .enumerate()
+        {
+            if !c.is_empty() {
+                ws.text_fmt(r, h as u16, c, &f.label)?;
+            }
+        }
+        r += 1;
+        for (k, (i, out, e)) in groups {
+            ws.row(
+                r,
+                &[
+                    Cell::Owned(k),
+                    Cell::Count(i),
+                    Cell::Count(out),
+                    Cell::Number(e.low, &f.kg),
+                    Cell::Number(e.central, &f.kg),
+                    Cell::Number(e.high, &f.kg),
+                ],
+            )?;
+            r += 1;
+        }
+        r += 1;
+    }
+
+    // Pareto of models: central kgCO2e, largest first, with the cumulative share.
+    let mut models: BTreeMap<String, f64> = BTreeMap::new();
+    for l in &o.summary.lines {
+        *models
+            .entry(format!("{} / {}", l.key.provider, l.body.model_key))
+            .or_insert(0.0) += l.body.estimate.emissions_kgco2e.central;
+    }
+    let mut models: Vec<(String, f64)> = models.into_iter().collect();
+    models.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    models.truncate(15);
+    let total = o.summary.totals.emissions_kgco2e.central;
+    ws.text_fmt(r, 0, "Pareto of models (top 15, central)", &f.label)?;
+    r += 1;
+    for (c, h) in ["Provider / model", "kgCO2e (central)", "Cumulative share"]
+        .iter()
+        .enumerate()
+    {
+        ws.text_fmt(r, c as u16, h, &f.label)?;
+    }
+    r += 1;
+    let first = r;
+    let mut cum = 0.0;
+    for (m, v) in &models {
+        cum += v;
+        ws.row(
+            r,
+            &[
+                Cell::Text(m),
+                Cell::Number(*v, &f.kg),
+                Cell::Number(if total > 0.0 { cum / total } else { 0.0 }, &f.pct),
+            ],
+        )?;
+        r += 1;
+    }
+    if !models.is_empty() {
+        let last = r - 1;
+        let mut chart = Chart::new(ChartType::Column);
+        chart
+            .title()
+            .set_name("Pareto of models: kgCO2e (central) and cumulative share");
+        chart
+            .add_series()
+            .set_name("kgCO2e (central)")
+            .set_categories(("AI Services", first, 0, last, 0))
+            .set_values(("AI Services", first, 1, last, 1));
+        let mut line = Chart::new(ChartType::Line);
+        line.add_series()
+            .set_name("Cumulative share")
+            .set_categories(("AI Services", first, 0, last, 0))
+            .set_values(("AI Services", first, 2, last, 2))
+            .set_secondary_axis(true);
+        chart.combine(&line);
+        chart.y_axis().set_name("kgCO2e");
+        chart
+            .y2_axis()
+            .set_name("cumulative share")
+            .set_num_format("0%");
+        chart.set_width(720).set_height(380);
+        ws.insert_chart(first.saturating_sub(1), 4, &chart)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,191 @@
+//! The Calculation Lines sheets: a row per calculation line (the audit trail to the source
+//! rows), with live formulas, split over several sheets past a sheet's last row.
+
+use std::rc::Rc;
+
+use hashbrown::HashMap;
+use rust_xlsxwriter::{Formula, XlsxError};
+
+use super::formats::Formats;
+use super::formulas::{col_letter, formula_plan, plan_formulas, FormulaPlan};
+use super::line_cells::{
+    key_cells, qty_cells, result_cells, total_values, KEY_COLS, QTY_COLS, RESULT_COLS,
+};
+use super::writer::{Book, CellText, LineRows};
+use crate::aggregate::CalcLine;
+use crate::pipeline::Outcome;
+use crate::report::cell::{Cell, CellFormula, Col};
+
+/// Data rows per Calculation Lines sheet: Excel's 1,048,576 rows less the header and the
+/// totals row. Past it, the lines continue on "Calculation Lines (2)", and so on.
+pub const LINES_PER_SHEET: usize = 1_048_574;
+
+/// Lines that get live formulas (later ones carry values only).
+pub const FORMULA_LINES: usize = 100_000;
+
+fn calc_sheet_name(i: usize) -> String {
+    if i == 0 {
+        "Calculation Lines".into()
+    } else {
+        format!("Calculation Lines ({})", i + 1)
+    }
+}
+
+/// The cells of a calculation line (the cells its formulas replace included).
+fn calc_cells<'a>(f: &'a Formats, c: &'a CalcLine) -> Vec<Cell<'a>> {
+    let mut cells = vec![
+        Cell::Text(&c.source.file),
+        Cell::Text(c.source.sheet.as_deref().unwrap_or("")),
+        Cell::Count(c.source.rows[0]),
+        Cell::Count(c.source.rows[1]),
+        Cell::Count(c.source.count),
+    ];
+    cells.extend(key_cells(&c.key, &c.body));
+    cells.extend(qty_cells(&c.body));
+    cells.extend(result_cells(f, &c.body));
+    cells.push(Cell::Text("kWh = (out·e_out + (in−cached)·e_in + cached·k_cache·e_in)/1e6 · PUE; kgCO2e = kWh·grid/1000 + kWh_IT·embodied/1000; L = kWh_IT·WUE + kWh·EWIF"));
+    cells.push(Cell::Owned(c.body.factor_ids.join(", ")));
+    cells.push(Cell::Owned(c.body.flags.join("; ")));
+    cells
+}
+
+/// The lines of one Calculation Lines sheet, `first_line` being the number of lines on the
+/// sheets before it.
+struct CalcRows<'a> {
+    f: &'a Formats,
+    chunk: &'a [CalcLine],
+    first_line: usize,
+    /// Excel row of each factor on the Factors sheet.
+    factor_rows: Rc<HashMap<&'a str, u32>>,
+}
+
+impl<'a> LineRows<'a> for CalcRows<'a> {
+    type Plan = FormulaPlan;
+    fn len(&self) -> usize {
+        self.chunk.len()
+    }
+    fn cells(&self, j: usize) -> Vec<Cell<'a>> {
+        calc_cells(self.f, &self.chunk[j])
+    }
+    /// The first [`FORMULA_LINES`] lines get live formulas (where [`formula_plan`] has them).
+    fn plan(&self, j: usize) -> Option<FormulaPlan> {
+        let c = self.chunk.get(j)?;
+        if self.first_line + j < FORMULA_LINES {
+            formula_plan(c, &self.factor_rows)
+        } else {
+            None
+        }
+    }
+    fn formulas(&self, r: u32, j: usize, plan: &FormulaPlan, text: bool) -> Vec<CellFormula<'a>> {
+        match self.chunk.get(j) {
+            Some(c) => plan_formulas(self.f, r, plan, &c.body, text),
+            None => vec![],
+        }
+    }
+}
+
+pub(super) fn write<'a>(
+    book: &mut Book<'a>,
+    o: &'a Outcome,
+    per_sheet: usize,
+) -> Result<(), XlsxError> {
+    let mut cols: Vec<Col> = vec![
+        ("Source file", 34.0),
+        ("Sheet", 10.0),
+        ("First row", 8.0),
+        ("Last row", 8.0),
+        ("Rows", 7.0),
+    ];
+    cols.extend_from_slice(KEY_COLS);
+    cols.extend_from_slice(QTY_COLS);
+    cols.extend_from_slice(RESULT_COLS);
+    cols.push(("Formula", 60.0));
+    cols.push(("Factor ids", 60.0));
+    cols.push(("Flags", 40.0));
+    // Excel row of each factor on the Factors sheet (same order as `factors` writes them).
+    let factor_rows: HashMap<&str, u32> = o
+        .summary
+        .factors
+        .keys()
+        .enumerate()
+        .map(|(i, id)| (id.as_str(), i as u32 + 2))
+        .collect();
+    let lines = &o.summary.calc_lines;
+    let chunks: Vec<&[CalcLine]> = if lines.is_empty() {
+        vec![&[]]
+    } else {
+        lines.chunks(per_sheet.max(1)).collect()
+    };
+    let first_result = (5 + KEY_COLS.len() + QTY_COLS.len()) as u16;
+    let factor_rows = Rc::new(factor_rows);
+    let mut line_no = 0usize;
+    for (i, chunk) in chunks.iter().enumerate() {
+        let mut ws = book.add_long_sheet(&calc_sheet_name(i))?;
+        let f = ws.f;
+        let mut r = ws.header(0, &cols)?;
+        let rows = CalcRows {
+            f,
+            chunk,
+            first_line: line_no,
+            factor_rows: Rc::clone(&factor_rows),
+        };
+        r = ws.lines(r, rows)?;
+        line_no += chunk.len();
+        if r > 1 {
+            ws.autofilter(0, 0, r - 1, (cols.len() - 1) as u16)?;
+        }
+        if i + 1 < chunks.len() {
+            ws.text_fmt(
+                r,
+                0,
+                format!("continued on '{}'", calc_sheet_name(i + 1)).as_str(),
+                &f.label,
+            )?;
+            continue;
+        }
+        ws.totals_row(r, "Total", (5 + KEY_COLS.len()) as u16, &total_values(o))?;
+        // The result totals are live sums of the lines on every Calculation Lines sheet.
+        if !lines.is_empty() {
+            let t = &o.summary.totals;
+            let cached = [
+                t.energy_kwh.low,
+                t.energy_kwh.central,
+                t.energy_kwh.high,
+                t.emissions_kgco2e.low,
+                t.emissions_kgco2e.central,
+                t.emissions_kgco2e.high,
+                t.embodied_kgco2e.central,
+                t.water_l.low,
+                t.water_l.central,
+                t.water_l.high,
+            ];
+            for (k, v) in cached.iter().enumerate() {
+                let col = first_result + k as u16;
+                let letter = col_letter(col);
+                let ranges: Vec<String> = chunks
+                    .iter()
+                    .enumerate()
+                    .map(|(j, ch)| {
+                        format!(
+                            "'{}'!{letter}2:{letter}{}",
+                            calc_sheet_name(j),
+                            ch.len() + 1
+                        )
+                    })
+                    .collect();
+                let formula =
+                    Formula::new(format!("=SUM({})", ranges.join(","))).set_result(v.to_string());
+                ws.write_formula_with_format(r, col, formula, &f.total_kg)?;
+            }
+        }
+        r += 2;
+        ws.note(r,
+            8,
+            &format!(
+                "Energy, emissions and water of the first {FORMULA_LINES} lines are live Excel formulas over the line's quantities and the Factors sheet (low = column C, central = D, high = E), written with the tool's results cached: change a factor and the lines and totals follow. Lines with characters and spend-based (EEIO) lines carry values only, as do lines past the first {FORMULA_LINES}."
+            ),
+            60.0,
+        )?;
+    }
+    Ok(())
+}

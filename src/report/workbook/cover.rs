@@ -1,0 +1,114 @@
+//! The Cover sheet: what the workbook is, the result, the warnings, the input files and the
+//! configuration.
+
+use rust_xlsxwriter::XlsxError;
+
+use super::writer::{Book, CellText, Sheet};
+use crate::factors::FactorSet;
+use crate::pipeline::Outcome;
+
+pub(super) fn write(book: &mut Book<'_>, o: &Outcome, set: &FactorSet) -> Result<(), XlsxError> {
+    let mut ws = book.add_sheet("Cover")?;
+    let f = ws.f;
+    ws.set_column_width(0, 34)?;
+    ws.set_column_width(1, 90)?;
+    ws.text_fmt(
+        0,
+        0,
+        "Scope 3 emissions of purchased AI / LLM API services",
+        &f.title,
+    )?;
+    let t = &o.summary.totals;
+    let rows: Vec<(&str, String)> = vec![
+        ("Reporting entity", o.entity.clone()),
+        ("Reporting period", format!("{} ({} to {})", o.period.label, o.period.start, o.period.end)),
+        ("Basis", "ESRS E1-6, GHG Protocol Scope 3 Category 1 (purchased goods and services), ESRS E1 AR 51 subset: cloud computing and data centre services".into()),
+        ("GWP set", "IPCC AR6 GWP-100".into()),
+        ("Electricity", "Location-based grid factors (a market-based or CFE-adjusted view is a sensitivity, not the reported figure)".into()),
+        ("Result (central)", format!("{:.3} tCO2e (low {:.3}, high {:.3})", t.emissions_kgco2e.central / 1000.0, t.emissions_kgco2e.low / 1000.0, t.emissions_kgco2e.high / 1000.0)),
+        ("Warnings", match o.warnings.len() {
+            0 => "None: every month of the period has data, every file's rows and money add up, no AI line was skipped".into(),
+            n => format!("{n}: read them below before signing (details on the Coverage and Imports sheets)"),
+        }),
+        ("Factor set", format!("{} ({})", set.version, set.origin)),
+        ("Factor set SHA-256", set.sha256.clone()),
+        ("Tool", format!("llm-scope3 {}", crate::VERSION)),
+        ("Generated at (UTC)", o.generated_at.format("%Y-%m-%d %H:%M:%S").to_string()),
+        ("Status", "Draft: for review".into()),
+        ("Prepared by", String::new()),
+        ("Reviewed by", String::new()),
+        ("Approved by", String::new()),
+    ];
+    let mut r = 2;
+    for (k, v) in rows {
+        ws.text_fmt(r, 0, k, &f.label_top)?;
+        if k == "Warnings" && !o.warnings.is_empty() {
+            ws.text_fmt(r, 1, &v, &f.warn)?;
+        } else {
+            ws.wrapped(r, 1, &v, 90.0)?;
+        }
+        r += 1;
+    }
+    r = cover_configuration(&mut ws, o, r + 1)?;
+    r += 1;
+    for (i, w) in o.warnings.iter().enumerate() {
+        ws.text_fmt(r, 0, format!("Warning {}", i + 1).as_str(), &f.label_top)?;
+        ws.text_fmt(r, 1, &w.message, &f.warn)?;
+        let lines = w.message.chars().count().div_ceil(100).max(1);
+        ws.set_row_height(r, 15.0 * lines as f64)?;
+        r += 1;
+    }
+    if !o.warnings.is_empty() {
+        r += 1;
+    }
+    for (i, file) in o.files.iter().enumerate() {
+        ws.text_fmt(r, 0, format!("Input file {}", i + 1).as_str(), &f.label_top)?;
+        ws.wrapped(
+            r,
+            1,
+            &format!(
+                "{}\nSHA-256 {} · format {}",
+                file.file, file.sha256, file.format
+            ),
+            90.0,
+        )?;
+        r += 1;
+    }
+    if !o.skipped_inputs.is_empty() {
+        ws.write_string_with_format(r, 0, "Not read", &f.label)?;
+        let n = o.skipped_inputs.len();
+        let text = format!(
+            "{n} {} in the named folders not read (not in the totals): each is listed with the reason on the Imports sheet",
+            if n == 1 { "entry" } else { "entries" }
+        );
+        ws.wrapped(r, 1, &text, 90.0)?;
+        r += 1;
+    }
+    r += 1;
+    ws.text_fmt(r, 0, "Sheets", &f.label)?;
+    ws.wrapped(r,
+        1,
+        "E1-6 Summary (the disclosure line) · AI Services (by provider, model, region, month, cost centre) · Periods (by month) · Calculation Lines (audit trail to source rows) · Factors and Sources (every factor, cited) · Supplier Data (vendor carbon figures beside or in place of the estimate) · Methodology · Coverage (days with data per provider and month, and every warning) · Imports (row and money accounting per file) · Rejected Rows",
+        90.0,
+    )?;
+    ws.set_landscape();
+    ws.set_print_fit_to_pages(1, 0);
+    Ok(())
+}
+
+/// The Cover's Configuration block at row `r`: the config file (or that none was found) and
+/// what it changed, one setting per line. Returns the next free row.
+fn cover_configuration(ws: &mut Sheet<'_, '_>, o: &Outcome, mut r: u32) -> Result<u32, XlsxError> {
+    let f = ws.f;
+    use crate::report::configuration::{file_text, lines};
+    ws.write_string_with_format(r, 0, "Configuration file", &f.label)?;
+    ws.wrapped(r, 1, &file_text(&o.config), 90.0)?;
+    r += 1;
+    let changes = lines(o);
+    if !changes.is_empty() {
+        ws.write_string_with_format(r, 0, "Configuration changes", &f.label)?;
+        ws.wrapped(r, 1, &changes.join("\n"), 90.0)?;
+        r += 1;
+    }
+    Ok(r)
+}

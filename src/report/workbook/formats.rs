@@ -1,0 +1,73 @@
+//! The cell formats of the workbook, defined once.
+
+use rust_xlsxwriter::{Color, Format, FormatAlign, FormatBorder};
+
+/// The formats used everywhere, defined once.
+pub(crate) struct Formats {
+    pub(crate) title: Format,
+    pub(crate) header: Format,
+    pub(crate) label: Format,
+    pub(crate) text: Format,
+    pub(crate) wrap: Format,
+    pub(crate) int: Format,
+    pub(crate) kwh: Format,
+    pub(crate) kg: Format,
+    pub(crate) t: Format,
+    pub(crate) dq: Format,
+    pub(crate) pct: Format,
+    pub(crate) total_label: Format,
+    pub(crate) total_int: Format,
+    pub(crate) total_kg: Format,
+    pub(crate) total_t: Format,
+    /// A warning: dark red on light red, wrapped.
+    pub(crate) warn: Format,
+    /// A label beside wrapped text: bold, at the top of its cell.
+    pub(crate) label_top: Format,
+    /// An amount of money: two decimals with thousands separators.
+    pub(crate) money: Format,
+    /// A month without data in the coverage matrix.
+    pub(crate) gap: Format,
+}
+
+impl Formats {
+    pub(crate) fn new() -> Formats {
+        let header = Format::new()
+            .set_bold()
+            .set_background_color(Color::RGB(0x1F4E78))
+            .set_font_color(Color::White)
+            .set_text_wrap()
+            .set_align(FormatAlign::Top)
+            .set_border_bottom(FormatBorder::Thin);
+        let total = Format::new().set_bold().set_border_top(FormatBorder::Thin);
+        Formats {
+            title: Format::new().set_bold().set_font_size(14),
+            header,
+            // Top-aligned, so that a label stays beside the first line of a wrapped value.
+            label: Format::new().set_bold().set_align(FormatAlign::Top),
+            text: Format::new(),
+            wrap: Format::new().set_text_wrap().set_align(FormatAlign::Top),
+            int: Format::new().set_num_format("#,##0"),
+            kwh: Format::new().set_num_format("#,##0.000"),
+            kg: Format::new().set_num_format("#,##0.000"),
+            t: Format::new().set_num_format("#,##0.000"),
+            dq: Format::new().set_num_format("0.00"),
+            pct: Format::new().set_num_format("0.0%"),
+            total_label: total.clone(),
+            total_int: total.clone().set_num_format("#,##0"),
+            total_kg: total.clone().set_num_format("#,##0.000"),
+            total_t: total.set_num_format("#,##0.000"),
+            warn: Format::new()
+                .set_text_wrap()
+                .set_align(FormatAlign::Top)
+                .set_font_color(Color::RGB(0x9C0006))
+                .set_background_color(Color::RGB(0xFFC7CE)),
+            label_top: Format::new().set_bold().set_align(FormatAlign::Top),
+            money: Format::new().set_num_format("#,##0.00"),
+            gap: Format::new()
+                .set_bold()
+                .set_align(FormatAlign::Center)
+                .set_font_color(Color::RGB(0x9C0006))
+                .set_background_color(Color::RGB(0xFFC7CE)),
+        }
+    }
+}

@@ -1,0 +1,165 @@
+//! The cells and columns of a line (AI Services, Calculation Lines, and the CSV tables), and
+//! small texts shared by several sheets.
+
+use std::collections::BTreeMap;
+
+use rust_xlsxwriter::Format;
+
+use super::formats::Formats;
+use crate::aggregate::{LineBody, LineKey};
+use crate::model::Bounds;
+use crate::pipeline::Outcome;
+use crate::report::cell::{Cell, Col};
+
+/// The key cells of a line: provider, model, model key, region, grid, month, cost centre, method.
+pub(crate) fn key_cells<'a>(k: &'a LineKey, b: &'a LineBody) -> Vec<Cell<'a>> {
+    vec![
+        Cell::Text(&k.provider),
+        Cell::Text(&k.model),
+        Cell::Text(&b.model_key),
+        Cell::Text(k.region.as_deref().unwrap_or("")),
+        Cell::Owned(format!("{} ({})", b.grid_geo, b.grid_year)),
+        Cell::Text(&k.month),
+        Cell::Text(k.cost_centre.as_deref().unwrap_or("")),
+        match &k.spend {
+            Some(s) => Cell::Owned(format!("{} ({s})", b.method.label())),
+            None => Cell::Text(b.method.label()),
+        },
+    ]
+}
+
+pub(crate) const KEY_COLS: &[Col] = &[
+    ("Provider", 11.0),
+    ("Model (as exported)", 26.0),
+    ("Model key (factor set)", 20.0),
+    ("Region (as exported)", 14.0),
+    ("Grid geography (year)", 22.0),
+    ("Month", 9.0),
+    ("Cost centre", 18.0),
+    ("Method", 13.0),
+];
+
+pub(crate) const QTY_COLS: &[Col] = &[
+    ("Requests", 11.0),
+    ("Input tokens", 15.0),
+    ("Cached input tokens", 15.0),
+    ("Output tokens", 15.0),
+    ("Imputed input tokens", 13.0),
+    ("Imputed output tokens", 13.0),
+];
+
+pub(crate) const RESULT_COLS: &[Col] = &[
+    ("Energy kWh (low)", 12.0),
+    ("Energy kWh (central)", 12.0),
+    ("Energy kWh (high)", 12.0),
+    ("kgCO2e (low)", 12.0),
+    ("kgCO2e (central)", 12.0),
+    ("kgCO2e (high)", 12.0),
+    ("of which embodied kgCO2e (central)", 13.0),
+    ("Water L (low)", 11.0),
+    ("Water L (central)", 11.0),
+    ("Water L (high)", 11.0),
+    ("Data quality (1-4)", 9.0),
+];
+
+/// Estimate and vendor figure side by side (METHODOLOGY §5), on AI Services lines.
+pub(crate) const SUPPLIER_COLS: &[Col] = &[
+    ("Tool estimate kgCO2e (central)", 14.0),
+    ("Vendor kgCO2e (allocated)", 14.0),
+    ("Vendor figure", 60.0),
+];
+
+pub(crate) fn supplier_cells<'a>(f: &'a Formats, b: &'a LineBody) -> Vec<Cell<'a>> {
+    match &b.supplier {
+        Some(s) => vec![
+            Cell::Number(s.estimate_kgco2e.central, &f.kg),
+            Cell::Number(s.vendor_kgco2e, &f.kg),
+            Cell::Owned(format!("{}: {}", s.vendor, s.note)),
+        ],
+        None => vec![
+            Cell::Number(b.estimate.emissions_kgco2e.central, &f.kg),
+            Cell::Blank,
+            Cell::Blank,
+        ],
+    }
+}
+
+pub(crate) fn qty_cells<'a>(b: &LineBody) -> Vec<Cell<'a>> {
+    let a = &b.activity;
+    vec![
+        Cell::Count(a.requests),
+        Cell::Count(a.input_tokens),
+        Cell::Count(a.cached_input_tokens),
+        Cell::Count(a.output_tokens),
+        Cell::Count(b.estimate.imputed_input_tokens),
+        Cell::Count(b.estimate.imputed_output_tokens),
+    ]
+}
+
+pub(crate) fn result_cells<'a>(f: &'a Formats, b: &LineBody) -> Vec<Cell<'a>> {
+    let e = &b.estimate;
+    let mut v = vec![];
+    let not_estimated = || {
+        [
+            Cell::Text("not estimated"),
+            Cell::Text("not estimated"),
+            Cell::Text("not estimated"),
+        ]
+    };
+    if b.energy_estimated {
+        v.extend(bounds_cells(e.energy_kwh, &f.kwh));
+    } else {
+        v.extend(not_estimated());
+    }
+    v.extend(bounds_cells(e.emissions_kgco2e, &f.kg));
+    v.push(Cell::Number(e.embodied_kgco2e.central, &f.kg));
+    if b.energy_estimated {
+        v.extend(bounds_cells(e.water_l, &f.kwh));
+    } else {
+        v.extend(not_estimated());
+    }
+    v.push(Cell::Number(b.dq.score(), &f.dq));
+    v
+}
+
+/// Low, central and high, in `fmt`.
+pub(super) fn bounds_cells<'a>(b: Bounds, fmt: &'a Format) -> [Cell<'a>; 3] {
+    [
+        Cell::Number(b.low, fmt),
+        Cell::Number(b.central, fmt),
+        Cell::Number(b.high, fmt),
+    ]
+}
+
+/// Spend per currency as text: `EUR 12.34; USD 5.00`.
+pub(super) fn spend_text(s: &BTreeMap<String, f64>) -> String {
+    s.iter()
+        .map(|(c, v)| format!("{c} {v:.2}"))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// The totals below [`QTY_COLS`] and [`RESULT_COLS`] (but the data quality), each with whether
+/// it is a count.
+pub(super) fn total_values(o: &Outcome) -> Vec<(f64, bool)> {
+    let t = &o.summary.totals;
+    let a = &t.activity;
+    let mut v = vec![
+        (a.requests as f64, true),
+        (a.input_tokens as f64, true),
+        (a.cached_input_tokens as f64, true),
+        (a.output_tokens as f64, true),
+        (t.imputed_input_tokens as f64, true),
+        (t.imputed_output_tokens as f64, true),
+    ];
+    for b in [t.energy_kwh, t.emissions_kgco2e] {
+        v.extend([(b.low, false), (b.central, false), (b.high, false)]);
+    }
+    v.push((t.embodied_kgco2e.central, false));
+    v.extend([
+        (t.water_l.low, false),
+        (t.water_l.central, false),
+        (t.water_l.high, false),
+    ]);
+    v
+}

@@ -1,0 +1,120 @@
+//! The quarterly workbook (REPORT.md): one file per sheet, each writing through the one
+//! [`writer`] (which chooses, when the workbook is started, whether the line tables go through
+//! rust_xlsxwriter or are streamed as XML by `streamed_rows`), formats defined once
+//! (`formats`), every text from an input written as a string (never a formula). The sheets,
+//! in order, are [`SHEETS`].
+//!
+//! Dependencies run one way: this file calls the sheets; the sheets use the writer, the
+//! formats and the shared cells (`line_cells`, `formulas`); the writer uses `streamed_rows`.
+
+mod ai_services;
+mod allocation;
+mod calculation_lines;
+mod change_log;
+mod cover;
+mod coverage;
+mod data_quality;
+mod factors;
+pub(crate) mod formats;
+mod formulas;
+mod imports;
+pub(crate) mod line_cells;
+mod methodology;
+mod periods;
+mod rejected_rows;
+mod sources;
+mod streamed_rows;
+mod summary;
+mod supplier_data;
+mod uncertainty;
+mod writer;
+mod xbrl_map;
+
+use rust_xlsxwriter::{DocProperties, ExcelDateTime};
+
+pub use self::calculation_lines::{FORMULA_LINES, LINES_PER_SHEET};
+use self::formats::Formats;
+pub use self::writer::SheetWriter;
+use self::writer::{err, Book};
+use crate::factors::FactorSet;
+use crate::pipeline::Outcome;
+
+/// Sheet names, in workbook order.
+pub const SHEETS: &[&str] = &[
+    "Cover",
+    "E1-6 Summary",
+    "AI Services",
+    "Periods",
+    "Allocation",
+    "Calculation Lines",
+    "Factors",
+    "Sources",
+    "Uncertainty",
+    "Data Quality",
+    "Supplier Data",
+    "Methodology",
+    "Coverage",
+    "Imports",
+    "Rejected Rows",
+    "XBRL Map",
+    "Change Log",
+];
+
+/// Builds the whole workbook in memory and returns its bytes.
+pub fn build(o: &Outcome, set: &FactorSet) -> crate::error::Result<Vec<u8>> {
+    build_with(o, set, LINES_PER_SHEET)
+}
+
+/// [`build`] with the number of calculation lines per sheet (tests use a small one to see
+/// the lines continue on "Calculation Lines (2)").
+pub fn build_with(o: &Outcome, set: &FactorSet, per_sheet: usize) -> crate::error::Result<Vec<u8>> {
+    build_with_writer(o, set, per_sheet, SheetWriter::Streamed)
+}
+
+/// [`build_with`], the large sheets written by `writer` (tests compare the two).
+pub fn build_with_writer(
+    o: &Outcome,
+    set: &FactorSet,
+    per_sheet: usize,
+    writer: SheetWriter,
+) -> crate::error::Result<Vec<u8>> {
+    let f = Formats::new();
+    let mut book = Book::start(&f, writer, o.summary.calc_lines.len(), &properties(o)?);
+    let b = &mut book;
+    cover::write(b, o, set).map_err(err)?;
+    summary::write(b, o).map_err(err)?;
+    ai_services::write(b, o).map_err(err)?;
+    periods::write(b, o).map_err(err)?;
+    allocation::write(b, o).map_err(err)?;
+    calculation_lines::write(b, o, per_sheet).map_err(err)?;
+    factors::write(b, o).map_err(err)?;
+    sources::write(b, o, set).map_err(err)?;
+    uncertainty::write(b, o).map_err(err)?;
+    data_quality::write(b, o).map_err(err)?;
+    supplier_data::write(b, o).map_err(err)?;
+    methodology::write(b, o, set).map_err(err)?;
+    coverage::write(b, o).map_err(err)?;
+    imports::write(b, o).map_err(err)?;
+    rejected_rows::write(b, o).map_err(err)?;
+    xbrl_map::write(b, o).map_err(err)?;
+    change_log::write(b, o).map_err(err)?;
+    book.finish()
+}
+
+/// The workbook's document properties: title, subject, entity, period, factor set, created.
+fn properties(o: &Outcome) -> crate::error::Result<DocProperties> {
+    let created =
+        ExcelDateTime::parse_from_str(&o.generated_at.format("%Y-%m-%dT%H:%M:%S").to_string())
+            .map_err(err)?;
+    Ok(DocProperties::new()
+        .set_title(format!("Scope 3 AI/LLM services {}", o.period.label))
+        .set_subject("ESRS E1-6 Scope 3 Category 1: purchased AI / LLM API services")
+        .set_company(&o.entity)
+        .set_author("llm-scope3")
+        .set_keywords("ESRS E1-6, Scope 3, GHG Protocol, LLM")
+        .set_comment(format!(
+            "Period {} to {}; factor set {}",
+            o.period.start, o.period.end, o.factor_version
+        ))
+        .set_creation_datetime(&created))
+}

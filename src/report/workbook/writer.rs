@@ -1,0 +1,467 @@
+//! The one writer every sheet writes through. The path is chosen once, when the workbook is
+//! started ([`Book::start`]), from [`SheetWriter`] and the number of calculation lines:
+//!
+//! - **library**: every cell through rust_xlsxwriter;
+//! - **constant memory**: the same, the long sheets (Calculation Lines) in rust_xlsxwriter's
+//!   constant-memory mode (more than [`CONSTANT_MEMORY_LINES`] lines);
+//! - **streamed** (the default): the rows of the line tables ([`Sheet::lines`]) written as XML
+//!   by `streamed_rows`, into placeholder sheets that rust_xlsxwriter lays out, re-packed when
+//!   the workbook is finished ([`Book::finish`]).
+//!
+//! A sheet asks for a [`Sheet`] ([`Book::add_sheet`], [`Book::add_long_sheet`]), writes its
+//! cells through it (it derefs to the rust_xlsxwriter worksheet for charts, widths and the
+//! like) and hands its line tables to [`Sheet::lines`] as a [`LineRows`]; none of them knows
+//! which path writes them.
+
+use std::ops::{Deref, DerefMut};
+
+use rust_xlsxwriter::{DocProperties, Format, Formula, Workbook, Worksheet, XlsxError};
+
+use super::formats::Formats;
+use super::streamed_rows::{self, Rows, Share, Streamed};
+use crate::report::cell::{Cell, CellFormula, Col};
+
+/// How the sheets that grow with the lines (AI Services, Calculation Lines) are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SheetWriter {
+    /// Cell by cell through rust_xlsxwriter, like every other sheet.
+    Library,
+    /// Their rows as XML written by us, streamed and deflated on a second thread (the
+    /// default: about four times quicker; see `streamed_rows`). The cells are the same.
+    Streamed,
+}
+
+/// The deflate level of the written workbook (0 to 9).
+const ZIP_LEVEL: u8 = 3;
+
+/// The deflate level of the streamed sheets (AI Services, Calculation Lines). Deflating them
+/// runs on a second thread beside the thread writing their XML and is the slower of the two
+/// at level 3: on the 132,000-line bench workbook (373 MB of sheet XML) level 1 deflates in
+/// under half the time of level 3, for 79 MB against 57 MB. See docs/performance.md.
+const STREAMED_ZIP_LEVEL: u8 = 1;
+
+/// Above this many lines the Calculation Lines sheets are written in constant-memory mode
+/// (on the library path).
+const CONSTANT_MEMORY_LINES: usize = 50_000;
+
+/// The path that writes the workbook, chosen once in [`Book::start`].
+enum Path<'a> {
+    /// Every cell through rust_xlsxwriter.
+    Library,
+    /// Every cell through rust_xlsxwriter, the long sheets in constant-memory mode.
+    ConstantMemory,
+    /// The line tables' rows written as XML, each sheet's when the workbook is finished.
+    Streamed(Vec<Streamed<'a>>),
+}
+
+/// The workbook being written: rust_xlsxwriter's workbook, the formats, and the path.
+pub(super) struct Book<'a> {
+    wb: Workbook,
+    f: &'a Formats,
+    path: Path<'a>,
+}
+
+impl<'a> Book<'a> {
+    /// Starts a workbook with `props`, its line tables written by `writer`; `calc_lines` is the
+    /// number of calculation lines (many lines take the constant-memory path on the library).
+    pub(super) fn start(
+        f: &'a Formats,
+        writer: SheetWriter,
+        calc_lines: usize,
+        props: &DocProperties,
+    ) -> Book<'a> {
+        let path = match writer {
+            SheetWriter::Streamed => Path::Streamed(vec![]),
+            SheetWriter::Library if calc_lines > CONSTANT_MEMORY_LINES => Path::ConstantMemory,
+            SheetWriter::Library => Path::Library,
+        };
+        let mut wb = Workbook::new();
+        // Deflate level 3 instead of the default 6 for the parts rust_xlsxwriter writes (the
+        // library-written large sheets included; the streamed ones use STREAMED_ZIP_LEVEL):
+        // at level 6 compressing was a quarter of the build time of a 132,000-line workbook.
+        wb.set_zip_compression_level(ZIP_LEVEL);
+        wb.set_properties(props);
+        Book { wb, f, path }
+    }
+
+    /// Adds the sheet `name`, after the ones added before it.
+    pub(super) fn add_sheet(&mut self, name: &str) -> Result<Sheet<'_, 'a>, XlsxError> {
+        let ws = self.wb.add_worksheet();
+        ws.set_name(name)?;
+        Ok(Sheet {
+            ws,
+            f: self.f,
+            path: &mut self.path,
+        })
+    }
+
+    /// Adds the sheet `name` for a table that may run to a sheet's last row: written strictly
+    /// top to bottom (never a cell above one written before), so that the constant-memory path
+    /// can write each row to a temporary file as it is finished.
+    pub(super) fn add_long_sheet(&mut self, name: &str) -> Result<Sheet<'_, 'a>, XlsxError> {
+        let ws = match self.path {
+            Path::ConstantMemory => self.wb.add_worksheet_with_constant_memory()?,
+            Path::Library | Path::Streamed(_) => self.wb.add_worksheet(),
+        };
+        ws.set_name(name)?;
+        Ok(Sheet {
+            ws,
+            f: self.f,
+            path: &mut self.path,
+        })
+    }
+
+    /// The workbook's bytes: rust_xlsxwriter's, with the streamed sheets' rows written in.
+    pub(super) fn finish(self) -> crate::error::Result<Vec<u8>> {
+        let Book { mut wb, f, path } = self;
+        let bytes = wb.save_to_buffer().map_err(err)?;
+        let streamed = match path {
+            Path::Streamed(s) if !s.is_empty() => s,
+            _ => return Ok(bytes),
+        };
+        streamed_rows::assemble(
+            &bytes,
+            streamed,
+            &prototype_formats(f),
+            &f.int,
+            i64::from(STREAMED_ZIP_LEVEL),
+        )
+    }
+}
+
+pub(super) fn err(e: XlsxError) -> crate::error::Error {
+    crate::error::Error::Internal(format!("writing the workbook: {e}"))
+}
+
+/// The formats of the lines' number cells, one per cell of the prototype row that tells the
+/// streamed writer their style ids (`streamed_rows`). The first is the integer format.
+fn prototype_formats(f: &Formats) -> [&Format; 4] {
+    [&f.int, &f.kwh, &f.kg, &f.dq]
+}
+
+/// The rows of a table with a row per line (AI Services, Calculation Lines), handed to
+/// [`Sheet::lines`]: the cells of each and, for rows with live formulas, what they refer to.
+pub(super) trait LineRows<'a> {
+    /// What a row's formulas refer to: consecutive rows with the same plan have the same
+    /// formulas but for their own row number (the streamed path shares them).
+    type Plan: Copy + PartialEq;
+    /// The number of rows.
+    fn len(&self) -> usize;
+    /// The cells of row `j` (0-based within the table), those its formulas replace included.
+    fn cells(&self, j: usize) -> Vec<Cell<'a>>;
+    /// The formula plan of row `j` (`j < len()`); `None`: values only.
+    fn plan(&self, _j: usize) -> Option<Self::Plan> {
+        None
+    }
+    /// The formulas of row `j`, on sheet row `r` (0-based), with `plan`, each with its cached
+    /// value; without their texts (empty) when `text` is false (a shared formula's later cells).
+    fn formulas(
+        &self,
+        _r: u32,
+        _j: usize,
+        _plan: &Self::Plan,
+        _text: bool,
+    ) -> Vec<CellFormula<'a>> {
+        vec![]
+    }
+}
+
+/// A sheet being written: the rust_xlsxwriter worksheet (through `Deref`), the formats, and
+/// the path its line tables take.
+pub(super) struct Sheet<'b, 'a> {
+    ws: &'b mut Worksheet,
+    /// The formats used everywhere.
+    pub(super) f: &'a Formats,
+    path: &'b mut Path<'a>,
+}
+
+impl Deref for Sheet<'_, '_> {
+    type Target = Worksheet;
+    fn deref(&self) -> &Worksheet {
+        self.ws
+    }
+}
+
+impl DerefMut for Sheet<'_, '_> {
+    fn deref_mut(&mut self) -> &mut Worksheet {
+        self.ws
+    }
+}
+
+impl<'a> Sheet<'_, 'a> {
+    /// Page setup shared by every sheet: landscape, one page wide, header rows repeated.
+    pub(super) fn page_setup(&mut self, header_row: u32) -> Result<(), XlsxError> {
+        self.ws.set_landscape();
+        self.ws.set_print_fit_to_pages(1, 0);
+        self.ws.set_repeat_rows(0, header_row)?;
+        Ok(())
+    }
+
+    /// Writes a header row at `row`, sets widths, freezes below it; returns the next row.
+    pub(super) fn header(&mut self, row: u32, cols: &[Col]) -> Result<u32, XlsxError> {
+        for (c, (name, width)) in cols.iter().enumerate() {
+            self.ws.text_fmt(row, c as u16, name, &self.f.header)?;
+            self.ws.set_column_width(c as u16, *width)?;
+        }
+        self.ws.set_freeze_panes(row + 1, 0)?;
+        self.page_setup(row)?;
+        Ok(row + 1)
+    }
+
+    /// Writes `cells` on `row` from column A on.
+    pub(super) fn row(&mut self, row: u32, cells: &[Cell<'_>]) -> Result<(), XlsxError> {
+        write_row(self.ws, self.f, row, cells)
+    }
+
+    /// Writes wrapped text and sets the row height to fit it (spreadsheet apps do not grow
+    /// rows for wrapped text on their own when opening a generated file).
+    pub(super) fn wrapped(
+        &mut self,
+        row: u32,
+        col: u16,
+        text: &str,
+        width_chars: f64,
+    ) -> Result<(), XlsxError> {
+        self.ws.text_fmt(row, col, text, &self.f.wrap)?;
+        let per_line = (width_chars * 1.15).max(10.0) as usize;
+        let lines: usize = text
+            .split('\n')
+            .map(|l| l.chars().count().div_ceil(per_line).max(1))
+            .sum();
+        if lines > 1 {
+            self.ws.set_row_height(row, 15.0 * lines as f64)?;
+        }
+        Ok(())
+    }
+
+    /// A footnote across columns A..=`last_col` (merged, wrapped, tall enough for its text).
+    pub(super) fn note(
+        &mut self,
+        row: u32,
+        last_col: u16,
+        text: &str,
+        width_chars: f64,
+    ) -> Result<(), XlsxError> {
+        self.ws
+            .merge_text(row, 0, row, last_col, text, &self.f.wrap)?;
+        let per_line = (width_chars * 1.15).max(10.0) as usize;
+        let lines = text.chars().count().div_ceil(per_line).max(1);
+        self.ws.set_row_height(row, 15.0 * lines as f64)?;
+        Ok(())
+    }
+
+    /// Writes a bold totals row: `label` in column 0, sums below each numeric column.
+    pub(super) fn totals_row(
+        &mut self,
+        row: u32,
+        label: &str,
+        first_numeric: u16,
+        values: &[(f64, bool)],
+    ) -> Result<(), XlsxError> {
+        let f = self.f;
+        self.ws.text_fmt(row, 0, label, &f.total_label)?;
+        for (i, (v, is_int)) in values.iter().enumerate() {
+            let fmt = if *is_int { &f.total_int } else { &f.total_kg };
+            self.ws
+                .write_number_with_format(row, first_numeric + i as u16, *v, fmt)?;
+        }
+        Ok(())
+    }
+
+    /// A table below another on a sheet: a blank row, its title, its headings (`height`
+    /// points tall, the columns being the table's above); returns the row of its first line.
+    pub(super) fn section(
+        &mut self,
+        r: u32,
+        title: &str,
+        heads: &[&str],
+        height: f64,
+    ) -> Result<u32, XlsxError> {
+        self.ws.text_fmt(r + 1, 0, title, &self.f.label)?;
+        for (c, h) in heads.iter().enumerate() {
+            self.ws.text_fmt(r + 2, c as u16, h, &self.f.header)?;
+        }
+        self.ws.set_row_height(r + 2, height)?;
+        Ok(r + 3)
+    }
+
+    /// Writes the table `rows` from row `first` on (the row below the header, row 1, on the
+    /// streamed path: its placeholder's prototype row); returns the row after them.
+    pub(super) fn lines<R: LineRows<'a> + 'a>(
+        &mut self,
+        first: u32,
+        rows: R,
+    ) -> Result<u32, XlsxError> {
+        let n = rows.len();
+        if n == 0 {
+            return Ok(first);
+        }
+        match self.path {
+            Path::Library | Path::ConstantMemory => {
+                for j in 0..n {
+                    let r = first + j as u32;
+                    let mut cells = rows.cells(j);
+                    let formulas = rows.plan(j).map(|p| rows.formulas(r, j, &p, true));
+                    // A cell that gets a formula is written once, as the formula.
+                    for (col, ..) in formulas.iter().flatten() {
+                        if let Some(cell) = cells.get_mut(*col as usize) {
+                            *cell = Cell::Blank;
+                        }
+                    }
+                    write_row(self.ws, self.f, r, &cells)?;
+                    for (col, formula, value, fmt) in formulas.into_iter().flatten() {
+                        self.ws.write_formula_with_format(
+                            r,
+                            col,
+                            Formula::new(formula).set_result(value.to_string()),
+                            fmt,
+                        )?;
+                    }
+                }
+            }
+            Path::Streamed(ref mut streamed) => {
+                if first != 1 {
+                    return Err(XlsxError::ParameterError(
+                        "streamed lines start on the row below the header (row 2)".into(),
+                    ));
+                }
+                // The prototype row (Excel row 2), replaced by the streamed rows.
+                for (c, fmt) in prototype_formats(self.f).iter().enumerate() {
+                    self.ws.write_number_with_format(1, c as u16, 0.0, fmt)?;
+                }
+                streamed.push(Streamed {
+                    name: self.ws.name(),
+                    rows: Box::new(move |out| stream(out, first, &rows)),
+                });
+            }
+        }
+        Ok(first + n as u32)
+    }
+}
+
+/// Writes `rows` from row `first` on as XML; consecutive rows with the same formula plan share
+/// their formulas (the first row of the run carries them in full).
+fn stream<'a, R: LineRows<'a>>(
+    out: &mut Rows<'_>,
+    first: u32,
+    rows: &R,
+) -> crate::error::Result<()> {
+    let n = rows.len();
+    let plan = |j: usize| if j < n { rows.plan(j) } else { None };
+    // The run of rows (same plan) the current row belongs to: its plan, the first
+    // shared-formula index, its last row.
+    let mut run: Option<(R::Plan, u32, usize)> = None;
+    let mut next_si = 0u32;
+    for j in 0..n {
+        let r = first + j as u32;
+        let cells = rows.cells(j);
+        if let Some((p, si, _)) = run.filter(|run| j <= run.2) {
+            let fs = rows.formulas(r, j, &p, false);
+            out.row(r, &cells, &fs, Share::Later { si })?;
+            continue;
+        }
+        let Some(p) = plan(j) else {
+            out.row(r, &cells, &[], Share::No)?;
+            continue;
+        };
+        let mut last = j;
+        while plan(last + 1) == Some(p) {
+            last += 1;
+        }
+        let fs = rows.formulas(r, j, &p, true);
+        if last > j {
+            let si = next_si;
+            next_si += fs.len() as u32;
+            run = Some((p, si, last));
+            let last = first + last as u32;
+            out.row(r, &cells, &fs, Share::First { si, last })?;
+        } else {
+            out.row(r, &cells, &fs, Share::No)?;
+        }
+    }
+    Ok(())
+}
+
+fn write_row(
+    ws: &mut Worksheet,
+    f: &Formats,
+    row: u32,
+    cells: &[Cell<'_>],
+) -> Result<(), XlsxError> {
+    for (c, v) in cells.iter().enumerate() {
+        let c = c as u16;
+        match v {
+            // Non-empty text goes without a format: `f.text` is the default format (xf 0),
+            // and the library hashes a given format on every cell. An empty text stays a
+            // blank cell with the format, as before.
+            Cell::Text(s) if !s.is_empty() => {
+                ws.text(row, c, s)?;
+            }
+            Cell::Owned(s) if !s.is_empty() => {
+                ws.text(row, c, s.as_str())?;
+            }
+            Cell::Text(s) => {
+                ws.text_fmt(row, c, s, &f.text)?;
+            }
+            Cell::Owned(s) => {
+                ws.text_fmt(row, c, s.as_str(), &f.text)?;
+            }
+            Cell::Count(n) => {
+                ws.write_number_with_format(row, c, *n as f64, &f.int)?;
+            }
+            Cell::Number(x, fmt) => {
+                ws.write_number_with_format(row, c, *x, fmt)?;
+            }
+            Cell::Blank => {}
+        }
+    }
+    Ok(())
+}
+
+/// Text writes that never fail on length: text past a cell's limit is cut with a marker
+/// ([`crate::report::cell_text`]). Every text of the workbook goes through these.
+pub(super) trait CellText {
+    fn text(&mut self, row: u32, col: u16, s: &str) -> Result<&mut Worksheet, XlsxError>;
+    fn text_fmt(
+        &mut self,
+        row: u32,
+        col: u16,
+        s: &str,
+        f: &Format,
+    ) -> Result<&mut Worksheet, XlsxError>;
+    fn merge_text(
+        &mut self,
+        r0: u32,
+        c0: u16,
+        r1: u32,
+        c1: u16,
+        s: &str,
+        f: &Format,
+    ) -> Result<&mut Worksheet, XlsxError>;
+}
+
+impl CellText for Worksheet {
+    fn text(&mut self, row: u32, col: u16, s: &str) -> Result<&mut Worksheet, XlsxError> {
+        self.write_string(row, col, crate::report::cell_text(s))
+    }
+    fn text_fmt(
+        &mut self,
+        row: u32,
+        col: u16,
+        s: &str,
+        f: &Format,
+    ) -> Result<&mut Worksheet, XlsxError> {
+        self.write_string_with_format(row, col, crate::report::cell_text(s), f)
+    }
+    fn merge_text(
+        &mut self,
+        r0: u32,
+        c0: u16,
+        r1: u32,
+        c1: u16,
+        s: &str,
+        f: &Format,
+    ) -> Result<&mut Worksheet, XlsxError> {
+        self.merge_range(r0, c0, r1, c1, &crate::report::cell_text(s), f)
+    }
+}
