@@ -42,13 +42,13 @@ enum TextEncoding {
 }
 
 /// Reads a CSV (or gzip CSV) file and streams its rows to `on_event`.
-pub(crate) fn read(
+pub(crate) fn read<P: Premap>(
     path: &Path,
     name: &str,
     kind: FileKind,
     progress: super::Progress,
-    premap: Option<&dyn Premap>,
-    on_event: &mut dyn FnMut(RowEvent<'_>) -> Result<Flow, String>,
+    premap: Option<&P>,
+    on_event: &mut dyn FnMut(RowEvent<'_, P::Batch>) -> Result<Flow, String>,
 ) -> Result<FileInfo, IngestError> {
     let io_err = |source: io::Error| IngestError::Io {
         file: name.to_string(),
@@ -75,12 +75,12 @@ pub(crate) fn read(
     })
 }
 
-fn read_text(
+fn read_text<P: Premap>(
     text: &mut (dyn Read + Send),
     name: &str,
     kind: FileKind,
-    premap: Option<&dyn Premap>,
-    on_event: &mut dyn FnMut(RowEvent<'_>) -> Result<Flow, String>,
+    premap: Option<&P>,
+    on_event: &mut dyn FnMut(RowEvent<'_, P::Batch>) -> Result<Flow, String>,
 ) -> Result<String, IngestError> {
     let io_err = |source: io::Error| {
         if kind == FileKind::CsvGz {
@@ -712,9 +712,9 @@ struct Batch {
 }
 
 /// What the parsing thread sends.
-enum Parsed {
+enum Parsed<B> {
     /// A batch, with what the [`Premap`] made of it when the parsing thread mapped it.
-    Rows(Batch, Option<Box<dyn std::any::Any + Send>>),
+    Rows(Batch, Option<B>),
     Failed(IngestError),
 }
 
@@ -727,12 +727,12 @@ enum Parsed {
 /// wait, so memory stays flat whatever the file's size. When they are all waiting (the
 /// calling thread is the slower), the parsing thread maps the next batch through `premap`
 /// before queueing it, so the two threads share the mapping.
-fn stream(
+fn stream<P: Premap>(
     reader: impl Read + Send,
     name: &str,
     delimiter: u8,
-    premap: Option<&dyn Premap>,
-    on_event: &mut dyn FnMut(RowEvent<'_>) -> Result<Flow, String>,
+    premap: Option<&P>,
+    on_event: &mut dyn FnMut(RowEvent<'_, P::Batch>) -> Result<Flow, String>,
 ) -> Result<(), IngestError> {
     if start_sheet(delimiter, on_event)? == Flow::SkipSheet {
         return Ok(());
@@ -740,7 +740,7 @@ fn stream(
     // Batches queued and not yet taken by the calling thread.
     let waiting = &AtomicUsize::new(0);
     std::thread::scope(|scope| {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Parsed>(BATCHES_AHEAD);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Parsed<P::Batch>>(BATCHES_AHEAD);
         let (recycle_tx, recycle_rx) = std::sync::mpsc::channel::<Batch>();
         let parser = std::thread::Builder::new()
             .name("csv-parser".into())
@@ -795,12 +795,12 @@ fn stream(
 }
 
 /// The parsing thread of [`stream`]: reads records into batches and sends them in order.
-fn parse_batches(
+fn parse_batches<P: Premap>(
     reader: impl Read,
     name: &str,
     delimiter: u8,
-    premap: Option<&dyn Premap>,
-    (tx, waiting): (&std::sync::mpsc::SyncSender<Parsed>, &AtomicUsize),
+    premap: Option<&P>,
+    (tx, waiting): (&std::sync::mpsc::SyncSender<Parsed<P::Batch>>, &AtomicUsize),
     recycled: &std::sync::mpsc::Receiver<Batch>,
 ) {
     let mut rdr = FastReader::new(reader, delimiter);
@@ -857,11 +857,11 @@ fn parse_batches(
 /// Queues `batch`; when the calling thread is behind (at least [`PREMAP_WHEN_WAITING`]
 /// batches still wait for it), maps it through `premap` first. Fails when the calling thread
 /// has stopped listening.
-fn send_batch(
-    tx: &std::sync::mpsc::SyncSender<Parsed>,
+fn send_batch<P: Premap>(
+    tx: &std::sync::mpsc::SyncSender<Parsed<P::Batch>>,
     waiting: &AtomicUsize,
     batch: Batch,
-    premap: Option<&dyn Premap>,
+    premap: Option<&P>,
 ) -> Result<(), ()> {
     let behind = premap
         .is_some_and(|p| p.every_batch() || waiting.load(Ordering::Relaxed) >= PREMAP_WHEN_WAITING);
@@ -880,9 +880,9 @@ fn send_batch(
 }
 
 /// The one sheet-start event of a CSV file.
-fn start_sheet(
+fn start_sheet<B>(
     delimiter: u8,
-    on_event: &mut dyn FnMut(RowEvent<'_>) -> Result<Flow, String>,
+    on_event: &mut dyn FnMut(RowEvent<'_, B>) -> Result<Flow, String>,
 ) -> Result<Flow, IngestError> {
     on_event(RowEvent::Sheet {
         name: None,
@@ -984,7 +984,7 @@ mod tests {
     fn row_numbers_count_empty_lines() {
         let data = b"title\ntitle2\n\nh1,h2\na,b\n,\nc,d\n\n\nTotal,x\n";
         let mut rows = vec![];
-        stream(&data[..], "t", b',', None, &mut |e| {
+        stream(&data[..], "t", b',', None::<&super::NoPremap>, &mut |e| {
             if let RowEvent::Row(n, cells) = e {
                 rows.push((n, cells.cell(0).display()));
             }
@@ -1039,7 +1039,7 @@ mod tests {
             Ok(Flow::Continue)
         };
         let result = if threaded {
-            stream(data, "t", delimiter, None, &mut on_event)
+            stream(data, "t", delimiter, None::<&super::NoPremap>, &mut on_event)
         } else {
             stream_sequential(data, "t", delimiter, &mut on_event)
         };
@@ -1127,7 +1127,7 @@ mod tests {
             );
             let step = 1 + next(9) as usize;
             let mut rows = vec![];
-            let trickled = stream(Trickle(&data, step), "t", delimiter, None, &mut |e| {
+            let trickled = stream(Trickle(&data, step), "t", delimiter, None::<&super::NoPremap>, &mut |e| {
                 if let RowEvent::Row(n, cells) = e {
                     let cells = (0..cells.len()).map(|i| format!("{:?}", cells.cell(i)));
                     rows.push((n, cells.collect::<Vec<_>>()));

@@ -80,8 +80,9 @@ pub trait RowCells {
     }
 }
 
-/// What the reader hands to the row callback.
-pub enum RowEvent<'a> {
+/// What the reader hands to the row callback. `B` is what the caller's [`Premap`] makes of a
+/// batch of rows; readers without one hand out no batches ([`Unbatched`]).
+pub enum RowEvent<'a, B = Unbatched> {
     /// A new sheet starts (spreadsheets: the sheet name; CSV: `None`, once).
     Sheet {
         /// The sheet name, `None` for CSV.
@@ -93,7 +94,28 @@ pub enum RowEvent<'a> {
     Row(u64, &'a dyn RowCells),
     /// What the reading thread's [`Premap`] made of the rows that follow (the rows of one
     /// batch, handed out next as `Row` events as usual).
-    Premapped(Box<dyn std::any::Any + Send>),
+    Premapped(B),
+}
+
+/// No premapped batch: the events of a read without a [`Premap`] (a value of it cannot exist).
+#[derive(Debug)]
+pub enum Unbatched {}
+
+impl<'a> RowEvent<'a, Unbatched> {
+    /// The same event where the callback takes batches of `B` (it gets none from this read).
+    fn batched<B>(self) -> RowEvent<'a, B> {
+        match self {
+            RowEvent::Sheet {
+                name,
+                decimal_comma,
+            } => RowEvent::Sheet {
+                name,
+                decimal_comma,
+            },
+            RowEvent::Row(number, cells) => RowEvent::Row(number, cells),
+            RowEvent::Premapped(none) => match none {},
+        }
+    }
 }
 
 /// Work on rows that a CSV file's reading thread may take on for the callback.
@@ -104,16 +126,27 @@ pub enum RowEvent<'a> {
 /// rows; the result reaches the callback as a [`RowEvent::Premapped`] before the batch's rows.
 /// What the calling thread does with it (and in what order it books it) is its own affair.
 pub trait Premap: Sync {
+    /// What a batch of rows becomes, handed to the callback as [`RowEvent::Premapped`].
+    type Batch: Send;
+
     /// Maps one batch of rows (row number, cells), in file order; `None` when it cannot (yet).
-    fn premap(
-        &self,
-        rows: &mut dyn Iterator<Item = (u64, &dyn RowCells)>,
-    ) -> Option<Box<dyn std::any::Any + Send>>;
+    fn premap(&self, rows: &mut dyn Iterator<Item = (u64, &dyn RowCells)>) -> Option<Self::Batch>;
 
     /// True to premap every batch, not only those parsed while the calling thread is behind
     /// (tests use it to check that premapped rows book exactly as rows mapped in turn).
     fn every_batch(&self) -> bool {
         false
+    }
+}
+
+/// The [`Premap`] of a read that maps nothing ahead.
+pub struct NoPremap;
+
+impl Premap for NoPremap {
+    type Batch = Unbatched;
+
+    fn premap(&self, _: &mut dyn Iterator<Item = (u64, &dyn RowCells)>) -> Option<Unbatched> {
+        None
     }
 }
 
@@ -287,17 +320,17 @@ pub fn read_rows(
     name: &str,
     on_event: &mut dyn FnMut(RowEvent<'_>) -> Result<Flow, String>,
 ) -> Result<FileInfo, IngestError> {
-    read_rows_premapped(path, name, Progress::Hidden, None, on_event)
+    read_rows_premapped::<NoPremap>(path, name, Progress::Hidden, None, on_event)
 }
 
 /// [`read_rows`], with a progress bar when `progress` asks for one, letting a CSV file's
 /// reading thread map rows ahead through `premap`.
-pub fn read_rows_premapped(
+pub fn read_rows_premapped<P: Premap>(
     path: &Path,
     name: &str,
     progress: Progress,
-    premap: Option<&dyn Premap>,
-    on_event: &mut dyn FnMut(RowEvent<'_>) -> Result<Flow, String>,
+    premap: Option<&P>,
+    on_event: &mut dyn FnMut(RowEvent<'_, P::Batch>) -> Result<Flow, String>,
 ) -> Result<FileInfo, IngestError> {
     let io_err = |source| IngestError::Io {
         file: name.to_string(),
@@ -326,8 +359,8 @@ pub fn read_rows_premapped(
         read_up_to(&mut f, &mut head).map_err(io_err)?
     };
     match detect_kind(path, &head[..n]) {
-        FileKind::Spreadsheet => xlsx::read(path, name, progress, on_event),
-        FileKind::Parquet => parquet::read(path, name, progress, on_event),
+        FileKind::Spreadsheet => xlsx::read(path, name, progress, &mut |e| on_event(e.batched())),
+        FileKind::Parquet => parquet::read(path, name, progress, &mut |e| on_event(e.batched())),
         kind => csv::read(path, name, kind, progress, premap, on_event),
     }
 }

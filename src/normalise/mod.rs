@@ -556,7 +556,7 @@ fn normalise_premapped(
     let mut first_seen: Option<(u64, Option<String>, Vec<String>)> = None;
     let mut near: Option<NearMiss> = None;
 
-    let mut on_event = |event: RowEvent<'_>| -> Result<Flow, String> {
+    let mut on_event = |event: RowEvent<'_, PreRows>| -> Result<Flow, String> {
         match event {
             RowEvent::Sheet {
                 name: sheet_name,
@@ -574,7 +574,7 @@ fn normalise_premapped(
                 Ok(Flow::Continue)
             }
             RowEvent::Premapped(rows) => {
-                premapped = rows.downcast::<PreRows>().ok().map(|r| r.0.into_iter());
+                premapped = Some(rows.0.into_iter());
                 Ok(Flow::Continue)
             }
             RowEvent::Row(number, cells) => {
@@ -685,7 +685,7 @@ fn normalise_premapped(
             }
         }
     };
-    let premap = (mode != PremapMode::Off).then_some(&premapper as &dyn ingest::Premap);
+    let premap = (mode != PremapMode::Off).then_some(&premapper);
     let read = ingest::read_rows_premapped(path, name, progress, premap, &mut on_event);
     let info: FileInfo = match read {
         Ok(info) => info,
@@ -1270,10 +1270,9 @@ impl Premapper<'_> {
 }
 
 impl ingest::Premap for Premapper<'_> {
-    fn premap(
-        &self,
-        rows: &mut dyn Iterator<Item = (u64, &dyn RowCells)>,
-    ) -> Option<Box<dyn std::any::Any + Send>> {
+    type Batch = PreRows;
+
+    fn premap(&self, rows: &mut dyn Iterator<Item = (u64, &dyn RowCells)>) -> Option<PreRows> {
         let shared = self.sheet.get()?;
         // The batch's own copies of the shared strings each record holds (file, sheet,
         // provider): the calling thread drops the records, and reference counts shared
@@ -1342,7 +1341,7 @@ impl ingest::Premap for Premapper<'_> {
             };
             out.push(PreRow { number, mapped });
         }
-        Some(Box::new(PreRows(out)))
+        Some(PreRows(out))
     }
 
     fn every_batch(&self) -> bool {
