@@ -369,8 +369,7 @@ fn sensitivity(
 ) -> Vec<(String, f64, f64)> {
     // Spend-based and supplier-specific lines do not depend on these assumptions: they add
     // their central to both sides.
-    let mut sens: Vec<(KSum, KSum)> =
-        vec![(KSum::default(), KSum::default()); SENSITIVITY.len()];
+    let mut sens: Vec<(KSum, KSum)> = vec![(KSum::default(), KSum::default()); SENSITIVITY.len()];
     for (i, c) in calc_lines.iter().enumerate() {
         let fixed = c.key.spend.is_some() || c.body.method == Method::SupplierSpecific;
         for (k, (lo, hi)) in sens.iter_mut().enumerate() {
@@ -416,4 +415,3 @@ const SENSITIVITY: &[(&str, Setter); 5] = &[
         f.k_cache = Bounds::flat(v(&f.k_cache))
     }),
 ];
-

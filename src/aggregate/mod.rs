@@ -11,7 +11,7 @@ mod finish;
 mod spend;
 pub mod supplier;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use std::hash::BuildHasher;

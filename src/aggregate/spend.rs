@@ -251,4 +251,3 @@ pub(super) fn spend_line(
         body,
     }])
 }
-

@@ -48,7 +48,7 @@ pub(crate) fn read<P: Premap>(
     kind: FileKind,
     progress: super::Progress,
     premap: Option<&P>,
-    on_event: &mut dyn FnMut(RowEvent<'_, P::Batch>) -> Result<Flow, String>,
+    on_event: &mut super::OnEvent<'_, P::Batch>,
 ) -> Result<FileInfo, IngestError> {
     let io_err = |source: io::Error| IngestError::Io {
         file: name.to_string(),
@@ -80,7 +80,7 @@ fn read_text<P: Premap>(
     name: &str,
     kind: FileKind,
     premap: Option<&P>,
-    on_event: &mut dyn FnMut(RowEvent<'_, P::Batch>) -> Result<Flow, String>,
+    on_event: &mut super::OnEvent<'_, P::Batch>,
 ) -> Result<String, IngestError> {
     let io_err = |source: io::Error| {
         if kind == FileKind::CsvGz {
@@ -732,7 +732,7 @@ fn stream<P: Premap>(
     name: &str,
     delimiter: u8,
     premap: Option<&P>,
-    on_event: &mut dyn FnMut(RowEvent<'_, P::Batch>) -> Result<Flow, String>,
+    on_event: &mut super::OnEvent<'_, P::Batch>,
 ) -> Result<(), IngestError> {
     if start_sheet(delimiter, on_event)? == Flow::SkipSheet {
         return Ok(());
@@ -882,7 +882,7 @@ fn send_batch<P: Premap>(
 /// The one sheet-start event of a CSV file.
 fn start_sheet<B>(
     delimiter: u8,
-    on_event: &mut dyn FnMut(RowEvent<'_, B>) -> Result<Flow, String>,
+    on_event: &mut super::OnEvent<'_, B>,
 ) -> Result<Flow, IngestError> {
     on_event(RowEvent::Sheet {
         name: None,
@@ -984,12 +984,18 @@ mod tests {
     fn row_numbers_count_empty_lines() {
         let data = b"title\ntitle2\n\nh1,h2\na,b\n,\nc,d\n\n\nTotal,x\n";
         let mut rows = vec![];
-        stream(&data[..], "t", b',', None::<&super::NoPremap>, &mut |e| {
-            if let RowEvent::Row(n, cells) = e {
-                rows.push((n, cells.cell(0).display()));
-            }
-            Ok(Flow::Continue)
-        })
+        stream(
+            &data[..],
+            "t",
+            b',',
+            None::<&crate::ingest::NoPremap>,
+            &mut |e| {
+                if let RowEvent::Row(n, cells) = e {
+                    rows.push((n, cells.cell(0).display()));
+                }
+                Ok(Flow::Continue)
+            },
+        )
         .unwrap();
         let numbers: Vec<u64> = rows.iter().map(|r| r.0).collect();
         assert_eq!(numbers, vec![1, 2, 4, 5, 6, 7, 10]);
@@ -1039,7 +1045,13 @@ mod tests {
             Ok(Flow::Continue)
         };
         let result = if threaded {
-            stream(data, "t", delimiter, None::<&super::NoPremap>, &mut on_event)
+            stream(
+                data,
+                "t",
+                delimiter,
+                None::<&crate::ingest::NoPremap>,
+                &mut on_event,
+            )
         } else {
             stream_sequential(data, "t", delimiter, &mut on_event)
         };
@@ -1127,13 +1139,19 @@ mod tests {
             );
             let step = 1 + next(9) as usize;
             let mut rows = vec![];
-            let trickled = stream(Trickle(&data, step), "t", delimiter, None::<&super::NoPremap>, &mut |e| {
-                if let RowEvent::Row(n, cells) = e {
-                    let cells = (0..cells.len()).map(|i| format!("{:?}", cells.cell(i)));
-                    rows.push((n, cells.collect::<Vec<_>>()));
-                }
-                Ok(Flow::Continue)
-            });
+            let trickled = stream(
+                Trickle(&data, step),
+                "t",
+                delimiter,
+                None::<&crate::ingest::NoPremap>,
+                &mut |e| {
+                    if let RowEvent::Row(n, cells) = e {
+                        let cells = (0..cells.len()).map(|i| format!("{:?}", cells.cell(i)));
+                        rows.push((n, cells.collect::<Vec<_>>()));
+                    }
+                    Ok(Flow::Continue)
+                },
+            );
             assert!(trickled.is_ok());
             assert_eq!(
                 rows,

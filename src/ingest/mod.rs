@@ -97,6 +97,9 @@ pub enum RowEvent<'a, B = Unbatched> {
     Premapped(B),
 }
 
+/// The row callback of a read: told each event, it says whether to go on, or why to stop.
+pub type OnEvent<'f, B = Unbatched> = dyn FnMut(RowEvent<'_, B>) -> Result<Flow, String> + 'f;
+
 /// No premapped batch: the events of a read without a [`Premap`] (a value of it cannot exist).
 #[derive(Debug)]
 pub enum Unbatched {}
@@ -330,7 +333,7 @@ pub fn read_rows_premapped<P: Premap>(
     name: &str,
     progress: Progress,
     premap: Option<&P>,
-    on_event: &mut dyn FnMut(RowEvent<'_, P::Batch>) -> Result<Flow, String>,
+    on_event: &mut OnEvent<'_, P::Batch>,
 ) -> Result<FileInfo, IngestError> {
     let io_err = |source| IngestError::Io {
         file: name.to_string(),
