@@ -112,7 +112,6 @@ struct LineLimit {
 
 impl LineLimit {
     /// Counts a key first seen; refuses it when it makes one line too many.
-    #[allow(clippy::too_many_arguments)]
     fn admit(
         &mut self,
         hasher: &hashbrown::DefaultHashBuilder,

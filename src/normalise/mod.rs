@@ -1151,17 +1151,14 @@ impl FileRun<'_> {
             row: number,
         };
         let mut effects = RowEffects::default();
-        let outcome = map_cells(
+        let ctx = RowContext {
             m,
             state,
-            cells,
-            prov,
-            self.period,
-            &mut self.dates,
-            &self.report,
-            &mut effects,
-            self.record_keys,
-        );
+            period: self.period,
+            report: &self.report,
+            record_keys: self.record_keys,
+        };
+        let outcome = map_cells(&ctx, cells, prov, &mut self.dates, &mut effects);
         // A row waiting for the day/month order is mapped again when replayed: what it adds
         // is added then, once.
         if !matches!(outcome, Ok(RowOutcome::Pending)) {
@@ -1171,22 +1168,35 @@ impl FileRun<'_> {
     }
 }
 
+/// What mapping a row needs besides its cells: the sheet's mapping and state, the period, the
+/// file's report so far (read only by a vendor total row's check), and whether records need
+/// their ledger key.
+#[derive(Clone, Copy)]
+struct RowContext<'a> {
+    m: &'a Mapping,
+    state: &'a SheetState,
+    period: &'a Period,
+    report: &'a FileReport,
+    record_keys: bool,
+}
+
 /// Maps one data row of a sheet whose header is known: the outcome, with what the row adds
-/// to the file's report left in `effects`. Reads `report` only for a vendor total row's check.
-#[allow(clippy::too_many_arguments)]
+/// to the file's report left in `effects`.
 fn map_cells(
-    m: &Mapping,
-    state: &SheetState,
+    ctx: &RowContext<'_>,
     cells: &dyn RowCells,
     prov: Provenance,
-    period: &Period,
     dates: &mut DateOrderEvidence,
-    report: &FileReport,
     effects: &mut RowEffects,
-    record_keys: bool,
 ) -> Result<RowOutcome, String> {
+    let RowContext {
+        m,
+        state,
+        record_keys,
+        ..
+    } = *ctx;
     let row = prov.row;
-    let mut outcome = map_row(m, state, cells, prov, period, dates, report, effects);
+    let mut outcome = map_row(ctx, cells, prov, dates, effects);
     if effects.cost_seen.is_some() {
         effects.money_to = match &outcome {
             Ok(RowOutcome::Accepted(r)) if matches!(r.kind, RecordKind::Adjustment { .. }) => {
@@ -1322,17 +1332,14 @@ impl ingest::Premap for Premapper<'_> {
                     ..DateOrderEvidence::default()
                 };
                 let mut effects = RowEffects::default();
-                let outcome = map_cells(
+                let ctx = RowContext {
                     m,
                     state,
-                    cells,
-                    prov,
-                    self.period,
-                    &mut dates,
-                    &report,
-                    &mut effects,
-                    self.record_keys,
-                );
+                    period: self.period,
+                    report: &report,
+                    record_keys: self.record_keys,
+                };
+                let outcome = map_cells(&ctx, cells, prov, &mut dates, &mut effects);
                 match outcome {
                     Ok(RowOutcome::Pending | RowOutcome::Skipped(SkipReason::TotalRow))
                     | Err(_) => None,
@@ -1883,17 +1890,20 @@ fn significant(x: f64) -> String {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 fn map_row(
-    m: &Mapping,
-    state: &SheetState,
+    ctx: &RowContext<'_>,
     cells: &dyn RowCells,
     prov: Provenance,
-    period: &Period,
     dates: &mut DateOrderEvidence,
-    report: &FileReport,
     effects: &mut RowEffects,
 ) -> Result<RowOutcome, String> {
+    let RowContext {
+        m,
+        state,
+        period,
+        report,
+        ..
+    } = *ctx;
     if row_is_blank(cells) {
         return Ok(RowOutcome::Skipped(SkipReason::Blank));
     }
@@ -2157,19 +2167,15 @@ fn map_row(
             ),
         }));
     }
-    finish(
-        m,
-        cells,
-        prov,
-        period,
-        effects,
+    let valid = ValidRow {
         start,
         values,
         kind,
-        Some(model),
+        model: Some(model),
         region_override,
         scope,
-    )
+    };
+    valid_row(m, cells, prov, period, effects, valid)
 }
 
 /// A money-only row (tax, credit, refund): a spend adjustment, never activity.
@@ -2196,26 +2202,45 @@ fn money_only(
         ..RowValues::default()
     };
     let kind = RecordKind::Adjustment { label };
-    finish(
-        m, cells, prov, period, effects, start, values, kind, None, None, None,
-    )
+    let valid = ValidRow {
+        start,
+        values,
+        kind,
+        model: None,
+        region_override: None,
+        scope: None,
+    };
+    valid_row(m, cells, prov, period, effects, valid)
 }
 
-/// Books a valid row: control totals, dates, period, and the record.
-#[allow(clippy::too_many_arguments)]
-fn finish(
-    m: &Mapping,
-    cells: &dyn RowCells,
-    prov: Provenance,
-    period: &Period,
-    effects: &mut RowEffects,
+/// What a valid row holds once read: its start, quantities and money, kind, and the model,
+/// region and scope a meter's text gave (`None`: from their columns).
+struct ValidRow {
     start: Stamp,
     values: RowValues,
     kind: RecordKind,
     model: Option<String>,
     region_override: Option<String>,
     scope: Option<String>,
+}
+
+/// Books a valid row: control totals, dates, period, and the record.
+fn valid_row(
+    m: &Mapping,
+    cells: &dyn RowCells,
+    prov: Provenance,
+    period: &Period,
+    effects: &mut RowEffects,
+    valid: ValidRow,
 ) -> Result<RowOutcome, String> {
+    let ValidRow {
+        start,
+        values,
+        kind,
+        model,
+        region_override,
+        scope,
+    } = valid;
     let end = match bucket_end(m, cells, start) {
         Ok(e) => e,
         Err(p) => return Ok(RowOutcome::Rejected(p)),
