@@ -16,7 +16,7 @@ impl Aggregator {
         mut self,
         set: &FactorSet,
         carbon: &[crate::model::CarbonRow],
-    ) -> Result<Summary, String> {
+    ) -> Result<Summary, AggregateError> {
         let mut entries: Vec<(CalcKey, Acc)> =
             self.calc.into_iter().map(|e| (e.key, e.acc)).collect();
         entries.sort_by(|a, b| a.0.cmp(&b.0));
@@ -294,7 +294,7 @@ fn spend_lines(
 
 /// The AI Services lines (calculation lines grouped by key, compensated sums) and the totals
 /// of the estimate (spend of unestimated items is the caller's to add).
-fn ai_services_lines(calc_lines: &[CalcLine]) -> Result<(Vec<Line>, Totals), String> {
+fn ai_services_lines(calc_lines: &[CalcLine]) -> Result<(Vec<Line>, Totals), AggregateError> {
     // AI Services lines: group calculation lines by key.
     let mut groups: BTreeMap<LineKey, Vec<usize>> = BTreeMap::new();
     for (i, c) in calc_lines.iter().enumerate() {

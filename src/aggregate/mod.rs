@@ -492,10 +492,26 @@ impl EstimateSum {
     }
 }
 
-fn add_activity(into: &mut Activity, a: &Activity) -> Result<(), String> {
-    let add = |x: u64, y: u64, what: &str| {
-        x.checked_add(y)
-            .ok_or_else(|| format!("the total of {what} overflows a 64-bit count"))
+/// Why lines cannot be summed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AggregateError {
+    /// A total passes a 64-bit count.
+    #[error("the total of {what} overflows a 64-bit count")]
+    Overflow {
+        /// The quantity (`input tokens`).
+        what: &'static str,
+    },
+}
+
+impl From<AggregateError> for SinkStop {
+    fn from(e: AggregateError) -> Self {
+        SinkStop::Failed(e.to_string())
+    }
+}
+
+fn add_activity(into: &mut Activity, a: &Activity) -> Result<(), AggregateError> {
+    let add = |x: u64, y: u64, what: &'static str| {
+        x.checked_add(y).ok_or(AggregateError::Overflow { what })
     };
     into.requests = add(into.requests, a.requests, "requests")?;
     into.input_tokens = add(into.input_tokens, a.input_tokens, "input tokens")?;

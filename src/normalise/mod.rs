@@ -108,11 +108,8 @@ pub struct Quantities {
 }
 
 impl Quantities {
-    fn add(&mut self, r: &RowValues) -> Result<(), String> {
-        let add = |a: u64, b: u64, what: &str| {
-            a.checked_add(b)
-                .ok_or_else(|| format!("the sum of {what} overflows a 64-bit count"))
-        };
+    fn add(&mut self, r: &RowValues) -> Result<(), TotalOverflow> {
+        let add = |a: u64, b: u64, what: &'static str| a.checked_add(b).ok_or(TotalOverflow(what));
         self.requests = add(self.requests, r.requests, "requests")?;
         self.input_tokens = add(self.input_tokens, r.input_tokens, "input tokens")?;
         self.cached_input_tokens = add(
@@ -324,15 +321,40 @@ pub enum NormaliseError {
         /// The first of them.
         example: u64,
     },
-    /// A counter overflowed.
-    #[error("{file}: {reason}")]
-    Overflow {
+    /// The reading stopped part-way: a total overflowed, or the report refused a record.
+    #[error("{file}: {stop}")]
+    Stopped {
         /// The file as named.
         file: String,
-        /// What overflowed.
-        reason: String,
+        /// Why, and where.
+        stop: FileStop,
     },
 }
+
+/// Why a file's reading stopped part-way (its rows so far are not used).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FileStop {
+    /// A total of the file passes a 64-bit count at a row.
+    #[error("the sum of {what} overflows a 64-bit count ({}row {row})", sheet.as_deref().map(|s| format!("sheet '{s}', ")).unwrap_or_default())]
+    Overflow {
+        /// The quantity (`input tokens`).
+        what: &'static str,
+        /// The sheet, for spreadsheets.
+        sheet: Option<String>,
+        /// The row that made it overflow.
+        row: u64,
+    },
+    /// The report refused a record (more distinct lines than its limit), in its words.
+    #[error("{0}")]
+    Refused(String),
+    /// A template recognised the header but cannot read it.
+    #[error("{0}")]
+    Template(String),
+}
+
+/// A total that passes a 64-bit count: which one (the row is the caller's to add).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct TotalOverflow(&'static str);
 
 /// The cells of one data row after parsing (before the period check).
 #[derive(Debug, Clone, Default)]
@@ -589,7 +611,9 @@ fn normalise_premapped(
                         .and_then(|p| p.mapped);
                     let undecided = run.dates.decided.is_none();
                     let decisions = run.decisions;
-                    run.data_row(sheet_index, number, cells, pre)?;
+                    // A stop is kept in `run.failure`; the reader is told to stop.
+                    run.data_row(sheet_index, number, cells, pre)
+                        .map_err(|stop| format!("{name}: {stop}"))?;
                     if undecided {
                         if let Some(order) = run.dates.decided {
                             premapper.publish_order(order);
@@ -656,7 +680,11 @@ fn normalise_premapped(
                             premapper.publish_separators(&state.separators);
                         }
                     }
-                    Some(Err(e)) => return Err(format!("{name}: {e}")),
+                    Some(Err(e)) => {
+                        let stop = FileStop::Template(e);
+                        run.failure = Some(stop.clone());
+                        return Err(format!("{name}: {stop}"));
+                    }
                     None => {
                         if let Some(best) = templates.fits(&header).into_iter().next() {
                             if best.required_found > 0
@@ -690,10 +718,10 @@ fn normalise_premapped(
     let info: FileInfo = match read {
         Ok(info) => info,
         Err(IngestError::Stopped(msg)) => {
-            if let Some(reason) = run.failure.take() {
-                return Err(NormaliseError::Overflow {
+            if let Some(stop) = run.failure.take() {
+                return Err(NormaliseError::Stopped {
                     file: name.to_string(),
-                    reason,
+                    stop,
                 });
             }
             return Err(NormaliseError::Ingest(IngestError::Stopped(msg)));
@@ -714,10 +742,10 @@ fn normalise_premapped(
             example,
         });
     }
-    if let Some(reason) = run.failure.take() {
-        return Err(NormaliseError::Overflow {
+    if let Some(stop) = run.failure.take() {
+        return Err(NormaliseError::Stopped {
             file: name.to_string(),
-            reason,
+            stop,
         });
     }
     for (sheet, tallies) in run.tallies.iter().enumerate() {
@@ -855,7 +883,7 @@ struct FileRun<'a> {
     pending: Vec<PendingRow>,
     sink: &'a mut dyn FnMut(UsageRecord) -> Result<(), SinkStop>,
     rejections: &'a mut Vec<Rejection>,
-    failure: Option<String>,
+    failure: Option<FileStop>,
     /// Per sheet and numeric column (as `SheetState::numeric`), how dots and commas were used.
     tallies: Vec<Vec<SepTally>>,
     /// Decisions taken so far (the day/month order, each column's separators): rows that
@@ -873,8 +901,8 @@ impl FileRun<'_> {
         sheet: usize,
         number: u64,
         cells: &dyn RowCells,
-        pre: Option<(Result<RowOutcome, String>, RowEffects)>,
-    ) -> Result<(), String> {
+        pre: Option<(Result<RowOutcome, TotalOverflow>, RowEffects)>,
+    ) -> Result<(), FileStop> {
         self.report.counts.read += 1;
         let before = self.decisions_taken();
         let outcome = match pre {
@@ -912,7 +940,7 @@ impl FileRun<'_> {
 
     /// Maps the rows that waited again, in file order, until no row decides anything more:
     /// a row still waiting waits on.
-    fn replay(&mut self) -> Result<(), String> {
+    fn replay(&mut self) -> Result<(), FileStop> {
         loop {
             let before = self.decisions_taken();
             let waiting = std::mem::take(&mut self.pending);
@@ -946,7 +974,7 @@ impl FileRun<'_> {
     /// usual one (if it has one), and each column whose values read either way as the
     /// sheet's other columns or its format write; then books the rows that waited. At the
     /// end of the file, and when too many rows wait.
-    fn settle(&mut self) -> Result<(), String> {
+    fn settle(&mut self) -> Result<(), FileStop> {
         if self.pending.is_empty() {
             return Ok(());
         }
@@ -974,9 +1002,9 @@ impl FileRun<'_> {
         &mut self,
         sheet: usize,
         number: u64,
-        outcome: Result<RowOutcome, String>,
+        outcome: Result<RowOutcome, TotalOverflow>,
         cells: &dyn RowCells,
-    ) -> Result<(), String> {
+    ) -> Result<(), FileStop> {
         if matches!(
             outcome,
             Ok(RowOutcome::Accepted(_) | RowOutcome::Outside | RowOutcome::Rejected(_))
@@ -999,8 +1027,9 @@ impl FileRun<'_> {
                             t.message(column.as_deref())
                         }
                     };
-                    self.failure = Some(msg.clone());
-                    return Err(format!("{}: {msg}", self.name));
+                    let stop = FileStop::Refused(msg);
+                    self.failure = Some(stop.clone());
+                    return Err(stop);
                 }
             }
             Ok(RowOutcome::Outside) => self.report.counts.outside_period += 1,
@@ -1049,9 +1078,14 @@ impl FileRun<'_> {
                 // Only possible before the order is decided; `data_row` handles it.
                 self.report.counts.read -= 1;
             }
-            Err(msg) => {
-                self.failure = Some(msg.clone());
-                return Err(format!("{}: {msg}", self.name));
+            Err(TotalOverflow(what)) => {
+                let stop = FileStop::Overflow {
+                    what,
+                    sheet: self.sheets[sheet].name.as_deref().map(str::to_string),
+                    row: number,
+                };
+                self.failure = Some(stop.clone());
+                return Err(stop);
             }
         }
         Ok(())
@@ -1128,7 +1162,7 @@ impl FileRun<'_> {
         sheet: usize,
         number: u64,
         cells: &dyn RowCells,
-    ) -> Result<RowOutcome, String> {
+    ) -> Result<RowOutcome, TotalOverflow> {
         if self.sheets[sheet].mapping.is_none() {
             return Ok(RowOutcome::Skipped(SkipReason::Blank));
         }
@@ -1188,7 +1222,7 @@ fn map_cells(
     prov: Provenance,
     dates: &mut DateOrderEvidence,
     effects: &mut RowEffects,
-) -> Result<RowOutcome, String> {
+) -> Result<RowOutcome, TotalOverflow> {
     let RowContext {
         m,
         state,
@@ -1231,7 +1265,7 @@ fn map_cells(
 /// day/month order is open, a vendor total row, a date waiting for the order).
 struct PreRow {
     number: u64,
-    mapped: Option<(Result<RowOutcome, String>, RowEffects)>,
+    mapped: Option<(Result<RowOutcome, TotalOverflow>, RowEffects)>,
 }
 
 /// The rows of one batch, as [`Premapper`] hands them to the calling thread.
@@ -1896,7 +1930,7 @@ fn map_row(
     prov: Provenance,
     dates: &mut DateOrderEvidence,
     effects: &mut RowEffects,
-) -> Result<RowOutcome, String> {
+) -> Result<RowOutcome, TotalOverflow> {
     let RowContext {
         m,
         state,
@@ -2187,7 +2221,7 @@ fn money_only(
     period: &Period,
     effects: &mut RowEffects,
     adj: (Option<Stamp>, &CellRef<'_>, Option<f64>, &String, String),
-) -> Result<RowOutcome, String> {
+) -> Result<RowOutcome, TotalOverflow> {
     let (start, start_cell, cost, currency, label) = adj;
     let Some(start) = start else {
         return Ok(RowOutcome::Rejected(problem(
@@ -2232,7 +2266,7 @@ fn valid_row(
     period: &Period,
     effects: &mut RowEffects,
     valid: ValidRow,
-) -> Result<RowOutcome, String> {
+) -> Result<RowOutcome, TotalOverflow> {
     let ValidRow {
         start,
         values,
@@ -2331,7 +2365,7 @@ enum MoneyTo {
 impl RowEffects {
     /// Adds the row to `report`, in the order mapping used to (an overflowing total stops
     /// at the same point).
-    fn apply(self, report: &mut FileReport) -> Result<(), String> {
+    fn apply(self, report: &mut FileReport) -> Result<(), TotalOverflow> {
         if let Some(c) = self.cost_seen {
             report.all_rows_cost += c;
             if let Some(to) = self.money_to {

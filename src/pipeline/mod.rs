@@ -407,7 +407,10 @@ impl Applied {
 
     /// The configuration's report: what it set, with the counts and the estimate of what
     /// each exclusion left out.
-    fn report(self, cfg: &Config) -> std::result::Result<crate::config::ConfigReport, String> {
+    fn report(
+        self,
+        cfg: &Config,
+    ) -> std::result::Result<crate::config::ConfigReport, crate::aggregate::AggregateError> {
         let mut excluded = Vec::with_capacity(self.excluded.len());
         for (rows, agg) in self.excluded {
             let kg = if rows == 0 {
