@@ -1938,41 +1938,13 @@ fn map_row(
         report,
         ..
     } = *ctx;
-    if row_is_blank(cells) {
-        return Ok(RowOutcome::Skipped(SkipReason::Blank));
-    }
-    let repeated = (0..cells.len()).all(|i| {
-        state
-            .header_keys
-            .get(i)
-            .is_some_and(|h| is_header_key(cells.cell(i), h))
-    });
-    if repeated {
-        return Ok(RowOutcome::Skipped(SkipReason::RepeatedHeader));
-    }
     // Looked for only when it matters (money on the row, a skip rule, no date): most rows
     // never need every cell read.
     let total_label = std::cell::OnceCell::new();
     let has_total_label =
         || *total_label.get_or_init(|| (0..cells.len()).any(|i| is_total_label(&cells.cell(i))));
-    // A CSV row that stops before the header's last column was cut short (a truncated file,
-    // an unclosed quote): its missing cells are unknown, not zero. Spreadsheet rows end at
-    // their last value, so this applies to delimited text only.
-    let header_width = state
-        .header_keys
-        .iter()
-        .rposition(|k| !k.is_empty())
-        .map_or(0, |i| i + 1);
-    if state.name.is_none() && cells.len() < header_width && !has_total_label() {
-        return Ok(RowOutcome::Rejected(RowProblem {
-            column: state.header_keys.get(cells.len()).cloned(),
-            value: None,
-            reason: format!(
-                "the row ends after {} of the header's {header_width} columns (cut short: a \
-                 truncated file or an unclosed quote?)",
-                cells.len()
-            ),
-        }));
+    if let Some(outcome) = row_shape(state, cells, &has_total_label) {
+        return Ok(outcome);
     }
     let seps = &state.separators;
     match m
@@ -1991,42 +1963,21 @@ fn map_row(
         return Ok(RowOutcome::Skipped(SkipReason::OtherService));
     }
 
-    // Bucket start (slash dates follow the file's day/month order).
     let start_cell = first_cell(&m.bucket_start, cells);
-    let how = m.bucket_start.spec.parse.as_deref();
-    let start = match parse::timestamp_ordered(&start_cell, how, dates.decided) {
-        Ok(parse::Dated::Known(s)) => {
-            if let Some(order) = s.order_evidence {
-                match dates.decided {
-                    None => dates.decided = Some(order),
-                    Some(d) if d != order => {
-                        return Ok(RowOutcome::Rejected(problem(
-                            &m.bucket_start,
-                            &start_cell,
-                            format!(
-                                "this date only reads as {}, but the file's other dates are {}",
-                                order.label(),
-                                d.label()
-                            ),
-                        )))
-                    }
-                    Some(_) => {}
-                }
-            }
-            Some(s.stamp)
+    let start = match bucket_start(m, &start_cell, dates) {
+        Ok(start) => start,
+        Err(DateStep::Waits) => return Ok(RowOutcome::Pending),
+        Err(DateStep::Rejected(p)) => return Ok(RowOutcome::Rejected(p)),
+        Err(DateStep::Unreadable(_)) if has_total_label() => {
+            check_total_row(m, cells, seps, report, effects, prov.row);
+            return Ok(RowOutcome::Skipped(SkipReason::TotalRow));
         }
-        Ok(parse::Dated::Ambiguous) => return Ok(RowOutcome::Pending),
-        Ok(parse::Dated::Empty) => None,
-        Err(reason) => {
-            if has_total_label() {
-                check_total_row(m, cells, seps, report, effects, prov.row);
-                return Ok(RowOutcome::Skipped(SkipReason::TotalRow));
-            }
+        Err(DateStep::Unreadable(reason)) => {
             return Ok(RowOutcome::Rejected(problem(
                 &m.bucket_start,
                 &start_cell,
                 format!("unparseable date: {reason}"),
-            )));
+            )))
         }
     };
     if start.is_none() && has_total_label() {
@@ -2066,99 +2017,24 @@ fn map_row(
     }
 
     // Quantities: wide rows (one column per token class) or a classified meter row.
-    let mut model_override = None;
-    let mut region_override = None;
-    let mut scope = None;
-    let mut kind = RecordKind::Usage;
-    let (values, any_quantity) = if let Some(bm) = &m.meter {
-        match read_meter(bm, m, cells, seps, (cost, &currency)) {
-            Ok(None) => {
-                let text_empty = bm
-                    .text
-                    .columns
-                    .iter()
-                    .all(|(i, _)| cells.cell(*i).is_blank());
-                if text_empty && cost.is_none() && first_cell(&bm.quantity, cells).is_blank() {
-                    return Ok(RowOutcome::Skipped(if start.is_some() {
-                        SkipReason::EmptyBucket
-                    } else {
-                        SkipReason::Blank
-                    }));
-                }
-                return Ok(RowOutcome::Skipped(SkipReason::OtherService));
-            }
-            Err(p) => return Ok(RowOutcome::Rejected(p)),
-            Ok(Some(r)) if r.tokens == 0 && cost.is_some_and(|c| c < 0.0) => {
-                // Money without quantity on a meter row: a credit, never negative activity.
-                let label = "credit (negative cost without quantity)".to_string();
-                let adj = (start, &start_cell, cost, &currency, label);
-                return money_only(m, cells, prov, period, effects, adj);
-            }
-            Ok(Some(r)) => {
-                effects.unit_decision = r.decision;
-                effects.fx_decision = r.fx_decision.clone();
-                model_override = r.model.clone();
-                region_override = r.region.clone();
-                scope = r.scope.clone();
-                let mut v = RowValues {
-                    cost,
-                    currency: currency.clone(),
-                    ..RowValues::default()
-                };
-                match r.class.as_str() {
-                    "input" | "cache_write" => v.input_tokens = r.tokens,
-                    "cached_input" => {
-                        v.input_tokens = r.tokens;
-                        v.cached_input_tokens = r.tokens;
-                    }
-                    "output" => v.output_tokens = r.tokens,
-                    "input_characters" => v.input_characters = r.tokens,
-                    "output_characters" => v.output_characters = r.tokens,
-                    "requests" => v.requests = r.tokens,
-                    _ => {
-                        kind = RecordKind::NotEstimated {
-                            label: r.label.clone().unwrap_or_else(|| "not estimated".into()),
-                            quantity: r.quantity,
-                            unit: r.unit.clone(),
-                            spend_only: r.class == "spend",
-                        }
-                    }
-                }
-                (v, true)
-            }
-        }
-    } else {
-        let parsed = (|| -> Result<(RowValues, bool), RowProblem> {
-            let requests = count_field(m.requests.as_ref(), cells, seps, "requests")?;
-            let input = count_field(m.input_tokens.as_ref(), cells, seps, "tokens")?;
-            let cached = count_field(m.cached_input_tokens.as_ref(), cells, seps, "tokens")?;
-            let output = count_field(m.output_tokens.as_ref(), cells, seps, "tokens")?;
-            let any = requests.is_some()
-                || input.is_some()
-                || cached.is_some()
-                || output.is_some()
-                || cost.is_some();
-            Ok((
-                RowValues {
-                    requests: requests.unwrap_or(0),
-                    input_tokens: input.unwrap_or(0),
-                    cached_input_tokens: cached.unwrap_or(0),
-                    output_tokens: output.unwrap_or(0),
-                    cost,
-                    currency: currency.clone(),
-                    ..RowValues::default()
-                },
-                any,
-            ))
-        })();
-        match parsed {
-            Ok(v) => v,
-            Err(p) => return Ok(RowOutcome::Rejected(p)),
+    let money = (cost, currency.as_str());
+    let read = match &m.meter {
+        Some(bm) => meter_quantities(bm, m, cells, seps, money, start.is_some(), effects),
+        None => wide_quantities(m, cells, seps, money).map_err(QuantityStep::Decided),
+    };
+    let q = match read {
+        Ok(q) => q,
+        Err(QuantityStep::Decided(outcome)) => return Ok(outcome),
+        Err(QuantityStep::Credit) => {
+            // Money without quantity on a meter row: a credit, never negative activity.
+            let label = "credit (negative cost without quantity)".to_string();
+            let adj = (start, &start_cell, cost, &currency, label);
+            return money_only(m, cells, prov, period, effects, adj);
         }
     };
-    let model = model_override.or_else(|| text_field(m.model.as_ref(), cells));
+    let model = q.model.or_else(|| text_field(m.model.as_ref(), cells));
     let Some(start) = start else {
-        if model.is_none() && !any_quantity {
+        if model.is_none() && !q.any {
             return Ok(RowOutcome::Skipped(SkipReason::Blank));
         }
         return Ok(RowOutcome::Rejected(problem(
@@ -2167,49 +2043,287 @@ fn map_row(
             "missing date: every usage row needs its bucket date".into(),
         )));
     };
-    if model.is_none() && !any_quantity {
+    if model.is_none() && !q.any {
         return Ok(RowOutcome::Skipped(SkipReason::EmptyBucket));
     }
-    let model = match (model, &kind) {
-        (Some(model), _) => model,
-        (None, RecordKind::NotEstimated { label, .. }) => label.clone(),
+    let model = match model_named(m, cells, model, &q.kind) {
+        Ok(model) => model,
+        Err(p) => return Ok(RowOutcome::Rejected(p)),
+    };
+    if let Err(p) = cached_within_input(m, &q.values) {
+        return Ok(RowOutcome::Rejected(p));
+    }
+    let valid = ValidRow {
+        start,
+        values: q.values,
+        kind: q.kind,
+        model: Some(model),
+        region_override: q.region,
+        scope: q.scope,
+    };
+    valid_row(m, cells, prov, period, effects, valid)
+}
+
+/// A row's shape before its values: blank, the header repeated, or (delimited text only) cut
+/// short before the header's last column; `None` for a row to read.
+fn row_shape(
+    state: &SheetState,
+    cells: &dyn RowCells,
+    has_total_label: &dyn Fn() -> bool,
+) -> Option<RowOutcome> {
+    if row_is_blank(cells) {
+        return Some(RowOutcome::Skipped(SkipReason::Blank));
+    }
+    let repeated = (0..cells.len()).all(|i| {
+        state
+            .header_keys
+            .get(i)
+            .is_some_and(|h| is_header_key(cells.cell(i), h))
+    });
+    if repeated {
+        return Some(RowOutcome::Skipped(SkipReason::RepeatedHeader));
+    }
+    // A CSV row that stops before the header's last column was cut short (a truncated file,
+    // an unclosed quote): its missing cells are unknown, not zero. Spreadsheet rows end at
+    // their last value, so this applies to delimited text only.
+    let header_width = state
+        .header_keys
+        .iter()
+        .rposition(|k| !k.is_empty())
+        .map_or(0, |i| i + 1);
+    if state.name.is_none() && cells.len() < header_width && !has_total_label() {
+        return Some(RowOutcome::Rejected(RowProblem {
+            column: state.header_keys.get(cells.len()).cloned(),
+            value: None,
+            reason: format!(
+                "the row ends after {} of the header's {header_width} columns (cut short: a \
+                 truncated file or an unclosed quote?)",
+                cells.len()
+            ),
+        }));
+    }
+    None
+}
+
+/// Why a row's bucket start cannot be used (yet).
+enum DateStep {
+    /// A slash date that reads both ways while the file's order is open.
+    Waits,
+    /// A date that contradicts the file's order.
+    Rejected(RowProblem),
+    /// Not a date (a vendor total row's label, or a bad cell): the reason.
+    Unreadable(String),
+}
+
+/// The row's bucket start, `None` for an empty cell. Slash dates follow the file's day/month
+/// order, and decide it when only one order reads them.
+fn bucket_start(
+    m: &Mapping,
+    start_cell: &CellRef<'_>,
+    dates: &mut DateOrderEvidence,
+) -> Result<Option<Stamp>, DateStep> {
+    let how = m.bucket_start.spec.parse.as_deref();
+    match parse::timestamp_ordered(start_cell, how, dates.decided) {
+        Ok(parse::Dated::Known(s)) => {
+            if let Some(order) = s.order_evidence {
+                match dates.decided {
+                    None => dates.decided = Some(order),
+                    Some(d) if d != order => {
+                        return Err(DateStep::Rejected(problem(
+                            &m.bucket_start,
+                            start_cell,
+                            format!(
+                                "this date only reads as {}, but the file's other dates are {}",
+                                order.label(),
+                                d.label()
+                            ),
+                        )))
+                    }
+                    Some(_) => {}
+                }
+            }
+            Ok(Some(s.stamp))
+        }
+        Ok(parse::Dated::Ambiguous) => Err(DateStep::Waits),
+        Ok(parse::Dated::Empty) => Ok(None),
+        Err(reason) => Err(DateStep::Unreadable(reason)),
+    }
+}
+
+/// A row's quantities and what its meter said of it.
+struct RowQuantities {
+    values: RowValues,
+    /// Any quantity or money on the row.
+    any: bool,
+    kind: RecordKind,
+    /// Model, region and scope from the meter's text.
+    model: Option<String>,
+    region: Option<String>,
+    scope: Option<String>,
+}
+
+/// Why a row's quantities lead to no usage record.
+enum QuantityStep {
+    /// The row's outcome (skipped, rejected).
+    Decided(RowOutcome),
+    /// Money without quantity on a meter row: a credit.
+    Credit,
+}
+
+/// The quantities of a meter row (one usage type, SKU or meter per row), classified by the
+/// template's rules; the unit and currency decisions go to `effects`.
+fn meter_quantities(
+    bm: &template::BoundMeter,
+    m: &Mapping,
+    cells: &dyn RowCells,
+    seps: &Separators,
+    (cost, currency): (Option<f64>, &str),
+    dated: bool,
+    effects: &mut RowEffects,
+) -> Result<RowQuantities, QuantityStep> {
+    let r = match read_meter(bm, m, cells, seps, (cost, currency)) {
+        Ok(Some(r)) => r,
+        Ok(None) => {
+            let text_empty = bm
+                .text
+                .columns
+                .iter()
+                .all(|(i, _)| cells.cell(*i).is_blank());
+            let why = if text_empty && cost.is_none() && first_cell(&bm.quantity, cells).is_blank()
+            {
+                if dated {
+                    SkipReason::EmptyBucket
+                } else {
+                    SkipReason::Blank
+                }
+            } else {
+                SkipReason::OtherService
+            };
+            return Err(QuantityStep::Decided(RowOutcome::Skipped(why)));
+        }
+        Err(p) => return Err(QuantityStep::Decided(RowOutcome::Rejected(p))),
+    };
+    if r.tokens == 0 && cost.is_some_and(|c| c < 0.0) {
+        return Err(QuantityStep::Credit);
+    }
+    effects.unit_decision = r.decision;
+    effects.fx_decision = r.fx_decision.clone();
+    let mut values = RowValues {
+        cost,
+        currency: currency.to_string(),
+        ..RowValues::default()
+    };
+    let mut kind = RecordKind::Usage;
+    match r.class.as_str() {
+        "input" | "cache_write" => values.input_tokens = r.tokens,
+        "cached_input" => {
+            values.input_tokens = r.tokens;
+            values.cached_input_tokens = r.tokens;
+        }
+        "output" => values.output_tokens = r.tokens,
+        "input_characters" => values.input_characters = r.tokens,
+        "output_characters" => values.output_characters = r.tokens,
+        "requests" => values.requests = r.tokens,
+        _ => {
+            kind = RecordKind::NotEstimated {
+                label: r.label.clone().unwrap_or_else(|| "not estimated".into()),
+                quantity: r.quantity,
+                unit: r.unit.clone(),
+                spend_only: r.class == "spend",
+            }
+        }
+    }
+    Ok(RowQuantities {
+        values,
+        any: true,
+        kind,
+        model: r.model,
+        region: r.region,
+        scope: r.scope,
+    })
+}
+
+/// The quantities of a wide row (one column per token class).
+fn wide_quantities(
+    m: &Mapping,
+    cells: &dyn RowCells,
+    seps: &Separators,
+    (cost, currency): (Option<f64>, &str),
+) -> Result<RowQuantities, RowOutcome> {
+    let count = |b: Option<&template::Bound>, what| {
+        count_field(b, cells, seps, what).map_err(RowOutcome::Rejected)
+    };
+    let requests = count(m.requests.as_ref(), "requests")?;
+    let input = count(m.input_tokens.as_ref(), "tokens")?;
+    let cached = count(m.cached_input_tokens.as_ref(), "tokens")?;
+    let output = count(m.output_tokens.as_ref(), "tokens")?;
+    let any = requests.is_some()
+        || input.is_some()
+        || cached.is_some()
+        || output.is_some()
+        || cost.is_some();
+    Ok(RowQuantities {
+        values: RowValues {
+            requests: requests.unwrap_or(0),
+            input_tokens: input.unwrap_or(0),
+            cached_input_tokens: cached.unwrap_or(0),
+            output_tokens: output.unwrap_or(0),
+            cost,
+            currency: currency.to_string(),
+            ..RowValues::default()
+        },
+        any,
+        kind: RecordKind::Usage,
+        model: None,
+        region: None,
+        scope: None,
+    })
+}
+
+/// The row's model: as read, else a not-estimated item's label; a usage row without one is
+/// rejected on the model (or meter) column.
+fn model_named(
+    m: &Mapping,
+    cells: &dyn RowCells,
+    model: Option<String>,
+    kind: &RecordKind,
+) -> Result<String, RowProblem> {
+    match (model, kind) {
+        (Some(model), _) => Ok(model),
+        (None, RecordKind::NotEstimated { label, .. }) => Ok(label.clone()),
         (None, _) => {
             let (column, cell) = match (&m.model, &m.meter) {
                 (Some(b), _) => (b.column_label(), first_cell(b, cells)),
                 (None, Some(bm)) => (bm.text.column_label(), first_cell(&bm.text, cells)),
                 (None, None) => (String::new(), CellRef::Empty),
             };
-            return Ok(RowOutcome::Rejected(RowProblem {
+            Err(RowProblem {
                 column: Some(column).filter(|c| !c.is_empty()),
                 value: Some(cell.display()).filter(|v| !v.is_empty()),
                 reason: "missing model: the row has usage but no model name".into(),
-            }));
+            })
         }
-    };
-    if values.cached_input_tokens > values.input_tokens {
-        let column = m
-            .cached_input_tokens
-            .as_ref()
-            .map(|b| b.column_label())
-            .unwrap_or_default();
-        return Ok(RowOutcome::Rejected(RowProblem {
-            column: Some(column).filter(|c| !c.is_empty()),
-            value: Some(values.cached_input_tokens.to_string()),
-            reason: format!(
-                "cached input tokens ({}) exceed the input tokens ({}) on the same row",
-                values.cached_input_tokens, values.input_tokens
-            ),
-        }));
     }
-    let valid = ValidRow {
-        start,
-        values,
-        kind,
-        model: Some(model),
-        region_override,
-        scope,
-    };
-    valid_row(m, cells, prov, period, effects, valid)
+}
+
+/// Cached input tokens are part of the input tokens: more of them is a bad row.
+fn cached_within_input(m: &Mapping, values: &RowValues) -> Result<(), RowProblem> {
+    if values.cached_input_tokens <= values.input_tokens {
+        return Ok(());
+    }
+    let column = m
+        .cached_input_tokens
+        .as_ref()
+        .map(|b| b.column_label())
+        .unwrap_or_default();
+    Err(RowProblem {
+        column: Some(column).filter(|c| !c.is_empty()),
+        value: Some(values.cached_input_tokens.to_string()),
+        reason: format!(
+            "cached input tokens ({}) exceed the input tokens ({}) on the same row",
+            values.cached_input_tokens, values.input_tokens
+        ),
+    })
 }
 
 /// A money-only row (tax, credit, refund): a spend adjustment, never activity.
