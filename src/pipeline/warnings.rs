@@ -256,6 +256,19 @@ pub fn coverage_matrix(o: &Outcome) -> Vec<(&str, String, u32)> {
 /// Every warning about `o`, in a stable order: coverage first, then money, then models.
 pub fn assess(o: &Outcome) -> Vec<Warning> {
     let mut out = vec![];
+    coverage(o, &mut out);
+    ai_spend_skipped(o, &mut out);
+    ambiguous_separators(o, &mut out);
+    duplicate_columns(o, &mut out);
+    money_unbalanced(o, &mut out);
+    models_unresolved(o, &mut out);
+    text_cut(o, &mut out);
+    out
+}
+
+/// No usage in the period, months before or after the data, and months without data per
+/// provider.
+fn coverage(o: &Outcome, out: &mut Vec<Warning>) {
     let months = o.period.months();
     let range = data_range(o);
     let mut reported_months: Vec<String> = vec![];
@@ -349,7 +362,10 @@ pub fn assess(o: &Outcome) -> Vec<Warning> {
             out.push(w);
         }
     }
+}
 
+/// Skipped rows whose text names an AI service, per file.
+fn ai_spend_skipped(o: &Outcome, out: &mut Vec<Warning>) {
     // Skipped rows whose text names an AI service, per file.
     for f in &o.files {
         if f.ai_skipped.is_empty() {
@@ -390,7 +406,10 @@ pub fn assess(o: &Outcome) -> Vec<Warning> {
         w.spend = spend;
         out.push(w);
     }
+}
 
+/// Columns whose numbers follow no one convention.
+fn ambiguous_separators(o: &Outcome, out: &mut Vec<Warning>) {
     // Columns whose numbers follow no one convention.
     for f in &o.files {
         if f.ambiguous_separators.is_empty() {
@@ -407,7 +426,10 @@ pub fn assess(o: &Outcome) -> Vec<Warning> {
         w.file = Some(f.file.clone());
         out.push(w);
     }
+}
 
+/// Columns named twice.
+fn duplicate_columns(o: &Outcome, out: &mut Vec<Warning>) {
     // Columns named twice.
     for f in &o.files {
         if f.duplicate_columns.is_empty() {
@@ -424,7 +446,10 @@ pub fn assess(o: &Outcome) -> Vec<Warning> {
         w.file = Some(f.file.clone());
         out.push(w);
     }
+}
 
+/// Money that does not add up.
+fn money_unbalanced(o: &Outcome, out: &mut Vec<Warning>) {
     // Money that does not add up.
     for f in &o.files {
         for (currency, b) in &f.money {
@@ -444,7 +469,10 @@ pub fn assess(o: &Outcome) -> Vec<Warning> {
             }
         }
     }
+}
 
+/// Models estimated from a size class.
+fn models_unresolved(o: &Outcome, out: &mut Vec<Warning>) {
     // Models estimated from a size class.
     let mut unresolved: BTreeMap<(String, String), (f64, u64)> = BTreeMap::new();
     for l in &o.summary.lines {
@@ -490,7 +518,10 @@ pub fn assess(o: &Outcome) -> Vec<Warning> {
         w.rows = None;
         out.push(w);
     }
+}
 
+/// Text no spreadsheet cell holds.
+fn text_cut(o: &Outcome, out: &mut Vec<Warning>) {
     // Text no spreadsheet cell holds.
     let mut cut: Vec<String> = vec![];
     let mut check = |what: &str, s: &str| {
@@ -548,7 +579,6 @@ pub fn assess(o: &Outcome) -> Vec<Warning> {
         w.rows = Some(n as u64);
         out.push(w);
     }
-    out
 }
 
 fn short(s: &str, n: usize) -> String {
