@@ -32,11 +32,82 @@ pub(super) fn spend_line(
     factors: &mut BTreeMap<String, FactorUse>,
 ) -> Option<Vec<CalcLine>> {
     let year: i32 = key.month.get(..4).and_then(|y| y.parse().ok())?;
-    let (usd, mut fx_ids) = to_usd(set, &acc.spend, year)?;
+    let (usd, fx_ids) = to_usd(set, &acc.spend, year)?;
     if usd <= 0.0 {
         return None;
     }
-    for id in &fx_ids {
+    record_exchange_rates(set, &fx_ids, factors);
+    let model = set.resolve_model(&key.model);
+    let price = set
+        .prices
+        .get(&model.key.to_lowercase())
+        .filter(|p| p.currency == "USD");
+    let source = acc
+        .sources
+        .iter()
+        .next()
+        .map(|((file, sheet), [first, last, count])| SourceRef {
+            file: file.clone(),
+            sheet: sheet.clone(),
+            rows: [*first, *last],
+            count: *count,
+        })?;
+    let item = SpendItem {
+        set,
+        key,
+        acc,
+        usd,
+        year,
+    };
+    let (body, spend_kind) = match (key.spend_only, price) {
+        (true, Some(p)) => (
+            price_inversion(&item, p, fx_ids, factors)?,
+            "price inversion",
+        ),
+        _ => {
+            let model_key = if key.spend_only {
+                model.key.clone()
+            } else {
+                format!("item:{}", key.label)
+            };
+            (eeio(&item, model_key, fx_ids, factors)?, "EEIO")
+        }
+    };
+    let line_key = LineKey {
+        provider: key.provider.clone(),
+        model: key.model.clone(),
+        region: key.region.clone(),
+        region_scope: None,
+        month: key.month.clone(),
+        cost_centre: key.cost_centre.clone(),
+        tokens_imputed: false,
+        spend: Some(spend_kind.to_string()),
+        account: key.account.clone(),
+        service: key.service.clone(),
+    };
+    Some(vec![CalcLine {
+        key: line_key,
+        source,
+        body,
+    }])
+}
+
+/// One billed item estimated from its money: its key, amounts, USD value and year.
+struct SpendItem<'a> {
+    set: &'a FactorSet,
+    key: &'a NotEstimatedKey,
+    acc: &'a NotEstimatedAcc,
+    usd: f64,
+    year: i32,
+}
+
+/// The exchange rates a conversion used, among the factors of the report.
+fn record_exchange_rates(
+    set: &FactorSet,
+    fx_ids: &[String],
+    factors: &mut BTreeMap<String, FactorUse>,
+) {
+    for id in fx_ids {
         if let Some((cur, y)) = id.strip_prefix("fx:").and_then(|r| r.split_once(':')) {
             if let Some(row) = y
                 .parse()
@@ -56,198 +127,187 @@ pub(super) fn spend_line(
             }
         }
     }
-    let model = set.resolve_model(&key.model);
-    let price = set
-        .prices
-        .get(&model.key.to_lowercase())
-        .filter(|p| p.currency == "USD");
-    let source = acc
-        .sources
-        .iter()
-        .next()
-        .map(|((file, sheet), [first, last, count])| SourceRef {
-            file: file.clone(),
-            sheet: sheet.clone(),
-            rows: [*first, *last],
-            count: *count,
-        })?;
-    let mut line_key = LineKey {
-        provider: key.provider.clone(),
-        model: key.model.clone(),
-        region: key.region.clone(),
-        region_scope: None,
-        month: key.month.clone(),
-        cost_centre: key.cost_centre.clone(),
-        tokens_imputed: false,
-        spend: None,
-        account: key.account.clone(),
-        service: key.service.clone(),
+}
+
+/// Price inversion (METHODOLOGY §4): tokens from spend and the model's list price, 3 input
+/// tokens to 1 output token, then estimated as tokens with the spend bounds.
+fn price_inversion(
+    item: &SpendItem<'_>,
+    p: &crate::factors::PriceRow,
+    mut fx_ids: Vec<String>,
+    factors: &mut BTreeMap<String, FactorUse>,
+) -> Option<LineBody> {
+    let SpendItem {
+        set,
+        key,
+        acc,
+        usd,
+        year,
+    } = *item;
+    // Price inversion: 3 input tokens to 1 output token, spend = Tin·p_in + Tout·p_out.
+    let p_out = p.output_per_mtok.unwrap_or(0.0);
+    let per_output = 3.0 * p.input_per_mtok + p_out;
+    if per_output <= 0.0 {
+        return None;
+    }
+    let t_out = usd / per_output * 1e6;
+    let (t_in, t_out) = if p_out > 0.0 {
+        (3.0 * t_out, t_out)
+    } else {
+        (usd / p.input_per_mtok * 1e6, 0.0)
     };
-    let (body, spend_kind) = match (key.spend_only, price) {
-        (true, Some(p)) => {
-            // Price inversion: 3 input tokens to 1 output token, spend = Tin·p_in + Tout·p_out.
-            let p_out = p.output_per_mtok.unwrap_or(0.0);
-            let per_output = 3.0 * p.input_per_mtok + p_out;
-            if per_output <= 0.0 {
-                return None;
-            }
-            let t_out = usd / per_output * 1e6;
-            let (t_in, t_out) = if p_out > 0.0 {
-                (3.0 * t_out, t_out)
-            } else {
-                (usd / p.input_per_mtok * 1e6, 0.0)
-            };
-            let lf = LineFactors::resolve(
-                set,
-                &key.provider,
-                &key.model,
-                key.region.as_deref(),
-                None,
-                year,
-            );
-            for u in &lf.uses {
-                factors.entry(u.id.clone()).or_insert_with(|| u.clone());
-            }
-            let price_id = format!("price:{}", p.model_key);
-            factors
-                .entry(price_id.clone())
-                .or_insert_with(|| FactorUse {
-                    id: price_id.clone(),
-                    kind: "list price (price inversion)".into(),
-                    value: Bounds::flat(p.input_per_mtok),
-                    unit: format!("USD per 1M input tokens (output {p_out})"),
-                    year: p.valid_from.get(..4).and_then(|y| y.parse().ok()),
-                    subject: p.model_key.clone(),
-                    basis: format!(
-                        "tokens ≈ spend / list price, 3:1 input:output; valid from {}",
-                        p.valid_from
-                    ),
-                    source_id: p.source_id.clone(),
-                });
-            let activity = Activity {
-                spend_input_tokens: t_in.round() as u64,
-                spend_output_tokens: t_out.round() as u64,
-                ..Activity::default()
-            };
-            let est = estimate(&activity, &lf);
-            let mut ids: Vec<String> = lf.uses.iter().map(|u| u.id.clone()).collect();
-            ids.push(price_id);
-            if let Some(c) = set.constant("spend_bounds") {
-                factors
-                    .entry("const:spend_bounds".into())
-                    .or_insert_with(|| FactorUse {
-                        id: "const:spend_bounds".into(),
-                        kind: "spend-derived tokens: bounds".into(),
-                        value: c.bounds(),
-                        unit: c.unit.clone(),
-                        year: None,
-                        subject: "tokens derived from spend by price inversion".into(),
-                        basis: c.notes.clone(),
-                        source_id: c.source_id.clone(),
-                    });
-                ids.push("const:spend_bounds".into());
-            }
-            ids.append(&mut fx_ids);
-            let mut flags = lf.flags.clone();
-            flags.push(format!(
-                "spend-derived: {usd:.2} USD / list price = {} input + {} output tokens (imputed), bounds ×{} / ×{}",
-                activity.spend_input_tokens, activity.spend_output_tokens, lf.spend_bounds.low, lf.spend_bounds.high
-            ));
-            (
-                LineBody {
-                    model_key: lf.model.key.clone(),
-                    method: Method::AverageData,
-                    activity,
-                    spend: acc.spend.clone(),
-                    estimate: est,
-                    factor_ids: ids.into_iter().map(Arc::from).collect(),
-                    dq: DataQuality {
-                        technology: 3,
-                        time: lf.dq_time(year),
-                        geography: lf.geo_level.dq_score(),
-                        completeness: 3,
-                        reliability: 3,
-                    },
-                    flags,
-                    grid_geo: lf.grid_row.geo_id.clone(),
-                    grid_year: lf.grid_row.year,
-                    geo_level: lf.geo_level,
-                    energy_estimated: true,
-                    supplier: None,
-                },
-                "price inversion",
-            )
-        }
-        _ => {
-            let eeio = set.constant("eeio_518210")?;
-            let deflate = match (set.deflator(2021), set.deflator(year)) {
-                (Some(base), Some(now)) if now.index > 0.0 => {
-                    for d in [base, now] {
-                        let id = format!("deflator:USD:{}", d.year);
-                        factors.entry(id.clone()).or_insert_with(|| FactorUse {
-                            id,
-                            kind: "price index (deflates spend to the EEIO price year)".into(),
-                            value: Bounds::flat(d.index),
-                            unit: format!("index, {} = 100", d.base_year),
-                            year: Some(d.year),
-                            subject: "USD".into(),
-                            basis: "factor = index(2021) / index(year)".into(),
-                            source_id: d.source_id.clone(),
-                        });
-                        fx_ids.push(format!("deflator:USD:{}", d.year));
-                    }
-                    base.index / now.index
-                }
-                _ => 1.0,
-            };
-            factors
-                .entry("const:eeio_518210".into())
-                .or_insert_with(|| FactorUse {
-                    id: "const:eeio_518210".into(),
-                    kind: "spend-based EEIO factor".into(),
-                    value: eeio.bounds(),
-                    unit: eeio.unit.clone(),
-                    year: Some(2021),
-                    subject: "NAICS 518210 Data Processing, Hosting, and Related Services".into(),
-                    basis: eeio.notes.clone(),
-                    source_id: eeio.source_id.clone(),
-                });
-            let est = estimate_eeio(usd * deflate, eeio.bounds());
-            let mut ids = vec!["const:eeio_518210".to_string()];
-            ids.append(&mut fx_ids);
-            (
-                LineBody {
-                    model_key: if key.spend_only { model.key.clone() } else { format!("item:{}", key.label) },
-                    method: Method::SpendBased,
-                    activity: Activity::default(),
-                    spend: acc.spend.clone(),
-                    estimate: est,
-                    factor_ids: ids.into_iter().map(Arc::from).collect(),
-                    dq: DataQuality {
-                        technology: 4,
-                        time: 2,
-                        geography: 4,
-                        completeness: 2,
-                        reliability: 4,
-                    },
-                    flags: vec![format!(
-                        "spend-based (EEIO, last resort): {} = {usd:.2} USD, deflated ×{deflate:.4} to 2021 USD; no energy or water",
-                        key.label
-                    )],
-                    grid_geo: "n/a".into(),
-                    grid_year: 2021,
-                    geo_level: GeoLevel::World,
-                    energy_estimated: false,
-                    supplier: None,
-                },
-                "EEIO",
-            )
-        }
+    let lf = LineFactors::resolve(
+        set,
+        &key.provider,
+        &key.model,
+        key.region.as_deref(),
+        None,
+        year,
+    );
+    for u in &lf.uses {
+        factors.entry(u.id.clone()).or_insert_with(|| u.clone());
+    }
+    let price_id = format!("price:{}", p.model_key);
+    factors
+        .entry(price_id.clone())
+        .or_insert_with(|| FactorUse {
+            id: price_id.clone(),
+            kind: "list price (price inversion)".into(),
+            value: Bounds::flat(p.input_per_mtok),
+            unit: format!("USD per 1M input tokens (output {p_out})"),
+            year: p.valid_from.get(..4).and_then(|y| y.parse().ok()),
+            subject: p.model_key.clone(),
+            basis: format!(
+                "tokens ≈ spend / list price, 3:1 input:output; valid from {}",
+                p.valid_from
+            ),
+            source_id: p.source_id.clone(),
+        });
+    let activity = Activity {
+        spend_input_tokens: t_in.round() as u64,
+        spend_output_tokens: t_out.round() as u64,
+        ..Activity::default()
     };
-    line_key.spend = Some(spend_kind.to_string());
-    Some(vec![CalcLine {
-        key: line_key,
-        source,
-        body,
-    }])
+    let est = estimate(&activity, &lf);
+    let mut ids: Vec<String> = lf.uses.iter().map(|u| u.id.clone()).collect();
+    ids.push(price_id);
+    if let Some(c) = set.constant("spend_bounds") {
+        factors
+            .entry("const:spend_bounds".into())
+            .or_insert_with(|| FactorUse {
+                id: "const:spend_bounds".into(),
+                kind: "spend-derived tokens: bounds".into(),
+                value: c.bounds(),
+                unit: c.unit.clone(),
+                year: None,
+                subject: "tokens derived from spend by price inversion".into(),
+                basis: c.notes.clone(),
+                source_id: c.source_id.clone(),
+            });
+        ids.push("const:spend_bounds".into());
+    }
+    ids.append(&mut fx_ids);
+    let mut flags = lf.flags.clone();
+    flags.push(format!(
+        "spend-derived: {usd:.2} USD / list price = {} input + {} output tokens (imputed), bounds ×{} / ×{}",
+        activity.spend_input_tokens, activity.spend_output_tokens, lf.spend_bounds.low, lf.spend_bounds.high
+    ));
+    Some(LineBody {
+        model_key: lf.model.key.clone(),
+        method: Method::AverageData,
+        activity,
+        spend: acc.spend.clone(),
+        estimate: est,
+        factor_ids: ids.into_iter().map(Arc::from).collect(),
+        dq: DataQuality {
+            technology: 3,
+            time: lf.dq_time(year),
+            geography: lf.geo_level.dq_score(),
+            completeness: 3,
+            reliability: 3,
+        },
+        flags,
+        grid_geo: lf.grid_row.geo_id.clone(),
+        grid_year: lf.grid_row.year,
+        geo_level: lf.geo_level,
+        energy_estimated: true,
+        supplier: None,
+    })
+}
+
+/// EEIO, the last resort: spend deflated to the factor's price year times a sector factor
+/// (kgCO2e per USD); no energy or water.
+fn eeio(
+    item: &SpendItem<'_>,
+    model_key: String,
+    mut fx_ids: Vec<String>,
+    factors: &mut BTreeMap<String, FactorUse>,
+) -> Option<LineBody> {
+    let SpendItem {
+        set,
+        key,
+        acc,
+        usd,
+        year,
+    } = *item;
+    let eeio = set.constant("eeio_518210")?;
+    let deflate = match (set.deflator(2021), set.deflator(year)) {
+        (Some(base), Some(now)) if now.index > 0.0 => {
+            for d in [base, now] {
+                let id = format!("deflator:USD:{}", d.year);
+                factors.entry(id.clone()).or_insert_with(|| FactorUse {
+                    id,
+                    kind: "price index (deflates spend to the EEIO price year)".into(),
+                    value: Bounds::flat(d.index),
+                    unit: format!("index, {} = 100", d.base_year),
+                    year: Some(d.year),
+                    subject: "USD".into(),
+                    basis: "factor = index(2021) / index(year)".into(),
+                    source_id: d.source_id.clone(),
+                });
+                fx_ids.push(format!("deflator:USD:{}", d.year));
+            }
+            base.index / now.index
+        }
+        _ => 1.0,
+    };
+    factors
+        .entry("const:eeio_518210".into())
+        .or_insert_with(|| FactorUse {
+            id: "const:eeio_518210".into(),
+            kind: "spend-based EEIO factor".into(),
+            value: eeio.bounds(),
+            unit: eeio.unit.clone(),
+            year: Some(2021),
+            subject: "NAICS 518210 Data Processing, Hosting, and Related Services".into(),
+            basis: eeio.notes.clone(),
+            source_id: eeio.source_id.clone(),
+        });
+    let est = estimate_eeio(usd * deflate, eeio.bounds());
+    let mut ids = vec!["const:eeio_518210".to_string()];
+    ids.append(&mut fx_ids);
+    Some(LineBody {
+        model_key,
+        method: Method::SpendBased,
+        activity: Activity::default(),
+        spend: acc.spend.clone(),
+        estimate: est,
+        factor_ids: ids.into_iter().map(Arc::from).collect(),
+        dq: DataQuality {
+            technology: 4,
+            time: 2,
+            geography: 4,
+            completeness: 2,
+            reliability: 4,
+        },
+        flags: vec![format!(
+            "spend-based (EEIO, last resort): {} = {usd:.2} USD, deflated ×{deflate:.4} to 2021 USD; no energy or water",
+            key.label
+        )],
+        grid_geo: "n/a".into(),
+        grid_year: 2021,
+        geo_level: GeoLevel::World,
+        energy_estimated: false,
+        supplier: None,
+    })
 }
