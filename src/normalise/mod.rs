@@ -385,6 +385,14 @@ enum RowOutcome {
     Pending,
 }
 
+/// What the header search saw: the first row it looked at (or the nearest miss's row) and
+/// the nearest miss, for the error of a file no template recognises.
+#[derive(Default)]
+struct HeaderSearch {
+    first_seen: Option<(u64, Option<String>, Vec<String>)>,
+    near: Option<NearMiss>,
+}
+
 /// The best near miss seen while searching for a header.
 struct NearMiss {
     required_found: usize,
@@ -575,8 +583,7 @@ fn normalise_premapped(
         decisions: 0,
         held_bytes: 0,
     };
-    let mut first_seen: Option<(u64, Option<String>, Vec<String>)> = None;
-    let mut near: Option<NearMiss> = None;
+    let mut search = HeaderSearch::default();
 
     let mut on_event = |event: RowEvent<'_, PreRows>| -> Result<Flow, String> {
         match event {
@@ -625,91 +632,17 @@ fn normalise_premapped(
                     return Ok(Flow::Continue);
                 }
                 // Still looking for the header.
-                let state = &mut run.sheets[sheet_index];
-                state.scanned += 1;
-                if row_is_blank(cells) {
-                    return Ok(if state.scanned > HEADER_SEARCH_ROWS {
-                        Flow::SkipSheet
-                    } else {
-                        Flow::Continue
-                    });
-                }
-                let header: Vec<String> =
-                    (0..cells.len()).map(|i| cells.cell(i).display()).collect();
-                if first_seen.is_none() {
-                    first_seen = Some((
-                        number,
-                        state.name.as_deref().map(str::to_string),
-                        header.clone(),
-                    ));
-                }
-                match templates.detect(&header) {
-                    Some(Ok(m)) => {
-                        run.report.sheets.push(SheetReport {
-                            sheet: state.name.as_deref().map(str::to_string),
-                            header_row: number,
-                            template: m.template.id.clone(),
-                            mapping: m
-                                .describe()
-                                .into_iter()
-                                .map(|(f, c)| (f.to_string(), c))
-                                .collect(),
-                        });
-                        if let Some(order) = m.template.date_order.as_deref() {
-                            run.dates.fallback = parse::DateOrder::from_name(order);
-                        }
-                        state.header_keys =
-                            header.iter().map(|h| template::header_key(h)).collect();
-                        state.describe = describing_columns(&header);
-                        state.numeric = numeric_columns(&m);
-                        if run.tallies.len() <= sheet_index {
-                            run.tallies.resize_with(sheet_index + 1, Vec::new);
-                        }
-                        run.tallies[sheet_index] = vec![SepTally::default(); state.numeric.len()];
-                        for d in duplicate_columns(&m, &state.header_keys, &header) {
-                            let at = match &state.name {
-                                Some(s) => format!("sheet {s}, "),
-                                None => String::new(),
-                            };
-                            run.report.duplicate_columns.push(format!("{at}{d}"));
-                        }
-                        state.mapping = Some(m);
-                        if sheet_index == 0 && mode != PremapMode::Off {
-                            // A CSV file's one sheet: its rows may be mapped ahead from now on.
-                            let _ = premapper.sheet.set(state.clone());
-                            premapper.publish_separators(&state.separators);
-                        }
-                    }
-                    Some(Err(e)) => {
-                        let stop = FileStop::Template(e);
-                        run.failure = Some(stop.clone());
-                        return Err(format!("{name}: {stop}"));
-                    }
-                    None => {
-                        if let Some(best) = templates.fits(&header).into_iter().next() {
-                            if best.required_found > 0
-                                && near
-                                    .as_ref()
-                                    .is_none_or(|n| best.required_found > n.required_found)
-                            {
-                                near = Some(NearMiss {
-                                    required_found: best.required_found,
-                                    template: best.template.id.clone(),
-                                    missing: best.missing.clone(),
-                                });
-                                first_seen = Some((
-                                    number,
-                                    state.name.as_deref().map(str::to_string),
-                                    header.clone(),
-                                ));
-                            }
-                        }
-                        if state.scanned >= HEADER_SEARCH_ROWS {
-                            return Ok(Flow::SkipSheet);
-                        }
-                    }
-                }
-                Ok(Flow::Continue)
+                let premap_sheet =
+                    (sheet_index == 0 && mode != PremapMode::Off).then_some(&premapper);
+                run.look_for_header(
+                    sheet_index,
+                    number,
+                    cells,
+                    templates,
+                    &mut search,
+                    premap_sheet,
+                )
+                .map_err(|stop| format!("{name}: {stop}"))
             }
         }
     };
@@ -729,7 +662,12 @@ fn normalise_premapped(
         Err(e) => return Err(e.into()),
     };
     if run.report.sheets.is_empty() {
-        return Err(unknown_format(name, templates, first_seen, near));
+        return Err(unknown_format(
+            name,
+            templates,
+            search.first_seen,
+            search.near,
+        ));
     }
     // What rows wait for is decided from what the file showed; a stop is recorded in
     // `run.failure`.
@@ -996,6 +934,105 @@ impl FileRun<'_> {
             }
         }
         self.replay()
+    }
+
+    /// A row of a sheet whose header is not found yet: binds the sheet when a template
+    /// recognises the row as its header (and hands the sheet to `premapper`, if any), else
+    /// keeps the nearest miss for the error; passes over the sheet after
+    /// [`HEADER_SEARCH_ROWS`] rows.
+    fn look_for_header(
+        &mut self,
+        sheet_index: usize,
+        number: u64,
+        cells: &dyn RowCells,
+        templates: &TemplateSet,
+        search: &mut HeaderSearch,
+        premapper: Option<&Premapper<'_>>,
+    ) -> Result<Flow, FileStop> {
+        let state = &mut self.sheets[sheet_index];
+        state.scanned += 1;
+        if row_is_blank(cells) {
+            return Ok(if state.scanned > HEADER_SEARCH_ROWS {
+                Flow::SkipSheet
+            } else {
+                Flow::Continue
+            });
+        }
+        let header: Vec<String> = (0..cells.len()).map(|i| cells.cell(i).display()).collect();
+        if search.first_seen.is_none() {
+            search.first_seen = Some((
+                number,
+                state.name.as_deref().map(str::to_string),
+                header.clone(),
+            ));
+        }
+        match templates.detect(&header) {
+            Some(Ok(m)) => {
+                self.report.sheets.push(SheetReport {
+                    sheet: state.name.as_deref().map(str::to_string),
+                    header_row: number,
+                    template: m.template.id.clone(),
+                    mapping: m
+                        .describe()
+                        .into_iter()
+                        .map(|(f, c)| (f.to_string(), c))
+                        .collect(),
+                });
+                if let Some(order) = m.template.date_order.as_deref() {
+                    self.dates.fallback = parse::DateOrder::from_name(order);
+                }
+                state.header_keys = header.iter().map(|h| template::header_key(h)).collect();
+                state.describe = describing_columns(&header);
+                state.numeric = numeric_columns(&m);
+                if self.tallies.len() <= sheet_index {
+                    self.tallies.resize_with(sheet_index + 1, Vec::new);
+                }
+                self.tallies[sheet_index] = vec![SepTally::default(); state.numeric.len()];
+                for d in duplicate_columns(&m, &state.header_keys, &header) {
+                    let at = match &state.name {
+                        Some(s) => format!("sheet {s}, "),
+                        None => String::new(),
+                    };
+                    self.report.duplicate_columns.push(format!("{at}{d}"));
+                }
+                state.mapping = Some(m);
+                if let Some(premapper) = premapper {
+                    // A CSV file's one sheet: its rows may be mapped ahead from now on.
+                    let _ = premapper.sheet.set(state.clone());
+                    premapper.publish_separators(&state.separators);
+                }
+            }
+            Some(Err(e)) => {
+                let stop = FileStop::Template(e);
+                self.failure = Some(stop.clone());
+                return Err(stop);
+            }
+            None => {
+                if let Some(best) = templates.fits(&header).into_iter().next() {
+                    if best.required_found > 0
+                        && search
+                            .near
+                            .as_ref()
+                            .is_none_or(|n| best.required_found > n.required_found)
+                    {
+                        search.near = Some(NearMiss {
+                            required_found: best.required_found,
+                            template: best.template.id.clone(),
+                            missing: best.missing.clone(),
+                        });
+                        search.first_seen = Some((
+                            number,
+                            state.name.as_deref().map(str::to_string),
+                            header.clone(),
+                        ));
+                    }
+                }
+                if state.scanned >= HEADER_SEARCH_ROWS {
+                    return Ok(Flow::SkipSheet);
+                }
+            }
+        }
+        Ok(Flow::Continue)
     }
 
     fn book(
