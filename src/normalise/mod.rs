@@ -686,60 +686,7 @@ fn normalise_premapped(
             stop,
         });
     }
-    for (sheet, tallies) in run.tallies.iter().enumerate() {
-        let Some(state) = run.sheets.get(sheet) else {
-            continue;
-        };
-        for ((_, column, counts), tally) in state.numeric.iter().zip(tallies) {
-            let at = match &state.name {
-                Some(s) => format!("{s}!{column}"),
-                None => column.clone(),
-            };
-            if let Some(v) = tally.verdict(*counts) {
-                run.report
-                    .ambiguous_separators
-                    .push(format!("column {at}: {v}"));
-            }
-            if let Some(n) = tally.note(state.separators.usual_comma()) {
-                run.report.notes.push(format!("column {at} {n}"));
-            }
-        }
-    }
-    let mut report = run.report;
-    report.sha256 = info.sha256;
-    report.bytes = info.bytes;
-    report.dialect = info.dialect;
-    match (run.dates.decided, run.dates.from_template, run.dates.fallback) {
-        (Some(order), false, Some(t)) if order != t => report.notes.push(format!(
-            "day/month order of slash dates: {} (decided from the file's own dates; the format's usual order is {}, so the file was probably re-saved with other regional settings)",
-            order.label(),
-            t.label()
-        )),
-        (Some(order), false, None) => report.notes.push(format!(
-            "day/month order of slash dates: {} (decided from the file's own dates)",
-            order.label()
-        )),
-        (Some(order), true, _) => report.notes.push(format!(
-            "day/month order of slash dates: {} (the format's order; no date in the file settles it)",
-            order.label()
-        )),
-        _ => {}
-    }
-    let mut formats: Vec<String> = vec![];
-    let mut ids: Vec<String> = vec![];
-    for s in &report.sheets {
-        if let Some(t) = templates.all().iter().find(|t| t.id == s.template) {
-            if !formats.contains(&t.format_name().to_string()) {
-                formats.push(t.format_name().to_string());
-            }
-        }
-        if !ids.contains(&s.template) {
-            ids.push(s.template.clone());
-        }
-    }
-    report.format = formats.join("+");
-    report.template = ids.join("+");
-    Ok(report)
+    Ok(run.into_report(info, templates))
 }
 
 fn unknown_format(
@@ -1033,6 +980,65 @@ impl FileRun<'_> {
             }
         }
         Ok(Flow::Continue)
+    }
+
+    /// The file's report once every row is booked: the separator warnings and notes of each
+    /// column, the day/month order's note, the file's bytes and dialect, its formats.
+    fn into_report(mut self, info: FileInfo, templates: &TemplateSet) -> FileReport {
+        for (sheet, tallies) in self.tallies.iter().enumerate() {
+            let Some(state) = self.sheets.get(sheet) else {
+                continue;
+            };
+            for ((_, column, counts), tally) in state.numeric.iter().zip(tallies) {
+                let at = match &state.name {
+                    Some(s) => format!("{s}!{column}"),
+                    None => column.clone(),
+                };
+                if let Some(v) = tally.verdict(*counts) {
+                    self.report
+                        .ambiguous_separators
+                        .push(format!("column {at}: {v}"));
+                }
+                if let Some(n) = tally.note(state.separators.usual_comma()) {
+                    self.report.notes.push(format!("column {at} {n}"));
+                }
+            }
+        }
+        let mut report = self.report;
+        report.sha256 = info.sha256;
+        report.bytes = info.bytes;
+        report.dialect = info.dialect;
+        match (self.dates.decided, self.dates.from_template, self.dates.fallback) {
+            (Some(order), false, Some(t)) if order != t => report.notes.push(format!(
+                "day/month order of slash dates: {} (decided from the file's own dates; the format's usual order is {}, so the file was probably re-saved with other regional settings)",
+                order.label(),
+                t.label()
+            )),
+            (Some(order), false, None) => report.notes.push(format!(
+                "day/month order of slash dates: {} (decided from the file's own dates)",
+                order.label()
+            )),
+            (Some(order), true, _) => report.notes.push(format!(
+                "day/month order of slash dates: {} (the format's order; no date in the file settles it)",
+                order.label()
+            )),
+            _ => {}
+        }
+        let mut formats: Vec<String> = vec![];
+        let mut ids: Vec<String> = vec![];
+        for s in &report.sheets {
+            if let Some(t) = templates.all().iter().find(|t| t.id == s.template) {
+                if !formats.contains(&t.format_name().to_string()) {
+                    formats.push(t.format_name().to_string());
+                }
+            }
+            if !ids.contains(&s.template) {
+                ids.push(s.template.clone());
+            }
+        }
+        report.format = formats.join("+");
+        report.template = ids.join("+");
+        report
     }
 
     fn book(
