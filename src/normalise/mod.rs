@@ -1736,117 +1736,29 @@ fn read_meter(
         .iter()
         .find(|(k, _)| k.trim().eq_ignore_ascii_case(&unit))
         .map(|(_, v)| *v);
-    let mut decision = None;
     // Prices are in the pricing currency, which may not be the cost field's (Azure MCA bills
     // EUR for USD prices): the cost held against price × quantity is in the price's currency.
     let (price_cost, fx_decision) = cost_in_price_currency(bm, cells, seps, cost, currency);
-    let scale = if class == "not_estimated" || class == "spend" {
-        1.0
-    } else {
-        match spec.quantity_is.as_str() {
-            "units" => match unit_size {
-                // A unit size of 0 in the template: the block is inferred from the unit
-                // price's magnitude (per-1M prices are dollars, per-1K cents, per-token less);
-                // without a unit price, from cost ÷ amount (CUR 2.0 exports without
-                // line_item_unblended_rate), when both are there and positive.
-                Some(s) if s.abs() < f64::MIN_POSITIVE => {
-                    let rate = bm.price.as_ref().and_then(|p| {
-                        parse::money(&first_cell(p, cells), seps.comma(p))
-                            .ok()
-                            .flatten()
-                    });
-                    let (price, from_cost) = match (rate, price_cost) {
-                        (Some(p), _) => (Some(p), false),
-                        (None, Some(c)) if c > 0.0 && quantity > 0.0 => (Some(c / quantity), true),
-                        _ => (None, false),
-                    };
-                    match price {
-                        Some(p) if p >= 0.05 => {
-                            decision = Some(if from_cost {
-                                "unit inferred from cost ÷ amount (no unit price): 1M tokens"
-                            } else {
-                                "unit inferred from the unit price: 1M tokens"
-                            });
-                            1_000_000.0
-                        }
-                        Some(p) if p >= 0.0001 => {
-                            decision = Some(if from_cost {
-                                "unit inferred from cost ÷ amount (no unit price): 1K tokens"
-                            } else {
-                                "unit inferred from the unit price: 1K tokens"
-                            });
-                            1_000.0
-                        }
-                        Some(_) => {
-                            decision = Some(if from_cost {
-                                "unit inferred from cost ÷ amount (no unit price): tokens"
-                            } else {
-                                "unit inferred from the unit price: tokens"
-                            });
-                            1.0
-                        }
-                        // No amount: no tokens, whatever the unit.
-                        None if quantity == 0.0 => 1.0,
-                        None => {
-                            return Err(RowProblem {
-                                column: bm.unit.as_ref().map(|u| u.column_label()),
-                                value: Some(unit.clone()),
-                                reason: format!("the unit '{unit}' does not say how many tokens it holds, and the row has no unit price, nor a positive cost and amount, to tell"),
-                            })
-                        }
-                    }
-                }
-                Some(s) => s,
-                None if unit.is_empty() => 1.0,
-                None => {
-                    return Err(RowProblem {
-                        column: bm.unit.as_ref().map(|u| u.column_label()),
-                        value: Some(unit.clone()),
-                        reason: format!(
-                            "unknown unit '{unit}': the template knows {}",
-                            spec.units.keys().cloned().collect::<Vec<_>>().join(", ")
-                        ),
-                    })
-                }
-            },
-            "decide" => {
-                let block = unit_size.unwrap_or(1.0);
-                let price = bm.price.as_ref().and_then(|p| {
-                    parse::money(&first_cell(p, cells), seps.comma(p))
-                        .ok()
-                        .flatten()
-                });
-                match (price, price_cost) {
-                    (Some(p), Some(c)) if block > 1.0 && c.abs() > 0.0 && quantity > 0.0 => {
-                        let near = |a: f64, b: f64| (a - b).abs() <= (0.01 * b.abs()).max(0.011);
-                        if near(p * quantity, c) {
-                            decision = Some("quantity in price blocks (cost = price × quantity)");
-                            block
-                        } else if near(p * quantity / block, c) {
-                            decision = Some("quantity in tokens (cost = price × quantity / block)");
-                            1.0
-                        } else {
-                            let cost_text = match (cost, fx_decision.is_some()) {
-                                (Some(b), true) => {
-                                    format!("cost {c} in the pricing currency ({b} {currency})")
-                                }
-                                _ => format!("cost {c}"),
-                            };
-                            return Err(RowProblem {
-                                column: bm.price.as_ref().map(|p| p.column_label()),
-                                value: Some(format!("price {p}, quantity {quantity}, unit {unit}, {cost_text}")),
-                                reason: "neither price × quantity nor price × quantity / block equals the cost: cannot tell tokens from price blocks".into(),
-                            });
-                        }
-                    }
-                    _ => {
-                        decision = Some("quantity taken as tokens (no cost to decide by)");
-                        1.0
-                    }
-                }
-            }
-            _ => 1.0,
-        }
+    // Spend and items not estimated keep their quantity as it is.
+    let scaled = class != "not_estimated" && class != "spend";
+    let price = match (scaled, &bm.price) {
+        (true, Some(p)) => parse::money(&first_cell(p, cells), seps.comma(p))
+            .ok()
+            .flatten(),
+        _ => None,
+    };
+    let amount = MeterAmount {
+        quantity,
+        unit: &unit,
+        unit_size,
+        price,
+        price_cost,
+        billed: (cost, currency, fx_decision.is_some()),
+    };
+    let (scale, decision) = match (scaled, spec.quantity_is.as_str()) {
+        (true, "units") => units_scale(bm, &amount)?,
+        (true, "decide") => decided_scale(bm, &amount)?,
+        _ => (1.0, None),
     };
     let model = rule
         .model
@@ -1893,6 +1805,125 @@ fn read_meter(
         decision,
         fx_decision,
     }))
+}
+
+/// What a meter row's amount is measured in: the quantity, its unit as written and the
+/// template's size for that unit, the unit price, the cost in the price's currency, and the
+/// cost as billed (amount, currency, whether it was converted) for messages.
+struct MeterAmount<'a> {
+    quantity: f64,
+    unit: &'a str,
+    unit_size: Option<f64>,
+    price: Option<f64>,
+    price_cost: Option<f64>,
+    billed: (Option<f64>, &'a str, bool),
+}
+
+/// Tokens per unit of a row whose template states its units (`quantity_is = "units"`), and
+/// how the unit was decided. A unit size of 0 in the template: the block is inferred from
+/// the unit price's magnitude (per-1M prices are dollars, per-1K cents, per-token less);
+/// without a unit price, from cost ÷ amount (CUR 2.0 exports without
+/// line_item_unblended_rate), when both are there and positive.
+fn units_scale(
+    bm: &template::BoundMeter,
+    a: &MeterAmount<'_>,
+) -> Result<(f64, Option<&'static str>), RowProblem> {
+    let unit = a.unit;
+    match a.unit_size {
+        Some(s) if s.abs() < f64::MIN_POSITIVE => {
+            let (price, from_cost) = match (a.price, a.price_cost) {
+                (Some(p), _) => (Some(p), false),
+                (None, Some(c)) if c > 0.0 && a.quantity > 0.0 => (Some(c / a.quantity), true),
+                _ => (None, false),
+            };
+            let inferred = |from_price: &'static str, from_cost_text: &'static str| {
+                Some(if from_cost {
+                    from_cost_text
+                } else {
+                    from_price
+                })
+            };
+            match price {
+                Some(p) if p >= 0.05 => Ok((
+                    1_000_000.0,
+                    inferred(
+                        "unit inferred from the unit price: 1M tokens",
+                        "unit inferred from cost ÷ amount (no unit price): 1M tokens",
+                    ),
+                )),
+                Some(p) if p >= 0.0001 => Ok((
+                    1_000.0,
+                    inferred(
+                        "unit inferred from the unit price: 1K tokens",
+                        "unit inferred from cost ÷ amount (no unit price): 1K tokens",
+                    ),
+                )),
+                Some(_) => Ok((
+                    1.0,
+                    inferred(
+                        "unit inferred from the unit price: tokens",
+                        "unit inferred from cost ÷ amount (no unit price): tokens",
+                    ),
+                )),
+                // No amount: no tokens, whatever the unit.
+                None if a.quantity == 0.0 => Ok((1.0, None)),
+                None => Err(RowProblem {
+                    column: bm.unit.as_ref().map(|u| u.column_label()),
+                    value: Some(unit.to_string()),
+                    reason: format!("the unit '{unit}' does not say how many tokens it holds, and the row has no unit price, nor a positive cost and amount, to tell"),
+                }),
+            }
+        }
+        Some(s) => Ok((s, None)),
+        None if unit.is_empty() => Ok((1.0, None)),
+        None => Err(RowProblem {
+            column: bm.unit.as_ref().map(|u| u.column_label()),
+            value: Some(unit.to_string()),
+            reason: format!(
+                "unknown unit '{unit}': the template knows {}",
+                bm.spec.units.keys().cloned().collect::<Vec<_>>().join(", ")
+            ),
+        }),
+    }
+}
+
+/// Tokens per unit of a row whose quantity is tokens or price blocks, whichever the money
+/// says (`quantity_is = "decide"`: cost = price × quantity, or price × quantity / block).
+fn decided_scale(
+    bm: &template::BoundMeter,
+    a: &MeterAmount<'_>,
+) -> Result<(f64, Option<&'static str>), RowProblem> {
+    let block = a.unit_size.unwrap_or(1.0);
+    let quantity = a.quantity;
+    match (a.price, a.price_cost) {
+        (Some(p), Some(c)) if block > 1.0 && c.abs() > 0.0 && quantity > 0.0 => {
+            let near = |x: f64, y: f64| (x - y).abs() <= (0.01 * y.abs()).max(0.011);
+            if near(p * quantity, c) {
+                Ok((
+                    block,
+                    Some("quantity in price blocks (cost = price × quantity)"),
+                ))
+            } else if near(p * quantity / block, c) {
+                Ok((
+                    1.0,
+                    Some("quantity in tokens (cost = price × quantity / block)"),
+                ))
+            } else {
+                let (cost, currency, converted) = a.billed;
+                let cost_text = match (cost, converted) {
+                    (Some(b), true) => format!("cost {c} in the pricing currency ({b} {currency})"),
+                    _ => format!("cost {c}"),
+                };
+                let unit = a.unit;
+                Err(RowProblem {
+                    column: bm.price.as_ref().map(|p| p.column_label()),
+                    value: Some(format!("price {p}, quantity {quantity}, unit {unit}, {cost_text}")),
+                    reason: "neither price × quantity nor price × quantity / block equals the cost: cannot tell tokens from price blocks".into(),
+                })
+            }
+        }
+        _ => Ok((1.0, Some("quantity taken as tokens (no cost to decide by)"))),
+    }
 }
 
 /// The row's cost in the unit price's currency, and, when that is not the cost field's
