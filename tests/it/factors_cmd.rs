@@ -22,7 +22,7 @@ fn bin() -> Command {
 }
 
 fn newest() -> String {
-    embedded_versions().last().unwrap().to_string()
+    llm_scope3::factors::default_version().to_string()
 }
 
 /// `factors export DIR` through the binary; returns DIR/<version>.
