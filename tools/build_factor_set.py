@@ -3,7 +3,10 @@
 
 Usage (from anywhere):
 
-    python3 tools/build_factor_set.py [--out DIR] [RESEARCH_DIR]
+    python3 tools/build_factor_set.py [--version 2026.1|2026.2] [--out DIR] [RESEARCH_DIR]
+
+2026.2 is 2026.1 with the rows of RESEARCH_DIR/2026.2/ applied (replaced by key or added; see its
+README.md): model-resolution rules 2 and the models, aliases and classes of issue #19 item 1.
 
 RESEARCH_DIR defaults to ``tools/factor_inputs`` of this repository: copies of the research
 extracts (see its README.md), so that a clone rebuilds the embedded set bit for bit. The script
