@@ -193,10 +193,7 @@ fn strip_date(s: &str) -> String {
 /// channel words removed one at a time; each also with dots for dashes and dashes for dots.
 pub fn spellings(lower: &str) -> Vec<String> {
     let mut chain = vec![unwrap_vendor(lower)];
-    loop {
-        let Some(last) = chain.last().cloned() else {
-            break;
-        };
+    while let Some(last) = chain.last().cloned() {
         let dated = strip_date(&last);
         let next = if dated != last {
             dated
