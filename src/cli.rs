@@ -173,7 +173,7 @@ pub struct ReadArgs {
     #[arg(long = "template", value_name = "FILE")]
     pub templates: Vec<PathBuf>,
     /// Factor set: an embedded version (e.g. 2026.1) or a folder in the same layout.
-    /// Default: the config file's, else the newest embedded version.
+    /// Default: the config file's, else the default embedded version (2026.1).
     #[arg(long, value_name = "VERSION|DIR")]
     pub factors: Option<String>,
     /// Configuration file (entity, fiscal year, regions, cost centres, exclusions, factor
@@ -358,7 +358,7 @@ pub struct FactorsArgs {
     /// What to show.
     #[command(subcommand)]
     pub action: FactorsAction,
-    /// Factor set: an embedded version or a folder. Default: the newest embedded version.
+    /// Factor set: an embedded version or a folder. Default: the default embedded version (2026.1).
     #[arg(long, global = true, value_name = "VERSION|DIR")]
     pub factors: Option<String>,
 }
@@ -376,7 +376,7 @@ pub enum FactorsAction {
         #[arg(long, default_value = "openai")]
         provider: String,
     },
-    /// Write an embedded factor set (the newest, or --factors VERSION) into DIR/<version>/,
+    /// Write an embedded factor set (the default, or --factors VERSION) into DIR/<version>/,
     /// byte for byte, to keep beside a report or to edit. Refuses a non-empty folder.
     ///
     /// Examples:

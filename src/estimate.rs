@@ -155,6 +155,12 @@ impl LineFactors {
                 flags.push(format!("model estimated by class ({c})"));
                 format!("size class {c} (for '{model_raw}')")
             }
+            ModelMatch::Sibling(s) => {
+                flags.push(format!(
+                    "model not in the factor set: estimated as its nearest sibling ({s})"
+                ));
+                format!("{s} (nearest sibling, for '{model_raw}')")
+            }
             _ => model.key.clone(),
         };
         if provider.provider != provider_key {
@@ -322,7 +328,7 @@ impl LineFactors {
             .map(|c| c.central as u64)
             .unwrap_or(400);
         LineFactors {
-            dq_technology: if matches!(model.how, ModelMatch::Class(_)) {
+            dq_technology: if matches!(model.how, ModelMatch::Class(_) | ModelMatch::Sibling(_)) {
                 3
             } else {
                 2
@@ -371,9 +377,13 @@ impl LineFactors {
         }
     }
 
-    /// True when the model is estimated by size class.
+    /// True when the model is estimated by a proxy: a size class, or (resolution rules 2) its
+    /// nearest sibling. Such lines use method average-data.
     pub fn by_class(&self) -> bool {
-        matches!(self.model.how, ModelMatch::Class(_))
+        matches!(
+            self.model.how,
+            ModelMatch::Class(_) | ModelMatch::Sibling(_)
+        )
     }
 }
 

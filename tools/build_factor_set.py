@@ -3,7 +3,10 @@
 
 Usage (from anywhere):
 
-    python3 tools/build_factor_set.py [--out DIR] [RESEARCH_DIR]
+    python3 tools/build_factor_set.py [--version 2026.1|2026.2] [--out DIR] [RESEARCH_DIR]
+
+2026.2 is 2026.1 with the rows of RESEARCH_DIR/2026.2/ applied (replaced by key or added; see its
+README.md): model-resolution rules 2 and the models, aliases and classes of issue #19 item 1.
 
 RESEARCH_DIR defaults to ``tools/factor_inputs`` of this repository: copies of the research
 extracts (see its README.md), so that a clone rebuilds the embedded set bit for bit. The script
@@ -39,6 +42,9 @@ from pathlib import Path
 import factor_schema
 
 VERSION = "2026.1"
+# Every version the builder makes: None = from the research extracts alone; a folder name = the
+# first version's tables with that folder's rows (under tools/factor_inputs/) applied.
+VERSIONS = {"2026.1": None, "2026.2": "2026.2"}
 REPO = Path(__file__).resolve().parent.parent
 OUT = REPO / "src" / "factors" / "data" / VERSION
 
@@ -1131,6 +1137,62 @@ higher utilisation and 5 characters per token). Everywhere else low <= central <
 
 # ----------------------------------------------------------------------------------------------
 
+def apply_delta(schema, folder, sources, models, aliases, classes, constants):
+    """A later version: each CSV of `folder` holds rows in the set's columns; a row whose key
+    is in the table replaces it, any other row is added. Numbers are read as the schema types
+    them. Returns the tables and, per file, the keys replaced and added (for the README)."""
+    types = {f["name"]: {c["name"]: c["type"] for c in f["columns"]} for f in schema["file"]}
+    changes = {}
+
+    def typed(name, row):
+        out = {}
+        for col, kind in types[name].items():
+            v = row.get(col, "")
+            if kind == "number":
+                out[col] = D(v)
+            elif kind == "integer":
+                out[col] = int(v) if v.strip() else None
+            else:
+                out[col] = v
+        return out
+
+    def merge(name, rows, keycol):
+        path = folder / name
+        if not path.exists():
+            return rows
+        by_key = {r[keycol]: r for r in rows}
+        replaced, added = [], []
+        for raw in read_csv(path):
+            r = typed(name, raw)
+            (replaced if r[keycol] in by_key else added).append(r[keycol])
+            by_key[r[keycol]] = r
+        changes[name] = (replaced, added)
+        return list(by_key.values())
+
+    sources = merge("sources.csv", sources, "id")
+    models = {r["model_key"]: r for r in merge("models.csv", list(models.values()), "model_key")}
+    aliases = {r["alias"]: r for r in merge("aliases.csv", list(aliases.values()), "alias")}
+    classes = merge("classes.csv", classes, "class")
+    constants = merge("constants.csv", constants, "id")
+    return sources, models, aliases, classes, constants, changes
+
+
+def changes_readme(changes):
+    """The README's account of what a later version changed (nothing for the first)."""
+    if not changes:
+        return ""
+    lines = [f"\n## Changes from {next(iter(VERSIONS))}\n",
+             f"Rows of `tools/factor_inputs/{VERSIONS[VERSION]}/` applied (see its README.md):\n"]
+    for name, (replaced, added) in sorted(changes.items()):
+        parts = []
+        if replaced:
+            parts.append("replaced " + ", ".join(f"`{k}`" for k in sorted(replaced)))
+        if added:
+            parts.append("added " + ", ".join(f"`{k}`" for k in sorted(added)))
+        lines.append(f"- `{name}`: " + "; ".join(parts))
+    return "\n".join(lines) + "\n"
+
+
 def check_folder(folder):
     """--check DIR: every problem of a set folder under the schema's rules, printed as
     `llm-scope3 factors check` prints them; 0 when there is none, 3 otherwise."""
@@ -1147,17 +1209,24 @@ def check_folder(folder):
 
 
 def main(argv):
-    global OUT
+    global OUT, VERSION
     ap = argparse.ArgumentParser(description="Build the embedded llm-scope3 factor set.")
     ap.add_argument("research", nargs="?", type=Path, default=REPO / "tools" / "factor_inputs",
                     help="folder of the research extracts (default: tools/factor_inputs)")
     ap.add_argument("--out", type=Path, default=OUT,
                     help="folder to write the set into (default: src/factors/data/" + VERSION + ")")
+    ap.add_argument("--version", default=VERSION, choices=sorted(VERSIONS),
+                    help="the set to build (default " + VERSION + "); a later version is "
+                         + VERSION + " with the rows of tools/factor_inputs/<version>/ applied")
     ap.add_argument("--check", type=Path, metavar="DIR",
                     help="only check the set folder DIR against src/factors/schema.toml")
     args = ap.parse_args(argv[1:])
     if args.check is not None:
         return check_folder(args.check)
+    if args.version != VERSION:
+        VERSION = args.version
+        if args.out == OUT:
+            args.out = REPO / "src" / "factors" / "data" / VERSION
     OUT = args.out.resolve()
     research = args.research.resolve()
     schema = factor_schema.load()
@@ -1178,6 +1247,11 @@ def main(argv):
     prices = build_prices(models)
     fx = build_fx()
     deflators = build_deflators()
+
+    delta = {}
+    if VERSIONS[VERSION] is not None:
+        sources, models, aliases, classes, constants, delta = apply_delta(
+            schema, research / VERSIONS[VERSION], sources, models, aliases, classes, constants)
 
     # Every file of the schema, with its columns and key from the schema, in its order.
     built = {"sources.csv": sources, "models.csv": list(models.values()),
@@ -1314,7 +1388,7 @@ def main(argv):
     # ------------------------------------------------------------------ render and check
     texts = {name: render_csv(name, header, rows, key) for name, (header, rows, key) in H.items()}
     counts = {name: len(rows) for name, (header, rows, key) in H.items()}
-    texts["README.md"] = readme(counts)
+    texts["README.md"] = readme(counts) + changes_readme(delta)
     problems = factor_schema.check_files(schema, texts)
     assert not problems, "the built set breaks the schema (src/factors/schema.toml):\n" + \
         "\n".join(factor_schema.show(p) for p in problems)

@@ -72,12 +72,48 @@ pub(crate) fn run(args: &FactorsArgs) -> Result<()> {
             let how = match &f.model.how {
                 ModelMatch::Exact => "model key".to_string(),
                 ModelMatch::Alias => "alias".to_string(),
-                ModelMatch::Normalised => {
-                    "after removing a date, version or vendor prefix".to_string()
-                }
+                ModelMatch::Normalised => format!(
+                    "normalised spelling '{}' (a date, version, channel word or vendor prefix removed)",
+                    f.model.spelling
+                ),
+                ModelMatch::Sibling(s) => format!(
+                    "NOT IN THE SET: '{}' estimated as its nearest sibling '{s}'",
+                    f.model.spelling
+                ),
                 ModelMatch::Class(c) => format!("UNKNOWN model: estimated by size class '{c}'"),
             };
             crate::outln!("{model} -> {} ({how})", f.model.key);
+            crate::outln!(
+                "  resolution rules {} of factor set {}",
+                set.resolution_rules,
+                set.version
+            );
+            for step in &f.model.steps {
+                crate::outln!("  step: {step}");
+            }
+            match &f.model.how {
+                ModelMatch::Class(c) => {
+                    if let Some(row) = set.classes.iter().find(|r| &r.class == c) {
+                        crate::outln!(
+                            "  row used: classes.csv '{}' (match '{}'): {}",
+                            row.class,
+                            row.matches,
+                            row.notes
+                        );
+                    }
+                }
+                _ => {
+                    if let Some(row) = set.models.get(&f.model.key.to_lowercase()) {
+                        crate::outln!(
+                            "  row used: models.csv '{}' ({}, {}): {}",
+                            row.model_key,
+                            row.provider,
+                            row.architecture,
+                            row.notes
+                        );
+                    }
+                }
+            }
             crate::outln!(
                 "  kind {}, active params {}-{} B, total {}-{} B, source {}",
                 f.model.kind,
@@ -128,7 +164,7 @@ fn export(dir: &Path, spec: Option<&str>) -> Result<()> {
     let versions = embedded_versions();
     let version = match spec {
         Some(v) => v.to_string(),
-        None => versions.last().map(|v| v.to_string()).unwrap_or_default(),
+        None => crate::factors::default_version().to_string(),
     };
     if !versions.contains(&version.as_str()) {
         return Err(Error::Usage(format!(

@@ -69,34 +69,42 @@ fn the_embedded_factor_set_is_rebuilt_bit_for_bit_from_the_repository() {
     let Some(py) = python("the factor set rebuilt from tools/factor_inputs") else {
         return;
     };
-    let tmp = tempfile::tempdir().unwrap();
-    let version = embedded_versions().last().unwrap().to_string();
-    let out_dir = tmp.path().join(&version);
-    // No argument: the inputs inside the repository (tools/factor_inputs/), nothing outside.
-    let out = Command::new(py)
-        .arg(builder())
-        .arg("--out")
-        .arg(&out_dir)
-        .current_dir(tmp.path())
-        .output()
-        .unwrap();
+    // Every embedded version: 2026.1 from the research extracts, 2026.2 from those and the rows
+    // of tools/factor_inputs/2026.2/.
+    let versions = embedded_versions();
     assert!(
-        out.status.success(),
-        "the builder failed:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+        versions.contains(&"2026.1") && versions.contains(&"2026.2"),
+        "{versions:?}"
     );
-    // Every file, byte for byte (SHA-256), and no file more or less.
-    let embedded = root().join("src/factors/data").join(&version);
-    let rebuilt = hashes(&out_dir);
-    assert_eq!(rebuilt, hashes(&embedded));
-    // Ten CSV files and README.md.
-    assert_eq!(rebuilt.len(), 11, "{rebuilt:?}");
-    // Hence the set's SHA-256, the one workbooks and JSON print, is the embedded one.
-    assert_eq!(
-        FactorSet::from_dir(&out_dir).unwrap().sha256,
-        FactorSet::load(Some(&version)).unwrap().sha256
-    );
+    for version in versions {
+        let tmp = tempfile::tempdir().unwrap();
+        let out_dir = tmp.path().join(version);
+        // No argument: the inputs inside the repository (tools/factor_inputs/), nothing outside.
+        let out = Command::new(py)
+            .arg(builder())
+            .args(["--version", version, "--out"])
+            .arg(&out_dir)
+            .current_dir(tmp.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "the builder failed for {version}:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // Every file, byte for byte (SHA-256), and no file more or less.
+        let embedded = root().join("src/factors/data").join(version);
+        let rebuilt = hashes(&out_dir);
+        assert_eq!(rebuilt, hashes(&embedded), "{version}");
+        // Ten CSV files and README.md.
+        assert_eq!(rebuilt.len(), 11, "{rebuilt:?}");
+        // Hence the set's SHA-256, the one workbooks and JSON print, is the embedded one.
+        assert_eq!(
+            FactorSet::from_dir(&out_dir).unwrap().sha256,
+            FactorSet::load(Some(version)).unwrap().sha256
+        );
+    }
 }
 
 /// Rewrites `file` of `dir`: `f` gets each record (header first, as cells) and returns the

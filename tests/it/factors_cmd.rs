@@ -10,7 +10,7 @@ use crate::common::root;
 use llm_scope3::config::Config;
 use llm_scope3::config::{PeriodRequest, ReadRequest};
 use llm_scope3::factors::check;
-use llm_scope3::factors::{embedded_versions, set_sha256, FactorSet};
+use llm_scope3::factors::{set_sha256, FactorSet};
 use llm_scope3::pipeline;
 use llm_scope3::report::json;
 use llm_scope3::validate::Test;
@@ -22,7 +22,7 @@ fn bin() -> Command {
 }
 
 fn newest() -> String {
-    embedded_versions().last().unwrap().to_string()
+    llm_scope3::factors::default_version().to_string()
 }
 
 /// `factors export DIR` through the binary; returns DIR/<version>.

@@ -24,6 +24,8 @@ mod messy;
 mod parquet;
 mod progress;
 mod report_outputs;
+mod reproduce;
+mod resolution;
 mod spend;
 mod streamed_sheets;
 mod supplier;

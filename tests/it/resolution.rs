@@ -1,0 +1,143 @@
+//! Model resolution with factor set 2026.2 (rules 2, issue #19 item 1), over
+//! `tests/fixtures/model_ids/vendor_model_ids.csv`: model ids as OpenAI, Anthropic, Azure,
+//! Bedrock (bare and with its cross-region prefixes) and Vertex write them in 2025-2026 exports,
+//! taken from the vendors' model lists (Bedrock "Supported foundation models" and inference
+//! profiles, Vertex model versions, Azure OpenAI / Foundry model names, OpenAI and Anthropic
+//! model lists), each with the row it must resolve to (`expected`: a model key or
+//! `class:<name>`) and how (`key`, `alias`, `normalised`, `sibling`, `class`).
+
+use llm_scope3::factors::{FactorSet, ModelMatch};
+
+use crate::common::root;
+
+fn how(m: &ModelMatch) -> &'static str {
+    match m {
+        ModelMatch::Exact => "key",
+        ModelMatch::Alias => "alias",
+        ModelMatch::Normalised => "normalised",
+        ModelMatch::Sibling(_) => "sibling",
+        ModelMatch::Class(_) => "class",
+    }
+}
+
+#[test]
+fn every_vendor_id_of_the_fixture_resolves_as_expected_with_2026_2() {
+    let set = FactorSet::load(Some("2026.2")).unwrap();
+    assert_eq!(set.resolution_rules, 2);
+    let path = root().join("tests/fixtures/model_ids/vendor_model_ids.csv");
+    let mut r = csv::Reader::from_path(&path).unwrap();
+    let mut wrong = vec![];
+    let mut vendors = std::collections::BTreeMap::<String, usize>::new();
+    let mut n = 0;
+    for rec in r.records() {
+        let rec = rec.unwrap();
+        let (vendor, id, expected, want_how) = (&rec[0], &rec[1], &rec[2], &rec[3]);
+        *vendors.entry(vendor.to_string()).or_default() += 1;
+        n += 1;
+        let got = set.resolve_model(id);
+        if got.key != expected || how(&got.how) != want_how {
+            wrong.push(format!(
+                "{vendor} {id}: got {} ({}), expected {expected} ({want_how})",
+                got.key,
+                how(&got.how)
+            ));
+        }
+        // A sibling is named on the line, and is a row of the set.
+        if let ModelMatch::Sibling(s) = &got.how {
+            assert_eq!(s, &got.key);
+            assert!(set.models.contains_key(s));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "{} of {n} wrong:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
+    assert!(n >= 300, "{n} ids");
+    for v in ["openai", "anthropic", "azure", "bedrock", "vertex"] {
+        assert!(
+            vendors.get(v).copied().unwrap_or(0) >= 20,
+            "{v}: {vendors:?}"
+        );
+    }
+}
+
+#[test]
+fn the_issue_s_misresolutions_are_fixed_in_2026_2_and_kept_in_2026_1() {
+    let new = FactorSet::load(Some("2026.2")).unwrap();
+    let old = FactorSet::load(Some("2026.1")).unwrap();
+    assert_eq!(old.resolution_rules, 1);
+    // (id, 2026.1 resolution, 2026.2 resolution)
+    for (id, before, after) in [
+        // gpt-oss: flagship class (44-132 B active) before, its own row (5.1 B active) now.
+        ("gpt-oss-120b", "class:flagship", "gpt-oss-120b"),
+        // Bedrock Llama 3.1: the llama3-1 spelling and -instruct were not normalised.
+        (
+            "meta.llama3-1-8b-instruct-v1:0",
+            "class:flagship",
+            "llama-3.1-8b",
+        ),
+        // Substrings: 'large' in voyage-3-large made it frontier text; now an embedding.
+        ("voyage-3-large", "class:frontier", "class:embedding"),
+        // '-pro' made o3-pro frontier; it is o3 with more compute per request.
+        ("o3-pro", "class:frontier", "o3"),
+        // Large 2 (123 B dense) fell to Large 3 after its date was removed.
+        ("mistral-large-2407", "mistral-large", "mistral-large-2"),
+        // Missing prefixes.
+        (
+            "jp.anthropic.claude-sonnet-4-5-20250929-v1:0",
+            "class:flagship",
+            "claude-sonnet-4-5",
+        ),
+        (
+            "au.anthropic.claude-haiku-4-5-20251001-v1:0",
+            "class:mini",
+            "claude-haiku-4-5",
+        ),
+    ] {
+        assert_eq!(old.resolve_model(id).key, before, "2026.1 {id}");
+        assert_eq!(new.resolve_model(id).key, after, "2026.2 {id}");
+    }
+    // The embedding class's input energy is far below a flagship's output token: with
+    // P = 0.1-8 B, e_in central = flop(sqrt(0.1·8) = 0.894 B, u 0.40) = 5.0135e-4 · 0.894 / 0.40
+    // = 0.00112 Wh per 1,000 tokens, against gpt-4o e_out central 0.382 (docs/methodology.md):
+    // 340 times less.
+    let f = llm_scope3::estimate::LineFactors::resolve(
+        &new,
+        "anthropic",
+        "voyage-3-large",
+        None,
+        None,
+        2026,
+    );
+    assert_eq!(f.model.kind, "embedding");
+    assert!(
+        (f.energy.e_in.central - 0.001_121).abs() < 0.000_01,
+        "{:?}",
+        f.energy.e_in
+    );
+    assert_eq!(f.energy.e_out.central, 0.0);
+}
+
+#[test]
+fn a_sibling_is_flagged_on_the_line() {
+    let set = FactorSet::load(Some("2026.2")).unwrap();
+    let f = llm_scope3::estimate::LineFactors::resolve(
+        &set,
+        "google",
+        "gemini-2.0-flash-001",
+        None,
+        None,
+        2026,
+    );
+    assert_eq!(f.model.how, ModelMatch::Sibling("gemini-2.5-flash".into()));
+    assert!(
+        f.flags.iter().any(|x| x
+            == "model not in the factor set: estimated as its nearest sibling (gemini-2.5-flash)"),
+        "{:?}",
+        f.flags
+    );
+    assert!(f.by_class());
+    assert_eq!(f.dq_technology, 3);
+}
