@@ -473,17 +473,26 @@ fn money_unbalanced(o: &Outcome, out: &mut Vec<Warning>) {
 
 /// Models estimated from a size class.
 fn models_unresolved(o: &Outcome, out: &mut Vec<Warning>) {
-    // Models estimated from a size class.
+    // Models estimated from a size class, or as their nearest sibling in the set.
     let mut unresolved: BTreeMap<(String, String), (f64, u64)> = BTreeMap::new();
+    let mut by_sibling = 0usize;
     for l in &o.summary.lines {
-        if l.body
+        let class = l
+            .body
             .flags
             .iter()
-            .any(|f| f.starts_with("model estimated by class"))
-        {
-            let e = unresolved
-                .entry((l.key.provider.to_string(), l.key.model.clone()))
-                .or_default();
+            .any(|f| f.starts_with("model estimated by class"));
+        let sibling = l
+            .body
+            .flags
+            .iter()
+            .any(|f| f.starts_with("model not in the factor set"));
+        if class || sibling {
+            let key = (l.key.provider.to_string(), l.key.model.clone());
+            if sibling && !unresolved.contains_key(&key) {
+                by_sibling += 1;
+            }
+            let e = unresolved.entry(key).or_default();
             e.0 += l.body.estimate.emissions_kgco2e.central;
             e.1 =
                 e.1.saturating_add(l.body.activity.input_tokens + l.body.activity.output_tokens);
@@ -509,9 +518,14 @@ fn models_unresolved(o: &Outcome, out: &mut Vec<Warning>) {
         let mut w = Warning::new(
             WarningCode::ModelUnresolved,
             format!(
-                "{} model(s) are not in factor set {} and were estimated from a size class{pct}: {}{more}. Check the model names; a newer factor set may know them.",
+                "{} model(s) are not in factor set {} and were estimated {}{pct}: {}{more}. Check the model names; a newer factor set may know them.",
                 unresolved.len(),
                 o.factor_version,
+                match by_sibling {
+                    0 => "from a size class".to_string(),
+                    n if n == unresolved.len() => "as their nearest sibling in the set".to_string(),
+                    n => format!("from a size class or ({n} of them) as their nearest sibling in the set"),
+                },
                 list.join(", ")
             ),
         );

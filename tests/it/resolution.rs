@@ -141,3 +141,50 @@ fn a_sibling_is_flagged_on_the_line() {
     assert!(f.by_class());
     assert_eq!(f.dq_technology, 3);
 }
+
+#[test]
+fn a_model_estimated_as_its_sibling_is_a_warning() {
+    // One OpenAI usage row of gemini-2.0-flash-001, which 2026.2 estimates as its nearest
+    // sibling gemini-2.5-flash: the report says so in its warnings, as it does for a class.
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(
+        root().join("tests/fixtures/gaps/openai_thousands_dot_and_comma.csv"),
+    )
+    .unwrap();
+    let mut lines = text.lines();
+    let header = lines.next().unwrap();
+    let row = lines
+        .next()
+        .unwrap()
+        .replace("gpt-4o-2024-08-06", "gemini-2.0-flash-001")
+        .replace(",1.000,", ",1000,");
+    let path = dir.path().join("usage.csv");
+    std::fs::write(&path, format!("{header}\n{row}\n")).unwrap();
+    let cfg = llm_scope3::config::Config::new(
+        &llm_scope3::config::PeriodRequest::quarter("2026Q1"),
+        &llm_scope3::config::ReadRequest {
+            factors: Some("2026.2".into()),
+            ..Default::default()
+        },
+        Some("2026-04-15"),
+        None,
+    )
+    .unwrap();
+    let input = llm_scope3::pipeline::Input {
+        path: path.clone(),
+        name: "usage.csv".into(),
+    };
+    let o = llm_scope3::pipeline::run(&[input], vec![], &cfg).unwrap();
+    let w = o
+        .warnings
+        .iter()
+        .find(|w| w.code.as_str() == "model_unresolved")
+        .expect("a warning");
+    assert!(
+        w.message.contains(
+            "1 model(s) are not in factor set 2026.2 and were estimated as their nearest sibling in the set"
+        ) && w.message.contains("openai gemini-2.0-flash-001"),
+        "{}",
+        w.message
+    );
+}
