@@ -176,7 +176,44 @@ pub fn apply(
     }
     let by_template: HashMap<&str, &Arc<CarbonTemplate>> =
         templates().iter().map(|t| (t.id.as_str(), t)).collect();
-    // 1. Vendor rows to keys: sum over sub-accounts and zones.
+    let lines_by_key = lines_by_key(calc_lines);
+    let unestimated_keys: BTreeSet<SupplierKey> = unestimated
+        .iter()
+        .filter(|k| !k.spend_only)
+        .filter_map(|k| {
+            SupplierKey::of_line(&k.provider, &k.account, &k.service, &k.region, &k.month)
+        })
+        .collect();
+    let mut out = vec![];
+    for (key, rs) in vendor_keys(rows) {
+        let figure = VendorFigure::of(&rs, &by_template);
+        let matched = matched_lines(&key, &lines_by_key);
+        let mut estimate = Bounds::default();
+        for &i in &matched {
+            estimate = estimate.zip(calc_lines[i].body.estimate.emissions_kgco2e, |a, b| a + b);
+        }
+        let status = status_of(&key, &figure, &matched, &unestimated_keys);
+        allocate(calc_lines, &matched, estimate, &key, &figure, &status);
+        out.push(SupplierLine {
+            vendor: figure.vendor,
+            service_name: figure.service_name,
+            location_kg: figure.location_kg,
+            market_kg: figure.market_kg,
+            scope3_kg: figure.scope3_kg,
+            model_versions: figure.versions.into_iter().collect(),
+            sub_accounts: figure.sub_accounts,
+            sources: figure.sources,
+            estimate_kgco2e: estimate,
+            matched_lines: matched.len(),
+            status,
+            key,
+        });
+    }
+    out
+}
+
+/// Vendor rows by key: summed over sub-accounts and zones.
+fn vendor_keys(rows: &[CarbonRow]) -> BTreeMap<SupplierKey, Vec<&CarbonRow>> {
     let mut groups: BTreeMap<SupplierKey, Vec<&CarbonRow>> = BTreeMap::new();
     for r in rows {
         let key = SupplierKey {
@@ -188,7 +225,11 @@ pub fn apply(
         };
         groups.entry(key).or_default().push(r);
     }
-    // 2. Calculation lines by key.
+    groups
+}
+
+/// Calculation lines by key.
+fn lines_by_key(calc_lines: &[CalcLine]) -> HashMap<SupplierKey, Vec<usize>> {
     let mut lines_by_key: HashMap<SupplierKey, Vec<usize>> = HashMap::new();
     for (i, c) in calc_lines.iter().enumerate() {
         let k = &c.key;
@@ -198,30 +239,57 @@ pub fn apply(
             lines_by_key.entry(k).or_default().push(i);
         }
     }
-    let unestimated_keys: BTreeSet<SupplierKey> = unestimated
-        .iter()
-        .filter(|k| !k.spend_only)
-        .filter_map(|k| {
-            SupplierKey::of_line(&k.provider, &k.account, &k.service, &k.region, &k.month)
-        })
-        .collect();
-    let mut out = vec![];
-    for (key, rs) in groups {
+    lines_by_key
+}
+
+/// The calculation lines of a key. A file without accounts (AWS console CSV) is compared
+/// with every account's lines of the key; it is then shown beside, never used.
+fn matched_lines(key: &SupplierKey, lines_by_key: &HashMap<SupplierKey, Vec<usize>>) -> Vec<usize> {
+    if key.account.is_none() {
+        lines_by_key
+            .iter()
+            .filter(|(k, _)| {
+                SupplierKey {
+                    account: None,
+                    ..(*k).clone()
+                } == *key
+            })
+            .flat_map(|(_, v)| v.iter().copied())
+            .collect::<BTreeSet<usize>>()
+            .into_iter()
+            .collect()
+    } else {
+        lines_by_key.get(key).cloned().unwrap_or_default()
+    }
+}
+
+/// What the vendor's rows of one key say together.
+struct VendorFigure {
+    vendor: String,
+    service_name: String,
+    location_kg: Option<f64>,
+    market_kg: Option<f64>,
+    scope3_kg: Option<f64>,
+    versions: BTreeSet<String>,
+    files: BTreeSet<String>,
+    sub_accounts: usize,
+    sources: Vec<SourceRef>,
+    includes_scope3: bool,
+    /// Shown for context only (the reason).
+    context: Option<String>,
+}
+
+impl VendorFigure {
+    fn of(rs: &[&CarbonRow], by_template: &HashMap<&str, &Arc<CarbonTemplate>>) -> VendorFigure {
         let first = rs[0];
         let sum = |f: fn(&CarbonRow) -> Option<f64>| -> Option<f64> {
             rs.iter()
                 .map(|r| f(r))
                 .try_fold(0.0, |a, v| v.map(|v| a + v))
         };
-        let location_kg = sum(|r| r.location_kg);
-        let market_kg = sum(|r| r.market_kg);
-        let scope3_kg = sum(|r| r.scope3_kg);
-        let versions: BTreeSet<String> =
-            rs.iter().filter_map(|r| r.model_version.clone()).collect();
-        let files: BTreeSet<&str> = rs.iter().map(|r| r.file.as_str()).collect();
         let subs: BTreeSet<Option<&str>> = rs.iter().map(|r| r.sub_account.as_deref()).collect();
         let mut sources: BTreeMap<(String, Option<String>), [u64; 3]> = BTreeMap::new();
-        for r in &rs {
+        for r in rs {
             let s = sources
                 .entry((r.file.clone(), r.sheet.clone()))
                 .or_insert([r.row, r.row, 0]);
@@ -229,159 +297,156 @@ pub fn apply(
             s[1] = s[1].max(r.row);
             s[2] += 1;
         }
-        let sources: Vec<SourceRef> = sources
-            .into_iter()
-            .map(|((file, sheet), [a, b, n])| SourceRef {
-                file,
-                sheet,
-                rows: [a, b],
-                count: n,
-            })
-            .collect();
-        // A file without accounts (AWS console CSV) is compared with every account's lines
-        // of the key; it is then shown beside, never used.
-        let matched: Vec<usize> = if key.account.is_none() {
-            lines_by_key
-                .iter()
-                .filter(|(k, _)| {
-                    SupplierKey {
-                        account: None,
-                        ..(*k).clone()
-                    } == key
-                })
-                .flat_map(|(_, v)| v.iter().copied())
-                .collect::<BTreeSet<usize>>()
-                .into_iter()
-                .collect()
-        } else {
-            lines_by_key.get(&key).cloned().unwrap_or_default()
-        };
-        let mut estimate = Bounds::default();
-        for &i in &matched {
-            estimate = estimate.zip(calc_lines[i].body.estimate.emissions_kgco2e, |a, b| a + b);
-        }
         let template = by_template.get(first.template.as_str());
-        let vendor = template.map_or_else(|| first.template.clone(), |t| t.name.clone());
-        let includes_scope3 = template.is_some_and(|t| {
-            rs.iter()
-                .all(|r| t.includes_scope3(r.model_version.as_deref()))
-        });
-        let status = if let Some(c) = &first.context {
-            SupplierStatus::Context(c.clone())
-        } else if matched.is_empty() {
-            SupplierStatus::Unmatched(
-                "no usage line has this provider × account × service × region × month (import the billing export of that month, or check the account and region)".into(),
-            )
-        } else if files.len() > 1 {
-            SupplierStatus::Beside(format!(
-                "{} files report this key ({}): import one, so that the figure is not counted twice",
-                files.len(),
-                files.into_iter().collect::<Vec<_>>().join(", ")
-            ))
-        } else if versions.len() > 1 {
-            SupplierStatus::Beside(format!(
-                "rows of carbon model versions {} for one month: keep one version",
-                versions.iter().cloned().collect::<Vec<_>>().join(" and ")
-            ))
-        } else if location_kg.is_none() {
-            SupplierStatus::Beside(
-                "the vendor gives a market-based figure only; the reported figure is location-based".into(),
-            )
-        } else if !includes_scope3 {
-            SupplierStatus::Beside(format!(
-                "carbon model {} excludes Scope 3 (hardware manufacturing), so it is not comparable with the estimate and its embodied adder",
-                versions.iter().next().map_or("(unknown)", String::as_str)
-            ))
-        } else if key.account.is_none() {
-            SupplierStatus::Beside(
-                "the vendor's file names no account, so it cannot be tied to this account's usage"
-                    .into(),
-            )
-        } else if unestimated_keys.contains(&key) {
-            SupplierStatus::Beside(
-                "the vendor figure covers the whole service, including billed items the tool lists without an estimate (see Not estimated)".into(),
-            )
-        } else {
-            SupplierStatus::Used
-        };
-        // The vendor figure per line: by the line's share of the estimate (equal shares when
-        // the estimate is zero).
-        let vendor_total = location_kg.or(market_kg).unwrap_or(0.0);
-        let used = status == SupplierStatus::Used;
-        let n = matched.len() as f64;
-        for &i in &matched {
-            let c = &mut calc_lines[i];
-            let own = c.body.estimate.emissions_kgco2e;
-            let share = if estimate.central > 0.0 {
-                own.central / estimate.central
-            } else {
-                1.0 / n
-            };
-            let allocated = vendor_total * share;
-            let note = match &status {
-                SupplierStatus::Used => {
-                    if matched.len() > 1 {
-                        format!(
-                            "vendor figure {vendor_total:.6} kgCO2e for {} allocated by this line's share of the estimate ({:.4}%)",
-                            key.label(),
-                            share * 100.0
-                        )
-                    } else {
-                        format!("vendor figure for {}", key.label())
-                    }
-                }
-                other => other.label(),
-            };
-            let note = if location_kg.is_none() {
-                format!("{note} (market-based figure shown)")
-            } else {
-                note
-            };
-            c.body.supplier = Some(SupplierUse {
-                vendor: vendor.clone(),
-                key: key.label(),
-                vendor_kgco2e: allocated,
-                estimate_kgco2e: own,
-                used,
-                note,
-            });
-            if used {
-                let e = &mut c.body.estimate;
-                let embodied = match (scope3_kg, location_kg) {
-                    (Some(s3), Some(lb)) if lb > 0.0 => allocated * s3 / lb,
-                    _ if own.central > 0.0 => allocated * e.embodied_kgco2e.central / own.central,
-                    _ => 0.0,
-                };
-                let cfe_ratio = if own.central > 0.0 {
-                    e.cfe_adjusted_kgco2e.central / own.central
-                } else {
-                    1.0
-                };
-                e.emissions_kgco2e = Bounds::flat(allocated);
-                e.embodied_kgco2e = Bounds::flat(embodied);
-                e.operational_kgco2e = Bounds::flat(allocated - embodied);
-                e.cfe_adjusted_kgco2e = Bounds::flat(allocated * cfe_ratio);
-                c.body.method = Method::SupplierSpecific;
-                c.body.dq = SUPPLIER_DQ;
-                c.body.flags.push(
-                    "supplier-specific: emissions are the vendor's location-based figure; energy and water remain the tool's estimate (vendors report emissions only)".into(),
-                );
-            }
-        }
-        out.push(SupplierLine {
-            vendor,
+        VendorFigure {
+            vendor: template.map_or_else(|| first.template.clone(), |t| t.name.clone()),
             service_name: first.service_name.clone(),
-            location_kg,
-            market_kg,
-            scope3_kg,
-            model_versions: versions.into_iter().collect(),
+            location_kg: sum(|r| r.location_kg),
+            market_kg: sum(|r| r.market_kg),
+            scope3_kg: sum(|r| r.scope3_kg),
+            versions: rs.iter().filter_map(|r| r.model_version.clone()).collect(),
+            files: rs.iter().map(|r| r.file.clone()).collect(),
             sub_accounts: subs.len(),
-            sources,
-            estimate_kgco2e: estimate,
-            matched_lines: matched.len(),
-            status,
-            key,
-        });
+            sources: sources
+                .into_iter()
+                .map(|((file, sheet), [a, b, n])| SourceRef {
+                    file,
+                    sheet,
+                    rows: [a, b],
+                    count: n,
+                })
+                .collect(),
+            includes_scope3: template.is_some_and(|t| {
+                rs.iter()
+                    .all(|r| t.includes_scope3(r.model_version.as_deref()))
+            }),
+            context: first.context.clone(),
+        }
     }
-    out
+}
+
+/// Whether a vendor figure replaces the estimate of its lines (METHODOLOGY §5), or why not.
+fn status_of(
+    key: &SupplierKey,
+    f: &VendorFigure,
+    matched: &[usize],
+    unestimated_keys: &BTreeSet<SupplierKey>,
+) -> SupplierStatus {
+    if let Some(c) = &f.context {
+        SupplierStatus::Context(c.clone())
+    } else if matched.is_empty() {
+        SupplierStatus::Unmatched(
+            "no usage line has this provider × account × service × region × month (import the billing export of that month, or check the account and region)".into(),
+        )
+    } else if f.files.len() > 1 {
+        SupplierStatus::Beside(format!(
+            "{} files report this key ({}): import one, so that the figure is not counted twice",
+            f.files.len(),
+            f.files
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+    } else if f.versions.len() > 1 {
+        SupplierStatus::Beside(format!(
+            "rows of carbon model versions {} for one month: keep one version",
+            f.versions.iter().cloned().collect::<Vec<_>>().join(" and ")
+        ))
+    } else if f.location_kg.is_none() {
+        SupplierStatus::Beside(
+            "the vendor gives a market-based figure only; the reported figure is location-based"
+                .into(),
+        )
+    } else if !f.includes_scope3 {
+        SupplierStatus::Beside(format!(
+            "carbon model {} excludes Scope 3 (hardware manufacturing), so it is not comparable with the estimate and its embodied adder",
+            f.versions.iter().next().map_or("(unknown)", String::as_str)
+        ))
+    } else if key.account.is_none() {
+        SupplierStatus::Beside(
+            "the vendor's file names no account, so it cannot be tied to this account's usage"
+                .into(),
+        )
+    } else if unestimated_keys.contains(key) {
+        SupplierStatus::Beside(
+            "the vendor figure covers the whole service, including billed items the tool lists without an estimate (see Not estimated)".into(),
+        )
+    } else {
+        SupplierStatus::Used
+    }
+}
+
+/// The vendor figure on each matched line, by the line's share of the estimate (equal
+/// shares when the estimate is zero); a used figure replaces the line's emissions.
+fn allocate(
+    calc_lines: &mut [CalcLine],
+    matched: &[usize],
+    estimate: Bounds,
+    key: &SupplierKey,
+    f: &VendorFigure,
+    status: &SupplierStatus,
+) {
+    let vendor_total = f.location_kg.or(f.market_kg).unwrap_or(0.0);
+    let used = *status == SupplierStatus::Used;
+    let n = matched.len() as f64;
+    for &i in matched {
+        let c = &mut calc_lines[i];
+        let own = c.body.estimate.emissions_kgco2e;
+        let share = if estimate.central > 0.0 {
+            own.central / estimate.central
+        } else {
+            1.0 / n
+        };
+        let allocated = vendor_total * share;
+        let note = match status {
+            SupplierStatus::Used => {
+                if matched.len() > 1 {
+                    format!(
+                        "vendor figure {vendor_total:.6} kgCO2e for {} allocated by this line's share of the estimate ({:.4}%)",
+                        key.label(),
+                        share * 100.0
+                    )
+                } else {
+                    format!("vendor figure for {}", key.label())
+                }
+            }
+            other => other.label(),
+        };
+        let note = if f.location_kg.is_none() {
+            format!("{note} (market-based figure shown)")
+        } else {
+            note
+        };
+        c.body.supplier = Some(SupplierUse {
+            vendor: f.vendor.clone(),
+            key: key.label(),
+            vendor_kgco2e: allocated,
+            estimate_kgco2e: own,
+            used,
+            note,
+        });
+        if used {
+            let e = &mut c.body.estimate;
+            let embodied = match (f.scope3_kg, f.location_kg) {
+                (Some(s3), Some(lb)) if lb > 0.0 => allocated * s3 / lb,
+                _ if own.central > 0.0 => allocated * e.embodied_kgco2e.central / own.central,
+                _ => 0.0,
+            };
+            let cfe_ratio = if own.central > 0.0 {
+                e.cfe_adjusted_kgco2e.central / own.central
+            } else {
+                1.0
+            };
+            e.emissions_kgco2e = Bounds::flat(allocated);
+            e.embodied_kgco2e = Bounds::flat(embodied);
+            e.operational_kgco2e = Bounds::flat(allocated - embodied);
+            e.cfe_adjusted_kgco2e = Bounds::flat(allocated * cfe_ratio);
+            c.body.method = Method::SupplierSpecific;
+            c.body.dq = SUPPLIER_DQ;
+            c.body.flags.push(
+                "supplier-specific: emissions are the vendor's location-based figure; energy and water remain the tool's estimate (vendors report emissions only)".into(),
+            );
+        }
+    }
 }
