@@ -8,7 +8,7 @@
 use serde::Serialize;
 
 use crate::factors::energy::{token_energy, TokenEnergy};
-use crate::factors::{FactorSet, GeoLevel, GridRow, ModelMatch, ResolvedModel};
+use crate::factors::{FactorSet, GeoLevel, GridRow, ModelMatch, ProviderRow, ResolvedModel};
 use crate::model::Bounds;
 
 /// GHG Protocol method of a line.
@@ -127,6 +127,214 @@ fn bounds_of(low: f64, central: f64, high: f64) -> Bounds {
     Bounds { low, central, high }
 }
 
+/// What the model's energy factors apply to (the model, or the class or sibling standing in
+/// for it, flagged).
+fn model_subject(model: &ResolvedModel, model_raw: &str, flags: &mut Vec<String>) -> String {
+    match &model.how {
+        ModelMatch::Class(c) => {
+            flags.push(format!("model estimated by class ({c})"));
+            format!("size class {c} (for '{model_raw}')")
+        }
+        ModelMatch::Sibling(s) => {
+            flags.push(format!(
+                "model not in the factor set: estimated as its nearest sibling ({s})"
+            ));
+            format!("{s} (nearest sibling, for '{model_raw}')")
+        }
+        _ => model.key.clone(),
+    }
+}
+
+/// The energy per output and per input token, as factors used.
+fn energy_uses(model: &ResolvedModel, energy: &TokenEnergy, subject: String) -> [FactorUse; 2] {
+    let energy_id = format!("energy:{}", model.key);
+    let param_basis = format!(
+        "P_act {}–{} B, P_tot {}–{} B; METHODOLOGY §2",
+        model.active.0, model.active.1, model.total.0, model.total.1
+    );
+    [
+        FactorUse {
+            id: format!("{energy_id}:out"),
+            kind: "energy per output token (IT)".into(),
+            value: energy.e_out,
+            unit: "Wh per 1,000 tokens".into(),
+            year: None,
+            subject: subject.clone(),
+            basis: param_basis.clone(),
+            source_id: format!("{};epoch-2025", model.source_id),
+        },
+        FactorUse {
+            id: format!("{energy_id}:in"),
+            kind: "energy per input token (IT)".into(),
+            value: energy.e_in,
+            unit: "Wh per 1,000 tokens".into(),
+            year: None,
+            subject,
+            basis: param_basis,
+            source_id: format!("{};epoch-2025", model.source_id),
+        },
+    ]
+}
+
+/// A constant of the set, as a factor used (`None` when the set lacks it).
+fn constant_use(set: &FactorSet, id: &str, kind: &str) -> Option<FactorUse> {
+    let c = set.constant(id)?;
+    Some(FactorUse {
+        id: format!("const:{id}"),
+        kind: kind.to_string(),
+        value: c.bounds(),
+        unit: c.unit.clone(),
+        year: None,
+        subject: "all models".into(),
+        basis: c.notes.clone(),
+        source_id: c.source_id.clone(),
+    })
+}
+
+/// The data-centre overhead (PUE) and on-site water (WUE): the operator's region value
+/// where published, else the provider's.
+struct Overhead<'a> {
+    provider: &'a ProviderRow,
+    pue: Bounds,
+    pue_id: String,
+    wue: Bounds,
+    wue_id: String,
+    source_id: String,
+}
+
+impl<'a> Overhead<'a> {
+    fn of(provider: &'a ProviderRow, row: &GridRow) -> Overhead<'a> {
+        let region_is_operators =
+            row.scope == "cloud_region" && provider.operator.split('+').any(|c| c == row.cloud);
+        let provider_pue = bounds_of(provider.pue_low, provider.pue_central, provider.pue_high);
+        let provider_wue = bounds_of(provider.wue_low, provider.wue_central, provider.wue_high);
+        let (pue, pue_id) = match row.pue.filter(|_| region_is_operators) {
+            Some(p) => (
+                bounds_of(provider.pue_low.min(p), p, provider.pue_high.max(p)),
+                format!("pue:{}", row.geo_id),
+            ),
+            None => (provider_pue, format!("pue:{}", provider.provider)),
+        };
+        let (wue, wue_id) = match row.wue.filter(|_| region_is_operators) {
+            Some(w) => (
+                bounds_of(provider.wue_low.min(w), w, provider.wue_high.max(w)),
+                format!("wue:{}", row.geo_id),
+            ),
+            None => (provider_wue, format!("wue:{}", provider.provider)),
+        };
+        let source_id = if region_is_operators && (row.pue.is_some() || row.wue.is_some()) {
+            format!("{};{}", provider.source_id, row.source_id)
+        } else {
+            provider.source_id.clone()
+        };
+        Overhead {
+            provider,
+            pue,
+            pue_id,
+            wue,
+            wue_id,
+            source_id,
+        }
+    }
+
+    fn pue_use(&self) -> FactorUse {
+        FactorUse {
+            id: self.pue_id.clone(),
+            kind: "PUE".into(),
+            value: self.pue,
+            unit: "kWh facility per kWh IT".into(),
+            year: None,
+            subject: format!("{} ({})", self.provider.provider, self.provider.operator),
+            basis: self.provider.notes.clone(),
+            source_id: self.source_id.clone(),
+        }
+    }
+
+    fn wue_use(&self) -> FactorUse {
+        FactorUse {
+            id: self.wue_id.clone(),
+            kind: "on-site water (WUE)".into(),
+            value: self.wue,
+            unit: "L per kWh IT".into(),
+            year: None,
+            subject: format!("{} ({})", self.provider.provider, self.provider.operator),
+            basis: self.provider.notes.clone(),
+            source_id: self.source_id.clone(),
+        }
+    }
+}
+
+/// The grid emission factor of the serving region, its bounds widened for Global / Data
+/// Zone deployments (which may be served outside the resource's region).
+fn grid_factor(
+    set: &FactorSet,
+    row: &GridRow,
+    region_scope: Option<&str>,
+    year: i32,
+    flags: &mut Vec<String>,
+) -> (Bounds, FactorUse) {
+    let mut grid = bounds_of(row.low, row.central, row.high);
+    let mut grid_basis = row.basis.clone();
+    if let Some(scope) = region_scope {
+        // Keep its central, widen the bounds to the wider geography's.
+        let wider = match scope {
+            "global" => set.grid_row("agg:WORLD", year).cloned(),
+            _ => set.zone_of(row, year),
+        };
+        if let Some(w) = wider {
+            grid.low = grid.low.min(w.low);
+            grid.high = grid.high.max(w.high);
+            flags.push(format!(
+                "{scope} deployment: may be served outside {}; grid bounds widened to {}",
+                row.geo_id, w.geo_id
+            ));
+            grid_basis = format!(
+                "{}; bounds widened to {} ({scope} deployment)",
+                row.basis, w.geo_id
+            );
+        }
+    }
+    let used = FactorUse {
+        id: match region_scope {
+            Some(scope) => format!("grid:{}:{}:{scope}", row.geo_id, row.year),
+            None => format!("grid:{}:{}", row.geo_id, row.year),
+        },
+        kind: "grid emission factor (location-based)".into(),
+        value: grid,
+        unit: "gCO2e per kWh".into(),
+        year: Some(row.year),
+        subject: if row.name.is_empty() {
+            row.geo_id.clone()
+        } else {
+            row.name.clone()
+        },
+        basis: grid_basis,
+        source_id: row.source_id.clone(),
+    };
+    (grid, used)
+}
+
+/// Off-site water of the electricity (WRI method via EcoLogits), bounds ×0.8 / ×1.2.
+fn offsite_water(set: &FactorSet, row: &GridRow, year: i32) -> (Bounds, FactorUse) {
+    let (ewif_c, ewif_geo) = set.offsite_water(row, year);
+    let ewif = bounds_of(ewif_c * 0.8, ewif_c, ewif_c * 1.2);
+    let ewif_src = set
+        .grid_row(&ewif_geo, year)
+        .map(|r| r.source_id.clone())
+        .unwrap_or_else(|| row.source_id.clone());
+    let used = FactorUse {
+        id: format!("ewif:{ewif_geo}"),
+        kind: "off-site water of electricity".into(),
+        value: ewif,
+        unit: "L per kWh".into(),
+        year: None,
+        subject: ewif_geo,
+        basis: "WRI method via EcoLogits; bounds ×0.8 / ×1.2".into(),
+        source_id: format!("wri-ewif;{ewif_src}"),
+    };
+    (ewif, used)
+}
+
 impl LineFactors {
     /// Picks every factor for a provider, raw model id, region and usage year.
     pub fn resolve(
@@ -150,19 +358,7 @@ impl LineFactors {
         let row = choice.row.clone();
         let mut flags = vec![];
         let mut uses = vec![];
-        let model_subject = match &model.how {
-            ModelMatch::Class(c) => {
-                flags.push(format!("model estimated by class ({c})"));
-                format!("size class {c} (for '{model_raw}')")
-            }
-            ModelMatch::Sibling(s) => {
-                flags.push(format!(
-                    "model not in the factor set: estimated as its nearest sibling ({s})"
-                ));
-                format!("{s} (nearest sibling, for '{model_raw}')")
-            }
-            _ => model.key.clone(),
-        };
+        let model_subject = model_subject(&model, model_raw, &mut flags);
         if provider.provider != provider_key {
             flags.push(format!(
                 "provider '{provider_key}' not in the factor set: 'unknown' data-centre factors used"
@@ -171,147 +367,21 @@ impl LineFactors {
         if let Some(note) = &choice.note {
             flags.push(note.clone());
         }
-        let energy_id = format!("energy:{}", model.key);
-        let param_basis = format!(
-            "P_act {}–{} B, P_tot {}–{} B; METHODOLOGY §2",
-            model.active.0, model.active.1, model.total.0, model.total.1
-        );
-        uses.push(FactorUse {
-            id: format!("{energy_id}:out"),
-            kind: "energy per output token (IT)".into(),
-            value: energy.e_out,
-            unit: "Wh per 1,000 tokens".into(),
-            year: None,
-            subject: model_subject.clone(),
-            basis: param_basis.clone(),
-            source_id: format!("{};epoch-2025", model.source_id),
-        });
-        uses.push(FactorUse {
-            id: format!("{energy_id}:in"),
-            kind: "energy per input token (IT)".into(),
-            value: energy.e_in,
-            unit: "Wh per 1,000 tokens".into(),
-            year: None,
-            subject: model_subject,
-            basis: param_basis,
-            source_id: format!("{};epoch-2025", model.source_id),
-        });
-        let mut constant_use = |id: &str, kind: &str| {
-            if let Some(c) = set.constant(id) {
-                uses.push(FactorUse {
-                    id: format!("const:{id}"),
-                    kind: kind.to_string(),
-                    value: c.bounds(),
-                    unit: c.unit.clone(),
-                    year: None,
-                    subject: "all models".into(),
-                    basis: c.notes.clone(),
-                    source_id: c.source_id.clone(),
-                });
-            }
-        };
-        constant_use("k_cache", "cached-input discount");
-        constant_use("embodied", "embodied hardware adder");
-
-        // PUE and WUE: the operator's region value where published, else the provider's.
-        let region_is_operators =
-            row.scope == "cloud_region" && provider.operator.split('+').any(|c| c == row.cloud);
-        let provider_pue = bounds_of(provider.pue_low, provider.pue_central, provider.pue_high);
-        let provider_wue = bounds_of(provider.wue_low, provider.wue_central, provider.wue_high);
-        let (pue, pue_id) = match row.pue.filter(|_| region_is_operators) {
-            Some(p) => (
-                bounds_of(provider.pue_low.min(p), p, provider.pue_high.max(p)),
-                format!("pue:{}", row.geo_id),
-            ),
-            None => (provider_pue, format!("pue:{}", provider.provider)),
-        };
-        let (wue, wue_id) = match row.wue.filter(|_| region_is_operators) {
-            Some(w) => (
-                bounds_of(provider.wue_low.min(w), w, provider.wue_high.max(w)),
-                format!("wue:{}", row.geo_id),
-            ),
-            None => (provider_wue, format!("wue:{}", provider.provider)),
-        };
-        let region_src = if region_is_operators && (row.pue.is_some() || row.wue.is_some()) {
-            format!("{};{}", provider.source_id, row.source_id)
-        } else {
-            provider.source_id.clone()
-        };
-        uses.push(FactorUse {
-            id: pue_id,
-            kind: "PUE".into(),
-            value: pue,
-            unit: "kWh facility per kWh IT".into(),
-            year: None,
-            subject: format!("{} ({})", provider.provider, provider.operator),
-            basis: provider.notes.clone(),
-            source_id: region_src.clone(),
-        });
-        let mut grid = bounds_of(row.low, row.central, row.high);
-        let mut grid_basis = row.basis.clone();
-        if let Some(scope) = region_scope {
-            // Global / Data Zone deployments may be served outside the resource's region:
-            // keep its central, widen the bounds to the wider geography's.
-            let wider = match scope {
-                "global" => set.grid_row("agg:WORLD", year).cloned(),
-                _ => set.zone_of(&row, year),
-            };
-            if let Some(w) = wider {
-                grid.low = grid.low.min(w.low);
-                grid.high = grid.high.max(w.high);
-                flags.push(format!(
-                    "{scope} deployment: may be served outside {}; grid bounds widened to {}",
-                    row.geo_id, w.geo_id
-                ));
-                grid_basis = format!(
-                    "{}; bounds widened to {} ({scope} deployment)",
-                    row.basis, w.geo_id
-                );
-            }
+        uses.extend(energy_uses(&model, &energy, model_subject));
+        for (id, kind) in [
+            ("k_cache", "cached-input discount"),
+            ("embodied", "embodied hardware adder"),
+        ] {
+            uses.extend(constant_use(set, id, kind));
         }
-        uses.push(FactorUse {
-            id: match region_scope {
-                Some(scope) => format!("grid:{}:{}:{scope}", row.geo_id, row.year),
-                None => format!("grid:{}:{}", row.geo_id, row.year),
-            },
-            kind: "grid emission factor (location-based)".into(),
-            value: grid,
-            unit: "gCO2e per kWh".into(),
-            year: Some(row.year),
-            subject: if row.name.is_empty() {
-                row.geo_id.clone()
-            } else {
-                row.name.clone()
-            },
-            basis: grid_basis,
-            source_id: row.source_id.clone(),
-        });
-        uses.push(FactorUse {
-            id: wue_id,
-            kind: "on-site water (WUE)".into(),
-            value: wue,
-            unit: "L per kWh IT".into(),
-            year: None,
-            subject: format!("{} ({})", provider.provider, provider.operator),
-            basis: provider.notes.clone(),
-            source_id: region_src,
-        });
-        let (ewif_c, ewif_geo) = set.offsite_water(&row, year);
-        let ewif = bounds_of(ewif_c * 0.8, ewif_c, ewif_c * 1.2);
-        let ewif_src = set
-            .grid_row(&ewif_geo, year)
-            .map(|r| r.source_id.clone())
-            .unwrap_or_else(|| row.source_id.clone());
-        uses.push(FactorUse {
-            id: format!("ewif:{ewif_geo}"),
-            kind: "off-site water of electricity".into(),
-            value: ewif,
-            unit: "L per kWh".into(),
-            year: None,
-            subject: ewif_geo,
-            basis: "WRI method via EcoLogits; bounds ×0.8 / ×1.2".into(),
-            source_id: format!("wri-ewif;{ewif_src}"),
-        });
+        let overhead = Overhead::of(provider, &row);
+        uses.push(overhead.pue_use());
+        let (grid, grid_use) = grid_factor(set, &row, region_scope, year, &mut flags);
+        uses.push(grid_use);
+        uses.push(overhead.wue_use());
+        let (pue, wue) = (overhead.pue, overhead.wue);
+        let (ewif, ewif_use) = offsite_water(set, &row, year);
+        uses.push(ewif_use);
         if !set.overridden.is_empty() {
             for u in &mut uses {
                 if is_overridden(set, &u.id) {
