@@ -377,7 +377,9 @@ struct RowProblem {
 }
 
 enum RowOutcome {
-    Accepted(Box<UsageRecord>),
+    /// The row's record, and the not-estimated parts of a wide row (audio and image tokens)
+    /// as records of their own.
+    Accepted(Box<UsageRecord>, Vec<UsageRecord>),
     Outside,
     Skipped(SkipReason),
     Rejected(RowProblem),
@@ -1050,14 +1052,17 @@ impl FileRun<'_> {
     ) -> Result<(), FileStop> {
         if matches!(
             outcome,
-            Ok(RowOutcome::Accepted(_) | RowOutcome::Outside | RowOutcome::Rejected(_))
+            Ok(RowOutcome::Accepted(..) | RowOutcome::Outside | RowOutcome::Rejected(_))
         ) {
             self.tally_separators(sheet, number, cells);
         }
         match outcome {
-            Ok(RowOutcome::Accepted(record)) => {
+            Ok(RowOutcome::Accepted(record, parts)) => {
                 self.report.counts.accepted += 1;
-                if let Err(stop) = (self.sink)(*record) {
+                let sunk = std::iter::once(*record)
+                    .chain(parts)
+                    .try_for_each(|r| (self.sink)(r));
+                if let Err(stop) = sunk {
                     let msg = match stop {
                         SinkStop::Failed(m) => m,
                         SinkStop::TooManyLines(t) => {
@@ -1276,10 +1281,12 @@ fn map_cells(
     let mut outcome = map_row(ctx, cells, prov, dates, effects);
     if effects.cost_seen.is_some() {
         effects.money_to = match &outcome {
-            Ok(RowOutcome::Accepted(r)) if matches!(r.kind, RecordKind::Adjustment { .. }) => {
+            Ok(RowOutcome::Accepted(r, _))
+                if matches!(r.kind, RecordKind::Adjustment { .. }) =>
+            {
                 Some(MoneyTo::Adjustment)
             }
-            Ok(RowOutcome::Accepted(_)) => Some(MoneyTo::Accepted),
+            Ok(RowOutcome::Accepted(..)) => Some(MoneyTo::Accepted),
             Ok(RowOutcome::Outside) => Some(MoneyTo::Outside),
             Ok(RowOutcome::Skipped(why)) => Some(MoneyTo::Skipped(*why)),
             Ok(RowOutcome::Rejected(_)) => Some(MoneyTo::Rejected),
@@ -1297,8 +1304,19 @@ fn map_cells(
     if let Ok(RowOutcome::Skipped(SkipReason::OtherService)) = &outcome {
         effects.ai = ai_named(state, m, cells).map(|(text, matched)| (text, matched, row));
     }
-    if let (true, Ok(RowOutcome::Accepted(r))) = (record_keys, &mut outcome) {
+    if let (true, Ok(RowOutcome::Accepted(r, parts))) = (record_keys, &mut outcome) {
         r.key = record_key(m, cells, r.bucket_start, r.bucket_end);
+        // A part is its own record: the row's key and the part's label.
+        let row_key = r.key.clone();
+        for p in std::iter::once(&mut **r).chain(parts.iter_mut()) {
+            if let RecordKind::NotEstimated { label, .. } = &p.kind {
+                if !m.parts.is_empty() {
+                    p.key = format!("{row_key}\u{1f}{label}");
+                    continue;
+                }
+            }
+            p.key.clone_from(&row_key);
+        }
     }
     outcome
 }
@@ -2134,6 +2152,7 @@ fn map_row(
         model: Some(model),
         region_override: q.region,
         scope: q.scope,
+        parts: q.parts,
     };
     valid_row(m, cells, prov, period, effects, valid)
 }
@@ -2234,6 +2253,8 @@ struct RowQuantities {
     model: Option<String>,
     region: Option<String>,
     scope: Option<String>,
+    /// Not-estimated parts of a wide row's token fields: (label, unit, quantity).
+    parts: Vec<(String, String, u64)>,
 }
 
 /// Why a row's quantities lead to no usage record.
@@ -2314,6 +2335,7 @@ fn meter_quantities(
         model: r.model,
         region: r.region,
         scope: r.scope,
+        parts: vec![],
     })
 }
 
@@ -2328,14 +2350,50 @@ fn wide_quantities(
         count_field(b, cells, seps, what).map_err(RowOutcome::Rejected)
     };
     let requests = count(m.requests.as_ref(), "requests")?;
-    let input = count(m.input_tokens.as_ref(), "tokens")?;
-    let cached = count(m.cached_input_tokens.as_ref(), "tokens")?;
-    let output = count(m.output_tokens.as_ref(), "tokens")?;
+    let mut input = count(m.input_tokens.as_ref(), "tokens")?;
+    let mut cached = count(m.cached_input_tokens.as_ref(), "tokens")?;
+    let mut output = count(m.output_tokens.as_ref(), "tokens")?;
     let any = requests.is_some()
         || input.is_some()
         || cached.is_some()
         || output.is_some()
         || cost.is_some();
+    // Audio and image tokens are part of the token fields: what is left is text.
+    let mut parts = vec![];
+    for p in &m.parts {
+        let quantity = count(Some(&p.quantity), "tokens")?.unwrap_or(0);
+        let cached_part = count(p.cached.as_ref(), "tokens")?.unwrap_or(0);
+        let (field, whole) = if p.spec.part_of == "output_tokens" {
+            (m.output_tokens.as_ref(), &mut output)
+        } else {
+            (m.input_tokens.as_ref(), &mut input)
+        };
+        let within = |whole: &mut Option<u64>, part: u64, of: Option<&template::Bound>, b: &template::Bound| {
+            match whole {
+                Some(w) if *w >= part => {
+                    *w -= part;
+                    Ok(())
+                }
+                Some(w) => Err(RowOutcome::Rejected(RowProblem {
+                    column: Some(b.column_label()),
+                    value: Some(part.to_string()),
+                    reason: format!(
+                        "{} ({part}) exceed the {} ({w}) they are part of on the same row",
+                        p.spec.label,
+                        of.map(|o| o.column_label()).unwrap_or_default()
+                    ),
+                })),
+                None => Ok(()),
+            }
+        };
+        within(whole, quantity, field, &p.quantity)?;
+        if let Some(cb) = &p.cached {
+            within(&mut cached, cached_part, m.cached_input_tokens.as_ref(), cb)?;
+        }
+        if quantity > 0 {
+            parts.push((p.spec.label.clone(), p.spec.unit.clone(), quantity));
+        }
+    }
     Ok(RowQuantities {
         values: RowValues {
             requests: requests.unwrap_or(0),
@@ -2351,6 +2409,7 @@ fn wide_quantities(
         model: None,
         region: None,
         scope: None,
+        parts,
     })
 }
 
@@ -2431,6 +2490,7 @@ fn money_only(
         model: None,
         region_override: None,
         scope: None,
+        parts: vec![],
     };
     valid_row(m, cells, prov, period, effects, valid)
 }
@@ -2444,6 +2504,8 @@ struct ValidRow {
     model: Option<String>,
     region_override: Option<String>,
     scope: Option<String>,
+    /// Not-estimated parts (label, unit, quantity), each listed as a record of its own.
+    parts: Vec<(String, String, u64)>,
 }
 
 /// Books a valid row: control totals, dates, period, and the record.
@@ -2462,6 +2524,7 @@ fn valid_row(
         model,
         region_override,
         scope,
+        parts,
     } = valid;
     let end = match bucket_end(m, cells, start) {
         Ok(e) => e,
@@ -2502,7 +2565,40 @@ fn valid_row(
         provenance: prov,
     };
     effects.values = Some(values);
-    Ok(RowOutcome::Accepted(Box::new(record)))
+    let mut parts: Vec<UsageRecord> = parts
+        .into_iter()
+        .map(|(label, unit, quantity)| UsageRecord {
+            requests: 0,
+            input_tokens: 0,
+            cached_input_tokens: 0,
+            output_tokens: 0,
+            input_characters: 0,
+            output_characters: 0,
+            cost: None,
+            currency: None,
+            kind: RecordKind::NotEstimated {
+                label,
+                quantity: quantity as f64,
+                unit,
+                spend_only: false,
+            },
+            ..record.clone()
+        })
+        .collect();
+    // A row whose tokens are all audio or image has no text record: its requests would
+    // otherwise be read as requests without tokens (imputed text). Its money, if any, goes
+    // with the first part.
+    let text = record.input_tokens > 0
+        || record.output_tokens > 0
+        || record.input_characters > 0
+        || record.output_characters > 0;
+    if !text && !parts.is_empty() {
+        let mut first = parts.remove(0);
+        first.cost = record.cost;
+        first.currency = record.currency;
+        return Ok(RowOutcome::Accepted(Box::new(first), parts));
+    }
+    Ok(RowOutcome::Accepted(Box::new(record), parts))
 }
 
 /// What mapping one row adds to its file's report. Mapping only reads the report; the effects

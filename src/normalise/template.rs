@@ -51,6 +51,35 @@ pub struct Template {
     /// Long-format exports: one quantity per row, classified by a meter / usage type / SKU text.
     #[serde(default)]
     pub meter: Option<MeterSpec>,
+    /// Wide exports: columns holding the part of a token field that is not text (audio and
+    /// image tokens within OpenAI's `input_tokens`): subtracted from that field and listed as
+    /// a not-estimated item of the row (`[[not_estimated_part]]`).
+    #[serde(default, rename = "not_estimated_part")]
+    pub parts: Vec<PartSpec>,
+}
+
+/// A column holding the part of a token field the token method must not count as text tokens
+/// (image, audio): subtracted from `part_of` (and its cached part from `cached_input_tokens`)
+/// and listed with its quantity as a not-estimated item of the row.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PartSpec {
+    /// The quantity column (alternatives as a list: the first present is read).
+    pub column: OneOrMany,
+    /// What the item is (`audio input tokens`).
+    pub label: String,
+    /// Its unit (default `tokens`).
+    #[serde(default = "default_part_unit")]
+    pub unit: String,
+    /// The field it is part of: `input_tokens` or `output_tokens`.
+    pub part_of: String,
+    /// The column holding its cached part, within `cached_input_tokens` (input parts only).
+    #[serde(default)]
+    pub cached: OneOrMany,
+}
+
+fn default_part_unit() -> String {
+    "tokens".into()
 }
 
 /// Rows to skip as "other service": when `when` matches, or `unless` does not match. A row
@@ -408,6 +437,25 @@ impl Template {
                 )));
             }
         }
+        for p in &self.parts {
+            if p.part_of != "input_tokens" && p.part_of != "output_tokens" {
+                return Err(bad(format!(
+                    "not_estimated_part '{}': part_of '{}' must be input_tokens or output_tokens",
+                    p.label, p.part_of
+                )));
+            }
+            if p.part_of == "output_tokens" && !p.cached.names().is_empty() {
+                return Err(bad(format!(
+                    "not_estimated_part '{}': only an input part has a cached part",
+                    p.label
+                )));
+            }
+            if p.label.trim().is_empty() || p.column.names().is_empty() {
+                return Err(bad(
+                    "not_estimated_part needs a `label` and a `column`".into(),
+                ));
+            }
+        }
         if let Some(o) = &self.date_order {
             if o != "mdy" && o != "dmy" {
                 return Err(bad(format!("date_order '{o}' must be mdy or dmy")));
@@ -545,6 +593,19 @@ pub struct Mapping {
     pub adjustment: Vec<(Bound, AdjustmentRule)>,
     /// Meter columns.
     pub meter: Option<BoundMeter>,
+    /// Not-estimated parts of the token fields present in the header.
+    pub parts: Vec<BoundPart>,
+}
+
+/// A [`PartSpec`] bound to header columns.
+#[derive(Debug, Clone)]
+pub struct BoundPart {
+    /// The spec.
+    pub spec: PartSpec,
+    /// The quantity column.
+    pub quantity: Bound,
+    /// The cached part's column, when the header has it.
+    pub cached: Option<Bound>,
 }
 
 /// A meter spec bound to header columns.
@@ -841,6 +902,17 @@ pub fn bind(template: Arc<Template>, header: &[String]) -> Result<Mapping, Strin
         cost_centre: f.cost_centre.as_ref().and_then(bind_one),
         account: f.account.as_ref().and_then(bind_one),
         service: f.service.as_ref().and_then(bind_one),
+        parts: template
+            .parts
+            .iter()
+            .filter_map(|p| {
+                Some(BoundPart {
+                    quantity: bind_one(&column_spec(&p.column))?,
+                    cached: bind_one(&column_spec(&p.cached)),
+                    spec: p.clone(),
+                })
+            })
+            .collect(),
         key_columns: template
             .keys
             .iter()

@@ -42,6 +42,10 @@ pub enum WarningCode {
     AmbiguousSeparators,
     /// A column the format reads is named more than once in the header.
     DuplicateColumns,
+    /// Billed items the token method cannot estimate (image, audio and video tokens, lines of
+    /// image, audio or video models ...) listed with their quantity but no spend: nothing
+    /// estimates them.
+    NotEstimatedWithoutSpend,
 }
 
 impl WarningCode {
@@ -59,6 +63,7 @@ impl WarningCode {
             WarningCode::TextCut => "text_cut",
             WarningCode::AmbiguousSeparators => "ambiguous_separators",
             WarningCode::DuplicateColumns => "duplicate_columns",
+            WarningCode::NotEstimatedWithoutSpend => "not_estimated_without_spend",
         }
     }
 }
@@ -262,8 +267,84 @@ pub fn assess(o: &Outcome) -> Vec<Warning> {
     duplicate_columns(o, &mut out);
     money_unbalanced(o, &mut out);
     models_unresolved(o, &mut out);
+    not_estimated_without_spend(o, &mut out);
     text_cut(o, &mut out);
     out
+}
+
+/// Items listed as not estimated that carry no money (the OpenAI usage export's audio and
+/// image tokens, lines of image, audio or video models without a cost column): neither the
+/// token method nor the spend method estimates them, so their emissions are missing from the
+/// total unless a spend line of the same provider, model and month (a cost export) covers them.
+fn not_estimated_without_spend(o: &Outcome, out: &mut Vec<Warning>) {
+    let priced: std::collections::HashSet<(String, String, String)> = o
+        .summary
+        .lines
+        .iter()
+        .filter(|l| l.key.spend.is_some())
+        .map(|l| {
+            (
+                l.key.provider.to_string(),
+                l.key.model.to_lowercase(),
+                l.key.month.clone(),
+            )
+        })
+        .collect();
+    // (provider, label, model, unit) -> (quantity, months, rows)
+    type Item = (f64, std::collections::BTreeSet<String>, u64);
+    let mut gaps: BTreeMap<(String, String, String, String), Item> = BTreeMap::new();
+    for n in &o.summary.not_estimated {
+        let k = &n.key;
+        if k.spend_only || n.spend.values().any(|v| *v != 0.0) {
+            continue;
+        }
+        if priced.contains(&(k.provider.to_string(), k.model.to_lowercase(), k.month.clone())) {
+            continue;
+        }
+        let e = gaps
+            .entry((
+                k.provider.to_string(),
+                k.label.clone(),
+                k.model.clone(),
+                k.unit.clone(),
+            ))
+            .or_default();
+        e.0 += n.quantity;
+        e.1.insert(k.month.clone());
+        e.2 += n.sources.iter().map(|s| s.count).sum::<u64>();
+    }
+    if gaps.is_empty() {
+        return;
+    }
+    let months: std::collections::BTreeSet<String> =
+        gaps.values().flat_map(|v| v.1.iter().cloned()).collect();
+    let rows: u64 = gaps.values().map(|v| v.2).sum();
+    let list: Vec<String> = gaps
+        .iter()
+        .take(10)
+        .map(|((p, label, model, unit), (q, m, _))| {
+            format!(
+                "{p} {model}: {label}, {} {unit} ({})",
+                amount_text(*q).trim_end_matches(".00"),
+                months_text(&m.iter().cloned().collect::<Vec<_>>())
+            )
+        })
+        .collect();
+    let more = match gaps.len() {
+        n if n > 10 => format!(" and {} more", n - 10),
+        _ => String::new(),
+    };
+    let mut w = Warning::new(
+        WarningCode::NotEstimatedWithoutSpend,
+        format!(
+            "{} billed item(s) are listed as not estimated and have no spend, so nothing estimates them and their emissions are missing from the total: {}{more}. Image, audio and video are never estimated as text tokens; add the vendor's cost export for these months to estimate them from their spend.",
+            gaps.len(),
+            list.join("; ")
+        ),
+    );
+    w.months = months.into_iter().collect();
+    w.rows = Some(rows);
+    out.push(w);
 }
 
 /// No usage in the period, months before or after the data, and months without data per

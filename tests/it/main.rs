@@ -21,6 +21,7 @@ mod ledger;
 mod libreoffice;
 mod limits;
 mod messy;
+mod modalities;
 mod parquet;
 mod progress;
 mod report_outputs;
