@@ -20,6 +20,9 @@ impl Aggregator {
         let mut entries: Vec<(CalcKey, Acc)> =
             self.calc.into_iter().map(|e| (e.key, e.acc)).collect();
         entries.sort_by(|a, b| a.0.cmp(&b.0));
+        // Lines of image, audio and video models are never estimated from tokens: they join
+        // the billed items listed as not estimated (estimated from their spend, if any).
+        let entries = non_text_lines(entries, set, &mut self.not_estimated);
         let TokenLines {
             mut calc_lines,
             line_sens,
@@ -261,6 +264,76 @@ fn token_lines(entries: Vec<(CalcKey, Acc)>, set: &FactorSet) -> TokenLines {
     }
 }
 
+/// The kind of a non-text model (`image`, `audio`, `video`), `None` for text and embedding
+/// models. Factor sets before 2026.2 have no such kind, so nothing changes for them.
+pub(super) fn non_text_kind(set: &FactorSet, model: &str) -> Option<String> {
+    let kind = set.resolve_model(model).kind;
+    matches!(kind.as_str(), "image" | "audio" | "video").then_some(kind)
+}
+
+/// The flag of a line of a non-text model, and the label of its item when listed.
+pub(super) fn non_text_label(kind: &str) -> String {
+    format!("{kind} model: not estimated from tokens")
+}
+
+/// Moves the token lines of image, audio and video models into the not-estimated items (one
+/// per line: its tokens, or its requests when it has no tokens, with its spend); returns the
+/// other lines.
+fn non_text_lines(
+    entries: Vec<(CalcKey, Acc)>,
+    set: &FactorSet,
+    not_estimated: &mut BTreeMap<NotEstimatedKey, NotEstimatedAcc>,
+) -> Vec<(CalcKey, Acc)> {
+    let mut kinds: HashMap<String, Option<String>> = HashMap::new();
+    let mut text = Vec::with_capacity(entries.len());
+    for (key, acc) in entries {
+        let kind = kinds
+            .entry(key.line.model.clone())
+            .or_insert_with(|| non_text_kind(set, &key.line.model))
+            .clone();
+        let Some(kind) = kind else {
+            text.push((key, acc));
+            continue;
+        };
+        let a = &acc.activity;
+        let tokens = a.input_tokens + a.output_tokens + a.input_characters + a.output_characters;
+        let (quantity, unit) = match (tokens, a.input_characters + a.output_characters) {
+            (0, _) => (a.requests as f64, "requests"),
+            (_, 0) => (tokens as f64, "tokens"),
+            _ => (tokens as f64, "tokens and characters"),
+        };
+        let line = key.line;
+        let item = NotEstimatedKey {
+            provider: line.provider,
+            label: non_text_label(&kind),
+            model: line.model,
+            region: line.region,
+            month: line.month,
+            cost_centre: line.cost_centre,
+            unit: unit.to_string(),
+            spend_only: false,
+            file: acc.file.to_string(),
+            account: line.account,
+            service: line.service,
+        };
+        let e = not_estimated.entry(item).or_default();
+        e.quantity += quantity;
+        e.rows += acc.rows;
+        add_spend(&mut e.spend, &acc.spend);
+        let src = e
+            .sources
+            .entry((
+                acc.file.to_string(),
+                key.sheet.as_deref().map(str::to_string),
+            ))
+            .or_insert([acc.first_row, acc.last_row, 0]);
+        src[0] = src[0].min(acc.first_row);
+        src[1] = src[1].max(acc.last_row);
+        src[2] += acc.rows;
+    }
+    text
+}
+
 /// The spend lines (METHODOLOGY §4) added to `calc_lines`; returns the billed items left
 /// unestimated.
 fn spend_lines(
@@ -278,7 +351,12 @@ fn spend_lines(
         .collect();
     let mut listed: BTreeMap<NotEstimatedKey, NotEstimatedAcc> = BTreeMap::new();
     for (key, acc) in not_estimated {
-        if key.spend_only && covered.contains(&(key.provider.clone(), key.month.clone())) {
+        // A cost-export row of an image, audio or video model is no reconciliation: the
+        // usage export's line of that model is not estimated, so its spend is the estimate.
+        if key.spend_only
+            && covered.contains(&(key.provider.clone(), key.month.clone()))
+            && non_text_kind(set, &key.model).is_none()
+        {
             listed.insert(key, acc);
             continue;
         }

@@ -59,13 +59,15 @@ pub(super) fn spend_line(
         usd,
         year,
     };
-    let (body, spend_kind) = match (key.spend_only, price) {
+    // An image, audio or video model's spend is never turned into text tokens.
+    let non_text = super::finish::non_text_kind(set, &key.model);
+    let (mut body, spend_kind) = match (key.spend_only && non_text.is_none(), price) {
         (true, Some(p)) => (
             price_inversion(&item, p, fx_ids, factors)?,
             "price inversion",
         ),
         _ => {
-            let model_key = if key.spend_only {
+            let model_key = if key.spend_only || non_text.is_some() {
                 model.key.clone()
             } else {
                 format!("item:{}", key.label)
@@ -73,6 +75,15 @@ pub(super) fn spend_line(
             (eeio(&item, model_key, fx_ids, factors)?, "EEIO")
         }
     };
+    if let Some(kind) = &non_text {
+        body.flags.insert(
+            0,
+            format!(
+                "image/audio/video model: not estimated from tokens ({kind}, model '{}' as {})",
+                key.model, model.key
+            ),
+        );
+    }
     let line_key = LineKey {
         provider: key.provider.clone(),
         model: key.model.clone(),

@@ -379,9 +379,9 @@ mod tests {
                 "models.csv row 2: parameter range invalid: 0 < active min <= active max <= total max does not hold: active_params_b_min 32.3, active_params_b_max 40, total_params_b_max 32.3",
             ),
             (
-                "kind neither llm nor embedding",
+                "kind not one of llm, embedding, image, audio, video",
                 Box::new(|f| set_cell(f, "models.csv", "c4ai-aya-expanse-32b", "kind", "chat")),
-                "models.csv row 2: kind 'chat' is neither llm nor embedding",
+                "models.csv row 2: kind 'chat' is not one of llm, embedding, image, audio, video",
             ),
             (
                 "PUE below 1",

@@ -1281,9 +1281,7 @@ fn map_cells(
     let mut outcome = map_row(ctx, cells, prov, dates, effects);
     if effects.cost_seen.is_some() {
         effects.money_to = match &outcome {
-            Ok(RowOutcome::Accepted(r, _))
-                if matches!(r.kind, RecordKind::Adjustment { .. }) =>
-            {
+            Ok(RowOutcome::Accepted(r, _)) if matches!(r.kind, RecordKind::Adjustment { .. }) => {
                 Some(MoneyTo::Adjustment)
             }
             Ok(RowOutcome::Accepted(..)) => Some(MoneyTo::Accepted),
@@ -2368,7 +2366,10 @@ fn wide_quantities(
         } else {
             (m.input_tokens.as_ref(), &mut input)
         };
-        let within = |whole: &mut Option<u64>, part: u64, of: Option<&template::Bound>, b: &template::Bound| {
+        let within = |whole: &mut Option<u64>,
+                      part: u64,
+                      of: Option<&template::Bound>,
+                      b: &template::Bound| {
             match whole {
                 Some(w) if *w >= part => {
                     *w -= part;

@@ -452,7 +452,7 @@ impl Template {
             }
             if p.label.trim().is_empty() || p.column.names().is_empty() {
                 return Err(bad(
-                    "not_estimated_part needs a `label` and a `column`".into(),
+                    "not_estimated_part needs a `label` and a `column`".into()
                 ));
             }
         }

@@ -298,7 +298,11 @@ fn not_estimated_without_spend(o: &Outcome, out: &mut Vec<Warning>) {
         if k.spend_only || n.spend.values().any(|v| *v != 0.0) {
             continue;
         }
-        if priced.contains(&(k.provider.to_string(), k.model.to_lowercase(), k.month.clone())) {
+        if priced.contains(&(
+            k.provider.to_string(),
+            k.model.to_lowercase(),
+            k.month.clone(),
+        )) {
             continue;
         }
         let e = gaps

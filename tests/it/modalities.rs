@@ -91,7 +91,11 @@ fn openai_audio_and_image_tokens_are_listed_never_text() {
         let r = &o.rejections[0];
         assert_eq!(r.row, 4);
         assert_eq!(r.column.as_deref(), Some("input_audio_tokens"));
-        assert!(r.reason.contains("audio input tokens (2000) exceed"), "{}", r.reason);
+        assert!(
+            r.reason.contains("audio input tokens (2000) exceed"),
+            "{}",
+            r.reason
+        );
         // Rows: 3 read, 2 accepted, 1 rejected.
         let f = &o.files[0];
         assert_eq!((f.counts.accepted, f.counts.rejected), (2, 1));
@@ -99,4 +103,154 @@ fn openai_audio_and_image_tokens_are_listed_never_text() {
         let w = serde_json::to_string(&o.warnings).unwrap();
         assert!(w.contains("audio input tokens"), "{w}");
     }
+}
+
+#[test]
+fn non_text_model_lines_without_spend_are_listed_with_a_warning() {
+    // Factor set 2026.2: gpt-image-1 resolves to the image class, gpt-4o-mini-transcribe is
+    // an audio row. Row 2: gpt-image-1, input 1,200 (text), output 5,000 = image output 5,000
+    // → text record 1,200 input tokens, item "image output tokens" 5,000. Row 3:
+    // gpt-4o-mini-transcribe, input 3,000 = audio 3,000, output 500 text → item "audio input
+    // tokens" 3,000, text record 500 output tokens. Both text records are lines of non-text
+    // models: listed as "<kind> model: not estimated from tokens" (1,200 and 500 tokens).
+    let o = run_with(
+        &[fixture("modalities/openai_usage_non_text_models.csv")],
+        Some("2026.2"),
+    );
+    assert!(o.summary.lines.is_empty(), "nothing estimated from tokens");
+    assert_eq!(o.summary.totals.emissions_kgco2e.central, 0.0);
+    let mut got = items(&o);
+    got.sort_by(|a, b| a.1.cmp(&b.1).then(a.0.cmp(&b.0)));
+    let want = [
+        ("audio input tokens", "gpt-4o-mini-transcribe", 3_000.0),
+        (
+            "audio model: not estimated from tokens",
+            "gpt-4o-mini-transcribe",
+            500.0,
+        ),
+        (
+            "image model: not estimated from tokens",
+            "gpt-image-1",
+            1_200.0,
+        ),
+        ("image output tokens", "gpt-image-1", 5_000.0),
+    ];
+    assert_eq!(got.len(), want.len(), "{got:?}");
+    for ((label, model, qty, unit), (wl, wm, wq)) in got.iter().zip(want) {
+        assert_eq!((label.as_str(), model.as_str(), *qty), (wl, wm, wq));
+        assert_eq!(unit, "tokens");
+    }
+    // The gap is a warning naming every item.
+    let w = o
+        .warnings
+        .iter()
+        .find(|w| w.code.as_str() == "not_estimated_without_spend")
+        .expect("the warning");
+    assert!(w.message.starts_with("4 billed item(s)"), "{}", w.message);
+    assert!(w
+        .message
+        .contains("openai gpt-image-1: image output tokens, 5,000 tokens (2026-01)"));
+    assert!(w
+        .message
+        .contains("gpt-4o-mini-transcribe: audio model: not estimated from tokens, 500 tokens"));
+    assert_eq!(w.months, vec!["2026-01".to_string()]);
+    assert_eq!(w.rows, Some(4));
+}
+
+#[test]
+fn non_text_models_with_spend_are_estimated_by_eeio_and_flagged() {
+    // The usage export above with the cost export of January 2026: gpt-image-1 100 USD,
+    // whisper-1 36 USD, tts-1 15 USD. The usage export covers OpenAI's January, but these
+    // cost rows are no reconciliation: the usage lines of these models are not estimated, so
+    // their spend is (EEIO). EEIO: 0.148 kgCO2e per 2021 USD, 2026 spend deflated with CPI-U
+    // 2021 / 2025 = 270.970 / 321.943 (as spend::provisioned_throughput_gets_the_eeio_estimate):
+    // 0.148 × 270.970 / 321.943 = 0.124567268119 kgCO2e per USD →
+    // gpt-image-1 100 × 0.124567268119 = 12.4567268119; whisper-1 36 × … = 4.48442165228;
+    // tts-1 15 × … = 1.86850902178; low × 0.5, high × 2.
+    let o = run_with(
+        &[
+            fixture("modalities/openai_usage_non_text_models.csv"),
+            fixture("modalities/openai_cost_non_text_models.csv"),
+        ],
+        Some("2026.2"),
+    );
+    let per_usd = 0.148 * 270.970 / 321.943;
+    let mut total = 0.0;
+    for (model, usd, class) in [
+        ("gpt-image-1", 100.0, "image"),
+        ("whisper-1", 36.0, "audio"),
+        ("tts-1", 15.0, "audio"),
+    ] {
+        let line = o
+            .summary
+            .lines
+            .iter()
+            .find(|l| l.key.model == model)
+            .unwrap_or_else(|| panic!("{model} line"));
+        assert_eq!(line.key.spend.as_deref(), Some("EEIO"), "{model}");
+        assert_eq!(line.body.method.label(), "spend-based");
+        assert!(!line.body.energy_estimated);
+        assert_eq!(line.body.model_key, format!("class:{class}"));
+        assert!(
+            line.body.flags[0].starts_with(&format!(
+                "image/audio/video model: not estimated from tokens ({class}"
+            )),
+            "{:?}",
+            line.body.flags
+        );
+        let e = line.body.estimate.emissions_kgco2e;
+        crate::common::assert_close(e.central, usd * per_usd, 1e-12, model);
+        crate::common::assert_close(e.low, usd * per_usd * 0.5, 1e-12, model);
+        crate::common::assert_close(e.high, usd * per_usd * 2.0, 1e-12, model);
+        total += usd * per_usd;
+    }
+    // 12.4567268119 + 4.48442165228 + 1.86850902178 = 18.8096575 kgCO2e, all of it spend.
+    crate::common::assert_close(
+        o.summary.totals.emissions_kgco2e.central,
+        total,
+        1e-12,
+        "total",
+    );
+    crate::common::assert_close(total, 18.809657486, 1e-9, "hand-worked total");
+    // gpt-image-1's items are covered by its spend line; gpt-4o-mini-transcribe's are not.
+    let w = o
+        .warnings
+        .iter()
+        .find(|w| w.code.as_str() == "not_estimated_without_spend")
+        .expect("the warning");
+    assert!(w.message.starts_with("2 billed item(s)"), "{}", w.message);
+    assert!(!w.message.contains("gpt-image-1"), "{}", w.message);
+}
+
+#[test]
+fn factor_set_2026_1_still_estimates_these_models_as_text() {
+    // 2026.1 has no image, audio or video kind: gpt-image-1 falls to a size class and
+    // gpt-4o-mini-transcribe is an LLM row, both estimated from their text tokens as before
+    // (the audio and image token columns are listed, as in every set); the cost rows are
+    // listed for reconciliation (the usage export covers OpenAI's January).
+    let o = run_with(
+        &[
+            fixture("modalities/openai_usage_non_text_models.csv"),
+            fixture("modalities/openai_cost_non_text_models.csv"),
+        ],
+        Some("2026.1"),
+    );
+    let models: Vec<&str> = o
+        .summary
+        .lines
+        .iter()
+        .map(|l| l.key.model.as_str())
+        .collect();
+    assert_eq!(models, vec!["gpt-4o-mini-transcribe", "gpt-image-1"]);
+    assert!(o.summary.lines.iter().all(|l| l.key.spend.is_none()));
+    // Text tokens: 1,200 input (gpt-image-1) + 500 output (gpt-4o-mini-transcribe).
+    let t = &o.summary.totals.activity;
+    assert_eq!((t.input_tokens, t.output_tokens), (1_200, 500));
+    let spend_rows = o
+        .summary
+        .not_estimated
+        .iter()
+        .filter(|n| n.key.spend_only)
+        .count();
+    assert_eq!(spend_rows, 3);
 }
