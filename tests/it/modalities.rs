@@ -254,3 +254,51 @@ fn factor_set_2026_1_still_estimates_these_models_as_text() {
         .count();
     assert_eq!(spend_rows, 3);
 }
+
+#[test]
+fn the_named_non_text_families_resolve_to_their_kind_in_2026_2() {
+    let set = config_with(Some("2026.2")).factors;
+    let cases = [
+        ("gpt-image-1", "image"),
+        ("dall-e-3", "image"),
+        ("imagen-3.0-generate-002", "image"),
+        ("imagen-4.0-ultra-generate-001", "image"),
+        ("amazon.nova-canvas-v1:0", "image"),
+        ("amazon.titan-image-generator-v2:0", "image"),
+        ("stability.stable-image-ultra-v1:0", "image"),
+        ("stability.sd3-5-large-v1:0", "image"),
+        ("whisper-1", "audio"),
+        ("tts-1", "audio"),
+        ("tts-1-hd", "audio"),
+        ("gpt-4o-transcribe", "audio"),
+        ("gpt-4o-mini-transcribe", "audio"),
+        ("gpt-4o-mini-tts", "audio"),
+        ("gpt-realtime", "audio"),
+        ("gpt-4o-realtime-preview", "audio"),
+        ("gpt-audio", "audio"),
+        ("gpt-4o-audio-preview", "audio"),
+        ("amazon.nova-sonic-v1:0", "audio"),
+        ("sora-2", "video"),
+        ("veo-2.0-generate-001", "video"),
+        ("veo-3.0-generate-001", "video"),
+        ("amazon.nova-reel-v1:1", "video"),
+        // Not non-text: a multimodal embedding, and text models.
+        ("amazon.titan-embed-image-v1", "embedding"),
+        ("gpt-4o", "llm"),
+        ("gemini-2.5-flash", "llm"),
+    ];
+    let wrong: Vec<String> = cases
+        .iter()
+        .filter_map(|(id, kind)| {
+            let r = set.resolve_model(id);
+            (r.kind != *kind).then(|| format!("{id}: {} ({}) not {kind}", r.kind, r.key))
+        })
+        .collect();
+    assert!(wrong.is_empty(), "{wrong:#?}");
+    // 2026.1 knows no such kind.
+    let old = config_with(Some("2026.1")).factors;
+    for (id, _) in cases {
+        let k = old.resolve_model(id).kind;
+        assert!(k == "llm" || k == "embedding", "{id}: {k}");
+    }
+}
