@@ -291,13 +291,13 @@ fn the_builder_and_the_tool_find_the_same_problems() {
     let tool: Vec<String> = tool.iter().map(|p| p.to_string()).collect();
     // At least one problem of each kind broken above (the lists are compared whole below).
     for want in [
-        "models.csv row 2: kind 'chat' is neither llm nor embedding",
+        "models.csv row 2: kind 'chat' is not one of llm, embedding, image, audio, video",
         "models.csv row 2: parameter range invalid: 0 < active min",
         "models.csv row 3: parameter range invalid: total min <= total max",
         "models.csv row 3: unknown source id 'no-such-source'",
         "alias target 'no-such-model'",
         "classes.csv: no default class",
-        "classes.csv row 5: priority: '3.5' is not a whole number",
+        "priority: '3.5' is not a whole number",
         "year: year '1899' is not plausible (2000–2100)",
         "gCO2e/kWh: low <= central <= high (and low >= 0) does not hold: low -1",
         "scope 'planet' is not",
