@@ -109,6 +109,9 @@ pub struct LineFactors {
     pub ewif: Bounds,
     /// Tokens assumed per request when only requests are known (input, output).
     pub request_tokens: (u64, u64),
+    /// The constant the imputed output tokens come from (`request_output_tokens`, or
+    /// `request_output_tokens_reasoning` for a reasoning model).
+    pub request_output_id: &'static str,
     /// Multipliers on low / high for requests-only lines.
     pub request_bounds: Bounds,
     /// Characters per token used for the low / central / high result.
@@ -393,10 +396,19 @@ impl LineFactors {
             .constant("request_input_tokens")
             .map(|c| c.central as u64)
             .unwrap_or(1000);
-        let request_out = set
-            .constant("request_output_tokens")
-            .map(|c| c.central as u64)
-            .unwrap_or(400);
+        // A reasoning model's answers are longer (factor sets with the constant: 2026.2 on).
+        let reasoning = set
+            .constant("request_output_tokens_reasoning")
+            .filter(|_| crate::factors::resolve::reasoning_model(&model.key, model_raw));
+        let (request_out, request_output_id) = match reasoning {
+            Some(c) => (c.central as u64, "request_output_tokens_reasoning"),
+            None => (
+                set.constant("request_output_tokens")
+                    .map(|c| c.central as u64)
+                    .unwrap_or(400),
+                "request_output_tokens",
+            ),
+        };
         LineFactors {
             dq_technology: if matches!(model.how, ModelMatch::Class(_) | ModelMatch::Sibling(_)) {
                 3
@@ -414,6 +426,7 @@ impl LineFactors {
             wue,
             ewif,
             request_tokens: (request_in, request_out),
+            request_output_id,
             request_bounds: constant("request_bounds"),
             spend_bounds: set
                 .constant("spend_bounds")

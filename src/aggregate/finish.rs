@@ -194,8 +194,13 @@ fn token_lines(entries: Vec<(CalcKey, Acc)>, set: &FactorSet) -> TokenLines {
             ));
         }
         if key.line.tokens_imputed {
+            let reasoning = if lf.request_output_id == "request_output_tokens_reasoning" {
+                ", a reasoning model's answer"
+            } else {
+                ""
+            };
             flags.push(format!(
-                "tokens imputed from requests ({} input + {} output per request)",
+                "tokens imputed from requests ({} input + {} output per request{reasoning})",
                 lf.request_tokens.0, lf.request_tokens.1
             ));
         }
@@ -208,14 +213,15 @@ fn token_lines(entries: Vec<(CalcKey, Acc)>, set: &FactorSet) -> TokenLines {
         };
         let mut factor_ids: Vec<Arc<str>> = lf.uses.iter().map(|u| intern(&u.id)).collect();
         if key.line.tokens_imputed {
-            factor_ids.push(intern("const:request_input_tokens"));
-            factor_ids.push(intern("const:request_output_tokens"));
-            factor_ids.push(intern("const:request_bounds"));
-            for id in [
+            let imputation = [
                 "request_input_tokens",
-                "request_output_tokens",
+                lf.request_output_id,
                 "request_bounds",
-            ] {
+            ];
+            for id in imputation {
+                factor_ids.push(intern(&format!("const:{id}")));
+            }
+            for id in imputation {
                 if let Some(c) = set.constant(id) {
                     factors
                         .entry(format!("const:{id}"))

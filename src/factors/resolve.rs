@@ -66,6 +66,29 @@ const NOISE: [&str; 11] = [
     "latest", "preview", "exp", "instruct", "maas", "fp8", "001", "002", "003", "it", "chat",
 ];
 
+/// True for a reasoning model, whose answers carry hidden reasoning tokens (thousands per
+/// request rather than hundreds): the o-series (o1, o3, o4), GPT-5 (not its chat variant),
+/// DeepSeek-R1, gpt-oss, QwQ, Magistral, and any name with a part `reasoning` or `thinking`.
+/// Judged on whole name parts of the resolved key and of the id as exported.
+pub fn reasoning_model(key: &str, raw: &str) -> bool {
+    let raw = raw.trim().to_lowercase();
+    [key.to_lowercase(), unwrap_vendor(&raw)]
+        .iter()
+        .any(|name| {
+            let p = parts(name);
+            let first = p.first().copied().unwrap_or("");
+            let o_series = first.len() == 2
+                && first.starts_with('o')
+                && first[1..].chars().all(|c| c.is_ascii_digit());
+            o_series
+                || (first == "gpt" && p.get(1) == Some(&"5") && !p.contains(&"chat"))
+                || (first == "gpt" && p.get(1) == Some(&"oss"))
+                || (first == "deepseek" && p.contains(&"r1"))
+                || p.iter()
+                    .any(|x| matches!(*x, "qwq" | "magistral" | "reasoning" | "thinking"))
+        })
+}
+
 /// Splits a name into its parts (`- . _ : /`).
 pub fn parts(name: &str) -> Vec<&str> {
     name.split(['-', '.', '_', ':', '/'])

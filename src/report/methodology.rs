@@ -79,8 +79,17 @@ pub fn blocks(o: &Outcome, set: &FactorSet) -> Vec<(String, Vec<String>)> {
                 format!("Embodied hardware adder EF_emb: {} (EcoLogits server and GPU footprints over a 3-year life).", c("embodied")),
                 format!("GPU utilisation, decoding u_out: {}; prefill u_in: {}.", c("u_out"), c("u_in")),
                 format!(
-                    "Rows with requests but no tokens: {} input and {} output tokens per request; low × and high × {} (method average-data; imputed tokens are kept apart from the token totals).",
-                    c("request_input_tokens"), c("request_output_tokens"), c("request_bounds")
+                    "Rows with requests but no tokens: {} input and {} output tokens per request{}; low × and high × {} (method average-data; imputed tokens are kept apart from the token totals).",
+                    c("request_input_tokens"),
+                    c("request_output_tokens"),
+                    match set.constant("request_output_tokens_reasoning") {
+                        Some(_) => format!(
+                            " ({} for a reasoning model: o-series, GPT-5, DeepSeek-R1, gpt-oss, QwQ, Magistral)",
+                            c("request_output_tokens_reasoning")
+                        ),
+                        None => String::new(),
+                    },
+                    c("request_bounds")
                 ),
                 "Unknown models are estimated by size class (nano, mini, flagship, frontier, embedding) from their name, marked 'model estimated by class', method average-data, lower data quality.".into(),
                 "Grid factor: exact cloud region → the country → the provider's default geography (only when the record has no region) → continent → World; the year used is the nearest not after the usage year. Each fallback lowers the geography data-quality score.".into(),

@@ -188,3 +188,103 @@ fn a_model_estimated_as_its_sibling_is_a_warning() {
         w.message
     );
 }
+
+#[test]
+fn requests_only_rows_of_a_reasoning_model_impute_a_reasoning_answer() {
+    // Two OpenAI usage rows with 10 requests and no tokens: o3 (a reasoning model) and gpt-4o.
+    // 2026.2 imputes 2,238 output tokens per o3 request (the geometric mean of ML.ENERGY's
+    // 717-token chat and 6,988-token reasoning answers: sqrt(717 × 6,988) = 2,238.4) and 400
+    // per gpt-4o request: 22,380 and 4,000. 2026.1 imputes 400 for both: 4,000 and 4,000.
+    let dir = tempfile::tempdir().unwrap();
+    let header = std::fs::read_to_string(
+        root().join("tests/fixtures/gaps/openai_thousands_dot_and_comma.csv"),
+    )
+    .unwrap()
+    .lines()
+    .next()
+    .unwrap()
+    .to_string();
+    let row = |model: &str| {
+        format!(
+            "1767571200,1767657600,2026-01-05T00:00:00+00:00,2026-01-06T00:00:00+00:00,proj_a,10,,key_a,{model},False,default,,,,,,,,,,,,,"
+        )
+    };
+    let path = dir.path().join("usage.csv");
+    std::fs::write(
+        &path,
+        format!(
+            "{header}\n{}\n{}\n",
+            row("o3-2025-04-16"),
+            row("gpt-4o-2024-08-06")
+        ),
+    )
+    .unwrap();
+    let imputed = |version: &str| -> Vec<(String, u64, bool)> {
+        let cfg = llm_scope3::config::Config::new(
+            &llm_scope3::config::PeriodRequest::quarter("2026Q1"),
+            &llm_scope3::config::ReadRequest {
+                factors: Some(version.into()),
+                ..Default::default()
+            },
+            Some("2026-04-15"),
+            None,
+        )
+        .unwrap();
+        let input = llm_scope3::pipeline::Input {
+            path: path.clone(),
+            name: "usage.csv".into(),
+        };
+        let o = llm_scope3::pipeline::run(&[input], vec![], &cfg).unwrap();
+        o.summary
+            .lines
+            .iter()
+            .map(|l| {
+                (
+                    l.key.model.clone(),
+                    l.body.estimate.imputed_output_tokens,
+                    l.body
+                        .flags
+                        .iter()
+                        .any(|f| f.contains("a reasoning model's answer")),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(
+        imputed("2026.2"),
+        [
+            ("gpt-4o-2024-08-06".to_string(), 4_000, false),
+            ("o3-2025-04-16".to_string(), 22_380, true),
+        ]
+    );
+    assert_eq!(
+        imputed("2026.1"),
+        [
+            ("gpt-4o-2024-08-06".to_string(), 4_000, false),
+            ("o3-2025-04-16".to_string(), 4_000, false),
+        ]
+    );
+}
+
+#[test]
+fn reasoning_models_are_told_by_whole_name_parts() {
+    use llm_scope3::factors::resolve::reasoning_model;
+    for (key, raw, want) in [
+        ("o3", "o3-2025-04-16", true),
+        ("o4-mini", "o4-mini", true),
+        ("o1-pro", "o1-pro", true),
+        ("gpt-5", "gpt-5-2025-08-07", true),
+        ("gpt-5-chat-latest", "gpt-5-chat-latest", false),
+        ("deepseek-r1", "us.deepseek.r1-v1:0", true),
+        ("gpt-oss-120b", "openai.gpt-oss-120b-1:0", true),
+        ("class:mini", "qwq-32b", true),
+        ("class:mini", "claude-3-7-sonnet-thinking", true),
+        ("gpt-4o", "gpt-4o-2024-08-06", false),
+        ("gpt-4o-mini", "gpt-4o-mini", false),
+        ("omni-moderation-latest", "omni-moderation-latest", false),
+        ("gemini-2.5-flash", "gemini-2.5-flash", false),
+        ("claude-opus-4", "claude-opus-4-20250514", false),
+    ] {
+        assert_eq!(reasoning_model(key, raw), want, "{key} / {raw}");
+    }
+}
