@@ -114,7 +114,10 @@ pub fn blocks(o: &Outcome, set: &FactorSet) -> Vec<(String, Vec<String>)> {
                     set.version, set.origin, set.sha256, set.models.len(), set.aliases.len(),
                     set.grid.values().map(Vec::len).sum::<usize>(), set.sources.len()
                 ),
-            ],
+            ]
+            .into_iter()
+            .chain(changes_from_previous(set))
+            .collect(),
         ),
         (
             "Limitations".into(),
@@ -133,4 +136,30 @@ pub fn blocks(o: &Outcome, set: &FactorSet) -> Vec<(String, Vec<String>)> {
             ],
         ),
     ]
+}
+
+/// What the factor set changed from the version before it, as its README's "Changes from"
+/// section lists it (file by file): a line saying which version, then one per file. Empty for
+/// a set whose README has no such section (2026.1, a user's folder without one).
+fn changes_from_previous(set: &FactorSet) -> Vec<String> {
+    let Some((_, readme)) = set.files.iter().find(|(name, _)| name == "README.md") else {
+        return vec![];
+    };
+    let mut lines = readme
+        .lines()
+        .skip_while(|l| !l.starts_with("## Changes from "));
+    let Some(heading) = lines.next() else {
+        return vec![];
+    };
+    let previous = heading.trim_start_matches("## Changes from ").trim();
+    let mut out = vec![format!(
+        "Changes from factor set {previous} (the set's README; llm-scope3 factors diff {previous} {} lists every row):",
+        set.version
+    )];
+    for l in lines.take_while(|l| !l.starts_with("## ")) {
+        if let Some(item) = l.strip_prefix("- ") {
+            out.push(item.replace('`', ""));
+        }
+    }
+    out
 }

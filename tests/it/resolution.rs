@@ -288,3 +288,41 @@ fn reasoning_models_are_told_by_whole_name_parts() {
         assert_eq!(reasoning_model(key, raw), want, "{key} / {raw}");
     }
 }
+
+#[test]
+fn the_methodology_sheet_says_what_changed_from_the_previous_factor_set() {
+    // A report with 2026.2 lists, on its Methodology sheet, the set README's "Changes from
+    // 2026.1" file by file; a report with 2026.1 has no such block.
+    let dir = tempfile::tempdir().unwrap();
+    let sample = root().join("samples/openai_completions_usage_2026-01-01_2026-03-31.csv");
+    for (version, listed) in [("2026.2", true), ("2026.1", false)] {
+        let out = dir.path().join(format!("{version}.xlsx"));
+        crate::common::bin_in(dir.path())
+            .arg("report")
+            .arg(&sample)
+            .args([
+                "--quarter",
+                "2026Q1",
+                "--as-of",
+                "2026-04-15",
+                "--factors",
+                version,
+            ])
+            .arg("--out")
+            .arg(&out)
+            .assert()
+            .success();
+        let text = crate::common::sheet_text(&out, "Methodology");
+        let heading = text.iter().any(|t| {
+            t.starts_with("Changes from factor set 2026.1 (the set's README; llm-scope3 factors diff 2026.1 2026.2")
+        });
+        let constants = text
+            .iter()
+            .any(|t| t.starts_with("constants.csv: added request_output_tokens_reasoning"));
+        assert_eq!(
+            (heading, constants),
+            (listed, listed),
+            "{version}: {text:#?}"
+        );
+    }
+}
