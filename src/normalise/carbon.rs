@@ -404,7 +404,7 @@ fn month_in(period: &Period, month: &str) -> bool {
 
 /// Reads `path` as a vendor carbon report. `Ok(None)` when no carbon template recognises a
 /// header in it (the caller's "unknown format" error then stands).
-pub fn read_file(
+fn read_file(
     path: &Path,
     name: &str,
     file_index: usize,
