@@ -1153,7 +1153,7 @@ def apply_delta(schema, folder, tables):
             v = row.get(col, "")
             if kind == "number":
                 out[col] = D(v)
-            elif kind == "integer":
+            elif kind in ("integer", "year"):
                 out[col] = int(v) if v.strip() else None
             else:
                 out[col] = v
