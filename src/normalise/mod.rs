@@ -48,6 +48,12 @@ thread_local! {
     static HELD_LIMIT: std::cell::Cell<usize> = const { std::cell::Cell::new(HELD_BYTES) };
 }
 
+#[cfg(test)]
+thread_local! {
+    /// Rows mapped on the calling thread (by [`FileRun::map`]), counted for a test.
+    static MAPS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
 /// The bound on the cells of rows held waiting ([`HELD_BYTES`]; a test lowers it).
 fn held_limit() -> usize {
     #[cfg(test)]
@@ -350,6 +356,16 @@ pub enum FileStop {
     /// A template recognised the header but cannot read it.
     #[error("{0}")]
     Template(String),
+    /// Rows wait for a day/month order that nothing decides, and grew past what is held.
+    #[error("{rows} row(s), first at row {example}, have dates such as 03/04/2026 that read both as day/month and month/day, and no date up to row {} settles the order; the rows waiting grew past what is held (32 MiB), so reading stopped there. Set the order in the template (date_order = \"dmy\" or \"mdy\").", stopped_at)]
+    AmbiguousDates {
+        /// Rows waiting.
+        rows: usize,
+        /// The first of them.
+        example: u64,
+        /// The row reading stopped at.
+        stopped_at: u64,
+    },
 }
 
 /// A total that passes a 64-bit count: which one (the row is the caller's to add).
@@ -422,6 +438,10 @@ struct SheetState {
 struct PendingRow {
     sheet: usize,
     number: u64,
+    /// What the row could wait on when it was last mapped ([`FileRun::epoch`]).
+    seen: (u64, bool),
+    /// A total row: it waits for the rows above it, not for a decision.
+    total: bool,
     cells: Vec<String>,
 }
 
@@ -801,12 +821,7 @@ impl FileRun<'_> {
                 self.report.counts.read -= 1; // counted when replayed
                 let cells: Vec<String> =
                     (0..cells.len()).map(|i| cells.cell(i).display()).collect();
-                self.held_bytes += cells.iter().map(|c| c.len() + 24).sum::<usize>() + 48;
-                self.pending.push(PendingRow {
-                    sheet,
-                    number,
-                    cells,
-                });
+                self.hold(sheet, number, cells);
             }
             other => self.book(sheet, number, other, cells)?,
         }
@@ -816,8 +831,43 @@ impl FileRun<'_> {
         if self.held_bytes > held_limit() {
             // Too many rows wait: decide what waits now, as at the end of the file.
             self.settle()?;
+            if self.held_bytes > held_limit() {
+                // What is left waits for a day/month order nothing decides: holding more
+                // would only grow, so the file stops here, as it would fail at its end.
+                return Err(self.undecided_dates(number));
+            }
         }
         Ok(())
+    }
+
+    /// Keeps a row that waits, with what it waited on.
+    fn hold(&mut self, sheet: usize, number: u64, cells: Vec<String>) {
+        self.held_bytes += cells.iter().map(|c| c.len() + 24).sum::<usize>() + 48;
+        let total = (0..cells.len()).any(|i| is_total_label(&cells.cell(i)));
+        self.pending.push(PendingRow {
+            sheet,
+            number,
+            seen: self.epoch(sheet),
+            total,
+            cells,
+        });
+    }
+
+    /// What a row of `sheet` can wait on: its sheet's decided columns and the day/month
+    /// order.
+    fn epoch(&self, sheet: usize) -> (u64, bool) {
+        let columns = self.sheets.get(sheet).map_or(0, |s| s.separators.count());
+        (columns, self.dates.decided.is_some())
+    }
+
+    /// The error for rows that wait for a day/month order nothing decides, when they grew
+    /// past the bound at row `stopped_at`.
+    fn undecided_dates(&self, stopped_at: u64) -> FileStop {
+        FileStop::AmbiguousDates {
+            rows: self.pending.len(),
+            example: self.pending.first().map_or(0, |p| p.number),
+            stopped_at,
+        }
     }
 
     /// Decisions taken so far: the day/month order and each column's separators.
@@ -826,28 +876,31 @@ impl FileRun<'_> {
     }
 
     /// Maps the rows that waited again, in file order, until no row decides anything more:
-    /// a row still waiting waits on.
+    /// a row still waiting waits on. A row is mapped again only when what it can wait on
+    /// changed since it was held (a total row, which waits for the rows above it, always),
+    /// so that many decisions over many held rows stay cheap.
     fn replay(&mut self) -> Result<(), FileStop> {
         loop {
             let before = self.decisions_taken();
             let waiting = std::mem::take(&mut self.pending);
             self.held_bytes = 0;
-            for (k, p) in waiting.iter().enumerate() {
+            let mut rows = waiting.into_iter();
+            while let Some(p) = rows.next() {
+                if !p.total && p.seen == self.epoch(p.sheet) {
+                    self.held_bytes += p.cells.iter().map(|c| c.len() + 24).sum::<usize>() + 48;
+                    self.pending.push(p);
+                    continue;
+                }
                 self.report.counts.read += 1;
                 let outcome = self.map(p.sheet, p.number, &p.cells);
                 if let Ok(RowOutcome::Pending) = outcome {
                     self.report.counts.read -= 1;
-                    self.held_bytes += p.cells.iter().map(|c| c.len() + 24).sum::<usize>() + 48;
-                    self.pending.push(PendingRow {
-                        sheet: p.sheet,
-                        number: p.number,
-                        cells: p.cells.clone(),
-                    });
+                    self.hold(p.sheet, p.number, p.cells);
                     continue;
                 }
                 if let Err(e) = self.book(p.sheet, p.number, outcome, &p.cells) {
                     // Stopped: the rest are not booked.
-                    self.pending.extend(waiting.into_iter().skip(k + 1));
+                    self.pending.extend(rows);
                     return Err(e);
                 }
             }
@@ -865,6 +918,7 @@ impl FileRun<'_> {
         if self.pending.is_empty() {
             return Ok(());
         }
+        let before = self.decisions_taken();
         if self.dates.decided.is_none() && self.dates.fallback.is_some() {
             self.dates.decided = self.dates.fallback;
             self.dates.from_template = true;
@@ -881,6 +935,10 @@ impl FileRun<'_> {
                     self.decisions += 1;
                 }
             }
+        }
+        if self.decisions_taken() == before {
+            // Nothing new to decide: the rows would only wait again.
+            return Ok(());
         }
         self.replay()
     }
@@ -1211,6 +1269,8 @@ impl FileRun<'_> {
         number: u64,
         cells: &dyn RowCells,
     ) -> Result<RowOutcome, TotalOverflow> {
+        #[cfg(test)]
+        MAPS.set(MAPS.get() + 1);
         if self.sheets[sheet].mapping.is_none() {
             return Ok(RowOutcome::Skipped(SkipReason::Blank));
         }
@@ -3063,6 +3123,64 @@ mod tests {
         };
         let rejections = rejections.iter().map(|r| format!("{r:?}")).collect();
         (report, records, rejections)
+    }
+
+    /// Rows waiting for the day/month order are mapped again only when it is decided, and
+    /// stop the file at the bound when nothing can decide it.
+    #[test]
+    fn rows_waiting_for_dates_stop_at_the_bound() {
+        let dir = std::env::temp_dir().join(format!("held-dates-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let text =
+            std::fs::read_to_string("samples/anthropic_claude_api_cost_2026_Q1.csv").unwrap();
+        let mut l = text.lines();
+        let (header, row) = (l.next().unwrap(), l.next().unwrap());
+        assert!(row.starts_with("2026-01-01,"), "{row}");
+        // 2,000 rows dated 03/02/2026 (3 February or 2 March: both in the quarter; the
+        // Anthropic template sets no order), then, in the second file, 13/02/2026.
+        let ambiguous = |n: usize, last: Option<&str>| {
+            let mut csv = format!("{header}\n");
+            for _ in 0..n {
+                csv.push_str(&row.replacen("2026-01-01", "03/02/2026", 1));
+                csv.push('\n');
+            }
+            if let Some(date) = last {
+                csv.push_str(&row.replacen("2026-01-01", date, 1));
+                csv.push('\n');
+            }
+            csv
+        };
+        let never = dir.join("never.csv");
+        std::fs::write(&never, ambiguous(2000, None)).unwrap();
+        let settled = dir.join("settled.csv");
+        std::fs::write(&settled, ambiguous(2000, Some("13/02/2026"))).unwrap();
+
+        // Unbounded (32 MiB): the last row settles day/month, and the 2,000 rows that waited
+        // are mapped once more each: 2,001 + 2,000 maps.
+        MAPS.set(0);
+        let (report, records, _) = outcome(&settled, PremapMode::Off, false);
+        assert_eq!(records.len(), 2001, "{report}");
+        assert_eq!(MAPS.get(), 4001);
+        // Without a settling date the file fails at its end, naming the rows.
+        let (report, _, _) = outcome(&never, PremapMode::Off, false);
+        assert!(
+            report.contains("2000 row(s), first at row 2, have dates such as 03/04/2026"),
+            "{report}"
+        );
+
+        // Bounded at 20 kB (some forty rows of 14 cells): once the rows waiting pass it and
+        // nothing is left to decide, reading stops with the same advice, having mapped each
+        // row once. (Before, every row past the bound mapped all the held rows again: a
+        // 256 KiB spreadsheet of long cells ran for minutes.)
+        HELD_LIMIT.set(20_000);
+        MAPS.set(0);
+        let (report, records, _) = outcome(&never, PremapMode::Off, false);
+        let maps = MAPS.get();
+        HELD_LIMIT.set(HELD_BYTES);
+        assert!(records.is_empty());
+        assert!(report.contains("so reading stopped there"), "{report}");
+        assert!(report.contains("first at row 2,"), "{report}");
+        assert!((30..60).contains(&maps), "{maps} rows mapped: {report}");
     }
 
     /// Rows held waiting for a column's separators are bounded: past the bound, the column is

@@ -90,6 +90,8 @@ pub(super) struct Separators {
     usual: Convention,
     /// Per column of the row, once decided.
     by_column: Vec<Option<Convention>>,
+    /// Columns decided so far.
+    count: u64,
 }
 
 impl Separators {
@@ -98,7 +100,14 @@ impl Separators {
         Separators {
             usual: Convention::from_decimal_comma(decimal_comma),
             by_column: vec![],
+            count: 0,
         }
+    }
+
+    /// How many columns are decided: a row that waited is worth mapping again only once this
+    /// (or the day/month order) has changed.
+    pub(super) fn count(&self) -> u64 {
+        self.count
     }
 
     /// True when the format usually writes decimal commas.
@@ -135,6 +144,7 @@ impl Separators {
         }
         if self.by_column[column].is_none() {
             self.by_column[column] = Some(convention);
+            self.count += 1;
         }
     }
 
