@@ -246,6 +246,13 @@ fn price_inversion(
     })
 }
 
+/// The USD price year of the set's EEIO factor: its `eeio_price_year` constant, else 2021
+/// (USEEIO v1.2 of factor set 2026.1, which has no such row).
+fn eeio_price_year(set: &FactorSet) -> i32 {
+    set.constant("eeio_price_year")
+        .map_or(2021, |c| c.central.round() as i32)
+}
+
 /// EEIO, the last resort: spend deflated to the factor's price year times a sector factor
 /// (kgCO2e per USD); no energy or water.
 fn eeio(
@@ -262,7 +269,8 @@ fn eeio(
         year,
     } = *item;
     let eeio = set.constant("eeio_518210")?;
-    let deflate = match (set.deflator(2021), set.deflator(year)) {
+    let price_year = eeio_price_year(set);
+    let deflate = match (set.deflator(price_year), set.deflator(year)) {
         (Some(base), Some(now)) if now.index > 0.0 => {
             for d in [base, now] {
                 let id = format!("deflator:USD:{}", d.year);
@@ -273,7 +281,7 @@ fn eeio(
                     unit: format!("index, {} = 100", d.base_year),
                     year: Some(d.year),
                     subject: "USD".into(),
-                    basis: "factor = index(2021) / index(year)".into(),
+                    basis: format!("factor = index({price_year}) / index(year)"),
                     source_id: d.source_id.clone(),
                 });
                 fx_ids.push(format!("deflator:USD:{}", d.year));
@@ -289,7 +297,7 @@ fn eeio(
             kind: "spend-based EEIO factor".into(),
             value: eeio.bounds(),
             unit: eeio.unit.clone(),
-            year: Some(2021),
+            year: Some(price_year),
             subject: "NAICS 518210 Data Processing, Hosting, and Related Services".into(),
             basis: eeio.notes.clone(),
             source_id: eeio.source_id.clone(),
@@ -312,11 +320,11 @@ fn eeio(
             reliability: 4,
         },
         flags: vec![format!(
-            "spend-based (EEIO, last resort): {} = {usd:.2} USD, deflated ×{deflate:.4} to 2021 USD; no energy or water",
+            "spend-based (EEIO, last resort): {} = {usd:.2} USD, deflated ×{deflate:.4} to {price_year} USD; no energy or water",
             key.label
         )],
         grid_geo: "n/a".into(),
-        grid_year: 2021,
+        grid_year: price_year,
         geo_level: GeoLevel::World,
         energy_estimated: false,
         supplier: None,

@@ -162,11 +162,11 @@ fn non_text_models_with_spend_are_estimated_by_eeio_and_flagged() {
     // The usage export above with the cost export of January 2026: gpt-image-1 100 USD,
     // whisper-1 36 USD, tts-1 15 USD. The usage export covers OpenAI's January, but these
     // cost rows are no reconciliation: the usage lines of these models are not estimated, so
-    // their spend is (EEIO). EEIO: 0.148 kgCO2e per 2021 USD, 2026 spend deflated with CPI-U
-    // 2021 / 2025 = 270.970 / 321.943 (as spend::provisioned_throughput_gets_the_eeio_estimate):
-    // 0.148 × 270.970 / 321.943 = 0.124567268119 kgCO2e per USD →
-    // gpt-image-1 100 × 0.124567268119 = 12.4567268119; whisper-1 36 × … = 4.48442165228;
-    // tts-1 15 × … = 1.86850902178; low × 0.5, high × 2.
+    // their spend is (EEIO). Factor set 2026.2's EEIO: USEEIO v1.3, 0.093 kgCO2e per 2022 USD
+    // (eeio_price_year 2022), 2026 spend deflated with CPI-U 2022 / 2025 = 292.655 / 321.943
+    // = 0.909027374411: 0.093 × 0.909027374411 = 0.0845395458202 kgCO2e per USD →
+    // gpt-image-1 100 × 0.0845395458202 = 8.45395458202; whisper-1 36 × … = 3.04342364953;
+    // tts-1 15 × … = 1.2680931873; low × 0.5, high × 2.
     let o = run_with(
         &[
             fixture("modalities/openai_usage_non_text_models.csv"),
@@ -174,7 +174,7 @@ fn non_text_models_with_spend_are_estimated_by_eeio_and_flagged() {
         ],
         Some("2026.2"),
     );
-    let per_usd = 0.148 * 270.970 / 321.943;
+    let per_usd = 0.093 * 292.655 / 321.943;
     let mut total = 0.0;
     for (model, usd, class) in [
         ("gpt-image-1", 100.0, "image"),
@@ -204,14 +204,14 @@ fn non_text_models_with_spend_are_estimated_by_eeio_and_flagged() {
         crate::common::assert_close(e.high, usd * per_usd * 2.0, 1e-12, model);
         total += usd * per_usd;
     }
-    // 12.4567268119 + 4.48442165228 + 1.86850902178 = 18.8096575 kgCO2e, all of it spend.
+    // 8.45395458202 + 3.04342364953 + 1.2680931873 = 12.7654714189 kgCO2e, all of it spend.
     crate::common::assert_close(
         o.summary.totals.emissions_kgco2e.central,
         total,
         1e-12,
         "total",
     );
-    crate::common::assert_close(total, 18.809657486, 1e-9, "hand-worked total");
+    crate::common::assert_close(total, 12.7654714189, 1e-9, "hand-worked total");
     // gpt-image-1's items are covered by its spend line; gpt-4o-mini-transcribe's are not.
     let w = o
         .warnings
