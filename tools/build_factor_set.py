@@ -6,7 +6,7 @@ Usage (from anywhere):
     python3 tools/build_factor_set.py [--version 2026.1|2026.2] [--out DIR] [RESEARCH_DIR]
 
 2026.2 is 2026.1 with the rows of RESEARCH_DIR/2026.2/ applied (replaced by key or added; any file
-of the set may be there; see its README.md).
+of the set may be there; removed.csv drops rows by key first; see its README.md).
 
 RESEARCH_DIR defaults to ``tools/factor_inputs`` of this repository: copies of the research
 extracts (see its README.md), so that a clone rebuilds the embedded set bit for bit. The script
@@ -123,6 +123,12 @@ NAME_FIX = {"European Union (27) [EU (Ember)]": "European Union (27)", "Sāo Pau
 
 BOUNDS_NOTE = "bounds central ×0.8/×1.2 (no published range)"
 
+# The eGRID release the set README names, by the source id of its `egrid:US` row.
+EGRID_README = {
+    "egrid-2024": ("eGRID2024", "(direct combustion; transcribed from a secondary source — verify)"),
+    "egrid-2023rev2": ("eGRID2023rev2", "(direct combustion; data year 2023, released by EPA in June 2025)"),
+}
+
 
 # ----------------------------------------------------------------------------------------------
 # helpers
@@ -168,6 +174,11 @@ def join_ids(*ids):
 def key_of(r, key):
     """The id of a row: the tuple of its key columns (the schema's `key`)."""
     return tuple(r[k] for k in key)
+
+
+def label_of(k):
+    """A key as the README and removed.csv write it: its columns joined by '/' (`egrid:US/2024`)."""
+    return "/".join(str(x) for x in k)
 
 
 def render_csv(name, header, rows, key):
@@ -1039,8 +1050,11 @@ def build_deflators():
 # ----------------------------------------------------------------------------------------------
 # README.md
 
-def readme(counts):
+def readme(counts, grid):
     c = counts
+    egrid_id = next(g["source_id"] for g in grid if g["geo_id"] == "egrid:US")
+    egrid, egrid_how = EGRID_README[egrid_id]
+    usa = max((g for g in grid if g["geo_id"] == "country:USA"), key=lambda g: g["year"])
     return f"""# Factor set {VERSION}
 
 Embedded emission-factor data for llm-scope3, built by `tools/build_factor_set.py` from the research
@@ -1076,13 +1090,13 @@ an `id` in `sources.csv`.
   use the notes' own estimates, see `notes`); `o3` = `o1`, `o1-mini` = `o3-mini` (assumptions);
   embeddings and moderation 0.1-8B (assumption). Energy per token is computed by the code from
   these parameters (METHODOLOGY §2); it is not stored here.
-- **Grid**: countries and aggregates from Ember 2024 (lifecycle); US subregions from eGRID2024
-  (direct combustion; transcribed from a secondary source — verify); GCP regions from Google's
+- **Grid**: countries and aggregates from Ember 2024 (lifecycle); US subregions from {egrid}
+  {egrid_how}; GCP regions from Google's
   region-carbon-info 2024 (direct); US AWS/Azure regions derived as Ember USA × eGRID subregion /
   eGRID US (`lifecycle-derived`); other AWS/Azure regions use their country's Ember value. Cloud
   low/high span the alternative values listed in the row notes (eGRID, Ember, Electricity Maps 2023
   via GSF, Cloud Carbon Footprint legacy). Where no range is published, low/high = central × 0.8 /
-  × 1.2 (stated in the row). `country:USA` uses 183.7-501.4. Off-site water = EcoLogits
+  × 1.2 (stated in the row). `country:USA` uses {fmt(usa['low'])}-{fmt(usa['high'])}. Off-site water = EcoLogits
   `electricity_mixes.csv` (WRI method); empty means "use the parent's".
 - **Providers**: METHODOLOGY §3 (Google, Microsoft, AWS, Meta, IDC figures; Anthropic = AWS+Google
   envelope). **Constants**: METHODOLOGY §1-4 and the research notes.
@@ -1124,8 +1138,8 @@ higher utilisation and 5 characters per token). Everywhere else low <= central <
   (`ecologits-0.11.3`, `wri-ewif`); keep the attribution "GenAI Impact, EcoLogits (MPL-2.0)" with
   the EcoLogits-derived values.
 - Google `GoogleCloudPlatform/region-carbon-info` — **Apache-2.0** (`google-rci-2024`).
-- US EPA eGRID2024 and USEEIO supply-chain factors — **public domain**, US Government works
-  (`egrid-2024`, `usepa-useeio-1.2`).
+- US EPA {egrid} and USEEIO supply-chain factors — **public domain**, US Government works
+  (`{egrid_id}`, `usepa-useeio-1.2`).
 - Cloud Carbon Footprint (Apache-2.0) and Electricity Maps 2023 via the GSF file (ODbL data; GSF
   materials all rights reserved) are used only to span bounds, never as central values.
 - Provider PUE/WUE figures and Meta model-card sizes are cited facts; see `sources.csv`.
@@ -1140,8 +1154,10 @@ higher utilisation and 5 characters per token). Everywhere else low <= central <
 def apply_delta(schema, folder, tables):
     """A later version: each CSV of `folder` named like a file of the set holds rows in that
     file's columns; a row whose key is in the table replaces it, any other row is added. Numbers
-    are read as the schema types them. `tables` maps each file name to its list of rows; returns
-    the merged tables and, per file, the keys replaced and added (for the README)."""
+    are read as the schema types them. `removed.csv` (columns file, key, reason; key = the key
+    columns joined by '/', e.g. `egrid:US/2024`) drops rows first; a file or key that is not in
+    the set stops the build. `tables` maps each file name to its list of rows; returns the merged
+    tables and, per file, the keys replaced, added and removed with its reason (for the README)."""
     types = {f["name"]: {c["name"]: c["type"] for c in f["columns"]} for f in schema["file"]}
     changes = {}
 
@@ -1160,24 +1176,36 @@ def apply_delta(schema, folder, tables):
         return out
 
     known = set(tables)
-    extra = sorted(p.name for p in folder.glob("*.csv") if p.name not in known)
+    extra = sorted(p.name for p in folder.glob("*.csv") if p.name not in known | {"removed.csv"})
     assert not extra, (str(folder), "files that are not files of the set", extra)
+    removals = {}
+    if (folder / "removed.csv").exists():
+        for r in read_csv(folder / "removed.csv"):
+            assert set(r) == {"file", "key", "reason"} and r["reason"], (str(folder / "removed.csv"), r)
+            assert r["file"] in known, (str(folder / "removed.csv"), "not a file of the set", r["file"])
+            removals.setdefault(r["file"], []).append((r["key"], r["reason"]))
     merged = {}
     for name, rows in tables.items():
         path = folder / name
-        if not path.exists():
+        if not path.exists() and name not in removals:
             merged[name] = rows
             continue
         key = factor_schema.key(schema, name)
         by_key = {key_of(r, key): r for r in rows}
+        keys = {label_of(k): k for k in by_key}
+        removed = []
+        for label, reason in removals.get(name, []):
+            assert label in keys and keys[label] in by_key, ("removed.csv", name, "no row of key", label)
+            del by_key[keys[label]]
+            removed.append((label, reason))
         replaced, added = [], []
-        for raw in read_csv(path):
+        for raw in read_csv(path) if path.exists() else []:
             r = typed(name, raw)
             k = key_of(r, key)
-            label = "/".join(str(x) for x in k)
-            (replaced if k in by_key else added).append(label)
+            assert label_of(k) not in dict(removed), (str(path), "adds back a removed row", label_of(k))
+            (replaced if k in by_key else added).append(label_of(k))
             by_key[k] = r
-        changes[name] = (replaced, added)
+        changes[name] = (replaced, added, removed)
         merged[name] = list(by_key.values())
     return merged, changes
 
@@ -1188,12 +1216,15 @@ def changes_readme(changes):
         return ""
     lines = [f"\n## Changes from {next(iter(VERSIONS))}\n",
              f"Rows of `tools/factor_inputs/{VERSIONS[VERSION]}/` applied (see its README.md):\n"]
-    for name, (replaced, added) in sorted(changes.items()):
+    for name, (replaced, added, removed) in sorted(changes.items()):
         parts = []
         if replaced:
             parts.append("replaced " + ", ".join(f"`{k}`" for k in sorted(replaced)))
         if added:
             parts.append("added " + ", ".join(f"`{k}`" for k in sorted(added)))
+        for reason in sorted({why for k, why in removed}):
+            parts.append("removed " + ", ".join(f"`{k}`" for k, why in sorted(removed) if why == reason)
+                         + " (" + reason + ")")
         lines.append(f"- `{name}`: " + "; ".join(parts))
     return "\n".join(lines) + "\n"
 
@@ -1399,7 +1430,7 @@ def main(argv):
     # ------------------------------------------------------------------ render and check
     texts = {name: render_csv(name, header, rows, key) for name, (header, rows, key) in H.items()}
     counts = {name: len(rows) for name, (header, rows, key) in H.items()}
-    texts["README.md"] = readme(counts) + changes_readme(delta)
+    texts["README.md"] = readme(counts, grid) + changes_readme(delta)
     problems = factor_schema.check_files(schema, texts)
     assert not problems, "the built set breaks the schema (src/factors/schema.toml):\n" + \
         "\n".join(factor_schema.show(p) for p in problems)
