@@ -8,7 +8,9 @@
 use serde::Serialize;
 
 use crate::factors::energy::{token_energy, TokenEnergy};
-use crate::factors::{FactorSet, GeoLevel, GridRow, ModelMatch, ProviderRow, ResolvedModel};
+use crate::factors::{
+    FactorSet, GeoLevel, GridRow, LatencyRow, ModelMatch, ProviderRow, ResolvedModel,
+};
 use crate::model::Bounds;
 
 /// GHG Protocol method of a line.
@@ -149,12 +151,31 @@ fn model_subject(model: &ResolvedModel, model_raw: &str, flags: &mut Vec<String>
 }
 
 /// The energy per output and per input token, as factors used.
-fn energy_uses(model: &ResolvedModel, energy: &TokenEnergy, subject: String) -> [FactorUse; 2] {
+fn energy_uses(
+    model: &ResolvedModel,
+    energy: &TokenEnergy,
+    speed: Option<&LatencyRow>,
+    subject: String,
+) -> [FactorUse; 2] {
     let energy_id = format!("energy:{}", model.key);
     let param_basis = format!(
         "P_act {}–{} B, P_tot {}–{} B; METHODOLOGY §2",
         model.active.0, model.active.1, model.total.0, model.total.1
     );
+    // The high bound's EcoLogits server share at the model's own speed, when the set has it.
+    let (out_basis, out_source) = match speed {
+        Some(l) => (
+            format!(
+                "{param_basis}; high: EcoLogits at {} output tokens/s (latency.csv)",
+                l.tps
+            ),
+            format!("{};epoch-2025;{}", model.source_id, l.source_id),
+        ),
+        None => (
+            param_basis.clone(),
+            format!("{};epoch-2025", model.source_id),
+        ),
+    };
     [
         FactorUse {
             id: format!("{energy_id}:out"),
@@ -163,8 +184,8 @@ fn energy_uses(model: &ResolvedModel, energy: &TokenEnergy, subject: String) -> 
             unit: "Wh per 1,000 tokens".into(),
             year: None,
             subject: subject.clone(),
-            basis: param_basis.clone(),
-            source_id: format!("{};epoch-2025", model.source_id),
+            basis: out_basis,
+            source_id: out_source,
         },
         FactorUse {
             id: format!("{energy_id}:in"),
@@ -353,7 +374,14 @@ impl LineFactors {
         let constant = |id: &str| set.constant(id).map(|c| c.bounds()).unwrap_or_default();
         let u_out = constant("u_out");
         let u_in = constant("u_in");
-        let mut energy = token_energy(model.active, model.total.1, u_out, u_in);
+        let speed = set.latency(&model.key);
+        let mut energy = token_energy(
+            model.active,
+            model.total.1,
+            u_out,
+            u_in,
+            speed.map(|l| l.tps),
+        );
         if model.kind == "embedding" {
             energy.e_out = Bounds::default();
         }
@@ -370,7 +398,7 @@ impl LineFactors {
         if let Some(note) = &choice.note {
             flags.push(note.clone());
         }
-        uses.extend(energy_uses(&model, &energy, model_subject));
+        uses.extend(energy_uses(&model, &energy, speed, model_subject));
         for (id, kind) in [
             ("k_cache", "cached-input discount"),
             ("embodied", "embodied hardware adder"),

@@ -3,8 +3,8 @@
 //! factor set's own checks (`factors::check`) need no estimate.
 
 use crate::estimate::{estimate, Activity, LineFactors};
-use crate::factors::energy::ecologits_wh_per_1k;
-use crate::factors::FactorSet;
+use crate::factors::energy::{ecologits_server_wh, ecologits_wh_per_1k};
+use crate::factors::{FactorSet, LatencyRow};
 use crate::model::Bounds;
 
 /// How a validation row is judged.
@@ -133,11 +133,41 @@ pub fn request_wh(set: &FactorSet, provider: &str, model: &str, input: u64, outp
     e.energy_kwh.map(|k| k * 1000.0)
 }
 
-/// EcoLogits 0.11's own facility energy for `output` tokens of a model: its per-token energy
-/// at the model's largest active and total parameter counts (the top of its range) times its
-/// PUE for the provider. Input tokens do not count in EcoLogits.
-pub fn ecologits_request_wh(active_max: f64, total_max: f64, output: u64, pue: f64) -> f64 {
-    ecologits_wh_per_1k(active_max, total_max) * output as f64 / 1000.0 * pue
+/// EcoLogits 0.11's own facility energy for one request of `output` tokens of a model: its
+/// per-token energy at the model's largest active and total parameter counts (the top of its
+/// range), at the model's own output speed and with its time to the first token (once per
+/// request) when `speed` gives them (EcoLogits 0.11.3), times its PUE for the provider. Input
+/// tokens do not count in EcoLogits.
+pub fn ecologits_request_wh(
+    active_max: f64,
+    total_max: f64,
+    output: u64,
+    pue: f64,
+    speed: Option<&LatencyRow>,
+) -> f64 {
+    let per_token = ecologits_wh_per_1k(active_max, total_max, speed.map(|l| l.tps)) / 1000.0;
+    let first_token = speed
+        .and_then(|l| l.ttft_s)
+        .map_or(0.0, |s| ecologits_server_wh(s, total_max));
+    (per_token * output as f64 + first_token) * pue
+}
+
+/// How EcoLogits' latency was taken, for a validation note (nothing for a set without
+/// speeds, such as 2026.1).
+fn speed_note(set: &FactorSet, model_key: &str) -> String {
+    if set.latency.is_empty() {
+        return String::new();
+    }
+    match set.latency(model_key) {
+        Some(l) => format!(
+            " at its own {} output tokens/s{}",
+            l.tps,
+            l.ttft_s
+                .map(|s| format!(" and {s} s to the first token"))
+                .unwrap_or_default()
+        ),
+        None => " at its latency regression (no speed of its own)".into(),
+    }
 }
 
 /// The METHODOLOGY §6 table with the tool's own numbers for `set`.
@@ -234,15 +264,19 @@ pub fn validation(set: &FactorSet) -> Vec<ValidationRow> {
     let eco_pue = |p: &str| ECOLOGITS_PUE.iter().find(|(k, _)| *k == p).map(|(_, v)| *v);
     if let Some(m) = set.models.get("gpt-4o") {
         let pue = eco_pue("openai").unwrap_or(1.2);
-        let eco = ecologits_request_wh(m.active_params_b_max, m.total_params_b_max, 500, pue);
+        let speed = set.latency(&m.model_key);
+        let eco =
+            ecologits_request_wh(m.active_params_b_max, m.total_params_b_max, 500, pue, speed);
         rows.push(ValidationRow {
             reference: "EcoLogits 0.11, GPT-4o (its max)".into(),
             source_id: "ecologits-0.11.3".into(),
             published: format!("{} Wh", fmt_wh(eco)),
             note: Some(format!(
                 "EcoLogits' own energy, computed with its 0.11 model at P_act {} B, P_tot {} B, \
-                 500 output tokens, and its OpenAI PUE {pue:.2}.",
-                m.active_params_b_max, m.total_params_b_max
+                 500 output tokens{}, and its OpenAI PUE {pue:.2}.",
+                m.active_params_b_max,
+                m.total_params_b_max,
+                speed_note(set, &m.model_key)
             )),
             published_wh: (eco, eco),
             case: case("gpt-4o", "openai", 0, 500),
@@ -258,7 +292,13 @@ pub fn validation(set: &FactorSet) -> Vec<ValidationRow> {
             continue;
         };
         n += 1;
-        let eco = ecologits_request_wh(m.active_params_b_max, m.total_params_b_max, 500, pue);
+        let eco = ecologits_request_wh(
+            m.active_params_b_max,
+            m.total_params_b_max,
+            500,
+            pue,
+            set.latency(&m.model_key),
+        );
         let tool = request_wh(set, &m.provider, &m.model_key, 0, 500);
         let ratio = tool.high / eco;
         if tightest.as_ref().is_none_or(|t| ratio < t.0) {
@@ -273,8 +313,15 @@ pub fn validation(set: &FactorSet) -> Vec<ValidationRow> {
             note: Some(format!(
                 "The {n} LLMs of the set from providers EcoLogits models (OpenAI, Anthropic, \
                  Google, Mistral, Cohere), 500 output tokens each at EcoLogits' PUE of the \
-                 provider; the row shows the one closest to the tool's high: {model} (PUE {:.2}).",
-                eco_pue(&provider).unwrap_or_default()
+                 provider{}; the row shows the one closest to the tool's high: {model} (PUE \
+                 {:.2}{}).",
+                if set.latency.is_empty() {
+                    ""
+                } else {
+                    " and the model's own speed where EcoLogits has one"
+                },
+                eco_pue(&provider).unwrap_or_default(),
+                speed_note(set, &model)
             )),
             published_wh: (eco, eco),
             case: case(&model, &provider, 0, 500),

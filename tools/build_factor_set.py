@@ -836,6 +836,36 @@ def build_constants():
 
 
 # ----------------------------------------------------------------------------------------------
+# latency.csv (sets after 2026.1)
+
+def build_latency(eco_rows, models, aliases):
+    """EcoLogits 0.11.3's own serving speed per model (models.json `deployment.tps`, output
+    tokens per second, and `deployment.ttft`, seconds; OpenRouter measurements collected by
+    EcoLogits), which its LLM method uses instead of its latency regression. Keyed by the set's
+    model key: a model's own EcoLogits row wins over a dated or aliased id of it, and among
+    those the newest snapshot (last by name). A speed of zero or none is no data."""
+    def key_of(name):
+        name = name.lower()
+        if name in models:
+            return name
+        return aliases[name]["model_key"] if name in aliases else None
+
+    rows = {}
+    for r in sorted(eco_rows, key=lambda r: (r["model"].lower() == key_of(r["model"]), r["model"])):
+        key, tps = key_of(r["model"]), D(r["tps"])
+        if key is None or tps is None or tps <= 0:
+            continue
+        ttft = D(r["ttft_s"])
+        rows[key] = {"model_key": key, "tps": tps, "ttft_s": ttft, "source_id": "ecologits-0.11.3",
+                     "notes": f"EcoLogits 0.11.3 models.json deployment of {r['provider']} "
+                              f"'{r['model']}': {fmt(tps)} output tokens/s"
+                              + (f", first token after {fmt(ttft)} s" if ttft is not None else
+                                 ", no time to first token")
+                              + " (OpenRouter measurements collected by EcoLogits)"}
+    return list(rows.values())
+
+
+# ----------------------------------------------------------------------------------------------
 # prices.csv, fx.csv, deflators.csv (spend only, METHODOLOGY §4)
 
 LITELLM = "litellm-prices"
@@ -1050,6 +1080,15 @@ def build_deflators():
 # ----------------------------------------------------------------------------------------------
 # README.md
 
+def latency_line(c):
+    """The README table's row for latency.csv, when the set has one."""
+    if "latency.csv" not in c:
+        return ""
+    return (f"\n| `latency.csv` | {c['latency.csv']} | EcoLogits 0.11.3's serving speed per `model_key`: "
+            "output tokens per second (`tps`) and time to first token (`ttft_s`), for the high "
+            "bound's server energy (METHODOLOGY §2) |")
+
+
 def readme(counts, grid):
     c = counts
     egrid_id = next(g["source_id"] for g in grid if g["geo_id"] == "egrid:US")
@@ -1078,7 +1117,7 @@ an `id` in `sources.csv`.
 | `constants.csv` | {c['constants.csv']} | cache discount, embodied adder, GPU utilisation, request imputation, characters per token, spend bounds, EEIO factor |
 | `prices.csv` | {c['prices.csv']} | list prices for price inversion: per `model_key` (a key of `models.csv`), `currency`, input, cached input and output price per 1M tokens (standard tier), `valid_from` |
 | `fx.csv` | {c['fx.csv']} | annual average exchange rates: `usd_per_unit` of `currency` in `year` ({FX_YEARS[0]}-{FX_YEARS[-1]}; USD = 1) |
-| `deflators.csv` | {c['deflators.csv']} | US price index per `year` with its own `base_year` (text, e.g. `1982-84`), to deflate USD spend to the EEIO factor's price year ({EEIO_PRICE_YEAR}) |
+| `deflators.csv` | {c['deflators.csv']} | US price index per `year` with its own `base_year` (text, e.g. `1982-84`), to deflate USD spend to the EEIO factor's price year ({EEIO_PRICE_YEAR}) |{latency_line(c)}
 
 ## How it was derived
 
@@ -1225,7 +1264,9 @@ def changes_readme(changes):
         for reason in sorted({why for k, why in removed}):
             parts.append("removed " + ", ".join(f"`{k}`" for k, why in sorted(removed) if why == reason)
                          + " (" + reason + ")")
-        lines.append(f"- `{name}`: " + "; ".join(parts))
+        built_from = (" (a new file, built from the `tps` and `ttft_s` columns of "
+                      "`model_parameters_ecologits_0.11.3.csv`)" if name == "latency.csv" else "")
+        lines.append(f"- `{name}`{built_from}: " + "; ".join(parts))
     return "\n".join(lines) + "\n"
 
 
@@ -1297,6 +1338,10 @@ def main(argv):
     fx, deflators = built["fx.csv"], built["deflators.csv"]
     models = {r["model_key"]: r for r in built["models.csv"]}
     aliases = {r["alias"]: r for r in built["aliases.csv"]}
+    # EcoLogits' per-model serving speed: from the second version on (2026.1 has none).
+    built["latency.csv"] = [] if VERSIONS[VERSION] is None else build_latency(eco_rows, models, aliases)
+    if built["latency.csv"]:
+        delta["latency.csv"] = ([], [r["model_key"] for r in built["latency.csv"]], [])
     H = {f["name"]: (factor_schema.header(schema, f["name"]), built.pop(f["name"]),
                      factor_schema.key(schema, f["name"]))
          for f in schema["file"]}
@@ -1428,6 +1473,9 @@ def main(argv):
             assert by_year[r["year"] - 1] < r["index"], ("CPI-U fell?", r)
 
     # ------------------------------------------------------------------ render and check
+    # An optional file without rows is left out (2026.1 has no latency.csv).
+    optional = {f["name"] for f in schema["file"] if not f["required"]}
+    H = {name: v for name, v in H.items() if v[1] or name not in optional}
     texts = {name: render_csv(name, header, rows, key) for name, (header, rows, key) in H.items()}
     counts = {name: len(rows) for name, (header, rows, key) in H.items()}
     texts["README.md"] = readme(counts, grid) + changes_readme(delta)

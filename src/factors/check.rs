@@ -402,7 +402,7 @@ mod tests {
             (
                 "a constant's central outside low-high",
                 Box::new(|f| set_cell(f, "constants.csv", "eeio_518210", "central", "1")),
-                "constants.csv row 3: central 1 is not between low 0.074 and high 0.296",
+                "constants.csv row 3: central 1 is not between low 0.0465 and high 0.186",
             ),
             (
                 "an implausible year",

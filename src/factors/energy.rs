@@ -52,13 +52,33 @@ pub fn ecologits_gpus(p_total: f64) -> f64 {
     2f64.powf(needed.log2().ceil())
 }
 
-/// EcoLogits 0.11 IT energy per 1,000 output tokens (GPU + server share, no PUE).
-pub fn ecologits_wh_per_1k(p_active: f64, p_total: f64) -> f64 {
+/// Seconds per output token in EcoLogits 0.11.3 (`impacts/llm.py` `generation_latency`): one
+/// over the model's own output speed (`tps`, tokens per second) when it has one, else the
+/// latency regression on active parameters and batch size.
+pub fn ecologits_s_per_token(p_active: f64, tps: Option<f64>) -> f64 {
+    use ecologits::*;
+    match tps {
+        Some(t) if t > 0.0 && t.is_finite() => 1.0 / t,
+        _ => LAT_P * p_active + LAT_B * BATCH + LAT_C,
+    }
+}
+
+/// EcoLogits' server (non-GPU) energy, Wh, for `seconds` of generation: the server's 1.2 kW
+/// shared by the model's GPUs (of 8 per server) and the batch.
+pub fn ecologits_server_wh(seconds: f64, p_total: f64) -> f64 {
+    use ecologits::*;
+    seconds / 3600.0 * SERVER_KW * 1000.0 * (ecologits_gpus(p_total) / 8.0) / BATCH
+}
+
+/// EcoLogits 0.11 IT energy per 1,000 output tokens (GPU + server share, no PUE), at the
+/// model's own output speed `tps` when known (EcoLogits 0.11.3), else at its latency
+/// regression. The time to the first token, which EcoLogits charges once per request, is not
+/// in a per-token figure.
+pub fn ecologits_wh_per_1k(p_active: f64, p_total: f64, tps: Option<f64>) -> f64 {
     use ecologits::*;
     let gpus = ecologits_gpus(p_total);
     let gpu_wh_per_token = ALPHA * (BETA * BATCH).exp() * p_active + GAMMA;
-    let latency_s = LAT_P * p_active + LAT_B * BATCH + LAT_C;
-    let server_wh_per_token = latency_s / 3600.0 * SERVER_KW * 1000.0 * (gpus / 8.0) / BATCH;
+    let server_wh_per_token = ecologits_server_wh(ecologits_s_per_token(p_active, tps), p_total);
     1000.0 * (gpus * gpu_wh_per_token + server_wh_per_token)
 }
 
@@ -72,12 +92,14 @@ pub struct TokenEnergy {
 }
 
 /// The METHODOLOGY §2 table. `u_out` / `u_in` are the utilisations used for the low, central
-/// and high results (low uses the higher utilisation).
+/// and high results (low uses the higher utilisation); `tps` is the model's own output speed
+/// for EcoLogits' server share, when the set has one.
 pub fn token_energy(
     active: (f64, f64),
     total_max: f64,
     u_out: Bounds,
     u_in: Bounds,
+    tps: Option<f64>,
 ) -> TokenEnergy {
     let (a_min, a_max) = active;
     let p_mid = (a_min * a_max).sqrt();
@@ -85,7 +107,7 @@ pub fn token_energy(
         e_out: Bounds {
             low: flop_wh_per_1k(a_min, u_out.low),
             central: flop_wh_per_1k(p_mid, u_out.central),
-            high: ecologits_wh_per_1k(a_max, total_max).max(flop_wh_per_1k(a_max, u_out.high)),
+            high: ecologits_wh_per_1k(a_max, total_max, tps).max(flop_wh_per_1k(a_max, u_out.high)),
         },
         e_in: Bounds {
             low: flop_wh_per_1k(a_min, u_in.low),
@@ -121,6 +143,7 @@ mod tests {
                 central: 0.4,
                 high: 0.2,
             },
+            None,
         );
         assert!(close(e.e_out.low, 0.110, 0.01), "{}", e.e_out.low);
         assert!(close(e.e_out.central, 0.382, 0.01), "{}", e.e_out.central);
@@ -128,6 +151,29 @@ mod tests {
         assert!(close(e.e_in.low, 0.0368, 0.01), "{}", e.e_in.low);
         assert!(close(e.e_in.central, 0.0955, 0.01), "{}", e.e_in.central);
         assert!(close(e.e_in.high, 0.331, 0.01), "{}", e.e_in.high);
+    }
+
+    #[test]
+    fn gpt4o_at_its_own_speed_matches_ecologits_0_11_3() {
+        // EcoLogits 0.11.3 gives gpt-4o 74 output tokens/s (models.json). Per token, at
+        // P_act 132 and P_tot 440 (G = 16):
+        //   GPU    16 × (1.16653e-6 × e^(-0.0112059 × 64) × 132 + 4.05293e-5)
+        //        = 16 × (1.16653e-6 × 0.488127 × 132 + 4.05293e-5) = 16 × 1.156919e-4 Wh
+        //        = 1.851071e-3 Wh
+        //   server (1/74 s) / 3600 × 1,200 W × 16/8 / 64 = 1.407658e-4 Wh
+        // = 1.991836e-3 Wh per token, 1.99184 Wh per 1,000 (EcoLogits' own llm_impacts, run
+        // on 0.11.3: 1.99184); with the latency regression instead: 3.195.
+        let own = ecologits_wh_per_1k(132.0, 440.0, Some(74.0));
+        assert!(close(own, 1.99184, 1e-5), "{own}");
+        assert!(close(
+            ecologits_server_wh(1.0 / 74.0, 440.0) * 1000.0,
+            0.1407658,
+            1e-5
+        ));
+        let fallback = ecologits_wh_per_1k(132.0, 440.0, None);
+        assert!(close(fallback, 3.195, 1e-3), "{fallback}");
+        // A speed of zero (a bad EcoLogits data update once wrote `tps: 0.0`) is no speed.
+        assert_eq!(ecologits_wh_per_1k(132.0, 440.0, Some(0.0)), fallback);
     }
 
     #[test]

@@ -278,6 +278,23 @@ impl ConstantRow {
     }
 }
 
+/// A model's serving speed (latency.csv): EcoLogits' own per-model figures.
+#[derive(Debug, Clone, Deserialize)]
+pub struct LatencyRow {
+    /// The model.
+    pub model_key: String,
+    /// Output tokens per second while generating.
+    pub tps: f64,
+    /// Time to the first token, seconds, per request.
+    #[serde(default)]
+    pub ttft_s: Option<f64>,
+    /// Source ids.
+    pub source_id: String,
+    /// Remarks.
+    #[serde(default)]
+    pub notes: String,
+}
+
 /// A list price (prices.csv), per 1 million tokens.
 #[derive(Debug, Clone, Deserialize)]
 pub struct PriceRow {
@@ -441,6 +458,8 @@ pub struct FactorSet {
     pub constants: BTreeMap<String, ConstantRow>,
     /// List prices by model key (optional file).
     pub prices: BTreeMap<String, PriceRow>,
+    /// Serving speed by model key (optional file; none in 2026.1).
+    pub latency: BTreeMap<String, LatencyRow>,
     /// Exchange rates by (currency, year) (optional file).
     pub fx: BTreeMap<(String, i32), FxRow>,
     /// USD price index by year (optional file).
@@ -629,6 +648,7 @@ impl FactorSet {
         let providers: Vec<ProviderRow> = rows(version, tables, "providers.csv")?;
         let constants: Vec<ConstantRow> = rows(version, tables, "constants.csv")?;
         let prices: Vec<PriceRow> = rows(version, tables, "prices.csv")?;
+        let latency: Vec<LatencyRow> = rows(version, tables, "latency.csv")?;
         let fx: Vec<FxRow> = rows(version, tables, "fx.csv")?;
         let deflators: Vec<DeflatorRow> = rows(version, tables, "deflators.csv")?;
         classes.sort_by_key(|c| c.priority);
@@ -650,6 +670,10 @@ impl FactorSet {
             prices: prices
                 .into_iter()
                 .map(|p| (p.model_key.to_lowercase(), p))
+                .collect(),
+            latency: latency
+                .into_iter()
+                .map(|l| (l.model_key.to_lowercase(), l))
                 .collect(),
             fx: fx
                 .into_iter()
@@ -688,6 +712,11 @@ impl FactorSet {
                 .unwrap_or(1),
             constants: constants.into_iter().map(|c| (c.id.clone(), c)).collect(),
         })
+    }
+
+    /// The serving speed of a model key, when the set has one.
+    pub fn latency(&self, model_key: &str) -> Option<&LatencyRow> {
+        self.latency.get(&model_key.to_lowercase())
     }
 
     /// A constant (checked present at load for the ones the method needs).

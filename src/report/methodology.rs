@@ -69,14 +69,29 @@ pub fn blocks(o: &Outcome, set: &FactorSet) -> Vec<(String, Vec<String>)> {
                 "CO2_op [kg] = E_fac · EF_grid / 1000;  CO2_emb [kg] = E_IT · EF_emb / 1000;  CO2 = CO2_op + CO2_emb.".into(),
                 "Water [L] = E_IT · WUE_site + E_fac · EWIF_grid; the low value counts on-site water only.".into(),
                 "Low = every factor at its low value, central = every factor central, high = every factor high: a bounding envelope, not a statistical interval. Sums add lows, centrals and highs separately.".into(),
-                "Energy per token from model size (METHODOLOGY §2): e_out low = FLOP model at the lowest active parameters and utilisation u_out(low); central = FLOP model at the geometric mean of the active-parameter range and u_out(central); high = max(EcoLogits 0.11 at the highest active parameters, FLOP model at u_out(high)). e_in likewise with u_in. FLOP model: Wh per 1k tokens = 1000 · 2·P·1e9 / (989e12 · u) · 1275 W · 0.7 / 3600 (Epoch AI 2025).".into(),
+                format!(
+                    "Energy per token from model size (METHODOLOGY §2): e_out low = FLOP model at the lowest active parameters and utilisation u_out(low); central = FLOP model at the geometric mean of the active-parameter range and u_out(central); high = max(EcoLogits 0.11 at the highest active parameters{}, FLOP model at u_out(high)). e_in likewise with u_in. FLOP model: Wh per 1k tokens = 1000 · 2·P·1e9 / (989e12 · u) · 1275 W · 0.7 / 3600 (Epoch AI 2025).",
+                    if set.latency.is_empty() {
+                        ""
+                    } else {
+                        " and, as EcoLogits 0.11.3 itself, the model's own output speed for the server share where it has one (latency.csv, OpenRouter measurements), else its latency regression"
+                    }
+                ),
             ],
         ),
         (
             "Significant assumptions and their values (low / central / high)".into(),
             vec![
                 format!("Cached-input discount k_cache: {}.", c("k_cache")),
-                format!("Embodied hardware adder EF_emb: {} (EcoLogits server and GPU footprints over a 3-year life).", c("embodied")),
+                format!(
+                    "Embodied hardware adder EF_emb: {} (EcoLogits server and GPU footprints over a 3-year life{}).",
+                    c("embodied"),
+                    if set.sources.contains_key("ademe-gpu-lca-2026") {
+                        "; the high covers ADEME's 2026 GPU study, 273 kgCO2e per H100 with air freight"
+                    } else {
+                        ""
+                    }
+                ),
                 format!("GPU utilisation, decoding u_out: {}; prefill u_in: {}.", c("u_out"), c("u_in")),
                 format!(
                     "Rows with requests but no tokens: {} input and {} output tokens per request{}; low × and high × {} (method average-data; imputed tokens are kept apart from the token totals).",
@@ -94,7 +109,11 @@ pub fn blocks(o: &Outcome, set: &FactorSet) -> Vec<(String, Vec<String>)> {
                 "Unknown models are estimated by size class (nano, mini, flagship, frontier, embedding) from their name, marked 'model estimated by class', method average-data, lower data quality.".into(),
                 "Grid factor: exact cloud region → the country → the provider's default geography (only when the record has no region) → continent → World; the year used is the nearest not after the usage year. Each fallback lowers the geography data-quality score.".into(),
                 format!("Providers: {}.", providers.join("; ")),
-                "GWP: IPCC AR6 GWP-100 where the grid source converts other gases (eGRID); Ember lifecycle factors as published.".into(),
+                if set.sources.contains_key("egrid-2023rev2") {
+                    "GWP: eGRID2023rev2 CO2e rates and USEEIO v1.3 factors as their publishers convert other gases (USEEIO v1.3: IPCC AR5 GWP-100; eGRID2023's set is EPA's, not restated here); Ember lifecycle factors as published.".into()
+                } else {
+                    "GWP: IPCC AR6 GWP-100 where the grid source converts other gases (eGRID); Ember lifecycle factors as published.".into()
+                },
             ],
         ),
         (

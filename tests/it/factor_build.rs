@@ -97,8 +97,9 @@ fn the_embedded_factor_set_is_rebuilt_bit_for_bit_from_the_repository() {
         let embedded = root().join("src/factors/data").join(version);
         let rebuilt = hashes(&out_dir);
         assert_eq!(rebuilt, hashes(&embedded), "{version}");
-        // Ten CSV files and README.md.
-        assert_eq!(rebuilt.len(), 11, "{rebuilt:?}");
+        // Ten CSV files and README.md; from 2026.2 also latency.csv.
+        let files = if version == "2026.1" { 11 } else { 12 };
+        assert_eq!(rebuilt.len(), files, "{rebuilt:?}");
         // Hence the set's SHA-256, the one workbooks and JSON print, is the embedded one.
         assert_eq!(
             FactorSet::from_dir(&out_dir).unwrap().sha256,
@@ -247,6 +248,15 @@ fn the_builder_and_the_tool_find_the_same_problems() {
             vec![cells]
         }
     });
+    // latency.csv: a speed of zero (range above 0), a model the set does not have (refers).
+    set(&dir, "latency.csv", "gpt-4o", "tps", "0");
+    set(
+        &dir,
+        "latency.csv",
+        "gpt-4o-mini",
+        "model_key",
+        "no-such-model",
+    );
     // prices.csv: a negative price (range min 0), a date that is none, an empty required cell.
     set(
         &dir,
@@ -313,7 +323,9 @@ fn the_builder_and_the_tool_find_the_same_problems() {
         "PUE low 0.95 is below 1",
         "providers.csv: no 'unknown' provider row",
         "fields where the header has 11",
-        "central 1 is not between low 0.074 and high 0.296",
+        "central 1 is not between low 0.0465 and high 0.186",
+        "tps 0 is not positive",
+        "unknown model_key 'no-such-model' (not in models.csv)",
         "constants.csv: constant 'u_in' missing",
         "input_per_mtok -1 is negative",
         "valid_from: '2025-02-30' is not a plausible date",

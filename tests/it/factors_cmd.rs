@@ -345,6 +345,7 @@ fn validate_passes_and_every_published_figure_lies_within_the_tools_range() {
         m.total_params_b_max,
         500,
         1.20,
+        set.latency("gpt-4o"),
     );
     assert_eq!(eco[0].published_wh, (eco_gpt4o, eco_gpt4o));
     for r in &eco {

@@ -316,9 +316,12 @@ fn the_methodology_sheet_says_what_changed_from_the_previous_factor_set() {
         let heading = text.iter().any(|t| {
             t.starts_with("Changes from factor set 2026.1 (the set's README; llm-scope3 factors diff 2026.1 2026.2")
         });
-        let constants = text
-            .iter()
-            .any(|t| t.starts_with("constants.csv: added request_output_tokens_reasoning"));
+        let constants = text.iter().any(|t| {
+            t.starts_with(
+                "constants.csv: replaced eeio_518210, embodied; added eeio_price_year, \
+                     request_output_tokens_reasoning, resolution_rules",
+            )
+        });
         assert_eq!(
             (heading, constants),
             (listed, listed),

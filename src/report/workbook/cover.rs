@@ -23,7 +23,11 @@ pub(super) fn write(book: &mut Book<'_>, o: &Outcome, set: &FactorSet) -> Result
         ("Reporting entity", o.entity.clone()),
         ("Reporting period", format!("{} ({} to {})", o.period.label, o.period.start, o.period.end)),
         ("Basis", "ESRS E1-6, GHG Protocol Scope 3 Category 1 (purchased goods and services), ESRS E1 AR 51 subset: cloud computing and data centre services".into()),
-        ("GWP set", "IPCC AR6 GWP-100".into()),
+        ("GWP set", if set.sources.contains_key("egrid-2023rev2") {
+            "IPCC GWP-100 as each source converts other gases (eGRID2023rev2 and USEEIO v1.3 with their publishers' GWP sets; Methodology sheet)".into()
+        } else {
+            "IPCC AR6 GWP-100".into()
+        }),
         ("Electricity", "Location-based grid factors (a market-based or CFE-adjusted view is a sensitivity, not the reported figure)".into()),
         ("Result (central)", format!("{:.3} tCO2e (low {:.3}, high {:.3})", t.emissions_kgco2e.central / 1000.0, t.emissions_kgco2e.low / 1000.0, t.emissions_kgco2e.high / 1000.0)),
         ("Warnings", match o.warnings.len() {
