@@ -281,11 +281,21 @@ fn diff(a: &str, b: &str) -> Result<()> {
     for f in &files {
         match f.only_in {
             Some(true) => {
-                crate::outln!("{}: only in B (file added)", f.file);
+                crate::outln!("{}: only in B (file added, {} rows)", f.file, f.added.len());
+                for k in &f.added {
+                    crate::outln!("  + {k}");
+                }
                 continue;
             }
             Some(false) => {
-                crate::outln!("{}: only in A (file removed)", f.file);
+                crate::outln!(
+                    "{}: only in A (file removed, {} rows)",
+                    f.file,
+                    f.removed.len()
+                );
+                for k in &f.removed {
+                    crate::outln!("  - {k}");
+                }
                 continue;
             }
             None => {}

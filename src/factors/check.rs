@@ -195,15 +195,31 @@ pub fn diff(a: &[(String, String)], b: &[(String, String)]) -> Vec<FileDiff> {
             file: name.to_string(),
             ..FileDiff::default()
         };
+        // A file in one set only: its rows are all removed or all added.
+        let row_keys = |text: &str| -> Vec<String> {
+            if !name.to_lowercase().ends_with(".csv") {
+                return vec![];
+            }
+            let Ok((t, _)) = Table::parse(text) else {
+                return vec![];
+            };
+            let key: Vec<&str> = match key_columns(name) {
+                k if k.is_empty() => t.header.get(0).into_iter().collect(),
+                k => k,
+            };
+            t.rows.iter().map(|(_, cells)| t.key(cells, &key)).collect()
+        };
         match (&ta, &tb) {
             (Some(x), Some(y)) if x == y => continue,
-            (Some(_), None) => {
+            (Some(x), None) => {
                 d.only_in = Some(false);
+                d.removed = row_keys(x);
                 out.push(d);
                 continue;
             }
-            (None, Some(_)) => {
+            (None, Some(y)) => {
                 d.only_in = Some(true);
+                d.added = row_keys(y);
                 out.push(d);
                 continue;
             }

@@ -281,6 +281,42 @@ fn diff_lists_exactly_the_one_changed_grid_value_with_both_sha256() {
 }
 
 #[test]
+fn diff_of_the_two_embedded_sets_lists_the_rows_of_a_file_only_one_has() {
+    // 2026.2 adds latency.csv (75 rows, one per model with an EcoLogits speed) and removes the
+    // 13 unverified eGRID rows of year 2024.
+    let out = bin()
+        .args(["factors", "diff", "2026.1", "2026.2"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let text = stdout(&out);
+    assert!(
+        text.contains("latency.csv: only in B (file added, 75 rows)"),
+        "{text}"
+    );
+    assert!(text.contains("\n  + gpt-4o\n"), "{text}");
+    assert!(
+        text.contains("grid.csv: 178 added, 13 removed, 25 changed (rows keyed by geo_id + year)"),
+        "{text}"
+    );
+    assert!(text.contains("\n  - egrid:US 2024\n"), "{text}");
+    // And back: the file's rows are removed.
+    let back = bin()
+        .args(["factors", "diff", "2026.2", "2026.1"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let text = stdout(&back);
+    assert!(
+        text.contains("latency.csv: only in A (file removed, 75 rows)"),
+        "{text}"
+    );
+    assert!(text.contains("\n  - gpt-4o\n"), "{text}");
+}
+
+#[test]
 fn validate_passes_and_every_published_figure_lies_within_the_tools_range() {
     let out = bin()
         .args(["factors", "validate"])
