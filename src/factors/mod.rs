@@ -482,7 +482,7 @@ pub fn embedded_versions() -> Vec<&'static str> {
 
 /// The version used when none is named. 2026.2 (model-resolution rules 2) is embedded beside it
 /// but not yet the default: the report figures the tests assert are 2026.1's.
-pub const DEFAULT_VERSION: &str = "2026.1";
+pub const DEFAULT_VERSION: &str = "2026.2";
 
 /// The default embedded version ([`DEFAULT_VERSION`], else the newest).
 pub fn default_version() -> &'static str {

@@ -221,7 +221,8 @@ fn factors_show_resolves_a_dated_snapshot() {
         text.contains("gpt-4o-2024-08-06 -> gpt-4o (alias)"),
         "{text}"
     );
-    assert!(text.contains("grid:country:USA:2024"), "{text}");
+    // Usage year 2026 with the default set 2026.2: the Ember 2025 row.
+    assert!(text.contains("grid:country:USA:2025"), "{text}");
     let text = stdout(bin().args(["factors", "list"]).assert().success());
     assert!(
         text.contains("claude-sonnet-4-5") && text.contains("gpt-4o-mini"),

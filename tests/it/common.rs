@@ -45,6 +45,35 @@ pub fn run(paths: &[&Path], quarter: &str) -> Result<Outcome, llm_scope3::error:
     pipeline::run(&inputs, skipped, &config(quarter))
 }
 
+/// [`run`] with an embedded factor set named (`2026.1`: the hand-worked cases of the first
+/// set, which `--factors 2026.1` keeps reproducing).
+pub fn run_factors(
+    paths: &[&Path],
+    quarter: &str,
+    factors: &str,
+) -> Result<Outcome, llm_scope3::error::Error> {
+    let paths: Vec<PathBuf> = paths.iter().map(|p| p.to_path_buf()).collect();
+    let (inputs, skipped) = pipeline::inputs_from_paths(&paths)?;
+    let config = Config::new(
+        &PeriodRequest {
+            quarter: Some(quarter.into()),
+            year: None,
+            from: None,
+            to: None,
+        },
+        &ReadRequest {
+            templates: vec![],
+            factors: Some(factors.into()),
+            config: None,
+            max_lines: None,
+        },
+        Some("2026-04-15"),
+        Some("Test Entity"),
+    )
+    .expect("test config");
+    pipeline::run(&inputs, skipped, &config)
+}
+
 /// Relative closeness.
 pub fn close(actual: f64, expected: f64, rel: f64) -> bool {
     if expected == 0.0 {

@@ -126,8 +126,9 @@ fn quarters_follow_the_fiscal_year_start() {
 
 #[test]
 fn a_default_region_per_provider_replaces_the_factor_sets_default() {
-    // OpenAI served from Azure Sweden Central: grid 35.8 gCO2e/kWh (Ember, Sweden) instead of
-    // the USA's 383.5, so operational emissions fall by the ratio while energy is unchanged.
+    // OpenAI served from Azure Sweden Central: grid 35.3 gCO2e/kWh (Ember 2025, Sweden; the
+    // default set 2026.2, usage year 2026) instead of the USA's 384.4, so operational emissions
+    // fall by the ratio while energy is unchanged.
     let dir = tempfile::tempdir().unwrap();
     let o = with_config(
         dir.path(),
@@ -147,7 +148,7 @@ fn a_default_region_per_provider_replaces_the_factor_sets_default() {
     assert!(((e1 - e0) / e0).abs() < 1e-12);
     let op = |o: &Outcome| o.summary.totals.operational_kgco2e.central;
     assert!(
-        ((op(&o) / op(&base)) - 35.8 / 383.5).abs() < 1e-9,
+        ((op(&o) / op(&base)) - 35.3 / 384.4).abs() < 1e-9,
         "{}",
         op(&o) / op(&base)
     );
@@ -155,22 +156,22 @@ fn a_default_region_per_provider_replaces_the_factor_sets_default() {
 
 #[test]
 fn factor_overrides_replace_rows_and_are_marked() {
-    // Override the USA grid row to 767 gCO2e/kWh (twice 383.5, bounds doubled too):
-    // operational emissions double.
+    // Override the USA grid row of 2025 (the default set 2026.2's row for usage in 2026) to
+    // 768.8 gCO2e/kWh (twice 384.4, bounds doubled too): operational emissions double.
     let dir = tempfile::tempdir().unwrap();
     let over = dir.path().join("over");
     std::fs::create_dir(&over).unwrap();
-    let grid = std::fs::read_to_string(root().join("src/factors/data/2026.1/grid.csv")).unwrap();
+    let grid = std::fs::read_to_string(root().join("src/factors/data/2026.2/grid.csv")).unwrap();
     let header = grid.lines().next().unwrap();
     let usa = grid
         .lines()
-        .find(|l| l.starts_with("country:USA,"))
+        .find(|l| l.starts_with("country:USA,") && l.contains(",2025,"))
         .unwrap();
     std::fs::write(
         over.join("grid.csv"),
         format!(
             "{header}\n{}\n",
-            usa.replacen(",383.5,183.7,501.4,", ",767,367.4,1002.8,", 1)
+            usa.replacen(",384.4,195,501.4,", ",768.8,390,1002.8,", 1)
         ),
     )
     .unwrap();
@@ -180,7 +181,7 @@ fn factor_overrides_replace_rows_and_are_marked() {
     assert!((op(&o) / op(&base) - 2.0).abs() < 1e-9);
     assert!(o.factor_version.ends_with("+overrides"));
     assert_ne!(o.factor_sha256, base.factor_sha256);
-    let grid_use = &o.summary.factors["grid:country:USA:2024"];
+    let grid_use = &o.summary.factors["grid:country:USA:2025"];
     assert!(
         grid_use.basis.starts_with("OVERRIDDEN"),
         "{}",

@@ -1,6 +1,7 @@
 //! One row of each format, estimated end to end and checked against arithmetic done by hand.
 //!
-//! Shared constants (factor set 2026.1, METHODOLOGY.md §1-3):
+//! Shared constants (factor set 2026.1, which these cases name; one case is worked again with
+//! the default set 2026.2 below; METHODOLOGY.md §1-3):
 //!   FLOP model: Wh per 1k tokens = K · P / u with
 //!     K = 1000 · 2e9 / 989e12 · 1275 · 0.7 / 3600 = 5.013481631e-4
 //!   k_cache 0.05 / 0.10 / 0.25; embodied 25 / 50 / 100 gCO2e per kWh IT
@@ -20,7 +21,7 @@
 //!   e_in low = K · 44 / 0.6 = 0.0367655; central K · 76.21024 / 0.4 = 0.0955197;
 //!   high K · 132 / 0.2 = 0.3308898
 
-use crate::common::{assert_close, fixture, run};
+use crate::common::{assert_close, fixture, run, run_factors};
 
 /// Tolerance for values computed by hand to 12 significant digits.
 const REL: f64 = 1e-9;
@@ -40,7 +41,7 @@ fn openai_usage_row_kwh_and_kgco2e_by_hand() {
     //   high = 2.3483363 · 0.5014 + 1.8786691 · 0.100 = 1.36532274319 kg
     // Water low = E_IT · WUE_low = 0.0849284 · 0.27 = 0.0229306622851 L
     //   cen = 0.2693654 · 0.30 + 0.3178512 · 3.132 = 1.07631958761 L
-    let o = run(&[&fixture("openai_usage_one_row.csv")], "2026Q1").unwrap();
+    let o = run_factors(&[&fixture("openai_usage_one_row.csv")], "2026Q1", "2026.1").unwrap();
     assert_eq!(o.files[0].format, "openai-usage");
     let t = &o.summary.totals;
     assert_eq!(t.activity.input_tokens, 1_000_000);
@@ -66,6 +67,43 @@ fn openai_usage_row_kwh_and_kgco2e_by_hand() {
 }
 
 #[test]
+fn openai_usage_row_with_the_default_set_2026_2_by_hand() {
+    // The row above with the default factor set 2026.2, usage year 2026:
+    // - e_out high: EcoLogits at gpt-4o's own 74 output tokens/s (latency.csv), not its
+    //   regression: srv = (1/74) / 3600 · 1200 · (16/8) / 64 = 1.407658e-4 Wh/token,
+    //   eco = 1000 · (16 · 1.156919e-4 + 1.407658e-4) = 1.991836 Wh per 1k (> K·132/0.05 =
+    //   1.32356); low and central e_out and all e_in as in 2026.1.
+    //   E_IT low / cen as above = 0.0849283788338 / 0.269365424252 kWh
+    //   E_IT high = (500,000 · 1.991836 + 800,000 · 0.3308898 + 200,000 · 0.25 · 0.3308898)
+    //             / 1e6 = (995,918.20 + 264,711.83 + 16,544.49) / 1e6 = 1.27717451889 kWh
+    // - OpenAI on Azure, OCI, CoreWeave and Google: PUE 1.07 / 1.18 / 1.60, WUE 0 / 0.27 / 3.0
+    //   E_fac = 0.0908733653522 / 0.317851200617 / 2.04347923022 kWh
+    // - grid country:USA 2025 (Ember 2025, nearest year not after 2026): 195.0 / 384.4 / 501.4;
+    //   embodied 25 / 50 / 110 gCO2e per kWh IT
+    //   CO2 low  = 0.0908734 · 0.1950 + 0.0849284 · 0.025 = 0.0198435157145 kg
+    //       cen  = 0.3178512 · 0.3844 + 0.2693654 · 0.050 = 0.13565027273 kg
+    //       high = 2.0434792 · 0.5014 + 1.2771745 · 0.110 = 1.16508968311 kg
+    // - water low = E_IT · WUE_low = 0 L (zero-water designs); central = 0.2693654 · 0.27 +
+    //   0.3178512 · 3.132 = 1.06823862488 L
+    let o = run(&[&fixture("openai_usage_one_row.csv")], "2026Q1").unwrap();
+    assert_eq!(o.factor_version, "2026.2");
+    let t = &o.summary.totals;
+    assert_close(t.energy_kwh.low, 0.0908733653522, REL, "kWh low");
+    assert_close(t.energy_kwh.central, 0.317851200617, REL, "kWh central");
+    assert_close(t.energy_kwh.high, 2.04347923022, REL, "kWh high");
+    assert_close(t.emissions_kgco2e.low, 0.0198435157145, REL, "kg low");
+    assert_close(t.emissions_kgco2e.central, 0.13565027273, REL, "kg central");
+    assert_close(t.emissions_kgco2e.high, 1.16508968311, REL, "kg high");
+    assert_eq!(t.water_l.low, 0.0);
+    assert_close(t.water_l.central, 1.06823862488, REL, "water central");
+    let line = &o.summary.lines[0];
+    assert_eq!(
+        (line.body.grid_geo.as_str(), line.body.grid_year),
+        ("country:USA", 2025)
+    );
+}
+
+#[test]
 fn anthropic_usage_row_kwh_and_kgco2e_by_hand() {
     // Row: claude-sonnet-4-5-20250929 → claude-sonnet-4-5 (alias), inference_geo `us` → USA.
     // Input = 600,000 no-cache + 100,000 write-5m + 100,000 write-1h + 200,000 read
@@ -76,7 +114,12 @@ fn anthropic_usage_row_kwh_and_kgco2e_by_hand() {
     // CO2 low  = 0.0883255 · 0.1837 + 0.0849284 · 0.025 = 0.0183486063903 kg
     //     cen  = 0.3016893 · 0.3835 + 0.2693654 · 0.050 = 0.129166108237 kg
     //     high = 2.7428568 · 0.5014 + 1.8786691 · 0.100 = 1.56313532375 kg
-    let o = run(&[&fixture("anthropic_usage_one_row.csv")], "2026Q1").unwrap();
+    let o = run_factors(
+        &[&fixture("anthropic_usage_one_row.csv")],
+        "2026Q1",
+        "2026.1",
+    )
+    .unwrap();
     assert_eq!(o.files[0].format, "anthropic-usage");
     let t = &o.summary.totals;
     assert_eq!(t.activity.input_tokens, 1_000_000);
@@ -114,7 +157,12 @@ fn openai_usage_api_row_kwh_and_kgco2e_by_hand() {
     // CO2 low  = 0.0374340 · 0.1837 + 0.0334232 · 0.025 = 0.00771220537018 kg
     //     cen  = 0.1328118 · 0.3835 + 0.1125524 · 0.050 = 0.0565609492676 kg
     //     high = 0.5264156 · 0.5014 + 0.4211325 · 0.100 = 0.306058013145 kg
-    let o = run(&[&fixture("openai_usage_api_one_row.csv")], "2026Q1").unwrap();
+    let o = run_factors(
+        &[&fixture("openai_usage_api_one_row.csv")],
+        "2026Q1",
+        "2026.1",
+    )
+    .unwrap();
     assert_eq!(o.files[0].format, "openai-usage-api");
     let t = &o.summary.totals;
     assert_eq!(t.activity.requests, 800);
@@ -135,7 +183,7 @@ fn openai_usage_api_row_kwh_and_kgco2e_by_hand() {
 fn unknown_model_falls_back_by_class_and_says_so() {
     // mystery-model-9000 matches no model, alias or class keyword: default class flagship
     // (MoE 440 B, 44–132 B active), method average-data, technology score 3.
-    let o = run(&[&fixture("openai_bad_rows.csv")], "2026Q1").unwrap();
+    let o = run_factors(&[&fixture("openai_bad_rows.csv")], "2026Q1", "2026.1").unwrap();
     let line = o
         .summary
         .lines

@@ -532,7 +532,7 @@ fn a_killed_import_leaves_the_ledger_before_or_after_never_between() {
 
 #[test]
 fn a_factor_set_change_is_named_in_the_change_log() {
-    // Final statement with the embedded set; then a copy of it with the US grid factor
+    // Final statement with the embedded set 2026.1; then a copy of it with the US grid factor
     // raised: the next report states the factor-set change as the cause.
     let dir = tempfile::tempdir().unwrap();
     let set = dir.path().join("2026.1-us-grid-up");
@@ -569,6 +569,8 @@ fn a_factor_set_change_is_named_in_the_change_log() {
             "--final",
             "--out",
             "a.xlsx",
+            "--factors",
+            "2026.1",
             "--ledger",
         ])
         .arg(&db)

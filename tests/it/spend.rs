@@ -4,30 +4,35 @@
 
 use llm_scope3::estimate::{estimate, Activity, LineFactors};
 
-use crate::common::{assert_close, config, root, run};
+use crate::common::{assert_close, config, root, run, run_factors};
 
 #[test]
 fn provisioned_throughput_gets_the_eeio_estimate() {
     // Azure MCA sample, January 2026: 1,800 USD of provisioned throughput (PTU hours).
-    // EEIO: 0.148 kgCO2e per 2021 USD; spend of 2026 deflated with the nearest CPI-U year
-    // (2025): 1,800 × 270.970 / 321.943 × 0.148 = 224.221082614 kgCO2e (low ×0.5, high ×2).
-    let o = run(
-        &[&root().join("samples/azure_cost_export_mca_2026Q1.csv")],
-        "2026Q1",
-    )
-    .unwrap();
-    let line = o
-        .summary
-        .lines
-        .iter()
-        .find(|l| l.key.month == "2026-01" && l.key.spend.as_deref() == Some("EEIO"))
-        .expect("the January PTU line");
-    assert_eq!(line.body.method.label(), "spend-based");
-    assert!(!line.body.energy_estimated);
-    let e = line.body.estimate.emissions_kgco2e;
-    assert_close(e.central, 224.221082614, 1e-9, "EEIO central");
-    assert_close(e.low, 224.221082614 * 0.5, 1e-9, "EEIO low");
-    assert_close(e.high, 224.221082614 * 2.0, 1e-9, "EEIO high");
+    // Default set 2026.2: USEEIO v1.3, 0.093 kgCO2e per 2022 USD; spend of 2026 deflated with
+    // the nearest CPI-U year (2025): 1,800 × 292.655 / 321.943 × 0.093 = 152.171182476 kgCO2e.
+    // 2026.1: USEEIO v1.2, 0.148 per 2021 USD: 1,800 × 270.970 / 321.943 × 0.148 =
+    // 224.221082614 kgCO2e. Low ×0.5, high ×2.
+    let sample = root().join("samples/azure_cost_export_mca_2026Q1.csv");
+    let o = run(&[&sample], "2026Q1").unwrap();
+    let first = run_factors(&[&sample], "2026Q1", "2026.1").unwrap();
+    for (o, kg) in [(&o, 152.171182476), (&first, 224.221082614)] {
+        let line = o
+            .summary
+            .lines
+            .iter()
+            .find(|l| l.key.month == "2026-01" && l.key.spend.as_deref() == Some("EEIO"))
+            .expect("the January PTU line");
+        assert_eq!(line.body.method.label(), "spend-based");
+        assert!(!line.body.energy_estimated);
+        let e = line.body.estimate.emissions_kgco2e;
+        assert_close(e.central, kg, 1e-9, "EEIO central");
+        assert_close(e.low, kg * 0.5, 1e-9, "EEIO low");
+        assert_close(e.high, kg * 2.0, 1e-9, "EEIO high");
+    }
+    // The factor names its price year.
+    assert_eq!(o.summary.factors["const:eeio_518210"].year, Some(2022));
+    assert_eq!(first.summary.factors["const:eeio_518210"].year, Some(2021));
     // The JSON line has no energy or water.
     let v: serde_json::Value =
         serde_json::from_str(&llm_scope3::report::json::to_string(&o).unwrap()).unwrap();
@@ -93,8 +98,9 @@ fn cost_exports_alone_use_price_inversion() {
 fn cost_rows_covered_by_a_usage_export_are_not_counted_twice() {
     let usage = root().join("samples/openai_completions_usage_2026-01-01_2026-03-31.csv");
     let cost = root().join("samples/openai_cost_2026-01-01_2026-03-31.csv");
-    let both = run(&[&usage, &cost], "2026Q1").unwrap();
-    let alone = run(&[&usage], "2026Q1").unwrap();
+    // 2026.1: the cost rows of months the usage export covers are reconciliation only.
+    let both = run_factors(&[&usage, &cost], "2026Q1", "2026.1").unwrap();
+    let alone = run_factors(&[&usage], "2026Q1", "2026.1").unwrap();
     assert_eq!(
         both.summary.totals.emissions_kgco2e,
         alone.summary.totals.emissions_kgco2e
@@ -103,6 +109,36 @@ fn cost_rows_covered_by_a_usage_export_are_not_counted_twice() {
     assert!(!both.summary.not_estimated.is_empty());
     assert!(both.summary.not_estimated.iter().all(|n| n.key.spend_only));
     assert!(both.summary.totals.spend["USD"] > 0.0);
+    // 2026.2 (default): the same, except the cost rows of image, audio and video models (here
+    // gpt-image-1), whose usage lines are not estimated from tokens: their spend is estimated
+    // (EEIO) instead, and is all that the cost export adds.
+    let both = run(&[&usage, &cost], "2026Q1").unwrap();
+    let alone = run(&[&usage], "2026Q1").unwrap();
+    let spend: Vec<_> = both
+        .summary
+        .lines
+        .iter()
+        .filter(|l| l.key.spend.is_some())
+        .collect();
+    assert!(!spend.is_empty());
+    for l in &spend {
+        assert_eq!(l.key.spend.as_deref(), Some("EEIO"), "{:?}", l.key);
+        assert!(
+            ["class:image", "class:audio", "class:video"].contains(&l.body.model_key.as_str()),
+            "{:?}",
+            l.body.model_key
+        );
+    }
+    let added: f64 = spend
+        .iter()
+        .map(|l| l.body.estimate.emissions_kgco2e.central)
+        .sum();
+    assert_close(
+        both.summary.totals.emissions_kgco2e.central,
+        alone.summary.totals.emissions_kgco2e.central + added,
+        1e-12,
+        "central",
+    );
 }
 
 #[test]
