@@ -211,6 +211,30 @@ pub enum RecordKind {
     },
 }
 
+/// Price tiers a spend item may be billed at besides the standard one: batch, flex and
+/// priority processing, and Anthropic's fast mode. Price inversion divides by the tier's
+/// price (the factor set's `price_tier_<tier>` multiple of the list price).
+pub const PRICE_TIERS: &[&str] = &["batch", "flex", "priority", "fast"];
+
+/// A spend item's label with the tier it was billed at (`spend (OpenAI cost export), billed
+/// at priority prices`). The tier lives in the label, which the ledger stores with the item,
+/// so that an item read back from the ledger is priced as the one read from the file; an
+/// unknown or standard tier leaves the label as it is.
+pub fn label_with_price_tier(label: &str, tier: &str) -> String {
+    let tier = tier.trim().to_ascii_lowercase();
+    match PRICE_TIERS.iter().find(|t| **t == tier) {
+        Some(t) => format!("{label}, billed at {t} prices"),
+        None => label.to_string(),
+    }
+}
+
+/// The tier of a label made by [`label_with_price_tier`], if any.
+pub fn price_tier(label: &str) -> Option<&'static str> {
+    let (_, rest) = label.rsplit_once(", billed at ")?;
+    let tier = rest.strip_suffix(" prices")?;
+    PRICE_TIERS.iter().copied().find(|t| *t == tier)
+}
+
 impl UsageRecord {
     /// True when the record has requests but no token counts: its tokens are imputed.
     pub fn tokens_unknown(&self) -> bool {
@@ -466,6 +490,23 @@ pub fn month_of(t: &DateTime<Utc>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_price_tier_survives_the_label_and_nothing_else_is_one() {
+        let l = label_with_price_tier("spend (OpenAI cost export)", " Priority ");
+        assert_eq!(l, "spend (OpenAI cost export), billed at priority prices");
+        assert_eq!(price_tier(&l), Some("priority"));
+        for standard in ["", "default", "standard", "message", "scale", "auto"] {
+            let l = label_with_price_tier("spend (Anthropic cost export)", standard);
+            assert_eq!(l, "spend (Anthropic cost export)");
+            assert_eq!(price_tier(&l), None);
+        }
+        assert_eq!(
+            price_tier("provisioned throughput, billed at cheap prices"),
+            None
+        );
+        assert_eq!(price_tier("spend, billed at batch prices"), Some("batch"));
+    }
 
     #[test]
     fn quarter_parses_and_bounds() {

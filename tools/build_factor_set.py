@@ -1414,7 +1414,9 @@ def main(argv):
             lo, ce, hi = p[k + "_low"], p[k + "_central"], p[k + "_high"]
             assert lo < ce < hi, (p["provider"], k, lo, ce, hi)
     # constants: the direction of each (the schema only asks central between low and high)
-    ordered_exceptions = {"u_out", "u_in", "chars_per_token"}
+    # Read for the low / central / high result: the low result takes the larger value (a
+    # higher price tier means fewer tokens for the same spend).
+    ordered_exceptions = {"u_out", "u_in", "chars_per_token", "price_tier_priority", "price_tier_fast"}
     for k in constants:
         if k["id"] not in ordered_exceptions:
             assert k["low"] <= k["central"] <= k["high"], k

@@ -62,9 +62,13 @@ pub(super) fn spend_line(
     // An image, audio or video model's spend is never turned into text tokens.
     let non_text = super::finish::non_text_kind(set, &key.model);
     let (mut body, spend_kind) = match (key.spend_only && non_text.is_none(), price) {
+        // A tier's line is its own: its tokens come from other prices.
         (true, Some(p)) => (
             price_inversion(&item, p, fx_ids, factors)?,
-            "price inversion",
+            match crate::model::price_tier(&key.label) {
+                Some(t) => format!("price inversion at {t} prices"),
+                None => "price inversion".into(),
+            },
         ),
         _ => {
             let model_key = if key.spend_only || non_text.is_some() {
@@ -72,7 +76,7 @@ pub(super) fn spend_line(
             } else {
                 format!("item:{}", key.label)
             };
-            (eeio(&item, model_key, fx_ids, factors)?, "EEIO")
+            (eeio(&item, model_key, fx_ids, factors)?, "EEIO".into())
         }
     };
     if let Some(kind) = &non_text {
@@ -92,7 +96,7 @@ pub(super) fn spend_line(
         month: key.month.clone(),
         cost_centre: key.cost_centre.clone(),
         tokens_imputed: false,
-        spend: Some(spend_kind.to_string()),
+        spend: Some(spend_kind),
         account: key.account.clone(),
         service: key.service.clone(),
     };
@@ -140,6 +144,13 @@ fn record_exchange_rates(
     }
 }
 
+/// A multiplier for a flag: at most three decimals, no trailing zeros (`0.5`, `2`, `2.395`).
+fn short(x: f64) -> String {
+    let s = format!("{x:.3}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    s.to_string()
+}
+
 /// Price inversion (METHODOLOGY §4): tokens from spend and the model's list price, 3 input
 /// tokens to 1 output token, then estimated as tokens with the spend bounds.
 fn price_inversion(
@@ -155,9 +166,18 @@ fn price_inversion(
         usd,
         year,
     } = *item;
+    // The tier the item was billed at: its prices are a multiple of the list price (the
+    // set's `price_tier_<tier>`, read for the low, central and high results; 1 without one).
+    let tier = crate::model::price_tier(&key.label);
+    let tier_row = tier.and_then(|t| set.constant(&format!("price_tier_{t}")));
+    let multiple = tier_row.map_or(Bounds::flat(1.0), |c| c.bounds());
+    if !(multiple.low > 0.0 && multiple.central > 0.0 && multiple.high > 0.0) {
+        return None;
+    }
     // Price inversion: 3 input tokens to 1 output token, spend = Tin·p_in + Tout·p_out.
-    let p_out = p.output_per_mtok.unwrap_or(0.0);
-    let per_output = 3.0 * p.input_per_mtok + p_out;
+    let p_out = p.output_per_mtok.unwrap_or(0.0) * multiple.central;
+    let p_in = p.input_per_mtok * multiple.central;
+    let per_output = 3.0 * p_in + p_out;
     if per_output <= 0.0 {
         return None;
     }
@@ -165,9 +185,9 @@ fn price_inversion(
     let (t_in, t_out) = if p_out > 0.0 {
         (3.0 * t_out, t_out)
     } else {
-        (usd / p.input_per_mtok * 1e6, 0.0)
+        (usd / p_in * 1e6, 0.0)
     };
-    let lf = LineFactors::resolve(
+    let mut lf = LineFactors::resolve(
         set,
         &key.provider,
         &key.model,
@@ -194,6 +214,10 @@ fn price_inversion(
             ),
             source_id: p.source_id.clone(),
         });
+    // The tokens are the central tier price's; the low and high results take the tier's
+    // other multiples (a higher price, fewer tokens) on top of the spend bounds.
+    lf.spend_bounds.low *= multiple.central / multiple.low;
+    lf.spend_bounds.high *= multiple.central / multiple.high;
     let activity = Activity {
         spend_input_tokens: t_in.round() as u64,
         spend_output_tokens: t_out.round() as u64,
@@ -202,6 +226,37 @@ fn price_inversion(
     let est = estimate(&activity, &lf);
     let mut ids: Vec<String> = lf.uses.iter().map(|u| u.id.clone()).collect();
     ids.push(price_id);
+    let mut tier_flag = None;
+    if let Some(t) = tier {
+        match tier_row {
+            Some(c) => {
+                let id = format!("const:price_tier_{t}");
+                factors.entry(id.clone()).or_insert_with(|| FactorUse {
+                    id: id.clone(),
+                    kind: "price tier (multiple of the list price)".into(),
+                    value: c.bounds(),
+                    unit: c.unit.clone(),
+                    year: None,
+                    subject: format!("spend billed at {t} prices"),
+                    basis: c.notes.clone(),
+                    source_id: c.source_id.clone(),
+                });
+                ids.push(id);
+                tier_flag = Some(format!(
+                    "billed at {t} prices: {} × the list price (low result {}, high {})",
+                    short(multiple.central),
+                    short(multiple.low),
+                    short(multiple.high)
+                ));
+            }
+            None => {
+                tier_flag = Some(format!(
+                    "billed at {t} prices, which factor set {} does not price: inverted at the standard list price",
+                    set.version
+                ))
+            }
+        }
+    }
     if let Some(c) = set.constant("spend_bounds") {
         factors
             .entry("const:spend_bounds".into())
@@ -221,8 +276,12 @@ fn price_inversion(
     let mut flags = lf.flags.clone();
     flags.push(format!(
         "spend-derived: {usd:.2} USD / list price = {} input + {} output tokens (imputed), bounds ×{} / ×{}",
-        activity.spend_input_tokens, activity.spend_output_tokens, lf.spend_bounds.low, lf.spend_bounds.high
+        activity.spend_input_tokens,
+        activity.spend_output_tokens,
+        short(lf.spend_bounds.low),
+        short(lf.spend_bounds.high)
     ));
+    flags.extend(tier_flag);
     Some(LineBody {
         model_key: lf.model.key.clone(),
         method: Method::AverageData,

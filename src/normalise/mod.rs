@@ -1604,6 +1604,26 @@ pub(crate) fn text_field(b: Option<&template::Bound>, cells: &dyn RowCells) -> O
     (!value.is_empty()).then(|| value.to_string())
 }
 
+/// The price tier of a row from the `price_tier` field: of its columns, the first whose value
+/// (after the field's `map`) names a tier ([`crate::model::PRICE_TIERS`]).
+fn tier_field(m: &Mapping, cells: &dyn RowCells) -> Option<String> {
+    let b = m.price_tier.as_ref()?;
+    b.columns.iter().find_map(|(i, _)| {
+        let raw = cells.cell(*i).display();
+        let raw = raw.trim();
+        let value = b
+            .spec
+            .map
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(raw))
+            .map_or(raw, |(_, v)| v.as_str())
+            .to_ascii_lowercase();
+        crate::model::PRICE_TIERS
+            .contains(&value.as_str())
+            .then_some(value)
+    })
+}
+
 /// With `keys`, a cell holding a JSON object yields the first of those keys present (as text);
 /// any other cell is returned as it is.
 fn json_value(keys: &[String], cell: String) -> String {
@@ -1746,6 +1766,8 @@ struct MeterReading {
     model: Option<String>,
     scope: Option<String>,
     region: Option<String>,
+    /// The price tier the meter's text names (the rule's `tier` capture).
+    tier: Option<String>,
     tokens: u64,
     quantity: f64,
     unit: String,
@@ -1875,6 +1897,7 @@ fn read_meter(
         model,
         scope: scope.filter(|s| s != "regional"),
         region,
+        tier: cap("tier"),
         tokens: tokens as u64,
         quantity,
         unit,
@@ -2378,11 +2401,18 @@ fn meter_quantities(
         "output_characters" => values.output_characters = r.tokens,
         "requests" => values.requests = r.tokens,
         _ => {
+            let label = r.label.clone().unwrap_or_else(|| "not estimated".into());
+            let spend_only = r.class == "spend";
+            // A spend row billed at another tier's prices says so in its label.
+            let label = match r.tier.clone().or_else(|| tier_field(m, cells)) {
+                Some(tier) if spend_only => crate::model::label_with_price_tier(&label, &tier),
+                _ => label,
+            };
             kind = RecordKind::NotEstimated {
-                label: r.label.clone().unwrap_or_else(|| "not estimated".into()),
+                label,
                 quantity: r.quantity,
                 unit: r.unit.clone(),
-                spend_only: r.class == "spend",
+                spend_only,
             }
         }
     }

@@ -181,7 +181,8 @@ fn default_quantity_is() -> String {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MeterRule {
-    /// Regular expression; named captures `model`, `cached`, `scope`, `region` are used.
+    /// Regular expression; named captures `model`, `cached`, `scope`, `region` and `tier`
+    /// (the price tier of a spend row, as the `price_tier` field) are used.
     #[serde(rename = "match")]
     pub pattern: String,
     /// `input`, `cached_input`, `cache_write`, `output`, `input_characters`,
@@ -275,6 +276,12 @@ pub struct Fields {
     /// carbon report's rows are matched on (METHODOLOGY §5).
     #[serde(default)]
     pub service: Option<FieldSpec>,
+    /// Spend rows: the price tier they were billed at (`batch`, `flex`, `priority`, `fast`
+    /// after `map`; anything else is the standard tier). Of several columns, the first whose
+    /// value maps to a tier (Anthropic's `speed`, then `usage_type`). A meter rule's `tier`
+    /// capture does the same from the meter's text.
+    #[serde(default)]
+    pub price_tier: Option<FieldSpec>,
 }
 
 /// Where one canonical field comes from.
@@ -585,6 +592,8 @@ pub struct Mapping {
     pub account: Option<Bound>,
     /// Vendor service.
     pub service: Option<Bound>,
+    /// Price tier of spend rows.
+    pub price_tier: Option<Bound>,
     /// The key columns present in the header.
     pub key_columns: Vec<usize>,
     /// Skip rules bound to their columns (rules whose column is absent never fire).
@@ -657,6 +666,7 @@ impl Mapping {
             ("cost_centre", self.cost_centre.as_ref()),
             ("account", self.account.as_ref()),
             ("service", self.service.as_ref()),
+            ("price_tier", self.price_tier.as_ref()),
         ];
         if let Some(m) = &self.meter {
             fields.push(("meter (classified)", Some(&m.text)));
@@ -902,6 +912,7 @@ pub fn bind(template: Arc<Template>, header: &[String]) -> Result<Mapping, Strin
         cost_centre: f.cost_centre.as_ref().and_then(bind_one),
         account: f.account.as_ref().and_then(bind_one),
         service: f.service.as_ref().and_then(bind_one),
+        price_tier: f.price_tier.as_ref().and_then(bind_one),
         parts: template
             .parts
             .iter()

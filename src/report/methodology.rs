@@ -106,7 +106,11 @@ pub fn blocks(o: &Outcome, set: &FactorSet) -> Vec<(String, Vec<String>)> {
                     },
                     c("request_bounds")
                 ),
-                "Unknown models are estimated by size class (nano, mini, flagship, frontier, embedding) from their name, marked 'model estimated by class', method average-data, lower data quality.".into(),
+                if set.resolution_rules >= 2 {
+                    "Unknown models: vendor spellings are normalised, then the nearest sibling of the same family and size is used ('estimated as its nearest sibling'), else a size class (nano, mini, flagship, frontier, embedding) matched on whole name parts ('model estimated by class'); both method average-data, lower data quality. Image, audio and video models are never estimated from tokens: their spend is (EEIO), or they are listed with a warning.".into()
+                } else {
+                    "Unknown models are estimated by size class (nano, mini, flagship, frontier, embedding) from their name, marked 'model estimated by class', method average-data, lower data quality.".into()
+                },
                 "Grid factor: exact cloud region → the country → the provider's default geography (only when the record has no region) → continent → World; the year used is the nearest not after the usage year. Each fallback lowers the geography data-quality score.".into(),
                 format!("Providers: {}.", providers.join("; ")),
                 if set.sources.contains_key("egrid-2023rev2") {

@@ -319,6 +319,7 @@ fn the_methodology_sheet_says_what_changed_from_the_previous_factor_set() {
         let constants = text.iter().any(|t| {
             t.starts_with(
                 "constants.csv: replaced eeio_518210, embodied; added eeio_price_year, \
+                     price_tier_batch, price_tier_fast, price_tier_flex, price_tier_priority, \
                      request_output_tokens_reasoning, resolution_rules",
             )
         });

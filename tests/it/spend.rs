@@ -243,3 +243,97 @@ fn the_coverage_matrix_flags_a_missing_month() {
 fn set_of() -> llm_scope3::factors::FactorSet {
     config("2026Q1").factors
 }
+
+#[test]
+fn spend_billed_at_another_price_tier_is_inverted_at_that_tier_s_prices() {
+    // OpenAI cost export, 10 January 2026 (tests/fixtures/spend/openai_cost_price_tiers.csv):
+    // 11 USD each of `gpt-5-mini, input_tokens`, `priority | gpt-5-mini, ...` and
+    // `flex | gpt-5-mini, ...`, and 1.05 USD of `evals | gpt-4o-mini-2024-07-18, input`.
+    // gpt-5-mini lists at 0.25 / 2 USD per 1M input / output tokens, 3 input per output:
+    //   standard  T_out = 11 / (3 × 0.25 + 2) × 1e6            = 4,000,000; T_in 12,000,000
+    //   priority  T_out = 11 / (2.0 × (3 × 0.25 + 2)) × 1e6    = 2,000,000; T_in  6,000,000
+    //   flex      T_out = 11 / (0.5 × (3 × 0.25 + 2)) × 1e6    = 8,000,000; T_in 24,000,000
+    // The surface `evals` is no tier: gpt-4o-mini (0.15 / 0.60): 1.05 / 1.05 × 1e6 = 1,000,000
+    // output and 3,000,000 input tokens.
+    // Emissions are linear in the tokens: priority = standard × 0.5 (central); its low takes
+    // the multiple 2.5 (× 2.0 / 2.5 = 0.8 on the spend bound 0.5) and its high 1.67 (× 2.0 /
+    // 1.67 on the bound 2): low = standard low × 0.5 × 0.8, high = standard high × 0.5 × 2 /
+    // 1.67. Flex = standard × 2 throughout.
+    let openai = root().join("tests/fixtures/spend/openai_cost_price_tiers.csv");
+    let o = run(&[&openai], "2026Q1").unwrap();
+    let line = |o: &llm_scope3::pipeline::Outcome, model: &str, spend: &str| {
+        o.summary
+            .lines
+            .iter()
+            .find(|l| l.key.model == model && l.key.spend.as_deref() == Some(spend))
+            .unwrap_or_else(|| panic!("{model} / {spend}"))
+            .body
+            .clone()
+    };
+    let tokens = |b: &llm_scope3::aggregate::LineBody| {
+        (
+            b.estimate.imputed_input_tokens,
+            b.estimate.imputed_output_tokens,
+        )
+    };
+    let standard = line(&o, "gpt-5-mini", "price inversion");
+    let priority = line(&o, "gpt-5-mini", "price inversion at priority prices");
+    let flex = line(&o, "gpt-5-mini", "price inversion at flex prices");
+    assert_eq!(tokens(&standard), (12_000_000, 4_000_000));
+    assert_eq!(tokens(&priority), (6_000_000, 2_000_000));
+    assert_eq!(tokens(&flex), (24_000_000, 8_000_000));
+    let (s, p, f) = (
+        standard.estimate.emissions_kgco2e,
+        priority.estimate.emissions_kgco2e,
+        flex.estimate.emissions_kgco2e,
+    );
+    assert_close(p.central, s.central * 0.5, 1e-12, "priority central");
+    assert_close(p.low, s.low * 0.5 * 0.8, 1e-12, "priority low");
+    assert_close(p.high, s.high * 0.5 * 2.0 / 1.67, 1e-12, "priority high");
+    assert_close(f.central, s.central * 2.0, 1e-12, "flex central");
+    assert_close(f.low, s.low * 2.0, 1e-12, "flex low");
+    assert_close(f.high, s.high * 2.0, 1e-12, "flex high");
+    assert!(
+        priority
+            .flags
+            .iter()
+            .any(|x| x
+                == "billed at priority prices: 2 × the list price (low result 2.5, high 1.67)"),
+        "{:?}",
+        priority.flags
+    );
+    let evals = line(&o, "gpt-4o-mini-2024-07-18", "price inversion");
+    assert_eq!(evals.model_key, "gpt-4o-mini");
+    assert_eq!(tokens(&evals), (3_000_000, 1_000_000));
+
+    // Anthropic cost export (anthropic_cost_price_tiers.csv), Claude Opus 4.6 at 5 / 25 USD:
+    //   standard (usage_type message) 10 USD: T_out = 10 / (3 × 5 + 25) × 1e6 = 250,000
+    //   batch (usage_type batch) 12.50 USD:   T_out = 12.5 / (0.5 × 40) × 1e6 = 625,000
+    //   fast (speed fast) 12 USD:             T_out = 12 / (3.46 × 40) × 1e6 = 86,705.2
+    //                                          → 86,705; T_in = 260,115.6 → 260,116
+    let anthropic = root().join("tests/fixtures/spend/anthropic_cost_price_tiers.csv");
+    let a = run(&[&anthropic], "2026Q1").unwrap();
+    let model = "claude-opus-4.6";
+    assert_eq!(
+        tokens(&line(&a, model, "price inversion")),
+        (750_000, 250_000)
+    );
+    assert_eq!(
+        tokens(&line(&a, model, "price inversion at batch prices")),
+        (1_875_000, 625_000)
+    );
+    let fast = line(&a, model, "price inversion at fast prices");
+    assert_eq!(tokens(&fast), (260_116, 86_705));
+    assert_eq!(fast.model_key, "claude-opus-4-6");
+
+    // Factor set 2026.1 prices no tier: every line is inverted at the list price, and says so.
+    let first = run_factors(&[&openai], "2026Q1", "2026.1").unwrap();
+    let priority = line(&first, "gpt-5-mini", "price inversion at priority prices");
+    assert_eq!(tokens(&priority), (12_000_000, 4_000_000));
+    assert!(
+        priority.flags.iter().any(|x| x
+            == "billed at priority prices, which factor set 2026.1 does not price: inverted at the standard list price"),
+        "{:?}",
+        priority.flags
+    );
+}

@@ -182,7 +182,7 @@ pub(super) fn write<'a>(
         ws.note(r,
             8,
             &format!(
-                "Energy, emissions and water of the first {FORMULA_LINES} lines are live Excel formulas over the line's quantities and the Factors sheet (low = column C, central = D, high = E), written with the tool's results cached: change a factor and the lines and totals follow. Lines with characters and spend-based (EEIO) lines carry values only, as do lines past the first {FORMULA_LINES}."
+                "Energy, emissions and water of the first {FORMULA_LINES} lines are live Excel formulas over the line's quantities and the Factors sheet (low = column C, central = D, high = E), written with the tool's results cached: change a factor and the lines and totals follow. Lines with characters, spend-based (EEIO) lines and spend billed at another price tier carry values only, as do lines past the first {FORMULA_LINES}."
             ),
             60.0,
         )?;

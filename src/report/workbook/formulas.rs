@@ -26,7 +26,7 @@ pub(super) struct FormulaPlan {
 }
 
 /// The [`FormulaPlan`] of a line. `None` for lines the formulas cannot reproduce (characters,
-/// EEIO), which keep their values; a supplier-specific line's emissions are the vendor's figure
+/// EEIO, spend billed at another price tier), which keep their values; a supplier-specific line's emissions are the vendor's figure
 /// (a value, see the Supplier Data sheet), so only its energy and water get formulas.
 pub(super) fn formula_plan(
     c: &crate::aggregate::CalcLine,
@@ -34,6 +34,14 @@ pub(super) fn formula_plan(
 ) -> Option<FormulaPlan> {
     let b = &c.body;
     if !b.energy_estimated || b.activity.input_characters > 0 || b.activity.output_characters > 0 {
+        return None;
+    }
+    // A line billed at another price tier: its low and high take the tier's multiples on top
+    // of the spend bounds, which the formulas do not carry; it keeps its values.
+    if b.factor_ids
+        .iter()
+        .any(|id| id.starts_with("const:price_tier_"))
+    {
         return None;
     }
     let find = |prefix: &str| -> Option<u32> {
