@@ -661,7 +661,7 @@ mod tests {
         assert_eq!(file.regions.len(), 3);
         assert_eq!(file.cost_centres.len(), 3);
         assert_eq!(file.exclude.len(), 1);
-        assert_eq!(file.factors.version.as_deref(), Some("2026.1"));
+        assert_eq!(file.factors.version.as_deref(), Some("2026.2"));
         assert!(file.factors.overrides.is_some());
     }
 }
