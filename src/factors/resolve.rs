@@ -6,7 +6,8 @@
 //! 2. normalised spellings, each as a key then an alias: gateway paths (`openai/`, `models/`,
 //!    `.../models/`, ARN paths), Bedrock cross-region prefixes (`us.`, `eu.`, `apac.`, `jp.`,
 //!    `au.`, `ca.`, `us-gov.`, `global.`), vendor prefixes (`anthropic.`, `meta.`, `amazon.`,
-//!    `openai.` ...), version suffixes (`-v1:0`, `:0`, `:200k`, `@date`), `llama3-1` written
+//!    `openai.` ...), version suffixes (`-v1:0`, `:0`, `:200k`, `@date`; Vertex's `@2411-001`
+//!    as `-2411`), `llama3-1` written
 //!    `llama-3.1`, fine-tune wrappers, then dates (`-2024-08-06`, `-20240806`, `-0806`,
 //!    `-preview-09-2025`, `-exp-03-25`) and trailing words that name a release channel or a
 //!    packaging, not a model (`latest`, `preview`, `exp`, `instruct`, `maas`, `fp8`, `001`);
@@ -137,8 +138,17 @@ pub fn unwrap_vendor(lower: &str) -> String {
         }
     }
     // Vertex @date, Bedrock context-window and version suffixes (:200k, -v1:0, -v2, :0).
-    if let Some((base, _)) = s.split_once('@') {
-        s = base.to_string();
+    // Vertex writes Mistral's version after the @ (`mistral-large@2411-001`, `codestral@2405`):
+    // a four-digit version is part of the name (`mistral-large-2411`, Large 2, not Large 3);
+    // a date (`@20250929`) or a revision (`@001`) is not.
+    if let Some((base, tail)) = s.split_once('@') {
+        let digits: String = tail.chars().take_while(|c| c.is_ascii_digit()).collect();
+        let next = tail[digits.len()..].chars().next();
+        s = if digits.len() == 4 && next.is_none_or(|c| c == '-') {
+            format!("{base}-{digits}")
+        } else {
+            base.to_string()
+        };
     }
     if let Some((base, tail)) = s.rsplit_once(':') {
         if tail.ends_with('k') && tail[..tail.len() - 1].chars().all(|c| c.is_ascii_digit()) {

@@ -64,6 +64,49 @@ fn every_vendor_id_of_the_fixture_resolves_as_expected_with_2026_2() {
 }
 
 #[test]
+fn every_id_of_the_fixture_is_attested_where_vendors_or_their_clients_write_it() {
+    // tests/fixtures/model_ids/SOURCES.csv: row for row the fixture's ids, each with where it
+    // was found (LiteLLM's price table of a named release and key, or a vendor's docs or SDK);
+    // `format-only` rows are spellings of attested ids (ARNs, gateway paths, context-window
+    // suffixes) kept to test the normalisation. No id rests on memory.
+    let ids: Vec<String> =
+        csv::Reader::from_path(root().join("tests/fixtures/model_ids/vendor_model_ids.csv"))
+            .unwrap()
+            .records()
+            .map(|r| r.unwrap()[1].to_string())
+            .collect();
+    let sources: Vec<(String, String, String)> =
+        csv::Reader::from_path(root().join("tests/fixtures/model_ids/SOURCES.csv"))
+            .unwrap()
+            .records()
+            .map(|r| {
+                let r = r.unwrap();
+                (r[0].to_string(), r[1].to_string(), r[2].to_string())
+            })
+            .collect();
+    assert_eq!(
+        sources.iter().map(|s| &s.0).collect::<Vec<_>>(),
+        ids.iter().collect::<Vec<_>>()
+    );
+    let kinds = [
+        "litellm",
+        "openai-docs",
+        "anthropic-docs",
+        "azure-docs",
+        "google-docs",
+        "aws-docs",
+        "export-sample",
+        "format-only",
+    ];
+    for (id, kind, place) in &sources {
+        assert!(kinds.contains(&kind.as_str()), "{id}: {kind}");
+        assert!(!place.trim().is_empty(), "{id}: no place");
+    }
+    let format_only = sources.iter().filter(|s| s.1 == "format-only").count();
+    assert!(format_only <= 10, "{format_only} format-only rows");
+}
+
+#[test]
 fn the_issue_s_misresolutions_are_fixed_in_2026_2_and_kept_in_2026_1() {
     let new = FactorSet::load(Some("2026.2")).unwrap();
     let old = FactorSet::load(Some("2026.1")).unwrap();
