@@ -292,22 +292,15 @@ fn summary(o: &Outcome, d: Dialect) -> Table {
         Some(range),
         "hardware manufacturing, per kWh of IT energy (docs/methodology.md)",
     );
-    match t.emissions_kgco2e.central > 0.0 {
-        true => fig(
-            "Embodied share of the total",
+    let (share, why) = if t.emissions_kgco2e.central > 0.0 {
+        (
             num(100.0 * t.embodied_kgco2e.central / t.emissions_kgco2e.central),
-            "%",
-            None,
             "central embodied / central total",
-        ),
-        false => fig(
-            "Embodied share of the total",
-            String::new(),
-            "%",
-            None,
-            "n/a: the total is zero",
-        ),
-    }
+        )
+    } else {
+        (String::new(), "n/a: the total is zero")
+    };
+    fig("Embodied share of the total", share, "%", None, why);
     fig(
         "Energy at the data centre",
         num(t.energy_kwh.central),
@@ -364,22 +357,15 @@ fn summary(o: &Outcome, d: Dialect) -> Table {
                 &format!("{} ({} to {}), from the ledger", p.label, p.start, p.end),
             );
             let before = prev.emissions_kgco2e.central;
-            match before > 0.0 {
-                true => fig(
-                    "Change against N-1",
+            let (change, why) = if before > 0.0 {
+                (
                     num(100.0 * (t.emissions_kgco2e.central / before - 1.0)),
-                    "%",
-                    None,
                     "central values",
-                ),
-                false => fig(
-                    "Change against N-1",
-                    String::new(),
-                    "%",
-                    None,
-                    "n/a: N-1 is zero",
-                ),
-            }
+                )
+            } else {
+                (String::new(), "n/a: N-1 is zero")
+            };
+            fig("Change against N-1", change, "%", None, why);
         }
         Some(None) => fig(
             "Comparative period (N-1) emissions",
