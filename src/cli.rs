@@ -40,6 +40,8 @@ pub enum Command {
     /// Examples:
     ///   llm-scope3 report samples/ --quarter 2026Q1 --out report.xlsx
     ///   llm-scope3 report usage.csv --year 2026 --json summary.json --as-of 2027-01-15
+    ///   llm-scope3 report samples/ --quarter 2026Q1 --format csv --out q1-tables
+    ///   llm-scope3 report samples/ --quarter 2026Q1 --format csv --csv-delimiter semicolon --out q1-tables
     ///   llm-scope3 report --ledger l.db --quarter 2026Q1 --final --accept-gaps "no AI use in February"
     #[command(verbatim_doc_comment)]
     Report(Box<ReportArgs>),
@@ -216,8 +218,18 @@ impl From<&ReadArgs> for crate::config::ReadRequest {
 pub enum OutputFormat {
     /// The workbook.
     Xlsx,
-    /// The workbook's tables as CSV files in a folder.
+    /// summary.csv and the workbook's tables as CSV files in a folder.
     Csv,
+}
+
+/// How `--format csv` separates fields and writes decimals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CsvDelimiter {
+    /// `,` between fields and a decimal point in numbers: 12.5 (the default).
+    Comma,
+    /// `;` between fields and a decimal comma in numbers: 12,5 (for spreadsheets set to a
+    /// European locale).
+    Semicolon,
 }
 
 /// `report` arguments.
@@ -248,13 +260,23 @@ pub struct ReportArgs {
     #[command(flatten)]
     #[allow(missing_docs)]
     pub period: PeriodArgs,
-    /// Workbook to write. Default: llm-scope3-<period>.xlsx in the current folder.
-    #[arg(long, short, value_name = "FILE.xlsx")]
+    /// Workbook to write (with --format csv: the folder to write the CSV files in). Default:
+    /// llm-scope3-<period>.xlsx (the folder llm-scope3-<period>) in the current folder.
+    #[arg(long, short, value_name = "FILE.xlsx|DIR")]
     pub out: Option<PathBuf>,
-    /// Output format: `xlsx` (the workbook) or `csv` (its tables as CSV files in the folder
-    /// named by --out, for BI tools).
+    /// Output format: `xlsx` (the workbook) or `csv`: summary.csv (the disclosure figures,
+    /// one per row: name, value, unit, low, high, note) and the workbook's tables as CSV files
+    /// in the folder named by --out, for BI tools. Numbers in full, never with thousands
+    /// separators.
     #[arg(long, value_name = "xlsx|csv", value_enum, default_value_t = OutputFormat::Xlsx)]
     pub format: OutputFormat,
+    /// With --format csv: `comma` (default; `,` between fields, 12.5) or `semicolon` (`;`
+    /// between fields and a decimal comma in every number, 12,5, for spreadsheets set to a
+    /// European locale; text is left as it is). Fields holding the delimiter, a quote or a
+    /// line break are quoted (RFC 4180).
+    /// Example: --format csv --csv-delimiter semicolon --out q1-tables
+    #[arg(long, value_name = "comma|semicolon", value_enum)]
+    pub csv_delimiter: Option<CsvDelimiter>,
     /// Also write the JSON summary (schema in docs/summary.schema.json).
     #[arg(long, value_name = "FILE.json")]
     pub json: Option<PathBuf>,

@@ -8,6 +8,7 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::ledger::{Ledger, Statement};
 use crate::pipeline::{self, Outcome};
+use crate::report::csv::Dialect;
 use crate::report::{json, stage, stage_with, text, workbook};
 
 pub(crate) fn run(args: &ReportArgs) -> Result<()> {
@@ -39,6 +40,16 @@ pub(crate) fn run(args: &ReportArgs) -> Result<()> {
             PathBuf::from(format!("llm-scope3-{label}.xlsx"))
         }
     });
+    let csv_mode = args.format == crate::cli::OutputFormat::Csv;
+    if args.csv_delimiter.is_some() && !csv_mode {
+        return Err(Error::Usage(
+            "--csv-delimiter applies to the CSV files: add --format csv".into(),
+        ));
+    }
+    let dialect = match args.csv_delimiter {
+        Some(crate::cli::CsvDelimiter::Semicolon) => Dialect::Semicolon,
+        Some(crate::cli::CsvDelimiter::Comma) | None => Dialect::Comma,
+    };
     if args.json.as_ref() == Some(&out) {
         return Err(Error::Usage("--out and --json name the same file".into()));
     }
@@ -82,7 +93,6 @@ pub(crate) fn run(args: &ReportArgs) -> Result<()> {
     // Stage every output first, then move them into place: a failure leaves earlier files
     // untouched. The workbook is staged and its bytes freed before the JSON is written, so the
     // two are never in memory together.
-    let csv_mode = args.format == crate::cli::OutputFormat::Csv;
     let mut built = read_done;
     let xlsx_staged = if csv_mode {
         None
@@ -98,10 +108,13 @@ pub(crate) fn run(args: &ReportArgs) -> Result<()> {
         Some(path) => Some(stage_with(path, |w| json::write(&outcome, w))?),
         None => None,
     };
-    match xlsx_staged {
-        Some(staged) => staged.commit()?,
-        None => crate::report::csv::write(&outcome, &out)?,
-    }
+    let csv_files = match xlsx_staged {
+        Some(staged) => {
+            staged.commit()?;
+            None
+        }
+        None => Some(crate::report::csv::write(&outcome, &out, dialect)?),
+    };
     if let Some(staged) = json_staged {
         staged.commit()?;
     }
@@ -113,7 +126,8 @@ pub(crate) fn run(args: &ReportArgs) -> Result<()> {
             s(started, read_done)
         );
         eprintln!(
-            "timings: workbook {:.3} s (build {:.3} s, write {:.3} s)",
+            "timings: {} {:.3} s (build {:.3} s, write {:.3} s)",
+            if csv_mode { "CSV files" } else { "workbook" },
             s(read_done, written),
             s(read_done, built),
             s(built, written)
@@ -152,7 +166,7 @@ pub(crate) fn run(args: &ReportArgs) -> Result<()> {
             l.path().display()
         );
     }
-    print_summary(&outcome, &out, args.json.as_ref());
+    print_summary(&outcome, &out, csv_files.as_deref(), args.json.as_ref());
     Ok(())
 }
 
@@ -258,7 +272,14 @@ fn check_coverage(outcome: &mut Outcome, args: &ReportArgs) -> Result<()> {
     Ok(())
 }
 
-fn print_summary(o: &Outcome, out: &std::path::Path, json: Option<&PathBuf>) {
+/// `csv_files`: the names of the CSV files written in the folder `out` (`--format csv`), else
+/// `None` (`out` is the workbook).
+fn print_summary(
+    o: &Outcome,
+    out: &std::path::Path,
+    csv_files: Option<&[&str]>,
+    json: Option<&PathBuf>,
+) {
     crate::outln!("llm-scope3 {}: {}", crate::VERSION, o.period);
     for f in &o.files {
         crate::outln!("  {}  [{}]  {}", f.file, f.format, text::row_accounting(f));
@@ -274,7 +295,11 @@ fn print_summary(o: &Outcome, out: &std::path::Path, json: Option<&PathBuf>) {
         "Configuration: {}",
         crate::report::configuration::file_text(&o.config)
     );
-    for line in crate::report::configuration::lines(o) {
+    let factors_table = match csv_files {
+        Some(_) => "in factors.csv",
+        None => "on the Factors sheet",
+    };
+    for line in crate::report::configuration::lines_naming(o, factors_table) {
         crate::outln!("  {line}");
     }
     let t = &o.summary.totals;
@@ -292,19 +317,39 @@ fn print_summary(o: &Outcome, out: &std::path::Path, json: Option<&PathBuf>) {
             0 => String::new(),
             n => format!(" (and {n} more counted, not listed)"),
         };
+        let listed = match csv_files {
+            Some(_) => "rejected_rows.csv",
+            None => "the \"Rejected Rows\" sheet",
+        };
         crate::outln!(
-            "{} row(s) rejected{more}: see the \"Rejected Rows\" sheet (first: {} row {}: {}).",
+            "{} row(s) rejected{more}: see {listed} (first: {} row {}: {}).",
             o.rejections.len(),
             o.rejections[0].file,
             o.rejections[0].row,
             o.rejections[0].reason
         );
     }
-    match json {
-        Some(j) => crate::outln!("Wrote {} and {}", out.display(), j.display()),
-        None => crate::outln!("Wrote {}", out.display()),
+    match (csv_files, json) {
+        (Some(names), _) => {
+            let mut dir = out.display().to_string();
+            if !dir.ends_with(std::path::MAIN_SEPARATOR) {
+                dir.push(std::path::MAIN_SEPARATOR);
+            }
+            crate::outln!("Wrote {} files in {dir}: {}", names.len(), names.join(", "));
+            if let Some(j) = json {
+                crate::outln!("Wrote {}", j.display());
+            }
+        }
+        (None, Some(j)) => crate::outln!("Wrote {} and {}", out.display(), j.display()),
+        (None, None) => crate::outln!("Wrote {}", out.display()),
     }
-    print_warnings(&o.warnings);
+    print_warnings(
+        &o.warnings,
+        match csv_files {
+            Some(_) => "also in summary.csv and warnings.csv",
+            None => "also on the Cover sheet",
+        },
+    );
 }
 
 /// Lists the entries of the named folders that were not read, with the reason.
@@ -318,14 +363,15 @@ pub(crate) fn print_skipped(skipped: &[crate::ingest::SkippedInput]) {
     }
 }
 
-/// The warnings, last and on stderr, so that they are the last thing on the screen.
-pub(crate) fn print_warnings(warnings: &[pipeline::warnings::Warning]) {
+/// The warnings, last and on stderr, so that they are the last thing on the screen; `also`
+/// says where else they are written.
+pub(crate) fn print_warnings(warnings: &[pipeline::warnings::Warning], also: &str) {
     if warnings.is_empty() {
         return;
     }
     eprintln!();
     eprintln!(
-        "{} WARNING(S): read them before you sign the figure (also on the Cover sheet):",
+        "{} WARNING(S): read them before you sign the figure ({also}):",
         warnings.len()
     );
     for w in warnings {

@@ -19,6 +19,12 @@ pub fn file_text(c: &ConfigReport) -> String {
 /// One line per setting the config file changed; a single line saying so when it sets
 /// nothing; empty without a file.
 pub fn lines(o: &Outcome) -> Vec<String> {
+    lines_naming(o, "on the Factors sheet")
+}
+
+/// [`lines`], saying where overridden factors are marked (`on the Factors sheet`, `in
+/// factors.csv`).
+pub fn lines_naming(o: &Outcome, factors_table: &str) -> Vec<String> {
     let c = &o.config;
     if c.file.is_none() {
         return vec![];
@@ -102,7 +108,7 @@ pub fn lines(o: &Outcome) -> Vec<String> {
             rows.push(&more_text);
         }
         out.push(format!(
-            "factor overrides from {}: {} row(s) replaced or added ({}), marked OVERRIDDEN on the Factors sheet",
+            "factor overrides from {}: {} row(s) replaced or added ({}), marked OVERRIDDEN {factors_table}",
             f.folder,
             f.rows.len(),
             if rows.is_empty() {

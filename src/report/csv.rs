@@ -1,17 +1,52 @@
-//! `--format csv`: the workbook's tables as CSV files in a folder, for BI tools. Same columns
-//! and values as the sheets; text from inputs that a spreadsheet would run as a formula
-//! (starting with = + - @, tab or CR) gets a leading apostrophe.
+//! `--format csv`: the workbook's tables as CSV files in a folder, for BI tools, and
+//! `summary.csv` beside them with the disclosure figures, one per row. Same columns and values
+//! as the sheets; text from inputs that a spreadsheet would run as a formula (starting with
+//! = + - @, tab or CR) gets a leading apostrophe. Numbers are written in full, never with
+//! thousands separators; [`Dialect::Semicolon`] writes `;` between fields and a decimal comma
+//! in every number cell (text is left as it is), for spreadsheets set to a European locale.
 
 use std::path::Path;
 
 use super::cell::Cell;
+use super::json::tidy;
 use super::workbook::formats::Formats;
 use super::workbook::line_cells::{
     key_cells, qty_cells, result_cells, supplier_cells, KEY_COLS, QTY_COLS, RESULT_COLS,
     SUPPLIER_COLS,
 };
 use crate::error::{Error, Result};
+use crate::model::Bounds;
 use crate::pipeline::Outcome;
+
+/// How the CSV files separate fields and write decimals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Dialect {
+    /// `,` between fields, a decimal point in numbers (`12.5`).
+    #[default]
+    Comma,
+    /// `;` between fields, a decimal comma in numbers (`12,5`).
+    Semicolon,
+}
+
+impl Dialect {
+    /// The field delimiter.
+    pub fn delimiter(self) -> u8 {
+        match self {
+            Dialect::Comma => b',',
+            Dialect::Semicolon => b';',
+        }
+    }
+
+    /// A number in full (Rust's shortest round-trip form: no exponent, no thousands
+    /// separators), with this dialect's decimal mark.
+    pub fn number(self, x: f64) -> String {
+        let s = format!("{x}");
+        match self {
+            Dialect::Comma => s,
+            Dialect::Semicolon => s.replace('.', ","),
+        }
+    }
+}
 
 /// Neutralises text a spreadsheet would evaluate (CSV injection).
 pub fn guard(text: &str) -> String {
@@ -21,27 +56,32 @@ pub fn guard(text: &str) -> String {
     }
 }
 
-fn cell(v: &Cell<'_>) -> String {
+fn cell(v: &Cell<'_>, d: Dialect) -> String {
     match v {
         Cell::Text(s) => guard(s),
         Cell::Owned(s) => guard(s),
         Cell::Count(n) => n.to_string(),
-        Cell::Number(x, _) => format!("{x}"),
+        Cell::Number(x, _) => d.number(*x),
         Cell::Blank => String::new(),
     }
 }
 
 type Table = (Vec<String>, Vec<Vec<String>>);
 
-fn table(cols: &[&str], rows: Vec<Vec<Cell<'_>>>) -> Table {
+fn table(cols: &[&str], rows: Vec<Vec<Cell<'_>>>, d: Dialect) -> Table {
     (
         cols.iter().map(|c| c.to_string()).collect(),
-        rows.iter().map(|r| r.iter().map(cell).collect()).collect(),
+        rows.iter()
+            .map(|r| r.iter().map(|c| cell(c, d)).collect())
+            .collect(),
     )
 }
 
-/// The tables, by file name.
-pub fn tables(o: &Outcome) -> Vec<(&'static str, Table)> {
+/// The file the summary is written to.
+pub const SUMMARY_FILE: &str = "summary.csv";
+
+/// The tables, by file name: `summary.csv` first, then the workbook's tables.
+pub fn tables(o: &Outcome, d: Dialect) -> Vec<(&'static str, Table)> {
     let f = Formats::new();
     let line_cols: Vec<&str> = KEY_COLS
         .iter()
@@ -149,9 +189,10 @@ pub fn tables(o: &Outcome) -> Vec<(&'static str, Table)> {
         .map(|w| vec![Cell::Text(w.code.as_str()), Cell::Text(&w.message)])
         .collect();
     vec![
-        ("warnings.csv", table(&["Code", "Warning"], warnings)),
-        ("ai_services.csv", table(&ai_cols, ai)),
-        ("calculation_lines.csv", table(&calc_cols, calc)),
+        (SUMMARY_FILE, summary(o, d)),
+        ("warnings.csv", table(&["Code", "Warning"], warnings, d)),
+        ("ai_services.csv", table(&ai_cols, ai, d)),
+        ("calculation_lines.csv", table(&calc_cols, calc, d)),
         (
             "factors.csv",
             table(
@@ -168,6 +209,7 @@ pub fn tables(o: &Outcome) -> Vec<(&'static str, Table)> {
                     "Source id(s)",
                 ],
                 factors,
+                d,
             ),
         ),
         (
@@ -186,6 +228,7 @@ pub fn tables(o: &Outcome) -> Vec<(&'static str, Table)> {
                     "Skipped",
                 ],
                 imports,
+                d,
             ),
         ),
         (
@@ -193,14 +236,248 @@ pub fn tables(o: &Outcome) -> Vec<(&'static str, Table)> {
             table(
                 &["File", "Sheet", "Row", "Column", "Value", "Reason"],
                 rejected,
+                d,
             ),
         ),
     ]
 }
 
-/// Writes the tables into `dir` (created; an existing folder's files of the same names are
-/// replaced only after every table was written to a temporary folder beside it).
-pub fn write(o: &Outcome, dir: &Path) -> Result<()> {
+/// The columns of `summary.csv`.
+pub const SUMMARY_COLS: [&str; 6] = ["Figure", "Value", "Unit", "Low", "High", "Note"];
+
+/// `summary.csv`: the figures a controller needs at a glance, one per row (see
+/// docs/report.md). Numbers are rounded to 12 significant digits as in the JSON; a figure
+/// without a range has Low and High empty; text (names, file names, warnings) goes through
+/// [`guard`].
+fn summary(o: &Outcome, d: Dialect) -> Table {
+    let t = &o.summary.totals;
+    let num = |x: f64| d.number(tidy(x));
+    let mut rows: Vec<Vec<String>> = vec![];
+    let mut fig = |name: &str, value: String, unit: &str, range: Option<(f64, f64)>, note: &str| {
+        let (low, high) = match range {
+            Some((l, h)) => (num(l), num(h)),
+            None => (String::new(), String::new()),
+        };
+        rows.push(vec![
+            name.to_string(),
+            value,
+            unit.to_string(),
+            low,
+            high,
+            guard(note),
+        ]);
+    };
+    let tonnes = |b: &Bounds| (b.central / 1000.0, (b.low / 1000.0, b.high / 1000.0));
+    fig("Reporting entity", guard(&o.entity), "", None, "");
+    fig(
+        "Reporting period",
+        guard(&o.period.label),
+        "",
+        None,
+        &format!("{} to {}", o.period.start, o.period.end),
+    );
+    let (c, range) = tonnes(&t.emissions_kgco2e);
+    fig(
+        "Gross Scope 3 GHG emissions, Cat. 1 purchased AI / LLM API services",
+        num(c),
+        "tCO2e",
+        Some(range),
+        "ESRS E1-6 44(c) component, GHG Protocol Scope 3 Category 1, within ESRS E1 AR 51 cloud computing and data centre services; location-based, gross (no offsets netted); central value, with low and high as a bounding envelope (every factor at its low or high value), not a statistical interval",
+    );
+    let (c, range) = tonnes(&t.embodied_kgco2e);
+    fig(
+        "of which embodied hardware",
+        num(c),
+        "tCO2e",
+        Some(range),
+        "hardware manufacturing, per kWh of IT energy (docs/methodology.md)",
+    );
+    let (share, why) = if t.emissions_kgco2e.central > 0.0 {
+        (
+            num(100.0 * t.embodied_kgco2e.central / t.emissions_kgco2e.central),
+            "central embodied / central total",
+        )
+    } else {
+        (String::new(), "n/a: the total is zero")
+    };
+    fig("Embodied share of the total", share, "%", None, why);
+    fig(
+        "Energy at the data centre",
+        num(t.energy_kwh.central),
+        "kWh",
+        Some((t.energy_kwh.low, t.energy_kwh.high)),
+        "facility energy (IT energy x PUE); spend-based (EEIO) lines have none",
+    );
+    fig(
+        "Water",
+        num(t.water_l.central),
+        "L",
+        Some((t.water_l.low, t.water_l.high)),
+        "on-site (WUE) and off-site water of the electricity; spend-based (EEIO) lines have none",
+    );
+    fig(
+        "% from supplier primary data",
+        num(100.0 * t.primary_data_share),
+        "%",
+        None,
+        "ESRS E1-6 AR 46(g): share of the central total from vendor carbon figures; XBRL esrs:PercentageOfGrossScope3GreenhouseGasEmissionsCalculatedUsingPrimaryDataObtainedFromSuppliersOrOtherValueChainPartners",
+    );
+    match t.data_quality_score {
+        Some(q) => fig(
+            "Data-quality score",
+            num(q),
+            "score",
+            None,
+            "1 very good to 4 poor, emissions-weighted",
+        ),
+        None => fig(
+            "Data-quality score",
+            String::new(),
+            "score",
+            None,
+            "n/a: no emissions",
+        ),
+    }
+    let (c, range) = tonnes(&t.cfe_adjusted_kgco2e);
+    fig(
+        "Sensitivity: CFE-adjusted emissions",
+        num(c),
+        "tCO2e",
+        Some(range),
+        "not the reported figure: grid x (1 - carbon-free-energy share) where the operator publishes it; not GHG Protocol market-based",
+    );
+    match o.ledger.as_ref().map(|l| &l.comparative) {
+        Some(Some((p, prev))) => {
+            let (c, range) = tonnes(&prev.emissions_kgco2e);
+            fig(
+                "Comparative period (N-1) emissions",
+                num(c),
+                "tCO2e",
+                Some(range),
+                &format!("{} ({} to {}), from the ledger", p.label, p.start, p.end),
+            );
+            let before = prev.emissions_kgco2e.central;
+            let (change, why) = if before > 0.0 {
+                (
+                    num(100.0 * (t.emissions_kgco2e.central / before - 1.0)),
+                    "central values",
+                )
+            } else {
+                (String::new(), "n/a: N-1 is zero")
+            };
+            fig("Change against N-1", change, "%", None, why);
+        }
+        Some(None) => fig(
+            "Comparative period (N-1) emissions",
+            String::new(),
+            "tCO2e",
+            None,
+            "n/a: no data for N-1 in the ledger",
+        ),
+        None => fig(
+            "Comparative period (N-1) emissions",
+            String::new(),
+            "tCO2e",
+            None,
+            "n/a: no ledger",
+        ),
+    }
+    let a = &t.activity;
+    fig("Requests", a.requests.to_string(), "requests", None, "");
+    fig(
+        "Input tokens",
+        a.input_tokens.to_string(),
+        "tokens",
+        None,
+        &format!("{} of them cached", a.cached_input_tokens),
+    );
+    fig(
+        "Output tokens",
+        a.output_tokens.to_string(),
+        "tokens",
+        None,
+        "",
+    );
+    for (currency, amount) in &t.spend {
+        fig(
+            "Spend",
+            num(*amount),
+            currency,
+            None,
+            "spend on the AI Services lines in this currency; money-only rows (tax, credits, refunds) are not in it",
+        );
+    }
+    fig(
+        "Factor set version",
+        guard(&o.factor_version),
+        "",
+        None,
+        "same inputs + same factor set + same --as-of = same figures",
+    );
+    fig("Factor set SHA-256", o.factor_sha256.clone(), "", None, "");
+    fig(
+        "Tool",
+        format!("llm-scope3 {}", crate::VERSION),
+        "",
+        None,
+        "",
+    );
+    fig(
+        "Generated at (UTC)",
+        o.generated_at.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        "",
+        None,
+        "",
+    );
+    fig(
+        "Input files",
+        o.files.len().to_string(),
+        "files",
+        None,
+        "listed in imports.csv",
+    );
+    for (i, f) in o.files.iter().enumerate() {
+        fig(
+            &format!("Input file {}", i + 1),
+            guard(&f.file),
+            "",
+            None,
+            &format!("SHA-256 {}; format {}", f.sha256, f.format),
+        );
+    }
+    fig(
+        "Rows rejected",
+        o.rejections.len().to_string(),
+        "rows",
+        None,
+        "listed with file, row, column and reason in rejected_rows.csv",
+    );
+    fig(
+        "Warnings",
+        o.warnings.len().to_string(),
+        "warnings",
+        None,
+        match o.warnings.len() {
+            0 => "none: every month of the period has data, every file's rows and money add up, no AI line was skipped",
+            _ => "read them before signing: each below (code in Value, text in Note) and in warnings.csv",
+        },
+    );
+    for (i, w) in o.warnings.iter().enumerate() {
+        fig(
+            &format!("Warning {}", i + 1),
+            w.code.as_str().to_string(),
+            "",
+            None,
+            &w.message,
+        );
+    }
+    (SUMMARY_COLS.iter().map(|c| c.to_string()).collect(), rows)
+}
+
+/// Writes `summary.csv` and the tables into `dir` (created; an existing folder's files of the
+/// same names are replaced only after every file was written to a temporary folder beside it).
+/// Returns the names of the files written, in the order written.
+pub fn write(o: &Outcome, dir: &Path, d: Dialect) -> Result<Vec<&'static str>> {
     let out_err = |reason: String| Error::Output {
         path: dir.display().to_string(),
         reason,
@@ -215,15 +492,19 @@ pub fn write(o: &Outcome, dir: &Path) -> Result<()> {
         .prefix(&prefix)
         .tempdir_in(parent)
         .map_err(|e| out_err(e.to_string()))?;
-    for (name, (header, rows)) in tables(o) {
-        let mut w =
-            csv::Writer::from_path(tmp.path().join(name)).map_err(|e| out_err(e.to_string()))?;
+    let mut names = vec![];
+    for (name, (header, rows)) in tables(o, d) {
+        let mut w = csv::WriterBuilder::new()
+            .delimiter(d.delimiter())
+            .from_path(tmp.path().join(name))
+            .map_err(|e| out_err(e.to_string()))?;
         w.write_record(&header)
             .map_err(|e| out_err(e.to_string()))?;
         for r in rows {
             w.write_record(&r).map_err(|e| out_err(e.to_string()))?;
         }
         w.flush().map_err(|e| out_err(e.to_string()))?;
+        names.push(name);
     }
     std::fs::create_dir_all(dir).map_err(|e| out_err(e.to_string()))?;
     for entry in std::fs::read_dir(tmp.path())
@@ -233,5 +514,41 @@ pub fn write(o: &Outcome, dir: &Path) -> Result<()> {
         std::fs::rename(entry.path(), dir.join(entry.file_name()))
             .map_err(|e| out_err(e.to_string()))?;
     }
-    Ok(())
+    Ok(names)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{guard, Dialect};
+
+    #[test]
+    fn numbers_are_written_in_full_with_the_dialect_s_decimal_mark() {
+        assert_eq!(Dialect::Comma.number(12.5), "12.5");
+        assert_eq!(Dialect::Semicolon.number(12.5), "12,5");
+        assert_eq!(Dialect::Semicolon.number(1234567.25), "1234567,25");
+        assert_eq!(Dialect::Comma.number(1e-9), "0.000000001");
+        assert_eq!(Dialect::Comma.number(3e15), "3000000000000000");
+        assert_eq!(Dialect::Semicolon.number(-0.5), "-0,5");
+        assert_eq!(Dialect::Semicolon.delimiter(), b';');
+        assert_eq!(Dialect::default(), Dialect::Comma);
+    }
+
+    #[test]
+    fn the_semicolon_dialect_quotes_as_rfc_4180_says() {
+        // A field with the delimiter, a quote or a line break is quoted, quotes doubled; a
+        // decimal comma is not the delimiter, so `12,5` stays bare.
+        let mut w = csv::WriterBuilder::new()
+            .delimiter(Dialect::Semicolon.delimiter())
+            .from_writer(vec![]);
+        w.write_record([
+            "a;b",
+            "say \"hi\"",
+            "two\nlines",
+            &Dialect::Semicolon.number(12.5),
+        ])
+        .unwrap();
+        let text = String::from_utf8(w.into_inner().unwrap()).unwrap();
+        assert_eq!(text, "\"a;b\";\"say \"\"hi\"\"\";\"two\nlines\";12,5\n");
+        assert_eq!(guard("-1"), "'-1");
+    }
 }

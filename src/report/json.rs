@@ -277,8 +277,8 @@ fn is_zero(n: &u64) -> bool {
     *n == 0
 }
 
-/// Rounds to 12 significant digits so that the JSON does not show float noise.
-fn tidy(x: f64) -> f64 {
+/// Rounds to 12 significant digits so that the JSON (and summary.csv) does not show float noise.
+pub(crate) fn tidy(x: f64) -> f64 {
     if x == 0.0 || !x.is_finite() {
         return 0.0;
     }

@@ -411,4 +411,26 @@ fn the_terminal_cover_and_json_name_the_file_and_each_change() {
         .unwrap();
     let lines: Vec<&str> = expected.lines().skip(1).map(str::trim_start).collect();
     assert_eq!(cover[at + 1], lines.join("\n"));
+
+    // With --format csv the override line points at factors.csv, where the row is marked.
+    let out = stdout(
+        bin_in(dir.path())
+            .args(["report", "--quarter", "2026Q1", "--as-of", "2026-04-15"])
+            .args(["--format", "csv", "--out", "tables"])
+            .arg(root().join(OPENAI))
+            .assert()
+            .success(),
+    );
+    assert!(
+        out.contains("  factor overrides from over: 1 row(s) replaced or added (grid.csv:azure:swedencentral/2024), marked OVERRIDDEN in factors.csv\n"),
+        "{out}"
+    );
+    assert!(!out.contains("sheet"), "{out}");
+    let factors = std::fs::read_to_string(dir.path().join("tables/factors.csv")).unwrap();
+    assert!(
+        factors
+            .lines()
+            .any(|l| l.starts_with("grid:azure:swedencentral:2024,") && l.contains("OVERRIDDEN")),
+        "{factors}"
+    );
 }

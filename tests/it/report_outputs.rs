@@ -345,6 +345,7 @@ fn format_csv_writes_the_tables_with_the_same_figures_and_guards_formulas() {
         .assert()
         .success();
     for name in [
+        "summary.csv",
         "warnings.csv",
         "ai_services.csv",
         "calculation_lines.csv",
@@ -374,6 +375,341 @@ fn format_csv_writes_the_tables_with_the_same_figures_and_guards_formulas() {
         "formula not guarded"
     );
     assert!(rows.iter().all(|r| !r[model].starts_with('=')));
+}
+
+/// The CSV files `report --format csv` writes, in the order its message lists them.
+const CSV_FILES: [&str; 7] = [
+    "summary.csv",
+    "warnings.csv",
+    "ai_services.csv",
+    "calculation_lines.csv",
+    "factors.csv",
+    "imports.csv",
+    "rejected_rows.csv",
+];
+
+/// The records of a CSV file written with `delimiter`, header first.
+fn csv_records(path: &Path, delimiter: u8) -> Vec<csv::StringRecord> {
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .delimiter(delimiter)
+        .from_path(path)
+        .unwrap()
+        .records()
+        .map(Result::unwrap)
+        .collect()
+}
+
+/// The rows of summary.csv named `figure`.
+fn figures<'a>(rows: &'a [csv::StringRecord], figure: &str) -> Vec<&'a csv::StringRecord> {
+    rows.iter().filter(|r| &r[0] == figure).collect()
+}
+
+/// The one row of summary.csv named `figure`.
+fn figure<'a>(rows: &'a [csv::StringRecord], figure: &str) -> &'a csv::StringRecord {
+    let found = figures(rows, figure);
+    assert_eq!(found.len(), 1, "{figure}: {rows:?}");
+    found[0]
+}
+
+/// The "Wrote ..." line of a CSV run into `dir` (as given on the command line).
+fn wrote_line(dir: &str) -> String {
+    format!(
+        "Wrote 7 files in {dir}{}: {}",
+        std::path::MAIN_SEPARATOR,
+        CSV_FILES.join(", ")
+    )
+}
+
+#[test]
+fn csv_summary_holds_the_json_s_disclosure_figures_and_every_warning() {
+    // The samples: two warnings, rejected rows, vendor carbon data (primary data > 0).
+    let dir = tempfile::tempdir().unwrap();
+    let a = crate::common::bin_in(dir.path())
+        .arg("report")
+        .arg(root().join("samples"))
+        .args([
+            "--quarter",
+            "2026Q1",
+            "--as-of",
+            "2026-04-15",
+            "--format",
+            "csv",
+        ])
+        .args(["--out", "tables", "--json", "s.json"])
+        .assert()
+        .success();
+    let out = String::from_utf8_lossy(&a.get_output().stdout).to_string();
+    let err = String::from_utf8_lossy(&a.get_output().stderr).to_string();
+    assert!(out.contains(&wrote_line("tables")), "{out}");
+    assert!(out.contains("Wrote s.json"), "{out}");
+    assert!(
+        err.contains("read them before you sign the figure (also in summary.csv and warnings.csv)"),
+        "{err}"
+    );
+    let names: std::collections::BTreeSet<String> = std::fs::read_dir(dir.path().join("tables"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .collect();
+    assert_eq!(names, CSV_FILES.iter().map(|n| n.to_string()).collect());
+
+    let j: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("s.json")).unwrap()).unwrap();
+    let rows = csv_records(&dir.path().join("tables/summary.csv"), b',');
+    assert_eq!(
+        rows[0].iter().collect::<Vec<_>>(),
+        ["Figure", "Value", "Unit", "Low", "High", "Note"]
+    );
+    let rows = &rows[1..];
+    assert!(rows.iter().all(|r| r.len() == 6));
+    let f = |s: &str| -> f64 { s.parse().unwrap_or_else(|_| panic!("not a number: {s:?}")) };
+    let jf = |v: &serde_json::Value| v.as_f64().unwrap();
+    let t = &j["totals"];
+
+    // The total, with its range, in tonnes: the JSON's kilograms / 1000.
+    let total = figure(
+        rows,
+        "Gross Scope 3 GHG emissions, Cat. 1 purchased AI / LLM API services",
+    );
+    assert_eq!(&total[2], "tCO2e");
+    for (col, key) in [(1, "central"), (3, "low"), (4, "high")] {
+        assert_close(
+            f(&total[col]) * 1000.0,
+            jf(&t["emissions_kgco2e"][key]),
+            1e-11,
+            key,
+        );
+    }
+    assert!(f(&total[3]) < f(&total[1]) && f(&total[1]) < f(&total[4]));
+    let embodied = figure(rows, "of which embodied hardware");
+    assert_close(
+        f(&embodied[1]) * 1000.0,
+        jf(&t["embodied_kgco2e"]["central"]),
+        1e-11,
+        "embodied",
+    );
+    assert_close(
+        f(&figure(rows, "Embodied share of the total")[1]),
+        100.0 * jf(&t["embodied_kgco2e"]["central"]) / jf(&t["emissions_kgco2e"]["central"]),
+        1e-9,
+        "embodied share",
+    );
+    for (name, key, unit) in [
+        ("Energy at the data centre", "energy_kwh", "kWh"),
+        ("Water", "water_l", "L"),
+    ] {
+        let r = figure(rows, name);
+        assert_eq!(&r[2], unit);
+        for (col, k) in [(1, "central"), (3, "low"), (4, "high")] {
+            assert_close(f(&r[col]), jf(&t[key][k]), 1e-11, name);
+        }
+    }
+    let primary = figure(rows, "% from supplier primary data");
+    assert!(
+        f(&primary[1]) > 0.0,
+        "the samples hold a Google carbon report"
+    );
+    assert_close(
+        f(&primary[1]),
+        100.0 * jf(&t["primary_data_share"]),
+        1e-9,
+        "% primary",
+    );
+    assert_close(
+        f(&figure(rows, "Data-quality score")[1]),
+        jf(&t["data_quality_score"]),
+        1e-11,
+        "DQ",
+    );
+    assert_eq!(
+        f(&figure(rows, "Requests")[1]),
+        jf(&t["requests"]),
+        "requests"
+    );
+    assert_eq!(
+        &figure(rows, "Output tokens")[1],
+        t["output_tokens"].to_string().as_str()
+    );
+    let spend = figures(rows, "Spend");
+    assert_eq!(spend.len(), t["spend"].as_array().unwrap().len());
+    for (r, s) in spend.iter().zip(t["spend"].as_array().unwrap()) {
+        assert_eq!(&r[2], s["currency"].as_str().unwrap());
+        assert_close(f(&r[1]), jf(&s["amount"]), 1e-11, "spend");
+    }
+
+    // Period, factor set, time: as in the JSON.
+    let period = figure(rows, "Reporting period");
+    assert_eq!(&period[1], "2026Q1");
+    assert_eq!(&period[5], "2026-01-01 to 2026-03-31");
+    assert_eq!(
+        &figure(rows, "Factor set version")[1],
+        j["factor_set"]["version"].as_str().unwrap()
+    );
+    assert_eq!(
+        &figure(rows, "Factor set SHA-256")[1],
+        j["factor_set"]["sha256"].as_str().unwrap()
+    );
+    assert_eq!(
+        &figure(rows, "Generated at (UTC)")[1],
+        "2026-04-15T00:00:00Z"
+    );
+    assert_eq!(
+        &figure(rows, "Comparative period (N-1) emissions")[5],
+        "n/a: no ledger"
+    );
+    assert_eq!(
+        f(&figure(rows, "Rows rejected")[1]),
+        j["rejections"].as_array().unwrap().len() as f64
+    );
+    let imports = j["imports"].as_array().unwrap();
+    assert_eq!(f(&figure(rows, "Input files")[1]), imports.len() as f64);
+    for (i, imp) in imports.iter().enumerate() {
+        let r = figure(rows, &format!("Input file {}", i + 1));
+        assert_eq!(&r[1], imp["file"].as_str().unwrap());
+        assert!(r[5].contains(imp["sha256"].as_str().unwrap()));
+    }
+
+    // Every warning: the count, then each with its code and text.
+    let warnings = j["warnings"].as_array().unwrap();
+    assert_eq!(warnings.len(), 2, "{warnings:?}");
+    assert_eq!(f(&figure(rows, "Warnings")[1]), 2.0);
+    for (i, w) in warnings.iter().enumerate() {
+        let r = figure(rows, &format!("Warning {}", i + 1));
+        assert_eq!(&r[1], w["code"].as_str().unwrap());
+        assert_eq!(&r[5], w["message"].as_str().unwrap());
+    }
+
+    // A number cell is a plain number: no thousands separators (Rust's parser refuses them).
+    for r in rows {
+        let numeric = [
+            "tCO2e", "kWh", "L", "%", "score", "requests", "tokens", "files",
+        ]
+        .contains(&&r[2])
+            || &r[0] == "Spend";
+        for col in [1, 3, 4] {
+            if numeric && !r[col].is_empty() {
+                f(&r[col]);
+            }
+        }
+    }
+}
+
+#[test]
+fn csv_semicolon_option_writes_semicolons_and_decimal_commas_in_numbers_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let run_csv = |out: &str, extra: &[&str]| {
+        crate::common::bin_in(dir.path())
+            .arg("report")
+            .arg(root().join("tests/fixtures/openai_usage_one_row.csv"))
+            .args([
+                "--quarter",
+                "2026Q1",
+                "--as-of",
+                "2026-04-15",
+                "--factors",
+                "2026.2",
+            ])
+            .args(["--format", "csv", "--out", out])
+            .args(extra)
+            .assert()
+            .success()
+    };
+    run_csv("comma", &[]);
+    let a = run_csv("semi", &["--csv-delimiter", "semicolon"]);
+    let out = String::from_utf8_lossy(&a.get_output().stdout).to_string();
+    let err = String::from_utf8_lossy(&a.get_output().stderr).to_string();
+    assert!(out.contains(&wrote_line("semi")), "{out}");
+    for text in [&out, &err] {
+        assert!(!text.to_lowercase().contains("sheet"), "{text}");
+    }
+
+    // The delimiter is `;`.
+    let factors = std::fs::read_to_string(dir.path().join("semi/factors.csv")).unwrap();
+    assert_eq!(
+        factors.lines().next().unwrap(),
+        "Factor id;Kind;Low;Central;High;Unit;Year;Applies to;Basis / derivation;Source id(s)"
+    );
+    // Known factors of set 2026.2 (OpenAI's PUE 1.07 / 1.18 / 1.6, the USA grid 384.4 g/kWh)
+    // with a decimal comma; a unit's text keeps its comma ("Wh per 1,000 tokens").
+    let semi = csv_records(&dir.path().join("semi/factors.csv"), b';');
+    let comma = csv_records(&dir.path().join("comma/factors.csv"), b',');
+    let row =
+        |rows: &[csv::StringRecord], id: &str| rows.iter().find(|r| &r[0] == id).unwrap().clone();
+    let pue = row(&semi, "pue:openai");
+    assert_eq!((&pue[2], &pue[3], &pue[4]), ("1,07", "1,18", "1,6"));
+    assert_eq!(&row(&comma, "pue:openai")[3], "1.18");
+    assert_eq!(&row(&semi, "grid:country:USA:2025")[3], "384,4");
+    assert_eq!(&row(&semi, "grid:country:USA:2025")[6], "2025");
+    assert_eq!(&row(&semi, "energy:gpt-4o:in")[5], "Wh per 1,000 tokens");
+    assert!(factors.contains(";1,18;"), "{factors}");
+
+    // Every file: the same cells, numbers with a decimal comma, text untouched.
+    let mut changed = 0;
+    for name in CSV_FILES {
+        let c = csv_records(&dir.path().join("comma").join(name), b',');
+        let s = csv_records(&dir.path().join("semi").join(name), b';');
+        assert_eq!(c.len(), s.len(), "{name}");
+        for (rc, rs) in c.iter().zip(&s) {
+            assert_eq!(rc.len(), rs.len(), "{name}");
+            for (x, y) in rc.iter().zip(rs.iter()) {
+                if x != y {
+                    assert!(
+                        x.parse::<f64>().is_ok() && y == x.replace('.', ","),
+                        "{name}: {x:?} became {y:?}"
+                    );
+                    changed += 1;
+                }
+            }
+        }
+    }
+    assert!(changed > 20, "{changed}");
+
+    // summary.csv: the total with a decimal comma, the same number; text such as the factor
+    // set's version keeps its point.
+    let sc = csv_records(&dir.path().join("comma/summary.csv"), b',');
+    let ss = csv_records(&dir.path().join("semi/summary.csv"), b';');
+    let name = "Gross Scope 3 GHG emissions, Cat. 1 purchased AI / LLM API services";
+    let (tc, ts) = (figure(&sc, name), figure(&ss, name));
+    assert!(ts[1].contains(',') && !ts[1].contains('.'), "{ts:?}");
+    assert_eq!(ts[1].replace(',', "."), &tc[1]);
+    let o = crate::common::run_factors(
+        &[&root().join("tests/fixtures/openai_usage_one_row.csv")],
+        "2026Q1",
+        "2026.2",
+    )
+    .unwrap();
+    assert_close(
+        tc[1].parse::<f64>().unwrap() * 1000.0,
+        o.summary.totals.emissions_kgco2e.central,
+        1e-11,
+        "total",
+    );
+    assert_eq!(&figure(&ss, "Factor set version")[1], "2026.2");
+    assert_eq!(
+        &figure(&ss, "Generated at (UTC)")[1],
+        "2026-04-15T00:00:00Z"
+    );
+
+    // Only with --format csv.
+    let a = crate::common::bin_in(dir.path())
+        .arg("report")
+        .arg(root().join("tests/fixtures/openai_usage_one_row.csv"))
+        .args([
+            "--quarter",
+            "2026Q1",
+            "--csv-delimiter",
+            "semicolon",
+            "--out",
+            "r.xlsx",
+        ])
+        .assert()
+        .code(2);
+    let err = String::from_utf8_lossy(&a.get_output().stderr).to_string();
+    assert!(
+        err.contains("--csv-delimiter applies to the CSV files: add --format csv"),
+        "{err}"
+    );
+    assert!(!dir.path().join("r.xlsx").exists());
 }
 
 #[test]
