@@ -3,7 +3,8 @@
 //! as the sheets; text from inputs that a spreadsheet would run as a formula (starting with
 //! = + - @, tab or CR) gets a leading apostrophe. Numbers are written in full, never with
 //! thousands separators; [`Dialect::Semicolon`] writes `;` between fields and a decimal comma
-//! in every number cell (text is left as it is), for spreadsheets set to a European locale.
+//! in every number cell (text is left as it is), after a UTF-8 byte-order mark, for
+//! spreadsheets set to a European locale.
 
 use std::path::Path;
 
@@ -494,10 +495,18 @@ pub fn write(o: &Outcome, dir: &Path, d: Dialect) -> Result<Vec<&'static str>> {
         .map_err(|e| out_err(e.to_string()))?;
     let mut names = vec![];
     for (name, (header, rows)) in tables(o, d) {
+        let mut file =
+            std::fs::File::create(tmp.path().join(name)).map_err(|e| out_err(e.to_string()))?;
+        if d == Dialect::Semicolon {
+            // Excel set to a European locale opens a CSV file as UTF-8 only after a byte-order
+            // mark (else `≤ 200k` or `Zürich` come out garbled).
+            use std::io::Write as _;
+            file.write_all("\u{feff}".as_bytes())
+                .map_err(|e| out_err(e.to_string()))?;
+        }
         let mut w = csv::WriterBuilder::new()
             .delimiter(d.delimiter())
-            .from_path(tmp.path().join(name))
-            .map_err(|e| out_err(e.to_string()))?;
+            .from_writer(std::io::BufWriter::new(file));
         w.write_record(&header)
             .map_err(|e| out_err(e.to_string()))?;
         for r in rows {

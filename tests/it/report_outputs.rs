@@ -623,8 +623,15 @@ fn csv_semicolon_option_writes_semicolons_and_decimal_commas_in_numbers_only() {
         assert!(!text.to_lowercase().contains("sheet"), "{text}");
     }
 
-    // The delimiter is `;`.
+    // A UTF-8 byte-order mark first (for Excel in a European locale), none in the comma
+    // files; then the delimiter is `;`.
+    let raw = std::fs::read(dir.path().join("semi/factors.csv")).unwrap();
+    assert!(raw.starts_with(b"\xEF\xBB\xBF"));
+    assert!(!std::fs::read(dir.path().join("comma/factors.csv"))
+        .unwrap()
+        .starts_with(b"\xEF\xBB\xBF"));
     let factors = std::fs::read_to_string(dir.path().join("semi/factors.csv")).unwrap();
+    let factors = factors.trim_start_matches('\u{feff}');
     assert_eq!(
         factors.lines().next().unwrap(),
         "Factor id;Kind;Low;Central;High;Unit;Year;Applies to;Basis / derivation;Source id(s)"
