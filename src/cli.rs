@@ -244,8 +244,10 @@ pub struct ReportArgs {
     /// report from it. Without this option and with FILES, no ledger is read or written.
     #[arg(long, value_name = "FILE")]
     pub ledger: Option<PathBuf>,
-    /// Record this report's totals in the ledger as the stated figures of the period; later
-    /// reports of the period show what changed since (Change Log).
+    /// Record this report's totals in the ledger as the final statement of the period (#1,
+    /// #2 ...): the workbook says Final with the statement's number and date, and its sheets
+    /// are protected but for the sign-off cells. Later reports of the period say whether their
+    /// figure matches the statement or differs, by how much and why (a warning).
     #[arg(long = "final")]
     pub final_: bool,
     /// With --final: state the period although its coverage has gaps (a month without data,

@@ -85,10 +85,23 @@ pub(crate) fn run(args: &ReportArgs) -> Result<()> {
     };
     let mut outcome = outcome;
     check_coverage(&mut outcome, args)?;
-    if let (true, Some(l)) = (args.final_, ledger.as_mut()) {
-        // Nothing is written that claims a statement the ledger cannot hold.
-        l.check_writable()?;
-    }
+    // `--final`: the statement is inserted (the ledger's write lock taken, which also proves
+    // the ledger writable) before any output is made, so that the outputs name it; it is
+    // committed once they are staged, and they are moved into place only once it is recorded.
+    // A failure before that records nothing and writes nothing.
+    let ledger_shown = ledger.as_ref().map(|l| l.path().display().to_string());
+    let pending = match (args.final_, ledger.as_mut()) {
+        (true, Some(l)) => {
+            let mut s = statement(&outcome, args);
+            let p = l.begin_statement(&outcome.period, &s)?;
+            s.id = p.id();
+            if let Some(view) = outcome.ledger.as_mut() {
+                view.recording = Some(s);
+            }
+            Some(p)
+        }
+        _ => None,
+    };
     let read_done = std::time::Instant::now();
     // Stage every output first, then move them into place: a failure leaves earlier files
     // untouched. The workbook is staged and its bytes freed before the JSON is written, so the
@@ -108,16 +121,38 @@ pub(crate) fn run(args: &ReportArgs) -> Result<()> {
         Some(path) => Some(stage_with(path, |w| json::write(&outcome, w))?),
         None => None,
     };
-    let csv_files = match xlsx_staged {
-        Some(staged) => {
+    let recorded = pending
+        .map(|p| {
+            let id = p.id();
+            p.commit().map(|()| id)
+        })
+        .transpose()?;
+    let placed = (|| {
+        let csv_files = match xlsx_staged {
+            Some(staged) => {
+                staged.commit()?;
+                None
+            }
+            None => Some(crate::report::csv::write(&outcome, &out, dialect)?),
+        };
+        if let Some(staged) = json_staged {
             staged.commit()?;
-            None
         }
-        None => Some(crate::report::csv::write(&outcome, &out, dialect)?),
+        Ok::<_, Error>(csv_files)
+    })();
+    let csv_files = match placed {
+        Ok(files) => files,
+        Err(e) => {
+            // The outputs naming the statement are not all in place: withdraw it, so that the
+            // ledger holds no statement without its workbook.
+            if let (Some(id), Some(l)) = (recorded, ledger.as_mut()) {
+                if let Err(w) = l.withdraw_statement(id) {
+                    eprintln!("error: final statement #{id} was recorded but its outputs could not be written, and withdrawing it failed: {w}");
+                }
+            }
+            return Err(e);
+        }
     };
-    if let Some(staged) = json_staged {
-        staged.commit()?;
-    }
     if args.timings {
         let written = std::time::Instant::now();
         let s = |a: std::time::Instant, b: std::time::Instant| (b - a).as_secs_f64();
@@ -133,41 +168,42 @@ pub(crate) fn run(args: &ReportArgs) -> Result<()> {
             s(built, written)
         );
     }
-    if let (true, Some(l)) = (args.final_, ledger.as_mut()) {
-        let t = &outcome.summary.totals;
-        l.record_statement(
-            &outcome.period,
-            &Statement {
-                period_label: outcome.period.label.clone(),
-                stated_at: outcome
-                    .generated_at
-                    .format("%Y-%m-%dT%H:%M:%SZ")
-                    .to_string(),
-                factor_version: outcome.factor_version.clone(),
-                factor_sha256: outcome.factor_sha256.clone(),
-                imports: outcome
-                    .ledger
-                    .as_ref()
-                    .map(|v| v.active_imports.clone())
-                    .unwrap_or_default(),
-                kgco2e: [
-                    t.emissions_kgco2e.low,
-                    t.emissions_kgco2e.central,
-                    t.emissions_kgco2e.high,
-                ],
-                energy_kwh: t.energy_kwh.central,
-                tokens: [t.activity.input_tokens, t.activity.output_tokens],
-                accepted_gaps: args.accept_gaps.clone(),
-            },
-        )?;
+    if let (Some(id), Some(shown)) = (recorded, &ledger_shown) {
         crate::outln!(
-            "Recorded as the final statement of {} in {}",
-            outcome.period.label,
-            l.path().display()
+            "Recorded as final statement #{id} of {} in {shown}",
+            outcome.period.label
         );
     }
     print_summary(&outcome, &out, csv_files.as_deref(), args.json.as_ref());
     Ok(())
+}
+
+/// The totals `report --final` states, from the outcome (numbered by the ledger).
+fn statement(outcome: &Outcome, args: &ReportArgs) -> Statement {
+    let t = &outcome.summary.totals;
+    Statement {
+        id: 0,
+        period_label: outcome.period.label.clone(),
+        stated_at: outcome
+            .generated_at
+            .format("%Y-%m-%dT%H:%M:%SZ")
+            .to_string(),
+        factor_version: outcome.factor_version.clone(),
+        factor_sha256: outcome.factor_sha256.clone(),
+        imports: outcome
+            .ledger
+            .as_ref()
+            .map(|v| v.active_imports.clone())
+            .unwrap_or_default(),
+        kgco2e: [
+            t.emissions_kgco2e.low,
+            t.emissions_kgco2e.central,
+            t.emissions_kgco2e.high,
+        ],
+        energy_kwh: t.energy_kwh.central,
+        tokens: [t.activity.input_tokens, t.activity.output_tokens],
+        accepted_gaps: args.accept_gaps.clone(),
+    }
 }
 
 /// Refuses outputs that would overwrite an input, the ledger, the configuration or a template,
@@ -311,6 +347,19 @@ fn print_summary(
         t.energy_kwh.central,
         t.water_l.central
     );
+    if let Some(c) = pipeline::finality::compare(o) {
+        // A difference is also among the warnings, printed last.
+        if c.matches {
+            crate::outln!("{}", c.text());
+        } else {
+            crate::outln!(
+                "Differs from final statement #{} of {} by {} (see the warning below)",
+                c.statement.id,
+                c.statement.period_label,
+                c.difference_text()
+            );
+        }
+    }
     if !o.rejections.is_empty() {
         let not_listed: u64 = o.files.iter().map(|f| f.rejections_not_listed).sum();
         let more = match not_listed {

@@ -253,6 +253,8 @@ pub struct Change {
 /// Totals stated by `report --final`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Statement {
+    /// Its number in the ledger (ignored when recording one: the ledger numbers it).
+    pub id: i64,
     /// Period label.
     pub period_label: String,
     /// When stated (UTC).
@@ -279,6 +281,40 @@ pub struct Ledger {
     path: PathBuf,
     /// Opened read-only because the file's permissions allow no writing.
     read_only: bool,
+}
+
+/// A final statement inserted but not yet committed ([`Ledger::begin_statement`]): the
+/// ledger's write lock is held until it is committed or dropped (rolled back).
+pub struct PendingStatement<'a> {
+    ledger: &'a mut Ledger,
+    id: i64,
+    done: bool,
+}
+
+impl PendingStatement<'_> {
+    /// The statement's number in the ledger.
+    pub fn id(&self) -> i64 {
+        self.id
+    }
+
+    /// Records the statement.
+    pub fn commit(mut self) -> Result<()> {
+        self.ledger
+            .conn
+            .execute_batch("COMMIT")
+            .map_err(self.ledger.err())?;
+        self.done = true;
+        self.ledger.checkpoint();
+        Ok(())
+    }
+}
+
+impl Drop for PendingStatement<'_> {
+    fn drop(&mut self) {
+        if !self.done && !self.ledger.conn.is_autocommit() {
+            let _ = self.ledger.conn.execute_batch("ROLLBACK");
+        }
+    }
 }
 
 /// How long a command waits for another process that is writing the ledger: a large import
@@ -1524,7 +1560,7 @@ impl Ledger {
                     import_id: r.get(1)?,
                     kind: r.get(2)?,
                     month: r.get(3)?,
-                    detail: r.get(4)?,
+                    detail: readable_detail(&r.get::<_, String>(4)?),
                 })
             })
             .map_err(self.err())?
@@ -1547,9 +1583,36 @@ impl Ledger {
         Ok(ids)
     }
 
-    /// Records the stated totals of a period (`report --final`).
-    pub fn record_statement(&mut self, period: &Period, s: &Statement) -> Result<()> {
-        self.conn
+    /// Records the stated totals of a period (`report --final`) and returns its number.
+    pub fn record_statement(&mut self, period: &Period, s: &Statement) -> Result<i64> {
+        let pending = self.begin_statement(period, s)?;
+        let id = pending.id();
+        pending.commit()?;
+        Ok(id)
+    }
+
+    /// Starts recording a final statement: takes the ledger's write lock (waiting for another
+    /// writer like every write), inserts the statement and returns it numbered, not yet
+    /// committed. [`PendingStatement::commit`] records it; dropping it records nothing. A
+    /// report writes the statement's number into its outputs in between, and moves them into
+    /// place only once the statement is recorded.
+    pub fn begin_statement(
+        &mut self,
+        period: &Period,
+        s: &Statement,
+    ) -> Result<PendingStatement<'_>> {
+        self.refuse_read_only()?;
+        let shown = self.path.display().to_string();
+        let e = |source| sql_err(&shown, source);
+        self.conn.execute_batch("BEGIN IMMEDIATE").map_err(e)?;
+        let mut pending = PendingStatement {
+            ledger: self,
+            id: 0,
+            done: false,
+        };
+        pending
+            .ledger
+            .conn
             .execute(
                 "INSERT INTO statements(period_label, period_start, period_end, stated_at, factor_version,
                     factor_sha256, imports, kgco2e_low, kgco2e_central, kgco2e_high, energy_kwh,
@@ -1572,6 +1635,16 @@ impl Ledger {
                     s.accepted_gaps,
                 ],
             )
+            .map_err(e)?;
+        pending.id = pending.ledger.conn.last_insert_rowid();
+        Ok(pending)
+    }
+
+    /// Withdraws a statement this process has just recorded, when the outputs that name it
+    /// could not be put in place (best effort; the caller reports the failure).
+    pub fn withdraw_statement(&mut self, id: i64) -> Result<()> {
+        self.conn
+            .execute("DELETE FROM statements WHERE id = ?1", params![id])
             .map_err(self.err())?;
         self.checkpoint();
         Ok(())
@@ -1583,7 +1656,7 @@ impl Ledger {
             .query_row(
                 "SELECT period_label, stated_at, factor_version, factor_sha256, imports, kgco2e_low,
                         kgco2e_central, kgco2e_high, energy_kwh, input_tokens, output_tokens,
-                        accepted_gaps
+                        accepted_gaps, id
                  FROM statements WHERE period_start = ?1 AND period_end = ?2 ORDER BY id DESC LIMIT 1",
                 params![period.start.to_string(), period.end.to_string()],
                 |r| {
@@ -1598,6 +1671,7 @@ impl Ledger {
                         energy_kwh: r.get(8)?,
                         tokens: [r.get::<_, i64>(9)? as u64, r.get::<_, i64>(10)? as u64],
                         accepted_gaps: r.get(11)?,
+                        id: r.get(12)?,
                     })
                 },
             )
@@ -1867,6 +1941,59 @@ fn sums_row(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Sums> {
     ))
 }
 
+/// A record key as people read it: its fields separated by ` | `, the bucket's start and end
+/// (the key's last two fields, Unix seconds) as UTC dates, `2026-01-15T00:00:00Z to
+/// 2026-01-16T00:00:00Z`, in place of the export's start and end columns when those hold the
+/// same seconds.
+pub fn key_text(key: &str) -> String {
+    let fields: Vec<&str> = key.split('\u{1f}').collect();
+    readable_fields(&fields)
+}
+
+/// The fields of a key, the last two as UTC dates when they are Unix seconds.
+fn readable_fields(fields: &[&str]) -> String {
+    let stamp = |f: &str| {
+        f.parse::<i64>()
+            .ok()
+            .and_then(|t| DateTime::from_timestamp(t, 0))
+            .map(now_text)
+    };
+    if let [head @ .., a, b] = fields {
+        if let (Some(from), Some(to)) = (stamp(a), stamp(b)) {
+            // The export's own start and end columns, when they are among the key's columns
+            // as the same seconds (or milliseconds), say the bucket again: left out.
+            let again = |f: &&&str| {
+                [*a, *b].iter().any(|t| {
+                    **f == *t
+                        || t.parse::<i64>()
+                            .is_ok_and(|t| **f == (t * 1000).to_string())
+                })
+            };
+            let mut out: Vec<String> = head
+                .iter()
+                .filter(|f| !again(f))
+                .map(|f| f.to_string())
+                .collect();
+            out.push(format!("{from} to {to}"));
+            return out.join(" | ");
+        }
+    }
+    fields.join(" | ")
+}
+
+/// A change-log entry's text with the record key's Unix seconds as UTC dates: restatements
+/// logged by earlier versions named the bucket as `1768435200 | 1768521600`.
+fn readable_detail(detail: &str) -> String {
+    const HEAD: &str = "the vendor restated ";
+    const TAIL: &str = ": previously (import";
+    let (Some(rest), Some(at)) = (detail.strip_prefix(HEAD), detail.find(TAIL)) else {
+        return detail.to_string();
+    };
+    let key = &rest[..at - HEAD.len()];
+    let fields: Vec<&str> = key.split(" | ").collect();
+    format!("{HEAD}{}{}", readable_fields(&fields), &detail[at..])
+}
+
 /// Activates the new import's records: new keys directly; keys already active elsewhere are
 /// duplicates (identical sums: stay inactive) or restatements (the newer import wins).
 /// Returns (duplicate rows, restated rows).
@@ -1930,7 +2057,7 @@ fn resolve_keys(tx: &Transaction<'_>, import_id: i64, stamp: &str) -> rusqlite::
                 month,
                 format!(
                     "the vendor restated {}: previously (import {}) {} input / {} output tokens, {:.2} cost; now {} input / {} output tokens, {:.2} cost",
-                    key.replace('\u{1f}', " | "),
+                    key_text(&key),
                     previous.iter().map(|i| format!("#{i}")).collect::<Vec<_>>().join(", "),
                     old.1, old.3, old.6, new.1, new.3, new.6
                 )

@@ -7,6 +7,7 @@
 //! asks, report from the rest. Stateless runs refuse the same file twice and
 //! overlapping exports of one format, which would double-count.
 
+pub mod finality;
 pub mod warnings;
 
 use std::path::PathBuf;
@@ -89,6 +90,9 @@ pub struct LedgerView {
     pub previous_statement: Option<crate::ledger::Statement>,
     /// The imports in use now.
     pub active_imports: std::collections::BTreeSet<i64>,
+    /// The final statement this report records (`report --final`), numbered by the ledger:
+    /// set by the command just before the outputs are written, so that they say Final.
+    pub recording: Option<crate::ledger::Statement>,
 }
 
 /// Expands files and folders from the command line into inputs, sorted by path, and the
@@ -582,6 +586,7 @@ pub fn run_ledger(ledger: &crate::ledger::Ledger, cfg: &Config) -> Result<Outcom
             changes: ledger.changes()?,
             previous_statement: ledger.last_statement(&cfg.period)?,
             active_imports: ledger.active_imports()?,
+            recording: None,
         }),
         excluded,
         fiscal_year_start_month: cfg.fiscal_year_start_month,

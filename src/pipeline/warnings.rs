@@ -4,7 +4,8 @@
 //! signs it. [`assess`] looks at a finished [`Outcome`] and names what could make its total
 //! incomplete: no usage in the period, months of the period before or after all the data, a
 //! provider's month without data, skipped rows whose text names an AI service (with their
-//! spend), money on a file that does not add up, models estimated from a size class. The same
+//! spend), money on a file that does not add up, models estimated from a size class, a figure
+//! that differs from the period's final statement in the ledger. The same
 //! list is printed on the terminal, shown on the upload page, written to the Cover and Coverage
 //! sheets and to the JSON summary. Messages are plain words without command-line flags, so every
 //! front end can show them as they are.
@@ -46,6 +47,8 @@ pub enum WarningCode {
     /// image, audio or video models ...) listed with their quantity but no spend: nothing
     /// estimates them.
     NotEstimatedWithoutSpend,
+    /// The period has a final statement in the ledger and this report's figure differs from it.
+    DiffersFromFinal,
 }
 
 impl WarningCode {
@@ -64,6 +67,7 @@ impl WarningCode {
             WarningCode::AmbiguousSeparators => "ambiguous_separators",
             WarningCode::DuplicateColumns => "duplicate_columns",
             WarningCode::NotEstimatedWithoutSpend => "not_estimated_without_spend",
+            WarningCode::DiffersFromFinal => "differs_from_final",
         }
     }
 }
@@ -258,7 +262,8 @@ pub fn coverage_matrix(o: &Outcome) -> Vec<(&str, String, u32)> {
     out
 }
 
-/// Every warning about `o`, in a stable order: coverage first, then money, then models.
+/// Every warning about `o`, in a stable order: coverage first, then money, then models, then
+/// the difference from the final statement of the period.
 pub fn assess(o: &Outcome) -> Vec<Warning> {
     let mut out = vec![];
     coverage(o, &mut out);
@@ -269,7 +274,25 @@ pub fn assess(o: &Outcome) -> Vec<Warning> {
     models_unresolved(o, &mut out);
     not_estimated_without_spend(o, &mut out);
     text_cut(o, &mut out);
+    differs_from_final(o, &mut out);
     out
+}
+
+/// The period was stated final and this figure is another: by how much and why.
+fn differs_from_final(o: &Outcome, out: &mut Vec<Warning>) {
+    let Some(c) = super::finality::compare(o) else {
+        return;
+    };
+    if c.matches {
+        return;
+    }
+    out.push(Warning::new(
+        WarningCode::DiffersFromFinal,
+        format!(
+            "{} The final statement stands unless the period is restated; the Change Log sheet lists what changed.",
+            c.text()
+        ),
+    ));
 }
 
 /// Items listed as not estimated that carry no money (the OpenAI usage export's audio and

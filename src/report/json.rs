@@ -19,6 +19,13 @@ pub struct Summary<'a> {
     imports: Vec<ImportJson<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     comparative_period: Option<ComparativeJson>,
+    /// The final statement this report records (`report --final` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    final_statement: Option<FinalStatementJson<'a>>,
+    /// This report against the last final statement of the period recorded before it (with a
+    /// ledger that holds one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    compared_with_final: Option<ComparedJson<'a>>,
     not_estimated: Vec<NotEstimatedJson<'a>>,
     excluded: &'a [crate::pipeline::ExcludedLine],
     spend_adjustments: &'a [crate::aggregate::AdjustmentLine],
@@ -101,6 +108,45 @@ struct ConfigurationJson {
 struct SkippedJson<'a> {
     path: String,
     reason: &'a str,
+}
+
+/// A final statement of the period in the ledger.
+#[derive(Debug, Serialize)]
+struct FinalStatementJson<'a> {
+    id: i64,
+    period: &'a str,
+    stated_at: &'a str,
+    factor_version: &'a str,
+    emissions_kgco2e: Bounds,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    accepted_gaps: Option<&'a str>,
+}
+
+/// This report's central figure against a final statement.
+#[derive(Debug, Serialize)]
+struct ComparedJson<'a> {
+    statement: FinalStatementJson<'a>,
+    current_kgco2e_central: f64,
+    difference_kgco2e_central: f64,
+    difference_relative: Option<f64>,
+    matches: bool,
+    reasons: Vec<String>,
+    message: String,
+}
+
+fn statement_json(s: &crate::ledger::Statement) -> FinalStatementJson<'_> {
+    FinalStatementJson {
+        id: s.id,
+        period: &s.period_label,
+        stated_at: &s.stated_at,
+        factor_version: &s.factor_version,
+        emissions_kgco2e: tidy_b(Bounds {
+            low: s.kgco2e[0],
+            central: s.kgco2e[1],
+            high: s.kgco2e[2],
+        }),
+        accepted_gaps: s.accepted_gaps.as_deref(),
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -486,6 +532,16 @@ pub fn summary(o: &Outcome) -> Summary<'_> {
                 }
             },
         ),
+        final_statement: crate::pipeline::finality::recording(o).map(statement_json),
+        compared_with_final: crate::pipeline::finality::compare(o).map(|c| ComparedJson {
+            statement: statement_json(c.statement),
+            current_kgco2e_central: tidy(c.current_kg),
+            difference_kgco2e_central: tidy(c.difference_kg),
+            difference_relative: c.relative.map(tidy),
+            matches: c.matches,
+            message: c.text(),
+            reasons: c.reasons,
+        }),
         not_estimated: o
             .summary
             .not_estimated

@@ -151,6 +151,32 @@ fn a_restated_row_replaces_the_earlier_one_and_is_logged() {
         "{}",
         changes[0].detail
     );
+    // The key's bucket reads as UTC dates, not Unix seconds ...
+    assert!(
+        changes[0]
+            .detail
+            .contains("| 2026-02-01T00:00:00Z to 2026-02-02T00:00:00Z: previously"),
+        "{}",
+        changes[0].detail
+    );
+    assert!(
+        !changes[0].detail.contains(&FEB_1.to_string()),
+        "{}",
+        changes[0].detail
+    );
+    // ... also in entries logged by earlier versions, which stored the seconds.
+    let conn = rusqlite::Connection::open(dir.path().join("l.db")).unwrap();
+    conn.execute(
+        "INSERT INTO changes(at, import_id, kind, month, detail) VALUES ('2026-04-15T00:00:00Z', 2, 'restatement', '2026-02', ?1)",
+        [format!("the vendor restated openai-usage |  | {FEB_1} | {} | proj_x | gpt-4o | {FEB_1} | {}: previously (import #1) 1 input / 2 output tokens, 0.00 cost; now 1 input / 3 output tokens, 0.00 cost", FEB_1 + 86_400, FEB_1 + 86_400)],
+    )
+    .unwrap();
+    drop(conn);
+    let old = l.changes().unwrap().pop().unwrap();
+    assert_eq!(
+        old.detail,
+        "the vendor restated openai-usage |  | proj_x | gpt-4o | 2026-02-01T00:00:00Z to 2026-02-02T00:00:00Z: previously (import #1) 1 input / 2 output tokens, 0.00 cost; now 1 input / 3 output tokens, 0.00 cost"
+    );
 }
 
 #[test]
@@ -387,6 +413,286 @@ fn a_final_statement_is_compared_with_later_reports() {
         .rows()
         .flat_map(|r| r.iter().map(|c| c.to_string()))
         .any(|t| t.starts_with("no ledger: restatements are not tracked")));
+}
+
+/// The parts of an xlsx file, by name.
+fn xlsx_parts(path: &Path) -> std::collections::BTreeMap<String, String> {
+    use std::io::Read;
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();
+    let mut parts = std::collections::BTreeMap::new();
+    for i in 0..zip.len() {
+        let mut f = zip.by_index(i).unwrap();
+        let name = f.name().unwrap().to_string();
+        let mut text = String::new();
+        if f.read_to_string(&mut text).is_ok() {
+            parts.insert(name, text);
+        }
+    }
+    parts
+}
+
+/// The Cover's rows as (label, value).
+fn cover_rows(path: &Path) -> Vec<(String, String)> {
+    use calamine::{open_workbook_auto, Reader};
+    let mut wb = open_workbook_auto(path).unwrap();
+    let range = wb.worksheet_range("Cover").unwrap();
+    assert_eq!(range.start(), Some((0, 0)));
+    range
+        .rows()
+        .map(|r| {
+            let cell = |i: usize| r.get(i).map(|c| c.to_string()).unwrap_or_default();
+            (cell(0), cell(1))
+        })
+        .collect()
+}
+
+fn cover_value(rows: &[(String, String)], label: &str) -> String {
+    rows.iter()
+        .find(|(k, _)| k == label)
+        .unwrap_or_else(|| panic!("no {label} row on the Cover: {rows:?}"))
+        .1
+        .clone()
+}
+
+/// Whether the Cover's cell `cell` (`B17`) has an unlocked format (sheet1 is the Cover).
+fn unlocked(parts: &std::collections::BTreeMap<String, String>, cell: &str) -> bool {
+    let sheet = &parts["xl/worksheets/sheet1.xml"];
+    let at = sheet
+        .find(&format!("<c r=\"{cell}\""))
+        .unwrap_or_else(|| panic!("no cell {cell}"));
+    let tag = &sheet[at..at + sheet[at..].find('>').unwrap()];
+    let style: usize = tag
+        .split(" s=\"")
+        .nth(1)
+        .map_or(0, |s| s.split('"').next().unwrap().parse().unwrap());
+    let styles = &parts["xl/styles.xml"];
+    let xfs = &styles[styles.find("<cellXfs").unwrap()..styles.find("</cellXfs>").unwrap()];
+    // Each <xf .../> or <xf ...>...</xf> of cellXfs, in order.
+    let xf = xfs.split("<xf ").nth(style + 1).unwrap();
+    xf.contains("<protection locked=\"0\"/>")
+}
+
+#[test]
+fn a_final_workbook_says_final_is_protected_and_a_later_report_shows_the_difference() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("l.db");
+    let bin = || bin_in(dir.path());
+    bin()
+        .arg("import")
+        .arg(root().join(OPENAI))
+        .arg("--ledger")
+        .arg(&db)
+        .assert()
+        .success();
+    // Factor set 2026.1: the row added below is worked by hand with it (estimate_cases).
+    let report = |name: &str, final_: bool| {
+        let mut c = bin();
+        c.args(["report", "--quarter", "2026Q1", "--as-of", "2026-04-01"])
+            .args(["--factors", "2026.1", "--out"])
+            .arg(format!("{name}.xlsx"))
+            .arg("--json")
+            .arg(format!("{name}.json"))
+            .arg("--ledger")
+            .arg(&db);
+        if final_ {
+            c.arg("--final");
+        }
+        let out = c.assert().success().get_output().clone();
+        (
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        )
+    };
+    let json = |name: &str| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join(name)).unwrap()).unwrap()
+    };
+
+    // The final report names the statement it records, on the terminal, the Cover, the
+    // Change Log and in JSON.
+    let (out, _) = report("final", true);
+    assert!(
+        out.contains("Recorded as final statement #1 of 2026Q1 in"),
+        "{out}"
+    );
+    let final_xlsx = dir.path().join("final.xlsx");
+    let cover = cover_rows(&final_xlsx);
+    let status = cover_value(&cover, "Status");
+    assert!(
+        status.starts_with("Final: statement #1 of 2026Q1, recorded 2026-04-01T00:00:00Z"),
+        "{status}"
+    );
+    assert!(!cover.iter().any(|(_, v)| v.contains("Draft")), "{cover:?}");
+    let log = sheet_text(&final_xlsx, "Change Log");
+    assert!(
+        log.iter()
+            .any(|t| t == "Final statement #1: recorded by this workbook (report --final)"),
+        "{log:?}"
+    );
+    assert!(
+        !log.iter().any(|t| t.contains("No final statement")),
+        "{log:?}"
+    );
+    let fj = json("final.json");
+    assert_eq!(fj["final_statement"]["id"], 1);
+    assert_eq!(fj["final_statement"]["stated_at"], "2026-04-01T00:00:00Z");
+    assert!(fj.get("compared_with_final").is_none());
+    let stated = fj["totals"]["emissions_kgco2e"]["central"]
+        .as_f64()
+        .unwrap();
+    assert_eq!(
+        fj["final_statement"]["emissions_kgco2e"]["central"].as_f64(),
+        Some(stated)
+    );
+
+    // Every sheet is protected; on the Cover only the sign-off cells are unlocked.
+    let parts = xlsx_parts(&final_xlsx);
+    let sheets: Vec<&String> = parts
+        .keys()
+        .filter(|k| k.starts_with("xl/worksheets/sheet"))
+        .collect();
+    assert_eq!(sheets.len(), llm_scope3::report::workbook::SHEETS.len());
+    for s in &sheets {
+        assert!(
+            parts[*s].contains("<sheetProtection "),
+            "{s} is not protected"
+        );
+    }
+    let row_of = |label: &str| cover.iter().position(|(k, _)| k == label).unwrap() + 1;
+    for label in ["Prepared by", "Reviewed by", "Approved by"] {
+        let cell = format!("B{}", row_of(label));
+        assert!(unlocked(&parts, &cell), "{label} ({cell}) is locked");
+    }
+    for label in ["Result (central)", "Status", "Reporting entity"] {
+        let cell = format!("B{}", row_of(label));
+        assert!(!unlocked(&parts, &cell), "{label} ({cell}) is unlocked");
+    }
+
+    // A later report from the same imports and factor set matches the statement; a draft
+    // is not protected.
+    let (out, err) = report("again", false);
+    assert!(
+        out.contains("matches final statement #1 of 2026Q1 (recorded 2026-04-01T00:00:00Z)"),
+        "{out}"
+    );
+    assert!(!err.contains("differs"), "{err}");
+    let aj = json("again.json");
+    assert_eq!(aj["compared_with_final"]["matches"], true);
+    assert_eq!(aj["compared_with_final"]["statement"]["id"], 1);
+    assert_eq!(aj["compared_with_final"]["difference_kgco2e_central"], 0.0);
+    assert!(aj.get("final_statement").is_none());
+    let again = dir.path().join("again.xlsx");
+    for (name, text) in xlsx_parts(&again) {
+        assert!(
+            !text.contains("<sheetProtection"),
+            "{name} of a draft is protected"
+        );
+    }
+    let cover = cover_rows(&again);
+    assert!(cover_value(&cover, "Status").starts_with(
+        "Draft: for review. 2026Q1 was stated final as statement #1 (recorded 2026-04-01T00:00:00Z)"
+    ));
+    assert!(cover_value(&cover, "Final statement").contains("matches final statement #1"));
+
+    // Late data: one more row (tests/fixtures/openai_usage_one_row.csv, 15 January, gpt-4o,
+    // 1,000,000 input tokens of which 200,000 cached, 500,000 output). Worked by hand in
+    // estimate_cases::openai_usage_row_kwh_and_kgco2e_by_hand with factor set 2026.1:
+    //   E_IT central 0.269365424252 kWh, E_fac = E_IT · PUE 1.18 = 0.317851200617 kWh
+    //   kgCO2e central = 0.3178512 · 0.3835 + 0.2693654 · 0.050 = 0.135364206649
+    // so the figure now differs from the statement by +0.135364206649 kgCO2e
+    // (+0.000135 tCO2e), and the reason is the import it came with (#2).
+    const ADDED_KG: f64 = 0.135364206649;
+    bin()
+        .arg("import")
+        .arg(crate::common::fixture("openai_usage_one_row.csv"))
+        .arg("--ledger")
+        .arg(&db)
+        .assert()
+        .success();
+    let (out, err) = report("later", false);
+    let pct = format!("{:+.2}%", ADDED_KG / stated * 100.0);
+    let by = format!("by +0.000135 tCO2e ({pct})");
+    assert!(
+        out.contains(&format!("Differs from final statement #1 of 2026Q1 {by}")),
+        "{out}"
+    );
+    assert!(err.contains("warning: This report's figure"), "{err}");
+    assert!(
+        err.contains(&format!(
+            "differs from final statement #1 of 2026Q1 (recorded 2026-04-01T00:00:00Z: {} tCO2e) {by}. Why: late data (imports #2 added).",
+            llm_scope3::pipeline::finality::t_text(stated)
+        )),
+        "{err}"
+    );
+    let lj = json("later.json");
+    let c = &lj["compared_with_final"];
+    assert_eq!(c["matches"], false);
+    crate::common::assert_close(
+        c["difference_kgco2e_central"].as_f64().unwrap(),
+        ADDED_KG,
+        1e-6,
+        "difference",
+    );
+    crate::common::assert_close(
+        c["difference_relative"].as_f64().unwrap(),
+        ADDED_KG / stated,
+        1e-6,
+        "relative difference",
+    );
+    assert_eq!(
+        c["reasons"],
+        serde_json::json!(["late data (imports #2 added)"])
+    );
+    let warning = lj["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["code"] == "differs_from_final")
+        .expect("a differs_from_final warning");
+    assert!(warning["message"].as_str().unwrap().contains(&by));
+    let later = dir.path().join("later.xlsx");
+    let cover = cover_rows(&later);
+    let line = cover_value(&cover, "Final statement");
+    assert!(
+        line.contains(&by) && line.contains("late data (imports #2 added)"),
+        "{line}"
+    );
+    assert!(
+        cover
+            .iter()
+            .any(|(k, v)| k.starts_with("Warning ") && v.contains(&by)),
+        "{cover:?}"
+    );
+    let log = sheet_text(&later, "Change Log");
+    assert!(
+        log.iter().any(|t| t.starts_with("Final statement #1: ")
+            && t.contains(&format!(
+                "+0.000135 tCO2e ({pct}): late data (imports #2 added)"
+            ))),
+        "{log:?}"
+    );
+    // The three summaries validate against docs/summary.schema.json.
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("docs/summary.schema.json")).unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    for (name, j) in [("final", &fj), ("again", &aj), ("later", &lj)] {
+        let errors: Vec<String> = validator.iter_errors(j).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "{name}.json: {errors:#?}");
+    }
+    let mut broken = lj.clone();
+    broken["compared_with_final"]["matches"] = serde_json::json!("no");
+    assert!(!validator.is_valid(&broken));
+    // Every column of the statements table is headed.
+    for h in [
+        "Period",
+        "Stated at (UTC)",
+        "Stated kgCO2e (central)",
+        "This report kgCO2e (central)",
+        "Statement: difference and why",
+    ] {
+        assert!(log.iter().any(|t| t == h), "no heading {h}: {log:?}");
+    }
 }
 
 #[test]

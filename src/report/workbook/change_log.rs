@@ -1,9 +1,10 @@
-//! The Change Log sheet: the previous statement against this one, and the ledger's changes.
+//! The Change Log sheet: the period's final statements (the last one against this report, the
+//! one this workbook records), and the ledger's changes.
 
 use rust_xlsxwriter::XlsxError;
 
 use super::writer::{Book, CellText};
-use crate::pipeline::Outcome;
+use crate::pipeline::{finality, Outcome};
 use crate::report::cell::Cell;
 
 pub(super) fn write(book: &mut Book<'_>, o: &Outcome) -> Result<(), XlsxError> {
@@ -11,8 +12,8 @@ pub(super) fn write(book: &mut Book<'_>, o: &Outcome) -> Result<(), XlsxError> {
     let f = ws.f;
     ws.set_column_width(0, 22)?;
     ws.set_column_width(1, 18)?;
-    ws.set_column_width(2, 10)?;
-    ws.set_column_width(3, 10)?;
+    ws.set_column_width(2, 18)?;
+    ws.set_column_width(3, 18)?;
     ws.set_column_width(4, 100)?;
     let Some(l) = &o.ledger else {
         ws.text_fmt(0, 0, "Change Log", &f.title)?;
@@ -23,82 +24,79 @@ pub(super) fn write(book: &mut Book<'_>, o: &Outcome) -> Result<(), XlsxError> {
     ws.text_fmt(0, 0, "Change Log", &f.title)?;
     ws.text(1, 0, format!("ledger {}", l.path).as_str())?;
     let mut r = 3;
-    ws.text_fmt(r, 0, "Previously vs currently stated", &f.label)?;
+    ws.text_fmt(r, 0, "Final statements: stated vs this report", &f.label)?;
     r += 1;
-    match &l.previous_statement {
-        None => {
-            ws.text(
-                r,
-                0,
-                "No final statement of this period yet (report --final records one).",
-            )?;
-            r += 1;
+    let comparison = finality::compare(o);
+    let recording = finality::recording(o);
+    if comparison.is_none() && recording.is_none() {
+        ws.text(
+            r,
+            0,
+            "No final statement of this period yet (report --final records one).",
+        )?;
+        r += 1;
+    } else {
+        for (c, h) in [
+            "Period",
+            "Stated at (UTC)",
+            "Stated kgCO2e (central)",
+            "This report kgCO2e (central)",
+            "Statement: difference and why",
+        ]
+        .iter()
+        .enumerate()
+        {
+            ws.text_fmt(r, c as u16, h, &f.header)?;
         }
-        Some(s) => {
-            for (c, h) in [
-                "Period",
-                "Stated at",
-                "",
-                "",
-                "Previously stated → currently stated (kgCO2e central), and why",
-            ]
-            .iter()
-            .enumerate()
-            {
-                if !h.is_empty() {
-                    ws.text_fmt(r, c as u16, h, &f.header)?;
-                }
-            }
-            r += 1;
-            let now = o.summary.totals.emissions_kgco2e.central;
-            let mut causes = vec![];
-            if s.factor_sha256 != o.factor_sha256 {
-                causes.push(format!(
-                    "factor set change ({} → {})",
-                    s.factor_version, o.factor_version
-                ));
-            }
-            let added: Vec<String> = l
-                .active_imports
-                .difference(&s.imports)
-                .map(|i| format!("#{i}"))
-                .collect();
-            let removed: Vec<String> = s
-                .imports
-                .difference(&l.active_imports)
-                .map(|i| format!("#{i}"))
-                .collect();
-            if !added.is_empty() {
-                causes.push(format!("late data (imports {} added)", added.join(", ")));
-            }
-            if !removed.is_empty() {
-                causes.push(format!("removed import(s) {}", removed.join(", ")));
-            }
-            if causes.is_empty() {
-                causes.push("no change in imports or factor set".into());
-            }
+        ws.set_row_height(r, 30.0)?;
+        r += 1;
+        let now = o.summary.totals.emissions_kgco2e.central;
+        if let Some(c) = &comparison {
+            let s = c.statement;
             ws.text(r, 0, s.period_label.as_str())?;
             ws.text(r, 1, s.stated_at.as_str())?;
             ws.write_number_with_format(r, 2, s.kgco2e[1], &f.kg)?;
             ws.write_number_with_format(r, 3, now, &f.kg)?;
-            ws.wrapped(
-                r,
-                4,
-                &format!(
-                    "{:.3} → {:.3} kgCO2e: {}",
+            let what = if c.matches {
+                format!(
+                    "Final statement #{}: {:.3} kgCO2e; this report matches it ({})",
+                    s.id,
+                    s.kgco2e[1],
+                    c.reasons.join("; ")
+                )
+            } else {
+                format!(
+                    "Final statement #{}: {:.3} → {:.3} kgCO2e, {}: {}",
+                    s.id,
                     s.kgco2e[1],
                     now,
-                    causes.join("; ")
-                ),
-                100.0,
-            )?;
+                    c.difference_text(),
+                    c.reasons.join("; ")
+                )
+            };
+            ws.wrapped(r, 4, &what, 100.0)?;
+            r += 1;
+        }
+        if let Some(s) = recording {
+            ws.text(r, 0, s.period_label.as_str())?;
+            ws.text(r, 1, s.stated_at.as_str())?;
+            ws.write_number_with_format(r, 2, s.kgco2e[1], &f.kg)?;
+            ws.write_number_with_format(r, 3, now, &f.kg)?;
+            let mut what = format!(
+                "Final statement #{}: recorded by this workbook (report --final)",
+                s.id
+            );
+            if let Some(reason) = &s.accepted_gaps {
+                what.push_str(&format!("; gaps accepted: \"{reason}\""));
+            }
+            ws.wrapped(r, 4, &what, 100.0)?;
             r += 1;
         }
     }
     r += 1;
     ws.text_fmt(r, 0, "Ledger changes", &f.label)?;
     r += 1;
-    for (c, h) in ["When", "Kind", "Import", "Month", "What changed"]
+    for (c, h) in ["When (UTC)", "Kind", "Import", "Month", "What changed"]
         .iter()
         .enumerate()
     {
@@ -120,9 +118,10 @@ pub(super) fn write(book: &mut Book<'_>, o: &Outcome) -> Result<(), XlsxError> {
                     None => Cell::Blank,
                 },
                 Cell::Text(c.month.as_deref().unwrap_or("")),
-                Cell::Text(&c.detail),
             ],
         )?;
+        // Wrapped: a restatement names the whole record key.
+        ws.wrapped(r, 4, &c.detail, 100.0)?;
         r += 1;
     }
     if r > head + 1 {

@@ -5,7 +5,7 @@ use rust_xlsxwriter::XlsxError;
 
 use super::writer::{Book, CellText, Sheet};
 use crate::factors::FactorSet;
-use crate::pipeline::Outcome;
+use crate::pipeline::{finality, Outcome};
 
 pub(super) fn write(book: &mut Book<'_>, o: &Outcome, set: &FactorSet) -> Result<(), XlsxError> {
     let mut ws = book.add_sheet("Cover")?;
@@ -38,11 +38,9 @@ pub(super) fn write(book: &mut Book<'_>, o: &Outcome, set: &FactorSet) -> Result
         ("Factor set SHA-256", set.sha256.clone()),
         ("Tool", format!("llm-scope3 {}", crate::VERSION)),
         ("Generated at (UTC)", o.generated_at.format("%Y-%m-%d %H:%M:%S").to_string()),
-        ("Status", "Draft: for review".into()),
-        ("Prepared by", String::new()),
-        ("Reviewed by", String::new()),
-        ("Approved by", String::new()),
+        ("Status", finality::status_text(o)),
     ];
+    let comparison = finality::compare(o);
     let mut r = 2;
     for (k, v) in rows {
         ws.text_fmt(r, 0, k, &f.label_top)?;
@@ -51,6 +49,22 @@ pub(super) fn write(book: &mut Book<'_>, o: &Outcome, set: &FactorSet) -> Result
         } else {
             ws.wrapped(r, 1, &v, 90.0)?;
         }
+        r += 1;
+    }
+    // Against the period's final statement: a warning when the figure differs from it.
+    if let Some(c) = &comparison {
+        ws.text_fmt(r, 0, "Final statement", &f.label_top)?;
+        ws.wrapped(r, 1, &c.text(), 90.0)?;
+        if !c.matches {
+            ws.text_fmt(r, 1, &c.text(), &f.warn)?;
+        }
+        r += 1;
+    }
+    // The sign-off cells: the only cells a final (protected) workbook lets its reader edit.
+    for k in ["Prepared by", "Reviewed by", "Approved by"] {
+        ws.text_fmt(r, 0, k, &f.label_top)?;
+        ws.write_blank(r, 1, &f.sign_off)?;
+        ws.set_row_height(r, 30.0)?;
         r += 1;
     }
     r = cover_configuration(&mut ws, o, r + 1)?;

@@ -27,6 +27,9 @@ pub(crate) struct Formats {
     pub(crate) money: Format,
     /// A month without data in the coverage matrix.
     pub(crate) gap: Format,
+    /// A sign-off cell of the Cover: unlocked, the one thing a protected (final) workbook
+    /// lets its reader fill in; a thin bottom border shows where to write.
+    pub(crate) sign_off: Format,
 }
 
 impl Formats {
@@ -68,6 +71,11 @@ impl Formats {
                 .set_align(FormatAlign::Center)
                 .set_font_color(Color::RGB(0x9C0006))
                 .set_background_color(Color::RGB(0xFFC7CE)),
+            sign_off: Format::new()
+                .set_text_wrap()
+                .set_align(FormatAlign::Top)
+                .set_border_bottom(FormatBorder::Thin)
+                .set_unlocked(),
         }
     }
 }

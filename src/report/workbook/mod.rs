@@ -79,7 +79,15 @@ pub fn build_with_writer(
     writer: SheetWriter,
 ) -> crate::error::Result<Vec<u8>> {
     let f = Formats::new();
-    let mut book = Book::start(&f, writer, o.summary.calc_lines.len(), &properties(o)?);
+    // A final workbook (`report --final`) is protected: only its sign-off cells can be edited.
+    let protect = crate::pipeline::finality::recording(o).is_some();
+    let mut book = Book::start(
+        &f,
+        writer,
+        o.summary.calc_lines.len(),
+        &properties(o)?,
+        protect,
+    );
     let b = &mut book;
     cover::write(b, o, set).map_err(err)?;
     summary::write(b, o).map_err(err)?;

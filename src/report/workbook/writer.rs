@@ -15,7 +15,9 @@
 
 use std::ops::{Deref, DerefMut};
 
-use rust_xlsxwriter::{DocProperties, Format, Formula, Workbook, Worksheet, XlsxError};
+use rust_xlsxwriter::{
+    DocProperties, Format, Formula, ProtectionOptions, Workbook, Worksheet, XlsxError,
+};
 
 use super::formats::Formats;
 use super::streamed_rows::{self, Rows, Share, Streamed};
@@ -59,16 +61,32 @@ pub(super) struct Book<'a> {
     wb: Workbook,
     f: &'a Formats,
     path: Path<'a>,
+    /// Protect every sheet (a final workbook): only cells with an unlocked format can be
+    /// edited (the Cover's sign-off cells).
+    protect: bool,
+}
+
+/// What a protected sheet still lets its reader do: select, resize columns and rows, filter.
+/// Nothing that changes a value, a formula or the layout of the tables.
+fn protection() -> ProtectionOptions {
+    ProtectionOptions {
+        format_columns: true,
+        format_rows: true,
+        use_autofilter: true,
+        ..ProtectionOptions::default()
+    }
 }
 
 impl<'a> Book<'a> {
     /// Starts a workbook with `props`, its line tables written by `writer`; `calc_lines` is the
-    /// number of calculation lines (many lines take the constant-memory path on the library).
+    /// number of calculation lines (many lines take the constant-memory path on the library);
+    /// `protect`: every sheet protected (a final workbook).
     pub(super) fn start(
         f: &'a Formats,
         writer: SheetWriter,
         calc_lines: usize,
         props: &DocProperties,
+        protect: bool,
     ) -> Book<'a> {
         let path = match writer {
             SheetWriter::Streamed => Path::Streamed(vec![]),
@@ -81,13 +99,21 @@ impl<'a> Book<'a> {
         // at level 6 compressing was a quarter of the build time of a 132,000-line workbook.
         wb.set_zip_compression_level(ZIP_LEVEL);
         wb.set_properties(props);
-        Book { wb, f, path }
+        Book {
+            wb,
+            f,
+            path,
+            protect,
+        }
     }
 
     /// Adds the sheet `name`, after the ones added before it.
     pub(super) fn add_sheet(&mut self, name: &str) -> Result<Sheet<'_, 'a>, XlsxError> {
         let ws = self.wb.add_worksheet();
         ws.set_name(name)?;
+        if self.protect {
+            ws.protect_with_options(&protection());
+        }
         Ok(Sheet {
             ws,
             f: self.f,
@@ -104,6 +130,9 @@ impl<'a> Book<'a> {
             Path::Library | Path::Streamed(_) => self.wb.add_worksheet(),
         };
         ws.set_name(name)?;
+        if self.protect {
+            ws.protect_with_options(&protection());
+        }
         Ok(Sheet {
             ws,
             f: self.f,
@@ -113,7 +142,9 @@ impl<'a> Book<'a> {
 
     /// The workbook's bytes: rust_xlsxwriter's, with the streamed sheets' rows written in.
     pub(super) fn finish(self) -> crate::error::Result<Vec<u8>> {
-        let Book { mut wb, f, path } = self;
+        let Book {
+            mut wb, f, path, ..
+        } = self;
         let bytes = wb.save_to_buffer().map_err(err)?;
         let streamed = match path {
             Path::Streamed(s) if !s.is_empty() => s,
