@@ -54,12 +54,7 @@ impl Aggregator {
                 sources: acc
                     .sources
                     .into_iter()
-                    .map(|((file, sheet), [first, last, count])| SourceRef {
-                        file,
-                        sheet,
-                        rows: [first, last],
-                        count,
-                    })
+                    .map(|((file, sheet), src)| src.into_ref(file, sheet))
                     .collect(),
             })
             .collect();
@@ -244,6 +239,11 @@ fn token_lines(entries: Vec<(CalcKey, Acc)>, set: &FactorSet) -> TokenLines {
                 sheet: key.sheet.as_deref().map(str::to_string),
                 rows: [acc.first_row, acc.last_row],
                 count: acc.rows,
+                list: {
+                    let mut list = acc.list;
+                    list.settle();
+                    list
+                },
             },
             body: LineBody {
                 model_key: lf.model.key.clone(),
@@ -332,10 +332,15 @@ fn non_text_lines(
                 acc.file.to_string(),
                 key.sheet.as_deref().map(str::to_string),
             ))
-            .or_insert([acc.first_row, acc.last_row, 0]);
-        src[0] = src[0].min(acc.first_row);
-        src[1] = src[1].max(acc.last_row);
-        src[2] += acc.rows;
+            .or_insert(SourceAcc {
+                first: acc.first_row,
+                last: acc.last_row,
+                ..SourceAcc::default()
+            });
+        src.first = src.first.min(acc.first_row);
+        src.last = src.last.max(acc.last_row);
+        src.count += acc.rows;
+        src.list.absorb(acc.list);
     }
     text
 }

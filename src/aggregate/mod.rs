@@ -8,6 +8,7 @@
 //! the lines to source rows. Pure: no I/O, no clock.
 
 mod finish;
+pub mod rows;
 mod spend;
 pub mod supplier;
 
@@ -65,6 +66,8 @@ struct Acc {
     first_row: u64,
     last_row: u64,
     rows: u64,
+    /// The rows, as ranges.
+    list: rows::RowList,
 }
 
 /// Folds usage records into calculation-line keys.
@@ -82,6 +85,8 @@ pub struct Aggregator {
     adjustments: BTreeMap<AdjustmentKey, (Arc<str>, u64, f64)>,
     /// The distinct-line limit and what it counts (none: no limit).
     limit: Option<Box<LineLimit>>,
+    /// What is left of the report's budget of listed row ranges.
+    row_budget: rows::Budget,
 }
 
 /// The fields whose distinct values are counted for the limit's message, in the order a tie
@@ -261,7 +266,30 @@ struct NotEstimatedAcc {
     quantity: f64,
     spend: BTreeMap<String, f64>,
     rows: u64,
-    sources: BTreeMap<(String, Option<String>), [u64; 3]>,
+    sources: BTreeMap<(String, Option<String>), SourceAcc>,
+}
+
+/// The rows of one source file (and sheet) of a line: first, last, how many, and which.
+#[derive(Debug, Clone, Default)]
+struct SourceAcc {
+    first: u64,
+    last: u64,
+    count: u64,
+    list: rows::RowList,
+}
+
+impl SourceAcc {
+    fn into_ref(self, file: String, sheet: Option<String>) -> SourceRef {
+        let mut list = self.list;
+        list.settle();
+        SourceRef {
+            file,
+            sheet,
+            rows: [self.first, self.last],
+            count: self.count,
+            list,
+        }
+    }
 }
 
 /// A billed item listed with its quantity and spend, not estimated by the token method.
@@ -303,6 +331,8 @@ pub struct SourceRef {
     pub rows: [u64; 2],
     /// Number of source rows.
     pub count: u64,
+    /// Which rows (`5-12,20,31-40`).
+    pub list: rows::RowList,
 }
 
 /// What every line carries besides its key and sources.
@@ -633,10 +663,15 @@ impl Aggregator {
                 let src = acc
                     .sources
                     .entry((p.file.to_string(), p.sheet.as_deref().map(str::to_string)))
-                    .or_insert([p.row, p.row, 0]);
-                src[0] = src[0].min(p.row);
-                src[1] = src[1].max(p.row);
-                src[2] += 1;
+                    .or_insert(SourceAcc {
+                        first: p.row,
+                        last: p.row,
+                        ..SourceAcc::default()
+                    });
+                src.first = src.first.min(p.row);
+                src.last = src.last.max(p.row);
+                src.count += 1;
+                src.list.add(p.row, &mut self.row_budget);
                 return Ok(());
             }
             RecordKind::Adjustment { label } => {
@@ -720,6 +755,7 @@ impl Aggregator {
                         first_row: row,
                         last_row: row,
                         rows: 0,
+                        list: rows::RowList::default(),
                     },
                 })
                 .into_mut()
@@ -748,6 +784,7 @@ impl Aggregator {
         acc.first_row = acc.first_row.min(row);
         acc.last_row = acc.last_row.max(row);
         acc.rows += 1;
+        acc.list.add(row, &mut self.row_budget);
         Ok(())
     }
 

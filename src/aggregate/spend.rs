@@ -46,12 +46,7 @@ pub(super) fn spend_line(
         .sources
         .iter()
         .next()
-        .map(|((file, sheet), [first, last, count])| SourceRef {
-            file: file.clone(),
-            sheet: sheet.clone(),
-            rows: [*first, *last],
-            count: *count,
-        })?;
+        .map(|((file, sheet), src)| src.clone().into_ref(file.clone(), sheet.clone()))?;
     let item = SpendItem {
         set,
         key,

@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
+use super::rows::{Budget, RowList};
 use super::{CalcLine, NotEstimatedKey, SourceRef};
 use crate::estimate::{DataQuality, Method};
 use crate::model::{Bounds, CarbonRow};
@@ -288,14 +289,16 @@ impl VendorFigure {
                 .try_fold(0.0, |a, v| v.map(|v| a + v))
         };
         let subs: BTreeSet<Option<&str>> = rs.iter().map(|r| r.sub_account.as_deref()).collect();
-        let mut sources: BTreeMap<(String, Option<String>), [u64; 3]> = BTreeMap::new();
+        let mut sources: BTreeMap<(String, Option<String>), ([u64; 3], RowList)> = BTreeMap::new();
+        let mut budget = Budget::default();
         for r in rs {
-            let s = sources
+            let (s, list) = sources
                 .entry((r.file.clone(), r.sheet.clone()))
-                .or_insert([r.row, r.row, 0]);
+                .or_insert(([r.row, r.row, 0], RowList::default()));
             s[0] = s[0].min(r.row);
             s[1] = s[1].max(r.row);
             s[2] += 1;
+            list.add(r.row, &mut budget);
         }
         let template = by_template.get(first.template.as_str());
         VendorFigure {
@@ -309,11 +312,15 @@ impl VendorFigure {
             sub_accounts: subs.len(),
             sources: sources
                 .into_iter()
-                .map(|((file, sheet), [a, b, n])| SourceRef {
-                    file,
-                    sheet,
-                    rows: [a, b],
-                    count: n,
+                .map(|((file, sheet), ([a, b, n], mut list))| {
+                    list.settle();
+                    SourceRef {
+                        file,
+                        sheet,
+                        rows: [a, b],
+                        count: n,
+                        list,
+                    }
                 })
                 .collect(),
             includes_scope3: template.is_some_and(|t| {

@@ -110,7 +110,14 @@ pub fn tables(o: &Outcome, d: Dialect) -> Vec<(&'static str, Table)> {
         .copied()
         .chain(SUPPLIER_COLS.iter().map(|c| c.0))
         .collect();
-    let mut calc_cols = vec!["Source file", "Sheet", "First row", "Last row", "Rows"];
+    let mut calc_cols = vec![
+        "Source file",
+        "Sheet",
+        "First row",
+        "Last row",
+        "Rows",
+        "Source rows",
+    ];
     calc_cols.extend(line_cols.iter().copied());
     let calc = o
         .summary
@@ -123,6 +130,7 @@ pub fn tables(o: &Outcome, d: Dialect) -> Vec<(&'static str, Table)> {
                 Cell::Count(l.source.rows[0]),
                 Cell::Count(l.source.rows[1]),
                 Cell::Count(l.source.count),
+                Cell::Owned(l.source.list.text()),
             ];
             c.extend(key_cells(&l.key, &l.body));
             c.extend(qty_cells(&l.body));

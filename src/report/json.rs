@@ -220,6 +220,23 @@ struct SourceJson<'a> {
     sheet: Option<&'a str>,
     rows: [u64; 2],
     count: u64,
+    /// Which rows: `5-12,20,31-40`.
+    row_list: String,
+    /// False when the report's budget of listed ranges ran out before this list was whole.
+    row_list_complete: bool,
+}
+
+impl<'a> SourceJson<'a> {
+    fn of(s: &'a crate::aggregate::SourceRef) -> SourceJson<'a> {
+        SourceJson {
+            file: &s.file,
+            sheet: s.sheet.as_deref(),
+            rows: s.rows,
+            count: s.count,
+            row_list: s.list.text(),
+            row_list_complete: s.list.complete(),
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -374,16 +391,7 @@ fn line_json(l: &Line) -> LineJson<'_> {
         grid_year: b.grid_year,
         flags: &b.flags,
         factor_ids: &b.factor_ids,
-        sources: l
-            .sources
-            .iter()
-            .map(|s| SourceJson {
-                file: &s.file,
-                sheet: s.sheet.as_deref(),
-                rows: s.rows,
-                count: s.count,
-            })
-            .collect(),
+        sources: l.sources.iter().map(SourceJson::of).collect(),
         vendor: b.supplier.as_ref().map(|v| VendorJson {
             source: &v.vendor,
             key: &v.key,
@@ -417,16 +425,7 @@ fn supplier_json(s: &crate::aggregate::supplier::SupplierLine) -> SupplierJson<'
         matched_lines: s.matched_lines,
         status,
         reason,
-        sources: s
-            .sources
-            .iter()
-            .map(|x| SourceJson {
-                file: &x.file,
-                sheet: x.sheet.as_deref(),
-                rows: x.rows,
-                count: x.count,
-            })
-            .collect(),
+        sources: s.sources.iter().map(SourceJson::of).collect(),
     }
 }
 
@@ -563,16 +562,7 @@ pub fn summary(o: &Outcome) -> Summary<'_> {
                         amount: tidy(*a),
                     })
                     .collect(),
-                sources: n
-                    .sources
-                    .iter()
-                    .map(|s| SourceJson {
-                        file: &s.file,
-                        sheet: s.sheet.as_deref(),
-                        rows: s.rows,
-                        count: s.count,
-                    })
-                    .collect(),
+                sources: n.sources.iter().map(SourceJson::of).collect(),
             })
             .collect(),
         spend_adjustments: &o.summary.adjustments,

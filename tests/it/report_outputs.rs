@@ -975,3 +975,55 @@ fn configuration_and_skipped_inputs_validate_against_the_schema() {
     // proj_labs: 56 rows in the sample, one rejected (start_time 2026-02-30).
     assert_eq!(value["configuration"]["exclusions"][0]["rows"], 55);
 }
+
+#[test]
+fn each_line_names_exactly_which_source_rows_it_sums() {
+    // tests/fixtures/openai_usage_interleaved_rows.csv: rows 2, 3, 5 and 7 are gpt-4o
+    // (15, 16, 17 and 19 January), rows 4 and 6 gpt-4o-mini: the gpt-4o line sums rows
+    // "2-3,5,7" (4 rows, first 2, last 7), the gpt-4o-mini line "4,6".
+    let path = root().join("tests/fixtures/openai_usage_interleaved_rows.csv");
+    let o = run(&[&path], "2026Q1").unwrap();
+    let list = |model: &str| {
+        let l = o
+            .summary
+            .calc_lines
+            .iter()
+            .find(|l| l.key.model == model)
+            .unwrap();
+        (l.source.list.text(), l.source.rows, l.source.count)
+    };
+    assert_eq!(
+        list("gpt-4o-2024-08-06"),
+        ("2-3,5,7".to_string(), [2, 7], 4)
+    );
+    assert_eq!(
+        list("gpt-4o-mini-2024-07-18"),
+        ("4,6".to_string(), [4, 6], 2)
+    );
+    // The JSON carries the same, and says the list is complete.
+    let v: serde_json::Value = serde_json::from_str(&json::to_string(&o).unwrap()).unwrap();
+    let line = v["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["model"] == "gpt-4o-2024-08-06")
+        .unwrap();
+    assert_eq!(line["sources"][0]["row_list"], "2-3,5,7");
+    assert_eq!(line["sources"][0]["row_list_complete"], true);
+    // The Calculation Lines sheet has it in its "Source rows" column.
+    let bytes = workbook::build(&o, &config("2026Q1").factors).unwrap();
+    let mut wb = open_workbook_auto_from_rs(std::io::Cursor::new(bytes)).unwrap();
+    let calc = wb.worksheet_range("Calculation Lines").unwrap();
+    let header = (0..calc.height())
+        .find(|&r| calc.get((r, 0)) == Some(&Data::String("Source file".into())))
+        .unwrap();
+    let col = header_col(&calc, header, "Source rows");
+    let texts: Vec<String> = (header + 1..calc.height())
+        .filter_map(|r| match calc.get((r, col)) {
+            Some(Data::String(s)) => Some(s.clone()),
+            _ => None,
+        })
+        .collect();
+    assert!(texts.contains(&"2-3,5,7".to_string()), "{texts:?}");
+    assert!(texts.contains(&"4,6".to_string()), "{texts:?}");
+}

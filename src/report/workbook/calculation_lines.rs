@@ -23,6 +23,10 @@ pub const LINES_PER_SHEET: usize = 1_048_574;
 /// Lines that get live formulas (later ones carry values only).
 pub const FORMULA_LINES: usize = 100_000;
 
+/// The columns before a line's key: source file, sheet, first row, last row, rows, source
+/// rows.
+pub(super) const SOURCE_COLS: usize = 6;
+
 fn calc_sheet_name(i: usize) -> String {
     if i == 0 {
         "Calculation Lines".into()
@@ -39,6 +43,7 @@ fn calc_cells<'a>(f: &'a Formats, c: &'a CalcLine) -> Vec<Cell<'a>> {
         Cell::Count(c.source.rows[0]),
         Cell::Count(c.source.rows[1]),
         Cell::Count(c.source.count),
+        Cell::Owned(c.source.list.text()),
     ];
     cells.extend(key_cells(&c.key, &c.body));
     cells.extend(qty_cells(&c.body));
@@ -95,6 +100,7 @@ pub(super) fn write<'a>(
         ("First row", 8.0),
         ("Last row", 8.0),
         ("Rows", 7.0),
+        ("Source rows", 14.0),
     ];
     cols.extend_from_slice(KEY_COLS);
     cols.extend_from_slice(QTY_COLS);
@@ -116,7 +122,7 @@ pub(super) fn write<'a>(
     } else {
         lines.chunks(per_sheet.max(1)).collect()
     };
-    let first_result = (5 + KEY_COLS.len() + QTY_COLS.len()) as u16;
+    let first_result = (SOURCE_COLS + KEY_COLS.len() + QTY_COLS.len()) as u16;
     let factor_rows = Rc::new(factor_rows);
     let mut line_no = 0usize;
     for (i, chunk) in chunks.iter().enumerate() {
@@ -143,7 +149,12 @@ pub(super) fn write<'a>(
             )?;
             continue;
         }
-        ws.totals_row(r, "Total", (5 + KEY_COLS.len()) as u16, &total_values(o))?;
+        ws.totals_row(
+            r,
+            "Total",
+            (SOURCE_COLS + KEY_COLS.len()) as u16,
+            &total_values(o),
+        )?;
         // The result totals are live sums of the lines on every Calculation Lines sheet.
         if !lines.is_empty() {
             let t = &o.summary.totals;

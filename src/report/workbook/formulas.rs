@@ -98,7 +98,7 @@ pub(super) fn plan_formulas<'f>(
     let [eo, ei, k, emb, pue, grid, wue, ewif] = plan.rows;
     let mult = plan.mult;
     let n = r + 1;
-    let qty0 = (5 + KEY_COLS.len()) as u16;
+    let qty0 = (super::calculation_lines::SOURCE_COLS + KEY_COLS.len()) as u16;
     let q = |col: u16| format!("{}{n}", col_letter(col));
     let (tin, tc, tout, iin, iout) = (
         q(qty0 + 1),
