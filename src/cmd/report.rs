@@ -311,6 +311,24 @@ fn print_summary(
         t.energy_kwh.central,
         t.water_l.central
     );
+    if let Some(rs) = &o.reporting {
+        let rates = if rs.fx_ids.is_empty() {
+            String::new()
+        } else {
+            format!(" at {}", rs.fx_ids.join(", "))
+        };
+        crate::outln!(
+            "Spend: {}{rates} (as exported: {})",
+            rs.amount_text(rs.total),
+            match crate::pipeline::warnings::money_text(&t.spend) {
+                s if s.is_empty() => "none".to_string(),
+                s => s,
+            }
+        );
+        for n in &rs.notes {
+            crate::outln!("  note: {n}");
+        }
+    }
     if !o.rejections.is_empty() {
         let not_listed: u64 = o.files.iter().map(|f| f.rejections_not_listed).sum();
         let more = match not_listed {

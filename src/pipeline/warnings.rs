@@ -46,6 +46,8 @@ pub enum WarningCode {
     /// image, audio or video models ...) listed with their quantity but no spend: nothing
     /// estimates them.
     NotEstimatedWithoutSpend,
+    /// Spend the factor set has no exchange rate for: not shown in the reporting currency.
+    SpendNotConverted,
 }
 
 impl WarningCode {
@@ -64,6 +66,7 @@ impl WarningCode {
             WarningCode::AmbiguousSeparators => "ambiguous_separators",
             WarningCode::DuplicateColumns => "duplicate_columns",
             WarningCode::NotEstimatedWithoutSpend => "not_estimated_without_spend",
+            WarningCode::SpendNotConverted => "spend_not_converted",
         }
     }
 }
@@ -269,7 +272,29 @@ pub fn assess(o: &Outcome) -> Vec<Warning> {
     models_unresolved(o, &mut out);
     not_estimated_without_spend(o, &mut out);
     text_cut(o, &mut out);
+    spend_not_converted(o, &mut out);
     out
+}
+
+/// Spend the factor set has no exchange rate for, per currency and year: its amount is not in
+/// the reporting currency, and the total in it is left blank rather than short.
+fn spend_not_converted(o: &Outcome, out: &mut Vec<Warning>) {
+    let Some(r) = &o.reporting else { return };
+    for (n, text) in r
+        .not_converted
+        .iter()
+        .zip(r.not_converted_text(&o.factor_version))
+    {
+        let mut w = Warning::new(
+            WarningCode::SpendNotConverted,
+            format!(
+                "{text}, so the spend total in {} is not given; the amounts stay in their own currencies.",
+                r.currency
+            ),
+        );
+        w.spend.insert(n.currency.clone(), n.amount);
+        out.push(w);
+    }
 }
 
 /// Items listed as not estimated that carry no money (the OpenAI usage export's audio and

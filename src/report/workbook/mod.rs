@@ -78,7 +78,8 @@ pub fn build_with_writer(
     per_sheet: usize,
     writer: SheetWriter,
 ) -> crate::error::Result<Vec<u8>> {
-    let f = Formats::new();
+    let mut f = Formats::new();
+    f.money_in_lines = o.reporting.is_some();
     let mut book = Book::start(&f, writer, o.summary.calc_lines.len(), &properties(o)?);
     let b = &mut book;
     cover::write(b, o, set).map_err(err)?;

@@ -131,8 +131,45 @@ pub(super) fn write(book: &mut Book<'_>, o: &Outcome) -> Result<(), XlsxError> {
             },
         ),
     ];
+    // Spend in the reporting currency, beside the amounts as exported, with the exchange rates
+    // used (listed on the Factors sheet with their sources).
+    let mut spend_facts: Vec<(String, Cell)> = vec![];
+    if let Some(rs) = &o.reporting {
+        let version = &o.factor_version;
+        spend_facts.push((
+            format!(
+                "Spend on these services ({}, converted at the factor set's annual exchange rates)",
+                rs.currency
+            ),
+            match rs.total {
+                Some(v) => Cell::Number(v, &f.money),
+                None => Cell::Text("not given: an amount has no exchange rate (see the warnings)"),
+            },
+        ));
+        spend_facts.push((
+            "Spend as exported (each export's own currency)".into(),
+            Cell::Owned(super::line_cells::spend_text(&t.spend)),
+        ));
+        let mut rates = if rs.fx_ids.is_empty() {
+            "none needed (all spend is in the reporting currency)".to_string()
+        } else {
+            format!("{} (Factors sheet)", rs.fx_ids.join(", "))
+        };
+        for n in rs.notes.iter().chain(&rs.not_converted_text(version)) {
+            rates.push_str("; ");
+            rates.push_str(n);
+        }
+        spend_facts.push((
+            "Exchange rates used (USD per unit, annual averages)".into(),
+            Cell::Owned(rates),
+        ));
+    }
+    let facts = facts
+        .into_iter()
+        .map(|(l, v)| (l.to_string(), v))
+        .chain(spend_facts);
     for (label, v) in facts {
-        ws.text_fmt(r, 0, label, &f.label)?;
+        ws.text_fmt(r, 0, &label, &f.label)?;
         ws.row(
             r,
             &[
