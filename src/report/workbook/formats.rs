@@ -27,6 +27,8 @@ pub(crate) struct Formats {
     pub(crate) money: Format,
     /// A month without data in the coverage matrix.
     pub(crate) gap: Format,
+    /// A year: a whole number without a thousands separator (`2025`).
+    pub(crate) year: Format,
     /// True when the line tables carry amounts of money (spend in the reporting currency):
     /// the streamed sheets' prototype row then holds the money format too.
     pub(crate) money_in_lines: bool,
@@ -71,6 +73,7 @@ impl Formats {
                 .set_align(FormatAlign::Center)
                 .set_font_color(Color::RGB(0x9C0006))
                 .set_background_color(Color::RGB(0xFFC7CE)),
+            year: Format::new().set_num_format("0"),
             money_in_lines: false,
         }
     }

@@ -48,7 +48,7 @@ pub(super) fn write(book: &mut Book<'_>, o: &Outcome) -> Result<(), XlsxError> {
     if reporting.is_some() {
         cols.insert(
             ACCEPTED_REPORTING,
-            ("Spend accepted (reporting currency)", 16.0),
+            ("Spend accepted (reporting currency)", 22.0),
         );
     }
     let mut r = ws.header(0, &cols)?;
@@ -56,7 +56,7 @@ pub(super) fn write(book: &mut Book<'_>, o: &Outcome) -> Result<(), XlsxError> {
         ws.text_fmt(
             0,
             ACCEPTED_REPORTING as u16,
-            &format!("Spend accepted in {} (converted)", rs.currency),
+            &format!("Spend accepted in {}", rs.currency),
             &f.header,
         )?;
     }

@@ -141,7 +141,7 @@ pub(super) fn spend_text(s: &BTreeMap<String, f64>) -> String {
 
 /// The heading of a column of spend in the reporting currency (`Spend in EUR`).
 pub(super) fn reporting_heading(r: &crate::aggregate::currency::ReportingSpend) -> String {
-    format!("Spend in {} (converted)", r.currency)
+    format!("Spend in {}", r.currency)
 }
 
 /// An amount in the reporting currency: the number, or why there is none (a currency the
