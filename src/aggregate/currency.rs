@@ -253,35 +253,3 @@ fn record_rate(set: &FactorSet, id: &str, to: &str, factors: &mut BTreeMap<Strin
         source_id: row.source_id.clone(),
     });
 }
-
-impl ReportingSpend {
-    /// `1,234.56 EUR`, or why there is no amount.
-    pub fn amount_text(&self, amount: Option<f64>) -> String {
-        match amount {
-            Some(a) => format!(
-                "{} {}",
-                crate::pipeline::warnings::amount_text(a),
-                self.currency
-            ),
-            None => "not converted (no exchange rate)".into(),
-        }
-    }
-
-    /// What could not be converted, in words (`12.00 XYZ of 2026 not converted to EUR: factor
-    /// set 2026.2 has no XYZ exchange rate`), one item per currency and year.
-    pub fn not_converted_text(&self, version: &str) -> Vec<String> {
-        self.not_converted
-            .iter()
-            .map(|n| {
-                format!(
-                    "{} {} of {} not converted to {}: factor set {version} has no {} exchange rate",
-                    crate::pipeline::warnings::amount_text(n.amount),
-                    n.currency,
-                    n.year,
-                    self.currency,
-                    n.no_rate_for
-                )
-            })
-            .collect()
-    }
-}

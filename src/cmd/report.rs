@@ -319,7 +319,7 @@ fn print_summary(
         };
         crate::outln!(
             "Spend: {}{rates} (as exported: {})",
-            rs.amount_text(rs.total),
+            crate::pipeline::warnings::reporting_amount_text(rs, rs.total),
             match crate::pipeline::warnings::money_text(&t.spend) {
                 s if s.is_empty() => "none".to_string(),
                 s => s,

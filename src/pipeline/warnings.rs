@@ -137,6 +137,39 @@ pub fn money_text(spend: &BTreeMap<String, f64>) -> String {
         .join("; ")
 }
 
+/// An amount in the reporting currency (`1,234.56 EUR`), or why there is none.
+pub fn reporting_amount_text(
+    r: &crate::aggregate::currency::ReportingSpend,
+    amount: Option<f64>,
+) -> String {
+    match amount {
+        Some(a) => format!("{} {}", amount_text(a), r.currency),
+        None => "not converted (no exchange rate)".into(),
+    }
+}
+
+/// What could not be converted to the reporting currency, in words (`12.00 XYZ of 2026 not
+/// converted to EUR: factor set 2026.2 has no XYZ exchange rate`), one item per currency and
+/// year.
+pub fn not_converted_text(
+    r: &crate::aggregate::currency::ReportingSpend,
+    version: &str,
+) -> Vec<String> {
+    r.not_converted
+        .iter()
+        .map(|n| {
+            format!(
+                "{} {} of {} not converted to {}: factor set {version} has no {} exchange rate",
+                amount_text(n.amount),
+                n.currency,
+                n.year,
+                r.currency,
+                n.no_rate_for
+            )
+        })
+        .collect()
+}
+
 /// An amount with thousands separators and two decimals: `-1,234.50`.
 pub fn amount_text(a: f64) -> String {
     let s = format!("{:.2}", a.abs());
@@ -283,7 +316,7 @@ fn spend_not_converted(o: &Outcome, out: &mut Vec<Warning>) {
     for (n, text) in r
         .not_converted
         .iter()
-        .zip(r.not_converted_text(&o.factor_version))
+        .zip(not_converted_text(r, &o.factor_version))
     {
         let mut w = Warning::new(
             WarningCode::SpendNotConverted,

@@ -420,7 +420,10 @@ fn summary(o: &Outcome, d: Dialect) -> Table {
         for n in rs
             .notes
             .iter()
-            .chain(&rs.not_converted_text(&o.factor_version))
+            .chain(&crate::pipeline::warnings::not_converted_text(
+                rs,
+                &o.factor_version,
+            ))
         {
             note.push_str("; ");
             note.push_str(n);

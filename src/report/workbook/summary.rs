@@ -192,7 +192,10 @@ pub(super) fn write(book: &mut Book<'_>, o: &Outcome) -> Result<(), XlsxError> {
         for n in rs
             .notes
             .iter()
-            .chain(&rs.not_converted_text(&o.factor_version))
+            .chain(&crate::pipeline::warnings::not_converted_text(
+                rs,
+                &o.factor_version,
+            ))
         {
             text.push(' ');
             text.push_str(&upper_first(n));
