@@ -249,6 +249,13 @@ impl Config {
                 "config: fiscal_year_start_month must be 1 to 12, not {fiscal}"
             )));
         }
+        if let Some(c) = &file.entity.currency {
+            if c.len() != 3 || !c.chars().all(|ch| ch.is_ascii_alphabetic()) {
+                return Err(Error::Usage(format!(
+                    "config: currency must be a three-letter ISO 4217 code such as EUR, not '{c}'"
+                )));
+            }
+        }
         let period = period_from(period, fiscal)?;
         let (generated_at, as_of_fixed) = match as_of {
             Some(d) => {
@@ -399,7 +406,8 @@ pub struct ConfigReport {
     pub entity: Option<String>,
     /// True when `--entity` (or the upload page's entity) replaced the file's with another.
     pub entity_overridden: bool,
-    /// Reporting currency set by the file (recorded; spend is not converted).
+    /// Reporting currency set by the file (spend is also shown in it, see
+    /// [`crate::aggregate::currency`]).
     pub currency: Option<String>,
     /// First month of the fiscal year, when the file sets it.
     pub fiscal_year_start_month: Option<u32>,

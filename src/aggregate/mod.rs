@@ -7,6 +7,7 @@
 //! totals are compensated sums of calculation lines, so every total is traceable to lines and
 //! the lines to source rows. Pure: no I/O, no clock.
 
+pub mod currency;
 mod finish;
 pub mod rows;
 mod spend;

@@ -347,6 +347,24 @@ fn print_summary(
         t.energy_kwh.central,
         t.water_l.central
     );
+    if let Some(rs) = &o.reporting {
+        let rates = if rs.fx_ids.is_empty() {
+            String::new()
+        } else {
+            format!(" at {}", rs.fx_ids.join(", "))
+        };
+        crate::outln!(
+            "Spend: {}{rates} (as exported: {})",
+            crate::pipeline::warnings::reporting_amount_text(rs, rs.total),
+            match crate::pipeline::warnings::money_text(&t.spend) {
+                s if s.is_empty() => "none".to_string(),
+                s => s,
+            }
+        );
+        for n in &rs.notes {
+            crate::outln!("  note: {n}");
+        }
+    }
     if let Some(c) = pipeline::finality::compare(o) {
         // A difference is also among the warnings, printed last.
         if c.matches {

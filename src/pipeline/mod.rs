@@ -75,6 +75,8 @@ pub struct Outcome {
     pub warnings: Vec<warnings::Warning>,
     /// The config file used, what it set and what that changed.
     pub config: crate::config::ConfigReport,
+    /// Spend in the reporting currency the config file sets (`None` when it sets none).
+    pub reporting: Option<crate::aggregate::currency::ReportingSpend>,
 }
 
 /// The ledger's part of a report.
@@ -267,12 +269,13 @@ fn run_once(inputs: &[&Input], cfg: &Config) -> std::result::Result<Outcome, Run
         files.push(report);
     }
     check_duplicates(&files).map_err(RunError::Run)?;
-    let summary = agg
+    let mut summary = agg
         .finish(&cfg.factors, &carbon)
         .map_err(|e| RunError::Run(Error::InputData(format!("the inputs together: {e}"))))?;
     let config = applied
         .report(cfg)
         .map_err(|e| RunError::Run(Error::InputData(format!("the usage excluded: {e}"))))?;
+    let reporting = reporting_spend(cfg, &mut summary, &files);
     Ok(Outcome {
         period: cfg.period.clone(),
         factor_version: cfg.factors.version.clone(),
@@ -288,6 +291,7 @@ fn run_once(inputs: &[&Input], cfg: &Config) -> std::result::Result<Outcome, Run
         fiscal_year_start_month: cfg.fiscal_year_start_month,
         warnings: vec![],
         config,
+        reporting,
     }
     .assessed())
 }
@@ -538,7 +542,7 @@ pub fn run_ledger(ledger: &crate::ledger::Ledger, cfg: &Config) -> Result<Outcom
     // One view of the ledger for the whole report: an import committing meanwhile is seen
     // entirely or not at all.
     let _view = ledger.snapshot()?;
-    let (summary, mut imports, _, excluded, excluded_per_import, config) =
+    let (mut summary, mut imports, _, excluded, excluded_per_import, config) =
         aggregate_ledger(ledger, &cfg.period, cfg)?;
     // Imports that touch the period but have no active record in it (all duplicates) are
     // listed too, so the row accounting shows where their rows went.
@@ -570,6 +574,7 @@ pub fn run_ledger(ledger: &crate::ledger::Ledger, cfg: &Config) -> Result<Outcom
         }
         None => None,
     };
+    let reporting = reporting_spend(cfg, &mut summary, &files);
     Ok(Outcome {
         period: cfg.period.clone(),
         factor_version: cfg.factors.version.clone(),
@@ -592,8 +597,28 @@ pub fn run_ledger(ledger: &crate::ledger::Ledger, cfg: &Config) -> Result<Outcom
         fiscal_year_start_month: cfg.fiscal_year_start_month,
         warnings: vec![],
         config,
+        reporting,
     }
     .assessed())
+}
+
+/// Spend in the config file's reporting currency, when it sets one (the exchange rates used
+/// join the summary's factors).
+fn reporting_spend(
+    cfg: &Config,
+    summary: &mut crate::aggregate::Summary,
+    files: &[FileReport],
+) -> Option<crate::aggregate::currency::ReportingSpend> {
+    let to = cfg.settings.currency.as_deref()?;
+    let spend: Vec<&std::collections::BTreeMap<String, f64>> =
+        files.iter().map(|f| &f.accepted_totals.spend).collect();
+    Some(crate::aggregate::currency::reporting_spend(
+        &cfg.factors,
+        to,
+        summary,
+        &spend,
+        &cfg.period,
+    ))
 }
 
 /// Refuses the same file twice and overlapping exports of one format (stateless runs).

@@ -49,6 +49,8 @@ pub enum WarningCode {
     NotEstimatedWithoutSpend,
     /// The period has a final statement in the ledger and this report's figure differs from it.
     DiffersFromFinal,
+    /// Spend the factor set has no exchange rate for: not shown in the reporting currency.
+    SpendNotConverted,
 }
 
 impl WarningCode {
@@ -68,6 +70,7 @@ impl WarningCode {
             WarningCode::DuplicateColumns => "duplicate_columns",
             WarningCode::NotEstimatedWithoutSpend => "not_estimated_without_spend",
             WarningCode::DiffersFromFinal => "differs_from_final",
+            WarningCode::SpendNotConverted => "spend_not_converted",
         }
     }
 }
@@ -136,6 +139,39 @@ pub fn money_text(spend: &BTreeMap<String, f64>) -> String {
         .map(|(c, a)| format!("{} {c}", amount_text(*a)))
         .collect::<Vec<_>>()
         .join("; ")
+}
+
+/// An amount in the reporting currency (`1,234.56 EUR`), or why there is none.
+pub fn reporting_amount_text(
+    r: &crate::aggregate::currency::ReportingSpend,
+    amount: Option<f64>,
+) -> String {
+    match amount {
+        Some(a) => format!("{} {}", amount_text(a), r.currency),
+        None => "not converted (no exchange rate)".into(),
+    }
+}
+
+/// What could not be converted to the reporting currency, in words (`12.00 XYZ of 2026 not
+/// converted to EUR: factor set 2026.2 has no XYZ exchange rate`), one item per currency and
+/// year.
+pub fn not_converted_text(
+    r: &crate::aggregate::currency::ReportingSpend,
+    version: &str,
+) -> Vec<String> {
+    r.not_converted
+        .iter()
+        .map(|n| {
+            format!(
+                "{} {} of {} not converted to {}: factor set {version} has no {} exchange rate",
+                amount_text(n.amount),
+                n.currency,
+                n.year,
+                r.currency,
+                n.no_rate_for
+            )
+        })
+        .collect()
 }
 
 /// An amount with thousands separators and two decimals: `-1,234.50`.
@@ -275,6 +311,7 @@ pub fn assess(o: &Outcome) -> Vec<Warning> {
     not_estimated_without_spend(o, &mut out);
     text_cut(o, &mut out);
     differs_from_final(o, &mut out);
+    spend_not_converted(o, &mut out);
     out
 }
 
@@ -293,6 +330,27 @@ fn differs_from_final(o: &Outcome, out: &mut Vec<Warning>) {
             c.text()
         ),
     ));
+}
+
+/// Spend the factor set has no exchange rate for, per currency and year: its amount is not in
+/// the reporting currency, and the total in it is left blank rather than short.
+fn spend_not_converted(o: &Outcome, out: &mut Vec<Warning>) {
+    let Some(r) = &o.reporting else { return };
+    for (n, text) in r
+        .not_converted
+        .iter()
+        .zip(not_converted_text(r, &o.factor_version))
+    {
+        let mut w = Warning::new(
+            WarningCode::SpendNotConverted,
+            format!(
+                "{text}, so the spend total in {} is not given; the amounts stay in their own currencies.",
+                r.currency
+            ),
+        );
+        w.spend.insert(n.currency.clone(), n.amount);
+        out.push(w);
+    }
 }
 
 /// Items listed as not estimated that carry no money (the OpenAI usage export's audio and

@@ -119,8 +119,12 @@ pub fn lines_naming(o: &Outcome, factors_table: &str) -> Vec<String> {
         ));
     }
     if let Some(cur) = &c.currency {
+        let rates = match o.reporting.as_ref().map(|r| &r.fx_ids) {
+            Some(ids) if !ids.is_empty() => format!(" ({} {factors_table})", ids.join(", ")),
+            _ => String::new(),
+        };
         out.push(format!(
-            "currency {cur}: recorded only (spend is shown in each export's own currency)"
+            "currency {cur}: spend also shown in {cur}, converted at the factor set's annual exchange rates{rates}; the amounts as exported are kept beside it"
         ));
     }
     if let Some(y) = c.base_year {

@@ -416,6 +416,37 @@ fn summary(o: &Outcome, d: Dialect) -> Table {
             "spend on the AI Services lines in this currency; money-only rows (tax, credits, refunds) are not in it",
         );
     }
+    if let Some(rs) = &o.reporting {
+        let mut note = format!(
+            "the spend above in the reporting currency, each month at its year's annual average rate (USD per unit); rates used: {}",
+            if rs.fx_ids.is_empty() {
+                "none needed".to_string()
+            } else {
+                format!("{} (factors.csv)", rs.fx_ids.join(", "))
+            }
+        );
+        for n in rs
+            .notes
+            .iter()
+            .chain(&crate::pipeline::warnings::not_converted_text(
+                rs,
+                &o.factor_version,
+            ))
+        {
+            note.push_str("; ");
+            note.push_str(n);
+        }
+        fig(
+            "Spend (reporting currency)",
+            match rs.total {
+                Some(v) => num(v),
+                None => "n/a".into(),
+            },
+            &rs.currency,
+            None,
+            &note,
+        );
+    }
     fig(
         "Factor set version",
         guard(&o.factor_version),

@@ -14,7 +14,7 @@ pub struct Summary<'a> {
     period: PeriodJson,
     factor_set: FactorSetJson<'a>,
     generated_at: String,
-    totals: TotalsJson,
+    totals: TotalsJson<'a>,
     lines: Vec<LineJson<'a>>,
     imports: Vec<ImportJson<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -168,6 +168,8 @@ struct NotEstimatedJson<'a> {
     quantity: f64,
     unit: &'a str,
     spend: Vec<Spend>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    spend_reporting: Option<SpendReportingJson<'a>>,
     sources: Vec<SourceJson<'a>>,
 }
 
@@ -196,8 +198,34 @@ struct Spend {
     amount: f64,
 }
 
+/// An amount in the reporting currency (`amount` null when an exchange rate is missing).
 #[derive(Debug, Serialize)]
-struct TotalsJson {
+struct SpendReportingJson<'a> {
+    currency: &'a str,
+    amount: Option<f64>,
+}
+
+/// The total spend in the reporting currency, with the exchange rates used and what could not
+/// be converted.
+#[derive(Debug, Serialize)]
+struct TotalSpendReportingJson<'a> {
+    currency: &'a str,
+    amount: Option<f64>,
+    fx: &'a [String],
+    not_converted: Vec<NotConvertedJson<'a>>,
+    notes: &'a [String],
+}
+
+#[derive(Debug, Serialize)]
+struct NotConvertedJson<'a> {
+    currency: &'a str,
+    year: i32,
+    amount: f64,
+    no_rate_for: &'a str,
+}
+
+#[derive(Debug, Serialize)]
+struct TotalsJson<'a> {
     requests: u64,
     input_tokens: u64,
     cached_input_tokens: u64,
@@ -205,6 +233,8 @@ struct TotalsJson {
     imputed_input_tokens: u64,
     imputed_output_tokens: u64,
     spend: Vec<Spend>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    spend_reporting: Option<TotalSpendReportingJson<'a>>,
     energy_kwh: Bounds,
     emissions_kgco2e: Bounds,
     embodied_kgco2e: Bounds,
@@ -263,6 +293,8 @@ struct LineJson<'a> {
     #[serde(skip_serializing_if = "is_zero")]
     output_characters: u64,
     spend: Vec<Spend>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    spend_reporting: Option<SpendReportingJson<'a>>,
     energy_kwh: Option<Bounds>,
     emissions_kgco2e: Bounds,
     embodied_kgco2e: Bounds,
@@ -321,6 +353,9 @@ struct ImportJson<'a> {
     skipped: u64,
     skipped_by: &'a std::collections::BTreeMap<crate::model::SkipReason, u64>,
     money: Vec<MoneyJson<'a>>,
+    /// The file's accepted spend in the reporting currency.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    spend_accepted_reporting: Option<SpendReportingJson<'a>>,
     #[serde(skip_serializing_if = "is_zero")]
     money_unreadable_rows: u64,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -354,7 +389,18 @@ fn tidy_b(b: Bounds) -> Bounds {
     b.map(tidy)
 }
 
-fn line_json(l: &Line) -> LineJson<'_> {
+/// The `i`-th amount of `pick` in the reporting currency, when the report has one.
+fn reporting_at<'a>(
+    r: Option<&'a crate::aggregate::currency::ReportingSpend>,
+    pick: impl Fn(&crate::aggregate::currency::ReportingSpend) -> Option<Option<f64>>,
+) -> Option<SpendReportingJson<'a>> {
+    r.map(|r| SpendReportingJson {
+        currency: &r.currency,
+        amount: pick(r).flatten().map(tidy),
+    })
+}
+
+fn line_json<'a>(l: &'a Line, reporting: Option<SpendReportingJson<'a>>) -> LineJson<'a> {
     let b = &l.body;
     LineJson {
         provider: &l.key.provider,
@@ -382,6 +428,7 @@ fn line_json(l: &Line) -> LineJson<'_> {
                 amount: tidy(*a),
             })
             .collect(),
+        spend_reporting: reporting,
         energy_kwh: b.energy_estimated.then(|| tidy_b(b.estimate.energy_kwh)),
         emissions_kgco2e: tidy_b(b.estimate.emissions_kgco2e),
         embodied_kgco2e: tidy_b(b.estimate.embodied_kgco2e),
@@ -432,6 +479,7 @@ fn supplier_json(s: &crate::aggregate::supplier::SupplierLine) -> SupplierJson<'
 /// Builds the summary of an outcome.
 pub fn summary(o: &Outcome) -> Summary<'_> {
     let t = &o.summary.totals;
+    let rs = o.reporting.as_ref();
     Summary {
         tool: Tool {
             name: "llm-scope3",
@@ -462,6 +510,22 @@ pub fn summary(o: &Outcome) -> Summary<'_> {
                     amount: tidy(*a),
                 })
                 .collect(),
+            spend_reporting: rs.map(|r| TotalSpendReportingJson {
+                currency: &r.currency,
+                amount: r.total.map(tidy),
+                fx: &r.fx_ids,
+                not_converted: r
+                    .not_converted
+                    .iter()
+                    .map(|n| NotConvertedJson {
+                        currency: &n.currency,
+                        year: n.year,
+                        amount: tidy(n.amount),
+                        no_rate_for: &n.no_rate_for,
+                    })
+                    .collect(),
+                notes: &r.notes,
+            }),
             energy_kwh: tidy_b(t.energy_kwh),
             emissions_kgco2e: tidy_b(t.emissions_kgco2e),
             embodied_kgco2e: tidy_b(t.embodied_kgco2e),
@@ -469,11 +533,18 @@ pub fn summary(o: &Outcome) -> Summary<'_> {
             primary_data_share: t.primary_data_share,
             data_quality_score: t.data_quality_score.map(tidy),
         },
-        lines: o.summary.lines.iter().map(line_json).collect(),
+        lines: o
+            .summary
+            .lines
+            .iter()
+            .enumerate()
+            .map(|(i, l)| line_json(l, reporting_at(rs, |r| r.lines.get(i).copied())))
+            .collect(),
         imports: o
             .files
             .iter()
-            .map(|f| ImportJson {
+            .enumerate()
+            .map(|(i, f)| ImportJson {
                 file: &f.file,
                 sha256: &f.sha256,
                 format: &f.format,
@@ -502,6 +573,7 @@ pub fn summary(o: &Outcome) -> Summary<'_> {
                         balanced: b.balanced(),
                     })
                     .collect(),
+                spend_accepted_reporting: reporting_at(rs, |r| r.files.get(i).copied()),
                 money_unreadable_rows: f.money_unreadable_rows,
                 ai_skipped: f
                     .ai_skipped
@@ -545,7 +617,8 @@ pub fn summary(o: &Outcome) -> Summary<'_> {
             .summary
             .not_estimated
             .iter()
-            .map(|n| NotEstimatedJson {
+            .enumerate()
+            .map(|(i, n)| NotEstimatedJson {
                 provider: &n.key.provider,
                 item: &n.key.label,
                 model: &n.key.model,
@@ -562,6 +635,7 @@ pub fn summary(o: &Outcome) -> Summary<'_> {
                         amount: tidy(*a),
                     })
                     .collect(),
+                spend_reporting: reporting_at(rs, |r| r.not_estimated.get(i).copied()),
                 sources: n.sources.iter().map(SourceJson::of).collect(),
             })
             .collect(),

@@ -390,7 +390,7 @@ fn the_terminal_cover_and_json_name_the_file_and_each_change() {
         ),
         "  factor set 2026.1".into(),
         "  factor overrides from over: 1 row(s) replaced or added (grid.csv:azure:swedencentral/2024), marked OVERRIDDEN on the Factors sheet".into(),
-        "  currency EUR: recorded only (spend is shown in each export's own currency)".into(),
+        "  currency EUR: spend also shown in EUR, converted at the factor set's annual exchange rates; the amounts as exported are kept beside it".into(),
         "  base year 2024: recorded only".into(),
     ]
     .join("\n");

@@ -9,6 +9,7 @@ mod browser;
 mod cli;
 mod common;
 mod config_file;
+mod currency;
 mod estimate_cases;
 mod factor_build;
 mod factors_cmd;

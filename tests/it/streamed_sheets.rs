@@ -160,3 +160,16 @@ fn streamed_sheets_keep_hostile_text_as_text() {
     assert!(v.used_cells().any(|(_, _, d)| matches!(d,
         Data::String(s) if s.ends_with("/completions_usage_a&b<c>_2026-01-01_2026-01-01.csv"))));
 }
+
+#[test]
+fn streamed_sheets_with_spend_in_the_reporting_currency_read_back_alike() {
+    // The AI Services lines then carry money cells (the money format in the prototype row).
+    let o = crate::currency::run_eur(
+        &[crate::currency::fixture(
+            "openai_cost_usd_gbp_2024-12_2025-01.csv",
+        )],
+        ("2024-12-01", Some("2025-01-31")),
+    );
+    let (_, cells) = compare(&o, workbook::LINES_PER_SHEET);
+    assert!(cells > 100, "only {cells} cells compared");
+}

@@ -7,8 +7,8 @@ use rust_xlsxwriter::{Chart, ChartType, XlsxError};
 
 use super::formats::Formats;
 use super::line_cells::{
-    key_cells, qty_cells, result_cells, spend_text, supplier_cells, total_values, KEY_COLS,
-    QTY_COLS, RESULT_COLS, SUPPLIER_COLS,
+    key_cells, qty_cells, reporting_cell, reporting_heading, result_cells, spend_text,
+    supplier_cells, total_values, KEY_COLS, QTY_COLS, RESULT_COLS, SUPPLIER_COLS,
 };
 use super::writer::{Book, CellText, LineRows};
 use crate::aggregate::Line;
@@ -27,10 +27,12 @@ fn ai_cells<'a>(f: &'a Formats, l: &'a Line) -> Vec<Cell<'a>> {
     cells
 }
 
-/// The table of the lines: a row per AI Services line, values only.
+/// The table of the lines: a row per AI Services line, values only; with the spend as
+/// exported and in the reporting currency when the configuration sets one.
 struct AiRows<'a> {
     f: &'a Formats,
     lines: &'a [Line],
+    reporting: Option<&'a crate::aggregate::currency::ReportingSpend>,
 }
 
 impl<'a> LineRows<'a> for AiRows<'a> {
@@ -39,7 +41,12 @@ impl<'a> LineRows<'a> for AiRows<'a> {
         self.lines.len()
     }
     fn cells(&self, j: usize) -> Vec<Cell<'a>> {
-        ai_cells(self.f, &self.lines[j])
+        let mut cells = ai_cells(self.f, &self.lines[j]);
+        if let Some(r) = self.reporting {
+            cells.push(Cell::Owned(spend_text(&self.lines[j].body.spend)));
+            cells.push(reporting_cell(self.f, r.lines.get(j).copied().flatten()));
+        }
+        cells
     }
 }
 
@@ -53,13 +60,53 @@ pub(super) fn write<'a>(book: &mut Book<'a>, o: &'a Outcome) -> Result<(), XlsxE
     cols.push(("Flags", 40.0));
     cols.push(("Factor ids", 60.0));
     cols.extend_from_slice(SUPPLIER_COLS);
+    let reporting = o.reporting.as_ref();
+    if reporting.is_some() {
+        cols.push(("Spend (as exported)", 22.0));
+        cols.push(("Spend (reporting currency)", 16.0));
+    }
     let mut r = ws.header(0, &cols)?;
+    if let Some(rs) = reporting {
+        ws.text_fmt(
+            0,
+            (cols.len() - 1) as u16,
+            &reporting_heading(rs),
+            &f.header,
+        )?;
+    }
     let lines = &o.summary.lines;
-    r = ws.lines(r, AiRows { f, lines })?;
+    r = ws.lines(
+        r,
+        AiRows {
+            f,
+            lines,
+            reporting,
+        },
+    )?;
     if r > 1 {
         ws.autofilter(0, 0, r - 1, (cols.len() - 1) as u16)?;
     }
     ws.totals_row(r, "Total", KEY_COLS.len() as u16, &total_values(o))?;
+    if let Some(rs) = reporting {
+        // The lines' spend only: the billed items not estimated are below, with their own.
+        let line_spend = o.summary.lines.iter().fold(BTreeMap::new(), |mut m, l| {
+            for (c, v) in &l.body.spend {
+                *m.entry(c.clone()).or_insert(0.0) += v;
+            }
+            m
+        });
+        let last = (cols.len() - 1) as u16;
+        ws.text_fmt(r, last - 1, &spend_text(&line_spend), &f.total_label)?;
+        match rs.lines.iter().try_fold(0.0, |a, x| x.map(|x| a + x)) {
+            Some(v) => ws.write_number_with_format(r, last, v, &f.money)?,
+            None => ws.text_fmt(
+                r,
+                last,
+                "no exchange rate: see the warnings",
+                &f.total_label,
+            )?,
+        };
+    }
     r += 2;
 
     // Billed items the token method does not estimate: listed with their spend, never dropped.
@@ -74,7 +121,8 @@ pub(super) fn write<'a>(book: &mut Book<'a>, o: &'a Outcome) -> Result<(), XlsxE
         ws.text(r, 0, "none")?;
         r += 1;
     } else {
-        for (c, h) in [
+        let reporting_head = reporting.map(reporting_heading);
+        let mut heads = vec![
             "Provider",
             "Item",
             "Model / meter",
@@ -84,38 +132,39 @@ pub(super) fn write<'a>(book: &mut Book<'a>, o: &'a Outcome) -> Result<(), XlsxE
             "Quantity",
             "Unit",
             "Spend",
-            "Source rows",
-        ]
-        .iter()
-        .enumerate()
-        {
+        ];
+        heads.extend(reporting_head.as_deref());
+        heads.push("Source rows");
+        for (c, h) in heads.iter().enumerate() {
             ws.text_fmt(r, c as u16, h, &f.label)?;
         }
         r += 1;
-        for n in &o.summary.not_estimated {
-            ws.row(
-                r,
-                &[
-                    Cell::Text(&n.key.provider),
-                    Cell::Text(&n.key.label),
-                    Cell::Text(&n.key.model),
-                    Cell::Text(n.key.region.as_deref().unwrap_or("")),
-                    Cell::Text(&n.key.month),
-                    Cell::Text(n.key.cost_centre.as_deref().unwrap_or("")),
-                    Cell::Number(n.quantity, &f.kwh),
-                    Cell::Text(&n.key.unit),
-                    Cell::Owned(spend_text(&n.spend)),
-                    Cell::Owned(
-                        n.sources
-                            .iter()
-                            .map(|s| {
-                                format!("{} rows {}-{} ({})", s.file, s.rows[0], s.rows[1], s.count)
-                            })
-                            .collect::<Vec<_>>()
-                            .join("; "),
-                    ),
-                ],
-            )?;
+        for (i, n) in o.summary.not_estimated.iter().enumerate() {
+            let mut cells = vec![
+                Cell::Text(&n.key.provider),
+                Cell::Text(&n.key.label),
+                Cell::Text(&n.key.model),
+                Cell::Text(n.key.region.as_deref().unwrap_or("")),
+                Cell::Text(&n.key.month),
+                Cell::Text(n.key.cost_centre.as_deref().unwrap_or("")),
+                Cell::Number(n.quantity, &f.kwh),
+                Cell::Text(&n.key.unit),
+                Cell::Owned(spend_text(&n.spend)),
+            ];
+            if let Some(rs) = reporting {
+                cells.push(reporting_cell(
+                    f,
+                    rs.not_estimated.get(i).copied().flatten(),
+                ));
+            }
+            cells.push(Cell::Owned(
+                n.sources
+                    .iter()
+                    .map(|s| format!("{} rows {}-{} ({})", s.file, s.rows[0], s.rows[1], s.count))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            ));
+            ws.row(r, &cells)?;
             r += 1;
         }
     }

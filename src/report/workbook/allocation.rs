@@ -4,14 +4,15 @@ use std::collections::BTreeMap;
 
 use rust_xlsxwriter::XlsxError;
 
-use super::line_cells::spend_text;
+use super::line_cells::{reporting_cell, reporting_heading, spend_text};
 use super::writer::{Book, CellText, Sheet};
 use crate::model::Bounds;
 use crate::pipeline::Outcome;
 use crate::report::cell::{Cell, Col};
 
-/// Lines, input tokens, output tokens, kgCO2e, spend of one cost centre.
-type AllocationRow = (u64, u64, u64, Bounds, BTreeMap<String, f64>);
+/// Lines, input tokens, output tokens, kgCO2e, spend of one cost centre, and its spend in
+/// the reporting currency (`None` when a line's could not be converted).
+type AllocationRow = (u64, u64, u64, Bounds, BTreeMap<String, f64>, Option<f64>);
 
 pub(super) fn write(book: &mut Book<'_>, o: &Outcome) -> Result<(), XlsxError> {
     let mut ws = book.add_sheet("Allocation")?;
@@ -26,11 +27,21 @@ pub(super) fn write(book: &mut Book<'_>, o: &Outcome) -> Result<(), XlsxError> {
         ("kgCO2e (high)", 13.0),
         ("Share of total (central)", 12.0),
         ("Spend", 22.0),
+        ("Spend (reporting currency)", 16.0),
     ];
+    let reporting = o.reporting.as_ref();
+    let cols = &cols[..cols.len() - usize::from(reporting.is_none())];
     let mut r = ws.header(0, cols)?;
+    if let Some(rs) = reporting {
+        ws.text_fmt(0, 9, &reporting_heading(rs), &f.header)?;
+    }
     let mut by: BTreeMap<Option<String>, AllocationRow> = BTreeMap::new();
-    for l in &o.summary.lines {
-        let e = by.entry(l.key.cost_centre.clone()).or_default();
+    for (i, l) in o.summary.lines.iter().enumerate() {
+        let e = by
+            .entry(l.key.cost_centre.clone())
+            .or_insert_with(|| (0, 0, 0, Bounds::default(), BTreeMap::new(), Some(0.0)));
+        let converted = reporting.and_then(|rs| rs.lines.get(i).copied().flatten());
+        e.5 = e.5.zip(converted).map(|(a, b)| a + b);
         e.0 += 1;
         e.1 = e.1.saturating_add(l.body.activity.input_tokens);
         e.2 = e.2.saturating_add(l.body.activity.output_tokens);
@@ -42,34 +53,35 @@ pub(super) fn write(book: &mut Book<'_>, o: &Outcome) -> Result<(), XlsxError> {
     let total = o.summary.totals.emissions_kgco2e.central;
     let unallocated = by.remove(&None);
     let write = |ws: &mut Sheet<'_, '_>, r: u32, name: &str, v: &AllocationRow| {
-        ws.row(
-            r,
-            &[
-                Cell::Owned(name.to_string()),
-                Cell::Count(v.0),
-                Cell::Count(v.1),
-                Cell::Count(v.2),
-                Cell::Number(v.3.low, &f.kg),
-                Cell::Number(v.3.central, &f.kg),
-                Cell::Number(v.3.high, &f.kg),
-                Cell::Number(
-                    if total > 0.0 {
-                        v.3.central / total
-                    } else {
-                        0.0
-                    },
-                    &f.pct,
-                ),
-                Cell::Owned(spend_text(&v.4)),
-            ],
-        )
+        let mut cells = vec![
+            Cell::Owned(name.to_string()),
+            Cell::Count(v.0),
+            Cell::Count(v.1),
+            Cell::Count(v.2),
+            Cell::Number(v.3.low, &f.kg),
+            Cell::Number(v.3.central, &f.kg),
+            Cell::Number(v.3.high, &f.kg),
+            Cell::Number(
+                if total > 0.0 {
+                    v.3.central / total
+                } else {
+                    0.0
+                },
+                &f.pct,
+            ),
+            Cell::Owned(spend_text(&v.4)),
+        ];
+        if reporting.is_some() {
+            cells.push(reporting_cell(f, v.5));
+        }
+        ws.row(r, &cells)
     };
     for (name, v) in &by {
         write(&mut ws, r, name.as_deref().unwrap_or(""), v)?;
         r += 1;
     }
     // The unallocated remainder is always shown, never hidden.
-    let empty = (0, 0, 0, Bounds::default(), BTreeMap::new());
+    let empty = (0, 0, 0, Bounds::default(), BTreeMap::new(), Some(0.0));
     write(
         &mut ws,
         r,
@@ -85,5 +97,11 @@ pub(super) fn write(book: &mut Book<'_>, o: &Outcome) -> Result<(), XlsxError> {
     ws.write_number_with_format(r, 4, t.low, &f.total_kg)?;
     ws.write_number_with_format(r, 5, t.central, &f.total_kg)?;
     ws.write_number_with_format(r, 6, t.high, &f.total_kg)?;
+    if let Some(rs) = reporting {
+        match rs.lines.iter().try_fold(0.0, |a, x| x.map(|x| a + x)) {
+            Some(v) => ws.write_number_with_format(r, 9, v, &f.money)?,
+            None => ws.text_fmt(r, 9, "no exchange rate: see the warnings", &f.total_label)?,
+        };
+    }
     Ok(())
 }

@@ -34,7 +34,7 @@ pub(super) fn write(book: &mut Book<'_>, o: &Outcome) -> Result<(), XlsxError> {
                 Cell::Number(u.value.high, &num),
                 Cell::Text(&u.unit),
                 match u.year {
-                    Some(y) => Cell::Count(y as u64),
+                    Some(y) => Cell::Number(f64::from(y), &f.year),
                     None => Cell::Blank,
                 },
                 Cell::Text(&u.subject),

@@ -30,6 +30,11 @@ pub(crate) struct Formats {
     /// A sign-off cell of the Cover: unlocked, the one thing a protected (final) workbook
     /// lets its reader fill in; a thin bottom border shows where to write.
     pub(crate) sign_off: Format,
+    /// A year: a whole number without a thousands separator (`2025`).
+    pub(crate) year: Format,
+    /// True when the line tables carry amounts of money (spend in the reporting currency):
+    /// the streamed sheets' prototype row then holds the money format too.
+    pub(crate) money_in_lines: bool,
 }
 
 impl Formats {
@@ -76,6 +81,8 @@ impl Formats {
                 .set_align(FormatAlign::Top)
                 .set_border_bottom(FormatBorder::Thin)
                 .set_unlocked(),
+            year: Format::new().set_num_format("0"),
+            money_in_lines: false,
         }
     }
 }

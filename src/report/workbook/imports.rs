@@ -1,9 +1,10 @@
 //! The Imports sheet: row and money accounting per file, excluded usage, entries not read, the
 //! money reconciliation and the rows skipped although they name an AI service.
 
+use chrono::Datelike;
 use rust_xlsxwriter::XlsxError;
 
-use super::line_cells::spend_text;
+use super::line_cells::{reporting_cell, spend_text};
 use super::writer::{Book, CellText, Sheet};
 use crate::pipeline::Outcome;
 use crate::report::cell::{Cell, Col};
@@ -11,7 +12,7 @@ use crate::report::cell::{Cell, Col};
 pub(super) fn write(book: &mut Book<'_>, o: &Outcome) -> Result<(), XlsxError> {
     let mut ws = book.add_sheet("Imports")?;
     let f = ws.f;
-    let cols: &[Col] = &[
+    let mut cols: Vec<Col> = vec![
         ("File", 40.0),
         ("SHA-256", 20.0),
         ("Format", 16.0),
@@ -41,9 +42,26 @@ pub(super) fn write(book: &mut Book<'_>, o: &Outcome) -> Result<(), XlsxError> {
         ("Unit decisions", 40.0),
         ("Notes", 60.0),
     ];
-    let mut r = ws.header(0, cols)?;
+    // The accepted spend in the reporting currency, beside the amounts as exported.
+    const ACCEPTED_REPORTING: usize = 23;
+    let reporting = o.reporting.as_ref();
+    if reporting.is_some() {
+        cols.insert(
+            ACCEPTED_REPORTING,
+            ("Spend accepted (reporting currency)", 22.0),
+        );
+    }
+    let mut r = ws.header(0, &cols)?;
+    if let Some(rs) = reporting {
+        ws.text_fmt(
+            0,
+            ACCEPTED_REPORTING as u16,
+            &format!("Spend accepted in {}", rs.currency),
+            &f.header,
+        )?;
+    }
     let spend = spend_text;
-    for file in &o.files {
+    for (i, file) in o.files.iter().enumerate() {
         let c = &file.counts;
         let headers = file
             .sheets
@@ -60,53 +78,61 @@ pub(super) fn write(book: &mut Book<'_>, o: &Outcome) -> Result<(), XlsxError> {
             .map(|(k, v)| format!("{}: {v}", k.label()))
             .collect::<Vec<_>>()
             .join("; ");
-        ws.row(
-            r,
-            &[
-                Cell::Text(&file.file),
-                Cell::Text(&file.sha256),
-                Cell::Text(&file.format),
-                Cell::Text(&file.template),
-                Cell::Text(&file.dialect),
-                Cell::Owned(headers),
-                Cell::Count(c.read),
-                Cell::Count(c.accepted),
-                Cell::Count(c.rejected),
-                Cell::Count(c.duplicate),
-                Cell::Count(c.outside_period),
-                Cell::Count(c.excluded),
-                Cell::Count(c.skipped),
-                Cell::Owned(skipped_by),
-                Cell::Text(if c.balanced() { "yes" } else { "NO" }),
-                Cell::Count(file.read_totals.input_tokens),
-                Cell::Count(file.accepted_totals.input_tokens),
-                Cell::Count(file.read_totals.output_tokens),
-                Cell::Count(file.accepted_totals.output_tokens),
-                Cell::Count(file.read_totals.requests),
-                Cell::Count(file.accepted_totals.requests),
-                Cell::Owned(spend(&file.read_totals.spend)),
-                Cell::Owned(spend(&file.accepted_totals.spend)),
-                Cell::Owned(file.first_date.map(|d| d.to_string()).unwrap_or_default()),
-                Cell::Owned(file.last_date.map(|d| d.to_string()).unwrap_or_default()),
-                Cell::Owned(if file.adjustment_rows > 0 {
-                    format!(
-                        "{} row(s): {}",
-                        file.adjustment_rows,
-                        spend_text(&file.adjustments)
-                    )
-                } else {
-                    String::new()
-                }),
-                Cell::Owned(
-                    file.unit_decisions
-                        .iter()
-                        .map(|(d, n)| format!("{d}: {n} row(s)"))
-                        .collect::<Vec<_>>()
-                        .join("; "),
-                ),
-                Cell::Owned(file.notes.join("; ")),
-            ],
-        )?;
+        let mut cells = vec![
+            Cell::Text(&file.file),
+            Cell::Text(&file.sha256),
+            Cell::Text(&file.format),
+            Cell::Text(&file.template),
+            Cell::Text(&file.dialect),
+            Cell::Owned(headers),
+            Cell::Count(c.read),
+            Cell::Count(c.accepted),
+            Cell::Count(c.rejected),
+            Cell::Count(c.duplicate),
+            Cell::Count(c.outside_period),
+            Cell::Count(c.excluded),
+            Cell::Count(c.skipped),
+            Cell::Owned(skipped_by),
+            Cell::Text(if c.balanced() { "yes" } else { "NO" }),
+            Cell::Count(file.read_totals.input_tokens),
+            Cell::Count(file.accepted_totals.input_tokens),
+            Cell::Count(file.read_totals.output_tokens),
+            Cell::Count(file.accepted_totals.output_tokens),
+            Cell::Count(file.read_totals.requests),
+            Cell::Count(file.accepted_totals.requests),
+            Cell::Owned(spend(&file.read_totals.spend)),
+            Cell::Owned(spend(&file.accepted_totals.spend)),
+            Cell::Owned(file.first_date.map(|d| d.to_string()).unwrap_or_default()),
+            Cell::Owned(file.last_date.map(|d| d.to_string()).unwrap_or_default()),
+            Cell::Owned(if file.adjustment_rows > 0 {
+                format!(
+                    "{} row(s): {}",
+                    file.adjustment_rows,
+                    spend_text(&file.adjustments)
+                )
+            } else {
+                String::new()
+            }),
+            Cell::Owned(
+                file.unit_decisions
+                    .iter()
+                    .map(|(d, n)| format!("{d}: {n} row(s)"))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            ),
+            Cell::Owned(file.notes.join("; ")),
+        ];
+        if let Some(rs) = reporting {
+            let cell = match rs.files.get(i).copied().flatten() {
+                Some(v) => reporting_cell(f, Some(v)),
+                None if o.period.start.year() != o.period.end.year() => {
+                    Cell::Text("period spans two years: see the AI Services lines")
+                }
+                None => reporting_cell(f, None),
+            };
+            cells.insert(ACCEPTED_REPORTING, cell);
+        }
+        ws.row(r, &cells)?;
         r += 1;
     }
     if r > 1 {

@@ -139,6 +139,20 @@ pub(super) fn spend_text(s: &BTreeMap<String, f64>) -> String {
         .join("; ")
 }
 
+/// The heading of a column of spend in the reporting currency (`Spend in EUR`).
+pub(super) fn reporting_heading(r: &crate::aggregate::currency::ReportingSpend) -> String {
+    format!("Spend in {}", r.currency)
+}
+
+/// An amount in the reporting currency: the number, or why there is none (a currency the
+/// factor set has no exchange rate for; never a zero).
+pub(super) fn reporting_cell<'a>(f: &'a Formats, amount: Option<f64>) -> Cell<'a> {
+    match amount {
+        Some(a) => Cell::Number(a, &f.money),
+        None => Cell::Text("no exchange rate: see the warnings"),
+    }
+}
+
 /// The totals below [`QTY_COLS`] and [`RESULT_COLS`] (but the data quality), each with whether
 /// it is a count.
 pub(super) fn total_values(o: &Outcome) -> Vec<(f64, bool)> {

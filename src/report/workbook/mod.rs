@@ -78,7 +78,8 @@ pub fn build_with_writer(
     per_sheet: usize,
     writer: SheetWriter,
 ) -> crate::error::Result<Vec<u8>> {
-    let f = Formats::new();
+    let mut f = Formats::new();
+    f.money_in_lines = o.reporting.is_some();
     // A final workbook (`report --final`) is protected: only its sign-off cells can be edited.
     let protect = crate::pipeline::finality::recording(o).is_some();
     let mut book = Book::start(

@@ -131,8 +131,40 @@ pub(super) fn write(book: &mut Book<'_>, o: &Outcome) -> Result<(), XlsxError> {
             },
         ),
     ];
+    // Spend in the reporting currency, beside the amounts as exported, with the exchange rates
+    // used (listed on the Factors sheet with their sources).
+    let mut spend_facts: Vec<(String, Cell)> = vec![];
+    if let Some(rs) = &o.reporting {
+        spend_facts.push((
+            format!(
+                "Spend on these services ({}, converted at the factor set's annual exchange rates)",
+                rs.currency
+            ),
+            match rs.total {
+                Some(v) => Cell::Number(v, &f.money),
+                None => Cell::Text("not given: an amount has no exchange rate (see the warnings)"),
+            },
+        ));
+        spend_facts.push((
+            "Spend as exported (each export's own currency)".into(),
+            Cell::Owned(crate::pipeline::warnings::money_text(&t.spend)),
+        ));
+        let rates = if rs.fx_ids.is_empty() {
+            "none needed (all spend is in the reporting currency)".to_string()
+        } else {
+            format!("{} (Factors sheet)", rs.fx_ids.join(", "))
+        };
+        spend_facts.push((
+            "Exchange rates used (USD per unit, annual averages)".into(),
+            Cell::Owned(rates),
+        ));
+    }
+    let facts = facts
+        .into_iter()
+        .map(|(l, v)| (l.to_string(), v))
+        .chain(spend_facts);
     for (label, v) in facts {
-        ws.text_fmt(r, 0, label, &f.label)?;
+        ws.text_fmt(r, 0, &label, &f.label)?;
         ws.row(
             r,
             &[
@@ -151,7 +183,38 @@ pub(super) fn write(book: &mut Book<'_>, o: &Outcome) -> Result<(), XlsxError> {
     r += 2;
     ws.merge_text(r, 0, r, 8, "Low and high are a bounding envelope (every factor at its low or high value), not a statistical interval. Gross figures: no offsets or vendor neutrality claims are netted.", &f.wrap)?;
     ws.set_row_height(r, 30.0)?;
+    if let Some(rs) = &o.reporting {
+        // How the spend was converted, and what could not be.
+        let mut text = format!(
+            "Spend in {}: each month's amounts × USD per unit of their currency / USD per {} (the factor set's annual averages of the month's year); the amounts as exported are kept on the AI Services, Allocation and Imports sheets.",
+            rs.currency, rs.currency
+        );
+        for n in rs
+            .notes
+            .iter()
+            .chain(&crate::pipeline::warnings::not_converted_text(
+                rs,
+                &o.factor_version,
+            ))
+        {
+            text.push(' ');
+            text.push_str(&upper_first(n));
+            text.push('.');
+        }
+        r += 2;
+        ws.merge_text(r, 0, r, 8, &text, &f.wrap)?;
+        ws.set_row_height(r, 45.0)?;
+    }
     Ok(())
+}
+
+/// `text` with its first letter in upper case.
+fn upper_first(text: &str) -> String {
+    let mut c = text.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
 }
 
 /// Row (0-based) of the E1-6 Summary's AI line and its N column (see `e16_summary`).

@@ -165,9 +165,15 @@ pub(super) fn err(e: XlsxError) -> crate::error::Error {
 }
 
 /// The formats of the lines' number cells, one per cell of the prototype row that tells the
-/// streamed writer their style ids (`streamed_rows`). The first is the integer format.
-fn prototype_formats(f: &Formats) -> [&Format; 4] {
-    [&f.int, &f.kwh, &f.kg, &f.dq]
+/// streamed writer their style ids (`streamed_rows`). The first is the integer format; the
+/// money format only when the lines carry money (else the workbook's formats keep the order
+/// the library path gives them).
+fn prototype_formats(f: &Formats) -> Vec<&Format> {
+    let mut v = vec![&f.int, &f.kwh, &f.kg, &f.dq];
+    if f.money_in_lines {
+        v.push(&f.money);
+    }
+    v
 }
 
 /// The rows of a table with a row per line (AI Services, Calculation Lines), handed to
