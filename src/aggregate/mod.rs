@@ -8,6 +8,7 @@
 //! the lines to source rows. Pure: no I/O, no clock.
 
 mod finish;
+pub mod intensity;
 mod spend;
 pub mod supplier;
 

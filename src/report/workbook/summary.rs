@@ -151,6 +151,7 @@ pub(super) fn write(book: &mut Book<'_>, o: &Outcome) -> Result<(), XlsxError> {
     r += 2;
     ws.merge_text(r, 0, r, 8, "Low and high are a bounding envelope (every factor at its low or high value), not a statistical interval. Gross figures: no offsets or vendor neutrality claims are netted.", &f.wrap)?;
     ws.set_row_height(r, 30.0)?;
+    super::management::write(&mut ws, o, r + 2)?;
     Ok(())
 }
 
