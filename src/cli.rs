@@ -288,6 +288,10 @@ pub struct ReportArgs {
     /// Reporting entity named on the Cover.
     #[arg(long, value_name = "NAME")]
     pub entity: Option<String>,
+    /// The preparer's commentary on the period (what changed, why), printed on the Cover
+    /// under "Commentary" and in the JSON summary (`note`).
+    #[arg(long, value_name = "TEXT")]
+    pub note: Option<String>,
     /// Print how long reading, building the workbook and writing took (stderr); used by
     /// benches/compare.sh.
     #[arg(long)]

@@ -66,6 +66,12 @@ pub struct EntitySection {
     pub fiscal_year_start_month: Option<u32>,
     /// Base year of the inventory, when reported.
     pub base_year: Option<i32>,
+    /// Annual net revenue, for the management metric per net revenue (not E1-6 §53).
+    pub net_revenue: Option<f64>,
+    /// Currency of `net_revenue` (ISO 4217); default: `currency`.
+    pub revenue_currency: Option<String>,
+    /// Employees (headcount or FTE), for the management metric per employee.
+    pub employees: Option<f64>,
 }
 
 /// `[[cost_centres]]`: records whose cost centre (project / workspace / account / tag) matches
@@ -257,6 +263,7 @@ impl Config {
             }
         }
         let period = period_from(period, fiscal)?;
+        check_entity_figures(&file.entity)?;
         let (generated_at, as_of_fixed) = match as_of {
             Some(d) => {
                 let date = NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d").map_err(|_| {
@@ -413,6 +420,12 @@ pub struct ConfigReport {
     pub fiscal_year_start_month: Option<u32>,
     /// Base year, when the file sets it (recorded only).
     pub base_year: Option<i32>,
+    /// Annual net revenue and its currency, when the file sets it (management metrics only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub net_revenue: Option<Revenue>,
+    /// Employees, when the file sets it (management metrics only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub employees: Option<f64>,
     /// Factor set named by the file.
     pub factor_version: Option<String>,
     /// True when `--factors` replaced the file's factor set.
@@ -425,6 +438,15 @@ pub struct ConfigReport {
     pub cost_centres: Vec<CostCentreReport>,
     /// Exclusions in order, with what each one left out.
     pub exclusions: Vec<ExclusionReport>,
+}
+
+/// `[entity] net_revenue` with its currency, as used.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct Revenue {
+    /// Annual net revenue.
+    pub amount: f64,
+    /// Its currency (ISO 4217, upper case): `revenue_currency`, else `currency`.
+    pub currency: String,
 }
 
 /// `[factors] overrides` as used.
@@ -494,6 +516,17 @@ impl ConfigReport {
             currency: file.entity.currency.as_ref().map(|c| c.to_uppercase()),
             fiscal_year_start_month: file.entity.fiscal_year_start_month,
             base_year: file.entity.base_year,
+            net_revenue: file.entity.net_revenue.map(|amount| Revenue {
+                amount,
+                currency: file
+                    .entity
+                    .revenue_currency
+                    .as_ref()
+                    .or(file.entity.currency.as_ref())
+                    .map(|c| c.to_uppercase())
+                    .unwrap_or_default(),
+            }),
+            employees: file.entity.employees,
             factor_version: file.factors.version.clone(),
             factor_version_overridden: factors_given && file.factors.version.is_some(),
             factor_overrides: file
@@ -567,12 +600,38 @@ impl ConfigReport {
             && self.currency.is_none()
             && self.fiscal_year_start_month.is_none()
             && self.base_year.is_none()
+            && self.net_revenue.is_none()
+            && self.employees.is_none()
             && self.factor_version.is_none()
             && self.factor_overrides.is_none()
             && self.regions.is_empty()
             && self.cost_centres.is_empty()
             && self.exclusions.is_empty()
     }
+}
+
+/// Net revenue and employees, when set, are positive numbers; net revenue has a currency.
+fn check_entity_figures(e: &EntitySection) -> Result<()> {
+    for (name, v) in [("net_revenue", e.net_revenue), ("employees", e.employees)] {
+        if let Some(v) = v {
+            if !(v.is_finite() && v > 0.0) {
+                return Err(Error::Usage(format!(
+                    "config: {name} under [entity] must be a number above 0, not {v}"
+                )));
+            }
+        }
+    }
+    if e.revenue_currency.is_some() && e.net_revenue.is_none() {
+        return Err(Error::Usage(
+            "config: revenue_currency under [entity] is the currency of net_revenue: set net_revenue too".into(),
+        ));
+    }
+    if e.net_revenue.is_some() && e.revenue_currency.is_none() && e.currency.is_none() {
+        return Err(Error::Usage(
+            "config: net_revenue under [entity] needs its currency: set revenue_currency (or currency)".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// A path in the config file is relative to the config file's folder.

@@ -9,6 +9,7 @@
 
 pub mod currency;
 mod finish;
+pub mod intensity;
 pub mod rows;
 mod spend;
 pub mod supplier;

@@ -84,6 +84,7 @@ pub(crate) fn run(args: &ReportArgs) -> Result<()> {
         pipeline::run(&inputs, skipped, &cfg)?
     };
     let mut outcome = outcome;
+    outcome.note = args.note.clone().filter(|n| !n.trim().is_empty());
     check_coverage(&mut outcome, args)?;
     // `--final`: the statement is inserted (the ledger's write lock taken, which also proves
     // the ledger writable) before any output is made, so that the outputs name it; it is

@@ -8,6 +8,7 @@
 //! overlapping exports of one format, which would double-count.
 
 pub mod finality;
+pub mod trend;
 pub mod warnings;
 
 use std::path::PathBuf;
@@ -77,6 +78,8 @@ pub struct Outcome {
     pub config: crate::config::ConfigReport,
     /// Spend in the reporting currency the config file sets (`None` when it sets none).
     pub reporting: Option<crate::aggregate::currency::ReportingSpend>,
+    /// The preparer's commentary (`report --note`), shown on the Cover and in the JSON.
+    pub note: Option<String>,
 }
 
 /// The ledger's part of a report.
@@ -95,6 +98,8 @@ pub struct LedgerView {
     /// The final statement this report records (`report --final`), numbered by the ledger:
     /// set by the command just before the outputs are written, so that they say Final.
     pub recording: Option<crate::ledger::Statement>,
+    /// The fiscal year of the period quarter by quarter, with the year to date (Trend sheet).
+    pub trend: Option<trend::Trend>,
 }
 
 /// Expands files and folders from the command line into inputs, sorted by path, and the
@@ -292,6 +297,7 @@ fn run_once(inputs: &[&Input], cfg: &Config) -> std::result::Result<Outcome, Run
         warnings: vec![],
         config,
         reporting,
+        note: None,
     }
     .assessed())
 }
@@ -592,12 +598,14 @@ pub fn run_ledger(ledger: &crate::ledger::Ledger, cfg: &Config) -> Result<Outcom
             previous_statement: ledger.last_statement(&cfg.period)?,
             active_imports: ledger.active_imports()?,
             recording: None,
+            trend: trend::of(ledger, cfg)?,
         }),
         excluded,
         fiscal_year_start_month: cfg.fiscal_year_start_month,
         warnings: vec![],
         config,
         reporting,
+        note: None,
     }
     .assessed())
 }

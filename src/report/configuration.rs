@@ -130,6 +130,17 @@ pub fn lines_naming(o: &Outcome, factors_table: &str) -> Vec<String> {
     if let Some(y) = c.base_year {
         out.push(format!("base year {y}: recorded only"));
     }
+    if let Some(r) = &c.net_revenue {
+        out.push(format!(
+            "net revenue {} {} a year: for the management metric per net revenue only",
+            r.amount, r.currency
+        ));
+    }
+    if let Some(n) = c.employees {
+        out.push(format!(
+            "employees {n}: for the management metric per employee only"
+        ));
+    }
     out
 }
 

@@ -39,6 +39,15 @@ pub struct Summary<'a> {
     /// The config file used (`file` null when none was found), what it set and what that
     /// changed.
     configuration: ConfigurationJson,
+    /// Management metrics of the period (not the ESRS E1-6 §53 intensity; absent when none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    management_metrics: Vec<super::intensity::Metric>,
+    /// The fiscal year by quarter from the ledger (ledger reports).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    trend: Option<super::trend_json::TrendJson<'a>>,
+    /// The preparer's commentary (`report --note`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    note: Option<&'a str>,
 }
 
 /// A gap the reader must not miss (see `pipeline::warnings`).
@@ -664,6 +673,13 @@ pub fn summary(o: &Outcome) -> Summary<'_> {
                 days,
             })
             .collect(),
+        management_metrics: super::trend_json::metrics_json(o),
+        trend: o
+            .ledger
+            .as_ref()
+            .and_then(|l| l.trend.as_ref())
+            .map(super::trend_json::trend_json),
+        note: o.note.as_deref(),
         configuration: ConfigurationJson {
             settings: {
                 let mut c = o.config.clone();

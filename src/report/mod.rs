@@ -5,9 +5,11 @@
 mod cell;
 pub mod configuration;
 pub mod csv;
+pub mod intensity;
 pub mod json;
 pub mod methodology;
 pub mod text;
+mod trend_json;
 pub mod workbook;
 
 use std::io::Write;

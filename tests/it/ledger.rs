@@ -550,7 +550,8 @@ fn a_final_workbook_says_final_is_protected_and_a_later_report_shows_the_differe
         .keys()
         .filter(|k| k.starts_with("xl/worksheets/sheet"))
         .collect();
-    assert_eq!(sheets.len(), llm_scope3::report::workbook::SHEETS.len());
+    // A ledger report: the sheets without a ledger, and Trend.
+    assert_eq!(sheets.len(), llm_scope3::report::workbook::SHEETS.len() + 1);
     for s in &sheets {
         assert!(
             parts[*s].contains("<sheetProtection "),

@@ -31,6 +31,7 @@ mod resolution;
 mod spend;
 mod streamed_sheets;
 mod supplier;
+mod trend;
 mod vendor_exports;
 mod vendor_samples;
 #[cfg(feature = "serve")]

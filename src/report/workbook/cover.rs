@@ -60,6 +60,12 @@ pub(super) fn write(book: &mut Book<'_>, o: &Outcome, set: &FactorSet) -> Result
         }
         r += 1;
     }
+    // The preparer's commentary (`report --note`): user text, written as a string.
+    if let Some(note) = &o.note {
+        ws.text_fmt(r, 0, "Commentary", &f.label_top)?;
+        ws.wrapped(r, 1, note, 90.0)?;
+        r += 1;
+    }
     // The sign-off cells: the only cells a final (protected) workbook lets its reader edit.
     for k in ["Prepared by", "Reviewed by", "Approved by"] {
         ws.text_fmt(r, 0, k, &f.label_top)?;
@@ -104,9 +110,14 @@ pub(super) fn write(book: &mut Book<'_>, o: &Outcome, set: &FactorSet) -> Result
     }
     r += 1;
     ws.text_fmt(r, 0, "Sheets", &f.label)?;
+    let trend = if super::trend::of(o).is_some() {
+        " · Trend (the fiscal year by quarter from the ledger, a year earlier beside it)"
+    } else {
+        ""
+    };
     ws.wrapped(r,
         1,
-        "E1-6 Summary (the disclosure line) · AI Services (by provider, model, region, month, cost centre) · Periods (by month) · Calculation Lines (audit trail to source rows) · Factors and Sources (every factor, cited) · Supplier Data (vendor carbon figures beside or in place of the estimate) · Methodology · Coverage (days with data per provider and month, and every warning) · Imports (row and money accounting per file) · Rejected Rows",
+        &format!("E1-6 Summary (the disclosure line, management metrics) · AI Services (by provider, model, region, month, cost centre) · Periods (by month){trend} · Calculation Lines (audit trail to source rows) · Factors and Sources (every factor, cited) · Supplier Data (vendor carbon figures beside or in place of the estimate) · Methodology · Coverage (days with data per provider and month, and every warning) · Imports (row and money accounting per file) · Rejected Rows"),
         90.0,
     )?;
     ws.set_landscape();

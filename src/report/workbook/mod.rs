@@ -19,6 +19,7 @@ pub(crate) mod formats;
 mod formulas;
 mod imports;
 pub(crate) mod line_cells;
+mod management;
 mod methodology;
 mod periods;
 mod rejected_rows;
@@ -26,6 +27,7 @@ mod sources;
 mod streamed_rows;
 mod summary;
 mod supplier_data;
+mod trend;
 mod uncertainty;
 mod writer;
 mod xbrl_map;
@@ -39,7 +41,8 @@ use self::writer::{err, Book};
 use crate::factors::FactorSet;
 use crate::pipeline::Outcome;
 
-/// Sheet names, in workbook order.
+/// Sheet names, in workbook order, of a report without a ledger; a ledger report has
+/// [`TREND`] after "Periods" ([`sheet_names`]).
 pub const SHEETS: &[&str] = &[
     "Cover",
     "E1-6 Summary",
@@ -59,6 +62,22 @@ pub const SHEETS: &[&str] = &[
     "XBRL Map",
     "Change Log",
 ];
+
+/// The Trend sheet: the fiscal year by quarter, from the ledger (ledger reports only).
+pub const TREND: &str = trend::NAME;
+
+/// The sheet names of `o`'s workbook, in order (before any "Calculation Lines (2)").
+pub fn sheet_names(o: &Outcome) -> Vec<&'static str> {
+    let mut names = SHEETS.to_vec();
+    if trend::of(o).is_some() {
+        let at = names
+            .iter()
+            .position(|n| *n == "Periods")
+            .map_or(names.len(), |i| i + 1);
+        names.insert(at, TREND);
+    }
+    names
+}
 
 /// Builds the whole workbook in memory and returns its bytes.
 pub fn build(o: &Outcome, set: &FactorSet) -> crate::error::Result<Vec<u8>> {
@@ -94,6 +113,7 @@ pub fn build_with_writer(
     summary::write(b, o).map_err(err)?;
     ai_services::write(b, o).map_err(err)?;
     periods::write(b, o).map_err(err)?;
+    trend::write(b, o).map_err(err)?;
     allocation::write(b, o).map_err(err)?;
     calculation_lines::write(b, o, per_sheet).map_err(err)?;
     factors::write(b, o).map_err(err)?;

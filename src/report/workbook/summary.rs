@@ -205,6 +205,7 @@ pub(super) fn write(book: &mut Book<'_>, o: &Outcome) -> Result<(), XlsxError> {
         ws.merge_text(r, 0, r, 8, &text, &f.wrap)?;
         ws.set_row_height(r, 45.0)?;
     }
+    super::management::write(&mut ws, o, r + 2)?;
     Ok(())
 }
 
