@@ -180,7 +180,31 @@ pub fn unwrap_vendor(lower: &str) -> String {
     if let Some(rest) = s.strip_prefix("cohere-") {
         s = rest.to_string();
     }
-    llama_spelling(&s)
+    llama_spelling(&joined_words(&s))
+}
+
+/// A name whose words the billing joined without dashes, a word, a version and a word
+/// (`nova2.0lite` from the Bedrock usage type `Nova2.0Lite`), as `nova-2.0-lite`. Both words
+/// have three letters or more, so that `o4mini` or `gpt4o` are left alone.
+fn joined_words(s: &str) -> String {
+    let head = s.bytes().take_while(u8::is_ascii_lowercase).count();
+    let rest = &s[head..];
+    let version = rest
+        .bytes()
+        .take_while(|b| b.is_ascii_digit() || *b == b'.')
+        .count();
+    let tail = &rest[version..];
+    let ok = head >= 3
+        && version > 0
+        && rest.as_bytes()[0].is_ascii_digit()
+        && !rest[..version].ends_with('.')
+        && tail.len() >= 3
+        && tail.bytes().all(|b| b.is_ascii_lowercase());
+    if ok {
+        format!("{}-{}-{}", &s[..head], &rest[..version], tail)
+    } else {
+        s.to_string()
+    }
 }
 
 /// `llama3-1-8b` and `llama3-8b` (Bedrock) as `llama-3.1-8b` and `llama-3-8b`; `meta-llama-3.1`
@@ -482,6 +506,23 @@ fn last_chain_form(lower: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn words_the_billing_joined_are_split_only_when_both_are_words() {
+        assert_eq!(joined_words("nova2.0lite"), "nova-2.0-lite");
+        assert_eq!(joined_words("nova2pro"), "nova-2-pro");
+        for same in [
+            "o4mini",
+            "gpt4o",
+            "gpt-4o-mini",
+            "nova-lite",
+            "claude3",
+            "llama3.",
+            "qwen3-32b",
+        ] {
+            assert_eq!(joined_words(same), same);
+        }
+    }
 
     #[test]
     fn vendor_wrappers_are_removed() {
