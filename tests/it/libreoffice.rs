@@ -205,3 +205,356 @@ fn libreoffice_recalculates_the_calculation_lines_to_the_tools_values() {
     };
     assert!(((t - o.summary.totals.emissions_kgco2e.central) / t).abs() < 1e-9);
 }
+
+/// The parts of an .xlsx package: name to text (the XML parts only).
+fn xml_parts(xlsx: &[u8]) -> std::collections::HashMap<String, String> {
+    use std::io::Read;
+    let mut z = zip::ZipArchive::new(std::io::Cursor::new(xlsx)).unwrap();
+    let mut parts = std::collections::HashMap::new();
+    for i in 0..z.len() {
+        let mut file = z.by_index(i).unwrap();
+        let name = file.name().unwrap().to_string();
+        if name.ends_with(".xml") || name.ends_with(".rels") {
+            let mut s = String::new();
+            file.read_to_string(&mut s).unwrap();
+            parts.insert(name, s);
+        }
+    }
+    parts
+}
+
+/// Every `<tag …>…</tag>` or `<tag …/>` element of `xml`, whole.
+fn elements<'x>(xml: &'x str, tag: &str) -> Vec<&'x str> {
+    let open = format!("<{tag}");
+    let close = format!("</{tag}>");
+    let mut out = vec![];
+    let mut at = 0;
+    while let Some(i) = xml[at..].find(&open) {
+        let start = at + i;
+        let after = &xml[start + open.len()..];
+        if !after.starts_with([' ', '>', '/']) {
+            at = start + open.len();
+            continue;
+        }
+        let head_end = start + xml[start..].find('>').unwrap() + 1;
+        let end = if xml[..head_end].ends_with("/>") {
+            head_end
+        } else {
+            head_end + xml[head_end..].find(&close).unwrap() + close.len()
+        };
+        out.push(&xml[start..end]);
+        at = end;
+    }
+    out
+}
+
+/// The text of the first `<tag>` inside `xml`, or of attribute `tag=` when it starts with '@'.
+fn value<'x>(xml: &'x str, tag: &str) -> Option<&'x str> {
+    if let Some(attr) = tag.strip_prefix('@') {
+        let key = format!(" {attr}=\"");
+        let i = xml.find(&key)? + key.len();
+        return Some(&xml[i..i + xml[i..].find('"')?]);
+    }
+    let open = format!("<{tag}>");
+    let i = xml.find(&open)? + open.len();
+    Some(&xml[i..i + xml[i..].find('<')?])
+}
+
+/// The sheets of the package in workbook order: name and worksheet part.
+fn sheet_parts(parts: &std::collections::HashMap<String, String>) -> Vec<(String, String)> {
+    let wb = &parts["xl/workbook.xml"];
+    let rels = &parts["xl/_rels/workbook.xml.rels"];
+    elements(wb, "sheet")
+        .into_iter()
+        .map(|s| {
+            let name = value(s, "@name").unwrap().replace("&amp;", "&");
+            let id = value(s, "@r:id").unwrap();
+            let rel = elements(rels, "Relationship")
+                .into_iter()
+                .find(|r| value(r, "@Id") == Some(id))
+                .unwrap();
+            let target = value(rel, "@Target").unwrap();
+            (name, format!("xl/{}", target.trim_start_matches("/xl/")))
+        })
+        .collect()
+}
+
+/// A rectangle of cells, 0-based, both ends included: first row, first column, last row, last
+/// column.
+type Cells = (u32, u32, u32, u32);
+
+fn intersects(a: Cells, b: Cells) -> bool {
+    a.0 <= b.2 && b.0 <= a.2 && a.1 <= b.3 && b.1 <= a.3
+}
+
+/// The cells each chart of `sheet_part` covers, from its drawing's two-cell anchors
+/// (`xdr:from` / `xdr:to`); a `to` cell the chart ends at its very edge (offset 0) is not covered.
+fn chart_cells(parts: &std::collections::HashMap<String, String>, sheet_part: &str) -> Vec<Cells> {
+    let (dir, file) = sheet_part.rsplit_once('/').unwrap();
+    let Some(rels) = parts.get(&format!("{dir}/_rels/{file}.rels")) else {
+        return vec![];
+    };
+    let mut out = vec![];
+    for rel in elements(rels, "Relationship") {
+        let target = value(rel, "@Target").unwrap();
+        let Some(drawing) = target.strip_prefix("../drawings/") else {
+            continue;
+        };
+        let xml = &parts[&format!("xl/drawings/{drawing}")];
+        for anchor in elements(xml, "xdr:twoCellAnchor") {
+            let n = |part: &str, tag: &str| -> u32 {
+                value(elements(anchor, part)[0], tag)
+                    .unwrap()
+                    .parse()
+                    .unwrap()
+            };
+            let (r0, c0) = (n("xdr:from", "xdr:row"), n("xdr:from", "xdr:col"));
+            let (mut r1, mut c1) = (n("xdr:to", "xdr:row"), n("xdr:to", "xdr:col"));
+            if n("xdr:to", "xdr:rowOff") == 0 && r1 > r0 {
+                r1 -= 1;
+            }
+            if n("xdr:to", "xdr:colOff") == 0 && c1 > c0 {
+                c1 -= 1;
+            }
+            out.push((r0, c0, r1, c1));
+        }
+    }
+    out
+}
+
+/// No chart of the sample workbook covers another chart, a cell with a value or a merged
+/// note: each chart's cells (its drawing's anchors) against the others' and against every
+/// non-empty cell and merged range calamine reads on its sheet. No LibreOffice needed.
+#[test]
+fn libreoffice_print_charts_overlap_no_chart_and_no_cell() {
+    use calamine::{Reader, Xlsx};
+    for ledger in [false, true] {
+        let bytes = sample_workbook(ledger);
+        let parts = xml_parts(&bytes);
+        let mut book: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes.clone())).unwrap();
+        let mut charts_seen = 0;
+        for (name, part) in sheet_parts(&parts) {
+            let charts = chart_cells(&parts, &part);
+            charts_seen += charts.len();
+            for (i, a) in charts.iter().enumerate() {
+                for b in &charts[i + 1..] {
+                    assert!(
+                        !intersects(*a, *b),
+                        "{name}: charts {a:?} and {b:?} overlap"
+                    );
+                }
+            }
+            if charts.is_empty() {
+                continue;
+            }
+            let range = book.worksheet_range(&name).unwrap();
+            for (r, c, v) in range.used_cells() {
+                let (r, c) = (
+                    r as u32 + range.start().unwrap().0,
+                    c as u32 + range.start().unwrap().1,
+                );
+                for a in &charts {
+                    assert!(
+                        !intersects(*a, (r, c, r, c)),
+                        "{name}: the chart at {a:?} covers cell ({r}, {c}) = {v:?}"
+                    );
+                }
+            }
+            for d in book.merge_cells_by_sheet_name(&name).unwrap() {
+                let m = (d.start.0, d.start.1, d.end.0, d.end.1);
+                for a in &charts {
+                    assert!(
+                        !intersects(*a, m),
+                        "{name}: the chart at {a:?} covers the merged {m:?}"
+                    );
+                }
+            }
+        }
+        // Pareto, Periods, whiskers, tornado, method pie (and Trend in a ledger report).
+        assert!(
+            charts_seen >= 5 + usize::from(ledger),
+            "only {charts_seen} charts"
+        );
+    }
+}
+
+/// The sample workbook: from the sample files, or (`ledger`) from a ledger they were imported
+/// into, which adds the Trend sheet.
+fn sample_workbook(ledger: bool) -> Vec<u8> {
+    let o = if ledger {
+        sample_ledger_outcome()
+    } else {
+        run(&[&root().join("samples")], "2026Q1").unwrap()
+    };
+    workbook::build(&o, &config("2026Q1").factors).unwrap()
+}
+
+/// The sample files imported into a ledger, reported for 2026Q1 from it (with a Trend sheet).
+fn sample_ledger_outcome() -> llm_scope3::pipeline::Outcome {
+    use chrono::TimeZone;
+    use llm_scope3::pipeline;
+    let dir = tempfile::tempdir().unwrap();
+    let mut l = llm_scope3::ledger::Ledger::open(&dir.path().join("l.db")).unwrap();
+    let cfg = config("2026Q1");
+    let (inputs, _) = pipeline::inputs_from_paths(&[root().join("samples")]).unwrap();
+    for input in &inputs {
+        // A file the ledger cannot take is the sample's deliberately broken one: left out.
+        let _ = pipeline::import_file(
+            &mut l,
+            input,
+            &cfg.templates,
+            None,
+            chrono::Utc.with_ymd_and_hms(2026, 4, 15, 0, 0, 0).unwrap(),
+            llm_scope3::ingest::Progress::Hidden,
+        );
+    }
+    pipeline::run_ledger(&l, &cfg).unwrap()
+}
+
+/// `name` (a poppler tool) on the PATH, or `None` (and the caller skips) outside CI.
+fn poppler(name: &str) -> Option<PathBuf> {
+    let out = Command::new("which").arg(name).output().ok()?;
+    let p = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    if out.status.success() && !p.is_empty() {
+        return Some(PathBuf::from(p));
+    }
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("CI=true but {name} is not installed: .ci/run must install poppler-utils");
+    }
+    crate::common::skipped(
+        "the printing test",
+        &format!("{name} not found; install poppler-utils to run it"),
+    );
+    None
+}
+
+/// The longest word (letters and digits) of `text`: what must be on a page that shows it.
+fn longest_word(text: &str) -> String {
+    text.split(|c: char| !c.is_alphanumeric())
+        .max_by_key(|w| w.chars().count())
+        .unwrap_or("")
+        .to_string()
+}
+
+/// The sample workbook prints every sheet one page wide, LibreOffice being the printer.
+///
+/// The method: every worksheet asks for it (`fitToPage`, `fitToHeight="0"`, landscape); the
+/// PDF LibreOffice makes of the workbook is read page by page with `pdftotext -layout`. Each
+/// page's footer names its sheet (`&A`, left) and its number (right), so the pages of each sheet
+/// are known. A sheet with a table repeats its heading rows on every page (`Print_Titles`); a
+/// sheet whose columns spilled onto a second page across would print pages holding only the
+/// left columns (without the last column's heading) and pages holding only the right ones
+/// (without the first column's heading). So: every page of such a sheet shows the longest word
+/// of both its first and its last heading; and every sheet has at least one page, in order.
+#[test]
+fn libreoffice_prints_every_sheet_one_page_wide() {
+    use calamine::{Data, Reader, Xlsx};
+    let bytes = sample_workbook(false);
+    let parts = xml_parts(&bytes);
+    let sheets = sheet_parts(&parts);
+    for (name, part) in &sheets {
+        let xml = &parts[part];
+        assert!(
+            xml.contains(r#"<pageSetUpPr fitToPage="1"/>"#),
+            "{name}: not fit to page"
+        );
+        let setup = elements(xml, "pageSetup")[0];
+        assert_eq!(value(setup, "@fitToHeight"), Some("0"), "{name}: {setup}");
+        assert!(
+            matches!(value(setup, "@fitToWidth"), None | Some("1")),
+            "{name}: {setup}"
+        );
+        assert_eq!(
+            value(setup, "@orientation"),
+            Some("landscape"),
+            "{name}: {setup}"
+        );
+    }
+    let Some(soffice) = soffice() else { return };
+    let (Some(pdftotext), Some(pdfinfo)) = (poppler("pdftotext"), poppler("pdfinfo")) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let xlsx = dir.path().join("report.xlsx");
+    std::fs::write(&xlsx, &bytes).unwrap();
+    let out = convert(&soffice, &xlsx, "pdf", dir.path());
+    let pdf = dir.path().join("report.pdf");
+    assert!(
+        out.status.success() && pdf.exists(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let info = Command::new(pdfinfo).arg(&pdf).output().unwrap();
+    let info = String::from_utf8_lossy(&info.stdout).to_string();
+    let pages: u32 = info
+        .lines()
+        .find_map(|l| l.strip_prefix("Pages:"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    // Each page's text, and the sheet its footer names.
+    let mut printed: Vec<(String, String)> = vec![];
+    for p in 1..=pages {
+        let out = Command::new(&pdftotext)
+            .args(["-layout", "-f", &p.to_string(), "-l", &p.to_string()])
+            .arg(&pdf)
+            .arg("-")
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        let footer = text.lines().rev().find(|l| !l.trim().is_empty()).unwrap();
+        let at = footer
+            .rfind("Page ")
+            .unwrap_or_else(|| panic!("page {p}: no footer: {footer}"));
+        printed.push((footer[..at].trim().to_string(), text));
+    }
+    let order: Vec<&str> = {
+        let mut v: Vec<&str> = printed.iter().map(|(s, _)| s.as_str()).collect();
+        v.dedup();
+        v
+    };
+    let names: Vec<&str> = sheets.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(order, names, "the sheets as printed, in order");
+    // The heading row of each sheet with one: the last row of its Print_Titles.
+    let wb = &parts["xl/workbook.xml"];
+    let mut book: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes.clone())).unwrap();
+    let mut checked = 0;
+    for d in elements(wb, "definedName") {
+        if value(d, "@name") != Some("_xlnm.Print_Titles") {
+            continue;
+        }
+        let i: usize = value(d, "@localSheetId").unwrap().parse().unwrap();
+        let titles = &d[d.find('>').unwrap() + 1..d.rfind('<').unwrap()];
+        let last: u32 = titles.rsplit('$').next().unwrap().parse().unwrap();
+        let name = &sheets[i].0;
+        let range = book.worksheet_range(name).unwrap();
+        let row = (last - 1).checked_sub(range.start().unwrap().0).unwrap();
+        let heads: Vec<String> = range
+            .rows()
+            .nth(row as usize)
+            .unwrap()
+            .iter()
+            .filter(|c| !matches!(c, Data::Empty))
+            .map(|c| c.to_string())
+            .collect();
+        let (first, last) = (longest_word(&heads[0]), longest_word(heads.last().unwrap()));
+        let mut n = 0;
+        for (p, (sheet, text)) in printed.iter().enumerate() {
+            if sheet != name {
+                continue;
+            }
+            n += 1;
+            for w in [&first, &last] {
+                assert!(
+                    text.contains(w.as_str()),
+                    "{name}: page {} lacks the heading word {w:?}: its columns spilled onto a second page across\n{text}",
+                    p + 1
+                );
+            }
+        }
+        assert!(n > 0, "{name}: no page");
+        checked += 1;
+    }
+    assert!(checked >= 12, "only {checked} sheets with headings checked");
+}

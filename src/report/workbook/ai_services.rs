@@ -66,6 +66,7 @@ pub(super) fn write<'a>(book: &mut Book<'a>, o: &'a Outcome) -> Result<(), XlsxE
         cols.push(("Spend (reporting currency)", 16.0));
     }
     let mut r = ws.header(0, &cols)?;
+    ws.wide_paper();
     if let Some(rs) = reporting {
         ws.text_fmt(
             0,
@@ -147,7 +148,7 @@ pub(super) fn write<'a>(book: &mut Book<'a>, o: &'a Outcome) -> Result<(), XlsxE
                 Cell::Text(n.key.region.as_deref().unwrap_or("")),
                 Cell::Text(&n.key.month),
                 Cell::Text(n.key.cost_centre.as_deref().unwrap_or("")),
-                Cell::Number(n.quantity, &f.kwh),
+                Cell::Number(n.quantity, &f.qty),
                 Cell::Text(&n.key.unit),
                 Cell::Owned(spend_text(&n.spend)),
             ];
@@ -276,8 +277,8 @@ pub(super) fn write<'a>(book: &mut Book<'a>, o: &'a Outcome) -> Result<(), XlsxE
             .y2_axis()
             .set_name("cumulative share")
             .set_num_format("0%");
-        chart.set_width(720).set_height(380);
-        ws.insert_chart(first.saturating_sub(1), 4, &chart)?;
+        // Beside the Pareto table (columns A to C), below every table above it.
+        ws.place_chart(first.saturating_sub(1), 4, &mut chart, 720, 380)?;
     }
     Ok(())
 }

@@ -74,7 +74,7 @@ pub(super) fn write(book: &mut Book<'_>, o: &Outcome) -> Result<(), XlsxError> {
         if reporting.is_some() {
             cells.push(reporting_cell(f, v.5));
         }
-        ws.row(r, &cells)
+        ws.row_wrapped(r, &cells)
     };
     for (name, v) in &by {
         write(&mut ws, r, name.as_deref().unwrap_or(""), v)?;

@@ -129,6 +129,7 @@ pub(super) fn write<'a>(
         let mut ws = book.add_long_sheet(&calc_sheet_name(i))?;
         let f = ws.f;
         let mut r = ws.header(0, &cols)?;
+        ws.wide_paper();
         let rows = CalcRows {
             f,
             chunk,
@@ -186,7 +187,13 @@ pub(super) fn write<'a>(
                     .collect();
                 let formula =
                     Formula::new(format!("=SUM({})", ranges.join(","))).set_result(v.to_string());
-                ws.write_formula_with_format(r, col, formula, &f.total_kg)?;
+                // kWh (the first three) and litres (the last three): one decimal.
+                let fmt = if !(3..=6).contains(&k) {
+                    &f.total_kwh
+                } else {
+                    &f.total_kg
+                };
+                ws.write_formula_with_format(r, col, formula, fmt)?;
             }
         }
         r += 2;

@@ -15,6 +15,7 @@ pub(super) fn write(book: &mut Book<'_>, o: &Outcome) -> Result<(), XlsxError> {
     ws.set_column_width(2, 18)?;
     ws.set_column_width(3, 18)?;
     ws.set_column_width(4, 100)?;
+    ws.print_layout();
     let Some(l) = &o.ledger else {
         ws.text_fmt(0, 0, "Change Log", &f.title)?;
         ws.wrapped(2, 4, "no ledger: restatements are not tracked (this report was made from the named files alone; import them into a ledger to track restatements, removed imports and factor-set changes)", 100.0)?;
@@ -127,7 +128,7 @@ pub(super) fn write(book: &mut Book<'_>, o: &Outcome) -> Result<(), XlsxError> {
     if r > head + 1 {
         ws.autofilter(head, 0, r - 1, 4)?;
     }
-    ws.set_landscape();
-    ws.set_print_fit_to_pages(1, 0);
+    ws.set_freeze_panes(head + 1, 0)?;
+    ws.page_setup(head)?;
     Ok(())
 }

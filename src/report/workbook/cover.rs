@@ -12,6 +12,7 @@ pub(super) fn write(book: &mut Book<'_>, o: &Outcome, set: &FactorSet) -> Result
     let f = ws.f;
     ws.set_column_width(0, 34)?;
     ws.set_column_width(1, 90)?;
+    ws.print_layout();
     ws.text_fmt(
         0,
         0,

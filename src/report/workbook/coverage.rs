@@ -57,6 +57,9 @@ pub(super) fn write(book: &mut Book<'_>, o: &Outcome) -> Result<(), XlsxError> {
         }
         r += 1;
     }
+    if !providers.is_empty() {
+        ws.autofilter(header_row, 0, r - 1, 1 + months.len() as u16)?;
+    }
     if providers.is_empty() {
         ws.text_fmt(r, 0, "No usage data in the period", &f.gap)?;
         r += 1;
@@ -99,7 +102,6 @@ pub(super) fn write(book: &mut Book<'_>, o: &Outcome) -> Result<(), XlsxError> {
         r += 1;
     }
     ws.set_freeze_panes(header_row + 1, 1)?;
-    ws.set_landscape();
-    ws.set_print_fit_to_pages(1, 0);
+    ws.page_setup(header_row)?;
     Ok(())
 }

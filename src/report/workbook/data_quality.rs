@@ -16,11 +16,11 @@ pub(super) fn write(book: &mut Book<'_>, o: &Outcome) -> Result<(), XlsxError> {
         ("Provider", 14.0),
         ("Model key", 24.0),
         ("Method", 16.0),
-        ("Technology", 11.0),
+        ("Technology", 12.0),
         ("Time", 8.0),
-        ("Geography", 10.0),
-        ("Completeness", 12.0),
-        ("Reliability", 11.0),
+        ("Geography", 11.0),
+        ("Completeness", 14.0),
+        ("Reliability", 12.0),
         ("Score (mean)", 11.0),
         ("kgCO2e (central, the weight)", 14.0),
     ];
@@ -90,6 +90,9 @@ pub(super) fn write(book: &mut Book<'_>, o: &Outcome) -> Result<(), XlsxError> {
         ws.row(r, &[Cell::Text(m), Cell::Number(*v, &f.kg)])?;
         r += 1;
     }
+    // The first row below the pie (columns F to K), which the note across A to J must not
+    // run under.
+    let mut below_chart = 0;
     if !methods.is_empty() {
         let mut chart = Chart::new(ChartType::Pie);
         chart.title().set_name("Emissions by method (GHG Protocol)");
@@ -98,8 +101,7 @@ pub(super) fn write(book: &mut Book<'_>, o: &Outcome) -> Result<(), XlsxError> {
             .set_name("kgCO2e (central)")
             .set_categories(("Data Quality", mix_first, 0, r - 1, 0))
             .set_values(("Data Quality", mix_first, 1, r - 1, 1));
-        chart.set_width(420).set_height(300);
-        ws.insert_chart(mix_first, 5, &chart)?;
+        below_chart = ws.place_chart(mix_first, 5, &mut chart, 420, 300)?;
     }
     r += 2;
     ws.text_fmt(
@@ -109,7 +111,7 @@ pub(super) fn write(book: &mut Book<'_>, o: &Outcome) -> Result<(), XlsxError> {
         &f.label,
     )?;
     ws.write_number_with_format(r, 3, o.summary.totals.primary_data_share, &f.pct)?;
-    r += 2;
+    r = (r + 2).max(below_chart);
     ws.note(r, 9, "GHG Protocol data-quality indicators, 1 very good … 4 poor: technology (2 known model, 3 size class, 4 spend-based), time (factor age), geography (1 cloud region, 2 country, 3 provider default or continent, 4 world), completeness (1 token data, 3 imputed), reliability (2 hybrid, 3 average-data, 4 spend-based). Group and total scores weight lines by central kgCO2e.", 100.0)?;
     Ok(())
 }

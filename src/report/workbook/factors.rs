@@ -24,7 +24,7 @@ pub(super) fn write(book: &mut Book<'_>, o: &Outcome) -> Result<(), XlsxError> {
     let mut r = ws.header(0, cols)?;
     let num = Format::new().set_num_format("0.000000");
     for u in o.summary.factors.values() {
-        ws.row(
+        ws.row_wrapped(
             r,
             &[
                 Cell::Text(&u.id),

@@ -9,14 +9,23 @@ pub(crate) struct Formats {
     pub(crate) label: Format,
     pub(crate) text: Format,
     pub(crate) wrap: Format,
+    /// A count (requests, tokens): no decimals, thousands separators.
     pub(crate) int: Format,
+    /// kWh, and litres of water: one decimal.
     pub(crate) kwh: Format,
+    /// kgCO2e: three decimals.
     pub(crate) kg: Format,
+    /// tCO2e: three decimals.
     pub(crate) t: Format,
+    /// A data-quality score or a ratio: two decimals.
     pub(crate) dq: Format,
+    /// A share: a percentage with one decimal.
     pub(crate) pct: Format,
+    /// A quantity in a unit of its own (billed items not estimated): up to three decimals.
+    pub(crate) qty: Format,
     pub(crate) total_label: Format,
     pub(crate) total_int: Format,
+    pub(crate) total_kwh: Format,
     pub(crate) total_kg: Format,
     pub(crate) total_t: Format,
     /// A warning: dark red on light red, wrapped.
@@ -55,13 +64,15 @@ impl Formats {
             text: Format::new(),
             wrap: Format::new().set_text_wrap().set_align(FormatAlign::Top),
             int: Format::new().set_num_format("#,##0"),
-            kwh: Format::new().set_num_format("#,##0.000"),
+            kwh: Format::new().set_num_format("#,##0.0"),
             kg: Format::new().set_num_format("#,##0.000"),
             t: Format::new().set_num_format("#,##0.000"),
             dq: Format::new().set_num_format("0.00"),
             pct: Format::new().set_num_format("0.0%"),
+            qty: Format::new().set_num_format("#,##0.000"),
             total_label: total.clone(),
             total_int: total.clone().set_num_format("#,##0"),
+            total_kwh: total.clone().set_num_format("#,##0.0"),
             total_kg: total.clone().set_num_format("#,##0.000"),
             total_t: total.set_num_format("#,##0.000"),
             warn: Format::new()

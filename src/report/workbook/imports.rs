@@ -52,6 +52,7 @@ pub(super) fn write(book: &mut Book<'_>, o: &Outcome) -> Result<(), XlsxError> {
         );
     }
     let mut r = ws.header(0, &cols)?;
+    ws.wide_paper();
     if let Some(rs) = reporting {
         ws.text_fmt(
             0,
@@ -132,7 +133,7 @@ pub(super) fn write(book: &mut Book<'_>, o: &Outcome) -> Result<(), XlsxError> {
             };
             cells.insert(ACCEPTED_REPORTING, cell);
         }
-        ws.row(r, &cells)?;
+        ws.row_wrapped(r, &cells)?;
         r += 1;
     }
     if r > 1 {

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use rust_xlsxwriter::Format;
 
 use super::formats::Formats;
+use super::writer::Total;
 use crate::aggregate::{LineBody, LineKey};
 use crate::model::Bounds;
 use crate::pipeline::Outcome;
@@ -114,6 +115,7 @@ pub(crate) fn result_cells<'a>(f: &'a Formats, b: &LineBody) -> Vec<Cell<'a>> {
     v.extend(bounds_cells(e.emissions_kgco2e, &f.kg));
     v.push(Cell::Number(e.embodied_kgco2e.central, &f.kg));
     if b.energy_estimated {
+        // Litres: one decimal, as kWh.
         v.extend(bounds_cells(e.water_l, &f.kwh));
     } else {
         v.extend(not_estimated());
@@ -153,27 +155,27 @@ pub(super) fn reporting_cell<'a>(f: &'a Formats, amount: Option<f64>) -> Cell<'a
     }
 }
 
-/// The totals below [`QTY_COLS`] and [`RESULT_COLS`] (but the data quality), each with whether
-/// it is a count.
-pub(super) fn total_values(o: &Outcome) -> Vec<(f64, bool)> {
+/// The totals below [`QTY_COLS`] and [`RESULT_COLS`] (but the data quality), each with its
+/// unit (its number format).
+pub(super) fn total_values(o: &Outcome) -> Vec<(f64, Total)> {
     let t = &o.summary.totals;
     let a = &t.activity;
-    let mut v = vec![
-        (a.requests as f64, true),
-        (a.input_tokens as f64, true),
-        (a.cached_input_tokens as f64, true),
-        (a.output_tokens as f64, true),
-        (t.imputed_input_tokens as f64, true),
-        (t.imputed_output_tokens as f64, true),
-    ];
-    for b in [t.energy_kwh, t.emissions_kgco2e] {
-        v.extend([(b.low, false), (b.central, false), (b.high, false)]);
+    let mut v: Vec<(f64, Total)> = [
+        a.requests,
+        a.input_tokens,
+        a.cached_input_tokens,
+        a.output_tokens,
+        t.imputed_input_tokens,
+        t.imputed_output_tokens,
+    ]
+    .iter()
+    .map(|n| (*n as f64, Total::Count))
+    .collect();
+    for (b, unit) in [(t.energy_kwh, Total::Kwh), (t.emissions_kgco2e, Total::Kg)] {
+        v.extend([(b.low, unit), (b.central, unit), (b.high, unit)]);
     }
-    v.push((t.embodied_kgco2e.central, false));
-    v.extend([
-        (t.water_l.low, false),
-        (t.water_l.central, false),
-        (t.water_l.high, false),
-    ]);
+    v.push((t.embodied_kgco2e.central, Total::Kg));
+    let w = t.water_l;
+    v.extend([w.low, w.central, w.high].map(|x| (x, Total::Kwh)));
     v
 }

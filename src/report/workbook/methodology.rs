@@ -21,7 +21,6 @@ pub(super) fn write(book: &mut Book<'_>, o: &Outcome, set: &FactorSet) -> Result
         }
         r += 1;
     }
-    ws.set_landscape();
-    ws.set_print_fit_to_pages(1, 0);
+    ws.print_layout();
     Ok(())
 }

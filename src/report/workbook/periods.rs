@@ -77,6 +77,7 @@ pub(super) fn write(book: &mut Book<'_>, o: &Outcome) -> Result<(), XlsxError> {
             r += 1;
         }
     }
+    ws.autofilter(2, 0, r - 1, (providers.len() + 1) as u16)?;
     ws.text_fmt(r, 0, "Period total", &f.total_label)?;
     for (c, v) in grand.iter().enumerate() {
         ws.write_number_with_format(r, 1 + c as u16, *v, &f.total_t)?;
@@ -113,8 +114,7 @@ pub(super) fn write(book: &mut Book<'_>, o: &Outcome) -> Result<(), XlsxError> {
                 .set_categories(("Periods", first_data, base_col, last, base_col))
                 .set_values(("Periods", first_data, col, last, col));
         }
-        chart.set_width(640).set_height(360);
-        ws.insert_chart(r + 2, 0, &chart)?;
+        ws.place_chart(r + 2, 0, &mut chart, 640, 360)?;
     }
     Ok(())
 }

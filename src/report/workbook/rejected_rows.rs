@@ -18,7 +18,7 @@ pub(super) fn write(book: &mut Book<'_>, o: &Outcome) -> Result<(), XlsxError> {
     ];
     let mut r = ws.header(0, cols)?;
     for x in &o.rejections {
-        ws.row(
+        ws.row_wrapped(
             r,
             &[
                 Cell::Text(&x.file),
@@ -37,7 +37,7 @@ pub(super) fn write(book: &mut Book<'_>, o: &Outcome) -> Result<(), XlsxError> {
             file.rejections_not_listed,
             crate::normalise::REJECTIONS_LISTED_PER_REASON
         );
-        ws.row(
+        ws.row_wrapped(
             r,
             &[
                 Cell::Text(&file.file),

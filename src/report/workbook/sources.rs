@@ -27,7 +27,7 @@ pub(super) fn write(book: &mut Book<'_>, o: &Outcome, set: &FactorSet) -> Result
         .collect();
     let mut r = ws.header(0, cols)?;
     for s in set.sources.values() {
-        ws.row(
+        ws.row_wrapped(
             r,
             &[
                 Cell::Text(&s.id),

@@ -31,6 +31,7 @@ pub(super) fn write(book: &mut Book<'_>, o: &Outcome) -> Result<(), XlsxError> {
         ("Source rows", 50.0),
     ];
     let mut r = ws.header(0, cols)?;
+    ws.wide_paper();
     let opt = |v: Option<f64>| match v {
         Some(x) => Cell::Number(x, &f.kg),
         None => Cell::Text("not given"),
@@ -61,7 +62,7 @@ pub(super) fn write(book: &mut Book<'_>, o: &Outcome) -> Result<(), XlsxError> {
                 .collect::<Vec<_>>()
                 .join("; "),
         ));
-        ws.row(r, &cells)?;
+        ws.row_wrapped(r, &cells)?;
         r += 1;
     }
     if o.summary.supplier.is_empty() {

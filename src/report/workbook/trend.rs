@@ -72,7 +72,6 @@ pub(super) fn write(book: &mut Book<'_>, o: &Outcome) -> Result<(), XlsxError> {
         150.0,
     )?;
     let mut r = ws.header(HEADER_ROW, COLS)?;
-    ws.set_row_height(HEADER_ROW, 60.0)?;
     for (i, q) in trend.quarters.iter().enumerate() {
         let name = format!("{} Q{}", trend.fiscal_year, i + 1);
         span_row(&mut ws, r, &name, q, false)?;
@@ -104,8 +103,7 @@ pub(super) fn write(book: &mut Book<'_>, o: &Outcome) -> Result<(), XlsxError> {
         .set_name("A year earlier")
         .set_categories((NAME, FIRST_ROW, 0, last_row, 0))
         .set_values((NAME, FIRST_ROW, 7, last_row, 7));
-    chart.set_width(640).set_height(320);
-    ws.insert_chart(r + 2, 0, &chart)?;
+    ws.place_chart(r + 2, 0, &mut chart, 640, 320)?;
     Ok(())
 }
 

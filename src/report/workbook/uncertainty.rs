@@ -21,6 +21,9 @@ pub(super) fn write(book: &mut Book<'_>, o: &Outcome) -> Result<(), XlsxError> {
         ("kgCO2e (central)", 14.0),
         ("kgCO2e (high)", 14.0),
         ("High / low", 10.0),
+        // The whiskers' lengths (the chart's error bars), written below.
+        ("to high", 12.0),
+        ("to low", 12.0),
     ];
     let mut r = ws.header(0, cols)?;
     let mut by: BTreeMap<String, Bounds> = BTreeMap::new();
@@ -44,12 +47,13 @@ pub(super) fn write(book: &mut Book<'_>, o: &Outcome) -> Result<(), XlsxError> {
     }
     // Whiskers: central per provider with low-high error bars (plus / minus columns F, G).
     let first = 1u32;
-    ws.text_fmt(0, 5, "to high", &f.header)?;
-    ws.text_fmt(0, 6, "to low", &f.header)?;
     for (i, b) in by.values().enumerate() {
         let row = first + i as u32;
         ws.write_number_with_format(row, 5, b.high - b.central, &f.kg)?;
         ws.write_number_with_format(row, 6, b.central - b.low, &f.kg)?;
+    }
+    if r > 1 {
+        ws.autofilter(0, 0, r - 1, (cols.len() - 1) as u16)?;
     }
     let t = o.summary.totals.emissions_kgco2e;
     ws.row(
@@ -62,6 +66,8 @@ pub(super) fn write(book: &mut Book<'_>, o: &Outcome) -> Result<(), XlsxError> {
             Cell::Number(ratio(&t), &f.dq),
         ],
     )?;
+    // The first row below the charts (column I on), beside the tables (columns A to G).
+    let mut below_charts = 0;
     if !by.is_empty() {
         let last = first + by.len() as u32 - 1;
         let mut chart = Chart::new(ChartType::Column);
@@ -80,8 +86,7 @@ pub(super) fn write(book: &mut Book<'_>, o: &Outcome) -> Result<(), XlsxError> {
             .set_values(("Uncertainty", first, 2, last, 2))
             .set_y_error_bars(&bars);
         chart.y_axis().set_name("kgCO2e").set_min(0);
-        chart.set_width(560).set_height(320);
-        ws.insert_chart(0, 8, &chart)?;
+        below_charts = ws.place_chart(0, 8, &mut chart, 560, 320)?;
     }
     r += 2;
     ws.text_fmt(
@@ -91,19 +96,16 @@ pub(super) fn write(book: &mut Book<'_>, o: &Outcome) -> Result<(), XlsxError> {
         &f.label,
     )?;
     r += 1;
-    for (c, h) in [
+    let heads = [
         "Assumption",
         "Total at its low (kgCO2e)",
         "Central total (kgCO2e)",
         "Total at its high (kgCO2e)",
         "Swing (high − low)",
-    ]
-    .iter()
-    .enumerate()
-    {
-        ws.text_fmt(r, c as u16, h, &f.header)?;
-    }
-    ws.set_row_height(r, 30)?;
+        "low − central",
+        "high − central",
+    ];
+    ws.headings(r, 0, &heads, &[30.0, 14.0, 14.0, 14.0, 10.0, 12.0, 12.0])?;
     r += 1;
     let mut rows = o.summary.sensitivity.clone();
     rows.sort_by(|a, b| (b.2 - b.1).abs().total_cmp(&(a.2 - a.1).abs()));
@@ -124,8 +126,6 @@ pub(super) fn write(book: &mut Book<'_>, o: &Outcome) -> Result<(), XlsxError> {
     if !rows.is_empty() {
         // Tornado: the swing of each assumption around the central total (columns F, G).
         let last = r - 1;
-        ws.text_fmt(tornado_first - 1, 5, "low − central", &f.header)?;
-        ws.text_fmt(tornado_first - 1, 6, "high − central", &f.header)?;
         for (i, (_, lo, hi)) in rows.iter().enumerate() {
             let row = tornado_first + i as u32;
             ws.write_number_with_format(row, 5, lo - t.central, &f.kg)?;
@@ -146,8 +146,9 @@ pub(super) fn write(book: &mut Book<'_>, o: &Outcome) -> Result<(), XlsxError> {
                 .set_values(("Uncertainty", tornado_first, col, last, col))
                 .set_overlap(100);
         }
-        chart.set_width(560).set_height(320);
-        ws.insert_chart(tornado_first, 8, &chart)?;
+        // Below the whiskers chart: the two never overlap whatever the number of providers.
+        let at = tornado_first.max(below_charts);
+        ws.place_chart(at, 8, &mut chart, 560, 320)?;
     }
     r += 1;
     ws.note(r, 6, "Low and high are a bounding envelope (every factor at its low or its high value), not a statistical interval. Spend-based lines do not depend on these assumptions and add their central to every row of the sensitivity table.", 100.0)?;

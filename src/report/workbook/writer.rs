@@ -16,7 +16,7 @@
 use std::ops::{Deref, DerefMut};
 
 use rust_xlsxwriter::{
-    DocProperties, Format, Formula, ProtectionOptions, Workbook, Worksheet, XlsxError,
+    Chart, DocProperties, Format, Formula, ProtectionOptions, Workbook, Worksheet, XlsxError,
 };
 
 use super::formats::Formats;
@@ -118,6 +118,8 @@ impl<'a> Book<'a> {
             ws,
             f: self.f,
             path: &mut self.path,
+            widths: vec![],
+            tall: None,
         })
     }
 
@@ -137,6 +139,8 @@ impl<'a> Book<'a> {
             ws,
             f: self.f,
             path: &mut self.path,
+            widths: vec![],
+            tall: None,
         })
     }
 
@@ -176,6 +180,17 @@ fn prototype_formats(f: &Formats) -> Vec<&Format> {
     v
 }
 
+/// The unit of a total in [`Sheet::totals_row`], which gives it its number format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Total {
+    /// A count (requests, tokens): no decimals.
+    Count,
+    /// kWh or litres: one decimal.
+    Kwh,
+    /// kgCO2e: three decimals.
+    Kg,
+}
+
 /// The rows of a table with a row per line (AI Services, Calculation Lines), handed to
 /// [`Sheet::lines`]: the cells of each and, for rows with live formulas, what they refer to.
 pub(super) trait LineRows<'a> {
@@ -210,6 +225,62 @@ pub(super) struct Sheet<'b, 'a> {
     /// The formats used everywhere.
     pub(super) f: &'a Formats,
     path: &'b mut Path<'a>,
+    /// The column widths set by [`Sheet::header`] (characters), for the heights of headings.
+    widths: Vec<f64>,
+    /// The last row [`Sheet::wrapped`] set the height of, and that height: a second wrapped
+    /// cell on the row only ever makes it taller.
+    tall: Option<(u32, f64)>,
+}
+
+/// Paper sizes (the OOXML `paperSize` codes rust_xlsxwriter's `set_paper_size` takes).
+const PAPER_A4: u8 = 9;
+const PAPER_A3: u8 = 8;
+
+/// The height of a row of one line of 11-point text, in points (Excel's default row).
+const LINE_PT: f64 = 15.0;
+
+/// A default row in pixels (15 points at 96 dpi).
+const ROW_PX: u32 = 20;
+
+/// The number of lines `text` takes when wrapped, by words, in a column `width` characters
+/// wide (Excel's unit: the width of a digit). Conservative for bold headings: a line holds as
+/// many characters as the width (the padding taken by the narrower letters), and a word longer
+/// than a line is broken.
+pub(super) fn wrapped_lines(text: &str, width: f64) -> usize {
+    let per_line = (width.floor() as usize).max(4);
+    text.split('\n')
+        .map(|para| {
+            let mut lines = 1;
+            let mut used = 0usize;
+            for word in para.split_whitespace() {
+                let n = word.chars().count();
+                let need = if used == 0 { n } else { used + 1 + n };
+                if need <= per_line {
+                    used = need;
+                } else if used == 0 {
+                    lines += (n - 1) / per_line;
+                    used = (n - 1) % per_line + 1;
+                } else {
+                    lines += 1 + (n.max(1) - 1) / per_line;
+                    used = (n.max(1) - 1) % per_line + 1;
+                }
+            }
+            lines
+        })
+        .sum()
+}
+
+/// The height (points) of a heading row whose cells are `heads` in columns `widths` wide:
+/// the tallest wrapped heading, never less than one line.
+pub(super) fn heading_height<S: AsRef<str>>(heads: &[S], widths: &[f64]) -> f64 {
+    let lines = heads
+        .iter()
+        .zip(widths)
+        .map(|(h, w)| wrapped_lines(h.as_ref(), *w))
+        .max()
+        .unwrap_or(1)
+        .max(1);
+    LINE_PT * lines as f64
 }
 
 impl Deref for Sheet<'_, '_> {
@@ -226,23 +297,81 @@ impl DerefMut for Sheet<'_, '_> {
 }
 
 impl<'a> Sheet<'_, 'a> {
-    /// Page setup shared by every sheet: landscape, one page wide, header rows repeated.
+    /// Page setup shared by every sheet: A4 landscape, narrow margins, one page wide (as
+    /// many tall as it takes), rows 1 to `header_row` repeated on every page, the sheet's
+    /// name and the page number in the footer.
     pub(super) fn page_setup(&mut self, header_row: u32) -> Result<(), XlsxError> {
-        self.ws.set_landscape();
-        self.ws.set_print_fit_to_pages(1, 0);
+        self.print_layout();
         self.ws.set_repeat_rows(0, header_row)?;
         Ok(())
     }
 
-    /// Writes a header row at `row`, sets widths, freezes below it; returns the next row.
+    /// [`Sheet::page_setup`] without repeated rows (a sheet of text, no table heading).
+    pub(super) fn print_layout(&mut self) {
+        self.ws.set_landscape();
+        self.ws.set_paper_size(PAPER_A4);
+        // Left, right, top, bottom, header, footer (inches): Excel's "narrow" margins.
+        self.ws.set_margins(0.25, 0.25, 0.5, 0.5, 0.3, 0.3);
+        self.ws.set_print_fit_to_pages(1, 0);
+        self.ws.set_footer("&L&A&RPage &P of &N");
+    }
+
+    /// A3 paper for a table too wide to read on A4 when fitted to one page wide (the line
+    /// tables: AI Services, Calculation Lines, Imports, Supplier Data). Every column is
+    /// printed: the sheet stays one page wide, on paper 1.41 times as wide.
+    pub(super) fn wide_paper(&mut self) {
+        self.ws.set_paper_size(PAPER_A3);
+    }
+
+    /// Writes a header row at `row`, sets widths and the row's height to fit the wrapped
+    /// headings, freezes below it; returns the next row.
     pub(super) fn header(&mut self, row: u32, cols: &[Col]) -> Result<u32, XlsxError> {
         for (c, (name, width)) in cols.iter().enumerate() {
             self.ws.text_fmt(row, c as u16, name, &self.f.header)?;
             self.ws.set_column_width(c as u16, *width)?;
         }
+        self.widths = cols.iter().map(|c| c.1).collect();
+        let names: Vec<&str> = cols.iter().map(|c| c.0).collect();
+        self.ws
+            .set_row_height(row, heading_height(&names, &self.widths))?;
         self.ws.set_freeze_panes(row + 1, 0)?;
         self.page_setup(row)?;
         Ok(row + 1)
+    }
+
+    /// Writes headings `heads` on `row` from column `first_col` on, in columns `widths` wide
+    /// (set), the row tall enough for the wrapped headings.
+    pub(super) fn headings(
+        &mut self,
+        row: u32,
+        first_col: u16,
+        heads: &[&str],
+        widths: &[f64],
+    ) -> Result<(), XlsxError> {
+        for (c, (h, w)) in heads.iter().zip(widths).enumerate() {
+            let col = first_col + c as u16;
+            self.ws.text_fmt(row, col, h, &self.f.header)?;
+            self.ws.set_column_width(col, *w)?;
+        }
+        self.ws.set_row_height(row, heading_height(heads, widths))?;
+        Ok(())
+    }
+
+    /// Inserts `chart`, `width` × `height` pixels, with its top left corner at the top left of
+    /// cell (`row`, `col`); returns the first row below it. The row count assumes rows of the
+    /// default height (20 pixels): taller rows only end the chart higher, so whatever is
+    /// written from the returned row on is below the chart.
+    pub(super) fn place_chart(
+        &mut self,
+        row: u32,
+        col: u16,
+        chart: &mut Chart,
+        width: u32,
+        height: u32,
+    ) -> Result<u32, XlsxError> {
+        chart.set_width(width).set_height(height);
+        self.ws.insert_chart(row, col, chart)?;
+        Ok(row + height.div_ceil(ROW_PX) + 1)
     }
 
     /// Writes `cells` on `row` from column A on.
@@ -260,18 +389,49 @@ impl<'a> Sheet<'_, 'a> {
         width_chars: f64,
     ) -> Result<(), XlsxError> {
         self.ws.text_fmt(row, col, text, &self.f.wrap)?;
-        let per_line = (width_chars * 1.15).max(10.0) as usize;
-        let lines: usize = text
-            .split('\n')
-            .map(|l| l.chars().count().div_ceil(per_line).max(1))
-            .sum();
+        // Text of the regular face runs a little narrower than the digits the width counts.
+        let lines = wrapped_lines(text, width_chars * 1.15);
         if lines > 1 {
-            self.ws.set_row_height(row, 15.0 * lines as f64)?;
+            let mut height = LINE_PT * lines as f64;
+            if let Some((r, h)) = self.tall {
+                if r == row {
+                    height = height.max(h);
+                }
+            }
+            self.ws.set_row_height(row, height)?;
+            self.tall = Some((row, height));
         }
         Ok(())
     }
 
-    /// A footnote across columns A..=`last_col` (merged, wrapped, tall enough for its text).
+    /// [`Sheet::row`], each text longer than its column (as [`Sheet::header`] set it) wrapped
+    /// and the row tall enough for it: nothing is cut off on screen or on paper.
+    pub(super) fn row_wrapped(&mut self, row: u32, cells: &[Cell<'_>]) -> Result<(), XlsxError> {
+        write_row(self.ws, self.f, row, cells)?;
+        let texts = cells.iter().enumerate().filter_map(|(c, cell)| match cell {
+            Cell::Text(s) => Some((c, *s)),
+            Cell::Owned(s) => Some((c, s.as_str())),
+            _ => None,
+        });
+        let texts: Vec<(usize, &str)> = texts.collect();
+        let long = |(c, text): &(usize, &str)| {
+            self.widths
+                .get(*c)
+                .is_some_and(|w| text.chars().count() as f64 > *w)
+        };
+        if !texts.iter().any(long) {
+            return Ok(());
+        }
+        // A tall row: every text wrapped at the top of its cell, so that the row reads across.
+        for (c, text) in texts {
+            let width = self.widths.get(c).copied().unwrap_or(8.43);
+            self.wrapped(row, c as u16, text, width)?;
+        }
+        Ok(())
+    }
+
+    /// A footnote across columns A..=`last_col` (merged, wrapped, tall enough for its text in
+    /// the columns' widths when [`Sheet::header`] set them, else in `width_chars`).
     pub(super) fn note(
         &mut self,
         row: u32,
@@ -281,9 +441,14 @@ impl<'a> Sheet<'_, 'a> {
     ) -> Result<(), XlsxError> {
         self.ws
             .merge_text(row, 0, row, last_col, text, &self.f.wrap)?;
-        let per_line = (width_chars * 1.15).max(10.0) as usize;
-        let lines = text.chars().count().div_ceil(per_line).max(1);
-        self.ws.set_row_height(row, 15.0 * lines as f64)?;
+        // The merged cell's width when the header set the columns', else the caller's.
+        let width = match self.widths.get(..=last_col as usize) {
+            Some(w) => w.iter().sum(),
+            None => width_chars,
+        };
+        // Text of the regular face runs a little narrower than the digits the width counts.
+        let lines = wrapped_lines(text, width * 1.15);
+        self.ws.set_row_height(row, LINE_PT * lines as f64)?;
         Ok(())
     }
 
@@ -293,20 +458,25 @@ impl<'a> Sheet<'_, 'a> {
         row: u32,
         label: &str,
         first_numeric: u16,
-        values: &[(f64, bool)],
+        values: &[(f64, Total)],
     ) -> Result<(), XlsxError> {
         let f = self.f;
         self.ws.text_fmt(row, 0, label, &f.total_label)?;
-        for (i, (v, is_int)) in values.iter().enumerate() {
-            let fmt = if *is_int { &f.total_int } else { &f.total_kg };
+        for (i, (v, kind)) in values.iter().enumerate() {
+            let fmt = match kind {
+                Total::Count => &f.total_int,
+                Total::Kwh => &f.total_kwh,
+                Total::Kg => &f.total_kg,
+            };
             self.ws
                 .write_number_with_format(row, first_numeric + i as u16, *v, fmt)?;
         }
         Ok(())
     }
 
-    /// A table below another on a sheet: a blank row, its title, its headings (`height`
-    /// points tall, the columns being the table's above); returns the row of its first line.
+    /// A table below another on a sheet: a blank row, its title, its headings (at least
+    /// `height` points tall, as tall as the headings need in the columns of the table above);
+    /// returns the row of its first line.
     pub(super) fn section(
         &mut self,
         r: u32,
@@ -318,7 +488,8 @@ impl<'a> Sheet<'_, 'a> {
         for (c, h) in heads.iter().enumerate() {
             self.ws.text_fmt(r + 2, c as u16, h, &self.f.header)?;
         }
-        self.ws.set_row_height(r + 2, height)?;
+        let fitted = heading_height(heads, &self.widths);
+        self.ws.set_row_height(r + 2, height.max(fitted))?;
         Ok(r + 3)
     }
 

@@ -54,9 +54,10 @@ pub(super) fn write(book: &mut Book<'_>, o: &Outcome) -> Result<(), XlsxError> {
     ];
     for row in &rows {
         let cells: Vec<Cell> = row.iter().map(|c| Cell::Text(c.as_str())).collect();
-        ws.row(r, &cells)?;
+        ws.row_wrapped(r, &cells)?;
         r += 1;
     }
+    ws.autofilter(0, 0, r - 1, (cols.len() - 1) as u16)?;
     r += 1;
     ws.note(r, 4, "Element names are from the EFRAG ESRS XBRL taxonomy (2023-12-22). The AI / LLM figure is a component of the cloud-computing member, not a separate element: the entity tags its full category value.", 100.0)?;
     Ok(())
