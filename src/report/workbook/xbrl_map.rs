@@ -3,9 +3,9 @@
 use rust_xlsxwriter::XlsxError;
 
 use super::summary::{E16_AI_ROW, E16_N_COL};
-use super::writer::Book;
+use super::writer::{Book, CellText};
 use crate::pipeline::Outcome;
-use crate::report::cell::{Cell, Col};
+use crate::report::cell::Col;
 
 pub(super) fn write(book: &mut Book<'_>, o: &Outcome) -> Result<(), XlsxError> {
     let mut ws = book.add_sheet("XBRL Map")?;
@@ -52,9 +52,16 @@ pub(super) fn write(book: &mut Book<'_>, o: &Outcome) -> Result<(), XlsxError> {
             "'Methodology'!A1".into(),
         ],
     ];
+    // Element and member names in full: wrapped, the row as tall as the longest needs.
+    let f = ws.f;
     for row in &rows {
-        let cells: Vec<Cell> = row.iter().map(|c| Cell::Text(c.as_str())).collect();
-        ws.row(r, &cells)?;
+        let mut lines = 1;
+        for (c, text) in row.iter().enumerate() {
+            ws.text_fmt(r, c as u16, text, &f.wrap)?;
+            let width = cols[c].1 * 1.1;
+            lines = lines.max((text.chars().count() as f64 / width).ceil() as usize);
+        }
+        ws.set_row_height(r, 15.0 * lines as f64)?;
         r += 1;
     }
     r += 1;
