@@ -349,6 +349,6 @@ fn header_col_of(range: &calamine::Range<calamine::Data>, name: &str) -> usize {
         .next()
         .unwrap()
         .iter()
-        .position(|c| c.to_string() == name)
+        .position(|c| *c == calamine::Data::String(name.into()))
         .unwrap_or_else(|| panic!("no column {name}"))
 }

@@ -1081,7 +1081,7 @@ fn the_e16_figure_is_a_formula_chain_down_to_the_calculation_lines() {
     // of the disclosure table without being an N-1 figure.
     let heading = s
         .rows()
-        .position(|r| r[0].to_string() == "Figure")
+        .position(|r| r[0] == Data::String("Figure".into()))
         .expect("the supporting figures' headings");
     let heads: Vec<String> = s
         .rows()

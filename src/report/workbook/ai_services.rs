@@ -27,7 +27,7 @@ pub(super) const EMISSIONS: u16 = 3;
 /// The energy columns (0..3) and the water columns (7..10): "not estimated" for spend-based
 /// lines, which get no formula there.
 fn energy_or_water(k: u16) -> bool {
-    k < 3 || k >= 7
+    !(3..7).contains(&k)
 }
 
 /// The longest formula a line gets (Excel's limit is 8,192 characters); a line whose
