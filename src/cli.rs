@@ -43,6 +43,7 @@ pub enum Command {
     ///   llm-scope3 report samples/ --quarter 2026Q1 --format csv --out q1-tables
     ///   llm-scope3 report samples/ --quarter 2026Q1 --format csv --csv-delimiter semicolon --out q1-tables
     ///   llm-scope3 report --ledger l.db --quarter 2026Q1 --final --accept-gaps "no AI use in February"
+    ///   llm-scope3 report q1-2026/ --quarter 2026Q1 --prior summary-2025Q1.json --json summary-2026Q1.json
     #[command(verbatim_doc_comment)]
     Report(Box<ReportArgs>),
     /// Show how files are read: detected format, column mapping, first records, rejections.
@@ -292,6 +293,15 @@ pub struct ReportArgs {
     /// under "Commentary" and in the JSON summary (`note`).
     #[arg(long, value_name = "TEXT")]
     pub note: Option<String>,
+    /// The comparative period (N-1) of a run without a ledger: an earlier JSON summary written
+    /// by `report --json` for the same period a year earlier (same length, ending one year
+    /// before; anything else is refused). Its totals fill the E1-6 Summary's "Comparative
+    /// (N-1)" and "% change" columns, summary.csv and the JSON's `comparative_period`. With a
+    /// ledger the N-1 comes from the ledger; --prior is used only when the ledger holds no
+    /// data for the period a year earlier.
+    /// Example: --quarter 2026Q1 --prior summary-2025Q1.json
+    #[arg(long, value_name = "FILE.json")]
+    pub prior: Option<PathBuf>,
     /// Print how long reading, building the workbook and writing took (stderr); used by
     /// benches/compare.sh.
     #[arg(long)]

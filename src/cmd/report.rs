@@ -54,6 +54,12 @@ pub(crate) fn run(args: &ReportArgs) -> Result<()> {
         return Err(Error::Usage("--out and --json name the same file".into()));
     }
     check_outputs(args, &out)?;
+    // An unusable --prior is refused before any file is read.
+    let prior = args
+        .prior
+        .as_deref()
+        .map(|p| pipeline::comparative::Prior::read(p, &cfg.period))
+        .transpose()?;
     let mut ledger = None;
     let outcome = if args.inputs.is_empty() {
         // From the ledger alone.
@@ -85,6 +91,7 @@ pub(crate) fn run(args: &ReportArgs) -> Result<()> {
     };
     let mut outcome = outcome;
     outcome.note = args.note.clone().filter(|n| !n.trim().is_empty());
+    outcome.prior = prior;
     check_coverage(&mut outcome, args)?;
     // `--final`: the statement is inserted (the ledger's write lock taken, which also proves
     // the ledger writable) before any output is made, so that the outputs name it; it is

@@ -7,6 +7,7 @@
 //! asks, report from the rest. Stateless runs refuse the same file twice and
 //! overlapping exports of one format, which would double-count.
 
+pub mod comparative;
 pub mod finality;
 pub mod trend;
 pub mod warnings;
@@ -80,6 +81,9 @@ pub struct Outcome {
     pub reporting: Option<crate::aggregate::currency::ReportingSpend>,
     /// The preparer's commentary (`report --note`), shown on the Cover and in the JSON.
     pub note: Option<String>,
+    /// An earlier JSON summary giving the N-1 figures of a run without a ledger
+    /// (`report --prior`; see [`comparative::of`]).
+    pub prior: Option<comparative::Prior>,
 }
 
 /// The ledger's part of a report.
@@ -298,6 +302,7 @@ fn run_once(inputs: &[&Input], cfg: &Config) -> std::result::Result<Outcome, Run
         config,
         reporting,
         note: None,
+        prior: None,
     }
     .assessed())
 }
@@ -606,6 +611,7 @@ pub fn run_ledger(ledger: &crate::ledger::Ledger, cfg: &Config) -> Result<Outcom
         config,
         reporting,
         note: None,
+        prior: None,
     }
     .assessed())
 }

@@ -355,15 +355,17 @@ fn summary(o: &Outcome, d: Dialect) -> Table {
         Some(range),
         "not the reported figure: grid x (1 - carbon-free-energy share) where the operator publishes it; not GHG Protocol market-based",
     );
-    match o.ledger.as_ref().map(|l| &l.comparative) {
-        Some(Some((p, prev))) => {
+    use crate::pipeline::comparative::State;
+    match crate::pipeline::comparative::of(o) {
+        State::Figures(cmp) => {
+            let prev = cmp.totals;
             let (c, range) = tonnes(&prev.emissions_kgco2e);
             fig(
                 "Comparative period (N-1) emissions",
                 num(c),
                 "tCO2e",
                 Some(range),
-                &format!("{} ({} to {}), from the ledger", p.label, p.start, p.end),
+                &cmp.text(),
             );
             let before = prev.emissions_kgco2e.central;
             let (change, why) = if before > 0.0 {
@@ -376,19 +378,19 @@ fn summary(o: &Outcome, d: Dialect) -> Table {
             };
             fig("Change against N-1", change, "%", None, why);
         }
-        Some(None) => fig(
+        State::NoLedgerData => fig(
             "Comparative period (N-1) emissions",
             String::new(),
             "tCO2e",
             None,
             "n/a: no data for N-1 in the ledger",
         ),
-        None => fig(
+        State::None => fig(
             "Comparative period (N-1) emissions",
             String::new(),
             "tCO2e",
             None,
-            "n/a: no ledger",
+            "n/a: no ledger and no --prior",
         ),
     }
     let a = &t.activity;

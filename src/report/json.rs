@@ -18,7 +18,7 @@ pub struct Summary<'a> {
     lines: Vec<LineJson<'a>>,
     imports: Vec<ImportJson<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    comparative_period: Option<ComparativeJson>,
+    comparative_period: Option<ComparativeJson<'a>>,
     /// The final statement this report records (`report --final` only).
     #[serde(skip_serializing_if = "Option::is_none")]
     final_statement: Option<FinalStatementJson<'a>>,
@@ -159,11 +159,20 @@ fn statement_json(s: &crate::ledger::Statement) -> FinalStatementJson<'_> {
 }
 
 #[derive(Debug, Serialize)]
-struct ComparativeJson {
+struct ComparativeJson<'a> {
     period: PeriodJson,
     emissions_kgco2e: Bounds,
     energy_kwh: Bounds,
     change_central: Option<f64>,
+    /// `ledger` (the ledger's same period a year earlier) or `prior` (`report --prior`).
+    source: &'static str,
+    /// The earlier JSON summary read (`source` = `prior`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    file: Option<&'a str>,
+    embodied_kgco2e: Bounds,
+    water_l: Bounds,
+    primary_data_share: f64,
+    data_quality_score: Option<f64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -597,10 +606,15 @@ pub fn summary(o: &Outcome) -> Summary<'_> {
                     .collect(),
             })
             .collect(),
-        comparative_period: o.ledger.as_ref().and_then(|l| l.comparative.as_ref()).map(
-            |(p, prev)| {
+        comparative_period: match crate::pipeline::comparative::of(o) {
+            crate::pipeline::comparative::State::Figures(c) => {
+                let (p, prev) = (c.period, c.totals);
                 let (now, before) = (t.emissions_kgco2e.central, prev.emissions_kgco2e.central);
-                ComparativeJson {
+                let (source, file) = match c.source {
+                    crate::pipeline::comparative::Source::Ledger => ("ledger", None),
+                    crate::pipeline::comparative::Source::Prior(f) => ("prior", Some(f)),
+                };
+                Some(ComparativeJson {
                     period: PeriodJson {
                         start: p.start.to_string(),
                         end: p.end.to_string(),
@@ -609,9 +623,16 @@ pub fn summary(o: &Outcome) -> Summary<'_> {
                     emissions_kgco2e: tidy_b(prev.emissions_kgco2e),
                     energy_kwh: tidy_b(prev.energy_kwh),
                     change_central: (before > 0.0).then(|| tidy(now / before - 1.0)),
-                }
-            },
-        ),
+                    source,
+                    file,
+                    embodied_kgco2e: tidy_b(prev.embodied_kgco2e),
+                    water_l: tidy_b(prev.water_l),
+                    primary_data_share: tidy(prev.primary_data_share),
+                    data_quality_score: prev.data_quality_score.map(tidy),
+                })
+            }
+            _ => None,
+        },
         final_statement: crate::pipeline::finality::recording(o).map(statement_json),
         compared_with_final: crate::pipeline::finality::compare(o).map(|c| ComparedJson {
             statement: statement_json(c.statement),

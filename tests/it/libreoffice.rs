@@ -558,3 +558,150 @@ fn libreoffice_prints_every_sheet_one_page_wide() {
     }
     assert!(checked >= 12, "only {checked} sheets with headings checked");
 }
+
+/// Rewrites one package part with `edit`.
+fn edit_part(xlsx: &[u8], part: &str, edit: impl Fn(String) -> String) -> Vec<u8> {
+    use std::io::{Read, Write};
+    let mut zin = zip::ZipArchive::new(std::io::Cursor::new(xlsx)).unwrap();
+    let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for i in 0..zin.len() {
+        let mut file = zin.by_index(i).unwrap();
+        let name = file.name().unwrap().to_string();
+        let mut data = Vec::new();
+        file.read_to_end(&mut data).unwrap();
+        if name == part {
+            data = edit(String::from_utf8(data).unwrap()).into_bytes();
+        }
+        out.start_file(name, zip::write::SimpleFileOptions::default())
+            .unwrap();
+        out.write_all(&data).unwrap();
+    }
+    out.finish().unwrap().into_inner()
+}
+
+/// A number of a sheet read back, by 0-based row and column.
+fn number(range: &calamine::Range<calamine::Data>, row: usize, col: usize) -> f64 {
+    crate::common::cell_f64(range.get_value((row as u32, col as u32)).expect("a cell"))
+}
+
+#[test]
+fn libreoffice_moves_the_e16_figure_when_a_grid_factor_changes() {
+    // The E1-6 figure (G7) is a formula over the AI Services total, the lines' sums of their
+    // calculation lines, whose formulas read the Factors sheet. Raise the USA grid factor
+    // (central, Factors column D) by 100 gCO2e/kWh in the file, let LibreOffice recalculate,
+    // and G7 moves by hand: a calculation line's central kgCO2e is kWh_IT·PUE·grid/1000 +
+    // kWh_IT·embodied/1000 and its central energy is kWh = kWh_IT·PUE, so each line whose
+    // formula reads that grid cell gains kWh × 100 / 1000 kgCO2e; G7 gains the sum over them
+    // / 1000 tCO2e. Lines carrying values (supplier figures, EEIO, characters) do not move.
+    let Some(soffice) = soffice() else { return };
+    use calamine::{open_workbook_auto, Reader};
+    let o = run(&[&root().join("samples")], "2026Q1").unwrap();
+    let bytes = workbook::build(&o, &config("2026Q1").factors).unwrap();
+    let id = "grid:country:USA:2025";
+    let g = o.summary.factors[id].value.central;
+    let row = o.summary.factors.keys().position(|k| k == id).unwrap() + 2;
+    let cell = format!("D{row}");
+    // The lines whose central emissions formula reads Factors!$D$row, and their energy.
+    let dir = tempfile::tempdir().unwrap();
+    let original = dir.path().join("original.xlsx");
+    std::fs::write(&original, &bytes).unwrap();
+    let mut wb = open_workbook_auto(&original).unwrap();
+    let calc = wb.worksheet_range("Calculation Lines").unwrap();
+    let calc_f = wb.worksheet_formula("Calculation Lines").unwrap();
+    let header: Vec<String> = calc
+        .rows()
+        .next()
+        .unwrap()
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    let kg_col = header.iter().position(|h| h == "kgCO2e (central)").unwrap();
+    let kwh_col = header
+        .iter()
+        .position(|h| h == "Energy kWh (central)")
+        .unwrap();
+    let needle = format!("Factors!$D${row}");
+    let mut reading = 0;
+    let mut kwh = 0.0;
+    for i in 0..o.summary.calc_lines.len() {
+        let f = calc_f
+            .get_value((i as u32 + 1, kg_col as u32))
+            .cloned()
+            .unwrap_or_default();
+        if f.contains(&needle) {
+            reading += 1;
+            kwh += number(&calc, i + 1, kwh_col);
+        }
+    }
+    assert!(reading > 0, "no line reads {needle}");
+    let summary = wb.worksheet_range("E1-6 Summary").unwrap();
+    let g7_before = number(&summary, 6, 6);
+    let delta_t = kwh * 100.0 / 1000.0 / 1000.0;
+    eprintln!(
+        "{id}: central {g} gCO2e/kWh at Factors!{cell} -> {}; {reading} calculation lines read it, \
+         {kwh} kWh (central) together; G7 {g7_before} tCO2e + {kwh} × 100 / 1000 / 1000 = {} tCO2e",
+        g + 100.0,
+        g7_before + delta_t
+    );
+    // Factors is the seventh sheet: xl/worksheets/sheet7.xml.
+    assert_eq!(workbook::SHEETS[6], "Factors");
+    let edited = edit_part(&bytes, "xl/worksheets/sheet7.xml", |xml| {
+        let at = xml
+            .find(&format!("<c r=\"{cell}\""))
+            .expect("the factor's cell");
+        let v = at + xml[at..].find("<v>").unwrap() + 3;
+        let end = v + xml[v..].find("</v>").unwrap();
+        assert_eq!(
+            xml[v..end].parse::<f64>().unwrap(),
+            g,
+            "the cell holds the factor"
+        );
+        format!("{}{}{}", &xml[..v], g + 100.0, &xml[end..])
+    });
+    let input = dir.path().join("edited.xlsx");
+    std::fs::write(&input, &edited).unwrap();
+    let out_dir = dir.path().join("out");
+    std::fs::create_dir(&out_dir).unwrap();
+    recalculating_profile(&out_dir);
+    let out = convert(&soffice, &input, "xlsx", &out_dir);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let _ = std::fs::remove_dir_all(out_dir.join("profile"));
+    let mut after = open_workbook_auto(out_dir.join("edited.xlsx")).unwrap();
+    let summary = after.worksheet_range("E1-6 Summary").unwrap();
+    let g7_after = number(&summary, 6, 6);
+    crate::common::assert_close(g7_after, g7_before + delta_t, 1e-9, "G7 after the change");
+    assert!(delta_t > 1e-6, "the change is visible: {delta_t} tCO2e");
+    // The chain: G7 = AI Services total / 1000 = Calculation Lines total / 1000.
+    let ai = after.worksheet_range("AI Services").unwrap();
+    let total = 1 + o.summary.lines.len();
+    let ai_kg = header_col_of(&ai, "kgCO2e (central)");
+    crate::common::assert_close(
+        number(&ai, total, ai_kg) / 1000.0,
+        g7_after,
+        1e-12,
+        "AI total",
+    );
+    let calc = after.worksheet_range("Calculation Lines").unwrap();
+    let calc_total = 1 + o.summary.calc_lines.len();
+    crate::common::assert_close(
+        number(&calc, calc_total, kg_col) / 1000.0,
+        g7_after,
+        1e-9,
+        "Calculation Lines total",
+    );
+}
+
+/// The column of heading `name` in row 1.
+fn header_col_of(range: &calamine::Range<calamine::Data>, name: &str) -> usize {
+    range
+        .rows()
+        .next()
+        .unwrap()
+        .iter()
+        .position(|c| *c == calamine::Data::String(name.into()))
+        .unwrap_or_else(|| panic!("no column {name}"))
+}

@@ -248,8 +248,11 @@ fn text_from_inputs_is_written_as_text_not_formulas() {
         Data::String("=HYPERLINK(\"http://x\",\"y\")".into())
     );
     assert_eq!(row[6], Data::String("+cmd|calc".into()));
+    // The only formulas are the tool's sums (of the calculation lines, of the lines).
     let formulas = wb.worksheet_formula("AI Services").unwrap();
-    assert!(formulas.used_cells().all(|(_, _, f)| f.is_empty()));
+    assert!(formulas
+        .used_cells()
+        .all(|(_, _, f)| f.is_empty() || (f.starts_with("SUM(") && !f.contains("HYPERLINK"))));
 }
 
 #[test]
@@ -555,7 +558,7 @@ fn csv_summary_holds_the_json_s_disclosure_figures_and_every_warning() {
     );
     assert_eq!(
         &figure(rows, "Comparative period (N-1) emissions")[5],
-        "n/a: no ledger"
+        "n/a: no ledger and no --prior"
     );
     assert_eq!(
         f(&figure(rows, "Rows rejected")[1]),
@@ -1026,4 +1029,206 @@ fn each_line_names_exactly_which_source_rows_it_sums() {
         .collect();
     assert!(texts.contains(&"2-3,5,7".to_string()), "{texts:?}");
     assert!(texts.contains(&"4,6".to_string()), "{texts:?}");
+}
+
+/// The sum of the cells `refs` names (`'Calculation Lines (2)'!Y2:Y4,'Calculation Lines'!Y9`)
+/// in the workbook's values.
+fn sum_refs<R: std::io::Read + std::io::Seek>(wb: &mut calamine::Xlsx<R>, refs: &str) -> f64 {
+    let mut total = 0.0;
+    for r in refs.split(',') {
+        let (sheet, cells) = r.rsplit_once('!').unwrap();
+        let sheet = sheet.trim_matches('\'');
+        let range = wb.worksheet_range(sheet).unwrap();
+        let (a, b) = cells.split_once(':').unwrap_or((cells, cells));
+        let pos = |c: &str| {
+            let split = c.find(|ch: char| ch.is_ascii_digit()).unwrap();
+            let col = c[..split]
+                .bytes()
+                .fold(0u32, |n, l| n * 26 + u32::from(l - b'A' + 1))
+                - 1;
+            (c[split..].parse::<u32>().unwrap() - 1, col)
+        };
+        let ((r0, c0), (r1, _)) = (pos(a), pos(b));
+        for row in r0..=r1 {
+            total += crate::common::cell_f64(range.get_value((row, c0)).unwrap());
+        }
+    }
+    total
+}
+
+#[test]
+fn the_e16_figure_is_a_formula_chain_down_to_the_calculation_lines() {
+    // Seven calculation lines per sheet: the lines continue on "Calculation Lines (2)" and
+    // on, and an AI Services line's calculation lines are spread over them.
+    let o = sample_outcome();
+    let bytes = workbook::build_with(&o, &config("2026Q1").factors, 7).unwrap();
+    let mut wb = calamine::Xlsx::new(std::io::Cursor::new(bytes)).unwrap();
+    let total_row = o.summary.lines.len() + 2;
+    // G7: the AI Services total (column S, kgCO2e central) / 1000, highlighted.
+    let sf = wb.worksheet_formula("E1-6 Summary").unwrap();
+    assert_eq!(
+        sf.get_value((6, 6)).unwrap(),
+        &format!("'AI Services'!$S${total_row}/1000")
+    );
+    let s = wb.worksheet_range("E1-6 Summary").unwrap();
+    assert_close(
+        crate::common::cell_f64(s.get_value((6, 6)).unwrap()) * 1000.0,
+        o.summary.totals.emissions_kgco2e.central,
+        1e-12,
+        "G7 cached",
+    );
+    // The supporting figures have their own headings; none sits under "Comparative (N-1)"
+    // of the disclosure table without being an N-1 figure.
+    let heading = s
+        .rows()
+        .position(|r| r[0] == Data::String("Figure".into()))
+        .expect("the supporting figures' headings");
+    let heads: Vec<String> = s
+        .rows()
+        .nth(heading)
+        .unwrap()
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    assert_eq!(
+        &heads[5..9],
+        ["Comparative (N-1)", "N (this period)", "% change", "Unit"]
+    );
+    let low = s
+        .rows()
+        .find(|r| r[0].to_string().starts_with("Range: low"))
+        .unwrap();
+    assert_eq!(
+        low[5],
+        Data::String("—".into()),
+        "no N-1 without ledger or --prior"
+    );
+    assert_close(
+        crate::common::cell_f64(&low[6]) * 1000.0,
+        o.summary.totals.emissions_kgco2e.low,
+        1e-12,
+        "low",
+    );
+    // The AI Services total sums the lines; each line sums its calculation lines, wherever
+    // they are: the referenced cells add up to the line's value.
+    let af = wb.worksheet_formula("AI Services").unwrap();
+    assert_eq!(
+        af.get_value((total_row as u32 - 1, 18)).unwrap(),
+        &format!("SUM(S2:S{})", total_row - 1)
+    );
+    let mut sheets_named = std::collections::BTreeSet::new();
+    for (j, line) in o.summary.lines.iter().enumerate() {
+        let f = af
+            .get_value((j as u32 + 1, 18))
+            .cloned()
+            .unwrap_or_default();
+        let refs = f
+            .strip_prefix("SUM(")
+            .and_then(|f| f.strip_suffix(')'))
+            .unwrap_or_else(|| panic!("line {j}: {f:?}"));
+        for r in refs.split(',') {
+            sheets_named.insert(r.rsplit_once('!').unwrap().0.to_string());
+        }
+        assert_close(
+            sum_refs(&mut wb, refs),
+            line.body.estimate.emissions_kgco2e.central,
+            1e-9,
+            &format!("line {j} from its calculation lines"),
+        );
+    }
+    assert!(sheets_named.len() > 2, "{sheets_named:?}");
+}
+
+#[test]
+fn prior_gives_the_n1_of_a_run_without_a_ledger() {
+    let dir = tempfile::tempdir().unwrap();
+    let [a, b] = [&samples()[0], &samples()[1]];
+    let bin = || crate::common::bin_in(dir.path());
+    bin()
+        .args(["report", "--quarter", "2026Q1", "--as-of", "2026-04-15"])
+        .arg(a)
+        .arg(b)
+        .args(["--out", "now.xlsx", "--json", "now.json"])
+        .assert()
+        .success();
+    // The same summary as if it were 2025Q1's, with 80 % of the emissions.
+    let mut prior: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("now.json")).unwrap())
+            .unwrap();
+    let central = prior["totals"]["emissions_kgco2e"]["central"]
+        .as_f64()
+        .unwrap();
+    prior["period"] =
+        serde_json::json!({"start": "2025-01-01", "end": "2025-03-31", "label": "2025Q1"});
+    prior["totals"]["emissions_kgco2e"]["central"] = (central * 0.8).into();
+    std::fs::write(dir.path().join("2025Q1.json"), prior.to_string()).unwrap();
+    bin()
+        .args(["report", "--quarter", "2026Q1", "--as-of", "2026-04-15"])
+        .arg(a)
+        .arg(b)
+        .args([
+            "--out",
+            "q1.xlsx",
+            "--json",
+            "q1.json",
+            "--prior",
+            "2025Q1.json",
+        ])
+        .assert()
+        .success();
+    let j: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("q1.json")).unwrap())
+            .unwrap();
+    let c = &j["comparative_period"];
+    assert_eq!(c["source"], "prior");
+    assert_eq!(c["file"], "2025Q1.json");
+    assert_eq!(c["period"]["start"], "2025-01-01");
+    assert_close(c["change_central"].as_f64().unwrap(), 0.25, 1e-9, "change");
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("docs/summary.schema.json")).unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator.iter_errors(&j).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "schema errors: {errors:#?}");
+    // The workbook: N-1 in F7, the change in H7 (a formula, G7/F7-1).
+    let mut wb = open_workbook_auto_from_rs(std::io::Cursor::new(
+        std::fs::read(dir.path().join("q1.xlsx")).unwrap(),
+    ))
+    .unwrap();
+    let s = wb.worksheet_range("E1-6 Summary").unwrap();
+    let v = |c: u32| crate::common::cell_f64(s.get_value((6, c)).unwrap());
+    assert_close(v(5), v(6) * 0.8, 1e-9, "F7");
+    assert_close(v(7), 0.25, 1e-9, "H7");
+    // Refused: another period, not a summary.
+    prior["period"] =
+        serde_json::json!({"start": "2025-04-01", "end": "2025-06-30", "label": "2025Q2"});
+    std::fs::write(dir.path().join("2025Q2.json"), prior.to_string()).unwrap();
+    for (file, says) in [
+        (
+            "2025Q2.json",
+            "the same period a year earlier, 2025-01-01 to 2025-03-31",
+        ),
+        (
+            "now.xlsx",
+            "not a JSON summary written by llm-scope3 report --json",
+        ),
+    ] {
+        let out = bin()
+            .args([
+                "report",
+                "--quarter",
+                "2026Q1",
+                "--out",
+                "x.xlsx",
+                "--prior",
+                file,
+            ])
+            .arg(a)
+            .assert()
+            .code(2);
+        let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+        assert!(err.contains(says), "{err}");
+    }
+    assert!(!dir.path().join("x.xlsx").exists());
 }

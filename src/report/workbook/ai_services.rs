@@ -3,9 +3,10 @@
 
 use std::collections::BTreeMap;
 
-use rust_xlsxwriter::{Chart, ChartType, XlsxError};
+use rust_xlsxwriter::{Chart, ChartType, Formula, XlsxError};
 
 use super::formats::Formats;
+use super::formulas::col_letter;
 use super::line_cells::{
     key_cells, qty_cells, reporting_cell, reporting_heading, result_cells, spend_text,
     supplier_cells, total_values, KEY_COLS, QTY_COLS, RESULT_COLS, SUPPLIER_COLS,
@@ -14,7 +15,83 @@ use super::writer::{Book, CellText, LineRows};
 use crate::aggregate::Line;
 use crate::model::Bounds;
 use crate::pipeline::Outcome;
-use crate::report::cell::{Cell, Col};
+use crate::report::cell::{Cell, CellFormula, Col};
+
+/// The columns of a line's results that are sums of its calculation lines (energy, emissions,
+/// embodied and water: the [`RESULT_COLS`] but the data quality), from this column on.
+pub(super) const FIRST_RESULT: u16 = (KEY_COLS.len() + QTY_COLS.len()) as u16;
+/// How many result columns are sums ([`FIRST_RESULT`] on).
+const SUMMED: u16 = 10;
+/// The emissions columns (low, central, high) among the results: 3, 4, 5.
+pub(super) const EMISSIONS: u16 = 3;
+/// The energy columns (0..3) and the water columns (7..10): "not estimated" for spend-based
+/// lines, which get no formula there.
+fn energy_or_water(k: u16) -> bool {
+    !(3..7).contains(&k)
+}
+
+/// The longest formula a line gets (Excel's limit is 8,192 characters); a line whose
+/// calculation lines need more references keeps its values.
+const MAX_FORMULA: usize = 8000;
+
+/// The row (0-based) of the AI Services "Total" row: below the header and the lines.
+pub(super) fn total_row(o: &Outcome) -> u32 {
+    1 + o.summary.lines.len() as u32
+}
+
+/// Each AI Services line's calculation lines as ranges of rows on the Calculation Lines
+/// sheets: (sheet index, first row, last row), Excel rows (1-based). The lines and the
+/// calculation lines share their key.
+fn calc_ranges(o: &Outcome, per_sheet: usize) -> Vec<Vec<(usize, u32, u32)>> {
+    let per_sheet = per_sheet.max(1);
+    let mut at: hashbrown::HashMap<&crate::aggregate::LineKey, usize> = o
+        .summary
+        .lines
+        .iter()
+        .enumerate()
+        .map(|(j, l)| (&l.key, j))
+        .collect();
+    at.shrink_to_fit();
+    let mut ranges: Vec<Vec<(usize, u32, u32)>> = vec![vec![]; o.summary.lines.len()];
+    for (i, c) in o.summary.calc_lines.iter().enumerate() {
+        let Some(&j) = at.get(&c.key) else { continue };
+        let (sheet, row) = (i / per_sheet, (i % per_sheet) as u32 + 2);
+        match ranges[j].last_mut() {
+            Some((s, _, last)) if *s == sheet && *last + 1 == row => *last = row,
+            _ => ranges[j].push((sheet, row, row)),
+        }
+    }
+    ranges
+}
+
+/// The sum of one line's calculation lines in column `letter` of the Calculation Lines sheets:
+/// `=SUM('Calculation Lines'!Y2:Y3,'Calculation Lines'!Y9)`; `None` when too long.
+fn sum_formula(ranges: &[(usize, u32, u32)], letter: &str) -> Option<String> {
+    use std::fmt::Write as _;
+    if ranges.is_empty() {
+        return None;
+    }
+    let mut s = String::from("=SUM(");
+    for (k, (sheet, a, b)) in ranges.iter().enumerate() {
+        // SUM takes 255 arguments: past them, another SUM is added.
+        if k > 0 && k % 255 == 0 {
+            s.push_str(")+SUM(");
+        } else if k > 0 {
+            s.push(',');
+        }
+        let name = super::calculation_lines::calc_sheet_name(*sheet);
+        if a == b {
+            let _ = write!(s, "'{name}'!{letter}{a}");
+        } else {
+            let _ = write!(s, "'{name}'!{letter}{a}:{letter}{b}");
+        }
+        if s.len() > MAX_FORMULA {
+            return None;
+        }
+    }
+    s.push(')');
+    Some(s)
+}
 
 /// The cells of an AI Services line.
 fn ai_cells<'a>(f: &'a Formats, l: &'a Line) -> Vec<Cell<'a>> {
@@ -33,10 +110,56 @@ struct AiRows<'a> {
     f: &'a Formats,
     lines: &'a [Line],
     reporting: Option<&'a crate::aggregate::currency::ReportingSpend>,
+    /// Each line's calculation lines ([`calc_ranges`]).
+    ranges: Vec<Vec<(usize, u32, u32)>>,
 }
 
 impl<'a> LineRows<'a> for AiRows<'a> {
-    type Plan = ();
+    /// The line's own index: every line's formulas are its own (never shared).
+    type Plan = usize;
+    fn plan(&self, j: usize) -> Option<usize> {
+        (!self.ranges.get(j)?.is_empty()).then_some(j)
+    }
+    /// Energy, emissions, embodied and water: the sums of the line's calculation lines, with
+    /// the line's values cached (a line too long for a formula keeps its values).
+    fn formulas(&self, _r: u32, j: usize, _plan: &usize, _text: bool) -> Vec<CellFormula<'a>> {
+        let (Some(l), Some(ranges)) = (self.lines.get(j), self.ranges.get(j)) else {
+            return vec![];
+        };
+        let e = &l.body.estimate;
+        let values = [
+            e.energy_kwh.low,
+            e.energy_kwh.central,
+            e.energy_kwh.high,
+            e.emissions_kgco2e.low,
+            e.emissions_kgco2e.central,
+            e.emissions_kgco2e.high,
+            e.embodied_kgco2e.central,
+            e.water_l.low,
+            e.water_l.central,
+            e.water_l.high,
+        ];
+        let calc_offset = super::calculation_lines::SOURCE_COLS as u16;
+        let mut out = Vec::with_capacity(SUMMED as usize);
+        for (k, v) in values.into_iter().enumerate() {
+            let k = k as u16;
+            if energy_or_water(k) && !l.body.energy_estimated {
+                continue;
+            }
+            let col = FIRST_RESULT + k;
+            let letter = col_letter(col + calc_offset);
+            let Some(formula) = sum_formula(ranges, &letter) else {
+                return vec![];
+            };
+            let fmt = if (EMISSIONS..EMISSIONS + 4).contains(&k) {
+                &self.f.kg
+            } else {
+                &self.f.kwh
+            };
+            out.push((col, formula, v, fmt));
+        }
+        out
+    }
     fn len(&self) -> usize {
         self.lines.len()
     }
@@ -50,7 +173,11 @@ impl<'a> LineRows<'a> for AiRows<'a> {
     }
 }
 
-pub(super) fn write<'a>(book: &mut Book<'a>, o: &'a Outcome) -> Result<(), XlsxError> {
+pub(super) fn write<'a>(
+    book: &mut Book<'a>,
+    o: &'a Outcome,
+    per_sheet: usize,
+) -> Result<(), XlsxError> {
     let mut ws = book.add_sheet("AI Services")?;
     let f = ws.f;
     let mut cols: Vec<Col> = vec![];
@@ -82,12 +209,28 @@ pub(super) fn write<'a>(book: &mut Book<'a>, o: &'a Outcome) -> Result<(), XlsxE
             f,
             lines,
             reporting,
+            ranges: calc_ranges(o, per_sheet),
         },
     )?;
     if r > 1 {
         ws.autofilter(0, 0, r - 1, (cols.len() - 1) as u16)?;
     }
     ws.totals_row(r, "Total", KEY_COLS.len() as u16, &total_values(o))?;
+    // The result totals are live sums of the lines above (each a sum of its calculation
+    // lines): the E1-6 Summary's figure is this row's central emissions.
+    if !lines.is_empty() {
+        let values = total_values(o);
+        for k in 0..SUMMED {
+            let col = FIRST_RESULT + k;
+            let letter = col_letter(col);
+            let v = values
+                .get((col - KEY_COLS.len() as u16) as usize)
+                .map_or(0.0, |v| v.0);
+            let formula =
+                Formula::new(format!("=SUM({letter}2:{letter}{r})")).set_result(v.to_string());
+            ws.write_formula_with_format(r, col, formula, &f.total_kg)?;
+        }
+    }
     if let Some(rs) = reporting {
         // The lines' spend only: the billed items not estimated are below, with their own.
         let line_spend = o.summary.lines.iter().fold(BTreeMap::new(), |mut m, l| {

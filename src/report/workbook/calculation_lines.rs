@@ -27,7 +27,8 @@ pub const FORMULA_LINES: usize = 100_000;
 /// rows.
 pub(super) const SOURCE_COLS: usize = 6;
 
-fn calc_sheet_name(i: usize) -> String {
+/// The name of the `i`th Calculation Lines sheet (0: "Calculation Lines").
+pub(super) fn calc_sheet_name(i: usize) -> String {
     if i == 0 {
         "Calculation Lines".into()
     } else {

@@ -41,6 +41,11 @@ pub(crate) struct Formats {
     pub(crate) sign_off: Format,
     /// A year: a whole number without a thousands separator (`2025`).
     pub(crate) year: Format,
+    /// The figure to disclose (the E1-6 Summary's AI / LLM line): bold on a light fill in a
+    /// medium border, tCO2e to three decimals.
+    pub(crate) disclose: Format,
+    /// A unit beside a number (indented, so that it does not touch the number before it).
+    pub(crate) unit: Format,
     /// True when the line tables carry amounts of money (spend in the reporting currency):
     /// the streamed sheets' prototype row then holds the money format too.
     pub(crate) money_in_lines: bool,
@@ -93,6 +98,13 @@ impl Formats {
                 .set_border_bottom(FormatBorder::Thin)
                 .set_unlocked(),
             year: Format::new().set_num_format("0"),
+            unit: Format::new().set_indent(1),
+            disclose: Format::new()
+                .set_bold()
+                .set_num_format("#,##0.000")
+                .set_background_color(Color::RGB(0xFFF2CC))
+                .set_border(FormatBorder::Medium)
+                .set_border_color(Color::RGB(0xBF8F00)),
             money_in_lines: false,
         }
     }

@@ -15,7 +15,7 @@ const BASIS_LAST: u16 = 5;
 const VALUE: u16 = 6;
 const UNIT: u16 = 8;
 /// Width of the merged basis cells in characters (B to F of the Summary).
-const BASIS_WIDTH: f64 = 104.0;
+const BASIS_WIDTH: f64 = 142.0;
 
 /// Writes the block from row `r`; returns the row after it.
 pub(super) fn write(ws: &mut Sheet<'_, '_>, o: &Outcome, mut r: u32) -> Result<u32, XlsxError> {

@@ -111,7 +111,7 @@ pub fn build_with_writer(
     let b = &mut book;
     cover::write(b, o, set).map_err(err)?;
     summary::write(b, o).map_err(err)?;
-    ai_services::write(b, o).map_err(err)?;
+    ai_services::write(b, o, per_sheet).map_err(err)?;
     periods::write(b, o).map_err(err)?;
     trend::write(b, o).map_err(err)?;
     allocation::write(b, o).map_err(err)?;

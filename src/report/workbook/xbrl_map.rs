@@ -52,6 +52,7 @@ pub(super) fn write(book: &mut Book<'_>, o: &Outcome) -> Result<(), XlsxError> {
             "'Methodology'!A1".into(),
         ],
     ];
+    // Element and member names in full: wrapped, the row as tall as the longest needs.
     for row in &rows {
         let cells: Vec<Cell> = row.iter().map(|c| Cell::Text(c.as_str())).collect();
         ws.row_wrapped(r, &cells)?;
