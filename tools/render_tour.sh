@@ -126,7 +126,7 @@ render() {
 summary=$(page_of '^ESRS E1-6 Scope 3')
 ai_services=$(page_of '^Provider +Model \(as exported\)')
 trend=$(page_of '^Trend: ')
-render summary "$summary" 1100 600
+render summary "$summary" 1300 600
 # AI Services is some 3,000 points wide: the identifying columns and the tokens, up to the
 # first "Imputed" column, and the first 25 or so lines.
 render ai_services "$ai_services" 1400 400 Imputed
