@@ -130,7 +130,7 @@ pub fn tables(o: &Outcome, d: Dialect) -> Vec<(&'static str, Table)> {
                 Cell::Count(l.source.rows[0]),
                 Cell::Count(l.source.rows[1]),
                 Cell::Count(l.source.count),
-                Cell::Owned(l.source.list.text()),
+                Cell::Owned(l.source.list.cell_text()),
             ];
             c.extend(key_cells(&l.key, &l.body));
             c.extend(qty_cells(&l.body));

@@ -268,8 +268,8 @@ struct SourceJson<'a> {
     sheet: Option<&'a str>,
     rows: [u64; 2],
     count: u64,
-    /// Which rows: `5-12,20,31-40`.
-    row_list: String,
+    /// Which rows: `5-12,20,31-40`, the whole list (its text is made while it is written).
+    row_list: &'a crate::aggregate::rows::RowList,
     /// False when the report's budget of listed ranges ran out before this list was whole.
     row_list_complete: bool,
 }
@@ -281,7 +281,7 @@ impl<'a> SourceJson<'a> {
             sheet: s.sheet.as_deref(),
             rows: s.rows,
             count: s.count,
-            row_list: s.list.text(),
+            row_list: &s.list,
             row_list_complete: s.list.complete(),
         }
     }

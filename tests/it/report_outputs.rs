@@ -993,7 +993,7 @@ fn each_line_names_exactly_which_source_rows_it_sums() {
             .iter()
             .find(|l| l.key.model == model)
             .unwrap();
-        (l.source.list.text(), l.source.rows, l.source.count)
+        (l.source.list.cell_text(), l.source.rows, l.source.count)
     };
     assert_eq!(
         list("gpt-4o-2024-08-06"),

@@ -44,7 +44,7 @@ fn calc_cells<'a>(f: &'a Formats, c: &'a CalcLine) -> Vec<Cell<'a>> {
         Cell::Count(c.source.rows[0]),
         Cell::Count(c.source.rows[1]),
         Cell::Count(c.source.count),
-        Cell::Owned(c.source.list.text()),
+        Cell::Owned(c.source.list.cell_text()),
     ];
     cells.extend(key_cells(&c.key, &c.body));
     cells.extend(qty_cells(&c.body));
