@@ -752,7 +752,7 @@ fn text_cut(o: &Outcome, out: &mut Vec<Warning>) {
         let mut w = Warning::new(
             WarningCode::TextCut,
             format!(
-                "{n} text value(s) are longer than a spreadsheet cell holds (32,767 characters) and are cut in the workbook, marked where cut; the JSON summary has them whole: {}.",
+                "{n} text value(s) are longer than a spreadsheet cell holds (32,767 characters): the workbook cuts them, marked where cut; the JSON summary and the CSV tables have them whole (a spreadsheet program opening a CSV table cuts them too): {}.",
                 list.join("; ")
             ),
         );

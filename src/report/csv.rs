@@ -240,6 +240,7 @@ pub fn tables(o: &Outcome, d: Dialect) -> Vec<(&'static str, Table)> {
                 d,
             ),
         ),
+        ("trend.csv", trend(o, d)),
         (
             "rejected_rows.csv",
             table(
@@ -249,6 +250,71 @@ pub fn tables(o: &Outcome, d: Dialect) -> Vec<(&'static str, Table)> {
             ),
         ),
     ]
+}
+
+/// `trend.csv`: the Trend sheet's table (ledger reports): each quarter of the fiscal year of the
+/// period and the year to date, with the same dates a year earlier. Without a ledger it has its
+/// header only (so a folder written before by a ledger report keeps no stale trend).
+fn trend(o: &Outcome, d: Dialect) -> Table {
+    let cols = [
+        "Span",
+        "Start",
+        "End",
+        "Computed",
+        "Records",
+        "tCO2e central",
+        "tCO2e low",
+        "tCO2e high",
+        "A year earlier: start",
+        "A year earlier: end",
+        "A year earlier: tCO2e central",
+        "Change (%)",
+        "kgCO2e per million tokens",
+        "kgCO2e per 1,000 requests",
+    ];
+    let num = |x: Option<f64>| x.map(|v| d.number(tidy(v))).unwrap_or_default();
+    let mut rows = vec![];
+    if let Some(t) = o.ledger.as_ref().and_then(|l| l.trend.as_ref()) {
+        // Named as on the Trend sheet.
+        let spans = t
+            .quarters
+            .iter()
+            .enumerate()
+            .map(|(i, q)| (format!("{} Q{}", t.fiscal_year, i + 1), q))
+            .chain([("Year to date".to_string(), &t.year_to_date)]);
+        for (label, q) in spans {
+            let now = q.totals.as_ref().map(|x| x.emissions_kgco2e);
+            let before = q.previous.1.as_ref().map(|x| x.emissions_kgco2e);
+            let change = match (now, before) {
+                (Some(n), Some(b)) if b.central > 0.0 => {
+                    Some(100.0 * (n.central / b.central - 1.0))
+                }
+                _ => None,
+            };
+            rows.push(vec![
+                guard(&label),
+                q.period.start.to_string(),
+                q.period.end.to_string(),
+                if q.reported {
+                    "yes"
+                } else {
+                    "no: after the period"
+                }
+                .to_string(),
+                q.records.to_string(),
+                num(now.map(|b| b.central / 1000.0)),
+                num(now.map(|b| b.low / 1000.0)),
+                num(now.map(|b| b.high / 1000.0)),
+                q.previous.0.start.to_string(),
+                q.previous.0.end.to_string(),
+                num(before.map(|b| b.central / 1000.0)),
+                num(change),
+                num(q.basis.as_ref().and_then(|b| b.per_million_tokens())),
+                num(q.basis.as_ref().and_then(|b| b.per_thousand_requests())),
+            ]);
+        }
+    }
+    (cols.iter().map(|c| c.to_string()).collect(), rows)
 }
 
 /// The columns of `summary.csv`.
@@ -285,6 +351,15 @@ fn summary(o: &Outcome, d: Dialect) -> Table {
         None,
         &format!("{} to {}", o.period.start, o.period.end),
     );
+    if let Some(note) = &o.note {
+        fig(
+            "Commentary",
+            guard(note),
+            "",
+            None,
+            "the preparer's note (report --note), also on the Cover",
+        );
+    }
     let (c, range) = tonnes(&t.emissions_kgco2e);
     fig(
         "Gross Scope 3 GHG emissions, Cat. 1 purchased AI / LLM API services",
@@ -447,6 +522,18 @@ fn summary(o: &Outcome, d: Dialect) -> Table {
             &rs.currency,
             None,
             &note,
+        );
+    }
+    for m in crate::report::intensity::metrics(o) {
+        fig(
+            &format!("Management metric: {}", m.label),
+            num(m.value),
+            "kgCO2e",
+            None,
+            &format!(
+                "{}; a management metric, not the E1-6 §53 intensity (which divides total GHG emissions)",
+                m.basis
+            ),
         );
     }
     fig(

@@ -431,3 +431,91 @@ fn entity_figures_must_be_positive_and_revenue_needs_a_currency() {
     );
     assert_eq!(cfg.settings.net_revenue.as_ref().unwrap().currency, "CHF");
 }
+
+#[test]
+fn the_csv_output_has_the_trend_the_management_metrics_and_the_note() {
+    // The ledger report of 2026Q2 above (trend sheet test), written with --format csv:
+    // trend.csv holds the Trend sheet's rows (2026 Q2: 0.00013565027273 t, a year earlier
+    // 0.000067825136365 t, change +100 %, 0.0904335151533 kg per million tokens); summary.csv
+    // holds the note and the management metrics (per million tokens: 0.13565027273 kg /
+    // 1.5 million tokens = 0.0904335151533; per 1,000 requests: 0.13565027273 / 1 =
+    // 0.13565027273).
+    let dir = tempfile::tempdir().unwrap();
+    drop(three_quarters(dir.path()));
+    let out = dir.path().join("csv");
+    let ledger = dir.path().join("l.db");
+    bin_in(dir.path())
+        .args(["report", "--ledger"])
+        .arg(&ledger)
+        .args([
+            "--quarter",
+            "2026Q2",
+            "--as-of",
+            "2026-07-15",
+            "--format",
+            "csv",
+        ])
+        .args(["--note", "Q2 figures reviewed with IT", "-o"])
+        .arg(&out)
+        .assert()
+        .success();
+    let read = |name: &str| -> Vec<Vec<String>> {
+        let mut r = csv::Reader::from_path(out.join(name)).unwrap();
+        r.records()
+            .map(|x| x.unwrap().iter().map(str::to_string).collect())
+            .collect()
+    };
+    let trend = read("trend.csv");
+    let labels: Vec<&str> = trend.iter().map(|r| r[0].as_str()).collect();
+    assert_eq!(
+        labels,
+        ["2026 Q1", "2026 Q2", "2026 Q3", "2026 Q4", "Year to date"]
+    );
+    let q2 = &trend[1];
+    assert_eq!(
+        (q2[1].as_str(), q2[2].as_str()),
+        ("2026-04-01", "2026-06-30")
+    );
+    let f = |s: &str| s.parse::<f64>().unwrap();
+    assert_close(f(&q2[5]), ROW_KG / 1000.0, REL, "Q2 t");
+    assert_close(f(&q2[10]), ROW_KG / 2.0 / 1000.0, REL, "Q2 a year earlier");
+    assert_close(f(&q2[11]), 100.0, REL, "Q2 change %");
+    assert_close(f(&q2[12]), 0.0904335151533, REL, "Q2 per million tokens");
+    assert_close(f(&q2[13]), ROW_KG, REL, "Q2 per 1,000 requests");
+    assert_eq!(trend[2][3], "no: after the period");
+    assert_eq!(trend[2][5], "");
+    assert_close(f(&trend[4][11]), 300.0, REL, "YTD change %");
+
+    let summary = read("summary.csv");
+    let row = |figure: &str| {
+        summary
+            .iter()
+            .find(|r| r[0] == figure)
+            .unwrap_or_else(|| panic!("no {figure} in {summary:?}"))
+            .clone()
+    };
+    assert_eq!(row("Commentary")[1], "Q2 figures reviewed with IT");
+    let m = row("Management metric: kgCO2e per million tokens");
+    assert_close(f(&m[1]), 0.0904335151533, REL, "per million tokens");
+    assert!(m[5].contains("not the E1-6 §53 intensity"), "{m:?}");
+    let m = row("Management metric: kgCO2e per 1,000 requests");
+    assert_close(f(&m[1]), ROW_KG, REL, "per 1,000 requests");
+
+    // Without a ledger trend.csv has its header only (no stale rows in a reused folder).
+    bin_in(dir.path())
+        .arg("report")
+        .arg(fixture("openai_usage_one_row.csv"))
+        .args([
+            "--quarter",
+            "2026Q1",
+            "--as-of",
+            "2026-07-15",
+            "--format",
+            "csv",
+            "-o",
+        ])
+        .arg(&out)
+        .assert()
+        .success();
+    assert!(read("trend.csv").is_empty());
+}
