@@ -111,7 +111,14 @@ impl Prior {
     /// `period` a year earlier (same length, ending one year before).
     pub fn read(path: &Path, period: &Period) -> Result<Prior> {
         let shown = path.display().to_string();
-        let bad = |why: String| Error::Usage(format!("--prior {shown}: {why}"));
+        Prior::read_named(path, &shown, &format!("--prior {shown}"), period)
+    }
+
+    /// [`Prior::read`] of a file known to the user as `shown` (the upload page's file name),
+    /// whose errors start with `what`.
+    pub fn read_named(path: &Path, shown: &str, what: &str, period: &Period) -> Result<Prior> {
+        let shown = shown.to_string();
+        let bad = |why: String| Error::Usage(format!("{what}: {why}"));
         let bytes = std::fs::read(path).map_err(|e| bad(format!("cannot read it: {e}")))?;
         let json: PriorJson = serde_json::from_slice(&bytes).map_err(|e| {
             bad(format!(

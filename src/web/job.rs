@@ -133,6 +133,19 @@ pub(crate) fn run(up: &Upload, opts: &Options, ledger_lock: &Mutex<()>) -> Resul
             "(reporting entity not set: fill in \"Reporting entity\" on the upload page)".into();
     }
 
+    // An unusable earlier summary is refused before any file is read (as `report --prior`).
+    let prior = form
+        .prior
+        .as_ref()
+        .map(|(path, shown)| {
+            crate::pipeline::comparative::Prior::read_named(
+                path,
+                shown,
+                &format!("The earlier JSON summary {shown}"),
+                &cfg.period,
+            )
+        })
+        .transpose()?;
     let (outcome, files) = match &opts.ledger {
         None => stateless(&up.files, &cfg, form.leave_out_unusable)?,
         Some(path) => with_ledger(
@@ -144,6 +157,9 @@ pub(crate) fn run(up: &Upload, opts: &Options, ledger_lock: &Mutex<()>) -> Resul
             opts,
         )?,
     };
+    let mut outcome = outcome;
+    outcome.note = form.note.clone();
+    outcome.prior = prior;
     let xlsx = workbook::build(&outcome, &cfg.factors)?;
     let json = json::to_string(&outcome).map_err(|e| {
         ApiError::new(

@@ -24,6 +24,11 @@ pub(crate) struct Form {
     pub entity: Option<String>,
     /// `leave_out_unusable`: report from the usable files when some cannot be used.
     pub leave_out_unusable: bool,
+    /// `note`: the preparer's commentary (as `report --note`).
+    pub note: Option<String>,
+    /// `prior`: an earlier JSON summary of the same period a year before (as `report --prior`),
+    /// stored in the upload's folder.
+    pub prior: Option<(std::path::PathBuf, String)>,
 }
 
 /// An upload stored on disk; the folder goes when this is dropped.
@@ -40,6 +45,10 @@ pub(crate) struct Upload {
 const MAX_NAME: usize = 200;
 /// Longest text field read (bytes).
 const MAX_FIELD: usize = 1000;
+/// Longest commentary read (bytes).
+const MAX_NOTE: usize = 10_000;
+/// Largest earlier JSON summary read (bytes).
+const MAX_PRIOR: usize = 64 << 20;
 /// Most files in one upload.
 const MAX_FILES: usize = 100;
 
@@ -103,14 +112,46 @@ pub(crate) async fn read(
                     name: display,
                 });
             }
-            "quarter" | "year" | "entity" | "leave_out_unusable" => {
+            "prior" => {
+                let shown = display_name(field.file_name(), 1);
+                let stored = dir.path().join("prior-summary.json");
+                let mut out = std::fs::File::create(&stored).map_err(|e| {
+                    ApiError::new(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        format!("cannot store the upload: {e}"),
+                    )
+                })?;
+                let mut size = 0usize;
+                while let Some(chunk) = next_chunk(&mut field, idle, meter).await? {
+                    size += chunk.len();
+                    if size > MAX_PRIOR {
+                        return Err(ApiError::new(
+                            StatusCode::BAD_REQUEST,
+                            format!(
+                                "the earlier JSON summary is larger than {} MiB: is it a summary written by llm-scope3?",
+                                MAX_PRIOR >> 20
+                            ),
+                        ));
+                    }
+                    out.write_all(&chunk).map_err(|e| {
+                        ApiError::new(
+                            StatusCode::INSUFFICIENT_STORAGE,
+                            format!("cannot store the upload: {e}"),
+                        )
+                    })?;
+                }
+                // An empty file input (nothing chosen) sends an empty part.
+                form.prior = (size > 0).then_some((stored, shown));
+            }
+            "quarter" | "year" | "entity" | "leave_out_unusable" | "note" => {
+                let limit = if name == "note" { MAX_NOTE } else { MAX_FIELD };
                 let mut text = Vec::new();
                 while let Some(chunk) = next_chunk(&mut field, idle, meter).await? {
                     text.extend_from_slice(&chunk);
-                    if text.len() > MAX_FIELD {
+                    if text.len() > limit {
                         return Err(ApiError::new(
                             StatusCode::BAD_REQUEST,
-                            format!("the field '{name}' is longer than {MAX_FIELD} bytes"),
+                            format!("the field '{name}' is longer than {limit} bytes"),
                         ));
                     }
                 }
@@ -120,6 +161,7 @@ pub(crate) async fn read(
                     "quarter" => form.quarter = value,
                     "year" => form.year = value,
                     "entity" => form.entity = value,
+                    "note" => form.note = value,
                     _ => {
                         form.leave_out_unusable = value.is_some_and(|v| {
                             matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "on" | "yes")
@@ -131,7 +173,7 @@ pub(crate) async fn read(
                 return Err(ApiError::new(
                     StatusCode::BAD_REQUEST,
                     format!(
-                        "unknown form field '{}': send files, quarter or year, entity, leave_out_unusable",
+                        "unknown form field '{}': send files, quarter or year, entity, leave_out_unusable, note, prior",
                         other.chars().take(60).collect::<String>()
                     ),
                 ))

@@ -120,6 +120,8 @@ pub enum Part<'a> {
     File(&'a str, &'a [u8]),
     /// A text field.
     Field(&'a str, &'a str),
+    /// A file in a field of another name: field, file name, bytes.
+    FileIn(&'a str, &'a str, &'a [u8]),
 }
 
 /// The boundary [`multipart`] uses.
@@ -131,10 +133,19 @@ pub fn multipart(parts: &[Part]) -> Vec<u8> {
     for p in parts {
         body.extend_from_slice(format!("--{BOUNDARY}\r\n").as_bytes());
         match p {
-            Part::File(name, bytes) => {
+            Part::File(name, bytes) | Part::FileIn("files", name, bytes) => {
                 body.extend_from_slice(
                     format!(
                         "Content-Disposition: form-data; name=\"files\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+                    )
+                    .as_bytes(),
+                );
+                body.extend_from_slice(bytes);
+            }
+            Part::FileIn(field, name, bytes) => {
+                body.extend_from_slice(
+                    format!(
+                        "Content-Disposition: form-data; name=\"{field}\"; filename=\"{name}\"\r\nContent-Type: application/json\r\n\r\n"
                     )
                     .as_bytes(),
                 );

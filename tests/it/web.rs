@@ -884,3 +884,70 @@ async fn the_period_comes_from_the_files_and_a_zero_is_a_warning_not_just_a_repo
         .unwrap()
         .starts_with("rows 454 = accepted 0 + rejected 4 + outside period 445"));
 }
+
+#[tokio::test]
+async fn the_page_takes_a_commentary_and_last_year_s_summary_as_the_cli_does() {
+    // The OpenAI sample's 2026Q1 summary, relabelled as 2025Q1 with 80 % of its central
+    // emissions, is the N-1: the change is 1 / 0.8 - 1 = +25 %.
+    let app = app(options());
+    let o = sample(OPENAI);
+    let first = call(
+        &app,
+        post(multipart(&[
+            Part::File(OPENAI, &o),
+            Part::Field("quarter", "2026Q1"),
+        ])),
+    )
+    .await;
+    assert_eq!(first.status, StatusCode::OK);
+    let mut prior = first.json();
+    let central = f(&prior["totals"]["emissions_kgco2e"]["central"]);
+    prior["period"] =
+        serde_json::json!({"start": "2025-01-01", "end": "2025-03-31", "label": "2025Q1"});
+    prior["totals"]["emissions_kgco2e"]["central"] = (central * 0.8).into();
+    let prior_bytes = prior.to_string().into_bytes();
+    let note = "=1+1 Q1 usage doubled after the support bot launch";
+    let ans = call(
+        &app,
+        post(multipart(&[
+            Part::File(OPENAI, &o),
+            Part::Field("quarter", "2026Q1"),
+            Part::Field("note", note),
+            Part::FileIn("prior", "summary-2025Q1.json", &prior_bytes),
+        ])),
+    )
+    .await;
+    assert_eq!(
+        ans.status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&ans.body)
+    );
+    let j = ans.json();
+    assert_eq!(j["note"], note);
+    let c = &j["comparative_period"];
+    assert_eq!(c["source"], "prior");
+    assert_eq!(c["file"], "summary-2025Q1.json");
+    common::assert_close(f(&c["change_central"]), 0.25, 1e-9, "change");
+
+    // Another period is refused in the page's words (no flag, no server path).
+    prior["period"] =
+        serde_json::json!({"start": "2025-04-01", "end": "2025-06-30", "label": "2025Q2"});
+    let bytes = prior.to_string().into_bytes();
+    let ans = call(
+        &app,
+        post(multipart(&[
+            Part::File(OPENAI, &o),
+            Part::Field("quarter", "2026Q1"),
+            Part::FileIn("prior", "summary-2025Q2.json", &bytes),
+        ])),
+    )
+    .await;
+    assert_eq!(ans.status, StatusCode::BAD_REQUEST);
+    let msg = ans.json()["error"].as_str().unwrap().to_string();
+    assert!(
+        msg.starts_with("The earlier JSON summary summary-2025Q2.json: its period is 2025-04-01"),
+        "{msg}"
+    );
+    assert!(!msg.contains("--prior") && !msg.contains("/tmp"), "{msg}");
+}
