@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::ledger::{Ledger, Statement};
 use crate::pipeline::{self, Outcome};
 use crate::report::csv::Dialect;
-use crate::report::{json, stage, stage_with, text, workbook};
+use crate::report::{json, stage_with, text};
 
 pub(crate) fn run(args: &ReportArgs) -> Result<()> {
     let started = std::time::Instant::now();
@@ -112,15 +112,15 @@ pub(crate) fn run(args: &ReportArgs) -> Result<()> {
     };
     let read_done = std::time::Instant::now();
     // Stage every output first, then move them into place: a failure leaves earlier files
-    // untouched. The workbook is staged and its bytes freed before the JSON is written, so the
-    // two are never in memory together.
+    // untouched. The workbook is deflated straight into its staged file before the JSON is
+    // written, so neither is ever held whole in memory.
     let mut built = read_done;
     let xlsx_staged = if csv_mode {
         None
     } else {
-        let xlsx = workbook::build(&outcome, &cfg.factors)?;
+        let staged = crate::report::stage_workbook(&out, &outcome, &cfg.factors)?;
         built = std::time::Instant::now();
-        Some(stage(&out, &xlsx)?)
+        Some(staged)
     };
     // Every file is staged in full before any is moved into place: a full disk while writing
     // the JSON must not leave a new workbook beside an old summary. The JSON is written to its

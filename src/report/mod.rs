@@ -164,6 +164,101 @@ pub fn stage_with(
         path: path.display().to_string(),
         reason,
     };
+    stage_file(path, |file| {
+        let mut buffered = std::io::BufWriter::with_capacity(1 << 16, file);
+        write(&mut buffered).map_err(|e| out_err(e.to_string()))?;
+        buffered.flush().map_err(|e| out_err(e.to_string()))
+    })
+}
+
+/// A writer that remembers its first failure and discards everything after it, so that a
+/// writer above it (a zip being finished when it is dropped) does not fail again, and the
+/// caller can report the failure as the output's own (a full disk) rather than as its
+/// writer's.
+pub struct FirstFailure<W> {
+    inner: W,
+    error: Option<std::io::Error>,
+}
+
+impl<W> FirstFailure<W> {
+    /// Wraps `inner`.
+    pub fn new(inner: W) -> Self {
+        FirstFailure { inner, error: None }
+    }
+
+    /// The first failure, if any, and the writer.
+    pub fn into_parts(self) -> (W, Option<std::io::Error>) {
+        (self.inner, self.error)
+    }
+
+    fn keep<T>(&mut self, r: std::io::Result<T>, instead: T) -> std::io::Result<T> {
+        if self.error.is_some() {
+            return Ok(instead);
+        }
+        r.inspect_err(|e| self.error = Some(std::io::Error::new(e.kind(), e.to_string())))
+    }
+}
+
+impl<W: Write> Write for FirstFailure<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.error.is_some() {
+            return Ok(buf.len());
+        }
+        let r = self.inner.write(buf);
+        self.keep(r, buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if self.error.is_some() {
+            return Ok(());
+        }
+        let r = self.inner.flush();
+        self.keep(r, ())
+    }
+}
+
+impl<W: std::io::Seek> std::io::Seek for FirstFailure<W> {
+    fn seek(&mut self, pos: std::io::SeekFrom) -> std::io::Result<u64> {
+        if self.error.is_some() {
+            return Ok(0);
+        }
+        let r = self.inner.seek(pos);
+        self.keep(r, 0)
+    }
+}
+
+/// Stages the workbook of `o` at `path`, deflated into the temporary file as it is made (never
+/// held whole in memory); a failure to write is the output's error, naming it.
+pub fn stage_workbook(
+    path: &Path,
+    o: &crate::pipeline::Outcome,
+    set: &crate::factors::FactorSet,
+) -> Result<Staged> {
+    let out_err = |e: std::io::Error| Error::Output {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    };
+    stage_file(path, |file| {
+        let mut out = FirstFailure::new(std::io::BufWriter::with_capacity(1 << 16, file));
+        let built = workbook::build_into(o, set, &mut out).and_then(|w| w.flush().map_err(out_err));
+        let (_, failed) = out.into_parts();
+        match (built, failed) {
+            (_, Some(e)) => Err(out_err(e)),
+            (r, None) => r,
+        }
+    })
+}
+
+/// Like [`stage_with`], but `write` gets the temporary file itself (seekable: a zip is
+/// written into it as it is deflated) and may fail with any error of the tool.
+pub fn stage_file(
+    path: &Path,
+    write: impl FnOnce(&mut std::fs::File) -> Result<()>,
+) -> Result<Staged> {
+    let out_err = |reason: String| Error::Output {
+        path: path.display().to_string(),
+        reason,
+    };
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -196,11 +291,7 @@ pub fn stage_with(
             .set_permissions(permissions)
             .map_err(|e| out_err(e.to_string()))?;
     }
-    {
-        let mut buffered = std::io::BufWriter::with_capacity(1 << 16, tmp.as_file_mut());
-        write(&mut buffered).map_err(|e| out_err(e.to_string()))?;
-        buffered.flush().map_err(|e| out_err(e.to_string()))?;
-    }
+    write(tmp.as_file_mut())?;
     tmp.as_file()
         .sync_all()
         .map_err(|e| out_err(e.to_string()))?;

@@ -79,7 +79,8 @@ pub fn sheet_names(o: &Outcome) -> Vec<&'static str> {
     names
 }
 
-/// Builds the whole workbook in memory and returns its bytes.
+/// Builds the whole workbook in memory and returns its bytes (the page keeps them; the command
+/// line deflates into its staged file with [`build_into`]).
 pub fn build(o: &Outcome, set: &FactorSet) -> crate::error::Result<Vec<u8>> {
     build_with(o, set, LINES_PER_SHEET)
 }
@@ -97,6 +98,27 @@ pub fn build_with_writer(
     per_sheet: usize,
     writer: SheetWriter,
 ) -> crate::error::Result<Vec<u8>> {
+    let out = build_into_with(o, set, per_sheet, writer, std::io::Cursor::new(Vec::new()))?;
+    Ok(out.into_inner())
+}
+
+/// Writes the workbook into `out` (a staged file: the workbook is deflated into it as it is
+/// made, never held whole in memory) and hands `out` back.
+pub fn build_into<W: std::io::Write + std::io::Seek + Send>(
+    o: &Outcome,
+    set: &FactorSet,
+    out: W,
+) -> crate::error::Result<W> {
+    build_into_with(o, set, LINES_PER_SHEET, SheetWriter::Streamed, out)
+}
+
+fn build_into_with<W: std::io::Write + std::io::Seek + Send>(
+    o: &Outcome,
+    set: &FactorSet,
+    per_sheet: usize,
+    writer: SheetWriter,
+    out: W,
+) -> crate::error::Result<W> {
     let mut f = Formats::new();
     f.money_in_lines = o.reporting.is_some();
     // A final workbook (`report --final`) is protected: only its sign-off cells can be edited.
@@ -127,7 +149,7 @@ pub fn build_with_writer(
     rejected_rows::write(b, o).map_err(err)?;
     xbrl_map::write(b, o).map_err(err)?;
     change_log::write(b, o).map_err(err)?;
-    book.finish()
+    book.finish_into(out)
 }
 
 /// The workbook's document properties: title, subject, entity, period, factor set, created.

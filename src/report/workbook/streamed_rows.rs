@@ -491,14 +491,17 @@ fn cut(xml: String) -> Result<Cut> {
 /// Re-packs the `placeholder` workbook (rust_xlsxwriter's output) with the rows of each
 /// `streamed` sheet written in place of its prototype row, whose column `i` carries
 /// `protos[i]`; `int` is the format of integer cells (one of `protos`). Parts are kept in
-/// their order; all but the streamed sheets are copied without being inflated.
-pub(crate) fn assemble(
+/// their order; all but the streamed sheets are copied without being inflated. The zip is
+/// written to `out` as it is deflated (a staged file, so a large workbook is never held in
+/// memory whole), which is handed back.
+pub(crate) fn assemble<W: Write + std::io::Seek + Send>(
     placeholder: &[u8],
     streamed: Vec<Streamed<'_>>,
     protos: &[&Format],
     int: &Format,
     level: i64,
-) -> Result<Vec<u8>> {
+    out: W,
+) -> Result<W> {
     let zip_err = |e: zip::result::ZipError| internal(&e.to_string());
     let mut zin = zip::ZipArchive::new(Cursor::new(placeholder)).map_err(zip_err)?;
     let mut workbook_xml = String::new();
@@ -559,7 +562,6 @@ pub(crate) fn assemble(
         .unix_permissions(0o600)
         .last_modified_time(zip::DateTime::default())
         .large_file(false);
-    let capacity = placeholder.len() * 2;
     let mut slots: Vec<Option<(String, Cut, Streamed<'_>)>> = parts.into_iter().map(Some).collect();
 
     std::thread::scope(|scope| {
@@ -567,8 +569,8 @@ pub(crate) fn assemble(
         let (back_tx, back_rx) = mpsc::channel::<Vec<u8>>();
         // The zip thread: copies parts raw and deflates the streamed ones as they arrive.
         // `Ok(None)`: the rows' side hung up first (its own error says why).
-        let writer = scope.spawn(move || -> Result<Option<Vec<u8>>> {
-            let mut zout = zip::ZipWriter::new(Cursor::new(Vec::with_capacity(capacity)));
+        let writer = scope.spawn(move || -> Result<Option<W>> {
+            let mut zout = zip::ZipWriter::new(out);
             for (i, streamed) in is_streamed.into_iter().enumerate() {
                 if !streamed {
                     let file = zin.by_index_raw(i).map_err(zip_err)?;
@@ -592,8 +594,7 @@ pub(crate) fn assemble(
                     }
                 }
             }
-            let out = zout.finish().map_err(zip_err)?;
-            Ok(Some(out.into_inner()))
+            Ok(Some(zout.finish().map_err(zip_err)?))
         });
         let produced = (|| -> Result<()> {
             for k in order {

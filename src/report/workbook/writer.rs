@@ -144,15 +144,24 @@ impl<'a> Book<'a> {
         })
     }
 
-    /// The workbook's bytes: rust_xlsxwriter's, with the streamed sheets' rows written in.
-    pub(super) fn finish(self) -> crate::error::Result<Vec<u8>> {
+    /// Writes the workbook to `out` (and hands it back): rust_xlsxwriter's, with the streamed
+    /// sheets' rows written in as they are deflated.
+    pub(super) fn finish_into<W: std::io::Write + std::io::Seek + Send>(
+        self,
+        mut out: W,
+    ) -> crate::error::Result<W> {
         let Book {
             mut wb, f, path, ..
         } = self;
         let bytes = wb.save_to_buffer().map_err(err)?;
         let streamed = match path {
             Path::Streamed(s) if !s.is_empty() => s,
-            _ => return Ok(bytes),
+            _ => {
+                out.write_all(&bytes).map_err(|e| {
+                    crate::error::Error::Internal(format!("writing the workbook: {e}"))
+                })?;
+                return Ok(out);
+            }
         };
         streamed_rows::assemble(
             &bytes,
@@ -160,6 +169,7 @@ impl<'a> Book<'a> {
             &prototype_formats(f),
             &f.int,
             i64::from(STREAMED_ZIP_LEVEL),
+            out,
         )
     }
 }
