@@ -53,7 +53,8 @@ pub enum Command {
     ///   llm-scope3 inspect export.csv --template my-vendor.toml --rows 10
     #[command(verbatim_doc_comment)]
     Inspect(InspectArgs),
-    /// Import export files into the ledger (default ./llm-scope3.db), one transaction per file.
+    /// Import export files into the ledger (default ./llm-scope3.db, or $LLM_SCOPE3_LEDGER; a
+    /// postgres:// URL names a PostgreSQL ledger), one transaction per file.
     ///
     /// The same file twice changes nothing. Records identical to ones already imported are
     /// duplicates; differing ones for the same key are the vendor's restatement and the newer
@@ -64,6 +65,7 @@ pub enum Command {
     ///   llm-scope3 import exports/january/*.csv
     ///   llm-scope3 import exports/          # every month's subfolder
     ///   llm-scope3 import usage_daily_2026-02.csv --replace 3 --ledger finance.db
+    ///   llm-scope3 import exports/ --ledger postgres://preparer@db.internal/llm_scope3
     #[command(verbatim_doc_comment)]
     Import(ImportArgs),
     /// Write a commented example configuration file (./llm-scope3.toml, or the path given).
@@ -86,6 +88,15 @@ pub enum Command {
     ///   llm-scope3 imports verify --ledger finance.db
     #[command(verbatim_doc_comment)]
     Imports(ImportsArgs),
+    /// Move a whole ledger: `ledger copy` copies every import, record, rejected row, vendor
+    /// carbon row, change-log entry and final statement, with their numbers, into a new or
+    /// empty ledger, from an SQLite file to a PostgreSQL database or back (docs/postgres.md).
+    ///
+    /// Examples:
+    ///   llm-scope3 ledger copy --from finance.db --to postgres://preparer@db.internal/llm_scope3
+    ///   llm-scope3 ledger copy --from postgres://auditor@db.internal/llm_scope3 --to audit-2026Q1.db
+    #[command(verbatim_doc_comment)]
+    Ledger(LedgerArgs),
     /// The factor set: list models, show a model's factors, export, check, diff, validate.
     ///
     /// Examples:
@@ -117,9 +128,9 @@ pub struct ServeArgs {
     /// the network (a warning is printed).
     #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:8080")]
     pub bind: std::net::SocketAddr,
-    /// Ledger file: uploads are imported into it and reports made from it. Without it,
-    /// nothing is kept between requests.
-    #[arg(long, value_name = "FILE")]
+    /// Ledger file, or a postgres:// URL: uploads are imported into it and reports made from
+    /// it. Without it, nothing is kept between requests (LLM_SCOPE3_LEDGER is not read here).
+    #[arg(long, value_name = "FILE|URL")]
     pub ledger: Option<PathBuf>,
     /// Largest upload (all files of one request together), in MiB.
     #[arg(long, value_name = "MiB", default_value_t = 200)]
@@ -241,9 +252,10 @@ pub struct ReportArgs {
     /// from the ledger (--ledger, default ./llm-scope3.db).
     #[arg(value_name = "FILES|DIRS")]
     pub inputs: Vec<PathBuf>,
-    /// Ledger file: with FILES, import them into it first and report from it; without FILES,
-    /// report from it. Without this option and with FILES, no ledger is read or written.
-    #[arg(long, value_name = "FILE")]
+    /// Ledger file, or a postgres:// URL: with FILES, import them into it first and report
+    /// from it; without FILES, report from it (default ./llm-scope3.db, or $LLM_SCOPE3_LEDGER).
+    /// Without this option and with FILES, no ledger is read or written.
+    #[arg(long, value_name = "FILE|URL")]
     pub ledger: Option<PathBuf>,
     /// Record this report's totals in the ledger as the final statement of the period (#1,
     /// #2 ...): the workbook says Final with the statement's number and date, and its sheets
@@ -311,12 +323,38 @@ pub struct ReportArgs {
     pub read: ReadArgs,
 }
 
-/// The ledger file option shared by ledger commands.
+/// The ledger option shared by ledger commands.
 #[derive(Debug, Clone, Args)]
 pub struct LedgerArg {
-    /// Ledger file.
-    #[arg(long, global = true, value_name = "FILE", default_value = crate::ledger::DEFAULT_PATH)]
-    pub ledger: PathBuf,
+    /// Ledger: an SQLite file, or a PostgreSQL database as postgres://USER@HOST[:PORT]/DATABASE
+    /// (the password from PGPASSWORD; never shown). Default: $LLM_SCOPE3_LEDGER when set,
+    /// else ./llm-scope3.db.
+    #[arg(long, global = true, value_name = "FILE|URL")]
+    pub ledger: Option<PathBuf>,
+}
+
+/// `ledger` arguments.
+#[derive(Debug, Clone, Args)]
+pub struct LedgerArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub action: LedgerAction,
+}
+
+/// `ledger` subcommands.
+#[derive(Debug, Clone, Subcommand)]
+pub enum LedgerAction {
+    /// Copy a ledger into a new or empty one (a file is made when it does not exist; a
+    /// PostgreSQL database must exist). Refuses a destination that holds anything; on failure
+    /// nothing is copied.
+    Copy {
+        /// The ledger to copy: a file or a postgres:// URL.
+        #[arg(long, value_name = "FILE|URL")]
+        from: PathBuf,
+        /// The new ledger: a file or a postgres:// URL.
+        #[arg(long, value_name = "FILE|URL")]
+        to: PathBuf,
+    },
 }
 
 /// `import` arguments.
@@ -366,8 +404,9 @@ pub enum ImportsAction {
         #[arg(long)]
         yes: bool,
     },
-    /// Check the whole ledger file for damage (SQLite's full integrity check and foreign key
-    /// check) and count what it holds; changes nothing. Every command already runs a quicker
+    /// Check the whole ledger for damage (a file: SQLite's full integrity check and foreign
+    /// key check; PostgreSQL: the ledger's own consistency checks) and count what it holds;
+    /// changes nothing. Every command already runs a quicker
     /// check when it opens the ledger; this one reads every page and index. Exit 3 when
     /// damage is found: restore the ledger from a backup.
     ///

@@ -5,7 +5,7 @@ use chrono::Utc;
 use crate::cli::ImportArgs;
 use crate::config::{templates_from, ReadRequest};
 use crate::error::Result;
-use crate::ledger::{ImportResult, Ledger};
+use crate::ledger::{ImportResult, Ledger, Location};
 use crate::pipeline;
 
 pub(crate) fn run(args: &ImportArgs) -> Result<()> {
@@ -14,7 +14,7 @@ pub(crate) fn run(args: &ImportArgs) -> Result<()> {
         ..ReadRequest::default()
     })?;
     let (inputs, skipped) = pipeline::inputs_from_paths(&args.inputs)?;
-    let mut ledger = Ledger::open(&args.ledger.ledger)?;
+    let mut ledger = Ledger::open_at(&Location::chosen(args.ledger.ledger.as_deref()))?;
     import_all(&mut ledger, &inputs, &templates, args.replace)?;
     super::report::print_skipped(&skipped);
     Ok(())
@@ -28,7 +28,7 @@ pub(crate) fn import_all(
     templates: &crate::normalise::TemplateSet,
     replace: Option<i64>,
 ) -> Result<()> {
-    crate::outln!("ledger {}", ledger.path().display());
+    crate::outln!("ledger {}", ledger.shown());
     for input in inputs {
         match pipeline::import_file(
             ledger,

@@ -4,13 +4,14 @@ use chrono::Utc;
 
 use crate::cli::{ImportsAction, ImportsArgs};
 use crate::error::{Error, Result};
-use crate::ledger::{Ledger, LedgerError};
+use crate::ledger::{Ledger, LedgerError, Location};
 
 pub(crate) fn run(args: &ImportsArgs) -> Result<()> {
+    let location = Location::chosen(args.ledger.ledger.as_deref());
     match args.action.clone().unwrap_or(ImportsAction::List) {
         ImportsAction::List => {
-            let ledger = Ledger::open_existing(&args.ledger.ledger)?;
-            crate::outln!("ledger {}", ledger.path().display());
+            let ledger = Ledger::open_existing_at(&location)?;
+            crate::outln!("ledger {}", ledger.shown());
             crate::outln!(
                 "{:>4}  {:<17} {:<10} {:<10} {:>8} {:>8} {:>8} {:>8} {:>8}  file",
                 "id",
@@ -43,7 +44,7 @@ pub(crate) fn run(args: &ImportsArgs) -> Result<()> {
             }
         }
         ImportsAction::Show { id } => {
-            let ledger = Ledger::open_existing(&args.ledger.ledger)?;
+            let ledger = Ledger::open_existing_at(&location)?;
             let _view = ledger.snapshot()?;
             let s = ledger.summary(id)?;
             let (report, rejections) = ledger.details(id)?;
@@ -81,18 +82,20 @@ pub(crate) fn run(args: &ImportsArgs) -> Result<()> {
             }
         }
         ImportsAction::Verify => {
-            let ledger = match Ledger::open_existing(&args.ledger.ledger) {
+            let ledger = match Ledger::open_existing_at(&location) {
                 Err(e @ LedgerError::Damaged { .. }) => {
-                    println!("ledger {}", args.ledger.ledger.display());
-                    for p in crate::ledger::damage_report(&args.ledger.ledger) {
-                        println!("  damage: {p}");
+                    println!("ledger {location}");
+                    if let Some(file) = location.file() {
+                        for p in crate::ledger::damage_report(file) {
+                            println!("  damage: {p}");
+                        }
                     }
                     return Err(e.into());
                 }
                 other => other?,
             };
             let v = ledger.verify()?;
-            println!("ledger {}", ledger.path().display());
+            println!("ledger {}", ledger.shown());
             println!(
                 "  {} import(s), {} record(s), {} vendor carbon row(s), {} final statement(s)",
                 v.imports, v.records, v.carbon_rows, v.statements
@@ -102,16 +105,21 @@ pub(crate) fn run(args: &ImportsArgs) -> Result<()> {
                     println!("  damage: {p}");
                 }
                 return Err(LedgerError::Damaged {
-                    path: ledger.path().display().to_string(),
+                    path: ledger.shown().to_string(),
                     why: format!(
-                        "SQLite's full check found {} problem(s), first: {}",
+                        "{} found {} problem(s), first: {}",
+                        if ledger.location().file().is_some() {
+                            "SQLite's full check"
+                        } else {
+                            "the ledger's consistency check"
+                        },
                         v.problems.len(),
                         v.problems[0]
                     ),
                 }
                 .into());
             }
-            println!("  no damage found (SQLite's full integrity check and foreign key check)");
+            println!("  no damage found ({})", v.checks);
         }
         ImportsAction::Remove { id, yes } => {
             if !yes {
@@ -119,11 +127,11 @@ pub(crate) fn run(args: &ImportsArgs) -> Result<()> {
                     "removing import #{id} withdraws its records from every later report: add --yes to confirm"
                 )));
             }
-            let mut ledger = Ledger::open_existing(&args.ledger.ledger)?;
+            let mut ledger = Ledger::open_existing_at(&location)?;
             ledger.remove(id, Utc::now())?;
             crate::outln!(
                 "import #{id} removed from {} (recorded in the change log)",
-                ledger.path().display()
+                ledger.shown()
             );
         }
     }

@@ -5,6 +5,7 @@ mod factors;
 mod import;
 mod imports;
 mod inspect;
+mod ledger;
 mod report;
 #[cfg(feature = "serve")]
 mod serve;
@@ -20,6 +21,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Factors(args) => factors::run(&args),
         Command::Import(args) => import::run(&args),
         Command::Imports(args) => imports::run(&args),
+        Command::Ledger(args) => ledger::run(&args),
         #[cfg(feature = "serve")]
         Command::Serve(args) => serve::run(&args),
         #[cfg(not(feature = "serve"))]

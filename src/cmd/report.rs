@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use crate::cli::ReportArgs;
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::ledger::{Ledger, Statement};
+use crate::ledger::{Ledger, Location, Statement};
 use crate::pipeline::{self, Outcome};
 use crate::report::csv::Dialect;
 use crate::report::{json, stage_with, text};
@@ -63,18 +63,14 @@ pub(crate) fn run(args: &ReportArgs) -> Result<()> {
     let mut ledger = None;
     let outcome = if args.inputs.is_empty() {
         // From the ledger alone.
-        let path = args
-            .ledger
-            .clone()
-            .unwrap_or_else(|| PathBuf::from(crate::ledger::DEFAULT_PATH));
-        let l = Ledger::open_existing(&path)?;
+        let l = Ledger::open_existing_at(&Location::chosen(args.ledger.as_deref()))?;
         let o = pipeline::run_ledger(&l, &cfg)?;
         ledger = Some(l);
         o
     } else if let Some(path) = &args.ledger {
         // Import the files first, then report from the ledger.
         let (inputs, skipped) = pipeline::inputs_from_paths(&args.inputs)?;
-        let mut l = Ledger::open(path)?;
+        let mut l = Ledger::open_at(&Location::parse(path.as_os_str()))?;
         super::import::import_all(&mut l, &inputs, &cfg.templates, None)?;
         let mut o = pipeline::run_ledger(&l, &cfg)?;
         o.skipped_inputs = skipped;
@@ -97,7 +93,7 @@ pub(crate) fn run(args: &ReportArgs) -> Result<()> {
     // the ledger writable) before any output is made, so that the outputs name it; it is
     // committed once they are staged, and they are moved into place only once it is recorded.
     // A failure before that records nothing and writes nothing.
-    let ledger_shown = ledger.as_ref().map(|l| l.path().display().to_string());
+    let ledger_shown = ledger.as_ref().map(|l| l.shown().to_string());
     let pending = match (args.final_, ledger.as_mut()) {
         (true, Some(l)) => {
             let mut s = statement(&outcome, args);
@@ -224,11 +220,9 @@ fn check_outputs(args: &ReportArgs, out: &std::path::Path) -> Result<()> {
         }
     }
     if args.inputs.is_empty() || args.ledger.is_some() {
-        let ledger = args
-            .ledger
-            .clone()
-            .unwrap_or_else(|| PathBuf::from(crate::ledger::DEFAULT_PATH));
-        protected.push((ledger, "the ledger"));
+        if let Some(file) = Location::chosen(args.ledger.as_deref()).file() {
+            protected.push((file.to_path_buf(), "the ledger"));
+        }
     }
     match &args.read.config {
         Some(c) => protected.push((c.clone(), "the configuration file")),

@@ -24,8 +24,8 @@ pub(crate) fn run(args: &ServeArgs) -> Result<()> {
         None,
         None,
     )?;
-    if let Some(path) = &args.ledger {
-        crate::ledger::Ledger::open(path)?;
+    if let Some(arg) = &args.ledger {
+        crate::ledger::Ledger::open_at(&crate::ledger::Location::parse(arg.as_os_str()))?;
     }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -61,7 +61,11 @@ pub(crate) fn run(args: &ServeArgs) -> Result<()> {
         }
         match &args.ledger {
             Some(l) => {
-                let _ = writeln!(out, "ledger {} (uploads are imported into it)", l.display());
+                let _ = writeln!(
+                    out,
+                    "ledger {} (uploads are imported into it)",
+                    crate::ledger::Location::parse(l.as_os_str())
+                );
             }
             None => {
                 let _ = writeln!(out, "no ledger: nothing is kept between requests");

@@ -1,5 +1,9 @@
-//! The ledger: an embedded SQLite file (rusqlite, bundled) that remembers every import, so that
-//! monthly uploads and overlapping re-downloads never double-count.
+//! The ledger: it remembers every import, so that monthly uploads and overlapping
+//! re-downloads never double-count. It lives in an embedded SQLite file (rusqlite, bundled;
+//! the default) or in a PostgreSQL database (`--ledger postgres://...`, the `postgres` crate):
+//! one [`Ledger`] with the same methods, queries and schema versions on both ([`Location`]
+//! says which; `db.rs` is the one connection type the logic below is written against,
+//! `sqlite.rs` and `postgres.rs` what only one of them has).
 //!
 //! It stores activity records with their provenance, never results: a report recomputes with
 //! the factor set it names. Each import is one transaction (a killed process leaves the ledger
@@ -10,41 +14,56 @@
 //! they supersede. It does no estimation.
 //!
 //! Several processes may use one ledger at once. Writers are serialised: every write is a
-//! `BEGIN IMMEDIATE` transaction, the schema is set up or migrated under that lock after
-//! checking the version again, and an import checks its file's SHA-256 again inside its
-//! transaction (a partial unique index holds one active import per SHA-256); a writer waits
-//! up to [`WAIT_LIMIT`] for another, saying so on stderr. The file is in WAL mode (set once,
-//! kept in the file): readers never wait for the writer, and a report reads in one read
-//! transaction ([`Ledger::snapshot`]), so it sees the ledger before or after an import.
+//! transaction that first takes the ledger's write lock (SQLite: `BEGIN IMMEDIATE`;
+//! PostgreSQL: a transaction-level advisory lock), the schema is set up or migrated under that
+//! lock after checking the version again, and an import checks its file's SHA-256 again inside
+//! its transaction (a partial unique index holds one active import per SHA-256); a writer
+//! waits up to [`WAIT_LIMIT`] for another, saying so on stderr. Readers never wait for the
+//! writer (SQLite: WAL mode, set once and kept in the file; PostgreSQL: MVCC), and a report
+//! reads in one read transaction ([`Ledger::snapshot`]), so it sees the ledger before or after
+//! an import.
 //!
-//! A file is recognised as a ledger before anything is written to it: the SQLite header,
+//! A ledger is recognised before anything is written to it. A file: the SQLite header,
 //! [`APPLICATION_ID`] (set on creation, and on a ledger of schema 1-3 whose meta table and
 //! tables prove it ours) and the meta table's schema version; `PRAGMA quick_check` runs on
-//! every open. A file whose permissions allow no writing is opened read-only, even by root.
+//! every open; a file whose permissions allow no writing is opened read-only, even by root. A
+//! PostgreSQL database: its marker table `llm_scope3_ledger` and the meta table's schema
+//! version; a database whose schema holds tables but no marker table is refused.
 
 use std::collections::{BTreeSet, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use rusqlite::{
-    params, Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior,
-};
 
 use crate::model::{Period, Provenance, RecordKind, Rejection, UsageRecord};
 use crate::normalise::{FileReport, NormaliseError};
+
+mod copy;
+pub(crate) mod db;
+mod location;
+#[cfg(feature = "postgres")]
+mod postgres;
+mod sqlite;
+
+pub use copy::{copy, Copied};
+use db::{vals, Begin, Db, DbError, DbResult, Dialect, Row, Sum};
+pub use location::{Location, PgUrl, LEDGER_ENV};
+pub use sqlite::damage_report;
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = 4;
 
 /// The marker of an llm-scope3 ledger in the SQLite header (`PRAGMA application_id`): "LS3L".
+/// A PostgreSQL ledger holds it in its marker table.
 pub const APPLICATION_ID: i32 = 0x4C53_334C;
 
 /// The default ledger file.
 pub const DEFAULT_PATH: &str = "llm-scope3.db";
 
-/// A ledger problem.
+/// A ledger problem. `path` is the ledger as shown: a file's path, or a PostgreSQL URL
+/// without its password.
 #[derive(Debug, thiserror::Error)]
 pub enum LedgerError {
     /// SQLite failed.
@@ -55,7 +74,23 @@ pub enum LedgerError {
         /// SQLite's message.
         source: rusqlite::Error,
     },
-    /// The file was written by a newer version.
+    /// The database server (or a query's result) failed.
+    #[error("ledger {path}: {why}")]
+    Database {
+        /// The ledger.
+        path: String,
+        /// The server's message.
+        why: String,
+    },
+    /// The PostgreSQL server cannot be reached or refuses the connection.
+    #[error("cannot connect to ledger {path}: {why}")]
+    CannotConnect {
+        /// The ledger (its URL without the password).
+        path: String,
+        /// Why.
+        why: String,
+    },
+    /// The ledger was written by a newer version.
     #[error("ledger {path} has schema version {found}; this llm-scope3 reads up to {SCHEMA_VERSION}: upgrade llm-scope3")]
     Newer {
         /// The ledger file.
@@ -66,9 +101,11 @@ pub enum LedgerError {
     /// No ledger at the path.
     #[error("no ledger at {0}: import export files first (llm-scope3 import FILE...) or name the files to report")]
     NotFound(String),
-    /// The file is not a ledger (another application's database, or not SQLite at all).
+    /// The file or database is not a ledger (another application's database, or not SQLite
+    /// at all).
     #[error(
-        "{path} is not an llm-scope3 ledger ({why}): name another file; nothing was written to it"
+        "{path} is not an llm-scope3 ledger ({why}): name another {}; nothing was written to it",
+        other_kind(path)
     )]
     NotALedger {
         /// The file.
@@ -85,7 +122,10 @@ pub enum LedgerError {
         why: String,
     },
     /// The ledger cannot be written.
-    #[error("ledger {path} is read-only ({why}): nothing was written or recorded. Make it writable (chmod u+w {path}) or name another ledger")]
+    #[error(
+        "ledger {path} is read-only ({why}): nothing was written or recorded. {}",
+        read_only_hint(path)
+    )]
     ReadOnly {
         /// The ledger file.
         path: String,
@@ -109,7 +149,7 @@ pub enum LedgerError {
         source: std::io::Error,
     },
     /// A new ledger could not be created (nothing is left behind).
-    #[error("cannot create ledger {path}: {why}; no file was left behind")]
+    #[error("cannot create ledger {path}: {why}; {}", left_behind(path))]
     CannotCreate {
         /// The ledger file.
         path: String,
@@ -127,6 +167,36 @@ pub enum LedgerError {
     Input(#[from] NormaliseError),
 }
 
+/// Whether a shown ledger is a PostgreSQL URL.
+fn is_url(shown: &str) -> bool {
+    let lower = shown.get(..13).unwrap_or(shown).to_ascii_lowercase();
+    lower.starts_with("postgres://") || lower.starts_with("postgresql://")
+}
+
+fn other_kind(shown: &str) -> &'static str {
+    if is_url(shown) {
+        "database (or schema)"
+    } else {
+        "file"
+    }
+}
+
+fn read_only_hint(shown: &str) -> String {
+    if is_url(shown) {
+        "Connect as a user that may write to it, or name another ledger".into()
+    } else {
+        format!("Make it writable (chmod u+w {shown}) or name another ledger")
+    }
+}
+
+fn left_behind(shown: &str) -> &'static str {
+    if is_url(shown) {
+        "nothing was left in the database"
+    } else {
+        "no file was left behind"
+    }
+}
+
 impl LedgerError {
     /// Exit code: refusals, unusable files, foreign and damaged ledgers are input data errors;
     /// a ledger that cannot be written is like an output that cannot be written (1).
@@ -140,6 +210,8 @@ impl LedgerError {
                 2
             }
             LedgerError::Sqlite { .. }
+            | LedgerError::Database { .. }
+            | LedgerError::CannotConnect { .. }
             | LedgerError::ReadOnly { .. }
             | LedgerError::Busy { .. }
             | LedgerError::Io { .. }
@@ -148,30 +220,25 @@ impl LedgerError {
     }
 }
 
-/// Classifies an SQLite error into the plain-words ledger errors.
-fn sql_err(path: &str, source: rusqlite::Error) -> LedgerError {
-    use rusqlite::ErrorCode as C;
-    let detail = match &source {
-        rusqlite::Error::SqliteFailure(_, Some(m)) => m.clone(),
-        other => other.to_string(),
-    };
-    match source.sqlite_error_code() {
-        Some(C::DatabaseCorrupt) | Some(C::NotADatabase) => LedgerError::Damaged {
-            path: path.to_string(),
-            why: format!("SQLite reports: {detail}"),
+/// Classifies a database error of either backend into the plain-words ledger errors.
+fn db_err(location: &Location, shown: &str, e: DbError) -> LedgerError {
+    match e {
+        DbError::Sqlite(source) => sqlite::sql_err(shown, source),
+        #[cfg(feature = "postgres")]
+        DbError::Postgres(source) => match location {
+            Location::Postgres(url) => postgres::pg_err(shown, url, &source),
+            Location::File(_) => LedgerError::Database {
+                path: shown.to_string(),
+                why: source.to_string(),
+            },
         },
-        Some(C::ReadOnly) => LedgerError::ReadOnly {
-            path: path.to_string(),
-            why: "the file or its folder cannot be written by this user".into(),
-        },
-        Some(C::DatabaseBusy) | Some(C::DatabaseLocked) => LedgerError::Busy {
-            path: path.to_string(),
-            secs: WAIT_LIMIT.as_secs(),
-        },
-        _ => LedgerError::Sqlite {
-            path: path.to_string(),
-            source,
-        },
+        DbError::Other(why) => {
+            let _ = location;
+            LedgerError::Database {
+                path: shown.to_string(),
+                why,
+            }
+        }
     }
 }
 
@@ -277,10 +344,13 @@ pub struct Statement {
 
 /// An open ledger.
 pub struct Ledger {
-    conn: Connection,
-    path: PathBuf,
-    /// Opened read-only because the file's permissions allow no writing.
-    read_only: bool,
+    db: Db,
+    location: Location,
+    /// The ledger as shown in messages (a URL without its password).
+    shown: String,
+    /// Opened read-only: the file's permissions allow no writing, or the database user may
+    /// not write (why).
+    read_only: Option<String>,
 }
 
 /// A final statement inserted but not yet committed ([`Ledger::begin_statement`]): the
@@ -299,10 +369,7 @@ impl PendingStatement<'_> {
 
     /// Records the statement.
     pub fn commit(mut self) -> Result<()> {
-        self.ledger
-            .conn
-            .execute_batch("COMMIT")
-            .map_err(self.ledger.err())?;
+        self.ledger.db.commit().map_err(self.ledger.err())?;
         self.done = true;
         self.ledger.checkpoint();
         Ok(())
@@ -311,8 +378,8 @@ impl PendingStatement<'_> {
 
 impl Drop for PendingStatement<'_> {
     fn drop(&mut self) {
-        if !self.done && !self.ledger.conn.is_autocommit() {
-            let _ = self.ledger.conn.execute_batch("ROLLBACK");
+        if !self.done {
+            self.ledger.db.rollback();
         }
     }
 }
@@ -324,8 +391,15 @@ pub const WAIT_LIMIT: Duration = Duration::from_secs(600);
 /// After waiting this long, say on stderr what we are waiting for.
 const WAIT_TELL_AFTER: Duration = Duration::from_millis(300);
 
-/// The first 16 bytes of every SQLite database file.
-const SQLITE_MAGIC: &[u8; 16] = b"SQLite format 3\0";
+/// Says on stderr that a writer waits for another.
+fn say_waiting(shown: &str) {
+    use std::io::Write;
+    let _ = writeln!(
+        std::io::stderr(),
+        "waiting for another process to finish writing ledger {shown} (another llm-scope3 import, removal or final statement): up to {} minutes",
+        WAIT_LIMIT.as_secs() / 60
+    );
+}
 
 /// The tables every ledger holds since schema version 1.
 const LEDGER_TABLES: [&str; 6] = [
@@ -337,7 +411,7 @@ const LEDGER_TABLES: [&str; 6] = [
     "statements",
 ];
 
-/// What an SQLite file holds, as far as the ledger is concerned.
+/// What a database holds, as far as the ledger is concerned.
 #[derive(Clone, Copy)]
 enum State {
     /// No table at all: a new ledger.
@@ -352,123 +426,62 @@ fn now_text(now: DateTime<Utc>) -> String {
     now.format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
-/// `path` with `suffix` appended to its file name (`-wal`, `-shm`, `-journal`).
-fn sidecar(path: &Path, suffix: &str) -> PathBuf {
-    let mut name = path.as_os_str().to_os_string();
-    name.push(suffix);
-    PathBuf::from(name)
-}
-
-/// Removes a database file we made and the files SQLite keeps beside it.
-fn remove_with_sidecars(path: &Path) {
-    for p in [
-        path.to_path_buf(),
-        sidecar(path, "-journal"),
-        sidecar(path, "-wal"),
-        sidecar(path, "-shm"),
-    ] {
-        let _ = std::fs::remove_file(p);
-    }
-}
-
-/// A `file:` URI for SQLite: every byte but unreserved ones and `/` percent-encoded.
-fn file_uri(path: &Path, query: &str) -> String {
-    let mut uri = String::from("file:");
-    for b in path.to_string_lossy().bytes() {
-        if b.is_ascii_alphanumeric() || b"/-._~".contains(&b) {
-            uri.push(b as char);
-        } else {
-            uri.push_str(&format!("%{b:02X}"));
-        }
-    }
-    uri.push('?');
-    uri.push_str(query);
-    uri
-}
-
-/// Reads the file's first 100 bytes (SQLite's header). `Ok(true)` for an empty file.
-fn check_header(path: &Path, shown: &str) -> Result<bool> {
-    use std::io::Read;
-    let mut head = Vec::with_capacity(100);
-    std::fs::File::open(path)
-        .and_then(|f| f.take(100).read_to_end(&mut head))
-        .map_err(|e| LedgerError::Io {
-            path: shown.to_string(),
-            source: e,
-        })?;
-    if head.is_empty() {
-        return Ok(true);
-    }
-    if head.len() < 100 || !head.starts_with(SQLITE_MAGIC) {
-        return Err(LedgerError::NotALedger {
-            path: shown.to_string(),
-            why: "it is not an SQLite database file, or its first bytes are damaged".into(),
-        });
-    }
-    Ok(false)
-}
-
-/// Recognises a ledger by its marker (`PRAGMA application_id`) and its meta table's schema
-/// version; a ledger made before the marker existed by its meta table and tables.
-fn classify(conn: &Connection, path: &str) -> Result<State> {
-    let e = |source| sql_err(path, source);
-    let app: i32 = conn
-        .query_row("PRAGMA application_id", [], |r| r.get(0))
-        .map_err(e)?;
-    let tables: Vec<String> = {
-        let mut stmt = conn
-            .prepare(
-                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite^_%' ESCAPE '^'
-                 ORDER BY name",
-            )
-            .map_err(e)?;
-        let names = stmt
-            .query_map([], |r| r.get(0))
-            .map_err(e)?
-            .collect::<rusqlite::Result<Vec<String>>>()
-            .map_err(e)?;
-        names
-    };
-    let holds = match tables.len() {
+/// "it holds tables a, b" for messages.
+fn holds(tables: &[String]) -> String {
+    match tables.len() {
         0 => "it holds no tables".to_string(),
         1 => format!("it holds table {}", tables[0]),
         n if n <= 8 => format!("it holds tables {}", tables.join(", ")),
         n => format!("it holds {n} tables: {}, ...", tables[..8].join(", ")),
-    };
-    let marked = app == APPLICATION_ID;
-    if app != 0 && !marked {
-        return Err(LedgerError::NotALedger {
-            path: path.to_string(),
-            why: format!(
-                "it belongs to another application, SQLite application id {app:#010x}, and {holds}"
-            ),
-        });
     }
+}
+
+/// Recognises a ledger by its marker (SQLite: `PRAGMA application_id`; PostgreSQL: the
+/// marker table) and its meta table's schema version; an SQLite ledger made before the marker
+/// existed by its meta table and tables. A PostgreSQL schema with tables but no marker is
+/// never taken for a ledger.
+fn classify(db: &Db, location: &Location, shown: &str) -> Result<State> {
+    let e = |source| db_err(location, shown, source);
+    let (tables, marked) = match db {
+        Db::Sqlite(c) => sqlite::tables_and_marker(c, shown)?,
+        #[cfg(feature = "postgres")]
+        Db::Postgres(_) => postgres::tables_and_marker(db).map_err(e)?,
+    };
+    let holds = holds(&tables);
     if tables.is_empty() {
         if marked {
             return Err(LedgerError::Damaged {
-                path: path.to_string(),
+                path: shown.to_string(),
                 why: "it is marked as an llm-scope3 ledger but holds no tables".into(),
             });
         }
         return Ok(State::Empty);
     }
     let version: Option<i64> = if tables.iter().any(|t| t == "meta") {
-        conn.query_row(
+        db.query_opt(
             "SELECT value FROM meta WHERE key = 'schema_version'",
-            [],
-            |r| r.get::<_, String>(0),
+            &[],
+            |r| r.text(0),
         )
-        .optional()
         .map_err(e)?
         .and_then(|v| v.trim().parse().ok())
     } else {
         None
     };
     let ours = LEDGER_TABLES.iter().all(|t| tables.iter().any(|x| x == t));
+    if db.dialect() == Dialect::Postgres && !marked {
+        return Err(LedgerError::NotALedger {
+            path: shown.to_string(),
+            why: if ours {
+                format!("its schema holds the tables of an llm-scope3 ledger but not its marker table {}: a partial copy? Restore the whole ledger, or copy it with `llm-scope3 ledger copy`", "llm_scope3_ledger")
+            } else {
+                format!("{holds}, and no llm-scope3 marker table llm_scope3_ledger")
+            },
+        });
+    }
     match version {
         Some(v) if v > SCHEMA_VERSION && (marked || ours) => Err(LedgerError::Newer {
-            path: path.to_string(),
+            path: shown.to_string(),
             found: v,
         }),
         Some(v) if v >= 1 && ours => Ok(if marked && v == SCHEMA_VERSION {
@@ -478,7 +491,7 @@ fn classify(conn: &Connection, path: &str) -> Result<State> {
         }),
         _ if marked => {
             Err(LedgerError::Damaged {
-                path: path.to_string(),
+                path: shown.to_string(),
                 why: if version.is_none() {
                     format!("it is marked as an llm-scope3 ledger but has no schema version (its meta table is missing or empty); {holds}")
                 } else {
@@ -487,155 +500,89 @@ fn classify(conn: &Connection, path: &str) -> Result<State> {
             })
         }
         _ => Err(LedgerError::NotALedger {
-            path: path.to_string(),
+            path: shown.to_string(),
             why: holds,
         }),
     }
 }
 
+/// The schema of each version, one script per version and backend, applied in order.
+fn schema_scripts(dialect: Dialect) -> [&'static str; 4] {
+    match dialect {
+        Dialect::Sqlite => [
+            include_str!("schema.sql"),
+            include_str!("schema_v2.sql"),
+            include_str!("schema_v3.sql"),
+            include_str!("schema_v4.sql"),
+        ],
+        Dialect::Postgres => [
+            include_str!("schema.pg.sql"),
+            include_str!("schema_v2.pg.sql"),
+            include_str!("schema_v3.pg.sql"),
+            include_str!("schema_v4.pg.sql"),
+        ],
+    }
+}
+
 /// Creates the schema from `version` up to [`SCHEMA_VERSION`] and sets the marker, inside the
-/// caller's (immediate) transaction.
-fn set_up(tx: &Transaction<'_>, version: i64) -> rusqlite::Result<()> {
+/// caller's write transaction.
+fn set_up(db: &Db, version: i64) -> DbResult<()> {
+    let [v1, v2, v3, v4] = schema_scripts(db.dialect());
     if version < 1 {
-        tx.execute_batch(include_str!("schema.sql"))?;
+        // The PostgreSQL script also makes the marker table: a PostgreSQL ledger is marked
+        // from the start.
+        db.batch(v1)?;
     }
     if version < 2 {
         // Version 2: account and service per record, and vendor carbon report rows.
-        tx.execute_batch(include_str!("schema_v2.sql"))?;
+        db.batch(v2)?;
     }
     if version < 3 {
         // Version 3: accepted gaps of a final statement, rejected rows' content hash.
-        tx.execute_batch(include_str!("schema_v3.sql"))?;
+        db.batch(v3)?;
     }
     if version < 4 {
         // Version 4: one active import per file content. Earlier versions could import the
         // same file twice when two imports ran at once: the later copies are withdrawn first.
-        withdraw_duplicate_imports(tx)?;
-        tx.execute_batch(include_str!("schema_v4.sql"))?;
+        withdraw_duplicate_imports(db)?;
+        db.batch(v4)?;
     }
-    tx.pragma_update(None, "application_id", APPLICATION_ID)?;
-    tx.execute(
-        "INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?1)",
-        params![SCHEMA_VERSION.to_string()],
+    if let Some(c) = db.sqlite() {
+        c.pragma_update(None, "application_id", APPLICATION_ID)?;
+    }
+    db.execute(
+        "INSERT INTO meta(key, value) VALUES ('schema_version', ?1)
+         ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        vals![&SCHEMA_VERSION.to_string()],
     )?;
     Ok(())
 }
 
 /// Withdraws every active import whose file (SHA-256) an earlier active import holds, as
 /// `imports remove` would, logged in the change log.
-fn withdraw_duplicate_imports(tx: &Transaction<'_>) -> rusqlite::Result<()> {
-    let ids: Vec<i64> = {
-        let mut stmt = tx.prepare(
-            "SELECT i.id FROM imports i WHERE i.removed_at IS NULL AND EXISTS
-                (SELECT 1 FROM imports j WHERE j.sha256 = i.sha256 AND j.removed_at IS NULL AND j.id < i.id)
-             ORDER BY i.id",
-        )?;
-        let ids = stmt
-            .query_map([], |r| r.get(0))?
-            .collect::<rusqlite::Result<Vec<i64>>>()?;
-        ids
-    };
+fn withdraw_duplicate_imports(db: &Db) -> DbResult<()> {
+    let ids = db.query_vec(
+        "SELECT i.id FROM imports i WHERE i.removed_at IS NULL AND EXISTS
+            (SELECT 1 FROM imports j WHERE j.sha256 = i.sha256 AND j.removed_at IS NULL AND j.id < i.id)
+         ORDER BY i.id",
+        &[],
+        |r| r.int(0),
+    )?;
     let stamp = now_text(Utc::now());
     for id in ids {
-        remove_in(tx, id, &stamp, "removed duplicate import")?;
-    }
-    Ok(())
-}
-
-/// Waits for another process's write lock up to [`WAIT_LIMIT`], saying on stderr what it waits
-/// for once the wait is noticeable.
-fn wait_for_lock(conn: &mut Connection, shown: &str) -> rusqlite::Result<()> {
-    let shown = shown.to_string();
-    let mut since = std::time::Instant::now();
-    let mut told = false;
-    conn.busy_handler(Some(move |count: i32| {
-        if count == 0 {
-            since = std::time::Instant::now();
-            told = false;
-        }
-        let waited = since.elapsed();
-        if waited >= WAIT_LIMIT {
-            return false;
-        }
-        if !told && waited >= WAIT_TELL_AFTER {
-            use std::io::Write;
-            let _ = writeln!(
-                std::io::stderr(),
-                "waiting for another process to finish writing ledger {shown} (another llm-scope3 import, removal or final statement): up to {} minutes",
-                WAIT_LIMIT.as_secs() / 60
-            );
-            told = true;
-        }
-        std::thread::sleep(Duration::from_millis(if count < 20 { 5 } else { 50 }));
-        true
-    }))
-}
-
-/// Makes a new ledger under a temporary name beside `path`, then links it into place without
-/// replacing a file another process made meanwhile. On failure nothing is left behind.
-fn create(path: &Path, shown: &str) -> Result<()> {
-    static SERIAL: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let fail = |why: String| LedgerError::CannotCreate {
-        path: shown.to_string(),
-        why,
-    };
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "ledger".into());
-    let tmp = path.with_file_name(format!(
-        ".{name}.new-{}-{}",
-        std::process::id(),
-        SERIAL.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-    ));
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&tmp)
-        .map_err(|e| fail(e.to_string()))?;
-    let made = (|| -> rusqlite::Result<()> {
-        let mut conn = Connection::open_with_flags(
-            &tmp,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
-        conn.execute_batch("PRAGMA synchronous = FULL;")?;
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        set_up(&tx, 0)?;
-        tx.commit()?;
-        // Readers never wait for a writer, and a writer never waits for readers (see
-        // docs/ARCHITECTURE.md, "The ledger"). Set once: it is kept in the file.
-        let _: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
-        conn.close().map_err(|(_, e)| e)
-    })();
-    if let Err(e) = made {
-        remove_with_sidecars(&tmp);
-        return Err(fail(e.to_string()));
-    }
-    let placed = match std::fs::hard_link(&tmp, path) {
-        Ok(()) => Ok(()),
-        // Another process made it meanwhile: use theirs.
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
-        // A file system without hard links.
-        Err(_) if !path.exists() => std::fs::rename(&tmp, path),
-        Err(_) => Ok(()),
-    };
-    remove_with_sidecars(&tmp);
-    placed.map_err(|e| fail(e.to_string()))?;
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        // The new name on disk too (best effort: not every platform can sync a folder).
-        let _ = std::fs::File::open(dir).and_then(|d| d.sync_all());
+        remove_in(db, id, &stamp, "removed duplicate import")?;
     }
     Ok(())
 }
 
 /// A consistent view of the ledger: until dropped, every query sees it as of the first one,
 /// never half of an import that commits meanwhile.
-pub struct Snapshot<'a>(Option<&'a Connection>);
+pub struct Snapshot<'a>(Option<&'a Db>);
 
 impl Drop for Snapshot<'_> {
     fn drop(&mut self) {
-        if let Some(conn) = self.0 {
-            let _ = conn.execute_batch("COMMIT");
+        if let Some(db) = self.0 {
+            let _ = db.commit();
         }
     }
 }
@@ -643,7 +590,9 @@ impl Drop for Snapshot<'_> {
 /// What `imports verify` found.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Verification {
-    /// SQLite's full integrity check and foreign key check findings; empty when sound.
+    /// What was checked, in words ("SQLite's full integrity check and foreign key check").
+    pub checks: String,
+    /// The checks' findings; empty when sound.
     pub problems: Vec<String>,
     /// Imports (removed ones included).
     pub imports: i64,
@@ -655,115 +604,117 @@ pub struct Verification {
     pub statements: i64,
 }
 
-/// Opens a database file read-only. Without a write-ahead log beside it, as immutable: read as
-/// it is, without making -wal and -shm files beside it; with one, reading it (committed
-/// transactions may wait there).
-fn open_read_only(path: &Path) -> rusqlite::Result<Connection> {
-    if sidecar(path, "-wal").exists() {
-        Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-    } else {
-        Connection::open_with_flags(
-            file_uri(path, "immutable=1"),
-            OpenFlags::SQLITE_OPEN_READ_ONLY
-                | OpenFlags::SQLITE_OPEN_URI
-                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-    }
-}
-
-/// SQLite's full integrity check of a file that would not open as a ledger because it is
-/// damaged: what it finds, read-only, never written (`imports verify`).
-pub fn damage_report(path: &Path) -> Vec<String> {
-    let found = (|| -> rusqlite::Result<Vec<String>> {
-        let conn = open_read_only(path)?;
-        let mut stmt = conn.prepare("PRAGMA integrity_check")?;
-        let rows = stmt
-            .query_map([], |r| r.get::<_, String>(0))?
-            .collect::<rusqlite::Result<Vec<String>>>()?;
-        Ok(rows)
-    })();
-    match found {
-        Ok(rows) => rows.into_iter().filter(|r| r != "ok").collect(),
-        Err(e) => vec![e.to_string()],
-    }
-}
-
 impl Ledger {
-    /// Opens the ledger at `path` for writing, creating it when absent and upgrading one made
-    /// by an earlier version. Refuses, before writing anything, a file that is not a ledger, a
-    /// damaged one, and one that cannot be written.
+    /// Opens the ledger file at `path` for writing, creating it when absent and upgrading one
+    /// made by an earlier version. Refuses, before writing anything, a file that is not a
+    /// ledger, a damaged one, and one that cannot be written.
     pub fn open(path: &Path) -> Result<Ledger> {
-        let shown = path.display().to_string();
-        if !path.exists() {
-            create(path, &shown)?;
+        Ledger::open_at(&Location::File(path.to_path_buf()))
+    }
+
+    /// Opens an existing ledger file (never creates one), read-only when its file permissions
+    /// allow no writing (honoured even for root).
+    pub fn open_existing(path: &Path) -> Result<Ledger> {
+        Ledger::open_existing_at(&Location::File(path.to_path_buf()))
+    }
+
+    /// [`Ledger::open`] for a file or a PostgreSQL database. A database is never created (it
+    /// must exist); a ledger is set up in it when its schema holds no table.
+    pub fn open_at(location: &Location) -> Result<Ledger> {
+        let shown = location.shown();
+        if let Location::File(path) = location {
+            if !path.exists() {
+                sqlite::create(path, &shown)?;
+            }
         }
-        let ledger = Ledger::open_file(path, &shown, true)?;
+        let ledger = Ledger::connect(location, shown, true)?;
         ledger.refuse_read_only()?;
         Ok(ledger)
     }
 
-    /// Opens an existing ledger (never creates one), read-only when its file permissions allow
-    /// no writing (honoured even for root).
-    pub fn open_existing(path: &Path) -> Result<Ledger> {
-        let shown = path.display().to_string();
-        if !path.exists() {
-            return Err(LedgerError::NotFound(shown));
+    /// [`Ledger::open_existing`] for a file or a PostgreSQL database: a database whose schema
+    /// holds no ledger is "no ledger", and nothing is set up in it.
+    pub fn open_existing_at(location: &Location) -> Result<Ledger> {
+        let shown = location.shown();
+        if let Location::File(path) = location {
+            if !path.exists() {
+                return Err(LedgerError::NotFound(shown));
+            }
         }
-        Ledger::open_file(path, &shown, false)
+        Ledger::connect(location, shown, false)
     }
 
-    fn open_file(path: &Path, shown: &str, create: bool) -> Result<Ledger> {
-        let e = |source| sql_err(shown, source);
-        let meta = std::fs::metadata(path).map_err(|source| LedgerError::Io {
-            path: shown.to_string(),
-            source,
-        })?;
-        if !meta.is_file() {
-            return Err(LedgerError::NotALedger {
-                path: shown.to_string(),
-                why: "it is a folder, not a file".into(),
-            });
+    fn connect(location: &Location, shown: String, create: bool) -> Result<Ledger> {
+        match location {
+            Location::File(path) => {
+                let opened = sqlite::open(path, &shown, create)?;
+                let ledger = Ledger {
+                    db: Db::Sqlite(opened.conn),
+                    location: location.clone(),
+                    shown,
+                    read_only: opened
+                        .read_only
+                        .then(|| "its file permissions allow no writing".to_string()),
+                };
+                let state = if opened.empty {
+                    State::Empty
+                } else {
+                    let state = classify(&ledger.db, location, &ledger.shown)?;
+                    if let Some(c) = ledger.db.sqlite() {
+                        sqlite::quick_check(c, &ledger.shown)?;
+                    }
+                    state
+                };
+                ledger.settle(state)?;
+                if !opened.read_only {
+                    if let Some(c) = ledger.db.sqlite() {
+                        sqlite::use_wal(c, &ledger.shown)?;
+                    }
+                }
+                Ok(ledger)
+            }
+            #[cfg(feature = "postgres")]
+            Location::Postgres(url) => {
+                let conn = postgres::PgConn::connect(url, &shown)?;
+                let mut ledger = Ledger {
+                    db: Db::Postgres(conn),
+                    location: location.clone(),
+                    shown,
+                    read_only: None,
+                };
+                let state = classify(&ledger.db, location, &ledger.shown)?;
+                match state {
+                    State::Empty if !create => {
+                        return Err(LedgerError::NotFound(format!(
+                            "{} (the database holds no ledger)",
+                            ledger.shown
+                        )))
+                    }
+                    State::Empty => {}
+                    State::Current | State::Upgrade(_) => {
+                        ledger.read_only = postgres::read_only(&ledger.db).map_err(ledger.err())?;
+                    }
+                }
+                ledger.settle(state)?;
+                Ok(ledger)
+            }
+            #[cfg(not(feature = "postgres"))]
+            Location::Postgres(_) => {
+                let _ = create;
+                Err(LedgerError::CannotConnect {
+                    path: shown,
+                    why: "this build of llm-scope3 has no PostgreSQL support (it was built without the `postgres` feature)".into(),
+                })
+            }
         }
-        let empty = check_header(path, shown)?;
-        if empty && !create {
-            return Err(LedgerError::NotFound(format!(
-                "{shown} (the file is empty)"
-            )));
-        }
-        let read_only = meta.permissions().readonly();
-        let mut conn = if !read_only {
-            // Never SQLITE_OPEN_CREATE: a file removed meanwhile is not made again here.
-            Connection::open_with_flags(
-                path,
-                OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-            )
-        } else {
-            open_read_only(path)
-        }
-        .map_err(e)?;
-        wait_for_lock(&mut conn, shown).map_err(e)?;
-        // Full durability: a commit is on disk before `import` reports it.
-        conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;")
-            .map_err(e)?;
-        let mut ledger = Ledger {
-            conn,
-            path: path.to_path_buf(),
-            read_only,
-        };
-        let state = if empty {
-            State::Empty
-        } else {
-            let state = classify(&ledger.conn, shown)?;
-            ledger.quick_check()?;
-            state
-        };
+    }
+
+    /// Sets up or upgrades the schema when `state` asks for it (never in a read-only ledger).
+    fn settle(&self, state: State) -> Result<()> {
         match state {
-            State::Current => {}
+            State::Current => Ok(()),
             State::Empty | State::Upgrade(_) => {
-                if let Err(LedgerError::ReadOnly { path, why }) = ledger.refuse_read_only() {
+                if let Err(LedgerError::ReadOnly { path, why }) = self.refuse_read_only() {
                     let need = match state {
                         State::Upgrade(v) => format!("and it must first be upgraded from schema version {v} to {SCHEMA_VERSION}, which writes to it"),
                         _ => "and it is empty: a new ledger would be set up in it".into(),
@@ -773,85 +724,49 @@ impl Ledger {
                         why: format!("{why}, {need}"),
                     });
                 }
-                ledger.upgrade()?;
+                self.upgrade()
             }
         }
-        if !ledger.read_only {
-            // Readers never wait for a writer (docs/ARCHITECTURE.md, "The ledger"). Where
-            // SQLite cannot (a file system without shared memory), it stays in rollback mode:
-            // still correct, readers then wait for a commit.
-            let mode: String = ledger
-                .conn
-                .query_row("PRAGMA journal_mode", [], |r| r.get(0))
-                .map_err(e)?;
-            if !mode.eq_ignore_ascii_case("wal") {
-                let _: String = ledger
-                    .conn
-                    .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
-                    .map_err(e)?;
-            }
-        }
-        Ok(ledger)
-    }
-
-    /// The text rows a check pragma answers (`ok`, or one row per problem).
-    fn pragma_text(&self, pragma: &str) -> Result<Vec<String>> {
-        let mut stmt = self.conn.prepare(pragma).map_err(self.err())?;
-        let rows = stmt
-            .query_map([], |r| r.get::<_, String>(0))
-            .map_err(self.err())?
-            .collect::<rusqlite::Result<Vec<String>>>()
-            .map_err(self.err())?;
-        Ok(rows)
-    }
-
-    /// `PRAGMA quick_check`: refuses a damaged ledger before it is used.
-    fn quick_check(&self) -> Result<()> {
-        let shown = self.path.display().to_string();
-        let found = self.pragma_text("PRAGMA quick_check(5)")?;
-        if found != ["ok"] {
-            return Err(LedgerError::Damaged {
-                path: shown,
-                why: format!("SQLite's check found: {}", found.join("; ")),
-            });
-        }
-        Ok(())
     }
 
     /// Creates or upgrades the schema under the write lock, re-checking inside it: of two
     /// processes opening a new or old ledger at once, one does it and the other finds it done.
-    fn upgrade(&mut self) -> Result<()> {
-        let shown = self.path.display().to_string();
-        let e = |source| sql_err(&shown, source);
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(e)?;
-        let version = match classify(&tx, &shown)? {
+    fn upgrade(&self) -> Result<()> {
+        let e = self.err();
+        let tx = self.db.write(&self.shown).map_err(&e)?;
+        let version = match classify(&tx, &self.location, &self.shown)? {
             State::Current => return Ok(()),
             State::Empty => 0,
             State::Upgrade(v) => v,
         };
-        set_up(&tx, version).map_err(e)?;
-        tx.commit().map_err(e)?;
+        set_up(&tx, version).map_err(&e)?;
+        tx.commit().map_err(&e)?;
+        #[cfg(feature = "postgres")]
+        if let Db::Postgres(c) = &self.db {
+            c.forget_statements();
+        }
         Ok(())
     }
 
-    /// Refuses a ledger opened read-only (its permissions, or SQLite could only open it so).
+    /// Refuses a ledger opened read-only (its permissions, or SQLite could only open it so,
+    /// or the database user may not write).
     fn refuse_read_only(&self) -> Result<()> {
-        let sqlite_read_only = self
-            .conn
-            .is_readonly(rusqlite::MAIN_DB)
-            .map_err(self.err())?;
-        if self.read_only || sqlite_read_only {
+        if let Some(why) = &self.read_only {
             return Err(LedgerError::ReadOnly {
-                path: self.path.display().to_string(),
-                why: if self.read_only {
-                    "its file permissions allow no writing".into()
-                } else {
-                    "the file or its folder cannot be written by this user".into()
-                },
+                path: self.shown.clone(),
+                why: why.clone(),
             });
+        }
+        if let Some(c) = self.db.sqlite() {
+            let sqlite_read_only = c
+                .is_readonly(rusqlite::MAIN_DB)
+                .map_err(|e| sqlite::sql_err(&self.shown, e))?;
+            if sqlite_read_only {
+                return Err(LedgerError::ReadOnly {
+                    path: self.shown.clone(),
+                    why: "the file or its folder cannot be written by this user".into(),
+                });
+            }
         }
         Ok(())
     }
@@ -861,68 +776,77 @@ impl Ledger {
     /// written (then rolled back).
     pub fn check_writable(&mut self) -> Result<()> {
         self.refuse_read_only()?;
-        let shown = self.path.display().to_string();
-        let e = |source| sql_err(&shown, source);
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(e)?;
+        let e = self.err();
+        let tx = self.db.write(&self.shown).map_err(&e)?;
         tx.execute(
-            "INSERT OR REPLACE INTO meta(key, value) VALUES ('write_check', ?1)",
-            params![now_text(Utc::now())],
+            "INSERT INTO meta(key, value) VALUES ('write_check', ?1)
+             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            vals![&now_text(Utc::now())],
         )
-        .map_err(e)?;
-        tx.rollback().map_err(e)?;
+        .map_err(&e)?;
+        drop(tx);
         Ok(())
+    }
+
+    /// Waits at most `limit` for another process writing the ledger (taking its write lock
+    /// and letting it go at once): [`LedgerError::Busy`] when the wait ran out. Any other
+    /// trouble is left to the ledger's own operations, which say it in their words.
+    pub fn wait_for_writers(&self, limit: Duration) -> Result<()> {
+        let free = match (&self.db, &self.location) {
+            (Db::Sqlite(_), Location::File(path)) => sqlite::wait_for_writers(path, limit),
+            #[cfg(feature = "postgres")]
+            (Db::Postgres(c), _) => c.wait_for_writers(limit).unwrap_or(true),
+            _ => true,
+        };
+        if free {
+            Ok(())
+        } else {
+            Err(LedgerError::Busy {
+                path: self.shown.clone(),
+                secs: limit.as_secs(),
+            })
+        }
     }
 
     /// A consistent view for a report (see [`Snapshot`]).
     pub fn snapshot(&self) -> Result<Snapshot<'_>> {
-        if !self.conn.is_autocommit() {
+        if self.db.in_transaction() {
             return Ok(Snapshot(None));
         }
-        self.conn.execute_batch("BEGIN").map_err(self.err())?;
-        let snapshot = Snapshot(Some(&self.conn));
+        self.db
+            .begin(Begin::Read, &self.shown)
+            .map_err(self.err())?;
+        let snapshot = Snapshot(Some(&self.db));
         // The read transaction (and its view) starts with the first read.
-        self.conn
-            .query_row("SELECT count(*) FROM imports", [], |r| r.get::<_, i64>(0))
+        self.db
+            .query_one("SELECT count(*) FROM imports", &[], |r| r.int(0))
             .map_err(self.err())?;
         Ok(snapshot)
     }
 
-    /// SQLite's full integrity check and foreign key check, and what the ledger holds.
+    /// The ledger's checks and what it holds. A file: SQLite's full integrity check and
+    /// foreign key check. A PostgreSQL database (whose server keeps its own pages and
+    /// constraints): the ledger's own consistency checks.
     pub fn verify(&self) -> Result<Verification> {
         let _view = self.snapshot()?;
-        let mut problems: Vec<String> = self
-            .pragma_text("PRAGMA integrity_check")?
-            .into_iter()
-            .filter(|r| r != "ok")
-            .collect();
-        {
-            let mut stmt = self
-                .conn
-                .prepare("PRAGMA foreign_key_check")
-                .map_err(self.err())?;
-            let rows = stmt
-                .query_map([], |r| {
-                    Ok(format!(
-                        "table {} row {} refers to a missing row of {}",
-                        r.get::<_, String>(0)?,
-                        r.get::<_, Option<i64>>(1)?.unwrap_or_default(),
-                        r.get::<_, String>(2)?
-                    ))
-                })
-                .map_err(self.err())?
-                .collect::<rusqlite::Result<Vec<String>>>()
-                .map_err(self.err())?;
-            problems.extend(rows);
-        }
+        let (checks, problems) = match &self.db {
+            Db::Sqlite(c) => (
+                "SQLite's full integrity check and foreign key check".to_string(),
+                sqlite::integrity(c, &self.shown)?,
+            ),
+            #[cfg(feature = "postgres")]
+            Db::Postgres(_) => (
+                "every import holds the records it stored, no record key counts twice, every import a final statement names exists".to_string(),
+                self.consistency().map_err(self.err())?,
+            ),
+        };
         let count = |table: &str| -> Result<i64> {
-            self.conn
-                .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+            self.db
+                .query_one(&format!("SELECT count(*) FROM {table}"), &[], |r| r.int(0))
                 .map_err(self.err())
         };
         Ok(Verification {
+            checks,
             problems,
             imports: count("imports")?,
             records: count("records")?,
@@ -931,38 +855,94 @@ impl Ledger {
         })
     }
 
+    /// The ledger's own consistency: what each import says it stored is there, a record key
+    /// is active in one import at most, and the imports a statement names exist.
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+    fn consistency(&self) -> DbResult<Vec<String>> {
+        let mut problems = self
+            .db
+            .query_vec(
+                "SELECT i.id, i.accepted,
+                    (SELECT count(*) FROM records r WHERE r.import_id = i.id)
+                    + (SELECT count(*) FROM supplier_rows s WHERE s.import_id = i.id)
+             FROM imports i ORDER BY i.id",
+                &[],
+                |r| Ok((r.int(0)?, r.int(1)?, r.int(2)?)),
+            )?
+            .into_iter()
+            .filter(|(_, said, held)| said != held)
+            .map(|(id, said, held)| {
+                format!("import #{id} says it stored {said} record(s) but holds {held}")
+            })
+            .collect::<Vec<_>>();
+        problems.extend(self.db.query_vec(
+            "SELECT record_key, count(DISTINCT import_id) FROM records WHERE active = 1
+             GROUP BY record_key HAVING count(DISTINCT import_id) > 1 ORDER BY record_key LIMIT 20",
+            &[],
+            |r| {
+                Ok(format!(
+                    "record key {} counts in {} imports at once",
+                    key_text(&r.text(0)?),
+                    r.int(1)?
+                ))
+            },
+        )?);
+        let known = self
+            .db
+            .query_vec("SELECT id FROM imports", &[], |r| r.int(0))?;
+        for (id, imports) in
+            self.db
+                .query_vec("SELECT id, imports FROM statements ORDER BY id", &[], |r| {
+                    Ok((r.int(0)?, r.text(1)?))
+                })?
+        {
+            for i in imports.split(',').filter_map(|i| i.parse::<i64>().ok()) {
+                if !known.contains(&i) {
+                    problems.push(format!(
+                        "final statement #{id} names import #{i}, which the ledger does not hold"
+                    ));
+                }
+            }
+        }
+        Ok(problems)
+    }
+
     /// Copies what was just committed from the write-ahead log into the ledger file, as far
     /// as no reader still needs the older pages (PASSIVE: never waits). Then the file alone
     /// holds every finished import even if the process is killed before it closes the ledger.
     fn checkpoint(&self) {
-        let _ = self
-            .conn
-            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+        if let Some(c) = self.db.sqlite() {
+            sqlite::checkpoint(c);
+        }
     }
 
-    /// The ledger file.
-    pub fn path(&self) -> &Path {
-        &self.path
+    /// Where the ledger is.
+    pub fn location(&self) -> &Location {
+        &self.location
     }
 
-    fn err(&self) -> impl Fn(rusqlite::Error) -> LedgerError + '_ {
-        move |source| sql_err(&self.path.display().to_string(), source)
+    /// The ledger as shown to people: the file's path, or the URL without its password.
+    pub fn shown(&self) -> &str {
+        &self.shown
+    }
+
+    fn err(&self) -> impl Fn(DbError) -> LedgerError + '_ {
+        move |source| db_err(&self.location, &self.shown, source)
     }
 
     /// The active import of the file with this SHA-256, if any.
-    fn active_with_sha(conn: &Connection, sha: &str) -> rusqlite::Result<Option<i64>> {
-        conn.query_row(
+    fn active_with_sha(db: &Db, sha: &str) -> DbResult<Option<i64>> {
+        db.query_opt(
             "SELECT id FROM imports WHERE sha256 = ?1 AND removed_at IS NULL",
-            params![sha],
-            |r| r.get::<_, i64>(0),
+            vals![sha],
+            |r| r.int(0),
         )
-        .optional()
     }
 
     /// The import active for a file with these bytes (its SHA-256), if any: a quick look
     /// before reading a file, checked again under the write lock by [`Ledger::import`].
     pub fn imported(&self, sha256: &str) -> Result<Option<ImportSummary>> {
-        match Ledger::active_with_sha(&self.conn, sha256).map_err(self.err())? {
+        match Ledger::active_with_sha(&self.db, sha256).map_err(self.err())? {
             Some(id) => Ok(Some(self.summary(id)?)),
             None => Ok(None),
         }
@@ -993,78 +973,80 @@ impl Ledger {
         let bucket_secs = typical_bucket(&records);
         let accounts: Vec<String> = report.accounts.iter().cloned().collect();
 
-        let path_text = self.path.display().to_string();
-        let e = |source| sql_err(&path_text, source);
+        let e = self.err();
         // The write lock, for the whole import: another import of the same ledger waits here
         // (saying so), then finds this one's file already imported.
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(e)?;
-        if let Some(id) = Ledger::active_with_sha(&tx, &sha).map_err(e)? {
+        let tx = self.db.write(&self.shown).map_err(&e)?;
+        if let Some(id) = Ledger::active_with_sha(&tx, &sha).map_err(&e)? {
             drop(tx);
             return Ok(ImportResult::AlreadyImported(self.summary(id)?));
         }
         check_granularity(&tx, &report, bucket_secs, &accounts, replace).map_err(|r| match r {
             Ok(msg) => LedgerError::Refused(msg),
-            Err(source) => sql_err(&path_text, source),
+            Err(source) => e(source),
         })?;
         let stamp = now_text(now);
         if let Some(old) = replace {
-            let exists: bool = tx
-                .query_row(
+            let exists = tx
+                .query_one(
                     "SELECT count(*) FROM imports WHERE id = ?1 AND removed_at IS NULL",
-                    params![old],
-                    |r| r.get::<_, i64>(0),
+                    vals![old],
+                    |r| r.int(0),
                 )
-                .map_err(e)?
+                .map_err(&e)?
                 > 0;
             if !exists {
                 return Err(LedgerError::NoSuchImport(old));
             }
-            remove_in(&tx, old, &stamp, "replaced import").map_err(e)?;
+            remove_in(&tx, old, &stamp, "replaced import").map_err(&e)?;
         }
         // A bad row an active import already holds (an overlapping re-download) counts once:
         // here it is a duplicate, not a second rejection.
-        seen_before(&tx, &mut report, &mut rejections).map_err(e)?;
+        seen_before(&tx, &mut report, &mut rejections).map_err(&e)?;
         let report_json = serde_json::to_string(&report).unwrap_or_default();
-        tx.execute(
-            "INSERT INTO imports(file, sha256, format, template, imported_at, first_date, last_date,
-                bucket_secs, accounts, rows_read, accepted, duplicate, restated, report_json)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 0, 0, ?12)",
-            params![
-                name,
-                sha,
-                report.format,
-                report.template,
-                stamp,
-                report.first_date.map(|d| d.to_string()),
-                report.last_date.map(|d| d.to_string()),
-                bucket_secs,
-                accounts.join("\u{1f}"),
-                report.counts.read as i64,
-                records.len() as i64,
-                report_json,
-            ],
-        )
-        .map_err(e)?;
-        let import_id = tx.last_insert_rowid();
+        let (first, last) = (
+            report.first_date.map(|d| d.to_string()),
+            report.last_date.map(|d| d.to_string()),
+        );
+        let joined = accounts.join("\u{1f}");
+        let import_id = tx
+            .insert(
+                "INSERT INTO imports(file, sha256, format, template, imported_at, first_date, last_date,
+                    bucket_secs, accounts, rows_read, accepted, duplicate, restated, report_json)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 0, 0, ?12)",
+                vals![
+                    name,
+                    &sha,
+                    &report.format,
+                    &report.template,
+                    &stamp,
+                    &first,
+                    &last,
+                    bucket_secs,
+                    &joined,
+                    report.counts.read as i64,
+                    records.len() as i64,
+                    &report_json,
+                ],
+            )
+            .map_err(&e)?;
         if let Some(old) = replace {
             tx.execute(
                 "UPDATE imports SET replaced_by = ?1 WHERE id = ?2",
-                params![import_id, old],
+                vals![import_id, old],
             )
-            .map_err(e)?;
+            .map_err(&e)?;
         }
-        insert_records(&tx, import_id, &records).map_err(e)?;
-        insert_rejections(&tx, import_id, &rejections).map_err(e)?;
-        let (duplicate, restated) = resolve_keys(&tx, import_id, &stamp).map_err(e)?;
+        insert_records(&tx, import_id, &records).map_err(&e)?;
+        insert_rejections(&tx, import_id, &rejections).map_err(&e)?;
+        let (duplicate, restated) = resolve_keys(&tx, import_id, &stamp).map_err(&e)?;
         tx.execute(
             "UPDATE imports SET duplicate = ?1, restated = ?2 WHERE id = ?3",
-            params![duplicate, restated, import_id],
+            vals![duplicate, restated, import_id],
         )
-        .map_err(e)?;
-        tx.commit().map_err(e)?;
+        .map_err(&e)?;
+        tx.commit().map_err(&e)?;
+        drop(e);
         self.checkpoint();
         Ok(ImportResult::Imported(
             self.summary(import_id)?,
@@ -1082,54 +1064,54 @@ impl Ledger {
         c: crate::normalise::carbon::CarbonFile,
         now: DateTime<Utc>,
     ) -> Result<ImportResult> {
-        let path_text = self.path.display().to_string();
-        let e = |source| sql_err(&path_text, source);
+        let e = self.err();
         let stamp = now_text(now);
         let report = c.report;
         let accounts: Vec<String> = report.accounts.iter().cloned().collect();
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(e)?;
-        if let Some(id) = Ledger::active_with_sha(&tx, sha).map_err(e)? {
+        let tx = self.db.write(&self.shown).map_err(&e)?;
+        if let Some(id) = Ledger::active_with_sha(&tx, sha).map_err(&e)? {
             drop(tx);
             return Ok(ImportResult::AlreadyImported(self.summary(id)?));
         }
         let report_json = serde_json::to_string(&report).unwrap_or_default();
-        tx.execute(
-            "INSERT INTO imports(file, sha256, format, template, imported_at, first_date, last_date,
-                bucket_secs, accounts, rows_read, accepted, duplicate, restated, report_json)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL, ?8, ?9, ?10, 0, 0, ?11)",
-            params![
-                name,
-                sha,
-                report.format,
-                report.template,
-                stamp,
-                report.first_date.map(|d| d.to_string()),
-                report.last_date.map(|d| d.to_string()),
-                accounts.join("\u{1f}"),
-                report.counts.read as i64,
-                c.rows.len() as i64,
-                report_json,
-            ],
-        )
-        .map_err(e)?;
-        let import_id = tx.last_insert_rowid();
-        insert_rejections(&tx, import_id, &c.rejections).map_err(e)?;
+        let (first, last) = (
+            report.first_date.map(|d| d.to_string()),
+            report.last_date.map(|d| d.to_string()),
+        );
+        let joined = accounts.join("\u{1f}");
+        let import_id = tx
+            .insert(
+                "INSERT INTO imports(file, sha256, format, template, imported_at, first_date, last_date,
+                    bucket_secs, accounts, rows_read, accepted, duplicate, restated, report_json)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL, ?8, ?9, ?10, 0, 0, ?11)",
+                vals![
+                    name,
+                    sha,
+                    &report.format,
+                    &report.template,
+                    &stamp,
+                    &first,
+                    &last,
+                    &joined,
+                    report.counts.read as i64,
+                    c.rows.len() as i64,
+                    &report_json,
+                ],
+            )
+            .map_err(&e)?;
+        insert_rejections(&tx, import_id, &c.rejections).map_err(&e)?;
         let (mut duplicate, mut restated) = (0i64, 0i64);
         for r in &c.rows {
             let key = carbon_row_key(r);
             // The active figures for this key from other imports, if any.
             let old: Option<(Option<f64>, Option<f64>)> = tx
-                .query_row(
+                .query_opt(
                     "SELECT sum(kg_location), sum(kg_market) FROM supplier_rows
                      WHERE row_key = ?1 AND active = 1 AND import_id != ?2 HAVING count(*) > 0",
-                    params![key, import_id],
-                    |x| Ok((x.get(0)?, x.get(1)?)),
+                    vals![&key, import_id],
+                    |x| Ok((x.opt_real(0)?, x.opt_real(1)?)),
                 )
-                .optional()
-                .map_err(e)?;
+                .map_err(&e)?;
             let same = |a: Option<f64>, b: Option<f64>| match (a, b) {
                 (Some(a), Some(b)) => (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0),
                 (None, None) => true,
@@ -1144,27 +1126,23 @@ impl Ledger {
                     restated += 1;
                     tx.execute(
                         "UPDATE supplier_rows SET active = 0 WHERE row_key = ?1 AND active = 1",
-                        params![key],
+                        vals![&key],
                     )
-                    .map_err(e)?;
+                    .map_err(&e)?;
+                    let detail = format!(
+                        "vendor carbon figure for {} {} {} {} restated: {} kgCO2e location-based, was {}",
+                        r.provider,
+                        r.service,
+                        r.region,
+                        r.month,
+                        r.location_kg.map_or("none".into(), |v| format!("{v:.6}")),
+                        l.map_or("none".into(), |v| format!("{v:.6}"))
+                    );
                     tx.execute(
                         "INSERT INTO changes(at, import_id, kind, month, detail) VALUES (?1, ?2, 'restatement', ?3, ?4)",
-                        params![
-                            stamp,
-                            import_id,
-                            r.month,
-                            format!(
-                                "vendor carbon figure for {} {} {} {} restated: {} kgCO2e location-based, was {}",
-                                r.provider,
-                                r.service,
-                                r.region,
-                                r.month,
-                                r.location_kg.map_or("none".into(), |v| format!("{v:.6}")),
-                                l.map_or("none".into(), |v| format!("{v:.6}"))
-                            )
-                        ],
+                        vals![&stamp, import_id, &r.month, &detail],
                     )
-                    .map_err(e)?;
+                    .map_err(&e)?;
                     true
                 }
                 None => true,
@@ -1174,37 +1152,38 @@ impl Ledger {
                     account, sub_account, service, service_raw, region, kg_location, kg_market,
                     kg_scope1, kg_scope2_location, kg_scope2_market, kg_scope3, model_version, context)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
-                params![
+                vals![
                     import_id,
-                    key,
+                    &key,
                     active as i64,
-                    r.sheet,
+                    &r.sheet,
                     r.row as i64,
-                    r.month,
-                    r.provider,
-                    r.account,
-                    r.sub_account,
-                    r.service,
-                    r.service_name,
-                    r.region,
+                    &r.month,
+                    &r.provider,
+                    &r.account,
+                    &r.sub_account,
+                    &r.service,
+                    &r.service_name,
+                    &r.region,
                     r.location_kg,
                     r.market_kg,
                     r.scope1_kg,
                     r.scope2_location_kg,
                     r.scope2_market_kg,
                     r.scope3_kg,
-                    r.model_version,
-                    r.context,
+                    &r.model_version,
+                    &r.context,
                 ],
             )
-            .map_err(e)?;
+            .map_err(&e)?;
         }
         tx.execute(
             "UPDATE imports SET duplicate = ?1, restated = ?2 WHERE id = ?3",
-            params![duplicate, restated, import_id],
+            vals![duplicate, restated, import_id],
         )
-        .map_err(e)?;
-        tx.commit().map_err(e)?;
+        .map_err(&e)?;
+        tx.commit().map_err(&e)?;
+        drop(e);
         self.checkpoint();
         Ok(ImportResult::Imported(
             self.summary(import_id)?,
@@ -1223,9 +1202,9 @@ impl Ledger {
             period.start.format("%Y-%m").to_string(),
             period.end.format("%Y-%m").to_string(),
         );
-        let mut stmt = self
-            .conn
-            .prepare(
+        let mut out = vec![];
+        self.db
+            .query(
                 "SELECT s.import_id, i.file, i.template, s.sheet, s.row, s.month, s.provider, s.account,
                         s.sub_account, s.service, s.service_raw, s.region, s.kg_location, s.kg_market,
                         s.kg_scope1, s.kg_scope2_location, s.kg_scope2_market, s.kg_scope3,
@@ -1233,115 +1212,110 @@ impl Ledger {
                  FROM supplier_rows s JOIN imports i ON i.id = s.import_id
                  WHERE s.active = 1 AND s.month >= ?1 AND s.month <= ?2
                  ORDER BY i.file, s.import_id, s.id",
+                vals![&from, &to],
+                &mut |r| {
+                    let import_id = r.int(0)?;
+                    let file_index = match imports.iter().position(|&i| i == import_id) {
+                        Some(i) => i,
+                        None => {
+                            imports.push(import_id);
+                            imports.len() - 1
+                        }
+                    };
+                    out.push(crate::model::CarbonRow {
+                        file_index,
+                        file: r.text(1)?,
+                        template: r.text(2)?,
+                        sheet: r.opt_text(3)?,
+                        row: r.int(4)?.max(0) as u64,
+                        month: r.text(5)?,
+                        provider: r.text(6)?,
+                        account: r.opt_text(7)?,
+                        sub_account: r.opt_text(8)?,
+                        service: r.text(9)?,
+                        service_name: r.text(10)?,
+                        region: r.text(11)?,
+                        location_kg: r.opt_real(12)?,
+                        market_kg: r.opt_real(13)?,
+                        scope1_kg: r.opt_real(14)?,
+                        scope2_location_kg: r.opt_real(15)?,
+                        scope2_market_kg: r.opt_real(16)?,
+                        scope3_kg: r.opt_real(17)?,
+                        model_version: r.opt_text(18)?,
+                        context: r.opt_text(19)?,
+                    });
+                    Ok(())
+                },
             )
             .map_err(self.err())?;
-        let mut rows = stmt.query(params![from, to]).map_err(self.err())?;
-        let mut out = vec![];
-        while let Some(r) = rows.next().map_err(self.err())? {
-            let import_id: i64 = r.get(0).map_err(self.err())?;
-            let file_index = match imports.iter().position(|&i| i == import_id) {
-                Some(i) => i,
-                None => {
-                    imports.push(import_id);
-                    imports.len() - 1
-                }
-            };
-            let g = |i: usize| -> Result<Option<f64>> { r.get(i).map_err(self.err()) };
-            out.push(crate::model::CarbonRow {
-                file_index,
-                file: r.get(1).map_err(self.err())?,
-                template: r.get(2).map_err(self.err())?,
-                sheet: r.get(3).map_err(self.err())?,
-                row: r.get::<_, i64>(4).map_err(self.err())?.max(0) as u64,
-                month: r.get(5).map_err(self.err())?,
-                provider: r.get(6).map_err(self.err())?,
-                account: r.get(7).map_err(self.err())?,
-                sub_account: r.get(8).map_err(self.err())?,
-                service: r.get(9).map_err(self.err())?,
-                service_name: r.get(10).map_err(self.err())?,
-                region: r.get(11).map_err(self.err())?,
-                location_kg: g(12)?,
-                market_kg: g(13)?,
-                scope1_kg: g(14)?,
-                scope2_location_kg: g(15)?,
-                scope2_market_kg: g(16)?,
-                scope3_kg: g(17)?,
-                model_version: r.get(18).map_err(self.err())?,
-                context: r.get(19).map_err(self.err())?,
-            });
-        }
         Ok(out)
     }
 
     /// One import's summary.
     pub fn summary(&self, id: i64) -> Result<ImportSummary> {
-        self.conn
-            .query_row(
+        self.db
+            .query_opt(
                 "SELECT id, file, sha256, format, imported_at, first_date, last_date, bucket_secs,
                         rows_read, accepted, duplicate, restated, removed_at,
                         (SELECT count(*) FROM records r WHERE r.import_id = imports.id AND r.active = 1)
                         + (SELECT count(*) FROM supplier_rows s WHERE s.import_id = imports.id AND s.active = 1)
                  FROM imports WHERE id = ?1",
-                params![id],
+                vals![id],
                 summary_row,
             )
-            .optional()
             .map_err(self.err())?
             .ok_or(LedgerError::NoSuchImport(id))
     }
 
     /// Every import, oldest first (removed ones included, marked).
     pub fn list(&self) -> Result<Vec<ImportSummary>> {
-        let mut stmt = self
-            .conn
-            .prepare(
+        self.db
+            .query_vec(
                 "SELECT id, file, sha256, format, imported_at, first_date, last_date, bucket_secs,
                         rows_read, accepted, duplicate, restated, removed_at,
                         (SELECT count(*) FROM records r WHERE r.import_id = imports.id AND r.active = 1)
                         + (SELECT count(*) FROM supplier_rows s WHERE s.import_id = imports.id AND s.active = 1)
                  FROM imports ORDER BY id",
+                &[],
+                summary_row,
             )
-            .map_err(self.err())?;
-        let rows = stmt
-            .query_map([], summary_row)
-            .map_err(self.err())?
-            .collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(self.err())?;
-        Ok(rows)
+            .map_err(self.err())
     }
 
     /// An import's row accounting at import time and its rejections.
     pub fn details(&self, id: i64) -> Result<(FileReport, Vec<Rejection>)> {
-        let (file, json): (String, String) = self
-            .conn
-            .query_row(
+        let (file, json) = self
+            .db
+            .query_opt(
                 "SELECT file, report_json FROM imports WHERE id = ?1",
-                params![id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                vals![id],
+                |r| Ok((r.text(0)?, r.text(1)?)),
             )
-            .optional()
             .map_err(self.err())?
             .ok_or(LedgerError::NoSuchImport(id))?;
         let report: FileReport = serde_json::from_str(&json).unwrap_or_default();
-        let mut stmt = self
-            .conn
-            .prepare("SELECT sheet, row, col, value, reason FROM rejections WHERE import_id = ?1 ORDER BY row")
-            .map_err(self.err())?;
-        let rejections = stmt
-            .query_map(params![id], |r| {
-                Ok(Rejection {
-                    file: file.clone(),
-                    sheet: r.get(0)?,
-                    row: r.get::<_, i64>(1)? as u64,
-                    column: r.get(2)?,
-                    value: r.get(3)?,
-                    reason: r.get(4)?,
-                    row_hash: None,
-                    money: None,
-                })
-            })
-            .map_err(self.err())?
-            .collect::<std::result::Result<Vec<_>, _>>()
+        // Rows in their order, and rejections of one row in the order they were stored.
+        let rejections = self
+            .db
+            .query_vec(
+                self.db.pick(
+                    "SELECT sheet, row, col, value, reason FROM rejections WHERE import_id = ?1 ORDER BY row, rowid",
+                    "SELECT sheet, row, col, value, reason FROM rejections WHERE import_id = ?1 ORDER BY row, id",
+                ),
+                vals![id],
+                |r| {
+                    Ok(Rejection {
+                        file: file.clone(),
+                        sheet: r.opt_text(0)?,
+                        row: r.int(1)? as u64,
+                        column: r.opt_text(2)?,
+                        value: r.opt_text(3)?,
+                        reason: r.text(4)?,
+                        row_hash: None,
+                        money: None,
+                    })
+                },
+            )
             .map_err(self.err())?;
         Ok((report, rejections))
     }
@@ -1349,27 +1323,24 @@ impl Ledger {
     /// Removes an import: its records stop counting; records it had superseded count again.
     pub fn remove(&mut self, id: i64, now: DateTime<Utc>) -> Result<()> {
         self.summary(id)?;
-        let path_text = self.path.display().to_string();
-        let e = |source| sql_err(&path_text, source);
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(e)?;
+        let e = self.err();
+        let tx = self.db.write(&self.shown).map_err(&e)?;
         // Checked under the write lock: another process may have removed it meanwhile.
-        let removed_at: Option<String> = tx
-            .query_row(
+        let removed_at = tx
+            .query_one(
                 "SELECT removed_at FROM imports WHERE id = ?1",
-                params![id],
-                |r| r.get(0),
+                vals![id],
+                |r| r.opt_text(0),
             )
-            .map_err(e)?;
+            .map_err(&e)?;
         if let Some(at) = removed_at {
             return Err(LedgerError::Refused(format!(
                 "import #{id} was already removed on {at}"
             )));
         }
-        remove_in(&tx, id, &now_text(now), "removed import").map_err(e)?;
-        tx.commit().map_err(e)?;
+        remove_in(&tx, id, &now_text(now), "removed import").map_err(&e)?;
+        tx.commit().map_err(&e)?;
+        drop(e);
         self.checkpoint();
         Ok(())
     }
@@ -1377,18 +1348,14 @@ impl Ledger {
     /// The active records whose bucket starts in `period`, with their import as provenance.
     /// Returns the records and, per import used, its file name (index = `file_index`).
     pub fn records(&self, period: &Period) -> Result<(Vec<UsageRecord>, Vec<i64>)> {
-        let start = period
-            .start
-            .and_time(chrono::NaiveTime::MIN)
-            .and_utc()
-            .timestamp();
-        let end = (period.end + chrono::Duration::days(1))
-            .and_time(chrono::NaiveTime::MIN)
-            .and_utc()
-            .timestamp();
-        let mut stmt = self
-            .conn
-            .prepare(
+        let (start, end) = period_seconds(period);
+        let mut imports: Vec<i64> = vec![];
+        let mut files: HashMap<i64, (usize, Arc<str>)> = HashMap::new();
+        let mut sheets: HashMap<String, Arc<str>> = HashMap::new();
+        let mut providers: HashMap<String, Arc<str>> = HashMap::new();
+        let mut out = vec![];
+        self.db
+            .query(
                 "SELECT r.import_id, i.file, r.sheet, r.row, r.bucket_start, r.bucket_end, r.provider,
                         r.model, r.region, r.region_scope, r.cost_centre, r.requests, r.input_tokens,
                         r.cached_input_tokens, r.output_tokens, r.input_characters, r.output_characters,
@@ -1397,88 +1364,78 @@ impl Ledger {
                  FROM records r JOIN imports i ON i.id = r.import_id
                  WHERE r.active = 1 AND r.bucket_start >= ?1 AND r.bucket_start < ?2
                  ORDER BY i.file, r.import_id, r.id",
+                vals![start, end],
+                &mut |r| {
+                    let import_id = r.int(0)?;
+                    let (file_index, file) = match files.get(&import_id) {
+                        Some(f) => f.clone(),
+                        None => {
+                            let file = r.text(1)?;
+                            imports.push(import_id);
+                            let f = (imports.len() - 1, Arc::from(file.as_str()));
+                            files.insert(import_id, f.clone());
+                            f
+                        }
+                    };
+                    let sheet = r.opt_text(2)?;
+                    let provider = r.text(6)?;
+                    let get_u = |i: usize| -> DbResult<u64> { Ok(r.int(i)? as u64) };
+                    let ts = |i: usize| -> DbResult<DateTime<Utc>> {
+                        Ok(DateTime::from_timestamp(r.int(i)?, 0).unwrap_or_default())
+                    };
+                    let kind = r.text(19)?;
+                    let label = r.opt_text(20)?;
+                    let kind = match kind.as_str() {
+                        "not_estimated" | "spend" => RecordKind::NotEstimated {
+                            spend_only: kind == "spend",
+                            label: label.unwrap_or_default(),
+                            quantity: r.opt_real(21)?.unwrap_or(0.0),
+                            unit: r.opt_text(22)?.unwrap_or_default(),
+                        },
+                        "adjustment" => RecordKind::Adjustment {
+                            label: label.unwrap_or_default(),
+                        },
+                        _ => RecordKind::Usage,
+                    };
+                    out.push(UsageRecord {
+                        bucket_start: ts(4)?,
+                        bucket_end: ts(5)?,
+                        provider: providers
+                            .entry(provider.clone())
+                            .or_insert_with(|| Arc::from(provider.as_str()))
+                            .clone(),
+                        model: r.text(7)?,
+                        region: r.opt_text(8)?,
+                        region_scope: r.opt_text(9)?,
+                        cost_centre: r.opt_text(10)?,
+                        account: r.opt_text(24)?,
+                        service: r.opt_text(25)?,
+                        requests: get_u(11)?,
+                        input_tokens: get_u(12)?,
+                        cached_input_tokens: get_u(13)?,
+                        output_tokens: get_u(14)?,
+                        input_characters: get_u(15)?,
+                        output_characters: get_u(16)?,
+                        cost: r.opt_real(17)?,
+                        currency: r.opt_text(18)?,
+                        kind,
+                        key: r.text(23)?,
+                        provenance: Provenance {
+                            file_index,
+                            file,
+                            sheet: sheet.map(|s| {
+                                sheets
+                                    .entry(s.clone())
+                                    .or_insert_with(|| Arc::from(s.as_str()))
+                                    .clone()
+                            }),
+                            row: get_u(3)?,
+                        },
+                    });
+                    Ok(())
+                },
             )
             .map_err(self.err())?;
-        let mut imports: Vec<i64> = vec![];
-        let mut files: HashMap<i64, (usize, Arc<str>)> = HashMap::new();
-        let mut sheets: HashMap<String, Arc<str>> = HashMap::new();
-        let mut providers: HashMap<String, Arc<str>> = HashMap::new();
-        let mut out = vec![];
-        let mut rows = stmt.query(params![start, end]).map_err(self.err())?;
-        while let Some(r) = rows.next().map_err(self.err())? {
-            let import_id: i64 = r.get(0).map_err(self.err())?;
-            let file: String = r.get(1).map_err(self.err())?;
-            let (file_index, file) = files
-                .entry(import_id)
-                .or_insert_with(|| {
-                    imports.push(import_id);
-                    (imports.len() - 1, Arc::from(file.as_str()))
-                })
-                .clone();
-            let sheet: Option<String> = r.get(2).map_err(self.err())?;
-            let provider: String = r.get(6).map_err(self.err())?;
-            let get_u =
-                |i: usize| -> Result<u64> { Ok(r.get::<_, i64>(i).map_err(self.err())? as u64) };
-            let ts = |i: usize| -> Result<DateTime<Utc>> {
-                let t: i64 = r.get(i).map_err(self.err())?;
-                Ok(DateTime::from_timestamp(t, 0).unwrap_or_default())
-            };
-            let kind: String = r.get(19).map_err(self.err())?;
-            let label: Option<String> = r.get(20).map_err(self.err())?;
-            let kind = match kind.as_str() {
-                "not_estimated" | "spend" => RecordKind::NotEstimated {
-                    spend_only: kind == "spend",
-                    label: label.unwrap_or_default(),
-                    quantity: r
-                        .get::<_, Option<f64>>(21)
-                        .map_err(self.err())?
-                        .unwrap_or(0.0),
-                    unit: r
-                        .get::<_, Option<String>>(22)
-                        .map_err(self.err())?
-                        .unwrap_or_default(),
-                },
-                "adjustment" => RecordKind::Adjustment {
-                    label: label.unwrap_or_default(),
-                },
-                _ => RecordKind::Usage,
-            };
-            out.push(UsageRecord {
-                bucket_start: ts(4)?,
-                bucket_end: ts(5)?,
-                provider: providers
-                    .entry(provider.clone())
-                    .or_insert_with(|| Arc::from(provider.as_str()))
-                    .clone(),
-                model: r.get(7).map_err(self.err())?,
-                region: r.get(8).map_err(self.err())?,
-                region_scope: r.get(9).map_err(self.err())?,
-                cost_centre: r.get(10).map_err(self.err())?,
-                account: r.get(24).map_err(self.err())?,
-                service: r.get(25).map_err(self.err())?,
-                requests: get_u(11)?,
-                input_tokens: get_u(12)?,
-                cached_input_tokens: get_u(13)?,
-                output_tokens: get_u(14)?,
-                input_characters: get_u(15)?,
-                output_characters: get_u(16)?,
-                cost: r.get(17).map_err(self.err())?,
-                currency: r.get(18).map_err(self.err())?,
-                kind,
-                key: r.get(23).map_err(self.err())?,
-                provenance: Provenance {
-                    file_index,
-                    file,
-                    sheet: sheet.map(|s| {
-                        sheets
-                            .entry(s.clone())
-                            .or_insert_with(|| Arc::from(s.as_str()))
-                            .clone()
-                    }),
-                    row: get_u(3)?,
-                },
-            });
-        }
         Ok((out, imports))
     }
 
@@ -1486,22 +1443,14 @@ impl Ledger {
     /// active records in the period, duplicate / superseded ones, and the rest outside.
     pub fn period_report(&self, id: i64, period: &Period) -> Result<FileReport> {
         let (mut report, _) = self.details(id)?;
-        let start = period
-            .start
-            .and_time(chrono::NaiveTime::MIN)
-            .and_utc()
-            .timestamp();
-        let end = (period.end + chrono::Duration::days(1))
-            .and_time(chrono::NaiveTime::MIN)
-            .and_utc()
-            .timestamp();
-        let (active, inactive): (i64, i64) = self
-            .conn
-            .query_row(
+        let (start, end) = period_seconds(period);
+        let (active, inactive) = self
+            .db
+            .query_one(
                 "SELECT coalesce(sum(active), 0), coalesce(sum(1 - active), 0) FROM records
                  WHERE import_id = ?1 AND bucket_start >= ?2 AND bucket_start < ?3",
-                params![id, start, end],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                vals![id, start, end],
+                |r| Ok((r.int(0)?, r.int(1)?)),
             )
             .map_err(self.err())?;
         let stored = report.counts.accepted;
@@ -1510,32 +1459,32 @@ impl Ledger {
         report.counts.outside_period = stored.saturating_sub((active + inactive) as u64);
         // The money the import booked as accepted or adjustment (it read every date) splits
         // into this period's active and duplicate records and the rest, outside the period.
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT coalesce(currency, 'USD'), active, kind = 'adjustment', sum(cost) FROM records
+        // Summed here, record by record in the order they were stored, as SQLite's sum() does,
+        // so that both backends give the same figures to the last bit.
+        let mut sums: std::collections::BTreeMap<(String, bool, bool), Sum> =
+            std::collections::BTreeMap::new();
+        self.db
+            .query(
+                "SELECT coalesce(currency, 'USD'), active, CASE WHEN kind = 'adjustment' THEN 1 ELSE 0 END, cost
+                 FROM records
                  WHERE import_id = ?1 AND bucket_start >= ?2 AND bucket_start < ?3 AND cost IS NOT NULL
-                 GROUP BY 1, 2, 3",
+                 ORDER BY id",
+                vals![id, start, end],
+                &mut |r| {
+                    sums.entry((r.text(0)?, r.int(1)? != 0, r.int(2)? != 0))
+                        .or_default()
+                        .add(r.real(3)?);
+                    Ok(())
+                },
             )
-            .map_err(self.err())?;
-        let sums = stmt
-            .query_map(params![id, start, end], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, i64>(1)? != 0,
-                    r.get::<_, i64>(2)? != 0,
-                    r.get::<_, f64>(3)?,
-                ))
-            })
-            .map_err(self.err())?
-            .collect::<std::result::Result<Vec<_>, _>>()
             .map_err(self.err())?;
         for b in report.money.values_mut() {
             b.outside_period += b.accepted + b.adjustments;
             b.accepted = 0.0;
             b.adjustments = 0.0;
         }
-        for (currency, active, adjustment, sum) in sums {
+        for ((currency, active, adjustment), sum) in sums {
+            let sum = sum.value();
             let b = report.money.entry(currency).or_default();
             b.outside_period -= sum;
             match (active, adjustment) {
@@ -1549,38 +1498,35 @@ impl Ledger {
 
     /// The change log, oldest first.
     pub fn changes(&self) -> Result<Vec<Change>> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT at, import_id, kind, month, detail FROM changes ORDER BY id")
-            .map_err(self.err())?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok(Change {
-                    at: r.get(0)?,
-                    import_id: r.get(1)?,
-                    kind: r.get(2)?,
-                    month: r.get(3)?,
-                    detail: readable_detail(&r.get::<_, String>(4)?),
-                })
-            })
-            .map_err(self.err())?
-            .collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(self.err())?;
-        Ok(rows)
+        self.db
+            .query_vec(
+                "SELECT at, import_id, kind, month, detail FROM changes ORDER BY id",
+                &[],
+                |r| {
+                    Ok(Change {
+                        at: r.text(0)?,
+                        import_id: r.opt_int(1)?,
+                        kind: r.text(2)?,
+                        month: r.opt_text(3)?,
+                        detail: readable_detail(&r.text(4)?),
+                    })
+                },
+            )
+            .map_err(self.err())
     }
 
     /// The ids of the imports in use now.
     pub fn active_imports(&self) -> Result<BTreeSet<i64>> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT id FROM imports WHERE removed_at IS NULL")
-            .map_err(self.err())?;
-        let ids = stmt
-            .query_map([], |r| r.get::<_, i64>(0))
+        Ok(self
+            .db
+            .query_vec(
+                "SELECT id FROM imports WHERE removed_at IS NULL",
+                &[],
+                |r| r.int(0),
+            )
             .map_err(self.err())?
-            .collect::<std::result::Result<BTreeSet<_>, _>>()
-            .map_err(self.err())?;
-        Ok(ids)
+            .into_iter()
+            .collect())
     }
 
     /// Records the stated totals of a period (`report --final`) and returns its number.
@@ -1602,49 +1548,56 @@ impl Ledger {
         s: &Statement,
     ) -> Result<PendingStatement<'_>> {
         self.refuse_read_only()?;
-        let shown = self.path.display().to_string();
-        let e = |source| sql_err(&shown, source);
-        self.conn.execute_batch("BEGIN IMMEDIATE").map_err(e)?;
+        self.db
+            .begin(Begin::Write, &self.shown)
+            .map_err(self.err())?;
         let mut pending = PendingStatement {
             ledger: self,
             id: 0,
             done: false,
         };
-        pending
+        let imports = s
+            .imports
+            .iter()
+            .map(|i| i.to_string())
+            .collect::<Vec<_>>()
+            .join(",");
+        let (start, end) = (period.start.to_string(), period.end.to_string());
+        let id = pending
             .ledger
-            .conn
-            .execute(
+            .db
+            .insert(
                 "INSERT INTO statements(period_label, period_start, period_end, stated_at, factor_version,
                     factor_sha256, imports, kgco2e_low, kgco2e_central, kgco2e_high, energy_kwh,
                     input_tokens, output_tokens, accepted_gaps)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-                params![
-                    period.label,
-                    period.start.to_string(),
-                    period.end.to_string(),
-                    s.stated_at,
-                    s.factor_version,
-                    s.factor_sha256,
-                    s.imports.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(","),
+                vals![
+                    &period.label,
+                    &start,
+                    &end,
+                    &s.stated_at,
+                    &s.factor_version,
+                    &s.factor_sha256,
+                    &imports,
                     s.kgco2e[0],
                     s.kgco2e[1],
                     s.kgco2e[2],
                     s.energy_kwh,
                     s.tokens[0] as i64,
                     s.tokens[1] as i64,
-                    s.accepted_gaps,
+                    &s.accepted_gaps,
                 ],
             )
-            .map_err(e)?;
-        pending.id = pending.ledger.conn.last_insert_rowid();
+            .map_err(pending.ledger.err())?;
+        pending.id = id;
         Ok(pending)
     }
 
     /// Withdraws a statement this process has just recorded, when the outputs that name it
     /// could not be put in place (best effort; the caller reports the failure).
     pub fn withdraw_statement(&mut self, id: i64) -> Result<()> {
-        self.conn
-            .execute("DELETE FROM statements WHERE id = ?1", params![id])
+        self.db
+            .execute("DELETE FROM statements WHERE id = ?1", vals![id])
             .map_err(self.err())?;
         self.checkpoint();
         Ok(())
@@ -1652,50 +1605,64 @@ impl Ledger {
 
     /// The last final statement of exactly this period, if any.
     pub fn last_statement(&self, period: &Period) -> Result<Option<Statement>> {
-        self.conn
-            .query_row(
+        let (start, end) = (period.start.to_string(), period.end.to_string());
+        self.db
+            .query_opt(
                 "SELECT period_label, stated_at, factor_version, factor_sha256, imports, kgco2e_low,
                         kgco2e_central, kgco2e_high, energy_kwh, input_tokens, output_tokens,
                         accepted_gaps, id
                  FROM statements WHERE period_start = ?1 AND period_end = ?2 ORDER BY id DESC LIMIT 1",
-                params![period.start.to_string(), period.end.to_string()],
+                vals![&start, &end],
                 |r| {
-                    let imports: String = r.get(4)?;
+                    let imports = r.text(4)?;
                     Ok(Statement {
-                        period_label: r.get(0)?,
-                        stated_at: r.get(1)?,
-                        factor_version: r.get(2)?,
-                        factor_sha256: r.get(3)?,
+                        period_label: r.text(0)?,
+                        stated_at: r.text(1)?,
+                        factor_version: r.text(2)?,
+                        factor_sha256: r.text(3)?,
                         imports: imports.split(',').filter_map(|i| i.parse().ok()).collect(),
-                        kgco2e: [r.get(5)?, r.get(6)?, r.get(7)?],
-                        energy_kwh: r.get(8)?,
-                        tokens: [r.get::<_, i64>(9)? as u64, r.get::<_, i64>(10)? as u64],
-                        accepted_gaps: r.get(11)?,
-                        id: r.get(12)?,
+                        kgco2e: [r.real(5)?, r.real(6)?, r.real(7)?],
+                        energy_kwh: r.real(8)?,
+                        tokens: [r.int(9)? as u64, r.int(10)? as u64],
+                        accepted_gaps: r.opt_text(11)?,
+                        id: r.int(12)?,
                     })
                 },
             )
-            .optional()
             .map_err(self.err())
     }
 }
 
-fn summary_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ImportSummary> {
+/// A period's first second and the second after its last day, Unix seconds (UTC).
+fn period_seconds(period: &Period) -> (i64, i64) {
+    let start = period
+        .start
+        .and_time(chrono::NaiveTime::MIN)
+        .and_utc()
+        .timestamp();
+    let end = (period.end + chrono::Duration::days(1))
+        .and_time(chrono::NaiveTime::MIN)
+        .and_utc()
+        .timestamp();
+    (start, end)
+}
+
+fn summary_row(r: &dyn Row) -> DbResult<ImportSummary> {
     Ok(ImportSummary {
-        id: r.get(0)?,
-        file: r.get(1)?,
-        sha256: r.get(2)?,
-        format: r.get(3)?,
-        imported_at: r.get(4)?,
-        first_date: r.get(5)?,
-        last_date: r.get(6)?,
-        bucket_secs: r.get(7)?,
-        rows_read: r.get(8)?,
-        accepted: r.get(9)?,
-        duplicate: r.get(10)?,
-        restated: r.get(11)?,
-        removed_at: r.get(12)?,
-        active: r.get(13)?,
+        id: r.int(0)?,
+        file: r.text(1)?,
+        sha256: r.text(2)?,
+        format: r.text(3)?,
+        imported_at: r.text(4)?,
+        first_date: r.opt_text(5)?,
+        last_date: r.opt_text(6)?,
+        bucket_secs: r.opt_int(7)?,
+        rows_read: r.int(8)?,
+        accepted: r.int(9)?,
+        duplicate: r.int(10)?,
+        restated: r.int(11)?,
+        removed_at: r.opt_text(12)?,
+        active: r.int(13)?,
     })
 }
 
@@ -1714,41 +1681,32 @@ fn typical_bucket(records: &[UsageRecord]) -> Option<i64> {
 }
 
 /// Refuses an export of another granularity over a period an active import of the same
+
+/// Refuses an export of another granularity over a period an active import of the same
 /// format and account already covers (daily after monthly would double-count: their keys
 /// differ). `Ok(message)` in the error is the refusal.
 fn check_granularity(
-    tx: &Transaction<'_>,
+    db: &Db,
     report: &FileReport,
     bucket_secs: Option<i64>,
     accounts: &[String],
     replace: Option<i64>,
-) -> std::result::Result<(), std::result::Result<String, rusqlite::Error>> {
+) -> std::result::Result<(), std::result::Result<String, DbError>> {
     let (Some(first), Some(last), Some(width)) = (report.first_date, report.last_date, bucket_secs)
     else {
         return Ok(());
     };
-    let mut stmt = tx
-        .prepare(
+    let (first, last) = (first.to_string(), last.to_string());
+    let rows = db
+        .query_vec(
             "SELECT id, file, bucket_secs, accounts, first_date, last_date FROM imports
              WHERE removed_at IS NULL AND format = ?1 AND first_date <= ?2 AND last_date >= ?3
                AND bucket_secs IS NOT NULL AND bucket_secs <> ?4",
+            vals![&report.format, &last, &first, width],
+            |r| Ok((r.int(0)?, r.text(1)?, r.int(2)?, r.text(3)?)),
         )
         .map_err(Err)?;
-    let rows = stmt
-        .query_map(
-            params![report.format, last.to_string(), first.to_string(), width],
-            |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, i64>(2)?,
-                    r.get::<_, String>(3)?,
-                ))
-            },
-        )
-        .map_err(Err)?;
-    for row in rows {
-        let (id, file, other_width, other_accounts) = row.map_err(Err)?;
+    for (id, file, other_width, other_accounts) in rows {
         if Some(id) == replace {
             continue;
         }
@@ -1783,89 +1741,101 @@ fn width_text(secs: i64) -> String {
     }
 }
 
-fn insert_records(
-    tx: &Transaction<'_>,
-    import_id: i64,
-    records: &[UsageRecord],
-) -> rusqlite::Result<()> {
-    let mut stmt = tx.prepare(
-        "INSERT INTO records(import_id, record_key, active, sheet, row, bucket_start, bucket_end, provider,
+/// Records inserted per many-row insert (and held as parameters at once).
+const RECORDS_PER_BATCH: usize = 1_000;
+
+fn insert_records(db: &Db, import_id: i64, records: &[UsageRecord]) -> DbResult<()> {
+    const HEAD: &str = "INSERT INTO records(import_id, record_key, active, sheet, row, bucket_start, bucket_end, provider,
             model, region, region_scope, cost_centre, requests, input_tokens, cached_input_tokens,
             output_tokens, input_characters, output_characters, cost, currency, kind, kind_label,
-            kind_quantity, kind_unit, account, service)
-         VALUES (?1, ?2, 0, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19,
-            ?20, ?21, ?22, ?23, ?24, ?25)",
-    )?;
-    for r in records {
-        let (kind, label, quantity, unit) = match &r.kind {
-            RecordKind::Usage => ("usage", None, None, None),
-            RecordKind::NotEstimated {
-                label,
-                quantity,
-                unit,
-                spend_only,
-            } => (
-                if *spend_only {
-                    "spend"
-                } else {
-                    "not_estimated"
-                },
-                Some(label.as_str()),
-                Some(*quantity),
-                Some(unit.as_str()),
-            ),
-            RecordKind::Adjustment { label } => ("adjustment", Some(label.as_str()), None, None),
-        };
-        stmt.execute(params![
-            import_id,
-            r.key,
-            r.provenance.sheet.as_deref(),
-            r.provenance.row as i64,
-            r.bucket_start.timestamp(),
-            r.bucket_end.timestamp(),
-            &*r.provider,
-            r.model,
-            r.region,
-            r.region_scope,
-            r.cost_centre,
-            r.requests as i64,
-            r.input_tokens as i64,
-            r.cached_input_tokens as i64,
-            r.output_tokens as i64,
-            r.input_characters as i64,
-            r.output_characters as i64,
-            r.cost,
-            r.currency,
-            kind,
-            label,
-            quantity,
-            unit,
-            r.account,
-            r.service,
-        ])?;
+            kind_quantity, kind_unit, account, service)";
+    for chunk in records.chunks(RECORDS_PER_BATCH) {
+        let rows: Vec<Vec<db::Val>> = chunk
+            .iter()
+            .map(|r| {
+                let (kind, label, quantity, unit) = match &r.kind {
+                    RecordKind::Usage => ("usage", None, None, None),
+                    RecordKind::NotEstimated {
+                        label,
+                        quantity,
+                        unit,
+                        spend_only,
+                    } => (
+                        if *spend_only {
+                            "spend"
+                        } else {
+                            "not_estimated"
+                        },
+                        Some(label.as_str()),
+                        Some(*quantity),
+                        Some(unit.as_str()),
+                    ),
+                    RecordKind::Adjustment { label } => {
+                        ("adjustment", Some(label.as_str()), None, None)
+                    }
+                };
+                vals![
+                    import_id,
+                    &r.key,
+                    0i64,
+                    r.provenance.sheet.as_deref(),
+                    r.provenance.row as i64,
+                    r.bucket_start.timestamp(),
+                    r.bucket_end.timestamp(),
+                    &*r.provider,
+                    &r.model,
+                    &r.region,
+                    &r.region_scope,
+                    &r.cost_centre,
+                    r.requests as i64,
+                    r.input_tokens as i64,
+                    r.cached_input_tokens as i64,
+                    r.output_tokens as i64,
+                    r.input_characters as i64,
+                    r.output_characters as i64,
+                    r.cost,
+                    &r.currency,
+                    kind,
+                    label,
+                    quantity,
+                    unit,
+                    &r.account,
+                    &r.service,
+                ]
+                .to_vec()
+            })
+            .collect();
+        db.insert_many(HEAD, &rows)?;
     }
     Ok(())
 }
 
 /// Stores an import's rejected rows.
 fn insert_rejections(
-    tx: &Transaction<'_>,
+    db: &Db,
     import_id: i64,
     rejections: &[crate::model::Rejection],
-) -> rusqlite::Result<()> {
-    let mut stmt = tx.prepare(
-        "INSERT INTO rejections(import_id, sheet, row, col, value, reason, row_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    )?;
-    for r in rejections {
-        stmt.execute(params![
-            import_id,
-            r.sheet,
-            r.row as i64,
-            r.column,
-            r.value,
-            r.reason,
-            r.row_hash
-        ])?;
+) -> DbResult<()> {
+    for chunk in rejections.chunks(RECORDS_PER_BATCH) {
+        let rows: Vec<Vec<db::Val>> = chunk
+            .iter()
+            .map(|r| {
+                vals![
+                    import_id,
+                    &r.sheet,
+                    r.row as i64,
+                    &r.column,
+                    &r.value,
+                    &r.reason,
+                    &r.row_hash
+                ]
+                .to_vec()
+            })
+            .collect();
+        db.insert_many(
+            "INSERT INTO rejections(import_id, sheet, row, col, value, reason, row_hash)",
+            &rows,
+        )?;
     }
     Ok(())
 }
@@ -1873,18 +1843,18 @@ fn insert_rejections(
 /// Takes out of `rejections` the rows an active import already rejected (same cells), and
 /// books them in `report` as duplicates: rows and money.
 fn seen_before(
-    tx: &Transaction<'_>,
+    db: &Db,
     report: &mut FileReport,
     rejections: &mut Vec<crate::model::Rejection>,
-) -> rusqlite::Result<()> {
-    let mut stmt = tx.prepare(
-        "SELECT 1 FROM rejections r JOIN imports i ON i.id = r.import_id
-         WHERE r.row_hash = ?1 AND i.removed_at IS NULL LIMIT 1",
-    )?;
+) -> DbResult<()> {
     let mut kept = Vec::with_capacity(rejections.len());
     for r in rejections.drain(..) {
         let seen = match &r.row_hash {
-            Some(h) => stmt.exists(params![h])?,
+            Some(h) => db.exists(
+                "SELECT 1 FROM rejections r JOIN imports i ON i.id = r.import_id
+                 WHERE r.row_hash = ?1 AND i.removed_at IS NULL LIMIT 1",
+                vals![h],
+            )?,
             None => false,
         };
         if !seen {
@@ -1920,24 +1890,37 @@ fn carbon_row_key(r: &crate::model::CarbonRow) -> String {
 }
 
 /// Per-key sums compared between a new import and the active records: equal means duplicate.
-const KEY_SUMS: &str =
-    "sum(requests), sum(input_tokens), sum(cached_input_tokens), sum(output_tokens),
+/// PostgreSQL sums integers as `numeric` and rounds only `numeric`: cast back.
+fn key_sums(dialect: Dialect) -> &'static str {
+    match dialect {
+        Dialect::Sqlite => {
+            "sum(requests), sum(input_tokens), sum(cached_input_tokens), sum(output_tokens),
     sum(input_characters), sum(output_characters), round(coalesce(sum(cost), 0), 9), count(*),
-    min(bucket_start)";
+    min(bucket_start)"
+        }
+        Dialect::Postgres => {
+            "CAST(sum(requests) AS BIGINT), CAST(sum(input_tokens) AS BIGINT),
+    CAST(sum(cached_input_tokens) AS BIGINT), CAST(sum(output_tokens) AS BIGINT),
+    CAST(sum(input_characters) AS BIGINT), CAST(sum(output_characters) AS BIGINT),
+    CAST(round(CAST(coalesce(sum(cost), 0) AS NUMERIC), 9) AS DOUBLE PRECISION), count(*),
+    min(bucket_start)"
+        }
+    }
+}
 
 type Sums = (i64, i64, i64, i64, i64, i64, f64, i64, i64);
 
-fn sums_row(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Sums> {
+fn sums_row(r: &dyn Row, at: usize) -> DbResult<Sums> {
     Ok((
-        r.get(at)?,
-        r.get(at + 1)?,
-        r.get(at + 2)?,
-        r.get(at + 3)?,
-        r.get(at + 4)?,
-        r.get(at + 5)?,
-        r.get(at + 6)?,
-        r.get(at + 7)?,
-        r.get(at + 8)?,
+        r.int(at)?,
+        r.int(at + 1)?,
+        r.int(at + 2)?,
+        r.int(at + 3)?,
+        r.int(at + 4)?,
+        r.int(at + 5)?,
+        r.real(at + 6)?,
+        r.int(at + 7)?,
+        r.int(at + 8)?,
     ))
 }
 
@@ -1996,29 +1979,34 @@ fn readable_detail(detail: &str) -> String {
 
 /// Activates the new import's records: new keys directly; keys already active elsewhere are
 /// duplicates (identical sums: stay inactive) or restatements (the newer import wins).
+
+/// Activates the new import's records: new keys directly; keys already active elsewhere are
+/// duplicates (identical sums: stay inactive) or restatements (the newer import wins).
 /// Returns (duplicate rows, restated rows).
-fn resolve_keys(tx: &Transaction<'_>, import_id: i64, stamp: &str) -> rusqlite::Result<(i64, i64)> {
-    // Keys no active record has: activate.
-    tx.execute(
-        "UPDATE records SET active = 1 WHERE import_id = ?1 AND record_key NOT IN
-            (SELECT record_key FROM records WHERE active = 1 AND import_id <> ?1)",
-        params![import_id],
+fn resolve_keys(db: &Db, import_id: i64, stamp: &str) -> DbResult<(i64, i64)> {
+    // Keys no active record has: activate. (PostgreSQL plans NOT EXISTS as an anti-join on
+    // the key index; NOT IN over a large ledger would not fit its hash table.)
+    db.execute(
+        db.pick(
+            "UPDATE records SET active = 1 WHERE import_id = ?1 AND record_key NOT IN
+                (SELECT record_key FROM records WHERE active = 1 AND import_id <> ?1)",
+            "UPDATE records SET active = 1 WHERE import_id = ?1 AND NOT EXISTS
+                (SELECT 1 FROM records o WHERE o.record_key = records.record_key AND o.active = 1
+                    AND o.import_id <> ?1)",
+        ),
+        vals![import_id],
     )?;
-    let mut overlapping: Vec<(String, Sums, Sums)> = vec![];
-    {
-        let mut stmt = tx.prepare(&format!(
+    let sums = key_sums(db.dialect());
+    let overlapping: Vec<(String, Sums, Sums)> = db.query_vec(
+        &format!(
             "SELECT n.record_key, n.*, o.* FROM
-                (SELECT record_key, {KEY_SUMS} FROM records WHERE import_id = ?1 AND active = 0 GROUP BY record_key) n
-             JOIN (SELECT record_key AS k2, {KEY_SUMS} FROM records WHERE active = 1 AND import_id <> ?1 GROUP BY record_key) o
+                (SELECT record_key, {sums} FROM records WHERE import_id = ?1 AND active = 0 GROUP BY record_key) n
+             JOIN (SELECT record_key AS k2, {sums} FROM records WHERE active = 1 AND import_id <> ?1 GROUP BY record_key) o
              ON o.k2 = n.record_key"
-        ))?;
-        let rows = stmt.query_map(params![import_id], |r| {
-            Ok((r.get::<_, String>(0)?, sums_row(r, 2)?, sums_row(r, 12)?))
-        })?;
-        for row in rows {
-            overlapping.push(row?);
-        }
-    }
+        ),
+        vals![import_id],
+        |r| Ok((r.text(0)?, sums_row(r, 2)?, sums_row(r, 12)?)),
+    )?;
     let (mut duplicate, mut restated) = (0, 0);
     for (key, new, old) in overlapping {
         let same = (new.0, new.1, new.2, new.3, new.4, new.5)
@@ -2032,36 +2020,29 @@ fn resolve_keys(tx: &Transaction<'_>, import_id: i64, stamp: &str) -> rusqlite::
         let month = DateTime::from_timestamp(new.8, 0)
             .map(|d| d.format("%Y-%m").to_string())
             .unwrap_or_default();
-        let previous: Vec<i64> = {
-            let mut stmt = tx.prepare(
-                "SELECT DISTINCT import_id FROM records WHERE record_key = ?1 AND active = 1 AND import_id <> ?2",
-            )?;
-            let ids = stmt
-                .query_map(params![key, import_id], |r| r.get(0))?
-                .collect::<rusqlite::Result<Vec<i64>>>()?;
-            ids
-        };
-        tx.execute(
+        let previous = db.query_vec(
+            "SELECT DISTINCT import_id FROM records WHERE record_key = ?1 AND active = 1 AND import_id <> ?2
+             ORDER BY import_id",
+            vals![&key, import_id],
+            |r| r.int(0),
+        )?;
+        db.execute(
             "UPDATE records SET active = 0 WHERE record_key = ?1 AND active = 1 AND import_id <> ?2",
-            params![key, import_id],
+            vals![&key, import_id],
         )?;
-        tx.execute(
+        db.execute(
             "UPDATE records SET active = 1 WHERE record_key = ?1 AND import_id = ?2",
-            params![key, import_id],
+            vals![&key, import_id],
         )?;
-        tx.execute(
+        let detail = format!(
+            "the vendor restated {}: previously (import {}) {} input / {} output tokens, {:.2} cost; now {} input / {} output tokens, {:.2} cost",
+            key_text(&key),
+            previous.iter().map(|i| format!("#{i}")).collect::<Vec<_>>().join(", "),
+            old.1, old.3, old.6, new.1, new.3, new.6
+        );
+        db.execute(
             "INSERT INTO changes(at, import_id, kind, month, detail) VALUES (?1, ?2, 'restatement', ?3, ?4)",
-            params![
-                stamp,
-                import_id,
-                month,
-                format!(
-                    "the vendor restated {}: previously (import {}) {} input / {} output tokens, {:.2} cost; now {} input / {} output tokens, {:.2} cost",
-                    key_text(&key),
-                    previous.iter().map(|i| format!("#{i}")).collect::<Vec<_>>().join(", "),
-                    old.1, old.3, old.6, new.1, new.3, new.6
-                )
-            ],
+            vals![stamp, import_id, &month, &detail],
         )?;
     }
     Ok((duplicate, restated))
@@ -2069,92 +2050,80 @@ fn resolve_keys(tx: &Transaction<'_>, import_id: i64, stamp: &str) -> rusqlite::
 
 /// Removes an import inside a transaction: its records stop counting, and for each of its
 /// keys the records it had superseded (the latest earlier import's) count again.
-fn remove_in(tx: &Transaction<'_>, id: i64, stamp: &str, kind: &str) -> rusqlite::Result<()> {
-    let keys: Vec<String> = {
-        let mut stmt = tx.prepare(
-            "SELECT DISTINCT record_key FROM records WHERE import_id = ?1 AND active = 1",
-        )?;
-        let keys = stmt
-            .query_map(params![id], |r| r.get(0))?
-            .collect::<rusqlite::Result<Vec<String>>>()?;
-        keys
-    };
-    let (rows, first, last): (i64, Option<String>, Option<String>) = tx.query_row(
-        "SELECT (SELECT count(*) FROM records WHERE import_id = ?1 AND active = 1), first_date, last_date FROM imports WHERE id = ?1",
-        params![id],
-        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+fn remove_in(db: &Db, id: i64, stamp: &str, kind: &str) -> DbResult<()> {
+    let keys = db.query_vec(
+        "SELECT DISTINCT record_key FROM records WHERE import_id = ?1 AND active = 1",
+        vals![id],
+        |r| r.text(0),
     )?;
-    tx.execute(
+    let (rows, first, last) = db.query_one(
+        "SELECT (SELECT count(*) FROM records WHERE import_id = ?1 AND active = 1), first_date, last_date FROM imports WHERE id = ?1",
+        vals![id],
+        |r| Ok((r.int(0)?, r.opt_text(1)?, r.opt_text(2)?)),
+    )?;
+    db.execute(
         "UPDATE records SET active = 0 WHERE import_id = ?1",
-        params![id],
+        vals![id],
     )?;
     // Vendor carbon rows: the most recent other import of each key counts again.
-    let carbon_keys: Vec<String> = {
-        let mut stmt = tx.prepare(
-            "SELECT DISTINCT row_key FROM supplier_rows WHERE import_id = ?1 AND active = 1",
-        )?;
-        let keys = stmt
-            .query_map(params![id], |r| r.get(0))?
-            .collect::<rusqlite::Result<Vec<String>>>()?;
-        keys
-    };
-    tx.execute(
-        "UPDATE supplier_rows SET active = 0 WHERE import_id = ?1",
-        params![id],
+    let carbon_keys = db.query_vec(
+        "SELECT DISTINCT row_key FROM supplier_rows WHERE import_id = ?1 AND active = 1",
+        vals![id],
+        |r| r.text(0),
     )?;
-    tx.execute(
+    db.execute(
+        "UPDATE supplier_rows SET active = 0 WHERE import_id = ?1",
+        vals![id],
+    )?;
+    db.execute(
         "UPDATE imports SET removed_at = ?1 WHERE id = ?2",
-        params![stamp, id],
+        vals![stamp, id],
     )?;
     let mut restored = 0;
     for key in carbon_keys {
-        let other: Option<i64> = tx
-            .query_row(
+        let other = db
+            .query_opt(
                 "SELECT max(s.import_id) FROM supplier_rows s JOIN imports i ON i.id = s.import_id
                  WHERE s.row_key = ?1 AND i.removed_at IS NULL AND s.import_id != ?2",
-                params![key, id],
-                |r| r.get(0),
-            )
-            .optional()?
+                vals![&key, id],
+                |r| r.opt_int(0),
+            )?
             .flatten();
         if let Some(other) = other {
-            restored += tx.execute(
+            restored += db.execute(
                 "UPDATE supplier_rows SET active = 1 WHERE row_key = ?1 AND import_id = ?2",
-                params![key, other],
+                vals![&key, other],
             )?;
         }
     }
     for key in keys {
         // The most recent other import that holds this key and is not removed.
-        let other: Option<i64> = tx
-            .query_row(
+        let other = db
+            .query_opt(
                 "SELECT max(r.import_id) FROM records r JOIN imports i ON i.id = r.import_id
                  WHERE r.record_key = ?1 AND i.removed_at IS NULL",
-                params![key],
-                |r| r.get(0),
-            )
-            .optional()?
+                vals![&key],
+                |r| r.opt_int(0),
+            )?
             .flatten();
         if let Some(other) = other {
-            restored += tx.execute(
+            restored += db.execute(
                 "UPDATE records SET active = 1 WHERE record_key = ?1 AND import_id = ?2",
-                params![key, other],
+                vals![&key, other],
             )?;
         }
     }
-    tx.execute(
+    let month = first
+        .as_deref()
+        .map(|d| d.get(..7).unwrap_or(d).to_string());
+    let detail = format!(
+        "import #{id} ({} to {}) no longer counts: {rows} record(s) withdrawn, {restored} earlier record(s) count again",
+        first.unwrap_or_default(),
+        last.unwrap_or_default()
+    );
+    db.execute(
         "INSERT INTO changes(at, import_id, kind, month, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![
-            stamp,
-            id,
-            kind,
-            first.as_deref().map(|d| d.get(..7).unwrap_or(d).to_string()),
-            format!(
-                "import #{id} ({} to {}) no longer counts: {rows} record(s) withdrawn, {restored} earlier record(s) count again",
-                first.unwrap_or_default(),
-                last.unwrap_or_default()
-            )
-        ],
+        vals![stamp, id, kind, &month, &detail],
     )?;
     Ok(())
 }

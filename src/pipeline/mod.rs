@@ -89,7 +89,7 @@ pub struct Outcome {
 /// The ledger's part of a report.
 #[derive(Debug, Clone)]
 pub struct LedgerView {
-    /// The ledger file.
+    /// The ledger as shown: its file's path, or its PostgreSQL URL without the password.
     pub path: String,
     /// The same period a year earlier, and its totals, when the ledger holds data for it.
     pub comparative: Option<(Period, crate::aggregate::Totals)>,
@@ -597,7 +597,7 @@ pub fn run_ledger(ledger: &crate::ledger::Ledger, cfg: &Config) -> Result<Outcom
         generated_at: cfg.generated_at,
         entity: cfg.entity.clone(),
         ledger: Some(LedgerView {
-            path: ledger.path().display().to_string(),
+            path: ledger.shown().to_string(),
             comparative,
             changes: ledger.changes()?,
             previous_statement: ledger.last_statement(&cfg.period)?,

@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::upload::Upload;
 use super::{ApiError, Options};
 use crate::config::{Config, PeriodRequest};
-use crate::ledger::Ledger;
+use crate::ledger::{Ledger, Location};
 use crate::model::Rejection;
 use crate::normalise::FileReport;
 use crate::pipeline::{self, Input, OnUnusable, Outcome};
@@ -292,8 +292,16 @@ fn with_ledger(
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
     let busy = |e: crate::ledger::LedgerError| ApiError::from_error(e.into(), opts);
-    let mut ledger = Ledger::open(path).map_err(busy)?;
-    wait_for_other_writers(path, opts)?;
+    let mut ledger = Ledger::open_at(&Location::parse(path.as_os_str())).map_err(busy)?;
+    // At most `opts.ledger_wait` for another process writing the ledger (an import, a removal
+    // or a final statement from the command line); past that, 503 with Retry-After. The
+    // ledger itself waits up to [`crate::ledger::WAIT_LIMIT`] (10 minutes), too long to hold a
+    // request; should another writer come in between this check and the import, that wait
+    // applies and a timeout is 503 too (the conversion of `LedgerError::Busy`).
+    if let Err(crate::ledger::LedgerError::Busy { .. }) = ledger.wait_for_writers(opts.ledger_wait)
+    {
+        return Err(super::ledger_busy(opts));
+    }
     for input in &usable {
         pipeline::import_file(
             &mut ledger,
@@ -307,41 +315,6 @@ fn with_ledger(
     }
     let outcome = pipeline::run_ledger(&ledger, cfg).map_err(|e| ApiError::from_error(e, opts))?;
     Ok((outcome, files))
-}
-
-/// Waits at most `opts.ledger_wait` for another process writing the ledger (an import, a
-/// removal or a final statement from the command line), by taking its write lock on a
-/// connection of its own and letting it go; past that, 503 with Retry-After. The ledger itself
-/// waits up to [`crate::ledger::WAIT_LIMIT`] (10 minutes), too long to hold a request; should
-/// another writer come in between this check and the import, that wait applies and a timeout
-/// is 503 too (the conversion of `LedgerError::Busy`). Any other trouble opening the file is
-/// left to the ledger, which has already opened it and says what is wrong in its own words.
-fn wait_for_other_writers(path: &std::path::Path, opts: &Options) -> Result<(), ApiError> {
-    use rusqlite::{Connection, ErrorCode, OpenFlags};
-    let Ok(conn) = Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    ) else {
-        return Ok(());
-    };
-    if conn.busy_timeout(opts.ledger_wait).is_err() {
-        return Ok(());
-    }
-    match conn.execute_batch("BEGIN IMMEDIATE") {
-        Ok(()) => {
-            let _ = conn.execute_batch("ROLLBACK");
-            Ok(())
-        }
-        Err(e)
-            if matches!(
-                e.sqlite_error_code(),
-                Some(ErrorCode::DatabaseBusy) | Some(ErrorCode::DatabaseLocked)
-            ) =>
-        {
-            Err(super::ledger_busy(opts))
-        }
-        Err(_) => Ok(()),
-    }
 }
 
 /// Lets the report go ahead when every file is usable, or when the user asked to leave the
