@@ -19,11 +19,15 @@ mod gaps;
 mod ingest_rows;
 mod large;
 mod ledger;
+#[cfg(feature = "postgres")]
+mod ledger_backends;
 mod libreoffice;
 mod limits;
 mod messy;
 mod modalities;
 mod parquet;
+#[cfg(feature = "postgres")]
+mod pg;
 mod progress;
 mod report_outputs;
 mod reproduce;
