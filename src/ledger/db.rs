@@ -195,9 +195,9 @@ impl rusqlite::ToSql for Val<'_> {
 pub(crate) enum Db {
     /// The embedded SQLite file.
     Sqlite(rusqlite::Connection),
-    /// A PostgreSQL server.
+    /// A PostgreSQL server (boxed: its client and statement cache are larger).
     #[cfg(feature = "postgres")]
-    Postgres(super::postgres::PgConn),
+    Postgres(Box<super::postgres::PgConn>),
 }
 
 /// How a transaction is begun.

@@ -89,12 +89,14 @@ impl PgUrl {
     }
 
     /// The URL as given, password included: for connecting only.
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
     pub(crate) fn secret(&self) -> &str {
         &self.secret
     }
 
     /// `text` without the URL's password, in any spelling it was given (as written, or
     /// percent-decoded): for messages that might repeat it.
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
     pub(crate) fn scrub(&self, text: &str) -> String {
         let mut out = text.replace(&self.secret, &self.shown());
         for p in self.passwords() {
@@ -106,6 +108,7 @@ impl PgUrl {
     }
 
     /// The password as written in the URL and percent-decoded.
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
     fn passwords(&self) -> Vec<String> {
         let mut found = vec![];
         let (auth, query) = split_authority(&self.secret);
@@ -143,6 +146,7 @@ impl std::fmt::Debug for PgUrl {
 
 /// The part of a URL after `scheme://` up to its query (user, password, host, port, path:
 /// a password may hold a `/`, so the path is not split off), and the query.
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
 fn split_authority(url: &str) -> (&str, &str) {
     let rest = url.split_once("://").map_or(url, |(_, r)| r);
     let end = rest.find(['?', '#']).unwrap_or(rest.len());
@@ -198,6 +202,7 @@ fn redact(url: &str) -> String {
     out
 }
 
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
 fn percent_decode(s: &str) -> String {
     let bytes = s.as_bytes();
     let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);

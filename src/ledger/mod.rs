@@ -677,7 +677,7 @@ impl Ledger {
             Location::Postgres(url) => {
                 let conn = postgres::PgConn::connect(url, &shown)?;
                 let mut ledger = Ledger {
-                    db: Db::Postgres(conn),
+                    db: Db::Postgres(Box::new(conn)),
                     location: location.clone(),
                     shown,
                     read_only: None,
@@ -1681,8 +1681,6 @@ fn typical_bucket(records: &[UsageRecord]) -> Option<i64> {
 }
 
 /// Refuses an export of another granularity over a period an active import of the same
-
-/// Refuses an export of another granularity over a period an active import of the same
 /// format and account already covers (daily after monthly would double-count: their keys
 /// differ). `Ok(message)` in the error is the refusal.
 fn check_granularity(
@@ -1976,9 +1974,6 @@ fn readable_detail(detail: &str) -> String {
     let fields: Vec<&str> = key.split(" | ").collect();
     format!("{HEAD}{}{}", readable_fields(&fields), &detail[at..])
 }
-
-/// Activates the new import's records: new keys directly; keys already active elsewhere are
-/// duplicates (identical sums: stay inactive) or restatements (the newer import wins).
 
 /// Activates the new import's records: new keys directly; keys already active elsewhere are
 /// duplicates (identical sums: stay inactive) or restatements (the newer import wins).

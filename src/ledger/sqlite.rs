@@ -189,7 +189,9 @@ pub(super) fn create(path: &Path, shown: &str) -> Result<()> {
             return Err(e.to_string());
         }
         db.commit().map_err(|e| e.to_string())?;
-        let Db::Sqlite(conn) = db else {
+        #[allow(irrefutable_let_patterns)] // without the `postgres` feature
+        let Db::Sqlite(conn) = db
+        else {
             unreachable!("an SQLite connection")
         };
         // Readers never wait for a writer, and a writer never waits for readers (see
