@@ -406,9 +406,9 @@ pub enum ImportsAction {
     },
     /// Check the whole ledger for damage (a file: SQLite's full integrity check and foreign
     /// key check; PostgreSQL: the ledger's own consistency checks) and count what it holds;
-    /// changes nothing. Every command already runs a quicker
-    /// check when it opens the ledger; this one reads every page and index. Exit 3 when
-    /// damage is found: restore the ledger from a backup.
+    /// changes nothing. Every command already runs a quicker check when it opens a ledger
+    /// file; this one reads every page and index. Exit 3 when damage is found: restore the
+    /// ledger from a backup.
     ///
     /// Example:
     ///   llm-scope3 imports verify --ledger finance.db

@@ -91,10 +91,11 @@ pub fn assert_close(actual: f64, expected: f64, rel: f64, what: &str) {
     );
 }
 
-/// The binary, run in `dir`.
+/// The binary, run in `dir`. Without `LLM_SCOPE3_LEDGER`: a test that means the default
+/// ledger (./llm-scope3.db in `dir`) must never reach a ledger the environment names.
 pub fn bin_in(dir: &Path) -> assert_cmd::Command {
     let mut c = assert_cmd::Command::cargo_bin("llm-scope3").expect("the binary");
-    c.current_dir(dir);
+    c.current_dir(dir).env_remove("LLM_SCOPE3_LEDGER");
     c
 }
 
