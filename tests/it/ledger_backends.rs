@@ -863,8 +863,16 @@ fn a_postgres_writer_waits_for_another_and_says_so_while_a_reader_does_not_wait(
     );
     assert_eq!(code, 0, "{out}{err}");
     assert!(!err.contains("waiting"), "{err}");
+    // The upload page's shorter wait (--ledger-wait) gives up while the lock is held.
+    let l = Ledger::open_existing_at(&Location::parse(std::ffi::OsStr::new(&url))).unwrap();
+    assert!(matches!(
+        l.wait_for_writers(std::time::Duration::from_millis(200)),
+        Err(LedgerError::Busy { .. })
+    ));
     std::thread::sleep(std::time::Duration::from_millis(1500).saturating_sub(started.elapsed()));
     tx.rollback().unwrap();
+    l.wait_for_writers(std::time::Duration::from_millis(200))
+        .expect("free once the lock is let go");
     let out = import.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
@@ -875,4 +883,56 @@ fn a_postgres_writer_waits_for_another_and_says_so_while_a_reader_does_not_wait(
         "{err}"
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("imported as #2"));
+}
+
+#[test]
+fn a_killed_import_leaves_a_postgres_ledger_before_or_after_never_between() {
+    let test =
+        "ledger_backends::a_killed_import_leaves_a_postgres_ledger_before_or_after_never_between";
+    let Some(server) = pg::server(test) else {
+        return;
+    };
+    let db = server.database(test);
+    let url = db.url();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let small = slice(d, "jan.csv", 0, FEB_1, |l| l);
+    let (code, _, err) = cli(d, &["import", path_str(&small), "--ledger", &url]);
+    assert_eq!(code, 0, "{err}");
+    let big = big_file(d, "big.csv", 30_000, 0);
+    let bin = assert_cmd::cargo::cargo_bin("llm-scope3");
+    let location = Location::parse(std::ffi::OsStr::new(&url));
+    let mut completed = 0;
+    for attempt in 0..8u64 {
+        let mut child = std::process::Command::new(&bin)
+            .args(["import", path_str(&big), "--ledger", &url])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        // Spread over the import: reading the file, then the transaction.
+        std::thread::sleep(std::time::Duration::from_millis(100 + attempt * 331 % 2500));
+        let _ = child.kill(); // SIGKILL: the server rolls the open transaction back
+        if child.wait().unwrap().success() {
+            completed += 1;
+        }
+        // Whatever happened, every import holds exactly the records it says it stored.
+        let v = Ledger::open_existing_at(&location)
+            .unwrap()
+            .verify()
+            .unwrap();
+        assert!(v.problems.is_empty(), "attempt {attempt}: {:?}", v.problems);
+        assert!(v.imports <= 2, "attempt {attempt}: {} imports", v.imports);
+        if completed > 0 {
+            break;
+        }
+    }
+    let (code, _, err) = cli(d, &["import", path_str(&big), "--ledger", &url]);
+    assert_eq!(code, 0, "{err}");
+    let l = Ledger::open_existing_at(&location).unwrap();
+    assert_eq!(l.list().unwrap().len(), 2);
+    let (i, _, _) = totals(&l);
+    let small_in = file_totals(&[&small]).0;
+    let big_in: u64 = (0..30_000u64).map(|i| 1000 + i % 7).sum();
+    assert_eq!(i, small_in + big_in);
 }
