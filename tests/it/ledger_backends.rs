@@ -834,7 +834,8 @@ fn a_postgres_writer_waits_for_another_and_says_so_while_a_reader_does_not_wait(
     let feb = slice(d, "feb.csv", FEB_1, MAR_1, |l| l);
     let (code, _, err) = cli(d, &["import", path_str(&jan), "--ledger", &url]);
     assert_eq!(code, 0, "{err}");
-    // Another program holds the ledger's write lock (its advisory lock) for 1.5 s.
+    // Another program holds the ledger's write lock (its advisory lock) until the import says
+    // it waits for it.
     let mut holder = db.client();
     let mut tx = holder.transaction().unwrap();
     tx.execute(
@@ -843,12 +844,30 @@ fn a_postgres_writer_waits_for_another_and_says_so_while_a_reader_does_not_wait(
     )
     .unwrap();
     let started = std::time::Instant::now();
-    let import = std::process::Command::new(assert_cmd::cargo::cargo_bin("llm-scope3"))
+    let mut import = std::process::Command::new(assert_cmd::cargo::cargo_bin("llm-scope3"))
         .args(["import", path_str(&feb), "--ledger", &url])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
+    // Its stderr, read as it comes: the lock is held until the import says it waits.
+    let said = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let reader = {
+        let said = said.clone();
+        let mut stderr = import.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            use std::io::Read;
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stderr.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                said.lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        })
+    };
     let (code, out, err) = cli(
         d,
         &[
@@ -869,19 +888,22 @@ fn a_postgres_writer_waits_for_another_and_says_so_while_a_reader_does_not_wait(
         l.wait_for_writers(std::time::Duration::from_millis(200)),
         Err(LedgerError::Busy { .. })
     ));
-    std::thread::sleep(std::time::Duration::from_millis(1500).saturating_sub(started.elapsed()));
+    let waiting = format!("waiting for another process to finish writing ledger {url}");
+    while !said.lock().unwrap().contains(&waiting) {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "the import never said it waits: {}",
+            said.lock().unwrap()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
     tx.rollback().unwrap();
     l.wait_for_writers(std::time::Duration::from_millis(200))
         .expect("free once the lock is let go");
     let out = import.wait_with_output().unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
+    reader.join().unwrap();
+    let err = said.lock().unwrap().clone();
     assert!(out.status.success(), "{err}");
-    assert!(
-        err.contains(&format!(
-            "waiting for another process to finish writing ledger {url}"
-        )),
-        "{err}"
-    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("imported as #2"));
 }
 
