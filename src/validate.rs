@@ -2,6 +2,8 @@
 //! tool's low–high for the same request. Above `estimate` and `factors`, which it calls: the
 //! factor set's own checks (`factors::check`) need no estimate.
 
+use serde::Serialize;
+
 use crate::estimate::{estimate, Activity, LineFactors};
 use crate::factors::energy::{ecologits_server_wh, ecologits_wh_per_1k};
 use crate::factors::{FactorSet, LatencyRow};
@@ -188,6 +190,78 @@ fn speed_note(set: &FactorSet, model_key: &str) -> String {
         None => " at its latency regression (no speed of its own)".into(),
     }
 }
+
+/// A published energy figure for one query, with its year and what it counts (from the
+/// research's published_figures.csv, copied in tools/factor_inputs/): the comparators the
+/// Per Request sheet places a company's average request beside.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct PublishedQuery {
+    /// Id in published_figures.csv (the validation rows' `source_id`).
+    pub id: &'static str,
+    /// Who published it, and of what.
+    pub reference: &'static str,
+    /// Year of publication.
+    pub year: i32,
+    /// Wh per query (low, high; equal for a single value).
+    pub wh: (f64, f64),
+    /// What the figure counts and leaves out.
+    pub boundary: &'static str,
+    /// Where it was published.
+    pub url: &'static str,
+}
+
+/// The published per-query figures, newest first (the 2023 estimates show how estimates
+/// moved).
+pub const PUBLISHED_QUERIES: &[PublishedQuery] = &[
+    PublishedQuery {
+        id: "google_gemini_2025",
+        reference: "Google 2025, Gemini Apps median text prompt",
+        year: 2025,
+        wh: (0.24, 0.24),
+        boundary: "measured: active TPUs, host CPU and DRAM, idle provisioned machines and data-centre overhead (PUE); not training, networking or the user's device",
+        url: "https://arxiv.org/abs/2508.15734",
+    },
+    PublishedQuery {
+        id: "openai_altman_2025",
+        reference: "OpenAI 2025 (S. Altman), average ChatGPT query",
+        year: 2025,
+        wh: (0.34, 0.34),
+        boundary: "not stated: no methodology published (model mix, tokens, PUE and idle capacity unknown)",
+        url: "https://blog.samaltman.com/the-gentle-singularity",
+    },
+    PublishedQuery {
+        id: "epoch_gpt4o_2025",
+        reference: "Epoch AI 2025, GPT-4o typical query (500 output tokens)",
+        year: 2025,
+        wh: (0.3, 0.3),
+        boundary: "modelled: H100 servers at 10 % utilisation, 70 % of server power, PUE 1.2; not idle capacity, networking or training",
+        url: "https://epoch.ai/gradient-updates/how-much-energy-does-chatgpt-use",
+    },
+    PublishedQuery {
+        id: "jegham_2025",
+        reference: "Jegham et al. 2025, GPT-4o short query (100 in, 300 out)",
+        year: 2025,
+        wh: (0.42, 0.42),
+        boundary: "modelled from measured API latency: GPU and host power of H100/H200 nodes at PUE 1.12; not training",
+        url: "https://arxiv.org/abs/2505.09598",
+    },
+    PublishedQuery {
+        id: "ludvigsen_2023",
+        reference: "Ludvigsen 2023, ChatGPT query (GPT-3.5 era)",
+        year: 2023,
+        wh: (1.7, 2.6),
+        boundary: "top-down: an assumed GPU fleet's energy divided by the query volume",
+        url: "https://towardsdatascience.com/chatgpts-energy-use-per-query-9383b8654487/",
+    },
+    PublishedQuery {
+        id: "devries_2023",
+        reference: "de Vries 2023, LLM interaction (ChatGPT)",
+        year: 2023,
+        wh: (3.0, 3.0),
+        boundary: "server-level estimate (A100 HGX servers), PUE unclear; not measured",
+        url: "https://doi.org/10.1016/j.joule.2023.09.004",
+    },
+];
 
 /// The METHODOLOGY §6 table with the tool's own numbers for `set`.
 pub fn validation(set: &FactorSet) -> Vec<ValidationRow> {
@@ -510,4 +584,24 @@ pub fn validation_markdown(set: &FactorSet, rows: &[ValidationRow]) -> String {
         }
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn published_queries_and_validation_rows_cite_the_same_figures() {
+        // One number per publication: the Per Request sheet's comparators and the
+        // `factors validate` table must never disagree.
+        let set = FactorSet::load(None).unwrap();
+        let rows = validation(&set);
+        for p in PUBLISHED_QUERIES {
+            let row = rows
+                .iter()
+                .find(|r| r.source_id == p.id)
+                .unwrap_or_else(|| panic!("no validation row for {}", p.id));
+            assert_eq!(row.published_wh, p.wh, "{}", p.id);
+        }
+    }
 }

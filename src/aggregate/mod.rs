@@ -10,6 +10,7 @@
 pub mod currency;
 mod finish;
 pub mod intensity;
+pub mod per_request;
 pub mod rows;
 mod spend;
 pub mod supplier;

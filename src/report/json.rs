@@ -48,6 +48,9 @@ pub struct Summary<'a> {
     /// The preparer's commentary (`report --note`).
     #[serde(skip_serializing_if = "Option::is_none")]
     note: Option<&'a str>,
+    /// Energy and emissions of one request by provider, model and month, and the published
+    /// per-query figures beside them.
+    per_request: super::per_request_json::PerRequestJson,
 }
 
 /// A gap the reader must not miss (see `pipeline::warnings`).
@@ -701,6 +704,7 @@ pub fn summary(o: &Outcome) -> Summary<'_> {
             .and_then(|l| l.trend.as_ref())
             .map(super::trend_json::trend_json),
         note: o.note.as_deref(),
+        per_request: super::per_request_json::per_request_json(o),
         configuration: ConfigurationJson {
             settings: {
                 let mut c = o.config.clone();

@@ -8,6 +8,7 @@ pub mod csv;
 pub mod intensity;
 pub mod json;
 pub mod methodology;
+mod per_request_json;
 pub mod text;
 mod trend_json;
 pub mod workbook;

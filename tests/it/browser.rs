@@ -222,6 +222,11 @@ async fn steps(
     if !cards.contains("tCO2e") {
         return Err(format!("the summary: {cards}"));
     }
+    // The OpenAI sample counts requests: the average request, beside Google's 0.24 Wh.
+    let per_request = text_of(c, "per-request").await?;
+    if !(cards.contains("Average request") && per_request.contains("Google 2025 0.24 Wh")) {
+        return Err(format!("the average request: {cards} / {per_request}"));
+    }
     // The period came from the files (every row of both samples is in 2026Q1), and the
     // warnings are a banner, not just "Report ready.": the OpenAI sample bills a model the
     // factor set does not know.

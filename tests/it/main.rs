@@ -24,6 +24,7 @@ mod limits;
 mod messy;
 mod modalities;
 mod parquet;
+mod per_request;
 mod progress;
 mod report_outputs;
 mod reproduce;

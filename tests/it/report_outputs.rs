@@ -316,9 +316,9 @@ fn allocation_uncertainty_data_quality_and_xbrl_sheets_cross_check() {
 }
 
 #[test]
-fn the_workbook_has_its_five_native_charts() {
-    // Periods (stacked columns), AI Services (Pareto), Uncertainty (whiskers, tornado) and
-    // Data Quality (method mix): five chart parts in the package.
+fn the_workbook_has_its_six_native_charts() {
+    // Periods (stacked columns), AI Services (Pareto), Uncertainty (whiskers, tornado), Data
+    // Quality (method mix) and Per Request (beside published figures): six chart parts.
     let bytes = workbook::build(&sample_outcome(), &config("2026Q1").factors).unwrap();
     let zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
     let charts = zip
@@ -326,7 +326,7 @@ fn the_workbook_has_its_five_native_charts() {
         .filter_map(|n| n.ok())
         .filter(|n| n.starts_with("xl/charts/chart") && n.ends_with(".xml"))
         .count();
-    assert_eq!(charts, 5);
+    assert_eq!(charts, 6);
 }
 
 #[test]

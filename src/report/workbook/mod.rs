@@ -21,6 +21,7 @@ mod imports;
 pub(crate) mod line_cells;
 mod management;
 mod methodology;
+mod per_request;
 mod periods;
 mod rejected_rows;
 mod sources;
@@ -54,6 +55,7 @@ pub const SHEETS: &[&str] = &[
     "Sources",
     "Uncertainty",
     "Data Quality",
+    "Per Request",
     "Supplier Data",
     "Methodology",
     "Coverage",
@@ -142,6 +144,7 @@ fn build_into_with<W: std::io::Write + std::io::Seek + Send>(
     sources::write(b, o, set).map_err(err)?;
     uncertainty::write(b, o).map_err(err)?;
     data_quality::write(b, o).map_err(err)?;
+    per_request::write(b, o).map_err(err)?;
     supplier_data::write(b, o).map_err(err)?;
     methodology::write(b, o, set).map_err(err)?;
     coverage::write(b, o).map_err(err)?;
