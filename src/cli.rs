@@ -293,6 +293,14 @@ pub struct ReportArgs {
     /// under "Commentary" and in the JSON summary (`note`).
     #[arg(long, value_name = "TEXT")]
     pub note: Option<String>,
+    /// A what-if scenario for the Levers sheet and the JSON summary's `what_if` (repeat for
+    /// more; added to `[levers] what_if` of the config file): `move 50% gpt-4o to
+    /// gpt-4o-mini` (another model of the same provider, or `to PROVIDER/MODEL`), `region
+    /// anthropic eu-north-1` (a provider's usage served from another region), `cache 30% of
+    /// input [for PROVIDER|MODEL]` (more input read from the prompt cache). Never changes the
+    /// reported figure.
+    #[arg(long = "what-if", value_name = "SCENARIO")]
+    pub what_if: Vec<String>,
     /// The comparative period (N-1) of a run without a ledger: an earlier JSON summary written
     /// by `report --json` for the same period a year earlier (same length, ending one year
     /// before; anything else is refused). Its totals fill the E1-6 Summary's "Comparative

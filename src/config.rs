@@ -43,6 +43,18 @@ pub struct ConfigFile {
     /// Resource limits.
     #[serde(default)]
     pub limits: LimitsSection,
+    /// What-if scenarios shown on the Levers sheet.
+    #[serde(default)]
+    pub levers: LeversSection,
+}
+
+/// `[levers]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LeversSection {
+    /// Scenarios, each as `report --what-if` takes it (`move 50% gpt-4o to gpt-4o-mini`).
+    #[serde(default)]
+    pub what_if: Vec<String>,
 }
 
 /// `[limits]`.
@@ -191,6 +203,8 @@ pub struct Config {
     /// Whether reading big files shows a progress bar (the command line sets it; hidden by
     /// default).
     pub progress: crate::ingest::Progress,
+    /// What-if scenarios (`[levers] what_if`, then `report --what-if`), as written and read.
+    pub what_if: Vec<(String, crate::aggregate::what_if::Lever)>,
 }
 
 /// The reporting period asked for, in the words of the command line or the page: a quarter
@@ -318,6 +332,16 @@ impl Config {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
+        let what_if = file
+            .levers
+            .what_if
+            .iter()
+            .map(|spec| {
+                crate::aggregate::what_if::Lever::parse(spec)
+                    .map(|l| (spec.clone(), l))
+                    .map_err(|e| Error::Usage(format!("config: [levers] {e}")))
+            })
+            .collect::<Result<Vec<_>>>()?;
         let settings = ConfigReport::of_file(
             &file,
             file_name.as_deref(),
@@ -352,6 +376,7 @@ impl Config {
             exclusions,
             max_lines,
             progress: crate::ingest::Progress::Hidden,
+            what_if,
         })
     }
 

@@ -21,6 +21,11 @@ pub(crate) fn run(args: &ReportArgs) -> Result<()> {
     )?;
     // A bar on the terminal while a big file is read.
     cfg.progress = crate::ingest::Progress::Shown;
+    for spec in &args.what_if {
+        let lever = crate::aggregate::what_if::Lever::parse(spec)
+            .map_err(|e| Error::Usage(format!("--{e}")))?;
+        cfg.what_if.push((spec.clone(), lever));
+    }
     let out = args.out.clone().unwrap_or_else(|| {
         let label: String = cfg
             .period
@@ -355,6 +360,9 @@ fn print_summary(
         t.energy_kwh.central,
         t.water_l.central
     );
+    for w in &o.what_if {
+        crate::outln!("{}", crate::report::text::what_if_line(w));
+    }
     if let Some(rs) = &o.reporting {
         let rates = if rs.fx_ids.is_empty() {
             String::new()

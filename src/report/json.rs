@@ -51,6 +51,9 @@ pub struct Summary<'a> {
     /// Energy and emissions of one request by provider, model and month, and the published
     /// per-query figures beside them.
     per_request: super::per_request_json::PerRequestJson,
+    /// What-if scenarios (`report --what-if`, `[levers] what_if`; absent when none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    what_if: Vec<super::per_request_json::WhatIfJson<'a>>,
 }
 
 /// A gap the reader must not miss (see `pipeline::warnings`).
@@ -705,6 +708,7 @@ pub fn summary(o: &Outcome) -> Summary<'_> {
             .map(super::trend_json::trend_json),
         note: o.note.as_deref(),
         per_request: super::per_request_json::per_request_json(o),
+        what_if: super::per_request_json::what_if_json(o),
         configuration: ConfigurationJson {
             settings: {
                 let mut c = o.config.clone();

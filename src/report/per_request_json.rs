@@ -1,5 +1,6 @@
-//! The JSON summary's `per_request` (#22): the Per Request sheet's figures, tidied as the
-//! other figures are, and the published per-query figures they are compared with.
+//! The JSON summary's `per_request` and `what_if` (#22): the Per Request and Levers sheets'
+//! figures, tidied as the other figures are, and the published per-query figures the average
+//! request is compared with.
 
 use serde::Serialize;
 
@@ -63,4 +64,37 @@ pub(super) fn per_request_json(o: &Outcome) -> PerRequestJson {
         kgco2e_left_out: tidy(pr.kgco2e_left_out),
         published: PUBLISHED_QUERIES,
     }
+}
+
+/// One what-if scenario in the JSON summary (`what_if`), figures tidied.
+#[derive(Debug, Serialize)]
+pub(super) struct WhatIfJson<'a> {
+    spec: &'a str,
+    #[serde(flatten)]
+    lever: &'a crate::aggregate::what_if::Lever,
+    description: &'a str,
+    lines: usize,
+    delta_kgco2e: Bounds,
+    delta_energy_kwh: Bounds,
+    delta_water_l: Bounds,
+    total_after_kgco2e: Bounds,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    notes: &'a [String],
+}
+
+pub(super) fn what_if_json(o: &Outcome) -> Vec<WhatIfJson<'_>> {
+    o.what_if
+        .iter()
+        .map(|w| WhatIfJson {
+            spec: &w.spec,
+            lever: &w.lever,
+            description: &w.description,
+            lines: w.lines,
+            delta_kgco2e: w.delta_kgco2e.map(tidy),
+            delta_energy_kwh: w.delta_energy_kwh.map(tidy),
+            delta_water_l: w.delta_water_l.map(tidy),
+            total_after_kgco2e: w.total_after_kgco2e.map(tidy),
+            notes: &w.notes,
+        })
+        .collect()
 }

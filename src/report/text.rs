@@ -66,3 +66,31 @@ pub fn money_lines(f: &crate::normalise::FileReport) -> Vec<String> {
         })
         .collect()
 }
+
+/// One what-if scenario in a line: `What if 50% of the gpt-4o tokens served by gpt-4o-mini
+/// instead: -12.345 kgCO2e central (low -2.100, high -80.000) on 3 line(s), ...`; in tCO2e
+/// when the change is a tonne or more.
+pub fn what_if_line(w: &crate::aggregate::what_if::Outcome) -> String {
+    let d = w.delta_kgco2e;
+    let (unit, scale) = if d.central.abs() >= 1000.0 {
+        ("tCO2e", 1000.0)
+    } else {
+        ("kgCO2e", 1.0)
+    };
+    let mut s = format!(
+        "What if {}: {:+.3} {unit} central (low {:+.3}, high {:+.3}) on {} line(s); the period would be {:.3} tCO2e instead of {:.3}",
+        w.description,
+        d.central / scale,
+        d.low / scale,
+        d.high / scale,
+        w.lines,
+        w.total_after_kgco2e.central / 1000.0,
+        (w.total_after_kgco2e.central - d.central) / 1000.0,
+    );
+    for n in &w.notes {
+        s.push_str("; ");
+        s.push_str(n);
+    }
+    s.push_str(" (a scenario, not the reported figure)");
+    s
+}

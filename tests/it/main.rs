@@ -19,6 +19,7 @@ mod gaps;
 mod ingest_rows;
 mod large;
 mod ledger;
+mod levers;
 mod libreoffice;
 mod limits;
 mod messy;

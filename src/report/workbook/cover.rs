@@ -118,7 +118,7 @@ pub(super) fn write(book: &mut Book<'_>, o: &Outcome, set: &FactorSet) -> Result
     };
     ws.wrapped(r,
         1,
-        &format!("E1-6 Summary (the disclosure line, management metrics) · AI Services (by provider, model, region, month, cost centre) · Periods (by month){trend} · Calculation Lines (audit trail to source rows) · Factors and Sources (every factor, cited) · Per Request (Wh and gCO2e of one request, beside published per-query figures) · Supplier Data (vendor carbon figures beside or in place of the estimate) · Methodology · Coverage (days with data per provider and month, and every warning) · Imports (row and money accounting per file) · Rejected Rows"),
+        &format!("E1-6 Summary (the disclosure line, management metrics) · AI Services (by provider, model, region, month, cost centre) · Periods (by month){trend} · Calculation Lines (audit trail to source rows) · Factors and Sources (every factor, cited) · Per Request (Wh and gCO2e of one request, beside published per-query figures) · Levers (what-if scenarios: another model, region or more caching) · Supplier Data (vendor carbon figures beside or in place of the estimate) · Methodology · Coverage (days with data per provider and month, and every warning) · Imports (row and money accounting per file) · Rejected Rows"),
         90.0,
     )?;
     ws.set_landscape();

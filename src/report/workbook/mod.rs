@@ -18,6 +18,7 @@ mod factors;
 pub(crate) mod formats;
 mod formulas;
 mod imports;
+mod levers;
 pub(crate) mod line_cells;
 mod management;
 mod methodology;
@@ -56,6 +57,7 @@ pub const SHEETS: &[&str] = &[
     "Uncertainty",
     "Data Quality",
     "Per Request",
+    "Levers",
     "Supplier Data",
     "Methodology",
     "Coverage",
@@ -145,6 +147,7 @@ fn build_into_with<W: std::io::Write + std::io::Seek + Send>(
     uncertainty::write(b, o).map_err(err)?;
     data_quality::write(b, o).map_err(err)?;
     per_request::write(b, o).map_err(err)?;
+    levers::write(b, o).map_err(err)?;
     supplier_data::write(b, o).map_err(err)?;
     methodology::write(b, o, set).map_err(err)?;
     coverage::write(b, o).map_err(err)?;

@@ -1,0 +1,87 @@
+//! The Levers sheet (#22): the what-if scenarios of the configuration and the command line,
+//! each with the change of emissions, energy and water it would have made to the period, and
+//! (ledger reports) the trend projected four quarters ahead, stated as a projection.
+
+use rust_xlsxwriter::XlsxError;
+
+use super::writer::{Book, CellText};
+use crate::pipeline::Outcome;
+use crate::report::cell::{Cell, Col};
+
+/// The sheet's name.
+pub const NAME: &str = "Levers";
+
+/// The header row (0-based).
+const HEADER_ROW: u32 = 2;
+
+const COLS: &[Col] = &[
+    ("Scenario (as written)", 34.0),
+    ("What it means", 36.0),
+    ("Lines changed", 9.0),
+    ("tCO2e change, every factor low", 13.0),
+    ("tCO2e change, central", 13.0),
+    ("tCO2e change, every factor high", 13.0),
+    ("Change of the central total", 10.0),
+    ("kWh change (central)", 12.0),
+    ("Water change, L (central)", 12.0),
+    ("tCO2e had it been so (central)", 13.0),
+    ("Notes", 50.0),
+];
+
+pub(super) fn write(book: &mut Book<'_>, o: &Outcome) -> Result<(), XlsxError> {
+    let mut ws = book.add_sheet(NAME)?;
+    let f = ws.f;
+    let last_col = (COLS.len() - 1) as u16;
+    ws.text_fmt(
+        0,
+        0,
+        "Levers: what the period's figure would have been (scenarios, not the reported figure)",
+        &f.title,
+    )?;
+    ws.note(
+        1,
+        last_col,
+        "Each scenario re-estimates the AI Services lines it touches with this report's factor set and arithmetic and gives the change: negative is a saving. Each bound is computed against the same bound (every factor at its low value in both cases, and so on), so a change's 'low' can be the larger saving. Spend-based lines have no tokens and take no part. Ask for scenarios with report --what-if or [levers] what_if in llm-scope3.toml.",
+        190.0,
+    )?;
+    let mut r = ws.header(HEADER_ROW, COLS)?;
+    if o.what_if.is_empty() {
+        ws.wrapped(
+            r,
+            0,
+            "No scenario was asked for. Examples: --what-if \"move 50% gpt-4o to gpt-4o-mini\", --what-if \"region anthropic eu-north-1\", --what-if \"cache 30% of input\".",
+            70.0,
+        )?;
+        return Ok(());
+    }
+    let total = o.summary.totals.emissions_kgco2e.central;
+    // Figures at the top of their rows, beside the first line of the wrapped texts.
+    let top =
+        |fmt: &rust_xlsxwriter::Format| fmt.clone().set_align(rust_xlsxwriter::FormatAlign::Top);
+    let (int, t, pct, kwh) = (top(&f.int), top(&f.t), top(&f.pct), top(&f.kwh));
+    for w in &o.what_if {
+        let d = w.delta_kgco2e;
+        let notes = w.notes.join("; ");
+        let mut cells = vec![
+            Cell::Text(&w.spec),
+            Cell::Text(&w.description),
+            Cell::Number(w.lines as f64, &int),
+            Cell::Number(d.low / 1000.0, &t),
+            Cell::Number(d.central / 1000.0, &t),
+            Cell::Number(d.high / 1000.0, &t),
+        ];
+        cells.push(if total > 0.0 {
+            Cell::Number(d.central / total, &pct)
+        } else {
+            Cell::Blank
+        });
+        cells.push(Cell::Number(w.delta_energy_kwh.central, &kwh));
+        cells.push(Cell::Number(w.delta_water_l.central, &kwh));
+        cells.push(Cell::Number(w.total_after_kgco2e.central / 1000.0, &t));
+        cells.push(Cell::Owned(notes));
+        ws.row_wrapped(r, &cells)?;
+        r += 1;
+    }
+    ws.autofilter(HEADER_ROW, 0, r - 1, last_col)?;
+    Ok(())
+}
