@@ -97,7 +97,7 @@ fn two_what_ifs_by_hand_on_the_terminal_in_json_and_on_the_levers_sheet() {
     let s = wb.worksheet_range("Levers").unwrap();
     let row = s
         .rows()
-        .find(|r| r[0].to_string() == "move 50% gpt-4o to gpt-4o-mini")
+        .find(|r| r[0] == "move 50% gpt-4o to gpt-4o-mini")
         .unwrap();
     assert_close(
         crate::common::cell_f64(&row[4]),
