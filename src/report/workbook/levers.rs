@@ -52,7 +52,7 @@ pub(super) fn write(book: &mut Book<'_>, o: &Outcome) -> Result<(), XlsxError> {
             "No scenario was asked for. Examples: --what-if \"move 50% gpt-4o to gpt-4o-mini\", --what-if \"region anthropic eu-north-1\", --what-if \"cache 30% of input\".",
             70.0,
         )?;
-        return Ok(());
+        r += 1;
     }
     let total = o.summary.totals.emissions_kgco2e.central;
     // Figures at the top of their rows, beside the first line of the wrapped texts.
@@ -82,6 +82,65 @@ pub(super) fn write(book: &mut Book<'_>, o: &Outcome) -> Result<(), XlsxError> {
         ws.row_wrapped(r, &cells)?;
         r += 1;
     }
-    ws.autofilter(HEADER_ROW, 0, r - 1, last_col)?;
+    if !o.what_if.is_empty() {
+        ws.autofilter(HEADER_ROW, 0, r - 1, last_col)?;
+    }
+    projection(&mut ws, o, r + 1)
+}
+
+/// The trend projected four quarters ahead (ledger reports), from row `r`.
+fn projection(
+    ws: &mut super::writer::Sheet<'_, '_>,
+    o: &Outcome,
+    mut r: u32,
+) -> Result<(), XlsxError> {
+    let f = ws.f;
+    let Some(p) = o
+        .ledger
+        .as_ref()
+        .and_then(|l| l.trend.as_ref())
+        .and_then(|t| t.projection.as_ref())
+    else {
+        ws.wrapped(
+            r,
+            0,
+            "Projection: with a ledger (report --ledger) the trend of the fiscal year is projected four quarters ahead here.",
+            70.0,
+        )?;
+        return Ok(());
+    };
+    ws.text_fmt(
+        r,
+        0,
+        "Projection of the next four quarters (if usage goes on as it went: not a forecast, not a target)",
+        &f.label,
+    )?;
+    r += 1;
+    ws.note(r, (COLS.len() - 1) as u16, &format!("Method: {}. Slope {:+.3} kgCO2e per quarter (central). The quarters a year earlier and this fiscal year's come from the ledger by the report's own path (Trend sheet).", p.method, p.slope_kgco2e), 190.0)?;
+    r += 1;
+    ws.headings(
+        r,
+        0,
+        &[
+            "Quarter",
+            "From – to",
+            "",
+            "tCO2e, low line",
+            "tCO2e, central line",
+            "tCO2e, high line",
+        ],
+        &[
+            COLS[0].1, COLS[1].1, COLS[2].1, COLS[3].1, COLS[4].1, COLS[5].1,
+        ],
+    )?;
+    r += 1;
+    for (name, period, b) in &p.quarters {
+        ws.text(r, 0, name)?;
+        ws.text(r, 1, &format!("{} – {}", period.start, period.end))?;
+        ws.write_number_with_format(r, 3, b.low / 1000.0, &f.t)?;
+        ws.write_number_with_format(r, 4, b.central / 1000.0, &f.t)?;
+        ws.write_number_with_format(r, 5, b.high / 1000.0, &f.t)?;
+        r += 1;
+    }
     Ok(())
 }
