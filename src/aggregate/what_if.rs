@@ -203,7 +203,7 @@ fn one(s: &Summary, set: &FactorSet, spec: &str, lever: &Lever) -> Outcome {
         // (the estimate had it been so, the share of the line it applies to)
         let after: Option<(Estimate, f64)> = match lever {
             Lever::Move { share, from, to } => {
-                if b.model_key != set.resolve_model(from).key {
+                if !names_model(set, from, &l.key.model, &b.model_key) {
                     None
                 } else {
                     let (provider, model) = match to.split_once('/') {
@@ -255,7 +255,7 @@ fn one(s: &Summary, set: &FactorSet, spec: &str, lever: &Lever) -> Outcome {
                     None => true,
                     Some(o) => {
                         o.eq_ignore_ascii_case(&l.key.provider)
-                            || set.resolve_model(o).key == b.model_key
+                            || names_model(set, o, &l.key.model, &b.model_key)
                     }
                 };
                 let a = &b.activity;
@@ -294,7 +294,7 @@ fn one(s: &Summary, set: &FactorSet, spec: &str, lever: &Lever) -> Outcome {
     if out.lines == 0 {
         out.notes.push(match lever {
             Lever::Move { from, .. } => format!(
-                "no line of this report is billed for {from} with tokens (resolved as {})",
+                "no line of this report with tokens is billed for {from} (as the factor set resolves it: {})",
                 set.resolve_model(from).key
             ),
             Lever::Region { provider, .. } => {
@@ -313,6 +313,17 @@ fn one(s: &Summary, set: &FactorSet, spec: &str, lever: &Lever) -> Outcome {
         .emissions_kgco2e
         .zip(out.delta_kgco2e, |t, d| t + d);
     out
+}
+
+/// True when `name` names the line's model: the factor set's model it resolves to, or, for a
+/// name the set does not know (estimated by size class), the exported name itself, so that an
+/// unknown name never takes in every line estimated from the same class.
+fn names_model(set: &FactorSet, name: &str, exported: &str, model_key: &str) -> bool {
+    let r = set.resolve_model(name);
+    match r.how {
+        ModelMatch::Class(_) => exported.eq_ignore_ascii_case(name),
+        _ => r.key == model_key,
+    }
 }
 
 #[cfg(test)]

@@ -158,3 +158,44 @@ fn scenarios_come_from_the_config_file_and_a_bad_one_is_refused_in_words() {
         assert!(!dir.path().join("x.xlsx").exists());
     }
 }
+
+#[test]
+fn a_name_the_factor_set_does_not_know_moves_only_its_own_lines() {
+    // The OpenAI usage sample bills acme-internal-preview (unknown: estimated from a size
+    // class, like no other line) on one line, and gpt-4o-mini-2024-07-18 on three (one a
+    // month). An unknown name that is not exported moves nothing.
+    let dir = tempfile::tempdir().unwrap();
+    bin_in(dir.path())
+        .arg("report")
+        .arg(root().join("samples/openai_completions_usage_2026-01-01_2026-03-31.csv"))
+        .args(["--quarter", "2026Q1", "--as-of", "2026-04-15"])
+        .args(["--out", "r.xlsx", "--json", "r.json"])
+        .args([
+            "--what-if",
+            "move 100% acme-internal-preview to gpt-4o-mini",
+        ])
+        .args(["--what-if", "move 50% no-such-model-9000 to gpt-4o-mini"])
+        .args(["--what-if", "cache 30% of input for no-such-model-9000"])
+        .args(["--what-if", "move 50% gpt-4o-mini to gpt-4o"])
+        .assert()
+        .success();
+    let v = json_of(dir.path());
+    let w = v["what_if"].as_array().unwrap();
+    assert_eq!(w[0]["lines"], 1);
+    assert_eq!(w[1]["lines"], 0);
+    assert!(w[1]["notes"][0]
+        .as_str()
+        .unwrap()
+        .starts_with("no line of this report with tokens is billed for no-such-model-9000"));
+    assert_eq!(w[1]["delta_kgco2e"]["central"], 0.0);
+    assert_eq!(w[2]["lines"], 0);
+    let mini_lines = v["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["model_key"] == "gpt-4o-mini")
+        .count();
+    assert_eq!(w[3]["lines"], mini_lines);
+    // A larger model costs more: a positive change.
+    assert!(w[3]["delta_kgco2e"]["central"].as_f64().unwrap() > 0.0);
+}
