@@ -241,6 +241,8 @@ pub fn tables(o: &Outcome, d: Dialect) -> Vec<(&'static str, Table)> {
             ),
         ),
         ("trend.csv", trend(o, d)),
+        ("per_request.csv", per_request(o, d)),
+        ("levers.csv", levers(o, d)),
         (
             "rejected_rows.csv",
             table(
@@ -314,6 +316,91 @@ fn trend(o: &Outcome, d: Dialect) -> Table {
             ]);
         }
     }
+    (cols.iter().map(|c| c.to_string()).collect(), rows)
+}
+
+/// `per_request.csv`: the Per Request sheet's table, by provider, model and month, then the
+/// average request (`all`); empty but for its header when no line counts requests.
+fn per_request(o: &Outcome, d: Dialect) -> Table {
+    let cols = [
+        "Provider",
+        "Model (as exported)",
+        "Model key",
+        "Month",
+        "Requests",
+        "Output tokens",
+        "Wh per request (low)",
+        "Wh per request (central)",
+        "Wh per request (high)",
+        "gCO2e per request (low)",
+        "gCO2e per request (central)",
+        "gCO2e per request (high)",
+        "Wh per 1,000 output tokens (central)",
+    ];
+    let num = |x: f64| d.number(tidy(x));
+    let pr = crate::aggregate::per_request::per_request(&o.summary);
+    let rows = pr
+        .groups
+        .iter()
+        .chain(pr.all.as_ref())
+        .map(|g| {
+            let (wh, grams) = (g.wh_per_request(), g.g_per_request());
+            vec![
+                guard(&g.provider),
+                guard(&g.model),
+                guard(&g.model_key),
+                g.month.clone(),
+                g.requests.to_string(),
+                g.output_tokens.to_string(),
+                num(wh.low),
+                num(wh.central),
+                num(wh.high),
+                num(grams.low),
+                num(grams.central),
+                num(grams.high),
+                g.wh_per_thousand_output_tokens()
+                    .map(|b| num(b.central))
+                    .unwrap_or_default(),
+            ]
+        })
+        .collect();
+    (cols.iter().map(|c| c.to_string()).collect(), rows)
+}
+
+/// `levers.csv`: the what-if scenarios (the Levers sheet's table); its header only when none
+/// was asked for.
+fn levers(o: &Outcome, d: Dialect) -> Table {
+    let cols = [
+        "Scenario (as written)",
+        "What it means",
+        "Lines changed",
+        "kgCO2e change, every factor low",
+        "kgCO2e change, central",
+        "kgCO2e change, every factor high",
+        "kWh change (central)",
+        "Water change, L (central)",
+        "kgCO2e had it been so (central)",
+        "Notes",
+    ];
+    let num = |x: f64| d.number(tidy(x));
+    let rows = o
+        .what_if
+        .iter()
+        .map(|w| {
+            vec![
+                guard(&w.spec),
+                guard(&w.description),
+                w.lines.to_string(),
+                num(w.delta_kgco2e.low),
+                num(w.delta_kgco2e.central),
+                num(w.delta_kgco2e.high),
+                num(w.delta_energy_kwh.central),
+                num(w.delta_water_l.central),
+                num(w.total_after_kgco2e.central),
+                guard(&w.notes.join("; ")),
+            ]
+        })
+        .collect();
     (cols.iter().map(|c| c.to_string()).collect(), rows)
 }
 

@@ -199,3 +199,49 @@ fn a_name_the_factor_set_does_not_know_moves_only_its_own_lines() {
     // A larger model costs more: a positive change.
     assert!(w[3]["delta_kgco2e"]["central"].as_f64().unwrap() > 0.0);
 }
+
+#[test]
+fn the_csv_output_has_the_levers_and_the_per_request_tables() {
+    // The move of the first test above: -0.0545052235887 kg central; one request of the
+    // one-row fixture: 0.317851200617 Wh central (per_request.rs).
+    let dir = tempfile::tempdir().unwrap();
+    bin_in(dir.path())
+        .arg("report")
+        .arg(fixture("openai_usage_one_row.csv"))
+        .args([
+            "--quarter",
+            "2026Q1",
+            "--as-of",
+            "2026-04-15",
+            "--format",
+            "csv",
+        ])
+        .args(["--out", "t", "--what-if", "move 50% gpt-4o to gpt-4o-mini"])
+        .assert()
+        .success();
+    let read = |name: &str| -> Vec<Vec<String>> {
+        let mut r = csv::Reader::from_path(dir.path().join("t").join(name)).unwrap();
+        r.records()
+            .map(|x| x.unwrap().iter().map(str::to_string).collect())
+            .collect()
+    };
+    let levers = read("levers.csv");
+    assert_eq!(levers.len(), 1);
+    assert_eq!(levers[0][0], "move 50% gpt-4o to gpt-4o-mini");
+    assert_close(
+        levers[0][4].parse().unwrap(),
+        -0.0545052235887,
+        REL,
+        "levers.csv",
+    );
+    let pr = read("per_request.csv");
+    // The one group, then the average request.
+    assert_eq!(pr.len(), 2);
+    assert_eq!(pr[1][0], "all");
+    assert_close(
+        pr[0][7].parse().unwrap(),
+        0.317851200617,
+        REL,
+        "per_request.csv",
+    );
+}

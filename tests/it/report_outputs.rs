@@ -381,7 +381,7 @@ fn format_csv_writes_the_tables_with_the_same_figures_and_guards_formulas() {
 }
 
 /// The CSV files `report --format csv` writes, in the order its message lists them.
-const CSV_FILES: [&str; 8] = [
+const CSV_FILES: [&str; 10] = [
     "summary.csv",
     "warnings.csv",
     "ai_services.csv",
@@ -389,6 +389,8 @@ const CSV_FILES: [&str; 8] = [
     "factors.csv",
     "imports.csv",
     "trend.csv",
+    "per_request.csv",
+    "levers.csv",
     "rejected_rows.csv",
 ];
 
@@ -419,7 +421,7 @@ fn figure<'a>(rows: &'a [csv::StringRecord], figure: &str) -> &'a csv::StringRec
 /// The "Wrote ..." line of a CSV run into `dir` (as given on the command line).
 fn wrote_line(dir: &str) -> String {
     format!(
-        "Wrote 8 files in {dir}{}: {}",
+        "Wrote 10 files in {dir}{}: {}",
         std::path::MAIN_SEPARATOR,
         CSV_FILES.join(", ")
     )
