@@ -774,7 +774,8 @@ mod tests {
         assert_eq!(file.regions.len(), 3);
         assert_eq!(file.cost_centres.len(), 3);
         assert_eq!(file.exclude.len(), 1);
-        assert_eq!(file.factors.version.as_deref(), Some("2026.2"));
+        assert_eq!(file.factors.version.as_deref(), Some("2026.3"));
         assert!(file.factors.overrides.is_some());
+        assert_eq!(file.boundary.include_training, Some(true));
     }
 }

@@ -74,7 +74,9 @@ fn the_embedded_factor_set_is_rebuilt_bit_for_bit_from_the_repository() {
     // tools/factor_inputs/2026.3/.
     let versions = embedded_versions();
     assert!(
-        versions.contains(&"2026.1") && versions.contains(&"2026.2") && versions.contains(&"2026.3"),
+        versions.contains(&"2026.1")
+            && versions.contains(&"2026.2")
+            && versions.contains(&"2026.3"),
         "{versions:?}"
     );
     for version in versions {
