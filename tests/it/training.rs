@@ -282,6 +282,29 @@ fn include_training_adds_the_central_share_to_the_reported_figure_labelled() {
         .unwrap()
         .contains("[boundary] include_training = true"));
 
+    // summary.csv: the share, labelled as included, and the reported figure with it.
+    let tables = llm_scope3::report::csv::tables(&o, llm_scope3::report::csv::Dialect::Comma);
+    let (_, (_, rows)) = tables.iter().find(|(n, _)| *n == "summary.csv").unwrap();
+    let row = |label: &str| {
+        rows.iter()
+            .find(|r| r[0].starts_with(label))
+            .unwrap()
+            .clone()
+    };
+    let share = row("Amortised training share of the models used");
+    assert_close(share[1].parse().unwrap(), 0.564927864331, REL, "csv share");
+    assert!(
+        share[5].starts_with("INCLUDED in the reported figure"),
+        "{share:?}"
+    );
+    let reported = row("Reported figure, incl. the amortised training share");
+    assert_close(
+        reported[1].parse().unwrap(),
+        e / 1000.0 + 0.564927864331,
+        REL,
+        "csv reported",
+    );
+
     // The E1-6 figure: the AI Services total plus the Training sheet's central total, as a
     // live formula; labelled in its line and its note.
     let bytes = workbook::build(&o, &cfg.factors).unwrap();

@@ -33,7 +33,7 @@ const COLS: &[Col] = &[
     ("Share tCO2e, low", 12.0),
     ("Share tCO2e, central", 12.0),
     ("Share tCO2e, high", 12.0),
-    ("Sources", 26.0),
+    ("Sources", 32.0),
     ("Flags", 34.0),
 ];
 
