@@ -156,7 +156,9 @@ pub(super) fn write(book: &mut Book<'_>, o: &Outcome) -> Result<(), XlsxError> {
                 match cmp {
                     State::Figures(c) => {
                         let p = c.totals.emissions_kgco2e.central / 1000.0;
-                        comparative_cells(&mut ws, r, v, Some(p), &f.t, true)?;
+                        // With the training share in N but not in N-1, a % change would compare
+                        // unlike figures: none is given (the note says so).
+                        comparative_cells(&mut ws, r, v, Some(p), &f.t, !tr.included)?;
                     }
                     State::NoLedgerData => {
                         ws.text_fmt(r, N1_COL, "n/a (no data for N-1 in the ledger)", &f.wrap)?;
@@ -278,7 +280,7 @@ pub(crate) fn training_note(o: &Outcome) -> String {
     let share = tr.total_tco2e.central;
     if tr.included {
         format!(
-            " INCLUDES the amortised training share of the models used, {share:.6} tCO2e central (Training sheet; low {:.6}, high {:.6}, not in the range below), because the configuration sets [boundary] include_training = true; without it the figure is {:.3} tCO2e. The N-1 and the range rows are without it.",
+            " INCLUDES the amortised training share of the models used, {share:.6} tCO2e central (Training sheet; low {:.6}, high {:.6}, not in the range below), because the configuration sets [boundary] include_training = true; without it the figure is {:.3} tCO2e. The N-1 and the range rows are without it, so no % change is given.",
             tr.total_tco2e.low,
             tr.total_tco2e.high,
             o.summary.totals.emissions_kgco2e.central / 1000.0
