@@ -91,8 +91,8 @@ pub enum Command {
     /// Examples:
     ///   llm-scope3 factors list
     ///   llm-scope3 factors show gpt-4o-2024-08-06
-    ///   llm-scope3 factors export my-factors && llm-scope3 factors check my-factors/2026.2
-    ///   llm-scope3 factors diff 2026.1 2026.2
+    ///   llm-scope3 factors export my-factors && llm-scope3 factors check my-factors/2026.3
+    ///   llm-scope3 factors diff 2026.2 2026.3
     ///   llm-scope3 factors validate
     #[command(verbatim_doc_comment)]
     Factors(FactorsArgs),
@@ -176,7 +176,7 @@ pub struct ReadArgs {
     #[arg(long = "template", value_name = "FILE")]
     pub templates: Vec<PathBuf>,
     /// Factor set: an embedded version (e.g. 2026.1) or a folder in the same layout.
-    /// Default: the config file's, else the default embedded version (2026.2; 2026.1
+    /// Default: the config file's, else the default embedded version (2026.3; 2026.1
     /// reproduces reports made with it).
     #[arg(long, value_name = "VERSION|DIR")]
     pub factors: Option<String>,
@@ -405,7 +405,7 @@ pub struct FactorsArgs {
     /// What to show.
     #[command(subcommand)]
     pub action: FactorsAction,
-    /// Factor set: an embedded version or a folder. Default: the default embedded version (2026.2).
+    /// Factor set: an embedded version or a folder. Default: the default embedded version (2026.3).
     #[arg(long, global = true, value_name = "VERSION|DIR")]
     pub factors: Option<String>,
 }
@@ -442,7 +442,7 @@ pub enum FactorsAction {
     /// provider's default geography.
     ///
     /// Examples:
-    ///   llm-scope3 factors check audit/factors/2026.2
+    ///   llm-scope3 factors check audit/factors/2026.3
     #[command(verbatim_doc_comment)]
     Check {
         /// The set's folder (or an embedded version).
@@ -453,8 +453,8 @@ pub enum FactorsAction {
     /// with old -> new values, and both SHA-256s.
     ///
     /// Examples:
-    ///   llm-scope3 factors diff 2026.1 2026.2
-    ///   llm-scope3 factors diff 2026.2 audit/factors/2026.2
+    ///   llm-scope3 factors diff 2026.2 2026.3
+    ///   llm-scope3 factors diff 2026.3 audit/factors/2026.3
     #[command(verbatim_doc_comment)]
     Diff {
         /// The older set: an embedded version or a folder.

@@ -14,6 +14,7 @@ pub mod per_request;
 pub mod rows;
 mod spend;
 pub mod supplier;
+pub mod training;
 pub mod what_if;
 
 use std::collections::BTreeMap;

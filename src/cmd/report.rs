@@ -353,13 +353,21 @@ fn print_summary(
     }
     let t = &o.summary.totals;
     crate::outln!(
-        "Total: {:.3} tCO2e central (low {:.3}, high {:.3}); energy {:.1} kWh; water {:.1} L",
+        "Total{}: {:.3} tCO2e central (low {:.3}, high {:.3}); energy {:.1} kWh; water {:.1} L",
+        if o.training.included {
+            " (inference, without the training share)"
+        } else {
+            ""
+        },
         t.emissions_kgco2e.central / 1000.0,
         t.emissions_kgco2e.low / 1000.0,
         t.emissions_kgco2e.high / 1000.0,
         t.energy_kwh.central,
         t.water_l.central
     );
+    if let Some(line) = crate::report::text::training_line(o) {
+        crate::outln!("{line}");
+    }
     for w in &o.what_if {
         crate::outln!("{}", crate::report::text::what_if_line(w));
     }

@@ -29,6 +29,8 @@ impl Outcome {
     fn with_levers(mut self, cfg: &Config) -> Outcome {
         self.what_if =
             crate::aggregate::what_if::evaluate(&self.summary, &cfg.factors, &cfg.what_if);
+        self.training =
+            crate::aggregate::training::training(&self.summary, &cfg.factors, cfg.include_training);
         self
     }
 
@@ -93,6 +95,9 @@ pub struct Outcome {
     pub prior: Option<comparative::Prior>,
     /// The what-if scenarios of the configuration and the command line, evaluated.
     pub what_if: Vec<crate::aggregate::what_if::Outcome>,
+    /// The amortised training share (Training sheet), and whether the configuration adds it
+    /// to the reported figure (`[boundary] include_training`).
+    pub training: crate::aggregate::training::Training,
 }
 
 /// The ledger's part of a report.
@@ -313,6 +318,7 @@ fn run_once(inputs: &[&Input], cfg: &Config) -> std::result::Result<Outcome, Run
         note: None,
         prior: None,
         what_if: vec![],
+        training: Default::default(),
     }
     .with_levers(cfg)
     .assessed())
@@ -624,6 +630,7 @@ pub fn run_ledger(ledger: &crate::ledger::Ledger, cfg: &Config) -> Result<Outcom
         note: None,
         prior: None,
         what_if: vec![],
+        training: Default::default(),
     }
     .with_levers(cfg)
     .assessed())

@@ -472,6 +472,30 @@ fn summary(o: &Outcome, d: Dialect) -> Table {
         (String::new(), "n/a: the total is zero")
     };
     fig("Embodied share of the total", share, "%", None, why);
+    let tr = &o.training;
+    if tr.available {
+        let b = tr.total_tco2e;
+        fig(
+            "Amortised training share of the models used (Training sheet)",
+            num(b.central),
+            "tCO2e",
+            Some((b.low, b.high)),
+            if tr.included {
+                "INCLUDED in the reported figure below because the configuration sets [boundary] include_training = true: the models' training emissions spread over the tokens they serve in their life (an assumption); not in the gross figure above"
+            } else {
+                "shown apart, not in the gross figure above ([boundary] include_training = true adds the central share): the models' training emissions spread over the tokens they serve in their life (an assumption)"
+            },
+        );
+        if tr.included {
+            fig(
+                "Reported figure, incl. the amortised training share (central)",
+                num((t.emissions_kgco2e.central + tr.added_kgco2e()) / 1000.0),
+                "tCO2e",
+                None,
+                "the gross figure above + the central training share ([boundary] include_training = true); the E1-6 Summary's figure",
+            );
+        }
+    }
     fig(
         "Energy at the data centre",
         num(t.energy_kwh.central),

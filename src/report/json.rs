@@ -54,6 +54,8 @@ pub struct Summary<'a> {
     /// What-if scenarios (`report --what-if`, `[levers] what_if`; absent when none).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     what_if: Vec<super::per_request_json::WhatIfJson<'a>>,
+    /// The amortised training share (Training sheet), by model family.
+    training: super::training_json::TrainingJson<'a>,
 }
 
 /// A gap the reader must not miss (see `pipeline::warnings`).
@@ -265,6 +267,9 @@ struct TotalsJson<'a> {
     water_l: Bounds,
     primary_data_share: f64,
     data_quality_score: Option<f64>,
+    /// The reported figure with the training share, when the configuration includes it.
+    #[serde(flatten)]
+    training_included: Option<super::training_json::IncludedJson>,
 }
 
 #[derive(Debug, Serialize)]
@@ -556,6 +561,7 @@ pub fn summary(o: &Outcome) -> Summary<'_> {
             water_l: tidy_b(t.water_l),
             primary_data_share: t.primary_data_share,
             data_quality_score: t.data_quality_score.map(tidy),
+            training_included: super::training_json::included_json(o),
         },
         lines: o
             .summary
@@ -709,6 +715,7 @@ pub fn summary(o: &Outcome) -> Summary<'_> {
         note: o.note.as_deref(),
         per_request: super::per_request_json::per_request_json(o),
         what_if: super::per_request_json::what_if_json(o),
+        training: super::training_json::training_json(o),
         configuration: ConfigurationJson {
             settings: {
                 let mut c = o.config.clone();

@@ -10,6 +10,7 @@ pub mod json;
 pub mod methodology;
 mod per_request_json;
 pub mod text;
+mod training_json;
 mod trend_json;
 pub mod workbook;
 

@@ -1,6 +1,30 @@
 //! Plain-text lines of a report for the terminal and the upload page: every outcome of a
 //! file's rows and money, so that the parts visibly add up to the whole.
 
+/// The amortised training share in one line (none when the factor set has no training
+/// emissions): shown apart, or included in the reported figure by the configuration.
+pub fn training_line(o: &crate::pipeline::Outcome) -> Option<String> {
+    let tr = &o.training;
+    if !tr.available {
+        return None;
+    }
+    let b = tr.total_tco2e;
+    Some(if tr.included {
+        format!(
+            "Training share: {:.6} tCO2e central (low {:.6}, high {:.6}), INCLUDED ([boundary] include_training = true): reported figure {:.3} tCO2e central",
+            b.central,
+            b.low,
+            b.high,
+            (o.summary.totals.emissions_kgco2e.central + tr.added_kgco2e()) / 1000.0
+        )
+    } else {
+        format!(
+            "Training share (shown apart, not in the total): {:.6} tCO2e central (low {:.6}, high {:.6}); Training sheet",
+            b.central, b.low, b.high
+        )
+    })
+}
+
 /// `rows 120 = accepted 100 + rejected 2 + ... + skipped 3 (blank row 1, other service 2)`:
 /// every outcome, so that the parts visibly add up to the rows read.
 pub fn row_accounting(f: &crate::normalise::FileReport) -> String {

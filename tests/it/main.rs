@@ -33,6 +33,7 @@ mod resolution;
 mod spend;
 mod streamed_sheets;
 mod supplier;
+mod training;
 mod trend;
 mod vendor_exports;
 mod vendor_samples;

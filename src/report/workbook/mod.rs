@@ -29,6 +29,7 @@ mod sources;
 mod streamed_rows;
 mod summary;
 mod supplier_data;
+mod training;
 mod trend;
 mod uncertainty;
 mod writer;
@@ -58,6 +59,7 @@ pub const SHEETS: &[&str] = &[
     "Data Quality",
     "Per Request",
     "Levers",
+    "Training",
     "Supplier Data",
     "Methodology",
     "Coverage",
@@ -148,6 +150,7 @@ fn build_into_with<W: std::io::Write + std::io::Seek + Send>(
     data_quality::write(b, o).map_err(err)?;
     per_request::write(b, o).map_err(err)?;
     levers::write(b, o).map_err(err)?;
+    training::write(b, o).map_err(err)?;
     supplier_data::write(b, o).map_err(err)?;
     methodology::write(b, o, set).map_err(err)?;
     coverage::write(b, o).map_err(err)?;
