@@ -139,7 +139,7 @@ impl<'a> LineRows<'a> for AiRows<'a> {
             e.water_l.central,
             e.water_l.high,
         ];
-        let calc_offset = super::calculation_lines::SOURCE_COLS as u16;
+        let calc_results = super::formulas::result0();
         let mut out = Vec::with_capacity(SUMMED as usize);
         for (k, v) in values.into_iter().enumerate() {
             let k = k as u16;
@@ -147,7 +147,7 @@ impl<'a> LineRows<'a> for AiRows<'a> {
                 continue;
             }
             let col = FIRST_RESULT + k;
-            let letter = col_letter(col + calc_offset);
+            let letter = col_letter(calc_results + k);
             let Some(formula) = sum_formula(ranges, &letter) else {
                 return vec![];
             };
@@ -162,6 +162,13 @@ impl<'a> LineRows<'a> for AiRows<'a> {
     }
     fn len(&self) -> usize {
         self.lines.len()
+    }
+    /// Money: the spend in the reporting currency, when the configuration sets one.
+    fn formats(&self) -> Vec<&'a rust_xlsxwriter::Format> {
+        match self.reporting {
+            Some(_) => vec![&self.f.money],
+            None => vec![],
+        }
     }
     fn cells(&self, j: usize) -> Vec<Cell<'a>> {
         let mut cells = ai_cells(self.f, &self.lines[j]);

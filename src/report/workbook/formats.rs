@@ -46,9 +46,8 @@ pub(crate) struct Formats {
     pub(crate) disclose: Format,
     /// A unit beside a number (indented, so that it does not touch the number before it).
     pub(crate) unit: Format,
-    /// True when the line tables carry amounts of money (spend in the reporting currency):
-    /// the streamed sheets' prototype row then holds the money format too.
-    pub(crate) money_in_lines: bool,
+    /// An exchange rate or a deflator: six decimals.
+    pub(crate) ratio: Format,
 }
 
 impl Formats {
@@ -105,7 +104,7 @@ impl Formats {
                 .set_background_color(Color::RGB(0xFFF2CC))
                 .set_border(FormatBorder::Medium)
                 .set_border_color(Color::RGB(0xBF8F00)),
-            money_in_lines: false,
+            ratio: Format::new().set_num_format("0.000000"),
         }
     }
 }

@@ -44,6 +44,8 @@ fn internal(what: &str) -> Error {
 pub(crate) struct Streamed<'a> {
     /// The sheet name (as given to rust_xlsxwriter).
     pub name: String,
+    /// The format of each cell of the placeholder's prototype row, by column.
+    pub protos: Vec<&'a Format>,
     /// Writes the rows that replace the placeholder's prototype row, in row order.
     pub rows: WriteRows<'a>,
 }
@@ -441,6 +443,9 @@ fn sheet_names(workbook_xml: &str) -> Vec<String> {
     names
 }
 
+/// The style id of each prototype format of a sheet, and of its integer format.
+type Styles<'f> = (Vec<(&'f Format, u32)>, u32);
+
 /// A placeholder sheet cut around its prototype row: the XML before it, the style id of each
 /// prototype cell by column, the XML after it.
 struct Cut {
@@ -489,15 +494,14 @@ fn cut(xml: String) -> Result<Cut> {
 }
 
 /// Re-packs the `placeholder` workbook (rust_xlsxwriter's output) with the rows of each
-/// `streamed` sheet written in place of its prototype row, whose column `i` carries
-/// `protos[i]`; `int` is the format of integer cells (one of `protos`). Parts are kept in
-/// their order; all but the streamed sheets are copied without being inflated. The zip is
-/// written to `out` as it is deflated (a staged file, so a large workbook is never held in
-/// memory whole), which is handed back.
+/// `streamed` sheet written in place of its prototype row, whose column `i` carries the
+/// sheet's `protos[i]`; `int` is the format of integer cells (one of each sheet's `protos`).
+/// Parts are kept in their order; all but the streamed sheets are copied without being
+/// inflated. The zip is written to `out` as it is deflated (a staged file, so a large workbook
+/// is never held in memory whole), which is handed back.
 pub(crate) fn assemble<W: Write + std::io::Seek + Send>(
     placeholder: &[u8],
     streamed: Vec<Streamed<'_>>,
-    protos: &[&Format],
     int: &Format,
     level: i64,
     out: W,
@@ -510,8 +514,9 @@ pub(crate) fn assemble<W: Write + std::io::Seek + Send>(
         .read_to_string(&mut workbook_xml)
         .map_err(|e| internal(&e.to_string()))?;
     let names = sheet_names(&workbook_xml);
-    // Part name -> (cut placeholder, rows writer); worksheets are numbered in sheet order.
-    let mut parts: Vec<(String, Cut, Streamed<'_>)> = vec![];
+    // Part name -> (cut placeholder, rows writer, the style id of each of its prototype
+    // formats and of the integer format); worksheets are numbered in sheet order.
+    let mut parts: Vec<(String, Cut, Streamed<'_>, Styles<'_>)> = vec![];
     for s in streamed {
         let pos = names
             .iter()
@@ -523,12 +528,9 @@ pub(crate) fn assemble<W: Write + std::io::Seek + Send>(
             .map_err(zip_err)?
             .read_to_string(&mut xml)
             .map_err(|e| internal(&e.to_string()))?;
-        parts.push((part, cut(xml)?, s));
-    }
-    // The style id of each prototype format (the same in every sheet: they are workbook-wide).
-    let mut styles: Vec<(&Format, u32)> = vec![];
-    if let Some((_, c, _)) = parts.first() {
-        for (i, f) in protos.iter().enumerate() {
+        let c = cut(xml)?;
+        let mut styles: Vec<(&Format, u32)> = vec![];
+        for (i, f) in s.protos.iter().enumerate() {
             let id = c
                 .ids
                 .iter()
@@ -537,12 +539,12 @@ pub(crate) fn assemble<W: Write + std::io::Seek + Send>(
                 .ok_or_else(|| internal("a prototype row missing a format"))?;
             styles.push((*f, id));
         }
+        let int_xf = match styles.iter().find(|(g, _)| std::ptr::eq(*g, int)) {
+            Some((_, id)) => *id,
+            None => return Err(internal("the integer format has no prototype cell")),
+        };
+        parts.push((part, c, s, (styles, int_xf)));
     }
-    let int_xf = match styles.iter().find(|(g, _)| std::ptr::eq(*g, int)) {
-        Some((_, id)) => *id,
-        None if parts.is_empty() => 0,
-        None => return Err(internal("the integer format has no prototype cell")),
-    };
     // The streamed parts in archive order (the order the zip thread asks for them).
     let mut order: Vec<usize> = vec![];
     let mut is_streamed = vec![false; zin.len()];
@@ -562,7 +564,8 @@ pub(crate) fn assemble<W: Write + std::io::Seek + Send>(
         .unix_permissions(0o600)
         .last_modified_time(zip::DateTime::default())
         .large_file(false);
-    let mut slots: Vec<Option<(String, Cut, Streamed<'_>)>> = parts.into_iter().map(Some).collect();
+    let mut slots: Vec<Option<(String, Cut, Streamed<'_>, Styles<'_>)>> =
+        parts.into_iter().map(Some).collect();
 
     std::thread::scope(|scope| {
         let (tx, rx) = mpsc::sync_channel::<Option<Vec<u8>>>(IN_FLIGHT);
@@ -598,7 +601,8 @@ pub(crate) fn assemble<W: Write + std::io::Seek + Send>(
         });
         let produced = (|| -> Result<()> {
             for k in order {
-                let Some((_, c, s)) = slots.get_mut(k).and_then(Option::take) else {
+                let Some((_, c, s, (styles, int_xf))) = slots.get_mut(k).and_then(Option::take)
+                else {
                     return Err(internal("a sheet streamed twice"));
                 };
                 let mut rows = Rows {

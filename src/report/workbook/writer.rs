@@ -163,14 +163,7 @@ impl<'a> Book<'a> {
                 return Ok(out);
             }
         };
-        streamed_rows::assemble(
-            &bytes,
-            streamed,
-            &prototype_formats(f),
-            &f.int,
-            i64::from(STREAMED_ZIP_LEVEL),
-            out,
-        )
+        streamed_rows::assemble(&bytes, streamed, &f.int, i64::from(STREAMED_ZIP_LEVEL), out)
     }
 }
 
@@ -178,15 +171,14 @@ pub(super) fn err(e: XlsxError) -> crate::error::Error {
     crate::error::Error::Internal(format!("writing the workbook: {e}"))
 }
 
-/// The formats of the lines' number cells, one per cell of the prototype row that tells the
-/// streamed writer their style ids (`streamed_rows`). The first is the integer format; the
-/// money format only when the lines carry money (else the workbook's formats keep the order
-/// the library path gives them).
-fn prototype_formats(f: &Formats) -> Vec<&Format> {
+/// The formats of the lines' cells, one per cell of the prototype row that tells the
+/// streamed writer their style ids (`streamed_rows`): the integer format first, the formats
+/// every line table uses, then those the table says it uses ([`LineRows::formats`]). Only
+/// formats the lines use: one first used by the prototype row would take a place in the
+/// workbook's list of number formats that the library path does not give it.
+fn prototype_formats<'a>(f: &'a Formats, more: Vec<&'a Format>) -> Vec<&'a Format> {
     let mut v = vec![&f.int, &f.kwh, &f.kg, &f.dq];
-    if f.money_in_lines {
-        v.push(&f.money);
-    }
+    v.extend(more);
     v
 }
 
@@ -209,6 +201,11 @@ pub(super) trait LineRows<'a> {
     type Plan: Copy + PartialEq;
     /// The number of rows.
     fn len(&self) -> usize;
+    /// The formats the rows' cells use besides the integer, kWh, kgCO2e and data-quality ones,
+    /// in the order a row's cells first use them.
+    fn formats(&self) -> Vec<&'a Format> {
+        vec![]
+    }
     /// The cells of row `j` (0-based within the table), those its formulas replace included.
     fn cells(&self, j: usize) -> Vec<Cell<'a>>;
     /// The formula plan of row `j` (`j < len()`); `None`: values only.
@@ -544,11 +541,13 @@ impl<'a> Sheet<'_, 'a> {
                     ));
                 }
                 // The prototype row (Excel row 2), replaced by the streamed rows.
-                for (c, fmt) in prototype_formats(self.f).iter().enumerate() {
+                let protos = prototype_formats(self.f, rows.formats());
+                for (c, fmt) in protos.iter().enumerate() {
                     self.ws.write_number_with_format(1, c as u16, 0.0, fmt)?;
                 }
                 streamed.push(Streamed {
                     name: self.ws.name(),
+                    protos,
                     rows: Box::new(move |out| stream(out, first, &rows)),
                 });
             }
