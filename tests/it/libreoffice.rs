@@ -684,6 +684,116 @@ fn longest_word(text: &str) -> String {
         .to_string()
 }
 
+/// The pages LibreOffice prints of the workbook `bytes` (converted to PDF): each page's text
+/// (`pdftotext -layout`) and the sheet its footer names; `None` (skipped) without LibreOffice
+/// or poppler outside CI.
+fn printed_pages(bytes: &[u8]) -> Option<Vec<(String, String)>> {
+    let soffice = soffice()?;
+    let (pdftotext, pdfinfo) = (poppler("pdftotext")?, poppler("pdfinfo")?);
+    let dir = tempfile::tempdir().unwrap();
+    let xlsx = dir.path().join("report.xlsx");
+    std::fs::write(&xlsx, bytes).unwrap();
+    let out = convert(&soffice, &xlsx, "pdf", dir.path());
+    let pdf = dir.path().join("report.pdf");
+    assert!(
+        out.status.success() && pdf.exists(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let info = Command::new(pdfinfo).arg(&pdf).output().unwrap();
+    let info = String::from_utf8_lossy(&info.stdout).to_string();
+    let pages: u32 = info
+        .lines()
+        .find_map(|l| l.strip_prefix("Pages:"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let mut printed: Vec<(String, String)> = vec![];
+    for p in 1..=pages {
+        let out = Command::new(&pdftotext)
+            .args(["-layout", "-f", &p.to_string(), "-l", &p.to_string()])
+            .arg(&pdf)
+            .arg("-")
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        let footer = text.lines().rev().find(|l| !l.trim().is_empty()).unwrap();
+        let at = footer
+            .rfind("Page ")
+            .unwrap_or_else(|| panic!("page {p}: no footer: {footer}"));
+        printed.push((footer[..at].trim().to_string(), text));
+    }
+    Some(printed)
+}
+
+/// The long texts of the line tables are printed whole: they wrap in their columns and their
+/// rows grow, so that no text is cut off by the cell beside it. Each text ends with the part
+/// counted here, which a cut would lose: a token line's Formula ends "kWh·EWIF", its Factor
+/// ids end with its water-intensity factor `ewif:...`, and a line with a vendor's figure has
+/// flags ending "(vendors report emissions only)". On the samples, every one of them is on
+/// the printed pages of its sheet, and nothing prints as "###" (a number wider than its
+/// column).
+#[test]
+fn libreoffice_prints_the_line_tables_long_texts_whole() {
+    let o = run(&[&root().join("samples")], "2026Q1").unwrap();
+    let bytes = workbook::build(&o, &config("2026Q1").factors).unwrap();
+    let Some(printed) = printed_pages(&bytes) else {
+        return;
+    };
+    let text_of = |sheet: &str| -> String {
+        printed
+            .iter()
+            .filter(|(s, _)| s == sheet)
+            .map(|(_, t)| t.as_str())
+            .collect()
+    };
+    let count = |text: &str, needle: &str| text.matches(needle).count();
+    let with_ewif = |ids: &[std::sync::Arc<str>]| ids.iter().any(|id| id.starts_with("ewif:"));
+    let vendor = |flags: &[String]| {
+        flags
+            .join("; ")
+            .ends_with("(vendors report emissions only)")
+    };
+    let calc = text_of("Calculation Lines");
+    let lines = &o.summary.calc_lines;
+    let token_lines = lines.iter().filter(|l| l.body.energy_estimated).count();
+    assert!(token_lines > 100);
+    assert_eq!(count(&calc, "EWIF"), token_lines, "Formula ends");
+    assert_eq!(
+        count(&calc, "ewif:"),
+        lines
+            .iter()
+            .filter(|l| with_ewif(&l.body.factor_ids))
+            .count(),
+        "Factor ids ends"
+    );
+    let vendor_lines = lines.iter().filter(|l| vendor(&l.body.flags)).count();
+    assert!(vendor_lines > 0);
+    assert_eq!(count(&calc, "emissions only)"), vendor_lines, "Flags ends");
+    let ai = text_of("AI Services");
+    let lines = &o.summary.lines;
+    assert_eq!(
+        count(&ai, "ewif:"),
+        lines
+            .iter()
+            .filter(|l| with_ewif(&l.body.factor_ids))
+            .count(),
+        "AI Services: Factor ids ends"
+    );
+    assert_eq!(
+        count(&ai, "emissions only)"),
+        lines.iter().filter(|l| vendor(&l.body.flags)).count(),
+        "AI Services: Flags ends"
+    );
+    for (sheet, text) in &printed {
+        assert!(
+            !text.contains("###"),
+            "{sheet}: a number too wide for its column\n{text}"
+        );
+    }
+}
+
 /// The sample workbook prints every sheet one page wide, LibreOffice being the printer.
 ///
 /// The method: every worksheet asks for it (`fitToPage`, `fitToHeight="0"`, landscape); the
@@ -718,45 +828,9 @@ fn libreoffice_prints_every_sheet_one_page_wide() {
             "{name}: {setup}"
         );
     }
-    let Some(soffice) = soffice() else { return };
-    let (Some(pdftotext), Some(pdfinfo)) = (poppler("pdftotext"), poppler("pdfinfo")) else {
+    let Some(printed) = printed_pages(&bytes) else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let xlsx = dir.path().join("report.xlsx");
-    std::fs::write(&xlsx, &bytes).unwrap();
-    let out = convert(&soffice, &xlsx, "pdf", dir.path());
-    let pdf = dir.path().join("report.pdf");
-    assert!(
-        out.status.success() && pdf.exists(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let info = Command::new(pdfinfo).arg(&pdf).output().unwrap();
-    let info = String::from_utf8_lossy(&info.stdout).to_string();
-    let pages: u32 = info
-        .lines()
-        .find_map(|l| l.strip_prefix("Pages:"))
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
-    // Each page's text, and the sheet its footer names.
-    let mut printed: Vec<(String, String)> = vec![];
-    for p in 1..=pages {
-        let out = Command::new(&pdftotext)
-            .args(["-layout", "-f", &p.to_string(), "-l", &p.to_string()])
-            .arg(&pdf)
-            .arg("-")
-            .output()
-            .unwrap();
-        let text = String::from_utf8_lossy(&out.stdout).to_string();
-        let footer = text.lines().rev().find(|l| !l.trim().is_empty()).unwrap();
-        let at = footer
-            .rfind("Page ")
-            .unwrap_or_else(|| panic!("page {p}: no footer: {footer}"));
-        printed.push((footer[..at].trim().to_string(), text));
-    }
     let order: Vec<&str> = {
         let mut v: Vec<&str> = printed.iter().map(|(s, _)| s.as_str()).collect();
         v.dedup();

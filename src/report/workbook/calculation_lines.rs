@@ -95,6 +95,9 @@ impl<'a> LineRows<'a> for CalcRows<'a> {
     fn cells(&self, j: usize) -> Vec<Cell<'a>> {
         calc_cells(self.f, &self.chunk[j], self.factors)
     }
+    fn wraps(&self) -> bool {
+        true
+    }
     /// Money (a spend in one currency) and ratios (its exchange rate, an EEIO line's
     /// deflator), when a line of the sheet has them, in the order the lines first use them
     /// (in a row, the spend comes first).
@@ -138,20 +141,20 @@ pub(super) fn write<'a>(
     per_sheet: usize,
 ) -> Result<(), XlsxError> {
     let mut cols: Vec<Col> = vec![
-        ("Source file", 34.0),
-        ("Sheet", 10.0),
-        ("First row", 8.0),
-        ("Last row", 8.0),
-        ("Rows", 7.0),
-        ("Source rows", 14.0),
+        ("Source file", 14.0),
+        ("Sheet", 8.0),
+        ("First row", 6.0),
+        ("Last row", 6.0),
+        ("Rows", 5.0),
+        ("Source rows", 12.0),
     ];
     cols.extend_from_slice(KEY_COLS);
     cols.extend_from_slice(QTY_COLS);
     cols.extend_from_slice(SPEND_COLS);
     cols.extend_from_slice(RESULT_COLS);
-    cols.push(("Formula", 60.0));
-    cols.push(("Factor ids", 60.0));
-    cols.push(("Flags", 40.0));
+    cols.push(("Formula", 22.0));
+    cols.push(("Factor ids", 24.0));
+    cols.push(("Flags", 28.0));
     // Excel row of each factor on the Factors sheet (same order as `factors` writes them).
     let factor_rows: HashMap<&str, u32> = o
         .summary

@@ -21,10 +21,10 @@ pub(super) fn col_letter(col: u16) -> String {
 /// The columns of a calculation line's money, between its quantities and its results: what
 /// a spend-based line's formulas are made of.
 pub(crate) const SPEND_COLS: &[Col] = &[
-    ("Spend", 11.0),
-    ("Currency", 9.0),
-    ("USD per unit (FX)", 10.0),
-    ("Deflator to EEIO price year", 10.0),
+    ("Spend", 9.0),
+    ("Currency", 8.0),
+    ("USD per unit (FX)", 8.0),
+    ("Deflator to EEIO price year", 8.0),
 ];
 
 /// The first quantity column of the Calculation Lines sheets (requests).

@@ -29,45 +29,49 @@ pub(crate) fn key_cells<'a>(k: &'a LineKey, b: &'a LineBody) -> Vec<Cell<'a>> {
     ]
 }
 
+/// The key columns of a line. The widths of the line tables' columns (here and on the sheets)
+/// are those of their usual content: a longer text wraps in its column and its row grows
+/// (`Sheet::lines`), so that a table of some 40 columns prints one A3 page wide at a size that
+/// can be read.
 pub(crate) const KEY_COLS: &[Col] = &[
     ("Provider", 11.0),
-    ("Model (as exported)", 26.0),
-    ("Model key (factor set)", 20.0),
-    ("Region (as exported)", 14.0),
-    ("Grid geography (year)", 22.0),
-    ("Month", 9.0),
-    ("Cost centre", 18.0),
-    ("Method", 13.0),
+    ("Model (as exported)", 14.0),
+    ("Model key (factor set)", 12.0),
+    ("Region (as exported)", 11.0),
+    ("Grid geography (year)", 12.0),
+    ("Month", 8.0),
+    ("Cost centre", 10.0),
+    ("Method", 10.0),
 ];
 
 pub(crate) const QTY_COLS: &[Col] = &[
-    ("Requests", 11.0),
-    ("Input tokens", 15.0),
-    ("Cached input tokens", 15.0),
-    ("Output tokens", 15.0),
-    ("Imputed input tokens", 13.0),
-    ("Imputed output tokens", 13.0),
+    ("Requests", 9.0),
+    ("Input tokens", 14.0),
+    ("Cached input tokens", 12.0),
+    ("Output tokens", 12.0),
+    ("Imputed input tokens", 11.0),
+    ("Imputed output tokens", 11.0),
 ];
 
 pub(crate) const RESULT_COLS: &[Col] = &[
-    ("Energy kWh (low)", 12.0),
-    ("Energy kWh (central)", 12.0),
-    ("Energy kWh (high)", 12.0),
-    ("kgCO2e (low)", 12.0),
-    ("kgCO2e (central)", 12.0),
-    ("kgCO2e (high)", 12.0),
-    ("of which embodied kgCO2e (central)", 13.0),
-    ("Water L (low)", 11.0),
-    ("Water L (central)", 11.0),
-    ("Water L (high)", 11.0),
-    ("Data quality (1-4)", 9.0),
+    ("Energy kWh (low)", 10.0),
+    ("Energy kWh (central)", 10.0),
+    ("Energy kWh (high)", 10.0),
+    ("kgCO2e (low)", 10.0),
+    ("kgCO2e (central)", 10.0),
+    ("kgCO2e (high)", 10.0),
+    ("of which embodied kgCO2e (central)", 10.0),
+    ("Water L (low)", 10.0),
+    ("Water L (central)", 10.0),
+    ("Water L (high)", 10.0),
+    ("Data quality (1-4)", 7.0),
 ];
 
 /// Estimate and vendor figure side by side (METHODOLOGY §5), on AI Services lines.
 pub(crate) const SUPPLIER_COLS: &[Col] = &[
-    ("Tool estimate kgCO2e (central)", 14.0),
-    ("Vendor kgCO2e (allocated)", 14.0),
-    ("Vendor figure", 60.0),
+    ("Tool estimate kgCO2e (central)", 11.0),
+    ("Vendor kgCO2e (allocated)", 11.0),
+    ("Vendor figure", 28.0),
 ];
 
 pub(crate) fn supplier_cells<'a>(f: &'a Formats, b: &'a LineBody) -> Vec<Cell<'a>> {

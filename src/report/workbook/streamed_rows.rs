@@ -66,6 +66,12 @@ pub(crate) enum Share {
     Later { si: u32 },
 }
 
+/// The format every text of a table is written in when its text wraps (a wrapping format,
+/// one of the sheet's prototype formats).
+pub(crate) struct Wrap<'f> {
+    pub fmt: &'f Format,
+}
+
 /// Writes rows of cells as sheet XML into chunks sent to the zip thread.
 pub(crate) struct Rows<'a> {
     buf: Vec<u8>,
@@ -125,13 +131,19 @@ impl<'a> Rows<'a> {
         }
     }
 
-    /// Starts row `r` (0-based).
-    fn start_row(&mut self, r: u32) {
+    /// Starts row `r` (0-based), `height` points tall when given (as rust_xlsxwriter writes a
+    /// row whose height was set: `ht` and `customHeight`).
+    fn start_row(&mut self, r: u32, height: Option<f64>) {
         let s = self.row.format(r + 1);
         self.row_len = s.len();
         self.row_text[..s.len()].copy_from_slice(s.as_bytes());
         self.buf.extend_from_slice(b"<row r=\"");
         self.buf.extend_from_slice(&self.row_text[..self.row_len]);
+        if let Some(h) = height {
+            self.buf.extend_from_slice(b"\" ht=\"");
+            push_number(&mut self.buf, h);
+            self.buf.extend_from_slice(b"\" customHeight=\"1");
+        }
         self.buf.extend_from_slice(b"\">");
     }
 
@@ -262,15 +274,22 @@ impl<'a> Rows<'a> {
     }
 
     /// Writes row `r` (0-based): `cells` from column 0 on, as `write_row` writes them, with the
-    /// cells of `formulas` (ascending columns) written as those formulas instead.
+    /// cells of `formulas` (ascending columns) written as those formulas instead; every text in
+    /// `wrap`'s format when given, the row `height` points tall when given.
     pub(crate) fn row(
         &mut self,
         r: u32,
         cells: &[Cell<'_>],
         formulas: &[CellFormula<'_>],
         share: Share,
+        wrap: Option<&Wrap<'_>>,
+        height: Option<f64>,
     ) -> Result<()> {
-        self.start_row(r);
+        self.start_row(r, height);
+        let text_xf = match wrap {
+            Some(w) => self.xf(w.fmt)?,
+            None => 0,
+        };
         let mut fs = formulas.iter().zip(0u32..).peekable();
         for (c, v) in cells.iter().enumerate() {
             let c = c as u16;
@@ -280,8 +299,8 @@ impl<'a> Rows<'a> {
                 continue;
             }
             match v {
-                Cell::Text(s) if !s.is_empty() => self.string(c, s, 0)?,
-                Cell::Owned(s) if !s.is_empty() => self.string(c, s, 0)?,
+                Cell::Text(s) if !s.is_empty() => self.string(c, s, text_xf)?,
+                Cell::Owned(s) if !s.is_empty() => self.string(c, s, text_xf)?,
                 // An empty text with the default format: no cell (rust_xlsxwriter drops an
                 // unformatted blank).
                 Cell::Text(_) | Cell::Owned(_) | Cell::Blank => {}
@@ -662,7 +681,8 @@ mod tests {
         let (_back_tx, back_rx) = mpsc::channel();
         let kg = Format::new().set_num_format("0.000");
         let int = Format::new().set_num_format("#,##0");
-        let styles = [(&int, 3), (&kg, 5)];
+        let wrap = Format::new().set_text_wrap();
+        let styles = [(&int, 3), (&kg, 5), (&wrap, 8)];
         let mut rows = Rows {
             buf: vec![],
             tx: &tx,
@@ -684,10 +704,35 @@ mod tests {
             Cell::Blank,
         ];
         let formulas = [(6u16, "=C27*2".to_string(), 2.5, &kg)];
-        rows.row(26, &cells, &formulas, Share::First { si: 7, last: 29 })
-            .unwrap();
-        rows.row(27, &cells[..1], &formulas, Share::Later { si: 7 })
-            .unwrap();
+        rows.row(
+            26,
+            &cells,
+            &formulas,
+            Share::First { si: 7, last: 29 },
+            None,
+            None,
+        )
+        .unwrap();
+        rows.row(
+            27,
+            &cells[..1],
+            &formulas,
+            Share::Later { si: 7 },
+            None,
+            None,
+        )
+        .unwrap();
+        // Wrapped text (the wrap format's style on every text, none on an empty one) in a row
+        // 22.5 points tall.
+        rows.row(
+            28,
+            &[Cell::Text("a long text"), Cell::Text(""), Cell::Count(1)],
+            &[],
+            Share::No,
+            Some(&Wrap { fmt: &wrap }),
+            Some(22.5),
+        )
+        .unwrap();
         rows.flush().unwrap();
         let xml = String::from_utf8(rx.recv().unwrap().unwrap()).unwrap();
         assert_eq!(
@@ -700,6 +745,8 @@ mod tests {
                 r#"<c r="G27" s="5"><f t="shared" ref="G27:G30" si="7">C27*2</f><v>2.5</v></c></row>"#,
                 r#"<row r="28"><c r="A28" t="inlineStr"><is><t xml:space="preserve"> padded </t></is></c>"#,
                 r#"<c r="G28" s="5"><f t="shared" si="7"/><v>2.5</v></c></row>"#,
+                r#"<row r="29" ht="22.5" customHeight="1"><c r="A29" s="8" t="inlineStr"><is><t>a long text</t></is></c>"#,
+                r#"<c r="C29" s="3"><v>1</v></c></row>"#,
             )
         );
     }
