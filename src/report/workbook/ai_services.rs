@@ -249,7 +249,8 @@ pub(super) fn write<'a>(
             let letter = col_letter(col);
             let v = values
                 .get((col - KEY_COLS.len() as u16) as usize)
-                .map_or(0.0, |v| v.0);
+                .and_then(|v| v.0)
+                .unwrap_or(0.0);
             let formula =
                 Formula::new(format!("=SUM({letter}2:{letter}{r})")).set_result(v.to_string());
             ws.write_formula_with_format(r, col, formula, &f.total_kg)?;

@@ -89,10 +89,13 @@ pub(crate) fn supplier_cells<'a>(f: &'a Formats, b: &'a LineBody) -> Vec<Cell<'a
     }
 }
 
+/// The quantities of a line: requests (empty when no source row of the line gave a request
+/// count, so that it does not read as "no requests"; a reported 0 stays 0), tokens and imputed
+/// tokens.
 pub(crate) fn qty_cells<'a>(b: &LineBody) -> Vec<Cell<'a>> {
     let a = &b.activity;
     vec![
-        Cell::Count(a.requests),
+        requests_cell(a),
         Cell::Count(a.input_tokens),
         Cell::Count(a.cached_input_tokens),
         Cell::Count(a.output_tokens),
@@ -128,6 +131,15 @@ pub(crate) fn result_cells<'a>(f: &'a Formats, b: &LineBody) -> Vec<Cell<'a>> {
     v
 }
 
+/// A request count: empty when not reported.
+pub(crate) fn requests_cell<'a>(a: &crate::estimate::Activity) -> Cell<'a> {
+    if a.requests_reported {
+        Cell::Count(a.requests)
+    } else {
+        Cell::Blank
+    }
+}
+
 /// Low, central and high, in `fmt`.
 pub(super) fn bounds_cells<'a>(b: Bounds, fmt: &'a Format) -> [Cell<'a>; 3] {
     [
@@ -160,26 +172,30 @@ pub(super) fn reporting_cell<'a>(f: &'a Formats, amount: Option<f64>) -> Cell<'a
 }
 
 /// The totals below [`QTY_COLS`] and [`RESULT_COLS`] (but the data quality), each with its
-/// unit (its number format).
-pub(super) fn total_values(o: &Outcome) -> Vec<(f64, Total)> {
+/// unit (its number format); the requests' total is empty when no line reported requests.
+pub(super) fn total_values(o: &Outcome) -> Vec<(Option<f64>, Total)> {
     let t = &o.summary.totals;
     let a = &t.activity;
-    let mut v: Vec<(f64, Total)> = [
-        a.requests,
-        a.input_tokens,
-        a.cached_input_tokens,
-        a.output_tokens,
-        t.imputed_input_tokens,
-        t.imputed_output_tokens,
-    ]
-    .iter()
-    .map(|n| (*n as f64, Total::Count))
-    .collect();
+    let mut v: Vec<(Option<f64>, Total)> = vec![(
+        a.requests_reported.then_some(a.requests as f64),
+        Total::Count,
+    )];
+    v.extend(
+        [
+            a.input_tokens,
+            a.cached_input_tokens,
+            a.output_tokens,
+            t.imputed_input_tokens,
+            t.imputed_output_tokens,
+        ]
+        .iter()
+        .map(|n| (Some(*n as f64), Total::Count)),
+    );
     for (b, unit) in [(t.energy_kwh, Total::Kwh), (t.emissions_kgco2e, Total::Kg)] {
-        v.extend([(b.low, unit), (b.central, unit), (b.high, unit)]);
+        v.extend([b.low, b.central, b.high].map(|x| (Some(x), unit)));
     }
-    v.push((t.embodied_kgco2e.central, Total::Kg));
+    v.push((Some(t.embodied_kgco2e.central), Total::Kg));
     let w = t.water_l;
-    v.extend([w.low, w.central, w.high].map(|x| (x, Total::Kwh)));
+    v.extend([w.low, w.central, w.high].map(|x| (Some(x), Total::Kwh)));
     v
 }

@@ -484,24 +484,26 @@ impl<'a> Sheet<'_, 'a> {
         Ok(())
     }
 
-    /// Writes a bold totals row: `label` in column 0, sums below each numeric column.
+    /// Writes a bold totals row: `label` in column 0, sums below each numeric column (none
+    /// where a value is `None`).
     pub(super) fn totals_row(
         &mut self,
         row: u32,
         label: &str,
         first_numeric: u16,
-        values: &[(f64, Total)],
+        values: &[(Option<f64>, Total)],
     ) -> Result<(), XlsxError> {
         let f = self.f;
         self.ws.text_fmt(row, 0, label, &f.total_label)?;
         for (i, (v, kind)) in values.iter().enumerate() {
+            let Some(v) = *v else { continue };
             let fmt = match kind {
                 Total::Count => &f.total_int,
                 Total::Kwh => &f.total_kwh,
                 Total::Kg => &f.total_kg,
             };
             self.ws
-                .write_number_with_format(row, first_numeric + i as u16, *v, fmt)?;
+                .write_number_with_format(row, first_numeric + i as u16, v, fmt)?;
         }
         Ok(())
     }
