@@ -208,8 +208,10 @@ pub(super) fn write<'a>(
     cols.extend_from_slice(KEY_COLS);
     cols.extend_from_slice(QTY_COLS);
     cols.extend_from_slice(RESULT_COLS);
-    cols.push(("Flags", 28.0));
-    cols.push(("Factor ids", 24.0));
+    // Wider than on Calculation Lines: a line's factor ids and flags are its longest texts,
+    // and on the sheet read most on screen its rows stay some six lines tall.
+    cols.push(("Flags", 40.0));
+    cols.push(("Factor ids", 36.0));
     cols.extend_from_slice(SUPPLIER_COLS);
     let reporting = o.reporting.as_ref();
     if reporting.is_some() {

@@ -71,7 +71,7 @@ pub(crate) const RESULT_COLS: &[Col] = &[
 pub(crate) const SUPPLIER_COLS: &[Col] = &[
     ("Tool estimate kgCO2e (central)", 11.0),
     ("Vendor kgCO2e (allocated)", 11.0),
-    ("Vendor figure", 28.0),
+    ("Vendor figure", 32.0),
 ];
 
 pub(crate) fn supplier_cells<'a>(f: &'a Formats, b: &'a LineBody) -> Vec<Cell<'a>> {
