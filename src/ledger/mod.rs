@@ -36,7 +36,7 @@ use crate::model::{Period, Provenance, RecordKind, Rejection, UsageRecord};
 use crate::normalise::{FileReport, NormaliseError};
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 /// The marker of an llm-scope3 ledger in the SQLite header (`PRAGMA application_id`): "LS3L".
 pub const APPLICATION_ID: i32 = 0x4C53_334C;
@@ -512,6 +512,10 @@ fn set_up(tx: &Transaction<'_>, version: i64) -> rusqlite::Result<()> {
         // same file twice when two imports ran at once: the later copies are withdrawn first.
         withdraw_duplicate_imports(tx)?;
         tx.execute_batch(include_str!("schema_v4.sql"))?;
+    }
+    if version < 5 {
+        // Version 5: whether each record's row gave a request count.
+        tx.execute_batch(include_str!("schema_v5.sql"))?;
     }
     tx.pragma_update(None, "application_id", APPLICATION_ID)?;
     tx.execute(
@@ -1393,7 +1397,7 @@ impl Ledger {
                         r.model, r.region, r.region_scope, r.cost_centre, r.requests, r.input_tokens,
                         r.cached_input_tokens, r.output_tokens, r.input_characters, r.output_characters,
                         r.cost, r.currency, r.kind, r.kind_label, r.kind_quantity, r.kind_unit, r.record_key,
-                        r.account, r.service
+                        r.account, r.service, r.requests_reported
                  FROM records r JOIN imports i ON i.id = r.import_id
                  WHERE r.active = 1 AND r.bucket_start >= ?1 AND r.bucket_start < ?2
                  ORDER BY i.file, r.import_id, r.id",
@@ -1457,6 +1461,12 @@ impl Ledger {
                 account: r.get(24).map_err(self.err())?,
                 service: r.get(25).map_err(self.err())?,
                 requests: get_u(11)?,
+                // NULL: imported before schema version 5, which did not say; a count above 0
+                // was reported.
+                requests_reported: match r.get::<_, Option<i64>>(26).map_err(self.err())? {
+                    Some(v) => v != 0,
+                    None => get_u(11)? > 0,
+                },
                 input_tokens: get_u(12)?,
                 cached_input_tokens: get_u(13)?,
                 output_tokens: get_u(14)?,
@@ -1792,9 +1802,9 @@ fn insert_records(
         "INSERT INTO records(import_id, record_key, active, sheet, row, bucket_start, bucket_end, provider,
             model, region, region_scope, cost_centre, requests, input_tokens, cached_input_tokens,
             output_tokens, input_characters, output_characters, cost, currency, kind, kind_label,
-            kind_quantity, kind_unit, account, service)
+            kind_quantity, kind_unit, account, service, requests_reported)
          VALUES (?1, ?2, 0, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19,
-            ?20, ?21, ?22, ?23, ?24, ?25)",
+            ?20, ?21, ?22, ?23, ?24, ?25, ?26)",
     )?;
     for r in records {
         let (kind, label, quantity, unit) = match &r.kind {
@@ -1842,6 +1852,7 @@ fn insert_records(
             unit,
             r.account,
             r.service,
+            i64::from(r.requests_reported),
         ])?;
     }
     Ok(())

@@ -580,7 +580,17 @@ fn summary(o: &Outcome, d: Dialect) -> Table {
         ),
     }
     let a = &t.activity;
-    fig("Requests", a.requests.to_string(), "requests", None, "");
+    if a.requests_reported {
+        fig("Requests", a.requests.to_string(), "requests", None, "");
+    } else {
+        fig(
+            "Requests",
+            String::new(),
+            "requests",
+            None,
+            "not reported: no export gave a request count",
+        );
+    }
     fig(
         "Input tokens",
         a.input_tokens.to_string(),

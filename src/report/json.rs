@@ -253,6 +253,8 @@ struct NotConvertedJson<'a> {
 #[derive(Debug, Serialize)]
 struct TotalsJson<'a> {
     requests: u64,
+    #[serde(skip_serializing_if = "reported")]
+    requests_reported: bool,
     input_tokens: u64,
     cached_input_tokens: u64,
     output_tokens: u64,
@@ -312,6 +314,8 @@ struct LineJson<'a> {
     cost_centre: Option<&'a str>,
     method: &'static str,
     requests: u64,
+    #[serde(skip_serializing_if = "reported")]
+    requests_reported: bool,
     input_tokens: u64,
     cached_input_tokens: u64,
     output_tokens: u64,
@@ -404,6 +408,12 @@ fn is_zero(n: &u64) -> bool {
     *n == 0
 }
 
+/// `requests_reported` is written only when false (the `requests` 0 beside it means "not
+/// reported", not "no requests").
+fn reported(b: &bool) -> bool {
+    *b
+}
+
 /// Rounds to 12 significant digits so that the JSON (and summary.csv) does not show float noise.
 pub(crate) fn tidy(x: f64) -> f64 {
     if x == 0.0 || !x.is_finite() {
@@ -442,6 +452,7 @@ fn line_json<'a>(l: &'a Line, reporting: Option<SpendReportingJson<'a>>) -> Line
         cost_centre: l.key.cost_centre.as_deref(),
         method: b.method.label(),
         requests: b.activity.requests,
+        requests_reported: b.activity.requests_reported,
         input_tokens: b.activity.input_tokens,
         cached_input_tokens: b.activity.cached_input_tokens,
         output_tokens: b.activity.output_tokens,
@@ -526,6 +537,7 @@ pub fn summary(o: &Outcome) -> Summary<'_> {
         generated_at: o.generated_at.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
         totals: TotalsJson {
             requests: t.activity.requests,
+            requests_reported: t.activity.requests_reported,
             input_tokens: t.activity.input_tokens,
             cached_input_tokens: t.activity.cached_input_tokens,
             output_tokens: t.activity.output_tokens,

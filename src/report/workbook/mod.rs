@@ -125,8 +125,7 @@ fn build_into_with<W: std::io::Write + std::io::Seek + Send>(
     writer: SheetWriter,
     out: W,
 ) -> crate::error::Result<W> {
-    let mut f = Formats::new();
-    f.money_in_lines = o.reporting.is_some();
+    let f = Formats::new();
     // A final workbook (`report --final`) is protected: only its sign-off cells can be edited.
     let protect = crate::pipeline::finality::recording(o).is_some();
     let mut book = Book::start(
