@@ -83,23 +83,26 @@ pub(crate) fn run(args: &ImportsArgs) -> Result<()> {
         ImportsAction::Verify => {
             let ledger = match Ledger::open_existing(&args.ledger.ledger) {
                 Err(e @ LedgerError::Damaged { .. }) => {
-                    println!("ledger {}", args.ledger.ledger.display());
+                    crate::outln!("ledger {}", args.ledger.ledger.display());
                     for p in crate::ledger::damage_report(&args.ledger.ledger) {
-                        println!("  damage: {p}");
+                        crate::outln!("  damage: {p}");
                     }
                     return Err(e.into());
                 }
                 other => other?,
             };
             let v = ledger.verify()?;
-            println!("ledger {}", ledger.path().display());
-            println!(
+            crate::outln!("ledger {}", ledger.path().display());
+            crate::outln!(
                 "  {} import(s), {} record(s), {} vendor carbon row(s), {} final statement(s)",
-                v.imports, v.records, v.carbon_rows, v.statements
+                v.imports,
+                v.records,
+                v.carbon_rows,
+                v.statements
             );
             if !v.problems.is_empty() {
                 for p in &v.problems {
-                    println!("  damage: {p}");
+                    crate::outln!("  damage: {p}");
                 }
                 return Err(LedgerError::Damaged {
                     path: ledger.path().display().to_string(),
@@ -111,7 +114,9 @@ pub(crate) fn run(args: &ImportsArgs) -> Result<()> {
                 }
                 .into());
             }
-            println!("  no damage found (SQLite's full integrity check and foreign key check)");
+            crate::outln!(
+                "  no damage found (SQLite's full integrity check and foreign key check)"
+            );
         }
         ImportsAction::Remove { id, yes } => {
             if !yes {

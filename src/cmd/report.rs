@@ -73,6 +73,7 @@ pub(crate) fn run(args: &ReportArgs) -> Result<()> {
             .clone()
             .unwrap_or_else(|| PathBuf::from(crate::ledger::DEFAULT_PATH));
         let l = Ledger::open_existing(&path)?;
+        verified(&l)?;
         let o = pipeline::run_ledger(&l, &cfg)?;
         ledger = Some(l);
         o
@@ -81,6 +82,7 @@ pub(crate) fn run(args: &ReportArgs) -> Result<()> {
         let (inputs, skipped) = pipeline::inputs_from_paths(&args.inputs)?;
         let mut l = Ledger::open(path)?;
         super::import::import_all(&mut l, &inputs, &cfg.templates, None)?;
+        verified(&l)?;
         let mut o = pipeline::run_ledger(&l, &cfg)?;
         o.skipped_inputs = skipped;
         ledger = Some(l);
@@ -221,6 +223,26 @@ fn statement(outcome: &Outcome, args: &ReportArgs) -> Statement {
 
 /// Refuses outputs that would overwrite an input, the ledger, the configuration or a template,
 /// or that are links, folders, devices or FIFOs, before anything is read.
+/// A report's figure is what someone signs: before it is computed from a ledger, the ledger gets
+/// SQLite's full integrity check (as `imports verify`), not only the quick check every opening
+/// runs, which does not read indexes against their tables (a damaged index hides records: the
+/// figure would be silently low). It reads the whole file once, as the report nearly does.
+fn verified(l: &Ledger) -> Result<()> {
+    let v = l.verify()?;
+    if v.problems.is_empty() {
+        return Ok(());
+    }
+    Err(crate::ledger::LedgerError::Damaged {
+        path: l.path().display().to_string(),
+        why: format!(
+            "SQLite's full integrity check, run before any figure is computed from it, found: {}{}; no figure was computed",
+            v.problems.iter().take(3).cloned().collect::<Vec<_>>().join("; "),
+            if v.problems.len() > 3 { " ..." } else { "" }
+        ),
+    }
+    .into())
+}
+
 fn check_outputs(args: &ReportArgs, out: &std::path::Path) -> Result<()> {
     let mut protected: Vec<(PathBuf, &str)> = vec![];
     if !args.inputs.is_empty() {
@@ -233,7 +255,25 @@ fn check_outputs(args: &ReportArgs, out: &std::path::Path) -> Result<()> {
             .ledger
             .clone()
             .unwrap_or_else(|| PathBuf::from(crate::ledger::DEFAULT_PATH));
+        // SQLite's companions hold the ledger's latest writes until they are checkpointed.
+        for suffix in ["-wal", "-shm", "-journal"] {
+            let mut companion = ledger.clone().into_os_string();
+            companion.push(suffix);
+            protected.push((PathBuf::from(companion), "a file of the ledger"));
+        }
         protected.push((ledger, "the ledger"));
+    }
+    if let Some(p) = &args.prior {
+        protected.push((p.clone(), "the earlier summary read by --prior"));
+    }
+    // A factor set given as a folder: its files.
+    if let Some(f) = args.read.factors.as_deref() {
+        let dir = std::path::Path::new(f);
+        if dir.is_dir() {
+            for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                protected.push((entry.path(), "a file of the factor set"));
+            }
+        }
     }
     match &args.read.config {
         Some(c) => protected.push((c.clone(), "the configuration file")),
@@ -247,6 +287,22 @@ fn check_outputs(args: &ReportArgs, out: &std::path::Path) -> Result<()> {
     }
     let csv_mode = args.format == crate::cli::OutputFormat::Csv;
     crate::report::refuse_unsafe_output(out, "--out", csv_mode, &protected)?;
+    if csv_mode {
+        // The files the folder will receive must not be any of those either.
+        for name in crate::report::csv::FILES {
+            let file = out.join(name);
+            if let Some((_, role)) = protected
+                .iter()
+                .find(|(p, _)| crate::report::same_place(&file, p))
+            {
+                return Err(Error::Usage(format!(
+                    "--out {}: its {name} would be written over {role} ({}). Name another folder",
+                    out.display(),
+                    file.display()
+                )));
+            }
+        }
+    }
     if let Some(json) = &args.json {
         crate::report::refuse_unsafe_output(json, "--json", false, &protected)?;
     }

@@ -444,6 +444,36 @@ fn classify(conn: &Connection, path: &str) -> Result<State> {
             ),
         });
     }
+    if tables.is_empty() && !marked {
+        // No table, but views or triggers: another application's file, never ours to set up.
+        let others: Vec<String> = {
+            let mut stmt = conn
+                .prepare(
+                    "SELECT type || ' ' || name FROM sqlite_master WHERE name NOT LIKE 'sqlite^_%' ESCAPE '^' ORDER BY name",
+                )
+                .map_err(e)?;
+            let names = stmt
+                .query_map([], |r| r.get(0))
+                .map_err(e)?
+                .collect::<rusqlite::Result<Vec<String>>>()
+                .map_err(e)?;
+            names
+        };
+        if !others.is_empty() {
+            return Err(LedgerError::NotALedger {
+                path: path.to_string(),
+                why: format!(
+                    "it holds no tables but {}",
+                    others
+                        .iter()
+                        .take(8)
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            });
+        }
+    }
     if tables.is_empty() {
         if marked {
             return Err(LedgerError::Damaged {

@@ -81,6 +81,20 @@ fn table(cols: &[&str], rows: Vec<Vec<Cell<'_>>>, d: Dialect) -> Table {
 /// The file the summary is written to.
 pub const SUMMARY_FILE: &str = "summary.csv";
 
+/// Every file `--format csv` writes, in order (the names of [`tables`]).
+pub const FILES: [&str; 10] = [
+    SUMMARY_FILE,
+    "warnings.csv",
+    "ai_services.csv",
+    "calculation_lines.csv",
+    "factors.csv",
+    "imports.csv",
+    "trend.csv",
+    "per_request.csv",
+    "levers.csv",
+    "rejected_rows.csv",
+];
+
 /// The tables, by file name: `summary.csv` first, then the workbook's tables.
 pub fn tables(o: &Outcome, d: Dialect) -> Vec<(&'static str, Table)> {
     let f = Formats::new();

@@ -419,6 +419,13 @@ fn figure<'a>(rows: &'a [csv::StringRecord], figure: &str) -> &'a csv::StringRec
 }
 
 /// The "Wrote ..." line of a CSV run into `dir` (as given on the command line).
+#[test]
+fn the_csv_files_the_tool_lists_are_the_ones_it_writes() {
+    // `report::csv::FILES` (what --out refuses to overwrite an input with) is the list of
+    // tables written, in order.
+    assert_eq!(llm_scope3::report::csv::FILES, CSV_FILES);
+}
+
 fn wrote_line(dir: &str) -> String {
     format!(
         "Wrote 10 files in {dir}{}: {}",
