@@ -228,6 +228,10 @@ async fn steps(
     if !cards.contains("tCO2e") {
         return Err(format!("the summary: {cards}"));
     }
+    // The two samples bill Claude and GPT models: a training share, shown apart.
+    if !(cards.contains("Training share (amortised)") && cards.contains("shown apart")) {
+        return Err(format!("the training share: {cards}"));
+    }
     if !cards.contains("What if cache 30% of input") {
         return Err(format!("the what-if: {cards}"));
     }
