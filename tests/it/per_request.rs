@@ -155,6 +155,35 @@ fn one_request_of_the_one_row_fixture_by_hand_and_the_line_without_requests_left
     // A range is drawn at its middle: (1.7 + 2.6) / 2 = 2.15 Wh.
     assert_close(num(&ludvigsen[6]), 2.15, 1e-12, "middle of the range");
 
+    // AI Services carries the central figures per request on the line itself; the Anthropic
+    // line (no requests) leaves them empty.
+    let ai = wb.worksheet_range("AI Services").unwrap();
+    let heads: Vec<String> = ai
+        .rows()
+        .next()
+        .unwrap()
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    let wh = heads
+        .iter()
+        .position(|h| h == "Wh per request (central)")
+        .unwrap();
+    let g = heads
+        .iter()
+        .position(|h| h == "gCO2e per request (central)")
+        .unwrap();
+    let line = |provider: &str| {
+        ai.rows()
+            .find(|r| r[0].to_string() == provider)
+            .unwrap()
+            .to_vec()
+    };
+    let openai = line("openai");
+    assert_close(num(&openai[wh]), 0.317851200617, REL, "AI Services Wh");
+    assert_close(num(&openai[g]), 0.13565027273, REL, "AI Services g");
+    assert_eq!(line("anthropic")[wh], Data::Empty);
+
     // The JSON validates against the schema in docs/.
     let schema: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(root().join("docs/summary.schema.json")).unwrap(),

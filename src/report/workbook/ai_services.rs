@@ -115,8 +115,29 @@ fn ai_cells<'a>(f: &'a Formats, l: &'a Line) -> Vec<Cell<'a>> {
     cells.push(Cell::Owned(l.body.flags.join("; ")));
     cells.push(Cell::Owned(l.body.factor_ids.join(", ")));
     cells.extend(supplier_cells(f, &l.body));
+    // One request of the line (central; the Per Request sheet has the ranges): where its rows
+    // count requests and its energy is estimated.
+    let b = &l.body;
+    let per_request = b.activity.requests > 0 && b.energy_estimated;
+    let n = b.activity.requests as f64;
+    for v in [
+        b.estimate.energy_kwh.central,
+        b.estimate.emissions_kgco2e.central,
+    ] {
+        cells.push(if per_request {
+            Cell::Number(v * 1000.0 / n, &f.kg)
+        } else {
+            Cell::Blank
+        });
+    }
     cells
 }
+
+/// The per-request columns at the end of a line (before the reporting currency's).
+const PER_REQUEST_COLS: &[Col] = &[
+    ("Wh per request (central)", 11.0),
+    ("gCO2e per request (central)", 11.0),
+];
 
 /// The table of the lines: a row per AI Services line, values only; with the spend as
 /// exported and in the reporting currency when the configuration sets one.
@@ -213,6 +234,7 @@ pub(super) fn write<'a>(
     cols.push(("Flags", 40.0));
     cols.push(("Factor ids", 36.0));
     cols.extend_from_slice(SUPPLIER_COLS);
+    cols.extend_from_slice(PER_REQUEST_COLS);
     let reporting = o.reporting.as_ref();
     if reporting.is_some() {
         cols.push(("Spend (as exported)", 16.0));
