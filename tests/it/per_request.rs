@@ -173,12 +173,7 @@ fn one_request_of_the_one_row_fixture_by_hand_and_the_line_without_requests_left
         .iter()
         .position(|h| h == "gCO2e per request (central)")
         .unwrap();
-    let line = |provider: &str| {
-        ai.rows()
-            .find(|r| r[0].to_string() == provider)
-            .unwrap()
-            .to_vec()
-    };
+    let line = |provider: &str| ai.rows().find(|r| r[0] == *provider).unwrap().to_vec();
     let openai = line("openai");
     assert_close(num(&openai[wh]), 0.317851200617, REL, "AI Services Wh");
     assert_close(num(&openai[g]), 0.13565027273, REL, "AI Services g");
