@@ -73,14 +73,14 @@ impl Formats {
             text: Format::new(),
             top: top.clone(),
             wrap: Format::new().set_text_wrap().set_align(FormatAlign::Top),
-            // The numbers of the line tables sit at the top of their cells, beside the first
-            // line of a wrapped text in the same row.
+            // Numbers sit at the top of their cells, beside the first line of a wrapped text in
+            // the same row.
             int: top.clone().set_num_format("#,##0"),
             kwh: top.clone().set_num_format("#,##0.0"),
             kg: top.clone().set_num_format("#,##0.000"),
-            t: Format::new().set_num_format("#,##0.000"),
+            t: top.clone().set_num_format("#,##0.000"),
             dq: top.clone().set_num_format("0.00"),
-            pct: Format::new().set_num_format("0.0%"),
+            pct: top.clone().set_num_format("0.0%"),
             // Three decimals, none from 1,000 on (a quantity of tokens runs to billions).
             qty: top.clone().set_num_format("[>=1000]#,##0;#,##0.000"),
             total_label: total.clone(),
@@ -109,7 +109,7 @@ impl Formats {
                 .set_align(FormatAlign::Top)
                 .set_border_bottom(FormatBorder::Thin)
                 .set_unlocked(),
-            year: Format::new().set_num_format("0"),
+            year: top.clone().set_num_format("0"),
             unit: Format::new().set_indent(1),
             disclose: Format::new()
                 .set_bold()

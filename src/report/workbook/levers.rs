@@ -55,29 +55,25 @@ pub(super) fn write(book: &mut Book<'_>, o: &Outcome) -> Result<(), XlsxError> {
         r += 1;
     }
     let total = o.summary.totals.emissions_kgco2e.central;
-    // Figures at the top of their rows, beside the first line of the wrapped texts.
-    let top =
-        |fmt: &rust_xlsxwriter::Format| fmt.clone().set_align(rust_xlsxwriter::FormatAlign::Top);
-    let (int, t, pct, kwh) = (top(&f.int), top(&f.t), top(&f.pct), top(&f.kwh));
     for w in &o.what_if {
         let d = w.delta_kgco2e;
         let notes = w.notes.join("; ");
         let mut cells = vec![
             Cell::Text(&w.spec),
             Cell::Text(&w.description),
-            Cell::Number(w.lines as f64, &int),
-            Cell::Number(d.low / 1000.0, &t),
-            Cell::Number(d.central / 1000.0, &t),
-            Cell::Number(d.high / 1000.0, &t),
+            Cell::Number(w.lines as f64, &f.int),
+            Cell::Number(d.low / 1000.0, &f.t),
+            Cell::Number(d.central / 1000.0, &f.t),
+            Cell::Number(d.high / 1000.0, &f.t),
         ];
         cells.push(if total > 0.0 {
-            Cell::Number(d.central / total, &pct)
+            Cell::Number(d.central / total, &f.pct)
         } else {
             Cell::Blank
         });
-        cells.push(Cell::Number(w.delta_energy_kwh.central, &kwh));
-        cells.push(Cell::Number(w.delta_water_l.central, &kwh));
-        cells.push(Cell::Number(w.total_after_kgco2e.central / 1000.0, &t));
+        cells.push(Cell::Number(w.delta_energy_kwh.central, &f.kwh));
+        cells.push(Cell::Number(w.delta_water_l.central, &f.kwh));
+        cells.push(Cell::Number(w.total_after_kgco2e.central / 1000.0, &f.t));
         cells.push(Cell::Owned(notes));
         ws.row_wrapped(r, &cells)?;
         r += 1;

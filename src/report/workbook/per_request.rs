@@ -125,10 +125,6 @@ pub(super) fn write(book: &mut Book<'_>, o: &Outcome) -> Result<(), XlsxError> {
     )?;
     ws.merge_text(r, 7, r, 12, "What it counts, and the source", &f.header)?;
     r += 1;
-    // Figures at the top of their rows, beside the first line of the wrapped texts.
-    let top =
-        |fmt: &rust_xlsxwriter::Format| fmt.clone().set_align(rust_xlsxwriter::FormatAlign::Top);
-    let (year_top, kg_top) = (top(&f.year), top(&f.kg));
     let first = r;
     let compared = |ws: &mut super::writer::Sheet<'_, '_>,
                     r: u32,
@@ -140,10 +136,10 @@ pub(super) fn write(book: &mut Book<'_>, o: &Outcome) -> Result<(), XlsxError> {
      -> Result<(), XlsxError> {
         let label_width = COLS[0].1 + COLS[1].1;
         ws.merge_text(r, 0, r, 1, label, &f.wrap)?;
-        ws.write_number_with_format(r, 2, f64::from(year), &year_top)?;
-        ws.write_number_with_format(r, 4, wh.0, &kg_top)?;
-        ws.write_number_with_format(r, 5, wh.1, &kg_top)?;
-        ws.write_number_with_format(r, 6, wh.2, &kg_top)?;
+        ws.write_number_with_format(r, 2, f64::from(year), &f.year)?;
+        ws.write_number_with_format(r, 4, wh.0, &f.kg)?;
+        ws.write_number_with_format(r, 5, wh.1, &f.kg)?;
+        ws.write_number_with_format(r, 6, wh.2, &f.kg)?;
         let counts = format!("{counts}. Source: {source}");
         ws.merge_text(r, 7, r, 12, &counts, &f.wrap)?;
         let lines = super::writer::wrapped_lines(&counts, counts_width() * 1.15)

@@ -82,9 +82,7 @@ pub(super) fn write(book: &mut Book<'_>, o: &Outcome) -> Result<(), XlsxError> {
     let first = r;
     let fine = f.t.clone().set_num_format("#,##0.000000");
     let sci = f.int.clone().set_num_format("0.000E+00");
-    let top =
-        |fmt: &rust_xlsxwriter::Format| fmt.clone().set_align(rust_xlsxwriter::FormatAlign::Top);
-    let (int, t, fine, sci) = (top(&f.int), top(&f.t), top(&fine), top(&sci));
+    // Both derive from top-aligned formats: beside the first line of the wrapped texts.
     for fam in &tr.families {
         let basis = match fam.market_tco2e {
             Some(m) => format!("{}; market-based {m}", fam.basis),
@@ -93,11 +91,11 @@ pub(super) fn write(book: &mut Book<'_>, o: &Outcome) -> Result<(), XlsxError> {
         let cells = vec![
             Cell::Text(&fam.family),
             Cell::Owned(fam.models.join(", ")),
-            Cell::Number(fam.lines as f64, &int),
-            Cell::Number(fam.tokens as f64, &int),
-            Cell::Number(fam.training_tco2e.low, &t),
-            Cell::Number(fam.training_tco2e.central, &t),
-            Cell::Number(fam.training_tco2e.high, &t),
+            Cell::Number(fam.lines as f64, &f.int),
+            Cell::Number(fam.tokens as f64, &f.int),
+            Cell::Number(fam.training_tco2e.low, &f.t),
+            Cell::Number(fam.training_tco2e.central, &f.t),
+            Cell::Number(fam.training_tco2e.high, &f.t),
             Cell::Owned(basis),
             Cell::Number(fam.lifetime_tokens.low, &sci),
             Cell::Number(fam.lifetime_tokens.central, &sci),
