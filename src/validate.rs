@@ -263,6 +263,15 @@ pub const PUBLISHED_QUERIES: &[PublishedQuery] = &[
     },
 ];
 
+/// The Wh of a published per-query figure in [`PUBLISHED_QUERIES`] (one number per
+/// publication for the validation table and the Per Request sheet).
+fn published_wh(id: &str) -> (f64, f64) {
+    PUBLISHED_QUERIES
+        .iter()
+        .find(|p| p.id == id)
+        .map_or((f64::NAN, f64::NAN), |p| p.wh)
+}
+
 /// The METHODOLOGY §6 table with the tool's own numbers for `set`.
 pub fn validation(set: &FactorSet) -> Vec<ValidationRow> {
     let mut rows = vec![];
@@ -279,7 +288,7 @@ pub fn validation(set: &FactorSet) -> Vec<ValidationRow> {
         source_id: "google_gemini_2025".into(),
         published: "0.24 Wh".into(),
         note: None,
-        published_wh: (0.24, 0.24),
+        published_wh: published_wh("google_gemini_2025"),
         case: case("gemini-2.5-flash", "google", 1000, 500),
         tool_wh: request_wh(set, "google", "gemini-2.5-flash", 1000, 500),
         test: Test::WithinRange,
@@ -289,7 +298,7 @@ pub fn validation(set: &FactorSet) -> Vec<ValidationRow> {
         source_id: "openai_altman_2025".into(),
         published: "0.34 Wh".into(),
         note: None,
-        published_wh: (0.34, 0.34),
+        published_wh: published_wh("openai_altman_2025"),
         case: case("gpt-4o", "openai", 1000, 500),
         tool_wh: request_wh(set, "openai", "gpt-4o", 1000, 500),
         test: Test::WithinRange,
@@ -299,7 +308,7 @@ pub fn validation(set: &FactorSet) -> Vec<ValidationRow> {
         source_id: "epoch_gpt4o_2025".into(),
         published: "0.3 Wh".into(),
         note: Some("Epoch's typical query: 500 output tokens, short input.".into()),
-        published_wh: (0.3, 0.3),
+        published_wh: published_wh("epoch_gpt4o_2025"),
         case: case("gpt-4o", "openai", 0, 500),
         tool_wh: request_wh(set, "openai", "gpt-4o", 0, 500),
         test: Test::CentralWithin(1.5),
@@ -371,7 +380,7 @@ pub fn validation(set: &FactorSet) -> Vec<ValidationRow> {
              code, HowHungryisAIDashboard): the tool's boundary without the embodied share."
                 .into(),
         ),
-        published_wh: (0.42, 0.42),
+        published_wh: published_wh("jegham_2025"),
         case: case("gpt-4o", "openai", 100, 300),
         tool_wh: request_wh(set, "openai", "gpt-4o", 100, 300),
         test: Test::WithinRange,
@@ -505,7 +514,7 @@ pub fn validation(set: &FactorSet) -> Vec<ValidationRow> {
         source_id: "ludvigsen_2023".into(),
         published: "1.7–2.6 Wh".into(),
         note: Some("A 2023 estimate for the ChatGPT of the time, shown for context.".into()),
-        published_wh: (1.7, 2.6),
+        published_wh: published_wh("ludvigsen_2023"),
         case: case("gpt-4o", "openai", 1000, 500),
         tool_wh: today,
         test: Test::Context,
@@ -515,7 +524,7 @@ pub fn validation(set: &FactorSet) -> Vec<ValidationRow> {
         source_id: "devries_2023".into(),
         published: "~3 Wh".into(),
         note: Some("A 2023 estimate, shown for context.".into()),
-        published_wh: (3.0, 3.0),
+        published_wh: published_wh("devries_2023"),
         case: case("gpt-4o", "openai", 1000, 500),
         tool_wh: today,
         test: Test::Context,
@@ -591,9 +600,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn published_queries_and_validation_rows_cite_the_same_figures() {
-        // One number per publication: the Per Request sheet's comparators and the
-        // `factors validate` table must never disagree.
+    fn every_published_query_has_its_validation_row_with_its_figure() {
+        // The validation rows take their Wh from PUBLISHED_QUERIES (an id missing there would
+        // give NaN); each comparator of the Per Request sheet is judged in `factors validate`.
         let set = FactorSet::load(None).unwrap();
         let rows = validation(&set);
         for p in PUBLISHED_QUERIES {
@@ -603,5 +612,11 @@ mod tests {
                 .unwrap_or_else(|| panic!("no validation row for {}", p.id));
             assert_eq!(row.published_wh, p.wh, "{}", p.id);
         }
+        assert!(rows
+            .iter()
+            .all(|r| !r.published_wh.0.is_nan() && !r.published_wh.1.is_nan()));
+        // The figures as published (Google 0.24 Wh, the 2023 range 1.7 to 2.6 Wh).
+        assert_eq!(published_wh("google_gemini_2025"), (0.24, 0.24));
+        assert_eq!(published_wh("ludvigsen_2023"), (1.7, 2.6));
     }
 }
