@@ -101,7 +101,10 @@ pub(super) fn write(book: &mut Book<'_>, o: &Outcome, set: &FactorSet) -> Result
                 "{}\nSHA-256 {} · format {}",
                 file.file, file.sha256, file.format
             ),
-            90.0,
+            // The column is 90 wide, but a hash is all digits and letters as wide as digits,
+            // which the width estimate counts as narrower text: counted as 78, a line holding
+            // the hash and a long format name gets the height of the two lines it takes.
+            78.0,
         )?;
         r += 1;
     }
