@@ -102,8 +102,8 @@ pub enum Command {
     /// Examples:
     ///   llm-scope3 factors list
     ///   llm-scope3 factors show gpt-4o-2024-08-06
-    ///   llm-scope3 factors export my-factors && llm-scope3 factors check my-factors/2026.2
-    ///   llm-scope3 factors diff 2026.1 2026.2
+    ///   llm-scope3 factors export my-factors && llm-scope3 factors check my-factors/2026.3
+    ///   llm-scope3 factors diff 2026.2 2026.3
     ///   llm-scope3 factors validate
     #[command(verbatim_doc_comment)]
     Factors(FactorsArgs),
@@ -187,7 +187,7 @@ pub struct ReadArgs {
     #[arg(long = "template", value_name = "FILE")]
     pub templates: Vec<PathBuf>,
     /// Factor set: an embedded version (e.g. 2026.1) or a folder in the same layout.
-    /// Default: the config file's, else the default embedded version (2026.2; 2026.1
+    /// Default: the config file's, else the default embedded version (2026.3; 2026.1
     /// reproduces reports made with it).
     #[arg(long, value_name = "VERSION|DIR")]
     pub factors: Option<String>,
@@ -305,6 +305,14 @@ pub struct ReportArgs {
     /// under "Commentary" and in the JSON summary (`note`).
     #[arg(long, value_name = "TEXT")]
     pub note: Option<String>,
+    /// A what-if scenario for the Levers sheet and the JSON summary's `what_if` (repeat for
+    /// more; added to `[levers] what_if` of the config file): `move 50% gpt-4o to
+    /// gpt-4o-mini` (another model of the same provider, or `to PROVIDER/MODEL`), `region
+    /// anthropic eu-north-1` (a provider's usage served from another region), `cache 30% of
+    /// input [for PROVIDER|MODEL]` (more input read from the prompt cache). Never changes the
+    /// reported figure.
+    #[arg(long = "what-if", value_name = "SCENARIO")]
+    pub what_if: Vec<String>,
     /// The comparative period (N-1) of a run without a ledger: an earlier JSON summary written
     /// by `report --json` for the same period a year earlier (same length, ending one year
     /// before; anything else is refused). Its totals fill the E1-6 Summary's "Comparative
@@ -436,7 +444,7 @@ pub struct FactorsArgs {
     /// What to show.
     #[command(subcommand)]
     pub action: FactorsAction,
-    /// Factor set: an embedded version or a folder. Default: the default embedded version (2026.2).
+    /// Factor set: an embedded version or a folder. Default: the default embedded version (2026.3).
     #[arg(long, global = true, value_name = "VERSION|DIR")]
     pub factors: Option<String>,
 }
@@ -473,7 +481,7 @@ pub enum FactorsAction {
     /// provider's default geography.
     ///
     /// Examples:
-    ///   llm-scope3 factors check audit/factors/2026.2
+    ///   llm-scope3 factors check audit/factors/2026.3
     #[command(verbatim_doc_comment)]
     Check {
         /// The set's folder (or an embedded version).
@@ -484,8 +492,8 @@ pub enum FactorsAction {
     /// with old -> new values, and both SHA-256s.
     ///
     /// Examples:
-    ///   llm-scope3 factors diff 2026.1 2026.2
-    ///   llm-scope3 factors diff 2026.2 audit/factors/2026.2
+    ///   llm-scope3 factors diff 2026.2 2026.3
+    ///   llm-scope3 factors diff 2026.3 audit/factors/2026.3
     #[command(verbatim_doc_comment)]
     Diff {
         /// The older set: an embedded version or a folder.

@@ -43,6 +43,30 @@ pub struct ConfigFile {
     /// Resource limits.
     #[serde(default)]
     pub limits: LimitsSection,
+    /// What-if scenarios shown on the Levers sheet.
+    #[serde(default)]
+    pub levers: LeversSection,
+    /// What the reported figure includes beyond the tool's own boundary.
+    #[serde(default)]
+    pub boundary: BoundarySection,
+}
+
+/// `[boundary]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BoundarySection {
+    /// Add the central amortised training share (Training sheet) to the reported figure, for
+    /// a company whose policy counts it; labelled wherever the figure is shown. Default: no.
+    pub include_training: Option<bool>,
+}
+
+/// `[levers]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LeversSection {
+    /// Scenarios, each as `report --what-if` takes it (`move 50% gpt-4o to gpt-4o-mini`).
+    #[serde(default)]
+    pub what_if: Vec<String>,
 }
 
 /// `[limits]`.
@@ -191,6 +215,11 @@ pub struct Config {
     /// Whether reading big files shows a progress bar (the command line sets it; hidden by
     /// default).
     pub progress: crate::ingest::Progress,
+    /// What-if scenarios (`[levers] what_if`, then `report --what-if`), as written and read.
+    pub what_if: Vec<(String, crate::aggregate::what_if::Lever)>,
+    /// `[boundary] include_training`: the central training share is added to the reported
+    /// figure (labelled); default false.
+    pub include_training: bool,
 }
 
 /// The reporting period asked for, in the words of the command line or the page: a quarter
@@ -318,6 +347,16 @@ impl Config {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
+        let what_if = file
+            .levers
+            .what_if
+            .iter()
+            .map(|spec| {
+                crate::aggregate::what_if::Lever::parse(spec)
+                    .map(|l| (spec.clone(), l))
+                    .map_err(|e| Error::Usage(format!("config: [levers] {e}")))
+            })
+            .collect::<Result<Vec<_>>>()?;
         let settings = ConfigReport::of_file(
             &file,
             file_name.as_deref(),
@@ -352,6 +391,8 @@ impl Config {
             exclusions,
             max_lines,
             progress: crate::ingest::Progress::Hidden,
+            what_if,
+            include_training: file.boundary.include_training.unwrap_or(false),
         })
     }
 
@@ -438,6 +479,9 @@ pub struct ConfigReport {
     pub cost_centres: Vec<CostCentreReport>,
     /// Exclusions in order, with what each one left out.
     pub exclusions: Vec<ExclusionReport>,
+    /// `[boundary] include_training`, when the file sets it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub include_training: Option<bool>,
 }
 
 /// `[entity] net_revenue` with its currency, as used.
@@ -568,6 +612,7 @@ impl ConfigReport {
                     emissions_kgco2e: crate::model::Bounds::default(),
                 })
                 .collect(),
+            include_training: file.boundary.include_training,
         }
     }
 
@@ -607,6 +652,7 @@ impl ConfigReport {
             && self.regions.is_empty()
             && self.cost_centres.is_empty()
             && self.exclusions.is_empty()
+            && self.include_training.is_none()
     }
 }
 
@@ -728,7 +774,8 @@ mod tests {
         assert_eq!(file.regions.len(), 3);
         assert_eq!(file.cost_centres.len(), 3);
         assert_eq!(file.exclude.len(), 1);
-        assert_eq!(file.factors.version.as_deref(), Some("2026.2"));
+        assert_eq!(file.factors.version.as_deref(), Some("2026.3"));
         assert!(file.factors.overrides.is_some());
+        assert_eq!(file.boundary.include_training, Some(true));
     }
 }

@@ -529,6 +529,9 @@ fn is_overridden(set: &FactorSet, id: &str) -> bool {
 pub struct Activity {
     /// Requests.
     pub requests: u64,
+    /// True when a source row of the activity gave a request count (a real 0 included):
+    /// `requests` 0 without it means the exports do not say.
+    pub requests_reported: bool,
     /// Input tokens (cached included).
     pub input_tokens: u64,
     /// Cached input tokens.

@@ -159,6 +159,10 @@ pub struct UsageRecord {
     pub service: Option<String>,
     /// Number of requests (0 when the export does not say).
     pub requests: u64,
+    /// True when the row gave a request count (a real 0 included); false when the export has
+    /// no request column or the row's cell is empty, so that `requests` 0 is not read as "no
+    /// requests".
+    pub requests_reported: bool,
     /// All input tokens, cached included.
     pub input_tokens: u64,
     /// The cached part of `input_tokens`.

@@ -2,6 +2,8 @@
 //! tool's low–high for the same request. Above `estimate` and `factors`, which it calls: the
 //! factor set's own checks (`factors::check`) need no estimate.
 
+use serde::Serialize;
+
 use crate::estimate::{estimate, Activity, LineFactors};
 use crate::factors::energy::{ecologits_server_wh, ecologits_wh_per_1k};
 use crate::factors::{FactorSet, LatencyRow};
@@ -189,6 +191,87 @@ fn speed_note(set: &FactorSet, model_key: &str) -> String {
     }
 }
 
+/// A published energy figure for one query, with its year and what it counts (from the
+/// research's published_figures.csv, copied in tools/factor_inputs/): the comparators the
+/// Per Request sheet places a company's average request beside.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct PublishedQuery {
+    /// Id in published_figures.csv (the validation rows' `source_id`).
+    pub id: &'static str,
+    /// Who published it, and of what.
+    pub reference: &'static str,
+    /// Year of publication.
+    pub year: i32,
+    /// Wh per query (low, high; equal for a single value).
+    pub wh: (f64, f64),
+    /// What the figure counts and leaves out.
+    pub boundary: &'static str,
+    /// Where it was published.
+    pub url: &'static str,
+}
+
+/// The published per-query figures, newest first (the 2023 estimates show how estimates
+/// moved).
+pub const PUBLISHED_QUERIES: &[PublishedQuery] = &[
+    PublishedQuery {
+        id: "google_gemini_2025",
+        reference: "Google 2025, Gemini Apps median text prompt",
+        year: 2025,
+        wh: (0.24, 0.24),
+        boundary: "measured: active TPUs, host CPU and DRAM, idle provisioned machines and data-centre overhead (PUE); not training, networking or the user's device",
+        url: "https://arxiv.org/abs/2508.15734",
+    },
+    PublishedQuery {
+        id: "openai_altman_2025",
+        reference: "OpenAI 2025 (S. Altman), average ChatGPT query",
+        year: 2025,
+        wh: (0.34, 0.34),
+        boundary: "not stated: no methodology published (model mix, tokens, PUE and idle capacity unknown)",
+        url: "https://blog.samaltman.com/the-gentle-singularity",
+    },
+    PublishedQuery {
+        id: "epoch_gpt4o_2025",
+        reference: "Epoch AI 2025, GPT-4o typical query (500 output tokens)",
+        year: 2025,
+        wh: (0.3, 0.3),
+        boundary: "modelled: H100 servers at 10 % utilisation, 70 % of server power, PUE 1.2; not idle capacity, networking or training",
+        url: "https://epoch.ai/gradient-updates/how-much-energy-does-chatgpt-use",
+    },
+    PublishedQuery {
+        id: "jegham_2025",
+        reference: "Jegham et al. 2025, GPT-4o short query (100 in, 300 out)",
+        year: 2025,
+        wh: (0.42, 0.42),
+        boundary: "modelled from measured API latency: GPU and host power of H100/H200 nodes at PUE 1.12; not training",
+        url: "https://arxiv.org/abs/2505.09598",
+    },
+    PublishedQuery {
+        id: "ludvigsen_2023",
+        reference: "Ludvigsen 2023, ChatGPT query (GPT-3.5 era)",
+        year: 2023,
+        wh: (1.7, 2.6),
+        boundary: "top-down: an assumed GPU fleet's energy divided by the query volume",
+        url: "https://towardsdatascience.com/chatgpts-energy-use-per-query-9383b8654487/",
+    },
+    PublishedQuery {
+        id: "devries_2023",
+        reference: "de Vries 2023, LLM interaction (ChatGPT)",
+        year: 2023,
+        wh: (3.0, 3.0),
+        boundary: "server-level estimate (A100 HGX servers), PUE unclear; not measured",
+        url: "https://doi.org/10.1016/j.joule.2023.09.004",
+    },
+];
+
+/// The Wh of a published per-query figure in [`PUBLISHED_QUERIES`] (one number per
+/// publication for the validation table and the Per Request sheet).
+fn published_wh(id: &str) -> (f64, f64) {
+    PUBLISHED_QUERIES
+        .iter()
+        .find(|p| p.id == id)
+        .map_or((f64::NAN, f64::NAN), |p| p.wh)
+}
+
 /// The METHODOLOGY §6 table with the tool's own numbers for `set`.
 pub fn validation(set: &FactorSet) -> Vec<ValidationRow> {
     let mut rows = vec![];
@@ -205,7 +288,7 @@ pub fn validation(set: &FactorSet) -> Vec<ValidationRow> {
         source_id: "google_gemini_2025".into(),
         published: "0.24 Wh".into(),
         note: None,
-        published_wh: (0.24, 0.24),
+        published_wh: published_wh("google_gemini_2025"),
         case: case("gemini-2.5-flash", "google", 1000, 500),
         tool_wh: request_wh(set, "google", "gemini-2.5-flash", 1000, 500),
         test: Test::WithinRange,
@@ -215,7 +298,7 @@ pub fn validation(set: &FactorSet) -> Vec<ValidationRow> {
         source_id: "openai_altman_2025".into(),
         published: "0.34 Wh".into(),
         note: None,
-        published_wh: (0.34, 0.34),
+        published_wh: published_wh("openai_altman_2025"),
         case: case("gpt-4o", "openai", 1000, 500),
         tool_wh: request_wh(set, "openai", "gpt-4o", 1000, 500),
         test: Test::WithinRange,
@@ -225,7 +308,7 @@ pub fn validation(set: &FactorSet) -> Vec<ValidationRow> {
         source_id: "epoch_gpt4o_2025".into(),
         published: "0.3 Wh".into(),
         note: Some("Epoch's typical query: 500 output tokens, short input.".into()),
-        published_wh: (0.3, 0.3),
+        published_wh: published_wh("epoch_gpt4o_2025"),
         case: case("gpt-4o", "openai", 0, 500),
         tool_wh: request_wh(set, "openai", "gpt-4o", 0, 500),
         test: Test::CentralWithin(1.5),
@@ -297,7 +380,7 @@ pub fn validation(set: &FactorSet) -> Vec<ValidationRow> {
              code, HowHungryisAIDashboard): the tool's boundary without the embodied share."
                 .into(),
         ),
-        published_wh: (0.42, 0.42),
+        published_wh: published_wh("jegham_2025"),
         case: case("gpt-4o", "openai", 100, 300),
         tool_wh: request_wh(set, "openai", "gpt-4o", 100, 300),
         test: Test::WithinRange,
@@ -431,7 +514,7 @@ pub fn validation(set: &FactorSet) -> Vec<ValidationRow> {
         source_id: "ludvigsen_2023".into(),
         published: "1.7–2.6 Wh".into(),
         note: Some("A 2023 estimate for the ChatGPT of the time, shown for context.".into()),
-        published_wh: (1.7, 2.6),
+        published_wh: published_wh("ludvigsen_2023"),
         case: case("gpt-4o", "openai", 1000, 500),
         tool_wh: today,
         test: Test::Context,
@@ -441,7 +524,7 @@ pub fn validation(set: &FactorSet) -> Vec<ValidationRow> {
         source_id: "devries_2023".into(),
         published: "~3 Wh".into(),
         note: Some("A 2023 estimate, shown for context.".into()),
-        published_wh: (3.0, 3.0),
+        published_wh: published_wh("devries_2023"),
         case: case("gpt-4o", "openai", 1000, 500),
         tool_wh: today,
         test: Test::Context,
@@ -510,4 +593,30 @@ pub fn validation_markdown(set: &FactorSet, rows: &[ValidationRow]) -> String {
         }
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_published_query_has_its_validation_row_with_its_figure() {
+        // The validation rows take their Wh from PUBLISHED_QUERIES (an id missing there would
+        // give NaN); each comparator of the Per Request sheet is judged in `factors validate`.
+        let set = FactorSet::load(None).unwrap();
+        let rows = validation(&set);
+        for p in PUBLISHED_QUERIES {
+            let row = rows
+                .iter()
+                .find(|r| r.source_id == p.id)
+                .unwrap_or_else(|| panic!("no validation row for {}", p.id));
+            assert_eq!(row.published_wh, p.wh, "{}", p.id);
+        }
+        assert!(rows
+            .iter()
+            .all(|r| !r.published_wh.0.is_nan() && !r.published_wh.1.is_nan()));
+        // The figures as published (Google 0.24 Wh, the 2023 range 1.7 to 2.6 Wh).
+        assert_eq!(published_wh("google_gemini_2025"), (0.24, 0.24));
+        assert_eq!(published_wh("ludvigsen_2023"), (1.7, 2.6));
+    }
 }

@@ -3,10 +3,11 @@
 
 Usage (from anywhere):
 
-    python3 tools/build_factor_set.py [--version 2026.1|2026.2] [--out DIR] [RESEARCH_DIR]
+    python3 tools/build_factor_set.py [--version 2026.1|2026.2|2026.3] [--out DIR] [RESEARCH_DIR]
 
 2026.2 is 2026.1 with the rows of RESEARCH_DIR/2026.2/ applied (replaced by key or added; any file
-of the set may be there; removed.csv drops rows by key first; see its README.md).
+of the set may be there; removed.csv drops rows by key first; see its README.md); 2026.3 is 2026.2
+with the rows of RESEARCH_DIR/2026.3/ applied in turn (the training emissions, training.csv).
 
 RESEARCH_DIR defaults to ``tools/factor_inputs`` of this repository: copies of the research
 extracts (see its README.md), so that a clone rebuilds the embedded set bit for bit. The script
@@ -42,9 +43,10 @@ from pathlib import Path
 import factor_schema
 
 VERSION = "2026.1"
-# Every version the builder makes: None = from the research extracts alone; a folder name = the
-# first version's tables with that folder's rows (under tools/factor_inputs/) applied.
-VERSIONS = {"2026.1": None, "2026.2": "2026.2"}
+# Every version the builder makes, oldest first: the folders (under tools/factor_inputs/) whose rows
+# are applied, in order, to the first version's tables (none: from the research extracts alone).
+# Each version's README lists what its last folder changed from the version before it.
+VERSIONS = {"2026.1": [], "2026.2": ["2026.2"], "2026.3": ["2026.2", "2026.3"]}
 REPO = Path(__file__).resolve().parent.parent
 OUT = REPO / "src" / "factors" / "data" / VERSION
 
@@ -1089,6 +1091,46 @@ def latency_line(c):
             "bound's server energy (METHODOLOGY §2) |")
 
 
+def training_line(c):
+    """The files table's row of training.csv (2026.3 on; nothing for a set without it)."""
+    if "training.csv" not in c:
+        return ""
+    return (f"\n| `training.csv` | {c['training.csv']} | training emissions per model family (tCO2e "
+            "low/central/high, location-based, the market-based figure where published) and the tokens "
+            "each family serves over its life (low/central/high, assumptions), with the models "
+            "(`model_keys`) or the class (`class_prefixes`, total parameters) each row covers and a "
+            "`flag`: the amortised training share, shown apart from the E1-6 figure (METHODOLOGY, "
+            "\"Training share\") |")
+
+
+def training_how(c):
+    """The README's account of training.csv (2026.3 on)."""
+    if "training.csv" not in c:
+        return ""
+    return """
+- **Training** (`training.csv`): the research extract `tools/factor_inputs/training.csv` and the
+  lifetime-token assumptions of `served_tokens.csv` (docs/research/training-emissions.md), copied
+  into `tools/factor_inputs/2026.3/training.csv` with their notes. Meta's Llama model cards
+  (location-based, market-based 0 from Llama 3.1 on; Llama 2 and 3 a gross figure before
+  offsets), BLOOM's LCA (Luccioni et al.), GPT-3 (Patterson et al.), GPT-4 (Ludvigsen's 2023
+  estimate, a range), DeepSeek-V3 (derived from its published GPU hours with this set's PUE and
+  China grid), Gemma 1 and 2 (family totals), OLMo 2 13B; four class rows (`flag`
+  `class-assumption`) for models with no figure of their own. Lifetime tokens are never
+  published: every range is an assumption anchored on cited usage disclosures. Rows without
+  `model_keys` or a class (Llama 2, BLOOM, GPT-3, Gemma, OLMo) are the evidence the class rows
+  are built from."""
+
+
+def training_licence(c):
+    """The README's licence line of training.csv (2026.3 on)."""
+    if "training.csv" not in c:
+        return ""
+    return """- Training emissions are cited facts from model cards (Llama community licences), papers and
+  articles (each row's `source_id`); the lifetime tokens are this tool's assumptions
+  (`llm-scope3-assumption`) anchored on the usage disclosures named in `sources.csv`.
+"""
+
+
 def readme(counts, grid):
     c = counts
     egrid_id = next(g["source_id"] for g in grid if g["geo_id"] == "egrid:US")
@@ -1117,7 +1159,7 @@ an `id` in `sources.csv`.
 | `constants.csv` | {c['constants.csv']} | cache discount, embodied adder, GPU utilisation, request imputation, characters per token, spend bounds, EEIO factor |
 | `prices.csv` | {c['prices.csv']} | list prices for price inversion: per `model_key` (a key of `models.csv`), `currency`, input, cached input and output price per 1M tokens (standard tier), `valid_from` |
 | `fx.csv` | {c['fx.csv']} | annual average exchange rates: `usd_per_unit` of `currency` in `year` ({FX_YEARS[0]}-{FX_YEARS[-1]}; USD = 1) |
-| `deflators.csv` | {c['deflators.csv']} | US price index per `year` with its own `base_year` (text, e.g. `1982-84`), to deflate USD spend to the EEIO factor's price year ({EEIO_PRICE_YEAR}) |{latency_line(c)}
+| `deflators.csv` | {c['deflators.csv']} | US price index per `year` with its own `base_year` (text, e.g. `1982-84`), to deflate USD spend to the EEIO factor's price year ({EEIO_PRICE_YEAR}) |{latency_line(c)}{training_line(c)}
 
 ## How it was derived
 
@@ -1138,7 +1180,7 @@ an `id` in `sources.csv`.
   × 1.2 (stated in the row). `country:USA` uses {fmt(usa['low'])}-{fmt(usa['high'])}. Off-site water = EcoLogits
   `electricity_mixes.csv` (WRI method); empty means "use the parent's".
 - **Providers**: METHODOLOGY §3 (Google, Microsoft, AWS, Meta, IDC figures; Anthropic = AWS+Google
-  envelope). **Constants**: METHODOLOGY §1-4 and the research notes.
+  envelope). **Constants**: METHODOLOGY §1-4 and the research notes.{training_how(c)}
 
 ### Spend only (METHODOLOGY §4): `prices.csv`, `fx.csv`, `deflators.csv`
 
@@ -1185,7 +1227,7 @@ higher utilisation and 5 characters per token). Everywhere else low <= central <
 - List prices are the vendors' published facts (Anthropic pricing page; LiteLLM's table is MIT,
   `litellm-prices`). ECB reference rates: reuse with the source acknowledged ("Source: ECB",
   `ecb-eurofxref`). Federal Reserve G.5A and BLS CPI-U are public domain US Government works.
-"""
+{training_licence(c)}"""
 
 
 # ----------------------------------------------------------------------------------------------
@@ -1253,8 +1295,10 @@ def changes_readme(changes):
     """The README's account of what a later version changed (nothing for the first)."""
     if not changes:
         return ""
-    lines = [f"\n## Changes from {next(iter(VERSIONS))}\n",
-             f"Rows of `tools/factor_inputs/{VERSIONS[VERSION]}/` applied (see its README.md):\n"]
+    order = list(VERSIONS)
+    previous = order[order.index(VERSION) - 1]
+    lines = [f"\n## Changes from {previous}\n",
+             f"Rows of `tools/factor_inputs/{VERSIONS[VERSION][-1]}/` applied (see its README.md):\n"]
     for name, (replaced, added, removed) in sorted(changes.items()):
         parts = []
         if replaced:
@@ -1265,7 +1309,8 @@ def changes_readme(changes):
             parts.append("removed " + ", ".join(f"`{k}`" for k, why in sorted(removed) if why == reason)
                          + " (" + reason + ")")
         built_from = (" (a new file, built from the `tps` and `ttft_s` columns of "
-                      "`model_parameters_ecologits_0.11.3.csv`)" if name == "latency.csv" else "")
+                      "`model_parameters_ecologits_0.11.3.csv`)" if name == "latency.csv"
+                      else " (a new file)" if name == "training.csv" and not replaced else "")
         lines.append(f"- `{name}`{built_from}: " + "; ".join(parts))
     return "\n".join(lines) + "\n"
 
@@ -1330,18 +1375,28 @@ def main(argv):
              "aliases.csv": list(aliases.values()), "classes.csv": classes, "grid.csv": grid,
              "providers.csv": providers, "constants.csv": constants, "prices.csv": prices,
              "fx.csv": fx, "deflators.csv": deflators}
+    # Files no research extract builds: their rows come from the version folders only (2026.3
+    # adds training.csv).
+    built["training.csv"] = []
+    folders = VERSIONS[VERSION]
     delta = {}
-    if VERSIONS[VERSION] is not None:
-        built, delta = apply_delta(schema, research / VERSIONS[VERSION], built)
+    built["latency.csv"] = []
+    for i, folder in enumerate(folders):
+        built, delta = apply_delta(schema, research / folder, built)
+        if i == 0:
+            # EcoLogits' per-model serving speed: from the second version on (2026.1 has none),
+            # built on the second version's models and aliases.
+            models = {r["model_key"]: r for r in built["models.csv"]}
+            aliases = {r["alias"]: r for r in built["aliases.csv"]}
+            built["latency.csv"] = build_latency(eco_rows, models, aliases)
+            if len(folders) == 1:
+                delta["latency.csv"] = ([], [r["model_key"] for r in built["latency.csv"]], [])
     sources, classes, grid = built["sources.csv"], built["classes.csv"], built["grid.csv"]
     providers, constants, prices = built["providers.csv"], built["constants.csv"], built["prices.csv"]
     fx, deflators = built["fx.csv"], built["deflators.csv"]
     models = {r["model_key"]: r for r in built["models.csv"]}
     aliases = {r["alias"]: r for r in built["aliases.csv"]}
-    # EcoLogits' per-model serving speed: from the second version on (2026.1 has none).
-    built["latency.csv"] = [] if VERSIONS[VERSION] is None else build_latency(eco_rows, models, aliases)
-    if built["latency.csv"]:
-        delta["latency.csv"] = ([], [r["model_key"] for r in built["latency.csv"]], [])
+    training = built["training.csv"]
     H = {f["name"]: (factor_schema.header(schema, f["name"]), built.pop(f["name"]),
                      factor_schema.key(schema, f["name"]))
          for f in schema["file"]}
@@ -1401,7 +1456,7 @@ def main(argv):
         assert agg in geo_ids, agg
     world = next(g for g in grid if g["geo_id"] == "agg:WORLD")
     usa = next(g for g in grid if g["geo_id"] == "country:USA")
-    if VERSIONS[VERSION] is None:
+    if not folders:
         # The research extract's values as read (a later version may replace these rows).
         assert world["central"] == Decimal("473") and world["offsite_water_l_per_kwh"] == Decimal("3.908")
         assert usa["offsite_water_l_per_kwh"] == Decimal("3.132")
@@ -1473,6 +1528,30 @@ def main(argv):
         assert r["index"] > 0 and r["base_year"] == CPI_BASE, r
         if r["year"] - 1 in by_year:
             assert by_year[r["year"] - 1] < r["index"], ("CPI-U fell?", r)
+
+    # training: each model key in one row at most; a class row covers models by key prefix or
+    # by total parameters, never both; the parameter ranges of the class rows do not overlap;
+    # the training figure and the lifetime tokens ordered (the schema checks the latter too).
+    seen_keys = {}
+    ranges = []
+    for r in training:
+        keys = [k for k in r["model_keys"].split(";") if k]
+        for k in keys:
+            assert k not in seen_keys, ("training.csv: model key in two rows", k, seen_keys.get(k), r["family"])
+            seen_keys[k] = r["family"]
+            assert k in models and models[k]["kind"] == "llm", ("training.csv: not an llm of models.csv", k)
+        by_prefix = bool(r["class_prefixes"])
+        by_size = r["class_params_b_above"] is not None or r["class_params_b_max"] is not None
+        assert not (by_prefix and by_size), ("training.csv: a class by prefix and size", r["family"])
+        assert not (keys and (by_prefix or by_size)), ("training.csv: model keys and a class", r["family"])
+        assert (by_prefix or by_size) == r["family"].startswith("class:"), r["family"]
+        assert (r["flag"] == "class-assumption") == r["family"].startswith("class:"), r["family"]
+        assert r["class_prefixes"] == r["class_prefixes"].lower(), r["family"]
+        if by_size:
+            ranges.append((r["class_params_b_above"] or Decimal(0), r["class_params_b_max"], r["family"]))
+    ranges.sort(key=lambda x: x[0])
+    for (a_lo, a_hi, a), (b_lo, b_hi, b) in zip(ranges, ranges[1:]):
+        assert a_hi is not None and a_hi <= b_lo, ("training.csv: class ranges overlap", a, b)
 
     # ------------------------------------------------------------------ render and check
     # An optional file without rows is left out (2026.1 has no latency.csv).

@@ -122,9 +122,10 @@ render() {
 }
 
 # First lines: "ESRS E1-6 Scope 3 — 2026Q1", the AI Services heading row, "Trend: fiscal year ...".
-# (Calculation Lines' heading row also names "Model (as exported)", but starts "Source file".)
+# (The headings wrap in their columns: the first line reads "Provider  Model (as  Model key ...".
+# Calculation Lines' heading row also names "Model (as exported)", but starts "Source file".)
 summary=$(page_of '^ESRS E1-6 Scope 3')
-ai_services=$(page_of '^Provider +Model \(as exported\)')
+ai_services=$(page_of '^Provider +Model \(as')
 trend=$(page_of '^Trend: ')
 render summary "$summary" 1300 600
 # AI Services is some 3,000 points wide: the identifying columns and the tokens, up to the

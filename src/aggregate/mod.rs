@@ -10,9 +10,12 @@
 pub mod currency;
 mod finish;
 pub mod intensity;
+pub mod per_request;
 pub mod rows;
 mod spend;
 pub mod supplier;
+pub mod training;
+pub mod what_if;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -546,6 +549,7 @@ fn add_activity(into: &mut Activity, a: &Activity) -> Result<(), AggregateError>
         x.checked_add(y).ok_or(AggregateError::Overflow { what })
     };
     into.requests = add(into.requests, a.requests, "requests")?;
+    into.requests_reported |= a.requests_reported;
     into.input_tokens = add(into.input_tokens, a.input_tokens, "input tokens")?;
     into.cached_input_tokens = add(
         into.cached_input_tokens,
@@ -766,6 +770,7 @@ impl Aggregator {
         let acc = &mut entry.acc;
         let activity = Activity {
             requests: r.requests,
+            requests_reported: r.requests_reported,
             input_tokens: r.input_tokens,
             cached_input_tokens: r.cached_input_tokens,
             output_tokens: r.output_tokens,

@@ -325,6 +325,8 @@ fn eeio(
     let eeio = set.constant("eeio_518210")?;
     let price_year = eeio_price_year(set);
     let deflate = match (set.deflator(price_year), set.deflator(year)) {
+        // The line's factor ids list the base index, then the spend year's (the workbook's
+        // deflator formula reads them in this order).
         (Some(base), Some(now)) if now.index > 0.0 => {
             for d in [base, now] {
                 let id = format!("deflator:USD:{}", d.year);

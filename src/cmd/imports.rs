@@ -84,10 +84,10 @@ pub(crate) fn run(args: &ImportsArgs) -> Result<()> {
         ImportsAction::Verify => {
             let ledger = match Ledger::open_existing_at(&location) {
                 Err(e @ LedgerError::Damaged { .. }) => {
-                    println!("ledger {location}");
+                    crate::outln!("ledger {location}");
                     if let Some(file) = location.file() {
                         for p in crate::ledger::damage_report(file) {
-                            println!("  damage: {p}");
+                            crate::outln!("  damage: {p}");
                         }
                     }
                     return Err(e.into());
@@ -95,14 +95,17 @@ pub(crate) fn run(args: &ImportsArgs) -> Result<()> {
                 other => other?,
             };
             let v = ledger.verify()?;
-            println!("ledger {}", ledger.shown());
-            println!(
+            crate::outln!("ledger {}", ledger.shown());
+            crate::outln!(
                 "  {} import(s), {} record(s), {} vendor carbon row(s), {} final statement(s)",
-                v.imports, v.records, v.carbon_rows, v.statements
+                v.imports,
+                v.records,
+                v.carbon_rows,
+                v.statements
             );
             if !v.problems.is_empty() {
                 for p in &v.problems {
-                    println!("  damage: {p}");
+                    crate::outln!("  damage: {p}");
                 }
                 return Err(LedgerError::Damaged {
                     path: ledger.shown().to_string(),
@@ -119,7 +122,7 @@ pub(crate) fn run(args: &ImportsArgs) -> Result<()> {
                 }
                 .into());
             }
-            println!("  no damage found ({})", v.checks);
+            crate::outln!("  no damage found ({})", v.checks);
         }
         ImportsAction::Remove { id, yes } => {
             if !yes {

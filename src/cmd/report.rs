@@ -21,6 +21,11 @@ pub(crate) fn run(args: &ReportArgs) -> Result<()> {
     )?;
     // A bar on the terminal while a big file is read.
     cfg.progress = crate::ingest::Progress::Shown;
+    for spec in &args.what_if {
+        let lever = crate::aggregate::what_if::Lever::parse(spec)
+            .map_err(|e| Error::Usage(format!("--{e}")))?;
+        cfg.what_if.push((spec.clone(), lever));
+    }
     let out = args.out.clone().unwrap_or_else(|| {
         let label: String = cfg
             .period
@@ -64,6 +69,7 @@ pub(crate) fn run(args: &ReportArgs) -> Result<()> {
     let outcome = if args.inputs.is_empty() {
         // From the ledger alone.
         let l = Ledger::open_existing_at(&Location::chosen(args.ledger.as_deref()))?;
+        verified(&l)?;
         let o = pipeline::run_ledger(&l, &cfg)?;
         ledger = Some(l);
         o
@@ -72,6 +78,7 @@ pub(crate) fn run(args: &ReportArgs) -> Result<()> {
         let (inputs, skipped) = pipeline::inputs_from_paths(&args.inputs)?;
         let mut l = Ledger::open_at(&Location::parse(path.as_os_str()))?;
         super::import::import_all(&mut l, &inputs, &cfg.templates, None)?;
+        verified(&l)?;
         let mut o = pipeline::run_ledger(&l, &cfg)?;
         o.skipped_inputs = skipped;
         ledger = Some(l);
@@ -210,6 +217,28 @@ fn statement(outcome: &Outcome, args: &ReportArgs) -> Statement {
     }
 }
 
+/// A report's figure is what someone signs: before it is computed from a ledger, the ledger gets
+/// its full check (as `imports verify`): a file SQLite's full integrity check, not only the
+/// quick check every opening runs, which does not read indexes against their tables (a damaged
+/// index hides records: the figure would be silently low; it reads the whole file once, as the
+/// report nearly does); a PostgreSQL ledger its consistency checks.
+fn verified(l: &Ledger) -> Result<()> {
+    let v = l.verify()?;
+    if v.problems.is_empty() {
+        return Ok(());
+    }
+    Err(crate::ledger::LedgerError::Damaged {
+        path: l.shown().to_string(),
+        why: format!(
+            "the ledger's full check ({}), run before any figure is computed from it, found: {}{}; no figure was computed",
+            v.checks,
+            v.problems.iter().take(3).cloned().collect::<Vec<_>>().join("; "),
+            if v.problems.len() > 3 { " ..." } else { "" }
+        ),
+    }
+    .into())
+}
+
 /// Refuses outputs that would overwrite an input, the ledger, the configuration or a template,
 /// or that are links, folders, devices or FIFOs, before anything is read.
 fn check_outputs(args: &ReportArgs, out: &std::path::Path) -> Result<()> {
@@ -221,7 +250,25 @@ fn check_outputs(args: &ReportArgs, out: &std::path::Path) -> Result<()> {
     }
     if args.inputs.is_empty() || args.ledger.is_some() {
         if let Some(file) = Location::chosen(args.ledger.as_deref()).file() {
+            // SQLite's companions hold the ledger's latest writes until they are checkpointed.
+            for suffix in ["-wal", "-shm", "-journal"] {
+                let mut companion = file.as_os_str().to_os_string();
+                companion.push(suffix);
+                protected.push((PathBuf::from(companion), "a file of the ledger"));
+            }
             protected.push((file.to_path_buf(), "the ledger"));
+        }
+    }
+    if let Some(p) = &args.prior {
+        protected.push((p.clone(), "the earlier summary read by --prior"));
+    }
+    // A factor set given as a folder: its files.
+    if let Some(f) = args.read.factors.as_deref() {
+        let dir = std::path::Path::new(f);
+        if dir.is_dir() {
+            for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                protected.push((entry.path(), "a file of the factor set"));
+            }
         }
     }
     match &args.read.config {
@@ -236,6 +283,22 @@ fn check_outputs(args: &ReportArgs, out: &std::path::Path) -> Result<()> {
     }
     let csv_mode = args.format == crate::cli::OutputFormat::Csv;
     crate::report::refuse_unsafe_output(out, "--out", csv_mode, &protected)?;
+    if csv_mode {
+        // The files the folder will receive must not be any of those either.
+        for name in crate::report::csv::FILES {
+            let file = out.join(name);
+            if let Some((_, role)) = protected
+                .iter()
+                .find(|(p, _)| crate::report::same_place(&file, p))
+            {
+                return Err(Error::Usage(format!(
+                    "--out {}: its {name} would be written over {role} ({}). Name another folder",
+                    out.display(),
+                    file.display()
+                )));
+            }
+        }
+    }
     if let Some(json) = &args.json {
         crate::report::refuse_unsafe_output(json, "--json", false, &protected)?;
     }
@@ -342,13 +405,24 @@ fn print_summary(
     }
     let t = &o.summary.totals;
     crate::outln!(
-        "Total: {:.3} tCO2e central (low {:.3}, high {:.3}); energy {:.1} kWh; water {:.1} L",
+        "Total{}: {:.3} tCO2e central (low {:.3}, high {:.3}); energy {:.1} kWh; water {:.1} L",
+        if o.training.included {
+            " (inference, without the training share)"
+        } else {
+            ""
+        },
         t.emissions_kgco2e.central / 1000.0,
         t.emissions_kgco2e.low / 1000.0,
         t.emissions_kgco2e.high / 1000.0,
         t.energy_kwh.central,
         t.water_l.central
     );
+    if let Some(line) = crate::report::text::training_line(o) {
+        crate::outln!("{line}");
+    }
+    for w in &o.what_if {
+        crate::outln!("{}", crate::report::text::what_if_line(w));
+    }
     if let Some(rs) = &o.reporting {
         let rates = if rs.fx_ids.is_empty() {
             String::new()

@@ -295,6 +295,104 @@ pub struct LatencyRow {
     pub notes: String,
 }
 
+/// The training emissions of a model family and the tokens it serves over its life
+/// (training.csv, factor set 2026.3 on): the amortised training share (METHODOLOGY, "Training
+/// share").
+#[derive(Debug, Clone, Deserialize)]
+pub struct TrainingRow {
+    /// Family (`llama-3.1-405b`, `class:frontier-closed`).
+    pub family: String,
+    /// `;`-separated model keys the row is for (empty for class and evidence rows).
+    #[serde(default)]
+    pub model_keys: String,
+    /// Class rows: `|`-separated lower-case prefixes of the model keys they cover.
+    #[serde(default)]
+    pub class_prefixes: String,
+    /// Class rows: total parameters (billions) above which they apply.
+    #[serde(default)]
+    pub class_params_b_above: Option<f64>,
+    /// Class rows: total parameters (billions) up to which they apply.
+    #[serde(default)]
+    pub class_params_b_max: Option<f64>,
+    /// Training emissions, tCO2e, low.
+    pub training_tco2e_low: f64,
+    /// Central.
+    pub training_tco2e_central: f64,
+    /// High.
+    pub training_tco2e_high: f64,
+    /// `location` or `market`: the basis of the three figures.
+    pub basis: String,
+    /// The market-based figure, where published.
+    #[serde(default)]
+    pub market_tco2e: Option<f64>,
+    /// Lifetime tokens (input + output, all hosts), low: an assumption.
+    pub lifetime_tokens_low: f64,
+    /// Central.
+    pub lifetime_tokens_central: f64,
+    /// High.
+    pub lifetime_tokens_high: f64,
+    /// How the training figure was obtained (`published`, `class-assumption`, ...).
+    pub flag: String,
+    /// Source ids.
+    pub source_id: String,
+    /// Remarks.
+    #[serde(default)]
+    pub notes: String,
+}
+
+impl TrainingRow {
+    /// The training emissions, tCO2e.
+    pub fn training_tco2e(&self) -> Bounds {
+        Bounds {
+            low: self.training_tco2e_low,
+            central: self.training_tco2e_central,
+            high: self.training_tco2e_high,
+        }
+    }
+
+    /// The lifetime tokens.
+    pub fn lifetime_tokens(&self) -> Bounds {
+        Bounds {
+            low: self.lifetime_tokens_low,
+            central: self.lifetime_tokens_central,
+            high: self.lifetime_tokens_high,
+        }
+    }
+
+    /// True for a class row (by key prefix or by total parameters).
+    pub fn is_class(&self) -> bool {
+        !self.class_prefixes.trim().is_empty()
+            || self.class_params_b_above.is_some()
+            || self.class_params_b_max.is_some()
+    }
+
+    /// True when the row names `key` (lower case) in `model_keys`.
+    pub fn names(&self, key: &str) -> bool {
+        self.model_keys
+            .split(';')
+            .any(|k| k.trim().eq_ignore_ascii_case(key))
+    }
+
+    /// True when a class row covers the spelling `name` (lower case) by one of its prefixes.
+    pub fn covers_prefix(&self, name: &str) -> bool {
+        self.class_prefixes
+            .split('|')
+            .map(str::trim)
+            .any(|p| !p.is_empty() && name.starts_with(p))
+    }
+
+    /// True when a class row by size covers a model of `total_params_b` (the total maximum).
+    pub fn covers_size(&self, total_params_b: f64) -> bool {
+        if !self.class_prefixes.trim().is_empty()
+            || (self.class_params_b_above.is_none() && self.class_params_b_max.is_none())
+        {
+            return false;
+        }
+        self.class_params_b_above.is_none_or(|a| total_params_b > a)
+            && self.class_params_b_max.is_none_or(|m| total_params_b <= m)
+    }
+}
+
 /// A list price (prices.csv), per 1 million tokens.
 #[derive(Debug, Clone, Deserialize)]
 pub struct PriceRow {
@@ -462,6 +560,9 @@ pub struct FactorSet {
     pub latency: BTreeMap<String, LatencyRow>,
     /// Exchange rates by (currency, year) (optional file).
     pub fx: BTreeMap<(String, i32), FxRow>,
+    /// Training emissions and lifetime tokens per model family, by family (optional file;
+    /// factor set 2026.3 on).
+    pub training: Vec<TrainingRow>,
     /// USD price index by year (optional file).
     pub deflators: BTreeMap<i32, DeflatorRow>,
     /// Model-resolution rules of the set: the `resolution_rules` constant (central), 1 when
@@ -480,9 +581,10 @@ pub fn embedded_versions() -> Vec<&'static str> {
     v
 }
 
-/// The version used when none is named. 2026.2 (model-resolution rules 2) is embedded beside it
-/// but not yet the default: the report figures the tests assert are 2026.1's.
-pub const DEFAULT_VERSION: &str = "2026.2";
+/// The version used when none is named: 2026.3 (2026.2's figures, every one unchanged, and the
+/// training emissions of training.csv); 2026.1 and 2026.2 stay embedded and reproduce the
+/// reports made with them.
+pub const DEFAULT_VERSION: &str = "2026.3";
 
 /// The default embedded version ([`DEFAULT_VERSION`], else the newest).
 pub fn default_version() -> &'static str {
@@ -649,6 +751,8 @@ impl FactorSet {
         let constants: Vec<ConstantRow> = rows(version, tables, "constants.csv")?;
         let prices: Vec<PriceRow> = rows(version, tables, "prices.csv")?;
         let latency: Vec<LatencyRow> = rows(version, tables, "latency.csv")?;
+        let mut training: Vec<TrainingRow> = rows(version, tables, "training.csv")?;
+        training.sort_by(|a, b| a.family.cmp(&b.family));
         let fx: Vec<FxRow> = rows(version, tables, "fx.csv")?;
         let deflators: Vec<DeflatorRow> = rows(version, tables, "deflators.csv")?;
         classes.sort_by_key(|c| c.priority);
@@ -675,6 +779,7 @@ impl FactorSet {
                 .into_iter()
                 .map(|l| (l.model_key.to_lowercase(), l))
                 .collect(),
+            training,
             fx: fx
                 .into_iter()
                 .map(|f| ((f.currency.to_uppercase(), f.year), f))

@@ -36,7 +36,7 @@ const TABLES: [(&str, &str); 6] = [
         "id, import_id, record_key, active, sheet, row, bucket_start, bucket_end, provider, model,
          region, region_scope, cost_centre, requests, input_tokens, cached_input_tokens,
          output_tokens, input_characters, output_characters, cost, currency, kind, kind_label,
-         kind_quantity, kind_unit, account, service",
+         kind_quantity, kind_unit, account, service, requests_reported",
     ),
     (
         "rejections",

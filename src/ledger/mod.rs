@@ -53,7 +53,7 @@ pub use location::{Location, PgUrl, LEDGER_ENV};
 pub use sqlite::damage_report;
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 /// The marker of an llm-scope3 ledger in the SQLite header (`PRAGMA application_id`): "LS3L".
 /// A PostgreSQL ledger holds it in its marker table.
@@ -507,19 +507,21 @@ fn classify(db: &Db, location: &Location, shown: &str) -> Result<State> {
 }
 
 /// The schema of each version, one script per version and backend, applied in order.
-fn schema_scripts(dialect: Dialect) -> [&'static str; 4] {
+fn schema_scripts(dialect: Dialect) -> [&'static str; 5] {
     match dialect {
         Dialect::Sqlite => [
             include_str!("schema.sql"),
             include_str!("schema_v2.sql"),
             include_str!("schema_v3.sql"),
             include_str!("schema_v4.sql"),
+            include_str!("schema_v5.sql"),
         ],
         Dialect::Postgres => [
             include_str!("schema.pg.sql"),
             include_str!("schema_v2.pg.sql"),
             include_str!("schema_v3.pg.sql"),
             include_str!("schema_v4.pg.sql"),
+            include_str!("schema_v5.pg.sql"),
         ],
     }
 }
@@ -527,7 +529,7 @@ fn schema_scripts(dialect: Dialect) -> [&'static str; 4] {
 /// Creates the schema from `version` up to [`SCHEMA_VERSION`] and sets the marker, inside the
 /// caller's write transaction.
 fn set_up(db: &Db, version: i64) -> DbResult<()> {
-    let [v1, v2, v3, v4] = schema_scripts(db.dialect());
+    let [v1, v2, v3, v4, v5] = schema_scripts(db.dialect());
     if version < 1 {
         // The PostgreSQL script also makes the marker table: a PostgreSQL ledger is marked
         // from the start.
@@ -546,6 +548,10 @@ fn set_up(db: &Db, version: i64) -> DbResult<()> {
         // same file twice when two imports ran at once: the later copies are withdrawn first.
         withdraw_duplicate_imports(db)?;
         db.batch(v4)?;
+    }
+    if version < 5 {
+        // Version 5: whether each record's row gave a request count.
+        db.batch(v5)?;
     }
     if let Some(c) = db.sqlite() {
         c.pragma_update(None, "application_id", APPLICATION_ID)?;
@@ -1360,7 +1366,7 @@ impl Ledger {
                         r.model, r.region, r.region_scope, r.cost_centre, r.requests, r.input_tokens,
                         r.cached_input_tokens, r.output_tokens, r.input_characters, r.output_characters,
                         r.cost, r.currency, r.kind, r.kind_label, r.kind_quantity, r.kind_unit, r.record_key,
-                        r.account, r.service
+                        r.account, r.service, r.requests_reported
                  FROM records r JOIN imports i ON i.id = r.import_id
                  WHERE r.active = 1 AND r.bucket_start >= ?1 AND r.bucket_start < ?2
                  ORDER BY i.file, r.import_id, r.id",
@@ -1411,6 +1417,12 @@ impl Ledger {
                         account: r.opt_text(24)?,
                         service: r.opt_text(25)?,
                         requests: get_u(11)?,
+                        // NULL: imported before schema version 5, which did not say; a count
+                        // above 0 was reported.
+                        requests_reported: match r.opt_int(26)? {
+                            Some(v) => v != 0,
+                            None => get_u(11)? > 0,
+                        },
                         input_tokens: get_u(12)?,
                         cached_input_tokens: get_u(13)?,
                         output_tokens: get_u(14)?,
@@ -1746,7 +1758,7 @@ fn insert_records(db: &Db, import_id: i64, records: &[UsageRecord]) -> DbResult<
     const HEAD: &str = "INSERT INTO records(import_id, record_key, active, sheet, row, bucket_start, bucket_end, provider,
             model, region, region_scope, cost_centre, requests, input_tokens, cached_input_tokens,
             output_tokens, input_characters, output_characters, cost, currency, kind, kind_label,
-            kind_quantity, kind_unit, account, service)";
+            kind_quantity, kind_unit, account, service, requests_reported)";
     for chunk in records.chunks(RECORDS_PER_BATCH) {
         let rows: Vec<Vec<db::Val>> = chunk
             .iter()
@@ -1799,6 +1811,7 @@ fn insert_records(db: &Db, import_id: i64, records: &[UsageRecord]) -> DbResult<
                     unit,
                     &r.account,
                     &r.service,
+                    i64::from(r.requests_reported),
                 ]
                 .to_vec()
             })

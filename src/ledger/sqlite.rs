@@ -116,6 +116,33 @@ pub(super) fn tables_and_marker(conn: &Connection, shown: &str) -> Result<(Vec<S
         .map_err(e)?
         .collect::<rusqlite::Result<Vec<String>>>()
         .map_err(e)?;
+    if tables.is_empty() && app != APPLICATION_ID {
+        // No table, but views or triggers: another application's file, never ours to set up.
+        let mut stmt = conn
+            .prepare(
+                "SELECT type || ' ' || name FROM sqlite_master WHERE name NOT LIKE 'sqlite^_%' ESCAPE '^' ORDER BY name",
+            )
+            .map_err(e)?;
+        let others = stmt
+            .query_map([], |r| r.get(0))
+            .map_err(e)?
+            .collect::<rusqlite::Result<Vec<String>>>()
+            .map_err(e)?;
+        if !others.is_empty() {
+            return Err(LedgerError::NotALedger {
+                path: shown.to_string(),
+                why: format!(
+                    "it holds no tables but {}",
+                    others
+                        .iter()
+                        .take(8)
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            });
+        }
+    }
     if app != 0 && app != APPLICATION_ID {
         return Err(LedgerError::NotALedger {
             path: shown.to_string(),

@@ -99,6 +99,10 @@ impl RowCounts {
 pub struct Quantities {
     /// Requests.
     pub requests: u64,
+    /// True when a row gave a request count (a real 0 included). False in a report a ledger
+    /// stored before it was kept: then only a count above 0 says requests were reported.
+    #[serde(default)]
+    pub requests_reported: bool,
     /// Input tokens (cached included).
     pub input_tokens: u64,
     /// Cached input tokens.
@@ -117,6 +121,7 @@ impl Quantities {
     fn add(&mut self, r: &RowValues) -> Result<(), TotalOverflow> {
         let add = |a: u64, b: u64, what: &'static str| a.checked_add(b).ok_or(TotalOverflow(what));
         self.requests = add(self.requests, r.requests, "requests")?;
+        self.requests_reported |= r.requests_reported;
         self.input_tokens = add(self.input_tokens, r.input_tokens, "input tokens")?;
         self.cached_input_tokens = add(
             self.cached_input_tokens,
@@ -376,6 +381,8 @@ struct TotalOverflow(&'static str);
 #[derive(Debug, Clone, Default)]
 struct RowValues {
     requests: u64,
+    /// The row gave a request count.
+    requests_reported: bool,
     input_tokens: u64,
     cached_input_tokens: u64,
     output_tokens: u64,
@@ -2399,7 +2406,10 @@ fn meter_quantities(
         "output" => values.output_tokens = r.tokens,
         "input_characters" => values.input_characters = r.tokens,
         "output_characters" => values.output_characters = r.tokens,
-        "requests" => values.requests = r.tokens,
+        "requests" => {
+            values.requests = r.tokens;
+            values.requests_reported = true;
+        }
         _ => {
             let label = r.label.clone().unwrap_or_else(|| "not estimated".into());
             let spend_only = r.class == "spend";
@@ -2488,6 +2498,7 @@ fn wide_quantities(
     Ok(RowQuantities {
         values: RowValues {
             requests: requests.unwrap_or(0),
+            requests_reported: requests.is_some(),
             input_tokens: input.unwrap_or(0),
             cached_input_tokens: cached.unwrap_or(0),
             output_tokens: output.unwrap_or(0),
@@ -2644,6 +2655,7 @@ fn valid_row(
         account,
         service: text_field(m.service.as_ref(), cells),
         requests: values.requests,
+        requests_reported: values.requests_reported,
         input_tokens: values.input_tokens,
         cached_input_tokens: values.cached_input_tokens,
         output_tokens: values.output_tokens,
@@ -2660,6 +2672,7 @@ fn valid_row(
         .into_iter()
         .map(|(label, unit, quantity)| UsageRecord {
             requests: 0,
+            requests_reported: false,
             input_tokens: 0,
             cached_input_tokens: 0,
             output_tokens: 0,

@@ -25,6 +25,15 @@ use crate::model::{Period, Rejection};
 use crate::normalise::{read_export, FileRead, FileReport, FileToRead};
 
 impl Outcome {
+    /// The outcome with the configuration's what-if scenarios evaluated against its lines.
+    fn with_levers(mut self, cfg: &Config) -> Outcome {
+        self.what_if =
+            crate::aggregate::what_if::evaluate(&self.summary, &cfg.factors, &cfg.what_if);
+        self.training =
+            crate::aggregate::training::training(&self.summary, &cfg.factors, cfg.include_training);
+        self
+    }
+
     /// The outcome with its warnings assessed.
     fn assessed(mut self) -> Outcome {
         self.warnings = warnings::assess(&self);
@@ -84,6 +93,11 @@ pub struct Outcome {
     /// An earlier JSON summary giving the N-1 figures of a run without a ledger
     /// (`report --prior`; see [`comparative::of`]).
     pub prior: Option<comparative::Prior>,
+    /// The what-if scenarios of the configuration and the command line, evaluated.
+    pub what_if: Vec<crate::aggregate::what_if::Outcome>,
+    /// The amortised training share (Training sheet), and whether the configuration adds it
+    /// to the reported figure (`[boundary] include_training`).
+    pub training: crate::aggregate::training::Training,
 }
 
 /// The ledger's part of a report.
@@ -303,7 +317,10 @@ fn run_once(inputs: &[&Input], cfg: &Config) -> std::result::Result<Outcome, Run
         reporting,
         note: None,
         prior: None,
+        what_if: vec![],
+        training: Default::default(),
     }
+    .with_levers(cfg)
     .assessed())
 }
 
@@ -612,7 +629,10 @@ pub fn run_ledger(ledger: &crate::ledger::Ledger, cfg: &Config) -> Result<Outcom
         reporting,
         note: None,
         prior: None,
+        what_if: vec![],
+        training: Default::default(),
     }
+    .with_levers(cfg)
     .assessed())
 }
 

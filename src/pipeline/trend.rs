@@ -41,6 +41,110 @@ pub struct Trend {
     pub quarters: Vec<TrendSpan>,
     /// From the first day of the fiscal year to the last day of the reported period.
     pub year_to_date: TrendSpan,
+    /// The four quarters after the reported period, projected (`None` with no quarter of data).
+    pub projection: Option<Projection>,
+}
+
+/// The four quarters after the last reported quarter, projected by a straight line through
+/// the quarters the trend holds data for (a projection, not a forecast: it assumes the usage
+/// goes on as it went).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Projection {
+    /// Quarters fitted (the reported ones of the fiscal year and the same quarters a year
+    /// earlier that hold data).
+    pub points: usize,
+    /// Change per quarter of the central line, kgCO2e.
+    pub slope_kgco2e: f64,
+    /// The quarters projected: name, dates and kgCO2e (each bound on its own line; never
+    /// below zero).
+    pub quarters: Vec<(String, Period, crate::model::Bounds)>,
+    /// How, in words.
+    pub method: String,
+}
+
+/// Least squares through `(t, y)`: (intercept, slope); a flat line through the mean with one
+/// point or one distinct `t`.
+fn line_through(points: &[(f64, f64)]) -> (f64, f64) {
+    let n = points.len() as f64;
+    let mt = points.iter().map(|p| p.0).sum::<f64>() / n;
+    let my = points.iter().map(|p| p.1).sum::<f64>() / n;
+    let sxx: f64 = points.iter().map(|p| (p.0 - mt) * (p.0 - mt)).sum();
+    if sxx == 0.0 {
+        return (my, 0.0);
+    }
+    let sxy: f64 = points.iter().map(|p| (p.0 - mt) * (p.1 - my)).sum();
+    let slope = sxy / sxx;
+    (my - slope * mt, slope)
+}
+
+/// The projection of `quarters` (the fiscal year's, in order, the reported ones first).
+fn project(quarters: &[TrendSpan], fiscal_start: u32) -> Option<Projection> {
+    use crate::model::Bounds;
+    // t = 0..3 for the quarters a year earlier, 4..7 for this fiscal year's.
+    let mut pts: Vec<(f64, Bounds)> = vec![];
+    for (i, q) in quarters.iter().enumerate() {
+        if let Some(t) = &q.previous.1 {
+            pts.push((i as f64, t.emissions_kgco2e));
+        }
+        if let (true, Some(t)) = (q.reported, &q.totals) {
+            pts.push((4.0 + i as f64, t.emissions_kgco2e));
+        }
+    }
+    let last = quarters.iter().rposition(|q| q.reported)?;
+    if pts.is_empty() {
+        return None;
+    }
+    let fit = |pick: fn(&Bounds) -> f64| -> (f64, f64) {
+        let xy: Vec<(f64, f64)> = pts.iter().map(|(t, b)| (*t, pick(b))).collect();
+        line_through(&xy)
+    };
+    let (low, central, high) = (fit(|b| b.low), fit(|b| b.central), fit(|b| b.high));
+    let mut out = vec![];
+    let mut start = quarters[last].period.end.succ_opt()?;
+    for k in 1..=4 {
+        let end = start
+            .checked_add_months(chrono::Months::new(3))?
+            .pred_opt()?;
+        let t = 4.0 + (last + k) as f64;
+        let at = |(a, b): (f64, f64)| (a + b * t).max(0.0);
+        let fy = fiscal_year_of(start, fiscal_start);
+        let q = (start.month() + 12 - fiscal_start) % 12 / 3 + 1;
+        let name = if fiscal_start == 1 {
+            format!("{fy} Q{q}")
+        } else {
+            format!("FY{fy} Q{q}")
+        };
+        out.push((
+            name.clone(),
+            Period {
+                start,
+                end,
+                label: name,
+            },
+            Bounds {
+                low: at(low),
+                central: at(central),
+                high: at(high),
+            },
+        ));
+        start = end.succ_opt()?;
+    }
+    let n = pts.len();
+    let method = if n < 2 {
+        format!(
+            "one quarter of data in the ledger: each quarter projected at its level ({n} point)"
+        )
+    } else {
+        format!(
+            "a straight line (least squares) through the {n} quarters of this fiscal year and a year earlier that hold data, each bound on its own line, continued four quarters; kept at zero or above"
+        )
+    };
+    Some(Projection {
+        points: n,
+        slope_kgco2e: central.1,
+        quarters: out,
+        method,
+    })
 }
 
 /// The fiscal year (by the year it starts in) holding `date`, for a year starting in `start`.
@@ -112,10 +216,26 @@ pub(super) fn of(ledger: &crate::ledger::Ledger, cfg: &Config) -> Result<Option<
     let Some(year_to_date) = span(ytd, true)? else {
         return Ok(None);
     };
+    let projection = project(&quarters, start_month);
     Ok(Some(Trend {
         fiscal_year,
         start_month,
         quarters,
         year_to_date,
+        projection,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::line_through;
+
+    #[test]
+    fn a_line_through_points_by_hand() {
+        // (0, 1), (1, 3), (2, 5): slope 2, intercept 1.
+        let (a, b) = line_through(&[(0.0, 1.0), (1.0, 3.0), (2.0, 5.0)]);
+        assert!((a - 1.0).abs() < 1e-12 && (b - 2.0).abs() < 1e-12);
+        // One point: flat at it.
+        assert_eq!(line_through(&[(3.0, 7.0)]), (7.0, 0.0));
+    }
 }

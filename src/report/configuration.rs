@@ -141,6 +141,20 @@ pub fn lines_naming(o: &Outcome, factors_table: &str) -> Vec<String> {
             "employees {n}: for the management metric per employee only"
         ));
     }
+    if let Some(include) = c.include_training {
+        let tr = &o.training;
+        out.push(match (include, tr.available) {
+            (true, true) => format!(
+                "boundary: include_training = true: the amortised training share, {} tCO2e central (Training sheet), is added to the reported figure",
+                tonnes(tr.added_kgco2e())
+            ),
+            (true, false) => format!(
+                "boundary: include_training = true, but factor set {} has no training emissions: nothing added",
+                o.factor_version
+            ),
+            (false, _) => "boundary: include_training = false: the training share is shown apart (the default)".into(),
+        });
+    }
     out
 }
 

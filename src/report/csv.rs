@@ -81,6 +81,20 @@ fn table(cols: &[&str], rows: Vec<Vec<Cell<'_>>>, d: Dialect) -> Table {
 /// The file the summary is written to.
 pub const SUMMARY_FILE: &str = "summary.csv";
 
+/// Every file `--format csv` writes, in order (the names of [`tables`]).
+pub const FILES: [&str; 10] = [
+    SUMMARY_FILE,
+    "warnings.csv",
+    "ai_services.csv",
+    "calculation_lines.csv",
+    "factors.csv",
+    "imports.csv",
+    "trend.csv",
+    "per_request.csv",
+    "levers.csv",
+    "rejected_rows.csv",
+];
+
 /// The tables, by file name: `summary.csv` first, then the workbook's tables.
 pub fn tables(o: &Outcome, d: Dialect) -> Vec<(&'static str, Table)> {
     let f = Formats::new();
@@ -241,6 +255,8 @@ pub fn tables(o: &Outcome, d: Dialect) -> Vec<(&'static str, Table)> {
             ),
         ),
         ("trend.csv", trend(o, d)),
+        ("per_request.csv", per_request(o, d)),
+        ("levers.csv", levers(o, d)),
         (
             "rejected_rows.csv",
             table(
@@ -317,6 +333,91 @@ fn trend(o: &Outcome, d: Dialect) -> Table {
     (cols.iter().map(|c| c.to_string()).collect(), rows)
 }
 
+/// `per_request.csv`: the Per Request sheet's table, by provider, model and month, then the
+/// average request (`all`); empty but for its header when no line counts requests.
+fn per_request(o: &Outcome, d: Dialect) -> Table {
+    let cols = [
+        "Provider",
+        "Model (as exported)",
+        "Model key",
+        "Month",
+        "Requests",
+        "Output tokens",
+        "Wh per request (low)",
+        "Wh per request (central)",
+        "Wh per request (high)",
+        "gCO2e per request (low)",
+        "gCO2e per request (central)",
+        "gCO2e per request (high)",
+        "Wh per 1,000 output tokens (central)",
+    ];
+    let num = |x: f64| d.number(tidy(x));
+    let pr = crate::aggregate::per_request::per_request(&o.summary);
+    let rows = pr
+        .groups
+        .iter()
+        .chain(pr.all.as_ref())
+        .map(|g| {
+            let (wh, grams) = (g.wh_per_request(), g.g_per_request());
+            vec![
+                guard(&g.provider),
+                guard(&g.model),
+                guard(&g.model_key),
+                g.month.clone(),
+                g.requests.to_string(),
+                g.output_tokens.to_string(),
+                num(wh.low),
+                num(wh.central),
+                num(wh.high),
+                num(grams.low),
+                num(grams.central),
+                num(grams.high),
+                g.wh_per_thousand_output_tokens()
+                    .map(|b| num(b.central))
+                    .unwrap_or_default(),
+            ]
+        })
+        .collect();
+    (cols.iter().map(|c| c.to_string()).collect(), rows)
+}
+
+/// `levers.csv`: the what-if scenarios (the Levers sheet's table); its header only when none
+/// was asked for.
+fn levers(o: &Outcome, d: Dialect) -> Table {
+    let cols = [
+        "Scenario (as written)",
+        "What it means",
+        "Lines changed",
+        "kgCO2e change, every factor low",
+        "kgCO2e change, central",
+        "kgCO2e change, every factor high",
+        "kWh change (central)",
+        "Water change, L (central)",
+        "kgCO2e had it been so (central)",
+        "Notes",
+    ];
+    let num = |x: f64| d.number(tidy(x));
+    let rows = o
+        .what_if
+        .iter()
+        .map(|w| {
+            vec![
+                guard(&w.spec),
+                guard(&w.description),
+                w.lines.to_string(),
+                num(w.delta_kgco2e.low),
+                num(w.delta_kgco2e.central),
+                num(w.delta_kgco2e.high),
+                num(w.delta_energy_kwh.central),
+                num(w.delta_water_l.central),
+                num(w.total_after_kgco2e.central),
+                guard(&w.notes.join("; ")),
+            ]
+        })
+        .collect();
+    (cols.iter().map(|c| c.to_string()).collect(), rows)
+}
+
 /// The columns of `summary.csv`.
 pub const SUMMARY_COLS: [&str; 6] = ["Figure", "Value", "Unit", "Low", "High", "Note"];
 
@@ -385,6 +486,30 @@ fn summary(o: &Outcome, d: Dialect) -> Table {
         (String::new(), "n/a: the total is zero")
     };
     fig("Embodied share of the total", share, "%", None, why);
+    let tr = &o.training;
+    if tr.available {
+        let b = tr.total_tco2e;
+        fig(
+            "Amortised training share of the models used (Training sheet)",
+            num(b.central),
+            "tCO2e",
+            Some((b.low, b.high)),
+            if tr.included {
+                "INCLUDED in the reported figure below because the configuration sets [boundary] include_training = true: the models' training emissions spread over the tokens they serve in their life (an assumption); not in the gross figure above"
+            } else {
+                "shown apart, not in the gross figure above ([boundary] include_training = true adds the central share): the models' training emissions spread over the tokens they serve in their life (an assumption)"
+            },
+        );
+        if tr.included {
+            fig(
+                "Reported figure, incl. the amortised training share (central)",
+                num((t.emissions_kgco2e.central + tr.added_kgco2e()) / 1000.0),
+                "tCO2e",
+                None,
+                "the gross figure above + the central training share ([boundary] include_training = true); the E1-6 Summary's figure",
+            );
+        }
+    }
     fig(
         "Energy at the data centre",
         num(t.energy_kwh.central),
@@ -469,7 +594,17 @@ fn summary(o: &Outcome, d: Dialect) -> Table {
         ),
     }
     let a = &t.activity;
-    fig("Requests", a.requests.to_string(), "requests", None, "");
+    if a.requests_reported {
+        fig("Requests", a.requests.to_string(), "requests", None, "");
+    } else {
+        fig(
+            "Requests",
+            String::new(),
+            "requests",
+            None,
+            "not reported: no export gave a request count",
+        );
+    }
     fig(
         "Input tokens",
         a.input_tokens.to_string(),

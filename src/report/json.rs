@@ -48,6 +48,14 @@ pub struct Summary<'a> {
     /// The preparer's commentary (`report --note`).
     #[serde(skip_serializing_if = "Option::is_none")]
     note: Option<&'a str>,
+    /// Energy and emissions of one request by provider, model and month, and the published
+    /// per-query figures beside them.
+    per_request: super::per_request_json::PerRequestJson,
+    /// What-if scenarios (`report --what-if`, `[levers] what_if`; absent when none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    what_if: Vec<super::per_request_json::WhatIfJson<'a>>,
+    /// The amortised training share (Training sheet), by model family.
+    training: super::training_json::TrainingJson<'a>,
 }
 
 /// A gap the reader must not miss (see `pipeline::warnings`).
@@ -245,6 +253,8 @@ struct NotConvertedJson<'a> {
 #[derive(Debug, Serialize)]
 struct TotalsJson<'a> {
     requests: u64,
+    #[serde(skip_serializing_if = "reported")]
+    requests_reported: bool,
     input_tokens: u64,
     cached_input_tokens: u64,
     output_tokens: u64,
@@ -259,6 +269,9 @@ struct TotalsJson<'a> {
     water_l: Bounds,
     primary_data_share: f64,
     data_quality_score: Option<f64>,
+    /// The reported figure with the training share, when the configuration includes it.
+    #[serde(flatten)]
+    training_included: Option<super::training_json::IncludedJson>,
 }
 
 #[derive(Debug, Serialize)]
@@ -301,6 +314,8 @@ struct LineJson<'a> {
     cost_centre: Option<&'a str>,
     method: &'static str,
     requests: u64,
+    #[serde(skip_serializing_if = "reported")]
+    requests_reported: bool,
     input_tokens: u64,
     cached_input_tokens: u64,
     output_tokens: u64,
@@ -393,6 +408,12 @@ fn is_zero(n: &u64) -> bool {
     *n == 0
 }
 
+/// `requests_reported` is written only when false (the `requests` 0 beside it means "not
+/// reported", not "no requests").
+fn reported(b: &bool) -> bool {
+    *b
+}
+
 /// Rounds to 12 significant digits so that the JSON (and summary.csv) does not show float noise.
 pub(crate) fn tidy(x: f64) -> f64 {
     if x == 0.0 || !x.is_finite() {
@@ -431,6 +452,7 @@ fn line_json<'a>(l: &'a Line, reporting: Option<SpendReportingJson<'a>>) -> Line
         cost_centre: l.key.cost_centre.as_deref(),
         method: b.method.label(),
         requests: b.activity.requests,
+        requests_reported: b.activity.requests_reported,
         input_tokens: b.activity.input_tokens,
         cached_input_tokens: b.activity.cached_input_tokens,
         output_tokens: b.activity.output_tokens,
@@ -515,6 +537,7 @@ pub fn summary(o: &Outcome) -> Summary<'_> {
         generated_at: o.generated_at.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
         totals: TotalsJson {
             requests: t.activity.requests,
+            requests_reported: t.activity.requests_reported,
             input_tokens: t.activity.input_tokens,
             cached_input_tokens: t.activity.cached_input_tokens,
             output_tokens: t.activity.output_tokens,
@@ -550,6 +573,7 @@ pub fn summary(o: &Outcome) -> Summary<'_> {
             water_l: tidy_b(t.water_l),
             primary_data_share: t.primary_data_share,
             data_quality_score: t.data_quality_score.map(tidy),
+            training_included: super::training_json::included_json(o),
         },
         lines: o
             .summary
@@ -701,6 +725,9 @@ pub fn summary(o: &Outcome) -> Summary<'_> {
             .and_then(|l| l.trend.as_ref())
             .map(super::trend_json::trend_json),
         note: o.note.as_deref(),
+        per_request: super::per_request_json::per_request_json(o),
+        what_if: super::per_request_json::what_if_json(o),
+        training: super::training_json::training_json(o),
         configuration: ConfigurationJson {
             settings: {
                 let mut c = o.config.clone();

@@ -42,7 +42,12 @@ pub fn blocks(o: &Outcome, set: &FactorSet) -> Vec<(String, Vec<String>)> {
                     o.files.len(),
                     formats.join(", ")
                 ),
-                "Included: inference of the purchased API calls (input, cached and output tokens), data-centre overhead (PUE), location-based grid electricity, an embodied-hardware adder, and water. Excluded: model training, networking, end-user devices; images, audio and video units until factors exist.".into(),
+                match (o.training.available, o.training.included) {
+                    (true, true) => "Included: inference of the purchased API calls (input, cached and output tokens), data-centre overhead (PUE), location-based grid electricity, an embodied-hardware adder, and water; and, because the configuration sets [boundary] include_training = true, the central amortised training share of the models used (Training sheet), added to the reported figure. Excluded: networking, end-user devices; images, audio and video units until factors exist.",
+                    (true, false) => "Included: inference of the purchased API calls (input, cached and output tokens), data-centre overhead (PUE), location-based grid electricity, an embodied-hardware adder, and water. Excluded: model training (its amortised share is shown apart on the Training sheet; [boundary] include_training = true adds it), networking, end-user devices; images, audio and video units until factors exist.",
+                    _ => "Included: inference of the purchased API calls (input, cached and output tokens), data-centre overhead (PUE), location-based grid electricity, an embodied-hardware adder, and water. Excluded: model training, networking, end-user devices; images, audio and video units until factors exist.",
+                }
+                .into(),
                 "Figures are gross: vendor 'carbon neutral' claims, renewable certificates and offsets are never netted (ESRS E1 AR 46(k)).".into(),
                 if o.excluded.is_empty() {
                     "Exclusions: none.".to_string()

@@ -8,7 +8,9 @@ pub mod csv;
 pub mod intensity;
 pub mod json;
 pub mod methodology;
+mod per_request_json;
 pub mod text;
+mod training_json;
 mod trend_json;
 pub mod workbook;
 
@@ -111,7 +113,7 @@ pub fn file_kind(m: &std::fs::Metadata) -> &'static str {
 
 /// True when `a` and `b` name the same file: the same inode when both exist, else the same
 /// absolute path (the folder resolved, links and `..` included).
-fn same_place(a: &Path, b: &Path) -> bool {
+pub fn same_place(a: &Path, b: &Path) -> bool {
     #[cfg(unix)]
     {
         use std::os::unix::fs::MetadataExt;

@@ -1,6 +1,30 @@
 //! Plain-text lines of a report for the terminal and the upload page: every outcome of a
 //! file's rows and money, so that the parts visibly add up to the whole.
 
+/// The amortised training share in one line (none when the factor set has no training
+/// emissions): shown apart, or included in the reported figure by the configuration.
+pub fn training_line(o: &crate::pipeline::Outcome) -> Option<String> {
+    let tr = &o.training;
+    if !tr.available {
+        return None;
+    }
+    let b = tr.total_tco2e;
+    Some(if tr.included {
+        format!(
+            "Training share: {:.6} tCO2e central (low {:.6}, high {:.6}), INCLUDED ([boundary] include_training = true): reported figure {:.3} tCO2e central",
+            b.central,
+            b.low,
+            b.high,
+            (o.summary.totals.emissions_kgco2e.central + tr.added_kgco2e()) / 1000.0
+        )
+    } else {
+        format!(
+            "Training share (shown apart, not in the total): {:.6} tCO2e central (low {:.6}, high {:.6}); Training sheet",
+            b.central, b.low, b.high
+        )
+    })
+}
+
 /// `rows 120 = accepted 100 + rejected 2 + ... + skipped 3 (blank row 1, other service 2)`:
 /// every outcome, so that the parts visibly add up to the rows read.
 pub fn row_accounting(f: &crate::normalise::FileReport) -> String {
@@ -65,4 +89,32 @@ pub fn money_lines(f: &crate::normalise::FileReport) -> Vec<String> {
             )
         })
         .collect()
+}
+
+/// One what-if scenario in a line: `What if 50% of the gpt-4o tokens served by gpt-4o-mini
+/// instead: -12.345 kgCO2e central (low -2.100, high -80.000) on 3 line(s), ...`; in tCO2e
+/// when the change is a tonne or more.
+pub fn what_if_line(w: &crate::aggregate::what_if::Outcome) -> String {
+    let d = w.delta_kgco2e;
+    let (unit, scale) = if d.central.abs() >= 1000.0 {
+        ("tCO2e", 1000.0)
+    } else {
+        ("kgCO2e", 1.0)
+    };
+    let mut s = format!(
+        "What if {}: {:+.3} {unit} central (low {:+.3}, high {:+.3}) on {} line(s); the period would be {:.3} tCO2e instead of {:.3}",
+        w.description,
+        d.central / scale,
+        d.low / scale,
+        d.high / scale,
+        w.lines,
+        w.total_after_kgco2e.central / 1000.0,
+        (w.total_after_kgco2e.central - d.central) / 1000.0,
+    );
+    for n in &w.notes {
+        s.push_str("; ");
+        s.push_str(n);
+    }
+    s.push_str(" (a scenario, not the reported figure)");
+    s
 }

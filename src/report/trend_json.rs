@@ -15,6 +15,25 @@ pub(super) struct TrendJson<'a> {
     fiscal_year_start_month: u32,
     quarters: Vec<SpanJson>,
     year_to_date: SpanJson,
+    /// The four quarters after the reported period, projected (a projection, not a forecast).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    projection: Option<ProjectionJson>,
+}
+
+#[derive(Debug, Serialize)]
+struct ProjectionJson {
+    method: String,
+    points: usize,
+    slope_kgco2e_per_quarter: f64,
+    quarters: Vec<ProjectedJson>,
+}
+
+#[derive(Debug, Serialize)]
+struct ProjectedJson {
+    quarter: String,
+    start: String,
+    end: String,
+    emissions_kgco2e: Bounds,
 }
 
 /// One quarter (or the year to date) and the same dates a year earlier.
@@ -46,6 +65,21 @@ pub(super) fn trend_json(t: &Trend) -> TrendJson<'_> {
         fiscal_year_start_month: t.start_month,
         quarters: t.quarters.iter().map(span_json).collect(),
         year_to_date: span_json(&t.year_to_date),
+        projection: t.projection.as_ref().map(|p| ProjectionJson {
+            method: p.method.clone(),
+            points: p.points,
+            slope_kgco2e_per_quarter: tidy(p.slope_kgco2e),
+            quarters: p
+                .quarters
+                .iter()
+                .map(|(name, period, b)| ProjectedJson {
+                    quarter: name.clone(),
+                    start: period.start.to_string(),
+                    end: period.end.to_string(),
+                    emissions_kgco2e: b.map(tidy),
+                })
+                .collect(),
+        }),
     }
 }
 

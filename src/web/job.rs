@@ -128,6 +128,11 @@ pub(crate) fn run(up: &Upload, opts: &Options, ledger_lock: &Mutex<()>) -> Resul
     });
     let entity = entity.filter(|e| !e.trim().is_empty());
     let mut cfg = Config::new(&period, &opts.read, None, entity.as_deref())?;
+    if let Some(spec) = &form.what_if {
+        let lever = crate::aggregate::what_if::Lever::parse(spec)
+            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("The {e}")))?;
+        cfg.what_if.push((spec.clone(), lever));
+    }
     if entity.is_none() && cfg.settings.entity.is_none() {
         cfg.entity =
             "(reporting entity not set: fill in \"Reporting entity\" on the upload page)".into();

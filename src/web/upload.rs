@@ -26,6 +26,8 @@ pub(crate) struct Form {
     pub leave_out_unusable: bool,
     /// `note`: the preparer's commentary (as `report --note`).
     pub note: Option<String>,
+    /// `what_if`: one what-if scenario (as `report --what-if`).
+    pub what_if: Option<String>,
     /// `prior`: an earlier JSON summary of the same period a year before (as `report --prior`),
     /// stored in the upload's folder.
     pub prior: Option<(std::path::PathBuf, String)>,
@@ -143,7 +145,7 @@ pub(crate) async fn read(
                 // An empty file input (nothing chosen) sends an empty part.
                 form.prior = (size > 0).then_some((stored, shown));
             }
-            "quarter" | "year" | "entity" | "leave_out_unusable" | "note" => {
+            "quarter" | "year" | "entity" | "leave_out_unusable" | "note" | "what_if" => {
                 let limit = if name == "note" { MAX_NOTE } else { MAX_FIELD };
                 let mut text = Vec::new();
                 while let Some(chunk) = next_chunk(&mut field, idle, meter).await? {
@@ -162,6 +164,7 @@ pub(crate) async fn read(
                     "year" => form.year = value,
                     "entity" => form.entity = value,
                     "note" => form.note = value,
+                    "what_if" => form.what_if = value,
                     _ => {
                         form.leave_out_unusable = value.is_some_and(|v| {
                             matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "on" | "yes")
@@ -173,7 +176,7 @@ pub(crate) async fn read(
                 return Err(ApiError::new(
                     StatusCode::BAD_REQUEST,
                     format!(
-                        "unknown form field '{}': send files, quarter or year, entity, leave_out_unusable, note, prior",
+                        "unknown form field '{}': send files, quarter or year, entity, leave_out_unusable, note, prior, what_if",
                         other.chars().take(60).collect::<String>()
                     ),
                 ))

@@ -182,6 +182,12 @@ async fn steps(
         .await
         .map_err(err("choose the bad file"))?;
     // The period stays "From the files".
+    c.find(Locator::Id("what_if"))
+        .await
+        .map_err(err("the what-if field"))?
+        .send_keys("cache 30% of input")
+        .await
+        .map_err(err("type a what-if"))?;
     click(c, "go").await?;
     let alert = c
         .wait()
@@ -221,6 +227,18 @@ async fn steps(
     let cards = text_of(c, "cards").await?;
     if !cards.contains("tCO2e") {
         return Err(format!("the summary: {cards}"));
+    }
+    // The two samples bill Claude and GPT models: a training share, shown apart.
+    if !(cards.contains("Training share (amortised)") && cards.contains("shown apart")) {
+        return Err(format!("the training share: {cards}"));
+    }
+    if !cards.contains("What if cache 30% of input") {
+        return Err(format!("the what-if: {cards}"));
+    }
+    // The OpenAI sample counts requests: the average request, beside Google's 0.24 Wh.
+    let per_request = text_of(c, "per-request").await?;
+    if !(cards.contains("Average request") && per_request.contains("Google 2025 0.24 Wh")) {
+        return Err(format!("the average request: {cards} / {per_request}"));
     }
     // The period came from the files (every row of both samples is in 2026Q1), and the
     // warnings are a banner, not just "Report ready.": the OpenAI sample bills a model the

@@ -666,3 +666,100 @@ fn temporary_files_of_an_interrupted_run_are_removed_by_the_next() {
     );
     assert!(d.join("r.xlsx").exists());
 }
+
+#[test]
+fn outputs_never_overwrite_the_ledger_s_wal_the_prior_summary_a_factor_file_or_an_input_in_the_csv_folder(
+) {
+    // Red-team #17 D6: each of these was written over, exit 0.
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let input = d.join("usage.csv");
+    std::fs::copy(fixture("openai_usage_one_row.csv"), &input).unwrap();
+    let ledger = d.join("L.db");
+    bin_in(d)
+        .args(["import", "--ledger"])
+        .arg(&ledger)
+        .arg(&input)
+        .assert()
+        .success();
+    // A copy of the embedded set as a folder, to report with.
+    bin_in(d)
+        .args(["factors", "export"])
+        .arg(d.join("set"))
+        .assert()
+        .success();
+    // An earlier summary of 2025Q1 (its content does not matter: the output is refused first).
+    std::fs::write(d.join("prior.json"), "{}").unwrap();
+    // An export named summary.csv inside the folder --format csv would write.
+    std::fs::create_dir(d.join("tables")).unwrap();
+    std::fs::copy(&input, d.join("tables/summary.csv")).unwrap();
+    let cases: Vec<(Vec<std::ffi::OsString>, &str)> = vec![
+        (
+            vec![
+                "--ledger".into(),
+                ledger.clone().into(),
+                "--json".into(),
+                "L.db-wal".into(),
+            ],
+            "a file of the ledger",
+        ),
+        (
+            vec![
+                input.clone().into(),
+                "--prior".into(),
+                "prior.json".into(),
+                "--json".into(),
+                "prior.json".into(),
+            ],
+            "the earlier summary read by --prior",
+        ),
+        (
+            vec![
+                input.clone().into(),
+                "--factors".into(),
+                d.join("set/2026.3").into(),
+                "--out".into(),
+                d.join("set/2026.3/aliases.csv").into(),
+            ],
+            "a file of the factor set",
+        ),
+        (
+            vec![
+                d.join("tables/summary.csv").into(),
+                "--format".into(),
+                "csv".into(),
+                "--out".into(),
+                "tables".into(),
+            ],
+            "its summary.csv would be written over one of the export files read",
+        ),
+    ];
+    let before: Vec<Vec<u8>> = [
+        "L.db",
+        "prior.json",
+        "set/2026.3/aliases.csv",
+        "tables/summary.csv",
+    ]
+    .iter()
+    .map(|f| std::fs::read(d.join(f)).unwrap())
+    .collect();
+    for (args, says) in cases {
+        let a = bin_in(d)
+            .args(["report", "--quarter", "2026Q1"])
+            .args(&args)
+            .assert()
+            .code(2);
+        let err = String::from_utf8_lossy(&a.get_output().stderr).to_string();
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+    let after: Vec<Vec<u8>> = [
+        "L.db",
+        "prior.json",
+        "set/2026.3/aliases.csv",
+        "tables/summary.csv",
+    ]
+    .iter()
+    .map(|f| std::fs::read(d.join(f)).unwrap())
+    .collect();
+    assert_eq!(before, after);
+}

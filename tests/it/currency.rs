@@ -276,7 +276,7 @@ fn a_currency_without_a_rate_is_named_and_the_total_left_blank() {
         .expect("a warning");
     assert_eq!(
         w["message"],
-        "10.00 CNY of 2025 not converted to EUR: factor set 2026.2 has no CNY exchange rate, so the spend total in EUR is not given; the amounts stay in their own currencies."
+        "10.00 CNY of 2025 not converted to EUR: factor set 2026.3 has no CNY exchange rate, so the spend total in EUR is not given; the amounts stay in their own currencies."
     );
     // The file's accepted spend (one year, 2025) has a CNY amount: not converted either.
     assert!(v["imports"][0]["spend_accepted_reporting"]["amount"].is_null());
@@ -310,7 +310,7 @@ fn spend_of_2026_takes_the_latest_rate_and_says_so() {
     assert_eq!(rs.fx_ids, ["fx:EUR:2025"]);
     assert_eq!(
         rs.notes,
-        ["2026 amounts converted at the 2025 annual rate of EUR (fx:EUR:2025): factor set 2026.2 has no EUR rate for 2026"]
+        ["2026 amounts converted at the 2025 annual rate of EUR (fx:EUR:2025): factor set 2026.3 has no EUR rate for 2026"]
     );
     let accepted = o.files[0].accepted_totals.spend["USD"];
     assert_close(rs.files[0].unwrap(), accepted / 1.12998, 1e-12, "file");

@@ -85,8 +85,9 @@ fn openai_usage_row_with_the_default_set_2026_2_by_hand() {
     //       high = 2.0434792 · 0.5014 + 1.2771745 · 0.110 = 1.16508968311 kg
     // - water low = E_IT · WUE_low = 0 L (zero-water designs); central = 0.2693654 · 0.27 +
     //   0.3178512 · 3.132 = 1.06823862488 L
+    // The default set is 2026.3: 2026.2's figures, every one unchanged, with training.csv added.
     let o = run(&[&fixture("openai_usage_one_row.csv")], "2026Q1").unwrap();
-    assert_eq!(o.factor_version, "2026.2");
+    assert_eq!(o.factor_version, "2026.3");
     let t = &o.summary.totals;
     assert_close(t.energy_kwh.low, 0.0908733653522, REL, "kWh low");
     assert_close(t.energy_kwh.central, 0.317851200617, REL, "kWh central");

@@ -70,10 +70,13 @@ fn the_embedded_factor_set_is_rebuilt_bit_for_bit_from_the_repository() {
         return;
     };
     // Every embedded version: 2026.1 from the research extracts, 2026.2 from those and the rows
-    // of tools/factor_inputs/2026.2/.
+    // of tools/factor_inputs/2026.2/, 2026.3 from 2026.2 and the rows of
+    // tools/factor_inputs/2026.3/.
     let versions = embedded_versions();
     assert!(
-        versions.contains(&"2026.1") && versions.contains(&"2026.2"),
+        versions.contains(&"2026.1")
+            && versions.contains(&"2026.2")
+            && versions.contains(&"2026.3"),
         "{versions:?}"
     );
     for version in versions {
@@ -97,8 +100,12 @@ fn the_embedded_factor_set_is_rebuilt_bit_for_bit_from_the_repository() {
         let embedded = root().join("src/factors/data").join(version);
         let rebuilt = hashes(&out_dir);
         assert_eq!(rebuilt, hashes(&embedded), "{version}");
-        // Ten CSV files and README.md; from 2026.2 also latency.csv.
-        let files = if version == "2026.1" { 11 } else { 12 };
+        // Ten CSV files and README.md; from 2026.2 also latency.csv, from 2026.3 training.csv.
+        let files = match version {
+            "2026.1" => 11,
+            "2026.2" => 12,
+            _ => 13,
+        };
         assert_eq!(rebuilt.len(), files, "{rebuilt:?}");
         // Hence the set's SHA-256, the one workbooks and JSON print, is the embedded one.
         assert_eq!(

@@ -317,6 +317,31 @@ fn diff_of_the_two_embedded_sets_lists_the_rows_of_a_file_only_one_has() {
 }
 
 #[test]
+fn diff_2026_2_2026_3_lists_training_csv_and_its_sources_added_and_nothing_else_changed() {
+    // 2026.3 = 2026.2 + training.csv (26 rows) + the 25 sources they cite; its README says so.
+    let out = bin()
+        .args(["factors", "diff", "2026.2", "2026.3"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let text = stdout(&out);
+    assert!(
+        text.contains("training.csv: only in B (file added, 26 rows)"),
+        "{text}"
+    );
+    assert!(text.contains("\n  + llama-3.1-405b\n"), "{text}");
+    assert!(text.contains("\n  + class:frontier-closed\n"), "{text}");
+    assert!(
+        text.contains("sources.csv: 25 added, 0 removed, 0 changed (rows keyed by id)"),
+        "{text}"
+    );
+    assert!(text.contains("\n  + meta-llama3.1-card-2024\n"), "{text}");
+    assert!(text.contains("README.md: text changed"), "{text}");
+    assert!(text.contains("3 file(s) differ"), "{text}");
+}
+
+#[test]
 fn validate_passes_and_every_published_figure_lies_within_the_tools_range() {
     let out = bin()
         .args(["factors", "validate"])

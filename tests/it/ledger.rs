@@ -1477,3 +1477,111 @@ fn a_ledger_that_cannot_be_created_leaves_no_file() {
         .collect();
     assert!(left.is_empty(), "left behind: {left:?}");
 }
+
+#[test]
+fn a_file_holding_only_a_view_is_refused_untouched() {
+    // An SQLite file with a view and no table is another application's (red-team #17 D5):
+    // read commands and imports refuse it, and not a byte changes.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("views.db");
+    {
+        let c = rusqlite::Connection::open(&path).unwrap();
+        c.execute_batch("CREATE VIEW app_settings AS SELECT 1 AS x;")
+            .unwrap();
+    }
+    let before = std::fs::read(&path).unwrap();
+    let small = small_file(dir.path());
+    for args in [
+        vec![os("imports"), os("list")],
+        vec![os("import"), small.as_os_str()],
+        vec![os("report"), os("--quarter"), os("2026Q1")],
+    ] {
+        let mut args = args.clone();
+        args.extend([os("--ledger"), path.as_os_str()]);
+        let (code, out, err) = cli(dir.path(), &args);
+        assert_eq!(code, 3, "{args:?}: {out}{err}");
+        assert!(
+            err.contains(
+                "views.db is not an llm-scope3 ledger (it holds no tables but view app_settings)"
+            ),
+            "{err}"
+        );
+    }
+    assert_eq!(std::fs::read(&path).unwrap(), before, "not a byte changed");
+}
+
+#[test]
+fn a_damaged_index_the_quick_check_misses_stops_the_report_before_any_figure() {
+    // Red-team #17 D1: one bit flipped in a leaf page of the records_period index hides rows
+    // from the period query; SQLite's quick check (run on every opening) does not read index
+    // entries against their rows, so the report gave a low figure and --final recorded it.
+    // The full integrity check now runs before a figure is computed from a ledger.
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = dir.path().join("L.db");
+    let sample = root().join("samples/openai_completions_usage_2026-01-01_2026-03-31.csv");
+    let (code, out, err) = cli(
+        dir.path(),
+        &[
+            os("import"),
+            sample.as_os_str(),
+            os("--ledger"),
+            ledger.as_os_str(),
+        ],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    // The index's first leaf page, found from its root (page size from the ledger).
+    let (root_page, page_size): (i64, i64) = {
+        let c = rusqlite::Connection::open(&ledger).unwrap();
+        (
+            c.query_row(
+                "SELECT rootpage FROM sqlite_master WHERE name = 'records_period'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap(),
+            c.query_row("PRAGMA page_size", [], |r| r.get(0)).unwrap(),
+        )
+    };
+    let mut bytes = std::fs::read(&ledger).unwrap();
+    let ps = page_size as usize;
+    let mut page = root_page as usize;
+    while bytes[(page - 1) * ps] != 0x0a {
+        // An interior index page: follow its right-most child.
+        let at = (page - 1) * ps + 8;
+        page = u32::from_be_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
+    }
+    let off = (page - 1) * ps;
+    let first_cell = u16::from_be_bytes(bytes[off + 5..off + 7].try_into().unwrap()) as usize;
+    bytes[off + first_cell + 6] ^= 0x01;
+    std::fs::write(&ledger, &bytes).unwrap();
+    {
+        let c = rusqlite::Connection::open(&ledger).unwrap();
+        let quick: String = c.query_row("PRAGMA quick_check", [], |r| r.get(0)).unwrap();
+        assert_eq!(quick, "ok", "the quick check misses it");
+    }
+    for extra in [vec![], vec![os("--final")]] {
+        let mut args = vec![
+            os("report"),
+            os("--quarter"),
+            os("2026Q1"),
+            os("--ledger"),
+            ledger.as_os_str(),
+            os("--out"),
+            os("r.xlsx"),
+        ];
+        args.extend(extra);
+        let (code, out, err) = cli(dir.path(), &args);
+        assert_eq!(code, 3, "{out}{err}");
+        assert!(
+            err.contains("full integrity check")
+                && err.contains("missing from index records_period"),
+            "{err}"
+        );
+        assert!(!dir.path().join("r.xlsx").exists());
+    }
+    let c = rusqlite::Connection::open(&ledger).unwrap();
+    let statements: i64 = c
+        .query_row("SELECT count(*) FROM statements", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(statements, 0);
+}

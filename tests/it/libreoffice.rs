@@ -110,43 +110,113 @@ fn plant_wrong_cached_value(xlsx: &[u8], part: &str, value: &str) -> Vec<u8> {
     out.finish().unwrap().into_inner()
 }
 
-#[test]
-fn libreoffice_recalculates_the_calculation_lines_to_the_tools_values() {
-    let Some(soffice) = soffice() else { return };
-    use calamine::{open_workbook_auto, Data, Reader};
-    let o = run(&[&root().join("samples")], "2026Q1").unwrap();
-    let bytes = workbook::build(&o, &config("2026Q1").factors).unwrap();
-    // Calculation Lines is the sixth sheet: xl/worksheets/sheet6.xml.
-    assert_eq!(workbook::SHEETS[5], "Calculation Lines");
-    let planted = plant_wrong_cached_value(&bytes, "xl/worksheets/sheet6.xml", "999999");
-    let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("planted.xlsx");
-    std::fs::write(&input, &planted).unwrap();
-    // The planted value is really in the file before LibreOffice sees it.
-    let mut before = open_workbook_auto(&input).unwrap();
-    let calc = before.worksheet_range("Calculation Lines").unwrap();
-    assert!(calc.rows().any(|r| r.contains(&Data::Float(999999.0))));
-    let out_dir = dir.path().join("out");
-    std::fs::create_dir(&out_dir).unwrap();
+/// Rewrites one package part, replacing the cached value of the formula cell `cell` (`AC122`)
+/// in it with `value`.
+fn plant_in_cell(xlsx: &[u8], part: &str, cell: &str, value: &str) -> Vec<u8> {
+    edit_part(xlsx, part, |xml| {
+        let at = xml
+            .find(&format!("<c r=\"{cell}\""))
+            .unwrap_or_else(|| panic!("no cell {cell}"));
+        let end_cell = at + xml[at..].find("</c>").unwrap();
+        assert!(
+            xml[at..end_cell].contains("<f"),
+            "{cell} is not a formula: {}",
+            &xml[at..end_cell]
+        );
+        let v = at + xml[at..].find("<v>").unwrap() + 3;
+        let end = v + xml[v..].find("</v>").unwrap();
+        format!("{}{value}{}", &xml[..v], &xml[end..])
+    })
+}
+
+/// Excel column letters of a 0-based column index.
+fn letters(mut col: usize) -> String {
+    let mut s = vec![];
+    col += 1;
+    while col > 0 {
+        s.push(b'A' + ((col - 1) % 26) as u8);
+        col = (col - 1) / 26;
+    }
+    s.reverse();
+    String::from_utf8(s).unwrap()
+}
+
+/// The headings of a sheet's first row.
+fn headings(range: &calamine::Range<calamine::Data>) -> Vec<String> {
+    range
+        .rows()
+        .next()
+        .unwrap()
+        .iter()
+        .map(|c| c.to_string())
+        .collect()
+}
+
+/// Converts `input` to xlsx with LibreOffice recalculating every formula on load, in a folder
+/// of `dir`; returns the recalculated workbook.
+fn recalculated(
+    soffice: &Path,
+    input: &Path,
+    dir: &Path,
+) -> calamine::Sheets<std::io::BufReader<std::fs::File>> {
+    let out_dir = dir.join("out");
+    std::fs::create_dir_all(&out_dir).unwrap();
     // `convert` runs LibreOffice with the profile folder inside the output folder.
     recalculating_profile(&out_dir);
-    let out = convert(&soffice, &input, "xlsx", &out_dir);
+    let out = convert(soffice, input, "xlsx", &out_dir);
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
     let _ = std::fs::remove_dir_all(out_dir.join("profile"));
-    let mut after = open_workbook_auto(out_dir.join("planted.xlsx")).unwrap();
-    let calc = after.worksheet_range("Calculation Lines").unwrap();
-    let header: Vec<String> = calc
-        .rows()
-        .next()
-        .unwrap()
-        .iter()
-        .map(|c| c.to_string())
-        .collect();
+    calamine::open_workbook_auto(out_dir.join(input.file_name().unwrap())).unwrap()
+}
+
+/// Builds `o`'s workbook, plants a wrong cached value (999999) in the first formula of
+/// Calculation Lines and in each cell of `plant` (a calculation line's index and a heading),
+/// has LibreOffice recalculate every formula, and compares each line's energy, emissions,
+/// embodied and water with the tool's to 1e-9, and the total row; returns the number of
+/// values compared.
+fn assert_recalculated_like_the_tool(
+    soffice: &Path,
+    o: &llm_scope3::pipeline::Outcome,
+    quarter: &str,
+    plant: &[(usize, &str)],
+) -> usize {
+    use calamine::{open_workbook_auto, Data, Reader};
+    let bytes = workbook::build(o, &config(quarter).factors).unwrap();
+    // Calculation Lines is the sixth sheet: xl/worksheets/sheet6.xml.
+    assert_eq!(workbook::SHEETS[5], "Calculation Lines");
+    let part = "xl/worksheets/sheet6.xml";
+    let mut planted = plant_wrong_cached_value(&bytes, part, "999999");
+    let dir = tempfile::tempdir().unwrap();
+    let original = dir.path().join("original.xlsx");
+    std::fs::write(&original, &bytes).unwrap();
+    let header = headings(
+        &open_workbook_auto(&original)
+            .unwrap()
+            .worksheet_range("Calculation Lines")
+            .unwrap(),
+    );
     let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    for (line, name) in plant {
+        let cell = format!("{}{}", letters(col(name)), line + 2);
+        planted = plant_in_cell(&planted, part, &cell, "999999");
+    }
+    let input = dir.path().join("planted.xlsx");
+    std::fs::write(&input, &planted).unwrap();
+    // The planted values are really in the file before LibreOffice sees it.
+    let mut before = open_workbook_auto(&input).unwrap();
+    let calc = before.worksheet_range("Calculation Lines").unwrap();
+    for (line, name) in plant {
+        assert_eq!(
+            calc.get_value((*line as u32 + 1, col(name) as u32)),
+            Some(&Data::Float(999999.0))
+        );
+    }
+    let mut after = recalculated(soffice, &input, dir.path());
+    let calc = after.worksheet_range("Calculation Lines").unwrap();
     type Get = fn(&llm_scope3::aggregate::CalcLine) -> f64;
     let checks: [(&str, Get); 10] = [
         ("Energy kWh (low)", |l| l.body.estimate.energy_kwh.low),
@@ -190,10 +260,9 @@ fn libreoffice_recalculates_the_calculation_lines_to_the_tools_values() {
             }
         }
     }
-    assert!(compared > 1000, "only {compared} values compared");
     assert!(
         !calc.rows().any(|r| r.contains(&Data::Float(999999.0))),
-        "the planted value survived"
+        "a planted value survived"
     );
     // The total row's sums were recalculated too.
     let total = calc
@@ -204,6 +273,185 @@ fn libreoffice_recalculates_the_calculation_lines_to_the_tools_values() {
         panic!()
     };
     assert!(((t - o.summary.totals.emissions_kgco2e.central) / t).abs() < 1e-9);
+    compared
+}
+
+/// The index of the first calculation line of `o` that `pick` chooses.
+fn calc_line(
+    o: &llm_scope3::pipeline::Outcome,
+    pick: impl Fn(&llm_scope3::aggregate::CalcLine) -> bool,
+) -> usize {
+    o.summary
+        .calc_lines
+        .iter()
+        .position(pick)
+        .expect("such a calculation line")
+}
+
+/// A spend-based (EEIO) line whose emissions are the tool's (not a vendor's figure).
+fn eeio_estimate(l: &llm_scope3::aggregate::CalcLine) -> bool {
+    l.key.spend.as_deref() == Some("EEIO")
+        && l.body.method != llm_scope3::estimate::Method::SupplierSpecific
+}
+
+#[test]
+fn libreoffice_recalculates_the_calculation_lines_to_the_tools_values() {
+    let Some(soffice) = soffice() else { return };
+    let o = run(&[&root().join("samples")], "2026Q1").unwrap();
+    // The samples' spend-based (EEIO) lines (provisioned throughput, context caching, image
+    // models) are formulas too: a wrong value planted in one's emissions is recalculated.
+    let eeio = calc_line(&o, eeio_estimate);
+    let compared = assert_recalculated_like_the_tool(
+        &soffice,
+        &o,
+        "2026Q1",
+        &[(eeio, "kgCO2e (central)"), (eeio, "kgCO2e (high)")],
+    );
+    assert!(compared > 1000, "only {compared} values compared");
+}
+
+#[test]
+fn libreoffice_recalculates_spend_lines_to_the_tools_values() {
+    // Spend lines only: price inversion at the list price and at the batch, fast, flex and
+    // priority tiers' prices (tests/fixtures/spend/*_price_tiers.csv), and an EEIO line of
+    // image-model spend in EUR (40 EUR in January 2026: openai_cost_images_eur_2026-01.csv).
+    // Every line's results are formulas; LibreOffice recalculates them to the tool's values.
+    let Some(soffice) = soffice() else { return };
+    use calamine::{open_workbook_auto, Reader};
+    let spend = root().join("tests/fixtures/spend");
+    let o = run(
+        &[
+            &spend.join("openai_cost_price_tiers.csv"),
+            &spend.join("anthropic_cost_price_tiers.csv"),
+            &spend.join("openai_cost_images_eur_2026-01.csv"),
+        ],
+        "2026Q1",
+    )
+    .unwrap();
+    let bytes = workbook::build(&o, &config("2026Q1").factors).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("spend.xlsx");
+    std::fs::write(&path, &bytes).unwrap();
+    let mut wb = open_workbook_auto(&path).unwrap();
+    let calc = wb.worksheet_range("Calculation Lines").unwrap();
+    let formulas = wb.worksheet_formula("Calculation Lines").unwrap();
+    let header = headings(&calc);
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap() as u32;
+    let formula = |line: usize, name: &str| {
+        formulas
+            .get_value((line as u32 + 1, col(name)))
+            .cloned()
+            .unwrap_or_default()
+    };
+    for (i, l) in o.summary.calc_lines.iter().enumerate() {
+        for name in ["kgCO2e (low)", "kgCO2e (central)", "kgCO2e (high)"] {
+            assert!(
+                !formula(i, name).is_empty(),
+                "line {} ({:?}) {name} is a value",
+                i + 1,
+                l.key.spend
+            );
+        }
+    }
+    // The EEIO line: spend 40 EUR, USD per EUR the set's 2025 rate (the nearest year to
+    // 2026), deflator index(2022) / index(2025) (the set has no 2026 index), all cells of the
+    // line that read the Factors sheet; its emissions multiply them by the EEIO factor.
+    let eeio = calc_line(&o, eeio_estimate);
+    let fx_row = o
+        .summary
+        .factors
+        .keys()
+        .position(|k| k == "fx:EUR:2025")
+        .unwrap()
+        + 2;
+    let base = o
+        .summary
+        .factors
+        .keys()
+        .position(|k| k == "deflator:USD:2022")
+        .unwrap()
+        + 2;
+    let now = o
+        .summary
+        .factors
+        .keys()
+        .position(|k| k == "deflator:USD:2025")
+        .unwrap()
+        + 2;
+    let factor = o
+        .summary
+        .factors
+        .keys()
+        .position(|k| k == "const:eeio_518210")
+        .unwrap()
+        + 2;
+    let n = eeio + 2;
+    let at = |name: &str| format!("{}{n}", letters(col(name) as usize));
+    assert_eq!(
+        formula(eeio, "USD per unit (FX)"),
+        format!("Factors!$D${fx_row}")
+    );
+    assert_eq!(
+        formula(eeio, "Deflator to EEIO price year"),
+        format!("Factors!$D${base}/Factors!$D${now}")
+    );
+    assert_eq!(
+        formula(eeio, "kgCO2e (central)"),
+        format!(
+            "{}*{}*{}*Factors!$D${factor}",
+            at("Spend"),
+            at("USD per unit (FX)"),
+            at("Deflator to EEIO price year")
+        )
+    );
+    assert_eq!(
+        calc.get_value((eeio as u32 + 1, col("Currency"))),
+        Some(&calamine::Data::String("EUR".into()))
+    );
+    // By hand, from the factor set 2026.2 (fx.csv, deflators.csv, constants.csv):
+    //   40 EUR × 1.12998 USD/EUR = 45.1992 USD of 2026, deflated × 292.655 / 321.943
+    //   = 0.909027374411 → 41.0873101... USD of 2022; × 0.093 kgCO2e/USD = 3.82111984 kgCO2e
+    //   (low × 0.0465 = 1.91055992, high × 0.186 = 7.64223968).
+    let e = &o.summary.calc_lines[eeio].body.estimate.emissions_kgco2e;
+    crate::common::assert_close(
+        e.central,
+        40.0 * 1.12998 * 292.655 / 321.943 * 0.093,
+        1e-12,
+        "EEIO central",
+    );
+    crate::common::assert_close(
+        e.low,
+        40.0 * 1.12998 * 292.655 / 321.943 * 0.0465,
+        1e-12,
+        "EEIO low",
+    );
+    crate::common::assert_close(
+        e.high,
+        40.0 * 1.12998 * 292.655 / 321.943 * 0.186,
+        1e-12,
+        "EEIO high",
+    );
+    // The tier lines' low and high take the tier's multiples: plant wrong values there.
+    let fast = calc_line(&o, |l| {
+        l.key.spend.as_deref() == Some("price inversion at fast prices")
+    });
+    let priority = calc_line(&o, |l| {
+        l.key.spend.as_deref() == Some("price inversion at priority prices")
+    });
+    let compared = assert_recalculated_like_the_tool(
+        &soffice,
+        &o,
+        "2026Q1",
+        &[
+            (eeio, "kgCO2e (low)"),
+            (eeio, "Deflator to EEIO price year"),
+            (fast, "kgCO2e (low)"),
+            (fast, "Energy kWh (high)"),
+            (priority, "Water L (high)"),
+        ],
+    );
+    // 7 price-inversion lines × 10 results + the EEIO line's 3 emissions and its embodied.
+    assert_eq!(compared, 7 * 10 + 4);
 }
 
 /// The parts of an .xlsx package: name to text (the XML parts only).
@@ -436,6 +684,117 @@ fn longest_word(text: &str) -> String {
         .to_string()
 }
 
+/// The pages LibreOffice prints of the workbook `bytes` (converted to PDF): each page's text
+/// (`pdftotext -layout`) and the sheet its footer names; `None` (skipped) without LibreOffice
+/// or poppler outside CI.
+fn printed_pages(bytes: &[u8]) -> Option<Vec<(String, String)>> {
+    let soffice = soffice()?;
+    let (pdftotext, pdfinfo) = (poppler("pdftotext")?, poppler("pdfinfo")?);
+    let dir = tempfile::tempdir().unwrap();
+    let xlsx = dir.path().join("report.xlsx");
+    std::fs::write(&xlsx, bytes).unwrap();
+    let out = convert(&soffice, &xlsx, "pdf", dir.path());
+    let pdf = dir.path().join("report.pdf");
+    assert!(
+        out.status.success() && pdf.exists(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let info = Command::new(pdfinfo).arg(&pdf).output().unwrap();
+    let info = String::from_utf8_lossy(&info.stdout).to_string();
+    let pages: u32 = info
+        .lines()
+        .find_map(|l| l.strip_prefix("Pages:"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let mut printed: Vec<(String, String)> = vec![];
+    for p in 1..=pages {
+        let out = Command::new(&pdftotext)
+            .args(["-layout", "-f", &p.to_string(), "-l", &p.to_string()])
+            .arg(&pdf)
+            .arg("-")
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        let footer = text.lines().rev().find(|l| !l.trim().is_empty()).unwrap();
+        let at = footer
+            .rfind("Page ")
+            .unwrap_or_else(|| panic!("page {p}: no footer: {footer}"));
+        printed.push((footer[..at].trim().to_string(), text));
+    }
+    Some(printed)
+}
+
+/// The long texts of the line tables are printed whole: they wrap in their columns and their
+/// rows grow, so that no text is cut off by the cell beside it. Each text ends with the part
+/// counted here, which a cut would lose: a token line's Formula ends "kWh·EWIF", its Factor
+/// ids end with its water-intensity factor `ewif:...`, and a line with a vendor's figure has
+/// flags ending "(vendors report emissions only)" (its last word counted: a wrapped line may
+/// end between "emissions" and "only)"). On the samples, every one of them is on
+/// the printed pages of its sheet, and nothing prints as "###" (a number wider than its
+/// column).
+#[test]
+fn libreoffice_prints_the_line_tables_long_texts_whole() {
+    let o = run(&[&root().join("samples")], "2026Q1").unwrap();
+    let bytes = workbook::build(&o, &config("2026Q1").factors).unwrap();
+    let Some(printed) = printed_pages(&bytes) else {
+        return;
+    };
+    let text_of = |sheet: &str| -> String {
+        printed
+            .iter()
+            .filter(|(s, _)| s == sheet)
+            .map(|(_, t)| t.as_str())
+            .collect()
+    };
+    let count = |text: &str, needle: &str| text.matches(needle).count();
+    let with_ewif = |ids: &[std::sync::Arc<str>]| ids.iter().any(|id| id.starts_with("ewif:"));
+    let vendor = |flags: &[String]| {
+        flags
+            .join("; ")
+            .ends_with("(vendors report emissions only)")
+    };
+    let calc = text_of("Calculation Lines");
+    let lines = &o.summary.calc_lines;
+    let token_lines = lines.iter().filter(|l| l.body.energy_estimated).count();
+    assert!(token_lines > 100);
+    assert_eq!(count(&calc, "EWIF"), token_lines, "Formula ends");
+    assert_eq!(
+        count(&calc, "ewif:"),
+        lines
+            .iter()
+            .filter(|l| with_ewif(&l.body.factor_ids))
+            .count(),
+        "Factor ids ends"
+    );
+    let vendor_lines = lines.iter().filter(|l| vendor(&l.body.flags)).count();
+    assert!(vendor_lines > 0);
+    assert_eq!(count(&calc, "only)"), vendor_lines, "Flags ends");
+    let ai = text_of("AI Services");
+    let lines = &o.summary.lines;
+    assert_eq!(
+        count(&ai, "ewif:"),
+        lines
+            .iter()
+            .filter(|l| with_ewif(&l.body.factor_ids))
+            .count(),
+        "AI Services: Factor ids ends"
+    );
+    assert_eq!(
+        count(&ai, "only)"),
+        lines.iter().filter(|l| vendor(&l.body.flags)).count(),
+        "AI Services: Flags ends"
+    );
+    for (sheet, text) in &printed {
+        assert!(
+            !text.contains("###"),
+            "{sheet}: a number too wide for its column\n{text}"
+        );
+    }
+}
+
 /// The sample workbook prints every sheet one page wide, LibreOffice being the printer.
 ///
 /// The method: every worksheet asks for it (`fitToPage`, `fitToHeight="0"`, landscape); the
@@ -470,45 +829,9 @@ fn libreoffice_prints_every_sheet_one_page_wide() {
             "{name}: {setup}"
         );
     }
-    let Some(soffice) = soffice() else { return };
-    let (Some(pdftotext), Some(pdfinfo)) = (poppler("pdftotext"), poppler("pdfinfo")) else {
+    let Some(printed) = printed_pages(&bytes) else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let xlsx = dir.path().join("report.xlsx");
-    std::fs::write(&xlsx, &bytes).unwrap();
-    let out = convert(&soffice, &xlsx, "pdf", dir.path());
-    let pdf = dir.path().join("report.pdf");
-    assert!(
-        out.status.success() && pdf.exists(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let info = Command::new(pdfinfo).arg(&pdf).output().unwrap();
-    let info = String::from_utf8_lossy(&info.stdout).to_string();
-    let pages: u32 = info
-        .lines()
-        .find_map(|l| l.strip_prefix("Pages:"))
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
-    // Each page's text, and the sheet its footer names.
-    let mut printed: Vec<(String, String)> = vec![];
-    for p in 1..=pages {
-        let out = Command::new(&pdftotext)
-            .args(["-layout", "-f", &p.to_string(), "-l", &p.to_string()])
-            .arg(&pdf)
-            .arg("-")
-            .output()
-            .unwrap();
-        let text = String::from_utf8_lossy(&out.stdout).to_string();
-        let footer = text.lines().rev().find(|l| !l.trim().is_empty()).unwrap();
-        let at = footer
-            .rfind("Page ")
-            .unwrap_or_else(|| panic!("page {p}: no footer: {footer}"));
-        printed.push((footer[..at].trim().to_string(), text));
-    }
     let order: Vec<&str> = {
         let mut v: Vec<&str> = printed.iter().map(|(s, _)| s.as_str()).collect();
         v.dedup();
@@ -704,4 +1027,80 @@ fn header_col_of(range: &calamine::Range<calamine::Data>, name: &str) -> usize {
         .iter()
         .position(|c| *c == calamine::Data::String(name.into()))
         .unwrap_or_else(|| panic!("no column {name}"))
+}
+
+#[test]
+fn libreoffice_moves_the_e16_figure_when_the_eeio_factor_changes() {
+    // A spend-based (EEIO) line's kgCO2e is spend × USD per unit × deflator × the EEIO factor
+    // (Factors sheet, const:eeio_518210). Raise the factor's central value (column D) from
+    // 0.093 to 0.193 kgCO2e per 2022 USD in the file, let LibreOffice recalculate, and G7
+    // moves by hand. The samples' EEIO lines estimated by the tool (the three Google context
+    // caching lines with a vendor figure keep the vendor's emissions) are all in USD (rate 1),
+    // of January to March 2026, deflated × index(2022) / index(2025) = 292.655 / 321.943
+    // = 0.909027374411 (the set has no 2026 index):
+    //   Azure provisioned throughput 1,800 + 2,880, Google context caching 128.137501,
+    //   OpenAI gpt-image-1 3.402 + 6.972 + 3.654 = 4,822.165501 USD
+    //   × 0.909027374411 = 4,383.480444 USD of 2022 × 0.1 kgCO2e/USD = 438.348044 kgCO2e
+    //   = 0.438348044 tCO2e more in G7.
+    let Some(soffice) = soffice() else { return };
+    use calamine::{open_workbook_auto, Reader};
+    let o = run(&[&root().join("samples")], "2026Q1").unwrap();
+    let spend: f64 = o
+        .summary
+        .calc_lines
+        .iter()
+        .filter(|l| eeio_estimate(l))
+        .map(|l| l.body.spend["USD"])
+        .sum();
+    crate::common::assert_close(spend, 4822.165501, 1e-12, "the EEIO lines' spend");
+    let delta_t = 4822.165501 * (292.655 / 321.943) * 0.1 / 1000.0;
+    crate::common::assert_close(delta_t, 0.438348044435, 1e-11, "by hand");
+    let id = "const:eeio_518210";
+    assert_eq!(o.summary.factors[id].value.central, 0.093);
+    let row = o.summary.factors.keys().position(|k| k == id).unwrap() + 2;
+    let cell = format!("D{row}");
+    let bytes = workbook::build(&o, &config("2026Q1").factors).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let original = dir.path().join("original.xlsx");
+    std::fs::write(&original, &bytes).unwrap();
+    let mut wb = open_workbook_auto(&original).unwrap();
+    let g7_before = number(&wb.worksheet_range("E1-6 Summary").unwrap(), 6, 6);
+    // Factors is the seventh sheet: xl/worksheets/sheet7.xml.
+    assert_eq!(workbook::SHEETS[6], "Factors");
+    let edited = edit_part(&bytes, "xl/worksheets/sheet7.xml", |xml| {
+        let at = xml
+            .find(&format!("<c r=\"{cell}\""))
+            .expect("the factor's cell");
+        let v = at + xml[at..].find("<v>").unwrap() + 3;
+        let end = v + xml[v..].find("</v>").unwrap();
+        assert_eq!(
+            xml[v..end].parse::<f64>().unwrap(),
+            0.093,
+            "the cell holds the factor"
+        );
+        format!("{}0.193{}", &xml[..v], &xml[end..])
+    });
+    let input = dir.path().join("edited.xlsx");
+    std::fs::write(&input, &edited).unwrap();
+    let mut after = recalculated(&soffice, &input, dir.path());
+    let g7_after = number(&after.worksheet_range("E1-6 Summary").unwrap(), 6, 6);
+    eprintln!("G7 {g7_before} tCO2e + {delta_t} = {g7_after} tCO2e");
+    crate::common::assert_close(g7_after, g7_before + delta_t, 1e-9, "G7 after the change");
+    // The chain: G7 = AI Services total / 1000 = Calculation Lines total / 1000.
+    let ai = after.worksheet_range("AI Services").unwrap();
+    let ai_kg = header_col_of(&ai, "kgCO2e (central)");
+    crate::common::assert_close(
+        number(&ai, 1 + o.summary.lines.len(), ai_kg) / 1000.0,
+        g7_after,
+        1e-12,
+        "AI total",
+    );
+    let calc = after.worksheet_range("Calculation Lines").unwrap();
+    let kg = header_col_of(&calc, "kgCO2e (central)");
+    crate::common::assert_close(
+        number(&calc, 1 + o.summary.calc_lines.len(), kg) / 1000.0,
+        g7_after,
+        1e-9,
+        "Calculation Lines total",
+    );
 }

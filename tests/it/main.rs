@@ -21,11 +21,13 @@ mod large;
 mod ledger;
 #[cfg(feature = "postgres")]
 mod ledger_backends;
+mod levers;
 mod libreoffice;
 mod limits;
 mod messy;
 mod modalities;
 mod parquet;
+mod per_request;
 #[cfg(feature = "postgres")]
 mod pg;
 mod progress;
@@ -35,6 +37,7 @@ mod resolution;
 mod spend;
 mod streamed_sheets;
 mod supplier;
+mod training;
 mod trend;
 mod vendor_exports;
 mod vendor_samples;

@@ -316,9 +316,9 @@ fn allocation_uncertainty_data_quality_and_xbrl_sheets_cross_check() {
 }
 
 #[test]
-fn the_workbook_has_its_five_native_charts() {
-    // Periods (stacked columns), AI Services (Pareto), Uncertainty (whiskers, tornado) and
-    // Data Quality (method mix): five chart parts in the package.
+fn the_workbook_has_its_six_native_charts() {
+    // Periods (stacked columns), AI Services (Pareto), Uncertainty (whiskers, tornado), Data
+    // Quality (method mix) and Per Request (beside published figures): six chart parts.
     let bytes = workbook::build(&sample_outcome(), &config("2026Q1").factors).unwrap();
     let zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
     let charts = zip
@@ -326,7 +326,7 @@ fn the_workbook_has_its_five_native_charts() {
         .filter_map(|n| n.ok())
         .filter(|n| n.starts_with("xl/charts/chart") && n.ends_with(".xml"))
         .count();
-    assert_eq!(charts, 5);
+    assert_eq!(charts, 6);
 }
 
 #[test]
@@ -381,7 +381,7 @@ fn format_csv_writes_the_tables_with_the_same_figures_and_guards_formulas() {
 }
 
 /// The CSV files `report --format csv` writes, in the order its message lists them.
-const CSV_FILES: [&str; 8] = [
+const CSV_FILES: [&str; 10] = [
     "summary.csv",
     "warnings.csv",
     "ai_services.csv",
@@ -389,6 +389,8 @@ const CSV_FILES: [&str; 8] = [
     "factors.csv",
     "imports.csv",
     "trend.csv",
+    "per_request.csv",
+    "levers.csv",
     "rejected_rows.csv",
 ];
 
@@ -417,9 +419,16 @@ fn figure<'a>(rows: &'a [csv::StringRecord], figure: &str) -> &'a csv::StringRec
 }
 
 /// The "Wrote ..." line of a CSV run into `dir` (as given on the command line).
+#[test]
+fn the_csv_files_the_tool_lists_are_the_ones_it_writes() {
+    // `report::csv::FILES` (what --out refuses to overwrite an input with) is the list of
+    // tables written, in order.
+    assert_eq!(llm_scope3::report::csv::FILES, CSV_FILES);
+}
+
 fn wrote_line(dir: &str) -> String {
     format!(
-        "Wrote 8 files in {dir}{}: {}",
+        "Wrote 10 files in {dir}{}: {}",
         std::path::MAIN_SEPARATOR,
         CSV_FILES.join(", ")
     )
@@ -1232,4 +1241,167 @@ fn prior_gives_the_n1_of_a_run_without_a_ledger() {
         assert!(err.contains(says), "{err}");
     }
     assert!(!dir.path().join("x.xlsx").exists());
+}
+
+/// The Requests column of a line table read back: each line's cell, then the Total's (`None`:
+/// an empty cell).
+fn requests_column(
+    wb: &mut calamine::Xlsx<std::io::Cursor<Vec<u8>>>,
+    sheet: &str,
+    lines: usize,
+) -> Vec<Option<f64>> {
+    let r = wb.worksheet_range(sheet).unwrap();
+    let col = header_col(&r, 0, "Requests");
+    (1..=lines + 1)
+        .map(|row| match r.get((row, col)) {
+            None | Some(Data::Empty) => None,
+            Some(d) => Some(cell_f64(d)),
+        })
+        .collect()
+}
+
+#[test]
+fn a_line_without_a_request_count_shows_no_requests_and_a_real_zero_stays() {
+    use llm_scope3::report::csv::{tables, Dialect};
+    // An Azure cost export has no request column: none of its lines reported requests. The
+    // workbook leaves their Requests cells empty (AI Services, Calculation Lines and both
+    // Totals), the JSON keeps `requests: 0` with `requests_reported: false` on each line and in
+    // the totals, the CSV tables leave the cell empty and summary.csv says why.
+    let azure = root().join("samples/azure_cost_export_ea_2026Q1.csv");
+    let o = run(&[&azure], "2026Q1").unwrap();
+    assert!(!o.summary.lines.is_empty());
+    let bytes = workbook::build(&o, &config("2026Q1").factors).unwrap();
+    let mut wb: calamine::Xlsx<_> = calamine::Xlsx::new(std::io::Cursor::new(bytes)).unwrap();
+    let (n, m) = (o.summary.lines.len(), o.summary.calc_lines.len());
+    assert_eq!(
+        requests_column(&mut wb, "AI Services", n),
+        vec![None; n + 1]
+    );
+    assert_eq!(
+        requests_column(&mut wb, "Calculation Lines", m),
+        vec![None; m + 1]
+    );
+    let j: serde_json::Value = serde_json::from_str(&json::to_string(&o).unwrap()).unwrap();
+    for l in j["lines"].as_array().unwrap() {
+        assert_eq!(l["requests"], 0, "{l}");
+        assert_eq!(l["requests_reported"], false, "{l}");
+    }
+    assert_eq!(j["totals"]["requests"], 0);
+    assert_eq!(j["totals"]["requests_reported"], false);
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("docs/summary.schema.json")).unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator.iter_errors(&j).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "schema errors: {errors:#?}");
+    let t = tables(&o, Dialect::Comma);
+    let table = |name: &str| t.iter().find(|(n, _)| *n == name).unwrap().1.clone();
+    let (head, rows) = table("ai_services.csv");
+    let col = head.iter().position(|h| h == "Requests").unwrap();
+    assert!(rows.iter().all(|r| r[col].is_empty()));
+    let (head, rows) = table("summary.csv");
+    let requests = rows.iter().find(|r| r[0] == "Requests").unwrap();
+    assert_eq!(requests[1], "");
+    assert_eq!(
+        requests[head.iter().position(|h| h == "Note").unwrap()],
+        "not reported: no export gave a request count"
+    );
+
+    // An OpenAI usage export has a request column: proj_a's gpt-4o row reports 1,000
+    // requests, its gpt-4o-mini row a real 0, and proj_b's gpt-4o-mini row leaves the cell
+    // empty (three lines: the key holds the cost centre). By hand: AI Services (sorted by
+    // key: gpt-4o proj_a, gpt-4o-mini proj_a, gpt-4o-mini proj_b) 1,000, 0, empty; the Total
+    // 1,000 + 0 = 1,000 (a line reported requests); only proj_b's line says
+    // `requests_reported: false` in the JSON.
+    let header = "start_time,end_time,start_time_iso,end_time_iso,project_id,num_model_requests,user_id,api_key_id,model,batch,service_tier,input_tokens,output_tokens,input_cached_tokens";
+    let day = "1768435200,1768521600,2026-01-15T00:00:00+00:00,2026-01-16T00:00:00+00:00";
+    let csv = format!(
+        "{header}\n\
+         {day},proj_a,1000.0,,key_a,gpt-4o-2024-08-06,False,default,1000000.0,500000.0,0.0\n\
+         {day},proj_a,0.0,,key_a,gpt-4o-mini,False,default,2000.0,100.0,0.0\n\
+         {day},proj_b,,,key_a,gpt-4o-mini,False,default,3000.0,200.0,0.0\n"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir
+        .path()
+        .join("completions_usage_2026-01-15_2026-01-15.csv");
+    std::fs::write(&path, csv).unwrap();
+    let o = run(&[&path], "2026Q1").unwrap();
+    let keys: Vec<(&str, Option<&str>)> = o
+        .summary
+        .lines
+        .iter()
+        .map(|l| (l.key.model.as_str(), l.key.cost_centre.as_deref()))
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            ("gpt-4o-2024-08-06", Some("proj_a")),
+            ("gpt-4o-mini", Some("proj_a")),
+            ("gpt-4o-mini", Some("proj_b"))
+        ]
+    );
+    let bytes = workbook::build(&o, &config("2026Q1").factors).unwrap();
+    let mut wb: calamine::Xlsx<_> = calamine::Xlsx::new(std::io::Cursor::new(bytes)).unwrap();
+    assert_eq!(
+        requests_column(&mut wb, "AI Services", 3),
+        [Some(1000.0), Some(0.0), None, Some(1000.0)]
+    );
+    assert_eq!(
+        requests_column(&mut wb, "Calculation Lines", 3),
+        [Some(1000.0), Some(0.0), None, Some(1000.0)]
+    );
+    let j: serde_json::Value = serde_json::from_str(&json::to_string(&o).unwrap()).unwrap();
+    let lines = j["lines"].as_array().unwrap();
+    let reported: Vec<(u64, Option<bool>)> = lines
+        .iter()
+        .map(|l| {
+            (
+                l["requests"].as_u64().unwrap(),
+                l.get("requests_reported").map(|b| b.as_bool().unwrap()),
+            )
+        })
+        .collect();
+    assert_eq!(reported, [(1000, None), (0, None), (0, Some(false))]);
+    assert_eq!(j["totals"]["requests"], 1000);
+    assert!(j["totals"].get("requests_reported").is_none());
+    let errors: Vec<String> = validator.iter_errors(&j).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "schema errors: {errors:#?}");
+
+    // Through a ledger the same: whether a row reported requests is stored with its record.
+    // A record stored before schema version 5 (NULL there) counts as reported when its count
+    // is above 0: the real 0 of proj_a's gpt-4o-mini then shows empty too.
+    use chrono::TimeZone;
+    use llm_scope3::pipeline;
+    let db = dir.path().join("l.db");
+    let mut l = llm_scope3::ledger::Ledger::open(&db).unwrap();
+    let cfg = config("2026Q1");
+    let (inputs, _) = pipeline::inputs_from_paths(std::slice::from_ref(&path)).unwrap();
+    pipeline::import_file(
+        &mut l,
+        &inputs[0],
+        &cfg.templates,
+        None,
+        chrono::Utc.with_ymd_and_hms(2026, 4, 15, 0, 0, 0).unwrap(),
+        llm_scope3::ingest::Progress::Hidden,
+    )
+    .unwrap();
+    let from_ledger = |l: &llm_scope3::ledger::Ledger| {
+        let o = pipeline::run_ledger(l, &cfg).unwrap();
+        let bytes = workbook::build(&o, &cfg.factors).unwrap();
+        let mut wb: calamine::Xlsx<_> = calamine::Xlsx::new(std::io::Cursor::new(bytes)).unwrap();
+        requests_column(&mut wb, "AI Services", 3)
+    };
+    assert_eq!(
+        from_ledger(&l),
+        [Some(1000.0), Some(0.0), None, Some(1000.0)]
+    );
+    drop(l);
+    let c = rusqlite::Connection::open(&db).unwrap();
+    c.execute("UPDATE records SET requests_reported = NULL", [])
+        .unwrap();
+    drop(c);
+    let l = llm_scope3::ledger::Ledger::open(&db).unwrap();
+    assert_eq!(from_ledger(&l), [Some(1000.0), None, None, Some(1000.0)]);
 }

@@ -23,7 +23,7 @@ fn compare(o: &Outcome, per_sheet: usize) -> (Book, usize) {
     let set = &config("2026Q1").factors;
     let lib = workbook::build_with_writer(o, set, per_sheet, SheetWriter::Library).unwrap();
     let new = workbook::build_with_writer(o, set, per_sheet, SheetWriter::Streamed).unwrap();
-    let (mut a, mut b) = (open(lib), open(new.clone()));
+    let (mut a, mut b) = (open(lib.clone()), open(new.clone()));
     assert_eq!(a.sheet_names(), b.sheet_names());
     assert_eq!(a.defined_names(), b.defined_names());
     let mut cells = 0;
@@ -73,7 +73,133 @@ fn compare(o: &Outcome, per_sheet: usize) -> (Book, usize) {
             "{name}: merged ranges"
         );
     }
+    // The rows' heights (the line tables' rows grow with their wrapped texts).
+    let (ha, hb) = (sheet_xml(&lib), sheet_xml(&new));
+    assert_eq!(ha.len(), hb.len());
+    for (part, xml) in &ha {
+        assert_eq!(
+            row_heights(xml),
+            row_heights(&hb[part]),
+            "{part}: row heights"
+        );
+    }
     (open(new), cells)
+}
+
+/// The worksheet parts of a workbook: part name to XML.
+fn sheet_xml(xlsx: &[u8]) -> std::collections::BTreeMap<String, String> {
+    use std::io::Read;
+    let mut zip = zip::ZipArchive::new(Cursor::new(xlsx)).unwrap();
+    let mut parts = std::collections::BTreeMap::new();
+    for i in 0..zip.len() {
+        let mut f = zip.by_index(i).unwrap();
+        let name = f.name().unwrap().to_string();
+        if name.starts_with("xl/worksheets/sheet") {
+            let mut xml = String::new();
+            f.read_to_string(&mut xml).unwrap();
+            parts.insert(name, xml);
+        }
+    }
+    parts
+}
+
+/// The value of attribute `name` in the tag `tag` (`<row r="2" ht="30" ...>`).
+fn attr<'x>(tag: &'x str, name: &str) -> Option<&'x str> {
+    let at = tag.find(&format!(" {name}=\""))? + name.len() + 3;
+    Some(&tag[at..at + tag[at..].find('"')?])
+}
+
+/// The rows of a sheet whose height is set: Excel row (1-based) to points.
+fn row_heights(xml: &str) -> std::collections::BTreeMap<u32, f64> {
+    xml.match_indices("<row ")
+        .filter_map(|(i, _)| {
+            let tag = &xml[i..i + xml[i..].find('>').unwrap()];
+            let ht: f64 = attr(tag, "ht")?.parse().unwrap();
+            Some((attr(tag, "r").unwrap().parse().unwrap(), ht))
+        })
+        .collect()
+}
+
+/// The widths of a sheet's columns (characters, as written: Excel adds 0.71 of padding to
+/// the width asked for), by 0-based column.
+fn col_widths(xml: &str) -> Vec<f64> {
+    let mut widths = vec![];
+    for (i, _) in xml.match_indices("<col ") {
+        let tag = &xml[i..i + xml[i..].find('>').unwrap()];
+        let (min, max): (usize, usize) = (
+            attr(tag, "min").unwrap().parse().unwrap(),
+            attr(tag, "max").unwrap().parse().unwrap(),
+        );
+        let w: f64 = attr(tag, "width").unwrap().parse().unwrap();
+        widths.resize(max, 8.43);
+        for c in min..=max {
+            widths[c - 1] = w;
+        }
+    }
+    widths
+}
+
+#[test]
+fn the_line_tables_wrap_their_texts_in_rows_tall_enough() {
+    // AI Services and Calculation Lines: every text of a line is wrapped at the top of its
+    // cell, and its row is at least as tall as the text needs at a generous 1.5 characters
+    // per unit of column width: lines = ceil(characters / (1.5 × width)), 15 points each.
+    // E.g. the samples' longest flags (a Google context-caching line with a vendor figure,
+    // 294 characters) in the 28-wide Flags column: ceil(294 / 42.0) = 7 lines, >= 105 points.
+    let o = run(&[&root().join("samples")], "2026Q1").unwrap();
+    let bytes = workbook::build(&o, &config("2026Q1").factors).unwrap();
+    let xml = sheet_xml(&bytes);
+    let mut b = open(bytes);
+    let names = b.sheet_names();
+    let mut tall = 0;
+    for (sheet, lines) in [
+        ("AI Services", o.summary.lines.len()),
+        ("Calculation Lines", o.summary.calc_lines.len()),
+    ] {
+        let part = format!(
+            "xl/worksheets/sheet{}.xml",
+            names.iter().position(|n| n == sheet).unwrap() + 1
+        );
+        let (heights, widths) = (row_heights(&xml[&part]), col_widths(&xml[&part]));
+        let v = b.worksheet_range(sheet).unwrap();
+        let styles = b.worksheet_style(sheet).unwrap();
+        for r in 1..=lines as u32 {
+            let height = heights.get(&(r + 1)).copied().unwrap_or(15.0);
+            assert!(height <= 409.0, "{sheet} row {}: {height}", r + 1);
+            tall += usize::from(height > 15.0);
+            for (c, d) in v.rows().nth(r as usize).unwrap().iter().enumerate() {
+                let Data::String(text) = d else { continue };
+                let style = styles.get((r, c as u32)).cloned().unwrap_or_default();
+                let align = style.alignment.unwrap_or_default();
+                assert!(
+                    align.wrap_text,
+                    "{sheet} row {} col {c}: {text:?} not wrapped",
+                    r + 1
+                );
+                assert_eq!(
+                    align.vertical,
+                    calamine::VerticalAlignment::Top,
+                    "{sheet} row {} col {c}",
+                    r + 1
+                );
+                let need = (text.chars().count() as f64 / (1.5 * widths[c])).ceil() * 15.0;
+                assert!(
+                    height >= need,
+                    "{sheet} row {} is {height} points tall, its {text:?} needs {need}",
+                    r + 1
+                );
+            }
+        }
+    }
+    assert!(tall > 100, "only {tall} rows taller than one line");
+    let flags = o
+        .summary
+        .calc_lines
+        .iter()
+        .map(|l| l.body.flags.join("; ").chars().count())
+        .max()
+        .unwrap();
+    assert_eq!(flags, 294);
 }
 
 #[test]

@@ -519,3 +519,49 @@ fn the_csv_output_has_the_trend_the_management_metrics_and_the_note() {
         .success();
     assert!(read("trend.csv").is_empty());
 }
+
+#[test]
+fn the_next_four_quarters_are_projected_by_a_line_through_the_ledger_s_quarters() {
+    // Report 2026Q2 from the ledger of the trend sheet test (R = 0.13565027273 kg):
+    // points (t = quarter, a year earlier 0..3, this fiscal year 4..7):
+    //   2025Q2 (t 1): R/2; 2026Q1 (t 4): R; 2026Q2 (t 5): R   (2025Q1 holds no record)
+    //   mean t = 10/3, mean y = 5R/6; Sxx = 26/3; Sxy = 7R/6
+    //   slope = (7/6)/(26/3) R = 7R/52 per quarter; intercept = 5R/6 - 7R/52 · 10/3 = 5R/13
+    //   2026 Q3 (t 6) = 5R/13 + 42R/52 = 62R/52; Q4 (t 7) = 69R/52;
+    //   2027 Q1 (t 8) = 76R/52; 2027 Q2 (t 9) = 83R/52
+    let dir = tempfile::tempdir().unwrap();
+    let l = three_quarters(dir.path());
+    let cfg = config("2026Q2");
+    let o = pipeline::run_ledger(&l, &cfg).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&json::to_string(&o).unwrap()).unwrap();
+    let p = &v["trend"]["projection"];
+    assert_eq!(p["points"], 3);
+    assert_close(
+        p["slope_kgco2e_per_quarter"].as_f64().unwrap(),
+        7.0 * ROW_KG / 52.0,
+        1e-9,
+        "slope",
+    );
+    let q = p["quarters"].as_array().unwrap();
+    let names: Vec<&str> = q.iter().map(|x| x["quarter"].as_str().unwrap()).collect();
+    assert_eq!(names, ["2026 Q3", "2026 Q4", "2027 Q1", "2027 Q2"]);
+    assert_eq!(q[0]["start"], "2026-07-01");
+    assert_eq!(q[3]["end"], "2027-06-30");
+    for (x, k) in q.iter().zip([62.0, 69.0, 76.0, 83.0]) {
+        assert_close(
+            x["emissions_kgco2e"]["central"].as_f64().unwrap(),
+            k * ROW_KG / 52.0,
+            1e-9,
+            x["quarter"].as_str().unwrap(),
+        );
+    }
+    validate(&v);
+    // On the Levers sheet, stated as a projection, in tCO2e.
+    let (_, s) = sheet(&o, &cfg, "Levers");
+    let r = row_of(&s, "2027 Q2");
+    assert_close(num(&r[4]), 83.0 * ROW_KG / 52.0 / 1000.0, 1e-9, "sheet");
+    assert!(s
+        .rows()
+        .flatten()
+        .any(|c| text(c).starts_with("Projection of the next four quarters")));
+}

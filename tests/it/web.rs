@@ -951,3 +951,50 @@ async fn the_page_takes_a_commentary_and_last_year_s_summary_as_the_cli_does() {
     );
     assert!(!msg.contains("--prior") && !msg.contains("/tmp"), "{msg}");
 }
+
+#[tokio::test]
+async fn the_page_takes_one_what_if_and_refuses_a_bad_one_in_words() {
+    let app = app(options());
+    let o = sample(OPENAI);
+    let ans = call(
+        &app,
+        post(multipart(&[
+            Part::File(OPENAI, &o),
+            Part::Field("quarter", "2026Q1"),
+            Part::Field("what_if", "cache 30% of input"),
+        ])),
+    )
+    .await;
+    assert_eq!(
+        ans.status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&ans.body)
+    );
+    let j = ans.json();
+    let w = &j["what_if"][0];
+    assert_eq!(w["spec"], "cache 30% of input");
+    assert_eq!(w["kind"], "cache");
+    // A saving, and the reported figure is the CLI's, untouched by the scenario.
+    assert!(f(&w["delta_kgco2e"]["central"]) < 0.0);
+    let cli = cli_outcome(&[OPENAI]);
+    common::assert_close(
+        f(&j["totals"]["emissions_kgco2e"]["central"]),
+        cli.summary.totals.emissions_kgco2e.central,
+        1e-9,
+        "reported",
+    );
+    let ans = call(
+        &app,
+        post(multipart(&[
+            Part::File(OPENAI, &o),
+            Part::Field("quarter", "2026Q1"),
+            Part::Field("what_if", "cache lots"),
+        ])),
+    )
+    .await;
+    assert_eq!(ans.status, StatusCode::BAD_REQUEST);
+    let msg = ans.json()["error"].as_str().unwrap().to_string();
+    assert!(msg.starts_with("The what-if 'cache lots'"), "{msg}");
+    assert!(msg.contains("write it as one of"), "{msg}");
+}

@@ -30,6 +30,20 @@ fn energy_or_water(k: u16) -> bool {
     !(3..7).contains(&k)
 }
 
+/// The columns of the totals by provider and by model: input and output tokens, kgCO2e low,
+/// central and high, each under the lines' column of the same figure.
+const TOTALS_COLS: [u16; 5] = [
+    KEY_COLS.len() as u16 + 1,
+    KEY_COLS.len() as u16 + 3,
+    FIRST_RESULT + EMISSIONS,
+    FIRST_RESULT + EMISSIONS + 1,
+    FIRST_RESULT + EMISSIONS + 2,
+];
+
+/// The Pareto table's kgCO2e column (the lines' kgCO2e central); its cumulative share is in
+/// the next one.
+const PARETO_KG: u16 = FIRST_RESULT + EMISSIONS + 1;
+
 /// The longest formula a line gets (Excel's limit is 8,192 characters); a line whose
 /// calculation lines need more references keeps its values.
 const MAX_FORMULA: usize = 8000;
@@ -101,8 +115,29 @@ fn ai_cells<'a>(f: &'a Formats, l: &'a Line) -> Vec<Cell<'a>> {
     cells.push(Cell::Owned(l.body.flags.join("; ")));
     cells.push(Cell::Owned(l.body.factor_ids.join(", ")));
     cells.extend(supplier_cells(f, &l.body));
+    // One request of the line (central; the Per Request sheet has the ranges): where its rows
+    // count requests and its energy is estimated.
+    let b = &l.body;
+    let per_request = b.activity.requests > 0 && b.energy_estimated;
+    let n = b.activity.requests as f64;
+    for v in [
+        b.estimate.energy_kwh.central,
+        b.estimate.emissions_kgco2e.central,
+    ] {
+        cells.push(if per_request {
+            Cell::Number(v * 1000.0 / n, &f.kg)
+        } else {
+            Cell::Blank
+        });
+    }
     cells
 }
+
+/// The per-request columns at the end of a line (before the reporting currency's).
+const PER_REQUEST_COLS: &[Col] = &[
+    ("Wh per request (central)", 11.0),
+    ("gCO2e per request (central)", 11.0),
+];
 
 /// The table of the lines: a row per AI Services line, values only; with the spend as
 /// exported and in the reporting currency when the configuration sets one.
@@ -139,7 +174,7 @@ impl<'a> LineRows<'a> for AiRows<'a> {
             e.water_l.central,
             e.water_l.high,
         ];
-        let calc_offset = super::calculation_lines::SOURCE_COLS as u16;
+        let calc_results = super::formulas::result0();
         let mut out = Vec::with_capacity(SUMMED as usize);
         for (k, v) in values.into_iter().enumerate() {
             let k = k as u16;
@@ -147,7 +182,7 @@ impl<'a> LineRows<'a> for AiRows<'a> {
                 continue;
             }
             let col = FIRST_RESULT + k;
-            let letter = col_letter(col + calc_offset);
+            let letter = col_letter(calc_results + k);
             let Some(formula) = sum_formula(ranges, &letter) else {
                 return vec![];
             };
@@ -162,6 +197,16 @@ impl<'a> LineRows<'a> for AiRows<'a> {
     }
     fn len(&self) -> usize {
         self.lines.len()
+    }
+    fn wraps(&self) -> bool {
+        true
+    }
+    /// Money: the spend in the reporting currency, when the configuration sets one.
+    fn formats(&self) -> Vec<&'a rust_xlsxwriter::Format> {
+        match self.reporting {
+            Some(_) => vec![&self.f.money],
+            None => vec![],
+        }
     }
     fn cells(&self, j: usize) -> Vec<Cell<'a>> {
         let mut cells = ai_cells(self.f, &self.lines[j]);
@@ -184,13 +229,16 @@ pub(super) fn write<'a>(
     cols.extend_from_slice(KEY_COLS);
     cols.extend_from_slice(QTY_COLS);
     cols.extend_from_slice(RESULT_COLS);
+    // Wider than on Calculation Lines: a line's factor ids and flags are its longest texts,
+    // and on the sheet read most on screen its rows stay some six lines tall.
     cols.push(("Flags", 40.0));
-    cols.push(("Factor ids", 60.0));
+    cols.push(("Factor ids", 36.0));
     cols.extend_from_slice(SUPPLIER_COLS);
+    cols.extend_from_slice(PER_REQUEST_COLS);
     let reporting = o.reporting.as_ref();
     if reporting.is_some() {
-        cols.push(("Spend (as exported)", 22.0));
-        cols.push(("Spend (reporting currency)", 16.0));
+        cols.push(("Spend (as exported)", 16.0));
+        cols.push(("Spend (reporting currency)", 12.0));
     }
     let mut r = ws.header(0, &cols)?;
     ws.wide_paper();
@@ -225,7 +273,8 @@ pub(super) fn write<'a>(
             let letter = col_letter(col);
             let v = values
                 .get((col - KEY_COLS.len() as u16) as usize)
-                .map_or(0.0, |v| v.0);
+                .and_then(|v| v.0)
+                .unwrap_or(0.0);
             let formula =
                 Formula::new(format!("=SUM({letter}2:{letter}{r})")).set_result(v.to_string());
             ws.write_formula_with_format(r, col, formula, &f.total_kg)?;
@@ -265,50 +314,63 @@ pub(super) fn write<'a>(
         ws.text(r, 0, "none")?;
         r += 1;
     } else {
+        // Each field in a column of the lines wide enough for it (the quantity, in a unit of
+        // its own, can run to billions: under the input tokens); the source rows, last, run on
+        // over the empty cells to their right.
         let reporting_head = reporting.map(reporting_heading);
-        let mut heads = vec![
-            "Provider",
-            "Item",
-            "Model / meter",
-            "Region",
-            "Month",
-            "Cost centre",
-            "Quantity",
-            "Unit",
-            "Spend",
+        let mut heads: Vec<(u16, &str)> = vec![
+            (0, "Provider"),
+            (1, "Item"),
+            (2, "Model / meter"),
+            (3, "Region"),
+            (5, "Month"),
+            (6, "Cost centre"),
+            (9, "Quantity"),
+            (10, "Unit"),
+            (11, "Spend"),
         ];
-        heads.extend(reporting_head.as_deref());
-        heads.push("Source rows");
-        for (c, h) in heads.iter().enumerate() {
-            ws.text_fmt(r, c as u16, h, &f.label)?;
+        let mut next = 12;
+        if let Some(h) = reporting_head.as_deref() {
+            heads.push((next, h));
+            next += 1;
+        }
+        heads.push((next, "Source rows"));
+        for (c, h) in &heads {
+            ws.text_fmt(r, *c, h, &f.label)?;
         }
         r += 1;
         for (i, n) in o.summary.not_estimated.iter().enumerate() {
-            let mut cells = vec![
-                Cell::Text(&n.key.provider),
-                Cell::Text(&n.key.label),
-                Cell::Text(&n.key.model),
-                Cell::Text(n.key.region.as_deref().unwrap_or("")),
-                Cell::Text(&n.key.month),
-                Cell::Text(n.key.cost_centre.as_deref().unwrap_or("")),
-                Cell::Number(n.quantity, &f.qty),
-                Cell::Text(&n.key.unit),
-                Cell::Owned(spend_text(&n.spend)),
-            ];
+            let mut cells: Vec<Cell<'_>> = (0..next).map(|_| Cell::Blank).collect();
+            let mut put = |c: u16, cell: Cell<'a>| {
+                if let Some(slot) = cells.get_mut(c as usize) {
+                    *slot = cell;
+                }
+            };
+            put(0, Cell::Text(&n.key.provider));
+            put(1, Cell::Text(&n.key.label));
+            put(2, Cell::Text(&n.key.model));
+            put(3, Cell::Text(n.key.region.as_deref().unwrap_or("")));
+            put(5, Cell::Text(&n.key.month));
+            put(6, Cell::Text(n.key.cost_centre.as_deref().unwrap_or("")));
+            put(9, Cell::Number(n.quantity, &f.qty));
+            put(10, Cell::Text(&n.key.unit));
+            put(11, Cell::Owned(spend_text(&n.spend)));
             if let Some(rs) = reporting {
-                cells.push(reporting_cell(
-                    f,
-                    rs.not_estimated.get(i).copied().flatten(),
-                ));
+                put(
+                    12,
+                    reporting_cell(f, rs.not_estimated.get(i).copied().flatten()),
+                );
             }
-            cells.push(Cell::Owned(
-                n.sources
-                    .iter()
-                    .map(|s| format!("{} rows {}-{} ({})", s.file, s.rows[0], s.rows[1], s.count))
-                    .collect::<Vec<_>>()
-                    .join("; "),
-            ));
-            ws.row(r, &cells)?;
+            ws.row_wrapped(r, &cells)?;
+            // The last column: its text runs on over the empty cells to its right, at the top
+            // of a row that other texts made taller.
+            let sources = n
+                .sources
+                .iter()
+                .map(|s| format!("{} rows {}-{} ({})", s.file, s.rows[0], s.rows[1], s.count))
+                .collect::<Vec<_>>()
+                .join("; ");
+            ws.text_fmt(r, next, &sources, &f.top)?;
             r += 1;
         }
     }
@@ -330,34 +392,28 @@ pub(super) fn write<'a>(
             g.1 = g.1.saturating_add(l.body.activity.output_tokens);
             g.2 = g.2.zip(l.body.estimate.emissions_kgco2e, |a, b| a + b);
         }
-        for (h, c) in [
-            "",
-            "Input tokens",
-            "Output tokens",
-            "kgCO2e (low)",
-            "kgCO2e (central)",
-            "kgCO2e (high)",
-        ]
-        .iter()
-        .enumerate()
-        {
-            if !c.is_empty() {
-                ws.text_fmt(r, h as u16, c, &f.label)?;
-            }
-        }
+        // Each figure under the lines' column of the same figure; the name runs on over the
+        // empty cells between.
+        ws.labels(
+            r,
+            &TOTALS_COLS,
+            &[
+                "Input tokens",
+                "Output tokens",
+                "kgCO2e (low)",
+                "kgCO2e (central)",
+                "kgCO2e (high)",
+            ],
+        )?;
         r += 1;
         for (k, (i, out, e)) in groups {
-            ws.row(
-                r,
-                &[
-                    Cell::Owned(k),
-                    Cell::Count(i),
-                    Cell::Count(out),
-                    Cell::Number(e.low, &f.kg),
-                    Cell::Number(e.central, &f.kg),
-                    Cell::Number(e.high, &f.kg),
-                ],
-            )?;
+            ws.text(r, 0, &k)?;
+            let [ci, co, cl, cc, ch] = TOTALS_COLS;
+            ws.write_number_with_format(r, ci, i as f64, &f.int)?;
+            ws.write_number_with_format(r, co, out as f64, &f.int)?;
+            ws.write_number_with_format(r, cl, e.low, &f.kg)?;
+            ws.write_number_with_format(r, cc, e.central, &f.kg)?;
+            ws.write_number_with_format(r, ch, e.high, &f.kg)?;
             r += 1;
         }
         r += 1;
@@ -376,25 +432,24 @@ pub(super) fn write<'a>(
     let total = o.summary.totals.emissions_kgco2e.central;
     ws.text_fmt(r, 0, "Pareto of models (top 15, central)", &f.label)?;
     r += 1;
-    for (c, h) in ["Provider / model", "kgCO2e (central)", "Cumulative share"]
-        .iter()
-        .enumerate()
-    {
-        ws.text_fmt(r, c as u16, h, &f.label)?;
-    }
+    // The model's name runs on over the empty cells up to its kgCO2e, under the lines'
+    // kgCO2e (central).
+    let (kg_col, share_col) = (PARETO_KG, PARETO_KG + 1);
+    ws.text_fmt(r, 0, "Provider / model", &f.label)?;
+    ws.labels(
+        r,
+        &[kg_col, share_col],
+        &["kgCO2e (central)", "Cumulative share"],
+    )?;
     r += 1;
     let first = r;
     let mut cum = 0.0;
     for (m, v) in &models {
         cum += v;
-        ws.row(
-            r,
-            &[
-                Cell::Text(m),
-                Cell::Number(*v, &f.kg),
-                Cell::Number(if total > 0.0 { cum / total } else { 0.0 }, &f.pct),
-            ],
-        )?;
+        ws.text(r, 0, m)?;
+        ws.write_number_with_format(r, kg_col, *v, &f.kg)?;
+        let share = if total > 0.0 { cum / total } else { 0.0 };
+        ws.write_number_with_format(r, share_col, share, &f.pct)?;
         r += 1;
     }
     if !models.is_empty() {
@@ -407,12 +462,12 @@ pub(super) fn write<'a>(
             .add_series()
             .set_name("kgCO2e (central)")
             .set_categories(("AI Services", first, 0, last, 0))
-            .set_values(("AI Services", first, 1, last, 1));
+            .set_values(("AI Services", first, kg_col, last, kg_col));
         let mut line = Chart::new(ChartType::Line);
         line.add_series()
             .set_name("Cumulative share")
             .set_categories(("AI Services", first, 0, last, 0))
-            .set_values(("AI Services", first, 2, last, 2))
+            .set_values(("AI Services", first, share_col, last, share_col))
             .set_secondary_axis(true);
         chart.combine(&line);
         chart.y_axis().set_name("kgCO2e");
@@ -420,8 +475,8 @@ pub(super) fn write<'a>(
             .y2_axis()
             .set_name("cumulative share")
             .set_num_format("0%");
-        // Beside the Pareto table (columns A to C), below every table above it.
-        ws.place_chart(first.saturating_sub(1), 4, &mut chart, 720, 380)?;
+        // Beside the Pareto table (right of its share), below every table above it.
+        ws.place_chart(first.saturating_sub(1), share_col + 2, &mut chart, 720, 380)?;
     }
     Ok(())
 }

@@ -19,8 +19,7 @@ pub(super) fn write(book: &mut Book<'_>, o: &Outcome, set: &FactorSet) -> Result
         "Scope 3 emissions of purchased AI / LLM API services",
         &f.title,
     )?;
-    let t = &o.summary.totals;
-    let rows: Vec<(&str, String)> = vec![
+    let mut rows: Vec<(&str, String)> = vec![
         ("Reporting entity", o.entity.clone()),
         ("Reporting period", format!("{} ({} to {})", o.period.label, o.period.start, o.period.end)),
         ("Basis", "ESRS E1-6, GHG Protocol Scope 3 Category 1 (purchased goods and services), ESRS E1 AR 51 subset: cloud computing and data centre services".into()),
@@ -30,7 +29,7 @@ pub(super) fn write(book: &mut Book<'_>, o: &Outcome, set: &FactorSet) -> Result
             "IPCC AR6 GWP-100".into()
         }),
         ("Electricity", "Location-based grid factors (a market-based or CFE-adjusted view is a sensitivity, not the reported figure)".into()),
-        ("Result (central)", format!("{:.3} tCO2e (low {:.3}, high {:.3})", t.emissions_kgco2e.central / 1000.0, t.emissions_kgco2e.low / 1000.0, t.emissions_kgco2e.high / 1000.0)),
+        ("Result (central)", result_text(o)),
         ("Warnings", match o.warnings.len() {
             0 => "None: every month of the period has data, every file's rows and money add up, no AI line was skipped".into(),
             n => format!("{n}: read them below before signing (details on the Coverage and Imports sheets)"),
@@ -41,6 +40,13 @@ pub(super) fn write(book: &mut Book<'_>, o: &Outcome, set: &FactorSet) -> Result
         ("Generated at (UTC)", o.generated_at.format("%Y-%m-%d %H:%M:%S").to_string()),
         ("Status", finality::status_text(o)),
     ];
+    if let Some(text) = training_text(o) {
+        let at = rows
+            .iter()
+            .position(|(k, _)| *k == "Result (central)")
+            .map_or(rows.len(), |i| i + 1);
+        rows.insert(at, ("Training share", text));
+    }
     let comparison = finality::compare(o);
     let mut r = 2;
     for (k, v) in rows {
@@ -95,7 +101,10 @@ pub(super) fn write(book: &mut Book<'_>, o: &Outcome, set: &FactorSet) -> Result
                 "{}\nSHA-256 {} · format {}",
                 file.file, file.sha256, file.format
             ),
-            90.0,
+            // The column is 90 wide, but a hash is all digits and letters as wide as digits,
+            // which the width estimate counts as narrower text: counted as 78, a line holding
+            // the hash and a long format name gets the height of the two lines it takes.
+            78.0,
         )?;
         r += 1;
     }
@@ -118,12 +127,59 @@ pub(super) fn write(book: &mut Book<'_>, o: &Outcome, set: &FactorSet) -> Result
     };
     ws.wrapped(r,
         1,
-        &format!("E1-6 Summary (the disclosure line, management metrics) · AI Services (by provider, model, region, month, cost centre) · Periods (by month){trend} · Calculation Lines (audit trail to source rows) · Factors and Sources (every factor, cited) · Supplier Data (vendor carbon figures beside or in place of the estimate) · Methodology · Coverage (days with data per provider and month, and every warning) · Imports (row and money accounting per file) · Rejected Rows"),
+        &format!("E1-6 Summary (the disclosure line, management metrics) · AI Services (by provider, model, region, month, cost centre) · Periods (by month){trend} · Calculation Lines (audit trail to source rows) · Factors and Sources (every factor, cited) · Per Request (Wh and gCO2e of one request, beside published per-query figures) · Levers (what-if scenarios: another model, region or more caching) · Training (the amortised training share of the models used, shown apart) · Supplier Data (vendor carbon figures beside or in place of the estimate) · Methodology · Coverage (days with data per provider and month, and every warning) · Imports (row and money accounting per file) · Rejected Rows"),
         90.0,
     )?;
     ws.set_landscape();
     ws.set_print_fit_to_pages(1, 0);
     Ok(())
+}
+
+/// The result as the Cover states it: the reported figure, central, with its range; labelled
+/// when the configuration adds the amortised training share to it.
+fn result_text(o: &Outcome) -> String {
+    let t = &o.summary.totals;
+    let e = t.emissions_kgco2e;
+    let tr = &o.training;
+    if tr.included {
+        format!(
+            "{:.3} tCO2e, INCLUDING the amortised training share {:.6} tCO2e central ([boundary] include_training = true; Training sheet). Without it: {:.3} tCO2e (low {:.3}, high {:.3})",
+            (e.central + tr.added_kgco2e()) / 1000.0,
+            tr.total_tco2e.central,
+            e.central / 1000.0,
+            e.low / 1000.0,
+            e.high / 1000.0
+        )
+    } else {
+        format!(
+            "{:.3} tCO2e (low {:.3}, high {:.3})",
+            e.central / 1000.0,
+            e.low / 1000.0,
+            e.high / 1000.0
+        )
+    }
+}
+
+/// The Cover's line on the amortised training share (none when the factor set has no training
+/// emissions).
+fn training_text(o: &Outcome) -> Option<String> {
+    let tr = &o.training;
+    if !tr.available {
+        return None;
+    }
+    let b = tr.total_tco2e;
+    let how = if tr.included {
+        "included in the result above ([boundary] include_training = true)"
+    } else {
+        "shown apart, not in the result ([boundary] include_training = true would add the central share)"
+    };
+    Some(format!(
+        "{:.6} tCO2e central (low {:.6}, high {:.6}) for {} tokens: the models' training emissions spread over the tokens they serve in their life (an assumption); {how}. Training sheet.",
+        b.central,
+        b.low,
+        b.high,
+        crate::report::intensity::grouped(tr.tokens as f64)
+    ))
 }
 
 /// The Cover's Configuration block at row `r`: the config file (or that none was found) and

@@ -8,6 +8,8 @@ pub(crate) struct Formats {
     pub(crate) header: Format,
     pub(crate) label: Format,
     pub(crate) text: Format,
+    /// Text at the top of its cell, not wrapped (it runs on over empty cells to its right).
+    pub(crate) top: Format,
     pub(crate) wrap: Format,
     /// A count (requests, tokens): no decimals, thousands separators.
     pub(crate) int: Format,
@@ -32,6 +34,8 @@ pub(crate) struct Formats {
     pub(crate) warn: Format,
     /// A label beside wrapped text: bold, at the top of its cell.
     pub(crate) label_top: Format,
+    /// A column label of a small table: bold, wrapped, at the top of its cell.
+    pub(crate) label_wrap: Format,
     /// An amount of money: two decimals with thousands separators.
     pub(crate) money: Format,
     /// A month without data in the coverage matrix.
@@ -46,9 +50,8 @@ pub(crate) struct Formats {
     pub(crate) disclose: Format,
     /// A unit beside a number (indented, so that it does not touch the number before it).
     pub(crate) unit: Format,
-    /// True when the line tables carry amounts of money (spend in the reporting currency):
-    /// the streamed sheets' prototype row then holds the money format too.
-    pub(crate) money_in_lines: bool,
+    /// An exchange rate or a deflator: six decimals.
+    pub(crate) ratio: Format,
 }
 
 impl Formats {
@@ -61,20 +64,25 @@ impl Formats {
             .set_align(FormatAlign::Top)
             .set_border_bottom(FormatBorder::Thin);
         let total = Format::new().set_bold().set_border_top(FormatBorder::Thin);
+        let top = Format::new().set_align(FormatAlign::Top);
         Formats {
             title: Format::new().set_bold().set_font_size(14),
             header,
             // Top-aligned, so that a label stays beside the first line of a wrapped value.
             label: Format::new().set_bold().set_align(FormatAlign::Top),
             text: Format::new(),
+            top: top.clone(),
             wrap: Format::new().set_text_wrap().set_align(FormatAlign::Top),
-            int: Format::new().set_num_format("#,##0"),
-            kwh: Format::new().set_num_format("#,##0.0"),
-            kg: Format::new().set_num_format("#,##0.000"),
-            t: Format::new().set_num_format("#,##0.000"),
-            dq: Format::new().set_num_format("0.00"),
-            pct: Format::new().set_num_format("0.0%"),
-            qty: Format::new().set_num_format("#,##0.000"),
+            // Numbers sit at the top of their cells, beside the first line of a wrapped text in
+            // the same row.
+            int: top.clone().set_num_format("#,##0"),
+            kwh: top.clone().set_num_format("#,##0.0"),
+            kg: top.clone().set_num_format("#,##0.000"),
+            t: top.clone().set_num_format("#,##0.000"),
+            dq: top.clone().set_num_format("0.00"),
+            pct: top.clone().set_num_format("0.0%"),
+            // Three decimals, none from 1,000 on (a quantity of tokens runs to billions).
+            qty: top.clone().set_num_format("[>=1000]#,##0;#,##0.000"),
             total_label: total.clone(),
             total_int: total.clone().set_num_format("#,##0"),
             total_kwh: total.clone().set_num_format("#,##0.0"),
@@ -86,7 +94,11 @@ impl Formats {
                 .set_font_color(Color::RGB(0x9C0006))
                 .set_background_color(Color::RGB(0xFFC7CE)),
             label_top: Format::new().set_bold().set_align(FormatAlign::Top),
-            money: Format::new().set_num_format("#,##0.00"),
+            label_wrap: Format::new()
+                .set_bold()
+                .set_text_wrap()
+                .set_align(FormatAlign::Top),
+            money: top.clone().set_num_format("#,##0.00"),
             gap: Format::new()
                 .set_bold()
                 .set_align(FormatAlign::Center)
@@ -97,7 +109,7 @@ impl Formats {
                 .set_align(FormatAlign::Top)
                 .set_border_bottom(FormatBorder::Thin)
                 .set_unlocked(),
-            year: Format::new().set_num_format("0"),
+            year: top.clone().set_num_format("0"),
             unit: Format::new().set_indent(1),
             disclose: Format::new()
                 .set_bold()
@@ -105,7 +117,7 @@ impl Formats {
                 .set_background_color(Color::RGB(0xFFF2CC))
                 .set_border(FormatBorder::Medium)
                 .set_border_color(Color::RGB(0xBF8F00)),
-            money_in_lines: false,
+            ratio: top.set_num_format("0.000000"),
         }
     }
 }

@@ -99,8 +99,8 @@ pub(super) fn write(book: &mut Book<'_>, o: &Outcome) -> Result<(), XlsxError> {
             Cell::Count(file.accepted_totals.input_tokens),
             Cell::Count(file.read_totals.output_tokens),
             Cell::Count(file.accepted_totals.output_tokens),
-            Cell::Count(file.read_totals.requests),
-            Cell::Count(file.accepted_totals.requests),
+            requests(&file.read_totals),
+            requests(&file.accepted_totals),
             Cell::Owned(spend(&file.read_totals.spend)),
             Cell::Owned(spend(&file.accepted_totals.spend)),
             Cell::Owned(file.first_date.map(|d| d.to_string()).unwrap_or_default()),
@@ -312,4 +312,14 @@ fn ai_skipped(ws: &mut Sheet<'_, '_>, o: &Outcome, mut r: u32) -> Result<u32, Xl
         }
     }
     Ok(r)
+}
+
+/// A file's request count: empty when none of its rows gave one (it does not read as "no
+/// requests"); a count above 0 is shown whatever an older ledger recorded.
+fn requests<'a>(q: &crate::normalise::Quantities) -> Cell<'a> {
+    if q.requests_reported || q.requests > 0 {
+        Cell::Count(q.requests)
+    } else {
+        Cell::Blank
+    }
 }

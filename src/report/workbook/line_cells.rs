@@ -29,45 +29,49 @@ pub(crate) fn key_cells<'a>(k: &'a LineKey, b: &'a LineBody) -> Vec<Cell<'a>> {
     ]
 }
 
+/// The key columns of a line. The widths of the line tables' columns (here and on the sheets)
+/// are those of their usual content: a longer text wraps in its column and its row grows
+/// (`Sheet::lines`), so that a table of some 40 columns prints one A3 page wide at a size that
+/// can be read.
 pub(crate) const KEY_COLS: &[Col] = &[
     ("Provider", 11.0),
-    ("Model (as exported)", 26.0),
-    ("Model key (factor set)", 20.0),
-    ("Region (as exported)", 14.0),
-    ("Grid geography (year)", 22.0),
-    ("Month", 9.0),
-    ("Cost centre", 18.0),
-    ("Method", 13.0),
+    ("Model (as exported)", 14.0),
+    ("Model key (factor set)", 12.0),
+    ("Region (as exported)", 11.0),
+    ("Grid geography (year)", 12.0),
+    ("Month", 8.0),
+    ("Cost centre", 10.0),
+    ("Method", 10.0),
 ];
 
 pub(crate) const QTY_COLS: &[Col] = &[
-    ("Requests", 11.0),
-    ("Input tokens", 15.0),
-    ("Cached input tokens", 15.0),
-    ("Output tokens", 15.0),
-    ("Imputed input tokens", 13.0),
-    ("Imputed output tokens", 13.0),
+    ("Requests", 9.0),
+    ("Input tokens", 14.0),
+    ("Cached input tokens", 12.0),
+    ("Output tokens", 12.0),
+    ("Imputed input tokens", 11.0),
+    ("Imputed output tokens", 11.0),
 ];
 
 pub(crate) const RESULT_COLS: &[Col] = &[
-    ("Energy kWh (low)", 12.0),
-    ("Energy kWh (central)", 12.0),
-    ("Energy kWh (high)", 12.0),
-    ("kgCO2e (low)", 12.0),
-    ("kgCO2e (central)", 12.0),
-    ("kgCO2e (high)", 12.0),
-    ("of which embodied kgCO2e (central)", 13.0),
-    ("Water L (low)", 11.0),
-    ("Water L (central)", 11.0),
-    ("Water L (high)", 11.0),
-    ("Data quality (1-4)", 9.0),
+    ("Energy kWh (low)", 10.0),
+    ("Energy kWh (central)", 10.0),
+    ("Energy kWh (high)", 10.0),
+    ("kgCO2e (low)", 10.0),
+    ("kgCO2e (central)", 10.0),
+    ("kgCO2e (high)", 10.0),
+    ("of which embodied kgCO2e (central)", 10.0),
+    ("Water L (low)", 10.0),
+    ("Water L (central)", 10.0),
+    ("Water L (high)", 10.0),
+    ("Data quality (1-4)", 7.0),
 ];
 
 /// Estimate and vendor figure side by side (METHODOLOGY §5), on AI Services lines.
 pub(crate) const SUPPLIER_COLS: &[Col] = &[
-    ("Tool estimate kgCO2e (central)", 14.0),
-    ("Vendor kgCO2e (allocated)", 14.0),
-    ("Vendor figure", 60.0),
+    ("Tool estimate kgCO2e (central)", 11.0),
+    ("Vendor kgCO2e (allocated)", 11.0),
+    ("Vendor figure", 32.0),
 ];
 
 pub(crate) fn supplier_cells<'a>(f: &'a Formats, b: &'a LineBody) -> Vec<Cell<'a>> {
@@ -85,10 +89,13 @@ pub(crate) fn supplier_cells<'a>(f: &'a Formats, b: &'a LineBody) -> Vec<Cell<'a
     }
 }
 
+/// The quantities of a line: requests (empty when no source row of the line gave a request
+/// count, so that it does not read as "no requests"; a reported 0 stays 0), tokens and imputed
+/// tokens.
 pub(crate) fn qty_cells<'a>(b: &LineBody) -> Vec<Cell<'a>> {
     let a = &b.activity;
     vec![
-        Cell::Count(a.requests),
+        requests_cell(a),
         Cell::Count(a.input_tokens),
         Cell::Count(a.cached_input_tokens),
         Cell::Count(a.output_tokens),
@@ -124,6 +131,15 @@ pub(crate) fn result_cells<'a>(f: &'a Formats, b: &LineBody) -> Vec<Cell<'a>> {
     v
 }
 
+/// A request count: empty when not reported.
+pub(crate) fn requests_cell<'a>(a: &crate::estimate::Activity) -> Cell<'a> {
+    if a.requests_reported {
+        Cell::Count(a.requests)
+    } else {
+        Cell::Blank
+    }
+}
+
 /// Low, central and high, in `fmt`.
 pub(super) fn bounds_cells<'a>(b: Bounds, fmt: &'a Format) -> [Cell<'a>; 3] {
     [
@@ -156,26 +172,30 @@ pub(super) fn reporting_cell<'a>(f: &'a Formats, amount: Option<f64>) -> Cell<'a
 }
 
 /// The totals below [`QTY_COLS`] and [`RESULT_COLS`] (but the data quality), each with its
-/// unit (its number format).
-pub(super) fn total_values(o: &Outcome) -> Vec<(f64, Total)> {
+/// unit (its number format); the requests' total is empty when no line reported requests.
+pub(super) fn total_values(o: &Outcome) -> Vec<(Option<f64>, Total)> {
     let t = &o.summary.totals;
     let a = &t.activity;
-    let mut v: Vec<(f64, Total)> = [
-        a.requests,
-        a.input_tokens,
-        a.cached_input_tokens,
-        a.output_tokens,
-        t.imputed_input_tokens,
-        t.imputed_output_tokens,
-    ]
-    .iter()
-    .map(|n| (*n as f64, Total::Count))
-    .collect();
+    let mut v: Vec<(Option<f64>, Total)> = vec![(
+        a.requests_reported.then_some(a.requests as f64),
+        Total::Count,
+    )];
+    v.extend(
+        [
+            a.input_tokens,
+            a.cached_input_tokens,
+            a.output_tokens,
+            t.imputed_input_tokens,
+            t.imputed_output_tokens,
+        ]
+        .iter()
+        .map(|n| (Some(*n as f64), Total::Count)),
+    );
     for (b, unit) in [(t.energy_kwh, Total::Kwh), (t.emissions_kgco2e, Total::Kg)] {
-        v.extend([(b.low, unit), (b.central, unit), (b.high, unit)]);
+        v.extend([b.low, b.central, b.high].map(|x| (Some(x), unit)));
     }
-    v.push((t.embodied_kgco2e.central, Total::Kg));
+    v.push((Some(t.embodied_kgco2e.central), Total::Kg));
     let w = t.water_l;
-    v.extend([w.low, w.central, w.high].map(|x| (x, Total::Kwh)));
+    v.extend([w.low, w.central, w.high].map(|x| (Some(x), Total::Kwh)));
     v
 }

@@ -18,15 +18,18 @@ mod factors;
 pub(crate) mod formats;
 mod formulas;
 mod imports;
+mod levers;
 pub(crate) mod line_cells;
 mod management;
 mod methodology;
+mod per_request;
 mod periods;
 mod rejected_rows;
 mod sources;
 mod streamed_rows;
 mod summary;
 mod supplier_data;
+mod training;
 mod trend;
 mod uncertainty;
 mod writer;
@@ -54,6 +57,9 @@ pub const SHEETS: &[&str] = &[
     "Sources",
     "Uncertainty",
     "Data Quality",
+    "Per Request",
+    "Levers",
+    "Training",
     "Supplier Data",
     "Methodology",
     "Coverage",
@@ -119,8 +125,7 @@ fn build_into_with<W: std::io::Write + std::io::Seek + Send>(
     writer: SheetWriter,
     out: W,
 ) -> crate::error::Result<W> {
-    let mut f = Formats::new();
-    f.money_in_lines = o.reporting.is_some();
+    let f = Formats::new();
     // A final workbook (`report --final`) is protected: only its sign-off cells can be edited.
     let protect = crate::pipeline::finality::recording(o).is_some();
     let mut book = Book::start(
@@ -142,6 +147,9 @@ fn build_into_with<W: std::io::Write + std::io::Seek + Send>(
     sources::write(b, o, set).map_err(err)?;
     uncertainty::write(b, o).map_err(err)?;
     data_quality::write(b, o).map_err(err)?;
+    per_request::write(b, o).map_err(err)?;
+    levers::write(b, o).map_err(err)?;
+    training::write(b, o).map_err(err)?;
     supplier_data::write(b, o).map_err(err)?;
     methodology::write(b, o, set).map_err(err)?;
     coverage::write(b, o).map_err(err)?;

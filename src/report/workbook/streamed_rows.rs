@@ -44,6 +44,8 @@ fn internal(what: &str) -> Error {
 pub(crate) struct Streamed<'a> {
     /// The sheet name (as given to rust_xlsxwriter).
     pub name: String,
+    /// The format of each cell of the placeholder's prototype row, by column.
+    pub protos: Vec<&'a Format>,
     /// Writes the rows that replace the placeholder's prototype row, in row order.
     pub rows: WriteRows<'a>,
 }
@@ -62,6 +64,12 @@ pub(crate) enum Share {
     First { si: u32, last: u32 },
     /// A later row of the run: the formulas by index.
     Later { si: u32 },
+}
+
+/// The format every text of a table is written in when its text wraps (a wrapping format,
+/// one of the sheet's prototype formats).
+pub(crate) struct Wrap<'f> {
+    pub fmt: &'f Format,
 }
 
 /// Writes rows of cells as sheet XML into chunks sent to the zip thread.
@@ -123,13 +131,19 @@ impl<'a> Rows<'a> {
         }
     }
 
-    /// Starts row `r` (0-based).
-    fn start_row(&mut self, r: u32) {
+    /// Starts row `r` (0-based), `height` points tall when given (as rust_xlsxwriter writes a
+    /// row whose height was set: `ht` and `customHeight`).
+    fn start_row(&mut self, r: u32, height: Option<f64>) {
         let s = self.row.format(r + 1);
         self.row_len = s.len();
         self.row_text[..s.len()].copy_from_slice(s.as_bytes());
         self.buf.extend_from_slice(b"<row r=\"");
         self.buf.extend_from_slice(&self.row_text[..self.row_len]);
+        if let Some(h) = height {
+            self.buf.extend_from_slice(b"\" ht=\"");
+            push_number(&mut self.buf, h);
+            self.buf.extend_from_slice(b"\" customHeight=\"1");
+        }
         self.buf.extend_from_slice(b"\">");
     }
 
@@ -260,15 +274,22 @@ impl<'a> Rows<'a> {
     }
 
     /// Writes row `r` (0-based): `cells` from column 0 on, as `write_row` writes them, with the
-    /// cells of `formulas` (ascending columns) written as those formulas instead.
+    /// cells of `formulas` (ascending columns) written as those formulas instead; every text in
+    /// `wrap`'s format when given, the row `height` points tall when given.
     pub(crate) fn row(
         &mut self,
         r: u32,
         cells: &[Cell<'_>],
         formulas: &[CellFormula<'_>],
         share: Share,
+        wrap: Option<&Wrap<'_>>,
+        height: Option<f64>,
     ) -> Result<()> {
-        self.start_row(r);
+        self.start_row(r, height);
+        let text_xf = match wrap {
+            Some(w) => self.xf(w.fmt)?,
+            None => 0,
+        };
         let mut fs = formulas.iter().zip(0u32..).peekable();
         for (c, v) in cells.iter().enumerate() {
             let c = c as u16;
@@ -278,8 +299,8 @@ impl<'a> Rows<'a> {
                 continue;
             }
             match v {
-                Cell::Text(s) if !s.is_empty() => self.string(c, s, 0)?,
-                Cell::Owned(s) if !s.is_empty() => self.string(c, s, 0)?,
+                Cell::Text(s) if !s.is_empty() => self.string(c, s, text_xf)?,
+                Cell::Owned(s) if !s.is_empty() => self.string(c, s, text_xf)?,
                 // An empty text with the default format: no cell (rust_xlsxwriter drops an
                 // unformatted blank).
                 Cell::Text(_) | Cell::Owned(_) | Cell::Blank => {}
@@ -441,6 +462,9 @@ fn sheet_names(workbook_xml: &str) -> Vec<String> {
     names
 }
 
+/// The style id of each prototype format of a sheet, and of its integer format.
+type Styles<'f> = (Vec<(&'f Format, u32)>, u32);
+
 /// A placeholder sheet cut around its prototype row: the XML before it, the style id of each
 /// prototype cell by column, the XML after it.
 struct Cut {
@@ -489,15 +513,14 @@ fn cut(xml: String) -> Result<Cut> {
 }
 
 /// Re-packs the `placeholder` workbook (rust_xlsxwriter's output) with the rows of each
-/// `streamed` sheet written in place of its prototype row, whose column `i` carries
-/// `protos[i]`; `int` is the format of integer cells (one of `protos`). Parts are kept in
-/// their order; all but the streamed sheets are copied without being inflated. The zip is
-/// written to `out` as it is deflated (a staged file, so a large workbook is never held in
-/// memory whole), which is handed back.
+/// `streamed` sheet written in place of its prototype row, whose column `i` carries the
+/// sheet's `protos[i]`; `int` is the format of integer cells (one of each sheet's `protos`).
+/// Parts are kept in their order; all but the streamed sheets are copied without being
+/// inflated. The zip is written to `out` as it is deflated (a staged file, so a large workbook
+/// is never held in memory whole), which is handed back.
 pub(crate) fn assemble<W: Write + std::io::Seek + Send>(
     placeholder: &[u8],
     streamed: Vec<Streamed<'_>>,
-    protos: &[&Format],
     int: &Format,
     level: i64,
     out: W,
@@ -510,8 +533,9 @@ pub(crate) fn assemble<W: Write + std::io::Seek + Send>(
         .read_to_string(&mut workbook_xml)
         .map_err(|e| internal(&e.to_string()))?;
     let names = sheet_names(&workbook_xml);
-    // Part name -> (cut placeholder, rows writer); worksheets are numbered in sheet order.
-    let mut parts: Vec<(String, Cut, Streamed<'_>)> = vec![];
+    // Part name -> (cut placeholder, rows writer, the style id of each of its prototype
+    // formats and of the integer format); worksheets are numbered in sheet order.
+    let mut parts: Vec<(String, Cut, Streamed<'_>, Styles<'_>)> = vec![];
     for s in streamed {
         let pos = names
             .iter()
@@ -523,12 +547,9 @@ pub(crate) fn assemble<W: Write + std::io::Seek + Send>(
             .map_err(zip_err)?
             .read_to_string(&mut xml)
             .map_err(|e| internal(&e.to_string()))?;
-        parts.push((part, cut(xml)?, s));
-    }
-    // The style id of each prototype format (the same in every sheet: they are workbook-wide).
-    let mut styles: Vec<(&Format, u32)> = vec![];
-    if let Some((_, c, _)) = parts.first() {
-        for (i, f) in protos.iter().enumerate() {
+        let c = cut(xml)?;
+        let mut styles: Vec<(&Format, u32)> = vec![];
+        for (i, f) in s.protos.iter().enumerate() {
             let id = c
                 .ids
                 .iter()
@@ -537,12 +558,12 @@ pub(crate) fn assemble<W: Write + std::io::Seek + Send>(
                 .ok_or_else(|| internal("a prototype row missing a format"))?;
             styles.push((*f, id));
         }
+        let int_xf = match styles.iter().find(|(g, _)| std::ptr::eq(*g, int)) {
+            Some((_, id)) => *id,
+            None => return Err(internal("the integer format has no prototype cell")),
+        };
+        parts.push((part, c, s, (styles, int_xf)));
     }
-    let int_xf = match styles.iter().find(|(g, _)| std::ptr::eq(*g, int)) {
-        Some((_, id)) => *id,
-        None if parts.is_empty() => 0,
-        None => return Err(internal("the integer format has no prototype cell")),
-    };
     // The streamed parts in archive order (the order the zip thread asks for them).
     let mut order: Vec<usize> = vec![];
     let mut is_streamed = vec![false; zin.len()];
@@ -562,7 +583,8 @@ pub(crate) fn assemble<W: Write + std::io::Seek + Send>(
         .unix_permissions(0o600)
         .last_modified_time(zip::DateTime::default())
         .large_file(false);
-    let mut slots: Vec<Option<(String, Cut, Streamed<'_>)>> = parts.into_iter().map(Some).collect();
+    let mut slots: Vec<Option<(String, Cut, Streamed<'_>, Styles<'_>)>> =
+        parts.into_iter().map(Some).collect();
 
     std::thread::scope(|scope| {
         let (tx, rx) = mpsc::sync_channel::<Option<Vec<u8>>>(IN_FLIGHT);
@@ -598,7 +620,8 @@ pub(crate) fn assemble<W: Write + std::io::Seek + Send>(
         });
         let produced = (|| -> Result<()> {
             for k in order {
-                let Some((_, c, s)) = slots.get_mut(k).and_then(Option::take) else {
+                let Some((_, c, s, (styles, int_xf))) = slots.get_mut(k).and_then(Option::take)
+                else {
                     return Err(internal("a sheet streamed twice"));
                 };
                 let mut rows = Rows {
@@ -658,7 +681,8 @@ mod tests {
         let (_back_tx, back_rx) = mpsc::channel();
         let kg = Format::new().set_num_format("0.000");
         let int = Format::new().set_num_format("#,##0");
-        let styles = [(&int, 3), (&kg, 5)];
+        let wrap = Format::new().set_text_wrap();
+        let styles = [(&int, 3), (&kg, 5), (&wrap, 8)];
         let mut rows = Rows {
             buf: vec![],
             tx: &tx,
@@ -680,10 +704,35 @@ mod tests {
             Cell::Blank,
         ];
         let formulas = [(6u16, "=C27*2".to_string(), 2.5, &kg)];
-        rows.row(26, &cells, &formulas, Share::First { si: 7, last: 29 })
-            .unwrap();
-        rows.row(27, &cells[..1], &formulas, Share::Later { si: 7 })
-            .unwrap();
+        rows.row(
+            26,
+            &cells,
+            &formulas,
+            Share::First { si: 7, last: 29 },
+            None,
+            None,
+        )
+        .unwrap();
+        rows.row(
+            27,
+            &cells[..1],
+            &formulas,
+            Share::Later { si: 7 },
+            None,
+            None,
+        )
+        .unwrap();
+        // Wrapped text (the wrap format's style on every text, none on an empty one) in a row
+        // 22.5 points tall.
+        rows.row(
+            28,
+            &[Cell::Text("a long text"), Cell::Text(""), Cell::Count(1)],
+            &[],
+            Share::No,
+            Some(&Wrap { fmt: &wrap }),
+            Some(22.5),
+        )
+        .unwrap();
         rows.flush().unwrap();
         let xml = String::from_utf8(rx.recv().unwrap().unwrap()).unwrap();
         assert_eq!(
@@ -696,6 +745,8 @@ mod tests {
                 r#"<c r="G27" s="5"><f t="shared" ref="G27:G30" si="7">C27*2</f><v>2.5</v></c></row>"#,
                 r#"<row r="28"><c r="A28" t="inlineStr"><is><t xml:space="preserve"> padded </t></is></c>"#,
                 r#"<c r="G28" s="5"><f t="shared" si="7"/><v>2.5</v></c></row>"#,
+                r#"<row r="29" ht="22.5" customHeight="1"><c r="A29" s="8" t="inlineStr"><is><t>a long text</t></is></c>"#,
+                r#"<c r="C29" s="3"><v>1</v></c></row>"#,
             )
         );
     }

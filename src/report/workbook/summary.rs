@@ -101,6 +101,12 @@ pub(super) fn write(book: &mut Book<'_>, o: &Outcome) -> Result<(), XlsxError> {
     let entity = "entity figure (from the inventory)";
     let t = &o.summary.totals;
     let cmp = comparative::of(o);
+    let tr = &o.training;
+    let ai_label = if tr.included {
+        "of which AI / LLM API services (this workbook), incl. the amortised training share (central; Training sheet)"
+    } else {
+        "of which AI / LLM API services (this workbook)"
+    };
     let lines: Vec<(&str, &str, String, &str, Option<f64>)> = vec![
         (
             "Total gross Scope 3 GHG emissions",
@@ -124,34 +130,35 @@ pub(super) fn write(book: &mut Book<'_>, o: &Outcome) -> Result<(), XlsxError> {
             None,
         ),
         (
-            "of which AI / LLM API services (this workbook)",
+            ai_label,
             "(component of the element above)",
             "—".into(),
             "AR 51; AR 46(h)",
-            Some(t.emissions_kgco2e.central / 1000.0),
+            Some(t.emissions_kgco2e.central / 1000.0 + tr.added_kgco2e() / 1000.0),
         ),
     ];
     for (label, element, member, reference, value) in lines {
         ws.text_fmt(r, 0, label, &f.wrap)?;
         ws.text_fmt(r, 1, element, &f.wrap)?;
         ws.text_fmt(r, 2, member.as_str(), &f.wrap)?;
-        ws.set_row_height(r, 34.0)?;
+        ws.set_row_height(r, if label.len() > 90 { 48.0 } else { 34.0 })?;
         ws.text_fmt(r, 3, reference, &f.wrap)?;
         match value {
             Some(v) => {
-                // The figure to disclose: the AI Services total, live, highlighted.
-                formula(
-                    &mut ws,
-                    r,
-                    E16_N_COL,
-                    &ai_total(o, EMISSIONS + 1),
-                    v,
-                    &f.disclose,
-                )?;
+                // The figure to disclose: the AI Services total, live, highlighted (plus the
+                // Training sheet's central share when the configuration includes it).
+                let mut text = ai_total(o, EMISSIONS + 1);
+                if tr.included {
+                    text.push('+');
+                    text.push_str(&super::training::total_central_cell(o));
+                }
+                formula(&mut ws, r, E16_N_COL, &text, v, &f.disclose)?;
                 match cmp {
                     State::Figures(c) => {
                         let p = c.totals.emissions_kgco2e.central / 1000.0;
-                        comparative_cells(&mut ws, r, v, Some(p), &f.t, true)?;
+                        // With the training share in N but not in N-1, a % change would compare
+                        // unlike figures: none is given (the note says so).
+                        comparative_cells(&mut ws, r, v, Some(p), &f.t, !tr.included)?;
                     }
                     State::NoLedgerData => {
                         ws.text_fmt(r, N1_COL, "n/a (no data for N-1 in the ledger)", &f.wrap)?;
@@ -177,9 +184,10 @@ pub(super) fn write(book: &mut Book<'_>, o: &Outcome) -> Result<(), XlsxError> {
         r,
         UNIT_COL,
         &format!(
-            "{}{} (highlighted) is the figure to disclose: the AI Services total (kgCO2e, central) / 1000, itself the sum of the AI Services lines, each the sum of its calculation lines, whose formulas read the Factors sheet; change a factor and it follows.{source}",
+            "{}{} (highlighted) is the figure to disclose: the AI Services total (kgCO2e, central) / 1000, itself the sum of the AI Services lines, each the sum of its calculation lines, whose formulas read the Factors sheet; change a factor and it follows.{}{source}",
             col_letter(E16_N_COL),
-            E16_AI_ROW + 1
+            E16_AI_ROW + 1,
+            training_note(o)
         ),
         200.0,
     )?;
@@ -260,6 +268,28 @@ pub(super) fn write(book: &mut Book<'_>, o: &Outcome) -> Result<(), XlsxError> {
     }
     super::management::write(&mut ws, o, r + 2)?;
     Ok(())
+}
+
+/// What the E1-6 figure says of the amortised training share: included (the configuration's
+/// policy, with the figure without it), or shown apart; nothing when the factor set has none.
+pub(crate) fn training_note(o: &Outcome) -> String {
+    let tr = &o.training;
+    if !tr.available {
+        return String::new();
+    }
+    let share = tr.total_tco2e.central;
+    if tr.included {
+        format!(
+            " INCLUDES the amortised training share of the models used, {share:.6} tCO2e central (Training sheet; low {:.6}, high {:.6}, not in the range below), because the configuration sets [boundary] include_training = true; without it the figure is {:.3} tCO2e. The N-1 and the range rows are without it, so no % change is given.",
+            tr.total_tco2e.low,
+            tr.total_tco2e.high,
+            o.summary.totals.emissions_kgco2e.central / 1000.0
+        )
+    } else {
+        format!(
+            " The amortised training share of the models used, {share:.6} tCO2e central (Training sheet), is not in it: shown apart ([boundary] include_training = true adds it)."
+        )
+    }
 }
 
 /// `text` with its first letter in upper case.

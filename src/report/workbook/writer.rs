@@ -20,7 +20,7 @@ use rust_xlsxwriter::{
 };
 
 use super::formats::Formats;
-use super::streamed_rows::{self, Rows, Share, Streamed};
+use super::streamed_rows::{self, Rows, Share, Streamed, Wrap};
 use crate::report::cell::{Cell, CellFormula, Col};
 
 /// How the sheets that grow with the lines (AI Services, Calculation Lines) are written.
@@ -163,14 +163,7 @@ impl<'a> Book<'a> {
                 return Ok(out);
             }
         };
-        streamed_rows::assemble(
-            &bytes,
-            streamed,
-            &prototype_formats(f),
-            &f.int,
-            i64::from(STREAMED_ZIP_LEVEL),
-            out,
-        )
+        streamed_rows::assemble(&bytes, streamed, &f.int, i64::from(STREAMED_ZIP_LEVEL), out)
     }
 }
 
@@ -178,15 +171,14 @@ pub(super) fn err(e: XlsxError) -> crate::error::Error {
     crate::error::Error::Internal(format!("writing the workbook: {e}"))
 }
 
-/// The formats of the lines' number cells, one per cell of the prototype row that tells the
-/// streamed writer their style ids (`streamed_rows`). The first is the integer format; the
-/// money format only when the lines carry money (else the workbook's formats keep the order
-/// the library path gives them).
-fn prototype_formats(f: &Formats) -> Vec<&Format> {
+/// The formats of the lines' cells, one per cell of the prototype row that tells the
+/// streamed writer their style ids (`streamed_rows`): the integer format first, the formats
+/// every line table uses, then those the table says it uses ([`LineRows::formats`]). Only
+/// formats the lines use: one first used by the prototype row would take a place in the
+/// workbook's list of number formats that the library path does not give it.
+fn prototype_formats<'a>(f: &'a Formats, more: Vec<&'a Format>) -> Vec<&'a Format> {
     let mut v = vec![&f.int, &f.kwh, &f.kg, &f.dq];
-    if f.money_in_lines {
-        v.push(&f.money);
-    }
+    v.extend(more);
     v
 }
 
@@ -209,6 +201,16 @@ pub(super) trait LineRows<'a> {
     type Plan: Copy + PartialEq;
     /// The number of rows.
     fn len(&self) -> usize;
+    /// The formats the rows' cells use besides the integer, kWh, kgCO2e and data-quality ones,
+    /// in the order a row's cells first use them.
+    fn formats(&self) -> Vec<&'a Format> {
+        vec![]
+    }
+    /// True when the rows' text wraps in its column (file names, flags, factor ids, formulas:
+    /// nothing is cut off on screen or on paper), each row as tall as its longest text needs.
+    fn wraps(&self) -> bool {
+        false
+    }
     /// The cells of row `j` (0-based within the table), those its formulas replace included.
     fn cells(&self, j: usize) -> Vec<Cell<'a>>;
     /// The formula plan of row `j` (`j < len()`); `None`: values only.
@@ -440,6 +442,26 @@ impl<'a> Sheet<'_, 'a> {
         Ok(())
     }
 
+    /// Bold column labels `heads` of a small table below another, in columns `cols` (as wide
+    /// as [`Sheet::header`] set them), wrapped, the row as tall as the longest needs.
+    pub(super) fn labels(
+        &mut self,
+        row: u32,
+        cols: &[u16],
+        heads: &[&str],
+    ) -> Result<(), XlsxError> {
+        let mut widths = vec![];
+        for (c, h) in cols.iter().zip(heads) {
+            self.ws.text_fmt(row, *c, h, &self.f.label_wrap)?;
+            widths.push(self.widths.get(*c as usize).copied().unwrap_or(8.43));
+        }
+        let height = heading_height(heads, &widths);
+        if height > LINE_PT {
+            self.ws.set_row_height(row, height)?;
+        }
+        Ok(())
+    }
+
     /// A footnote across columns A..=`last_col` (merged, wrapped, tall enough for its text in
     /// the columns' widths when [`Sheet::header`] set them, else in `width_chars`).
     pub(super) fn note(
@@ -462,24 +484,26 @@ impl<'a> Sheet<'_, 'a> {
         Ok(())
     }
 
-    /// Writes a bold totals row: `label` in column 0, sums below each numeric column.
+    /// Writes a bold totals row: `label` in column 0, sums below each numeric column (none
+    /// where a value is `None`).
     pub(super) fn totals_row(
         &mut self,
         row: u32,
         label: &str,
         first_numeric: u16,
-        values: &[(f64, Total)],
+        values: &[(Option<f64>, Total)],
     ) -> Result<(), XlsxError> {
         let f = self.f;
         self.ws.text_fmt(row, 0, label, &f.total_label)?;
         for (i, (v, kind)) in values.iter().enumerate() {
+            let Some(v) = *v else { continue };
             let fmt = match kind {
                 Total::Count => &f.total_int,
                 Total::Kwh => &f.total_kwh,
                 Total::Kg => &f.total_kg,
             };
             self.ws
-                .write_number_with_format(row, first_numeric + i as u16, *v, fmt)?;
+                .write_number_with_format(row, first_numeric + i as u16, v, fmt)?;
         }
         Ok(())
     }
@@ -514,11 +538,17 @@ impl<'a> Sheet<'_, 'a> {
         if n == 0 {
             return Ok(first);
         }
+        let layout = Layout {
+            wrap: rows.wraps(),
+            widths: self.widths.clone(),
+        };
         match self.path {
             Path::Library | Path::ConstantMemory => {
+                let wrap = layout.wrap.then_some(Wrap { fmt: &self.f.wrap });
                 for j in 0..n {
                     let r = first + j as u32;
                     let mut cells = rows.cells(j);
+                    let height = layout.height(&cells);
                     let formulas = rows.plan(j).map(|p| rows.formulas(r, j, &p, true));
                     // A cell that gets a formula is written once, as the formula.
                     for (col, ..) in formulas.iter().flatten() {
@@ -526,7 +556,7 @@ impl<'a> Sheet<'_, 'a> {
                             *cell = Cell::Blank;
                         }
                     }
-                    write_row(self.ws, self.f, r, &cells)?;
+                    write_cells(self.ws, self.f, r, &cells, wrap.as_ref())?;
                     for (col, formula, value, fmt) in formulas.into_iter().flatten() {
                         self.ws.write_formula_with_format(
                             r,
@@ -534,6 +564,9 @@ impl<'a> Sheet<'_, 'a> {
                             Formula::new(formula).set_result(value.to_string()),
                             fmt,
                         )?;
+                    }
+                    if let Some(h) = height {
+                        self.ws.set_row_height(r, h)?;
                     }
                 }
             }
@@ -544,12 +577,20 @@ impl<'a> Sheet<'_, 'a> {
                     ));
                 }
                 // The prototype row (Excel row 2), replaced by the streamed rows.
-                for (c, fmt) in prototype_formats(self.f).iter().enumerate() {
+                let mut more = rows.formats();
+                let wrapping = layout.wrap;
+                if wrapping {
+                    more.push(&self.f.wrap);
+                }
+                let protos = prototype_formats(self.f, more);
+                for (c, fmt) in protos.iter().enumerate() {
                     self.ws.write_number_with_format(1, c as u16, 0.0, fmt)?;
                 }
+                let wrap_fmt = wrapping.then_some(&self.f.wrap);
                 streamed.push(Streamed {
                     name: self.ws.name(),
-                    rows: Box::new(move |out| stream(out, first, &rows)),
+                    protos,
+                    rows: Box::new(move |out| stream(out, first, &rows, &layout, wrap_fmt)),
                 });
             }
         }
@@ -557,13 +598,107 @@ impl<'a> Sheet<'_, 'a> {
     }
 }
 
+/// The layout of a line table's rows: whether their text wraps, and the columns' widths
+/// (characters, as [`Sheet::header`] set them).
+struct Layout {
+    wrap: bool,
+    widths: Vec<f64>,
+}
+
+impl Layout {
+    /// The height (points) of a row of `cells`: as many lines as its longest text takes in
+    /// its column ([`cell_lines`]), at most Excel's 409 points; `None` when every text fits on
+    /// one line (the default height) or the text does not wrap.
+    fn height(&self, cells: &[Cell<'_>]) -> Option<f64> {
+        if !self.wrap {
+            return None;
+        }
+        let mut lines = 1;
+        for (c, cell) in cells.iter().enumerate() {
+            let text = match cell {
+                Cell::Text(s) => *s,
+                Cell::Owned(s) => s.as_str(),
+                _ => continue,
+            };
+            let width = self.widths.get(c).copied().unwrap_or(8.43);
+            // Bytes are never fewer than characters: a text this short fits on one line.
+            if text.len() as f64 <= width {
+                continue;
+            }
+            lines = lines.max(cell_lines(text, width));
+        }
+        (lines > 1).then(|| (LINE_PT * lines as f64).min(MAX_ROW_PT))
+    }
+}
+
+/// The number of lines `text` takes when wrapped in a cell `width` characters wide (Excel's
+/// unit: the width of a digit), as a spreadsheet breaks it: after a space or a comma (the
+/// lists of rows and of factor ids), a piece longer than a line broken anywhere. A line holds
+/// 1.1 widths of characters (the regular face runs a little narrower than the digits: a
+/// conservative guess, so that the row is never too short for its text).
+fn cell_lines(text: &str, width: f64) -> usize {
+    let per_line = ((width * 1.1).floor() as usize).max(4);
+    // One pass: a piece is a word, its comma if any, and the spaces after it (a space at the
+    // end of a line may hang past its edge, so only the word counts towards the line).
+    let mut lines = 1;
+    let mut used = 0usize;
+    let (mut word, mut spaces, mut ended) = (0usize, 0usize, false);
+    let place = |word: usize, spaces: usize, lines: &mut usize, used: &mut usize| {
+        if word + spaces == 0 {
+            return;
+        }
+        if *used + word <= per_line {
+            *used += word + spaces;
+            return;
+        }
+        if *used > 0 {
+            *lines += 1;
+        }
+        if word > per_line {
+            *lines += (word - 1) / per_line;
+            *used = (word - 1) % per_line + 1 + spaces;
+        } else {
+            *used = word + spaces;
+        }
+    };
+    for c in text.chars() {
+        match c {
+            '\n' => {
+                place(word, spaces, &mut lines, &mut used);
+                (word, spaces, ended) = (0, 0, false);
+                lines += 1;
+                used = 0;
+            }
+            ' ' => spaces += 1,
+            _ => {
+                if spaces > 0 || ended {
+                    place(word, spaces, &mut lines, &mut used);
+                    (word, spaces) = (0, 0);
+                }
+                word += 1;
+                ended = c == ',';
+            }
+        }
+    }
+    place(word, spaces, &mut lines, &mut used);
+    lines
+}
+
+/// Excel's tallest row, in points.
+const MAX_ROW_PT: f64 = 409.0;
+
 /// Writes `rows` from row `first` on as XML; consecutive rows with the same formula plan share
-/// their formulas (the first row of the run carries them in full).
+/// their formulas (the first row of the run carries them in full). The text of `layout`'s
+/// wrapping columns is written in `wrap_fmt`, each row as tall as its wrapped texts.
 fn stream<'a, R: LineRows<'a>>(
     out: &mut Rows<'_>,
     first: u32,
     rows: &R,
+    layout: &Layout,
+    wrap_fmt: Option<&Format>,
 ) -> crate::error::Result<()> {
+    let wrap = wrap_fmt.map(|fmt| Wrap { fmt });
+    let wrap = wrap.as_ref();
     let n = rows.len();
     let plan = |j: usize| if j < n { rows.plan(j) } else { None };
     // The run of rows (same plan) the current row belongs to: its plan, the first
@@ -573,13 +708,14 @@ fn stream<'a, R: LineRows<'a>>(
     for j in 0..n {
         let r = first + j as u32;
         let cells = rows.cells(j);
+        let height = layout.height(&cells);
         if let Some((p, si, _)) = run.filter(|run| j <= run.2) {
             let fs = rows.formulas(r, j, &p, false);
-            out.row(r, &cells, &fs, Share::Later { si })?;
+            out.row(r, &cells, &fs, Share::Later { si }, wrap, height)?;
             continue;
         }
         let Some(p) = plan(j) else {
-            out.row(r, &cells, &[], Share::No)?;
+            out.row(r, &cells, &[], Share::No, wrap, height)?;
             continue;
         };
         let mut last = j;
@@ -592,9 +728,9 @@ fn stream<'a, R: LineRows<'a>>(
             next_si += fs.len() as u32;
             run = Some((p, si, last));
             let last = first + last as u32;
-            out.row(r, &cells, &fs, Share::First { si, last })?;
+            out.row(r, &cells, &fs, Share::First { si, last }, wrap, height)?;
         } else {
-            out.row(r, &cells, &fs, Share::No)?;
+            out.row(r, &cells, &fs, Share::No, wrap, height)?;
         }
     }
     Ok(())
@@ -606,8 +742,30 @@ fn write_row(
     row: u32,
     cells: &[Cell<'_>],
 ) -> Result<(), XlsxError> {
+    write_cells(ws, f, row, cells, None)
+}
+
+/// [`write_row`], every non-empty text in `wrap`'s format when given.
+fn write_cells(
+    ws: &mut Worksheet,
+    f: &Formats,
+    row: u32,
+    cells: &[Cell<'_>],
+    wrap: Option<&Wrap<'_>>,
+) -> Result<(), XlsxError> {
     for (c, v) in cells.iter().enumerate() {
         let c = c as u16;
+        match (v, wrap) {
+            (Cell::Text(s), Some(w)) if !s.is_empty() => {
+                ws.text_fmt(row, c, s, w.fmt)?;
+                continue;
+            }
+            (Cell::Owned(s), Some(w)) if !s.is_empty() => {
+                ws.text_fmt(row, c, s.as_str(), w.fmt)?;
+                continue;
+            }
+            _ => {}
+        }
         match v {
             // Non-empty text goes without a format: `f.text` is the default format (xf 0),
             // and the library hashes a given format on every cell. An empty text stays a
@@ -681,5 +839,49 @@ impl CellText for Worksheet {
         f: &Format,
     ) -> Result<&mut Worksheet, XlsxError> {
         self.merge_range(r0, c0, r1, c1, &crate::report::cell_text(s), f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cell_s_text_is_counted_in_lines_as_a_spreadsheet_wraps_it() {
+        // Width 12: 13 characters a line (12 × 1.1). "5,8,11,14,17," is 13, "19,22" the
+        // second line.
+        assert_eq!(cell_lines("5,8,11,14,17,19,22", 12.0), 2);
+        // Width 14: 15 a line. "provisioned " (the space may hang) / "throughput (PTU " /
+        // "hours)": three lines (LibreOffice prints it so).
+        assert_eq!(cell_lines("provisioned throughput (PTU hours)", 14.0), 3);
+        // A path without a break: 27 characters, 11 a line at width 10: 11 + 11 + 5.
+        assert_eq!(cell_lines("/work/wt-eeio/samples/x.csv", 10.0), 3);
+        // A line break starts a line; a short text is one line.
+        assert_eq!(cell_lines("a\nb", 10.0), 2);
+        assert_eq!(cell_lines("hybrid", 10.0), 1);
+    }
+
+    #[test]
+    fn a_row_is_as_tall_as_its_longest_text() {
+        let layout = Layout {
+            wrap: true,
+            widths: vec![12.0, 14.0],
+        };
+        // Two lines and three: 3 × 15 points.
+        let cells = [
+            Cell::Text("5,8,11,14,17,19,22"),
+            Cell::Text("provisioned throughput (PTU hours)"),
+        ];
+        assert_eq!(layout.height(&cells), Some(45.0));
+        // Texts that fit keep the default height; so does a table that does not wrap.
+        assert_eq!(layout.height(&[Cell::Text("hybrid"), Cell::Count(5)]), None);
+        let flat = Layout {
+            wrap: false,
+            widths: vec![12.0],
+        };
+        assert_eq!(flat.height(&cells), None);
+        // At most Excel's 409 points.
+        let long = "word ".repeat(2000);
+        assert_eq!(layout.height(&[Cell::Owned(long)]), Some(409.0));
     }
 }
