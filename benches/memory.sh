@@ -16,12 +16,15 @@
 #   line     one 200 MB line without a header or line end.
 #   strings  an xlsx whose sharedStrings.xml holds 17,000,000 strings (under both zip-bomb
 #            limits: about 370 MB inflated, 20:1).
+#   ledger   `import` of 2,000,000 OpenAI rows into a new ledger (records written as they are
+#            read), then `report --ledger` of the quarter (records folded as they are read):
+#            neither should grow with the rows.
 # Needs: cargo, python3, curl, GNU time (/usr/bin/time; installed with apt-get when missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 DIR=${BENCH_DIR:-$ROOT/tmp/bench-mem}
-CASES=${CASES:-"lines csv1m upload line strings"}
+CASES=${CASES:-"lines csv1m upload line strings ledger"}
 mkdir -p "$DIR"
 
 if [ ! -x /usr/bin/time ]; then
@@ -120,6 +123,16 @@ with zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_DEFLATED) as z:
         w.write(b"".join(chunk) + b"</sst>")
 PY
     measure "report, xlsx with 17M shared strings" "$BIN" report "$f" --quarter 2026Q1 --out "$DIR/r.xlsx"
+    ;;
+  ledger)
+    for n in 200000 2000000; do
+      f=$DIR/ledger_$n.csv
+      [ -f "$f" ] || "$GEN" openai "$n" "$f"
+      rm -f "$DIR/l_$n.db"*
+      measure "import, $n rows into a new ledger" "$BIN" import "$f" --ledger "$DIR/l_$n.db"
+      measure "report --ledger, $n rows' records" \
+        "$BIN" report --ledger "$DIR/l_$n.db" --quarter 2026Q1 --as-of 2026-04-15 --out "$DIR/r.xlsx"
+    done
     ;;
   *) echo "unknown case $case" >&2; exit 2 ;;
   esac

@@ -302,6 +302,216 @@ pub enum ImportResult {
     Imported(ImportSummary, Box<FileReport>),
 }
 
+/// How a file read into [`Importing`] ended: a usage export's report and rejected rows (its
+/// records went in one by one), or a vendor carbon report, whole.
+pub enum ImportEnd {
+    /// A usage export.
+    Usage {
+        /// The file's report (its SHA-256 identifies the bytes).
+        report: FileReport,
+        /// Rejected rows.
+        rejections: Vec<Rejection>,
+    },
+    /// A vendor carbon report.
+    Carbon(crate::normalise::carbon::CarbonFile),
+}
+
+/// One file being imported, its records written as they are read ([`Ledger::importing`]).
+pub struct Importing<'a> {
+    ledger: &'a Ledger,
+    name: String,
+    /// The file's SHA-256.
+    pub sha: String,
+    replace: Option<i64>,
+    now: DateTime<Utc>,
+    stamp: String,
+    /// The open write transaction and the import's id, from the first record on; `Err` holds
+    /// the id of an active import of the same bytes, found under the lock (nothing is
+    /// written then).
+    open: Option<std::result::Result<(db::Tx<'a>, i64), i64>>,
+    batch: Vec<UsageRecord>,
+    /// Usage records per bucket width in seconds: the file's typical granularity.
+    widths: HashMap<i64, u64>,
+    stored: u64,
+}
+
+impl<'a> Importing<'a> {
+    /// Takes one accepted record (with its ledger key).
+    pub fn add(&mut self, r: UsageRecord) -> Result<()> {
+        if r.kind == RecordKind::Usage {
+            *self
+                .widths
+                .entry((r.bucket_end - r.bucket_start).num_seconds())
+                .or_insert(0) += 1;
+        }
+        self.batch.push(r);
+        if self.batch.len() >= RECORDS_PER_BATCH {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// The active import that already holds these bytes, found under the write lock once the
+    /// first records came: the rest of the file need not be read.
+    pub fn already_imported(&self) -> Option<i64> {
+        match self.open {
+            Some(Err(id)) => Some(id),
+            _ => None,
+        }
+    }
+
+    /// Takes the write lock, checks the bytes are not imported already and the import to
+    /// replace exists, and adds the import's row (completed by `finish`).
+    fn open(&mut self) -> Result<()> {
+        if self.open.is_some() {
+            return Ok(());
+        }
+        let l = self.ledger;
+        let e = l.err();
+        // The write lock, for the whole import: another import of the same ledger waits here
+        // (saying so), then finds this one's file already imported.
+        let tx = l.db.write(&l.shown).map_err(&e)?;
+        if let Some(id) = Ledger::active_with_sha(&tx, &self.sha).map_err(&e)? {
+            drop(tx);
+            self.open = Some(Err(id));
+            return Ok(());
+        }
+        if let Some(old) = self.replace {
+            let exists = tx
+                .query_one(
+                    "SELECT count(*) FROM imports WHERE id = ?1 AND removed_at IS NULL",
+                    vals![old],
+                    |r| r.int(0),
+                )
+                .map_err(&e)?
+                > 0;
+            if !exists {
+                return Err(LedgerError::NoSuchImport(old));
+            }
+        }
+        let import_id = tx
+            .insert(
+                "INSERT INTO imports(file, sha256, format, template, imported_at, accounts, rows_read,
+                    accepted, duplicate, restated, report_json)
+                 VALUES (?1, ?2, '', '', ?3, '', 0, 0, 0, 0, '')",
+                vals![&self.name, &self.sha, &self.stamp],
+            )
+            .map_err(&e)?;
+        self.open = Some(Ok((tx, import_id)));
+        Ok(())
+    }
+
+    /// Writes the records held so far.
+    fn flush(&mut self) -> Result<()> {
+        self.open()?;
+        let l = self.ledger;
+        // Imported already (`Err`): nothing is written.
+        if let Some(Ok((tx, id))) = &self.open {
+            insert_records(tx, *id, &self.batch).map_err(l.err())?;
+            self.stored += self.batch.len() as u64;
+        }
+        self.batch.clear();
+        Ok(())
+    }
+
+    /// Ends the import: the file's report and rejections recorded, duplicates and
+    /// restatements resolved, committed. A carbon report is imported whole here.
+    pub fn finish(mut self, end: ImportEnd) -> Result<ImportResult> {
+        let (mut report, mut rejections) = match end {
+            ImportEnd::Usage { report, rejections } => (report, rejections),
+            ImportEnd::Carbon(c) => {
+                if self.open.is_some() || !self.batch.is_empty() {
+                    return Err(LedgerError::Refused(format!(
+                        "{}: usage records and a vendor carbon report in one file",
+                        self.name
+                    )));
+                }
+                let sha = c.report.sha256.clone();
+                return self.ledger.import_carbon(&self.name, &sha, c, self.now);
+            }
+        };
+        if self.sha.is_empty() {
+            self.sha = report.sha256.clone();
+        }
+        self.flush()?;
+        let l = self.ledger;
+        let e = l.err();
+        let (tx, import_id) = match self.open.take() {
+            Some(Ok(open)) => open,
+            Some(Err(id)) => return Ok(ImportResult::AlreadyImported(l.summary(id)?)),
+            // `flush` opened it.
+            None => {
+                return Err(LedgerError::Refused(format!(
+                    "{}: the import was not started",
+                    self.name
+                )))
+            }
+        };
+        let bucket_secs = self
+            .widths
+            .iter()
+            .max_by_key(|(w, n)| (**n, **w))
+            .map(|(w, _)| *w);
+        let accounts: Vec<String> = report.accounts.iter().cloned().collect();
+        check_granularity(&tx, &report, bucket_secs, &accounts, self.replace).map_err(
+            |r| match r {
+                Ok(msg) => LedgerError::Refused(msg),
+                Err(source) => e(source),
+            },
+        )?;
+        if let Some(old) = self.replace {
+            remove_in(&tx, old, &self.stamp, "replaced import").map_err(&e)?;
+        }
+        // A bad row an active import already holds (an overlapping re-download) counts once:
+        // here it is a duplicate, not a second rejection.
+        seen_before(&tx, &mut report, &mut rejections).map_err(&e)?;
+        let report_json = serde_json::to_string(&report).unwrap_or_default();
+        let (first, last) = (
+            report.first_date.map(|d| d.to_string()),
+            report.last_date.map(|d| d.to_string()),
+        );
+        tx.execute(
+            "UPDATE imports SET format = ?1, template = ?2, first_date = ?3, last_date = ?4,
+                bucket_secs = ?5, accounts = ?6, rows_read = ?7, accepted = ?8, report_json = ?9
+             WHERE id = ?10",
+            vals![
+                &report.format,
+                &report.template,
+                &first,
+                &last,
+                bucket_secs,
+                &accounts.join("\u{1f}"),
+                report.counts.read as i64,
+                self.stored as i64,
+                &report_json,
+                import_id,
+            ],
+        )
+        .map_err(&e)?;
+        if let Some(old) = self.replace {
+            tx.execute(
+                "UPDATE imports SET replaced_by = ?1 WHERE id = ?2",
+                vals![import_id, old],
+            )
+            .map_err(&e)?;
+        }
+        insert_rejections(&tx, import_id, &rejections).map_err(&e)?;
+        let (duplicate, restated) = resolve_keys(&tx, import_id, &self.stamp).map_err(&e)?;
+        tx.execute(
+            "UPDATE imports SET duplicate = ?1, restated = ?2 WHERE id = ?3",
+            vals![duplicate, restated, import_id],
+        )
+        .map_err(&e)?;
+        tx.commit().map_err(&e)?;
+        drop(e);
+        l.checkpoint();
+        Ok(ImportResult::Imported(
+            l.summary(import_id)?,
+            Box::new(report),
+        ))
+    }
+}
+
 /// A change-log entry.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Change {
@@ -956,7 +1166,8 @@ impl Ledger {
 
     /// Imports one file as read (all its dates, records with their keys): one transaction;
     /// the same bytes (the report's SHA-256) twice change nothing. The ledger never reads
-    /// files: `pipeline::import_file` reads them.
+    /// files: `pipeline::import_file` reads them, handing the records to [`Ledger::importing`]
+    /// as they come; this is the same for records already in memory.
     pub fn import(
         &mut self,
         name: &str,
@@ -964,107 +1175,50 @@ impl Ledger {
         replace: Option<i64>,
         now: DateTime<Utc>,
     ) -> Result<ImportResult> {
-        let (mut report, records, mut rejections) = match data {
+        let mut importing = self.importing(name, replace, now);
+        let end = match data {
             ImportData::Usage {
                 report,
                 records,
                 rejections,
-            } => (report, records, rejections),
-            ImportData::Carbon(c) => {
-                let sha = c.report.sha256.clone();
-                return self.import_carbon(name, &sha, c, now);
+            } => {
+                importing.sha = report.sha256.clone();
+                for r in records {
+                    importing.add(r)?;
+                }
+                ImportEnd::Usage { report, rejections }
             }
+            ImportData::Carbon(c) => ImportEnd::Carbon(c),
         };
-        let sha = report.sha256.clone();
-        let bucket_secs = typical_bucket(&records);
-        let accounts: Vec<String> = report.accounts.iter().cloned().collect();
+        importing.finish(end)
+    }
 
-        let e = self.err();
-        // The write lock, for the whole import: another import of the same ledger waits here
-        // (saying so), then finds this one's file already imported.
-        let tx = self.db.write(&self.shown).map_err(&e)?;
-        if let Some(id) = Ledger::active_with_sha(&tx, &sha).map_err(&e)? {
-            drop(tx);
-            return Ok(ImportResult::AlreadyImported(self.summary(id)?));
+    /// Starts importing one file whose records arrive one by one ([`Importing::add`]) while
+    /// it is read, so that no file's records are ever held in memory together: they are
+    /// written in batches inside the import's transaction, which takes the write lock at the
+    /// first record and commits at [`Importing::finish`] (or is rolled back when the
+    /// `Importing` is dropped: a file that turns out unusable leaves the ledger as it was).
+    /// `sha` is the file's SHA-256, known before it is read.
+    pub fn importing(&self, name: &str, replace: Option<i64>, now: DateTime<Utc>) -> Importing<'_> {
+        Importing {
+            ledger: self,
+            name: name.to_string(),
+            sha: String::new(),
+            replace,
+            now,
+            stamp: now_text(now),
+            open: None,
+            batch: Vec::with_capacity(RECORDS_PER_BATCH),
+            widths: HashMap::new(),
+            stored: 0,
         }
-        check_granularity(&tx, &report, bucket_secs, &accounts, replace).map_err(|r| match r {
-            Ok(msg) => LedgerError::Refused(msg),
-            Err(source) => e(source),
-        })?;
-        let stamp = now_text(now);
-        if let Some(old) = replace {
-            let exists = tx
-                .query_one(
-                    "SELECT count(*) FROM imports WHERE id = ?1 AND removed_at IS NULL",
-                    vals![old],
-                    |r| r.int(0),
-                )
-                .map_err(&e)?
-                > 0;
-            if !exists {
-                return Err(LedgerError::NoSuchImport(old));
-            }
-            remove_in(&tx, old, &stamp, "replaced import").map_err(&e)?;
-        }
-        // A bad row an active import already holds (an overlapping re-download) counts once:
-        // here it is a duplicate, not a second rejection.
-        seen_before(&tx, &mut report, &mut rejections).map_err(&e)?;
-        let report_json = serde_json::to_string(&report).unwrap_or_default();
-        let (first, last) = (
-            report.first_date.map(|d| d.to_string()),
-            report.last_date.map(|d| d.to_string()),
-        );
-        let joined = accounts.join("\u{1f}");
-        let import_id = tx
-            .insert(
-                "INSERT INTO imports(file, sha256, format, template, imported_at, first_date, last_date,
-                    bucket_secs, accounts, rows_read, accepted, duplicate, restated, report_json)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 0, 0, ?12)",
-                vals![
-                    name,
-                    &sha,
-                    &report.format,
-                    &report.template,
-                    &stamp,
-                    &first,
-                    &last,
-                    bucket_secs,
-                    &joined,
-                    report.counts.read as i64,
-                    records.len() as i64,
-                    &report_json,
-                ],
-            )
-            .map_err(&e)?;
-        if let Some(old) = replace {
-            tx.execute(
-                "UPDATE imports SET replaced_by = ?1 WHERE id = ?2",
-                vals![import_id, old],
-            )
-            .map_err(&e)?;
-        }
-        insert_records(&tx, import_id, &records).map_err(&e)?;
-        insert_rejections(&tx, import_id, &rejections).map_err(&e)?;
-        let (duplicate, restated) = resolve_keys(&tx, import_id, &stamp).map_err(&e)?;
-        tx.execute(
-            "UPDATE imports SET duplicate = ?1, restated = ?2 WHERE id = ?3",
-            vals![duplicate, restated, import_id],
-        )
-        .map_err(&e)?;
-        tx.commit().map_err(&e)?;
-        drop(e);
-        self.checkpoint();
-        Ok(ImportResult::Imported(
-            self.summary(import_id)?,
-            Box::new(report),
-        ))
     }
 
     /// Imports the rows of a vendor carbon report. A row whose key (provider, account,
     /// sub-account, service, region, month) is already active with the same figures is a
     /// duplicate; with other figures it is the vendor's restatement and the newer row counts.
     fn import_carbon(
-        &mut self,
+        &self,
         name: &str,
         sha: &str,
         c: crate::normalise::carbon::CarbonFile,
@@ -1351,17 +1505,22 @@ impl Ledger {
         Ok(())
     }
 
-    /// The active records whose bucket starts in `period`, with their import as provenance.
-    /// Returns the records and, per import used, its file name (index = `file_index`).
-    pub fn records(&self, period: &Period) -> Result<(Vec<UsageRecord>, Vec<i64>)> {
+    /// Hands each active record whose bucket starts in `period` to `each`, with its import as
+    /// provenance, as the query reads them: no period's records are ever held together.
+    /// Returns the imports used (index = `file_index`), or the first error of `each` (which
+    /// stops the reading).
+    pub fn each_record<E>(
+        &self,
+        period: &Period,
+        mut each: impl FnMut(UsageRecord) -> std::result::Result<(), E>,
+    ) -> Result<std::result::Result<Vec<i64>, E>> {
+        let mut stopped: Option<E> = None;
         let (start, end) = period_seconds(period);
         let mut imports: Vec<i64> = vec![];
         let mut files: HashMap<i64, (usize, Arc<str>)> = HashMap::new();
         let mut sheets: HashMap<String, Arc<str>> = HashMap::new();
         let mut providers: HashMap<String, Arc<str>> = HashMap::new();
-        let mut out = vec![];
-        self.db
-            .query(
+        let read = self.db.query(
                 "SELECT r.import_id, i.file, r.sheet, r.row, r.bucket_start, r.bucket_end, r.provider,
                         r.model, r.region, r.region_scope, r.cost_centre, r.requests, r.input_tokens,
                         r.cached_input_tokens, r.output_tokens, r.input_characters, r.output_characters,
@@ -1403,7 +1562,7 @@ impl Ledger {
                         },
                         _ => RecordKind::Usage,
                     };
-                    out.push(UsageRecord {
+                    let record = UsageRecord {
                         bucket_start: ts(4)?,
                         bucket_end: ts(5)?,
                         provider: providers
@@ -1443,12 +1602,18 @@ impl Ledger {
                             }),
                             row: get_u(3)?,
                         },
-                    });
-                    Ok(())
+                    };
+                    each(record).map_err(|e| {
+                        stopped = Some(e);
+                        DbError::Other("stopped by the records' reader".into())
+                    })
                 },
-            )
-            .map_err(self.err())?;
-        Ok((out, imports))
+            );
+        if let Some(e) = stopped {
+            return Ok(Err(e));
+        }
+        read.map_err(self.err())?;
+        Ok(Ok(imports))
     }
 
     /// Row accounting of an import for a period: its stored counts, with accepted split into
@@ -1676,20 +1841,6 @@ fn summary_row(r: &dyn Row) -> DbResult<ImportSummary> {
         removed_at: r.opt_text(12)?,
         active: r.int(13)?,
     })
-}
-
-/// The most common bucket width of the usage records, in seconds.
-fn typical_bucket(records: &[UsageRecord]) -> Option<i64> {
-    let mut counts: HashMap<i64, usize> = HashMap::new();
-    for r in records.iter().filter(|r| r.kind == RecordKind::Usage) {
-        *counts
-            .entry((r.bucket_end - r.bucket_start).num_seconds())
-            .or_insert(0) += 1;
-    }
-    counts
-        .into_iter()
-        .max_by_key(|(w, n)| (*n, *w))
-        .map(|(w, _)| w)
 }
 
 /// Refuses an export of another granularity over a period an active import of the same

@@ -326,7 +326,9 @@ fn run_once(inputs: &[&Input], cfg: &Config) -> std::result::Result<Outcome, Run
 
 /// Imports one file into the ledger: a quick look for its bytes first (nothing read when
 /// they are imported already), then the whole file read (all its dates, records with their
-/// keys) and handed to the ledger, which checks the bytes again under its write lock.
+/// keys), each record handed to the ledger as it comes (written in batches inside the
+/// import's transaction, never held together: memory does not grow with the file), which
+/// checks the bytes again under its write lock.
 pub fn import_file(
     ledger: &mut crate::ledger::Ledger,
     input: &Input,
@@ -335,7 +337,7 @@ pub fn import_file(
     now: chrono::DateTime<chrono::Utc>,
     progress: crate::ingest::Progress,
 ) -> std::result::Result<crate::ledger::ImportResult, crate::ledger::LedgerError> {
-    use crate::ledger::{ImportData, ImportResult};
+    use crate::ledger::{ImportEnd, ImportResult};
     let sha = crate::ingest::sha256_file(&input.path).map_err(|source| {
         crate::normalise::NormaliseError::Ingest(crate::ingest::IngestError::Io {
             file: input.name.clone(),
@@ -355,21 +357,37 @@ pub fn import_file(
         record_keys: true,
         progress,
     };
-    let mut records = vec![];
+    // The records go to the ledger as they are read, never held together.
+    let mut importing = ledger.importing(&input.name, replace, now);
+    importing.sha = sha;
+    let mut failed: Option<crate::ledger::LedgerError> = None;
     let mut rejections = vec![];
-    let mut sink = |r| {
-        records.push(r);
-        Ok(())
+    let read = {
+        let mut sink = |r| match importing.add(r) {
+            Err(e) => {
+                let msg = e.to_string();
+                failed = Some(e);
+                Err(crate::model::SinkStop::Failed(msg))
+            }
+            Ok(()) if importing.already_imported().is_some() => {
+                Err(crate::model::SinkStop::Failed("already imported".into()))
+            }
+            Ok(()) => Ok(()),
+        };
+        read_export(file, &mut sink, &mut rejections)
     };
-    let data = match read_export(file, &mut sink, &mut rejections)? {
-        FileRead::Usage(report) => ImportData::Usage {
-            report,
-            records,
-            rejections,
-        },
-        FileRead::Carbon(c) => ImportData::Carbon(c),
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    if let Some(id) = importing.already_imported() {
+        drop(importing);
+        return Ok(ImportResult::AlreadyImported(ledger.summary(id)?));
+    }
+    let end = match read? {
+        FileRead::Usage(report) => ImportEnd::Usage { report, rejections },
+        FileRead::Carbon(c) => ImportEnd::Carbon(c),
     };
-    ledger.import(&input.name, data, replace, now)
+    importing.finish(end)
 }
 
 /// Moves the money of rows the configuration excluded from accepted to excluded.
@@ -525,30 +543,36 @@ fn aggregate_ledger(
     period: &Period,
     cfg: &Config,
 ) -> Result<LedgerAggregate> {
-    let (records, mut imports) = ledger.records(period)?;
-    let carbon = ledger.carbon_rows(period, &mut imports)?;
     let mut agg = Aggregator::with_limit(cfg.max_lines);
     let mut excluded = Excluded::default();
     let mut applied = Applied::new(cfg);
-    let mut excluded_per_import: Vec<ExcludedHere> = vec![Default::default(); imports.len()];
-    let n = records.len();
-    for mut r in records {
+    // Per import, in the order the records name them (index = file_index).
+    let mut excluded_per_import: Vec<ExcludedHere> = vec![];
+    let mut n = 0usize;
+    // The records are folded as the ledger reads them, never held together.
+    let mut imports = ledger.each_record(period, |mut r| -> Result<()> {
+        n += 1;
         let exclusion = applied
             .apply(cfg, &mut r)
             .map_err(|e| Error::InputData(format!("the ledger's records excluded: {e}")))?;
         if let Some(e) = exclusion {
             excluded.add(&r, &e.reason);
-            if let Some((n, money)) = excluded_per_import.get_mut(r.provenance.file_index) {
-                *n += 1;
-                if let (Some(c), Some(cur)) = (r.cost, &r.currency) {
-                    *money.entry(cur.clone()).or_insert(0.0) += c;
-                }
+            let index = r.provenance.file_index;
+            if excluded_per_import.len() <= index {
+                excluded_per_import.resize(index + 1, Default::default());
             }
-            continue;
+            let (n, money) = &mut excluded_per_import[index];
+            *n += 1;
+            if let (Some(c), Some(cur)) = (r.cost, &r.currency) {
+                *money.entry(cur.clone()).or_insert(0.0) += c;
+            }
+            return Ok(());
         }
         agg.add(&r)
-            .map_err(|e| Error::InputData(format!("the ledger's records: {e}")))?;
-    }
+            .map_err(|e| Error::InputData(format!("the ledger's records: {e}")))
+    })??;
+    excluded_per_import.resize(imports.len(), Default::default());
+    let carbon = ledger.carbon_rows(period, &mut imports)?;
     let summary = agg
         .finish(&cfg.factors, &carbon)
         .map_err(|e| Error::InputData(format!("the ledger's records: {e}")))?;

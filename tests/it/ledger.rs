@@ -1585,3 +1585,43 @@ fn a_damaged_index_the_quick_check_misses_stops_the_report_before_any_figure() {
         .unwrap();
     assert_eq!(statements, 0);
 }
+
+#[test]
+fn a_file_is_imported_in_batches_and_a_failure_late_in_it_leaves_the_ledger_as_before() {
+    // The records go to the ledger as they are read (batches of 1,000 inside one transaction):
+    // 5,000 rows cross five batches. big_file's rows: input 1000 + i % 7, output 100 + i % 3.
+    //   input  = 5,000 × 1,000 + Σ i % 7 = 5,000,000 + (714 × 21 + 0 + 1) = 5,014,995
+    //   output = 5,000 × 100 + Σ i % 3   =   500,000 + (1,666 × 3 + 0 + 1) =   504,999
+    // (5,000 = 714 × 7 + 2 = 1,666 × 3 + 2; every row is its own record: project i / 90 and
+    // day i % 90 differ.)
+    let dir = tempfile::tempdir().unwrap();
+    let big = big_file(dir.path(), 5_000);
+    let mut ledger = Ledger::open(&dir.path().join("l.db")).unwrap();
+    let Ok(ImportResult::Imported(s, _)) = import(&mut ledger, &big, None) else {
+        panic!("not imported");
+    };
+    assert_eq!(s.accepted, 5_000);
+    let (input, output, _) = ledger_totals(&ledger);
+    assert_eq!((input, output), (5_014_995, 504_999));
+
+    // The same rows under a new name (other bytes: a trailing line) with a record too long to
+    // read at the end (past the 16 MiB limit of one line): the file is refused after its 5,000
+    // records were written inside the import's transaction, which is rolled back.
+    let mut text = std::fs::read_to_string(&big)
+        .unwrap()
+        .replace("proj_", "other_");
+    text.push_str(&"x".repeat(17 * 1024 * 1024));
+    text.push('\n');
+    let late = dir.path().join("late.csv");
+    std::fs::write(&late, text).unwrap();
+    let err = import(&mut ledger, &late, None).unwrap_err().to_string();
+    assert!(err.contains("late.csv"), "{err}");
+    assert_eq!(ledger.list().unwrap().len(), 1);
+    let (input, output, _) = ledger_totals(&ledger);
+    assert_eq!((input, output), (5_014_995, 504_999));
+    let conn = rusqlite::Connection::open(dir.path().join("l.db")).unwrap();
+    let records: i64 = conn
+        .query_row("SELECT count(*) FROM records", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(records, 5_000, "no record of the refused file is left");
+}
