@@ -107,6 +107,13 @@ pub(super) fn describe(e: &postgres::Error, url: &PgUrl) -> String {
 pub(super) fn pg_err(shown: &str, url: &PgUrl, e: &postgres::Error) -> LedgerError {
     use postgres::error::SqlState;
     let why = describe(e, url);
+    if e.is_closed() {
+        // The server went away (restarted, the network dropped): as when it cannot be reached.
+        return LedgerError::CannotConnect {
+            path: shown.to_string(),
+            why,
+        };
+    }
     match e.code() {
         Some(c) if *c == SqlState::LOCK_NOT_AVAILABLE => LedgerError::Busy {
             path: shown.to_string(),

@@ -431,14 +431,34 @@ impl ApiError {
         ) {
             return ledger_busy(opts);
         }
-        ApiError::from(e)
+        let unreachable = matches!(
+            e,
+            crate::error::Error::Ledger(crate::ledger::LedgerError::CannotConnect { .. })
+        );
+        let mut out = ApiError::from(e);
+        if unreachable {
+            // The server's own Retry-After: the database may be back by then.
+            out.retry_after = Some(opts.retry_after_secs.max(1));
+            out.message = format!(
+                "{}; nothing was imported from this upload; try again in {} s",
+                out.message,
+                opts.retry_after_secs.max(1)
+            );
+        }
+        out
     }
 }
 
 impl From<crate::error::Error> for ApiError {
     fn from(e: crate::error::Error) -> ApiError {
         use crate::error::Error;
-        if let Error::Ledger(crate::ledger::LedgerError::Busy { .. }) = &e {
+        // A busy ledger, or a database server that cannot be reached (down, restarting, the
+        // connection lost): the upload can be sent again later.
+        if let Error::Ledger(
+            crate::ledger::LedgerError::Busy { .. }
+            | crate::ledger::LedgerError::CannotConnect { .. },
+        ) = &e
+        {
             return ApiError {
                 retry_after: Some(DEFAULT_RETRY_AFTER_SECS),
                 ..ApiError::new(StatusCode::SERVICE_UNAVAILABLE, page_words(&e.to_string()))
@@ -720,6 +740,13 @@ mod tests {
         assert_eq!(e.retry_after, Some(30));
         let resp = e.into_response();
         assert_eq!(resp.headers()[header::RETRY_AFTER], "30");
+        // A PostgreSQL ledger whose server cannot be reached: 503 too (send it again later).
+        let e = ApiError::from(Error::Ledger(LedgerError::CannotConnect {
+            path: "postgres://reporting@db.internal/ledger".into(),
+            why: "connection refused".into(),
+        }));
+        assert_eq!(e.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(e.retry_after, Some(DEFAULT_RETRY_AFTER_SECS));
         // Other ledger errors keep their statuses: a refusal is 422.
         let e = ApiError::from(Error::Ledger(LedgerError::Refused("overlap".into())));
         assert_eq!(e.status, StatusCode::UNPROCESSABLE_ENTITY);

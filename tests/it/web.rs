@@ -998,3 +998,29 @@ async fn the_page_takes_one_what_if_and_refuses_a_bad_one_in_words() {
     assert!(msg.starts_with("The what-if 'cache lots'"), "{msg}");
     assert!(msg.contains("write it as one of"), "{msg}");
 }
+
+#[cfg(feature = "postgres")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_postgres_ledger_that_cannot_be_reached_answers_503_with_retry_after() {
+    // The database server is down (here: nothing listens on the port): the upload can be sent
+    // again later, so 503 with Retry-After and the ledger's words, not a 500.
+    let mut opts = options();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    opts.ledger = Some(format!("postgres://reporting@127.0.0.1:{port}/ledger").into());
+    opts.retry_after_secs = 2;
+    let app = app(opts);
+    let o = sample(OPENAI);
+    let body = multipart(&[Part::File(OPENAI, &o), Part::Field("quarter", "2026Q1")]);
+    let ans = call(&app, post(body)).await;
+    assert_eq!(
+        ans.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        String::from_utf8_lossy(&ans.body)
+    );
+    assert_eq!(ans.headers[header::RETRY_AFTER], "2");
+    let e = ans.json()["error"].as_str().unwrap().to_string();
+    assert!(e.contains(&format!("127.0.0.1:{port}")), "{e}");
+}
