@@ -2,9 +2,8 @@
 //! translates between HTTP and the job (`job.rs`) or the result store (`mod.rs`).
 
 use axum::extract::{FromRequest, Multipart, Path, Request, State};
-use axum::http::{header, HeaderName, StatusCode};
+use axum::http::{header, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 
 use super::{job, pace, upload, ApiError, AppState};
 
@@ -82,26 +81,68 @@ pub(crate) async fn create(
         )
     })??;
 
-    let mut body: serde_json::Value = serde_json::from_str(&done.json).map_err(|e| {
+    let stem = format!("llm-scope3-{}", safe_label(&done.label));
+    let id = state.new_id();
+    let body = response_body(&done, &inner.opts, &id)?;
+    // The summary's text is kept (gzip-compressed) once the answer is written from it.
+    let job::Done { xlsx, json, .. } = done;
+    state.store(id, xlsx, json, stem);
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response())
+}
+
+/// The answer to an upload: the JSON summary's fields, each kept as the text it was written as
+/// (never parsed into a tree: that took about 5 KiB a line), with the page's own fields added
+/// (`files` replaced by the page's view of each uploaded file). Keys in order, as before.
+fn response_body(done: &job::Done, opts: &super::Options, id: &str) -> Result<String, ApiError> {
+    use serde_json::value::RawValue;
+    let internal = |e: serde_json::Error| {
         ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             format!("JSON summary: {e}"),
         )
-    })?;
-    let stem = format!("llm-scope3-{}", safe_label(&done.label));
-    let id = state.store(done.xlsx, done.json, stem);
-    let extra = serde_json::json!({
-        "report_id": id,
-        "workbook_url": format!("/api/reports/{id}/workbook.xlsx"),
-        "json_url": format!("/api/reports/{id}/summary.json"),
-        "expires_in_seconds": inner.opts.result_ttl.as_secs(),
-        "files": done.files,
-        "period_chosen": done.period_chosen,
-    });
-    if let (Some(obj), serde_json::Value::Object(extra)) = (body.as_object_mut(), extra) {
-        obj.extend(extra);
+    };
+    let mut fields: std::collections::BTreeMap<&str, std::borrow::Cow<'_, RawValue>> =
+        serde_json::from_str::<std::collections::BTreeMap<&str, &RawValue>>(&done.json)
+            .map_err(internal)?
+            .into_iter()
+            .map(|(k, v)| (k, std::borrow::Cow::Borrowed(v)))
+            .collect();
+    let raw = |v: serde_json::Value| -> Result<std::borrow::Cow<'_, RawValue>, ApiError> {
+        Ok(std::borrow::Cow::Owned(
+            serde_json::value::to_raw_value(&v).map_err(internal)?,
+        ))
+    };
+    let extra = [
+        (
+            "workbook_url",
+            serde_json::json!(format!("/api/reports/{id}/workbook.xlsx")),
+        ),
+        (
+            "json_url",
+            serde_json::json!(format!("/api/reports/{id}/summary.json")),
+        ),
+        (
+            "expires_in_seconds",
+            serde_json::json!(opts.result_ttl.as_secs()),
+        ),
+        (
+            "files",
+            serde_json::to_value(&done.files).map_err(internal)?,
+        ),
+        ("period_chosen", serde_json::json!(done.period_chosen)),
+        ("report_id", serde_json::json!(id)),
+    ];
+    for (k, v) in extra {
+        fields.insert(k, raw(v)?);
     }
-    Ok(Json(body).into_response())
+    serde_json::to_string(&fields).map_err(internal)
 }
 
 /// `GET /api/reports/{id}/workbook.xlsx`.

@@ -281,9 +281,13 @@ impl AppState {
         map
     }
 
-    /// Keeps a report; returns its id.
-    fn store(&self, xlsx: Vec<u8>, json: String, file_stem: String) -> String {
-        let id = random_id();
+    /// A new report id, for [`AppState::store`].
+    fn new_id(&self) -> String {
+        random_id()
+    }
+
+    /// Keeps a report under `id`; returns it.
+    fn store(&self, id: String, xlsx: Vec<u8>, json: String, file_stem: String) -> String {
         // JSON compresses about tenfold; the fast level keeps this well under a second.
         let json_gz = {
             use std::io::Write;
