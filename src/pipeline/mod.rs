@@ -593,7 +593,9 @@ pub fn run_ledger(ledger: &crate::ledger::Ledger, cfg: &Config) -> Result<Outcom
             move_excluded_money(&mut report, money);
         }
         files.push(report);
-        rejections.extend(ledger.details(*id)?.1);
+        // Cut as a new import cuts them: a ledger written before rejections were cut may
+        // hold a value whole.
+        rejections.extend(ledger.details(*id)?.1.into_iter().map(Rejection::bounded));
     }
     let comparative = match previous_year(&cfg.period) {
         Some(p) => {

@@ -37,7 +37,8 @@ pub enum WarningCode {
     ModelUnresolved,
     /// The gaps were accepted for a final statement, with a reason.
     GapsAccepted,
-    /// Text longer than a spreadsheet cell holds, cut in the workbook (whole in JSON).
+    /// Text longer than a spreadsheet cell holds, cut in the workbook (whole in JSON); or
+    /// rejected values cut when read, which no output has whole.
     TextCut,
     /// A quantity or money column whose dots and commas follow no one convention.
     AmbiguousSeparators,
@@ -700,8 +701,10 @@ fn models_unresolved(o: &Outcome, out: &mut Vec<Warning>) {
     }
 }
 
-/// Text no spreadsheet cell holds.
+/// Text cut in the outputs: rejected values cut when they were read (no output has them
+/// whole), and text longer than a spreadsheet cell holds (the workbook cuts it).
 fn text_cut(o: &Outcome, out: &mut Vec<Warning>) {
+    rejected_values_cut(o, out);
     // Text no spreadsheet cell holds.
     let mut cut: Vec<String> = vec![];
     let mut check = |what: &str, s: &str| {
@@ -759,6 +762,56 @@ fn text_cut(o: &Outcome, out: &mut Vec<Warning>) {
         w.rows = Some(n as u64);
         out.push(w);
     }
+}
+
+/// Rejected rows a [`WarningCode::TextCut`] warning names.
+const REJECTIONS_LISTED_CUT: usize = 5;
+
+/// Rejected values (and reasons quoting them) cut to their first
+/// [`crate::model::REJECTED_TEXT_CHARS`] characters when read, so that no cell can fill the
+/// memory: no output has the rest.
+fn rejected_values_cut(o: &Outcome, out: &mut Vec<Warning>) {
+    let mut rows = 0u64;
+    let mut listed: Vec<String> = vec![];
+    for r in &o.rejections {
+        let value = r.value_cut();
+        if value.is_none() && !r.reason_cut() {
+            continue;
+        }
+        rows += 1;
+        if listed.len() < REJECTIONS_LISTED_CUT {
+            listed.push(match value {
+                Some((_, chars)) => format!(
+                    "the value of rejected row {} of {} ({chars} characters)",
+                    r.row,
+                    short(&r.file, 80)
+                ),
+                None => format!(
+                    "the reason of rejected row {} of {}",
+                    r.row,
+                    short(&r.file, 80)
+                ),
+            });
+        }
+    }
+    if rows == 0 {
+        return;
+    }
+    let limit = amount_text(crate::model::REJECTED_TEXT_CHARS as f64);
+    let limit = limit.trim_end_matches(".00");
+    let mut w = Warning::new(
+        WarningCode::TextCut,
+        format!(
+            "{rows} rejected row(s) hold a value longer than {limit} characters: each is kept cut to its first {limit} characters when read, marked where cut with its full length, and no output (workbook, CSV tables, JSON summary, ledger) has the rest: {}{}. Look the row up in the export to see the value whole.",
+            listed.join("; "),
+            match rows - listed.len() as u64 {
+                0 => String::new(),
+                n => format!(", and {n} more"),
+            }
+        ),
+    );
+    w.rows = Some(rows);
+    out.push(w);
 }
 
 fn short(s: &str, n: usize) -> String {
