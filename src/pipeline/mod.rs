@@ -40,6 +40,15 @@ impl Outcome {
         self
     }
 
+    /// Sets the preparer's commentary (`report --note`) and assesses the warnings again, so
+    /// that a commentary longer than a spreadsheet cell holds is named by the `text_cut`
+    /// warning. Call it before adding warnings of your own (`gaps_accepted`): they are
+    /// replaced.
+    pub fn set_note(&mut self, note: Option<String>) {
+        self.note = note;
+        self.warnings = warnings::assess(self);
+    }
+
     /// True when no usage row falls in the period.
     pub fn no_usage(&self) -> bool {
         warnings::no_usage(self)

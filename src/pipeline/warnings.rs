@@ -705,67 +705,102 @@ fn models_unresolved(o: &Outcome, out: &mut Vec<Warning>) {
 /// whole), and text longer than a spreadsheet cell holds (the workbook cuts it).
 fn text_cut(o: &Outcome, out: &mut Vec<Warning>) {
     rejected_values_cut(o, out);
-    // Text no spreadsheet cell holds.
-    let mut cut: Vec<String> = vec![];
-    let mut check = |what: &str, s: &str| {
-        if crate::model::cut_in_a_cell(s) {
-            cut.push(format!("{what} ({} characters)", s.chars().count()));
-        }
-    };
+    let mut cut = CellCuts::default();
     for f in &o.files {
-        check("a file name", &f.file);
-        for n in &f.notes {
-            check(&format!("a note on {}", short(&f.file, 80)), n);
+        let file = || short(&f.file, 80);
+        cut.check(&f.file, || "a file name".into());
+        // The Imports sheet holds a file's notes in one cell.
+        cut.check(&f.notes.join("; "), || format!("the notes on {}", file()));
+        for s in &f.sheets {
+            cut.check(s.sheet.as_deref().unwrap_or(""), || {
+                format!("a sheet name of {}", file())
+            });
+        }
+        for g in &f.ai_skipped {
+            cut.check(&g.text, || {
+                format!("the text of skipped row {} of {}", g.first_row, file())
+            });
         }
     }
     for r in &o.rejections {
-        check(
-            &format!(
-                "the value of rejected row {} of {}",
-                r.row,
-                short(&r.file, 80)
-            ),
-            r.value.as_deref().unwrap_or(""),
-        );
-        check("a column name", r.column.as_deref().unwrap_or(""));
+        let row = || format!("rejected row {} of {}", r.row, short(&r.file, 80));
+        cut.check(r.value.as_deref().unwrap_or(""), || {
+            format!("the value of {}", row())
+        });
+        cut.check(&r.reason, || format!("the reason of {}", row()));
+        cut.check(r.column.as_deref().unwrap_or(""), || "a column name".into());
+        cut.check(r.sheet.as_deref().unwrap_or(""), || {
+            format!("the sheet name of {}", row())
+        });
     }
     for l in &o.summary.lines {
         let k = &l.key;
-        check("a model name", &k.model);
+        cut.check(&k.model, || "a model name".into());
         for (what, v) in [
             ("a cost centre", &k.cost_centre),
             ("a region", &k.region),
             ("an account", &k.account),
             ("a service", &k.service),
         ] {
-            check(what, v.as_deref().unwrap_or(""));
+            cut.check(v.as_deref().unwrap_or(""), || what.into());
         }
     }
     for e in &o.excluded {
-        check("an excluded model name", &e.model);
-        check(
-            "an excluded cost centre",
-            e.cost_centre.as_deref().unwrap_or(""),
-        );
+        cut.check(&e.model, || "an excluded model name".into());
+        cut.check(e.cost_centre.as_deref().unwrap_or(""), || {
+            "an excluded cost centre".into()
+        });
     }
-    if !cut.is_empty() {
-        cut.dedup();
-        let n = cut.len();
-        let list: Vec<String> = cut.into_iter().take(5).collect();
+    cut.check(&o.entity, || "the reporting entity".into());
+    cut.check(o.note.as_deref().unwrap_or(""), || "the commentary".into());
+    if cut.n > 0 {
         let mut w = Warning::new(
             WarningCode::TextCut,
             format!(
-                "{n} text value(s) are longer than a spreadsheet cell holds (32,767 characters): the workbook cuts them, marked where cut; the JSON summary and the CSV tables have them whole (a spreadsheet program opening a CSV table cuts them too): {}.",
-                list.join("; ")
+                "{} text value(s) are longer than a spreadsheet cell holds (32,767 characters): the workbook cuts them, marked where cut; the JSON summary and the CSV tables have them whole (a spreadsheet program opening a CSV table cuts them too): {}{}.",
+                cut.n,
+                cut.listed.join("; "),
+                if cut.more { ", and others" } else { "" }
             ),
         );
-        w.rows = Some(n as u64);
+        w.rows = Some(cut.n);
         out.push(w);
     }
 }
 
-/// Rejected rows a [`WarningCode::TextCut`] warning names.
-const REJECTIONS_LISTED_CUT: usize = 5;
+/// Texts longer than a spreadsheet cell holds: every one counted, the first
+/// [`CUTS_LISTED`] distinct descriptions listed.
+#[derive(Default)]
+struct CellCuts {
+    /// Texts cut, each counted (three cost centres of one length are three).
+    n: u64,
+    /// Their distinct descriptions, the first [`CUTS_LISTED`].
+    listed: Vec<String>,
+    /// True when a further distinct description is not listed.
+    more: bool,
+}
+
+/// Distinct descriptions a [`WarningCode::TextCut`] warning lists.
+const CUTS_LISTED: usize = 5;
+
+impl CellCuts {
+    /// Counts `s` when no cell holds it; `what` describes it (made only when needed).
+    fn check(&mut self, s: &str, what: impl FnOnce() -> String) {
+        if !crate::model::cut_in_a_cell(s) {
+            return;
+        }
+        self.n += 1;
+        let d = format!("{} ({} characters)", what(), s.chars().count());
+        if self.listed.contains(&d) {
+            return;
+        }
+        if self.listed.len() < CUTS_LISTED {
+            self.listed.push(d);
+        } else {
+            self.more = true;
+        }
+    }
+}
 
 /// Rejected values (and reasons quoting them) cut to their first
 /// [`crate::model::REJECTED_TEXT_CHARS`] characters when read, so that no cell can fill the
@@ -779,7 +814,7 @@ fn rejected_values_cut(o: &Outcome, out: &mut Vec<Warning>) {
             continue;
         }
         rows += 1;
-        if listed.len() < REJECTIONS_LISTED_CUT {
+        if listed.len() < CUTS_LISTED {
             listed.push(match value {
                 Some((_, chars)) => format!(
                     "the value of rejected row {} of {} ({chars} characters)",
