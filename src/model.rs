@@ -384,6 +384,18 @@ impl Rejection {
         rejected_cut_parts(self.value.as_deref()?, "value")
     }
 
+    /// The value for a message (a terminal line): at most `n` characters, then a marker with
+    /// the length the value had when read ([`shortened`]); empty when there is none.
+    pub fn value_shown(&self, n: usize) -> std::borrow::Cow<'_, str> {
+        match self.value_cut() {
+            Some((kept, chars)) => {
+                let end = kept.char_indices().nth(n).map_or(kept.len(), |(i, _)| i);
+                std::borrow::Cow::Owned(format!("{}… ({chars} characters)", &kept[..end]))
+            }
+            None => shortened(self.value.as_deref().unwrap_or(""), n),
+        }
+    }
+
     /// True when the reason was cut when the rejection was made (it quoted a long value).
     pub fn reason_cut(&self) -> bool {
         rejected_cut_parts(&self.reason, "reason").is_some()
@@ -663,6 +675,9 @@ mod tests {
             .reason
             .ends_with("the reason has 5015 characters; no output keeps it whole]"));
         assert!(!whole.reason_cut());
+        // On the terminal: 200 characters and the length as read.
+        assert_eq!(big.value_shown(3), "777… (15728640 characters)");
+        assert_eq!(whole.value_shown(2000), "9".repeat(1_024));
     }
 
     #[test]

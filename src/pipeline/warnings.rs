@@ -410,8 +410,12 @@ fn not_estimated_without_spend(o: &Outcome, out: &mut Vec<Warning>) {
         .take(10)
         .map(|((p, label, model, unit), (q, m, _))| {
             format!(
-                "{p} {model}: {label}, {} {unit} ({})",
+                "{} {}: {}, {} {} ({})",
+                short(p, QUOTED),
+                short(model, QUOTED),
+                short(label, QUOTED),
                 amount_text(*q).trim_end_matches(".00"),
+                short(unit, QUOTED),
                 months_text(&m.iter().cloned().collect::<Vec<_>>())
             )
         })
@@ -552,7 +556,7 @@ fn ai_spend_skipped(o: &Outcome, out: &mut Vec<Warning>) {
             .ai_skipped
             .iter()
             .take(3)
-            .map(|g| format!("row {}: {}", g.first_row, short(&g.text, 120)))
+            .map(|g| format!("row {}: {}", g.first_row, excerpt(&g.text, 120)))
             .collect();
         let money = if spend.is_empty() {
             String::new()
@@ -671,7 +675,9 @@ fn models_unresolved(o: &Outcome, out: &mut Vec<Warning>) {
         let list: Vec<String> = unresolved
             .iter()
             .take(10)
-            .map(|((p, m), (kg, _))| format!("{p} {m} ({kg:.1} kgCO2e)"))
+            .map(|((p, m), (kg, _))| {
+                format!("{} {} ({kg:.1} kgCO2e)", short(p, QUOTED), short(m, QUOTED))
+            })
             .collect();
         let more = match unresolved.len() {
             n if n > 10 => format!(" and {} more", n - 10),
@@ -849,13 +855,21 @@ fn rejected_values_cut(o: &Outcome, out: &mut Vec<Warning>) {
     out.push(w);
 }
 
-fn short(s: &str, n: usize) -> String {
-    if s.chars().count() <= n {
-        s.to_string()
-    } else {
-        let cut: String = s.chars().take(n).collect();
-        format!("{cut}…")
+/// The start of a row's text as an example: its first `n` characters and "…" when longer
+/// (no length: the Imports sheet lists the text; the words are those of saved reports).
+fn excerpt(s: &str, n: usize) -> String {
+    match s.char_indices().nth(n) {
+        None => s.to_string(),
+        Some((end, _)) => format!("{}…", &s[..end]),
     }
+}
+
+/// Characters of a model name, provider, label or unit quoted in a warning.
+const QUOTED: usize = crate::model::QUOTED_TEXT_CHARS;
+
+/// A text from the inputs quoted in a warning: shortened with its length past `n` characters.
+fn short(s: &str, n: usize) -> std::borrow::Cow<'_, str> {
+    crate::model::shortened(s, n)
 }
 
 #[cfg(test)]

@@ -1012,6 +1012,59 @@ fn sheet_names_and_the_commentary_longer_than_a_cell_are_named_in_the_text_cut_w
 }
 
 #[test]
+fn the_terminal_shows_a_long_model_name_shortened_with_its_length() {
+    // A usage row whose model is "gpt-4o-" and 40,000 x (40,007 characters), not in the factor
+    // set: the model_unresolved warning quotes it. Before, the terminal printed it whole (a
+    // line of 80,224 characters); now its first 200 characters and "… (40007 characters)".
+    let dir = tempfile::tempdir().unwrap();
+    let fixture =
+        std::fs::read_to_string(root().join("tests/fixtures/openai_usage_one_row.csv")).unwrap();
+    let long_model = format!("gpt-4o-{}", "x".repeat(40_000));
+    let input = dir.path().join("long_model.csv");
+    std::fs::write(&input, fixture.replace("gpt-4o-2024-08-06", &long_model)).unwrap();
+    let out = crate::common::bin_in(dir.path())
+        .args([
+            "report",
+            "--quarter",
+            "2026Q1",
+            "--out",
+            "r.xlsx",
+            "--json",
+            "r.json",
+        ])
+        .arg(&input)
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    // 7 + 193 = 200 characters shown.
+    let shown = format!("gpt-4o-{}… (40007 characters)", "x".repeat(193));
+    let warning = stderr
+        .lines()
+        .find(|l| l.contains("are not in factor set"))
+        .expect("the model_unresolved warning");
+    assert!(warning.contains(&format!("openai {shown} (")), "{warning}");
+    for line in stdout.lines().chain(stderr.lines()) {
+        assert!(
+            line.chars().count() < 1_000,
+            "a terminal line of {} characters: {}",
+            line.chars().count(),
+            line.chars().take(200).collect::<String>()
+        );
+    }
+    // The JSON and the workbook's tables keep the name whole.
+    let j: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("r.json")).unwrap()).unwrap();
+    assert!(j["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|l| l["model"] == long_model.as_str()));
+}
+
+#[test]
 fn configuration_and_skipped_inputs_validate_against_the_schema() {
     // docs/summary.schema.json describes the optional `configuration` and `skipped_inputs`;
     // a summary with a configuration that sets everything and a folder with an entry not
