@@ -261,9 +261,12 @@ pub struct Rejection {
     pub row: u64,
     /// The column at fault, when one is.
     pub column: Option<String>,
-    /// The offending value as read.
+    /// The offending value as read; one longer than [`REJECTED_TEXT_CHARS`] characters is
+    /// kept cut, its first characters followed by a marker giving its full length
+    /// ([`Rejection::value_cut`] tells them apart). Build with [`Rejection::new`].
     pub value: Option<String>,
-    /// What was wrong and what was expected, in plain words.
+    /// What was wrong and what was expected, in plain words (cut as `value` is, for a reason
+    /// that quotes a long value).
     pub reason: String,
     /// A digest of the row's cells, so that the ledger counts a bad row seen again in an
     /// overlapping re-download once.
@@ -272,6 +275,131 @@ pub struct Rejection {
     /// The row's amount and currency, when its cost cell could be read.
     #[serde(skip)]
     pub money: Option<(String, f64)>,
+}
+
+/// Characters kept of a rejected row's value (and of a reason that quotes one): a longer
+/// text is cut to its first 1,024 characters, on a character boundary, when the rejection is
+/// made, and a marker gives its full length.
+///
+/// Rejections are listed in the workbook, the CSV tables, the JSON summary, the ledger and on
+/// the upload page, and every one listed is held in memory until the report is written. Held
+/// whole, a file of 40 rows with a 15 MiB value in a numeric column took about 0.8 GB and
+/// wrote a 629 MB JSON summary. A value worth showing (a number, a date, a model name, a unit)
+/// is far shorter than 1,024 characters, and with at most
+/// [`crate::normalise::REJECTIONS_LISTED_PER_REASON`] rejections listed per reason and 200
+/// reasons per file, a file's listed values stay under about 20 million characters, whatever
+/// its cells hold.
+pub const REJECTED_TEXT_CHARS: usize = 1_024;
+
+/// The marker after a rejected text cut to [`REJECTED_TEXT_CHARS`] characters, in the words of
+/// the workbook's cell marker (`report::cell_text`): `what` was cut, and how long it was.
+fn rejected_cut_marker(what: &str, chars: u64) -> String {
+    format!(
+        " [... cut to its first {REJECTED_TEXT_CHARS} characters when read: the {what} has {chars} characters; no output keeps it whole]"
+    )
+}
+
+/// The kept characters of a text cut by [`rejected_text`] and its full length in characters;
+/// `None` for a text that was not cut.
+fn rejected_cut_parts<'a>(s: &'a str, what: &str) -> Option<(&'a str, u64)> {
+    let (end, _) = s.char_indices().nth(REJECTED_TEXT_CHARS)?;
+    let (kept, marker) = s.split_at(end);
+    let head = format!(
+        " [... cut to its first {REJECTED_TEXT_CHARS} characters when read: the {what} has "
+    );
+    let chars = marker
+        .strip_prefix(head.as_str())?
+        .strip_suffix(" characters; no output keeps it whole]")?;
+    if !chars.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let chars: u64 = chars.parse().ok()?;
+    (chars > REJECTED_TEXT_CHARS as u64).then_some((kept, chars))
+}
+
+/// `s` as a rejection keeps it (`what` names it in the marker: `value`, `reason`): whole when
+/// it has at most [`REJECTED_TEXT_CHARS`] characters (or was cut already), else its first
+/// [`REJECTED_TEXT_CHARS`] characters and a marker giving its full length. Copies only what
+/// it keeps, so a 15 MiB cell is never copied whole.
+pub fn rejected_text(s: &str, what: &str) -> String {
+    match s.char_indices().nth(REJECTED_TEXT_CHARS) {
+        Some((end, _)) if rejected_cut_parts(s, what).is_none() => {
+            let chars = REJECTED_TEXT_CHARS as u64 + s[end..].chars().count() as u64;
+            let marker = rejected_cut_marker(what, chars);
+            let mut out = String::with_capacity(end + marker.len());
+            out.push_str(&s[..end]);
+            out.push_str(&marker);
+            out
+        }
+        _ => s.to_string(),
+    }
+}
+
+/// [`rejected_text`] of an owned text, which is kept as it is when it needs no cut.
+fn rejected_owned(s: String, what: &str) -> String {
+    match s.char_indices().nth(REJECTED_TEXT_CHARS) {
+        Some(_) if rejected_cut_parts(&s, what).is_none() => rejected_text(&s, what),
+        _ => s,
+    }
+}
+
+impl Rejection {
+    /// A rejection of row `row` (1-based, header included) of `file`, with its value and
+    /// reason cut to [`REJECTED_TEXT_CHARS`] characters ([`rejected_text`]); no row hash and
+    /// no money (the caller sets them when it has them). Every rejection is made here, so that
+    /// no cell can make the rejections hold more than that.
+    pub fn new(
+        file: String,
+        sheet: Option<String>,
+        row: u64,
+        column: Option<String>,
+        value: Option<String>,
+        reason: String,
+    ) -> Rejection {
+        Rejection {
+            file,
+            sheet,
+            row,
+            column,
+            value: value.map(|v| rejected_owned(v, "value")),
+            reason: rejected_owned(reason, "reason"),
+            row_hash: None,
+            money: None,
+        }
+    }
+
+    /// The rejection with its value and reason cut as [`Rejection::new`] cuts them: for
+    /// rejections read back from a ledger written before they were cut.
+    pub fn bounded(self) -> Rejection {
+        Rejection {
+            value: self.value.map(|v| rejected_owned(v, "value")),
+            reason: rejected_owned(self.reason, "reason"),
+            ..self
+        }
+    }
+
+    /// The characters kept of a value cut when the rejection was made, and the value's full
+    /// length in characters; `None` when the value is whole (or absent).
+    pub fn value_cut(&self) -> Option<(&str, u64)> {
+        rejected_cut_parts(self.value.as_deref()?, "value")
+    }
+
+    /// The value for a message (a terminal line): at most `n` characters, then a marker with
+    /// the length the value had when read ([`shortened`]); empty when there is none.
+    pub fn value_shown(&self, n: usize) -> std::borrow::Cow<'_, str> {
+        match self.value_cut() {
+            Some((kept, chars)) => {
+                let end = kept.char_indices().nth(n).map_or(kept.len(), |(i, _)| i);
+                std::borrow::Cow::Owned(format!("{}… ({chars} characters)", &kept[..end]))
+            }
+            None => shortened(self.value.as_deref().unwrap_or(""), n),
+        }
+    }
+
+    /// True when the reason was cut when the rejection was made (it quoted a long value).
+    pub fn reason_cut(&self) -> bool {
+        rejected_cut_parts(&self.reason, "reason").is_some()
+    }
 }
 
 /// Why a data row was skipped (counted, not rejected).
@@ -496,6 +624,70 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_rejected_value_is_cut_on_a_character_boundary_and_keeps_its_length() {
+        let r = |value: String| {
+            Rejection::new(
+                "f.csv".into(),
+                None,
+                2,
+                Some("input_tokens".into()),
+                Some(value),
+                "expected a number of tokens".into(),
+            )
+        };
+        // 1,024 characters: whole.
+        let whole = r("9".repeat(1_024));
+        assert_eq!(whole.value.as_deref(), Some("9".repeat(1_024).as_str()));
+        assert_eq!(whole.value_cut(), None);
+        // 1,023 ASCII then 3 four-byte characters: 1,026 characters, cut after the first
+        // 4-byte one (1,024 characters, 1,027 bytes), 1,026 in all.
+        let cut = r(format!("{}😀😀😀", "9".repeat(1_023)));
+        let kept = format!("{}😀", "9".repeat(1_023));
+        assert_eq!(cut.value_cut(), Some((kept.as_str(), 1_026)));
+        assert_eq!(
+            cut.value.as_deref(),
+            Some(format!("{kept} [... cut to its first 1024 characters when read: the value has 1026 characters; no output keeps it whole]").as_str())
+        );
+        // Cutting again changes nothing (a rejection read back from the ledger).
+        assert_eq!(cut.clone().bounded(), cut);
+        assert_eq!(
+            rejected_text(cut.value.as_deref().unwrap(), "value"),
+            cut.value.unwrap()
+        );
+        // 15 MiB: 1,024 characters kept.
+        let big = r("7".repeat(15 * 1024 * 1024));
+        assert_eq!(
+            big.value_cut().map(|(k, n)| (k.len(), n)),
+            Some((1_024, 15_728_640))
+        );
+        assert!(big.value.as_ref().unwrap().len() < 1_200);
+        // A reason quoting a long value is cut too; a short one is not.
+        let reason = Rejection::new(
+            "f".into(),
+            None,
+            2,
+            None,
+            None,
+            format!("unknown unit '{}'", "u".repeat(5_000)),
+        );
+        assert!(reason.reason_cut());
+        assert!(reason
+            .reason
+            .ends_with("the reason has 5015 characters; no output keeps it whole]"));
+        assert!(!whole.reason_cut());
+        // On the terminal: 200 characters and the length as read.
+        assert_eq!(big.value_shown(3), "777… (15728640 characters)");
+        assert_eq!(whole.value_shown(2000), "9".repeat(1_024));
+    }
+
+    #[test]
+    fn a_text_quoted_in_a_message_is_shortened_with_its_length() {
+        assert_eq!(shortened("gpt-4o", 6), "gpt-4o");
+        assert_eq!(shortened("gpt-4o-mini", 6), "gpt-4o… (11 characters)");
+        assert_eq!(shortened("ééééé", 2), "éé… (5 characters)");
+    }
+
+    #[test]
     fn a_price_tier_survives_the_label_and_nothing_else_is_one() {
         let l = label_with_price_tier("spend (OpenAI cost export)", " Priority ");
         assert_eq!(l, "spend (OpenAI cost export), billed at priority prices");
@@ -610,4 +802,21 @@ pub const CELL_TEXT_MAX: usize = 32_767;
 /// summary and the ledger keep it whole).
 pub fn cut_in_a_cell(s: &str) -> bool {
     s.len() > CELL_TEXT_MAX && s.encode_utf16().count() > CELL_TEXT_MAX
+}
+
+/// Characters of a text from the inputs (a model name, a file name, a note) quoted in a
+/// message: a warning, a line on the terminal. A model name or a path is far shorter; a longer
+/// text is shortened by [`shortened`], whole in the tables of the report.
+pub const QUOTED_TEXT_CHARS: usize = 200;
+
+/// `s` for a message: whole when it has at most `n` characters, else its first `n` (cut on a
+/// character boundary) and a marker giving its full length: `gpt-4o-xxx… (40007 characters)`.
+pub fn shortened(s: &str, n: usize) -> std::borrow::Cow<'_, str> {
+    match s.char_indices().nth(n) {
+        None => std::borrow::Cow::Borrowed(s),
+        Some((end, _)) => {
+            let chars = n + s[end..].chars().count();
+            std::borrow::Cow::Owned(format!("{}… ({chars} characters)", &s[..end]))
+        }
+    }
 }

@@ -56,6 +56,14 @@ pub fn finish() -> Result<(), String> {
     }
 }
 
+/// A text from the inputs (a model name, a cost centre, a cell, a reason quoting one) as a
+/// terminal line shows it: whole up to [`crate::model::QUOTED_TEXT_CHARS`] characters, else
+/// cut there with a marker giving its full length (`gpt-4o-xxx… (40007 characters)`). The
+/// report's tables have it whole.
+pub fn shown(s: &str) -> std::borrow::Cow<'_, str> {
+    crate::model::shortened(s, crate::model::QUOTED_TEXT_CHARS)
+}
+
 /// `println!` for the commands' output: see [`line`].
 #[macro_export]
 macro_rules! outln {

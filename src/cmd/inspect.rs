@@ -7,6 +7,7 @@ use crate::error::{Error, Result};
 use crate::factors::FactorSet;
 use crate::model::{Period, UsageRecord};
 use crate::normalise::{read_export, FileRead, FileToRead};
+use crate::out::shown;
 
 pub(crate) fn run(args: &InspectArgs) -> Result<()> {
     let templates = templates_from(&(&args.read).into())?;
@@ -108,7 +109,7 @@ pub(crate) fn run(args: &InspectArgs) -> Result<()> {
                         g.matched,
                         crate::pipeline::warnings::money_text(&g.spend),
                         g.first_row,
-                        g.text
+                        shown(&g.text)
                     );
                 }
                 for note in &report.notes {
@@ -144,10 +145,10 @@ pub(crate) fn run(args: &InspectArgs) -> Result<()> {
                         "    row {:>5}  {}  {} -> {}  region {}  cost centre {}  requests {}  in {} (cached {})  out {}",
                         r.provenance.row,
                         r.bucket_start.format("%Y-%m-%d %H:%M"),
-                        r.model,
-                        resolved,
-                        r.region.as_deref().unwrap_or("-"),
-                        r.cost_centre.as_deref().unwrap_or("-"),
+                        shown(&r.model),
+                        shown(&resolved),
+                        shown(r.region.as_deref().unwrap_or("-")),
+                        shown(r.cost_centre.as_deref().unwrap_or("-")),
                         r.requests,
                         r.input_tokens,
                         r.cached_input_tokens,
@@ -156,7 +157,7 @@ pub(crate) fn run(args: &InspectArgs) -> Result<()> {
                     if let Some(c) = r.cost {
                         crate::outln!(
                             "           cost {c} {}",
-                            r.currency.as_deref().unwrap_or("")
+                            shown(r.currency.as_deref().unwrap_or(""))
                         );
                     }
                 }
@@ -231,9 +232,9 @@ fn print_rejections(rejections: &[crate::model::Rejection]) {
         crate::outln!(
             "    row {:>5}  column {}  value '{}': {}",
             x.row,
-            x.column.as_deref().unwrap_or("-"),
-            x.value.as_deref().unwrap_or(""),
-            x.reason
+            shown(x.column.as_deref().unwrap_or("-")),
+            x.value_shown(crate::model::QUOTED_TEXT_CHARS),
+            shown(&x.reason)
         );
     }
 }

@@ -480,16 +480,14 @@ fn read_file(
                 match map_row(b, cells, dc) {
                     Err((column, value, reason)) => {
                         r.counts.rejected += 1;
-                        out.rejections.push(Rejection {
-                            file: name.to_string(),
-                            sheet: sheet.clone(),
-                            row: number,
-                            column: Some(column),
-                            value: Some(value),
+                        out.rejections.push(Rejection::new(
+                            name.to_string(),
+                            sheet.clone(),
+                            number,
+                            Some(column),
+                            Some(value),
                             reason,
-                            row_hash: None,
-                            money: None,
-                        });
+                        ));
                     }
                     Ok(None) => {
                         r.counts.skipped += 1;

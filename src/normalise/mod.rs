@@ -1152,8 +1152,21 @@ impl FileRun<'_> {
             }
             Ok(RowOutcome::Rejected(p)) => {
                 self.report.counts.rejected += 1;
-                let reason: String = p.reason.chars().filter(|c| !c.is_ascii_digit()).collect();
-                let key = (p.column.clone(), reason);
+                // Made first, so that its value and reason are cut before anything keeps them.
+                let mut rejection = Rejection::new(
+                    self.name.to_string(),
+                    self.sheets[sheet].name.as_deref().map(str::to_string),
+                    number,
+                    p.column,
+                    p.value,
+                    p.reason,
+                );
+                let reason: String = rejection
+                    .reason
+                    .chars()
+                    .filter(|c| !c.is_ascii_digit())
+                    .collect();
+                let key = (rejection.column.clone(), reason);
                 let tracked = self.listed.len() < REJECTION_REASONS_TRACKED;
                 let listed = match self.listed.get_mut(&key) {
                     Some(n) => n,
@@ -1168,24 +1181,17 @@ impl FileRun<'_> {
                     return Ok(());
                 }
                 *listed += 1;
-                self.rejections.push(Rejection {
-                    file: self.name.to_string(),
-                    sheet: self.sheets[sheet].name.as_deref().map(str::to_string),
-                    row: number,
-                    column: p.column,
-                    value: p.value,
-                    reason: p.reason,
-                    row_hash: Some(row_digest(cells)),
-                    money: self.sheets[sheet].mapping.as_ref().and_then(|m| {
-                        let b = m.cost.as_ref()?;
-                        let dc = self.sheets[sheet].separators.comma(b);
-                        let c = parse::money(&first_cell(b, cells), dc).ok()??;
-                        let cur = text_field(m.currency.as_ref(), cells)
-                            .unwrap_or_else(|| "USD".into())
-                            .to_uppercase();
-                        Some((cur, c))
-                    }),
+                rejection.row_hash = Some(row_digest(cells));
+                rejection.money = self.sheets[sheet].mapping.as_ref().and_then(|m| {
+                    let b = m.cost.as_ref()?;
+                    let dc = self.sheets[sheet].separators.comma(b);
+                    let c = parse::money(&first_cell(b, cells), dc).ok()??;
+                    let cur = text_field(m.currency.as_ref(), cells)
+                        .unwrap_or_else(|| "USD".into())
+                        .to_uppercase();
+                    Some((cur, c))
                 });
+                self.rejections.push(rejection);
             }
             Ok(RowOutcome::Pending) => {
                 // Only possible before the order is decided; `data_row` handles it.
@@ -1569,9 +1575,14 @@ fn problem(b: &template::Bound, cell: &CellRef<'_>, reason: String) -> RowProble
         (true, Some((_, name))) => name.clone(),
         _ => b.column_label(),
     };
+    // A text cell is copied only as far as a rejection keeps it.
+    let value = match cell {
+        CellRef::Text(t) => crate::model::rejected_text(t, "value"),
+        other => other.display(),
+    };
     RowProblem {
         column: Some(column),
-        value: Some(cell.display()).filter(|v| !v.is_empty()),
+        value: Some(value).filter(|v| !v.is_empty()),
         reason,
     }
 }
@@ -1975,8 +1986,8 @@ fn units_scale(
                 None if a.quantity == 0.0 => Ok((1.0, None)),
                 None => Err(RowProblem {
                     column: bm.unit.as_ref().map(|u| u.column_label()),
-                    value: Some(unit.to_string()),
-                    reason: format!("the unit '{unit}' does not say how many tokens it holds, and the row has no unit price, nor a positive cost and amount, to tell"),
+                    value: Some(crate::model::rejected_text(unit, "value")),
+                    reason: format!("the unit '{}' does not say how many tokens it holds, and the row has no unit price, nor a positive cost and amount, to tell", crate::model::shortened(unit, crate::model::QUOTED_TEXT_CHARS)),
                 }),
             }
         }
@@ -1984,9 +1995,10 @@ fn units_scale(
         None if unit.is_empty() => Ok((1.0, None)),
         None => Err(RowProblem {
             column: bm.unit.as_ref().map(|u| u.column_label()),
-            value: Some(unit.to_string()),
+            value: Some(crate::model::rejected_text(unit, "value")),
             reason: format!(
-                "unknown unit '{unit}': the template knows {}",
+                "unknown unit '{}': the template knows {}",
+                crate::model::shortened(unit, crate::model::QUOTED_TEXT_CHARS),
                 bm.spec.units.keys().cloned().collect::<Vec<_>>().join(", ")
             ),
         }),

@@ -40,6 +40,15 @@ impl Outcome {
         self
     }
 
+    /// Sets the preparer's commentary (`report --note`) and assesses the warnings again, so
+    /// that a commentary longer than a spreadsheet cell holds is named by the `text_cut`
+    /// warning. Call it before adding warnings of your own (`gaps_accepted`): they are
+    /// replaced.
+    pub fn set_note(&mut self, note: Option<String>) {
+        self.note = note;
+        self.warnings = warnings::assess(self);
+    }
+
     /// True when no usage row falls in the period.
     pub fn no_usage(&self) -> bool {
         warnings::no_usage(self)
@@ -617,7 +626,9 @@ pub fn run_ledger(ledger: &crate::ledger::Ledger, cfg: &Config) -> Result<Outcom
             move_excluded_money(&mut report, money);
         }
         files.push(report);
-        rejections.extend(ledger.details(*id)?.1);
+        // Cut as a new import cuts them: a ledger written before rejections were cut may
+        // hold a value whole.
+        rejections.extend(ledger.details(*id)?.1.into_iter().map(Rejection::bounded));
     }
     let comparative = match previous_year(&cfg.period) {
         Some(p) => {

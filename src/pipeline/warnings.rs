@@ -37,7 +37,8 @@ pub enum WarningCode {
     ModelUnresolved,
     /// The gaps were accepted for a final statement, with a reason.
     GapsAccepted,
-    /// Text longer than a spreadsheet cell holds, cut in the workbook (whole in JSON).
+    /// Text longer than a spreadsheet cell holds, cut in the workbook (whole in JSON); or
+    /// rejected values cut when read, which no output has whole.
     TextCut,
     /// A quantity or money column whose dots and commas follow no one convention.
     AmbiguousSeparators,
@@ -409,8 +410,12 @@ fn not_estimated_without_spend(o: &Outcome, out: &mut Vec<Warning>) {
         .take(10)
         .map(|((p, label, model, unit), (q, m, _))| {
             format!(
-                "{p} {model}: {label}, {} {unit} ({})",
+                "{} {}: {}, {} {} ({})",
+                short(p, QUOTED),
+                short(model, QUOTED),
+                short(label, QUOTED),
                 amount_text(*q).trim_end_matches(".00"),
+                short(unit, QUOTED),
                 months_text(&m.iter().cloned().collect::<Vec<_>>())
             )
         })
@@ -551,7 +556,7 @@ fn ai_spend_skipped(o: &Outcome, out: &mut Vec<Warning>) {
             .ai_skipped
             .iter()
             .take(3)
-            .map(|g| format!("row {}: {}", g.first_row, short(&g.text, 120)))
+            .map(|g| format!("row {}: {}", g.first_row, excerpt(&g.text, 120)))
             .collect();
         let money = if spend.is_empty() {
             String::new()
@@ -670,7 +675,9 @@ fn models_unresolved(o: &Outcome, out: &mut Vec<Warning>) {
         let list: Vec<String> = unresolved
             .iter()
             .take(10)
-            .map(|((p, m), (kg, _))| format!("{p} {m} ({kg:.1} kgCO2e)"))
+            .map(|((p, m), (kg, _))| {
+                format!("{} {} ({kg:.1} kgCO2e)", short(p, QUOTED), short(m, QUOTED))
+            })
             .collect();
         let more = match unresolved.len() {
             n if n > 10 => format!(" and {} more", n - 10),
@@ -700,74 +707,169 @@ fn models_unresolved(o: &Outcome, out: &mut Vec<Warning>) {
     }
 }
 
-/// Text no spreadsheet cell holds.
+/// Text cut in the outputs: rejected values cut when they were read (no output has them
+/// whole), and text longer than a spreadsheet cell holds (the workbook cuts it).
 fn text_cut(o: &Outcome, out: &mut Vec<Warning>) {
-    // Text no spreadsheet cell holds.
-    let mut cut: Vec<String> = vec![];
-    let mut check = |what: &str, s: &str| {
-        if crate::model::cut_in_a_cell(s) {
-            cut.push(format!("{what} ({} characters)", s.chars().count()));
-        }
-    };
+    rejected_values_cut(o, out);
+    let mut cut = CellCuts::default();
     for f in &o.files {
-        check("a file name", &f.file);
-        for n in &f.notes {
-            check(&format!("a note on {}", short(&f.file, 80)), n);
+        let file = || short(&f.file, 80);
+        cut.check(&f.file, || "a file name".into());
+        // The Imports sheet holds a file's notes in one cell.
+        cut.check(&f.notes.join("; "), || format!("the notes on {}", file()));
+        for s in &f.sheets {
+            cut.check(s.sheet.as_deref().unwrap_or(""), || {
+                format!("a sheet name of {}", file())
+            });
+        }
+        for g in &f.ai_skipped {
+            cut.check(&g.text, || {
+                format!("the text of skipped row {} of {}", g.first_row, file())
+            });
         }
     }
     for r in &o.rejections {
-        check(
-            &format!(
-                "the value of rejected row {} of {}",
-                r.row,
-                short(&r.file, 80)
-            ),
-            r.value.as_deref().unwrap_or(""),
-        );
-        check("a column name", r.column.as_deref().unwrap_or(""));
+        let row = || format!("rejected row {} of {}", r.row, short(&r.file, 80));
+        cut.check(r.value.as_deref().unwrap_or(""), || {
+            format!("the value of {}", row())
+        });
+        cut.check(&r.reason, || format!("the reason of {}", row()));
+        cut.check(r.column.as_deref().unwrap_or(""), || "a column name".into());
+        cut.check(r.sheet.as_deref().unwrap_or(""), || {
+            format!("the sheet name of {}", row())
+        });
     }
     for l in &o.summary.lines {
         let k = &l.key;
-        check("a model name", &k.model);
+        cut.check(&k.model, || "a model name".into());
         for (what, v) in [
             ("a cost centre", &k.cost_centre),
             ("a region", &k.region),
             ("an account", &k.account),
             ("a service", &k.service),
         ] {
-            check(what, v.as_deref().unwrap_or(""));
+            cut.check(v.as_deref().unwrap_or(""), || what.into());
         }
     }
     for e in &o.excluded {
-        check("an excluded model name", &e.model);
-        check(
-            "an excluded cost centre",
-            e.cost_centre.as_deref().unwrap_or(""),
-        );
+        cut.check(&e.model, || "an excluded model name".into());
+        cut.check(e.cost_centre.as_deref().unwrap_or(""), || {
+            "an excluded cost centre".into()
+        });
     }
-    if !cut.is_empty() {
-        cut.dedup();
-        let n = cut.len();
-        let list: Vec<String> = cut.into_iter().take(5).collect();
+    cut.check(&o.entity, || "the reporting entity".into());
+    cut.check(o.note.as_deref().unwrap_or(""), || "the commentary".into());
+    if cut.n > 0 {
         let mut w = Warning::new(
             WarningCode::TextCut,
             format!(
-                "{n} text value(s) are longer than a spreadsheet cell holds (32,767 characters): the workbook cuts them, marked where cut; the JSON summary and the CSV tables have them whole (a spreadsheet program opening a CSV table cuts them too): {}.",
-                list.join("; ")
+                "{} text value(s) are longer than a spreadsheet cell holds (32,767 characters): the workbook cuts them, marked where cut; the JSON summary and the CSV tables have them whole (a spreadsheet program opening a CSV table cuts them too): {}{}.",
+                cut.n,
+                cut.listed.join("; "),
+                if cut.more { ", and others" } else { "" }
             ),
         );
-        w.rows = Some(n as u64);
+        w.rows = Some(cut.n);
         out.push(w);
     }
 }
 
-fn short(s: &str, n: usize) -> String {
-    if s.chars().count() <= n {
-        s.to_string()
-    } else {
-        let cut: String = s.chars().take(n).collect();
-        format!("{cut}…")
+/// Texts longer than a spreadsheet cell holds: every one counted, the first
+/// [`CUTS_LISTED`] distinct descriptions listed.
+#[derive(Default)]
+struct CellCuts {
+    /// Texts cut, each counted (three cost centres of one length are three).
+    n: u64,
+    /// Their distinct descriptions, the first [`CUTS_LISTED`].
+    listed: Vec<String>,
+    /// True when a further distinct description is not listed.
+    more: bool,
+}
+
+/// Distinct descriptions a [`WarningCode::TextCut`] warning lists.
+const CUTS_LISTED: usize = 5;
+
+impl CellCuts {
+    /// Counts `s` when no cell holds it; `what` describes it (made only when needed).
+    fn check(&mut self, s: &str, what: impl FnOnce() -> String) {
+        if !crate::model::cut_in_a_cell(s) {
+            return;
+        }
+        self.n += 1;
+        let d = format!("{} ({} characters)", what(), s.chars().count());
+        if self.listed.contains(&d) {
+            return;
+        }
+        if self.listed.len() < CUTS_LISTED {
+            self.listed.push(d);
+        } else {
+            self.more = true;
+        }
     }
+}
+
+/// Rejected values (and reasons quoting them) cut to their first
+/// [`crate::model::REJECTED_TEXT_CHARS`] characters when read, so that no cell can fill the
+/// memory: no output has the rest.
+fn rejected_values_cut(o: &Outcome, out: &mut Vec<Warning>) {
+    let mut rows = 0u64;
+    let mut listed: Vec<String> = vec![];
+    for r in &o.rejections {
+        let value = r.value_cut();
+        if value.is_none() && !r.reason_cut() {
+            continue;
+        }
+        rows += 1;
+        if listed.len() < CUTS_LISTED {
+            listed.push(match value {
+                Some((_, chars)) => format!(
+                    "the value of rejected row {} of {} ({chars} characters)",
+                    r.row,
+                    short(&r.file, 80)
+                ),
+                None => format!(
+                    "the reason of rejected row {} of {}",
+                    r.row,
+                    short(&r.file, 80)
+                ),
+            });
+        }
+    }
+    if rows == 0 {
+        return;
+    }
+    let limit = amount_text(crate::model::REJECTED_TEXT_CHARS as f64);
+    let limit = limit.trim_end_matches(".00");
+    let mut w = Warning::new(
+        WarningCode::TextCut,
+        format!(
+            "{rows} rejected row(s) hold a value longer than {limit} characters: each is kept cut to its first {limit} characters when read, marked where cut with its full length, and no output (workbook, CSV tables, JSON summary, ledger) has the rest: {}{}. Look the row up in the export to see the value whole.",
+            listed.join("; "),
+            match rows - listed.len() as u64 {
+                0 => String::new(),
+                n => format!(", and {n} more"),
+            }
+        ),
+    );
+    w.rows = Some(rows);
+    out.push(w);
+}
+
+/// The start of a row's text as an example: its first `n` characters and "…" when longer
+/// (no length: the Imports sheet lists the text; the words are those of saved reports).
+fn excerpt(s: &str, n: usize) -> String {
+    match s.char_indices().nth(n) {
+        None => s.to_string(),
+        Some((end, _)) => format!("{}…", &s[..end]),
+    }
+}
+
+/// Characters of a model name, provider, label or unit quoted in a warning.
+const QUOTED: usize = crate::model::QUOTED_TEXT_CHARS;
+
+/// A text from the inputs quoted in a warning: shortened with its length past `n` characters.
+fn short(s: &str, n: usize) -> std::borrow::Cow<'_, str> {
+    crate::model::shortened(s, n)
 }
 
 #[cfg(test)]

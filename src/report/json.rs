@@ -30,7 +30,7 @@ pub struct Summary<'a> {
     excluded: &'a [crate::pipeline::ExcludedLine],
     spend_adjustments: &'a [crate::aggregate::AdjustmentLine],
     supplier_data: Vec<SupplierJson<'a>>,
-    rejections: &'a [Rejection],
+    rejections: Vec<RejectionJson<'a>>,
     warnings: Vec<WarningJson<'a>>,
     coverage: Vec<CoverageJson<'a>>,
     /// Entries of the named folders that were not read, with the reason (absent when none).
@@ -56,6 +56,36 @@ pub struct Summary<'a> {
     what_if: Vec<super::per_request_json::WhatIfJson<'a>>,
     /// The amortised training share (Training sheet), by model family.
     training: super::training_json::TrainingJson<'a>,
+}
+
+/// A rejected row. A value cut when it was read (longer than
+/// [`crate::model::REJECTED_TEXT_CHARS`] characters) is its first characters as read, and
+/// `value_chars` its full length; `value_chars` is absent for a whole value.
+#[derive(Debug, Serialize)]
+struct RejectionJson<'a> {
+    file: &'a str,
+    sheet: Option<&'a str>,
+    row: u64,
+    column: Option<&'a str>,
+    value: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    value_chars: Option<u64>,
+    reason: &'a str,
+}
+
+impl<'a> RejectionJson<'a> {
+    fn of(r: &'a Rejection) -> RejectionJson<'a> {
+        let cut = r.value_cut();
+        RejectionJson {
+            file: &r.file,
+            sheet: r.sheet.as_deref(),
+            row: r.row,
+            column: r.column.as_deref(),
+            value: cut.map(|(kept, _)| kept).or(r.value.as_deref()),
+            value_chars: cut.map(|(_, chars)| chars),
+            reason: &r.reason,
+        }
+    }
 }
 
 /// A gap the reader must not miss (see `pipeline::warnings`).
@@ -696,7 +726,7 @@ pub fn summary(o: &Outcome) -> Summary<'_> {
         spend_adjustments: &o.summary.adjustments,
         supplier_data: o.summary.supplier.iter().map(supplier_json).collect(),
         excluded: &o.excluded,
-        rejections: &o.rejections,
+        rejections: o.rejections.iter().map(RejectionJson::of).collect(),
         warnings: o
             .warnings
             .iter()

@@ -83,8 +83,9 @@ pub fn money_lines(f: &crate::normalise::FileReport) -> Vec<String> {
                 "DOES NOT RECONCILE"
             };
             format!(
-                "money {} {cur} = {} ({check})",
+                "money {} {} = {} ({check})",
                 fmt(b.total),
+                crate::out::shown(cur),
                 parts.join(" + ")
             )
         })

@@ -163,7 +163,7 @@ pub(crate) fn run(up: &Upload, opts: &Options, ledger_lock: &Mutex<()>) -> Resul
         )?,
     };
     let mut outcome = outcome;
-    outcome.note = form.note.clone();
+    outcome.set_note(form.note.clone());
     outcome.prior = prior;
     let xlsx = workbook::build(&outcome, &cfg.factors)?;
     let json = json::to_string(&outcome).map_err(|e| {

@@ -1,6 +1,7 @@
-//! Memory limits: distinct lines per report, single CSV lines, shared strings. Each limit is set
-//! low (by option) or met with a small input, and must end in a plain file error (exit 3) that
-//! names the file and, for lines, the column with the most distinct values. Nothing is timed.
+//! Memory limits: distinct lines per report, single CSV lines, shared strings, rejected values.
+//! Each limit is set low (by option) or met with a small input, and must end in a plain file
+//! error (exit 3) that names the file and, for lines, the column with the most distinct values,
+//! or (rejected values) in a value kept cut with a warning. Nothing is timed.
 
 use std::path::Path;
 
@@ -216,4 +217,133 @@ fn a_workbook_declaring_too_many_shared_strings_is_refused_before_reading() {
         ),
         "{err}"
     );
+}
+
+#[test]
+fn a_rejected_value_is_kept_cut_to_1024_characters_with_its_length_in_every_output() {
+    // Rows 3-5 hold in input_tokens 1,023 digits then 20,000 euro signs (3 bytes each):
+    // 1,023 + 20,000 = 21,023 characters, 61,023 bytes, not a number, so each row is rejected.
+    // Each value is kept as its first 1,024 characters, cut on a character boundary: the 1,023
+    // digits and one euro sign (1,026 bytes). Before, each was held and written whole.
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("usage.csv");
+    let long = format!("{}{}", "1".repeat(1_023), "€".repeat(20_000));
+    let kept = format!("{}€", "1".repeat(1_023));
+    let marked = format!(
+        "{kept} [... cut to its first 1024 characters when read: the value has 21023 characters; no output keeps it whole]"
+    );
+    let mut s = String::from(HEADER);
+    s.push_str("1767225600,1767312000,gpt-4o,1000,500,1,p\n");
+    for _ in 0..3 {
+        s.push_str(&format!("1767225600,1767312000,gpt-4o,{long},500,1,p\n"));
+    }
+    std::fs::write(&csv, s).unwrap();
+    let as_of = ["--as-of", "2026-04-15"];
+    report(
+        dir.path(),
+        &[&as_of[..], &["--json", "r.json"]].concat(),
+        &[&csv],
+    )
+    .success();
+
+    // JSON: the kept characters and value_chars, valid against the schema.
+    let read_json = |name: &str| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join(name)).unwrap()).unwrap()
+    };
+    let check_json = |j: &serde_json::Value| {
+        let rejections = j["rejections"].as_array().unwrap();
+        let rows: Vec<u64> = rejections
+            .iter()
+            .map(|r| r["row"].as_u64().unwrap())
+            .collect();
+        assert_eq!(rows, [3, 4, 5]);
+        for r in rejections {
+            assert_eq!(r["column"], "input_tokens");
+            assert_eq!(r["value"].as_str().unwrap(), kept);
+            assert_eq!(r["value_chars"], 21_023);
+        }
+        let w = j["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|w| {
+                w["code"] == "text_cut"
+                    && w["message"].as_str().unwrap().contains("rejected row(s)")
+            })
+            .expect("a text_cut warning for the rejected values");
+        assert_eq!(w["rows"], 3);
+        let m = w["message"].as_str().unwrap();
+        assert!(
+            m.starts_with("3 rejected row(s) hold a value longer than 1,024 characters: each is kept cut to its first 1,024 characters when read"),
+            "{m}"
+        );
+        assert!(m.contains(": the value of rejected row 3 of "), "{m}");
+        assert_eq!(m.matches(" (21023 characters)").count(), 3, "{m}");
+        let schema: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(crate::common::root().join("docs/summary.schema.json"))
+                .unwrap(),
+        )
+        .unwrap();
+        let validator = jsonschema::validator_for(&schema).unwrap();
+        let errors: Vec<String> = validator.iter_errors(j).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "schema errors: {errors:#?}");
+    };
+    check_json(&read_json("r.json"));
+
+    // The workbook's Rejected Rows sheet: the kept characters and the marker with the length.
+    use calamine::Reader;
+    let mut wb = calamine::open_workbook_auto(dir.path().join("r.xlsx")).unwrap();
+    let sheet = wb.worksheet_range("Rejected Rows").unwrap();
+    let values: Vec<String> = sheet
+        .rows()
+        .skip(1)
+        .map(|r| r[4].to_string())
+        .filter(|v| !v.is_empty())
+        .collect();
+    assert_eq!(values, vec![marked.clone(); 3]);
+
+    // The CSV tables: the same.
+    bin_in(dir.path())
+        .args([
+            "report",
+            "--quarter",
+            "2026Q1",
+            "--format",
+            "csv",
+            "--out",
+            "tables",
+        ])
+        .args(as_of)
+        .arg(&csv)
+        .assert()
+        .success();
+    let mut rdr = csv::Reader::from_path(dir.path().join("tables/rejected_rows.csv")).unwrap();
+    let values: Vec<String> = rdr.records().map(|r| r.unwrap()[4].to_string()).collect();
+    assert_eq!(values, vec![marked.clone(); 3]);
+
+    // Through a ledger: stored cut, read back with the same length.
+    let db = dir.path().join("l.db");
+    bin_in(dir.path())
+        .arg("import")
+        .arg(&csv)
+        .arg("--ledger")
+        .arg(&db)
+        .assert()
+        .success();
+    bin_in(dir.path())
+        .args([
+            "report",
+            "--quarter",
+            "2026Q1",
+            "--out",
+            "l.xlsx",
+            "--json",
+            "l.json",
+        ])
+        .args(as_of)
+        .arg("--ledger")
+        .arg(&db)
+        .assert()
+        .success();
+    check_json(&read_json("l.json"));
 }

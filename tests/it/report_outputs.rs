@@ -928,6 +928,143 @@ fn text_longer_than_a_cell_is_cut_with_a_marker_and_kept_whole_in_json() {
 }
 
 #[test]
+fn every_text_longer_than_a_cell_is_counted_and_the_entity_is_checked() {
+    // Three usage rows, each of its own project of 40,000 characters ("a", "b", "c"
+    // repeated): three AI Services lines, three cost centres described alike ("a cost centre
+    // (40000 characters)"). With an entity of 40,000 characters, four texts are cut in the
+    // workbook: 3 + 1. Before, equal descriptions side by side were merged (1 counted) and the
+    // entity was not looked at.
+    let dir = tempfile::tempdir().unwrap();
+    let fixture =
+        std::fs::read_to_string(root().join("tests/fixtures/openai_usage_one_row.csv")).unwrap();
+    let mut lines = fixture.lines();
+    let header = lines.next().unwrap();
+    let row = lines.next().unwrap();
+    let mut text = format!("{header}\n");
+    for p in ["a", "b", "c"] {
+        text.push_str(&row.replace("proj_a", &p.repeat(40_000)));
+        text.push('\n');
+    }
+    let input = dir.path().join("long.csv");
+    std::fs::write(&input, text).unwrap();
+    let entity = "E".repeat(40_000);
+    crate::common::bin_in(dir.path())
+        .args([
+            "report",
+            "--quarter",
+            "2026Q1",
+            "--out",
+            "r.xlsx",
+            "--json",
+            "r.json",
+        ])
+        .args(["--entity", &entity])
+        .arg(&input)
+        .assert()
+        .success();
+    let j: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("r.json")).unwrap()).unwrap();
+    let cut: Vec<&serde_json::Value> = j["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|w| w["code"] == "text_cut")
+        .collect();
+    assert_eq!(cut.len(), 1, "{cut:?}");
+    assert_eq!(cut[0]["rows"], 4);
+    assert_eq!(
+        cut[0]["message"],
+        "4 text value(s) are longer than a spreadsheet cell holds (32,767 characters): the \
+         workbook cuts them, marked where cut; the JSON summary and the CSV tables have them \
+         whole (a spreadsheet program opening a CSV table cuts them too): a cost centre (40000 \
+         characters); the reporting entity (40000 characters)."
+    );
+}
+
+#[test]
+fn sheet_names_and_the_commentary_longer_than_a_cell_are_named_in_the_text_cut_warning() {
+    // The OpenAI sample rejects one row (start_time 2026-02-30). Its file's sheet and the
+    // rejected row's sheet given names of 40,000 characters (a workbook may hold such names;
+    // the Imports, Rejected Rows and Calculation Lines sheets write them), and a commentary of
+    // 40,000 characters set as `report --note` sets it: 3 texts cut. Before, sheet names and
+    // the commentary were not looked at: no warning.
+    let mut o = sample_outcome();
+    o.files[0].sheets[0].sheet = Some("S".repeat(40_000));
+    o.rejections[0].sheet = Some("T".repeat(40_000));
+    o.set_note(Some("N".repeat(40_000)));
+    let row = o.rejections[0].row;
+    let w: Vec<_> = o
+        .warnings
+        .iter()
+        .filter(|w| w.code == llm_scope3::pipeline::warnings::WarningCode::TextCut)
+        .collect();
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert_eq!(w[0].rows, Some(3));
+    let m = &w[0].message;
+    assert!(m.starts_with("3 text value(s) are longer"), "{m}");
+    assert!(m.contains(": a sheet name of "), "{m}");
+    assert!(
+        m.contains(&format!("; the sheet name of rejected row {row} of ")),
+        "{m}"
+    );
+    assert!(m.ends_with("; the commentary (40000 characters)."), "{m}");
+    assert_eq!(m.matches("(40000 characters)").count(), 3, "{m}");
+}
+
+#[test]
+fn the_terminal_shows_a_long_model_name_shortened_with_its_length() {
+    // A usage row whose model is "gpt-4o-" and 40,000 x (40,007 characters), not in the factor
+    // set: the model_unresolved warning quotes it. Before, the terminal printed it whole (a
+    // line of 80,224 characters); now its first 200 characters and "… (40007 characters)".
+    let dir = tempfile::tempdir().unwrap();
+    let fixture =
+        std::fs::read_to_string(root().join("tests/fixtures/openai_usage_one_row.csv")).unwrap();
+    let long_model = format!("gpt-4o-{}", "x".repeat(40_000));
+    let input = dir.path().join("long_model.csv");
+    std::fs::write(&input, fixture.replace("gpt-4o-2024-08-06", &long_model)).unwrap();
+    let out = crate::common::bin_in(dir.path())
+        .args([
+            "report",
+            "--quarter",
+            "2026Q1",
+            "--out",
+            "r.xlsx",
+            "--json",
+            "r.json",
+        ])
+        .arg(&input)
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    // 7 + 193 = 200 characters shown.
+    let shown = format!("gpt-4o-{}… (40007 characters)", "x".repeat(193));
+    let warning = stderr
+        .lines()
+        .find(|l| l.contains("are not in factor set"))
+        .expect("the model_unresolved warning");
+    assert!(warning.contains(&format!("openai {shown} (")), "{warning}");
+    for line in stdout.lines().chain(stderr.lines()) {
+        assert!(
+            line.chars().count() < 1_000,
+            "a terminal line of {} characters: {}",
+            line.chars().count(),
+            line.chars().take(200).collect::<String>()
+        );
+    }
+    // The JSON and the workbook's tables keep the name whole.
+    let j: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("r.json")).unwrap()).unwrap();
+    assert!(j["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|l| l["model"] == long_model.as_str()));
+}
+
+#[test]
 fn configuration_and_skipped_inputs_validate_against_the_schema() {
     // docs/summary.schema.json describes the optional `configuration` and `skipped_inputs`;
     // a summary with a configuration that sets everything and a folder with an entry not
