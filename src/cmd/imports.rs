@@ -75,9 +75,9 @@ pub(crate) fn run(args: &ImportsArgs) -> Result<()> {
                 crate::outln!(
                     "  rejected row {}: column {} value '{}': {}",
                     x.row,
-                    x.column.as_deref().unwrap_or("-"),
-                    x.value.as_deref().unwrap_or(""),
-                    x.reason
+                    crate::out::shown(x.column.as_deref().unwrap_or("-")),
+                    x.value_shown(crate::model::QUOTED_TEXT_CHARS),
+                    crate::out::shown(&x.reason)
                 );
             }
         }

@@ -93,7 +93,9 @@ pub(crate) fn run(args: &ReportArgs) -> Result<()> {
         pipeline::run(&inputs, skipped, &cfg)?
     };
     let mut outcome = outcome;
-    outcome.note = args.note.clone().filter(|n| !n.trim().is_empty());
+    // Before check_coverage: set_note works the warnings out again (a note too long for a
+    // cell is one), replacing any added before it.
+    outcome.set_note(args.note.clone().filter(|n| !n.trim().is_empty()));
     outcome.prior = prior;
     check_coverage(&mut outcome, args)?;
     // `--final`: the statement is inserted (the ledger's write lock taken, which also proves
@@ -469,7 +471,7 @@ fn print_summary(
             o.rejections.len(),
             o.rejections[0].file,
             o.rejections[0].row,
-            o.rejections[0].reason
+            crate::out::shown(&o.rejections[0].reason)
         );
     }
     match (csv_files, json) {
