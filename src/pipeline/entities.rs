@@ -72,6 +72,9 @@ pub struct EntityRow {
     pub records: usize,
     /// Its totals, as `report --entity NAME` computes them.
     pub totals: Totals,
+    /// Its spend in the config file's reporting currency, as `report --entity NAME` converts
+    /// it (`None`: no reporting currency, or an amount without an exchange rate).
+    pub spend_reporting: Option<f64>,
 }
 
 /// The scope a report covers, as the workbook and the JSON summary state it.
@@ -137,23 +140,27 @@ pub(super) fn scope(
         Resolved::Group(names) => names,
     };
     let mut rows = Vec::with_capacity(names.len() + 1);
-    for name in names {
-        let (s, _, n, ..) = aggregate_ledger(ledger, &cfg.period, cfg, EntityFilter::Named(name))?;
-        rows.push(EntityRow {
-            entity: Some(name.clone()),
+    let row = |entity: Option<&String>, filter| -> Result<EntityRow> {
+        let (mut s, _, n, ..) = aggregate_ledger(ledger, &cfg.period, cfg, filter)?;
+        let spend_reporting = cfg.settings.currency.as_deref().and_then(|to| {
+            crate::aggregate::currency::reporting_spend(&cfg.factors, to, &mut s, &[], &cfg.period)
+                .total
+        });
+        Ok(EntityRow {
+            entity: entity.cloned(),
             records: n,
             totals: s.totals,
-        });
+            spend_reporting,
+        })
+    };
+    for name in names {
+        rows.push(row(Some(name), EntityFilter::Named(name))?);
     }
     // The records of none, whenever there are some (or vendor carbon rows of none), so that
     // the rows add up to the group's figure.
-    let (s, _, n, ..) = aggregate_ledger(ledger, &cfg.period, cfg, EntityFilter::Unassigned)?;
-    if n > 0 || s.totals.emissions_kgco2e.central != 0.0 || names.is_empty() {
-        rows.push(EntityRow {
-            entity: None,
-            records: n,
-            totals: s.totals,
-        });
+    let none = row(None, EntityFilter::Unassigned)?;
+    if none.records > 0 || none.totals.emissions_kgco2e.central != 0.0 || names.is_empty() {
+        rows.push(none);
     }
     Ok(Some(EntityScope::Group(rows)))
 }

@@ -30,6 +30,16 @@ pub(super) struct EntityJson<'a> {
     input_tokens: u64,
     output_tokens: u64,
     spend: Vec<SpendJson<'a>>,
+    /// The spend in the config file's reporting currency (absent without one; amount null
+    /// when an exchange rate is missing).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    spend_reporting: Option<ReportingJson<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+struct ReportingJson<'a> {
+    currency: &'a str,
+    amount: Option<f64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -55,12 +65,15 @@ pub(super) fn scope_json(o: &Outcome) -> Option<ScopeJson<'_>> {
 /// `entities`: the group's rows (empty otherwise).
 pub(super) fn entities_json(o: &Outcome) -> Vec<EntityJson<'_>> {
     match &o.entity_scope {
-        Some(EntityScope::Group(rows)) => rows.iter().map(row_json).collect(),
+        Some(EntityScope::Group(rows)) => rows
+            .iter()
+            .map(|r| row_json(r, o.reporting.as_ref().map(|rs| rs.currency.as_str())))
+            .collect(),
         _ => vec![],
     }
 }
 
-fn row_json(r: &EntityRow) -> EntityJson<'_> {
+fn row_json<'a>(r: &'a EntityRow, reporting: Option<&'a str>) -> EntityJson<'a> {
     let t = &r.totals;
     EntityJson {
         entity: r.entity.as_deref(),
@@ -77,5 +90,9 @@ fn row_json(r: &EntityRow) -> EntityJson<'_> {
                 amount: tidy(*a),
             })
             .collect(),
+        spend_reporting: reporting.map(|currency| ReportingJson {
+            currency,
+            amount: r.spend_reporting.map(tidy),
+        }),
     }
 }
