@@ -1817,6 +1817,15 @@ impl Ledger {
                 _ => b.duplicate += sum,
             }
         }
+        if entity != EntityFilter::All {
+            // Split between two entities, the money outside the period keeps the rounding of
+            // two subtractions: a residual below a billionth of the file's money is none.
+            for b in report.money.values_mut() {
+                if b.outside_period.abs() <= 1e-9 * b.total.abs().max(1.0) {
+                    b.outside_period = 0.0;
+                }
+            }
+        }
         Ok(report)
     }
 
