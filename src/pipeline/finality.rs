@@ -26,6 +26,9 @@ pub struct Comparison<'a> {
     /// What changed since the statement: factor set, imports added (with the vendor's
     /// restatements among them), imports removed.
     pub reasons: Vec<String>,
+    /// ` for entity NAME` or ` for the group` after the statement's period, when the report
+    /// has an entity scope (empty otherwise).
+    pub scope: String,
 }
 
 /// The final statement this report records (`report --final`), if it records one.
@@ -81,6 +84,7 @@ pub fn compare(o: &Outcome) -> Option<Comparison<'_>> {
         });
     }
     Some(Comparison {
+        scope: group_or(s, o),
         statement: s,
         current_kg,
         difference_kg,
@@ -104,7 +108,7 @@ impl Comparison<'_> {
     pub fn text(&self) -> String {
         let s = self.statement;
         let now = t_text(self.current_kg);
-        let of = scope_text(s);
+        let of = &self.scope;
         if self.matches {
             return format!(
                 "This report's figure, {now} tCO2e (central), matches final statement #{} of {}{of} (recorded {}).",
