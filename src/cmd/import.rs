@@ -115,11 +115,7 @@ pub(crate) fn import_all(
 
 /// The reporting entities an import's records went to, in one line (`None` when none was
 /// named and no rule matched, as before entities existed).
-fn entities_line(
-    ledger: &Ledger,
-    id: i64,
-    assign: pipeline::Assign<'_>,
-) -> Result<Option<String>> {
+fn entities_line(ledger: &Ledger, id: i64, assign: pipeline::Assign<'_>) -> Result<Option<String>> {
     if assign.entity.is_none() && assign.rules.is_none() {
         return Ok(None);
     }
@@ -141,5 +137,8 @@ fn entities_line(
     } else {
         "by the config file's [[entities]] rules"
     };
-    Ok(Some(format!("records by entity ({how}): {}", parts.join(", "))))
+    Ok(Some(format!(
+        "records by entity ({how}): {}",
+        parts.join(", ")
+    )))
 }

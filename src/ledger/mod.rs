@@ -347,10 +347,7 @@ pub enum ImportEnd {
         rejections: Vec<Rejection>,
     },
     /// A vendor carbon report.
-    Carbon(
-        crate::normalise::carbon::CarbonFile,
-        Vec<Option<String>>,
-    ),
+    Carbon(crate::normalise::carbon::CarbonFile, Vec<Option<String>>),
 }
 
 /// One file being imported, its records written as they are read ([`Ledger::importing`]).
@@ -1466,43 +1463,39 @@ impl Ledger {
         };
         let mut out = vec![];
         self.db
-            .query(
-                &sql,
-                &params,
-                &mut |r| {
-                    let import_id = r.int(0)?;
-                    let file_index = match imports.iter().position(|&i| i == import_id) {
-                        Some(i) => i,
-                        None => {
-                            imports.push(import_id);
-                            imports.len() - 1
-                        }
-                    };
-                    out.push(crate::model::CarbonRow {
-                        file_index,
-                        file: r.text(1)?,
-                        template: r.text(2)?,
-                        sheet: r.opt_text(3)?,
-                        row: r.int(4)?.max(0) as u64,
-                        month: r.text(5)?,
-                        provider: r.text(6)?,
-                        account: r.opt_text(7)?,
-                        sub_account: r.opt_text(8)?,
-                        service: r.text(9)?,
-                        service_name: r.text(10)?,
-                        region: r.text(11)?,
-                        location_kg: r.opt_real(12)?,
-                        market_kg: r.opt_real(13)?,
-                        scope1_kg: r.opt_real(14)?,
-                        scope2_location_kg: r.opt_real(15)?,
-                        scope2_market_kg: r.opt_real(16)?,
-                        scope3_kg: r.opt_real(17)?,
-                        model_version: r.opt_text(18)?,
-                        context: r.opt_text(19)?,
-                    });
-                    Ok(())
-                },
-            )
+            .query(&sql, &params, &mut |r| {
+                let import_id = r.int(0)?;
+                let file_index = match imports.iter().position(|&i| i == import_id) {
+                    Some(i) => i,
+                    None => {
+                        imports.push(import_id);
+                        imports.len() - 1
+                    }
+                };
+                out.push(crate::model::CarbonRow {
+                    file_index,
+                    file: r.text(1)?,
+                    template: r.text(2)?,
+                    sheet: r.opt_text(3)?,
+                    row: r.int(4)?.max(0) as u64,
+                    month: r.text(5)?,
+                    provider: r.text(6)?,
+                    account: r.opt_text(7)?,
+                    sub_account: r.opt_text(8)?,
+                    service: r.text(9)?,
+                    service_name: r.text(10)?,
+                    region: r.text(11)?,
+                    location_kg: r.opt_real(12)?,
+                    market_kg: r.opt_real(13)?,
+                    scope1_kg: r.opt_real(14)?,
+                    scope2_location_kg: r.opt_real(15)?,
+                    scope2_market_kg: r.opt_real(16)?,
+                    scope3_kg: r.opt_real(17)?,
+                    model_version: r.opt_text(18)?,
+                    context: r.opt_text(19)?,
+                });
+                Ok(())
+            })
             .map_err(self.err())?;
         Ok(out)
     }
@@ -1634,88 +1627,84 @@ impl Ledger {
         let mut files: HashMap<i64, (usize, Arc<str>)> = HashMap::new();
         let mut sheets: HashMap<String, Arc<str>> = HashMap::new();
         let mut providers: HashMap<String, Arc<str>> = HashMap::new();
-        let read = self.db.query(
-                &sql,
-                &params,
-                &mut |r| {
-                    let import_id = r.int(0)?;
-                    let (file_index, file) = match files.get(&import_id) {
-                        Some(f) => f.clone(),
-                        None => {
-                            let file = r.text(1)?;
-                            imports.push(import_id);
-                            let f = (imports.len() - 1, Arc::from(file.as_str()));
-                            files.insert(import_id, f.clone());
-                            f
-                        }
-                    };
-                    let sheet = r.opt_text(2)?;
-                    let provider = r.text(6)?;
-                    let get_u = |i: usize| -> DbResult<u64> { Ok(r.int(i)? as u64) };
-                    let ts = |i: usize| -> DbResult<DateTime<Utc>> {
-                        Ok(DateTime::from_timestamp(r.int(i)?, 0).unwrap_or_default())
-                    };
-                    let kind = r.text(19)?;
-                    let label = r.opt_text(20)?;
-                    let kind = match kind.as_str() {
-                        "not_estimated" | "spend" => RecordKind::NotEstimated {
-                            spend_only: kind == "spend",
-                            label: label.unwrap_or_default(),
-                            quantity: r.opt_real(21)?.unwrap_or(0.0),
-                            unit: r.opt_text(22)?.unwrap_or_default(),
-                        },
-                        "adjustment" => RecordKind::Adjustment {
-                            label: label.unwrap_or_default(),
-                        },
-                        _ => RecordKind::Usage,
-                    };
-                    let record = UsageRecord {
-                        bucket_start: ts(4)?,
-                        bucket_end: ts(5)?,
-                        provider: providers
-                            .entry(provider.clone())
-                            .or_insert_with(|| Arc::from(provider.as_str()))
-                            .clone(),
-                        model: r.text(7)?,
-                        region: r.opt_text(8)?,
-                        region_scope: r.opt_text(9)?,
-                        cost_centre: r.opt_text(10)?,
-                        account: r.opt_text(24)?,
-                        service: r.opt_text(25)?,
-                        requests: get_u(11)?,
-                        // NULL: imported before schema version 5, which did not say; a count
-                        // above 0 was reported.
-                        requests_reported: match r.opt_int(26)? {
-                            Some(v) => v != 0,
-                            None => get_u(11)? > 0,
-                        },
-                        input_tokens: get_u(12)?,
-                        cached_input_tokens: get_u(13)?,
-                        output_tokens: get_u(14)?,
-                        input_characters: get_u(15)?,
-                        output_characters: get_u(16)?,
-                        cost: r.opt_real(17)?,
-                        currency: r.opt_text(18)?,
-                        kind,
-                        key: r.text(23)?,
-                        provenance: Provenance {
-                            file_index,
-                            file,
-                            sheet: sheet.map(|s| {
-                                sheets
-                                    .entry(s.clone())
-                                    .or_insert_with(|| Arc::from(s.as_str()))
-                                    .clone()
-                            }),
-                            row: get_u(3)?,
-                        },
-                    };
-                    each(record).map_err(|e| {
-                        stopped = Some(e);
-                        DbError::Other("stopped by the records' reader".into())
-                    })
+        let read = self.db.query(&sql, &params, &mut |r| {
+            let import_id = r.int(0)?;
+            let (file_index, file) = match files.get(&import_id) {
+                Some(f) => f.clone(),
+                None => {
+                    let file = r.text(1)?;
+                    imports.push(import_id);
+                    let f = (imports.len() - 1, Arc::from(file.as_str()));
+                    files.insert(import_id, f.clone());
+                    f
+                }
+            };
+            let sheet = r.opt_text(2)?;
+            let provider = r.text(6)?;
+            let get_u = |i: usize| -> DbResult<u64> { Ok(r.int(i)? as u64) };
+            let ts = |i: usize| -> DbResult<DateTime<Utc>> {
+                Ok(DateTime::from_timestamp(r.int(i)?, 0).unwrap_or_default())
+            };
+            let kind = r.text(19)?;
+            let label = r.opt_text(20)?;
+            let kind = match kind.as_str() {
+                "not_estimated" | "spend" => RecordKind::NotEstimated {
+                    spend_only: kind == "spend",
+                    label: label.unwrap_or_default(),
+                    quantity: r.opt_real(21)?.unwrap_or(0.0),
+                    unit: r.opt_text(22)?.unwrap_or_default(),
                 },
-            );
+                "adjustment" => RecordKind::Adjustment {
+                    label: label.unwrap_or_default(),
+                },
+                _ => RecordKind::Usage,
+            };
+            let record = UsageRecord {
+                bucket_start: ts(4)?,
+                bucket_end: ts(5)?,
+                provider: providers
+                    .entry(provider.clone())
+                    .or_insert_with(|| Arc::from(provider.as_str()))
+                    .clone(),
+                model: r.text(7)?,
+                region: r.opt_text(8)?,
+                region_scope: r.opt_text(9)?,
+                cost_centre: r.opt_text(10)?,
+                account: r.opt_text(24)?,
+                service: r.opt_text(25)?,
+                requests: get_u(11)?,
+                // NULL: imported before schema version 5, which did not say; a count
+                // above 0 was reported.
+                requests_reported: match r.opt_int(26)? {
+                    Some(v) => v != 0,
+                    None => get_u(11)? > 0,
+                },
+                input_tokens: get_u(12)?,
+                cached_input_tokens: get_u(13)?,
+                output_tokens: get_u(14)?,
+                input_characters: get_u(15)?,
+                output_characters: get_u(16)?,
+                cost: r.opt_real(17)?,
+                currency: r.opt_text(18)?,
+                kind,
+                key: r.text(23)?,
+                provenance: Provenance {
+                    file_index,
+                    file,
+                    sheet: sheet.map(|s| {
+                        sheets
+                            .entry(s.clone())
+                            .or_insert_with(|| Arc::from(s.as_str()))
+                            .clone()
+                    }),
+                    row: get_u(3)?,
+                },
+            };
+            each(record).map_err(|e| {
+                stopped = Some(e);
+                DbError::Other("stopped by the records' reader".into())
+            })
+        });
         if let Some(e) = stopped {
             return Ok(Err(e));
         }
@@ -1765,8 +1754,7 @@ impl Ledger {
         report.counts.accepted = active as u64;
         report.counts.duplicate = inactive as u64 + report.rejected_seen_before;
         report.counts.excluded += others as u64;
-        report.counts.outside_period =
-            stored.saturating_sub((active + inactive + others) as u64);
+        report.counts.outside_period = stored.saturating_sub((active + inactive + others) as u64);
         if others > 0 {
             report.notes.push(format!(
                 "{others} record(s) of this file in the period belong to {}: counted as excluded, not in this entity's report",

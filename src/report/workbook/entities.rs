@@ -161,7 +161,8 @@ pub(super) fn write(book: &mut Book<'_>, o: &Outcome) -> Result<(), XlsxError> {
         150.0,
     )?;
     // A heading is `&'static str` in `Col`: written with placeholders, then replaced.
-    let mut heads: Vec<(&str, f64)> = vec![("Reporting entity", 34.0), ("Records in the ledger", 11.0)];
+    let mut heads: Vec<(&str, f64)> =
+        vec![("Reporting entity", 34.0), ("Records in the ledger", 11.0)];
     heads.extend(cols.iter().map(|c| ("", c.width)));
     let mut r = ws.header(HEADER_ROW, &heads)?;
     let names: Vec<&str> = ["Reporting entity", "Records in the ledger"]
