@@ -905,6 +905,34 @@ mod tests {
     }
 
     #[test]
+    fn entity_rules_match_account_and_cost_centre_first_rule_wins() {
+        let file: ConfigFile = toml::from_str(
+            "[[entities]]\nentity = \"FR\"\naccount = \"org-fr*\"\n\n\
+             [[entities]]\nentity = \"DE\"\ncost_centre = \"proj_de_*\"\nprovider = \"openai\"\n\n\
+             [[entities]]\nentity = \"HQ\"\naccount = \"*\"\n",
+        )
+        .unwrap();
+        let rules = EntityRules::new(&file.entities).unwrap();
+        assert_eq!(
+            rules.entity_of("openai", Some("ORG-FR-1"), Some("proj_de_x")),
+            Some("FR")
+        );
+        assert_eq!(
+            rules.entity_of("openai", None, Some("proj_de_x")),
+            Some("DE")
+        );
+        assert_eq!(
+            rules.entity_of("anthropic", None, Some("proj_de_x")),
+            Some("HQ")
+        );
+        assert_eq!(rules.entity_of("openai", None, None), Some("HQ"));
+        let none: ConfigFile =
+            toml::from_str("[[entities]]\nentity = \"FR\"\nprovider = \"openai\"\n").unwrap();
+        let e = EntityRules::new(&none.entities).unwrap_err().to_string();
+        assert!(e.contains("names no account or cost_centre"), "{e}");
+    }
+
+    #[test]
     fn the_example_config_sets_nothing_until_uncommented() {
         // As `init` writes it, every setting is commented out.
         let file: ConfigFile = toml::from_str(EXAMPLE).unwrap();
@@ -927,6 +955,8 @@ mod tests {
         assert_eq!(file.entity.base_year, Some(2024));
         assert_eq!(file.regions.len(), 3);
         assert_eq!(file.cost_centres.len(), 3);
+        assert_eq!(file.entities.len(), 2);
+        assert!(EntityRules::new(&file.entities).is_ok());
         assert_eq!(file.exclude.len(), 1);
         assert_eq!(file.factors.version.as_deref(), Some("2026.3"));
         assert!(file.factors.overrides.is_some());
