@@ -429,19 +429,20 @@ pub fn import_file_as(
     let mut failed: Option<crate::ledger::LedgerError> = None;
     let mut rejections = vec![];
     let read = {
-        let mut sink = |r: crate::model::UsageRecord| match {
+        let mut sink = |r: crate::model::UsageRecord| {
             let entity = assign.record(&r).map(str::to_string);
-            importing.add_for(r, entity.as_deref())
-        } {
-            Err(e) => {
-                let msg = e.to_string();
-                failed = Some(e);
-                Err(crate::model::SinkStop::Failed(msg))
+            let added = importing.add_for(r, entity.as_deref());
+            match added {
+                Err(e) => {
+                    let msg = e.to_string();
+                    failed = Some(e);
+                    Err(crate::model::SinkStop::Failed(msg))
+                }
+                Ok(()) if importing.already_imported().is_some() => {
+                    Err(crate::model::SinkStop::Failed("already imported".into()))
+                }
+                Ok(()) => Ok(()),
             }
-            Ok(()) if importing.already_imported().is_some() => {
-                Err(crate::model::SinkStop::Failed("already imported".into()))
-            }
-            Ok(()) => Ok(()),
         };
         read_export(file, &mut sink, &mut rejections)
     };

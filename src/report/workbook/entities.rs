@@ -43,13 +43,16 @@ impl Unit {
     }
 }
 
+/// A column's value from a row's totals and its spend in the reporting currency.
+type Value<'o> = Box<dyn Fn(&Totals, Option<f64>) -> Option<f64> + 'o>;
+
 /// A numeric column: heading, width, unit, and its value for a row's totals (with the row's
 /// spend in the reporting currency) and for the group as reported.
 struct Column<'o> {
     heading: String,
     width: f64,
     unit: Unit,
-    value: Box<dyn Fn(&Totals, Option<f64>) -> Option<f64> + 'o>,
+    value: Value<'o>,
 }
 
 /// The rows of the group's report, if this is one: the sheet is written only then.
