@@ -430,8 +430,8 @@ pub fn import_file_as(
     let mut rejections = vec![];
     let read = {
         let mut sink = |r: crate::model::UsageRecord| {
-            let entity = assign.record(&r).map(str::to_string);
-            let added = importing.add_for(r, entity.as_deref());
+            let entity = assign.record(&r);
+            let added = importing.add_for(r, entity);
             match added {
                 Err(e) => {
                     let msg = e.to_string();
