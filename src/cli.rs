@@ -43,6 +43,8 @@ pub enum Command {
     ///   llm-scope3 report samples/ --quarter 2026Q1 --format csv --out q1-tables
     ///   llm-scope3 report samples/ --quarter 2026Q1 --format csv --csv-delimiter semicolon --out q1-tables
     ///   llm-scope3 report --ledger l.db --quarter 2026Q1 --final --accept-gaps "no AI use in February"
+    ///   llm-scope3 report --ledger group.db --quarter 2026Q1 --entity "Acme France SAS" --final
+    ///   llm-scope3 report --ledger group.db --quarter 2026Q1 --group --final
     ///   llm-scope3 report q1-2026/ --quarter 2026Q1 --prior summary-2025Q1.json --json summary-2026Q1.json
     #[command(verbatim_doc_comment)]
     Report(Box<ReportArgs>),
@@ -66,6 +68,7 @@ pub enum Command {
     ///   llm-scope3 import exports/          # every month's subfolder
     ///   llm-scope3 import usage_daily_2026-02.csv --replace 3 --ledger finance.db
     ///   llm-scope3 import exports/ --ledger postgres://preparer@db.internal/llm_scope3
+    ///   llm-scope3 import exports/france/ --entity "Acme France SAS" --ledger group.db
     #[command(verbatim_doc_comment)]
     Import(ImportArgs),
     /// Write a commented example configuration file (./llm-scope3.toml, or the path given).
@@ -298,9 +301,20 @@ pub struct ReportArgs {
     /// Date to print as "generated at" (UTC midnight); makes the output reproducible.
     #[arg(long, value_name = "YYYY-MM-DD")]
     pub as_of: Option<String>,
-    /// Reporting entity named on the Cover.
-    #[arg(long, value_name = "NAME")]
+    /// Reporting entity named on the Cover. From a ledger that holds reporting entities
+    /// (subsidiaries: `import --entity NAME`, or `[[entities]]` rules in the config file), the
+    /// report of that entity alone: only its records, its N-1 and trend, and --final records
+    /// the entity's statement. With FILES and --ledger, the files are imported as that
+    /// entity's first. A ledger without entities reports every record, as before.
+    /// Example: --ledger group.db --quarter 2026Q1 --entity "Acme France SAS"
+    #[arg(long, value_name = "NAME", conflicts_with = "group")]
     pub entity: Option<String>,
+    /// From a ledger: the group's consolidated report, every record of every entity (and
+    /// those of none), with an Entities sheet giving each entity's tCO2e, energy, tokens and
+    /// spend, adding up to the group's total; --final records the group's statement. Without
+    /// --entity or --group, a ledger that holds entities is reported as the group.
+    #[arg(long)]
+    pub group: bool,
     /// The preparer's commentary on the period (what changed, why), printed on the Cover
     /// under "Commentary" and in the JSON summary (`note`).
     #[arg(long, value_name = "TEXT")]
@@ -375,6 +389,16 @@ pub struct ImportArgs {
     /// Supersede this import (by id): for an export of another granularity over its period.
     #[arg(long, value_name = "ID")]
     pub replace: Option<i64>,
+    /// The reporting entity (subsidiary) every record of these files belongs to; `report
+    /// --entity NAME` reports it alone, `report --group` the group. Without it, the config
+    /// file's `[[entities]]` rules assign records by billing account or cost centre; a record
+    /// no rule matches belongs to no entity (the group's report only).
+    #[arg(long, value_name = "NAME")]
+    pub entity: Option<String>,
+    /// Configuration file whose `[[entities]]` rules assign records to reporting entities.
+    /// Default: ./llm-scope3.toml when it exists.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub ledger: LedgerArg,

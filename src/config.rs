@@ -3,8 +3,9 @@
 //! environment themselves.
 //!
 //! The config file describes the company: reporting entity and currency, fiscal year start
-//! (quarters follow it), default region per provider, the cost-centre mapping, exclusions
-//! (test projects, with the reason shown in the report) and factor overrides.
+//! (quarters follow it), default region per provider, the cost-centre mapping, the reporting
+//! entities (subsidiaries) of a group by billing account or cost centre, exclusions (test
+//! projects, with the reason shown in the report) and factor overrides.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -34,6 +35,10 @@ pub struct ConfigFile {
     /// Cost-centre mapping, first matching rule wins.
     #[serde(default)]
     pub cost_centres: Vec<CostCentreRule>,
+    /// Reporting entities (subsidiaries) by billing account or cost centre, applied when
+    /// records are imported into a ledger; first matching rule wins.
+    #[serde(default)]
+    pub entities: Vec<EntityRuleFile>,
     /// Usage left out of the report, with the reason shown.
     #[serde(default)]
     pub exclude: Vec<ExclusionRule>,
@@ -111,6 +116,119 @@ pub struct CostCentreRule {
     pub provider: Option<String>,
     /// The cost centre to report.
     pub cost_centre: String,
+}
+
+/// `[[entities]]`: records imported into a ledger whose billing account matches `account` and
+/// whose cost centre (project / workspace / tag, as exported) matches `cost_centre` (wildcards
+/// `*` and `?`, case-insensitive; each that is given must match) belong to the reporting
+/// entity `entity`. A vendor carbon report's rows are matched on their account and, for
+/// `cost_centre`, their sub-account (project).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EntityRuleFile {
+    /// The reporting entity (subsidiary) the records belong to.
+    pub entity: String,
+    /// Pattern over the billing account (organisation, subscription, payer account ...).
+    #[serde(default)]
+    pub account: Option<String>,
+    /// Pattern over the exported cost centre (project, workspace, tag).
+    #[serde(default)]
+    pub cost_centre: Option<String>,
+    /// Only records of this provider.
+    #[serde(default)]
+    pub provider: Option<String>,
+}
+
+/// A compiled `[[entities]]` rule.
+#[derive(Debug, Clone)]
+pub struct EntityRule {
+    account: Option<Glob>,
+    cost_centre: Option<Glob>,
+    provider: Option<String>,
+    /// The reporting entity.
+    pub entity: String,
+}
+
+/// The config file's `[[entities]]` rules, in order: the first that matches a record names
+/// its reporting entity.
+#[derive(Debug, Clone, Default)]
+pub struct EntityRules(Vec<EntityRule>);
+
+impl EntityRules {
+    /// Compiles the rules as written; a rule naming neither an account nor a cost centre, or
+    /// an empty entity, is refused.
+    pub fn new(rules: &[EntityRuleFile]) -> Result<EntityRules> {
+        rules
+            .iter()
+            .map(|r| {
+                if r.entity.trim().is_empty() {
+                    return Err(Error::Usage(
+                        "config: an [[entities]] rule has an empty entity: name the reporting entity".into(),
+                    ));
+                }
+                if r.account.is_none() && r.cost_centre.is_none() {
+                    return Err(Error::Usage(format!(
+                        "config: the [[entities]] rule for '{}' names no account or cost_centre to match",
+                        r.entity
+                    )));
+                }
+                Ok(EntityRule {
+                    account: r.account.as_deref().map(Glob::new).transpose()?,
+                    cost_centre: r.cost_centre.as_deref().map(Glob::new).transpose()?,
+                    provider: r.provider.clone(),
+                    entity: r.entity.trim().to_string(),
+                })
+            })
+            .collect::<Result<Vec<_>>>()
+            .map(EntityRules)
+    }
+
+    /// The rules of a config file (`None`: ./llm-scope3.toml when it exists), without the rest
+    /// of a report's configuration: for `import`, which needs no period.
+    pub fn from_file(config: Option<&Path>) -> Result<EntityRules> {
+        let (file, _) = load_file(config)?;
+        EntityRules::new(&file.entities)
+    }
+
+    /// True when there is no rule.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The entity of the first rule matching a provider, account and cost centre (a missing
+    /// one matched as empty text, so that `*` matches it).
+    pub fn entity_of(
+        &self,
+        provider: &str,
+        account: Option<&str>,
+        cost_centre: Option<&str>,
+    ) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|r| {
+                r.provider.as_deref().is_none_or(|p| p == provider)
+                    && r.account
+                        .as_ref()
+                        .is_none_or(|g| g.matches(account.unwrap_or("")))
+                    && r.cost_centre
+                        .as_ref()
+                        .is_none_or(|g| g.matches(cost_centre.unwrap_or("")))
+            })
+            .map(|r| r.entity.as_str())
+    }
+}
+
+/// Which records a report from a ledger covers (`report --entity NAME`, `report --group`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Scope {
+    /// Every record, as before entities existed: the group's report when the ledger holds
+    /// entities.
+    #[default]
+    All,
+    /// The group, consolidated (`--group`): every record, with the Entities sheet.
+    Group,
+    /// One reporting entity's records (`--entity NAME` with a ledger that holds entities).
+    Entity(String),
 }
 
 /// `[[exclude]]`: usage left out of the totals, listed with its reason.
@@ -208,6 +326,11 @@ pub struct Config {
     pub regions: BTreeMap<String, String>,
     /// Cost-centre mapping.
     pub cost_centres: Vec<(Glob, Option<String>, String)>,
+    /// Reporting entities by account or cost centre (`[[entities]]`), applied on import.
+    pub entity_rules: EntityRules,
+    /// Which records a report from a ledger covers (set by the command: `--entity`,
+    /// `--group`).
+    pub scope: Scope,
     /// Exclusions.
     pub exclusions: Vec<Exclusion>,
     /// Most distinct AI Services lines per report (`--max-lines`, `[limits] max_lines`).
@@ -327,6 +450,7 @@ impl Config {
                 ))
             })
             .collect::<Result<Vec<_>>>()?;
+        let entity_rules = EntityRules::new(&file.entities)?;
         let exclusions = file
             .exclude
             .iter()
@@ -388,6 +512,8 @@ impl Config {
             config_file: file_name.map(|p| p.display().to_string()),
             regions: file.regions.clone(),
             cost_centres,
+            entity_rules,
+            scope: Scope::All,
             exclusions,
             max_lines,
             progress: crate::ingest::Progress::Hidden,
@@ -477,6 +603,10 @@ pub struct ConfigReport {
     pub regions: Vec<RegionReport>,
     /// Cost-centre rules in order, with the records each one mapped.
     pub cost_centres: Vec<CostCentreReport>,
+    /// Reporting-entity rules in order (`[[entities]]`; applied when files are imported into
+    /// a ledger). Absent when none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub entities: Vec<EntityRuleReport>,
     /// Exclusions in order, with what each one left out.
     pub exclusions: Vec<ExclusionReport>,
     /// `[boundary] include_training`, when the file sets it.
@@ -525,6 +655,19 @@ pub struct CostCentreReport {
     pub cost_centre: String,
     /// Records this rule mapped (the first matching rule wins).
     pub records: u64,
+}
+
+/// One `[[entities]]` rule.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct EntityRuleReport {
+    /// The reporting entity.
+    pub entity: String,
+    /// Pattern over the billing account.
+    pub account: Option<String>,
+    /// Pattern over the exported cost centre.
+    pub cost_centre: Option<String>,
+    /// Only records of this provider.
+    pub provider: Option<String>,
 }
 
 /// One `[[exclude]]` rule and what it left out.
@@ -600,6 +743,16 @@ impl ConfigReport {
                     records: 0,
                 })
                 .collect(),
+            entities: file
+                .entities
+                .iter()
+                .map(|r| EntityRuleReport {
+                    entity: r.entity.clone(),
+                    account: r.account.clone(),
+                    cost_centre: r.cost_centre.clone(),
+                    provider: r.provider.clone(),
+                })
+                .collect(),
             exclusions: file
                 .exclude
                 .iter()
@@ -651,6 +804,7 @@ impl ConfigReport {
             && self.factor_overrides.is_none()
             && self.regions.is_empty()
             && self.cost_centres.is_empty()
+            && self.entities.is_empty()
             && self.exclusions.is_empty()
             && self.include_training.is_none()
     }
@@ -751,6 +905,34 @@ mod tests {
     }
 
     #[test]
+    fn entity_rules_match_account_and_cost_centre_first_rule_wins() {
+        let file: ConfigFile = toml::from_str(
+            "[[entities]]\nentity = \"FR\"\naccount = \"org-fr*\"\n\n\
+             [[entities]]\nentity = \"DE\"\ncost_centre = \"proj_de_*\"\nprovider = \"openai\"\n\n\
+             [[entities]]\nentity = \"HQ\"\naccount = \"*\"\n",
+        )
+        .unwrap();
+        let rules = EntityRules::new(&file.entities).unwrap();
+        assert_eq!(
+            rules.entity_of("openai", Some("ORG-FR-1"), Some("proj_de_x")),
+            Some("FR")
+        );
+        assert_eq!(
+            rules.entity_of("openai", None, Some("proj_de_x")),
+            Some("DE")
+        );
+        assert_eq!(
+            rules.entity_of("anthropic", None, Some("proj_de_x")),
+            Some("HQ")
+        );
+        assert_eq!(rules.entity_of("openai", None, None), Some("HQ"));
+        let none: ConfigFile =
+            toml::from_str("[[entities]]\nentity = \"FR\"\nprovider = \"openai\"\n").unwrap();
+        let e = EntityRules::new(&none.entities).unwrap_err().to_string();
+        assert!(e.contains("names no account or cost_centre"), "{e}");
+    }
+
+    #[test]
     fn the_example_config_sets_nothing_until_uncommented() {
         // As `init` writes it, every setting is commented out.
         let file: ConfigFile = toml::from_str(EXAMPLE).unwrap();
@@ -773,6 +955,8 @@ mod tests {
         assert_eq!(file.entity.base_year, Some(2024));
         assert_eq!(file.regions.len(), 3);
         assert_eq!(file.cost_centres.len(), 3);
+        assert_eq!(file.entities.len(), 2);
+        assert!(EntityRules::new(&file.entities).is_ok());
         assert_eq!(file.exclude.len(), 1);
         assert_eq!(file.factors.version.as_deref(), Some("2026.3"));
         assert!(file.factors.overrides.is_some());

@@ -37,9 +37,12 @@ pub(crate) fn run(args: &ImportsArgs) -> Result<()> {
                     s.restated,
                     s.active,
                     s.file,
-                    s.removed_at
-                        .map(|r| format!("  [removed {r}]"))
+                    s.entity
+                        .map(|e| format!("  [entity {e}]"))
                         .unwrap_or_default()
+                        + &s.removed_at
+                            .map(|r| format!("  [removed {r}]"))
+                            .unwrap_or_default()
                 );
             }
         }
@@ -67,6 +70,26 @@ pub(crate) fn run(args: &ImportsArgs) -> Result<()> {
             );
             if let Some(r) = s.removed_at {
                 crate::outln!("  removed {r}");
+            }
+            let by_entity = ledger.entity_counts(id)?;
+            if by_entity.iter().any(|(e, _, _)| e.is_some()) {
+                let parts: Vec<String> = by_entity
+                    .iter()
+                    .map(|(e, n, active)| {
+                        format!(
+                            "{} {n} ({active} in use)",
+                            e.as_deref().unwrap_or("no entity")
+                        )
+                    })
+                    .collect();
+                crate::outln!(
+                    "  reporting entities{}: {}",
+                    match &s.entity {
+                        Some(_) => " (named by import --entity)",
+                        None => " (by the config file's [[entities]] rules)",
+                    },
+                    parts.join(", ")
+                );
             }
             for n in &report.notes {
                 crate::outln!("  note: {n}");

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use crate::cli::ReportArgs;
-use crate::config::Config;
+use crate::config::{Config, Scope};
 use crate::error::{Error, Result};
 use crate::ledger::{Ledger, Location, Statement};
 use crate::pipeline::{self, Outcome};
@@ -65,6 +65,18 @@ pub(crate) fn run(args: &ReportArgs) -> Result<()> {
         .as_deref()
         .map(|p| pipeline::comparative::Prior::read(p, &cfg.period))
         .transpose()?;
+    let entity = super::import::entity_name(args.entity.as_deref())?;
+    let uses_ledger = args.inputs.is_empty() || args.ledger.is_some();
+    if args.group && !uses_ledger {
+        return Err(Error::Usage(
+            "--group reports the entities of a ledger: add --ledger FILE (the files are imported into it first)".into(),
+        ));
+    }
+    cfg.scope = match (args.group, entity) {
+        (true, _) => Scope::Group,
+        (false, Some(name)) if uses_ledger => Scope::Entity(name.to_string()),
+        _ => Scope::All,
+    };
     let mut ledger = None;
     let outcome = if args.inputs.is_empty() {
         // From the ledger alone.
@@ -77,7 +89,11 @@ pub(crate) fn run(args: &ReportArgs) -> Result<()> {
         // Import the files first, then report from the ledger.
         let (inputs, skipped) = pipeline::inputs_from_paths(&args.inputs)?;
         let mut l = Ledger::open_at(&Location::parse(path.as_os_str()))?;
-        super::import::import_all(&mut l, &inputs, &cfg.templates, None)?;
+        let assign = pipeline::Assign {
+            entity,
+            rules: (!cfg.entity_rules.is_empty()).then_some(&cfg.entity_rules),
+        };
+        super::import::import_all(&mut l, &inputs, &cfg.templates, None, assign)?;
         verified(&l)?;
         let mut o = pipeline::run_ledger(&l, &cfg)?;
         o.skipped_inputs = skipped;
@@ -93,6 +109,12 @@ pub(crate) fn run(args: &ReportArgs) -> Result<()> {
         pipeline::run(&inputs, skipped, &cfg)?
     };
     let mut outcome = outcome;
+    if let (Scope::Entity(name), None, Some(l)) = (&cfg.scope, &outcome.entity_scope, &ledger) {
+        crate::outln!(
+            "note: ledger {} assigns no record to a reporting entity: --entity names the Cover ({name}) and the report holds every record, as before entities existed (import --entity NAME, or [[entities]] rules in the config file, assign them)",
+            l.shown()
+        );
+    }
     // Before check_coverage: set_note works the warnings out again (a note too long for a
     // cell is one), replacing any added before it.
     outcome.set_note(args.note.clone().filter(|n| !n.trim().is_empty()));
@@ -183,8 +205,12 @@ pub(crate) fn run(args: &ReportArgs) -> Result<()> {
     }
     if let (Some(id), Some(shown)) = (recorded, &ledger_shown) {
         crate::outln!(
-            "Recorded as final statement #{id} of {} in {shown}",
-            outcome.period.label
+            "Recorded as final statement #{id} of {}{} in {shown}",
+            outcome.period.label,
+            match &outcome.entity_scope {
+                Some(scope) => format!(" for {}", scope.text()),
+                None => String::new(),
+            }
         );
     }
     print_summary(&outcome, &out, csv_files.as_deref(), args.json.as_ref());
@@ -216,6 +242,10 @@ fn statement(outcome: &Outcome, args: &ReportArgs) -> Statement {
         energy_kwh: t.energy_kwh.central,
         tokens: [t.activity.input_tokens, t.activity.output_tokens],
         accepted_gaps: args.accept_gaps.clone(),
+        entity: match &outcome.entity_scope {
+            Some(pipeline::entities::EntityScope::Entity(name)) => Some(name.clone()),
+            _ => None,
+        },
     }
 }
 
@@ -420,6 +450,9 @@ fn print_summary(
         t.water_l.central
     );
     if let Some(line) = crate::report::text::training_line(o) {
+        crate::outln!("{line}");
+    }
+    for line in crate::report::text::entity_lines(o) {
         crate::outln!("{line}");
     }
     for w in &o.what_if {

@@ -29,14 +29,14 @@ const TABLES: [(&str, &str); 6] = [
     (
         "imports",
         "id, file, sha256, format, template, imported_at, first_date, last_date, bucket_secs,
-         accounts, rows_read, accepted, duplicate, restated, report_json, removed_at",
+         accounts, rows_read, accepted, duplicate, restated, report_json, removed_at, entity",
     ),
     (
         "records",
         "id, import_id, record_key, active, sheet, row, bucket_start, bucket_end, provider, model,
          region, region_scope, cost_centre, requests, input_tokens, cached_input_tokens,
          output_tokens, input_characters, output_characters, cost, currency, kind, kind_label,
-         kind_quantity, kind_unit, account, service, requests_reported",
+         kind_quantity, kind_unit, account, service, requests_reported, entity",
     ),
     (
         "rejections",
@@ -46,14 +46,14 @@ const TABLES: [(&str, &str); 6] = [
         "supplier_rows",
         "id, import_id, row_key, active, sheet, row, month, provider, account, sub_account,
          service, service_raw, region, kg_location, kg_market, kg_scope1, kg_scope2_location,
-         kg_scope2_market, kg_scope3, model_version, context",
+         kg_scope2_market, kg_scope3, model_version, context, entity",
     ),
     ("changes", "id, at, import_id, kind, month, detail"),
     (
         "statements",
         "id, period_label, period_start, period_end, stated_at, factor_version, factor_sha256,
          imports, kgco2e_low, kgco2e_central, kgco2e_high, energy_kwh, input_tokens,
-         output_tokens, accepted_gaps",
+         output_tokens, accepted_gaps, entity",
     ),
 ];
 

@@ -53,7 +53,7 @@ pub use location::{Location, PgUrl, LEDGER_ENV};
 pub use sqlite::damage_report;
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 5;
+pub const SCHEMA_VERSION: i64 = 6;
 
 /// The marker of an llm-scope3 ledger in the SQLite header (`PRAGMA application_id`): "LS3L".
 /// A PostgreSQL ledger holds it in its marker table.
@@ -275,6 +275,39 @@ pub struct ImportSummary {
     pub active: i64,
     /// When it was removed, if it was.
     pub removed_at: Option<String>,
+    /// The reporting entity `import --entity` named for the whole file (records assigned by
+    /// the config file's rules name theirs one by one: [`Ledger::entity_counts`]).
+    pub entity: Option<String>,
+}
+
+/// Which records a query reads, by reporting entity (schema version 6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntityFilter<'a> {
+    /// Every record, whatever its entity (the group, or a ledger without entities).
+    All,
+    /// The records of one entity.
+    Named(&'a str),
+    /// The records assigned to no entity (they count in the group only).
+    Unassigned,
+}
+
+impl EntityFilter<'_> {
+    /// The condition on `{alias}.entity`, the entity's name being parameter `?{n}`.
+    fn condition(&self, alias: &str, n: usize) -> String {
+        match self {
+            EntityFilter::All => String::new(),
+            EntityFilter::Named(_) => format!(" AND {alias}.entity = ?{n}"),
+            EntityFilter::Unassigned => format!(" AND {alias}.entity IS NULL"),
+        }
+    }
+
+    /// The entity's name, the parameter of [`EntityFilter::condition`], if it has one.
+    fn name(&self) -> Option<&str> {
+        match self {
+            EntityFilter::Named(n) => Some(n),
+            _ => None,
+        }
+    }
 }
 
 /// A file as read for the ledger, all its dates ([`crate::normalise::read_export`]).
@@ -303,7 +336,8 @@ pub enum ImportResult {
 }
 
 /// How a file read into [`Importing`] ended: a usage export's report and rejected rows (its
-/// records went in one by one), or a vendor carbon report, whole.
+/// records went in one by one), or a vendor carbon report, whole, with the reporting entity of
+/// each of its rows (`None`: none; missing entries are `None`).
 pub enum ImportEnd {
     /// A usage export.
     Usage {
@@ -313,7 +347,7 @@ pub enum ImportEnd {
         rejections: Vec<Rejection>,
     },
     /// A vendor carbon report.
-    Carbon(crate::normalise::carbon::CarbonFile),
+    Carbon(crate::normalise::carbon::CarbonFile, Vec<Option<String>>),
 }
 
 /// One file being imported, its records written as they are read ([`Ledger::importing`]).
@@ -329,22 +363,38 @@ pub struct Importing<'a> {
     /// the id of an active import of the same bytes, found under the lock (nothing is
     /// written then).
     open: Option<std::result::Result<(db::Tx<'a>, i64), i64>>,
-    batch: Vec<UsageRecord>,
+    /// The reporting entity named for the whole file (`import --entity`), kept on the import.
+    entity: Option<String>,
+    /// Records held for the next batch, each with its reporting entity.
+    batch: Vec<(UsageRecord, Option<String>)>,
     /// Usage records per bucket width in seconds: the file's typical granularity.
     widths: HashMap<i64, u64>,
     stored: u64,
 }
 
 impl<'a> Importing<'a> {
-    /// Takes one accepted record (with its ledger key).
+    /// Names the reporting entity of the whole file (`import --entity NAME`), recorded on the
+    /// import; each record's own entity is given to [`Importing::add_for`].
+    pub fn for_entity(mut self, entity: Option<&str>) -> Self {
+        self.entity = entity.map(str::to_string);
+        self
+    }
+
+    /// Takes one accepted record (with its ledger key), of no reporting entity.
     pub fn add(&mut self, r: UsageRecord) -> Result<()> {
+        self.add_for(r, None)
+    }
+
+    /// Takes one accepted record (with its ledger key) of the reporting entity `entity`
+    /// (`None`: no entity; the record counts in the group's report only).
+    pub fn add_for(&mut self, r: UsageRecord, entity: Option<&str>) -> Result<()> {
         if r.kind == RecordKind::Usage {
             *self
                 .widths
                 .entry((r.bucket_end - r.bucket_start).num_seconds())
                 .or_insert(0) += 1;
         }
-        self.batch.push(r);
+        self.batch.push((r, entity.map(str::to_string)));
         if self.batch.len() >= RECORDS_PER_BATCH {
             self.flush()?;
         }
@@ -392,9 +442,9 @@ impl<'a> Importing<'a> {
         let import_id = tx
             .insert(
                 "INSERT INTO imports(file, sha256, format, template, imported_at, accounts, rows_read,
-                    accepted, duplicate, restated, report_json)
-                 VALUES (?1, ?2, '', '', ?3, '', 0, 0, 0, 0, '')",
-                vals![&self.name, &self.sha, &self.stamp],
+                    accepted, duplicate, restated, report_json, entity)
+                 VALUES (?1, ?2, '', '', ?3, '', 0, 0, 0, 0, '', ?4)",
+                vals![&self.name, &self.sha, &self.stamp, &self.entity],
             )
             .map_err(&e)?;
         self.open = Some(Ok((tx, import_id)));
@@ -419,7 +469,7 @@ impl<'a> Importing<'a> {
     pub fn finish(mut self, end: ImportEnd) -> Result<ImportResult> {
         let (mut report, mut rejections) = match end {
             ImportEnd::Usage { report, rejections } => (report, rejections),
-            ImportEnd::Carbon(c) => {
+            ImportEnd::Carbon(c, entities) => {
                 if self.open.is_some() || !self.batch.is_empty() {
                     return Err(LedgerError::Refused(format!(
                         "{}: usage records and a vendor carbon report in one file",
@@ -427,7 +477,13 @@ impl<'a> Importing<'a> {
                     )));
                 }
                 let sha = c.report.sha256.clone();
-                return self.ledger.import_carbon(&self.name, &sha, c, self.now);
+                let carbon = CarbonImport {
+                    name: &self.name,
+                    sha: &sha,
+                    entity: self.entity.as_deref(),
+                    entities: &entities,
+                };
+                return self.ledger.import_carbon(carbon, c, self.now);
             }
         };
         if self.sha.is_empty() {
@@ -512,6 +568,15 @@ impl<'a> Importing<'a> {
     }
 }
 
+/// What [`Ledger::import_carbon`] records a vendor carbon report as: its name and SHA-256, the
+/// entity named for the whole file and each row's entity (by position; missing: none).
+struct CarbonImport<'a> {
+    name: &'a str,
+    sha: &'a str,
+    entity: Option<&'a str>,
+    entities: &'a [Option<String>],
+}
+
 /// A change-log entry.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Change {
@@ -550,6 +615,9 @@ pub struct Statement {
     pub tokens: [u64; 2],
     /// Why the statement was made although the period had gaps of coverage, when it had.
     pub accepted_gaps: Option<String>,
+    /// The reporting entity it states (`report --final --entity NAME`); `None`: the whole
+    /// ledger, i.e. the group (and every statement made before schema version 6).
+    pub entity: Option<String>,
 }
 
 /// An open ledger.
@@ -717,7 +785,7 @@ fn classify(db: &Db, location: &Location, shown: &str) -> Result<State> {
 }
 
 /// The schema of each version, one script per version and backend, applied in order.
-fn schema_scripts(dialect: Dialect) -> [&'static str; 5] {
+fn schema_scripts(dialect: Dialect) -> [&'static str; 6] {
     match dialect {
         Dialect::Sqlite => [
             include_str!("schema.sql"),
@@ -725,6 +793,7 @@ fn schema_scripts(dialect: Dialect) -> [&'static str; 5] {
             include_str!("schema_v3.sql"),
             include_str!("schema_v4.sql"),
             include_str!("schema_v5.sql"),
+            include_str!("schema_v6.sql"),
         ],
         Dialect::Postgres => [
             include_str!("schema.pg.sql"),
@@ -732,6 +801,7 @@ fn schema_scripts(dialect: Dialect) -> [&'static str; 5] {
             include_str!("schema_v3.pg.sql"),
             include_str!("schema_v4.pg.sql"),
             include_str!("schema_v5.pg.sql"),
+            include_str!("schema_v6.pg.sql"),
         ],
     }
 }
@@ -739,7 +809,7 @@ fn schema_scripts(dialect: Dialect) -> [&'static str; 5] {
 /// Creates the schema from `version` up to [`SCHEMA_VERSION`] and sets the marker, inside the
 /// caller's write transaction.
 fn set_up(db: &Db, version: i64) -> DbResult<()> {
-    let [v1, v2, v3, v4, v5] = schema_scripts(db.dialect());
+    let [v1, v2, v3, v4, v5, v6] = schema_scripts(db.dialect());
     if version < 1 {
         // The PostgreSQL script also makes the marker table: a PostgreSQL ledger is marked
         // from the start.
@@ -762,6 +832,10 @@ fn set_up(db: &Db, version: i64) -> DbResult<()> {
     if version < 5 {
         // Version 5: whether each record's row gave a request count.
         db.batch(v5)?;
+    }
+    if version < 6 {
+        // Version 6: the reporting entity of records, carbon rows, imports and statements.
+        db.batch(v6)?;
     }
     if let Some(c) = db.sqlite() {
         c.pragma_update(None, "application_id", APPLICATION_ID)?;
@@ -1188,7 +1262,7 @@ impl Ledger {
                 }
                 ImportEnd::Usage { report, rejections }
             }
-            ImportData::Carbon(c) => ImportEnd::Carbon(c),
+            ImportData::Carbon(c) => ImportEnd::Carbon(c, vec![]),
         };
         importing.finish(end)
     }
@@ -1208,6 +1282,7 @@ impl Ledger {
             now,
             stamp: now_text(now),
             open: None,
+            entity: None,
             batch: Vec::with_capacity(RECORDS_PER_BATCH),
             widths: HashMap::new(),
             stored: 0,
@@ -1219,11 +1294,16 @@ impl Ledger {
     /// duplicate; with other figures it is the vendor's restatement and the newer row counts.
     fn import_carbon(
         &self,
-        name: &str,
-        sha: &str,
+        carbon: CarbonImport<'_>,
         c: crate::normalise::carbon::CarbonFile,
         now: DateTime<Utc>,
     ) -> Result<ImportResult> {
+        let CarbonImport {
+            name,
+            sha,
+            entity,
+            entities,
+        } = carbon;
         let e = self.err();
         let stamp = now_text(now);
         let report = c.report;
@@ -1242,8 +1322,8 @@ impl Ledger {
         let import_id = tx
             .insert(
                 "INSERT INTO imports(file, sha256, format, template, imported_at, first_date, last_date,
-                    bucket_secs, accounts, rows_read, accepted, duplicate, restated, report_json)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL, ?8, ?9, ?10, 0, 0, ?11)",
+                    bucket_secs, accounts, rows_read, accepted, duplicate, restated, report_json, entity)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL, ?8, ?9, ?10, 0, 0, ?11, ?12)",
                 vals![
                     name,
                     sha,
@@ -1256,12 +1336,14 @@ impl Ledger {
                     report.counts.read as i64,
                     c.rows.len() as i64,
                     &report_json,
+                    entity,
                 ],
             )
             .map_err(&e)?;
         insert_rejections(&tx, import_id, &c.rejections).map_err(&e)?;
         let (mut duplicate, mut restated) = (0i64, 0i64);
-        for r in &c.rows {
+        for (i, r) in c.rows.iter().enumerate() {
+            let row_entity = entities.get(i).cloned().flatten();
             let key = carbon_row_key(r);
             // The active figures for this key from other imports, if any.
             let old: Option<(Option<f64>, Option<f64>)> = tx
@@ -1310,8 +1392,9 @@ impl Ledger {
             tx.execute(
                 "INSERT INTO supplier_rows(import_id, row_key, active, sheet, row, month, provider,
                     account, sub_account, service, service_raw, region, kg_location, kg_market,
-                    kg_scope1, kg_scope2_location, kg_scope2_market, kg_scope3, model_version, context)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
+                    kg_scope1, kg_scope2_location, kg_scope2_market, kg_scope3, model_version, context,
+                    entity)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
                 vals![
                     import_id,
                     &key,
@@ -1333,6 +1416,7 @@ impl Ledger {
                     r.scope3_kg,
                     &r.model_version,
                     &r.context,
+                    &row_entity,
                 ],
             )
             .map_err(&e)?;
@@ -1356,57 +1440,62 @@ impl Ledger {
     pub fn carbon_rows(
         &self,
         period: &Period,
+        entity: EntityFilter<'_>,
         imports: &mut Vec<i64>,
     ) -> Result<Vec<crate::model::CarbonRow>> {
         let (from, to) = (
             period.start.format("%Y-%m").to_string(),
             period.end.format("%Y-%m").to_string(),
         );
+        let sql = format!(
+            "SELECT s.import_id, i.file, i.template, s.sheet, s.row, s.month, s.provider, s.account,
+                    s.sub_account, s.service, s.service_raw, s.region, s.kg_location, s.kg_market,
+                    s.kg_scope1, s.kg_scope2_location, s.kg_scope2_market, s.kg_scope3,
+                    s.model_version, s.context
+             FROM supplier_rows s JOIN imports i ON i.id = s.import_id
+             WHERE s.active = 1 AND s.month >= ?1 AND s.month <= ?2{}
+             ORDER BY i.file, s.import_id, s.id",
+            entity.condition("s", 3)
+        );
+        let params: Vec<db::Val> = match entity.name() {
+            Some(name) => vals![&from, &to, name].to_vec(),
+            None => vals![&from, &to].to_vec(),
+        };
         let mut out = vec![];
         self.db
-            .query(
-                "SELECT s.import_id, i.file, i.template, s.sheet, s.row, s.month, s.provider, s.account,
-                        s.sub_account, s.service, s.service_raw, s.region, s.kg_location, s.kg_market,
-                        s.kg_scope1, s.kg_scope2_location, s.kg_scope2_market, s.kg_scope3,
-                        s.model_version, s.context
-                 FROM supplier_rows s JOIN imports i ON i.id = s.import_id
-                 WHERE s.active = 1 AND s.month >= ?1 AND s.month <= ?2
-                 ORDER BY i.file, s.import_id, s.id",
-                vals![&from, &to],
-                &mut |r| {
-                    let import_id = r.int(0)?;
-                    let file_index = match imports.iter().position(|&i| i == import_id) {
-                        Some(i) => i,
-                        None => {
-                            imports.push(import_id);
-                            imports.len() - 1
-                        }
-                    };
-                    out.push(crate::model::CarbonRow {
-                        file_index,
-                        file: r.text(1)?,
-                        template: r.text(2)?,
-                        sheet: r.opt_text(3)?,
-                        row: r.int(4)?.max(0) as u64,
-                        month: r.text(5)?,
-                        provider: r.text(6)?,
-                        account: r.opt_text(7)?,
-                        sub_account: r.opt_text(8)?,
-                        service: r.text(9)?,
-                        service_name: r.text(10)?,
-                        region: r.text(11)?,
-                        location_kg: r.opt_real(12)?,
-                        market_kg: r.opt_real(13)?,
-                        scope1_kg: r.opt_real(14)?,
-                        scope2_location_kg: r.opt_real(15)?,
-                        scope2_market_kg: r.opt_real(16)?,
-                        scope3_kg: r.opt_real(17)?,
-                        model_version: r.opt_text(18)?,
-                        context: r.opt_text(19)?,
-                    });
-                    Ok(())
-                },
-            )
+            .query(&sql, &params, &mut |r| {
+                let import_id = r.int(0)?;
+                let file_index = match imports.iter().position(|&i| i == import_id) {
+                    Some(i) => i,
+                    None => {
+                        imports.push(import_id);
+                        imports.len() - 1
+                    }
+                };
+                out.push(crate::model::CarbonRow {
+                    file_index,
+                    file: r.text(1)?,
+                    template: r.text(2)?,
+                    sheet: r.opt_text(3)?,
+                    row: r.int(4)?.max(0) as u64,
+                    month: r.text(5)?,
+                    provider: r.text(6)?,
+                    account: r.opt_text(7)?,
+                    sub_account: r.opt_text(8)?,
+                    service: r.text(9)?,
+                    service_name: r.text(10)?,
+                    region: r.text(11)?,
+                    location_kg: r.opt_real(12)?,
+                    market_kg: r.opt_real(13)?,
+                    scope1_kg: r.opt_real(14)?,
+                    scope2_location_kg: r.opt_real(15)?,
+                    scope2_market_kg: r.opt_real(16)?,
+                    scope3_kg: r.opt_real(17)?,
+                    model_version: r.opt_text(18)?,
+                    context: r.opt_text(19)?,
+                });
+                Ok(())
+            })
             .map_err(self.err())?;
         Ok(out)
     }
@@ -1418,7 +1507,8 @@ impl Ledger {
                 "SELECT id, file, sha256, format, imported_at, first_date, last_date, bucket_secs,
                         rows_read, accepted, duplicate, restated, removed_at,
                         (SELECT count(*) FROM records r WHERE r.import_id = imports.id AND r.active = 1)
-                        + (SELECT count(*) FROM supplier_rows s WHERE s.import_id = imports.id AND s.active = 1)
+                        + (SELECT count(*) FROM supplier_rows s WHERE s.import_id = imports.id AND s.active = 1),
+                        entity
                  FROM imports WHERE id = ?1",
                 vals![id],
                 summary_row,
@@ -1434,7 +1524,8 @@ impl Ledger {
                 "SELECT id, file, sha256, format, imported_at, first_date, last_date, bucket_secs,
                         rows_read, accepted, duplicate, restated, removed_at,
                         (SELECT count(*) FROM records r WHERE r.import_id = imports.id AND r.active = 1)
-                        + (SELECT count(*) FROM supplier_rows s WHERE s.import_id = imports.id AND s.active = 1)
+                        + (SELECT count(*) FROM supplier_rows s WHERE s.import_id = imports.id AND s.active = 1),
+                        entity
                  FROM imports ORDER BY id",
                 &[],
                 summary_row,
@@ -1512,103 +1603,108 @@ impl Ledger {
     pub fn each_record<E>(
         &self,
         period: &Period,
+        entity: EntityFilter<'_>,
         mut each: impl FnMut(UsageRecord) -> std::result::Result<(), E>,
     ) -> Result<std::result::Result<Vec<i64>, E>> {
         let mut stopped: Option<E> = None;
         let (start, end) = period_seconds(period);
+        let sql = format!(
+            "SELECT r.import_id, i.file, r.sheet, r.row, r.bucket_start, r.bucket_end, r.provider,
+                    r.model, r.region, r.region_scope, r.cost_centre, r.requests, r.input_tokens,
+                    r.cached_input_tokens, r.output_tokens, r.input_characters, r.output_characters,
+                    r.cost, r.currency, r.kind, r.kind_label, r.kind_quantity, r.kind_unit, r.record_key,
+                    r.account, r.service, r.requests_reported
+             FROM records r JOIN imports i ON i.id = r.import_id
+             WHERE r.active = 1 AND r.bucket_start >= ?1 AND r.bucket_start < ?2{}
+             ORDER BY i.file, r.import_id, r.id",
+            entity.condition("r", 3)
+        );
+        let params: Vec<db::Val> = match entity.name() {
+            Some(name) => vals![start, end, name].to_vec(),
+            None => vals![start, end].to_vec(),
+        };
         let mut imports: Vec<i64> = vec![];
         let mut files: HashMap<i64, (usize, Arc<str>)> = HashMap::new();
         let mut sheets: HashMap<String, Arc<str>> = HashMap::new();
         let mut providers: HashMap<String, Arc<str>> = HashMap::new();
-        let read = self.db.query(
-                "SELECT r.import_id, i.file, r.sheet, r.row, r.bucket_start, r.bucket_end, r.provider,
-                        r.model, r.region, r.region_scope, r.cost_centre, r.requests, r.input_tokens,
-                        r.cached_input_tokens, r.output_tokens, r.input_characters, r.output_characters,
-                        r.cost, r.currency, r.kind, r.kind_label, r.kind_quantity, r.kind_unit, r.record_key,
-                        r.account, r.service, r.requests_reported
-                 FROM records r JOIN imports i ON i.id = r.import_id
-                 WHERE r.active = 1 AND r.bucket_start >= ?1 AND r.bucket_start < ?2
-                 ORDER BY i.file, r.import_id, r.id",
-                vals![start, end],
-                &mut |r| {
-                    let import_id = r.int(0)?;
-                    let (file_index, file) = match files.get(&import_id) {
-                        Some(f) => f.clone(),
-                        None => {
-                            let file = r.text(1)?;
-                            imports.push(import_id);
-                            let f = (imports.len() - 1, Arc::from(file.as_str()));
-                            files.insert(import_id, f.clone());
-                            f
-                        }
-                    };
-                    let sheet = r.opt_text(2)?;
-                    let provider = r.text(6)?;
-                    let get_u = |i: usize| -> DbResult<u64> { Ok(r.int(i)? as u64) };
-                    let ts = |i: usize| -> DbResult<DateTime<Utc>> {
-                        Ok(DateTime::from_timestamp(r.int(i)?, 0).unwrap_or_default())
-                    };
-                    let kind = r.text(19)?;
-                    let label = r.opt_text(20)?;
-                    let kind = match kind.as_str() {
-                        "not_estimated" | "spend" => RecordKind::NotEstimated {
-                            spend_only: kind == "spend",
-                            label: label.unwrap_or_default(),
-                            quantity: r.opt_real(21)?.unwrap_or(0.0),
-                            unit: r.opt_text(22)?.unwrap_or_default(),
-                        },
-                        "adjustment" => RecordKind::Adjustment {
-                            label: label.unwrap_or_default(),
-                        },
-                        _ => RecordKind::Usage,
-                    };
-                    let record = UsageRecord {
-                        bucket_start: ts(4)?,
-                        bucket_end: ts(5)?,
-                        provider: providers
-                            .entry(provider.clone())
-                            .or_insert_with(|| Arc::from(provider.as_str()))
-                            .clone(),
-                        model: r.text(7)?,
-                        region: r.opt_text(8)?,
-                        region_scope: r.opt_text(9)?,
-                        cost_centre: r.opt_text(10)?,
-                        account: r.opt_text(24)?,
-                        service: r.opt_text(25)?,
-                        requests: get_u(11)?,
-                        // NULL: imported before schema version 5, which did not say; a count
-                        // above 0 was reported.
-                        requests_reported: match r.opt_int(26)? {
-                            Some(v) => v != 0,
-                            None => get_u(11)? > 0,
-                        },
-                        input_tokens: get_u(12)?,
-                        cached_input_tokens: get_u(13)?,
-                        output_tokens: get_u(14)?,
-                        input_characters: get_u(15)?,
-                        output_characters: get_u(16)?,
-                        cost: r.opt_real(17)?,
-                        currency: r.opt_text(18)?,
-                        kind,
-                        key: r.text(23)?,
-                        provenance: Provenance {
-                            file_index,
-                            file,
-                            sheet: sheet.map(|s| {
-                                sheets
-                                    .entry(s.clone())
-                                    .or_insert_with(|| Arc::from(s.as_str()))
-                                    .clone()
-                            }),
-                            row: get_u(3)?,
-                        },
-                    };
-                    each(record).map_err(|e| {
-                        stopped = Some(e);
-                        DbError::Other("stopped by the records' reader".into())
-                    })
+        let read = self.db.query(&sql, &params, &mut |r| {
+            let import_id = r.int(0)?;
+            let (file_index, file) = match files.get(&import_id) {
+                Some(f) => f.clone(),
+                None => {
+                    let file = r.text(1)?;
+                    imports.push(import_id);
+                    let f = (imports.len() - 1, Arc::from(file.as_str()));
+                    files.insert(import_id, f.clone());
+                    f
+                }
+            };
+            let sheet = r.opt_text(2)?;
+            let provider = r.text(6)?;
+            let get_u = |i: usize| -> DbResult<u64> { Ok(r.int(i)? as u64) };
+            let ts = |i: usize| -> DbResult<DateTime<Utc>> {
+                Ok(DateTime::from_timestamp(r.int(i)?, 0).unwrap_or_default())
+            };
+            let kind = r.text(19)?;
+            let label = r.opt_text(20)?;
+            let kind = match kind.as_str() {
+                "not_estimated" | "spend" => RecordKind::NotEstimated {
+                    spend_only: kind == "spend",
+                    label: label.unwrap_or_default(),
+                    quantity: r.opt_real(21)?.unwrap_or(0.0),
+                    unit: r.opt_text(22)?.unwrap_or_default(),
                 },
-            );
+                "adjustment" => RecordKind::Adjustment {
+                    label: label.unwrap_or_default(),
+                },
+                _ => RecordKind::Usage,
+            };
+            let record = UsageRecord {
+                bucket_start: ts(4)?,
+                bucket_end: ts(5)?,
+                provider: providers
+                    .entry(provider.clone())
+                    .or_insert_with(|| Arc::from(provider.as_str()))
+                    .clone(),
+                model: r.text(7)?,
+                region: r.opt_text(8)?,
+                region_scope: r.opt_text(9)?,
+                cost_centre: r.opt_text(10)?,
+                account: r.opt_text(24)?,
+                service: r.opt_text(25)?,
+                requests: get_u(11)?,
+                // NULL: imported before schema version 5, which did not say; a count
+                // above 0 was reported.
+                requests_reported: match r.opt_int(26)? {
+                    Some(v) => v != 0,
+                    None => get_u(11)? > 0,
+                },
+                input_tokens: get_u(12)?,
+                cached_input_tokens: get_u(13)?,
+                output_tokens: get_u(14)?,
+                input_characters: get_u(15)?,
+                output_characters: get_u(16)?,
+                cost: r.opt_real(17)?,
+                currency: r.opt_text(18)?,
+                kind,
+                key: r.text(23)?,
+                provenance: Provenance {
+                    file_index,
+                    file,
+                    sheet: sheet.map(|s| {
+                        sheets
+                            .entry(s.clone())
+                            .or_insert_with(|| Arc::from(s.as_str()))
+                            .clone()
+                    }),
+                    row: get_u(3)?,
+                },
+            };
+            each(record).map_err(|e| {
+                stopped = Some(e);
+                DbError::Other("stopped by the records' reader".into())
+            })
+        });
         if let Some(e) = stopped {
             return Ok(Err(e));
         }
@@ -1617,38 +1713,75 @@ impl Ledger {
     }
 
     /// Row accounting of an import for a period: its stored counts, with accepted split into
-    /// active records in the period, duplicate / superseded ones, and the rest outside.
-    pub fn period_report(&self, id: i64, period: &Period) -> Result<FileReport> {
+    /// active records in the period, duplicate / superseded ones, and the rest outside. For
+    /// one entity's report (`entity` not [`EntityFilter::All`]), the active records of the
+    /// period that belong to another entity (or to none) are booked as excluded, with a note
+    /// saying so, so that the file's rows still add up.
+    pub fn period_report(
+        &self,
+        id: i64,
+        period: &Period,
+        entity: EntityFilter<'_>,
+    ) -> Result<FileReport> {
         let (mut report, _) = self.details(id)?;
         let (start, end) = period_seconds(period);
-        let (active, inactive) = self
+        // Whether a record is this report's: 1, or 0 for another entity's (none with All).
+        let ours = match entity {
+            EntityFilter::All => "1".to_string(),
+            EntityFilter::Named(_) => {
+                "CASE WHEN entity IS NOT NULL AND entity = ?4 THEN 1 ELSE 0 END".to_string()
+            }
+            EntityFilter::Unassigned => "CASE WHEN entity IS NULL THEN 1 ELSE 0 END".to_string(),
+        };
+        let params: Vec<db::Val> = match entity.name() {
+            Some(name) => vals![id, start, end, name].to_vec(),
+            None => vals![id, start, end].to_vec(),
+        };
+        let (active, inactive, others) = self
             .db
             .query_one(
-                "SELECT coalesce(sum(active), 0), coalesce(sum(1 - active), 0) FROM records
-                 WHERE import_id = ?1 AND bucket_start >= ?2 AND bucket_start < ?3",
-                vals![id, start, end],
-                |r| Ok((r.int(0)?, r.int(1)?)),
+                &format!(
+                    "SELECT coalesce(sum(active * {ours}), 0), coalesce(sum(1 - active), 0),
+                        coalesce(sum(active * (1 - {ours})), 0)
+                     FROM records
+                     WHERE import_id = ?1 AND bucket_start >= ?2 AND bucket_start < ?3"
+                ),
+                &params,
+                |r| Ok((r.int(0)?, r.int(1)?, r.int(2)?)),
             )
             .map_err(self.err())?;
         let stored = report.counts.accepted;
         report.counts.accepted = active as u64;
         report.counts.duplicate = inactive as u64 + report.rejected_seen_before;
-        report.counts.outside_period = stored.saturating_sub((active + inactive) as u64);
+        report.counts.excluded += others as u64;
+        report.counts.outside_period = stored.saturating_sub((active + inactive + others) as u64);
+        if others > 0 {
+            report.notes.push(format!(
+                "{others} record(s) of this file in the period belong to {}: counted as excluded, not in this entity's report",
+                match entity {
+                    EntityFilter::Unassigned => "an entity".to_string(),
+                    _ => "another entity or to none".to_string(),
+                }
+            ));
+        }
         // The money the import booked as accepted or adjustment (it read every date) splits
         // into this period's active and duplicate records and the rest, outside the period.
         // Summed here, record by record in the order they were stored, as SQLite's sum() does,
         // so that both backends give the same figures to the last bit.
-        let mut sums: std::collections::BTreeMap<(String, bool, bool), Sum> =
+        let mut sums: std::collections::BTreeMap<(String, i64, bool), Sum> =
             std::collections::BTreeMap::new();
         self.db
             .query(
-                "SELECT coalesce(currency, 'USD'), active, CASE WHEN kind = 'adjustment' THEN 1 ELSE 0 END, cost
-                 FROM records
-                 WHERE import_id = ?1 AND bucket_start >= ?2 AND bucket_start < ?3 AND cost IS NOT NULL
-                 ORDER BY id",
-                vals![id, start, end],
+                &format!(
+                    "SELECT coalesce(currency, 'USD'), active * (1 + {ours}),
+                        CASE WHEN kind = 'adjustment' THEN 1 ELSE 0 END, cost
+                     FROM records
+                     WHERE import_id = ?1 AND bucket_start >= ?2 AND bucket_start < ?3 AND cost IS NOT NULL
+                     ORDER BY id"
+                ),
+                &params,
                 &mut |r| {
-                    sums.entry((r.text(0)?, r.int(1)? != 0, r.int(2)? != 0))
+                    sums.entry((r.text(0)?, r.int(1)?, r.int(2)? != 0))
                         .or_default()
                         .add(r.real(3)?);
                     Ok(())
@@ -1660,14 +1793,25 @@ impl Ledger {
             b.accepted = 0.0;
             b.adjustments = 0.0;
         }
-        for ((currency, active, adjustment), sum) in sums {
+        // Per record: 0 inactive, 1 active of another entity, 2 active and this report's.
+        for ((currency, state, adjustment), sum) in sums {
             let sum = sum.value();
             let b = report.money.entry(currency).or_default();
             b.outside_period -= sum;
-            match (active, adjustment) {
-                (true, true) => b.adjustments += sum,
-                (true, false) => b.accepted += sum,
-                (false, _) => b.duplicate += sum,
+            match (state, adjustment) {
+                (2, true) => b.adjustments += sum,
+                (2, false) => b.accepted += sum,
+                (1, _) => b.excluded += sum,
+                _ => b.duplicate += sum,
+            }
+        }
+        if entity != EntityFilter::All {
+            // Split between two entities, the money outside the period keeps the rounding of
+            // two subtractions: a residual below a billionth of the file's money is none.
+            for b in report.money.values_mut() {
+                if b.outside_period.abs() <= 1e-9 * b.total.abs().max(1.0) {
+                    b.outside_period = 0.0;
+                }
             }
         }
         Ok(report)
@@ -1746,8 +1890,8 @@ impl Ledger {
             .insert(
                 "INSERT INTO statements(period_label, period_start, period_end, stated_at, factor_version,
                     factor_sha256, imports, kgco2e_low, kgco2e_central, kgco2e_high, energy_kwh,
-                    input_tokens, output_tokens, accepted_gaps)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                    input_tokens, output_tokens, accepted_gaps, entity)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
                 vals![
                     &period.label,
                     &start,
@@ -1763,6 +1907,7 @@ impl Ledger {
                     s.tokens[0] as i64,
                     s.tokens[1] as i64,
                     &s.accepted_gaps,
+                    &s.entity,
                 ],
             )
             .map_err(pending.ledger.err())?;
@@ -1780,16 +1925,35 @@ impl Ledger {
         Ok(())
     }
 
-    /// The last final statement of exactly this period, if any.
+    /// The last final statement of exactly this period for the whole ledger (the group), if
+    /// any.
     pub fn last_statement(&self, period: &Period) -> Result<Option<Statement>> {
+        self.last_statement_of(period, None)
+    }
+
+    /// The last final statement of exactly this period of the reporting entity `entity`
+    /// (`None`: of the whole ledger, i.e. the group), if any: a report is compared only with
+    /// a statement of its own scope.
+    pub fn last_statement_of(
+        &self,
+        period: &Period,
+        entity: Option<&str>,
+    ) -> Result<Option<Statement>> {
         let (start, end) = (period.start.to_string(), period.end.to_string());
+        let (scope, params): (&str, Vec<db::Val>) = match entity {
+            Some(name) => ("entity = ?3", vals![&start, &end, name].to_vec()),
+            None => ("entity IS NULL", vals![&start, &end].to_vec()),
+        };
         self.db
             .query_opt(
-                "SELECT period_label, stated_at, factor_version, factor_sha256, imports, kgco2e_low,
+                &format!(
+                    "SELECT period_label, stated_at, factor_version, factor_sha256, imports, kgco2e_low,
                         kgco2e_central, kgco2e_high, energy_kwh, input_tokens, output_tokens,
-                        accepted_gaps, id
-                 FROM statements WHERE period_start = ?1 AND period_end = ?2 ORDER BY id DESC LIMIT 1",
-                vals![&start, &end],
+                        accepted_gaps, id, entity
+                     FROM statements WHERE period_start = ?1 AND period_end = ?2 AND {scope}
+                     ORDER BY id DESC LIMIT 1"
+                ),
+                &params,
                 |r| {
                     let imports = r.text(4)?;
                     Ok(Statement {
@@ -1803,8 +1967,67 @@ impl Ledger {
                         tokens: [r.int(9)? as u64, r.int(10)? as u64],
                         accepted_gaps: r.opt_text(11)?,
                         id: r.int(12)?,
+                        entity: r.opt_text(13)?,
                     })
                 },
+            )
+            .map_err(self.err())
+    }
+
+    /// The reporting entities the ledger's active records and vendor carbon rows belong to,
+    /// sorted (byte order); empty for a ledger without entities.
+    pub fn entities(&self) -> Result<Vec<String>> {
+        self.db
+            .query_vec(
+                "SELECT entity FROM records WHERE entity IS NOT NULL AND active = 1
+                 UNION SELECT entity FROM supplier_rows WHERE entity IS NOT NULL AND active = 1
+                 ORDER BY 1",
+                &[],
+                |r| r.text(0),
+            )
+            .map_err(self.err())
+    }
+
+    /// The active imports holding a record or vendor carbon row of `entity` (every active
+    /// import with [`EntityFilter::All`]).
+    pub fn active_imports_of(&self, entity: EntityFilter<'_>) -> Result<BTreeSet<i64>> {
+        if entity == EntityFilter::All {
+            return self.active_imports();
+        }
+        let params: Vec<db::Val> = match entity.name() {
+            Some(name) => vals![name].to_vec(),
+            None => vec![],
+        };
+        Ok(self
+            .db
+            .query_vec(
+                &format!(
+                    "SELECT i.id FROM imports i WHERE i.removed_at IS NULL AND (
+                        EXISTS (SELECT 1 FROM records r WHERE r.import_id = i.id{})
+                        OR EXISTS (SELECT 1 FROM supplier_rows s WHERE s.import_id = i.id{}))
+                     ORDER BY i.id",
+                    entity.condition("r", 1),
+                    entity.condition("s", 1)
+                ),
+                &params,
+                |r| r.int(0),
+            )
+            .map_err(self.err())?
+            .into_iter()
+            .collect())
+    }
+
+    /// An import's records and vendor carbon rows by reporting entity (`None`: no entity):
+    /// how many are stored and how many count now, by entity name.
+    pub fn entity_counts(&self, id: i64) -> Result<Vec<(Option<String>, i64, i64)>> {
+        self.db
+            .query_vec(
+                "SELECT entity, count(*), coalesce(sum(active), 0) FROM
+                    (SELECT entity, active FROM records WHERE import_id = ?1
+                     UNION ALL SELECT entity, active FROM supplier_rows WHERE import_id = ?1) x
+                 GROUP BY entity ORDER BY CASE WHEN entity IS NULL THEN 1 ELSE 0 END, entity",
+                vals![id],
+                |r| Ok((r.opt_text(0)?, r.int(1)?, r.int(2)?)),
             )
             .map_err(self.err())
     }
@@ -1840,6 +2063,7 @@ fn summary_row(r: &dyn Row) -> DbResult<ImportSummary> {
         restated: r.int(11)?,
         removed_at: r.opt_text(12)?,
         active: r.int(13)?,
+        entity: r.opt_text(14)?,
     })
 }
 
@@ -1905,15 +2129,19 @@ fn width_text(secs: i64) -> String {
 /// Records inserted per many-row insert (and held as parameters at once).
 const RECORDS_PER_BATCH: usize = 1_000;
 
-fn insert_records(db: &Db, import_id: i64, records: &[UsageRecord]) -> DbResult<()> {
+fn insert_records(
+    db: &Db,
+    import_id: i64,
+    records: &[(UsageRecord, Option<String>)],
+) -> DbResult<()> {
     const HEAD: &str = "INSERT INTO records(import_id, record_key, active, sheet, row, bucket_start, bucket_end, provider,
             model, region, region_scope, cost_centre, requests, input_tokens, cached_input_tokens,
             output_tokens, input_characters, output_characters, cost, currency, kind, kind_label,
-            kind_quantity, kind_unit, account, service, requests_reported)";
+            kind_quantity, kind_unit, account, service, requests_reported, entity)";
     for chunk in records.chunks(RECORDS_PER_BATCH) {
         let rows: Vec<Vec<db::Val>> = chunk
             .iter()
-            .map(|r| {
+            .map(|(r, entity)| {
                 let (kind, label, quantity, unit) = match &r.kind {
                     RecordKind::Usage => ("usage", None, None, None),
                     RecordKind::NotEstimated {
@@ -1963,6 +2191,7 @@ fn insert_records(db: &Db, import_id: i64, records: &[UsageRecord]) -> DbResult<
                     &r.account,
                     &r.service,
                     i64::from(r.requests_reported),
+                    entity,
                 ]
                 .to_vec()
             })

@@ -26,6 +26,9 @@ pub struct Comparison<'a> {
     /// What changed since the statement: factor set, imports added (with the vendor's
     /// restatements among them), imports removed.
     pub reasons: Vec<String>,
+    /// ` for entity NAME` or ` for the group` after the statement's period, when the report
+    /// has an entity scope (empty otherwise).
+    pub scope: String,
 }
 
 /// The final statement this report records (`report --final`), if it records one.
@@ -81,6 +84,7 @@ pub fn compare(o: &Outcome) -> Option<Comparison<'_>> {
         });
     }
     Some(Comparison {
+        scope: group_or(s, o),
         statement: s,
         current_kg,
         difference_kg,
@@ -104,14 +108,15 @@ impl Comparison<'_> {
     pub fn text(&self) -> String {
         let s = self.statement;
         let now = t_text(self.current_kg);
+        let of = &self.scope;
         if self.matches {
             return format!(
-                "This report's figure, {now} tCO2e (central), matches final statement #{} of {} (recorded {}).",
+                "This report's figure, {now} tCO2e (central), matches final statement #{} of {}{of} (recorded {}).",
                 s.id, s.period_label, s.stated_at
             );
         }
         format!(
-            "This report's figure, {now} tCO2e (central), differs from final statement #{} of {} (recorded {}: {} tCO2e) by {}. Why: {}.",
+            "This report's figure, {now} tCO2e (central), differs from final statement #{} of {}{of} (recorded {}: {} tCO2e) by {}. Why: {}.",
             s.id,
             s.period_label,
             s.stated_at,
@@ -122,22 +127,45 @@ impl Comparison<'_> {
     }
 }
 
+/// ` for entity NAME` after a statement's period when it states one reporting entity (a
+/// statement of the whole ledger, the group, says nothing more, as before entities existed).
+pub fn scope_text(s: &Statement) -> String {
+    match &s.entity {
+        Some(e) => format!(" for entity {e}"),
+        None => String::new(),
+    }
+}
+
 /// The Cover's Status: Final with the statement this workbook records, or Draft (naming the
 /// period's final statement when it has one).
 pub fn status_text(o: &Outcome) -> String {
     if let Some(s) = recording(o) {
         let ledger = o.ledger.as_ref().map_or("", |l| l.path.as_str());
         return format!(
-            "Final: statement #{} of {}, recorded {} in ledger {ledger}. The sheets are protected against accidental edits (no password); only the sign-off cells below can be filled in.",
-            s.id, s.period_label, s.stated_at
+            "Final: statement #{} of {}{}, recorded {} in ledger {ledger}. The sheets are protected against accidental edits (no password); only the sign-off cells below can be filled in.",
+            s.id,
+            s.period_label,
+            group_or(s, o),
+            s.stated_at
         );
     }
     match o.ledger.as_ref().and_then(|l| l.previous_statement.as_ref()) {
         Some(s) => format!(
-            "Draft: for review. {} was stated final as statement #{} (recorded {}); this workbook does not replace it.",
-            s.period_label, s.id, s.stated_at
+            "Draft: for review. {}{} was stated final as statement #{} (recorded {}); this workbook does not replace it.",
+            s.period_label,
+            group_or(s, o),
+            s.id,
+            s.stated_at
         ),
         None => "Draft: for review".into(),
+    }
+}
+
+/// [`scope_text`], or ` for the group` for a statement of the whole ledger in a group report.
+fn group_or(s: &Statement, o: &Outcome) -> String {
+    match (&s.entity, &o.entity_scope) {
+        (None, Some(super::entities::EntityScope::Group(_))) => " for the group".into(),
+        _ => scope_text(s),
     }
 }
 

@@ -8,6 +8,7 @@
 //! overlapping exports of one format, which would double-count.
 
 pub mod comparative;
+pub mod entities;
 pub mod finality;
 pub mod trend;
 pub mod warnings;
@@ -107,6 +108,9 @@ pub struct Outcome {
     /// The amortised training share (Training sheet), and whether the configuration adds it
     /// to the reported figure (`[boundary] include_training`).
     pub training: crate::aggregate::training::Training,
+    /// Which reporting entities the report covers, when the ledger holds entities or the
+    /// report asked for the group (`None`: every record, as before entities existed).
+    pub entity_scope: Option<entities::EntityScope>,
 }
 
 /// The ledger's part of a report.
@@ -328,9 +332,48 @@ fn run_once(inputs: &[&Input], cfg: &Config) -> std::result::Result<Outcome, Run
         prior: None,
         what_if: vec![],
         training: Default::default(),
+        entity_scope: None,
     }
     .with_levers(cfg)
     .assessed())
+}
+
+/// How the records of a file imported into a ledger are assigned to reporting entities: the
+/// one named for the whole file (`import --entity NAME`), else the config file's
+/// `[[entities]]` rules record by record, else none.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Assign<'a> {
+    /// The entity of every record of the file.
+    pub entity: Option<&'a str>,
+    /// The rules, for a file without one.
+    pub rules: Option<&'a crate::config::EntityRules>,
+}
+
+impl Assign<'_> {
+    /// The entity of a record.
+    fn record(&self, r: &crate::model::UsageRecord) -> Option<&str> {
+        match (self.entity, self.rules) {
+            (Some(e), _) => Some(e),
+            (None, Some(rules)) => {
+                rules.entity_of(&r.provider, r.account.as_deref(), r.cost_centre.as_deref())
+            }
+            (None, None) => None,
+        }
+    }
+
+    /// The entity of each row of a vendor carbon report (its account, and its sub-account as
+    /// the cost centre).
+    fn carbon(&self, rows: &[crate::model::CarbonRow]) -> Vec<Option<String>> {
+        rows.iter()
+            .map(|r| match (self.entity, self.rules) {
+                (Some(e), _) => Some(e.to_string()),
+                (None, Some(rules)) => rules
+                    .entity_of(&r.provider, r.account.as_deref(), r.sub_account.as_deref())
+                    .map(str::to_string),
+                (None, None) => None,
+            })
+            .collect()
+    }
 }
 
 /// Imports one file into the ledger: a quick look for its bytes first (nothing read when
@@ -345,6 +388,27 @@ pub fn import_file(
     replace: Option<i64>,
     now: chrono::DateTime<chrono::Utc>,
     progress: crate::ingest::Progress,
+) -> std::result::Result<crate::ledger::ImportResult, crate::ledger::LedgerError> {
+    import_file_as(
+        ledger,
+        input,
+        templates,
+        replace,
+        now,
+        progress,
+        Assign::default(),
+    )
+}
+
+/// [`import_file`], each record assigned to a reporting entity by `assign`.
+pub fn import_file_as(
+    ledger: &mut crate::ledger::Ledger,
+    input: &Input,
+    templates: &crate::normalise::TemplateSet,
+    replace: Option<i64>,
+    now: chrono::DateTime<chrono::Utc>,
+    progress: crate::ingest::Progress,
+    assign: Assign<'_>,
 ) -> std::result::Result<crate::ledger::ImportResult, crate::ledger::LedgerError> {
     use crate::ledger::{ImportEnd, ImportResult};
     let sha = crate::ingest::sha256_file(&input.path).map_err(|source| {
@@ -367,21 +431,27 @@ pub fn import_file(
         progress,
     };
     // The records go to the ledger as they are read, never held together.
-    let mut importing = ledger.importing(&input.name, replace, now);
+    let mut importing = ledger
+        .importing(&input.name, replace, now)
+        .for_entity(assign.entity);
     importing.sha = sha;
     let mut failed: Option<crate::ledger::LedgerError> = None;
     let mut rejections = vec![];
     let read = {
-        let mut sink = |r| match importing.add(r) {
-            Err(e) => {
-                let msg = e.to_string();
-                failed = Some(e);
-                Err(crate::model::SinkStop::Failed(msg))
+        let mut sink = |r: crate::model::UsageRecord| {
+            let entity = assign.record(&r);
+            let added = importing.add_for(r, entity);
+            match added {
+                Err(e) => {
+                    let msg = e.to_string();
+                    failed = Some(e);
+                    Err(crate::model::SinkStop::Failed(msg))
+                }
+                Ok(()) if importing.already_imported().is_some() => {
+                    Err(crate::model::SinkStop::Failed("already imported".into()))
+                }
+                Ok(()) => Ok(()),
             }
-            Ok(()) if importing.already_imported().is_some() => {
-                Err(crate::model::SinkStop::Failed("already imported".into()))
-            }
-            Ok(()) => Ok(()),
         };
         read_export(file, &mut sink, &mut rejections)
     };
@@ -394,7 +464,10 @@ pub fn import_file(
     }
     let end = match read? {
         FileRead::Usage(report) => ImportEnd::Usage { report, rejections },
-        FileRead::Carbon(c) => ImportEnd::Carbon(c),
+        FileRead::Carbon(c) => {
+            let entities = assign.carbon(&c.rows);
+            ImportEnd::Carbon(c, entities)
+        }
     };
     importing.finish(end)
 }
@@ -551,6 +624,7 @@ fn aggregate_ledger(
     ledger: &crate::ledger::Ledger,
     period: &Period,
     cfg: &Config,
+    entity: crate::ledger::EntityFilter<'_>,
 ) -> Result<LedgerAggregate> {
     let mut agg = Aggregator::with_limit(cfg.max_lines);
     let mut excluded = Excluded::default();
@@ -559,7 +633,7 @@ fn aggregate_ledger(
     let mut excluded_per_import: Vec<ExcludedHere> = vec![];
     let mut n = 0usize;
     // The records are folded as the ledger reads them, never held together.
-    let mut imports = ledger.each_record(period, |mut r| -> Result<()> {
+    let mut imports = ledger.each_record(period, entity, |mut r| -> Result<()> {
         n += 1;
         let exclusion = applied
             .apply(cfg, &mut r)
@@ -581,7 +655,7 @@ fn aggregate_ledger(
             .map_err(|e| Error::InputData(format!("the ledger's records: {e}")))
     })??;
     excluded_per_import.resize(imports.len(), Default::default());
-    let carbon = ledger.carbon_rows(period, &mut imports)?;
+    let carbon = ledger.carbon_rows(period, entity, &mut imports)?;
     let summary = agg
         .finish(&cfg.factors, &carbon)
         .map_err(|e| Error::InputData(format!("the ledger's records: {e}")))?;
@@ -598,27 +672,37 @@ fn aggregate_ledger(
     ))
 }
 
-/// Reports from the ledger: its active records in the period, recomputed with `cfg`'s factors.
+/// Reports from the ledger: its active records in the period, recomputed with `cfg`'s factors;
+/// those of one reporting entity, or the group with each entity's totals, as `cfg.scope` asks
+/// ([`entities::resolve`]).
 pub fn run_ledger(ledger: &crate::ledger::Ledger, cfg: &Config) -> Result<Outcome> {
     // One view of the ledger for the whole report: an import committing meanwhile is seen
     // entirely or not at all.
     let _view = ledger.snapshot()?;
+    let resolved = entities::resolve(ledger, &cfg.scope)?;
+    let filter = resolved.filter();
     let (mut summary, mut imports, _, excluded, excluded_per_import, config) =
-        aggregate_ledger(ledger, &cfg.period, cfg)?;
+        aggregate_ledger(ledger, &cfg.period, cfg, filter)?;
     // Imports that touch the period but have no active record in it (all duplicates) are
-    // listed too, so the row accounting shows where their rows went.
+    // listed too, so the row accounting shows where their rows went (one entity's report:
+    // those holding records of the entity).
     let (start, end) = (cfg.period.start.to_string(), cfg.period.end.to_string());
+    let active_imports = ledger.active_imports_of(filter)?;
     for s in ledger.list()? {
         let touches = s.first_date.as_deref().is_some_and(|f| f <= end.as_str())
             && s.last_date.as_deref().is_some_and(|l| l >= start.as_str());
-        if s.removed_at.is_none() && touches && !imports.contains(&s.id) {
+        if s.removed_at.is_none()
+            && touches
+            && !imports.contains(&s.id)
+            && active_imports.contains(&s.id)
+        {
             imports.push(s.id);
         }
     }
     let mut files = Vec::with_capacity(imports.len());
     let mut rejections = vec![];
     for (index, id) in imports.iter().enumerate() {
-        let mut report = ledger.period_report(*id, &cfg.period)?;
+        let mut report = ledger.period_report(*id, &cfg.period, filter)?;
         report.file_index = index;
         if let Some((x, money)) = excluded_per_import.get(index) {
             report.counts.accepted -= x;
@@ -632,11 +716,12 @@ pub fn run_ledger(ledger: &crate::ledger::Ledger, cfg: &Config) -> Result<Outcom
     }
     let comparative = match previous_year(&cfg.period) {
         Some(p) => {
-            let (s, _, n, _, _, _) = aggregate_ledger(ledger, &p, cfg)?;
+            let (s, _, n, _, _, _) = aggregate_ledger(ledger, &p, cfg, filter)?;
             (n > 0).then_some((p, s.totals))
         }
         None => None,
     };
+    let entity_scope = entities::scope(ledger, cfg, &resolved)?;
     let reporting = reporting_spend(cfg, &mut summary, &files);
     Ok(Outcome {
         period: cfg.period.clone(),
@@ -652,10 +737,10 @@ pub fn run_ledger(ledger: &crate::ledger::Ledger, cfg: &Config) -> Result<Outcom
             path: ledger.shown().to_string(),
             comparative,
             changes: ledger.changes()?,
-            previous_statement: ledger.last_statement(&cfg.period)?,
-            active_imports: ledger.active_imports()?,
+            previous_statement: ledger.last_statement_of(&cfg.period, filter_name(filter))?,
+            active_imports,
             recording: None,
-            trend: trend::of(ledger, cfg)?,
+            trend: trend::of(ledger, cfg, filter)?,
         }),
         excluded,
         fiscal_year_start_month: cfg.fiscal_year_start_month,
@@ -666,9 +751,19 @@ pub fn run_ledger(ledger: &crate::ledger::Ledger, cfg: &Config) -> Result<Outcom
         prior: None,
         what_if: vec![],
         training: Default::default(),
+        entity_scope,
     }
     .with_levers(cfg)
     .assessed())
+}
+
+/// The entity a final statement of this scope states: one entity's name, or `None` for the
+/// whole ledger (the group).
+fn filter_name(filter: crate::ledger::EntityFilter<'_>) -> Option<&str> {
+    match filter {
+        crate::ledger::EntityFilter::Named(n) => Some(n),
+        _ => None,
+    }
 }
 
 /// Spend in the config file's reporting currency, when it sets one (the exchange rates used

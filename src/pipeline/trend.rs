@@ -158,7 +158,12 @@ pub fn fiscal_year_of(date: chrono::NaiveDate, start: u32) -> i32 {
 
 /// The trend of the fiscal year holding the last day of the reported period (`cfg.period`),
 /// from the ledger's active records; `None` when its dates cannot be formed.
-pub(super) fn of(ledger: &crate::ledger::Ledger, cfg: &Config) -> Result<Option<Trend>> {
+/// `entity`: the records of the report's scope (one entity's report has its own trend).
+pub(super) fn of(
+    ledger: &crate::ledger::Ledger,
+    cfg: &Config,
+    entity: crate::ledger::EntityFilter<'_>,
+) -> Result<Option<Trend>> {
     let start_month = cfg.fiscal_year_start_month.clamp(1, 12);
     let end = cfg.period.end;
     let fy = fiscal_year_of(end, start_month);
@@ -172,14 +177,14 @@ pub(super) fn of(ledger: &crate::ledger::Ledger, cfg: &Config) -> Result<Option<
             return Ok(None);
         };
         let (totals, basis, records) = if reported {
-            let (s, _, n, ..) = aggregate_ledger(ledger, &period, cfg)?;
+            let (s, _, n, ..) = aggregate_ledger(ledger, &period, cfg, entity)?;
             let basis = (n > 0).then(|| Basis::of(&s));
             ((n > 0).then_some(s.totals), basis, n)
         } else {
             (None, None, 0)
         };
         let before = if reported {
-            let (s, _, n, ..) = aggregate_ledger(ledger, &prev, cfg)?;
+            let (s, _, n, ..) = aggregate_ledger(ledger, &prev, cfg, entity)?;
             (n > 0).then_some(s.totals)
         } else {
             None

@@ -70,6 +70,24 @@ pub fn lines_naming(o: &Outcome, factors_table: &str) -> Vec<String> {
             r.pattern, r.cost_centre, r.records
         ));
     }
+    for r in &c.entities {
+        let mut what = vec![];
+        if let Some(a) = &r.account {
+            what.push(format!("account \"{a}\""));
+        }
+        if let Some(cc) = &r.cost_centre {
+            what.push(format!("cost centre \"{cc}\""));
+        }
+        let only = match &r.provider {
+            Some(p) => format!(" ({p} only)"),
+            None => String::new(),
+        };
+        out.push(format!(
+            "entity rule {}{only} -> {}: applied when records are imported into a ledger",
+            what.join(", "),
+            r.entity
+        ));
+    }
     for e in &c.exclusions {
         let mut what = vec![];
         if let Some(p) = &e.provider {

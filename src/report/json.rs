@@ -56,6 +56,14 @@ pub struct Summary<'a> {
     what_if: Vec<super::per_request_json::WhatIfJson<'a>>,
     /// The amortised training share (Training sheet), by model family.
     training: super::training_json::TrainingJson<'a>,
+    /// Which reporting entities a ledger report covers: the group, or one entity (absent for
+    /// a ledger without entities, reported as before).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    entity_scope: Option<super::entities_json::ScopeJson<'a>>,
+    /// The group's report: each entity's totals (the Entities sheet), adding up to `totals`
+    /// (absent otherwise).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    entities: Vec<super::entities_json::EntityJson<'a>>,
 }
 
 /// A rejected row. A value cut when it was read (longer than
@@ -167,6 +175,9 @@ struct FinalStatementJson<'a> {
     emissions_kgco2e: Bounds,
     #[serde(skip_serializing_if = "Option::is_none")]
     accepted_gaps: Option<&'a str>,
+    /// The reporting entity the statement states (absent: the whole ledger, the group).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    entity: Option<&'a str>,
 }
 
 /// This report's central figure against a final statement.
@@ -193,6 +204,7 @@ fn statement_json(s: &crate::ledger::Statement) -> FinalStatementJson<'_> {
             high: s.kgco2e[2],
         }),
         accepted_gaps: s.accepted_gaps.as_deref(),
+        entity: s.entity.as_deref(),
     }
 }
 
@@ -758,6 +770,8 @@ pub fn summary(o: &Outcome) -> Summary<'_> {
         per_request: super::per_request_json::per_request_json(o),
         what_if: super::per_request_json::what_if_json(o),
         training: super::training_json::training_json(o),
+        entity_scope: super::entities_json::scope_json(o),
+        entities: super::entities_json::entities_json(o),
         configuration: ConfigurationJson {
             settings: {
                 let mut c = o.config.clone();

@@ -5,6 +5,7 @@
 mod cell;
 pub mod configuration;
 pub mod csv;
+mod entities_json;
 pub mod intensity;
 pub mod json;
 pub mod methodology;

@@ -25,6 +25,36 @@ pub fn training_line(o: &crate::pipeline::Outcome) -> Option<String> {
     })
 }
 
+/// The report's reporting-entity scope: one entity's records, or the group with each
+/// entity's tCO2e (none for a ledger without entities reported without `--group`).
+pub fn entity_lines(o: &crate::pipeline::Outcome) -> Vec<String> {
+    use crate::pipeline::entities::EntityScope;
+    match &o.entity_scope {
+        None => vec![],
+        Some(EntityScope::Entity(name)) => vec![format!(
+            "Scope: entity {name} (only its records in the ledger; --group for the group)"
+        )],
+        Some(EntityScope::Group(rows)) => {
+            let mut out = vec![format!(
+                "Scope: the group, consolidated over {} row(s) (Entities sheet):",
+                rows.len()
+            )];
+            for r in rows {
+                let e = r.totals.emissions_kgco2e;
+                out.push(format!(
+                    "  {}: {:.3} tCO2e central (low {:.3}, high {:.3}), {} record(s)",
+                    r.name(),
+                    e.central / 1000.0,
+                    e.low / 1000.0,
+                    e.high / 1000.0,
+                    r.records
+                ));
+            }
+            out
+        }
+    }
+}
+
 /// `rows 120 = accepted 100 + rejected 2 + ... + skipped 3 (blank row 1, other service 2)`:
 /// every outcome, so that the parts visibly add up to the rows read.
 pub fn row_accounting(f: &crate::normalise::FileReport) -> String {

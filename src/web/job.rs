@@ -307,14 +307,21 @@ fn with_ledger(
     {
         return Err(super::ledger_busy(opts));
     }
+    // The config file's [[entities]] rules give the records their reporting entities, as
+    // `import` does; the page's "entity" names the Cover only.
+    let assign = pipeline::Assign {
+        entity: None,
+        rules: (!cfg.entity_rules.is_empty()).then_some(&cfg.entity_rules),
+    };
     for input in &usable {
-        pipeline::import_file(
+        pipeline::import_file_as(
             &mut ledger,
             input,
             &cfg.templates,
             None,
             chrono::Utc::now(),
             crate::ingest::Progress::Hidden,
+            assign,
         )
         .map_err(busy)?;
     }

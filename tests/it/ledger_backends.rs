@@ -19,27 +19,27 @@ const FEB_1: i64 = 1_769_904_000; // 2026-02-01T00:00:00Z
 const MAR_1: i64 = 1_772_323_200; // 2026-03-01T00:00:00Z
 
 /// One ledger of one backend for a test.
-struct Backend {
+pub(crate) struct Backend {
     /// "sqlite" or "postgres", for messages.
-    name: &'static str,
+    pub(crate) name: &'static str,
     /// As given to --ledger.
-    arg: String,
+    pub(crate) arg: String,
     _db: Option<pg::Database>,
 }
 
 impl Backend {
-    fn location(&self) -> Location {
+    pub(crate) fn location(&self) -> Location {
         Location::parse(std::ffi::OsStr::new(&self.arg))
     }
 
-    fn open(&self) -> Ledger {
+    pub(crate) fn open(&self) -> Ledger {
         Ledger::open_at(&self.location()).unwrap_or_else(|e| panic!("{}: {e}", self.name))
     }
 }
 
 /// A new, empty ledger of each backend available: an SQLite file in `dir` and, when there is
 /// a PostgreSQL server, a new database.
-fn backends(test: &str, dir: &Path, n: usize) -> Vec<Backend> {
+pub(crate) fn backends(test: &str, dir: &Path, n: usize) -> Vec<Backend> {
     let mut out = vec![Backend {
         name: "sqlite",
         arg: dir.join(format!("l{n}.db")).display().to_string(),
@@ -163,7 +163,7 @@ fn cli_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> (i32, String, Str
     )
 }
 
-fn cli(dir: &Path, args: &[&str]) -> (i32, String, String) {
+pub(crate) fn cli(dir: &Path, args: &[&str]) -> (i32, String, String) {
     cli_env(dir, args, &[])
 }
 

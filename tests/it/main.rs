@@ -10,6 +10,8 @@ mod cli;
 mod common;
 mod config_file;
 mod currency;
+#[cfg(feature = "postgres")]
+mod entities;
 mod estimate_cases;
 mod factor_build;
 mod factors_cmd;

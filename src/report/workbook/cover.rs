@@ -40,6 +40,9 @@ pub(super) fn write(book: &mut Book<'_>, o: &Outcome, set: &FactorSet) -> Result
         ("Generated at (UTC)", o.generated_at.format("%Y-%m-%d %H:%M:%S").to_string()),
         ("Status", finality::status_text(o)),
     ];
+    if let Some(text) = scope_text(o) {
+        rows.insert(1, ("Scope", text));
+    }
     if let Some(text) = training_text(o) {
         let at = rows
             .iter()
@@ -125,9 +128,14 @@ pub(super) fn write(book: &mut Book<'_>, o: &Outcome, set: &FactorSet) -> Result
     } else {
         ""
     };
+    let entities = if super::entities::of(o).is_some() {
+        " · Entities (the group's figure by reporting entity, adding up to it)"
+    } else {
+        ""
+    };
     ws.wrapped(r,
         1,
-        &format!("E1-6 Summary (the disclosure line, management metrics) · AI Services (by provider, model, region, month, cost centre) · Periods (by month){trend} · Calculation Lines (audit trail to source rows) · Factors and Sources (every factor, cited) · Per Request (Wh and gCO2e of one request, beside published per-query figures) · Levers (what-if scenarios: another model, region or more caching) · Training (the amortised training share of the models used, shown apart) · Supplier Data (vendor carbon figures beside or in place of the estimate) · Methodology · Coverage (days with data per provider and month, and every warning) · Imports (row and money accounting per file) · Rejected Rows"),
+        &format!("E1-6 Summary (the disclosure line, management metrics) · AI Services (by provider, model, region, month, cost centre) · Periods (by month){trend}{entities} · Calculation Lines (audit trail to source rows) · Factors and Sources (every factor, cited) · Per Request (Wh and gCO2e of one request, beside published per-query figures) · Levers (what-if scenarios: another model, region or more caching) · Training (the amortised training share of the models used, shown apart) · Supplier Data (vendor carbon figures beside or in place of the estimate) · Methodology · Coverage (days with data per provider and month, and every warning) · Imports (row and money accounting per file) · Rejected Rows"),
         90.0,
     )?;
     ws.set_landscape();
@@ -158,6 +166,31 @@ fn result_text(o: &Outcome) -> String {
             e.high / 1000.0
         )
     }
+}
+
+/// The Cover's line on the reporting-entity scope of a ledger report (none for a ledger
+/// without entities reported without `--group`).
+fn scope_text(o: &Outcome) -> Option<String> {
+    use crate::pipeline::entities::EntityScope;
+    Some(match o.entity_scope.as_ref()? {
+        EntityScope::Entity(name) => format!(
+            "Reporting entity {name} alone: only the records the ledger assigns to it (its N-1, trend and final statements too); report --group gives the group"
+        ),
+        EntityScope::Group(rows) => {
+            let names: Vec<&str> = rows.iter().filter_map(|r| r.entity.as_deref()).collect();
+            let none = if rows.iter().any(|r| r.entity.is_none()) {
+                " and the records assigned to none"
+            } else {
+                ""
+            };
+            format!(
+                "The group, consolidated: every record of the ledger, of its {} reporting entit{} ({}){none}; each one's figure on the Entities sheet, adding up to the result",
+                names.len(),
+                if names.len() == 1 { "y" } else { "ies" },
+                if names.is_empty() { "none".to_string() } else { names.join(", ") }
+            )
+        }
+    })
 }
 
 /// The Cover's line on the amortised training share (none when the factor set has no training

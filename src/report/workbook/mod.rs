@@ -14,6 +14,7 @@ mod change_log;
 mod cover;
 mod coverage;
 mod data_quality;
+mod entities;
 mod factors;
 pub(crate) mod formats;
 mod formulas;
@@ -45,7 +46,8 @@ use crate::factors::FactorSet;
 use crate::pipeline::Outcome;
 
 /// Sheet names, in workbook order, of a report without a ledger; a ledger report has
-/// [`TREND`] after "Periods" ([`sheet_names`]).
+/// [`TREND`] after "Periods", and the group's report [`ENTITIES`] after "Allocation"
+/// ([`sheet_names`]).
 pub const SHEETS: &[&str] = &[
     "Cover",
     "E1-6 Summary",
@@ -72,6 +74,10 @@ pub const SHEETS: &[&str] = &[
 /// The Trend sheet: the fiscal year by quarter, from the ledger (ledger reports only).
 pub const TREND: &str = trend::NAME;
 
+/// The Entities sheet: the group's figure by reporting entity (the group's report only),
+/// after "Allocation".
+pub const ENTITIES: &str = entities::NAME;
+
 /// The sheet names of `o`'s workbook, in order (before any "Calculation Lines (2)").
 pub fn sheet_names(o: &Outcome) -> Vec<&'static str> {
     let mut names = SHEETS.to_vec();
@@ -81,6 +87,13 @@ pub fn sheet_names(o: &Outcome) -> Vec<&'static str> {
             .position(|n| *n == "Periods")
             .map_or(names.len(), |i| i + 1);
         names.insert(at, TREND);
+    }
+    if entities::of(o).is_some() {
+        let at = names
+            .iter()
+            .position(|n| *n == "Allocation")
+            .map_or(names.len(), |i| i + 1);
+        names.insert(at, ENTITIES);
     }
     names
 }
@@ -142,6 +155,7 @@ fn build_into_with<W: std::io::Write + std::io::Seek + Send>(
     periods::write(b, o).map_err(err)?;
     trend::write(b, o).map_err(err)?;
     allocation::write(b, o).map_err(err)?;
+    entities::write(b, o).map_err(err)?;
     calculation_lines::write(b, o, per_sheet).map_err(err)?;
     factors::write(b, o).map_err(err)?;
     sources::write(b, o, set).map_err(err)?;
