@@ -15,6 +15,7 @@ pub(crate) fn run(args: &ImportArgs) -> Result<()> {
     })?;
     let (inputs, skipped) = pipeline::inputs_from_paths(&args.inputs)?;
     let mut ledger = Ledger::open_at(&Location::chosen(args.ledger.ledger.as_deref()))?;
+    ledger.set_actor(super::actor());
     import_all(&mut ledger, &inputs, &templates, args.replace)?;
     super::report::print_skipped(&skipped);
     Ok(())
