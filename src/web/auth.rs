@@ -613,7 +613,7 @@ async fn identify(state: &AppState, headers: &HeaderMap, trusted: bool) -> Resul
 enum Needs {
     /// Anyone (the sign-in endpoints).
     Anyone,
-    /// The page: the sign-in page for whoever is not signed in.
+    /// The page: anyone (its handler answers the sign-in page to whoever is not signed in).
     Page,
     /// A signed-in user with at least this role.
     Role(Role),
@@ -638,9 +638,10 @@ fn action_words(path: &str) -> &'static str {
     }
 }
 
-/// The middleware: works out the [`Caller`], answers the sign-in page to whoever is not
-/// signed in, 401 to an API request without sign-in, 403 to a role that may not, and 403 to
-/// a state-changing request without its session's CSRF token.
+/// The middleware: works out the [`Caller`] (handed to the handlers; the page's answers the
+/// sign-in page to whoever is not signed in), answers 401 to an API request without sign-in,
+/// 403 to a role that may not, and 403 to a state-changing request without its session's
+/// CSRF token.
 pub(crate) async fn authenticate(
     State(state): State<AppState>,
     mut req: Request,
@@ -655,18 +656,12 @@ pub(crate) async fn authenticate(
         trusted,
     };
     match check(&state, &asked).await {
-        Ok(Checked::Go(caller)) => {
+        Ok(caller) => {
             req.extensions_mut().insert(caller);
             next.run(req).await
         }
-        Ok(Checked::SignInPage) => super::sign_in::page(),
         Err(e) => e.into_response(),
     }
-}
-
-enum Checked {
-    Go(Caller),
-    SignInPage,
 }
 
 /// What the checks need of a request (the request itself, whose body is not `Sync`, is not
@@ -679,22 +674,21 @@ struct Asked {
     trusted: bool,
 }
 
-async fn check(state: &AppState, asked: &Asked) -> Result<Checked, ApiError> {
+async fn check(state: &AppState, asked: &Asked) -> Result<Caller, ApiError> {
     let client = client_address(state, asked.peer, asked.trusted, &asked.headers);
     if !required(state).await? {
-        return Ok(Checked::Go(Caller {
+        return Ok(Caller {
             who: Who::Open,
             client,
-        }));
+        });
     }
     let who = identify(state, &asked.headers, asked.trusted).await?;
     let path = asked.path.as_str();
     let method = &asked.method;
     let caller = Caller { who, client };
     match (needs(method, path), &caller.who) {
-        (Needs::Anyone, _) => return Ok(Checked::Go(caller)),
-        (Needs::Page, Who::User { .. }) => {}
-        (Needs::Page, _) => return Ok(Checked::SignInPage),
+        // The page handler answers the sign-in page to whoever is not signed in.
+        (Needs::Anyone | Needs::Page, _) => return Ok(caller),
         (Needs::Role(need), Who::User { role, name, .. }) => {
             if !role.allows(need) {
                 return Err(ApiError::new(
@@ -735,7 +729,7 @@ async fn check(state: &AppState, asked: &Asked) -> Result<Checked, ApiError> {
             ));
         }
     }
-    Ok(Checked::Go(caller))
+    Ok(caller)
 }
 
 /// The refusal for a user the proxy names but the ledger does not know.

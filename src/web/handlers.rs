@@ -5,7 +5,7 @@
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Extension, FromRequest, Multipart, Path, Request, State};
-use axum::http::{header, HeaderName, StatusCode};
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
@@ -15,21 +15,18 @@ use super::{job, pace, upload, ApiError, AppState};
 /// The upload page, embedded in the binary (no CDN, works offline).
 const PAGE: &str = include_str!("page.html");
 
-/// Headers every page answer carries: no framing by other sites, scripts and styles only
-/// from the page itself.
-pub(super) const PAGE_HEADERS: [(HeaderName, &str); 4] = [
-    (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-    (
-        header::CONTENT_SECURITY_POLICY,
-        "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'",
-    ),
-    (header::X_FRAME_OPTIONS, "DENY"),
-    (header::CACHE_CONTROL, "no-store"),
-];
-
-/// `GET /`: the page.
-pub(crate) async fn page() -> Response {
-    (PAGE_HEADERS, PAGE).into_response()
+/// `GET /`: the page, or the sign-in page for whoever must sign in first.
+pub(crate) async fn page(caller: Option<Extension<Caller>>) -> Response {
+    let signed_in = caller.is_none_or(|Extension(c)| {
+        matches!(
+            c.who,
+            super::auth::Who::Open | super::auth::Who::User { .. }
+        )
+    });
+    if !signed_in {
+        return super::sign_in::page();
+    }
+    (super::PAGE_HEADERS, PAGE).into_response()
 }
 
 /// Any other path.

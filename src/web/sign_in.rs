@@ -24,7 +24,7 @@ const SIGN_IN_FORM_LIFETIME: std::time::Duration = std::time::Duration::from_sec
 
 /// The sign-in page (`GET /` without a session).
 pub(crate) fn page() -> Response {
-    (super::handlers::PAGE_HEADERS, SIGN_IN_PAGE).into_response()
+    (super::PAGE_HEADERS, SIGN_IN_PAGE).into_response()
 }
 
 /// What the page may offer a caller with this role (none: the open page).
