@@ -92,8 +92,9 @@ pub enum Command {
     #[command(verbatim_doc_comment)]
     Imports(ImportsArgs),
     /// Move a whole ledger: `ledger copy` copies every import, record, rejected row, vendor
-    /// carbon row, change-log entry and final statement, with their numbers, into a new or
-    /// empty ledger, from an SQLite file to a PostgreSQL database or back (docs/postgres.md).
+    /// carbon row, change-log entry, final statement, user of the upload page and audit-log
+    /// entry, with their numbers, into a new or empty ledger, from an SQLite file to a
+    /// PostgreSQL database or back (docs/postgres.md).
     ///
     /// Examples:
     ///   llm-scope3 ledger copy --from finance.db --to postgres://preparer@db.internal/llm_scope3
@@ -110,6 +111,35 @@ pub enum Command {
     ///   llm-scope3 factors validate
     #[command(verbatim_doc_comment)]
     Factors(FactorsArgs),
+    /// The people who may use the upload page, with their roles, kept in the ledger.
+    ///
+    /// Roles: viewer (read reports), preparer (also upload and import exports), approver
+    /// (also record final statements), admin (also manage users). Once the ledger has a user,
+    /// `serve --ledger` asks everybody to sign in. Passwords are stored as Argon2id hashes,
+    /// never as given; they are read from the terminal without echo, or from the first line
+    /// of standard input with --password-stdin, never from the command line. A user without
+    /// a password (--no-password) can come in only through a single-sign-on proxy
+    /// (`serve --trusted-proxy`). Every change is in the audit log, as the operating-system
+    /// user ($USER).
+    ///
+    /// Examples:
+    ///   llm-scope3 users add ann --role preparer --ledger finance.db
+    ///   printf '%s\n' "$PASS" | llm-scope3 users add bob --role approver --password-stdin
+    ///   llm-scope3 users add carol@example.com --role viewer --no-password
+    ///   llm-scope3 users passwd ann
+    ///   llm-scope3 users role ann approver
+    ///   llm-scope3 users remove ann
+    ///   llm-scope3 users list
+    #[command(verbatim_doc_comment)]
+    Users(UsersArgs),
+    /// The audit log: every import, removal, final statement, sign-in (and failed sign-in)
+    /// and change of users, with who, when, how and what. Also on the workbook's Change Log.
+    ///
+    /// Examples:
+    ///   llm-scope3 audit list --ledger finance.db
+    ///   llm-scope3 audit list --last 20
+    #[command(verbatim_doc_comment)]
+    Audit(AuditArgs),
     /// Serve the upload page: drop exports in a browser, download the workbook.
     ///
     /// Loopback only by default; the page and its JSON API (docs/api.md) answer only to the
@@ -117,9 +147,16 @@ pub enum Command {
     /// downloaded for an hour. With --bind 127.0.0.1:0 the system picks a free port; the
     /// address is printed on the first line of standard output.
     ///
+    /// Sign-in: when the --ledger has users (`llm-scope3 users add`), everybody signs in and
+    /// may do what their role allows; with --trusted-proxy, a single-sign-on proxy in front
+    /// (oauth2-proxy before Entra ID or Okta, say) names the user in a header and the role
+    /// comes from the ledger. Without either, the page is open to whoever can reach it, so the
+    /// server refuses to listen beyond loopback then (exit 2).
+    ///
     /// Examples:
     ///   llm-scope3 serve
     ///   llm-scope3 serve --bind 127.0.0.1:9000 --ledger finance.db
+    ///   llm-scope3 serve --bind 0.0.0.0:8080 --ledger finance.db --trusted-proxy 10.0.0.5
     #[command(verbatim_doc_comment)]
     Serve(ServeArgs),
 }
@@ -160,9 +197,108 @@ pub struct ServeArgs {
     /// command line) before it is answered 503 with Retry-After.
     #[arg(long, value_name = "SECS", default_value_t = 30)]
     pub ledger_wait: u64,
+    /// Address (or network, IP/CIDR) of a reverse proxy doing single sign-on; repeatable.
+    /// Requests from it name the signed-in user in --proxy-user-header, whose role is then
+    /// read from the --ledger's users. The header is ignored from any other address. Needs
+    /// --ledger.
+    #[arg(long = "trusted-proxy", value_name = "IP/CIDR")]
+    pub trusted_proxies: Vec<String>,
+    /// The header in which a --trusted-proxy names the signed-in user (oauth2-proxy with
+    /// --pass-user-headers sends X-Forwarded-User and X-Forwarded-Email).
+    #[arg(long, value_name = "NAME", default_value = "X-Forwarded-Email")]
+    pub proxy_user_header: String,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub read: ReadArgs,
+}
+
+/// `users` arguments.
+#[derive(Debug, Clone, Args)]
+pub struct UsersArgs {
+    /// What to do (default: list).
+    #[command(subcommand)]
+    pub action: Option<UsersAction>,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub ledger: LedgerArg,
+}
+
+/// How a new password is given.
+#[derive(Debug, Clone, Args)]
+pub struct PasswordArgs {
+    /// Read the password from the first line of standard input (for scripts) instead of
+    /// asking for it on the terminal.
+    #[arg(long, conflicts_with = "no_password")]
+    pub password_stdin: bool,
+    /// No password: the user can come in only through a single-sign-on proxy (serve
+    /// --trusted-proxy), named by it.
+    #[arg(long)]
+    pub no_password: bool,
+}
+
+/// `users` subcommands.
+#[derive(Debug, Clone, Subcommand)]
+pub enum UsersAction {
+    /// Every user: name, role, whether they have a password, when added and changed.
+    List,
+    /// Add a user (creates the ledger when it does not exist). Asks for the password twice
+    /// on the terminal unless --password-stdin or --no-password.
+    Add {
+        /// The user's name (kept in lower case): what they type to sign in, or the e-mail
+        /// address the single-sign-on proxy sends.
+        name: String,
+        /// viewer, preparer, approver or admin.
+        #[arg(long, value_name = "ROLE")]
+        role: String,
+        #[command(flatten)]
+        #[allow(missing_docs)]
+        password: PasswordArgs,
+    },
+    /// Set a user's password (asked twice on the terminal unless --password-stdin), or
+    /// remove it (--no-password: single sign-on only).
+    Passwd {
+        /// The user's name.
+        name: String,
+        #[command(flatten)]
+        #[allow(missing_docs)]
+        password: PasswordArgs,
+    },
+    /// Give a user another role.
+    Role {
+        /// The user's name.
+        name: String,
+        /// viewer, preparer, approver or admin.
+        role: String,
+    },
+    /// Remove a user: they can no longer sign in (a session of theirs ends at its next
+    /// request). What they did stays in the audit log.
+    Remove {
+        /// The user's name.
+        name: String,
+    },
+}
+
+/// `audit` arguments.
+#[derive(Debug, Clone, Args)]
+pub struct AuditArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub action: AuditAction,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub ledger: LedgerArg,
+}
+
+/// `audit` subcommands.
+#[derive(Debug, Clone, Subcommand)]
+pub enum AuditAction {
+    /// The audit log, oldest first: when (UTC), who, how (command line, page, single
+    /// sign-on, with the client's address), what, and the details.
+    List {
+        /// Only the last N entries.
+        #[arg(long, value_name = "N")]
+        last: Option<usize>,
+    },
 }
 
 /// The reporting period: exactly one of --quarter, --year or --from/--to.

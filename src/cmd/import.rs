@@ -21,6 +21,7 @@ pub(crate) fn run(args: &ImportArgs) -> Result<()> {
     };
     let (inputs, skipped) = pipeline::inputs_from_paths(&args.inputs)?;
     let mut ledger = Ledger::open_at(&Location::chosen(args.ledger.ledger.as_deref()))?;
+    ledger.set_actor(super::actor());
     let assign = pipeline::Assign {
         entity,
         rules: (!rules.is_empty()).then_some(&rules),

@@ -154,6 +154,7 @@ pub(crate) fn run(args: &ImportsArgs) -> Result<()> {
                 )));
             }
             let mut ledger = Ledger::open_existing_at(&location)?;
+            ledger.set_actor(super::actor());
             ledger.remove(id, Utc::now())?;
             crate::outln!(
                 "import #{id} removed from {} (recorded in the change log)",

@@ -23,6 +23,12 @@ pub(crate) fn run(args: &LedgerArgs) -> Result<()> {
                 if c.changes == 1 { "y" } else { "ies" },
                 c.statements
             );
+            crate::outln!(
+                "  {} user(s) of the upload page, {} audit-log entr{}",
+                c.users,
+                c.audit,
+                if c.audit == 1 { "y" } else { "ies" }
+            );
             crate::outln!("  the copy was checked: it holds what the source held");
         }
     }

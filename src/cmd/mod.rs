@@ -1,6 +1,7 @@
 //! One file per subcommand: orchestration only (arguments -> config -> pipeline -> output).
 //! Business logic lives in the stages; nothing here computes a figure.
 
+mod audit;
 mod factors;
 mod import;
 mod imports;
@@ -9,9 +10,37 @@ mod ledger;
 mod report;
 #[cfg(feature = "serve")]
 mod serve;
+mod users;
 
 use crate::cli::{Cli, Command};
 use crate::error::Result;
+
+/// The operating-system user running the command, as the audit log names who did something
+/// on the command line: $USER, else $LOGNAME, else $USERNAME (Windows), else the user id.
+pub(crate) fn os_user() -> String {
+    ["USER", "LOGNAME", "USERNAME"]
+        .iter()
+        .filter_map(std::env::var_os)
+        .map(|v| v.to_string_lossy().trim().to_string())
+        .find(|v| !v.is_empty())
+        .unwrap_or_else(|| {
+            // No login name in the environment (a service, a container): the user id.
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::MetadataExt;
+                if let Ok(m) = std::fs::metadata("/proc/self") {
+                    return format!("uid {}", m.uid());
+                }
+            }
+            "(unknown operating-system user)".to_string()
+        })
+}
+
+/// Who this command's changes to a ledger are recorded as: the operating-system user, on the
+/// command line.
+pub(crate) fn actor() -> crate::ledger::Actor {
+    crate::ledger::Actor::command_line(&os_user())
+}
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> Result<()> {
@@ -22,6 +51,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Import(args) => import::run(&args),
         Command::Imports(args) => imports::run(&args),
         Command::Ledger(args) => ledger::run(&args),
+        Command::Users(args) => users::run(&args),
+        Command::Audit(args) => audit::run(&args),
         #[cfg(feature = "serve")]
         Command::Serve(args) => serve::run(&args),
         #[cfg(not(feature = "serve"))]

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use crate::cli::ReportArgs;
 use crate::config::{Config, Scope};
 use crate::error::{Error, Result};
-use crate::ledger::{Ledger, Location, Statement};
+use crate::ledger::{Ledger, Location};
 use crate::pipeline::{self, Outcome};
 use crate::report::csv::Dialect;
 use crate::report::{json, stage_with, text};
@@ -80,7 +80,8 @@ pub(crate) fn run(args: &ReportArgs) -> Result<()> {
     let mut ledger = None;
     let outcome = if args.inputs.is_empty() {
         // From the ledger alone.
-        let l = Ledger::open_existing_at(&Location::chosen(args.ledger.as_deref()))?;
+        let mut l = Ledger::open_existing_at(&Location::chosen(args.ledger.as_deref()))?;
+        l.set_actor(super::actor());
         verified(&l)?;
         let o = pipeline::run_ledger(&l, &cfg)?;
         ledger = Some(l);
@@ -89,6 +90,7 @@ pub(crate) fn run(args: &ReportArgs) -> Result<()> {
         // Import the files first, then report from the ledger.
         let (inputs, skipped) = pipeline::inputs_from_paths(&args.inputs)?;
         let mut l = Ledger::open_at(&Location::parse(path.as_os_str()))?;
+        l.set_actor(super::actor());
         let assign = pipeline::Assign {
             entity,
             rules: (!cfg.entity_rules.is_empty()).then_some(&cfg.entity_rules),
@@ -127,7 +129,7 @@ pub(crate) fn run(args: &ReportArgs) -> Result<()> {
     let ledger_shown = ledger.as_ref().map(|l| l.shown().to_string());
     let pending = match (args.final_, ledger.as_mut()) {
         (true, Some(l)) => {
-            let mut s = statement(&outcome, args);
+            let mut s = pipeline::finality::statement(&outcome, args.accept_gaps.as_deref());
             let p = l.begin_statement(&outcome.period, &s)?;
             s.id = p.id();
             if let Some(view) = outcome.ledger.as_mut() {
@@ -215,38 +217,6 @@ pub(crate) fn run(args: &ReportArgs) -> Result<()> {
     }
     print_summary(&outcome, &out, csv_files.as_deref(), args.json.as_ref());
     Ok(())
-}
-
-/// The totals `report --final` states, from the outcome (numbered by the ledger).
-fn statement(outcome: &Outcome, args: &ReportArgs) -> Statement {
-    let t = &outcome.summary.totals;
-    Statement {
-        id: 0,
-        period_label: outcome.period.label.clone(),
-        stated_at: outcome
-            .generated_at
-            .format("%Y-%m-%dT%H:%M:%SZ")
-            .to_string(),
-        factor_version: outcome.factor_version.clone(),
-        factor_sha256: outcome.factor_sha256.clone(),
-        imports: outcome
-            .ledger
-            .as_ref()
-            .map(|v| v.active_imports.clone())
-            .unwrap_or_default(),
-        kgco2e: [
-            t.emissions_kgco2e.low,
-            t.emissions_kgco2e.central,
-            t.emissions_kgco2e.high,
-        ],
-        energy_kwh: t.energy_kwh.central,
-        tokens: [t.activity.input_tokens, t.activity.output_tokens],
-        accepted_gaps: args.accept_gaps.clone(),
-        entity: match &outcome.entity_scope {
-            Some(pipeline::entities::EntityScope::Entity(name)) => Some(name.clone()),
-            _ => None,
-        },
-    }
 }
 
 /// A report's figure is what someone signs: before it is computed from a ledger, the ledger gets
@@ -379,28 +349,8 @@ fn check_coverage(outcome: &mut Outcome, args: &ReportArgs) -> Result<()> {
             files.join("\n")
         )));
     }
-    let gaps: Vec<&pipeline::warnings::Warning> =
-        outcome.warnings.iter().filter(|w| w.is_gap()).collect();
-    if args.final_ && !gaps.is_empty() && args.accept_gaps.is_none() {
-        let list: Vec<String> = gaps.iter().map(|w| format!("  - {}", w.message)).collect();
-        return Err(Error::InputData(format!(
-            "nothing written or recorded: the coverage of {} has gaps, and a final statement must not hide them:\n{}\n  Add the missing exports, or state the period anyway with --accept-gaps \"REASON\" (recorded and shown on the Cover).",
-            outcome.period,
-            list.join("\n")
-        )));
-    }
-    if let Some(reason) = &args.accept_gaps {
-        let reason = reason.trim();
-        if reason.is_empty() {
-            return Err(Error::Usage(
-                "--accept-gaps needs a reason, e.g. --accept-gaps \"no AI use in February: service paused\"".into(),
-            ));
-        }
-        if !gaps.is_empty() {
-            outcome
-                .warnings
-                .push(pipeline::warnings::Warning::gaps_accepted(reason));
-        }
+    if args.final_ {
+        pipeline::finality::gate(outcome, args.accept_gaps.as_deref())?;
     }
     Ok(())
 }

@@ -1,7 +1,9 @@
 //! `ledger copy`: every row of one ledger into a new, empty one, from a file to a PostgreSQL
 //! database or back, with its ids (imports, records, statements and change-log entries keep
 //! their numbers, which the change log and statements cite), in one transaction of the
-//! destination while the source is read in one snapshot.
+//! destination while the source is read in one snapshot. The upload page's users (with their
+//! password hashes) and the audit log go along: the copy is the same ledger, for the same
+//! people.
 
 use super::db::{Db, DbError, Val, Value};
 use super::{Ledger, LedgerError, Location, Result};
@@ -21,11 +23,15 @@ pub struct Copied {
     pub changes: i64,
     /// Final statements.
     pub statements: i64,
+    /// Users of the upload page.
+    pub users: i64,
+    /// Audit-log entries.
+    pub audit: i64,
 }
 
 /// The tables in the order they are copied (a row's import before it), each with its
 /// columns; `replaced_by` is set once every import is there.
-const TABLES: [(&str, &str); 6] = [
+const TABLES: [(&str, &str); 8] = [
     (
         "imports",
         "id, file, sha256, format, template, imported_at, first_date, last_date, bucket_secs,
@@ -55,6 +61,11 @@ const TABLES: [(&str, &str); 6] = [
          imports, kgco2e_low, kgco2e_central, kgco2e_high, energy_kwh, input_tokens,
          output_tokens, accepted_gaps, entity",
     ),
+    (
+        "users",
+        "id, name, role, password_hash, created_at, updated_at",
+    ),
+    ("audit", "id, at, who, via, action, detail, client"),
 ];
 
 /// Rows inserted per statement.
@@ -99,14 +110,15 @@ fn copy_into(source: &Ledger, target: &Ledger) -> Result<Copied> {
         .db
         .query_one(
             "SELECT (SELECT count(*) FROM imports) + (SELECT count(*) FROM statements)
-                    + (SELECT count(*) FROM changes)",
+                    + (SELECT count(*) FROM changes) + (SELECT count(*) FROM users)
+                    + (SELECT count(*) FROM audit)",
             &[],
             |r| r.int(0),
         )
         .map_err(&te)?;
     if held > 0 {
         return Err(LedgerError::Refused(format!(
-            "{} already holds imports, statements or change-log entries: copy into a new, empty ledger (nothing was copied)",
+            "{} already holds imports, statements, change-log entries, users or audit entries: copy into a new, empty ledger (nothing was copied)",
             target.shown
         )));
     }
@@ -168,6 +180,8 @@ fn copy_into(source: &Ledger, target: &Ledger) -> Result<Copied> {
             "rejections" => copied.rejections = n,
             "supplier_rows" => copied.carbon_rows = n,
             "changes" => copied.changes = n,
+            "users" => copied.users = n,
+            "audit" => copied.audit = n,
             _ => copied.statements = n,
         }
     }

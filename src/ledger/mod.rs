@@ -40,20 +40,24 @@ use chrono::{DateTime, Utc};
 use crate::model::{Period, Provenance, RecordKind, Rejection, UsageRecord};
 use crate::normalise::{FileReport, NormaliseError};
 
+mod access;
 mod copy;
 pub(crate) mod db;
 mod location;
+mod password;
 #[cfg(feature = "postgres")]
 mod postgres;
 mod sqlite;
 
+pub use access::{normal_user_name, Actor, AuditEntry, Role, User};
 pub use copy::{copy, Copied};
 use db::{vals, Begin, Db, DbError, DbResult, Dialect, Row, Sum};
 pub use location::{Location, PgUrl, LEDGER_ENV};
+pub use password::{PasswordHash, PasswordRefused};
 pub use sqlite::damage_report;
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i64 = 6;
+pub const SCHEMA_VERSION: i64 = 7;
 
 /// The marker of an llm-scope3 ledger in the SQLite header (`PRAGMA application_id`): "LS3L".
 /// A PostgreSQL ledger holds it in its marker table.
@@ -558,6 +562,21 @@ impl<'a> Importing<'a> {
             vals![duplicate, restated, import_id],
         )
         .map_err(&e)?;
+        let replaced = self
+            .replace
+            .map(|old| format!(", replacing import #{old}"))
+            .unwrap_or_default();
+        access::audit_in(
+            &tx,
+            &l.actor,
+            "import",
+            &format!(
+                "import #{import_id}: {} ({}, SHA-256 {}), {} record(s) stored ({duplicate} duplicate, {restated} restated), {} row(s) rejected{replaced}",
+                self.name, report.format, report.sha256, self.stored, report.counts.rejected
+            ),
+            &self.stamp,
+        )
+        .map_err(&e)?;
         tx.commit().map_err(&e)?;
         drop(e);
         l.checkpoint();
@@ -629,6 +648,9 @@ pub struct Ledger {
     /// Opened read-only: the file's permissions allow no writing, or the database user may
     /// not write (why).
     read_only: Option<String>,
+    /// Who the changes made through this connection are recorded as in the audit log
+    /// ([`Ledger::set_actor`]).
+    actor: Actor,
 }
 
 /// A final statement inserted but not yet committed ([`Ledger::begin_statement`]): the
@@ -785,7 +807,7 @@ fn classify(db: &Db, location: &Location, shown: &str) -> Result<State> {
 }
 
 /// The schema of each version, one script per version and backend, applied in order.
-fn schema_scripts(dialect: Dialect) -> [&'static str; 6] {
+fn schema_scripts(dialect: Dialect) -> [&'static str; 7] {
     match dialect {
         Dialect::Sqlite => [
             include_str!("schema.sql"),
@@ -794,6 +816,7 @@ fn schema_scripts(dialect: Dialect) -> [&'static str; 6] {
             include_str!("schema_v4.sql"),
             include_str!("schema_v5.sql"),
             include_str!("schema_v6.sql"),
+            include_str!("schema_v7.sql"),
         ],
         Dialect::Postgres => [
             include_str!("schema.pg.sql"),
@@ -802,6 +825,7 @@ fn schema_scripts(dialect: Dialect) -> [&'static str; 6] {
             include_str!("schema_v4.pg.sql"),
             include_str!("schema_v5.pg.sql"),
             include_str!("schema_v6.pg.sql"),
+            include_str!("schema_v7.pg.sql"),
         ],
     }
 }
@@ -809,7 +833,7 @@ fn schema_scripts(dialect: Dialect) -> [&'static str; 6] {
 /// Creates the schema from `version` up to [`SCHEMA_VERSION`] and sets the marker, inside the
 /// caller's write transaction.
 fn set_up(db: &Db, version: i64) -> DbResult<()> {
-    let [v1, v2, v3, v4, v5, v6] = schema_scripts(db.dialect());
+    let [v1, v2, v3, v4, v5, v6, v7] = schema_scripts(db.dialect());
     if version < 1 {
         // The PostgreSQL script also makes the marker table: a PostgreSQL ledger is marked
         // from the start.
@@ -836,6 +860,11 @@ fn set_up(db: &Db, version: i64) -> DbResult<()> {
     if version < 6 {
         // Version 6: the reporting entity of records, carbon rows, imports and statements.
         db.batch(v6)?;
+    }
+    if version < 7 {
+        // Version 7: the upload page's users (roles, Argon2id password hashes) and the audit
+        // log of who imported, removed, stated final and signed in.
+        db.batch(v7)?;
     }
     if let Some(c) = db.sqlite() {
         c.pragma_update(None, "application_id", APPLICATION_ID)?;
@@ -945,6 +974,7 @@ impl Ledger {
                     read_only: opened
                         .read_only
                         .then(|| "its file permissions allow no writing".to_string()),
+                    actor: Actor::unnamed(),
                 };
                 let state = if opened.empty {
                     State::Empty
@@ -971,6 +1001,7 @@ impl Ledger {
                     location: location.clone(),
                     shown,
                     read_only: None,
+                    actor: Actor::unnamed(),
                 };
                 let state = classify(&ledger.db, location, &ledger.shown)?;
                 match state {
@@ -1426,6 +1457,18 @@ impl Ledger {
             vals![duplicate, restated, import_id],
         )
         .map_err(&e)?;
+        access::audit_in(
+            &tx,
+            &self.actor,
+            "import",
+            &format!(
+                "import #{import_id}: {name} ({}, SHA-256 {sha}), {} vendor carbon row(s) ({duplicate} duplicate, {restated} restated)",
+                report.format,
+                c.rows.len()
+            ),
+            &stamp,
+        )
+        .map_err(&e)?;
         tx.commit().map_err(&e)?;
         drop(e);
         self.checkpoint();
@@ -1589,7 +1632,21 @@ impl Ledger {
                 "import #{id} was already removed on {at}"
             )));
         }
-        remove_in(&tx, id, &now_text(now), "removed import").map_err(&e)?;
+        let stamp = now_text(now);
+        remove_in(&tx, id, &stamp, "removed import").map_err(&e)?;
+        let file = tx
+            .query_one("SELECT file FROM imports WHERE id = ?1", vals![id], |r| {
+                r.text(0)
+            })
+            .map_err(&e)?;
+        access::audit_in(
+            &tx,
+            &self.actor,
+            "remove",
+            &format!("import #{id} ({file}) removed"),
+            &stamp,
+        )
+        .map_err(&e)?;
         tx.commit().map_err(&e)?;
         drop(e);
         self.checkpoint();
@@ -1911,6 +1968,28 @@ impl Ledger {
                 ],
             )
             .map_err(pending.ledger.err())?;
+        let gaps = s
+            .accepted_gaps
+            .as_deref()
+            .map(|g| format!("; gaps accepted: \"{g}\""))
+            .unwrap_or_default();
+        access::audit_in(
+            &pending.ledger.db,
+            &pending.ledger.actor,
+            "final",
+            &format!(
+                "final statement #{id} of {}: {:.6} kgCO2e central (low {:.6}, high {:.6}), factor set {}, imports {}{gaps}",
+                period.label,
+                s.kgco2e[1],
+                s.kgco2e[0],
+                s.kgco2e[2],
+                s.factor_version,
+                if imports.is_empty() { "none" } else { &imports }
+            ),
+            // The time it was recorded (a report's --as-of may date the statement otherwise).
+            &now_text(Utc::now()),
+        )
+        .map_err(pending.ledger.err())?;
         pending.id = id;
         Ok(pending)
     }
@@ -1921,6 +2000,14 @@ impl Ledger {
         self.db
             .execute("DELETE FROM statements WHERE id = ?1", vals![id])
             .map_err(self.err())?;
+        access::audit_in(
+            &self.db,
+            &self.actor,
+            "final withdrawn",
+            &format!("final statement #{id} withdrawn: its outputs could not be written"),
+            &now_text(Utc::now()),
+        )
+        .map_err(self.err())?;
         self.checkpoint();
         Ok(())
     }

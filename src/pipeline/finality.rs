@@ -190,6 +190,72 @@ pub fn signed_t_text(kg: f64) -> String {
     }
 }
 
+/// Lets a final statement of this report's period go ahead, or says why not: a period whose
+/// coverage has gaps (a month without data, a period reaching past the data) is stated only
+/// with a reason for accepting them (`report --final --accept-gaps`, the page's "accept the
+/// gaps because"), which is then noted among the warnings. A reason that is only blanks is a
+/// usage error. The same words for every front end (the page says the option in its own).
+pub fn gate(o: &mut Outcome, accept_gaps: Option<&str>) -> crate::error::Result<()> {
+    use crate::error::Error;
+    let gaps: Vec<String> = o
+        .warnings
+        .iter()
+        .filter(|w| w.is_gap())
+        .map(|w| format!("  - {}", w.message))
+        .collect();
+    let reason = match accept_gaps {
+        Some(r) if r.trim().is_empty() => {
+            return Err(Error::Usage(
+                "--accept-gaps needs a reason, e.g. --accept-gaps \"no AI use in February: service paused\"".into(),
+            ))
+        }
+        Some(r) => Some(r.trim()),
+        None => None,
+    };
+    match reason {
+        None if !gaps.is_empty() => Err(Error::InputData(format!(
+            "nothing written or recorded: the coverage of {} has gaps, and a final statement must not hide them:\n{}\n  Add the missing exports, or state the period anyway with --accept-gaps \"REASON\" (recorded and shown on the Cover).",
+            o.period,
+            gaps.join("\n")
+        ))),
+        Some(reason) if !gaps.is_empty() => {
+            o.warnings.push(super::warnings::Warning::gaps_accepted(reason));
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The totals a final statement of this report states (numbered by the ledger when recorded),
+/// with the reason its gaps were accepted, if any.
+pub fn statement(o: &Outcome, accepted_gaps: Option<&str>) -> Statement {
+    let t = &o.summary.totals;
+    Statement {
+        id: 0,
+        period_label: o.period.label.clone(),
+        stated_at: o.generated_at.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        factor_version: o.factor_version.clone(),
+        factor_sha256: o.factor_sha256.clone(),
+        imports: o
+            .ledger
+            .as_ref()
+            .map(|v| v.active_imports.clone())
+            .unwrap_or_default(),
+        kgco2e: [
+            t.emissions_kgco2e.low,
+            t.emissions_kgco2e.central,
+            t.emissions_kgco2e.high,
+        ],
+        energy_kwh: t.energy_kwh.central,
+        tokens: [t.activity.input_tokens, t.activity.output_tokens],
+        accepted_gaps: accepted_gaps.map(|g| g.trim().to_string()),
+        entity: match &o.entity_scope {
+            Some(super::entities::EntityScope::Entity(name)) => Some(name.clone()),
+            _ => None,
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::{signed_t_text, t_text};

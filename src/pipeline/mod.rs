@@ -131,7 +131,16 @@ pub struct LedgerView {
     pub recording: Option<crate::ledger::Statement>,
     /// The fiscal year of the period quarter by quarter, with the year to date (Trend sheet).
     pub trend: Option<trend::Trend>,
+    /// The audit log (who imported, removed, stated final, signed in ...), oldest first: its
+    /// last [`AUDIT_SHOWN`] entries, and whether earlier ones were left out (Change Log sheet).
+    pub audit: Vec<crate::ledger::AuditEntry>,
+    /// True when the audit log holds more entries than `audit`.
+    pub audit_cut: bool,
 }
+
+/// The most audit-log entries a report's Change Log shows (the latest); `llm-scope3 audit
+/// list` shows them all.
+pub const AUDIT_SHOWN: usize = 10_000;
 
 /// Expands files and folders from the command line into inputs, sorted by path, and the
 /// entries of the folders that are not read, with the reason (see [`ingest::expand_inputs`]).
@@ -722,6 +731,7 @@ pub fn run_ledger(ledger: &crate::ledger::Ledger, cfg: &Config) -> Result<Outcom
         None => None,
     };
     let entity_scope = entities::scope(ledger, cfg, &resolved)?;
+    let mut audit = ledger.audit_log(Some(AUDIT_SHOWN + 1))?;
     let reporting = reporting_spend(cfg, &mut summary, &files);
     Ok(Outcome {
         period: cfg.period.clone(),
@@ -741,6 +751,8 @@ pub fn run_ledger(ledger: &crate::ledger::Ledger, cfg: &Config) -> Result<Outcom
             active_imports,
             recording: None,
             trend: trend::of(ledger, cfg, filter)?,
+            audit_cut: audit.len() > AUDIT_SHOWN,
+            audit: audit.split_off(audit.len().saturating_sub(AUDIT_SHOWN)),
         }),
         excluded,
         fiscal_year_start_month: cfg.fiscal_year_start_month,

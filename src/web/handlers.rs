@@ -1,30 +1,32 @@
-//! Thin HTTP handlers: the page, `POST /api/reports` and the two downloads. Each one only
-//! translates between HTTP and the job (`job.rs`) or the result store (`mod.rs`).
+//! Thin HTTP handlers: the page, `POST /api/reports`, the reports from the ledger
+//! (`POST /api/ledger/report`, `POST /api/ledger/final`) and the two downloads. Each one only
+//! translates between HTTP and the job (`job.rs`) or the result store (`mod.rs`); who may call
+//! them is `auth.rs`'s to say, before they run.
 
-use axum::extract::{FromRequest, Multipart, Path, Request, State};
-use axum::http::{header, HeaderName, HeaderValue, StatusCode};
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Extension, FromRequest, Multipart, Path, Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum::Json;
 
+use super::auth::Caller;
 use super::{job, pace, upload, ApiError, AppState};
 
 /// The upload page, embedded in the binary (no CDN, works offline).
 const PAGE: &str = include_str!("page.html");
 
-/// Headers every page answer carries: no framing by other sites, scripts and styles only
-/// from the page itself.
-const PAGE_HEADERS: [(HeaderName, &str); 4] = [
-    (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-    (
-        header::CONTENT_SECURITY_POLICY,
-        "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'",
-    ),
-    (header::X_FRAME_OPTIONS, "DENY"),
-    (header::CACHE_CONTROL, "no-store"),
-];
-
-/// `GET /`: the page.
-pub(crate) async fn page() -> Response {
-    (PAGE_HEADERS, PAGE).into_response()
+/// `GET /`: the page, or the sign-in page for whoever must sign in first.
+pub(crate) async fn page(caller: Option<Extension<Caller>>) -> Response {
+    let signed_in = caller.is_none_or(|Extension(c)| {
+        matches!(
+            c.who,
+            super::auth::Who::Open | super::auth::Who::User { .. }
+        )
+    });
+    if !signed_in {
+        return super::sign_in::page();
+    }
+    (super::PAGE_HEADERS, PAGE).into_response()
 }
 
 /// Any other path.
@@ -42,6 +44,7 @@ pub(crate) async fn create(
     req: Request,
 ) -> Result<Response, ApiError> {
     let inner = &state.inner;
+    let actor = caller_actor(&req);
     // Admission before the body is read, so a full server does not take in 200 MiB first. A
     // full queue may make room by evicting an upload far under the minimum rate.
     let slot = state.admit()?;
@@ -71,7 +74,7 @@ pub(crate) async fn create(
     // goes away or the request times out.
     let done = tokio::task::spawn_blocking(move || {
         let _permits = (slot, worker);
-        job::run(&up, &st.inner.opts, &st.inner.ledger_lock)
+        job::run(&up, &st.inner.opts, &st.inner.ledger_lock, actor)
     })
     .await
     .map_err(|e| {
@@ -80,21 +83,95 @@ pub(crate) async fn create(
             format!("internal error while building the report: {e}"),
         )
     })??;
+    Ok(answer(&state, done))
+}
 
+/// Who the audit log names for this request.
+fn caller_actor(req: &Request) -> crate::ledger::Actor {
+    req.extensions()
+        .get::<Caller>()
+        .map_or_else(crate::ledger::Actor::unnamed, Caller::actor)
+}
+
+/// `POST /api/ledger/report`: a period's report from the ledger alone (JSON `quarter` or
+/// `year`, `entity`, `note`).
+pub(crate) async fn ledger_report(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    body: Result<Json<job::LedgerRequest>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    from_ledger(state, caller, body, false).await
+}
+
+/// `POST /api/ledger/final`: the same report, recorded as the period's final statement
+/// (`accept_gaps` when its coverage has gaps).
+pub(crate) async fn ledger_final(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    body: Result<Json<job::LedgerRequest>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    from_ledger(state, caller, body, true).await
+}
+
+async fn from_ledger(
+    state: AppState,
+    caller: Caller,
+    body: Result<Json<job::LedgerRequest>, JsonRejection>,
+    final_: bool,
+) -> Result<Response, ApiError> {
+    let Json(req) = body.map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "send JSON with \"quarter\" (2026Q1) or \"year\" (2026), and optionally \"entity\", \"note\"{}: {}",
+                if final_ { ", \"accept_gaps\"" } else { "" },
+                e.body_text()
+            ),
+        )
+    })?;
+    let slot = state.admit()?;
+    let worker = state
+        .inner
+        .workers
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    let st = state.clone();
+    let actor = caller.actor();
+    let done = tokio::task::spawn_blocking(move || {
+        let _permits = (slot, worker);
+        job::from_ledger(&req, final_, &st.inner.opts, &st.inner.ledger_lock, actor)
+    })
+    .await
+    .map_err(|e| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("internal error while building the report: {e}"),
+        )
+    })??;
+    Ok(answer(&state, done))
+}
+
+/// The JSON summary of a finished job with its download URLs, the report kept for download.
+fn answer(state: &AppState, done: job::Done) -> Response {
     let stem = format!("llm-scope3-{}", safe_label(&done.label));
     let id = state.new_id();
-    let body = response_body(&done, &inner.opts, &id)?;
+    let body = match response_body(&done, &state.inner.opts, &id) {
+        Ok(b) => b,
+        Err(e) => return e.into_response(),
+    };
     // The summary's text is kept (gzip-compressed) once the answer is written from it.
     let job::Done { xlsx, json, .. } = done;
     state.store(id, xlsx, json, stem);
-    Ok((
+    (
         [(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         )],
         body,
     )
-        .into_response())
+        .into_response()
 }
 
 /// The answer to an upload: the JSON summary's fields, each kept as the text it was written as

@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::upload::Upload;
 use super::{ApiError, Options};
 use crate::config::{Config, PeriodRequest};
-use crate::ledger::{Ledger, Location};
+use crate::ledger::{Actor, Ledger, Location};
 use crate::model::Rejection;
 use crate::normalise::FileReport;
 use crate::pipeline::{self, Input, OnUnusable, Outcome};
@@ -82,8 +82,14 @@ pub(crate) struct Done {
     pub period_chosen: Option<String>,
 }
 
-/// Builds the report of an upload, or says per file why it cannot.
-pub(crate) fn run(up: &Upload, opts: &Options, ledger_lock: &Mutex<()>) -> Result<Done, ApiError> {
+/// Builds the report of an upload, or says per file why it cannot. With a ledger, the
+/// imports are audited as `actor`'s.
+pub(crate) fn run(
+    up: &Upload,
+    opts: &Options,
+    ledger_lock: &Mutex<()>,
+    actor: Actor,
+) -> Result<Done, ApiError> {
     let form = &up.form;
     if up.files.is_empty() {
         return Err(ApiError::new(
@@ -160,6 +166,7 @@ pub(crate) fn run(up: &Upload, opts: &Options, ledger_lock: &Mutex<()>) -> Resul
             path,
             ledger_lock,
             opts,
+            actor,
         )?,
     };
     let mut outcome = outcome;
@@ -271,6 +278,7 @@ fn with_ledger(
     path: &std::path::Path,
     ledger_lock: &Mutex<()>,
     opts: &Options,
+    actor: Actor,
 ) -> Result<(Outcome, Vec<FileJson>), ApiError> {
     let mut files = Vec::with_capacity(inputs.len());
     let mut usable = Vec::new();
@@ -298,6 +306,7 @@ fn with_ledger(
         .unwrap_or_else(|poisoned| poisoned.into_inner());
     let busy = |e: crate::ledger::LedgerError| ApiError::from_error(e.into(), opts);
     let mut ledger = Ledger::open_at(&Location::parse(path.as_os_str())).map_err(busy)?;
+    ledger.set_actor(actor);
     // At most `opts.ledger_wait` for another process writing the ledger (an import, a removal
     // or a final statement from the command line); past that, 503 with Retry-After. The
     // ledger itself waits up to [`crate::ledger::WAIT_LIMIT`] (10 minutes), too long to hold a
@@ -430,4 +439,152 @@ fn usable_json(name: &str, report: Option<&FileReport>, rejections: &[Rejection]
             })
             .collect(),
     }
+}
+
+/// A report from the ledger alone (`POST /api/ledger/report`), or a final statement of a
+/// period (`POST /api/ledger/final`), as `report --quarter Q [--final]` makes them.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LedgerRequest {
+    /// `2026Q1` (a fiscal quarter with a fiscal-year start in the configuration).
+    pub quarter: Option<String>,
+    /// `2026` (not with `quarter`).
+    pub year: Option<String>,
+    /// The reporting entity named on the Cover.
+    pub entity: Option<String>,
+    /// The preparer's commentary.
+    pub note: Option<String>,
+    /// Final only: why the period is stated although its coverage has gaps.
+    pub accept_gaps: Option<String>,
+}
+
+/// Builds the report of a period from the ledger; with `final_`, records it as the period's
+/// final statement (audited as `actor`'s) and the workbook says Final. Before any figure the
+/// ledger gets its full check, as `report` does.
+pub(crate) fn from_ledger(
+    req: &LedgerRequest,
+    final_: bool,
+    opts: &Options,
+    ledger_lock: &Mutex<()>,
+    actor: Actor,
+) -> Result<Done, ApiError> {
+    let Some(path) = &opts.ledger else {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "this server keeps no ledger: reports are made from uploaded files only (whoever runs it can add one with serve --ledger FILE)",
+        ));
+    };
+    let pick = |v: &Option<String>| {
+        v.as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+    };
+    let (quarter, year) = (pick(&req.quarter), pick(&req.year));
+    match (&quarter, &year) {
+        (None, None) => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "choose the reporting period: a quarter or a year",
+            ))
+        }
+        (Some(_), Some(_)) => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "choose a quarter or a year, not both",
+            ))
+        }
+        _ => {}
+    }
+    let period = PeriodRequest {
+        quarter,
+        year,
+        ..PeriodRequest::default()
+    };
+    let entity = pick(&req.entity).map(|e| {
+        e.chars()
+            .filter(|c| !c.is_control())
+            .take(200)
+            .collect::<String>()
+    });
+    let mut cfg = Config::new(&period, &opts.read, None, entity.as_deref())?;
+    if entity.is_none() && cfg.settings.entity.is_none() {
+        cfg.entity =
+            "(reporting entity not set: fill in \"Reporting entity\" on the upload page)".into();
+    }
+    let busy = |e: crate::ledger::LedgerError| ApiError::from_error(e.into(), opts);
+    let mut ledger =
+        Ledger::open_existing_at(&Location::parse(path.as_os_str())).map_err(|e| match e {
+            crate::ledger::LedgerError::NotFound(_) => ApiError::new(
+                StatusCode::NOT_FOUND,
+                "the ledger holds nothing yet: upload exports first",
+            ),
+            e => busy(e),
+        })?;
+    ledger.set_actor(actor);
+    let v = ledger.verify().map_err(busy)?;
+    if !v.problems.is_empty() {
+        return Err(ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!(
+                "the ledger's full check ({}) found damage, so no figure was computed: {}. Ask whoever keeps the ledger to restore it from a backup",
+                v.checks,
+                v.problems.iter().take(3).cloned().collect::<Vec<_>>().join("; ")
+            ),
+        ));
+    }
+    let mut outcome =
+        pipeline::run_ledger(&ledger, &cfg).map_err(|e| ApiError::from_error(e, opts))?;
+    outcome.note = pick(&req.note).map(|n| n.chars().take(10_000).collect());
+    if !final_ {
+        return finish(outcome, &cfg, None);
+    }
+    if outcome.no_usage() {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!(
+                "nothing recorded: no usage in the ledger falls in {}, so the statement would be zero. Upload the period's exports first (if there truly was no AI use, whoever keeps the ledger can state a zero with llm-scope3 report --final --allow-empty)",
+                outcome.period
+            ),
+        ));
+    }
+    crate::pipeline::finality::gate(&mut outcome, req.accept_gaps.as_deref())?;
+    let mut statement = crate::pipeline::finality::statement(&outcome, req.accept_gaps.as_deref());
+    let _guard = ledger_lock
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Err(crate::ledger::LedgerError::Busy { .. }) = ledger.wait_for_writers(opts.ledger_wait)
+    {
+        return Err(super::ledger_busy(opts));
+    }
+    let pending = ledger
+        .begin_statement(&outcome.period, &statement)
+        .map_err(busy)?;
+    statement.id = pending.id();
+    if let Some(view) = outcome.ledger.as_mut() {
+        view.recording = Some(statement);
+    }
+    // The workbook naming the statement is built before it is committed: a failure records
+    // nothing.
+    let done = finish(outcome, &cfg, None)?;
+    pending.commit().map_err(busy)?;
+    Ok(done)
+}
+
+/// The workbook and JSON summary of an outcome.
+fn finish(outcome: Outcome, cfg: &Config, period_chosen: Option<String>) -> Result<Done, ApiError> {
+    let xlsx = workbook::build(&outcome, &cfg.factors)?;
+    let json = json::to_string(&outcome).map_err(|e| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("JSON summary: {e}"),
+        )
+    })?;
+    Ok(Done {
+        xlsx,
+        json,
+        files: vec![],
+        label: outcome.period.label.clone(),
+        period_chosen,
+    })
 }

@@ -6,16 +6,24 @@
 //!
 //! Safety, in order of a request's path: one Host, the bound address (DNS rebinding), also in an
 //! absolute-form target; an Origin, Sec-Fetch-Site or Referer must not name another site (CSRF);
-//! a request that does not finish within
+//! once sign-in applies (`auth.rs`): who is asking, what their role allows, and the CSRF token
+//! of their session on every state-changing request; a request that does not finish within
 //! the timeout gets 408; the body is limited (413); an upload under the minimum rate gets 408
 //! (`pace.rs`); a full queue evicts an upload far under it, else answers 503 with
 //! Retry-After before the upload is read; uploads go to a per-request temporary folder under
 //! generated names (the browser's file name is only displayed).
 
+mod auth;
 mod handlers;
 mod job;
 mod pace;
+mod sign_in;
 mod upload;
+
+pub use auth::{
+    Network, CSRF_HEADER, FAILURES_PER_CLIENT, FAILURES_PER_USER, FAILURE_WINDOW, SESSION_COOKIE,
+    SESSION_IDLE, SESSION_LIFETIME, SIGN_IN_COOKIE,
+};
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -24,7 +32,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderName, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -32,6 +40,18 @@ use axum::{Json, Router};
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 
 use crate::config::ReadRequest;
+
+/// Headers every page answer carries: no framing by other sites, scripts and styles only
+/// from the page itself.
+const PAGE_HEADERS: [(HeaderName, &str); 4] = [
+    (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+    (
+        header::CONTENT_SECURITY_POLICY,
+        "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'",
+    ),
+    (header::X_FRAME_OPTIONS, "DENY"),
+    (header::CACHE_CONTROL, "no-store"),
+];
 
 /// The Retry-After of a 503 unless the options say otherwise, in seconds.
 const DEFAULT_RETRY_AFTER_SECS: u64 = 5;
@@ -75,6 +95,12 @@ pub struct Options {
     pub result_ttl: Duration,
     /// Most reports kept at once (the oldest go first).
     pub max_results: usize,
+    /// Reverse proxies doing single sign-on: a request from one of these addresses names its
+    /// user in [`Options::proxy_user_header`]. Sign-in applies from the start when any is
+    /// given.
+    pub trusted_proxies: Vec<Network>,
+    /// The header a trusted proxy names the signed-in user in.
+    pub proxy_user_header: String,
 }
 
 impl Options {
@@ -99,6 +125,8 @@ impl Options {
             retry_after_secs: DEFAULT_RETRY_AFTER_SECS,
             result_ttl: Duration::from_secs(3600),
             max_results: 50,
+            trusted_proxies: vec![],
+            proxy_user_header: "X-Forwarded-Email".into(),
         }
     }
 }
@@ -127,6 +155,8 @@ struct Inner {
     results: Mutex<HashMap<String, Stored>>,
     /// One ledger writer at a time.
     ledger_lock: Mutex<()>,
+    /// Sign-in: whether it applies, sessions, failed sign-ins.
+    auth: auth::Auth,
 }
 
 /// An upload being received.
@@ -191,6 +221,7 @@ impl AppState {
                 workers: Arc::new(Semaphore::new(opts.workers.max(1))),
                 results: Mutex::new(HashMap::new()),
                 ledger_lock: Mutex::new(()),
+                auth: auth::Auth::new(&opts),
                 opts,
             }),
         }
@@ -372,19 +403,44 @@ pub fn is_exposed(addr: &SocketAddr) -> bool {
     !addr.ip().is_loopback()
 }
 
+/// The largest body of a sign-in or a report from the ledger.
+const SMALL_BODY_BYTES: usize = 64 * 1024;
+
 /// The router: the page, the API, and the guards around them.
 pub fn router(state: AppState) -> Router {
     let limit = state.opts().max_upload_bytes;
+    // Small bodies: a sign-in, a period.
+    let small = || tower_http::limit::RequestBodyLimitLayer::new(SMALL_BODY_BYTES);
     Router::new()
         .route("/", get(handlers::page))
+        .route(
+            "/api/session",
+            get(sign_in::get)
+                .post(sign_in::post)
+                .delete(sign_in::delete)
+                .layer(small()),
+        )
         .route("/api/reports", post(handlers::create))
+        .route(
+            "/api/ledger/report",
+            post(handlers::ledger_report).layer(small()),
+        )
+        .route(
+            "/api/ledger/final",
+            post(handlers::ledger_final).layer(small()),
+        )
         .route("/api/reports/{id}/workbook.xlsx", get(handlers::workbook))
         .route("/api/reports/{id}/summary.json", get(handlers::summary))
         .fallback(handlers::not_found)
-        // Innermost first: the body limit (413 on Content-Length, or while reading), then the
+        // Innermost first: the body limit (413 on Content-Length, or while reading), then
+        // sign-in (who is asking, may they, the CSRF token: before any body is read), then the
         // timeout, then the Host/Origin guard, which runs before anything else.
         .layer(DefaultBodyLimit::disable())
         .layer(tower_http::limit::RequestBodyLimitLayer::new(limit))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::authenticate,
+        ))
         .layer(middleware::from_fn_with_state(state.clone(), timeout))
         .layer(middleware::from_fn_with_state(state.clone(), guard_host))
         .with_state(state)
@@ -504,6 +560,14 @@ pub(crate) fn page_words(message: &str) -> String {
             "Export non-overlapping date ranges, or import them into a ledger, which resolves overlaps.",
             "Upload exports whose date ranges do not overlap.",
         ),
+        (
+            "Add the missing exports, or state the period anyway with --accept-gaps \"REASON\" (recorded and shown on the Cover).",
+            "Upload the missing exports, or state the period anyway with a reason under \"Accept the gaps because\" (recorded and shown on the Cover).",
+        ),
+        (
+            "--accept-gaps needs a reason, e.g. --accept-gaps \"no AI use in February: service paused\"",
+            "\"Accept the gaps because\" needs a reason, e.g. \"no AI use in February: service paused\"",
+        ),
     ];
     let mut text = message.to_string();
     for (cli, page) in SAID_AGAIN {
@@ -558,6 +622,8 @@ async fn guard_host(State(state): State<AppState>, req: Request, next: Next) -> 
 }
 
 fn check_request(state: &AppState, req: &Request) -> Result<(), ApiError> {
+    // A trusted proxy chose the host; the browser saw the site the proxy names.
+    let (_, trusted) = auth::peer(state, req);
     let headers = req.headers();
     let forbidden = |message: String| ApiError::new(StatusCode::FORBIDDEN, message);
     let mut hosts = headers.get_all(header::HOST).iter();
@@ -570,7 +636,9 @@ fn check_request(state: &AppState, req: &Request) -> Result<(), ApiError> {
         return Err(ApiError::new(StatusCode::BAD_REQUEST, message));
     };
     let host = String::from_utf8_lossy(host.as_bytes()).to_ascii_lowercase();
-    let ok = if state.inner.hosts.is_empty() {
+    let ok = if trusted {
+        true
+    } else if state.inner.hosts.is_empty() {
         host.rsplit_once(':')
             .is_some_and(|(_, port)| port == state.opts().bind.port().to_string())
     } else {
@@ -598,7 +666,11 @@ fn check_request(state: &AppState, req: &Request) -> Result<(), ApiError> {
             )));
         }
     }
-    let own = format!("http://{host}");
+    let own = if trusted {
+        proxied_origin(headers, &host)
+    } else {
+        format!("http://{host}")
+    };
     let mut origins = headers.get_all(header::ORIGIN).iter().peekable();
     let has_origin = origins.peek().is_some();
     for origin in origins {
@@ -643,6 +715,26 @@ fn check_request(state: &AppState, req: &Request) -> Result<(), ApiError> {
         }
     }
     Ok(())
+}
+
+/// The site a trusted proxy serves, as browsers name it in Origin: its X-Forwarded-Proto
+/// (else http) and X-Forwarded-Host (else the Host), without a default port.
+fn proxied_origin(headers: &axum::http::HeaderMap, host: &str) -> String {
+    let first = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .map(|v| v.trim().to_ascii_lowercase())
+            .filter(|v| !v.is_empty())
+    };
+    let proto = first("x-forwarded-proto")
+        .filter(|p| p == "https" || p == "http")
+        .unwrap_or_else(|| "http".into());
+    let host = first("x-forwarded-host").unwrap_or_else(|| host.to_string());
+    let default_port = if proto == "https" { ":443" } else { ":80" };
+    let host = host.strip_suffix(default_port).unwrap_or(&host);
+    format!("{proto}://{host}")
 }
 
 /// The origin (`scheme://host[:port]`) of an absolute URL, or `None` when it is not one.
@@ -695,7 +787,7 @@ pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::i
     let header_timeout = state.opts().body_idle_timeout;
     let app = router(state);
     loop {
-        let (stream, _) = match listener.accept().await {
+        let (stream, peer) = match listener.accept().await {
             Ok(c) => c,
             Err(e) => {
                 // Out of file descriptors and the like: wait a little and go on serving.
@@ -704,7 +796,12 @@ pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::i
                 continue;
             }
         };
-        let service = TowerToHyperService::new(app.clone());
+        // The peer's address goes with each request (trusted proxies, sign-in limits, the
+        // audit log).
+        let service = TowerToHyperService::new(tower_http::add_extension::AddExtension::new(
+            app.clone(),
+            axum::extract::ConnectInfo(peer),
+        ));
         tokio::spawn(async move {
             let conn = hyper::server::conn::http1::Builder::new()
                 .timer(TokioTimer::new())

@@ -65,27 +65,33 @@ fn wait_for_download(dir: &Path, ext: &str) -> Option<PathBuf> {
     None
 }
 
-#[test]
-fn the_page_uploads_two_exports_and_downloads_the_clis_workbook() {
+/// Chromium and chromedriver, or `None` after saying why the test is skipped (a failure when
+/// CI=true).
+fn browser(test: &str) -> Option<(PathBuf, PathBuf)> {
     let ci = std::env::var("CI").is_ok_and(|v| v == "true");
     let chrome = on_path(&["chromium", "chromium-browser", "google-chrome"]);
     let driver = on_path(&["chromedriver"]);
-    let (Some(chrome), Some(driver)) = (chrome, driver) else {
-        assert!(
-            !ci,
-            "CI=true: Chromium and chromedriver are required (Debian: apt-get install chromium chromium-driver)"
-        );
-        crate::common::skipped(
-            "the upload page in a browser",
-            "Chromium or chromedriver is not installed (apt-get install chromium chromium-driver)",
-        );
-        return;
-    };
+    match (chrome, driver) {
+        (Some(c), Some(d)) => Some((c, d)),
+        _ => {
+            assert!(
+                !ci,
+                "CI=true: Chromium and chromedriver are required (Debian: apt-get install chromium chromium-driver)"
+            );
+            crate::common::skipped(
+                test,
+                "Chromium or chromedriver is not installed (apt-get install chromium chromium-driver)",
+            );
+            None
+        }
+    }
+}
 
-    let addr = start(Options::new("127.0.0.1:0".parse().unwrap()));
+/// Starts chromedriver on a free port (ended when the returned guard drops).
+fn start_driver(driver: &Path) -> (Driver, u16) {
     let port = free_port();
-    let _driver = Driver(
-        Command::new(&driver)
+    let guard = Driver(
+        Command::new(driver)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -97,6 +103,16 @@ fn the_page_uploads_two_exports_and_downloads_the_clis_workbook() {
         assert!(Instant::now() < until, "chromedriver did not listen");
         std::thread::sleep(Duration::from_millis(100));
     }
+    (guard, port)
+}
+
+#[test]
+fn the_page_uploads_two_exports_and_downloads_the_clis_workbook() {
+    let Some((chrome, driver)) = browser("the upload page in a browser") else {
+        return;
+    };
+    let addr = start(Options::new("127.0.0.1:0".parse().unwrap()));
+    let (_driver, port) = start_driver(&driver);
 
     let downloads = tempfile::tempdir().unwrap();
     let profile = tempfile::tempdir().unwrap();
@@ -124,6 +140,14 @@ async fn drive(
     downloads: &Path,
     profile: &Path,
 ) -> PathBuf {
+    let c = connect(port, chrome, downloads, profile).await;
+    let result = steps(&c, addr, downloads).await;
+    let _ = c.close().await;
+    result.unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// A WebDriver session of headless Chromium.
+async fn connect(port: u16, chrome: &Path, downloads: &Path, profile: &Path) -> fantoccini::Client {
     let caps = serde_json::json!({
         "goog:chromeOptions": {
             "binary": chrome,
@@ -144,14 +168,11 @@ async fn drive(
     });
     let caps = caps.as_object().cloned().unwrap();
     let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-    let c = ClientBuilder::new(connector)
+    ClientBuilder::new(connector)
         .capabilities(caps)
         .connect(&format!("http://127.0.0.1:{port}"))
         .await
-        .expect("a WebDriver session");
-    let result = steps(&c, addr, downloads).await;
-    let _ = c.close().await;
-    result.unwrap_or_else(|e| panic!("{e}"))
+        .expect("a WebDriver session")
 }
 
 async fn steps(
@@ -283,4 +304,235 @@ async fn text_of(c: &fantoccini::Client, id: &str) -> Result<String, String> {
     e.text()
         .await
         .map_err(|e| format!("the text of #{id}: {e}"))
+}
+
+#[test]
+fn signed_in_a_preparer_uploads_an_approver_states_final_and_a_viewer_cannot_upload() {
+    let Some((chrome, driver)) = browser("sign-in and roles in a browser") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = crate::web_auth::ledger_with_users(dir.path());
+    let mut opts = Options::new("127.0.0.1:0".parse().unwrap());
+    opts.ledger = Some(ledger.clone());
+    let addr = start(opts);
+    let (_driver, port) = start_driver(&driver);
+    let downloads = tempfile::tempdir().unwrap();
+    let profile = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let c = connect(port, &chrome, downloads.path(), profile.path()).await;
+        let result = roles(&c, addr).await;
+        let _ = c.close().await;
+        result.unwrap_or_else(|e| panic!("{e}"))
+    });
+    // What the browser did is in the ledger: paul's import, anna's final statement.
+    let log = llm_scope3::ledger::Ledger::open_existing(&ledger)
+        .unwrap()
+        .audit_log(None)
+        .unwrap();
+    let did = |who: &str, action: &str| log.iter().any(|e| e.who == who && e.action == action);
+    assert!(
+        did("paul", "import") && did("anna", "final") && did("vera", "sign-in"),
+        "{log:?}"
+    );
+}
+
+/// Takes a screenshot when `LLM_SCOPE3_SCREENSHOTS` names a folder.
+async fn screenshot(c: &fantoccini::Client, name: &str) -> Result<(), String> {
+    if let Some(dir) = std::env::var_os("LLM_SCOPE3_SCREENSHOTS") {
+        let png = c
+            .screenshot()
+            .await
+            .map_err(|e| format!("a screenshot: {e}"))?;
+        std::fs::write(Path::new(&dir).join(name), png).map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+/// Signs in on the sign-in page and waits for the page to say who is signed in.
+async fn sign_in(c: &fantoccini::Client, addr: SocketAddr, name: &str) -> Result<(), String> {
+    let err = |what: String| move |e: fantoccini::error::CmdError| format!("{what}: {e}");
+    c.goto(&format!("http://{addr}/"))
+        .await
+        .map_err(err(format!("open the page for {name}")))?;
+    let field = c
+        .wait()
+        .at_most(Duration::from_secs(30))
+        .for_element(Locator::Css("#form:not([hidden]) #name"))
+        .await
+        .map_err(err(format!("the sign-in form for {name}")))?;
+    field
+        .send_keys(name)
+        .await
+        .map_err(err("type the name".into()))?;
+    c.find(Locator::Id("password"))
+        .await
+        .map_err(err("the password field".into()))?
+        .send_keys(crate::web_auth::PASSWORD)
+        .await
+        .map_err(err("type the password".into()))?;
+    click(c, "go").await?;
+    c.wait()
+        .at_most(Duration::from_secs(30))
+        .for_element(Locator::Css("#who:not([hidden])"))
+        .await
+        .map_err(err(format!("{name} signed in")))?;
+    let who = text_of(c, "who-name").await?;
+    if who != name {
+        return Err(format!("signed in as {who:?}, not {name}"));
+    }
+    Ok(())
+}
+
+async fn sign_out(c: &fantoccini::Client) -> Result<(), String> {
+    click(c, "sign-out").await?;
+    c.wait()
+        .at_most(Duration::from_secs(30))
+        .for_element(Locator::Css("#form:not([hidden]) #password"))
+        .await
+        .map_err(|e| format!("the sign-in page after signing out: {e}"))?;
+    Ok(())
+}
+
+async fn roles(c: &fantoccini::Client, addr: SocketAddr) -> Result<(), String> {
+    let err = |what: &str| {
+        let what = what.to_string();
+        move |e: fantoccini::error::CmdError| format!("{what}: {e}")
+    };
+    // Not signed in: the sign-in page, and a wrong password is refused in words.
+    c.goto(&format!("http://{addr}/"))
+        .await
+        .map_err(err("open the page"))?;
+    c.wait()
+        .at_most(Duration::from_secs(30))
+        .for_element(Locator::Css("#form:not([hidden]) #name"))
+        .await
+        .map_err(err("the sign-in form"))?;
+    screenshot(c, "sign-in.png").await?;
+    c.find(Locator::Id("name"))
+        .await
+        .map_err(err("the name field"))?
+        .send_keys("paul")
+        .await
+        .map_err(err("type a name"))?;
+    c.find(Locator::Id("password"))
+        .await
+        .map_err(err("the password field"))?
+        .send_keys("not the password at all")
+        .await
+        .map_err(err("type a wrong password"))?;
+    click(c, "go").await?;
+    let alert = c
+        .wait()
+        .at_most(Duration::from_secs(30))
+        .for_element(Locator::Css("#status .error"))
+        .await
+        .map_err(err("the refusal"))?;
+    let text = alert.text().await.map_err(err("its text"))?;
+    if !text.contains("wrong user name or password") {
+        return Err(format!("the refusal of a wrong password: {text:?}"));
+    }
+    screenshot(c, "sign-in-refused.png").await?;
+
+    // A preparer uploads.
+    sign_in(c, addr, "paul").await?;
+    let sample = common::root().join("samples").join(OPENAI);
+    c.find(Locator::Id("files"))
+        .await
+        .map_err(err("the file input"))?
+        .send_keys(&sample.display().to_string())
+        .await
+        .map_err(err("choose a sample"))?;
+    click(c, "go").await?;
+    c.wait()
+        .at_most(Duration::from_secs(120))
+        .for_element(Locator::Css("#result:not([hidden]) #dl-xlsx"))
+        .await
+        .map_err(err("paul's report"))?;
+    let table = text_of(c, "file-table").await?;
+    if !table.contains("openai-usage") {
+        return Err(format!("the files table: {table}"));
+    }
+    // A preparer is offered no final statement.
+    let final_shown = c
+        .find(Locator::Css("#final-box:not([hidden])"))
+        .await
+        .is_ok();
+    if final_shown {
+        return Err("a preparer is offered the final statement".into());
+    }
+    sign_out(c).await?;
+
+    // An approver records the final statement of 2026Q1.
+    sign_in(c, addr, "anna").await?;
+    c.execute(
+        "document.getElementById('l-quarter').value = '2026Q1';",
+        vec![],
+    )
+    .await
+    .map_err(err("choose 2026Q1"))?;
+    c.find(Locator::Id("accept-gaps"))
+        .await
+        .map_err(err("the accept-gaps field"))?
+        .send_keys("one export in this test")
+        .await
+        .map_err(err("type a reason"))?;
+    click(c, "final-confirm").await?;
+    click(c, "final-go").await?;
+    c.wait()
+        .at_most(Duration::from_secs(120))
+        .for_element(Locator::Css("#result:not([hidden]) #dl-xlsx"))
+        .await
+        .map_err(err("anna's final statement"))?;
+    let status = text_of(c, "status").await?;
+    if !status.contains("Recorded as final statement #1 of 2026Q1") {
+        return Err(format!("the status after recording: {status}"));
+    }
+    c.set_window_size(1280, 1600)
+        .await
+        .map_err(err("a taller window"))?;
+    screenshot(c, "signed-in-approver.png").await?;
+    c.execute("window.scrollTo(0, 0);", vec![])
+        .await
+        .map_err(err("scroll to the top"))?;
+    screenshot(c, "signed-in-approver-top.png").await?;
+    c.set_window_size(1280, 900)
+        .await
+        .map_err(err("the window again"))?;
+    sign_out(c).await?;
+
+    // A viewer is not offered the upload, and the server refuses it all the same.
+    sign_in(c, addr, "vera").await?;
+    let form_hidden = c.find(Locator::Css("#form[hidden]")).await.is_ok();
+    let note = text_of(c, "no-upload").await?;
+    if !form_hidden || !note.contains("preparer") {
+        return Err(format!(
+            "the viewer's page: form hidden {form_hidden}, note {note:?}"
+        ));
+    }
+    let answer = c
+        .execute_async(
+            r#"const done = arguments[arguments.length - 1];
+               fetch("/api/session").then(r => r.json()).then(s => {
+                 const data = new FormData();
+                 data.append("files", new Blob(["a,b\n1,2\n"]), "x.csv");
+                 return fetch("/api/reports", { method: "POST", body: data,
+                   headers: { "X-CSRF-Token": s.csrf } });
+               }).then(r => r.json().then(j => done([r.status, j.error])))
+                 .catch(e => done([0, String(e)]));"#,
+            vec![],
+        )
+        .await
+        .map_err(err("a viewer's upload by hand"))?;
+    let status = answer[0].as_u64().unwrap_or(0);
+    let message = answer[1].as_str().unwrap_or("").to_string();
+    if status != 403 || !message.contains("vera is a viewer") {
+        return Err(format!("a viewer's upload: {status} {message}"));
+    }
+    screenshot(c, "signed-in-viewer.png").await?;
+    Ok(())
 }

@@ -550,7 +550,8 @@ fn ledger_copy_moves_a_ledger_to_postgres_and_back_with_the_same_report() {
     let db = d.join("a.db");
     let a = path_str(&db);
     // A ledger with everything a ledger holds: every sample (usage, carbon reports, rejected
-    // rows), a restatement, a removed import, a replaced one, a final statement.
+    // rows), a restatement, a removed import, a replaced one, a final statement, users of the
+    // upload page (one with a password hash) and the audit log of all that.
     let (code, _, err) = cli(
         d,
         &["import", path_str(&root().join("samples")), "--ledger", a],
@@ -588,6 +589,21 @@ fn ledger_copy_moves_a_ledger_to_postgres_and_back_with_the_same_report() {
         let (code, out, err) = cli(d, &args);
         assert_eq!(code, 0, "{args:?}: {out}{err}");
     }
+    {
+        let mut l = Ledger::open(&db).unwrap();
+        l.set_actor(llm_scope3::ledger::Actor::command_line("copier"));
+        let hash = llm_scope3::ledger::PasswordHash::new("correct horse battery staple").unwrap();
+        let now = chrono::Utc::now();
+        l.add_user("ann", llm_scope3::ledger::Role::Approver, Some(&hash), now)
+            .unwrap();
+        l.add_user(
+            "sso@example.com",
+            llm_scope3::ledger::Role::Viewer,
+            None,
+            now,
+        )
+        .unwrap();
+    }
     let pg_db = server.database(test);
     let url = pg_db.url();
     let (code, out, err) = cli(d, &["ledger", "copy", "--from", a, "--to", &url]);
@@ -617,6 +633,21 @@ fn ledger_copy_moves_a_ledger_to_postgres_and_back_with_the_same_report() {
             .unwrap(),
     );
     assert_eq!(la, lp);
+    // The page's users (the password still verifies) and the audit log, entry for entry.
+    let (file, pg, back) = (
+        Ledger::open_existing(&db).unwrap(),
+        Ledger::open_existing_at(&Location::parse(std::ffi::OsStr::new(&url))).unwrap(),
+        Ledger::open_existing(&back).unwrap(),
+    );
+    for copy in [&pg, &back] {
+        assert_eq!(copy.users().unwrap(), file.users().unwrap());
+        assert_eq!(copy.audit_log(None).unwrap(), file.audit_log(None).unwrap());
+        let (_, hash) = copy.credentials("ann").unwrap().unwrap();
+        assert!(hash.unwrap().verify("correct horse battery staple"));
+    }
+    assert!(file.audit_log(None).unwrap().len() >= 6);
+    assert!(out.contains("2 user(s) of the upload page"), "{out}");
+    drop((file, pg, back));
     // A new import into the copy is numbered after the copied ones.
     let more = big_file(d, "more.csv", 10, 5_000);
     let (code, out, err) = cli(d, &["import", path_str(&more), "--ledger", &url]);

@@ -41,9 +41,13 @@ mod streamed_sheets;
 mod supplier;
 mod training;
 mod trend;
+#[cfg(feature = "serve")]
+mod users;
 mod vendor_exports;
 mod vendor_samples;
 #[cfg(feature = "serve")]
 mod web;
+#[cfg(feature = "serve")]
+mod web_auth;
 #[cfg(feature = "serve")]
 mod web_load;

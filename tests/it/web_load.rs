@@ -330,9 +330,25 @@ fn a_zip_bomb_is_refused_within_512_mib() {
 
 #[test]
 fn serve_warns_off_loopback_and_refuses_a_port_in_use() {
-    // Bound to every interface: a warning on standard error, and Host must carry the port.
+    // Bound to every interface (which needs sign-in: a user in the ledger): a warning on
+    // standard error, and Host must carry the port.
     let dir = tempfile::tempdir().unwrap();
-    let (mut child, first) = spawn_serve(dir.path(), "0.0.0.0:0");
+    common::bin_in(dir.path())
+        .args([
+            "users",
+            "add",
+            "ann",
+            "--role",
+            "admin",
+            "--password-stdin",
+            "--ledger",
+            "l.db",
+        ])
+        .write_stdin("correct horse battery staple\n")
+        .assert()
+        .success();
+    let (mut child, first) =
+        spawn_serve_with(dir.path(), &["--bind", "0.0.0.0:0", "--ledger", "l.db"]);
     let mut warning = String::new();
     BufReader::new(child.stderr.take().unwrap())
         .read_line(&mut warning)

@@ -128,7 +128,59 @@ pub(super) fn write(book: &mut Book<'_>, o: &Outcome) -> Result<(), XlsxError> {
     if r > head + 1 {
         ws.autofilter(head, 0, r - 1, 4)?;
     }
+    r += 1;
+    audit_log(&mut ws, l, r + 1)?;
     ws.set_freeze_panes(head + 1, 0)?;
     ws.page_setup(head)?;
+    Ok(())
+}
+
+/// The audit log below the ledger's changes: who imported, removed, stated final, signed in
+/// (or failed to) and changed users, when, how and from where.
+fn audit_log(
+    ws: &mut super::writer::Sheet<'_, '_>,
+    l: &crate::pipeline::LedgerView,
+    mut r: u32,
+) -> Result<(), XlsxError> {
+    let f = ws.f;
+    ws.text_fmt(r, 0, "Audit log: who did what", &f.label)?;
+    r += 1;
+    let note = if l.audit_cut {
+        format!(
+            "The last {} entries of the ledger's audit log (`llm-scope3 audit list` shows every one).",
+            l.audit.len()
+        )
+    } else {
+        "Every entry of the ledger's audit log: imports, removals, final statements, sign-ins (and failed ones) and changes of users.".to_string()
+    };
+    ws.text(r, 0, note.as_str())?;
+    r += 1;
+    for (c, h) in ["When (UTC)", "Who", "How", "Action", "What"]
+        .iter()
+        .enumerate()
+    {
+        ws.text_fmt(r, c as u16, h, &f.header)?;
+    }
+    r += 1;
+    if l.audit.is_empty() {
+        ws.text(r, 4, "none yet")?;
+    }
+    for e in &l.audit {
+        let how = match &e.client {
+            Some(c) => format!("{} ({c})", e.via),
+            None => e.via.clone(),
+        };
+        ws.row(
+            r,
+            &[
+                Cell::Text(&e.at),
+                Cell::Text(&e.who),
+                Cell::Owned(how),
+                Cell::Text(&e.action),
+            ],
+        )?;
+        ws.wrapped(r, 4, &e.detail, 100.0)?;
+        r += 1;
+    }
     Ok(())
 }
