@@ -13,6 +13,9 @@
 #   upload   `serve`, one upload of a 10 MB CSV with 200,000 projects at the default limit
 #            (refused), then 4 at once with 10,000 projects each (reported); the server's peak
 #            RSS (VmHWM) and its RSS once they are done (results kept for the hour).
+#   serve95k `serve`, one upload of about 95,000 distinct lines (102,000 rows, 34,000 projects),
+#            then four such uploads at once: the server's peak RSS per line being built
+#            (docs/api.md, "Memory budget").
 #   line     one 200 MB line without a header or line end.
 #   strings  an xlsx whose sharedStrings.xml holds 17,000,000 strings (under both zip-bomb
 #            limits: about 370 MB inflated, 20:1).
@@ -24,7 +27,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 DIR=${BENCH_DIR:-$ROOT/tmp/bench-mem}
-CASES=${CASES:-"lines csv1m upload line strings ledger"}
+CASES=${CASES:-"lines csv1m upload serve95k line strings ledger"}
 mkdir -p "$DIR"
 
 if [ ! -x /usr/bin/time ]; then
@@ -91,6 +94,26 @@ for case in $CASES; do
     done
     wait $(jobs -p | grep -v "^$pid$") 2>/dev/null || true
     echo "4 uploads at once, 10,000 projects each:       $(hwm)"
+    kill "$pid"
+    ;;
+  serve95k)
+    for i in 0 1 2 3 4; do
+      [ -f "$DIR/up95k_$i.csv" ] || "$GEN" openai 102000 "$DIR/up95k_$i.csv" --projects 34000 --seed $((i + 10))
+    done
+    "$BIN" serve --bind 127.0.0.1:0 >"$DIR/serve.out" 2>"$DIR/serve.err" &
+    pid=$!
+    for _ in $(seq 50); do grep -q listening "$DIR/serve.out" && break; sleep 0.2; done
+    url=$(sed -n 's/.*listening on \(http[^ ]*\)/\1/p' "$DIR/serve.out" | head -n 1)
+    hwm() { awk '/VmHWM|VmRSS/ {printf "%s %.1f MiB  ", $1, $2 / 1024}' "/proc/$pid/status"; echo; }
+    echo "serve idle:                                   $(hwm)"
+    code=$(curl -s -o "$DIR/up.json" -w '%{http_code}' -F "files=@$DIR/up95k_0.csv" -F quarter=2026Q1 "${url}api/reports")
+    lines=$(python3 -c "import json,sys; print(len(json.load(open(sys.argv[1]))['lines']))" "$DIR/up.json")
+    echo "one upload, $lines lines (HTTP $code):     $(hwm)"
+    for i in 1 2 3 4; do
+      curl -s -o "$DIR/up_$i.json" -w "HTTP %{http_code}\n" -F "files=@$DIR/up95k_$i.csv" -F quarter=2026Q1 "${url}api/reports" &
+    done
+    wait $(jobs -p | grep -v "^$pid$") 2>/dev/null || true
+    echo "4 such uploads at once:                      $(hwm)"
     kill "$pid"
     ;;
   line)

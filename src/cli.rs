@@ -197,16 +197,19 @@ pub struct ServeArgs {
     /// command line) before it is answered 503 with Retry-After.
     #[arg(long, value_name = "SECS", default_value_t = 30)]
     pub ledger_wait: u64,
-    /// Address (or network, IP/CIDR) of a reverse proxy doing single sign-on; repeatable.
-    /// Requests from it name the signed-in user in --proxy-user-header, whose role is then
-    /// read from the --ledger's users. The header is ignored from any other address. Needs
-    /// --ledger.
+    /// Address (or network, IP/CIDR) of the reverse proxy in front of the page (TLS, single
+    /// sign-on); repeatable. Its X-Forwarded-Proto, -Host and -For are believed (the site the
+    /// browser sees, the client's address), and with --proxy-user-header the user it names.
+    /// Sign-in applies from the start. Needs --ledger (docs/deploy.md).
     #[arg(long = "trusted-proxy", value_name = "IP/CIDR")]
     pub trusted_proxies: Vec<String>,
-    /// The header in which a --trusted-proxy names the signed-in user (oauth2-proxy with
-    /// --pass-user-headers sends X-Forwarded-User and X-Forwarded-Email).
-    #[arg(long, value_name = "NAME", default_value = "X-Forwarded-Email")]
-    pub proxy_user_header: String,
+    /// The header in which a --trusted-proxy doing single sign-on names the signed-in user,
+    /// whose role is then read from the --ledger's users (oauth2-proxy with
+    /// --pass-user-headers sends X-Forwarded-Email and X-Forwarded-User). Without it, users
+    /// sign in with their passwords, and no header can name one. The proxy must set this
+    /// header itself on every request, replacing any the browser sent.
+    #[arg(long, value_name = "NAME")]
+    pub proxy_user_header: Option<String>,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub read: ReadArgs,

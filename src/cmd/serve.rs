@@ -32,11 +32,17 @@ pub(crate) fn run(args: &ServeArgs) -> Result<()> {
         .map(|p| web::Network::parse(p))
         .collect::<std::result::Result<Vec<_>, _>>()
         .map_err(Error::Usage)?;
-    if axum::http::HeaderName::from_bytes(args.proxy_user_header.trim().as_bytes()).is_err() {
-        return Err(Error::Usage(format!(
-            "--proxy-user-header {}: not a header name",
-            args.proxy_user_header
-        )));
+    if let Some(h) = &args.proxy_user_header {
+        if axum::http::HeaderName::from_bytes(h.trim().as_bytes()).is_err() {
+            return Err(Error::Usage(format!(
+                "--proxy-user-header {h}: not a header name"
+            )));
+        }
+        if proxies.is_empty() {
+            return Err(Error::Usage(format!(
+                "--proxy-user-header {h} needs --trusted-proxy: the header is believed only from the proxy's address"
+            )));
+        }
     }
     // The users, without making a ledger yet (a refusal below leaves nothing behind).
     let users = match &args.ledger {
@@ -89,7 +95,10 @@ pub(crate) fn run(args: &ServeArgs) -> Result<()> {
         opts.rate_window = Duration::from_secs(args.rate_window);
         opts.ledger_wait = Duration::from_secs(args.ledger_wait);
         opts.trusted_proxies = proxies.clone();
-        opts.proxy_user_header = args.proxy_user_header.trim().to_string();
+        opts.proxy_user_header = args
+            .proxy_user_header
+            .as_ref()
+            .map(|h| h.trim().to_string());
         // Tests and scripts read the address from this first line. A closed standard output
         // must not stop the server, so write errors are ignored.
         use std::io::Write;
@@ -116,11 +125,22 @@ pub(crate) fn run(args: &ServeArgs) -> Result<()> {
         let sign_in_line = match (users, proxies.is_empty()) {
             (0, true) => "sign-in: off (the ledger has no users, or there is no ledger): the page is open to this computer; `llm-scope3 users add` turns sign-in on at once".to_string(),
             (n, true) => format!("sign-in: required ({n} user(s) in the ledger; roles viewer, preparer, approver, admin)"),
-            (n, false) => format!(
-                "sign-in: through the single-sign-on proxy at {} (user in header {}), or with a password ({n} user(s) in the ledger)",
-                proxies.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "),
-                args.proxy_user_header.trim()
-            ),
+            (n, false) => {
+                let via = proxies
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                match &args.proxy_user_header {
+                    Some(h) => format!(
+                        "sign-in: through the single-sign-on proxy at {via} (user in header {}), or with a password ({n} user(s) in the ledger)",
+                        h.trim()
+                    ),
+                    None => format!(
+                        "sign-in: with a password ({n} user(s) in the ledger), behind the proxy at {via} (no header names a user: --proxy-user-header is not set)"
+                    ),
+                }
+            }
         };
         let _ = writeln!(out, "{sign_in_line}");
         let _ = writeln!(out, "Open the address in a browser; stop with Ctrl-C.");

@@ -210,7 +210,9 @@ pub(crate) struct Auth {
     /// The ledger users are read from and sign-ins audited in (with `--ledger`).
     db: Option<AuthDb>,
     proxies: Vec<Network>,
-    user_header: axum::http::HeaderName,
+    /// The header a trusted proxy names the user in (`--proxy-user-header`); none: users sign
+    /// in with passwords only.
+    user_header: Option<axum::http::HeaderName>,
     sessions: Mutex<HashMap<String, Session>>,
     failures: Mutex<HashMap<String, VecDeque<Instant>>>,
 }
@@ -248,13 +250,9 @@ impl AuthDb {
 
 impl Auth {
     pub(crate) fn new(opts: &super::Options) -> Auth {
-        let user_header = axum::http::HeaderName::from_bytes(
-            opts.proxy_user_header
-                .trim()
-                .to_ascii_lowercase()
-                .as_bytes(),
-        )
-        .unwrap_or(axum::http::HeaderName::from_static("x-forwarded-email"));
+        let user_header = opts.proxy_user_header.as_deref().and_then(|h| {
+            axum::http::HeaderName::from_bytes(h.trim().to_ascii_lowercase().as_bytes()).ok()
+        });
         Auth {
             required: AtomicBool::new(
                 !opts.trusted_proxies.is_empty() || super::is_exposed(&opts.bind),
@@ -574,8 +572,10 @@ async fn identify(state: &AppState, headers: &HeaderMap, trusted: bool) -> Resul
     let session = cookie(headers, SESSION_COOKIE)
         .and_then(|id| auth.session(id).map(|s| (id.to_string(), s)));
     if trusted {
-        let named = headers
-            .get(&auth.user_header)
+        let named = auth
+            .user_header
+            .as_ref()
+            .and_then(|h| headers.get(h))
             .and_then(|v| v.to_str().ok())
             .map(crate::ledger::normal_user_name)
             .filter(|n| !n.is_empty());

@@ -100,7 +100,7 @@ pub struct Options {
     /// given.
     pub trusted_proxies: Vec<Network>,
     /// The header a trusted proxy names the signed-in user in.
-    pub proxy_user_header: String,
+    pub proxy_user_header: Option<String>,
 }
 
 impl Options {
@@ -126,7 +126,7 @@ impl Options {
             result_ttl: Duration::from_secs(3600),
             max_results: 50,
             trusted_proxies: vec![],
-            proxy_user_header: "X-Forwarded-Email".into(),
+            proxy_user_header: None,
         }
     }
 }

@@ -517,7 +517,7 @@ async fn a_proxy_header_counts_only_from_a_trusted_proxy() {
     let path = ledger_with_users(dir.path());
     let mut opts = options(&path);
     opts.trusted_proxies = vec![Network::parse("10.0.0.0/24").unwrap()];
-    opts.proxy_user_header = "X-Forwarded-Email".into();
+    opts.proxy_user_header = Some("X-Forwarded-Email".into());
     let app = router(AppState::new(opts));
 
     // From elsewhere the header is ignored: not signed in.
@@ -583,4 +583,29 @@ async fn a_user_removed_or_demoted_loses_access_at_the_next_request() {
     assert_eq!(paul.upload().await.status, StatusCode::FORBIDDEN);
     l.remove_user("paul", Utc::now()).unwrap();
     assert_eq!(paul.upload().await.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn a_trusted_proxy_names_no_user_unless_the_header_is_configured() {
+    // A TLS proxy in front of a password sign-in: it is trusted for X-Forwarded-*, but a user
+    // header a browser slipped through it names nobody (no --proxy-user-header).
+    let dir = tempfile::tempdir().unwrap();
+    let path = ledger_with_users(dir.path());
+    let mut opts = options(&path);
+    opts.trusted_proxies = vec![Network::parse("10.0.0.0/24").unwrap()];
+    let app = router(AppState::new(opts));
+    let mut forged = Browser::new(&app);
+    forged.peer = Some("10.0.0.5:40000".parse().unwrap());
+    forged.extra = vec![
+        ("x-forwarded-email", "paul".into()),
+        ("x-forwarded-user", "paul".into()),
+    ];
+    let me = forged.get("/api/session").await.json();
+    assert_eq!(me["user"], serde_json::Value::Null, "{me}");
+    assert_eq!(forged.upload().await.status, StatusCode::UNAUTHORIZED);
+    // The password still works through the proxy.
+    let mut paul = Browser::new(&app);
+    paul.peer = Some("10.0.0.5:40001".parse().unwrap());
+    assert_eq!(paul.sign_in("paul", PASSWORD).await.status, StatusCode::OK);
+    assert_eq!(paul.upload().await.status, StatusCode::OK);
 }
