@@ -538,13 +538,15 @@ async fn required(state: &AppState) -> Result<bool, ApiError> {
         }
         // No ledger yet (the first upload makes it): nobody to sign in.
         Ok(false) | Err(LedgerError::NotFound(_)) => Ok(false),
-        Err(e) => Err(users_unreadable(e)),
+        Err(e) => Err(users_unreadable(state, e)),
     }
 }
 
-fn users_unreadable(e: LedgerError) -> ApiError {
+/// 503 with the server's Retry-After: the ledger (its database server, say) cannot be read
+/// just now.
+fn users_unreadable(state: &AppState, e: LedgerError) -> ApiError {
     ApiError {
-        retry_after: Some(super::DEFAULT_RETRY_AFTER_SECS),
+        retry_after: Some(state.opts().retry_after_secs.max(1)),
         ..ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             format!("the users cannot be read from the ledger just now ({e}); try again shortly"),
@@ -563,7 +565,7 @@ pub(crate) async fn role_of(state: &AppState, name: &str) -> Result<Option<Role>
     })
     .await
     .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
-    .map_err(users_unreadable)
+    .map_err(|e| users_unreadable(state, e))
 }
 
 /// Who is asking: the user a trusted proxy names, else the user of a live session cookie.
