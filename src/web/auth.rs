@@ -284,6 +284,11 @@ impl Auth {
         !self.proxies.is_empty()
     }
 
+    /// True when a trusted proxy signs people in (it names them in `--proxy-user-header`).
+    pub(crate) fn has_single_sign_on(&self) -> bool {
+        self.has_proxies() && self.user_header.is_some()
+    }
+
     fn sessions(&self) -> std::sync::MutexGuard<'_, HashMap<String, Session>> {
         self.sessions.lock().unwrap_or_else(|p| p.into_inner())
     }

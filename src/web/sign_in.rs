@@ -151,7 +151,7 @@ pub(crate) async fn get(
                     "user": null,
                     "role": null,
                     "csrf": token,
-                    "single_sign_on": auth.has_proxies(),
+                    "single_sign_on": auth.has_single_sign_on(),
                     "ledger": auth.has_ledger(),
                 }),
                 &[auth::set_cookie(
