@@ -339,6 +339,38 @@ fn signed_in_a_preparer_uploads_an_approver_states_final_and_a_viewer_cannot_upl
         did("paul", "import") && did("anna", "final") && did("vera", "sign-in"),
         "{log:?}"
     );
+    // Anna's one final statement only: the cross-site request recorded nothing.
+    let statements: i64 = rusqlite::Connection::open(&ledger)
+        .unwrap()
+        .query_row("SELECT count(*) FROM statements", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(statements, 1);
+    assert_eq!(
+        log.iter().filter(|e| e.action == "final").count(),
+        1,
+        "{log:?}"
+    );
+}
+
+/// Serves a blank page (no Content-Security-Policy) on a port of its own, as another site
+/// would; returns the port.
+fn another_site() -> u16 {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten().take(8) {
+            let mut buf = [0u8; 4096];
+            let _ = stream.read(&mut buf);
+            let body = "<!doctype html><title>another site</title><p>elsewhere</p>";
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    port
 }
 
 /// Takes a screenshot when `LLM_SCOPE3_SCREENSHOTS` names a folder.
@@ -534,5 +566,29 @@ async fn roles(c: &fantoccini::Client, addr: SocketAddr) -> Result<(), String> {
         return Err(format!("a viewer's upload: {status} {message}"));
     }
     screenshot(c, "signed-in-viewer.png").await?;
+    sign_out(c).await?;
+
+    // Another site's page, while an approver is signed in here, asks this page to record a
+    // final statement with the browser's cookies (a blank page served on another port as
+    // http://localhost: another origin and site than http://127.0.0.1:PORT). Refused: its Origin is not this page's, and
+    // the session cookie (SameSite=Strict) is not sent; the test then finds one statement.
+    sign_in(c, addr, "anna").await?;
+    let other = format!("http://localhost:{}/", another_site());
+    c.goto(&other).await.map_err(err("open the other site"))?;
+    let sent = c
+        .execute_async(
+            r#"const done = arguments[arguments.length - 1];
+               fetch(arguments[0], { method: "POST", mode: "no-cors", credentials: "include",
+                                     body: '{"quarter": "2026Q1", "accept_gaps": "forged"}' })
+                 .then(r => done("sent " + r.type)).catch(e => done("failed " + String(e)));"#,
+            vec![serde_json::Value::String(format!(
+                "http://{addr}/api/ledger/final"
+            ))],
+        )
+        .await
+        .map_err(err("a cross-site final statement"))?;
+    if sent.as_str() != Some("sent opaque") {
+        return Err(format!("the cross-site request was not sent: {sent}"));
+    }
     Ok(())
 }
