@@ -5,7 +5,6 @@ use rust_xlsxwriter::XlsxError;
 
 use super::writer::{Book, CellText};
 use crate::pipeline::{finality, Outcome};
-use crate::report::cell::Cell;
 
 pub(super) fn write(book: &mut Book<'_>, o: &Outcome) -> Result<(), XlsxError> {
     let mut ws = book.add_sheet("Change Log")?;
@@ -109,18 +108,21 @@ pub(super) fn write(book: &mut Book<'_>, o: &Outcome) -> Result<(), XlsxError> {
         ws.text(r, 4, "none: no restatement, removed or replaced import")?;
     }
     for c in &l.changes {
-        ws.row(
-            r,
-            &[
-                Cell::Text(&c.at),
-                Cell::Text(&c.kind),
-                match c.import_id {
-                    Some(i) => Cell::Owned(format!("#{i}")),
-                    None => Cell::Blank,
-                },
-                Cell::Text(c.month.as_deref().unwrap_or("")),
-            ],
-        )?;
+        // Top-aligned, beside the first line of the wrapped detail.
+        let import = c.import_id.map(|i| format!("#{i}")).unwrap_or_default();
+        for (col, v) in [
+            c.at.as_str(),
+            c.kind.as_str(),
+            import.as_str(),
+            c.month.as_deref().unwrap_or(""),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            if !v.is_empty() {
+                ws.text_fmt(r, col as u16, v, &f.top)?;
+            }
+        }
         // Wrapped: a restatement names the whole record key.
         ws.wrapped(r, 4, &c.detail, 100.0)?;
         r += 1;
@@ -170,15 +172,18 @@ fn audit_log(
             Some(c) => format!("{} ({c})", e.via),
             None => e.via.clone(),
         };
-        ws.row(
-            r,
-            &[
-                Cell::Text(&e.at),
-                Cell::Text(&e.who),
-                Cell::Owned(how),
-                Cell::Text(&e.action),
-            ],
-        )?;
+        // Top-aligned, beside the first line of the wrapped detail.
+        for (c, v) in [
+            e.at.as_str(),
+            e.who.as_str(),
+            how.as_str(),
+            e.action.as_str(),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            ws.text_fmt(r, c as u16, v, &f.top)?;
+        }
         ws.wrapped(r, 4, &e.detail, 100.0)?;
         r += 1;
     }
