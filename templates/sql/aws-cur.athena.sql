@@ -46,7 +46,7 @@ GROUP BY
   json_format(CAST(product AS JSON)),
   CAST(line_item_usage_start_date AS DATE)
 ORDER BY
-  line_item_usage_start_date,
+  MIN(line_item_usage_start_date),
   line_item_usage_account_id,
   line_item_usage_type,
   line_item_line_item_type;

@@ -47,7 +47,7 @@ GROUP BY
   CAST(to_json(product) AS VARCHAR),
   CAST(line_item_usage_start_date AS DATE)
 ORDER BY
-  line_item_usage_start_date,
+  MIN(line_item_usage_start_date),
   line_item_usage_account_id,
   line_item_usage_type,
   line_item_line_item_type;

@@ -52,7 +52,7 @@ GROUP BY
   usage.unit,
   CAST(usage_start_time AS DATE)
 ORDER BY
-  usage_start_time,
-  project_id,
-  service_description,
-  sku_description;
+  MIN(usage_start_time),
+  project.id,
+  service.description,
+  sku.description;

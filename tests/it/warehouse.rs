@@ -524,6 +524,13 @@ fn the_imports_sheet_and_the_json_say_which_query_the_file_came_from() {
     let imports = crate::common::sheet_text(&out, "Imports");
     assert!(imports.iter().any(|c| c.contains(&note)), "{imports:?}");
     let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("docs/summary.schema.json")).unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator.iter_errors(&v).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "schema errors: {errors:#?}");
     let w = &v["imports"][0]["warehouse_query"];
     assert_eq!(w["query"], marker);
     assert_eq!(
