@@ -65,7 +65,8 @@ pub enum Command {
     /// itself: every line and total is the same, and the Imports sheet says which query the
     /// file came from (its `llm_scope3_query` column). The query goes to standard output,
     /// remarks to standard error. Queries: aws-cur (athena, duckdb), gcp-billing (bigquery,
-    /// duckdb); they are files in templates/sql/. See docs/warehouse.md.
+    /// duckdb), azure-cost-export (duckdb, over the export files); they are files in
+    /// templates/sql/. See docs/warehouse.md.
     ///
     /// Examples:
     ///   llm-scope3 sql aws-cur --dialect athena --table billing.cur2 --quarter 2026Q1 > q1.sql
@@ -623,7 +624,7 @@ pub enum SqlDialect {
 /// `sql` arguments.
 #[derive(Debug, Clone, Args)]
 pub struct SqlArgs {
-    /// The template whose rows the query selects: aws-cur or gcp-billing.
+    /// The template whose rows the query selects: aws-cur, gcp-billing or azure-cost-export.
     #[arg(value_name = "TEMPLATE", required_unless_present = "list")]
     pub template: Option<String>,
     /// The warehouse's SQL dialect.

@@ -294,6 +294,7 @@ mod tests {
         for want in [
             "aws-cur.athena",
             "aws-cur.duckdb",
+            "azure-cost-export.duckdb",
             "gcp-billing.bigquery",
             "gcp-billing.duckdb",
         ] {
