@@ -1,5 +1,6 @@
 //! Embeds the data folders in the binary, so that adding a template or a factor-set version is
-//! adding a file, never editing code: every `templates/*.toml`, every `templates/carbon/*.toml` and every file under
+//! adding a file, never editing code: every `templates/*.toml`, every `templates/carbon/*.toml`,
+//! every warehouse query `templates/sql/*.sql` and every file under
 //! `src/factors/data/<version>/` is listed in `$OUT_DIR/embedded.rs`.
 
 use std::fmt::Write as _;
@@ -22,11 +23,11 @@ fn files_in(dir: &Path, ext: Option<&str>) -> Vec<PathBuf> {
     out
 }
 
-/// Writes `pub static NAME: &[(&str, &str)]` holding every `.toml` file of `dir`.
-fn embed_folder(code: &mut String, dir: &Path, name: &str, doc: &str) {
+/// Writes `pub static NAME: &[(&str, &str)]` holding every `.EXT` file of `dir`.
+fn embed_folder(code: &mut String, dir: &Path, ext: &str, name: &str, doc: &str) {
     println!("cargo:rerun-if-changed={}", dir.display());
     let _ = writeln!(code, "/// {doc}\npub static {name}: &[(&str, &str)] = &[");
-    for p in files_in(dir, Some("toml")) {
+    for p in files_in(dir, Some(ext)) {
         println!("cargo:rerun-if-changed={}", p.display());
         let file = p.file_name().unwrap().to_string_lossy();
         let _ = writeln!(
@@ -48,14 +49,23 @@ fn main() {
     embed_folder(
         &mut code,
         &templates,
+        "toml",
         "TEMPLATES",
         "Built-in templates: (file name, TOML text).",
     );
     embed_folder(
         &mut code,
         &templates.join("carbon"),
+        "toml",
         "CARBON_TEMPLATES",
         "Built-in vendor carbon report templates: (file name, TOML text).",
+    );
+    embed_folder(
+        &mut code,
+        &templates.join("sql"),
+        "sql",
+        "SQL_QUERIES",
+        "Warehouse queries beside the templates: (file name `<template>.<dialect>.sql`, SQL text).",
     );
 
     let data = root.join("src/factors/data");

@@ -55,6 +55,29 @@ pub enum Command {
     ///   llm-scope3 inspect export.csv --template my-vendor.toml --rows 10
     #[command(verbatim_doc_comment)]
     Inspect(InspectArgs),
+    /// Print the warehouse query for billing data too large to download whole: it selects,
+    /// in the warehouse, only the rows a template reads, with exactly the columns it maps,
+    /// summed by day, and filters on the table's monthly (CUR 2.0 `billing_period`) or daily
+    /// (BigQuery `_PARTITIONTIME`) partitions so that only the period is scanned.
+    ///
+    /// Run the query in the warehouse's console (Athena, BigQuery) or in DuckDB, download the
+    /// result as CSV or Parquet, and give that file to `report` or `import` like the export
+    /// itself: every line and total is the same, and the Imports sheet says which query the
+    /// file came from (its `llm_scope3_query` column). The query goes to standard output,
+    /// remarks to standard error. Queries: aws-cur (athena, duckdb), gcp-billing (bigquery,
+    /// duckdb), azure-cost-export (duckdb, over the export files); they are files in
+    /// templates/sql/. See docs/warehouse.md.
+    ///
+    /// Examples:
+    ///   llm-scope3 sql aws-cur --dialect athena --table billing.cur2 --quarter 2026Q1 > q1.sql
+    ///   llm-scope3 sql gcp-billing --dialect bigquery --from 2026-01-01 --to 2026-03-31 \
+    ///       --table acme-billing.exports.gcp_billing_export_v1_01A2B3_C4D5E6_F70819
+    ///   llm-scope3 sql aws-cur --dialect duckdb --year 2026 \
+    ///       --table "read_parquet('cur2/data/*/*.parquet', hive_partitioning = true)"
+    ///   llm-scope3 sql --list
+    ///   llm-scope3 report bedrock-2026Q1.csv --quarter 2026Q1   # the downloaded result
+    #[command(verbatim_doc_comment)]
+    Sql(SqlArgs),
     /// Import export files into the ledger (default ./llm-scope3.db, or $LLM_SCOPE3_LEDGER; a
     /// postgres:// URL names a PostgreSQL ledger), one transaction per file.
     ///
@@ -585,6 +608,48 @@ pub enum ImportsAction {
     ///   llm-scope3 imports verify --ledger finance.db
     #[command(verbatim_doc_comment)]
     Verify,
+}
+
+/// The SQL dialect of a warehouse query.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SqlDialect {
+    /// Amazon Athena (Trino SQL): AWS CUR 2.0 / Data Exports tables.
+    Athena,
+    /// Google BigQuery: the Cloud Billing export.
+    Bigquery,
+    /// DuckDB: the exports' Parquet or CSV files themselves.
+    Duckdb,
+}
+
+/// `sql` arguments.
+#[derive(Debug, Clone, Args)]
+pub struct SqlArgs {
+    /// The template whose rows the query selects: aws-cur, gcp-billing or azure-cost-export.
+    #[arg(value_name = "TEMPLATE", required_unless_present = "list")]
+    pub template: Option<String>,
+    /// The warehouse's SQL dialect.
+    #[arg(long, value_enum, required_unless_present = "list")]
+    pub dialect: Option<SqlDialect>,
+    /// The billing table: Athena `database.table`, BigQuery `project.dataset.table`, or in
+    /// DuckDB a table or a table function such as read_parquet('...'). Default: a placeholder
+    /// name to replace.
+    #[arg(long, value_name = "NAME")]
+    pub table: Option<String>,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub period: PeriodArgs,
+    /// Leave out the filter on the table's partitions (for a table without the
+    /// `billing_period` partition column). The query then scans the whole table, and costs
+    /// what scanning it costs.
+    #[arg(long)]
+    pub no_partition_filter: bool,
+    /// Configuration file, for the fiscal year of --quarter and --year. Default:
+    /// ./llm-scope3.toml when it exists.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// List the queries there are (template and dialects) instead.
+    #[arg(long)]
+    pub list: bool,
 }
 
 /// `inspect` arguments.

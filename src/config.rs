@@ -860,6 +860,29 @@ fn load_file(explicit: Option<&Path>) -> Result<(ConfigFile, Option<PathBuf>)> {
     Ok((file, Some(path)))
 }
 
+/// The period a command names with `--quarter`, `--year` or `--from/--to`, its quarters and
+/// years following the configuration file's fiscal year start (`config`, else
+/// ./llm-scope3.toml when it exists), as `report` reads them; `None` when none is named.
+pub fn period_named(p: &PeriodRequest, config: Option<&Path>) -> Result<Option<Period>> {
+    if p.quarter.is_none() && p.year.is_none() && p.from.is_none() && p.to.is_none() {
+        return Ok(None);
+    }
+    let fiscal = match (&p.quarter, &p.year) {
+        (None, None) => 1,
+        _ => load_file(config)?
+            .0
+            .entity
+            .fiscal_year_start_month
+            .unwrap_or(1),
+    };
+    if !(1..=12).contains(&fiscal) {
+        return Err(Error::Usage(format!(
+            "config: fiscal_year_start_month must be 1 to 12, not {fiscal}"
+        )));
+    }
+    period_from(p, fiscal).map(Some)
+}
+
 /// The period named by `--quarter`, `--year` or `--from/--to`; quarters and years follow the
 /// fiscal year start (`2026Q1` and `2026` name the fiscal year that starts in 2026).
 pub fn period_from(p: &PeriodRequest, fiscal_start_month: u32) -> Result<Period> {

@@ -30,6 +30,7 @@ pub mod out;
 pub mod pipeline;
 pub mod report;
 pub mod validate;
+pub mod warehouse;
 #[cfg(feature = "serve")]
 pub mod web;
 

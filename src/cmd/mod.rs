@@ -10,6 +10,7 @@ mod ledger;
 mod report;
 #[cfg(feature = "serve")]
 mod serve;
+mod sql;
 mod users;
 
 use crate::cli::{Cli, Command};
@@ -47,6 +48,7 @@ pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Report(args) => report::run(&args),
         Command::Inspect(args) => inspect::run(&args),
+        Command::Sql(args) => sql::run(&args),
         Command::Factors(args) => factors::run(&args),
         Command::Import(args) => import::run(&args),
         Command::Imports(args) => imports::run(&args),

@@ -507,11 +507,16 @@ impl<'a> Importing<'a> {
                 )))
             }
         };
-        let bucket_secs = self
-            .widths
-            .iter()
-            .max_by_key(|(w, n)| (**n, **w))
-            .map(|(w, _)| *w);
+        // A warehouse query's result sums each day's rows (`llm-scope3 sql`): its granularity
+        // is the day, whatever span the day's first start and last end give a row.
+        let bucket_secs = match report.warehouse {
+            Some(_) => Some(86_400),
+            None => self
+                .widths
+                .iter()
+                .max_by_key(|(w, n)| (**n, **w))
+                .map(|(w, _)| *w),
+        };
         let accounts: Vec<String> = report.accounts.iter().cloned().collect();
         check_granularity(&tx, &report, bucket_secs, &accounts, self.replace).map_err(
             |r| match r {
@@ -2156,7 +2161,9 @@ fn summary_row(r: &dyn Row) -> DbResult<ImportSummary> {
 
 /// Refuses an export of another granularity over a period an active import of the same
 /// format and account already covers (daily after monthly would double-count: their keys
-/// differ). `Ok(message)` in the error is the refusal.
+/// differ), and likewise a warehouse query's result (`llm-scope3 sql`: the usage summed by day,
+/// without line item ids) over the period of the export it was drawn from, or the reverse.
+/// `Ok(message)` in the error is the refusal.
 fn check_granularity(
     db: &Db,
     report: &FileReport,
@@ -2169,16 +2176,22 @@ fn check_granularity(
         return Ok(());
     };
     let (first, last) = (first.to_string(), last.to_string());
+    let warehouse = i64::from(report.warehouse.is_some());
+    // Whether an import was a query's result is in its stored report (`"warehouse":{...}`).
     let rows = db
         .query_vec(
-            "SELECT id, file, bucket_secs, accounts, first_date, last_date FROM imports
-             WHERE removed_at IS NULL AND format = ?1 AND first_date <= ?2 AND last_date >= ?3
-               AND bucket_secs IS NOT NULL AND bucket_secs <> ?4",
-            vals![&report.format, &last, &first, width],
-            |r| Ok((r.int(0)?, r.text(1)?, r.int(2)?, r.text(3)?)),
+            "SELECT id, file, bucket_secs, accounts, warehouse FROM (
+               SELECT id, file, bucket_secs, accounts,
+                      CASE WHEN report_json LIKE '%\"warehouse\":{%' THEN 1 ELSE 0 END AS warehouse
+               FROM imports
+               WHERE removed_at IS NULL AND format = ?1 AND first_date <= ?2 AND last_date >= ?3
+                 AND bucket_secs IS NOT NULL) AS overlapping
+             WHERE bucket_secs <> ?4 OR warehouse <> ?5",
+            vals![&report.format, &last, &first, width, warehouse],
+            |r| Ok((r.int(0)?, r.text(1)?, r.int(2)?, r.text(3)?, r.int(4)?)),
         )
         .map_err(Err)?;
-    for (id, file, other_width, other_accounts) in rows {
+    for (id, file, other_width, other_accounts, other_warehouse) in rows {
         if Some(id) == replace {
             continue;
         }
@@ -2189,6 +2202,20 @@ fn check_granularity(
         let mine: BTreeSet<&str> = accounts.iter().map(String::as_str).collect();
         if !other.is_empty() && !mine.is_empty() && other.is_disjoint(&mine) {
             continue;
+        }
+        if other_warehouse != warehouse {
+            let (result, export) = if warehouse == 1 {
+                (report.file.clone(), format!("import #{id} ({file})"))
+            } else {
+                (format!("import #{id} ({file})"), report.file.clone())
+            };
+            return Err(Ok(format!(
+                "{} and import #{id} ({file}) cover the same period of the same account: {result} is a \
+                 warehouse query's result and {export} an export, two records of the same usage under \
+                 different keys that would double-count. Keep one: import {} with --replace {id} to \
+                 supersede #{id}, or remove #{id} first.",
+                report.file, report.file
+            )));
         }
         return Err(Ok(format!(
             "{} has buckets of {} but import #{id} ({file}) covers the same period with buckets of {}: \

@@ -8,6 +8,7 @@
 //! construction. It does not estimate or aggregate: records go to a sink as they are made.
 
 pub mod carbon;
+pub mod origin;
 pub mod parse;
 mod separators;
 pub mod template;
@@ -227,6 +228,10 @@ pub struct FileReport {
     /// - 1`: which period the file's data is in.
     #[serde(default)]
     pub usage_rows_by_month: BTreeMap<i32, u64>,
+    /// The warehouse query the file is the result of (`llm-scope3 sql`), from its marker
+    /// columns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warehouse: Option<origin::WarehouseOrigin>,
 }
 
 /// Groups of skipped AI-looking rows listed per file; further rows join the last group.
@@ -1072,6 +1077,9 @@ impl FileRun<'_> {
             }
         }
         let mut report = self.report;
+        if let Some(w) = &report.warehouse {
+            report.notes.insert(0, w.note());
+        }
         report.sha256 = info.sha256;
         report.bytes = info.bytes;
         report.dialect = info.dialect;
@@ -1352,6 +1360,12 @@ fn map_cells(
     } = *ctx;
     let row = prov.row;
     let mut outcome = map_row(ctx, cells, prov, dates, effects);
+    if let (Some(cols), false) = (
+        &m.origin,
+        matches!(outcome, Ok(RowOutcome::Skipped(SkipReason::RepeatedHeader))),
+    ) {
+        effects.origin = origin::read_row(cols, cells, ctx.report.warehouse.as_ref());
+    }
     if effects.cost_seen.is_some() {
         effects.money_to = match &outcome {
             Ok(RowOutcome::Accepted(r, _)) if matches!(r.kind, RecordKind::Adjustment { .. }) => {
@@ -2750,6 +2764,8 @@ struct RowEffects {
     /// A row skipped as another service whose text names an AI service or model: (the
     /// describing text, the name found, the row number).
     ai: Option<(String, String, u64)>,
+    /// The row's warehouse-query marker cells.
+    origin: Option<origin::RowOrigin>,
 }
 
 /// What became of a row with money, for the file's [`MoneyBalance`].
@@ -2821,6 +2837,9 @@ impl RowEffects {
             }
         }
         report.notes.extend(self.notes);
+        if let Some(o) = self.origin {
+            origin::WarehouseOrigin::add(&mut report.warehouse, o);
+        }
         if let Some(d) = self.unit_decision {
             *report.unit_decisions.entry(d.to_string()).or_insert(0) += 1;
         }
@@ -2893,6 +2912,11 @@ fn record_key(
             key.push('\u{1f}');
             key.push_str(cells.cell(*i).display().trim());
         }
+    }
+    // A warehouse query's result row: also every column the query grouped on.
+    for &i in m.origin.iter().flat_map(|o| &o.grouped) {
+        key.push('\u{1f}');
+        key.push_str(cells.cell(i).display().trim());
     }
     let _ = write!(key, "\u{1f}{}\u{1f}{}", start.timestamp(), end.timestamp());
     key

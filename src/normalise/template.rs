@@ -604,6 +604,9 @@ pub struct Mapping {
     pub meter: Option<BoundMeter>,
     /// Not-estimated parts of the token fields present in the header.
     pub parts: Vec<BoundPart>,
+    /// The marker columns of a warehouse query's result (`llm-scope3 sql`), whatever the
+    /// template.
+    pub origin: Option<super::origin::OriginColumns>,
 }
 
 /// A [`PartSpec`] bound to header columns.
@@ -639,6 +642,30 @@ pub struct BoundMeter {
 }
 
 impl Mapping {
+    /// The columns the mapping reads as dates, quantities, money, key or meter text.
+    pub fn read_columns(&self) -> Vec<usize> {
+        let bound = [
+            Some(&self.bucket_start),
+            self.bucket_end.as_ref(),
+            self.requests.as_ref(),
+            self.input_tokens.as_ref(),
+            self.cached_input_tokens.as_ref(),
+            self.output_tokens.as_ref(),
+            self.cost.as_ref(),
+        ];
+        let mut out: Vec<usize> = bound
+            .into_iter()
+            .flatten()
+            .flat_map(|b| b.columns.iter().map(|(i, _)| *i))
+            .collect();
+        if let Some(m) = &self.meter {
+            out.extend(m.quantity.columns.iter().map(|(i, _)| *i));
+            out.extend(m.text.columns.iter().map(|(i, _)| *i));
+        }
+        out.extend(&self.key_columns);
+        out
+    }
+
     /// Every bound field with its canonical name, for `inspect`.
     pub fn describe(&self) -> Vec<(&'static str, String)> {
         let label = |b: &Bound| {
@@ -889,7 +916,7 @@ pub fn bind(template: Arc<Template>, header: &[String]) -> Result<Mapping, Strin
             )
         })
     };
-    Ok(Mapping {
+    let mut mapping = Mapping {
         provider: Arc::from(template.provider.as_str()),
         header: header.iter().map(|h| h.trim().to_string()).collect(),
         bucket_start: required("bucket_start", &f.bucket_start)?,
@@ -929,8 +956,16 @@ pub fn bind(template: Arc<Template>, header: &[String]) -> Result<Mapping, Strin
             .iter()
             .filter_map(|k| k.names().iter().find_map(|n| find(n)))
             .collect(),
+        origin: super::origin::bind(&index),
         template,
-    })
+    };
+    if let Some(origin) = &mapping.origin {
+        let grouped = super::origin::grouped_columns(origin, header.len(), &mapping.read_columns());
+        if let Some(o) = mapping.origin.as_mut() {
+            o.grouped = grouped;
+        }
+    }
+    Ok(mapping)
 }
 
 #[cfg(test)]

@@ -435,6 +435,9 @@ struct ImportJson<'a> {
     money_unreadable_rows: u64,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     ai_skipped: Vec<AiSkippedJson<'a>>,
+    /// The warehouse query the file is the result of (`llm-scope3 sql`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    warehouse_query: Option<&'a crate::normalise::origin::WarehouseOrigin>,
 }
 
 fn spend_list(m: &std::collections::BTreeMap<String, f64>) -> Vec<Spend> {
@@ -670,6 +673,7 @@ pub fn summary(o: &Outcome) -> Summary<'_> {
                         spend: spend_list(&g.spend),
                     })
                     .collect(),
+                warehouse_query: f.warehouse.as_ref(),
             })
             .collect(),
         comparative_period: match crate::pipeline::comparative::of(o) {

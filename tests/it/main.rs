@@ -45,6 +45,7 @@ mod trend;
 mod users;
 mod vendor_exports;
 mod vendor_samples;
+mod warehouse;
 #[cfg(feature = "serve")]
 mod web;
 #[cfg(feature = "serve")]
