@@ -55,10 +55,13 @@ pub enum Command {
     ///   llm-scope3 inspect export.csv --template my-vendor.toml --rows 10
     #[command(verbatim_doc_comment)]
     Inspect(InspectArgs),
-    /// Print the warehouse query for billing data too large to download whole: it selects,
-    /// in the warehouse, only the rows a template reads, with exactly the columns it maps,
-    /// summed by day, and filters on the table's monthly (CUR 2.0 `billing_period`) or daily
-    /// (BigQuery `_PARTITIONTIME`) partitions so that only the period is scanned.
+    /// Print the warehouse query (Athena, BigQuery, DuckDB) for billing data too large to
+    /// download whole.
+    ///
+    /// The query selects, in the warehouse, only the rows a template reads, with exactly the
+    /// columns it maps, summed by day, and filters on the table's monthly (CUR 2.0
+    /// `billing_period`) or daily (BigQuery `_PARTITIONTIME`) partitions so that only the
+    /// period is scanned.
     ///
     /// Run the query in the warehouse's console (Athena, BigQuery) or in DuckDB, download the
     /// result as CSV or Parquet, and give that file to `report` or `import` like the export
