@@ -172,19 +172,9 @@ pub(crate) fn run(
     let mut outcome = outcome;
     outcome.set_note(form.note.clone());
     outcome.prior = prior;
-    let xlsx = workbook::build(&outcome, &cfg.factors)?;
-    let json = json::to_string(&outcome).map_err(|e| {
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            format!("JSON summary: {e}"),
-        )
-    })?;
     Ok(Done {
-        xlsx,
-        json,
         files,
-        label: outcome.period.label.clone(),
-        period_chosen,
+        ..finish(outcome, &cfg, period_chosen)?
     })
 }
 
